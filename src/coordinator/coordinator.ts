@@ -1,0 +1,458 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { v7 as uuidv7 } from 'uuid';
+import { jsonDigest } from '../attest/digest.js';
+import type { ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
+import { LEASED_JOB_STATUSES } from '../store/records.js';
+import type { Store, StoreTx } from '../store/store.js';
+import type { StepType } from '../workflow/types.js';
+import { CoordinatorError } from './errors.js';
+import { JobNotifier } from './notifier.js';
+import { isProcessAlive } from './process.js';
+
+/** What the coordinator tells the engine about jobs, inside the transaction that records it. */
+export interface JobOutcomeHandler {
+  /** Called without the execution lock: only a guarded update of the job's own step is allowed. */
+  jobStarted(tx: StoreTx, job: JobRecord, now: number): Promise<void>;
+  jobSucceeded(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, result: AcceptedResult, now: number): Promise<void>;
+  jobFailed(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, failure: JobFailure, now: number): Promise<void>;
+}
+
+export interface AcceptedResult {
+  output: unknown;
+  outputDigest: string;
+  cost: number | undefined;
+  workerId: string;
+}
+
+export interface JobFailure {
+  error: ErrorInfo;
+  cost?: number | undefined;
+}
+
+/** A job as handed to a worker: everything it needs to run it and to report back. */
+export interface Assignment {
+  jobId: string;
+  executionId: string;
+  stepId: string;
+  attempt: number;
+  nonce: string;
+  stepType: StepType;
+  spec: JobSpec;
+  input: unknown;
+  inputDigest: string;
+  /** Budget reserved for this job: what it may cost at most. */
+  maxCost: number;
+  assignedAt: number;
+  deadlineAt: number;
+  leaseMs: number;
+  /** Already RUNNING (claimed with `start: true`); the worker skips its start call. */
+  started: boolean;
+}
+
+export interface ResultReport {
+  jobId: string;
+  workerId: string;
+  attempt: number;
+  nonce: string;
+}
+
+export type RefusalReason =
+  | 'unknown_job'
+  | 'not_assigned'
+  | 'stale_attempt'
+  | 'bad_nonce'
+  | 'late'
+  | 'cancelled'
+  | 'expired'
+  | 'already_finished'
+  | 'invalid_output';
+
+export type ReportOutcome = { accepted: true } | { accepted: false; reason: RefusalReason; message: string };
+
+export interface WorkerRegistration {
+  id?: string;
+  name: string;
+  kind: WorkerRecord['kind'];
+  capabilities: WorkerRecord['capabilities'];
+  concurrency: number;
+}
+
+export interface NewJob {
+  executionId: string;
+  stepId: string;
+  attempt: number;
+  stepType: StepType;
+  spec: JobSpec;
+  input: unknown;
+  inputDigest: string;
+  reserved: number;
+  timeoutMs: number;
+  availableAt: number;
+}
+
+export interface CoordinatorOptions {
+  /** How long a claimed job stays with its worker without a heartbeat. Default: 15 s. */
+  leaseMs: number;
+  now: () => number;
+}
+
+export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { leaseMs: 15_000, now: Date.now };
+
+/**
+ * The coordinator owns jobs: the queue, claims under leases, heartbeats, results and the worker registry.
+ * It checks every report against the job it names (worker, attempt, nonce, deadline) before the engine
+ * sees it, and it never decides what runs next: that is the engine's, through JobOutcomeHandler.
+ *
+ * Lock order, everywhere: the execution row first, then its jobs and steps. Only claims and heartbeats
+ * touch a job without the execution lock, and both are single guarded statements.
+ */
+export class Coordinator {
+  readonly notifier = new JobNotifier();
+  readonly options: CoordinatorOptions;
+  private handler: JobOutcomeHandler | undefined;
+
+  constructor(
+    private readonly store: Store,
+    options: Partial<CoordinatorOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_COORDINATOR_OPTIONS, ...options };
+  }
+
+  attach(handler: JobOutcomeHandler): void {
+    this.handler = handler;
+  }
+
+  private get outcomes(): JobOutcomeHandler {
+    if (!this.handler) throw new Error('Coordinator: no engine attached');
+    return this.handler;
+  }
+
+  /** Queues a job inside the caller's transaction; idle local slots wake when it commits. */
+  async enqueue(tx: StoreTx, job: NewJob, actor: string): Promise<JobRecord> {
+    const now = this.options.now();
+    const record: JobRecord = {
+      id: uuidv7(),
+      executionId: job.executionId,
+      stepId: job.stepId,
+      attempt: job.attempt,
+      status: 'queued',
+      stepType: job.stepType,
+      ...(job.spec.model && { model: job.spec.model.name }),
+      spec: job.spec,
+      input: job.input,
+      inputDigest: job.inputDigest,
+      reserved: job.reserved,
+      timeoutMs: job.timeoutMs,
+      availableAt: job.availableAt,
+      createdAt: now,
+    };
+    await tx.insertJob(record);
+    await tx.appendEvents([
+      {
+        executionId: job.executionId,
+        at: now,
+        type: 'job.queued',
+        stepId: job.stepId,
+        jobId: record.id,
+        attempt: job.attempt,
+        actor,
+        ...(job.availableAt > now && { data: { availableAt: job.availableAt } }),
+      },
+    ]);
+    tx.afterCommit(() => this.notifier.jobsQueuedAt(job.availableAt, this.options.now()));
+    return record;
+  }
+
+  /** Cancels every active job of an execution inside the caller's transaction (which holds its lock). */
+  async cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string): Promise<JobRecord[]> {
+    const now = this.options.now();
+    const active = await tx.listJobs(executionId, ['queued', 'assigned', 'running']);
+    const cancelled: JobRecord[] = [];
+    for (const job of active) {
+      const done = await tx.updateJob(job.id, { status: 'cancelled', finishedAt: now }, { status: ['queued', 'assigned', 'running'] });
+      if (!done) continue;
+      cancelled.push(job);
+    }
+    await tx.appendEvents(
+      cancelled.map((job) => ({
+        executionId,
+        at: now,
+        type: 'job.cancelled',
+        stepId: job.stepId,
+        jobId: job.id,
+        attempt: job.attempt,
+        actor,
+        data: { reason },
+      })),
+    );
+    const ids = cancelled.map((j) => j.id);
+    tx.afterCommit(() => this.notifier.jobsCancelled(ids));
+    return cancelled;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Workers
+
+  async registerWorker(registration: WorkerRegistration): Promise<WorkerRecord> {
+    const now = this.options.now();
+    const record: WorkerRecord = {
+      id: registration.id ?? `${registration.kind}-${uuidv7()}`,
+      name: registration.name,
+      kind: registration.kind,
+      host: hostname(),
+      pid: process.pid,
+      capabilities: registration.capabilities,
+      concurrency: registration.concurrency,
+      status: 'active',
+      startedAt: now,
+      lastSeenAt: now,
+    };
+    await this.store.transaction(async (tx) => {
+      await tx.upsertWorker(record);
+      await tx.appendEvents([{ at: now, type: 'worker.registered', actor: `worker:${record.id}`, data: { name: record.name } }]);
+    });
+    return record;
+  }
+
+  async workerSeen(workerId: string): Promise<void> {
+    await this.store.transaction((tx) => tx.updateWorker(workerId, { lastSeenAt: this.options.now() }));
+  }
+
+  /** A worker leaves: it stops being offered jobs, and any job it still holds goes back to the queue. */
+  async stopWorker(workerId: string, status: 'stopped' | 'dead' = 'stopped'): Promise<void> {
+    const now = this.options.now();
+    await this.store.transaction(async (tx) => {
+      await tx.updateWorker(workerId, { status, lastSeenAt: now });
+      await tx.appendEvents([{ at: now, type: `worker.${status}`, actor: `worker:${workerId}` }]);
+    });
+    const held = await this.store.read.listJobIdsOfWorkers([workerId], LEASED_JOB_STATUSES);
+    const code = status === 'dead' ? 'worker_died' : 'worker_stopped';
+    for (const jobId of held) await this.releaseJob(jobId, { code, message: `the worker ${status === 'dead' ? 'died' : 'stopped'} while running this job`, retryable: true }, 'coordinator');
+  }
+
+  /**
+   * Workers on this host whose process is gone (a kill -9, a crash) cannot heartbeat; rather than wait for
+   * their leases to run out, mark them dead now and re-queue what they held. Workers elsewhere are left to
+   * lease expiry, since their liveness cannot be checked from here.
+   */
+  async reapDeadLocalWorkers(): Promise<string[]> {
+    const host = hostname();
+    const dead = (await this.store.read.listWorkers()).filter(
+      (w) => w.status === 'active' && w.kind === 'local' && w.host === host && w.pid !== process.pid && !isProcessAlive(w.pid),
+    );
+    for (const worker of dead) await this.stopWorker(worker.id, 'dead');
+    return dead.map((w) => w.id);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // The job protocol, as a worker drives it
+
+  /**
+   * Assigns the next job this worker can serve. `start: true` (for workers that begin at once, like the
+   * in-process one) also moves it to RUNNING in the same transaction, saving a round trip per job.
+   */
+  async claim(
+    workerId: string,
+    can: { stepTypes: readonly StepType[]; models: readonly string[] },
+    options: { start?: boolean } = {},
+  ): Promise<Assignment | undefined> {
+    const now = this.options.now();
+    const nonce = randomBytes(16).toString('hex');
+    const job = await this.store.transaction(async (tx) => {
+      const worker = await tx.getWorker(workerId);
+      if (!worker) throw new CoordinatorError('unknown_worker', `no worker ${workerId}; register first`, { context: { workerId } });
+      if (worker.status !== 'active') {
+        throw new CoordinatorError('worker_stopped', `worker ${workerId} is ${worker.status}; register again to take jobs`, {
+          context: { workerId },
+        });
+      }
+      const claimed = await tx.claimJob({
+        workerId,
+        stepTypes: can.stepTypes,
+        models: can.models,
+        now,
+        leaseMs: this.options.leaseMs,
+        nonce,
+      });
+      if (!claimed) return undefined;
+      await tx.appendEvents([this.jobEvent(claimed, 'job.assigned', now, workerId)]);
+      if (options.start) await this.startLocked(tx, claimed, now);
+      return claimed;
+    });
+    if (!job) return undefined;
+    return {
+      jobId: job.id,
+      executionId: job.executionId,
+      stepId: job.stepId,
+      attempt: job.attempt,
+      nonce,
+      stepType: job.stepType,
+      spec: job.spec,
+      input: job.input,
+      inputDigest: job.inputDigest,
+      maxCost: job.reserved,
+      assignedAt: now,
+      deadlineAt: job.deadlineAt!,
+      leaseMs: this.options.leaseMs,
+      started: options.start === true,
+    };
+  }
+
+  /** ASSIGNED → RUNNING. False when the job is no longer this worker's to run. */
+  async start(report: ResultReport): Promise<boolean> {
+    const now = this.options.now();
+    return this.store.transaction(async (tx) => {
+      const job = await tx.getJob(report.jobId);
+      if (!job || this.check(job, report, now) !== undefined || job.status !== 'assigned') return false;
+      return this.startLocked(tx, job, now);
+    });
+  }
+
+  private async startLocked(tx: StoreTx, job: JobRecord, now: number): Promise<boolean> {
+    const done = await tx.updateJob(job.id, { status: 'running', startedAt: now }, { status: ['assigned'], workerId: job.workerId!, nonce: job.nonce! });
+    if (!done) return false;
+    await tx.appendEvents([this.jobEvent(job, 'job.started', now, job.workerId!)]);
+    await this.outcomes.jobStarted(tx, job, now);
+    return true;
+  }
+
+  /** Extends the lease. 'cancelled' and 'lost' tell the worker to stop the job. */
+  async heartbeat(report: ResultReport): Promise<'ok' | 'cancelled' | 'lost'> {
+    const now = this.options.now();
+    const extended = await this.store.transaction((tx) =>
+      tx.updateJob(
+        report.jobId,
+        { leaseExpiresAt: now + this.options.leaseMs },
+        { status: LEASED_JOB_STATUSES, workerId: report.workerId, nonce: report.nonce },
+      ),
+    );
+    if (extended) return 'ok';
+    const job = await this.store.read.getJob(report.jobId);
+    return job?.status === 'cancelled' ? 'cancelled' : 'lost';
+  }
+
+  async complete(report: ResultReport & { output: unknown; cost?: number | undefined }): Promise<ReportOutcome> {
+    let outputDigest: string;
+    try {
+      outputDigest = jsonDigest(report.output);
+    } catch (error) {
+      return this.fail({
+        ...report,
+        error: { code: 'invalid_output', message: `the step's output is not JSON: ${(error as Error).message}`, retryable: false },
+      });
+    }
+    return this.withLockedJob(report.jobId, async (tx, execution, job, now) => {
+      const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
+      if (refused) return refused;
+      await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost: report.cost }, { status: LEASED_JOB_STATUSES });
+      await tx.appendEvents([{ ...this.jobEvent(job, 'job.completed', now, report.workerId), data: { outputDigest } }]);
+      await this.outcomes.jobSucceeded(tx, execution, job, { output: report.output, outputDigest, cost: report.cost, workerId: report.workerId }, now);
+      return { accepted: true };
+    }, unknownJob(report.jobId));
+  }
+
+  async fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome> {
+    return this.withLockedJob(report.jobId, async (tx, execution, job, now) => {
+      const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
+      if (refused) return refused;
+      await tx.updateJob(job.id, { status: 'failed', finishedAt: now, cost: report.cost, error: report.error }, { status: LEASED_JOB_STATUSES });
+      await tx.appendEvents([{ ...this.jobEvent(job, 'job.failed', now, report.workerId), data: { error: report.error } }]);
+      await this.outcomes.jobFailed(tx, execution, job, { error: report.error, cost: report.cost }, now);
+      return { accepted: true };
+    }, unknownJob(report.jobId));
+  }
+
+  /** Expires a leased job whose lease or deadline has passed (the sweeper calls this). */
+  async expire(jobId: string): Promise<boolean> {
+    return this.withLockedJob(jobId, async (tx, execution, job, now) => {
+      if (!LEASED_JOB_STATUSES.includes(job.status)) return false;
+      const timedOut = job.deadlineAt !== undefined && job.deadlineAt <= now;
+      const error: ErrorInfo = timedOut
+        ? { code: 'step_timeout', message: `the step did not finish within ${job.timeoutMs / 1000} s`, retryable: true }
+        : { code: 'lease_expired', message: 'the worker stopped heartbeating; the job was re-queued', retryable: true };
+      return this.expireLocked(tx, execution, job, error, now, { expiredAt: now });
+    }, false);
+  }
+
+  /** Takes a job back from its worker (it stopped or died) and lets the engine retry the step. */
+  private async releaseJob(jobId: string, error: ErrorInfo, actor: string): Promise<boolean> {
+    return this.withLockedJob(jobId, async (tx, execution, job, now) => {
+      if (!LEASED_JOB_STATUSES.includes(job.status)) return false;
+      return this.expireLocked(tx, execution, job, error, now, {}, actor);
+    }, false);
+  }
+
+  private async expireLocked(
+    tx: StoreTx,
+    execution: ExecutionRecord,
+    job: JobRecord,
+    error: ErrorInfo,
+    now: number,
+    guard: { expiredAt?: number },
+    actor = 'sweeper',
+  ): Promise<boolean> {
+    const done = await tx.updateJob(job.id, { status: 'expired', finishedAt: now, error }, { status: LEASED_JOB_STATUSES, ...guard });
+    if (!done) return false;
+    await tx.appendEvents([{ ...this.jobEvent(job, 'job.expired', now, job.workerId ?? ''), actor, data: { error } }]);
+    await this.outcomes.jobFailed(tx, execution, job, { error }, now);
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+
+  private check(job: JobRecord, report: ResultReport, now: number): { reason: RefusalReason; message: string } | undefined {
+    if (job.workerId !== report.workerId) return { reason: 'not_assigned', message: 'this job is not assigned to this worker' };
+    if (job.attempt !== report.attempt) return { reason: 'stale_attempt', message: `the job is attempt ${job.attempt}, not ${report.attempt}` };
+    if (job.nonce !== report.nonce) return { reason: 'bad_nonce', message: 'the job nonce does not match the assignment' };
+    if (job.status === 'cancelled') return { reason: 'cancelled', message: 'the job was cancelled' };
+    if (job.status === 'expired') return { reason: 'expired', message: 'the job expired and was re-queued' };
+    if (!LEASED_JOB_STATUSES.includes(job.status)) return { reason: 'already_finished', message: `the job is already ${job.status}` };
+    if (job.deadlineAt !== undefined && now > job.deadlineAt) return { reason: 'late', message: 'the result arrived after the step deadline' };
+    return undefined;
+  }
+
+  /** Refuses a report that does not match its job; a late one also expires the job so the step moves on. */
+  private async refuseIfInvalid(
+    tx: StoreTx,
+    execution: ExecutionRecord,
+    job: JobRecord,
+    report: ResultReport,
+    now: number,
+  ): Promise<ReportOutcome | undefined> {
+    const problem = this.check(job, report, now);
+    if (!problem) return undefined;
+    await tx.appendEvents([
+      { ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: problem.reason, attempt: report.attempt } },
+    ]);
+    if (problem.reason === 'late') {
+      const error: ErrorInfo = { code: 'step_timeout', message: `the step did not finish within ${job.timeoutMs / 1000} s`, retryable: true };
+      await this.expireLocked(tx, execution, job, error, now, {});
+    }
+    return { accepted: false, ...problem };
+  }
+
+  private jobEvent(job: JobRecord, type: string, at: number, workerId: string) {
+    return { executionId: job.executionId, at, type, stepId: job.stepId, jobId: job.id, attempt: job.attempt, actor: `worker:${workerId}` };
+  }
+
+  /** Runs fn with the job's execution locked and the job re-read under that lock. */
+  private async withLockedJob<T>(
+    jobId: string,
+    fn: (tx: StoreTx, execution: ExecutionRecord, job: JobRecord, now: number) => Promise<T>,
+    missing: T,
+  ): Promise<T> {
+    const peek = await this.store.read.getJob(jobId);
+    if (!peek) return missing;
+    return this.store.transaction(async (tx) => {
+      const execution = await tx.lockExecution(peek.executionId);
+      const job = await tx.getJob(jobId);
+      if (!execution || !job) return missing;
+      return fn(tx, execution, job, this.options.now());
+    });
+  }
+}
+
+function unknownJob(jobId: string): ReportOutcome {
+  return { accepted: false, reason: 'unknown_job', message: `no job ${jobId}` };
+}

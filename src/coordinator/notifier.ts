@@ -1,0 +1,66 @@
+/**
+ * Wakes idle worker slots in this process when jobs may have become claimable: right after a transaction
+ * that queued jobs commits, or when a retry's backoff ends. Work queued by other processes is found by the
+ * slots' own polling, so a missed wake-up costs latency, never correctness.
+ */
+export class JobNotifier {
+  private waiters: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private readonly cancelListeners = new Set<(jobIds: readonly string[]) => void>();
+
+  /** Wakes up to `count` waiting slots (each will try one claim). */
+  jobsQueued(count = 1): void {
+    for (let i = 0; i < count && this.waiters.length > 0; i++) this.waiters.shift()!();
+  }
+
+  /** Schedules a wake-up for a job that becomes claimable at `at` (ms since epoch). */
+  jobsQueuedAt(at: number, now = Date.now()): void {
+    if (at <= now) return this.jobsQueued(1);
+    if (at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.jobsQueued(this.waiters.length);
+    }, at - now);
+    this.timer.unref();
+  }
+
+  /** Resolves on the next wake-up or after `ms`, whichever comes first. */
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== wake);
+        resolve();
+      }, ms);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(wake);
+    });
+  }
+
+  /** Tells in-process workers that jobs were cancelled, so they stop them now rather than at the next heartbeat. */
+  jobsCancelled(jobIds: readonly string[]): void {
+    if (jobIds.length === 0) return;
+    for (const listener of this.cancelListeners) listener(jobIds);
+  }
+
+  onCancelled(listener: (jobIds: readonly string[]) => void): () => void {
+    this.cancelListeners.add(listener);
+    return () => this.cancelListeners.delete(listener);
+  }
+
+  /** Releases every waiting slot (used on shutdown). */
+  wakeAll(): void {
+    this.jobsQueued(this.waiters.length);
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.wakeAll();
+  }
+}

@@ -1,0 +1,66 @@
+import type { ErrorInfo, ExecutionRecord, ExecutionStatus, StepRecord, StepStatus } from '../store/records.js';
+import type { Store } from '../store/store.js';
+
+/** An execution as clients see it: the shape of `verity status --json` and of the API. */
+export interface ExecutionView {
+  executionId: string;
+  workflowId: string;
+  workflowVersion: number;
+  workflowDigest: string;
+  status: ExecutionStatus;
+  result: unknown;
+  error?: ErrorInfo;
+  createdAt: string;
+  finishedAt?: string;
+  /** Integer micro-units. */
+  spent: number;
+  budget: number;
+  steps: StepSummary[];
+}
+
+export interface StepSummary {
+  id: string;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: string;
+  finishedAt?: string;
+  cost: number;
+  error?: ErrorInfo;
+  skipReason?: string;
+}
+
+export function executionView(execution: ExecutionRecord, steps: readonly StepRecord[]): ExecutionView {
+  return {
+    executionId: execution.id,
+    workflowId: execution.workflowId,
+    workflowVersion: execution.workflowVersion,
+    workflowDigest: execution.workflowDigest,
+    status: execution.status,
+    result: execution.status === 'completed' ? execution.result : null,
+    ...(execution.error && { error: execution.error }),
+    createdAt: iso(execution.createdAt),
+    ...(execution.finishedAt !== undefined && { finishedAt: iso(execution.finishedAt) }),
+    spent: execution.spent,
+    budget: execution.budget,
+    steps: steps.map((s) => ({
+      id: s.stepId,
+      status: s.status,
+      attempts: s.attempts,
+      ...(s.startedAt !== undefined && { startedAt: iso(s.startedAt) }),
+      ...(s.finishedAt !== undefined && { finishedAt: iso(s.finishedAt) }),
+      cost: s.cost,
+      ...(s.error && { error: s.error }),
+      ...(s.skipReason !== undefined && { skipReason: s.skipReason }),
+    })),
+  };
+}
+
+export async function loadExecutionView(store: Store, executionId: string): Promise<ExecutionView | undefined> {
+  const execution = await store.read.getExecution(executionId);
+  if (!execution) return undefined;
+  return executionView(execution, await store.read.listSteps(executionId));
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

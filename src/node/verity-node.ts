@@ -1,0 +1,176 @@
+import { Coordinator } from '../coordinator/coordinator.js';
+import { Engine, isTerminal } from '../engine/engine.js';
+import { Sweeper } from '../engine/sweeper.js';
+import { defaultExecutors } from '../executors/defaults.js';
+import type { Executor } from '../executors/executor.js';
+import { ExecutorRegistry } from '../executors/registry.js';
+import type { ExecutionRecord } from '../store/records.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { localWorkerClient } from '../worker/local-client.js';
+import { Worker } from '../worker/worker.js';
+
+export interface NodeOptions {
+  /** Local state: the SQLite database (unless databaseUrl is set). Default: ./.verity */
+  dataDir: string;
+  /** `postgres://…` to share state with other nodes. Default: VERITY_DATABASE_URL, else SQLite. */
+  databaseUrl: string | undefined;
+  /** Job slots of the in-process worker; 0 runs no worker here. Default: 16. */
+  workers: number;
+  /** Executors of the in-process worker. Default: JSONata and the builtin/* models. */
+  executors: Executor[];
+  /** Lease of a claimed job without heartbeat. Default: 15 s. */
+  leaseMs: number;
+  /** Period of the lease and deadline sweep. Default: 250 ms. */
+  sweepIntervalMs: number;
+  /** How long an idle worker slot waits before asking the store again (work from other processes). Default: 500 ms. */
+  pollMs: number;
+  sqliteSynchronous: 'normal' | 'full';
+  onError: (error: unknown, context?: Record<string, unknown>) => void;
+}
+
+export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOptions {
+  const env = process.env;
+  return {
+    dataDir: options.dataDir ?? env.VERITY_DATA_DIR ?? '.verity',
+    databaseUrl: options.databaseUrl ?? (env.VERITY_DATABASE_URL || undefined),
+    workers: options.workers ?? 16,
+    executors: options.executors ?? defaultExecutors(),
+    leaseMs: options.leaseMs ?? numberFromEnv('VERITY_LEASE_MS') ?? 15_000,
+    sweepIntervalMs: options.sweepIntervalMs ?? 250,
+    pollMs: options.pollMs ?? 500,
+    sqliteSynchronous: options.sqliteSynchronous ?? (env.VERITY_SQLITE_SYNC === 'full' ? 'full' : 'normal'),
+    onError: options.onError ?? (() => undefined),
+  };
+}
+
+function numberFromEnv(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * One Verity node: the store, the coordinator, the engine, its sweeper and (optionally) an in-process
+ * worker. `verity run` and `verity resume` use one; `verity serve` adds the API around one; several
+ * nodes on one PostgreSQL database are replicas of each other.
+ */
+export class VerityNode {
+  readonly engine: Engine;
+  readonly coordinator: Coordinator;
+  readonly worker: Worker | undefined;
+  readonly registry: ExecutorRegistry;
+  private readonly sweeper: Sweeper;
+  private started = false;
+
+  private constructor(
+    readonly store: Store,
+    readonly options: NodeOptions,
+  ) {
+    this.coordinator = new Coordinator(store, { leaseMs: options.leaseMs });
+    this.engine = new Engine(store, this.coordinator);
+    this.engine.events.setMaxListeners(0);
+    this.sweeper = new Sweeper(store, this.engine, this.coordinator, {
+      intervalMs: options.sweepIntervalMs,
+      now: Date.now,
+      onError: (error) => options.onError(error, { during: 'sweep' }),
+    });
+    this.registry = new ExecutorRegistry(options.executors);
+    this.worker =
+      options.workers > 0
+        ? new Worker(localWorkerClient(this.coordinator), this.registry, {
+            concurrency: options.workers,
+            pollMs: options.pollMs,
+            onError: options.onError,
+          })
+        : undefined;
+  }
+
+  static async open(options: Partial<NodeOptions> = {}): Promise<VerityNode> {
+    const resolved = resolveNodeOptions(options);
+    const store = await openStore({
+      dataDir: resolved.dataDir,
+      databaseUrl: resolved.databaseUrl,
+      sqliteSynchronous: resolved.sqliteSynchronous,
+    });
+    return new VerityNode(store, resolved);
+  }
+
+  /** Recovers what a crashed process left behind, then starts sweeping and working. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.coordinator.reapDeadLocalWorkers();
+    await this.sweeper.sweep();
+    await this.engine.recover();
+    this.sweeper.start();
+    await this.worker?.start();
+  }
+
+  async stop(drainMs = 10_000): Promise<void> {
+    if (this.started) {
+      this.started = false;
+      await this.worker?.stop(drainMs);
+      await this.sweeper.stop();
+      this.coordinator.notifier.close();
+    }
+    await this.store.close();
+  }
+
+  /**
+   * Resolves when the execution has ended. `onChange` sees every change this process makes and, by
+   * polling, changes made elsewhere.
+   */
+  async waitFor(
+    executionId: string,
+    options: { onChange?: (execution: ExecutionRecord) => void; pollMs?: number; signal?: AbortSignal } = {},
+  ): Promise<ExecutionRecord> {
+    const first = await this.store.read.getExecution(executionId);
+    if (!first) throw new Error(`no execution ${executionId}`);
+    if (isTerminal(first)) return first;
+    return new Promise<ExecutionRecord>((resolve, reject) => {
+      let done = false;
+      const finish = (execution: ExecutionRecord) => {
+        if (done) return;
+        done = true;
+        clearInterval(timer);
+        this.engine.events.off('change', onLocal);
+        options.signal?.removeEventListener('abort', onAbort);
+        resolve(execution);
+      };
+      const onLocal = (execution: ExecutionRecord) => {
+        if (execution.id !== executionId) return;
+        options.onChange?.(execution);
+        if (isTerminal(execution)) {
+          // Re-read: the event carries the state as of its own commit, and the caller wants the latest.
+          this.store.read.getExecution(executionId).then((latest) => finish(latest ?? execution), reject);
+        }
+      };
+      const poll = () => {
+        this.store.read
+          .getExecution(executionId)
+          .then((execution) => {
+            if (!execution || done) return;
+            options.onChange?.(execution);
+            if (isTerminal(execution)) finish(execution);
+          })
+          .catch(reject);
+      };
+      const onAbort = () => {
+        done = true;
+        clearInterval(timer);
+        this.engine.events.off('change', onLocal);
+        reject(options.signal?.reason as Error);
+      };
+      const timer = setInterval(poll, options.pollMs ?? 500);
+      this.engine.events.on('change', onLocal);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Every execution that is still running in this store. */
+  async unfinished(): Promise<ExecutionRecord[]> {
+    return this.store.read.listExecutions({ status: ['running'], limit: 10_000 });
+  }
+}

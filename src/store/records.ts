@@ -1,0 +1,176 @@
+import type { StepType, WorkflowDefinition } from '../workflow/types.js';
+
+/**
+ * The records the store keeps. Times are integer milliseconds since the epoch; money is integer
+ * micro-units. JSON payloads (inputs, outputs, definitions) are stored as text and come back byte-for-byte,
+ * because what is stored is what gets digested.
+ */
+
+export type ExecutionStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'budget_exceeded';
+export type StepStatus = 'pending' | 'queued' | 'running' | 'completed' | 'skipped' | 'failed' | 'cancelled';
+export type JobStatus = 'queued' | 'assigned' | 'running' | 'completed' | 'failed' | 'expired' | 'cancelled';
+export type WorkerStatus = 'active' | 'stopped' | 'dead';
+
+export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'timed_out',
+  'budget_exceeded',
+];
+export const TERMINAL_EXECUTION_STATUSES: ReadonlySet<ExecutionStatus> = new Set(EXECUTION_STATUSES.slice(1));
+export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'assigned', 'running'];
+/** Jobs a worker holds under a lease. */
+export const LEASED_JOB_STATUSES: readonly JobStatus[] = ['assigned', 'running'];
+export const ACTIVE_STEP_STATUSES: readonly StepStatus[] = ['queued', 'running'];
+
+/** A failure as recorded: a stable code to branch on and a message for people. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  retryable?: boolean;
+  stepId?: string;
+  /** Anything else worth keeping: the disagreeing workers, the refused worker, ... */
+  details?: Record<string, unknown>;
+}
+
+export interface WorkflowRecord {
+  digest: string;
+  workflowId: string;
+  version: number;
+  name: string;
+  definition: WorkflowDefinition;
+  createdAt: number;
+}
+
+export interface ExecutionRecord {
+  id: string;
+  workflowDigest: string;
+  workflowId: string;
+  workflowVersion: number;
+  clientId: string;
+  status: ExecutionStatus;
+  inputs: unknown;
+  inputDigest: string;
+  result?: unknown;
+  resultDigest?: string;
+  error?: ErrorInfo;
+  /** Integer micro-units; 0 = no limit. */
+  budget: number;
+  spent: number;
+  /** Estimates reserved for jobs dispatched and not yet settled. */
+  reserved: number;
+  idempotencyKey?: string;
+  createdAt: number;
+  startedAt: number;
+  deadlineAt: number;
+  finishedAt?: number;
+  updatedAt: number;
+}
+
+export interface StepRecord {
+  executionId: string;
+  stepId: string;
+  /** Position in the definition, for stable listing. */
+  position: number;
+  status: StepStatus;
+  /** Jobs created for this step so far (the attempt number of the latest). */
+  attempts: number;
+  /** `attempts` when the current round began (an execution retry starts a new round of the retry policy). */
+  roundStart: number;
+  currentJobId?: string;
+  inputDigest?: string;
+  error?: ErrorInfo;
+  skipReason?: string;
+  cost: number;
+  queuedAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** The accepted output of a step: written once per (execution, step). */
+export interface StepResultRecord {
+  executionId: string;
+  stepId: string;
+  jobId: string;
+  attempt: number;
+  workerId: string;
+  output: unknown;
+  outputDigest: string;
+  cost: number;
+  createdAt: number;
+}
+
+/** What a worker needs to run a job, frozen when the job is queued. */
+export interface JobSpec {
+  workflowDigest: string;
+  stepType: StepType;
+  model?: { name: string; version?: string; digest?: string };
+  expression?: string;
+  outputMappings?: Record<string, string>;
+}
+
+export interface JobRecord {
+  id: string;
+  executionId: string;
+  stepId: string;
+  attempt: number;
+  status: JobStatus;
+  stepType: StepType;
+  /** Model name the job needs, when it needs one: what workers match on. */
+  model?: string;
+  spec: JobSpec;
+  input: unknown;
+  inputDigest: string;
+  /** Budget reserved for this job; settled when it ends. */
+  reserved: number;
+  cost?: number;
+  /** Issued at assignment; a result must echo it. */
+  nonce?: string;
+  workerId?: string;
+  error?: ErrorInfo;
+  timeoutMs: number;
+  availableAt: number;
+  createdAt: number;
+  assignedAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  leaseExpiresAt?: number;
+  deadlineAt?: number;
+}
+
+export interface Capabilities {
+  /** Step types this worker runs without a model (data_processing expressions, for instance). */
+  stepTypes: StepType[];
+  /** Model names this worker serves, for any step type. */
+  models: string[];
+}
+
+export interface WorkerRecord {
+  id: string;
+  name: string;
+  kind: 'local' | 'remote';
+  host: string;
+  pid: number;
+  capabilities: Capabilities;
+  concurrency: number;
+  status: WorkerStatus;
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+export interface EventRecord {
+  seq: number;
+  executionId?: string;
+  at: number;
+  type: string;
+  stepId?: string;
+  jobId?: string;
+  attempt?: number;
+  /** Who caused it: `engine`, `worker:<id>`, `client:<id>`, `sweeper`. */
+  actor: string;
+  data?: Record<string, unknown>;
+}
+
+export type NewEvent = Omit<EventRecord, 'seq'>;

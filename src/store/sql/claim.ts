@@ -1,0 +1,40 @@
+import type { ClaimRequest } from '../store.js';
+import { placeholders } from './columns.js';
+import type { SqlValue } from './columns.js';
+import { jobs } from './tables.js';
+
+/**
+ * The claim statement both adapters share: assign the oldest claimable queued job that the worker can
+ * serve and return it. `lock` is what PostgreSQL adds to the inner select (`FOR UPDATE SKIP LOCKED`) so
+ * concurrent claimers skip each other's rows instead of queueing on them; SQLite's write lock already
+ * serializes claimers.
+ */
+export function claimStatement(request: ClaimRequest, lock: string): { sql: string; params: SqlValue[] } {
+  const match: string[] = [];
+  const matchParams: SqlValue[] = [];
+  if (request.stepTypes.length > 0) {
+    match.push(`(model IS NULL AND step_type IN (${placeholders(request.stepTypes.length)}))`);
+    matchParams.push(...request.stepTypes);
+  }
+  if (request.models.length > 0) {
+    match.push(`model IN (${placeholders(request.models.length)})`);
+    matchParams.push(...request.models);
+  }
+  const canServe = match.length > 0 ? match.join(' OR ') : '1 = 0';
+  const sql = `UPDATE jobs SET status = 'assigned', worker_id = ?, nonce = ?, assigned_at = ?,
+      lease_expires_at = ?, deadline_at = ? + timeout_ms
+    WHERE status = 'queued' AND id = (
+      SELECT id FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe})
+      ORDER BY available_at, id LIMIT 1 ${lock})
+    RETURNING ${jobs.columns}`;
+  const params: SqlValue[] = [
+    request.workerId,
+    request.nonce,
+    request.now,
+    request.now + request.leaseMs,
+    request.now,
+    request.now,
+    ...matchParams,
+  ];
+  return { sql, params };
+}

@@ -1,0 +1,50 @@
+/**
+ * How records map to rows: camelCase fields to snake_case columns, JSON fields to text. One description per
+ * table drives inserts, updates and reads, so a field cannot be written one way and read another.
+ */
+export type SqlValue = string | number | null;
+export type Row = Record<string, unknown>;
+
+type Kind = 'text' | 'int' | 'json';
+
+export interface Table<R> {
+  readonly name: string;
+  readonly fields: readonly (keyof R & string)[];
+  column(field: keyof R & string): string;
+  /** Record → column values, for the given fields (all by default). Absent optional fields become NULL. */
+  values(record: Partial<R>, fields?: readonly (keyof R & string)[]): SqlValue[];
+  fromRow(row: Row): R;
+  readonly columns: string;
+}
+
+export function table<R>(name: string, spec: { [K in keyof R & string]-?: Kind }): Table<R> {
+  const fields = Object.keys(spec) as (keyof R & string)[];
+  const columnOf = new Map(fields.map((f) => [f, f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]));
+  const encode = (kind: Kind, value: unknown): SqlValue => {
+    if (value === undefined) return null;
+    if (kind === 'json') return JSON.stringify(value);
+    return value as SqlValue;
+  };
+  return {
+    name,
+    fields,
+    column: (field) => columnOf.get(field)!,
+    columns: fields.map((f) => columnOf.get(f)!).join(', '),
+    values: (record, only = fields) => only.map((f) => encode(spec[f], record[f])),
+    fromRow(row) {
+      const out: Record<string, unknown> = {};
+      for (const f of fields) {
+        const raw = row[columnOf.get(f)!];
+        if (raw === null || raw === undefined) continue;
+        const kind = spec[f];
+        out[f] = kind === 'json' ? JSON.parse(raw as string) : kind === 'int' ? Number(raw) : raw;
+      }
+      return out as R;
+    },
+  };
+}
+
+/** `?, ?, ?` */
+export function placeholders(count: number): string {
+  return Array.from({ length: count }, () => '?').join(', ');
+}

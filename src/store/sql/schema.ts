@@ -1,0 +1,144 @@
+import type { Migration } from './migrate.js';
+
+/** The column types that differ between the adapters; everything else in the DDL is shared. */
+export interface DdlTypes {
+  /** 64-bit integer: milliseconds, micro-units. */
+  int: string;
+  /** An auto-incrementing 64-bit primary key. */
+  serialKey: string;
+}
+
+/**
+ * The versioned schema. Append a migration for every change; never edit one that has shipped. Payloads
+ * are TEXT on both databases so they come back exactly as written.
+ */
+export function schemaMigrations(types: DdlTypes): Migration[] {
+  const I = types.int;
+  return [
+    {
+      version: 1,
+      name: 'core tables',
+      statements: [
+        `CREATE TABLE workflows (
+          digest TEXT PRIMARY KEY,
+          workflow_id TEXT NOT NULL,
+          version ${I} NOT NULL,
+          name TEXT NOT NULL,
+          definition TEXT NOT NULL,
+          created_at ${I} NOT NULL
+        )`,
+        'CREATE INDEX workflows_by_id ON workflows (workflow_id, version)',
+        `CREATE TABLE executions (
+          id TEXT PRIMARY KEY,
+          workflow_digest TEXT NOT NULL REFERENCES workflows (digest),
+          workflow_id TEXT NOT NULL,
+          workflow_version ${I} NOT NULL,
+          client_id TEXT NOT NULL,
+          status TEXT NOT NULL,
+          inputs TEXT NOT NULL,
+          input_digest TEXT NOT NULL,
+          result TEXT,
+          result_digest TEXT,
+          error TEXT,
+          budget ${I} NOT NULL,
+          spent ${I} NOT NULL,
+          reserved ${I} NOT NULL,
+          idempotency_key TEXT,
+          created_at ${I} NOT NULL,
+          started_at ${I} NOT NULL,
+          deadline_at ${I} NOT NULL,
+          finished_at ${I},
+          updated_at ${I} NOT NULL
+        )`,
+        "CREATE INDEX executions_running_deadline ON executions (deadline_at) WHERE status = 'running'",
+        'CREATE INDEX executions_by_client ON executions (client_id, id)',
+        'CREATE INDEX executions_by_workflow ON executions (workflow_id, id)',
+        'CREATE UNIQUE INDEX executions_idempotency ON executions (client_id, idempotency_key) WHERE idempotency_key IS NOT NULL',
+        `CREATE TABLE steps (
+          execution_id TEXT NOT NULL REFERENCES executions (id),
+          step_id TEXT NOT NULL,
+          position ${I} NOT NULL,
+          status TEXT NOT NULL,
+          attempts ${I} NOT NULL,
+          round_start ${I} NOT NULL,
+          current_job_id TEXT,
+          input_digest TEXT,
+          error TEXT,
+          skip_reason TEXT,
+          cost ${I} NOT NULL,
+          queued_at ${I},
+          started_at ${I},
+          finished_at ${I},
+          PRIMARY KEY (execution_id, step_id)
+        )`,
+        `CREATE TABLE step_results (
+          execution_id TEXT NOT NULL REFERENCES executions (id),
+          step_id TEXT NOT NULL,
+          job_id TEXT NOT NULL,
+          attempt ${I} NOT NULL,
+          worker_id TEXT NOT NULL,
+          output TEXT NOT NULL,
+          output_digest TEXT NOT NULL,
+          cost ${I} NOT NULL,
+          created_at ${I} NOT NULL,
+          PRIMARY KEY (execution_id, step_id)
+        )`,
+        `CREATE TABLE jobs (
+          id TEXT PRIMARY KEY,
+          execution_id TEXT NOT NULL REFERENCES executions (id),
+          step_id TEXT NOT NULL,
+          attempt ${I} NOT NULL,
+          status TEXT NOT NULL,
+          step_type TEXT NOT NULL,
+          model TEXT,
+          spec TEXT NOT NULL,
+          input TEXT NOT NULL,
+          input_digest TEXT NOT NULL,
+          reserved ${I} NOT NULL,
+          cost ${I},
+          nonce TEXT,
+          worker_id TEXT,
+          error TEXT,
+          timeout_ms ${I} NOT NULL,
+          available_at ${I} NOT NULL,
+          created_at ${I} NOT NULL,
+          assigned_at ${I},
+          started_at ${I},
+          finished_at ${I},
+          lease_expires_at ${I},
+          deadline_at ${I},
+          UNIQUE (execution_id, step_id, attempt)
+        )`,
+        "CREATE INDEX jobs_claimable ON jobs (available_at, id) WHERE status = 'queued'",
+        "CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE status IN ('assigned', 'running')",
+        "CREATE INDEX jobs_leased_deadline ON jobs (deadline_at) WHERE status IN ('assigned', 'running')",
+        'CREATE INDEX jobs_by_execution ON jobs (execution_id, status)',
+        'CREATE INDEX jobs_by_worker ON jobs (worker_id, status)',
+        `CREATE TABLE workers (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          host TEXT NOT NULL,
+          pid ${I} NOT NULL,
+          capabilities TEXT NOT NULL,
+          concurrency ${I} NOT NULL,
+          status TEXT NOT NULL,
+          started_at ${I} NOT NULL,
+          last_seen_at ${I} NOT NULL
+        )`,
+        `CREATE TABLE events (
+          seq ${types.serialKey},
+          execution_id TEXT,
+          at ${I} NOT NULL,
+          type TEXT NOT NULL,
+          step_id TEXT,
+          job_id TEXT,
+          attempt ${I},
+          actor TEXT NOT NULL,
+          data TEXT
+        )`,
+        'CREATE INDEX events_by_execution ON events (execution_id, seq)',
+      ],
+    },
+  ];
+}

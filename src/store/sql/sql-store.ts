@@ -1,0 +1,333 @@
+import type {
+  ClaimRequest,
+  ExecutionFilter,
+  ExecutionPatch,
+  JobGuard,
+  JobPatch,
+  StepPatch,
+  StoreReads,
+  StoreTx,
+  WorkerPatch,
+} from '../store.js';
+import type {
+  EventRecord,
+  ExecutionRecord,
+  JobRecord,
+  JobStatus,
+  NewEvent,
+  StepRecord,
+  StepResultRecord,
+  StepStatus,
+  WorkerRecord,
+  WorkflowRecord,
+} from '../records.js';
+import { LEASED_JOB_STATUSES } from '../records.js';
+import { placeholders } from './columns.js';
+import type { Row, SqlValue, Table } from './columns.js';
+import * as t from './tables.js';
+
+/**
+ * The store's queries in SQL that SQLite and PostgreSQL both accept (`?` placeholders, `ON CONFLICT`,
+ * `RETURNING`, partial indexes). What differs between them (locking, claiming, DDL) comes from the adapter
+ * through `SqlDialect`.
+ */
+export interface SqlConnection {
+  all(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+}
+
+export interface SqlDialect {
+  /** Reads one execution row and holds it for the rest of the transaction. */
+  readonly lockExecutionSql: string;
+  claimJob(conn: SqlConnection, request: ClaimRequest): Promise<Row | undefined>;
+}
+
+const CHUNK = 200;
+
+export class SqlReads implements StoreReads {
+  constructor(protected readonly conn: SqlConnection) {}
+
+  protected async one<R>(table: Table<R>, where: string, params: SqlValue[]): Promise<R | undefined> {
+    const rows = await this.conn.all(`SELECT ${table.columns} FROM ${table.name} WHERE ${where}`, params);
+    return rows[0] ? table.fromRow(rows[0]) : undefined;
+  }
+
+  protected async many<R>(table: Table<R>, rest: string, params: SqlValue[]): Promise<R[]> {
+    const rows = await this.conn.all(`SELECT ${table.columns} FROM ${table.name} ${rest}`, params);
+    return rows.map((row) => table.fromRow(row));
+  }
+
+  getWorkflow(digest: string): Promise<WorkflowRecord | undefined> {
+    return this.one(t.workflows, 'digest = ?', [digest]);
+  }
+
+  listWorkflows(workflowId?: string): Promise<WorkflowRecord[]> {
+    return workflowId === undefined
+      ? this.many(t.workflows, 'ORDER BY workflow_id, version, created_at', [])
+      : this.many(t.workflows, 'WHERE workflow_id = ? ORDER BY version, created_at', [workflowId]);
+  }
+
+  getExecution(id: string): Promise<ExecutionRecord | undefined> {
+    return this.one(t.executions, 'id = ?', [id]);
+  }
+
+  async findExecutionIds(prefix: string, limit: number): Promise<string[]> {
+    // A range scan on the primary key: ids are lowercase hex and dashes, so prefix + '~' bounds the range.
+    const rows = await this.conn.all('SELECT id FROM executions WHERE id >= ? AND id < ? ORDER BY id LIMIT ?', [
+      prefix,
+      `${prefix}~`,
+      limit,
+    ]);
+    return rows.map((r) => r.id as string);
+  }
+
+  listExecutions(filter: ExecutionFilter): Promise<ExecutionRecord[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.status && filter.status.length > 0) {
+      where.push(`status IN (${placeholders(filter.status.length)})`);
+      params.push(...filter.status);
+    }
+    if (filter.workflowId !== undefined) {
+      where.push('workflow_id = ?');
+      params.push(filter.workflowId);
+    }
+    if (filter.clientId !== undefined) {
+      where.push('client_id = ?');
+      params.push(filter.clientId);
+    }
+    if (filter.before !== undefined) {
+      where.push('id < ?');
+      params.push(filter.before);
+    }
+    params.push(filter.limit ?? 100);
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    return this.many(t.executions, `${clause} ORDER BY id DESC LIMIT ?`, params);
+  }
+
+  findExecutionByIdempotencyKey(clientId: string, key: string): Promise<ExecutionRecord | undefined> {
+    return this.one(t.executions, 'client_id = ? AND idempotency_key = ?', [clientId, key]);
+  }
+
+  async listExecutionIdsPastDeadline(now: number, limit: number): Promise<string[]> {
+    const rows = await this.conn.all(
+      "SELECT id FROM executions WHERE status = 'running' AND deadline_at <= ? ORDER BY deadline_at LIMIT ?",
+      [now, limit],
+    );
+    return rows.map((r) => r.id as string);
+  }
+
+  listSteps(executionId: string): Promise<StepRecord[]> {
+    return this.many(t.steps, 'WHERE execution_id = ? ORDER BY position', [executionId]);
+  }
+
+  async listStepStatuses(executionId: string): Promise<{ stepId: string; status: StepStatus }[]> {
+    const rows = await this.conn.all('SELECT step_id, status FROM steps WHERE execution_id = ? ORDER BY position', [executionId]);
+    return rows.map((r) => ({ stepId: r.step_id as string, status: r.status as StepStatus }));
+  }
+
+  getStep(executionId: string, stepId: string): Promise<StepRecord | undefined> {
+    return this.one(t.steps, 'execution_id = ? AND step_id = ?', [executionId, stepId]);
+  }
+
+  async getStepResults(executionId: string, stepIds?: readonly string[]): Promise<StepResultRecord[]> {
+    if (stepIds === undefined) return this.many(t.stepResults, 'WHERE execution_id = ?', [executionId]);
+    const out: StepResultRecord[] = [];
+    for (let i = 0; i < stepIds.length; i += CHUNK) {
+      const chunk = stepIds.slice(i, i + CHUNK);
+      if (chunk.length === 0) continue;
+      out.push(
+        ...(await this.many(t.stepResults, `WHERE execution_id = ? AND step_id IN (${placeholders(chunk.length)})`, [
+          executionId,
+          ...chunk,
+        ])),
+      );
+    }
+    return out;
+  }
+
+  getJob(id: string): Promise<JobRecord | undefined> {
+    return this.one(t.jobs, 'id = ?', [id]);
+  }
+
+  listJobs(executionId: string, status?: readonly JobStatus[]): Promise<JobRecord[]> {
+    if (status === undefined) return this.many(t.jobs, 'WHERE execution_id = ? ORDER BY created_at, id', [executionId]);
+    return this.many(t.jobs, `WHERE execution_id = ? AND status IN (${placeholders(status.length)}) ORDER BY created_at, id`, [
+      executionId,
+      ...status,
+    ]);
+  }
+
+  async listExpiredJobIds(now: number, limit: number): Promise<string[]> {
+    const rows = await this.conn.all(
+      `SELECT id FROM jobs WHERE status IN (${placeholders(LEASED_JOB_STATUSES.length)})
+         AND (lease_expires_at <= ? OR deadline_at <= ?) ORDER BY lease_expires_at LIMIT ?`,
+      [...LEASED_JOB_STATUSES, now, now, limit],
+    );
+    return rows.map((r) => r.id as string);
+  }
+
+  async listJobIdsOfWorkers(workerIds: readonly string[], status: readonly JobStatus[]): Promise<string[]> {
+    if (workerIds.length === 0) return [];
+    const rows = await this.conn.all(
+      `SELECT id FROM jobs WHERE worker_id IN (${placeholders(workerIds.length)}) AND status IN (${placeholders(status.length)})`,
+      [...workerIds, ...status],
+    );
+    return rows.map((r) => r.id as string);
+  }
+
+  async nextAvailableAt(): Promise<number | undefined> {
+    const rows = await this.conn.all("SELECT MIN(available_at) AS at FROM jobs WHERE status = 'queued'", []);
+    const at = rows[0]?.at;
+    return at === null || at === undefined ? undefined : Number(at);
+  }
+
+  getWorker(id: string): Promise<WorkerRecord | undefined> {
+    return this.one(t.workers, 'id = ?', [id]);
+  }
+
+  listWorkers(): Promise<WorkerRecord[]> {
+    return this.many(t.workers, 'ORDER BY started_at', []);
+  }
+
+  listEvents(executionId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
+    return this.many(t.events, 'WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?', [executionId, afterSeq, limit]);
+  }
+}
+
+export class SqlTx extends SqlReads implements StoreTx {
+  readonly committed: (() => void)[] = [];
+  /** Events are written together just before commit, in the order they were appended. */
+  private readonly pendingEvents: NewEvent[] = [];
+
+  constructor(
+    conn: SqlConnection,
+    private readonly dialect: SqlDialect,
+  ) {
+    super(conn);
+  }
+
+  afterCommit(fn: () => void): void {
+    this.committed.push(fn);
+  }
+
+  private async insert<R>(table: Table<R>, records: readonly Partial<R>[], fields: readonly (keyof R & string)[], suffix = ''): Promise<number> {
+    let changed = 0;
+    const columns = fields.map((f) => table.column(f)).join(', ');
+    for (let i = 0; i < records.length; i += CHUNK) {
+      const chunk = records.slice(i, i + CHUNK);
+      const rowSql = `(${placeholders(fields.length)})`;
+      const sql = `INSERT INTO ${table.name} (${columns}) VALUES ${chunk.map(() => rowSql).join(', ')} ${suffix}`;
+      changed += await this.conn.run(sql, chunk.flatMap((r) => table.values(r, fields)));
+    }
+    return changed;
+  }
+
+  private async update<R>(table: Table<R>, patch: { [K in keyof R]?: R[K] | undefined }, where: string, params: SqlValue[]): Promise<number> {
+    const fields = (Object.keys(patch) as (keyof R & string)[]).filter((f) => table.fields.includes(f));
+    if (fields.length === 0) return 0;
+    const set = fields.map((f) => `${table.column(f)} = ?`).join(', ');
+    // An explicit `undefined` in a patch clears the column (NULL), which is how optional fields are unset.
+    return this.conn.run(`UPDATE ${table.name} SET ${set} WHERE ${where}`, [...table.values(patch as Partial<R>, fields), ...params]);
+  }
+
+  async putWorkflow(record: WorkflowRecord): Promise<void> {
+    await this.insert(t.workflows, [record], t.workflows.fields, 'ON CONFLICT (digest) DO NOTHING');
+  }
+
+  async insertExecution(record: ExecutionRecord): Promise<void> {
+    await this.insert(t.executions, [record], t.executions.fields);
+  }
+
+  async lockExecution(id: string): Promise<ExecutionRecord | undefined> {
+    const rows = await this.conn.all(this.dialect.lockExecutionSql, [id]);
+    return rows[0] ? t.executions.fromRow(rows[0]) : undefined;
+  }
+
+  async updateExecution(id: string, patch: ExecutionPatch): Promise<void> {
+    await this.update(t.executions, patch, 'id = ?', [id]);
+  }
+
+  async insertSteps(records: readonly StepRecord[]): Promise<void> {
+    await this.insert(t.steps, records, t.steps.fields);
+  }
+
+  async updateStep(executionId: string, stepId: string, patch: StepPatch, expect?: readonly StepStatus[]): Promise<boolean> {
+    let where = 'execution_id = ? AND step_id = ?';
+    const params: SqlValue[] = [executionId, stepId];
+    if (expect) {
+      where += ` AND status IN (${placeholders(expect.length)})`;
+      params.push(...expect);
+    }
+    return (await this.update(t.steps, patch, where, params)) > 0;
+  }
+
+  async markStepRunning(executionId: string, stepId: string, jobId: string, now: number): Promise<boolean> {
+    const changed = await this.conn.run(
+      `UPDATE steps SET status = 'running', started_at = COALESCE(started_at, ?)
+        WHERE execution_id = ? AND step_id = ? AND current_job_id = ? AND status = 'queued'`,
+      [now, executionId, stepId, jobId],
+    );
+    return changed > 0;
+  }
+
+  async insertStepResult(record: StepResultRecord): Promise<boolean> {
+    const changed = await this.insert(t.stepResults, [record], t.stepResults.fields, 'ON CONFLICT (execution_id, step_id) DO NOTHING');
+    return changed > 0;
+  }
+
+  async insertJob(record: JobRecord): Promise<void> {
+    await this.insert(t.jobs, [record], t.jobs.fields);
+  }
+
+  async claimJob(request: ClaimRequest): Promise<JobRecord | undefined> {
+    const row = await this.dialect.claimJob(this.conn, request);
+    return row ? t.jobs.fromRow(row) : undefined;
+  }
+
+  async updateJob(id: string, patch: JobPatch, guard: JobGuard = {}): Promise<boolean> {
+    let where = 'id = ?';
+    const params: SqlValue[] = [id];
+    if (guard.status) {
+      where += ` AND status IN (${placeholders(guard.status.length)})`;
+      params.push(...guard.status);
+    }
+    if (guard.workerId !== undefined) {
+      where += ' AND worker_id = ?';
+      params.push(guard.workerId);
+    }
+    if (guard.nonce !== undefined) {
+      where += ' AND nonce = ?';
+      params.push(guard.nonce);
+    }
+    if (guard.expiredAt !== undefined) {
+      where += ' AND (lease_expires_at <= ? OR deadline_at <= ?)';
+      params.push(guard.expiredAt, guard.expiredAt);
+    }
+    return (await this.update(t.jobs, patch, where, params)) > 0;
+  }
+
+  async upsertWorker(record: WorkerRecord): Promise<void> {
+    const updates = t.workers.fields
+      .filter((f) => f !== 'id')
+      .map((f) => `${t.workers.column(f)} = excluded.${t.workers.column(f)}`)
+      .join(', ');
+    await this.insert(t.workers, [record], t.workers.fields, `ON CONFLICT (id) DO UPDATE SET ${updates}`);
+  }
+
+  async updateWorker(id: string, patch: WorkerPatch): Promise<void> {
+    await this.update(t.workers, patch, 'id = ?', [id]);
+  }
+
+  appendEvents(events: readonly NewEvent[]): Promise<void> {
+    this.pendingEvents.push(...events);
+    return Promise.resolve();
+  }
+
+  /** The adapter calls this right before COMMIT. */
+  async beforeCommit(): Promise<void> {
+    if (this.pendingEvents.length === 0) return;
+    const fields = t.events.fields.filter((f) => f !== 'seq');
+    await this.insert(t.events, this.pendingEvents.splice(0) as Partial<EventRecord>[], fields);
+  }
+}

@@ -1,0 +1,122 @@
+import type {
+  EventRecord,
+  ExecutionRecord,
+  JobRecord,
+  StepRecord,
+  StepResultRecord,
+  WorkerRecord,
+  WorkflowRecord,
+} from '../records.js';
+import { table } from './columns.js';
+
+export const workflows = table<WorkflowRecord>('workflows', {
+  digest: 'text',
+  workflowId: 'text',
+  version: 'int',
+  name: 'text',
+  definition: 'json',
+  createdAt: 'int',
+});
+
+export const executions = table<ExecutionRecord>('executions', {
+  id: 'text',
+  workflowDigest: 'text',
+  workflowId: 'text',
+  workflowVersion: 'int',
+  clientId: 'text',
+  status: 'text',
+  inputs: 'json',
+  inputDigest: 'text',
+  result: 'json',
+  resultDigest: 'text',
+  error: 'json',
+  budget: 'int',
+  spent: 'int',
+  reserved: 'int',
+  idempotencyKey: 'text',
+  createdAt: 'int',
+  startedAt: 'int',
+  deadlineAt: 'int',
+  finishedAt: 'int',
+  updatedAt: 'int',
+});
+
+export const steps = table<StepRecord>('steps', {
+  executionId: 'text',
+  stepId: 'text',
+  position: 'int',
+  status: 'text',
+  attempts: 'int',
+  roundStart: 'int',
+  currentJobId: 'text',
+  inputDigest: 'text',
+  error: 'json',
+  skipReason: 'text',
+  cost: 'int',
+  queuedAt: 'int',
+  startedAt: 'int',
+  finishedAt: 'int',
+});
+
+export const stepResults = table<StepResultRecord>('step_results', {
+  executionId: 'text',
+  stepId: 'text',
+  jobId: 'text',
+  attempt: 'int',
+  workerId: 'text',
+  output: 'json',
+  outputDigest: 'text',
+  cost: 'int',
+  createdAt: 'int',
+});
+
+export const jobs = table<JobRecord>('jobs', {
+  id: 'text',
+  executionId: 'text',
+  stepId: 'text',
+  attempt: 'int',
+  status: 'text',
+  stepType: 'text',
+  model: 'text',
+  spec: 'json',
+  input: 'json',
+  inputDigest: 'text',
+  reserved: 'int',
+  cost: 'int',
+  nonce: 'text',
+  workerId: 'text',
+  error: 'json',
+  timeoutMs: 'int',
+  availableAt: 'int',
+  createdAt: 'int',
+  assignedAt: 'int',
+  startedAt: 'int',
+  finishedAt: 'int',
+  leaseExpiresAt: 'int',
+  deadlineAt: 'int',
+});
+
+export const workers = table<WorkerRecord>('workers', {
+  id: 'text',
+  name: 'text',
+  kind: 'text',
+  host: 'text',
+  pid: 'int',
+  capabilities: 'json',
+  concurrency: 'int',
+  status: 'text',
+  startedAt: 'int',
+  lastSeenAt: 'int',
+});
+
+export const events = table<EventRecord>('events', {
+  seq: 'int',
+  executionId: 'text',
+  at: 'int',
+  type: 'text',
+  stepId: 'text',
+  jobId: 'text',
+  attempt: 'int',
+  actor: 'text',
+  data: 'json',
+});

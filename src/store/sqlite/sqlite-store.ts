@@ -1,0 +1,162 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+import type { Store, StoreTx } from '../store.js';
+import { claimStatement } from '../sql/claim.js';
+import type { Row, SqlValue } from '../sql/columns.js';
+import { migrate } from '../sql/migrate.js';
+import { schemaMigrations } from '../sql/schema.js';
+import { SqlReads, SqlTx } from '../sql/sql-store.js';
+import type { SqlConnection, SqlDialect } from '../sql/sql-store.js';
+import { executions } from '../sql/tables.js';
+
+export interface SqliteOptions {
+  /** The database file; `:memory:` is refused because readers need a second connection to the same data. */
+  file: string;
+  /**
+   * `full` syncs the write-ahead log on every commit (survives power loss); `normal` syncs at checkpoints
+   * (survives a crash of the process, which is what kill -9 tests). Default: normal.
+   */
+  synchronous?: 'normal' | 'full';
+  /** How long a writer waits for another process's write lock. Default: 10 s. */
+  busyTimeoutMs?: number;
+}
+
+const dialect: SqlDialect = {
+  lockExecutionSql: `SELECT ${executions.columns} FROM executions WHERE id = ?`,
+  async claimJob(conn, request) {
+    const { sql, params } = claimStatement(request, '');
+    return (await conn.all(sql, params))[0];
+  },
+};
+
+/** One better-sqlite3 connection with a statement cache, seen through the async SqlConnection interface. */
+class Connection implements SqlConnection {
+  private readonly statements = new Map<string, Statement>();
+  constructor(readonly db: Database.Database) {}
+
+  private prepare(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    const statement = this.prepare(sql);
+    if (!statement.reader) {
+      statement.run(params);
+      return Promise.resolve([]);
+    }
+    return Promise.resolve(statement.all(params) as Row[]);
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    const statement = this.prepare(sql);
+    if (statement.reader) return Promise.resolve(statement.all(params).length);
+    return Promise.resolve(statement.run(params).changes);
+  }
+}
+
+/**
+ * The embedded default. One writer connection, used by one transaction at a time (an in-process queue
+ * orders them; `BEGIN IMMEDIATE` takes the database's write lock, so other processes on the same file
+ * wait rather than fail), and one read-only connection that sees committed data only.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly location: string;
+  readonly read: SqlReads;
+  private readonly writer: Connection;
+  private readonly reader: Connection;
+  private readonly begin: Statement;
+  private readonly commit: Statement;
+  private readonly rollback: Statement;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(file: string, options: SqliteOptions) {
+    this.location = file;
+    const busy = options.busyTimeoutMs ?? 10_000;
+    const writer = new Database(file, { timeout: busy });
+    writer.pragma('journal_mode = WAL');
+    writer.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    writer.pragma('foreign_keys = ON');
+    const reader = new Database(file, { timeout: busy });
+    reader.pragma('query_only = ON');
+    this.writer = new Connection(writer);
+    this.reader = new Connection(reader);
+    this.begin = writer.prepare('BEGIN IMMEDIATE');
+    this.commit = writer.prepare('COMMIT');
+    this.rollback = writer.prepare('ROLLBACK');
+    this.read = new SqlReads(this.reader);
+  }
+
+  static async open(options: SqliteOptions): Promise<SqliteStore> {
+    if (options.file === ':memory:' || options.file === '') {
+      throw new StoreError('invalid_url', 'SQLite needs a file (a data directory); :memory: is not supported');
+    }
+    mkdirSync(dirname(options.file), { recursive: true });
+    let store: SqliteStore;
+    try {
+      store = new SqliteStore(options.file, options);
+    } catch (error) {
+      throw new StoreError('unavailable', `cannot open SQLite database ${options.file}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    await migrate(schemaMigrations({ int: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT' }), (fn) =>
+      store.exclusive(() => fn(store.writer)),
+    );
+    return store;
+  }
+
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      const tx = new SqlTx(this.writer, dialect);
+      const result = await fn(tx);
+      await tx.beforeCommit();
+      return { result, committed: tx.committed };
+    }).then(({ result, committed }) => {
+      for (const hook of committed) hook();
+      return result;
+    });
+  }
+
+  /** Runs fn inside BEGIN IMMEDIATE … COMMIT, one at a time in this process. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      const db = this.writer.db;
+      try {
+        this.begin.run();
+      } catch (error) {
+        throw new StoreError('busy', `the SQLite database is locked by another process: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      try {
+        const result = await fn();
+        this.commit.run();
+        return result;
+      } catch (error) {
+        if (db.inTransaction) this.rollback.run();
+        throw error;
+      }
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  close(): Promise<void> {
+    // Wait for queued transactions, then close; WAL is checkpointed by SQLite on the last close.
+    return this.queue.then(() => {
+      this.reader.db.close();
+      this.writer.db.close();
+    });
+  }
+}

@@ -1,0 +1,128 @@
+import type {
+  ExecutionRecord,
+  ExecutionStatus,
+  EventRecord,
+  JobRecord,
+  JobStatus,
+  NewEvent,
+  StepRecord,
+  StepResultRecord,
+  StepStatus,
+  WorkerRecord,
+  WorkflowRecord,
+} from './records.js';
+import type { StepType } from '../workflow/types.js';
+
+/**
+ * The store: every piece of durable state, behind one interface with an embedded SQLite adapter and a
+ * PostgreSQL adapter. The engine and the coordinator speak only this interface; SQL lives in store/.
+ *
+ * Every change happens inside `transaction`, which is serializable with respect to one execution: the
+ * transaction that first calls `lockExecution(id)` holds that execution until it commits. Reads outside a
+ * transaction see committed state only.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the data lives, for people: a file path or a database URL without its password. */
+  readonly location: string;
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  readonly read: StoreReads;
+  close(): Promise<void>;
+}
+
+export interface ExecutionFilter {
+  status?: readonly ExecutionStatus[];
+  workflowId?: string;
+  clientId?: string;
+  /** Newest first; only executions created before this id. */
+  before?: string;
+  limit?: number;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  stepTypes: readonly StepType[];
+  models: readonly string[];
+  now: number;
+  leaseMs: number;
+  nonce: string;
+}
+
+/** A change to a record: fields to set; a field set to `undefined` is cleared. */
+export type Patch<T> = { [K in keyof T]?: T[K] | undefined };
+export type ExecutionPatch = Patch<Omit<ExecutionRecord, 'id' | 'workflowDigest' | 'createdAt'>>;
+export type StepPatch = Patch<Omit<StepRecord, 'executionId' | 'stepId' | 'position'>>;
+export type JobPatch = Patch<Omit<JobRecord, 'id' | 'executionId' | 'stepId' | 'attempt'>>;
+export type WorkerPatch = Patch<Omit<WorkerRecord, 'id'>>;
+
+/** Guards for conditional updates: the update applies only when the row still matches. */
+export interface JobGuard {
+  status?: readonly JobStatus[];
+  workerId?: string;
+  nonce?: string;
+  /** Only if the lease or the deadline had passed at this time. */
+  expiredAt?: number;
+}
+
+export interface StoreReads {
+  getWorkflow(digest: string): Promise<WorkflowRecord | undefined>;
+  listWorkflows(workflowId?: string): Promise<WorkflowRecord[]>;
+
+  getExecution(id: string): Promise<ExecutionRecord | undefined>;
+  findExecutionIds(prefix: string, limit: number): Promise<string[]>;
+  listExecutions(filter: ExecutionFilter): Promise<ExecutionRecord[]>;
+  findExecutionByIdempotencyKey(clientId: string, key: string): Promise<ExecutionRecord | undefined>;
+  listExecutionIdsPastDeadline(now: number, limit: number): Promise<string[]>;
+
+  listSteps(executionId: string): Promise<StepRecord[]>;
+  getStep(executionId: string, stepId: string): Promise<StepRecord | undefined>;
+  /** Just the status of every step: what scheduling needs, at a fraction of the cost of whole rows. */
+  listStepStatuses(executionId: string): Promise<{ stepId: string; status: StepStatus }[]>;
+  getStepResults(executionId: string, stepIds?: readonly string[]): Promise<StepResultRecord[]>;
+
+  getJob(id: string): Promise<JobRecord | undefined>;
+  listJobs(executionId: string, status?: readonly JobStatus[]): Promise<JobRecord[]>;
+  /** Leased jobs whose lease or deadline has passed. */
+  listExpiredJobIds(now: number, limit: number): Promise<string[]>;
+  listJobIdsOfWorkers(workerIds: readonly string[], status: readonly JobStatus[]): Promise<string[]>;
+  /** The earliest time a queued job becomes claimable, if any is waiting. */
+  nextAvailableAt(): Promise<number | undefined>;
+
+  getWorker(id: string): Promise<WorkerRecord | undefined>;
+  listWorkers(): Promise<WorkerRecord[]>;
+
+  listEvents(executionId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
+}
+
+export interface StoreTx extends StoreReads {
+  /** Runs after the transaction commits (never if it rolls back): wake-ups, notifications. */
+  afterCommit(fn: () => void): void;
+
+  putWorkflow(record: WorkflowRecord): Promise<void>;
+
+  insertExecution(record: ExecutionRecord): Promise<void>;
+  /** Locks the execution for the rest of the transaction (PostgreSQL: FOR UPDATE; SQLite: the write lock). */
+  lockExecution(id: string): Promise<ExecutionRecord | undefined>;
+  updateExecution(id: string, patch: ExecutionPatch): Promise<void>;
+
+  insertSteps(records: readonly StepRecord[]): Promise<void>;
+  updateStep(executionId: string, stepId: string, patch: StepPatch, expect?: readonly StepStatus[]): Promise<boolean>;
+  /**
+   * Marks a queued step running for the job that started, without the execution lock: one guarded
+   * statement (the step must still be queued for that very job), so it cannot race an engine decision.
+   */
+  markStepRunning(executionId: string, stepId: string, jobId: string, now: number): Promise<boolean>;
+  /** Inserts the one result of a step; false when the step already has one (the new one is not written). */
+  insertStepResult(record: StepResultRecord): Promise<boolean>;
+
+  insertJob(record: JobRecord): Promise<void>;
+  /** Atomically assigns the oldest claimable queued job that the worker can serve; two workers never get one job. */
+  claimJob(request: ClaimRequest): Promise<JobRecord | undefined>;
+  updateJob(id: string, patch: JobPatch, guard?: JobGuard): Promise<boolean>;
+
+  upsertWorker(record: WorkerRecord): Promise<void>;
+  updateWorker(id: string, patch: WorkerPatch): Promise<void>;
+
+  /** Appends to the history; written with the transaction, in the order appended. */
+  appendEvents(events: readonly NewEvent[]): Promise<void>;
+}

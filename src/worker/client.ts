@@ -1,0 +1,22 @@
+import type { Assignment, ReportOutcome, ResultReport, WorkerRegistration } from '../coordinator/coordinator.js';
+import type { Capabilities, ErrorInfo } from '../store/records.js';
+
+/**
+ * How a worker talks to its coordinator. The in-process client calls the coordinator directly; a remote
+ * worker speaks the same protocol over HTTP. The worker runtime is the same either way.
+ */
+export interface WorkerClient {
+  register(registration: Omit<WorkerRegistration, 'kind'>): Promise<{ workerId: string; leaseMs: number }>;
+  /** Waits up to `waitMs` for a job this worker can serve (a long poll); undefined when none came. */
+  claim(workerId: string, capabilities: Capabilities, waitMs: number): Promise<Assignment | undefined>;
+  start(report: ResultReport): Promise<boolean>;
+  heartbeat(report: ResultReport): Promise<'ok' | 'cancelled' | 'lost'>;
+  complete(report: ResultReport & { output: unknown; cost?: number | undefined }): Promise<ReportOutcome>;
+  fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome>;
+  seen(workerId: string): Promise<void>;
+  deregister(workerId: string): Promise<void>;
+  /** Optional push of cancellations, so a job stops before its next heartbeat. */
+  onCancelled?(listener: (jobIds: readonly string[]) => void): () => void;
+  /** Releases anything blocked in claim (shutdown). */
+  interrupt?(): void;
+}

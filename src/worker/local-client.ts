@@ -1,0 +1,27 @@
+import type { Coordinator } from '../coordinator/coordinator.js';
+import type { WorkerClient } from './client.js';
+
+/** A worker in the same process as the coordinator: direct calls, and wake-ups instead of polling. */
+export function localWorkerClient(coordinator: Coordinator): WorkerClient {
+  return {
+    async register(registration) {
+      const record = await coordinator.registerWorker({ ...registration, kind: 'local' });
+      return { workerId: record.id, leaseMs: coordinator.options.leaseMs };
+    },
+    async claim(workerId, capabilities, waitMs) {
+      // In-process jobs start the moment they are claimed, so claim and start are one transaction.
+      const job = await coordinator.claim(workerId, capabilities, { start: true });
+      if (job) return job;
+      await coordinator.notifier.wait(waitMs);
+      return coordinator.claim(workerId, capabilities, { start: true });
+    },
+    start: (report) => coordinator.start(report),
+    heartbeat: (report) => coordinator.heartbeat(report),
+    complete: (report) => coordinator.complete(report),
+    fail: (report) => coordinator.fail(report),
+    seen: (workerId) => coordinator.workerSeen(workerId),
+    deregister: (workerId) => coordinator.stopWorker(workerId),
+    onCancelled: (listener) => coordinator.notifier.onCancelled(listener),
+    interrupt: () => coordinator.notifier.wakeAll(),
+  };
+}

@@ -1,0 +1,228 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Assignment, ResultReport } from '../coordinator/coordinator.js';
+import { describeError } from '../errors.js';
+import type { ExecutorResult } from '../executors/executor.js';
+import { ExecutorError } from '../executors/executor.js';
+import type { ExecutorRegistry } from '../executors/registry.js';
+import type { ErrorInfo } from '../store/records.js';
+import { compileExpression, toPlainJson } from '../workflow/expression.js';
+import type { WorkerClient } from './client.js';
+
+export interface WorkerOptions {
+  name: string;
+  /** Jobs run at once. Default: 16 (slots are async tasks; CPU-heavy executors bring their own threads). */
+  concurrency: number;
+  /** How long one claim waits for work before asking again. Default: 1 s. */
+  pollMs: number;
+  /** How often a running job's lease is renewed. Default: a third of the lease. */
+  heartbeatMs?: number;
+  onError: (error: unknown, context: Record<string, unknown>) => void;
+}
+
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
+  name: `${hostname()}:${process.pid}`,
+  concurrency: 16,
+  pollMs: 1000,
+  onError: () => undefined,
+};
+
+type StopReason = 'timeout' | 'cancelled' | 'lost' | 'shutdown';
+
+class JobStopped extends Error {
+  constructor(readonly reason: StopReason) {
+    super(`job stopped: ${reason}`);
+  }
+}
+
+/**
+ * A worker: claims jobs it can serve, runs each in an executor under a lease it keeps alive, applies the
+ * step's output mappings, and reports the result. It holds no state worth keeping: if it dies, its leases
+ * run out and the coordinator hands the jobs to someone else.
+ */
+export class Worker {
+  readonly options: WorkerOptions;
+  private workerId: string | undefined;
+  private leaseMs = 15_000;
+  private stopping = false;
+  private slots: Promise<void>[] = [];
+  private readonly running = new Map<string, AbortController>();
+  private seenTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly client: WorkerClient,
+    private readonly executors: ExecutorRegistry,
+    options: Partial<WorkerOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
+  }
+
+  get id(): string | undefined {
+    return this.workerId;
+  }
+
+  get activeJobs(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<string> {
+    const { workerId, leaseMs } = await this.client.register({
+      name: this.options.name,
+      capabilities: this.executors.capabilities,
+      concurrency: this.options.concurrency,
+    });
+    this.workerId = workerId;
+    this.leaseMs = leaseMs;
+    this.stopping = false;
+    this.unsubscribe = this.client.onCancelled?.((ids) => {
+      for (const id of ids) this.running.get(id)?.abort(new JobStopped('cancelled'));
+    });
+    this.seenTimer = setInterval(() => {
+      this.client.seen(workerId).catch((error: unknown) => this.options.onError(error, { workerId }));
+    }, 10_000);
+    this.seenTimer.unref();
+    this.slots = Array.from({ length: this.options.concurrency }, (_, slot) => this.slot(workerId, slot));
+    return workerId;
+  }
+
+  /**
+   * Stops taking work, lets running jobs finish for up to `drainMs`, then stops the rest and hands their
+   * jobs back (the coordinator re-queues them as new attempts).
+   */
+  async stop(drainMs = 10_000): Promise<void> {
+    if (this.workerId === undefined) return;
+    this.stopping = true;
+    this.client.interrupt?.();
+    const drained = Promise.all(this.slots);
+    const timer = sleep(drainMs, 'timeout' as const);
+    if ((await Promise.race([drained, timer])) === 'timeout') {
+      for (const controller of this.running.values()) controller.abort(new JobStopped('shutdown'));
+      await drained;
+    }
+    clearInterval(this.seenTimer);
+    this.unsubscribe?.();
+    await this.client.deregister(this.workerId);
+    this.workerId = undefined;
+  }
+
+  private async slot(workerId: string, slot: number): Promise<void> {
+    while (!this.stopping) {
+      let job: Assignment | undefined;
+      try {
+        job = await this.client.claim(workerId, this.executors.capabilities, this.options.pollMs);
+      } catch (error) {
+        this.options.onError(error, { workerId, slot, during: 'claim' });
+        if (!this.stopping) await sleep(1000);
+        continue;
+      }
+      if (!job) continue;
+      try {
+        await this.runJob(workerId, job);
+      } catch (error) {
+        this.options.onError(error, { workerId, jobId: job.jobId, stepId: job.stepId });
+      }
+    }
+  }
+
+  private async runJob(workerId: string, job: Assignment): Promise<void> {
+    const report: ResultReport = { jobId: job.jobId, workerId, attempt: job.attempt, nonce: job.nonce };
+    if (!job.started && !(await this.client.start(report))) return;
+    const controller = new AbortController();
+    this.running.set(job.jobId, controller);
+    const heartbeat = setInterval(() => {
+      this.client
+        .heartbeat(report)
+        .then((state) => {
+          if (state !== 'ok') controller.abort(new JobStopped(state));
+        })
+        .catch((error: unknown) => this.options.onError(error, { jobId: job.jobId, during: 'heartbeat' }));
+    }, this.options.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3)));
+    const deadline = setTimeout(() => controller.abort(new JobStopped('timeout')), Math.max(0, job.deadlineAt - Date.now()));
+    try {
+      const result = await this.execute(job, controller.signal);
+      const output = await this.mapOutput(job, result);
+      await this.client.complete({ ...report, output, cost: result.cost });
+    } catch (error) {
+      const stopped = controller.signal.aborted ? (controller.signal.reason as JobStopped) : undefined;
+      if (stopped?.reason === 'cancelled' || stopped?.reason === 'lost' || stopped?.reason === 'shutdown') {
+        // The job is no longer ours to report on: cancelled, re-queued elsewhere, or handed back on stop.
+        return;
+      }
+      const info: ErrorInfo =
+        stopped?.reason === 'timeout'
+          ? { code: 'step_timeout', message: `the step did not finish within ${Math.round((job.deadlineAt - job.assignedAt) / 1000)} s`, retryable: true }
+          : errorInfo(error);
+      await this.client.fail({ ...report, error: info, cost: error instanceof MeteredError ? error.cost : undefined });
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(deadline);
+      this.running.delete(job.jobId);
+    }
+  }
+
+  /** Runs the executor, but stops waiting for it the moment the job is stopped, even if it ignores the signal. */
+  private async execute(job: Assignment, signal: AbortSignal): Promise<ExecutorResult> {
+    const executorJob = {
+      jobId: job.jobId,
+      executionId: job.executionId,
+      stepId: job.stepId,
+      attempt: job.attempt,
+      stepType: job.stepType,
+      spec: job.spec,
+      input: job.input,
+      maxCost: job.maxCost,
+      deadlineAt: job.deadlineAt,
+    };
+    const executor = this.executors.forJob(executorJob);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason as Error);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([executor.run(executorJob, { signal }), aborted]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+      aborted.catch(() => undefined);
+    }
+  }
+
+  /** The step's output: the raw result as JSON, through the step's output mappings when it has them. */
+  private async mapOutput(job: Assignment, result: ExecutorResult): Promise<unknown> {
+    const raw = toPlainJson(result.output) ?? null;
+    const mappings = job.spec.outputMappings;
+    if (!mappings) return raw;
+    const out: Record<string, unknown> = {};
+    for (const [key, source] of Object.entries(mappings)) {
+      try {
+        const value = toPlainJson(await compileExpression(source).evaluate(raw));
+        if (value !== undefined) out[key] = value;
+      } catch (error) {
+        throw new MeteredError(
+          new ExecutorError('output_mapping_failed', `output mapping ${key} failed: ${describeError(error)}`, { retryable: false }),
+          result.cost,
+        );
+      }
+    }
+    return out;
+  }
+}
+
+/** A failure after the executor ran (and possibly cost something). */
+class MeteredError extends Error {
+  constructor(
+    readonly inner: ExecutorError,
+    readonly cost: number | undefined,
+  ) {
+    super(inner.message);
+  }
+}
+
+function errorInfo(error: unknown): ErrorInfo {
+  const inner = error instanceof MeteredError ? error.inner : error;
+  if (inner instanceof ExecutorError) return { code: inner.code, message: inner.message, retryable: inner.retryable };
+  // Anything else thrown by an executor is a bug or an environmental failure: worth another attempt.
+  return { code: 'executor_error', message: describeError(inner), retryable: true };
+}

@@ -1,0 +1,461 @@
+import type { z } from 'zod';
+import { jsonDigest } from '../attest/digest.js';
+import { checkExpression, compileExpression, stepReferences } from './expression.js';
+import { dagShape, findCycles } from './graph.js';
+import { compileInputSchema } from './input-schema.js';
+import type { Locator } from './parse.js';
+import { describeValue, formatPath, valueAt } from './paths.js';
+import { modelRequirementsSchema, retryPolicySchema, stepSchema, workflowSchema } from './schema.js';
+import type { ParsedWorkflow } from './schema.js';
+import { didYouMean } from './suggest.js';
+import type { StepDefinition, ValidationIssue, WorkflowDefinition } from './types.js';
+
+export interface WorkflowSummary {
+  id: string;
+  version: number;
+  digest: string;
+  steps: number;
+  /** Longest dependency chain, in steps. */
+  depth: number;
+  /** Most steps on one level of the DAG: how wide it can run in parallel. */
+  width: number;
+}
+
+export type ValidationResult =
+  | {
+      ok: true;
+      definition: WorkflowDefinition;
+      digest: string;
+      summary: WorkflowSummary;
+      warnings: ValidationIssue[];
+    }
+  | { ok: false; errors: ValidationIssue[]; warnings: ValidationIssue[] };
+
+/**
+ * Validates a definition as written (parsed YAML/JSON) and, when it is valid, returns its normalized form
+ * and digest. Every problem is reported at once, each with its path and what to do; structural problems
+ * in one part do not hide graph problems in another.
+ */
+export function validateWorkflow(raw: unknown, options: { locate?: Locator } = {}): ValidationResult {
+  const errors: ValidationIssue[] = [];
+  const warnings: ValidationIssue[] = [];
+  const at = (path: readonly PropertyKey[], issue: Omit<ValidationIssue, 'path'>): ValidationIssue => {
+    const where = options.locate?.(path.map((p) => (typeof p === 'number' ? p : String(p))));
+    return { path: formatPath(path), ...issue, ...(where ? { line: where.line, column: where.column } : {}) };
+  };
+
+  const parsed = workflowSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) errors.push(...fromZodIssue(issue, raw, at));
+  }
+
+  const graph = checkGraph(raw, at, errors, warnings);
+
+  if (errors.length > 0 || !parsed.success) {
+    return { ok: false, errors: sortIssues(errors), warnings: sortIssues(warnings) };
+  }
+
+  const definition = normalize(parsed.data, graph.deps);
+  const digest = jsonDigest(definition);
+  const ids = definition.steps.map((s) => s.id);
+  const shape = dagShape(ids, graph.deps);
+  budgetWarning(definition, at, warnings);
+  return {
+    ok: true,
+    definition,
+    digest,
+    summary: {
+      id: definition.id,
+      version: definition.version,
+      digest,
+      steps: ids.length,
+      depth: shape.depth,
+      width: shape.width,
+    },
+    warnings: sortIssues(warnings),
+  };
+}
+
+type At = (path: readonly PropertyKey[], issue: Omit<ValidationIssue, 'path'>) => ValidationIssue;
+
+// ---------------------------------------------------------------------------------------------------------
+// Structure (zod)
+
+const KNOWN_KEYS: { match: (path: readonly PropertyKey[]) => boolean; keys: string[] }[] = [
+  { match: (p) => p.length === 0, keys: Object.keys(workflowSchema.shape) },
+  { match: (p) => p.length === 2 && p[0] === 'steps', keys: Object.keys(stepSchema.shape) },
+  { match: (p) => p.at(-1) === 'retry_policy', keys: Object.keys(retryPolicySchema.shape) },
+  { match: (p) => p.at(-1) === 'model_requirements', keys: Object.keys(modelRequirementsSchema.shape) },
+];
+
+function fromZodIssue(issue: z.core.$ZodIssue, raw: unknown, at: At): ValidationIssue[] {
+  const path = issue.path;
+  const defaultMessage = /^(Invalid input|Invalid option|Too (small|big)|Invalid string)/.test(issue.message);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const known = KNOWN_KEYS.find((k) => k.match(path))?.keys ?? [];
+      return issue.keys.map((key) =>
+        at([...path, key], {
+          code: 'unknown_field',
+          message: `unknown field "${key}"${didYouMean(key, known)}; remove it or fix its name`,
+        }),
+      );
+    }
+    case 'invalid_type': {
+      const actual = valueAt(raw, path);
+      if (actual === undefined) {
+        const field = String(path.at(-1) ?? 'value');
+        const hint = defaultMessage ? `add "${field}" (${issue.expected})` : issue.message;
+        return [at(path, { code: 'missing_field', message: `required: ${hint}` })];
+      }
+      const expected = defaultMessage ? `must be ${article(issue.expected)}` : issue.message;
+      return [at(path, { code: 'invalid_type', message: `${expected}, but is ${describeValue(actual)}` })];
+    }
+    case 'too_small':
+    case 'too_big':
+      return [at(path, { code: 'out_of_range', message: withValue(issue.message, valueAt(raw, path)) })];
+    case 'invalid_value':
+    case 'invalid_format':
+      return [at(path, { code: 'invalid_value', message: withValue(issue.message, valueAt(raw, path)) })];
+    default:
+      return [at(path, { code: 'invalid_value', message: issue.message })];
+  }
+}
+
+function withValue(message: string, value: unknown): string {
+  return value === undefined || typeof value === 'object' ? message : `${message}, but is ${describeValue(value)}`;
+}
+
+function article(expected: string): string {
+  const names: Record<string, string> = {
+    object: 'an object',
+    array: 'a list',
+    record: 'an object',
+    int: 'an integer',
+    string: 'a string',
+    number: 'a number',
+    boolean: 'true or false',
+  };
+  return names[expected] ?? expected;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The graph: ids, references, expressions, cycles. Works on the raw document so that it still runs (and
+// reports) when some other part of the definition is structurally wrong.
+
+interface LooseStep {
+  index: number;
+  id: string | undefined;
+  raw: Record<string, unknown>;
+}
+
+interface Edge {
+  /** The path that created the edge, to point the author at it. */
+  path: PropertyKey[];
+  implied: boolean;
+}
+
+interface GraphResult {
+  /** step id → its dependencies (explicit, from the dependencies map, and implied by mappings), sorted. */
+  deps: Map<string, string[]>;
+}
+
+function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: ValidationIssue[]): GraphResult {
+  const doc = isRecord(raw) ? raw : {};
+  const steps: LooseStep[] = Array.isArray(doc.steps)
+    ? doc.steps.flatMap((s: unknown, index) =>
+        isRecord(s) ? [{ index, id: typeof s.id === 'string' ? s.id : undefined, raw: s }] : [],
+      )
+    : [];
+
+  // Ids: unique.
+  const firstIndex = new Map<string, number>();
+  for (const step of steps) {
+    if (step.id === undefined) continue;
+    const first = firstIndex.get(step.id);
+    if (first === undefined) firstIndex.set(step.id, step.index);
+    else
+      errors.push(
+        at(['steps', step.index, 'id'], {
+          code: 'duplicate_id',
+          message: `duplicate step id "${step.id}" (first used by steps[${first}]); give each step a unique id`,
+        }),
+      );
+  }
+  const known = new Set(firstIndex.keys());
+  const edges = new Map<string, Map<string, Edge>>([...known].map((id) => [id, new Map()]));
+  const addEdge = (from: string, to: string, edge: Edge) => {
+    const own = edges.get(from);
+    if (own && !own.has(to)) own.set(to, edge);
+  };
+  const checkRef = (owner: string | undefined, target: string, path: PropertyKey[], implied: boolean) => {
+    if (!known.has(target)) {
+      const what = implied ? `reads steps.${target}, but there is no step "${target}"` : `unknown step "${target}"`;
+      errors.push(at(path, { code: 'unknown_step', message: `${what}${didYouMean(target, known)}` }));
+      return;
+    }
+    if (owner === undefined) return;
+    if (target === owner) {
+      const message = implied
+        ? 'a step cannot read its own output; read an upstream step instead'
+        : 'a step cannot depend on itself; remove it from depends_on';
+      errors.push(at(path, { code: 'self_reference', message }));
+      return;
+    }
+    addEdge(owner, target, { path, implied });
+  };
+
+  // Explicit dependencies: depends_on and the plan's workflow-level `dependencies` map.
+  for (const step of steps) {
+    const dependsOn = step.raw.depends_on;
+    if (!Array.isArray(dependsOn)) continue;
+    dependsOn.forEach((dep: unknown, k) => {
+      if (typeof dep === 'string') checkRef(step.id, dep, ['steps', step.index, 'depends_on', k], false);
+    });
+  }
+  if (isRecord(doc.dependencies)) {
+    for (const [owner, list] of Object.entries(doc.dependencies)) {
+      if (!known.has(owner)) {
+        errors.push(
+          at(['dependencies', owner], {
+            code: 'unknown_step',
+            message: `unknown step "${owner}"${didYouMean(owner, known)}`,
+          }),
+        );
+        continue;
+      }
+      if (!Array.isArray(list)) continue;
+      list.forEach((dep: unknown, k) => {
+        if (typeof dep === 'string') checkRef(owner, dep, ['dependencies', owner, k], false);
+      });
+    }
+  }
+
+  // Expressions: they must parse; input mappings and conditions imply dependencies on what they read.
+  for (const step of steps) {
+    const base: PropertyKey[] = ['steps', step.index];
+    const readers: [PropertyKey[], string][] = [];
+    for (const field of ['input_mappings', 'output_mappings'] as const) {
+      const mappings = step.raw[field];
+      if (!isRecord(mappings)) continue;
+      for (const [key, source] of Object.entries(mappings)) {
+        if (typeof source !== 'string') continue;
+        const path = [...base, field, key];
+        if (!checkSyntax(source, path, at, errors)) continue;
+        if (field === 'input_mappings') readers.push([path, source]);
+      }
+    }
+    if (typeof step.raw.when === 'string' && checkSyntax(step.raw.when, [...base, 'when'], at, errors)) {
+      readers.push([[...base, 'when'], step.raw.when]);
+    }
+    if (typeof step.raw.expression === 'string') checkSyntax(step.raw.expression, [...base, 'expression'], at, errors);
+    for (const [path, source] of readers) {
+      const refs = stepReferences(compileExpression(source));
+      for (const target of refs.steps) checkRef(step.id, target, path, true);
+      if (refs.dynamic) {
+        warnings.push(
+          at(path, {
+            code: 'dynamic_reference',
+            message:
+              'reads `steps` dynamically, so it sees every step upstream of this one; name the steps it needs (steps.<id>) or list them in depends_on',
+          }),
+        );
+      }
+    }
+    checkStepKind(step, at, errors);
+  }
+
+  // Workflow outputs: may read any step.
+  const outputReads = new Set<string>();
+  let outputsDynamic = false;
+  if (isRecord(doc.outputs)) {
+    for (const [key, source] of Object.entries(doc.outputs)) {
+      if (typeof source !== 'string') continue;
+      const path = ['outputs', key];
+      if (!checkSyntax(source, path, at, errors)) continue;
+      const refs = stepReferences(compileExpression(source));
+      outputsDynamic ||= refs.dynamic;
+      for (const target of refs.steps) {
+        if (known.has(target)) outputReads.add(target);
+        else
+          errors.push(
+            at(path, {
+              code: 'unknown_step',
+              message: `reads steps.${target}, but there is no step "${target}"${didYouMean(target, known)}`,
+            }),
+          );
+      }
+    }
+  }
+
+  if (isRecord(doc.inputs)) {
+    try {
+      compileInputSchema(doc.inputs);
+    } catch (error) {
+      errors.push(
+        at(['inputs'], {
+          code: 'invalid_schema',
+          message: `is not a valid JSON Schema: ${(error as Error).message}; fix the schema of the inputs`,
+        }),
+      );
+    }
+  }
+
+  // Cycles, over explicit and implied edges together. A cycle closed by a mapping is reported at the mapping
+  // ("reads a step that runs after it"), since that is where the author has to change something.
+  const deps = new Map([...edges].map(([id, own]) => [id, [...own.keys()].sort()]));
+  const order = steps.flatMap((s) => (s.id !== undefined && firstIndex.get(s.id) === s.index ? [s.id] : []));
+  for (const cycle of findCycles(order, deps)) {
+    const text = cycle.join(' -> ');
+    // cycle[i + 1] depends on cycle[i].
+    const links = cycle.slice(1).map((to, i) => ({ owner: to, target: cycle[i]!, edge: edges.get(to)!.get(cycle[i]!)! }));
+    const implied = links.find((l) => l.edge.implied);
+    if (implied) {
+      errors.push(
+        at(implied.edge.path, {
+          code: 'not_upstream',
+          message: `reads steps.${implied.target}, which is not upstream of "${implied.owner}" (it would close the cycle ${text}); read only steps that run before this one`,
+        }),
+      );
+    } else {
+      const first = links[0]!;
+      errors.push(
+        at(first.edge.path, {
+          code: 'cycle',
+          message: `dependency cycle ${text}; remove one of these dependencies`,
+        }),
+      );
+    }
+  }
+
+  if (isRecord(doc.outputs) && !outputsDynamic && errors.length === 0) {
+    const used = new Set([...deps.values()].flat());
+    for (const step of steps) {
+      if (step.id === undefined || used.has(step.id) || outputReads.has(step.id)) continue;
+      warnings.push(
+        at(['steps', step.index], {
+          code: 'unused_step',
+          message: `the output of "${step.id}" is not read by any step or by outputs; read it in outputs or remove the step`,
+        }),
+      );
+    }
+  }
+  return { deps };
+}
+
+function checkSyntax(source: string, path: PropertyKey[], at: At, errors: ValidationIssue[]): boolean {
+  const problem = checkExpression(source);
+  if (!problem) return true;
+  errors.push(
+    at(path, {
+      code: 'expression_syntax',
+      message: `JSONata does not parse: ${problem.message} (at character ${problem.position}); fix the expression`,
+    }),
+  );
+  return false;
+}
+
+/** What a step runs: an expression (data_processing) or a model (any type). */
+function checkStepKind(step: LooseStep, at: At, errors: ValidationIssue[]): void {
+  const base: PropertyKey[] = ['steps', step.index];
+  const type = step.raw.step_type;
+  const hasExpression = step.raw.expression !== undefined;
+  const hasModel = step.raw.model_requirements !== undefined;
+  if (hasExpression && hasModel) {
+    errors.push(
+      at([...base, 'expression'], {
+        code: 'inconsistent',
+        message: 'a step runs either an expression or a model, not both; remove expression or model_requirements',
+      }),
+    );
+  } else if (type === 'data_processing' && !hasExpression && !hasModel) {
+    errors.push(
+      at(base, {
+        code: 'missing_field',
+        message: 'a data_processing step needs an expression (JSONata) or model_requirements; add one',
+      }),
+    );
+  } else if ((type === 'inference' || type === 'training') && !hasModel) {
+    errors.push(
+      at(base, {
+        code: 'missing_field',
+        message: `an ${type} step needs model_requirements (for example { name: builtin/echo }); add it`,
+      }),
+    );
+  }
+  const retry = step.raw.retry_policy;
+  if (isRecord(retry) && typeof retry.initial_backoff_ms === 'number' && typeof retry.max_backoff_ms === 'number') {
+    if (retry.max_backoff_ms < retry.initial_backoff_ms) {
+      errors.push(
+        at([...base, 'retry_policy', 'max_backoff_ms'], {
+          code: 'out_of_range',
+          message: `must be at least initial_backoff_ms (${retry.initial_backoff_ms}), but is ${retry.max_backoff_ms}`,
+        }),
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Normal form
+
+function normalize(parsed: ParsedWorkflow, deps: Map<string, string[]>): WorkflowDefinition {
+  const steps: StepDefinition[] = parsed.steps.map((step) => {
+    const out: StepDefinition = {
+      id: step.id,
+      step_type: step.step_type,
+      depends_on: deps.get(step.id) ?? [],
+      timeout_seconds: step.timeout_seconds,
+      retry_policy: { ...step.retry_policy, non_retryable: [...new Set(step.retry_policy.non_retryable)].sort() },
+      requires_proof: step.requires_proof,
+      estimated_cost: step.estimated_cost,
+    };
+    if (step.name !== undefined) out.name = step.name;
+    if (step.description !== undefined) out.description = step.description;
+    if (step.model_requirements !== undefined) {
+      const { name, version, digest } = step.model_requirements;
+      out.model_requirements = { name, ...(version !== undefined && { version }), ...(digest !== undefined && { digest }) };
+    }
+    if (step.expression !== undefined) out.expression = step.expression;
+    if (step.input_mappings !== undefined) out.input_mappings = { ...step.input_mappings };
+    if (step.output_mappings !== undefined) out.output_mappings = { ...step.output_mappings };
+    if (step.when !== undefined) out.when = step.when;
+    return out;
+  });
+  const definition: WorkflowDefinition = {
+    id: parsed.id,
+    name: parsed.name ?? parsed.id,
+    description: parsed.description,
+    version: parsed.version,
+    steps,
+    max_execution_time: parsed.max_execution_time,
+    max_cost_budget: parsed.max_cost_budget,
+    requires_verification: parsed.requires_verification,
+    verification_level: parsed.verification_level,
+    concurrency: parsed.concurrency,
+  };
+  if (parsed.inputs !== undefined) definition.inputs = parsed.inputs;
+  if (parsed.outputs !== undefined) definition.outputs = { ...parsed.outputs };
+  return definition;
+}
+
+function budgetWarning(definition: WorkflowDefinition, at: At, warnings: ValidationIssue[]): void {
+  if (definition.max_cost_budget === 0) return;
+  const total = definition.steps.reduce((sum, s) => sum + s.estimated_cost, 0);
+  if (total > definition.max_cost_budget) {
+    warnings.push(
+      at(['max_cost_budget'], {
+        code: 'budget',
+        message: `the steps' estimated costs add up to ${total}, more than max_cost_budget ${definition.max_cost_budget}; an execution that runs every step will end budget_exceeded`,
+      }),
+    );
+  }
+}
+
+function sortIssues(issues: ValidationIssue[]): ValidationIssue[] {
+  return issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || a.path.localeCompare(b.path));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
