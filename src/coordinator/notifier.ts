@@ -28,18 +28,22 @@ export class JobNotifier {
     this.timer.unref();
   }
 
-  /** Resolves on the next wake-up or after `ms`, whichever comes first. */
-  wait(ms: number): Promise<void> {
+  /** Resolves on the next wake-up, after `ms`, or when `signal` aborts, whichever comes first. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== wake);
-        resolve();
-      }, ms);
-      const wake = () => {
+      const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         resolve();
       };
-      this.waiters.push(wake);
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        done();
+      };
+      const timer = setTimeout(onAbort, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(done);
     });
   }
 

@@ -9,6 +9,7 @@ import type { Store, StoreTx } from '../store/store.js';
 import { checkInputs } from '../workflow/input-schema.js';
 import type { WorkflowDefinition } from '../workflow/types.js';
 import { advance } from './advance.js';
+import { StoreError } from '../store/errors.js';
 import { EngineError } from './errors.js';
 import { endExecution } from './finish.js';
 import { onJobFailed, onJobSucceeded } from './outcomes.js';
@@ -89,7 +90,22 @@ export class Engine implements JobOutcomeHandler {
       throw new EngineError('invalid_inputs', `budget must be a non-negative integer number of micro-units, not ${budget}`);
     }
     const plan = planFor(workflow.digest, definition);
+    try {
+      return await this.startIn(request, workflow, inputs, budget, plan);
+    } catch (error) {
+      // Two starts with one idempotency key raced (PostgreSQL: neither saw the other's row): the loser
+      // returns the winner's execution, which is what the key promises.
+      if (error instanceof StoreError && error.code === 'conflict' && request.idempotencyKey !== undefined) {
+        const existing = await this.store.read.findExecutionByIdempotencyKey(clientId, request.idempotencyKey);
+        if (existing) return existing;
+      }
+      throw error;
+    }
+  }
 
+  private startIn(request: StartRequest, workflow: WorkflowRecord, inputs: unknown, budget: number, plan: WorkflowPlan): Promise<ExecutionRecord> {
+    const { clientId } = request;
+    const definition = workflow.definition;
     return this.store.transaction(async (tx) => {
       if (request.idempotencyKey !== undefined) {
         const existing = await tx.findExecutionByIdempotencyKey(clientId, request.idempotencyKey);

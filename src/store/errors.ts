@@ -1,5 +1,6 @@
 import { VerityError } from '../errors.js';
 
-export type StoreErrorCode = 'unavailable' | 'schema_too_new' | 'migration_failed' | 'invalid_url' | 'busy';
+/** `conflict`: a write hit a unique key that another write already holds (idempotency keys, ids). */
+export type StoreErrorCode = 'unavailable' | 'schema_too_new' | 'migration_failed' | 'invalid_url' | 'busy' | 'conflict';
 
 export class StoreError extends VerityError<StoreErrorCode> {}

@@ -7,8 +7,11 @@ import type { Capabilities, ErrorInfo } from '../store/records.js';
  */
 export interface WorkerClient {
   register(registration: Omit<WorkerRegistration, 'kind'>): Promise<{ workerId: string; leaseMs: number }>;
-  /** Waits up to `waitMs` for a job this worker can serve (a long poll); undefined when none came. */
-  claim(workerId: string, capabilities: Capabilities, waitMs: number): Promise<Assignment | undefined>;
+  /**
+   * Waits up to `waitMs` for a job this worker can serve (a long poll); undefined when none came or when
+   * `signal` aborts (the worker is stopping).
+   */
+  claim(workerId: string, capabilities: Capabilities, waitMs: number, signal: AbortSignal): Promise<Assignment | undefined>;
   start(report: ResultReport): Promise<boolean>;
   heartbeat(report: ResultReport): Promise<'ok' | 'cancelled' | 'lost'>;
   complete(report: ResultReport & { output: unknown; cost?: number | undefined }): Promise<ReportOutcome>;
@@ -17,6 +20,4 @@ export interface WorkerClient {
   deregister(workerId: string): Promise<void>;
   /** Optional push of cancellations, so a job stops before its next heartbeat. */
   onCancelled?(listener: (jobIds: readonly string[]) => void): () => void;
-  /** Releases anything blocked in claim (shutdown). */
-  interrupt?(): void;
 }

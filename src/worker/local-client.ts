@@ -8,12 +8,12 @@ export function localWorkerClient(coordinator: Coordinator): WorkerClient {
       const record = await coordinator.registerWorker({ ...registration, kind: 'local' });
       return { workerId: record.id, leaseMs: coordinator.options.leaseMs };
     },
-    async claim(workerId, capabilities, waitMs) {
+    async claim(workerId, capabilities, waitMs, signal) {
       // In-process jobs start the moment they are claimed, so claim and start are one transaction.
       const job = await coordinator.claim(workerId, capabilities, { start: true });
-      if (job) return job;
-      await coordinator.notifier.wait(waitMs);
-      return coordinator.claim(workerId, capabilities, { start: true });
+      if (job || signal.aborted) return job;
+      await coordinator.notifier.wait(waitMs, signal);
+      return signal.aborted ? undefined : coordinator.claim(workerId, capabilities, { start: true });
     },
     start: (report) => coordinator.start(report),
     heartbeat: (report) => coordinator.heartbeat(report),
@@ -22,6 +22,5 @@ export function localWorkerClient(coordinator: Coordinator): WorkerClient {
     seen: (workerId) => coordinator.workerSeen(workerId),
     deregister: (workerId) => coordinator.stopWorker(workerId),
     onCancelled: (listener) => coordinator.notifier.onCancelled(listener),
-    interrupt: () => coordinator.notifier.wakeAll(),
   };
 }

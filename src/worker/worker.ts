@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Assignment, ResultReport } from '../coordinator/coordinator.js';
@@ -44,7 +45,7 @@ export class Worker {
   readonly options: WorkerOptions;
   private workerId: string | undefined;
   private leaseMs = 15_000;
-  private stopping = false;
+  private stopping = new AbortController();
   private slots: Promise<void>[] = [];
   private readonly running = new Map<string, AbortController>();
   private seenTimer: NodeJS.Timeout | undefined;
@@ -74,7 +75,9 @@ export class Worker {
     });
     this.workerId = workerId;
     this.leaseMs = leaseMs;
-    this.stopping = false;
+    this.stopping = new AbortController();
+    // Every slot listens for the stop; that is not a leak.
+    setMaxListeners(0, this.stopping.signal);
     this.unsubscribe = this.client.onCancelled?.((ids) => {
       for (const id of ids) this.running.get(id)?.abort(new JobStopped('cancelled'));
     });
@@ -92,11 +95,13 @@ export class Worker {
    */
   async stop(drainMs = 10_000): Promise<void> {
     if (this.workerId === undefined) return;
-    this.stopping = true;
-    this.client.interrupt?.();
+    this.stopping.abort();
     const drained = Promise.all(this.slots);
-    const timer = sleep(drainMs, 'timeout' as const);
-    if ((await Promise.race([drained, timer])) === 'timeout') {
+    const cancelTimer = new AbortController();
+    const timer = sleep(drainMs, 'timeout' as const, { signal: cancelTimer.signal }).catch(() => 'drained' as const);
+    const outcome = await Promise.race([drained.then(() => 'drained' as const), timer]);
+    cancelTimer.abort();
+    if (outcome === 'timeout') {
       for (const controller of this.running.values()) controller.abort(new JobStopped('shutdown'));
       await drained;
     }
@@ -107,13 +112,14 @@ export class Worker {
   }
 
   private async slot(workerId: string, slot: number): Promise<void> {
-    while (!this.stopping) {
+    const stopping = this.stopping.signal;
+    while (!stopping.aborted) {
       let job: Assignment | undefined;
       try {
-        job = await this.client.claim(workerId, this.executors.capabilities, this.options.pollMs);
+        job = await this.client.claim(workerId, this.executors.capabilities, this.options.pollMs, stopping);
       } catch (error) {
         this.options.onError(error, { workerId, slot, during: 'claim' });
-        if (!this.stopping) await sleep(1000);
+        await sleep(1000, undefined, { signal: stopping }).catch(() => undefined);
         continue;
       }
       if (!job) continue;

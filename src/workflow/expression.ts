@@ -38,6 +38,37 @@ export function compileExpression(source: string): CompiledExpression {
   return result;
 }
 
+/** What validation needs to know about an expression source: does it parse, and which steps it reads. */
+export type ExpressionAnalysis = { ok: true; refs: StepReferences } | { ok: false; error: ExpressionSyntaxError };
+
+/** A plain dotted path of JSONata names (`steps.fetch.output.text`, `inputs.url`), optionally from `$$`. */
+const SIMPLE_PATH = /^\s*(\$\$\.)?([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$/;
+/** Words that are JSONata operators or literals, not names, when they stand alone in a path. */
+const RESERVED = new Set(['and', 'or', 'in', 'true', 'false', 'null', 'function']);
+
+/**
+ * Parses an expression and finds the steps it reads. Simple dotted paths, the bulk of mappings, are
+ * understood without running JSONata's parser (which costs tens of microseconds per expression and
+ * dominates validating large workflows); anything else goes through the real parser. Both give the same
+ * answer for simple paths (a unit test holds them to it).
+ */
+export function analyzeExpression(source: string): ExpressionAnalysis {
+  const simple = SIMPLE_PATH.exec(source);
+  if (simple) {
+    const names = [simple[2]!, ...simple[3]!.split('.').slice(1)];
+    if (!names.some((n) => RESERVED.has(n))) {
+      const refs: StepReferences = { steps: new Set(), dynamic: false };
+      if (names[0] === 'steps') {
+        if (names[1] === undefined) refs.dynamic = true;
+        else refs.steps.add(names[1]);
+      }
+      return { ok: true, refs };
+    }
+  }
+  const error = checkExpression(source);
+  return error ? { ok: false, error } : { ok: true, refs: stepReferences(compileExpression(source)) };
+}
+
 export function checkExpression(source: string): ExpressionSyntaxError | undefined {
   try {
     compileExpression(source);
@@ -60,6 +91,8 @@ export async function evaluateToJson(expr: CompiledExpression, input: unknown): 
 export function toPlainJson(value: unknown): unknown {
   if (value === undefined) return undefined;
   if (typeof value === 'function') return undefined;
+  // JSONata functions and lambdas are objects, not JS functions; a lambda holds its (circular) environment.
+  if (isJsonataFunction(value)) return undefined;
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
   if (Array.isArray(value)) return value.map((item) => toPlainJson(item) ?? null);
   if (value !== null && typeof value === 'object') {
@@ -71,6 +104,12 @@ export function toPlainJson(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+function isJsonataFunction(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as { _jsonata_function?: unknown; _jsonata_lambda?: unknown };
+  return v._jsonata_function === true || v._jsonata_lambda === true;
 }
 
 /** What an expression reads from the `steps` part of its context. */
@@ -113,7 +152,9 @@ function visit(node: unknown, refs: StepReferences, atRoot: boolean): void {
     let first = 0;
     // `$$.steps.x` reads from the root explicitly, wherever it appears.
     const rootVar = steps[0]?.type === 'variable' && steps[0].value === '$';
-    if (rootVar) first = 1;
+    // At the root, `$` is the root context too: `$.steps.x` reads step x.
+    const contextVar = atRoot && steps[0]?.type === 'variable' && steps[0].value === '';
+    if (rootVar || contextVar) first = 1;
     if ((atRoot || rootVar) && steps[first]?.type === 'name' && steps[first]?.value === 'steps') {
       const next = steps[first + 1];
       const head = steps[first] as Node;

@@ -20,6 +20,7 @@ export interface DagShape {
  */
 export function findCycles(ids: readonly string[], deps: ReadonlyMap<string, readonly string[]>): string[][] {
   const state = new Map<string, 'visiting' | 'done'>();
+  const position = new Map(ids.map((id, i) => [id, i]));
   const stack: string[] = [];
   const cycles: string[][] = [];
   const inReportedCycle = new Set<string>();
@@ -42,10 +43,13 @@ export function findCycles(ids: readonly string[], deps: ReadonlyMap<string, rea
           stack.push(child);
           frames.push({ id: child, next: 0 });
         } else if (s === 'visiting' && !inReportedCycle.has(child)) {
-          // Dependencies point backwards in time: reverse so the cycle reads in execution order.
+          // Dependencies point backwards in time: reverse so the cycle reads in execution order, then
+          // start it at the step defined first, so it reads the way the author wrote the steps.
           const cycle = stack.slice(stack.indexOf(child)).reverse();
           cycle.forEach((id) => inReportedCycle.add(id));
-          cycles.push([...cycle, cycle[0]!]);
+          const first = cycle.reduce((best, id, i) => (position.get(id)! < position.get(cycle[best]!)! ? i : best), 0);
+          const rotated = [...cycle.slice(first), ...cycle.slice(0, first)];
+          cycles.push([...rotated, rotated[0]!]);
         }
       } else {
         state.set(frame.id, 'done');

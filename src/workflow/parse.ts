@@ -25,7 +25,8 @@ export function parseWorkflowText(text: string): ParsedText {
     return { line: pos.line, column: pos.col };
   };
   const issues: ValidationIssue[] = doc.errors.map((error) => {
-    const pos = error.linePos?.[0];
+    // linePos is only filled in with prettyErrors, which also rewrites the message; derive it from the offset.
+    const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
     return {
       path: '',
       code: 'syntax',

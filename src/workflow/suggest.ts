@@ -1,8 +1,13 @@
 /** The closest candidate to `word` by edit distance, if it is close enough to be a likely typo. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const list = [...candidates];
+  // A shortened name (`timeout` for `timeout_seconds`) is a likely intent even when far in edits.
+  const lower = word.toLowerCase();
+  const prefixed = list.filter((c) => lower.length >= 4 && c.toLowerCase().startsWith(lower));
+  if (prefixed.length === 1) return prefixed[0];
   let best: string | undefined;
   let bestDistance = Infinity;
-  for (const candidate of candidates) {
+  for (const candidate of list) {
     const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) {
       best = candidate;

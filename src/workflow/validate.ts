@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import { jsonDigest } from '../attest/digest.js';
-import { checkExpression, compileExpression, stepReferences } from './expression.js';
+import { analyzeExpression } from './expression.js';
+import type { StepReferences } from './expression.js';
 import { dagShape, findCycles } from './graph.js';
+import { DEFAULTS } from './limits.js';
 import { compileInputSchema } from './input-schema.js';
 import type { Locator } from './parse.js';
 import { describeValue, formatPath, valueAt } from './paths.js';
@@ -115,8 +117,14 @@ function fromZodIssue(issue: z.core.$ZodIssue, raw: unknown, at: At): Validation
     case 'too_big':
       return [at(path, { code: 'out_of_range', message: withValue(issue.message, valueAt(raw, path)) })];
     case 'invalid_value':
-    case 'invalid_format':
-      return [at(path, { code: 'invalid_value', message: withValue(issue.message, valueAt(raw, path)) })];
+    case 'invalid_format': {
+      const actual = valueAt(raw, path);
+      // zod reports a missing enum field (step_type) as invalid_value; it is a missing field all the same.
+      if (actual === undefined) {
+        return [at(path, { code: 'missing_field', message: `required: add "${String(path.at(-1) ?? 'value')}"; ${issue.message}` })];
+      }
+      return [at(path, { code: 'invalid_value', message: withValue(issue.message, actual) })];
+    }
     default:
       return [at(path, { code: 'invalid_value', message: issue.message })];
   }
@@ -234,23 +242,23 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
   // Expressions: they must parse; input mappings and conditions imply dependencies on what they read.
   for (const step of steps) {
     const base: PropertyKey[] = ['steps', step.index];
-    const readers: [PropertyKey[], string][] = [];
+    const readers: [PropertyKey[], StepReferences][] = [];
     for (const field of ['input_mappings', 'output_mappings'] as const) {
       const mappings = step.raw[field];
       if (!isRecord(mappings)) continue;
       for (const [key, source] of Object.entries(mappings)) {
         if (typeof source !== 'string') continue;
         const path = [...base, field, key];
-        if (!checkSyntax(source, path, at, errors)) continue;
-        if (field === 'input_mappings') readers.push([path, source]);
+        const refs = checkSyntax(source, path, at, errors);
+        if (refs && field === 'input_mappings') readers.push([path, refs]);
       }
     }
-    if (typeof step.raw.when === 'string' && checkSyntax(step.raw.when, [...base, 'when'], at, errors)) {
-      readers.push([[...base, 'when'], step.raw.when]);
+    if (typeof step.raw.when === 'string') {
+      const refs = checkSyntax(step.raw.when, [...base, 'when'], at, errors);
+      if (refs) readers.push([[...base, 'when'], refs]);
     }
     if (typeof step.raw.expression === 'string') checkSyntax(step.raw.expression, [...base, 'expression'], at, errors);
-    for (const [path, source] of readers) {
-      const refs = stepReferences(compileExpression(source));
+    for (const [path, refs] of readers) {
       for (const target of refs.steps) checkRef(step.id, target, path, true);
       if (refs.dynamic) {
         warnings.push(
@@ -272,8 +280,8 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
     for (const [key, source] of Object.entries(doc.outputs)) {
       if (typeof source !== 'string') continue;
       const path = ['outputs', key];
-      if (!checkSyntax(source, path, at, errors)) continue;
-      const refs = stepReferences(compileExpression(source));
+      const refs = checkSyntax(source, path, at, errors);
+      if (!refs) continue;
       outputsDynamic ||= refs.dynamic;
       for (const target of refs.steps) {
         if (known.has(target)) outputReads.add(target);
@@ -318,7 +326,8 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
         }),
       );
     } else {
-      const first = links[0]!;
+      // Point at the dependency that closes the cycle back to its first step.
+      const first = links.at(-1)!;
       errors.push(
         at(first.edge.path, {
           code: 'cycle',
@@ -343,16 +352,18 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
   return { deps };
 }
 
-function checkSyntax(source: string, path: PropertyKey[], at: At, errors: ValidationIssue[]): boolean {
-  const problem = checkExpression(source);
-  if (!problem) return true;
+/** The steps an expression reads, or undefined (and an error) when it does not parse. */
+function checkSyntax(source: string, path: PropertyKey[], at: At, errors: ValidationIssue[]): StepReferences | undefined {
+  const analysis = analyzeExpression(source);
+  if (analysis.ok) return analysis.refs;
+  const problem = analysis.error;
   errors.push(
     at(path, {
       code: 'expression_syntax',
       message: `JSONata does not parse: ${problem.message} (at character ${problem.position}); fix the expression`,
     }),
   );
-  return false;
+  return undefined;
 }
 
 /** What a step runs: an expression (data_processing) or a model (any type). */
@@ -384,13 +395,22 @@ function checkStepKind(step: LooseStep, at: At, errors: ValidationIssue[]): void
     );
   }
   const retry = step.raw.retry_policy;
-  if (isRecord(retry) && typeof retry.initial_backoff_ms === 'number' && typeof retry.max_backoff_ms === 'number') {
-    if (retry.max_backoff_ms < retry.initial_backoff_ms) {
+  if (isRecord(retry)) {
+    // Compare the values the step will run with: a side that is not written takes its default.
+    const writtenMax = typeof retry.max_backoff_ms === 'number';
+    const initial = typeof retry.initial_backoff_ms === 'number' ? retry.initial_backoff_ms : DEFAULTS.retry.initial_backoff_ms;
+    const max = writtenMax ? (retry.max_backoff_ms as number) : DEFAULTS.retry.max_backoff_ms;
+    if (max < initial) {
       errors.push(
-        at([...base, 'retry_policy', 'max_backoff_ms'], {
-          code: 'out_of_range',
-          message: `must be at least initial_backoff_ms (${retry.initial_backoff_ms}), but is ${retry.max_backoff_ms}`,
-        }),
+        writtenMax
+          ? at([...base, 'retry_policy', 'max_backoff_ms'], {
+              code: 'out_of_range',
+              message: `must be at least initial_backoff_ms (${initial}), but is ${max}`,
+            })
+          : at([...base, 'retry_policy', 'initial_backoff_ms'], {
+              code: 'out_of_range',
+              message: `must be at most max_backoff_ms (${max}, the default), but is ${initial}; lower it or set max_backoff_ms`,
+            }),
       );
     }
   }

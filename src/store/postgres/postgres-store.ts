@@ -27,12 +27,14 @@ const dialect: SqlDialect = {
 /** Retry a transaction that lost a race PostgreSQL detected: serialization failure or deadlock. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_TX_ATTEMPTS = 8;
+const UNIQUE_VIOLATION = '23505';
 
 // BIGINT (int8) comes back as a string by default; every BIGINT here is milliseconds or micro-units, well
 // inside 2^53.
+const INT8_OID = 20;
 const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text') =>
+    oid === INT8_OID ? (value: string) => Number(value) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 const converted = new Map<string, string>();
@@ -99,7 +101,13 @@ export class PostgresStore implements Store {
     safeUrl.password = '';
     const store = new PostgresStore(pool, safeUrl.toString() + (schema !== undefined ? ` (schema ${schema})` : ''));
     try {
-      if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      if (schema !== undefined) {
+        // Under the migrators' lock: concurrent CREATE SCHEMA IF NOT EXISTS can fail with a duplicate key.
+        await store.withClient(async (_conn, client) => {
+          await client.query('SELECT pg_advisory_xact_lock(7283611)');
+          await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        });
+      }
       await migrate(schemaMigrations({ int: 'BIGINT', serialKey: 'BIGSERIAL PRIMARY KEY' }), (fn) =>
         store.withClient(async (conn, client) => {
           // One migrator at a time across every process that shares the database.
@@ -132,6 +140,11 @@ export class PostgresStore implements Store {
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_TX_ATTEMPTS) continue;
+        if (code === UNIQUE_VIOLATION) {
+          throw new StoreError('conflict', `a concurrent write took the same key (${(error as { constraint?: string }).constraint ?? 'unique'})`, {
+            cause: error,
+          });
+        }
         throw error;
       }
     }

@@ -44,7 +44,8 @@ export function table<R>(name: string, spec: { [K in keyof R & string]-?: Kind }
   };
 }
 
-/** `?, ?, ?` */
+/** `?, ?, ?`; for none, `NULL`, so that `x IN (NULL)` matches nothing on both databases (PostgreSQL rejects `IN ()`). */
 export function placeholders(count: number): string {
+  if (count === 0) return 'NULL';
   return Array.from({ length: count }, () => '?').join(', ');
 }

@@ -72,10 +72,11 @@ export class SqlReads implements StoreReads {
   }
 
   async findExecutionIds(prefix: string, limit: number): Promise<string[]> {
-    // A range scan on the primary key: ids are lowercase hex and dashes, so prefix + '~' bounds the range.
+    // A range scan on the primary key: ids are lowercase hex and dashes, so prefix + 'g' bounds the range.
+    // Not '~': linguistic collations (en_US.UTF-8, ICU) sort symbols before digits, which empties the range.
     const rows = await this.conn.all('SELECT id FROM executions WHERE id >= ? AND id < ? ORDER BY id LIMIT ?', [
       prefix,
-      `${prefix}~`,
+      `${prefix}g`,
       limit,
     ]);
     return rows.map((r) => r.id as string);
@@ -228,7 +229,7 @@ export class SqlTx extends SqlReads implements StoreTx {
     if (fields.length === 0) return 0;
     const set = fields.map((f) => `${table.column(f)} = ?`).join(', ');
     // An explicit `undefined` in a patch clears the column (NULL), which is how optional fields are unset.
-    return this.conn.run(`UPDATE ${table.name} SET ${set} WHERE ${where}`, [...table.values(patch as Partial<R>, fields), ...params]);
+    return this.conn.run(`UPDATE ${table.name} SET ${set} WHERE ${where}`, [...table.values(patch, fields), ...params]);
   }
 
   async putWorkflow(record: WorkflowRecord): Promise<void> {
@@ -328,6 +329,6 @@ export class SqlTx extends SqlReads implements StoreTx {
   async beforeCommit(): Promise<void> {
     if (this.pendingEvents.length === 0) return;
     const fields = t.events.fields.filter((f) => f !== 'seq');
-    await this.insert(t.events, this.pendingEvents.splice(0) as Partial<EventRecord>[], fields);
+    await this.insert(t.events, this.pendingEvents.splice(0), fields);
   }
 }

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
@@ -64,6 +64,13 @@ class Connection implements SqlConnection {
 }
 
 /**
+ * Write transactions on one database file, in this process, in order. Shared by every store open on the
+ * file: `BEGIN IMMEDIATE` waits for the lock synchronously, so a second store in the same process must
+ * queue behind the first's open transaction rather than block the event loop the first needs to commit.
+ */
+const fileQueues = new Map<string, { tail: Promise<unknown> }>();
+
+/**
  * The embedded default. One writer connection, used by one transaction at a time (an in-process queue
  * orders them; `BEGIN IMMEDIATE` takes the database's write lock, so other processes on the same file
  * wait rather than fail), and one read-only connection that sees committed data only.
@@ -77,10 +84,13 @@ export class SqliteStore implements Store {
   private readonly begin: Statement;
   private readonly commit: Statement;
   private readonly rollback: Statement;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue: { tail: Promise<unknown> };
 
   private constructor(file: string, options: SqliteOptions) {
     this.location = file;
+    const key = resolve(file);
+    this.queue = fileQueues.get(key) ?? { tail: Promise.resolve() };
+    fileQueues.set(key, this.queue);
     const busy = options.busyTimeoutMs ?? 10_000;
     const writer = new Database(file, { timeout: busy });
     writer.pragma('journal_mode = WAL');
@@ -109,9 +119,16 @@ export class SqliteStore implements Store {
         cause: error,
       });
     }
-    await migrate(schemaMigrations({ int: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT' }), (fn) =>
-      store.exclusive(() => fn(store.writer)),
-    );
+    try {
+      await migrate(schemaMigrations({ int: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT' }), (fn) =>
+        store.exclusive(() => fn(store.writer)),
+      );
+    } catch (error) {
+      // A refused database (schema_too_new, a failed migration) must not keep its connections open.
+      store.reader.db.close();
+      store.writer.db.close();
+      throw error;
+    }
     return store;
   }
 
@@ -144,17 +161,21 @@ export class SqliteStore implements Store {
         return result;
       } catch (error) {
         if (db.inTransaction) this.rollback.run();
+        const code = (error as { code?: string }).code;
+        if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+          throw new StoreError('conflict', `a write took a key that already exists: ${(error as Error).message}`, { cause: error });
+        }
         throw error;
       }
     };
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
+    const next = this.queue.tail.then(run, run);
+    this.queue.tail = next.catch(() => undefined);
     return next;
   }
 
   close(): Promise<void> {
     // Wait for queued transactions, then close; WAL is checkpointed by SQLite on the last close.
-    return this.queue.then(() => {
+    return this.queue.tail.then(() => {
       this.reader.db.close();
       this.writer.db.close();
     });

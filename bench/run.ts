@@ -1,0 +1,81 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { ScenarioName, ScenarioResult } from './scenarios.js';
+
+/**
+ * `npm run bench`: every scenario on SQLite and (when it answers) PostgreSQL, side by side in one run, each
+ * in a fresh process and a fresh database. Prints a Markdown table for the README and writes the raw
+ * numbers to bench/results/latest.json.
+ */
+const POSTGRES = process.env.VERITY_BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+
+async function postgresUp(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
+}
+
+async function runScenario(name: ScenarioName, backend: 'sqlite' | 'postgres'): Promise<ScenarioResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'verity-bench-'));
+  const schema = `bench_${name.replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
+  const url = backend === 'postgres' ? `${POSTGRES}${POSTGRES.includes('?') ? '&' : '?'}schema=${schema}` : '';
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/child.ts', name, dataDir, url], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as ScenarioResult;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+    if (backend === 'postgres') await dropSchema(schema);
+  }
+}
+
+const fmt = (n: number | undefined, digits = 2) => (n === undefined ? 'n/a' : n.toFixed(digits));
+
+const withPostgres = await postgresUp();
+const backends = withPostgres ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const results: Record<string, Record<string, ScenarioResult>> = {};
+for (const name of ['overhead-per-step', 'fan-out-100', 'concurrent-200x10'] as const) {
+  for (const backend of backends) {
+    process.stderr.write(`running ${name} on ${backend}…\n`);
+    (results[name] ??= {})[backend] = await runScenario(name, backend);
+  }
+}
+process.stderr.write('running validate-1000…\n');
+results['validate-1000'] = { any: await runScenario('validate-1000', 'sqlite') };
+
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+const r = (name: string, backend: string) => results[name]?.[backend];
+const rows = [
+  ['orchestration overhead per step, 50-step chain of builtin/echo (median of 20 runs; p90)', ...backends.map((b) => `${fmt(r('overhead-per-step', b)?.median_ms_per_step, 3)} ms (p90 ${fmt(r('overhead-per-step', b)?.p90_ms_per_step, 3)})`)],
+  ['100-wide fan-out + join, wall time (median of 5)', ...backends.map((b) => `${fmt(r('fan-out-100', b)?.median_wall_ms, 0)} ms`)],
+  ['200 concurrent 10-step executions: executions/s', ...backends.map((b) => `${fmt(r('concurrent-200x10', b)?.executions_per_s, 1)} /s (${fmt(r('concurrent-200x10', b)?.steps_per_s, 0)} steps/s)`)],
+  ['… peak RSS of the process (increase during the run)', ...backends.map((b) => `${fmt(r('concurrent-200x10', b)?.peak_rss_mb, 0)} MB (+${fmt(r('concurrent-200x10', b)?.rss_increase_mb, 0)} MB)`)],
+  [
+    'validate a 1,000-step DAG (median of 29; first run)',
+    `${fmt(r('validate-1000', 'any')?.median_ms, 1)} ms from an object, ${fmt(r('validate-1000', 'any')?.median_from_text_ms, 1)} ms from text (first ${fmt(r('validate-1000', 'any')?.first_ms, 1)} ms)`,
+  ],
+];
+const header = ['benchmark', ...backends.map((b) => (b === 'sqlite' ? 'SQLite (embedded)' : 'PostgreSQL 15'))];
+const table = [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+process.stdout.write(`Machine: ${machine}\n\n${table}\n`);
+if (!withPostgres) process.stdout.write(`\n(PostgreSQL at ${POSTGRES} did not answer; its column is missing.)\n`);
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/latest.json', JSON.stringify({ machine, results }, null, 2) + '\n');

@@ -1,0 +1,166 @@
+import { VerityNode } from '../src/node/verity-node.js';
+import { validateWorkflowText } from '../src/workflow/load.js';
+import { validateWorkflow } from '../src/workflow/validate.js';
+import type { WorkflowRecord } from '../src/store/records.js';
+
+/**
+ * The benchmark scenarios. Each runs in its own process (bench/child.ts) so that its peak RSS is its own,
+ * and returns plain numbers; bench/run.ts puts them side by side.
+ */
+export interface ScenarioResult {
+  [metric: string]: number;
+}
+
+export interface ScenarioContext {
+  dataDir: string;
+  databaseUrl: string | undefined;
+}
+
+const echoStep = (id: string, deps: string[] = []) => ({ id, step_type: 'inference', model_requirements: { name: 'builtin/echo' }, depends_on: deps });
+
+function definitionOf(raw: unknown) {
+  const result = validateWorkflow(raw);
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result;
+}
+
+async function withNode<T>(context: ScenarioContext, fn: (node: VerityNode, register: (raw: unknown) => Promise<WorkflowRecord>) => Promise<T>): Promise<T> {
+  const node = await VerityNode.open({ dataDir: context.dataDir, databaseUrl: context.databaseUrl, workers: 16 });
+  await node.start();
+  try {
+    return await fn(node, async (raw) => {
+      const v = definitionOf(raw);
+      return node.engine.registerWorkflow(v.definition, v.digest);
+    });
+  } finally {
+    await node.stop();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Wall time of a 50-step chain of builtin/echo, divided by 50: what the engine adds per step. */
+export async function overheadPerStep(context: ScenarioContext): Promise<ScenarioResult> {
+  const steps = Array.from({ length: 50 }, (_, i) => echoStep(`s${i}`, i === 0 ? [] : [`s${i - 1}`]));
+  return withNode(context, async (node, register) => {
+    const workflow = await register({ id: 'chain-50', steps });
+    const perStep: number[] = [];
+    for (let run = 0; run < 25; run++) {
+      const start = performance.now();
+      const execution = await node.engine.start({ workflow, inputs: { run }, clientId: 'bench' });
+      const done = await node.waitFor(execution.id);
+      if (done.status !== 'completed') throw new Error(`run ${run} ended ${done.status}`);
+      // The first runs warm up the JIT, the statement caches and the plan cache.
+      if (run >= 5) perStep.push((performance.now() - start) / steps.length);
+    }
+    return { median_ms_per_step: median(perStep), p90_ms_per_step: percentile(perStep, 90) };
+  });
+}
+
+/** One source step, 100 independent steps reading it, one step joining them. */
+export async function fanOut100(context: ScenarioContext): Promise<ScenarioResult> {
+  const width = 100;
+  const raw = {
+    id: 'fan-out-100',
+    concurrency: width,
+    steps: [
+      echoStep('source'),
+      ...Array.from({ length: width }, (_, i) => echoStep(`w${i}`, ['source'])),
+      echoStep('join', Array.from({ length: width }, (_, i) => `w${i}`)),
+    ],
+  };
+  return withNode(context, async (node, register) => {
+    const workflow = await register(raw);
+    const times: number[] = [];
+    for (let run = 0; run < 6; run++) {
+      const start = performance.now();
+      const execution = await node.engine.start({ workflow, inputs: { run }, clientId: 'bench' });
+      const done = await node.waitFor(execution.id);
+      if (done.status !== 'completed') throw new Error(`run ${run} ended ${done.status}`);
+      if (run >= 1) times.push(performance.now() - start);
+    }
+    return { median_wall_ms: median(times) };
+  });
+}
+
+/** 200 executions of a 10-step chain started at once: throughput and the memory it takes. */
+export async function concurrentExecutions(context: ScenarioContext): Promise<ScenarioResult> {
+  const steps = Array.from({ length: 10 }, (_, i) => echoStep(`s${i}`, i === 0 ? [] : [`s${i - 1}`]));
+  return withNode(context, async (node, register) => {
+    const workflow = await register({ id: 'ten-steps', steps });
+    // Warm up with a few executions, then measure.
+    await Promise.all(Array.from({ length: 5 }, async (_, i) => node.waitFor((await node.engine.start({ workflow, inputs: { warm: i }, clientId: 'bench' })).id)));
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+    const start = performance.now();
+    const executions = await Promise.all(Array.from({ length: 200 }, (_, i) => node.engine.start({ workflow, inputs: { i }, clientId: 'bench' })));
+    const finals = await Promise.all(executions.map((e) => node.waitFor(e.id)));
+    const seconds = (performance.now() - start) / 1000;
+    clearInterval(sampler);
+    if (finals.some((f) => f.status !== 'completed')) throw new Error('an execution did not complete');
+    return {
+      executions_per_s: 200 / seconds,
+      steps_per_s: 2000 / seconds,
+      wall_s: seconds,
+      peak_rss_mb: Math.max(peak, process.memoryUsage().rss) / 2 ** 20,
+      rss_increase_mb: (peak - baseline) / 2 ** 20,
+    };
+  });
+}
+
+/** Static validation of a 1,000-step DAG (schema, references, expressions, cycles, digest). */
+export function validate1000(): Promise<ScenarioResult> {
+  const steps = [];
+  for (let level = 0; level < 50; level++) {
+    for (let i = 0; i < 20; i++) {
+      steps.push(
+        level === 0
+          ? { id: `l${level}_${i}`, step_type: 'data_processing', expression: `${i}` }
+          : {
+              id: `l${level}_${i}`,
+              step_type: 'data_processing',
+              expression: 'x + 1',
+              input_mappings: { x: `steps.l${level - 1}_${(i + level) % 20}.output` },
+            },
+      );
+    }
+  }
+  const raw = { id: 'thousand', steps };
+  const yaml = JSON.stringify(raw);
+  const objectTimes: number[] = [];
+  const textTimes: number[] = [];
+  for (let run = 0; run < 30; run++) {
+    let start = performance.now();
+    if (!validateWorkflow(raw).ok) throw new Error('invalid');
+    objectTimes.push(performance.now() - start);
+    start = performance.now();
+    if (!validateWorkflowText(yaml).ok) throw new Error('invalid');
+    textTimes.push(performance.now() - start);
+  }
+  // The first run compiles the 1,000 expressions into the expression cache; later ones hit it, as a
+  // server validating many versions of similar workflows would. Both are reported.
+  return Promise.resolve({
+    first_ms: objectTimes[0]!,
+    median_ms: median(objectTimes.slice(1)),
+    median_from_text_ms: median(textTimes.slice(1)),
+  });
+}
+
+export const SCENARIOS = {
+  'overhead-per-step': overheadPerStep,
+  'fan-out-100': fanOut100,
+  'concurrent-200x10': concurrentExecutions,
+  'validate-1000': validate1000,
+} as const;
+
+export type ScenarioName = keyof typeof SCENARIOS;

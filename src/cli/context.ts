@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { VerityNode } from '../node/verity-node.js';
+import { Option } from 'commander';
+
+/** Options every command that touches the store accepts. */
+export interface StoreFlags {
+  dataDir?: string;
+  databaseUrl?: string;
+  debug?: boolean;
+}
+
+export function withStoreOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--data-dir <dir>', 'where local state lives').env('VERITY_DATA_DIR').default('.verity'))
+    .addOption(new Option('--database-url <url>', 'postgres://… to use PostgreSQL instead of SQLite').env('VERITY_DATABASE_URL'))
+    .option('--debug', 'print stack traces and internal errors');
+}
+
+/** Opens a node on the store the flags name, with `workers` in-process worker slots (0 = none). */
+export async function openNode(flags: StoreFlags, workers: number, log: (line: string) => void): Promise<VerityNode> {
+  return VerityNode.open({
+    ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
+    databaseUrl: flags.databaseUrl || undefined,
+    workers,
+    onError: (error, context) => {
+      if (flags.debug) log(`debug: ${error instanceof Error ? (error.stack ?? error.message) : String(error)} ${JSON.stringify(context ?? {})}`);
+    },
+  });
+}

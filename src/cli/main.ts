@@ -1,0 +1,53 @@
+import { Command, CommanderError } from 'commander';
+import { VerityError, describeError } from '../errors.js';
+import { WorkflowError } from '../workflow/errors.js';
+import { registerControl } from './commands/control.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerRun } from './commands/run.js';
+import { registerValidate } from './commands/validate.js';
+import { CliError, EXIT } from './errors.js';
+
+const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('verity')
+    .description('Verifiable AI agent orchestration: run workflows as durable DAGs of steps on workers, with receipts.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerRun(program);
+  registerValidate(program);
+  registerInspect(program);
+  registerControl(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code: 0 completed, 1 failed, 2 bad usage or invalid workflow. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  process.exitCode = undefined;
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; commander already printed usage errors.
+      return error.exitCode === 0 ? 0 : EXIT.usage;
+    }
+    if (error instanceof WorkflowError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`error: ${describeError(error)}\n`);
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    return exitCodeOf(error);
+  }
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof VerityError && (error.code === 'invalid_inputs' || error.code === 'invalid_url' || error.code === 'ambiguous_id' || error.code === 'execution_not_found')) {
+    return EXIT.usage;
+  }
+  return EXIT.failed;
+}

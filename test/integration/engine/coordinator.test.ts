@@ -1,0 +1,149 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Assignment } from '../../../src/coordinator/coordinator.js';
+import { BACKENDS, backendAvailable } from '../../support/backends.js';
+import { echo, startTestNode, transform } from '../../support/node.js';
+import type { TestNode } from '../../support/node.js';
+
+const caps = { stepTypes: ['data_processing' as const], models: ['builtin/echo'] };
+
+/** The worker protocol, driven by hand: no in-process worker runs, the test is the worker. */
+for (const kind of BACKENDS) {
+  describe.skipIf(!(await backendAvailable(kind)))(`coordinator protocol (${kind})`, () => {
+    let t: TestNode;
+    let workerId: string;
+    beforeEach(async () => {
+      t = await startTestNode(kind, 'coord', { workers: 0, leaseMs: 300 });
+      workerId = (await t.node.coordinator.registerWorker({ name: 'manual', kind: 'remote', capabilities: caps, concurrency: 1 })).id;
+    });
+    afterEach(async () => {
+      await t.close();
+    });
+
+    // Up to 4 s: a re-queued step waits out the default 1 s retry backoff first.
+    const claimOne = async (id = workerId): Promise<Assignment> => {
+      for (let i = 0; i < 200; i++) {
+        const job = await t.node.coordinator.claim(id, caps);
+        if (job) return job;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('no job to claim');
+    };
+    const report = (job: Assignment, over: Partial<{ workerId: string; attempt: number; nonce: string }> = {}) => ({
+      jobId: job.jobId,
+      workerId,
+      attempt: job.attempt,
+      nonce: job.nonce,
+      ...over,
+    });
+
+    it('hands a job out once, and accepts its result only from the assigned worker with the right attempt and nonce', async () => {
+      const execution = await t.start({ id: 'manual', steps: [echo('a')] }, { x: 1 });
+      const job = await claimOne();
+      expect(job).toMatchObject({ executionId: execution.id, stepId: 'a', attempt: 1, input: { x: 1 }, started: false });
+      expect(job.nonce).toMatch(/^[0-9a-f]{32}$/);
+      const other = (await t.node.coordinator.registerWorker({ name: 'other', kind: 'remote', capabilities: caps, concurrency: 1 })).id;
+      expect(await t.node.coordinator.claim(other, caps)).toBeUndefined();
+
+      expect(await t.node.coordinator.start(report(job, { workerId: other }))).toBe(false);
+      expect(await t.node.coordinator.start(report(job))).toBe(true);
+      const refusals = [
+        await t.node.coordinator.complete({ ...report(job, { workerId: other }), output: 'forged' }),
+        await t.node.coordinator.complete({ ...report(job, { attempt: 2 }), output: 'forged' }),
+        await t.node.coordinator.complete({ ...report(job, { nonce: 'f'.repeat(32) }), output: 'forged' }),
+        await t.node.coordinator.complete({ ...report(job), jobId: 'no-such-job', output: 'forged' }),
+      ];
+      expect(refusals.map((r) => (r.accepted ? 'accepted' : r.reason))).toEqual(['not_assigned', 'stale_attempt', 'bad_nonce', 'unknown_job']);
+      // None of them changed anything.
+      expect((await t.node.store.read.getJob(job.jobId))!.status).toBe('running');
+      expect(await t.node.store.read.getStepResults(execution.id)).toEqual([]);
+
+      expect(await t.node.coordinator.complete({ ...report(job), output: { y: 2 } })).toEqual({ accepted: true });
+      const again = await t.node.coordinator.complete({ ...report(job), output: { y: 3 } });
+      expect(again).toMatchObject({ accepted: false, reason: 'already_finished' });
+      const final = await t.view(execution.id);
+      expect(final).toMatchObject({ status: 'completed', result: { y: 2 } });
+      const refused = (await t.node.store.read.listEvents(execution.id, 0, 100)).filter((e) => e.type === 'result.refused');
+      expect(refused.map((e) => e.data?.reason)).toEqual(['not_assigned', 'stale_attempt', 'bad_nonce', 'already_finished']);
+    });
+
+    it('re-queues the step as a new attempt when a worker stops heartbeating, and refuses the old attempt afterwards', async () => {
+      const execution = await t.start({ id: 'abandoned', steps: [echo('a')] }, { x: 1 });
+      const first = await claimOne();
+      await t.node.coordinator.start(report(first));
+      // No heartbeats: the 300 ms lease runs out and the sweeper re-queues the step.
+      const second = await claimOne();
+      expect(second).toMatchObject({ stepId: 'a', attempt: 2 });
+      expect((await t.node.store.read.getJob(first.jobId))!).toMatchObject({ status: 'expired', error: { code: 'lease_expired' } });
+      const late = await t.node.coordinator.complete({ ...report(first), output: 'late' });
+      expect(late).toMatchObject({ accepted: false, reason: 'expired' });
+      await t.node.coordinator.start(report(second));
+      expect(await t.node.coordinator.complete({ ...report(second), output: 'fresh' })).toEqual({ accepted: true });
+      expect(await t.view(execution.id)).toMatchObject({ status: 'completed', result: 'fresh' });
+    });
+
+    it('keeps a job alive while its worker heartbeats', async () => {
+      await t.start({ id: 'kept', steps: [echo('a')] });
+      const job = await claimOne();
+      await t.node.coordinator.start(report(job));
+      for (let i = 0; i < 8; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        expect(await t.node.coordinator.heartbeat(report(job))).toBe('ok');
+      }
+      expect(await t.node.coordinator.complete({ ...report(job), output: 1 })).toEqual({ accepted: true });
+    });
+
+    it('tells a worker its job was cancelled through the heartbeat', async () => {
+      const execution = await t.start({ id: 'cancelled', steps: [echo('a')] });
+      const job = await claimOne();
+      await t.node.coordinator.start(report(job));
+      await t.node.engine.cancel(execution.id, 'client:test');
+      expect(await t.node.coordinator.heartbeat(report(job))).toBe('cancelled');
+      expect(await t.node.coordinator.complete({ ...report(job), output: 1 })).toMatchObject({ accepted: false, reason: 'cancelled' });
+    });
+
+    it('refuses a result that arrives after the step deadline, and retries the step', async () => {
+      const execution = await t.start({ id: 'late', steps: [echo('a', { timeout_seconds: 1, retry_policy: { max_attempts: 2, initial_backoff_ms: 0 } })] });
+      const job = await claimOne();
+      await t.node.coordinator.start(report(job));
+      // Keep the lease alive past the deadline, so it is the deadline that is missed.
+      const until = Date.now() + 1300;
+      while (Date.now() < until) {
+        await t.node.coordinator.heartbeat(report(job));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const outcome = await t.node.coordinator.complete({ ...report(job), output: 'too late' });
+      expect(outcome.accepted).toBe(false);
+      expect(['late', 'expired']).toContain(outcome.accepted ? '' : outcome.reason);
+      const retry = await claimOne();
+      expect(retry.attempt).toBe(2);
+      expect((await t.node.store.read.getJob(job.jobId))!.error?.code).toBe('step_timeout');
+      await t.node.coordinator.start(report(retry));
+      await t.node.coordinator.complete({ ...report(retry), output: 'on time' });
+      expect(await t.view(execution.id)).toMatchObject({ status: 'completed', result: 'on time' });
+    });
+
+    it('gives a worker only jobs it can serve', async () => {
+      await t.start({ id: 'mixed', steps: [echo('model_step'), transform('expr_step', '1'), { id: 'sleepy', step_type: 'inference', model_requirements: { name: 'builtin/sleep' }, input_mappings: { ms: '1' } }] });
+      const onlyExpressions = { stepTypes: ['data_processing' as const], models: [] };
+      const onlyEcho = { stepTypes: [], models: ['builtin/echo'] };
+      const a = await t.node.coordinator.claim(workerId, onlyExpressions);
+      const b = await t.node.coordinator.claim(workerId, onlyEcho);
+      expect(a?.stepId).toBe('expr_step');
+      expect(b?.stepId).toBe('model_step');
+      expect(await t.node.coordinator.claim(workerId, onlyExpressions)).toBeUndefined();
+      expect(await t.node.coordinator.claim(workerId, onlyEcho)).toBeUndefined();
+    });
+
+    it('re-queues the jobs of a worker that stops, and refuses claims from a stopped worker', async () => {
+      await t.start({ id: 'stopping', steps: [echo('a')] });
+      const job = await claimOne();
+      await t.node.coordinator.start(report(job));
+      await t.node.coordinator.stopWorker(workerId);
+      expect((await t.node.store.read.getJob(job.jobId))!).toMatchObject({ status: 'expired', error: { code: 'worker_stopped' } });
+      await expect(t.node.coordinator.claim(workerId, caps)).rejects.toMatchObject({ code: 'worker_stopped' });
+      const other = (await t.node.coordinator.registerWorker({ name: 'other', kind: 'remote', capabilities: caps, concurrency: 1 })).id;
+      const retry = await claimOne(other);
+      expect(retry.attempt).toBe(2);
+    });
+  });
+}

@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import {
+  analyzeExpression,
+  checkExpression,
+  compileExpression,
+  evaluateToJson,
+  stepReferences,
+  toPlainJson,
+} from '../../../src/workflow/expression.js';
+
+function refs(source: string): { steps: string[]; dynamic: boolean } {
+  const found = stepReferences(compileExpression(source));
+  return { steps: [...found.steps].sort(), dynamic: found.dynamic };
+}
+
+describe('stepReferences', () => {
+  it.each([
+    ['steps.a.output', ['a']],
+    ['steps.a.status', ['a']],
+    ['steps.a', ['a']],
+    ['$$.steps.b.output', ['b']],
+    ['$.steps.c.output', ['c']],
+    ['steps.a[0].output', ['a']],
+    ['$string(steps.a.output)', ['a']],
+    ['$sum(steps.a.output.items.price)', ['a']],
+    ['$filter(steps.a.output, function($v) { $v > 1 })', ['a']],
+    ['x ? steps.a.output : steps.b.output', ['a', 'b']],
+    ['"total: " & steps.a.output & " / " & steps.b.status', ['a', 'b']],
+    ['{ "k": steps.a.output, "l": [steps.b.output] }', ['a', 'b']],
+    ['(steps.a.output)', ['a']],
+    ['($x := steps.a.output; $x + 1)', ['a']],
+    ['steps.a.output ~> $uppercase', ['a']],
+    ['$map(inputs.xs, function($v) { steps.q.output })', ['q']],
+    ['steps.`my_step`.output', ['my_step']],
+    ['steps.a.output[x > steps.b.output]', ['a']],
+    ['inputs.items.($$.steps.d.output)', ['d']],
+    ['inputs.text', []],
+    ['inputs.steps.a', []],
+  ])('finds the static references of %s', (source, expected) => {
+    expect(refs(source)).toEqual({ steps: expected, dynamic: false });
+  });
+
+  it.each([
+    // Inside a nested path, predicate or group, `steps` and `$` are relative to the current item.
+    'inputs.items.(steps)',
+    'inputs.items.(steps.a.output)',
+    'inputs.items.($.steps.a.output)',
+    'inputs.items[id = steps.a.output]',
+    'inputs[id = steps.a.output]',
+    'inputs#$i[steps.a.output]',
+    'inputs^(steps.a.output)',
+    'inputs{ "k": steps.a.output }',
+  ])('does not count `steps` in a nested context in %s', (source) => {
+    expect(refs(source)).toEqual({ steps: [], dynamic: false });
+  });
+
+  it.each([
+    'steps',
+    'steps.*',
+    'steps.**',
+    '$.steps',
+    "steps['a']",
+    'steps[0]',
+    '$lookup(steps, x)',
+    "$lookup(steps, 'a')",
+    '$keys(steps)',
+    '($s := steps; $s.a)',
+  ])('flags %s as a dynamic read of steps', (source) => {
+    expect(refs(source)).toEqual({ steps: [], dynamic: true });
+  });
+
+  it('reports static and dynamic reads of one expression together', () => {
+    expect(refs('steps.a.output & $string($keys(steps))')).toEqual({ steps: ['a'], dynamic: true });
+  });
+});
+
+describe('analyzeExpression', () => {
+  /** What the full JSONata parser says: the syntax error, or the references of the compiled expression. */
+  const viaParser = (source: string) => {
+    const error = checkExpression(source);
+    return error ? { ok: false, error } : { ok: true, refs: stepReferences(compileExpression(source)) };
+  };
+
+  it.each([
+    'steps.a.output',
+    'steps.fetch.output.text',
+    'steps.a',
+    'steps',
+    '$$.steps.b.output',
+    '$$.steps',
+    '$$.inputs.x',
+    'inputs.url',
+    'inputs',
+    '  steps.a.output  ',
+    'steps.and',
+    'steps.a.in',
+    'inputs.and',
+    'inputs.true.x',
+    'steps.null',
+    'function',
+    '$.steps.c.output',
+    'steps.a.output & steps.b.output',
+    '$keys(steps)',
+    'steps.*',
+    "steps['a']",
+    'steps.a.',
+    'steps..a',
+    '$uppercase(',
+  ])('agrees with the parser on %j', (source) => {
+    expect(analyzeExpression(source)).toEqual(viaParser(source));
+  });
+
+  it('reads simple paths the way the parser does', () => {
+    const analysis = analyzeExpression('$$.steps.fetch.output.text');
+    expect(analysis).toEqual({ ok: true, refs: { steps: new Set(['fetch']), dynamic: false } });
+    expect(analyzeExpression('steps')).toEqual({ ok: true, refs: { steps: new Set(), dynamic: true } });
+  });
+
+  it('reports a syntax error as a value', () => {
+    expect(analyzeExpression('inputs.true.x')).toMatchObject({ ok: false, error: { code: 'S0213' } });
+  });
+});
+
+describe('compileExpression and checkExpression', () => {
+  it('caches compiled expressions by source', () => {
+    const first = compileExpression('inputs.a + 1');
+    expect(compileExpression('inputs.a + 1')).toBe(first);
+    expect(first.source).toBe('inputs.a + 1');
+  });
+
+  it('throws JSONata’s error for a syntax error', () => {
+    expect(() => compileExpression('$uppercase(')).toThrow(expect.objectContaining({ code: 'S0203', position: 11 }));
+  });
+
+  it('returns nothing for an expression that parses', () => {
+    expect(checkExpression('inputs.text')).toBeUndefined();
+  });
+
+  it.each([
+    ['$uppercase(', { message: 'Expected ")" before end of expression', position: 11, code: 'S0203' }],
+    ['steps.a.', { message: 'Unexpected end of expression', position: 8, code: 'S0207' }],
+    ['a ++ b', { message: 'The symbol "+" cannot be used as a unary operator', position: 4, code: 'S0211' }],
+  ])('returns the message, position and code of a syntax error in %j', (source, expected) => {
+    expect(checkExpression(source)).toEqual(expected);
+  });
+});
+
+describe('toPlainJson', () => {
+  it('turns a JSONata sequence into a plain array', async () => {
+    const raw = await compileExpression('[1, 2, 3].($ * 2)').evaluate({});
+    expect(Object.hasOwn(raw as object, 'sequence')).toBe(true);
+    const plain = toPlainJson(raw);
+    expect(plain).toEqual([2, 4, 6]);
+    expect(Object.getOwnPropertyNames(plain)).toEqual(['0', '1', '2', 'length']);
+  });
+
+  it('turns nested sequences into plain arrays', async () => {
+    const plain = await evaluateToJson(compileExpression('{ "v": items.v }'), { items: [{ v: 1 }, { v: 2 }] });
+    expect(plain).toEqual({ v: [1, 2] });
+    expect(Object.hasOwn((plain as { v: object }).v, 'sequence')).toBe(false);
+  });
+
+  it('drops undefined and function values from objects and nulls them in arrays', () => {
+    const fn = (): number => 1;
+    expect(toPlainJson({ a: 1, b: undefined, c: fn, d: [1, undefined, fn], e: null })).toStrictEqual({
+      a: 1,
+      d: [1, null, null],
+      e: null,
+    });
+    expect(toPlainJson(undefined)).toBeUndefined();
+    expect(toPlainJson(fn)).toBeUndefined();
+  });
+
+  it('turns non-finite numbers into null and keeps other primitives', () => {
+    expect(toPlainJson([Infinity, -Infinity, NaN, 0, 'x', true, null])).toEqual([null, null, null, 0, 'x', true, null]);
+  });
+
+  it('drops JSONata functions and lambdas that an expression returns', async () => {
+    const expr = compileExpression('{ "f": function($x) { $x }, "g": $uppercase, "n": 1, "l": [1, $uppercase] }');
+    expect(await evaluateToJson(expr, { a: 1 })).toStrictEqual({ n: 1, l: [1, null] });
+    expect(await evaluateToJson(compileExpression('function($x) { $x }'), {})).toBeUndefined();
+  });
+
+  it('gives undefined for an expression that matches nothing', async () => {
+    expect(await evaluateToJson(compileExpression('inputs.missing'), { inputs: {} })).toBeUndefined();
+  });
+});
+
+describe('evaluation guardrails', () => {
+  it('stops unbounded recursion with a stack depth error', async () => {
+    const expr = compileExpression('($f := function($n) { $n + $f($n + 1) }; $f(0))');
+    await expect(expr.evaluate({})).rejects.toMatchObject({ code: 'D1011' });
+  });
+
+  it('bounds the depth of a recursion that would terminate', async () => {
+    const countdown = (n: number) => compileExpression(`($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(${n}))`);
+    expect(await countdown(10).evaluate({})).toBe(10);
+    await expect(countdown(1000).evaluate({})).rejects.toMatchObject({ code: 'D1011' });
+  });
+
+  it('stops an endless tail-recursive loop with an error instead of hanging', async () => {
+    const expr = compileExpression('($f := function($n) { $f($n + 1) }; $f(0))');
+    await expect(expr.evaluate({})).rejects.toMatchObject({ code: expect.stringMatching(/^D101[12]$/) as unknown });
+  }, 30_000);
+
+  it('evaluates ordinary expressions with bindings', async () => {
+    expect(await compileExpression('inputs.a + $extra').evaluate({ inputs: { a: 2 } }, { extra: 3 })).toBe(5);
+  });
+});
