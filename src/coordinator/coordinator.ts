@@ -258,15 +258,14 @@ export class Coordinator {
     options: { start?: boolean } = {},
   ): Promise<Assignment | undefined> {
     const now = this.options.now();
+    // Most claims by an idle worker find nothing; a read says so without taking the write lock.
+    if (!(await this.store.read.hasClaimableJob({ stepTypes: can.stepTypes, models: can.models, now }))) {
+      this.checkWorker(await this.store.read.getWorker(workerId), workerId);
+      return undefined;
+    }
     const nonce = randomBytes(16).toString('hex');
     const job = await this.store.transaction(async (tx) => {
-      const worker = await tx.getWorker(workerId);
-      if (!worker) throw new CoordinatorError('unknown_worker', `no worker ${workerId}; register first`, { context: { workerId } });
-      if (worker.status !== 'active') {
-        throw new CoordinatorError('worker_stopped', `worker ${workerId} is ${worker.status}; register again to take jobs`, {
-          context: { workerId },
-        });
-      }
+      this.checkWorker(await tx.getWorker(workerId), workerId);
       const claimed = await tx.claimJob({
         workerId,
         stepTypes: can.stepTypes,
@@ -297,6 +296,15 @@ export class Coordinator {
       leaseMs: this.options.leaseMs,
       started: options.start === true,
     };
+  }
+
+  private checkWorker(worker: WorkerRecord | undefined, workerId: string): void {
+    if (!worker) throw new CoordinatorError('unknown_worker', `no worker ${workerId}; register first`, { context: { workerId } });
+    if (worker.status !== 'active') {
+      throw new CoordinatorError('worker_stopped', `worker ${workerId} is ${worker.status}; register again to take jobs`, {
+        context: { workerId },
+      });
+    }
   }
 
   /** ASSIGNED → RUNNING. False when the job is no longer this worker's to run. */

@@ -9,9 +9,29 @@ export class JobNotifier {
   private timerAt = Infinity;
   private readonly cancelListeners = new Set<(jobIds: readonly string[]) => void>();
 
+  /** Slots that are about to claim anyway (they just reported a result): their share of wake-ups is skipped. */
+  private claimersComing = 0;
+
   /** Wakes up to `count` waiting slots (each will try one claim). */
   jobsQueued(count = 1): void {
-    for (let i = 0; i < count && this.waiters.length > 0; i++) this.waiters.shift()!();
+    const covered = Math.min(this.claimersComing, count);
+    this.claimersComing -= covered;
+    for (let i = covered; i < count && this.waiters.length > 0; i++) this.waiters.shift()!();
+  }
+
+  /**
+   * A slot reporting a result will claim again right after: the first job its report queues is left for
+   * it instead of waking another slot, which would race it for the same job. Call the returned function
+   * once the report is done; it hands back the claim if the report queued nothing.
+   */
+  claimerComing(): () => void {
+    this.claimersComing++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (this.claimersComing > 0) this.claimersComing--;
+    };
   }
 
   /** Schedules a wake-up for a job that becomes claimable at `at` (ms since epoch). */

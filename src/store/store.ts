@@ -85,6 +85,8 @@ export interface StoreReads {
   /** Leased jobs whose lease or deadline has passed. */
   listExpiredJobIds(now: number, limit: number): Promise<string[]>;
   listJobIdsOfWorkers(workerIds: readonly string[], status: readonly JobStatus[]): Promise<string[]>;
+  /** Whether a job is claimable now by a worker with these capabilities (a read; claiming may still lose a race). */
+  hasClaimableJob(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'now'>): Promise<boolean>;
   /** The earliest time a queued job becomes claimable, if any is waiting. */
   nextAvailableAt(): Promise<number | undefined>;
 

@@ -3,6 +3,15 @@ import type { WorkerClient } from './client.js';
 
 /** A worker in the same process as the coordinator: direct calls, and wake-ups instead of polling. */
 export function localWorkerClient(coordinator: Coordinator): WorkerClient {
+  // The slot that reports goes straight back to claiming (Worker.slot), so it takes the next job itself.
+  const reportThenClaim = async <T>(report: () => Promise<T>): Promise<T> => {
+    const done = coordinator.notifier.claimerComing();
+    try {
+      return await report();
+    } finally {
+      done();
+    }
+  };
   return {
     async register(registration) {
       const record = await coordinator.registerWorker({ ...registration, kind: 'local' });
@@ -17,8 +26,8 @@ export function localWorkerClient(coordinator: Coordinator): WorkerClient {
     },
     start: (report) => coordinator.start(report),
     heartbeat: (report) => coordinator.heartbeat(report),
-    complete: (report) => coordinator.complete(report),
-    fail: (report) => coordinator.fail(report),
+    complete: (report) => reportThenClaim(() => coordinator.complete(report)),
+    fail: (report) => reportThenClaim(() => coordinator.fail(report)),
     seen: (workerId) => coordinator.workerSeen(workerId),
     deregister: (workerId) => coordinator.stopWorker(workerId),
     onCancelled: (listener) => coordinator.notifier.onCancelled(listener),

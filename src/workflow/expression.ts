@@ -155,20 +155,31 @@ function visit(node: unknown, refs: StepReferences, atRoot: boolean): void {
     // At the root, `$` is the root context too: `$.steps.x` reads step x.
     const contextVar = atRoot && steps[0]?.type === 'variable' && steps[0].value === '';
     if (rootVar || contextVar) first = 1;
-    if ((atRoot || rootVar) && steps[first]?.type === 'name' && steps[first]?.value === 'steps') {
-      const next = steps[first + 1];
-      const head = steps[first] as Node;
-      if (next?.type === 'name' && typeof next.value === 'string' && !head.stages && !head.predicate) {
-        refs.steps.add(next.value);
-      } else {
+    const head = steps[first];
+    if (atRoot || rootVar) {
+      if (head?.type === 'name' && head.value === 'steps') {
+        const next = steps[first + 1];
+        if (next?.type === 'name' && typeof next.value === 'string' && !head.stages && !head.predicate) {
+          refs.steps.add(next.value);
+        } else {
+          refs.dynamic = true;
+        }
+      } else if (head === undefined || head.type === 'wildcard' || head.type === 'descendant') {
+        // `$$` alone, `*.output`, `**.status`: reads whatever steps are in the context.
         refs.dynamic = true;
       }
     }
     steps.forEach((step, i) => visitChildren(step, refs, i === 0 && atRoot));
+    // The path's own group (`inputs{ 'k': $$.steps.a.output }`) is evaluated per item, not at the root.
+    visitChildren(n, refs, false);
     return;
   }
-  if (n.type === 'name' && n.value === 'steps' && atRoot) {
+  if (atRoot && n.type === 'name' && n.value === 'steps') {
     // A bare `steps` handed to a function, e.g. `$keys(steps)` or `$lookup(steps, $k)`.
+    refs.dynamic = true;
+  }
+  if (atRoot && (n.type === 'wildcard' || n.type === 'descendant' || (n.type === 'variable' && (n.value === '' || n.value === '$')))) {
+    // `*`, `**`, or the whole context (`$`, `$$`) handed on: every step in the context is read.
     refs.dynamic = true;
   }
   visitChildren(n, refs, atRoot);

@@ -14,7 +14,8 @@ export function closest(word: string, candidates: Iterable<string>): string | un
       bestDistance = d;
     }
   }
-  const tolerance = Math.max(1, Math.floor(word.length / 3));
+  // One- and two-letter names are all within an edit or two of each other: suggesting one is noise.
+  const tolerance = word.length <= 2 ? 0 : Math.max(1, Math.floor(word.length / 3));
   return bestDistance <= tolerance ? best : undefined;
 }
 

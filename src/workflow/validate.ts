@@ -354,6 +354,8 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
 
 /** The steps an expression reads, or undefined (and an error) when it does not parse. */
 function checkSyntax(source: string, path: PropertyKey[], at: At, errors: ValidationIssue[]): StepReferences | undefined {
+  // An empty expression is the schema's to report ("must not be empty"), once.
+  if (source === '') return undefined;
   const analysis = analyzeExpression(source);
   if (analysis.ok) return analysis.refs;
   const problem = analysis.error;
@@ -390,7 +392,7 @@ function checkStepKind(step: LooseStep, at: At, errors: ValidationIssue[]): void
     errors.push(
       at(base, {
         code: 'missing_field',
-        message: `an ${type} step needs model_requirements (for example { name: builtin/echo }); add it`,
+        message: `${type === 'inference' ? 'an' : 'a'} ${type} step needs model_requirements (for example { name: builtin/echo }); add it`,
       }),
     );
   }

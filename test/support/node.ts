@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import { VerityNode } from '../../src/node/verity-node.js';
 import type { NodeOptions } from '../../src/node/verity-node.js';
 import { executionView } from '../../src/engine/view.js';
@@ -97,4 +98,37 @@ export const transform = (id: string, expression: string, extra: Record<string, 
 export function overlaps(a: { startedAt?: string; finishedAt?: string }, b: { startedAt?: string; finishedAt?: string }): boolean {
   const [as, ae, bs, be] = [a.startedAt, a.finishedAt, b.startedAt, b.finishedAt].map((t) => Date.parse(t ?? ''));
   return as! < be! && bs! < ae!;
+}
+
+/**
+ * Registers hooks that give every test of the enclosing describe its own node on a fresh backend, and
+ * returns a handle that always points at the current test's node.
+ */
+export function useTestNode(kind: 'sqlite' | 'postgres', label: string, options: Partial<NodeOptions> = {}): TestNode {
+  let current: TestNode | undefined;
+  beforeEach(async () => {
+    current = await startTestNode(kind, label, options);
+  });
+  afterEach(async () => {
+    const done = current;
+    current = undefined;
+    await done?.close();
+  });
+  const now = (): TestNode => {
+    if (!current) throw new Error('the test node exists only while a test runs');
+    return current;
+  };
+  return {
+    get node() {
+      return now().node;
+    },
+    get backend() {
+      return now().backend;
+    },
+    start: (...args) => now().start(...args),
+    run: (...args) => now().run(...args),
+    view: (...args) => now().view(...args),
+    register: (...args) => now().register(...args),
+    close: () => now().close(),
+  };
 }

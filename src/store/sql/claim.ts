@@ -10,17 +10,7 @@ import { jobs } from './tables.js';
  * serializes claimers.
  */
 export function claimStatement(request: ClaimRequest, lock: string): { sql: string; params: SqlValue[] } {
-  const match: string[] = [];
-  const matchParams: SqlValue[] = [];
-  if (request.stepTypes.length > 0) {
-    match.push(`(model IS NULL AND step_type IN (${placeholders(request.stepTypes.length)}))`);
-    matchParams.push(...request.stepTypes);
-  }
-  if (request.models.length > 0) {
-    match.push(`model IN (${placeholders(request.models.length)})`);
-    matchParams.push(...request.models);
-  }
-  const canServe = match.length > 0 ? match.join(' OR ') : '1 = 0';
+  const { canServe, matchParams } = servable(request);
   const sql = `UPDATE jobs SET status = 'assigned', worker_id = ?, nonce = ?, assigned_at = ?,
       lease_expires_at = ?, deadline_at = ? + timeout_ms
     WHERE status = 'queued' AND id = (
@@ -37,4 +27,27 @@ export function claimStatement(request: ClaimRequest, lock: string): { sql: stri
     ...matchParams,
   ];
   return { sql, params };
+}
+
+/** Whether any job is claimable by this worker now: a plain read, to skip a write transaction that would find nothing. */
+export function peekStatement(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'now'>): { sql: string; params: SqlValue[] } {
+  const { canServe, matchParams } = servable(request);
+  return {
+    sql: `SELECT 1 AS found FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe}) LIMIT 1`,
+    params: [request.now, ...matchParams],
+  };
+}
+
+function servable(request: Pick<ClaimRequest, 'stepTypes' | 'models'>): { canServe: string; matchParams: SqlValue[] } {
+  const match: string[] = [];
+  const matchParams: SqlValue[] = [];
+  if (request.stepTypes.length > 0) {
+    match.push(`(model IS NULL AND step_type IN (${placeholders(request.stepTypes.length)}))`);
+    matchParams.push(...request.stepTypes);
+  }
+  if (request.models.length > 0) {
+    match.push(`model IN (${placeholders(request.models.length)})`);
+    matchParams.push(...request.models);
+  }
+  return { canServe: match.length > 0 ? match.join(' OR ') : '1 = 0', matchParams };
 }

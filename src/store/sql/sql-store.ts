@@ -22,6 +22,7 @@ import type {
   WorkflowRecord,
 } from '../records.js';
 import { LEASED_JOB_STATUSES } from '../records.js';
+import { peekStatement } from './claim.js';
 import { placeholders } from './columns.js';
 import type { Row, SqlValue, Table } from './columns.js';
 import * as t from './tables.js';
@@ -175,6 +176,11 @@ export class SqlReads implements StoreReads {
       [...workerIds, ...status],
     );
     return rows.map((r) => r.id as string);
+  }
+
+  async hasClaimableJob(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'now'>): Promise<boolean> {
+    const { sql, params } = peekStatement(request);
+    return (await this.conn.all(sql, params)).length > 0;
   }
 
   async nextAvailableAt(): Promise<number | undefined> {

@@ -1,17 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
-import { echo, startTestNode, transform } from '../../support/node.js';
-import type { TestNode } from '../../support/node.js';
+import { echo, useTestNode, transform } from '../../support/node.js';
 
 for (const kind of BACKENDS) {
   describe.skipIf(!(await backendAvailable(kind)))(`conditions (${kind})`, () => {
-    let t: TestNode;
-    beforeEach(async () => {
-      t = await startTestNode(kind, 'when');
-    });
-    afterEach(async () => {
-      await t.close();
-    });
+    const t = useTestNode(kind, 'when');
 
     const routing = {
       id: 'routing',

@@ -1,22 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Assignment } from '../../../src/coordinator/coordinator.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
-import { echo, startTestNode, transform } from '../../support/node.js';
-import type { TestNode } from '../../support/node.js';
+import { echo, transform, useTestNode } from '../../support/node.js';
 
 const caps = { stepTypes: ['data_processing' as const], models: ['builtin/echo'] };
 
 /** The worker protocol, driven by hand: no in-process worker runs, the test is the worker. */
 for (const kind of BACKENDS) {
   describe.skipIf(!(await backendAvailable(kind)))(`coordinator protocol (${kind})`, () => {
-    let t: TestNode;
+    const t = useTestNode(kind, 'coord', { workers: 0, leaseMs: 300 });
     let workerId: string;
     beforeEach(async () => {
-      t = await startTestNode(kind, 'coord', { workers: 0, leaseMs: 300 });
       workerId = (await t.node.coordinator.registerWorker({ name: 'manual', kind: 'remote', capabilities: caps, concurrency: 1 })).id;
-    });
-    afterEach(async () => {
-      await t.close();
     });
 
     // Up to 4 s: a re-queued step waits out the default 1 s retry backoff first.

@@ -1,17 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
-import { echo, sleepStep, startTestNode } from '../../support/node.js';
-import type { TestNode } from '../../support/node.js';
+import { echo, sleepStep, useTestNode } from '../../support/node.js';
 
 for (const kind of BACKENDS) {
   describe.skipIf(!(await backendAvailable(kind)))(`limits (${kind})`, () => {
-    let t: TestNode;
-    beforeEach(async () => {
-      t = await startTestNode(kind, 'limits');
-    });
-    afterEach(async () => {
-      await t.close();
-    });
+    const t = useTestNode(kind, 'limits');
 
     it('times a step out at timeout_seconds, retries it, and fails when every attempt times out', async () => {
       const view = await t.run({

@@ -1,18 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonDigest } from '../../../src/attest/digest.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
-import { echo, startTestNode, transform } from '../../support/node.js';
-import type { TestNode } from '../../support/node.js';
+import { echo, useTestNode, transform } from '../../support/node.js';
 
 for (const kind of BACKENDS) {
   describe.skipIf(!(await backendAvailable(kind)))(`linear workflows (${kind})`, () => {
-    let t: TestNode;
-    beforeEach(async () => {
-      t = await startTestNode(kind, 'linear');
-    });
-    afterEach(async () => {
-      await t.close();
-    });
+    const t = useTestNode(kind, 'linear');
 
     it('runs a five-step chain through mappings to its declared outputs', async () => {
       const view = await t.run(

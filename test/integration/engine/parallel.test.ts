@@ -1,7 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
-import { echo, overlaps, sleepStep, startTestNode, transform } from '../../support/node.js';
-import type { TestNode } from '../../support/node.js';
+import { echo, overlaps, sleepStep, useTestNode, transform } from '../../support/node.js';
 
 /** The most steps whose [startedAt, finishedAt) intervals overlap at one moment. */
 function maxParallel(steps: { startedAt?: string; finishedAt?: string }[]): number {
@@ -18,13 +17,7 @@ function maxParallel(steps: { startedAt?: string; finishedAt?: string }[]): numb
 
 for (const kind of BACKENDS) {
   describe.skipIf(!(await backendAvailable(kind)))(`DAG scheduling (${kind})`, () => {
-    let t: TestNode;
-    beforeEach(async () => {
-      t = await startTestNode(kind, 'dag');
-    });
-    afterEach(async () => {
-      await t.close();
-    });
+    const t = useTestNode(kind, 'dag');
 
     it('runs independent branches in parallel and joins them', async () => {
       const view = await t.run({

@@ -1,7 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
-import { echo, startTestNode } from '../../support/node.js';
-import type { TestNode } from '../../support/node.js';
+import { echo, useTestNode } from '../../support/node.js';
 
 const flaky = (id: string, failTimes: number, policy: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   id,
@@ -22,13 +21,7 @@ const failing = (id: string, code: string, extra: Record<string, unknown> = {}) 
 
 for (const kind of BACKENDS) {
   describe.skipIf(!(await backendAvailable(kind)))(`retries (${kind})`, () => {
-    let t: TestNode;
-    beforeEach(async () => {
-      t = await startTestNode(kind, 'retry');
-    });
-    afterEach(async () => {
-      await t.close();
-    });
+    const t = useTestNode(kind, 'retry');
 
     it('retries a failing step with exponential backoff until it succeeds', async () => {
       const view = await t.run({

@@ -69,6 +69,33 @@ describe('stepReferences', () => {
     expect(refs(source)).toEqual({ steps: [], dynamic: true });
   });
 
+  it.each([
+    // The whole context, or all of it by wildcard, read at the root: every step in the context.
+    '$',
+    '$$',
+    '*',
+    '**.status',
+    '*.output',
+    '$string($)',
+    '$keys($$)',
+  ])('flags %s as a dynamic read of the whole context', (source) => {
+    expect(refs(source)).toEqual({ steps: [], dynamic: true });
+  });
+
+  it.each([
+    ['inputs{ "k": $$.steps.a.output }', ['a']],
+    ['inputs.items{ "k": $$.steps.b.status }', ['b']],
+  ])('finds `$$.steps` inside a group: %s', (source, expected) => {
+    expect(refs(source)).toEqual({ steps: expected, dynamic: false });
+  });
+
+  it.each(['inputs.items[$ > 3]', 'inputs.items.($ * 2)', '$map(inputs.xs, function($v) { $v * 2 })'])(
+    'does not count `$` as the context item in %s as a read of steps',
+    (source) => {
+      expect(refs(source)).toEqual({ steps: [], dynamic: false });
+    },
+  );
+
   it('reports static and dynamic reads of one expression together', () => {
     expect(refs('steps.a.output & $string($keys(steps))')).toEqual({ steps: ['a'], dynamic: true });
   });

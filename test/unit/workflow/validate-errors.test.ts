@@ -279,10 +279,25 @@ describe('what a step runs', () => {
     expect(issue.message).toContain('expression');
   });
 
-  it.each(['inference', 'training'])('requires model_requirements for %s', (type) => {
+  it.each([
+    ['inference', 'an inference step needs model_requirements'],
+    ['training', 'a training step needs model_requirements'],
+  ])('requires model_requirements for %s', (type, message) => {
     const issue = only(errorsOf(workflow([{ id: 'a', step_type: type }])));
     expect([issue.path, issue.code]).toEqual(['steps[0]', 'missing_field']);
-    expect(issue.message).toContain('model_requirements');
+    expect(issue.message).toContain(message);
+  });
+
+  it('reports an empty expression once, as the schema does', () => {
+    const issue = only(errorsOf(workflow([{ id: 'a', step_type: 'data_processing', expression: '' }])));
+    expect([issue.path, issue.code]).toEqual(['steps[0].expression', 'out_of_range']);
+    expect(issue.message).toMatch(/must not be empty/);
+  });
+
+  it('suggests no name for a one-letter typo (every short name is close to every other)', () => {
+    const issue = only(errorsOf(workflow([{ id: 'a', step_type: 'data_processing', expression: '1', depends_on: ['p'] }, { id: 'b', step_type: 'data_processing', expression: '1' }])));
+    expect(issue.code).toBe('unknown_step');
+    expect(issue.message).toBe('unknown step "p"');
   });
 
   it('rejects a step with both an expression and a model', () => {
