@@ -119,53 +119,39 @@ export class VerityNode {
   }
 
   /**
-   * Resolves when the execution has ended. `onChange` sees every change this process makes and, by
-   * polling, changes made elsewhere.
+   * Resolves with the execution once it has ended: at once on changes made in this process, and by
+   * polling (every `pollMs`) for changes made by other processes sharing the store.
    */
-  async waitFor(
-    executionId: string,
-    options: { onChange?: (execution: ExecutionRecord) => void; pollMs?: number; signal?: AbortSignal } = {},
-  ): Promise<ExecutionRecord> {
-    const first = await this.store.read.getExecution(executionId);
-    if (!first) throw new Error(`no execution ${executionId}`);
-    if (isTerminal(first)) return first;
+  waitFor(executionId: string, pollMs = 500): Promise<ExecutionRecord> {
     return new Promise<ExecutionRecord>((resolve, reject) => {
       let done = false;
-      const finish = (execution: ExecutionRecord) => {
-        if (done) return;
-        done = true;
-        clearInterval(timer);
-        this.engine.events.off('change', onLocal);
-        options.signal?.removeEventListener('abort', onAbort);
-        resolve(execution);
-      };
-      const onLocal = (execution: ExecutionRecord) => {
-        if (execution.id !== executionId) return;
-        options.onChange?.(execution);
-        if (isTerminal(execution)) {
-          // Re-read: the event carries the state as of its own commit, and the caller wants the latest.
-          this.store.read.getExecution(executionId).then((latest) => finish(latest ?? execution), reject);
-        }
-      };
-      const poll = () => {
+      const check = () => {
         this.store.read
           .getExecution(executionId)
           .then((execution) => {
-            if (!execution || done) return;
-            options.onChange?.(execution);
-            if (isTerminal(execution)) finish(execution);
+            if (done) return;
+            if (!execution) throw new Error(`no execution ${executionId}`);
+            if (!isTerminal(execution)) return;
+            done = true;
+            clearInterval(timer);
+            this.engine.events.off('change', onLocal);
+            resolve(execution);
           })
-          .catch(reject);
+          .catch((error: unknown) => {
+            done = true;
+            clearInterval(timer);
+            this.engine.events.off('change', onLocal);
+            reject(error as Error);
+          });
       };
-      const onAbort = () => {
-        done = true;
-        clearInterval(timer);
-        this.engine.events.off('change', onLocal);
-        reject(options.signal?.reason as Error);
+      // Re-read on the event rather than trust it: it carries the state as of its own commit.
+      const onLocal = (execution: ExecutionRecord) => {
+        if (execution.id === executionId && isTerminal(execution)) check();
       };
-      const timer = setInterval(poll, options.pollMs ?? 500);
+      // Listen first, then look: an execution that ends in between is still seen.
       this.engine.events.on('change', onLocal);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const timer = setInterval(check, pollMs);
+      check();
     });
   }
 
