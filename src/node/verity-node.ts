@@ -141,7 +141,7 @@ export class VerityNode {
             done = true;
             clearInterval(timer);
             this.engine.events.off('change', onLocal);
-            reject(error as Error);
+            reject(error instanceof Error ? error : new Error(String(error)));
           });
       };
       // Re-read on the event rather than trust it: it carries the state as of its own commit.
