@@ -3,6 +3,7 @@ import { VerityError, describeError } from '../errors.js';
 import { WorkflowError } from '../workflow/errors.js';
 import { registerControl } from './commands/control.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerReceipts } from './commands/receipts.js';
 import { registerRun } from './commands/run.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError, EXIT } from './errors.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerInspect(program);
   registerControl(program);
+  registerReceipts(program);
   return program;
 }
 
@@ -46,7 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 function exitCodeOf(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
-  if (error instanceof VerityError && (error.code === 'invalid_inputs' || error.code === 'invalid_url' || error.code === 'ambiguous_id' || error.code === 'execution_not_found')) {
+  if (error instanceof VerityError && (error.code === 'invalid_inputs' || error.code === 'invalid_url' || error.code === 'ambiguous_id' || error.code === 'execution_not_found' || error.code === 'no_receipt')) {
     return EXIT.usage;
   }
   return EXIT.failed;

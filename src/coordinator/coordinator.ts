@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import { jsonDigest } from '../attest/digest.js';
+import type { Envelope } from '../attest/dsse.js';
+import { keyIdOf, publicKeyFromPem, publicKeyToPem } from '../attest/keys.js';
+import { checkStepAttestation } from '../attest/statement.js';
+import type { StepPredicate } from '../attest/statement.js';
 import type { ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
 import { LEASED_JOB_STATUSES } from '../store/records.js';
 import type { Store, StoreTx } from '../store/store.js';
@@ -21,8 +25,12 @@ export interface JobOutcomeHandler {
 export interface AcceptedResult {
   output: unknown;
   outputDigest: string;
-  cost: number | undefined;
+  /** What the worker attested the job cost (integer micro-units). */
+  cost: number;
   workerId: string;
+  attestation: Envelope;
+  attestationDigest: string;
+  workerKeyId: string;
 }
 
 export interface JobFailure {
@@ -66,7 +74,8 @@ export type RefusalReason =
   | 'cancelled'
   | 'expired'
   | 'already_finished'
-  | 'invalid_output';
+  | 'invalid_output'
+  | 'bad_attestation';
 
 export type ReportOutcome = { accepted: true } | { accepted: false; reason: RefusalReason; message: string };
 
@@ -76,6 +85,8 @@ export interface WorkerRegistration {
   kind: WorkerRecord['kind'];
   capabilities: WorkerRecord['capabilities'];
   concurrency: number;
+  /** The worker's Ed25519 public key (SPKI PEM): every result it reports must be attested with it. */
+  publicKeyPem: string;
 }
 
 export interface NewJob {
@@ -196,6 +207,12 @@ export class Coordinator {
 
   async registerWorker(registration: WorkerRegistration): Promise<WorkerRecord> {
     const now = this.options.now();
+    let keyId: string;
+    try {
+      keyId = keyIdOf(publicKeyFromPem(registration.publicKeyPem));
+    } catch (error) {
+      throw new CoordinatorError('invalid_key', `the worker's public key is unusable: ${(error as Error).message}`, { cause: error });
+    }
     const record: WorkerRecord = {
       id: registration.id ?? `${registration.kind}-${uuidv7()}`,
       name: registration.name,
@@ -207,8 +224,10 @@ export class Coordinator {
       status: 'active',
       startedAt: now,
       lastSeenAt: now,
+      keyId,
     };
     await this.store.transaction(async (tx) => {
+      await tx.putKey({ keyId, role: 'worker', publicKeyPem: publicKeyToPem(publicKeyFromPem(registration.publicKeyPem)), createdAt: now });
       await tx.upsertWorker(record);
       await tx.appendEvents([{ at: now, type: 'worker.registered', actor: `worker:${record.id}`, data: { name: record.name } }]);
     });
@@ -340,7 +359,13 @@ export class Coordinator {
     return job?.status === 'cancelled' ? 'cancelled' : 'lost';
   }
 
-  async complete(report: ResultReport & { output: unknown; cost?: number | undefined }): Promise<ReportOutcome> {
+  /**
+   * A worker reports a result with its signed attestation. The attestation is checked (outside the
+   * transaction: it is the slow part) against the job as assigned and the worker's registered key; then,
+   * with the execution locked, the job itself is checked again (worker, attempt, nonce, deadline) and the
+   * result accepted. A refused report changes nothing but the history.
+   */
+  async complete(report: ResultReport & { output: unknown; attestation: Envelope }): Promise<ReportOutcome> {
     let outputDigest: string;
     try {
       outputDigest = jsonDigest(report.output);
@@ -350,14 +375,68 @@ export class Coordinator {
         error: { code: 'invalid_output', message: `the step's output is not JSON: ${(error as Error).message}`, retryable: false },
       });
     }
+    const peek = await this.store.read.getJob(report.jobId);
+    if (!peek) return unknownJob(report.jobId);
+    const attested = await this.checkAttestation(peek, report, outputDigest);
     return this.withLockedJob(report.jobId, async (tx, execution, job, now) => {
       const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
       if (refused) return refused;
-      await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost: report.cost }, { status: LEASED_JOB_STATUSES });
-      await tx.appendEvents([{ ...this.jobEvent(job, 'job.completed', now, report.workerId), data: { outputDigest } }]);
-      await this.outcomes.jobSucceeded(tx, execution, job, { output: report.output, outputDigest, cost: report.cost, workerId: report.workerId }, now);
+      if (!attested.ok) {
+        await tx.appendEvents([{ ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: 'bad_attestation', problems: attested.problems } }]);
+        return { accepted: false, reason: 'bad_attestation', message: `the attestation does not match the job: ${attested.problems.join('; ')}` };
+      }
+      const cost = attested.predicate.cost;
+      await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost }, { status: LEASED_JOB_STATUSES });
+      await tx.appendEvents([{ ...this.jobEvent(job, 'job.completed', now, report.workerId), data: { outputDigest, attestationDigest: attested.digest } }]);
+      const result: AcceptedResult = {
+        output: report.output,
+        outputDigest,
+        cost,
+        workerId: report.workerId,
+        attestation: report.attestation,
+        attestationDigest: attested.digest,
+        workerKeyId: attested.predicate.workerKeyId,
+      };
+      await this.outcomes.jobSucceeded(tx, execution, job, result, now);
       return { accepted: true };
     }, unknownJob(report.jobId));
+  }
+
+  private async checkAttestation(
+    job: JobRecord,
+    report: ResultReport & { attestation: Envelope },
+    outputDigest: string,
+  ): Promise<{ ok: true; predicate: StepPredicate; digest: string } | { ok: false; problems: string[] }> {
+    const worker = await this.store.read.getWorker(report.workerId);
+    if (!worker?.keyId) return { ok: false, problems: [`worker ${report.workerId} has no registered key`] };
+    const publicKey = await this.publicKey(worker.keyId);
+    if (!publicKey) return { ok: false, problems: [`key ${worker.keyId} is not known`] };
+    const check = await checkStepAttestation(report.attestation, publicKey, {
+      executionId: job.executionId,
+      workflowDigest: job.spec.workflowDigest,
+      stepId: job.stepId,
+      attempt: job.attempt,
+      jobId: job.id,
+      ...(job.nonce !== undefined && { jobNonce: job.nonce }),
+      inputDigest: job.inputDigest,
+      outputDigest,
+      workerId: report.workerId,
+      workerKeyId: worker.keyId,
+    });
+    if (!check.ok || !check.predicate || !check.digest) return { ok: false, problems: check.problems };
+    return { ok: true, predicate: check.predicate, digest: check.digest };
+  }
+
+  private readonly keys = new Map<string, Uint8Array>();
+
+  private async publicKey(keyId: string): Promise<Uint8Array | undefined> {
+    const cached = this.keys.get(keyId);
+    if (cached) return cached;
+    const [record] = await this.store.read.getKeys([keyId]);
+    if (!record) return undefined;
+    const key = publicKeyFromPem(record.publicKeyPem);
+    this.keys.set(keyId, key);
+    return key;
   }
 
   async fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome> {

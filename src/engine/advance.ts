@@ -2,10 +2,10 @@ import { jsonDigest } from '../attest/digest.js';
 import { describeError } from '../errors.js';
 import type { ErrorInfo, JobSpec } from '../store/records.js';
 import { fitsBudget } from './budget.js';
-import { evaluateCondition, evaluationContext, resolveInput } from './context.js';
-import type { StepView } from './context.js';
+import { evaluateCondition, evaluationContext, resolveInput } from '../workflow/context.js';
+import type { StepView } from '../workflow/context.js';
 import { completeExecution, endExecution } from './finish.js';
-import type { StepPlan } from './plan.js';
+import type { StepPlan } from '../workflow/plan.js';
 import type { Transition } from './transition.js';
 
 const DONE = new Set(['completed', 'skipped']);

@@ -13,9 +13,10 @@ import { StoreError } from '../store/errors.js';
 import { EngineError } from './errors.js';
 import { endExecution } from './finish.js';
 import { onJobFailed, onJobSucceeded } from './outcomes.js';
-import { cachedPlan, planFor } from './plan.js';
-import type { WorkflowPlan } from './plan.js';
+import { cachedPlan, planFor } from '../workflow/plan.js';
+import type { WorkflowPlan } from '../workflow/plan.js';
 import { Transition } from './transition.js';
+import type { ReceiptIssuer } from '../receipts/issuer.js';
 
 export interface StartRequest {
   workflow: WorkflowRecord;
@@ -30,6 +31,8 @@ export interface StartRequest {
 
 export interface EngineOptions {
   now: () => number;
+  /** Issues the signed receipt of every execution that ends (in the transaction that ends it). */
+  receipts: ReceiptIssuer | undefined;
 }
 
 /**
@@ -40,6 +43,7 @@ export interface EngineOptions {
  */
 export class Engine implements JobOutcomeHandler {
   private readonly now: () => number;
+  private readonly receipts: ReceiptIssuer | undefined;
   /**
    * In-process notifications, after commit: `change` (execution) whenever one changes. Other processes'
    * changes are not seen here; watchers poll the store as well.
@@ -53,6 +57,7 @@ export class Engine implements JobOutcomeHandler {
     options: Partial<EngineOptions> = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.receipts = options.receipts;
     coordinator.attach(this);
   }
 
@@ -150,7 +155,7 @@ export class Engine implements JobOutcomeHandler {
         data: { workflowId: definition.id, version: definition.version, workflowDigest: workflow.digest, inputDigest: execution.inputDigest },
       });
       await advance(t);
-      await t.flush();
+      await this.commit(t);
       return t.execution;
     });
   }
@@ -265,13 +270,13 @@ export class Engine implements JobOutcomeHandler {
   async jobSucceeded(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, result: AcceptedResult, now: number): Promise<void> {
     const t = await this.transition(tx, execution, now, `worker:${result.workerId}`);
     await onJobSucceeded(t, job, result);
-    await t.flush();
+    await this.commit(t);
   }
 
   async jobFailed(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, failure: JobFailure, now: number): Promise<void> {
     const t = await this.transition(tx, execution, now, job.workerId ? `worker:${job.workerId}` : 'engine');
     await onJobFailed(t, job, failure);
-    await t.flush();
+    await this.commit(t);
   }
 
   // -----------------------------------------------------------------------------------------------------
@@ -284,9 +289,15 @@ export class Engine implements JobOutcomeHandler {
       }
       const t = await this.transition(tx, execution, this.now(), actor);
       await fn(t);
-      await t.flush();
+      await this.commit(t);
       return t.execution;
     });
+  }
+
+  /** Writes a transition, and when it ended the execution, the receipt that says how. */
+  private async commit(t: Transition): Promise<void> {
+    await t.flush();
+    if (t.ended && this.receipts) await this.receipts.issue(t.tx, t.execution, t.plan.definition, t.plan.digest, t.now);
   }
 
   private async transition(tx: StoreTx, execution: ExecutionRecord, now: number, actor: string): Promise<Transition> {

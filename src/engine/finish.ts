@@ -2,7 +2,7 @@ import { jsonDigest } from '../attest/digest.js';
 import { describeError } from '../errors.js';
 import { toPlainJson } from '../workflow/expression.js';
 import type { ErrorInfo, ExecutionStatus } from '../store/records.js';
-import type { StepView } from './context.js';
+import type { StepView } from '../workflow/context.js';
 import type { Transition } from './transition.js';
 
 /** Every step is completed or skipped: compute the result and close the execution. */

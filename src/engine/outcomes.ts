@@ -9,7 +9,7 @@ import type { Transition } from './transition.js';
 /** What a job's end does to its step and execution. Each runs inside the transaction that ended the job. */
 
 export async function onJobSucceeded(t: Transition, job: JobRecord, result: AcceptedResult): Promise<void> {
-  const cost = result.cost ?? job.reserved;
+  const cost = result.cost;
   await settle(t, job, cost);
   const inserted = await t.tx.insertStepResult({
     executionId: t.id,
@@ -21,6 +21,9 @@ export async function onJobSucceeded(t: Transition, job: JobRecord, result: Acce
     outputDigest: result.outputDigest,
     cost,
     createdAt: t.now,
+    attestation: result.attestation,
+    attestationDigest: result.attestationDigest,
+    workerKeyId: result.workerKeyId,
   });
   if (!inserted) {
     // Jobs are at-least-once; a step's result is written once. A second result is kept out and noted.

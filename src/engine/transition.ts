@@ -1,7 +1,7 @@
 import type { Coordinator } from '../coordinator/coordinator.js';
-import type { ExecutionRecord, NewEvent, StepRecord, StepStatus } from '../store/records.js';
+import type { ExecutionRecord, ExecutionStatus, NewEvent, StepRecord, StepStatus } from '../store/records.js';
 import type { ExecutionPatch, StepPatch, StoreTx } from '../store/store.js';
-import type { WorkflowPlan } from './plan.js';
+import type { WorkflowPlan } from '../workflow/plan.js';
 
 /**
  * One transaction on one execution: the locked execution row, its steps as loaded, the changes made and
@@ -10,6 +10,8 @@ import type { WorkflowPlan } from './plan.js';
  */
 export class Transition {
   readonly execution: ExecutionRecord;
+  /** The status the execution had when this transaction began. */
+  readonly initialStatus: ExecutionStatus;
   private readonly executionPatch: ExecutionPatch = {};
   private statusMap: Map<string, StepStatus> | undefined;
   /** Whole step rows, read one at a time as needed. */
@@ -25,6 +27,7 @@ export class Transition {
     private readonly committed: (execution: ExecutionRecord) => void = () => undefined,
   ) {
     this.execution = { ...execution };
+    this.initialStatus = execution.status;
   }
 
   get id(): string {
@@ -64,6 +67,11 @@ export class Transition {
 
   event(type: string, fields: Omit<NewEvent, 'type' | 'at' | 'actor' | 'executionId'> = {}): void {
     void this.tx.appendEvents([{ executionId: this.id, at: this.now, type, actor: this.actor, ...fields }]);
+  }
+
+  /** True when this transaction ends the execution (its receipt is due). */
+  get ended(): boolean {
+    return this.initialStatus === 'running' && this.execution.status !== 'running';
   }
 
   /** Writes the execution's changes. Called once, at the end of the transaction. */

@@ -9,6 +9,11 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { localWorkerClient } from '../worker/local-client.js';
 import { Worker } from '../worker/worker.js';
+import { join } from 'node:path';
+import type { LocalSigner} from '../keys/local-signer.js';
+import { loadOrCreateSigner } from '../keys/local-signer.js';
+import { ReceiptIssuer } from '../receipts/issuer.js';
+import { TransparencyLog } from '../tlog/log.js';
 
 export interface NodeOptions {
   /** Local state: the SQLite database (unless databaseUrl is set). Default: ./.verity */
@@ -26,13 +31,20 @@ export interface NodeOptions {
   /** How long an idle worker slot waits before asking the store again (work from other processes). Default: 500 ms. */
   pollMs: number;
   sqliteSynchronous: 'normal' | 'full';
+  /** The coordinator's signing key (receipts, log checkpoints). Default: <dataDir>/keys/coordinator.key, or VERITY_COORDINATOR_KEY_FILE. */
+  coordinatorKeyFile: string;
+  /** The in-process worker's signing key (attestations). Default: <dataDir>/keys/worker.key. */
+  workerKeyFile: string;
+  /** The transparency log's name, used the first time a node starts on a store. Default: VERITY_LOG_ORIGIN, else a random name. */
+  logOrigin: string | undefined;
   onError: (error: unknown, context?: Record<string, unknown>) => void;
 }
 
 export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOptions {
   const env = process.env;
+  const dataDir = options.dataDir ?? env.VERITY_DATA_DIR ?? '.verity';
   return {
-    dataDir: options.dataDir ?? env.VERITY_DATA_DIR ?? '.verity',
+    dataDir,
     databaseUrl: options.databaseUrl ?? (env.VERITY_DATABASE_URL || undefined),
     workers: options.workers ?? 16,
     executors: options.executors ?? defaultExecutors(),
@@ -40,6 +52,9 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
     sweepIntervalMs: options.sweepIntervalMs ?? 250,
     pollMs: options.pollMs ?? 500,
     sqliteSynchronous: options.sqliteSynchronous ?? (env.VERITY_SQLITE_SYNC === 'full' ? 'full' : 'normal'),
+    coordinatorKeyFile: options.coordinatorKeyFile ?? (env.VERITY_COORDINATOR_KEY_FILE || join(dataDir, 'keys', 'coordinator.key')),
+    workerKeyFile: options.workerKeyFile ?? join(dataDir, 'keys', 'worker.key'),
+    logOrigin: options.logOrigin ?? (env.VERITY_LOG_ORIGIN || undefined),
     onError: options.onError ?? (() => undefined),
   };
 }
@@ -67,9 +82,13 @@ export class VerityNode {
   private constructor(
     readonly store: Store,
     readonly options: NodeOptions,
+    /** The coordinator's key: it signs receipts and log checkpoints. */
+    readonly coordinatorSigner: LocalSigner,
+    readonly log: TransparencyLog,
+    workerSigner: LocalSigner | undefined,
   ) {
     this.coordinator = new Coordinator(store, { leaseMs: options.leaseMs });
-    this.engine = new Engine(store, this.coordinator);
+    this.engine = new Engine(store, this.coordinator, { receipts: new ReceiptIssuer(coordinatorSigner, log) });
     this.engine.events.setMaxListeners(0);
     this.sweeper = new Sweeper(store, this.engine, this.coordinator, {
       intervalMs: options.sweepIntervalMs,
@@ -78,8 +97,9 @@ export class VerityNode {
     });
     this.registry = new ExecutorRegistry(options.executors);
     this.worker =
-      options.workers > 0
+      workerSigner && options.workers > 0
         ? new Worker(localWorkerClient(this.coordinator), this.registry, {
+            signer: workerSigner,
             concurrency: options.workers,
             pollMs: options.pollMs,
             onError: options.onError,
@@ -89,12 +109,23 @@ export class VerityNode {
 
   static async open(options: Partial<NodeOptions> = {}): Promise<VerityNode> {
     const resolved = resolveNodeOptions(options);
+    const coordinatorSigner = loadOrCreateSigner(resolved.coordinatorKeyFile);
+    const workerSigner = resolved.workers > 0 ? loadOrCreateSigner(resolved.workerKeyFile) : undefined;
     const store = await openStore({
       dataDir: resolved.dataDir,
       databaseUrl: resolved.databaseUrl,
       sqliteSynchronous: resolved.sqliteSynchronous,
     });
-    return new VerityNode(store, resolved);
+    try {
+      await store.transaction((tx) =>
+        tx.putKey({ keyId: coordinatorSigner.keyId, role: 'coordinator', publicKeyPem: coordinatorSigner.publicKeyPem, createdAt: Date.now() }),
+      );
+      const log = await TransparencyLog.open(store, coordinatorSigner, resolved.logOrigin);
+      return new VerityNode(store, resolved, coordinatorSigner, log, workerSigner);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
   }
 
   /** Recovers what a crashed process left behind, then starts sweeping and working. */

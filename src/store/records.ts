@@ -1,3 +1,4 @@
+import type { Envelope } from '../attest/dsse.js';
 import type { StepType, WorkflowDefinition } from '../workflow/types.js';
 
 /**
@@ -100,6 +101,10 @@ export interface StepResultRecord {
   outputDigest: string;
   cost: number;
   createdAt: number;
+  /** The worker's signed statement about this result (absent only for results from before receipts). */
+  attestation?: Envelope;
+  attestationDigest?: string;
+  workerKeyId?: string;
 }
 
 /** What a worker needs to run a job, frozen when the job is queued. */
@@ -158,6 +163,35 @@ export interface WorkerRecord {
   status: WorkerStatus;
   startedAt: number;
   lastSeenAt: number;
+  /** The worker's Ed25519 identity: attestations from this worker must be signed by it. */
+  keyId?: string;
+}
+
+/** A public key Verity has seen sign something. Append-only: a receipt must stay checkable forever. */
+export interface KeyRecord {
+  keyId: string;
+  role: 'coordinator' | 'worker';
+  publicKeyPem: string;
+  createdAt: number;
+}
+
+/** The coordinator's signed statement about an execution; a retried execution gets a new revision. */
+export interface ReceiptRecord {
+  executionId: string;
+  revision: number;
+  status: ExecutionStatus;
+  envelope: Envelope;
+  /** Hex SHA-256 of the envelope's payload: the transparency log's leaf data. */
+  payloadDigest: string;
+  logIndex: number;
+  createdAt: number;
+}
+
+/** A hash of the transparency log: level 0 are leaf hashes, level l the complete subtrees of 2^l leaves. */
+export interface LogNode {
+  level: number;
+  nodeIndex: number;
+  hash: string;
 }
 
 export interface EventRecord {

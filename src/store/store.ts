@@ -1,4 +1,7 @@
 import type {
+  KeyRecord,
+  LogNode,
+  ReceiptRecord,
   ExecutionRecord,
   ExecutionStatus,
   EventRecord,
@@ -94,6 +97,15 @@ export interface StoreReads {
   listWorkers(): Promise<WorkerRecord[]>;
 
   listEvents(executionId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
+
+  getKeys(keyIds: readonly string[]): Promise<KeyRecord[]>;
+  /** Receipts of an execution, newest revision first. */
+  listReceipts(executionId: string): Promise<ReceiptRecord[]>;
+  getReceiptAt(logIndex: number): Promise<ReceiptRecord | undefined>;
+  /** How many leaves the transparency log holds. */
+  getLogSize(): Promise<number>;
+  getLogOrigin(): Promise<string | undefined>;
+  getLogNodes(refs: readonly { level: number; nodeIndex: number }[]): Promise<LogNode[]>;
 }
 
 export interface StoreTx extends StoreReads {
@@ -127,4 +139,16 @@ export interface StoreTx extends StoreReads {
 
   /** Appends to the history; written with the transaction, in the order appended. */
   appendEvents(events: readonly NewEvent[]): Promise<void>;
+
+  /** Records a public key (idempotent: a keyid names one key). */
+  putKey(record: KeyRecord): Promise<void>;
+  insertReceipt(record: ReceiptRecord): Promise<void>;
+  /**
+   * Takes the next index of the transparency log, holding the log's head until commit so that appends
+   * from concurrent transactions (and replicas) are serialized and leave no gaps.
+   */
+  reserveLogIndex(): Promise<number>;
+  putLogNodes(nodes: readonly LogNode[]): Promise<void>;
+  /** Names the log `origin` unless it already has a name; returns the name it has. */
+  initLogOrigin(origin: string): Promise<string>;
 }

@@ -1,4 +1,5 @@
 import type { Assignment, ReportOutcome, ResultReport, WorkerRegistration } from '../coordinator/coordinator.js';
+import type { Envelope } from '../attest/dsse.js';
 import type { Capabilities, ErrorInfo } from '../store/records.js';
 
 /**
@@ -14,7 +15,8 @@ export interface WorkerClient {
   claim(workerId: string, capabilities: Capabilities, waitMs: number, signal: AbortSignal): Promise<Assignment | undefined>;
   start(report: ResultReport): Promise<boolean>;
   heartbeat(report: ResultReport): Promise<'ok' | 'cancelled' | 'lost'>;
-  complete(report: ResultReport & { output: unknown; cost?: number | undefined }): Promise<ReportOutcome>;
+  /** A result, with the worker's signed attestation of it. */
+  complete(report: ResultReport & { output: unknown; attestation: Envelope }): Promise<ReportOutcome>;
   fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome>;
   seen(workerId: string): Promise<void>;
   deregister(workerId: string): Promise<void>;

@@ -7,11 +7,19 @@ import type { ExecutorResult } from '../executors/executor.js';
 import { ExecutorError } from '../executors/executor.js';
 import type { ExecutorRegistry } from '../executors/registry.js';
 import type { ErrorInfo } from '../store/records.js';
-import { compileExpression, toPlainJson } from '../workflow/expression.js';
+import { OutputMappingError, applyOutputMappings } from '../workflow/context.js';
+import { jsonDigest } from '../attest/digest.js';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../attest/dsse.js';
+import type { Envelope } from '../attest/dsse.js';
+import { publicKeyToPem } from '../attest/keys.js';
+import type { Signer } from '../attest/keys.js';
+import { statementBytes, stepStatement } from '../attest/statement.js';
 import type { WorkerClient } from './client.js';
 
 export interface WorkerOptions {
   name: string;
+  /** The worker's identity: it signs the attestation of every result with this key. */
+  signer: Signer;
   /** Jobs run at once. Default: 16 (slots are async tasks; CPU-heavy executors bring their own threads). */
   concurrency: number;
   /** How long one claim waits for work before asking again. Default: 1 s. */
@@ -21,7 +29,7 @@ export interface WorkerOptions {
   onError: (error: unknown, context: Record<string, unknown>) => void;
 }
 
-export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
+export const DEFAULT_WORKER_OPTIONS: Omit<WorkerOptions, 'signer'> = {
   name: `${hostname()}:${process.pid}`,
   concurrency: 16,
   pollMs: 1000,
@@ -54,7 +62,7 @@ export class Worker {
   constructor(
     private readonly client: WorkerClient,
     private readonly executors: ExecutorRegistry,
-    options: Partial<WorkerOptions> = {},
+    options: Partial<WorkerOptions> & Pick<WorkerOptions, 'signer'>,
   ) {
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
   }
@@ -72,6 +80,7 @@ export class Worker {
       name: this.options.name,
       capabilities: this.executors.capabilities,
       concurrency: this.options.concurrency,
+      publicKeyPem: publicKeyToPem(this.options.signer.publicKey),
     });
     this.workerId = workerId;
     this.leaseMs = leaseMs;
@@ -146,9 +155,11 @@ export class Worker {
     }, this.options.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3)));
     const deadline = setTimeout(() => controller.abort(new JobStopped('timeout')), Math.max(0, job.deadlineAt - Date.now()));
     try {
-      const result = await this.execute(job, controller.signal);
+      const startedAt = new Date();
+      const { executor, result } = await this.execute(job, controller.signal);
       const output = await this.mapOutput(job, result);
-      await this.client.complete({ ...report, output, cost: result.cost });
+      const attestation = this.attest(workerId, job, executor, result, output, startedAt);
+      await this.client.complete({ ...report, output, attestation });
     } catch (error) {
       const stopped = controller.signal.aborted ? (controller.signal.reason as JobStopped) : undefined;
       if (stopped?.reason === 'cancelled' || stopped?.reason === 'lost' || stopped?.reason === 'shutdown') {
@@ -167,8 +178,37 @@ export class Worker {
     }
   }
 
+  /**
+   * The worker's signed statement about the job: which job (and the coordinator's nonce for it), what it
+   * was given and what it produced (by digest), with what, by whom, when, at what cost. An executor that
+   * meters nothing is charged the estimate the coordinator reserved for the job.
+   */
+  private attest(workerId: string, job: Assignment, executor: string, result: ExecutorResult, output: unknown, startedAt: Date): Envelope {
+    const signer = this.options.signer;
+    const model = job.spec.model;
+    const statement = stepStatement({
+      executionId: job.executionId,
+      workflowDigest: job.spec.workflowDigest,
+      stepId: job.stepId,
+      attempt: job.attempt,
+      jobId: job.jobId,
+      jobNonce: job.nonce,
+      inputDigest: jsonDigest(job.input),
+      outputDigest: jsonDigest(output),
+      model: model ? { name: model.name, version: model.version ?? null, digest: model.digest ?? null } : null,
+      executor,
+      workerId,
+      workerKeyId: signer.keyId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      usage: result.usage ?? {},
+      cost: result.cost ?? job.maxCost,
+    });
+    return signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(statement), signer);
+  }
+
   /** Runs the executor, but stops waiting for it the moment the job is stopped, even if it ignores the signal. */
-  private async execute(job: Assignment, signal: AbortSignal): Promise<ExecutorResult> {
+  private async execute(job: Assignment, signal: AbortSignal): Promise<{ executor: string; result: ExecutorResult }> {
     const executorJob = {
       jobId: job.jobId,
       executionId: job.executionId,
@@ -188,7 +228,7 @@ export class Worker {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return await Promise.race([executor.run(executorJob, { signal }), aborted]);
+      return { executor: executor.name, result: await Promise.race([executor.run(executorJob, { signal }), aborted]) };
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
       aborted.catch(() => undefined);
@@ -197,22 +237,12 @@ export class Worker {
 
   /** The step's output: the raw result as JSON, through the step's output mappings when it has them. */
   private async mapOutput(job: Assignment, result: ExecutorResult): Promise<unknown> {
-    const raw = toPlainJson(result.output) ?? null;
-    const mappings = job.spec.outputMappings;
-    if (!mappings) return raw;
-    const out: Record<string, unknown> = {};
-    for (const [key, source] of Object.entries(mappings)) {
-      try {
-        const value = toPlainJson(await compileExpression(source).evaluate(raw));
-        if (value !== undefined) out[key] = value;
-      } catch (error) {
-        throw new MeteredError(
-          new ExecutorError('output_mapping_failed', `output mapping ${key} failed: ${describeError(error)}`, { retryable: false }),
-          result.cost,
-        );
-      }
+    try {
+      return await applyOutputMappings(job.spec.outputMappings, result.output);
+    } catch (error) {
+      const message = error instanceof OutputMappingError ? error.message : describeError(error);
+      throw new MeteredError(new ExecutorError('output_mapping_failed', message, { retryable: false }), result.cost);
     }
-    return out;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describeError } from '../../errors.js';
-import { compileExpression, toPlainJson } from '../../workflow/expression.js';
+import { evaluateStepExpression } from '../../workflow/context.js';
 import type { Executor, ExecutorJob, ExecutorResult } from '../executor.js';
 import { ExecutorError } from '../executor.js';
 
@@ -17,8 +17,7 @@ export class JsonataExecutor implements Executor {
       throw new ExecutorError('invalid_step', `step ${job.stepId} has no expression to evaluate`, { retryable: false });
     }
     try {
-      const value = toPlainJson(await compileExpression(source).evaluate(job.input));
-      return { output: value ?? null };
+      return { output: await evaluateStepExpression(source, job.input) };
     } catch (error) {
       throw new ExecutorError('expression_failed', `expression failed: ${describeError(error)}`, { retryable: false, cause: error });
     }

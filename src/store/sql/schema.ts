@@ -140,5 +140,42 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         'CREATE INDEX events_by_execution ON events (execution_id, seq)',
       ],
     },
+    {
+      version: 2,
+      name: 'attestations, receipts and the transparency log',
+      statements: [
+        `CREATE TABLE keys (
+          key_id TEXT PRIMARY KEY,
+          role TEXT NOT NULL,
+          public_key_pem TEXT NOT NULL,
+          created_at ${I} NOT NULL
+        )`,
+        'ALTER TABLE workers ADD COLUMN key_id TEXT',
+        'ALTER TABLE step_results ADD COLUMN attestation TEXT',
+        'ALTER TABLE step_results ADD COLUMN attestation_digest TEXT',
+        'ALTER TABLE step_results ADD COLUMN worker_key_id TEXT',
+        // The receipts are the log's leaves: leaf i is the payload digest of the receipt with log_index i.
+        `CREATE TABLE receipts (
+          execution_id TEXT NOT NULL REFERENCES executions (id),
+          revision ${I} NOT NULL,
+          status TEXT NOT NULL,
+          envelope TEXT NOT NULL,
+          payload_digest TEXT NOT NULL,
+          log_index ${I} NOT NULL,
+          created_at ${I} NOT NULL,
+          PRIMARY KEY (execution_id, revision)
+        )`,
+        'CREATE UNIQUE INDEX receipts_by_log_index ON receipts (log_index)',
+        // origin: the log's name in its checkpoints, fixed the first time a node starts on this store.
+        `CREATE TABLE tlog_head (id ${I} PRIMARY KEY, size ${I} NOT NULL, origin TEXT)`,
+        'INSERT INTO tlog_head (id, size) VALUES (1, 0)',
+        `CREATE TABLE tlog_nodes (
+          level ${I} NOT NULL,
+          node_index ${I} NOT NULL,
+          hash TEXT NOT NULL,
+          PRIMARY KEY (level, node_index)
+        )`,
+      ],
+    },
   ];
 }

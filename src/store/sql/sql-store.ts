@@ -10,6 +10,9 @@ import type {
   WorkerPatch,
 } from '../store.js';
 import type {
+  KeyRecord,
+  LogNode,
+  ReceiptRecord,
   EventRecord,
   ExecutionRecord,
   JobRecord,
@@ -200,6 +203,39 @@ export class SqlReads implements StoreReads {
   listEvents(executionId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
     return this.many(t.events, 'WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?', [executionId, afterSeq, limit]);
   }
+
+  async getKeys(keyIds: readonly string[]): Promise<KeyRecord[]> {
+    if (keyIds.length === 0) return [];
+    return this.many(t.keys, `WHERE key_id IN (${placeholders(keyIds.length)})`, [...keyIds]);
+  }
+
+  listReceipts(executionId: string): Promise<ReceiptRecord[]> {
+    return this.many(t.receipts, 'WHERE execution_id = ? ORDER BY revision DESC', [executionId]);
+  }
+
+  getReceiptAt(logIndex: number): Promise<ReceiptRecord | undefined> {
+    return this.one(t.receipts, 'log_index = ?', [logIndex]);
+  }
+
+  async getLogSize(): Promise<number> {
+    const rows = await this.conn.all('SELECT size FROM tlog_head WHERE id = 1', []);
+    return Number(rows[0]?.size ?? 0);
+  }
+
+  async getLogOrigin(): Promise<string | undefined> {
+    const rows = await this.conn.all('SELECT origin FROM tlog_head WHERE id = 1', []);
+    return (rows[0]?.origin as string | null | undefined) ?? undefined;
+  }
+
+  async getLogNodes(refs: readonly { level: number; nodeIndex: number }[]): Promise<LogNode[]> {
+    const out: LogNode[] = [];
+    for (let i = 0; i < refs.length; i += CHUNK) {
+      const chunk = refs.slice(i, i + CHUNK);
+      const where = chunk.map(() => '(level = ? AND node_index = ?)').join(' OR ');
+      out.push(...(await this.many(t.logNodes, `WHERE ${where}`, chunk.flatMap((r) => [r.level, r.nodeIndex]))));
+    }
+    return out;
+  }
 }
 
 export class SqlTx extends SqlReads implements StoreTx {
@@ -329,6 +365,28 @@ export class SqlTx extends SqlReads implements StoreTx {
   appendEvents(events: readonly NewEvent[]): Promise<void> {
     this.pendingEvents.push(...events);
     return Promise.resolve();
+  }
+
+  async putKey(record: KeyRecord): Promise<void> {
+    await this.insert(t.keys, [record], t.keys.fields, 'ON CONFLICT (key_id) DO NOTHING');
+  }
+
+  async insertReceipt(record: ReceiptRecord): Promise<void> {
+    await this.insert(t.receipts, [record], t.receipts.fields);
+  }
+
+  async reserveLogIndex(): Promise<number> {
+    const rows = await this.conn.all('UPDATE tlog_head SET size = size + 1 WHERE id = 1 RETURNING size', []);
+    return Number(rows[0]!.size) - 1;
+  }
+
+  async putLogNodes(nodes: readonly LogNode[]): Promise<void> {
+    await this.insert(t.logNodes, nodes, t.logNodes.fields);
+  }
+
+  async initLogOrigin(origin: string): Promise<string> {
+    await this.conn.run('UPDATE tlog_head SET origin = ? WHERE id = 1 AND origin IS NULL', [origin]);
+    return (await this.getLogOrigin())!;
   }
 
   /** The adapter calls this right before COMMIT. */

@@ -1,5 +1,8 @@
 import type {
   EventRecord,
+  KeyRecord,
+  LogNode,
+  ReceiptRecord,
   ExecutionRecord,
   JobRecord,
   StepRecord,
@@ -68,6 +71,9 @@ export const stepResults = table<StepResultRecord>('step_results', {
   outputDigest: 'text',
   cost: 'int',
   createdAt: 'int',
+  attestation: 'json',
+  attestationDigest: 'text',
+  workerKeyId: 'text',
 });
 
 export const jobs = table<JobRecord>('jobs', {
@@ -107,6 +113,30 @@ export const workers = table<WorkerRecord>('workers', {
   status: 'text',
   startedAt: 'int',
   lastSeenAt: 'int',
+  keyId: 'text',
+});
+
+export const keys = table<KeyRecord>('keys', {
+  keyId: 'text',
+  role: 'text',
+  publicKeyPem: 'text',
+  createdAt: 'int',
+});
+
+export const receipts = table<ReceiptRecord>('receipts', {
+  executionId: 'text',
+  revision: 'int',
+  status: 'text',
+  envelope: 'json',
+  payloadDigest: 'text',
+  logIndex: 'int',
+  createdAt: 'int',
+});
+
+export const logNodes = table<LogNode>('tlog_nodes', {
+  level: 'int',
+  nodeIndex: 'int',
+  hash: 'text',
 });
 
 export const events = table<EventRecord>('events', {

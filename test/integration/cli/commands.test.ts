@@ -103,7 +103,7 @@ describe('verity CLI', () => {
     expect(history.code).toBe(0);
     expect(history.stdout).toMatch(/execution\.started/);
     expect(history.stdout).toMatch(/step\.completed\s+report/);
-    expect(history.stdout.trim().split('\n').at(-1)).toMatch(/execution\.completed/);
+    expect(history.stdout.trim().split('\n').slice(-2).join('\n')).toMatch(/execution\.completed.*\n.*receipt\.issued/);
   });
 
   it('run: plain progress lines when not on a terminal, and the result on stdout', async () => {

@@ -71,6 +71,7 @@ for (const kind of BACKENDS) {
         'job.completed b',
         'step.completed b',
         'execution.completed',
+        'receipt.issued',
       ]);
     });
 

@@ -108,7 +108,12 @@ for (const kind of BACKENDS) {
       const types = (await t.node.store.read.listEvents(failed.executionId, 0, 200)).map((e) => e.type);
       expect(types).toContain('execution.failed');
       expect(types).toContain('execution.retried');
-      expect(types.at(-1)).toBe('execution.completed');
+      expect(types.slice(-2)).toEqual(['execution.completed', 'receipt.issued']);
+      // Each end of the execution got its own receipt revision.
+      expect((await t.node.store.read.listReceipts(failed.executionId)).map((r) => [r.revision, r.status])).toEqual([
+        [2, 'completed'],
+        [1, 'failed'],
+      ]);
     });
 
     it('refuses to retry a running or a completed execution', async () => {

@@ -1,11 +1,12 @@
-import { toPlainJson } from '../workflow/expression.js';
-import type { CompiledExpression } from '../workflow/expression.js';
-import type { StepStatus } from '../store/records.js';
+import { describeError } from '../errors.js';
+import { compileExpression, toPlainJson } from './expression.js';
+import type { CompiledExpression } from './expression.js';
 import type { StepPlan } from './plan.js';
 
 /** What an expression sees of one upstream step. */
 export interface StepView {
-  status: StepStatus;
+  /** completed, skipped, … as the engine (or a receipt) records it. */
+  status: string;
   output?: unknown;
 }
 
@@ -57,4 +58,43 @@ export function truthy(value: unknown): boolean {
   if (typeof value === 'function') return false;
   if (Array.isArray(value)) return value.some(truthy);
   return Object.keys(value).length > 0;
+}
+
+/** A data_processing step's raw result: its expression over its input, as plain JSON (no match = null). */
+export async function evaluateStepExpression(source: string, input: unknown): Promise<unknown> {
+  return toPlainJson(await compileExpression(source).evaluate(input)) ?? null;
+}
+
+/**
+ * A step's output from an executor's raw result: the result as plain JSON, or, with output mappings, an
+ * object of each mapping evaluated over it. Throws `{ key, cause }` when a mapping fails.
+ */
+export async function applyOutputMappings(mappings: Record<string, string> | undefined, result: unknown): Promise<unknown> {
+  const raw = toPlainJson(result) ?? null;
+  if (!mappings) return raw;
+  const out: Record<string, unknown> = {};
+  for (const [key, source] of Object.entries(mappings)) {
+    let value: unknown;
+    try {
+      value = toPlainJson(await compileExpression(source).evaluate(raw));
+    } catch (cause) {
+      throw new OutputMappingError(key, cause);
+    }
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+export class OutputMappingError extends Error {
+  constructor(
+    readonly key: string,
+    cause: unknown,
+  ) {
+    super(`output mapping ${key} failed: ${describeError(cause)}`, { cause });
+  }
+}
+
+/** Functions whose results change from one evaluation to the next: an expression using them cannot be re-run to check it. */
+export function isDeterministic(source: string): boolean {
+  return !/\$(now|millis|random)\s*\(/.test(source);
 }

@@ -1,7 +1,7 @@
-import { compileExpression, stepReferences } from '../workflow/expression.js';
-import type { CompiledExpression } from '../workflow/expression.js';
-import { ancestors, dagShape } from '../workflow/graph.js';
-import type { StepDefinition, WorkflowDefinition } from '../workflow/types.js';
+import { compileExpression, stepReferences } from './expression.js';
+import type { CompiledExpression } from './expression.js';
+import { ancestors, dagShape } from './graph.js';
+import type { StepDefinition, WorkflowDefinition } from './types.js';
 
 export interface StepPlan {
   definition: StepDefinition;

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { Envelope } from './dsse.js';
+
+/**
+ * The bundle: one JSON document with everything needed to check an execution offline, given the
+ * coordinator's public key. docs/receipts.md documents it.
+ */
+export const BUNDLE_MEDIA_TYPE = 'application/vnd.verity.bundle.v1+json';
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
+
+const envelopeSchema = z.strictObject({
+  payloadType: z.string(),
+  payload: z.string(),
+  signatures: z.array(z.strictObject({ keyid: z.string(), sig: z.string() })),
+});
+
+export const bundleSchema = z.strictObject({
+  mediaType: z.literal(BUNDLE_MEDIA_TYPE),
+  receipt: envelopeSchema,
+  attestations: z.array(envelopeSchema),
+  keys: z.array(z.strictObject({ keyid: hex64, role: z.enum(['coordinator', 'worker']), publicKeyPem: z.string() })),
+  tlog: z.strictObject({
+    origin: z.string().min(1),
+    logIndex: z.int().min(0),
+    treeSize: z.int().min(1),
+    inclusionProof: z.array(hex64),
+    checkpoint: z.string(),
+  }),
+  data: z
+    .strictObject({
+      /** The normalized workflow definition the receipt names by digest. */
+      workflow: z.record(z.string(), z.unknown()),
+      inputs: z.unknown(),
+      /** Each completed step's resolved input and its output. */
+      steps: z.record(z.string(), z.strictObject({ input: z.unknown(), output: z.unknown() })),
+    })
+    .optional(),
+});
+
+export type Bundle = z.output<typeof bundleSchema> & { receipt: Envelope; attestations: Envelope[] };
+export type BundleKey = Bundle['keys'][number];

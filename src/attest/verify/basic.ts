@@ -1,0 +1,203 @@
+import { fromHex, toHex } from '../bytes.js';
+import type { Bundle } from '../bundle.js';
+import { parseCheckpoint, verifyNote } from '../checkpoint.js';
+import { sha256 } from '../digest.js';
+import { checkEnvelopeSignature, envelopeDigest, envelopePayload } from '../dsse.js';
+import type { Envelope } from '../dsse.js';
+import { keyIdOf, publicKeyFromPem } from '../keys.js';
+import { leafHash, merkleRoot, verifyInclusion } from '../merkle.js';
+import {
+  EXECUTION_PREDICATE_TYPE,
+  checkStepAttestation,
+  executionPredicateSchema,
+  executionSubjectName,
+  readStatement,
+} from '../statement.js';
+import type { ExecutionPredicate } from '../statement.js';
+import type { Checks } from './report.js';
+
+/**
+ * The basic level: signatures and structure, no data. Trust starts from the coordinator keys the caller
+ * gives; every other key is trusted only because a trusted receipt names its keyid.
+ */
+export async function verifyBasic(bundle: Bundle, trusted: ReadonlyMap<string, Uint8Array>, checks: Checks): Promise<ExecutionPredicate | undefined> {
+  // The receipt: signed by a trusted coordinator key.
+  const signer = bundle.receipt.signatures[0]?.keyid ?? '(none)';
+  const coordinatorKey = trusted.get(signer);
+  if (!coordinatorKey) {
+    checks.fail('receipt.signature', `the receipt is signed by keyid ${signer}, which is not a trusted coordinator key`);
+  } else {
+    const signature = await checkEnvelopeSignature(bundle.receipt, signer, coordinatorKey);
+    checks.expect('receipt.signature', signature.ok, `signed by trusted coordinator key ${signer}`, signature.ok ? '' : signature.reason);
+  }
+
+  let predicate: ExecutionPredicate;
+  try {
+    predicate = readStatement(bundle.receipt, EXECUTION_PREDICATE_TYPE, executionPredicateSchema).predicate;
+    checks.pass('receipt.statement', `an in-toto Statement v1 with predicate ${EXECUTION_PREDICATE_TYPE}`);
+  } catch (error) {
+    checks.fail('receipt.statement', (error as Error).message);
+    return undefined;
+  }
+  const subject = readStatement(bundle.receipt, EXECUTION_PREDICATE_TYPE, executionPredicateSchema).subject[0]!;
+  checks.expect(
+    'receipt.subject',
+    subject.name === executionSubjectName(predicate.executionId) && subject.digest.sha256 === predicate.resultDigest,
+    `subject ${subject.name} is the result digest`,
+    `subject is ${subject.name} ${subject.digest.sha256}, expected ${executionSubjectName(predicate.executionId)} ${predicate.resultDigest}`,
+  );
+
+  checkStepList(predicate, checks);
+  const keys = checkKeys(bundle, predicate, signer, checks);
+  await checkAttestations(bundle, predicate, keys, checks);
+
+  // The commitment to the attestations.
+  const attested = predicate.steps.flatMap((s) => (s.attestationDigest === null ? [] : [leafHash(fromHex(s.attestationDigest))]));
+  const root = toHex(merkleRoot(attested));
+  checks.expect('steps.root', root === predicate.stepsRoot, `stepsRoot ${root} over ${attested.length} attestations`, `stepsRoot is ${predicate.stepsRoot}, but the attestation digests give ${root}`);
+
+  await checkLog(bundle, trusted, checks);
+  return predicate;
+}
+
+/** The step list is well formed: unique ids, and the fields each status must (not) have. */
+function checkStepList(predicate: ExecutionPredicate, checks: Checks): void {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const step of predicate.steps) {
+    if (seen.has(step.stepId)) problems.push(`step ${step.stepId} appears twice`);
+    seen.add(step.stepId);
+    const filled = step.jobId !== null && step.outputDigest !== null && step.attestationDigest !== null && step.workerKeyId !== null && step.inputDigest !== null;
+    if (step.status === 'completed' && !filled) problems.push(`completed step ${step.stepId} lacks its job, digests, attestation or worker key`);
+    if (step.status !== 'completed' && (step.outputDigest !== null || step.attestationDigest !== null)) {
+      problems.push(`${step.status} step ${step.stepId} claims an output or an attestation`);
+    }
+  }
+  if (predicate.status === 'completed') {
+    const open = predicate.steps.filter((s) => s.status !== 'completed' && s.status !== 'skipped');
+    if (open.length > 0) problems.push(`a completed execution has steps that did not complete: ${open.map((s) => `${s.stepId}=${s.status}`).join(', ')}`);
+  }
+  checks.expect('receipt.steps', problems.length === 0, `${predicate.steps.length} steps, each with the fields its status needs`, problems.join('; '));
+}
+
+/** Every key in the bundle is the key its keyid names, in the role it is used for, and used. */
+function checkKeys(bundle: Bundle, predicate: ExecutionPredicate, receiptSigner: string, checks: Checks): Map<string, Uint8Array> {
+  const keys = new Map<string, Uint8Array>();
+  const problems: string[] = [];
+  const workers = new Set(predicate.steps.flatMap((s) => (s.workerKeyId === null ? [] : [s.workerKeyId])));
+  for (const key of bundle.keys) {
+    let raw: Uint8Array;
+    try {
+      raw = publicKeyFromPem(key.publicKeyPem);
+    } catch (error) {
+      problems.push(`key ${key.keyid}: ${(error as Error).message}`);
+      continue;
+    }
+    if (keyIdOf(raw) !== key.keyid) {
+      problems.push(`key ${key.keyid} is not the key its keyid names (its keyid is ${keyIdOf(raw)})`);
+      continue;
+    }
+    const role = key.keyid === receiptSigner ? 'coordinator' : workers.has(key.keyid) ? 'worker' : undefined;
+    if (role === undefined) problems.push(`key ${key.keyid} is not used by this receipt`);
+    else if (role !== key.role) problems.push(`key ${key.keyid} is listed as ${key.role} but is used as ${role}`);
+    if (keys.has(key.keyid)) problems.push(`key ${key.keyid} is listed twice`);
+    keys.set(key.keyid, raw);
+  }
+  checks.expect('keys', problems.length === 0, `${bundle.keys.length} keys, each matching its keyid and role`, problems.join('; '));
+  return keys;
+}
+
+/** One attestation per attested step, in the receipt's order, each agreeing with the receipt. */
+async function checkAttestations(bundle: Bundle, predicate: ExecutionPredicate, keys: ReadonlyMap<string, Uint8Array>, checks: Checks): Promise<void> {
+  const attested = predicate.steps.filter((s) => s.attestationDigest !== null);
+  const digests = bundle.attestations.map((a) => safeDigest(a));
+  const expected = attested.map((s) => s.attestationDigest);
+  if (digests.length !== expected.length || digests.some((d, i) => d !== expected[i])) {
+    checks.fail(
+      'attestations',
+      `the bundle's attestations (${digests.length}) are not those the receipt commits to (${expected.length}), in its order: ` +
+        `expected [${expected.map((d) => d?.slice(0, 12)).join(', ')}], found [${digests.map((d) => d?.slice(0, 12) ?? 'unreadable').join(', ')}]`,
+    );
+  } else {
+    checks.pass('attestations', `${digests.length} attestations, one per attested step, in order`);
+  }
+  const byDigest = new Map(bundle.attestations.map((a, i) => [digests[i], a]));
+  // Signatures are checked in parallel; results are reported in step order.
+  const results = await Promise.all(
+    attested.map(async (step): Promise<[string, boolean, string]> => {
+      const name = `attestation.${step.stepId}`;
+      const envelope = byDigest.get(step.attestationDigest!);
+      const key = keys.get(step.workerKeyId!);
+      if (!envelope) return [name, false, `no attestation with digest ${step.attestationDigest}`];
+      if (!key) return [name, false, `the bundle has no key ${step.workerKeyId} for the worker that ran ${step.stepId}`];
+      const result = await checkStepAttestation(envelope, key, {
+        executionId: predicate.executionId,
+        workflowDigest: predicate.workflow.digest,
+        stepId: step.stepId,
+        attempt: step.attempt,
+        jobId: step.jobId!,
+        workerKeyId: step.workerKeyId!,
+        inputDigest: step.inputDigest!,
+        outputDigest: step.outputDigest!,
+        attestationDigest: step.attestationDigest!,
+      });
+      return [name, result.ok, result.ok ? `signed by worker ${step.workerKeyId!.slice(0, 12)}…, agrees with the receipt` : result.problems.join('; ')];
+    }),
+  );
+  for (const [name, ok, message] of results) {
+    if (ok) checks.pass(name, message);
+    else checks.fail(name, message);
+  }
+}
+
+/** The receipt is in the transparency log, at the place the bundle says, under a signed checkpoint. */
+async function checkLog(bundle: Bundle, trusted: ReadonlyMap<string, Uint8Array>, checks: Checks): Promise<void> {
+  const { tlog } = bundle;
+  let root: Uint8Array | undefined;
+  try {
+    const { body } = await verifyNote(
+      tlog.checkpoint,
+      [...trusted.values()].map((publicKey) => ({ name: tlog.origin, publicKey })),
+    );
+    const checkpoint = parseCheckpoint(body);
+    const problems: string[] = [];
+    if (checkpoint.origin !== tlog.origin) problems.push(`checkpoint origin is "${checkpoint.origin}", the bundle says "${tlog.origin}"`);
+    if (checkpoint.size !== tlog.treeSize) problems.push(`checkpoint size is ${checkpoint.size}, the bundle says ${tlog.treeSize}`);
+    if (checks.expect('tlog.checkpoint', problems.length === 0, `checkpoint of ${checkpoint.origin} at size ${checkpoint.size}, signed by a trusted key`, problems.join('; '))) {
+      root = checkpoint.rootHash;
+    }
+  } catch (error) {
+    checks.fail('tlog.checkpoint', (error as Error).message);
+  }
+  let leaf: Uint8Array;
+  try {
+    leaf = leafHash(sha256(envelopePayload(bundle.receipt)));
+  } catch (error) {
+    checks.fail('tlog.inclusion', (error as Error).message);
+    return;
+  }
+  if (!root) {
+    checks.fail('tlog.inclusion', 'no verified checkpoint to check the inclusion proof against');
+    return;
+  }
+  let included: boolean;
+  try {
+    included = verifyInclusion(tlog.logIndex, tlog.treeSize, leaf, tlog.inclusionProof.map(fromHex), root);
+  } catch {
+    included = false;
+  }
+  checks.expect(
+    'tlog.inclusion',
+    included,
+    `the receipt is leaf ${tlog.logIndex} of ${tlog.treeSize}`,
+    `the inclusion proof does not lead from the receipt (leaf ${tlog.logIndex} of ${tlog.treeSize}) to the checkpoint's root`,
+  );
+}
+
+function safeDigest(envelope: Envelope): string | undefined {
+  try {
+    return envelopeDigest(envelope);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,164 @@
+import { describeError } from '../../errors.js';
+import { applyOutputMappings, evaluateCondition, evaluateStepExpression, evaluationContext, isDeterministic, resolveInput } from '../../workflow/context.js';
+import type { StepView } from '../../workflow/context.js';
+import { toPlainJson } from '../../workflow/expression.js';
+import { WorkflowPlan } from '../../workflow/plan.js';
+import type { WorkflowDefinition } from '../../workflow/types.js';
+import type { Bundle } from '../bundle.js';
+import { jsonDigest } from '../digest.js';
+import type { ExecutionPredicate } from '../statement.js';
+import type { Checks } from './report.js';
+
+/**
+ * The full level: with the data the bundle carries, recompute every digest the signatures cover, replay
+ * each step's input mappings from its upstream outputs (lineage), re-run the deterministic steps, re-check
+ * the conditions that decided what ran, and re-derive the result. Uses the same pure functions the engine
+ * and the workers use, so "what would have happened" means exactly what did.
+ */
+export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, checks: Checks): Promise<void> {
+  const data = bundle.data;
+  if (!data) {
+    checks.fail('data', 'level full needs the data section; produce the bundle with --include-data');
+    return;
+  }
+  const workflowDigest = safeDigest(data.workflow);
+  if (!checks.expect('data.workflow', workflowDigest === predicate.workflow.digest, `the definition hashes to the receipt's workflow digest`, `the definition hashes to ${workflowDigest}, the receipt names ${predicate.workflow.digest}`)) {
+    return;
+  }
+  const definition = data.workflow as unknown as WorkflowDefinition;
+  let plan: WorkflowPlan;
+  try {
+    plan = new WorkflowPlan(predicate.workflow.digest, definition);
+  } catch (error) {
+    checks.fail('data.workflow', `the definition cannot be planned: ${describeError(error)}`);
+    return;
+  }
+  const ids = definition.steps.map((s) => s.id);
+  const listed = predicate.steps.map((s) => s.stepId);
+  checks.expect('steps.workflow', sameList(ids, listed), `the receipt lists exactly the workflow's ${ids.length} steps, in order`, `the workflow's steps are [${ids.join(', ')}], the receipt lists [${listed.join(', ')}]`);
+
+  const inputDigest = safeDigest(data.inputs);
+  checks.expect('data.inputs', inputDigest === predicate.inputDigest, 'the inputs hash to the receipt\'s input digest', `the inputs hash to ${inputDigest}, the receipt says ${predicate.inputDigest}`);
+
+  const completed = predicate.steps.filter((s) => s.status === 'completed');
+  const extra = Object.keys(data.steps).filter((id) => !completed.some((s) => s.stepId === id));
+  checks.expect('data.steps', extra.length === 0, `data for each of the ${completed.length} completed steps`, `data for steps that did not complete: ${extra.join(', ')}`);
+
+  // What each step saw of its upstream steps: their status from the receipt, their output from the data.
+  const views = new Map<string, StepView>(
+    predicate.steps.map((s) => [s.stepId, s.status === 'completed' && data.steps[s.stepId] ? { status: s.status, output: data.steps[s.stepId]!.output } : { status: s.status }]),
+  );
+  const status = new Map(predicate.steps.map((s) => [s.stepId, s.status]));
+
+  for (const step of predicate.steps) {
+    if (!plan.steps.has(step.stepId)) continue;
+    const stepPlan = plan.step(step.stepId);
+    const context = evaluationContext(data.inputs, stepPlan.reads, views);
+
+    if (step.status === 'completed' || step.status === 'skipped') {
+      await checkDecision(step.stepId, step.status, stepPlan, context, status, checks);
+    }
+    if (step.status !== 'completed') continue;
+    const own = data.steps[step.stepId];
+    if (!own) {
+      checks.fail(`data.step.${step.stepId}`, `no input and output for completed step ${step.stepId}`);
+      continue;
+    }
+    const digests = [safeDigest(own.input) === step.inputDigest, safeDigest(own.output) === step.outputDigest];
+    checks.expect(
+      `data.step.${step.stepId}`,
+      digests[0]! && digests[1]!,
+      'input and output hash to the attested digests',
+      [!digests[0] && `its input hashes to ${safeDigest(own.input)}, attested ${step.inputDigest}`, !digests[1] && `its output hashes to ${safeDigest(own.output)}, attested ${step.outputDigest}`]
+        .filter(Boolean)
+        .join('; '),
+    );
+
+    // Lineage: the input is what the step's mappings make of its upstream outputs and the workflow inputs.
+    try {
+      const replayed = safeDigest(await resolveInput(stepPlan, context));
+      checks.expect(`lineage.${step.stepId}`, replayed === step.inputDigest, 'its input follows from its upstream outputs', `its input mappings give an input hashing to ${replayed}, but the attested input digest is ${step.inputDigest}`);
+    } catch (error) {
+      checks.fail(`lineage.${step.stepId}`, `its input mappings fail on the upstream data: ${describeError(error)}`);
+    }
+
+    // Deterministic steps are re-run: a JSONata transform must give the attested output again.
+    const d = stepPlan.definition;
+    if (d.step_type === 'data_processing' && d.expression !== undefined && d.model_requirements === undefined) {
+      if (!isDeterministic(d.expression) || Object.values(d.output_mappings ?? {}).some((m) => !isDeterministic(m))) {
+        checks.skip(`rerun.${step.stepId}`, 'not re-run: the expression reads the clock or random numbers');
+        continue;
+      }
+      try {
+        const output = await applyOutputMappings(d.output_mappings, await evaluateStepExpression(d.expression, own.input));
+        const again = safeDigest(output);
+        checks.expect(`rerun.${step.stepId}`, again === step.outputDigest, 're-running the transform gives the attested output', `re-running the transform gives an output hashing to ${again}, attested ${step.outputDigest}`);
+      } catch (error) {
+        checks.fail(`rerun.${step.stepId}`, `re-running the transform fails: ${describeError(error)}`);
+      }
+    }
+  }
+
+  if (predicate.status === 'completed') await checkResult(plan, data.inputs, views, predicate, checks);
+}
+
+/** The step ran or was skipped for the reason the workflow gives: its condition, or a skipped upstream step. */
+async function checkDecision(
+  stepId: string,
+  actual: 'completed' | 'skipped',
+  stepPlan: WorkflowPlan['steps'] extends ReadonlyMap<string, infer P> ? P : never,
+  context: unknown,
+  status: ReadonlyMap<string, string>,
+  checks: Checks,
+): Promise<void> {
+  let shouldRun: boolean;
+  let why: string;
+  if (stepPlan.when) {
+    try {
+      shouldRun = await evaluateCondition(stepPlan.when, context);
+      why = `its when condition is ${shouldRun}`;
+    } catch (error) {
+      checks.fail(`condition.${stepId}`, `its when condition fails on the upstream data: ${describeError(error)}`);
+      return;
+    }
+  } else {
+    const skipped = stepPlan.deps.find((d) => status.get(d) === 'skipped');
+    shouldRun = skipped === undefined;
+    why = skipped === undefined ? 'none of its dependencies was skipped' : `its dependency ${skipped} was skipped`;
+  }
+  if (!stepPlan.when && shouldRun && actual === 'completed') return;
+  checks.expect(`condition.${stepId}`, shouldRun === (actual === 'completed'), `${actual}: ${why}`, `the step is ${actual}, but ${why}`);
+}
+
+async function checkResult(plan: WorkflowPlan, inputs: unknown, views: ReadonlyMap<string, StepView>, predicate: ExecutionPredicate, checks: Checks): Promise<void> {
+  try {
+    let result: unknown;
+    if (plan.outputs) {
+      const context = { inputs, steps: Object.fromEntries(views) };
+      const out: Record<string, unknown> = {};
+      for (const [key, expr] of plan.outputs) {
+        const value = toPlainJson(await expr.evaluate(context));
+        if (value !== undefined) out[key] = value;
+      }
+      result = out;
+    } else {
+      result = views.get(plan.lastStepId)?.output ?? null;
+    }
+    const digest = safeDigest(result);
+    checks.expect('data.result', digest === predicate.resultDigest, 'the outputs mapping gives the result the receipt names', `the outputs mapping gives a result hashing to ${digest}, the receipt names ${predicate.resultDigest}`);
+  } catch (error) {
+    checks.fail('data.result', `the outputs mapping fails on the data: ${describeError(error)}`);
+  }
+}
+
+function safeDigest(value: unknown): string | undefined {
+  try {
+    return jsonDigest(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,76 @@
+import { jsonDigest } from '../../src/attest/digest.js';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../src/attest/dsse.js';
+import type { Envelope } from '../../src/attest/dsse.js';
+import { statementBytes, stepStatement } from '../../src/attest/statement.js';
+import type { StepPredicate } from '../../src/attest/statement.js';
+import type { Assignment, Coordinator, ReportOutcome } from '../../src/coordinator/coordinator.js';
+import { LocalSigner } from '../../src/keys/local-signer.js';
+import type { Capabilities } from '../../src/store/records.js';
+
+/**
+ * A worker driven by hand through the coordinator's protocol, as a remote worker would drive it: it has
+ * its own key, registers, claims, and attests its results. Tests use it to send reports a well-behaved
+ * worker would not.
+ */
+export class ManualWorker {
+  readonly signer = LocalSigner.generate();
+  id = '';
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    readonly capabilities: Capabilities,
+    private readonly name = 'manual',
+  ) {}
+
+  async register(): Promise<this> {
+    const record = await this.coordinator.registerWorker({
+      name: this.name,
+      kind: 'remote',
+      capabilities: this.capabilities,
+      concurrency: 1,
+      publicKeyPem: this.signer.publicKeyPem,
+    });
+    this.id = record.id;
+    return this;
+  }
+
+  /** The attestation an honest worker would sign for this job and output; `over` changes fields of it. */
+  attest(job: Assignment, output: unknown, over: Partial<StepPredicate> = {}, signer: LocalSigner = this.signer): Envelope {
+    const now = new Date().toISOString();
+    const statement = stepStatement({
+      executionId: job.executionId,
+      workflowDigest: job.spec.workflowDigest,
+      stepId: job.stepId,
+      attempt: job.attempt,
+      jobId: job.jobId,
+      jobNonce: job.nonce,
+      inputDigest: jsonDigest(job.input),
+      outputDigest: jsonDigest(output),
+      model: job.spec.model ? { name: job.spec.model.name, version: job.spec.model.version ?? null, digest: job.spec.model.digest ?? null } : null,
+      executor: 'manual',
+      workerId: this.id,
+      workerKeyId: signer.keyId,
+      startedAt: now,
+      finishedAt: now,
+      usage: {},
+      cost: job.maxCost,
+      ...over,
+    });
+    return signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(statement), signer);
+  }
+
+  complete(
+    job: Assignment,
+    output: unknown,
+    options: { workerId?: string; attempt?: number; nonce?: string; jobId?: string; attestation?: Envelope } = {},
+  ): Promise<ReportOutcome> {
+    return this.coordinator.complete({
+      jobId: options.jobId ?? job.jobId,
+      workerId: options.workerId ?? this.id,
+      attempt: options.attempt ?? job.attempt,
+      nonce: options.nonce ?? job.nonce,
+      output,
+      attestation: options.attestation ?? this.attest(job, output),
+    });
+  }
+}
