@@ -52,7 +52,7 @@ const fmt = (n: number | undefined, digits = 2) => (n === undefined ? 'n/a' : n.
 const withPostgres = await postgresUp();
 const backends = withPostgres ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
 const results: Record<string, Record<string, ScenarioResult>> = {};
-for (const name of ['overhead-per-step', 'fan-out-100', 'concurrent-200x10'] as const) {
+for (const name of ['overhead-per-step', 'fan-out-100', 'concurrent-200x10', 'attestation-overhead'] as const) {
   for (const backend of backends) {
     process.stderr.write(`running ${name} on ${backend}…\n`);
     (results[name] ??= {})[backend] = await runScenario(name, backend);
@@ -60,6 +60,8 @@ for (const name of ['overhead-per-step', 'fan-out-100', 'concurrent-200x10'] as 
 }
 process.stderr.write('running validate-1000…\n');
 results['validate-1000'] = { any: await runScenario('validate-1000', 'sqlite') };
+process.stderr.write('running verify-50…\n');
+results['verify-50'] = { any: await runScenario('verify-50', 'sqlite') };
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 const r = (name: string, backend: string) => results[name]?.[backend];
@@ -68,6 +70,17 @@ const rows = [
   ['100-wide fan-out + join, wall time (median of 5)', ...backends.map((b) => `${fmt(r('fan-out-100', b)?.median_wall_ms, 0)} ms`)],
   ['200 concurrent 10-step executions: executions/s', ...backends.map((b) => `${fmt(r('concurrent-200x10', b)?.executions_per_s, 1)} /s (${fmt(r('concurrent-200x10', b)?.steps_per_s, 0)} steps/s)`)],
   ['… peak RSS of the process (increase during the run)', ...backends.map((b) => `${fmt(r('concurrent-200x10', b)?.peak_rss_mb, 0)} MB (+${fmt(r('concurrent-200x10', b)?.rss_increase_mb, 0)} MB)`)],
+  [
+    '50-step chain of builtin/sleep 10 ms: with attestations and receipts / without (median of 10, alternating)',
+    ...backends.map((b) => {
+      const x = r('attestation-overhead', b);
+      return `${fmt(x?.attested_ms, 0)} / ${fmt(x?.plain_ms, 0)} ms: **${fmt(x?.overhead_pct, 1)}%** overhead`;
+    }),
+  ],
+  [
+    '`verify` a 50-step bundle at level basic (median of 39; first, cold)',
+    `**${fmt(r('verify-50', 'any')?.median_ms, 1)} ms** (first ${fmt(r('verify-50', 'any')?.first_ms, 1)} ms)`,
+  ],
   [
     'validate a 1,000-step DAG (median of 29; first run)',
     `${fmt(r('validate-1000', 'any')?.median_ms, 1)} ms from an object, ${fmt(r('validate-1000', 'any')?.median_from_text_ms, 1)} ms from text (first ${fmt(r('validate-1000', 'any')?.first_ms, 1)} ms)`,

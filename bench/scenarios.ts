@@ -2,6 +2,8 @@ import { VerityNode } from '../src/node/verity-node.js';
 import { validateWorkflowText } from '../src/workflow/load.js';
 import { validateWorkflow } from '../src/workflow/validate.js';
 import type { WorkflowRecord } from '../src/store/records.js';
+import { verifyBundle } from '../src/attest/verify/verify-bundle.js';
+import { buildBundle } from '../src/receipts/bundle.js';
 
 /**
  * The benchmark scenarios. Each runs in its own process (bench/child.ts) so that its peak RSS is its own,
@@ -156,7 +158,80 @@ export function validate1000(): Promise<ScenarioResult> {
   });
 }
 
+/** `verify` of a 50-step bundle at level basic: 51 signature checks, the Merkle root, the log proof. */
+export async function verify50(context: ScenarioContext): Promise<ScenarioResult> {
+  const steps = Array.from({ length: 50 }, (_, i) => echoStep(`s${i}`, i === 0 ? [] : [`s${i - 1}`]));
+  return withNode(context, async (node, register) => {
+    const workflow = await register({ id: 'chain-50', steps });
+    // A log with some history, so the inclusion proof is not trivial.
+    for (let i = 0; i < 20; i++) await node.waitFor((await node.engine.start({ workflow, inputs: { i }, clientId: 'bench' })).id);
+    const executions = await node.store.read.listExecutions({ limit: 1 });
+    const bundle = JSON.parse(JSON.stringify(await buildBundle(node.store, node.log, executions[0]!.id))) as unknown;
+    const trustedKeys = [node.coordinatorSigner.publicKeyPem];
+    const times: number[] = [];
+    let first = 0;
+    for (let run = 0; run < 40; run++) {
+      const start = performance.now();
+      const report = await verifyBundle(bundle, { trustedKeys, level: 'basic' });
+      const took = performance.now() - start;
+      if (!report.ok) throw new Error('the bundle did not verify');
+      if (run === 0) first = took;
+      else times.push(took);
+    }
+    return { median_ms: median(times), first_ms: first };
+  });
+}
+
+/**
+ * What attestations and receipts cost: a 50-step chain of builtin/sleep 10 ms steps on a node that
+ * attests (workers sign, the coordinator checks, receipts are issued and logged) and on one that does
+ * not, alternating runs so that both see the same machine.
+ */
+export async function attestationOverhead(context: ScenarioContext): Promise<ScenarioResult> {
+  const steps = Array.from({ length: 50 }, (_, i) => ({
+    id: `s${i}`,
+    step_type: 'inference',
+    model_requirements: { name: 'builtin/sleep' },
+    input_mappings: { ms: '10', i: String(i) },
+    ...(i > 0 && { depends_on: [`s${i - 1}`] }),
+  }));
+  const v = definitionOf({ id: 'sleep-50', steps });
+  const open = async (attest: boolean, dir: string) => {
+    const node = await VerityNode.open({ dataDir: `${context.dataDir}/${dir}`, databaseUrl: context.databaseUrl, workers: 16, attest });
+    await node.start();
+    return { node, workflow: await node.engine.registerWorkflow(v.definition, v.digest) };
+  };
+  const withAttest = await open(true, 'attest');
+  const without = await open(false, 'plain');
+  const run = async ({ node, workflow }: { node: VerityNode; workflow: WorkflowRecord }) => {
+    const start = performance.now();
+    const done = await node.waitFor((await node.engine.start({ workflow, inputs: {}, clientId: 'bench' })).id);
+    if (done.status !== 'completed') throw new Error(done.status);
+    return performance.now() - start;
+  };
+  const a: number[] = [];
+  const b: number[] = [];
+  try {
+    for (let i = 0; i < 12; i++) {
+      const x = await run(withAttest);
+      const y = await run(without);
+      if (i >= 2) {
+        a.push(x);
+        b.push(y);
+      }
+    }
+  } finally {
+    await withAttest.node.stop();
+    await without.node.stop();
+  }
+  const attested = median(a);
+  const plain = median(b);
+  return { attested_ms: attested, plain_ms: plain, overhead_pct: ((attested - plain) / plain) * 100 };
+}
+
 export const SCENARIOS = {
+  'verify-50': verify50,
+  'attestation-overhead': attestationOverhead,
   'overhead-per-step': overheadPerStep,
   'fan-out-100': fanOut100,
   'concurrent-200x10': concurrentExecutions,

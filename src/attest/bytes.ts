@@ -30,22 +30,74 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** Character code → 6-bit value; -1 for characters outside standard and URL-safe base64. */
+const VALUES = new Int16Array(128).fill(-1);
+for (let i = 0; i < 64; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
+VALUES['-'.charCodeAt(0)] = 62;
+VALUES['_'.charCodeAt(0)] = 63;
+
+/** Standard, padded base64 (RFC 4648 §4). */
 export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
+  const parts: string[] = [];
+  let chunk = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    chunk += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + ALPHABET[n & 63]!;
+    if (chunk.length >= 8192) {
+      parts.push(chunk);
+      chunk = '';
+    }
+  }
+  const left = bytes.length - i;
+  if (left === 1) {
+    const n = bytes[i]! << 16;
+    chunk += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + '==';
+  } else if (left === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    chunk += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + '=';
+  }
+  parts.push(chunk);
+  return parts.join('');
 }
 
 /** Standard or URL-safe base64 (DSSE accepts either), padded or not. Throws on anything else. */
 export function fromBase64(text: string): Uint8Array {
-  const body = text.replace(/=+$/, '');
-  if (!/^[A-Za-z0-9+/_-]*$/.test(body) || body.length % 4 === 1 || text.length - body.length > 2) {
-    throw new TypeError('not base64');
+  return decodeBase64(text, false);
+}
+
+/**
+ * Only the one encoding `toBase64` writes: standard alphabet, padded, unused bits zero. Signed material
+ * must have exactly one spelling, or a changed character could leave a changed envelope that still verifies.
+ */
+export function fromCanonicalBase64(text: string): Uint8Array {
+  return decodeBase64(text, true);
+}
+
+function decodeBase64(text: string, canonical: boolean): Uint8Array {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 61 /* = */) end--;
+  const padding = text.length - end;
+  const rest = end % 4;
+  if (padding > 2 || rest === 1 || (padding > 0 && (end + padding) % 4 !== 0)) throw new TypeError('not base64');
+  if (canonical && (end + padding) % 4 !== 0) throw new TypeError('not canonical base64: missing padding');
+  const out = new Uint8Array(Math.floor((end * 6) / 8));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < end; i++) {
+    const code = text.charCodeAt(i);
+    const v = code < 128 ? VALUES[code]! : -1;
+    if (v < 0 || (canonical && (code === 45 || code === 95))) throw new TypeError('not base64');
+    value = ((value << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 0xff;
+    }
   }
-  const standard = body.replace(/-/g, '+').replace(/_/g, '/');
-  const binary = atob(standard + '='.repeat((4 - (standard.length % 4)) % 4));
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  if (canonical && (value & ((1 << bits) - 1)) !== 0) throw new TypeError('not canonical base64: unused bits are set');
   return out;
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { fromUtf8, utf8 } from './bytes.js';
 import { canonicalJson } from './canonical.js';
 import { IN_TOTO_PAYLOAD_TYPE, checkEnvelopeSignature, envelopeDigest, envelopePayload } from './dsse.js';
-import type { Envelope } from './dsse.js';
+import type { Envelope, SignatureVerifier } from './dsse.js';
 import { AttestError } from './errors.js';
 
 /**
@@ -19,6 +19,13 @@ const isoTime = z.iso.datetime({ offset: false });
 const count = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 const subjectSchema = z.strictObject({ name: z.string().min(1), digest: z.strictObject({ sha256: hex64 }) });
+
+const statementShape = z.strictObject({
+  _type: z.literal(STATEMENT_TYPE),
+  subject: z.array(subjectSchema).length(1),
+  predicateType: z.string(),
+  predicate: z.unknown(),
+});
 
 export const stepPredicateSchema = z.strictObject({
   executionId: z.string().min(1),
@@ -125,9 +132,7 @@ export function readStatement<S extends z.ZodType>(envelope: Envelope, predicate
   }
   // One statement, one encoding: a payload that is not canonical JSON was not written by Verity.
   if (canonicalJson(value) !== fromUtf8(bytes)) throw new AttestError('invalid_statement', 'the payload is not canonical JSON (RFC 8785)');
-  const shape = z
-    .strictObject({ _type: z.literal(STATEMENT_TYPE), subject: z.array(subjectSchema).length(1), predicateType: z.string(), predicate: z.unknown() })
-    .safeParse(value);
+  const shape = statementShape.safeParse(value);
   if (!shape.success) throw new AttestError('invalid_statement', `not an in-toto Statement v1: ${describe(shape.error)}`);
   if (shape.data.predicateType !== predicateType) {
     throw new AttestError('invalid_statement', `predicateType is "${shape.data.predicateType}", expected "${predicateType}"`);
@@ -170,9 +175,14 @@ export interface StepAttestationCheck {
  * about this step, and every field the checker knows agreeing with it. The coordinator runs this before
  * accepting a result; the verifier runs it for every step of a bundle.
  */
-export async function checkStepAttestation(envelope: Envelope, publicKey: Uint8Array, expected: ExpectedStep): Promise<StepAttestationCheck> {
+export async function checkStepAttestation(
+  envelope: Envelope,
+  publicKey: Uint8Array,
+  expected: ExpectedStep,
+  verify?: SignatureVerifier,
+): Promise<StepAttestationCheck> {
   const problems: string[] = [];
-  const signature = await checkEnvelopeSignature(envelope, expected.workerKeyId, publicKey);
+  const signature = await checkEnvelopeSignature(envelope, expected.workerKeyId, publicKey, verify);
   if (!signature.ok) problems.push(signature.reason);
   let statement: Statement<StepPredicate>;
   try {

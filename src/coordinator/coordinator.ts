@@ -5,6 +5,7 @@ import { jsonDigest } from '../attest/digest.js';
 import type { Envelope } from '../attest/dsse.js';
 import { keyIdOf, publicKeyFromPem, publicKeyToPem } from '../attest/keys.js';
 import { checkStepAttestation } from '../attest/statement.js';
+import { nodeVerifyEd25519 } from '../keys/node-verify.js';
 import type { StepPredicate } from '../attest/statement.js';
 import type { ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
 import { LEASED_JOB_STATUSES } from '../store/records.js';
@@ -28,9 +29,10 @@ export interface AcceptedResult {
   /** What the worker attested the job cost (integer micro-units). */
   cost: number;
   workerId: string;
-  attestation: Envelope;
-  attestationDigest: string;
-  workerKeyId: string;
+  /** Absent only when the coordinator does not require attestations (CoordinatorOptions). */
+  attestation?: Envelope;
+  attestationDigest?: string;
+  workerKeyId?: string;
 }
 
 export interface JobFailure {
@@ -86,7 +88,7 @@ export interface WorkerRegistration {
   capabilities: WorkerRecord['capabilities'];
   concurrency: number;
   /** The worker's Ed25519 public key (SPKI PEM): every result it reports must be attested with it. */
-  publicKeyPem: string;
+  publicKeyPem?: string;
 }
 
 export interface NewJob {
@@ -106,9 +108,14 @@ export interface CoordinatorOptions {
   /** How long a claimed job stays with its worker without a heartbeat. Default: 15 s. */
   leaseMs: number;
   now: () => number;
+  /**
+   * Accept results only with a valid attestation from the worker's registered key. Default: true. Turning
+   * it off exists only to measure what attestation costs (bench/); results are then taken on trust.
+   */
+  requireAttestations: boolean;
 }
 
-export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { leaseMs: 15_000, now: Date.now };
+export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { leaseMs: 15_000, now: Date.now, requireAttestations: true };
 
 /**
  * The coordinator owns jobs: the queue, claims under leases, heartbeats, results and the worker registry.
@@ -207,11 +214,15 @@ export class Coordinator {
 
   async registerWorker(registration: WorkerRegistration): Promise<WorkerRecord> {
     const now = this.options.now();
-    let keyId: string;
-    try {
-      keyId = keyIdOf(publicKeyFromPem(registration.publicKeyPem));
-    } catch (error) {
-      throw new CoordinatorError('invalid_key', `the worker's public key is unusable: ${(error as Error).message}`, { cause: error });
+    let keyId: string | undefined;
+    if (registration.publicKeyPem !== undefined) {
+      try {
+        keyId = keyIdOf(publicKeyFromPem(registration.publicKeyPem));
+      } catch (error) {
+        throw new CoordinatorError('invalid_key', `the worker's public key is unusable: ${(error as Error).message}`, { cause: error });
+      }
+    } else if (this.options.requireAttestations) {
+      throw new CoordinatorError('invalid_key', 'a worker must register its Ed25519 public key: it signs every result with it');
     }
     const record: WorkerRecord = {
       id: registration.id ?? `${registration.kind}-${uuidv7()}`,
@@ -224,10 +235,12 @@ export class Coordinator {
       status: 'active',
       startedAt: now,
       lastSeenAt: now,
-      keyId,
+      ...(keyId !== undefined && { keyId }),
     };
     await this.store.transaction(async (tx) => {
-      await tx.putKey({ keyId, role: 'worker', publicKeyPem: publicKeyToPem(publicKeyFromPem(registration.publicKeyPem)), createdAt: now });
+      if (keyId !== undefined) {
+        await tx.putKey({ keyId, role: 'worker', publicKeyPem: publicKeyToPem(publicKeyFromPem(registration.publicKeyPem!)), createdAt: now });
+      }
       await tx.upsertWorker(record);
       await tx.appendEvents([{ at: now, type: 'worker.registered', actor: `worker:${record.id}`, data: { name: record.name } }]);
     });
@@ -365,7 +378,7 @@ export class Coordinator {
    * with the execution locked, the job itself is checked again (worker, attempt, nonce, deadline) and the
    * result accepted. A refused report changes nothing but the history.
    */
-  async complete(report: ResultReport & { output: unknown; attestation: Envelope }): Promise<ReportOutcome> {
+  async complete(report: ResultReport & { output: unknown; attestation?: Envelope | undefined }): Promise<ReportOutcome> {
     let outputDigest: string;
     try {
       outputDigest = jsonDigest(report.output);
@@ -385,7 +398,7 @@ export class Coordinator {
         await tx.appendEvents([{ ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: 'bad_attestation', problems: attested.problems } }]);
         return { accepted: false, reason: 'bad_attestation', message: `the attestation does not match the job: ${attested.problems.join('; ')}` };
       }
-      const cost = attested.predicate.cost;
+      const cost = attested.predicate?.cost ?? job.reserved;
       await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost }, { status: LEASED_JOB_STATUSES });
       await tx.appendEvents([{ ...this.jobEvent(job, 'job.completed', now, report.workerId), data: { outputDigest, attestationDigest: attested.digest } }]);
       const result: AcceptedResult = {
@@ -393,9 +406,7 @@ export class Coordinator {
         outputDigest,
         cost,
         workerId: report.workerId,
-        attestation: report.attestation,
-        attestationDigest: attested.digest,
-        workerKeyId: attested.predicate.workerKeyId,
+        ...(report.attestation && attested.predicate && { attestation: report.attestation, attestationDigest: attested.digest, workerKeyId: attested.predicate.workerKeyId }),
       };
       await this.outcomes.jobSucceeded(tx, execution, job, result, now);
       return { accepted: true };
@@ -404,9 +415,12 @@ export class Coordinator {
 
   private async checkAttestation(
     job: JobRecord,
-    report: ResultReport & { attestation: Envelope },
+    report: ResultReport & { attestation?: Envelope | undefined },
     outputDigest: string,
-  ): Promise<{ ok: true; predicate: StepPredicate; digest: string } | { ok: false; problems: string[] }> {
+  ): Promise<{ ok: true; predicate?: StepPredicate; digest?: string } | { ok: false; problems: string[] }> {
+    if (!report.attestation) {
+      return this.options.requireAttestations ? { ok: false, problems: ['the result carries no attestation'] } : { ok: true };
+    }
     const worker = await this.store.read.getWorker(report.workerId);
     if (!worker?.keyId) return { ok: false, problems: [`worker ${report.workerId} has no registered key`] };
     const publicKey = await this.publicKey(worker.keyId);
@@ -422,7 +436,7 @@ export class Coordinator {
       outputDigest,
       workerId: report.workerId,
       workerKeyId: worker.keyId,
-    });
+    }, nodeVerifyEd25519);
     if (!check.ok || !check.predicate || !check.digest) return { ok: false, problems: check.problems };
     return { ok: true, predicate: check.predicate, digest: check.digest };
   }

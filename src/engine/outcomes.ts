@@ -21,9 +21,9 @@ export async function onJobSucceeded(t: Transition, job: JobRecord, result: Acce
     outputDigest: result.outputDigest,
     cost,
     createdAt: t.now,
-    attestation: result.attestation,
-    attestationDigest: result.attestationDigest,
-    workerKeyId: result.workerKeyId,
+    ...(result.attestation && { attestation: result.attestation }),
+    ...(result.attestationDigest !== undefined && { attestationDigest: result.attestationDigest }),
+    ...(result.workerKeyId !== undefined && { workerKeyId: result.workerKeyId }),
   });
   if (!inserted) {
     // Jobs are at-least-once; a step's result is written once. A second result is kept out and noted.

@@ -38,6 +38,11 @@ export interface NodeOptions {
   /** The transparency log's name, used the first time a node starts on a store. Default: VERITY_LOG_ORIGIN, else a random name. */
   logOrigin: string | undefined;
   onError: (error: unknown, context?: Record<string, unknown>) => void;
+  /**
+   * Attest every result and issue receipts. Default: true. Off only to measure what they cost (bench/):
+   * workers then sign nothing, results are taken on trust and executions get no receipt.
+   */
+  attest: boolean;
 }
 
 export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOptions {
@@ -56,6 +61,7 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
     workerKeyFile: options.workerKeyFile ?? join(dataDir, 'keys', 'worker.key'),
     logOrigin: options.logOrigin ?? (env.VERITY_LOG_ORIGIN || undefined),
     onError: options.onError ?? (() => undefined),
+    attest: options.attest ?? true,
   };
 }
 
@@ -87,8 +93,8 @@ export class VerityNode {
     readonly log: TransparencyLog,
     workerSigner: LocalSigner | undefined,
   ) {
-    this.coordinator = new Coordinator(store, { leaseMs: options.leaseMs });
-    this.engine = new Engine(store, this.coordinator, { receipts: new ReceiptIssuer(coordinatorSigner, log) });
+    this.coordinator = new Coordinator(store, { leaseMs: options.leaseMs, requireAttestations: options.attest });
+    this.engine = new Engine(store, this.coordinator, { receipts: options.attest ? new ReceiptIssuer(coordinatorSigner, log) : undefined });
     this.engine.events.setMaxListeners(0);
     this.sweeper = new Sweeper(store, this.engine, this.coordinator, {
       intervalMs: options.sweepIntervalMs,
@@ -99,7 +105,7 @@ export class VerityNode {
     this.worker =
       workerSigner && options.workers > 0
         ? new Worker(localWorkerClient(this.coordinator), this.registry, {
-            signer: workerSigner,
+            signer: options.attest ? workerSigner : undefined,
             concurrency: options.workers,
             pollMs: options.pollMs,
             onError: options.onError,

@@ -16,7 +16,7 @@ export interface WorkerClient {
   start(report: ResultReport): Promise<boolean>;
   heartbeat(report: ResultReport): Promise<'ok' | 'cancelled' | 'lost'>;
   /** A result, with the worker's signed attestation of it. */
-  complete(report: ResultReport & { output: unknown; attestation: Envelope }): Promise<ReportOutcome>;
+  complete(report: ResultReport & { output: unknown; attestation?: Envelope | undefined }): Promise<ReportOutcome>;
   fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome>;
   seen(workerId: string): Promise<void>;
   deregister(workerId: string): Promise<void>;

@@ -19,7 +19,7 @@ import type { WorkerClient } from './client.js';
 export interface WorkerOptions {
   name: string;
   /** The worker's identity: it signs the attestation of every result with this key. */
-  signer: Signer;
+  signer: Signer | undefined;
   /** Jobs run at once. Default: 16 (slots are async tasks; CPU-heavy executors bring their own threads). */
   concurrency: number;
   /** How long one claim waits for work before asking again. Default: 1 s. */
@@ -80,7 +80,7 @@ export class Worker {
       name: this.options.name,
       capabilities: this.executors.capabilities,
       concurrency: this.options.concurrency,
-      publicKeyPem: publicKeyToPem(this.options.signer.publicKey),
+      ...(this.options.signer && { publicKeyPem: publicKeyToPem(this.options.signer.publicKey) }),
     });
     this.workerId = workerId;
     this.leaseMs = leaseMs;
@@ -183,8 +183,9 @@ export class Worker {
    * was given and what it produced (by digest), with what, by whom, when, at what cost. An executor that
    * meters nothing is charged the estimate the coordinator reserved for the job.
    */
-  private attest(workerId: string, job: Assignment, executor: string, result: ExecutorResult, output: unknown, startedAt: Date): Envelope {
+  private attest(workerId: string, job: Assignment, executor: string, result: ExecutorResult, output: unknown, startedAt: Date): Envelope | undefined {
     const signer = this.options.signer;
+    if (!signer) return undefined;
     const model = job.spec.model;
     const statement = stepStatement({
       executionId: job.executionId,

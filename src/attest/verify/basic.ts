@@ -1,10 +1,10 @@
 import { fromHex, toHex } from '../bytes.js';
 import type { Bundle } from '../bundle.js';
 import { parseCheckpoint, verifyNote } from '../checkpoint.js';
-import { sha256 } from '../digest.js';
+import { jsonDigest, sha256 } from '../digest.js';
 import { checkEnvelopeSignature, envelopeDigest, envelopePayload } from '../dsse.js';
 import type { Envelope } from '../dsse.js';
-import { keyIdOf, publicKeyFromPem } from '../keys.js';
+import { keyIdOf, publicKeyFromPem, publicKeyToPem } from '../keys.js';
 import { leafHash, merkleRoot, verifyInclusion } from '../merkle.js';
 import {
   EXECUTION_PREDICATE_TYPE,
@@ -13,8 +13,10 @@ import {
   executionSubjectName,
   readStatement,
 } from '../statement.js';
-import type { ExecutionPredicate } from '../statement.js';
+import type { ExecutionPredicate, Statement } from '../statement.js';
 import type { Checks } from './report.js';
+
+const NULL_DIGEST = jsonDigest(null);
 
 /**
  * The basic level: signatures and structure, no data. Trust starts from the coordinator keys the caller
@@ -31,15 +33,20 @@ export async function verifyBasic(bundle: Bundle, trusted: ReadonlyMap<string, U
     checks.expect('receipt.signature', signature.ok, `signed by trusted coordinator key ${signer}`, signature.ok ? '' : signature.reason);
   }
 
-  let predicate: ExecutionPredicate;
+  let statement: Statement<ExecutionPredicate>;
   try {
-    predicate = readStatement(bundle.receipt, EXECUTION_PREDICATE_TYPE, executionPredicateSchema).predicate;
+    statement = readStatement(bundle.receipt, EXECUTION_PREDICATE_TYPE, executionPredicateSchema);
     checks.pass('receipt.statement', `an in-toto Statement v1 with predicate ${EXECUTION_PREDICATE_TYPE}`);
   } catch (error) {
     checks.fail('receipt.statement', (error as Error).message);
     return undefined;
   }
-  const subject = readStatement(bundle.receipt, EXECUTION_PREDICATE_TYPE, executionPredicateSchema).subject[0]!;
+  const predicate = statement.predicate;
+  const subject = statement.subject[0]!;
+  if (predicate.status !== 'completed') {
+    // No result: the digest must be that of null, or it would be a claim nothing else checks.
+    checks.expect('receipt.result', predicate.resultDigest === NULL_DIGEST, `no result (${predicate.status})`, `a ${predicate.status} execution names result digest ${predicate.resultDigest}, not the digest of null`);
+  }
   checks.expect(
     'receipt.subject',
     subject.name === executionSubjectName(predicate.executionId) && subject.digest.sha256 === predicate.resultDigest,
@@ -80,7 +87,10 @@ function checkStepList(predicate: ExecutionPredicate, checks: Checks): void {
   checks.expect('receipt.steps', problems.length === 0, `${predicate.steps.length} steps, each with the fields its status needs`, problems.join('; '));
 }
 
-/** Every key in the bundle is the key its keyid names, in the role it is used for, and used. */
+/**
+ * Every key the receipt uses is in the bundle, and every key in the bundle is the key its keyid names, in
+ * its one PEM spelling, in the role it is used for, and used.
+ */
 function checkKeys(bundle: Bundle, predicate: ExecutionPredicate, receiptSigner: string, checks: Checks): Map<string, Uint8Array> {
   const keys = new Map<string, Uint8Array>();
   const problems: string[] = [];
@@ -97,11 +107,15 @@ function checkKeys(bundle: Bundle, predicate: ExecutionPredicate, receiptSigner:
       problems.push(`key ${key.keyid} is not the key its keyid names (its keyid is ${keyIdOf(raw)})`);
       continue;
     }
+    if (publicKeyToPem(raw) !== key.publicKeyPem) problems.push(`key ${key.keyid} is not written in its canonical PEM form`);
     const role = key.keyid === receiptSigner ? 'coordinator' : workers.has(key.keyid) ? 'worker' : undefined;
     if (role === undefined) problems.push(`key ${key.keyid} is not used by this receipt`);
     else if (role !== key.role) problems.push(`key ${key.keyid} is listed as ${key.role} but is used as ${role}`);
     if (keys.has(key.keyid)) problems.push(`key ${key.keyid} is listed twice`);
     keys.set(key.keyid, raw);
+  }
+  for (const needed of [receiptSigner, ...workers]) {
+    if (!bundle.keys.some((k) => k.keyid === needed)) problems.push(`key ${needed}, which the receipt uses, is not in the bundle`);
   }
   checks.expect('keys', problems.length === 0, `${bundle.keys.length} keys, each matching its keyid and role`, problems.join('; '));
   return keys;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,17 +23,27 @@ const cases: [string, unknown, (steps: { id: string; status: string; attempts: n
   ['fifty-steps', { total: 1275 }, (steps) => expect(steps).toHaveLength(50)],
 ];
 
+const env = { VERITY_DATA_DIR: dataDir, VERITY_DATABASE_URL: '' };
+
 describe('the bundled examples', () => {
-  it.each(cases)('%s runs to completion with `verity run`', async (name, result, checkSteps) => {
-    const run = await runCli(['run', `examples/${name}/workflow.yaml`, '--input', `@examples/${name}/input.json`, '--json'], {
-      VERITY_DATA_DIR: dataDir,
-      VERITY_DATABASE_URL: '',
-    });
+  it.each(cases)('%s runs to completion with `verity run`, and its receipt verifies at levels basic and full', async (name, result, checkSteps) => {
+    const run = await runCli(['run', `examples/${name}/workflow.yaml`, '--input', `@examples/${name}/input.json`, '--json'], env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const outcome = JSON.parse(run.stdout) as { status: string; result: unknown; steps: { id: string; status: string; attempts: number }[] };
     expect(outcome.status).toBe('completed');
     expect(outcome.result).toEqual(result);
     checkSteps(outcome.steps);
+
+    const key = join(dataDir, 'coordinator.pem');
+    writeFileSync(key, (await runCli(['keys', 'show'], env)).stdout);
+    const bundle = join(dataDir, `${name}.bundle.json`);
+    const receipt = await runCli(['receipt', (JSON.parse(run.stdout) as { executionId: string }).executionId, '--include-data', '-o', bundle], env);
+    expect(receipt.code).toBe(0);
+    for (const level of ['basic', 'full']) {
+      const verified = await runCli(['verify', bundle, '--trust', key, '--level', level], env);
+      expect(verified.stdout).toMatch(new RegExp(`verified at level ${level}: execution `));
+      expect(verified.code).toBe(0);
+    }
   });
 });
