@@ -66,7 +66,13 @@ results['verify-50'] = { any: await runScenario('verify-50', 'sqlite') };
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 const r = (name: string, backend: string) => results[name]?.[backend];
 const rows = [
-  ['orchestration overhead per step, 50-step chain of builtin/echo (median of 20 runs; p90)', ...backends.map((b) => `${fmt(r('overhead-per-step', b)?.median_ms_per_step, 3)} ms (p90 ${fmt(r('overhead-per-step', b)?.p90_ms_per_step, 3)})`)],
+  [
+    'orchestration overhead per step, 50-step chain of builtin/echo (median of 20 runs; p90); without attestations',
+    ...backends.map((b) => {
+      const x = r('overhead-per-step', b);
+      return `${fmt(x?.median_ms_per_step, 3)} ms (p90 ${fmt(x?.p90_ms_per_step, 3)}); ${fmt(x?.median_ms_per_step_unattested, 3)} ms`;
+    }),
+  ],
   ['100-wide fan-out + join, wall time (median of 5)', ...backends.map((b) => `${fmt(r('fan-out-100', b)?.median_wall_ms, 0)} ms`)],
   ['200 concurrent 10-step executions: executions/s', ...backends.map((b) => `${fmt(r('concurrent-200x10', b)?.executions_per_s, 1)} /s (${fmt(r('concurrent-200x10', b)?.steps_per_s, 0)} steps/s)`)],
   ['… peak RSS of the process (increase during the run)', ...backends.map((b) => `${fmt(r('concurrent-200x10', b)?.peak_rss_mb, 0)} MB (+${fmt(r('concurrent-200x10', b)?.rss_increase_mb, 0)} MB)`)],

@@ -7,6 +7,7 @@ import { registerReceipts } from './commands/receipts.js';
 import { registerRun } from './commands/run.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError, EXIT } from './errors.js';
+import { installNodeCrypto } from '../keys/node-crypto.js';
 
 const VERSION = '0.1.0';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit code: 0 completed, 1 failed, 2 bad usage or invalid workflow. */
 export async function main(argv: readonly string[]): Promise<number> {
+  installNodeCrypto();
   const debug = argv.includes('--debug');
   process.exitCode = undefined;
   try {

@@ -419,7 +419,8 @@ export class Coordinator {
     outputDigest: string,
   ): Promise<{ ok: true; predicate?: StepPredicate; digest?: string } | { ok: false; problems: string[] }> {
     if (!report.attestation) {
-      return this.options.requireAttestations ? { ok: false, problems: ['the result carries no attestation'] } : { ok: true };
+      const required = this.options.requireAttestations || job.spec.requiresProof === true;
+      return required ? { ok: false, problems: ['the result carries no attestation'] } : { ok: true };
     }
     const worker = await this.store.read.getWorker(report.workerId);
     if (!worker?.keyId) return { ok: false, problems: [`worker ${report.workerId} has no registered key`] };

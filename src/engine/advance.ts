@@ -104,6 +104,7 @@ export async function dispatchStep(t: Transition, stepId: string, input: unknown
   if (definition.model_requirements) spec.model = { ...definition.model_requirements };
   if (definition.expression !== undefined) spec.expression = definition.expression;
   if (definition.output_mappings) spec.outputMappings = { ...definition.output_mappings };
+  if (definition.requires_proof) spec.requiresProof = true;
   const inputDigest = jsonDigest(input);
   const attempt = step.attempts + 1;
   const job = await t.coordinator.enqueue(

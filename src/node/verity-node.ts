@@ -10,8 +10,9 @@ import type { Store } from '../store/store.js';
 import { localWorkerClient } from '../worker/local-client.js';
 import { Worker } from '../worker/worker.js';
 import { join } from 'node:path';
-import type { LocalSigner} from '../keys/local-signer.js';
+import type { LocalSigner } from '../keys/local-signer.js';
 import { loadOrCreateSigner } from '../keys/local-signer.js';
+import { installNodeCrypto } from '../keys/node-crypto.js';
 import { ReceiptIssuer } from '../receipts/issuer.js';
 import { TransparencyLog } from '../tlog/log.js';
 
@@ -114,6 +115,7 @@ export class VerityNode {
   }
 
   static async open(options: Partial<NodeOptions> = {}): Promise<VerityNode> {
+    installNodeCrypto();
     const resolved = resolveNodeOptions(options);
     const coordinatorSigner = loadOrCreateSigner(resolved.coordinatorKeyFile);
     const workerSigner = resolved.workers > 0 ? loadOrCreateSigner(resolved.workerKeyFile) : undefined;

@@ -114,6 +114,8 @@ export interface JobSpec {
   model?: { name: string; version?: string; digest?: string };
   expression?: string;
   outputMappings?: Record<string, string>;
+  /** The step's result must carry a signed attestation, whatever the coordinator's policy. */
+  requiresProof?: boolean;
 }
 
 export interface JobRecord {

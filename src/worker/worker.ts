@@ -159,6 +159,12 @@ export class Worker {
       const { executor, result } = await this.execute(job, controller.signal);
       const output = await this.mapOutput(job, result);
       const attestation = this.attest(workerId, job, executor, result, output, startedAt);
+      if (!attestation && job.spec.requiresProof) {
+        throw new MeteredError(
+          new ExecutorError('attestation_required', 'the step requires a signed attestation and this worker has no signing key', { retryable: false }),
+          result.cost,
+        );
+      }
       await this.client.complete({ ...report, output, attestation });
     } catch (error) {
       const stopped = controller.signal.aborted ? (controller.signal.reason as JobStopped) : undefined;
