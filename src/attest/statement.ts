@@ -181,14 +181,23 @@ export async function checkStepAttestation(
   expected: ExpectedStep,
   verify?: SignatureVerifier,
 ): Promise<StepAttestationCheck> {
-  const problems: string[] = [];
   const signature = await checkEnvelopeSignature(envelope, expected.workerKeyId, publicKey, verify);
-  if (!signature.ok) problems.push(signature.reason);
+  const statement = checkStepStatement(envelope, expected);
+  const problems = [...(signature.ok ? [] : [signature.reason]), ...statement.problems];
+  return { ...statement, ok: problems.length === 0, problems };
+}
+
+/**
+ * Everything but the signature: a well-formed step statement agreeing with every field the checker knows.
+ * Lets the coordinator check the signature on another thread while it does the rest.
+ */
+export function checkStepStatement(envelope: Envelope, expected: ExpectedStep): StepAttestationCheck {
+  const problems: string[] = [];
   let statement: Statement<StepPredicate>;
   try {
     statement = readStatement(envelope, STEP_PREDICATE_TYPE, stepPredicateSchema);
   } catch (error) {
-    return { ok: false, problems: [...problems, (error as Error).message] };
+    return { ok: false, problems: [(error as Error).message] };
   }
   const p = statement.predicate;
   const digest = envelopeDigest(envelope);

@@ -244,6 +244,7 @@ export class Coordinator {
       await tx.upsertWorker(record);
       await tx.appendEvents([{ at: now, type: 'worker.registered', actor: `worker:${record.id}`, data: { name: record.name } }]);
     });
+    if (keyId !== undefined && registration.id === undefined) this.localWorkerKeys.set(record.id, keyId);
     return record;
   }
 
@@ -254,6 +255,7 @@ export class Coordinator {
   /** A worker leaves: it stops being offered jobs, and any job it still holds goes back to the queue. */
   async stopWorker(workerId: string, status: 'stopped' | 'dead' = 'stopped'): Promise<void> {
     const now = this.options.now();
+    this.localWorkerKeys.delete(workerId);
     await this.store.transaction(async (tx) => {
       await tx.updateWorker(workerId, { status, lastSeenAt: now });
       await tx.appendEvents([{ at: now, type: `worker.${status}`, actor: `worker:${workerId}` }]);
@@ -413,6 +415,11 @@ export class Coordinator {
     }, unknownJob(report.jobId));
   }
 
+  /**
+   * The attestation, checked outside the transaction (it is the slow part): signed by the key the worker
+   * registered (node:crypto, synchronously: a thread-pool round trip costs more than the check), a step
+   * statement about exactly this job, input and output.
+   */
   private async checkAttestation(
     job: JobRecord,
     report: ResultReport & { attestation?: Envelope | undefined },
@@ -422,27 +429,37 @@ export class Coordinator {
       const required = this.options.requireAttestations || job.spec.requiresProof === true;
       return required ? { ok: false, problems: ['the result carries no attestation'] } : { ok: true };
     }
-    const worker = await this.store.read.getWorker(report.workerId);
-    if (!worker?.keyId) return { ok: false, problems: [`worker ${report.workerId} has no registered key`] };
-    const publicKey = await this.publicKey(worker.keyId);
-    if (!publicKey) return { ok: false, problems: [`key ${worker.keyId} is not known`] };
-    const check = await checkStepAttestation(report.attestation, publicKey, {
-      executionId: job.executionId,
-      workflowDigest: job.spec.workflowDigest,
-      stepId: job.stepId,
-      attempt: job.attempt,
-      jobId: job.id,
-      ...(job.nonce !== undefined && { jobNonce: job.nonce }),
-      inputDigest: job.inputDigest,
-      outputDigest,
-      workerId: report.workerId,
-      workerKeyId: worker.keyId,
-    }, nodeVerifyEd25519);
+    const keyId = this.localWorkerKeys.get(report.workerId) ?? (await this.store.read.getWorker(report.workerId))?.keyId;
+    if (!keyId) return { ok: false, problems: [`worker ${report.workerId} has no registered key`] };
+    const publicKey = await this.publicKey(keyId);
+    if (!publicKey) return { ok: false, problems: [`key ${keyId} is not known`] };
+    const check = await checkStepAttestation(
+      report.attestation,
+      publicKey,
+      {
+        executionId: job.executionId,
+        workflowDigest: job.spec.workflowDigest,
+        stepId: job.stepId,
+        attempt: job.attempt,
+        jobId: job.id,
+        ...(job.nonce !== undefined && { jobNonce: job.nonce }),
+        inputDigest: job.inputDigest,
+        outputDigest,
+        workerId: report.workerId,
+        workerKeyId: keyId,
+      },
+      nodeVerifyEd25519,
+    );
     if (!check.ok || !check.predicate || !check.digest) return { ok: false, problems: check.problems };
     return { ok: true, predicate: check.predicate, digest: check.digest };
   }
 
   private readonly keys = new Map<string, Uint8Array>();
+  /**
+   * Keys of the workers this coordinator registered itself (its in-process workers), so their results
+   * need no read of the worker row. A worker id is registered once, with one key; other workers are read.
+   */
+  private readonly localWorkerKeys = new Map<string, string>();
 
   private async publicKey(keyId: string): Promise<Uint8Array | undefined> {
     const cached = this.keys.get(keyId);

@@ -6,8 +6,8 @@ import { leafHash, merkleRoot } from '../attest/merkle.js';
 import { executionStatement, statementBytes } from '../attest/statement.js';
 import type { ExecutionPredicate, ReceiptStep } from '../attest/statement.js';
 import { toHex } from '../attest/bytes.js';
-import type { ExecutionRecord, ReceiptRecord, StepRecord, StepResultRecord } from '../store/records.js';
-import type { StoreTx } from '../store/store.js';
+import type { ExecutionRecord, ReceiptRecord, StepRecord } from '../store/records.js';
+import type { StepResultSummary, StoreTx } from '../store/store.js';
 import type { TransparencyLog } from '../tlog/log.js';
 import type { WorkflowDefinition } from '../workflow/types.js';
 
@@ -28,7 +28,7 @@ export class ReceiptIssuer {
 
   async issue(tx: StoreTx, execution: ExecutionRecord, definition: WorkflowDefinition, workflowDigest: string, now: number): Promise<ReceiptRecord> {
     const steps = new Map((await tx.listSteps(execution.id)).map((s) => [s.stepId, s]));
-    const results = new Map((await tx.getStepResults(execution.id)).map((r) => [r.stepId, r]));
+    const results = new Map((await tx.listStepResultSummaries(execution.id)).map((r) => [r.stepId, r]));
     const receiptSteps = definition.steps.map((d) => receiptStep(steps.get(d.id), results.get(d.id), d.id));
     const attested = receiptSteps.flatMap((s) => (s.attestationDigest === null ? [] : [leafHash(fromHex(s.attestationDigest))]));
     const previous = await tx.listReceipts(execution.id);
@@ -64,7 +64,7 @@ export class ReceiptIssuer {
   }
 }
 
-function receiptStep(step: StepRecord | undefined, result: StepResultRecord | undefined, stepId: string): ReceiptStep {
+function receiptStep(step: StepRecord | undefined, result: StepResultSummary | undefined, stepId: string): ReceiptStep {
   if (result) {
     return {
       stepId,

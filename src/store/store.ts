@@ -51,6 +51,8 @@ export interface ClaimRequest {
   nonce: string;
 }
 
+export type StepResultSummary = Omit<StepResultRecord, 'output' | 'attestation'>;
+
 /** A change to a record: fields to set; a field set to `undefined` is cleared. */
 export type Patch<T> = { [K in keyof T]?: T[K] | undefined };
 export type ExecutionPatch = Patch<Omit<ExecutionRecord, 'id' | 'workflowDigest' | 'createdAt'>>;
@@ -82,6 +84,8 @@ export interface StoreReads {
   /** Just the status of every step: what scheduling needs, at a fraction of the cost of whole rows. */
   listStepStatuses(executionId: string): Promise<{ stepId: string; status: StepStatus }[]>;
   getStepResults(executionId: string, stepIds?: readonly string[]): Promise<StepResultRecord[]>;
+  /** Step results without their payloads (output, attestation): what a receipt needs. */
+  listStepResultSummaries(executionId: string): Promise<StepResultSummary[]>;
 
   getJob(id: string): Promise<JobRecord | undefined>;
   listJobs(executionId: string, status?: readonly JobStatus[]): Promise<JobRecord[]>;

@@ -5,6 +5,7 @@ import type {
   JobGuard,
   JobPatch,
   StepPatch,
+  StepResultSummary,
   StoreReads,
   StoreTx,
   WorkerPatch,
@@ -149,6 +150,12 @@ export class SqlReads implements StoreReads {
       );
     }
     return out;
+  }
+
+  async listStepResultSummaries(executionId: string): Promise<StepResultSummary[]> {
+    const fields = t.stepResults.fields.filter((f) => f !== 'output' && f !== 'attestation');
+    const rows = await this.conn.all(`SELECT ${fields.map((f) => t.stepResults.column(f)).join(', ')} FROM step_results WHERE execution_id = ?`, [executionId]);
+    return rows.map((row) => t.stepResults.fromRow(row));
   }
 
   getJob(id: string): Promise<JobRecord | undefined> {
