@@ -4,6 +4,7 @@ import { WorkflowError } from '../workflow/errors.js';
 import { registerControl } from './commands/control.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerReceipts } from './commands/receipts.js';
+import { registerServe } from './commands/serve.js';
 import { registerRun } from './commands/run.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError, EXIT } from './errors.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerControl(program);
   registerReceipts(program);
+  registerServe(program);
   return program;
 }
 

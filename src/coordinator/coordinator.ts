@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import { jsonDigest } from '../attest/digest.js';
@@ -89,6 +90,8 @@ export interface WorkerRegistration {
   concurrency: number;
   /** The worker's Ed25519 public key (SPKI PEM): every result it reports must be attested with it. */
   publicKeyPem?: string;
+  /** For a remote worker: the API key principal that registered it, the only one that may speak for it. */
+  principal?: string;
 }
 
 export interface NewJob {
@@ -125,8 +128,16 @@ export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { leaseMs: 15_000
  * Lock order, everywhere: the execution row first, then its jobs and steps. Only claims and heartbeats
  * touch a job without the execution lock, and both are single guarded statements.
  */
+/** What happened to jobs, after commit, for whoever watches this process (metrics). */
+export interface JobEvents {
+  completed: [{ stepId: string; durationMs: number }];
+  failed: [{ stepId: string; code: string }];
+  expired: [{ stepId: string; code: string }];
+}
+
 export class Coordinator {
   readonly notifier = new JobNotifier();
+  readonly events = new EventEmitter<JobEvents>();
   readonly options: CoordinatorOptions;
   private handler: JobOutcomeHandler | undefined;
 
@@ -236,6 +247,7 @@ export class Coordinator {
       startedAt: now,
       lastSeenAt: now,
       ...(keyId !== undefined && { keyId }),
+      ...(registration.principal !== undefined && { principal: registration.principal }),
     };
     await this.store.transaction(async (tx) => {
       if (keyId !== undefined) {
@@ -411,6 +423,7 @@ export class Coordinator {
         ...(report.attestation && attested.predicate && { attestation: report.attestation, attestationDigest: attested.digest, workerKeyId: attested.predicate.workerKeyId }),
       };
       await this.outcomes.jobSucceeded(tx, execution, job, result, now);
+      tx.afterCommit(() => this.events.emit('completed', { stepId: job.stepId, durationMs: now - (job.startedAt ?? job.assignedAt ?? now) }));
       return { accepted: true };
     }, unknownJob(report.jobId));
   }
@@ -477,6 +490,7 @@ export class Coordinator {
       if (refused) return refused;
       await tx.updateJob(job.id, { status: 'failed', finishedAt: now, cost: report.cost, error: report.error }, { status: LEASED_JOB_STATUSES });
       await tx.appendEvents([{ ...this.jobEvent(job, 'job.failed', now, report.workerId), data: { error: report.error } }]);
+      tx.afterCommit(() => this.events.emit('failed', { stepId: job.stepId, code: report.error.code }));
       await this.outcomes.jobFailed(tx, execution, job, { error: report.error, cost: report.cost }, now);
       return { accepted: true };
     }, unknownJob(report.jobId));
@@ -514,6 +528,7 @@ export class Coordinator {
     const done = await tx.updateJob(job.id, { status: 'expired', finishedAt: now, error }, { status: LEASED_JOB_STATUSES, ...guard });
     if (!done) return false;
     await tx.appendEvents([{ ...this.jobEvent(job, 'job.expired', now, job.workerId ?? ''), actor, data: { error } }]);
+    tx.afterCommit(() => this.events.emit('expired', { stepId: job.stepId, code: error.code }));
     await this.outcomes.jobFailed(tx, execution, job, { error }, now);
     return true;
   }

@@ -7,7 +7,7 @@ import type { ExecutionRecord, JobRecord, StepRecord, WorkflowRecord } from '../
 import { TERMINAL_EXECUTION_STATUSES } from '../store/records.js';
 import type { Store, StoreTx } from '../store/store.js';
 import { checkInputs } from '../workflow/input-schema.js';
-import type { WorkflowDefinition } from '../workflow/types.js';
+import type { VerificationLevel, WorkflowDefinition } from '../workflow/types.js';
 import { advance } from './advance.js';
 import { StoreError } from '../store/errors.js';
 import { EngineError } from './errors.js';
@@ -27,6 +27,8 @@ export interface StartRequest {
   idempotencyKey?: string;
   /** Overrides the workflow's max_cost_budget (integer micro-units, 0 = no limit). */
   budget?: number;
+  /** Overrides the workflow's verification_level. */
+  verificationLevel?: VerificationLevel;
 }
 
 export interface EngineOptions {
@@ -131,6 +133,7 @@ export class Engine implements JobOutcomeHandler {
         spent: 0,
         reserved: 0,
         ...(request.idempotencyKey !== undefined && { idempotencyKey: request.idempotencyKey }),
+        ...(request.verificationLevel !== undefined && { verificationLevel: request.verificationLevel }),
         createdAt: now,
         startedAt: now,
         deadlineAt: now + definition.max_execution_time * 1000,

@@ -24,6 +24,14 @@ export class ExecutorRegistry {
     return model === undefined ? this.byStepType.has(stepType) : this.byModel.has(model);
   }
 
+  /** The same executors, offering only the named step types and models. */
+  restrictedTo(names: readonly string[]): ExecutorRegistry {
+    const restricted = new ExecutorRegistry([]);
+    for (const [model, executor] of this.byModel) if (names.includes(model)) restricted.byModel.set(model, executor);
+    for (const [type, executor] of this.byStepType) if (names.includes(type)) restricted.byStepType.set(type, executor);
+    return restricted;
+  }
+
   forJob(job: ExecutorJob): Executor {
     const model = job.spec.model?.name;
     const executor = model === undefined ? this.byStepType.get(job.stepType) : this.byModel.get(model);

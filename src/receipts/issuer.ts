@@ -46,7 +46,7 @@ export class ReceiptIssuer {
       completedAt: iso(execution.finishedAt ?? now),
       totalCost: execution.spent,
       budget: execution.budget,
-      verificationLevel: definition.verification_level,
+      verificationLevel: execution.verificationLevel ?? definition.verification_level,
       error: execution.error ? { code: execution.error.code, message: execution.error.message } : null,
       steps: receiptSteps,
       stepsRoot: toHex(merkleRoot(attested)),

@@ -1,5 +1,5 @@
 import type { Envelope } from '../attest/dsse.js';
-import type { StepType, WorkflowDefinition } from '../workflow/types.js';
+import type { StepType, VerificationLevel, WorkflowDefinition } from '../workflow/types.js';
 
 /**
  * The records the store keeps. Times are integer milliseconds since the epoch; money is integer
@@ -63,6 +63,8 @@ export interface ExecutionRecord {
   /** Estimates reserved for jobs dispatched and not yet settled. */
   reserved: number;
   idempotencyKey?: string;
+  /** Asked for by the client at start; the workflow's own level when absent. */
+  verificationLevel?: VerificationLevel;
   createdAt: number;
   startedAt: number;
   deadlineAt: number;
@@ -152,6 +154,8 @@ export interface Capabilities {
   stepTypes: StepType[];
   /** Model names this worker serves, for any step type. */
   models: string[];
+  /** The digest (hex SHA-256) of a served model's files, by model name, where the worker knows it. */
+  modelDigests?: Record<string, string>;
 }
 
 export interface WorkerRecord {
@@ -167,6 +171,32 @@ export interface WorkerRecord {
   lastSeenAt: number;
   /** The worker's Ed25519 identity: attestations from this worker must be signed by it. */
   keyId?: string;
+  /** Who registered a remote worker (an API key's principal): only they may speak for it. */
+  principal?: string;
+}
+
+export type Role = 'client' | 'publisher' | 'worker' | 'admin';
+export const ROLES: readonly Role[] = ['client', 'publisher', 'worker', 'admin'];
+
+/** An API key. Only a hash of its secret is kept. */
+export interface ApiKeyRecord {
+  id: string;
+  /** Whose key it is: the client that owns the executions it starts (keys of one principal share them). */
+  principal: string;
+  role: Role;
+  secretHash: string;
+  createdAt: number;
+  revokedAt?: number;
+  lastUsedAt?: number;
+}
+
+/** A published version of a workflow: (id, version) names one definition digest, forever. */
+export interface WorkflowVersionRecord {
+  workflowId: string;
+  version: number;
+  digest: string;
+  owner: string;
+  createdAt: number;
 }
 
 /** A public key Verity has seen sign something. Append-only: a receipt must stay checkable forever. */
@@ -210,3 +240,9 @@ export interface EventRecord {
 }
 
 export type NewEvent = Omit<EventRecord, 'seq'>;
+
+/** An event and the opaque cursor after it: what a stream resumes from (`Last-Event-ID`). */
+export interface EventAt {
+  event: EventRecord;
+  cursor: string;
+}

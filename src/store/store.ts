@@ -1,4 +1,7 @@
 import type {
+  ApiKeyRecord,
+  EventAt,
+  WorkflowVersionRecord,
   KeyRecord,
   LogNode,
   ReceiptRecord,
@@ -102,7 +105,22 @@ export interface StoreReads {
 
   listEvents(executionId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
 
+  /**
+   * An execution's events after `cursor` (undefined: from the start), in commit order, so that a reader
+   * resuming from the last cursor it saw never misses one that committed late.
+   */
+  readEvents(executionId: string, cursor: string | undefined, limit: number): Promise<EventAt[]>;
+
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  getWorkflowVersion(workflowId: string, version?: number): Promise<WorkflowVersionRecord | undefined>;
+  /** The latest version of each published workflow, or every version of one. */
+  listWorkflowVersions(workflowId?: string): Promise<WorkflowVersionRecord[]>;
+
   getKeys(keyIds: readonly string[]): Promise<KeyRecord[]>;
+  listKeys(role: KeyRecord['role']): Promise<KeyRecord[]>;
+  /** How many rows of a table have each status: for metrics. */
+  countByStatus(table: 'executions' | 'steps' | 'jobs'): Promise<Record<string, number>>;
   /** Receipts of an execution, newest revision first. */
   listReceipts(executionId: string): Promise<ReceiptRecord[]>;
   getReceiptAt(logIndex: number): Promise<ReceiptRecord | undefined>;
@@ -143,6 +161,11 @@ export interface StoreTx extends StoreReads {
 
   /** Appends to the history; written with the transaction, in the order appended. */
   appendEvents(events: readonly NewEvent[]): Promise<void>;
+
+  insertApiKey(record: ApiKeyRecord): Promise<void>;
+  updateApiKey(id: string, patch: Patch<Omit<ApiKeyRecord, 'id'>>): Promise<void>;
+  /** Publishes a version; StoreError conflict when (workflowId, version) is taken. */
+  insertWorkflowVersion(record: WorkflowVersionRecord): Promise<void>;
 
   /** Records a public key (idempotent: a keyid names one key). */
   putKey(record: KeyRecord): Promise<void>;

@@ -8,7 +8,7 @@ import { migrate } from '../sql/migrate.js';
 import { schemaMigrations } from '../sql/schema.js';
 import { SqlReads, SqlTx } from '../sql/sql-store.js';
 import type { SqlConnection, SqlDialect } from '../sql/sql-store.js';
-import { executions } from '../sql/tables.js';
+import { events, executions } from '../sql/tables.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:5432/db`; a `schema` query parameter puts Verity's tables in that schema. */
@@ -21,6 +21,28 @@ const dialect: SqlDialect = {
   async claimJob(conn, request) {
     const { sql, params } = claimStatement(request, 'FOR UPDATE SKIP LOCKED');
     return (await conn.all(sql, params))[0];
+  },
+  /**
+   * seq is taken at insert, not at commit, so a reader paging by seq could pass an event whose transaction
+   * commits later. Events carry their transaction's id instead (tx_order); a reader takes only events of
+   * transactions older than every transaction still running (the snapshot's xmin), in (tx_order, seq)
+   * order: any event committing later has a larger tx_order than everything read so far.
+   */
+  async readEvents(conn, executionId, cursor, limit) {
+    let after: [number, number] = [0, 0];
+    if (cursor !== undefined) {
+      const match = /^(\d+)\.(\d+)$/.exec(cursor);
+      if (!match) throw new StoreError('invalid_cursor', `event cursor "${cursor}" is not one this store gave out`);
+      after = [Number(match[1]), Number(match[2])];
+    }
+    const rows = await conn.all(
+      `SELECT ${events.columns}, tx_order FROM events
+        WHERE execution_id = ? AND (tx_order, seq) > (?, ?)
+          AND tx_order < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+        ORDER BY tx_order, seq LIMIT ?`,
+      [executionId, after[0], after[1], limit],
+    );
+    return rows.map((row) => ({ row, cursor: `${Number(row.tx_order)}.${Number(row.seq)}` }));
   },
 };
 
@@ -72,7 +94,7 @@ export class PostgresStore implements Store {
 
   private constructor(private readonly pool: pg.Pool, location: string) {
     this.location = location;
-    this.read = new SqlReads(new Connection(pool));
+    this.read = new SqlReads(new Connection(pool), dialect);
   }
 
   static async open(options: PostgresOptions): Promise<PostgresStore> {
@@ -108,7 +130,7 @@ export class PostgresStore implements Store {
           await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
         });
       }
-      await migrate(schemaMigrations({ int: 'BIGINT', serialKey: 'BIGSERIAL PRIMARY KEY' }), (fn) =>
+      await migrate(schemaMigrations({ int: 'BIGINT', serialKey: 'BIGSERIAL PRIMARY KEY', txOrderDefault: '(pg_current_xact_id()::text::bigint)' }), (fn) =>
         store.withClient(async (conn, client) => {
           // One migrator at a time across every process that shares the database.
           await client.query('SELECT pg_advisory_xact_lock(7283611)');

@@ -6,6 +6,12 @@ export interface DdlTypes {
   int: string;
   /** An auto-incrementing 64-bit primary key. */
   serialKey: string;
+  /**
+   * The default of events.tx_order: what orders events by commit rather than by insert. PostgreSQL: the
+   * inserting transaction's id (readers only read transactions older than every one still running);
+   * SQLite: 0 (writes are serialized, so seq is already commit order).
+   */
+  txOrderDefault: string;
 }
 
 /**
@@ -175,6 +181,36 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
           hash TEXT NOT NULL,
           PRIMARY KEY (level, node_index)
         )`,
+      ],
+    },
+    {
+      version: 3,
+      name: 'the server: API keys, published workflow versions, worker owners, commit-ordered events',
+      statements: [
+        `CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY,
+          principal TEXT NOT NULL,
+          role TEXT NOT NULL,
+          secret_hash TEXT NOT NULL,
+          created_at ${I} NOT NULL,
+          revoked_at ${I},
+          last_used_at ${I}
+        )`,
+        'CREATE INDEX api_keys_by_principal ON api_keys (principal)',
+        // The versions a server publishes: (id, version) names one digest, forever.
+        `CREATE TABLE workflow_versions (
+          workflow_id TEXT NOT NULL,
+          version ${I} NOT NULL,
+          digest TEXT NOT NULL REFERENCES workflows (digest),
+          owner TEXT NOT NULL,
+          created_at ${I} NOT NULL,
+          PRIMARY KEY (workflow_id, version)
+        )`,
+        'ALTER TABLE workers ADD COLUMN principal TEXT',
+        // A client may ask for a stricter verification level than the workflow's own.
+        'ALTER TABLE executions ADD COLUMN verification_level TEXT',
+        `ALTER TABLE events ADD COLUMN tx_order ${I} NOT NULL DEFAULT ${types.txOrderDefault}`,
+        'CREATE INDEX events_by_execution_order ON events (execution_id, tx_order, seq)',
       ],
     },
   ];

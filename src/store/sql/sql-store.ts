@@ -11,6 +11,9 @@ import type {
   WorkerPatch,
 } from '../store.js';
 import type {
+  ApiKeyRecord,
+  EventAt,
+  WorkflowVersionRecord,
   KeyRecord,
   LogNode,
   ReceiptRecord,
@@ -45,12 +48,17 @@ export interface SqlDialect {
   /** Reads one execution row and holds it for the rest of the transaction. */
   readonly lockExecutionSql: string;
   claimJob(conn: SqlConnection, request: ClaimRequest): Promise<Row | undefined>;
+  /** Events of an execution after a cursor, in commit order, each with its own cursor. */
+  readEvents(conn: SqlConnection, executionId: string, cursor: string | undefined, limit: number): Promise<{ row: Row; cursor: string }[]>;
 }
 
 const CHUNK = 200;
 
 export class SqlReads implements StoreReads {
-  constructor(protected readonly conn: SqlConnection) {}
+  constructor(
+    protected readonly conn: SqlConnection,
+    protected readonly sqlDialect: SqlDialect,
+  ) {}
 
   protected async one<R>(table: Table<R>, where: string, params: SqlValue[]): Promise<R | undefined> {
     const rows = await this.conn.all(`SELECT ${table.columns} FROM ${table.name} WHERE ${where}`, params);
@@ -211,9 +219,47 @@ export class SqlReads implements StoreReads {
     return this.many(t.events, 'WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?', [executionId, afterSeq, limit]);
   }
 
+  async readEvents(executionId: string, cursor: string | undefined, limit: number): Promise<EventAt[]> {
+    const rows = await this.sqlDialect.readEvents(this.conn, executionId, cursor, limit);
+    return rows.map(({ row, cursor: next }) => ({ event: t.events.fromRow(row), cursor: next }));
+  }
+
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    return this.one(t.apiKeys, 'id = ?', [id]);
+  }
+
+  listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.many(t.apiKeys, 'ORDER BY created_at', []);
+  }
+
+  getWorkflowVersion(workflowId: string, version?: number): Promise<WorkflowVersionRecord | undefined> {
+    return version === undefined
+      ? this.many(t.workflowVersions, 'WHERE workflow_id = ? ORDER BY version DESC LIMIT 1', [workflowId]).then((r) => r[0])
+      : this.one(t.workflowVersions, 'workflow_id = ? AND version = ?', [workflowId, version]);
+  }
+
+  listWorkflowVersions(workflowId?: string): Promise<WorkflowVersionRecord[]> {
+    if (workflowId !== undefined) return this.many(t.workflowVersions, 'WHERE workflow_id = ? ORDER BY version', [workflowId]);
+    return this.many(
+      t.workflowVersions,
+      'WHERE version = (SELECT MAX(v.version) FROM workflow_versions v WHERE v.workflow_id = workflow_versions.workflow_id) ORDER BY workflow_id',
+      [],
+    );
+  }
+
   async getKeys(keyIds: readonly string[]): Promise<KeyRecord[]> {
     if (keyIds.length === 0) return [];
     return this.many(t.keys, `WHERE key_id IN (${placeholders(keyIds.length)})`, [...keyIds]);
+  }
+
+  async countByStatus(table: 'executions' | 'steps' | 'jobs'): Promise<Record<string, number>> {
+    const name = { executions: 'executions', steps: 'steps', jobs: 'jobs' }[table];
+    const rows = await this.conn.all(`SELECT status, COUNT(*) AS n FROM ${name} GROUP BY status`, []);
+    return Object.fromEntries(rows.map((r) => [r.status as string, Number(r.n)]));
+  }
+
+  listKeys(role: KeyRecord['role']): Promise<KeyRecord[]> {
+    return this.many(t.keys, 'WHERE role = ? ORDER BY created_at', [role]);
   }
 
   listReceipts(executionId: string): Promise<ReceiptRecord[]> {
@@ -254,7 +300,7 @@ export class SqlTx extends SqlReads implements StoreTx {
     conn: SqlConnection,
     private readonly dialect: SqlDialect,
   ) {
-    super(conn);
+    super(conn, dialect);
   }
 
   afterCommit(fn: () => void): void {
@@ -372,6 +418,18 @@ export class SqlTx extends SqlReads implements StoreTx {
   appendEvents(events: readonly NewEvent[]): Promise<void> {
     this.pendingEvents.push(...events);
     return Promise.resolve();
+  }
+
+  async insertApiKey(record: ApiKeyRecord): Promise<void> {
+    await this.insert(t.apiKeys, [record], t.apiKeys.fields);
+  }
+
+  async updateApiKey(id: string, patch: { [K in keyof Omit<ApiKeyRecord, 'id'>]?: ApiKeyRecord[K] | undefined }): Promise<void> {
+    await this.update(t.apiKeys, patch, 'id = ?', [id]);
+  }
+
+  async insertWorkflowVersion(record: WorkflowVersionRecord): Promise<void> {
+    await this.insert(t.workflowVersions, [record], t.workflowVersions.fields);
   }
 
   async putKey(record: KeyRecord): Promise<void> {

@@ -1,4 +1,6 @@
 import type {
+  ApiKeyRecord,
+  WorkflowVersionRecord,
   EventRecord,
   KeyRecord,
   LogNode,
@@ -37,6 +39,7 @@ export const executions = table<ExecutionRecord>('executions', {
   spent: 'int',
   reserved: 'int',
   idempotencyKey: 'text',
+  verificationLevel: 'text',
   createdAt: 'int',
   startedAt: 'int',
   deadlineAt: 'int',
@@ -114,6 +117,25 @@ export const workers = table<WorkerRecord>('workers', {
   startedAt: 'int',
   lastSeenAt: 'int',
   keyId: 'text',
+  principal: 'text',
+});
+
+export const apiKeys = table<ApiKeyRecord>('api_keys', {
+  id: 'text',
+  principal: 'text',
+  role: 'text',
+  secretHash: 'text',
+  createdAt: 'int',
+  revokedAt: 'int',
+  lastUsedAt: 'int',
+});
+
+export const workflowVersions = table<WorkflowVersionRecord>('workflow_versions', {
+  workflowId: 'text',
+  version: 'int',
+  digest: 'text',
+  owner: 'text',
+  createdAt: 'int',
 });
 
 export const keys = table<KeyRecord>('keys', {

@@ -10,7 +10,7 @@ import { migrate } from '../sql/migrate.js';
 import { schemaMigrations } from '../sql/schema.js';
 import { SqlReads, SqlTx } from '../sql/sql-store.js';
 import type { SqlConnection, SqlDialect } from '../sql/sql-store.js';
-import { executions } from '../sql/tables.js';
+import { events, executions } from '../sql/tables.js';
 
 export interface SqliteOptions {
   /** The database file; `:memory:` is refused because readers need a second connection to the same data. */
@@ -29,6 +29,15 @@ const dialect: SqlDialect = {
   async claimJob(conn, request) {
     const { sql, params } = claimStatement(request, '');
     return (await conn.all(sql, params))[0];
+  },
+  // Writes are serialized, so seq is commit order: the cursor is the seq.
+  async readEvents(conn, executionId, cursor, limit) {
+    const after = cursor === undefined ? 0 : Number(cursor);
+    if (!Number.isSafeInteger(after) || after < 0 || (cursor !== undefined && !/^\d+$/.test(cursor))) {
+      throw new StoreError('invalid_cursor', `event cursor "${cursor}" is not one this store gave out`);
+    }
+    const rows = await conn.all(`SELECT ${events.columns} FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [executionId, after, limit]);
+    return rows.map((row) => ({ row, cursor: String(row.seq as number) }));
   },
 };
 
@@ -103,7 +112,7 @@ export class SqliteStore implements Store {
     this.begin = writer.prepare('BEGIN IMMEDIATE');
     this.commit = writer.prepare('COMMIT');
     this.rollback = writer.prepare('ROLLBACK');
-    this.read = new SqlReads(this.reader);
+    this.read = new SqlReads(this.reader, dialect);
   }
 
   static async open(options: SqliteOptions): Promise<SqliteStore> {
@@ -120,7 +129,7 @@ export class SqliteStore implements Store {
       });
     }
     try {
-      await migrate(schemaMigrations({ int: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT' }), (fn) =>
+      await migrate(schemaMigrations({ int: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT', txOrderDefault: '0' }), (fn) =>
         store.exclusive(() => fn(store.writer)),
       );
     } catch (error) {

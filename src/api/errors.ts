@@ -1,0 +1,62 @@
+import { VerityError } from '../errors.js';
+import { WorkflowError } from '../workflow/errors.js';
+
+export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'unavailable';
+
+const STATUS: Record<ApiErrorCode, number> = {
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  validation: 400,
+  unavailable: 503,
+};
+
+/** An error the API answers with on purpose: its status, code and message go to the client as they are. */
+export class ApiError extends VerityError<ApiErrorCode> {
+  readonly details: unknown;
+
+  constructor(code: ApiErrorCode, message: string, details?: unknown) {
+    super(code, message);
+    this.details = details;
+  }
+
+  get status(): number {
+    return STATUS[this.code];
+  }
+}
+
+/** Verity's own error codes, by the HTTP status they mean to a client. */
+const BY_CODE: Record<string, [number, string]> = {
+  execution_not_found: [404, 'not_found'],
+  ambiguous_id: [404, 'not_found'],
+  workflow_not_found: [404, 'not_found'],
+  unknown_key: [404, 'not_found'],
+  unknown_worker: [404, 'not_found'],
+  invalid_state: [409, 'conflict'],
+  not_owner: [403, 'forbidden'],
+  no_receipt: [409, 'conflict'],
+  conflict: [409, 'conflict'],
+  worker_stopped: [409, 'worker_stopped'],
+  invalid_inputs: [400, 'validation'],
+  invalid_workflow: [400, 'invalid_workflow'],
+  invalid_cursor: [400, 'validation'],
+  invalid_role: [400, 'validation'],
+  invalid_principal: [400, 'validation'],
+  invalid_key: [400, 'validation'],
+  out_of_range: [400, 'validation'],
+};
+
+/** What to answer for an error; undefined means it is not one to show a client (a 500). */
+export function clientError(error: unknown): { status: number; body: { error: { code: string; message: string; details?: unknown } } } | undefined {
+  if (error instanceof ApiError) {
+    return { status: error.status, body: { error: { code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) } } };
+  }
+  const mapped = error instanceof VerityError ? BY_CODE[(error as VerityError<string>).code] : undefined;
+  if (error instanceof VerityError && mapped) {
+    const [status, code] = mapped;
+    const details = error instanceof WorkflowError && error.issues.length > 0 ? { issues: error.issues } : undefined;
+    return { status, body: { error: { code, message: error.message, ...(details && { details }) } } };
+  }
+  return undefined;
+}

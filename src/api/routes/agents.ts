@@ -1,0 +1,79 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { executionView } from '../../engine/view.js';
+import { buildBundle } from '../../receipts/bundle.js';
+import { ownExecution } from '../access.js';
+import { CLIENT_ROLES, principalOf } from '../auth.js';
+import { ApiError } from '../errors.js';
+import { errorBody, executeRequest, executionView as executionViewSchema } from '../schemas.js';
+import type { ApiContext } from '../server.js';
+
+const tags = ['agents'];
+
+/** The plan's routes, as it names them. */
+export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const { node } = context;
+
+  api.post('/agents/:workflow_id/execute', {
+    config: { roles: CLIENT_ROLES },
+    schema: {
+      tags,
+      summary: 'Run the latest published version of a workflow',
+      description: 'Starts an execution. The same Idempotency-Key from the same client returns the same execution instead of starting another.',
+      params: z.strictObject({ workflow_id: z.string().min(1).max(64) }),
+      headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
+      body: executeRequest,
+      response: { 202: executionViewSchema, 400: errorBody, 404: errorBody },
+    },
+    handler: async (request, reply) => {
+      const key = principalOf(request);
+      const published = await node.store.read.getWorkflowVersion(request.params.workflow_id);
+      const workflow = published && (await node.store.read.getWorkflow(published.digest));
+      if (!workflow) throw new ApiError('not_found', `no published workflow ${request.params.workflow_id}; publish it with POST /v1/workflows`);
+      const idempotencyKey = request.headers['idempotency-key'];
+      const execution = await node.engine.start({
+        workflow,
+        inputs: request.body.inputs ?? {},
+        clientId: key.principal,
+        ...(idempotencyKey !== undefined && { idempotencyKey }),
+        ...(request.body.verification_level !== undefined && { verificationLevel: request.body.verification_level }),
+        ...(request.body.budget !== undefined && { budget: request.body.budget }),
+      });
+      context.metrics.executionStarted();
+      void reply.header('location', `/v1/executions/${execution.id}`);
+      return reply.code(202).send(executionView(execution, await node.store.read.listSteps(execution.id)));
+    },
+  });
+
+  api.get('/agents/:execution_id/status', {
+    config: { roles: CLIENT_ROLES },
+    schema: {
+      tags,
+      summary: "An execution's status, steps and result",
+      params: z.strictObject({ execution_id: z.string().min(1).max(64) }),
+      response: { 200: executionViewSchema, 404: errorBody },
+    },
+    handler: async (request) => {
+      const execution = await ownExecution(request, context, request.params.execution_id);
+      return executionView(execution, await node.store.read.listSteps(execution.id));
+    },
+  });
+
+  api.get('/agents/:execution_id/receipt', {
+    config: { roles: CLIENT_ROLES },
+    schema: {
+      tags,
+      summary: "An execution's receipt bundle",
+      description: 'The bundle (docs/receipts.md): the signed receipt, the attestations, the keys and the log proof; with ?data=true also the data for level full. 409 while the execution runs.',
+      params: z.strictObject({ execution_id: z.string().min(1).max(64) }),
+      querystring: z.strictObject({ data: z.enum(['true', 'false']).optional() }),
+      response: { 200: z.record(z.string(), z.unknown()), 404: errorBody, 409: errorBody },
+    },
+    handler: async (request) => {
+      const execution = await ownExecution(request, context, request.params.execution_id);
+      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true' });
+    },
+  });
+}

@@ -1,0 +1,199 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ReportOutcome } from '../../coordinator/coordinator.js';
+import type { WorkerRecord } from '../../store/records.js';
+import { principalOf } from '../auth.js';
+import { ApiError } from '../errors.js';
+import {
+  assignment,
+  challengeResponse,
+  claimRequest,
+  completeRequest,
+  errorBody,
+  failRequest,
+  heartbeatResponse,
+  jobReport,
+  registerRequest,
+  registerResponse,
+  reportOutcome,
+  workerRef,
+} from '../schemas.js';
+import type { ApiContext } from '../server.js';
+import { checkRegistration, issueChallenge } from '../worker-challenge.js';
+
+const tags = ['worker protocol'];
+const roles = ['worker', 'admin'] as const;
+const jobParam = z.strictObject({ jobId: z.string().min(1).max(100) });
+const POLL_MS = 250;
+
+/** How a refusal reads over HTTP: someone else's job, a bad nonce or attestation are 403; the rest are 409. */
+const REFUSAL_STATUS: Record<string, number> = {
+  unknown_job: 404,
+  not_assigned: 403,
+  bad_nonce: 403,
+  bad_attestation: 403,
+  stale_attempt: 409,
+  late: 409,
+  cancelled: 409,
+  expired: 409,
+  already_finished: 409,
+  invalid_output: 400,
+};
+
+/**
+ * The worker protocol over HTTP: a remote worker registers (proving it holds its key), long-polls for jobs
+ * it can serve, keeps its lease alive, and reports results with their attestations. Workers are untrusted:
+ * every call is checked against the worker's registration (and the API key that made it), and the
+ * coordinator checks every report against its job.
+ */
+export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const { node } = context;
+
+  /** The worker a call names, if the calling key registered it. Another key's worker is a 404. */
+  const ownWorker = async (request: FastifyRequest, workerId: string): Promise<WorkerRecord> => {
+    const key = principalOf(request);
+    const worker = await node.store.read.getWorker(workerId);
+    if (!worker || worker.kind !== 'remote' || (worker.principal !== key.principal && key.role !== 'admin')) {
+      throw new ApiError('not_found', `no worker ${workerId} registered with this key; register first`);
+    }
+    if (worker.status !== 'active') throw new ApiError('conflict', `worker ${workerId} is ${worker.status}; register again`);
+    return worker;
+  };
+  const answer = (reply: FastifyReply, outcome: ReportOutcome) =>
+    outcome.accepted ? reply.code(200).send({ accepted: true }) : reply.code(REFUSAL_STATUS[outcome.reason] ?? 409).send({ accepted: false, reason: outcome.reason, message: outcome.message });
+
+  api.post('/worker/challenge', {
+    config: { roles },
+    schema: { tags, summary: 'A challenge for the worker to sign with its key, to register', response: { 200: challengeResponse } },
+    handler: (request) => issueChallenge(node.coordinatorSigner, principalOf(request).principal),
+  });
+
+  api.post('/worker/register', {
+    config: { roles },
+    schema: {
+      tags,
+      summary: 'Register a worker: its key (proven by signing a challenge) and what it can run',
+      body: registerRequest,
+      response: { 201: registerResponse, 400: errorBody, 403: errorBody },
+    },
+    handler: async (request, reply) => {
+      const key = principalOf(request);
+      const body = request.body;
+      const problem = await checkRegistration(node.store, key.principal, body.challenge, body.publicKeyPem, body.signature);
+      if (problem) throw new ApiError('forbidden', problem);
+      const record = await node.coordinator.registerWorker({
+        name: body.name,
+        kind: 'remote',
+        capabilities: { stepTypes: body.capabilities.stepTypes, models: body.capabilities.models, ...(body.capabilities.modelDigests && { modelDigests: body.capabilities.modelDigests }) },
+        concurrency: body.concurrency,
+        publicKeyPem: body.publicKeyPem,
+        principal: key.principal,
+      });
+      request.log.info({ workerId: record.id, keyId: record.keyId, principal: key.principal }, 'worker registered');
+      return reply.code(201).send({ workerId: record.id, leaseMs: node.coordinator.options.leaseMs });
+    },
+  });
+
+  api.post('/worker/claim', {
+    config: { roles },
+    schema: {
+      tags,
+      summary: 'Long-poll for a job this worker can serve',
+      description: 'Holds the request until a job fits (200) or waitMs passes (204). The claim is atomic: two workers never get one job.',
+      body: claimRequest,
+      response: { 200: assignment, 204: z.null(), 404: errorBody, 409: errorBody },
+    },
+    handler: async (request, reply) => {
+      const worker = await ownWorker(request, request.body.workerId);
+      const waitMs = Math.min(request.body.waitMs, context.options.maxClaimWaitMs);
+      const end = Date.now() + waitMs;
+      const gone = new AbortController();
+      request.raw.on('close', () => gone.abort());
+      for (;;) {
+        const job = await node.coordinator.claim(worker.id, worker.capabilities);
+        if (job) {
+          if (gone.signal.aborted) {
+            // The worker hung up while we claimed: its lease will lapse and the job be re-queued.
+            request.log.warn({ jobId: job.jobId }, 'claimed for a worker that went away');
+          }
+          return reply.code(200).send({ ...job, spec: job.spec as unknown as Record<string, unknown> });
+        }
+        const left = end - Date.now();
+        if (left <= 0 || gone.signal.aborted || context.closing.aborted) return reply.code(204).send(null);
+        await node.coordinator.notifier.wait(Math.min(left, POLL_MS), AbortSignal.any([gone.signal, context.closing]));
+      }
+    },
+  });
+
+  api.post('/worker/jobs/:jobId/start', {
+    config: { roles },
+    schema: { tags, summary: 'The worker begins the job (ASSIGNED → RUNNING)', params: jobParam, body: jobReport, response: { 204: z.null(), 404: errorBody, 409: errorBody } },
+    handler: async (request, reply) => {
+      await ownWorker(request, request.body.workerId);
+      const started = await node.coordinator.start({ jobId: request.params.jobId, ...request.body });
+      if (!started) throw new ApiError('conflict', 'the job is not this worker\'s to start (reassigned, cancelled or expired)');
+      return reply.code(204).send(null);
+    },
+  });
+
+  api.post('/worker/jobs/:jobId/heartbeat', {
+    config: { roles },
+    schema: { tags, summary: "Extend the job's lease; says whether to go on", params: jobParam, body: jobReport, response: { 200: heartbeatResponse, 404: errorBody } },
+    handler: async (request) => {
+      await ownWorker(request, request.body.workerId);
+      return { state: await node.coordinator.heartbeat({ jobId: request.params.jobId, ...request.body }) };
+    },
+  });
+
+  api.post('/worker/jobs/:jobId/complete', {
+    config: { roles },
+    schema: {
+      tags,
+      summary: "Report a job's output with the worker's signed attestation",
+      description: 'Accepted only from the assigned worker, for the current attempt, with the job nonce, before the deadline, and with an attestation signed by the registered key whose fields match the job. Anything else is refused (403 or 409) and changes nothing.',
+      params: jobParam,
+      body: completeRequest,
+      response: { 200: reportOutcome, 400: reportOutcome, 403: reportOutcome, 404: reportOutcome, 409: reportOutcome },
+    },
+    handler: async (request, reply) => {
+      await ownWorker(request, request.body.workerId);
+      const { workerId, attempt, nonce, output, attestation } = request.body;
+      return answer(reply, await node.coordinator.complete({ jobId: request.params.jobId, workerId, attempt, nonce, output, attestation }));
+    },
+  });
+
+  api.post('/worker/jobs/:jobId/fail', {
+    config: { roles },
+    schema: { tags, summary: 'Report that a job failed', params: jobParam, body: failRequest, response: { 200: reportOutcome, 403: reportOutcome, 404: reportOutcome, 409: reportOutcome } },
+    handler: async (request, reply) => {
+      await ownWorker(request, request.body.workerId);
+      const { workerId, attempt, nonce, error, cost } = request.body;
+      return answer(
+        reply,
+        await node.coordinator.fail({ jobId: request.params.jobId, workerId, attempt, nonce, error: { code: error.code, message: error.message, ...(error.retryable !== undefined && { retryable: error.retryable }) }, cost }),
+      );
+    },
+  });
+
+  api.post('/worker/seen', {
+    config: { roles },
+    schema: { tags, summary: 'The worker is alive (between jobs)', body: workerRef, response: { 204: z.null(), 404: errorBody } },
+    handler: async (request, reply) => {
+      await ownWorker(request, request.body.workerId);
+      await node.coordinator.workerSeen(request.body.workerId);
+      return reply.code(204).send(null);
+    },
+  });
+
+  api.post('/worker/deregister', {
+    config: { roles },
+    schema: { tags, summary: 'The worker leaves; jobs it still holds go back to the queue', body: workerRef, response: { 204: z.null(), 404: errorBody } },
+    handler: async (request, reply) => {
+      await ownWorker(request, request.body.workerId);
+      await node.coordinator.stopWorker(request.body.workerId);
+      return reply.code(204).send(null);
+    },
+  });
+}

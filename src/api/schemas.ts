@@ -1,0 +1,264 @@
+import { z } from 'zod';
+import { EXECUTION_STATUSES, ROLES } from '../store/records.js';
+
+/**
+ * The REST API's request and response schemas. The server validates with them, the OpenAPI document is
+ * generated from them, and the SDK parses responses with them: one definition of the wire format.
+ * Field names: the plan's snake_case where the plan names them (workflow definitions, `inputs`,
+ * `verification_level`, `workflow_id`); camelCase for Verity's own resources, as the CLI prints them.
+ */
+
+export const errorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ description: 'stable, machine-readable: validation, not_found, forbidden, conflict, …' }),
+      message: z.string().meta({ description: 'what is wrong and what to do' }),
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+const errorInfo = z.object({
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean().optional(),
+  stepId: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const executionStatus = z.enum(EXECUTION_STATUSES);
+export const verificationLevel = z.enum(['basic', 'full', 'zk']);
+export const role = z.enum(ROLES);
+
+export const stepSummary = z.object({
+  id: z.string(),
+  status: z.enum(['pending', 'queued', 'running', 'completed', 'skipped', 'failed', 'cancelled']),
+  attempts: z.int(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  cost: z.int(),
+  error: errorInfo.optional(),
+  skipReason: z.string().optional(),
+});
+
+export const executionView = z
+  .object({
+    executionId: z.string(),
+    workflowId: z.string(),
+    workflowVersion: z.int(),
+    workflowDigest: z.string(),
+    status: executionStatus,
+    result: z.unknown(),
+    error: errorInfo.optional(),
+    createdAt: z.string(),
+    finishedAt: z.string().optional(),
+    spent: z.int().meta({ description: 'integer micro-units' }),
+    budget: z.int().meta({ description: 'integer micro-units; 0 = no limit' }),
+    steps: z.array(stepSummary),
+  })
+  .meta({ id: 'Execution' });
+
+export const executionListItem = z.object({
+  executionId: z.string(),
+  workflowId: z.string(),
+  workflowVersion: z.int(),
+  status: executionStatus,
+  createdAt: z.string(),
+  finishedAt: z.string().optional(),
+});
+
+export const executionList = z.object({
+  executions: z.array(executionListItem),
+  /** Pass as `before` to get the next page; absent on the last page. */
+  next: z.string().optional(),
+});
+
+export const executeRequest = z
+  .strictObject({
+    inputs: z.unknown().optional().meta({ description: "the workflow's inputs; must match its `inputs` JSON Schema" }),
+    verification_level: verificationLevel.optional().meta({ description: "overrides the workflow's verification_level" }),
+    budget: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({ description: "overrides max_cost_budget (integer micro-units)" }),
+  })
+  .meta({ id: 'ExecuteRequest' });
+
+export const listExecutionsQuery = z.strictObject({
+  status: z
+    .string()
+    .regex(/^[a-z_]+(,[a-z_]+)*$/, { error: 'a comma-separated list of statuses' })
+    .optional()
+    .meta({ description: `comma-separated: ${EXECUTION_STATUSES.join(', ')}` }),
+  workflow_id: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z.string().max(64).optional().meta({ description: 'an execution id: the page after it' }),
+});
+
+export const retryRequest = z.strictObject({
+  budget: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+export const workflowVersion = z
+  .object({
+    workflowId: z.string(),
+    version: z.int(),
+    digest: z.string(),
+    name: z.string(),
+    description: z.string(),
+    owner: z.string(),
+    createdAt: z.string(),
+    steps: z.int(),
+  })
+  .meta({ id: 'WorkflowVersion' });
+
+export const workflowDetail = workflowVersion.extend({ definition: z.record(z.string(), z.unknown()) }).meta({ id: 'WorkflowDetail' });
+
+export const validationIssue = z.object({
+  path: z.string(),
+  code: z.string(),
+  message: z.string(),
+  line: z.int().optional(),
+  column: z.int().optional(),
+});
+
+export const validationResult = z
+  .object({
+    valid: z.boolean(),
+    errors: z.array(validationIssue),
+    warnings: z.array(validationIssue),
+    summary: z.object({ id: z.string(), version: z.int(), digest: z.string(), steps: z.int(), depth: z.int(), width: z.int() }).optional(),
+  })
+  .meta({ id: 'ValidationResult' });
+
+/** A definition as JSON, or its YAML/JSON text (Content-Type application/yaml or text/plain). */
+export const definitionBody = z.union([z.record(z.string(), z.unknown()), z.string()]).meta({
+  description: 'a workflow definition (see `verity schema`): a JSON object, or YAML/JSON text sent as application/yaml',
+});
+
+export const verifyRequest = z
+  .strictObject({
+    bundle: z.unknown(),
+    level: z.enum(['basic', 'full']).default('basic'),
+    trustedKeys: z
+      .array(z.string().max(1000))
+      .max(16)
+      .optional()
+      .meta({ description: "coordinator public keys (PEM) to trust; default: this server's own coordinator keys" }),
+  })
+  .meta({ id: 'VerifyRequest' });
+
+export const verificationReport = z
+  .object({
+    ok: z.boolean(),
+    level: z.enum(['basic', 'full']),
+    unusable: z.string().optional(),
+    executionId: z.string().optional(),
+    workflow: z.object({ id: z.string(), version: z.int(), digest: z.string() }).optional(),
+    status: z.string().optional(),
+    checks: z.array(z.object({ name: z.string(), ok: z.boolean(), skipped: z.boolean().optional(), message: z.string() })),
+  })
+  .meta({ id: 'VerificationReport' });
+
+export const coordinatorKey = z.object({ keyid: z.string(), publicKeyPem: z.string() });
+
+export const checkpointResponse = z.object({ origin: z.string(), size: z.int(), rootHash: z.string(), checkpoint: z.string() });
+export const inclusionQuery = z.strictObject({ index: z.coerce.number().int().min(0), size: z.coerce.number().int().min(1).optional() });
+export const inclusionResponse = z.object({ index: z.int(), size: z.int(), proof: z.array(z.string()), checkpoint: z.string() });
+export const consistencyQuery = z.strictObject({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0).optional() });
+export const consistencyResponse = z.object({ from: z.int(), to: z.int(), proof: z.array(z.string()), checkpoint: z.string() });
+
+export const apiKeyView = z.object({
+  id: z.string(),
+  principal: z.string(),
+  role,
+  createdAt: z.string(),
+  revokedAt: z.string().optional(),
+  lastUsedAt: z.string().optional(),
+});
+export const createKeyRequest = z.strictObject({ principal: z.string().min(1).max(64), role });
+export const createdKey = apiKeyView.extend({ token: z.string().meta({ description: 'shown once; only its hash is kept' }) });
+
+export const workerView = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(['local', 'remote']),
+  status: z.enum(['active', 'stopped', 'dead']),
+  principal: z.string().optional(),
+  keyId: z.string().optional(),
+  capabilities: z.object({ stepTypes: z.array(z.string()), models: z.array(z.string()) }),
+  concurrency: z.int(),
+  startedAt: z.string(),
+  lastSeenAt: z.string(),
+});
+
+export const idParam = z.strictObject({ id: z.string().min(1).max(64) });
+
+// ---------------------------------------------------------------------------------------------------------
+// The worker protocol
+
+const capabilities = z.strictObject({
+  stepTypes: z.array(z.enum(['inference', 'training', 'data_processing'])).max(3),
+  models: z.array(z.string().min(1).max(200)).max(1000),
+  modelDigests: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)).optional(),
+});
+
+export const challengeResponse = z.object({ challenge: z.string(), expiresAt: z.string() });
+
+export const registerRequest = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    publicKeyPem: z.string().min(1).max(1000),
+    capabilities,
+    concurrency: z.int().min(1).max(1024),
+    challenge: z.string().min(1).max(1000),
+    signature: z.string().min(1).max(200).meta({ description: 'base64 Ed25519 signature of "verity-worker-registration\n" + challenge' }),
+  })
+  .meta({ id: 'WorkerRegistration' });
+
+export const registerResponse = z.object({ workerId: z.string(), leaseMs: z.int() });
+
+export const workerRef = z.strictObject({ workerId: z.string().min(1).max(100) });
+
+export const claimRequest = z.strictObject({
+  workerId: z.string().min(1).max(100),
+  waitMs: z.int().min(0).max(60_000).default(20_000),
+});
+
+export const envelope = z.strictObject({
+  payloadType: z.string().max(200),
+  payload: z.string().max(2_000_000),
+  signatures: z.array(z.strictObject({ keyid: z.string().max(200), sig: z.string().max(200) })).max(8),
+});
+
+export const assignment = z
+  .object({
+    jobId: z.string(),
+    executionId: z.string(),
+    stepId: z.string(),
+    attempt: z.int(),
+    nonce: z.string(),
+    stepType: z.enum(['inference', 'training', 'data_processing']),
+    spec: z.record(z.string(), z.unknown()),
+    input: z.unknown(),
+    inputDigest: z.string(),
+    maxCost: z.int(),
+    assignedAt: z.int(),
+    deadlineAt: z.int(),
+    leaseMs: z.int(),
+    started: z.boolean(),
+  })
+  .meta({ id: 'Assignment' });
+
+export const jobReport = z.strictObject({
+  workerId: z.string().min(1).max(100),
+  attempt: z.int().min(1),
+  nonce: z.string().min(1).max(100),
+});
+
+export const completeRequest = jobReport.extend({ output: z.unknown(), attestation: envelope });
+
+export const failRequest = jobReport.extend({
+  error: z.strictObject({ code: z.string().min(1).max(100), message: z.string().max(10_000), retryable: z.boolean().optional() }),
+  cost: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+export const reportOutcome = z.object({ accepted: z.boolean(), reason: z.string().optional(), message: z.string().optional() });
+export const heartbeatResponse = z.object({ state: z.enum(['ok', 'cancelled', 'lost']) });

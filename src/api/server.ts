@@ -1,0 +1,163 @@
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { ApiKeys } from '../auth/api-keys.js';
+import type { VerityNode } from '../node/verity-node.js';
+import { registerAuth } from './auth.js';
+import { clientError } from './errors.js';
+import { Metrics } from './metrics.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { registerAgentRoutes } from './routes/agents.js';
+import { registerExecutionRoutes } from './routes/executions.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerReceiptRoutes } from './routes/receipts.js';
+import { registerWorkerProtocol } from './routes/worker-protocol.js';
+import { registerWorkflowRoutes } from './routes/workflows.js';
+
+export interface ServerOptions {
+  /** Largest request body, in bytes. Default: 4 MiB. */
+  bodyLimit: number;
+  /** Requests per key (or per address, without a key) per minute. Default: 6000. */
+  rateLimitPerMinute: number;
+  /** pino options, or false for no logs. Default: JSON logs at info. */
+  logger: boolean | { level: string };
+  /** Longest a worker's claim is held open waiting for a job. Default: 30 s. */
+  maxClaimWaitMs: number;
+}
+
+export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
+  bodyLimit: 4 * 1024 * 1024,
+  rateLimitPerMinute: 6000,
+  logger: { level: 'info' },
+  maxClaimWaitMs: 30_000,
+};
+
+/** What route handlers work with. */
+export interface ApiContext {
+  node: VerityNode;
+  keys: ApiKeys;
+  metrics: Metrics;
+  options: ServerOptions;
+  /** Set when the server is shutting down: long polls and event streams end early. */
+  closing: AbortSignal;
+}
+
+/**
+ * The REST API over one node: Fastify with zod schemas that validate requests, serialize responses and
+ * generate the OpenAPI document (/openapi.json, readable at /docs). Every route is authenticated by API
+ * key and checks the key's role; clients see only their own executions.
+ */
+export async function buildServer(node: VerityNode, options: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; context: ApiContext; shutdown: AbortController }> {
+  const resolved: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...options };
+  const app = Fastify({
+    bodyLimit: resolved.bodyLimit,
+    logger:
+      resolved.logger === false
+        ? false
+        : {
+            level: resolved.logger === true ? 'info' : resolved.logger.level,
+            // Secrets never reach the logs: API keys travel in the Authorization header.
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+          },
+    // Long polls and event streams outlive the default request timeout of some proxies, not ours.
+    requestTimeout: 0,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // Workflow definitions may be sent as YAML (or JSON) text.
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  const shutdown = new AbortController();
+  const keys = new ApiKeys(node.store);
+  const metrics = new Metrics(node);
+  const context: ApiContext = { node, keys, metrics, options: resolved, closing: shutdown.signal };
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Verity API',
+        version: '1',
+        description: 'Verifiable AI agent orchestration: run workflows, follow executions, fetch and verify receipts. Every route needs an API key (Authorization: Bearer vrt_…).',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'a Verity API key: vrt_<id>_<secret>' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+
+  registerAuth(app, keys);
+  await app.register(rateLimit, {
+    max: resolved.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // After authentication, so the limit is per key; unauthenticated requests are limited per address.
+    hook: 'preHandler',
+    keyGenerator: (request) => request.apiKey?.id ?? request.ip,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: { code: 'rate_limited', message: `too many requests: at most ${context.max} a minute; retry after ${context.after}` },
+    }),
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = error.validation.map((v) => ({ field: fieldOf(error.validationContext, v.instancePath), message: v.message }));
+      return reply.code(400).send({
+        error: { code: 'validation', message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), details: { issues } },
+      });
+    }
+    if (isResponseSerializationError(error)) {
+      request.log.error({ err: error, url: request.url }, 'response does not match its schema');
+      return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
+    }
+    const known = clientError(error);
+    if (known) return reply.code(known.status).send(known.body);
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status === 429) return reply.code(429).send(error);
+    if (status !== undefined && status >= 400 && status < 500) {
+      // Fastify's own client errors: malformed JSON, body too large, unsupported media type.
+      return reply.code(status).send({ error: { code: codeOfStatus(status), message: (error as Error).message } });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ error: { code: 'internal', message: 'internal error; the server log has the details' } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}; see /docs` } }),
+  );
+
+  registerHealthRoutes(app, context);
+  app.get('/openapi.json', { config: { roles: 'public' }, schema: { hide: true } }, () => app.swagger());
+  await app.register(
+    (v1, _options, done) => {
+      registerAgentRoutes(v1, context);
+      registerWorkflowRoutes(v1, context);
+      registerExecutionRoutes(v1, context);
+      registerReceiptRoutes(v1, context);
+      registerAdminRoutes(v1, context);
+      registerWorkerProtocol(v1, context);
+      done();
+    },
+    { prefix: '/v1' },
+  );
+  app.addHook('onClose', () => shutdown.abort());
+  return { app, context, shutdown };
+}
+
+function fieldOf(where: string | undefined, instancePath: string): string {
+  const part = where === 'querystring' ? 'query' : where === 'params' ? 'path' : (where ?? 'body');
+  const path = instancePath.replace(/^\//, '').replaceAll('/', '.');
+  return path ? `${part}.${path}` : part;
+}
+
+function codeOfStatus(status: number): string {
+  if (status === 413) return 'too_large';
+  if (status === 415) return 'unsupported_media_type';
+  if (status === 404) return 'not_found';
+  return 'bad_request';
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { fromBase64, utf8 } from '../attest/bytes.js';
+import { verifyEd25519 } from '../attest/ed25519.js';
+import { publicKeyFromPem } from '../attest/keys.js';
+import type { Signer } from '../attest/keys.js';
+import type { Store } from '../store/store.js';
+import { registrationMessage } from '../worker/registration.js';
+
+/**
+ * Registration challenges: a worker proves it holds its private key by signing a challenge the server
+ * issued. The challenge is itself signed by the coordinator key (and names the principal and an expiry),
+ * so any replica sharing that key can check it without shared memory.
+ */
+const TTL_MS = 120_000;
+const CHALLENGE_CONTEXT = 'verity-worker-challenge\n';
+
+export function issueChallenge(signer: Signer, principal: string): { challenge: string; expiresAt: string } {
+  const expiresAt = Date.now() + TTL_MS;
+  const body = Buffer.from(JSON.stringify({ nonce: randomBytes(16).toString('hex'), principal, exp: expiresAt })).toString('base64url');
+  const signature = Buffer.from(signer.sign(utf8(CHALLENGE_CONTEXT + body))).toString('base64url');
+  return { challenge: `${body}.${signature}`, expiresAt: new Date(expiresAt).toISOString() };
+}
+
+/** Why a registration proof is refused, or undefined when it holds. */
+export async function checkRegistration(
+  store: Store,
+  principal: string,
+  challenge: string,
+  workerPublicKeyPem: string,
+  signatureB64: string,
+): Promise<string | undefined> {
+  const [body, signature] = challenge.split('.');
+  if (!body || !signature) return 'the challenge is malformed; ask for one at POST /v1/worker/challenge';
+  const coordinatorKeys = (await store.read.listKeys('coordinator')).map((k) => publicKeyFromPem(k.publicKeyPem));
+  const sig = Buffer.from(signature, 'base64url');
+  let issued = false;
+  for (const key of coordinatorKeys) {
+    if (await verifyEd25519(key, utf8(CHALLENGE_CONTEXT + body), sig)) issued = true;
+  }
+  if (!issued) return 'the challenge was not issued by this server';
+  let claims: { principal?: unknown; exp?: unknown };
+  try {
+    claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as typeof claims;
+  } catch {
+    return 'the challenge is malformed';
+  }
+  if (claims.principal !== principal) return 'the challenge was issued to another key';
+  if (typeof claims.exp !== 'number' || claims.exp < Date.now()) return 'the challenge has expired; ask for a new one';
+  let workerKey: Uint8Array;
+  let proof: Uint8Array;
+  try {
+    workerKey = publicKeyFromPem(workerPublicKeyPem);
+    proof = fromBase64(signatureB64);
+  } catch (error) {
+    return `the worker key or signature is malformed: ${(error as Error).message}`;
+  }
+  if (!(await verifyEd25519(workerKey, registrationMessage(challenge), proof))) {
+    return 'the signature over the challenge does not verify with the worker key: the worker does not hold it';
+  }
+  return undefined;
+}

@@ -1,0 +1,117 @@
+import { availableParallelism, hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { buildServer } from '../../api/server.js';
+import { defaultExecutors } from '../../executors/defaults.js';
+import { ExecutorRegistry } from '../../executors/registry.js';
+import { loadOrCreateSigner } from '../../keys/local-signer.js';
+import { resolveNodeOptions } from '../../node/verity-node.js';
+import { openNode, withStoreOptions } from '../context.js';
+import type { StoreFlags } from '../context.js';
+import { CliError } from '../errors.js';
+import { parseNonNegativeInt } from '../inputs.js';
+import { Worker } from '../../worker/worker.js';
+import { httpWorkerClient } from '../../worker/http-client.js';
+
+interface ServeFlags extends StoreFlags {
+  port: string;
+  host: string;
+  workers?: string;
+  logLevel: string;
+  drainMs: string;
+}
+
+export function registerServe(program: Command): void {
+  withStoreOptions(
+    program
+      .command('serve')
+      .description('run the server: the REST API, the engine, the coordinator and in-process workers')
+      .option('--port <port>', 'port to listen on', '8080')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--workers <n>', 'job slots of the in-process worker (0 for none); default: the number of cores')
+      .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+      .option('--drain-ms <ms>', 'on SIGTERM, how long running steps may take to finish', '10000'),
+  ).action(async (flags: ServeFlags) => {
+    const port = parseNonNegativeInt('--port', flags.port);
+    const workers = flags.workers === undefined ? availableParallelism() : parseNonNegativeInt('--workers', flags.workers);
+    const drainMs = parseNonNegativeInt('--drain-ms', flags.drainMs);
+    const node = await openNode(flags, workers, (line) => console.error(line));
+    await node.start();
+    const { app, context, shutdown } = await buildServer(node, { logger: flags.logLevel === 'silent' ? false : { level: flags.logLevel } });
+    const adminToken = await context.keys.ensureAdmin(resolveNodeOptions(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}).dataDir);
+    if (adminToken) {
+      console.error(`created the admin API key (shown once; also in ${join(resolveNodeOptions(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}).dataDir, 'admin.key')}):\n${adminToken}`);
+    }
+    try {
+      await app.listen({ port, host: flags.host });
+    } catch (error) {
+      await node.stop(0);
+      throw new CliError('failed', `cannot listen on ${flags.host}:${port}: ${(error as Error).message}`);
+    }
+    const address = app.server.address();
+    const url = typeof address === 'object' && address ? `http://${flags.host}:${address.port}` : `http://${flags.host}:${port}`;
+    console.error(`verity is serving on ${url} (API docs: ${url}/docs; store: ${node.store.location}; ${workers} worker slots)`);
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) process.exit(130);
+        stopping = true;
+        console.error(`${signal}: stopping: no new work; running steps get ${drainMs} ms to finish, the rest go back to the queue`);
+        shutdown.abort();
+        app
+          .close()
+          .then(() => node.stop(drainMs))
+          .catch((error: unknown) => console.error(`error while stopping: ${(error as Error).message}`))
+          .finally(resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  });
+
+  program
+    .command('worker')
+    .description('run a remote worker: claim jobs from a server over HTTP, run them, attest their results')
+    .addOption(new Option('--server <url>', 'the Verity server').env('VERITY_SERVER').makeOptionMandatory())
+    .addOption(new Option('--key <api-key>', 'an API key with the worker role').env('VERITY_API_KEY').makeOptionMandatory())
+    .option('--capabilities <list>', 'comma-separated step types and models this worker runs (default: everything it has)')
+    .option('--concurrency <n>', 'jobs at once', '4')
+    .option('--name <name>', 'how the worker shows in the server', `${hostname()}:${process.pid}`)
+    .addOption(new Option('--data-dir <dir>', "where the worker's key lives (keys/worker.key)").env('VERITY_DATA_DIR').default('.verity-worker'))
+    .option('--debug', 'print errors as they happen')
+    .action(async (flags: { server: string; key: string; capabilities?: string; concurrency: string; name: string; dataDir: string; debug?: boolean }) => {
+      const concurrency = parseNonNegativeInt('--concurrency', flags.concurrency);
+      if (concurrency < 1) throw new CliError('usage', '--concurrency must be at least 1');
+      const signer = loadOrCreateSigner(join(flags.dataDir, 'keys', 'worker.key'));
+      const registry = new ExecutorRegistry(defaultExecutors());
+      const wanted = flags.capabilities?.split(',').map((c) => c.trim()).filter(Boolean);
+      if (wanted) {
+        const { stepTypes, models } = registry.capabilities;
+        const unknown = wanted.filter((w) => !(stepTypes as string[]).includes(w) && !models.includes(w));
+        if (unknown.length > 0) throw new CliError('usage', `--capabilities: this worker cannot run ${unknown.join(', ')}; it has ${[...stepTypes, ...models].join(', ')}`);
+      }
+      const worker = new Worker(httpWorkerClient(flags.server, flags.key, signer), wanted ? registry.restrictedTo(wanted) : registry, {
+        signer,
+        concurrency,
+        name: flags.name,
+        pollMs: 20_000,
+        onError: (error, context) => {
+          if (flags.debug) console.error(`worker: ${(error as Error).message} ${JSON.stringify(context)}`);
+        },
+      });
+      const workerId = await worker.start();
+      console.error(`worker ${workerId} (key ${signer.keyId.slice(0, 16)}…) serving ${flags.server} with ${concurrency} slots`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          console.error('stopping: running jobs get 10 s to finish');
+          worker
+            .stop(10_000)
+            .catch((error: unknown) => console.error(`error while stopping: ${(error as Error).message}`))
+            .finally(resolve);
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+    });
+}

@@ -1,0 +1,118 @@
+import { toBase64 } from '../attest/bytes.js';
+import type { Signer } from '../attest/keys.js';
+import type { Assignment, ReportOutcome } from '../coordinator/coordinator.js';
+import { VerityError } from '../errors.js';
+import { registrationMessage } from './registration.js';
+import type { WorkerClient } from './client.js';
+
+export type WorkerHttpErrorCode = 'http' | 'unreachable';
+
+export class WorkerHttpError extends VerityError<WorkerHttpErrorCode> {
+  constructor(
+    code: WorkerHttpErrorCode,
+    message: string,
+    readonly status?: number,
+    options: { cause?: unknown } = {},
+  ) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * A worker far from the coordinator: the worker protocol over HTTP with an API key (role worker). It
+ * proves possession of its Ed25519 key at registration by signing the server's challenge.
+ */
+export function httpWorkerClient(server: string, apiKey: string, signer: Signer): WorkerClient {
+  const base = server.replace(/\/+$/, '');
+  const call = async (path: string, body: unknown, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ status: number; body: unknown }> => {
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+    let response: Response;
+    try {
+      response = await fetch(`${base}/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+        signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+      });
+    } catch (error) {
+      throw new WorkerHttpError('unreachable', `cannot reach ${base}: ${(error as Error).message}`, undefined, { cause: error });
+    }
+    const text = await response.text();
+    const parsed: unknown = text ? JSON.parse(text) : undefined;
+    return { status: response.status, body: parsed };
+  };
+  const ok = async (path: string, body: unknown, accept: number[], options?: { signal?: AbortSignal; timeoutMs?: number }) => {
+    const result = await call(path, body, options);
+    if (!accept.includes(result.status)) {
+      const error = (result.body as { error?: { message?: string } } | undefined)?.error;
+      throw new WorkerHttpError('http', `${path}: ${result.status} ${error?.message ?? ''}`.trim(), result.status);
+    }
+    return result;
+  };
+  const outcome = async (path: string, body: unknown): Promise<ReportOutcome> => {
+    const result = await call(path, body);
+    const answer = result.body as { accepted?: boolean; reason?: string; message?: string } | undefined;
+    if (typeof answer?.accepted !== 'boolean') throw new WorkerHttpError('http', `${path}: ${result.status} without an outcome`, result.status);
+    return answer.accepted ? { accepted: true } : ({ accepted: false, reason: answer.reason ?? 'refused', message: answer.message ?? '' } as ReportOutcome);
+  };
+
+  return {
+    async register(registration) {
+      const { body: challenge } = await ok('/worker/challenge', {}, [200]);
+      const token = (challenge as { challenge: string }).challenge;
+      const { body } = await ok(
+        '/worker/register',
+        {
+          name: registration.name,
+          publicKeyPem: registration.publicKeyPem,
+          capabilities: registration.capabilities,
+          concurrency: registration.concurrency,
+          challenge: token,
+          signature: toBase64(signer.sign(registrationMessage(token))),
+        },
+        [201],
+      );
+      return body as { workerId: string; leaseMs: number };
+    },
+    async claim(workerId, _capabilities, waitMs, signal) {
+      if (signal.aborted) return undefined;
+      try {
+        const result = await ok('/worker/claim', { workerId, waitMs }, [200, 204], { signal, timeoutMs: waitMs + 30_000 });
+        return result.status === 200 ? (result.body as Assignment) : undefined;
+      } catch (error) {
+        if (signal.aborted) return undefined;
+        throw error;
+      }
+    },
+    async start(report) {
+      const result = await call(`/worker/jobs/${encodeURIComponent(report.jobId)}/start`, { workerId: report.workerId, attempt: report.attempt, nonce: report.nonce });
+      return result.status === 204;
+    },
+    async heartbeat(report) {
+      const { body } = await ok(`/worker/jobs/${encodeURIComponent(report.jobId)}/heartbeat`, { workerId: report.workerId, attempt: report.attempt, nonce: report.nonce }, [200]);
+      return (body as { state: 'ok' | 'cancelled' | 'lost' }).state;
+    },
+    complete: (report) =>
+      outcome(`/worker/jobs/${encodeURIComponent(report.jobId)}/complete`, {
+        workerId: report.workerId,
+        attempt: report.attempt,
+        nonce: report.nonce,
+        output: report.output,
+        attestation: report.attestation,
+      }),
+    fail: (report) =>
+      outcome(`/worker/jobs/${encodeURIComponent(report.jobId)}/fail`, {
+        workerId: report.workerId,
+        attempt: report.attempt,
+        nonce: report.nonce,
+        error: report.error,
+        ...(report.cost !== undefined && { cost: report.cost }),
+      }),
+    async seen(workerId) {
+      await ok('/worker/seen', { workerId }, [204]);
+    },
+    async deregister(workerId) {
+      await ok('/worker/deregister', { workerId }, [204]);
+    },
+  };
+}
