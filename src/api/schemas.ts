@@ -58,6 +58,25 @@ export const executionView = z
   })
   .meta({ id: 'Execution' });
 
+export const eventView = z
+  .object({
+    seq: z.int(),
+    at: z.string(),
+    type: z.string(),
+    stepId: z.string().optional(),
+    jobId: z.string().optional(),
+    attempt: z.int().optional(),
+    actor: z.string(),
+    data: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'Event' });
+
+export const historyPage = z.object({
+  events: z.array(eventView.extend({ cursor: z.string().meta({ description: 'resume after this event (after=, Last-Event-ID)' }) })),
+  /** Pass as `after` for the next page; absent on the last page. */
+  next: z.string().optional(),
+});
+
 export const executionListItem = z.object({
   executionId: z.string(),
   workflowId: z.string(),
@@ -76,6 +95,7 @@ export const executionList = z.object({
 export const executeRequest = z
   .strictObject({
     inputs: z.unknown().optional().meta({ description: "the workflow's inputs; must match its `inputs` JSON Schema" }),
+    version: z.int().min(1).optional().meta({ description: 'run this published version instead of the latest' }),
     verification_level: verificationLevel.optional().meta({ description: "overrides the workflow's verification_level" }),
     budget: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({ description: "overrides max_cost_budget (integer micro-units)" }),
   })

@@ -20,7 +20,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
     config: { roles: CLIENT_ROLES },
     schema: {
       tags,
-      summary: 'Run the latest published version of a workflow',
+      summary: 'Run a published workflow (its latest version unless the body names one)',
       description: 'Starts an execution. The same Idempotency-Key from the same client returns the same execution instead of starting another.',
       params: z.strictObject({ workflow_id: z.string().min(1).max(64) }),
       headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
@@ -29,9 +29,13 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
     },
     handler: async (request, reply) => {
       const key = principalOf(request);
-      const published = await node.store.read.getWorkflowVersion(request.params.workflow_id);
+      const { workflow_id: workflowId } = request.params;
+      const { version } = request.body;
+      const published = await node.store.read.getWorkflowVersion(workflowId, version);
       const workflow = published && (await node.store.read.getWorkflow(published.digest));
-      if (!workflow) throw new ApiError('not_found', `no published workflow ${request.params.workflow_id}; publish it with POST /v1/workflows`);
+      if (!workflow) {
+        throw new ApiError('not_found', version === undefined ? `no published workflow ${workflowId}; publish it with POST /v1/workflows` : `workflow ${workflowId} has no version ${version}`);
+      }
       const idempotencyKey = request.headers['idempotency-key'];
       const execution = await node.engine.start({
         workflow,

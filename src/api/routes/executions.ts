@@ -8,7 +8,7 @@ import type { ExecutionStatus } from '../../store/records.js';
 import { iso, ownExecution } from '../access.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { errorBody, executionList, executionView as executionViewSchema, idParam, listExecutionsQuery, retryRequest } from '../schemas.js';
+import { errorBody, executionList, historyPage, executionView as executionViewSchema, idParam, listExecutionsQuery, retryRequest } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 import { eventView, streamExecutionEvents } from '../sse.js';
 
@@ -94,7 +94,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
       summary: "An execution's events, in order (JSON); the events route streams them",
       params: idParam,
       querystring: z.strictObject({ after: z.string().max(64).optional(), limit: z.coerce.number().int().min(1).max(1000).default(1000) }),
-      response: { 200: z.object({ events: z.array(z.record(z.string(), z.unknown())), next: z.string().optional() }), 400: errorBody, 404: errorBody },
+      response: { 200: historyPage, 400: errorBody, 404: errorBody },
     },
     handler: async (request) => {
       const execution = await ownExecution(request, context, request.params.id);

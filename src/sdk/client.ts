@@ -1,0 +1,336 @@
+import { z } from 'zod';
+import {
+  apiKeyView,
+  checkpointResponse,
+  consistencyResponse,
+  coordinatorKey,
+  createdKey,
+  executionList,
+  eventView,
+  executionView,
+  historyPage,
+  inclusionResponse,
+  validationResult,
+  verificationReport,
+  workerView,
+  workflowDetail,
+  workflowVersion,
+} from '../api/schemas.js';
+import { VerityError } from '../errors.js';
+
+/**
+ * The TypeScript client of the Verity API. Responses are checked against the same zod schemas the server
+ * validates with, so a client and a server that disagree fail loudly instead of quietly. The CLI uses this
+ * client for everything it does against a server.
+ */
+export type ExecutionView = z.output<typeof executionView>;
+export type ExecutionList = z.output<typeof executionList>;
+export type WorkflowDetail = z.output<typeof workflowDetail>;
+export type WorkflowSummary = z.output<typeof workflowVersion>;
+export type ValidationResult = z.output<typeof validationResult>;
+export type VerificationReport = z.output<typeof verificationReport>;
+export type ApiKeyView = z.output<typeof apiKeyView>;
+export type CreatedKey = z.output<typeof createdKey>;
+export type WorkerView = z.output<typeof workerView>;
+
+export type EventView = z.output<typeof eventView>;
+export type HistoryPage = z.output<typeof historyPage>;
+
+export interface ServerEvent {
+  /** The cursor after this event: resume a stream from it (Last-Event-ID). */
+  id: string;
+  type: string;
+  data: EventView;
+}
+
+export interface VerityClientOptions {
+  /** The server's base URL, e.g. http://127.0.0.1:8080 */
+  server: string;
+  /** An API key: vrt_<id>_<secret> */
+  apiKey: string;
+  /** Per request, except event streams. Default: 30 s. */
+  timeoutMs?: number;
+}
+
+export type ClientErrorCode = 'http' | 'unreachable' | 'protocol';
+
+/** A failed call: `status` and `code` are the server's (404 not_found, 409 conflict, …) when it answered. */
+export class VerityApiError extends VerityError<ClientErrorCode> {
+  constructor(
+    code: ClientErrorCode,
+    message: string,
+    readonly status?: number,
+    readonly serverCode?: string,
+    readonly details?: unknown,
+    options: { cause?: unknown } = {},
+  ) {
+    super(code, message, options);
+  }
+}
+
+export class VerityClient {
+  private readonly base: string;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: VerityClientOptions) {
+    this.base = options.server.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Workflows
+
+  /** Publishes a definition (an object, or YAML/JSON text) as the workflow's next version. */
+  publishWorkflow(definition: Record<string, unknown> | string): Promise<WorkflowDetail> {
+    return this.request('POST', '/v1/workflows', workflowDetail, { body: definition });
+  }
+
+  validateWorkflow(definition: Record<string, unknown> | string): Promise<ValidationResult> {
+    return this.request('POST', '/v1/workflows/validate', validationResult, { body: definition });
+  }
+
+  async listWorkflows(): Promise<WorkflowSummary[]> {
+    return (await this.request('GET', '/v1/workflows', z.object({ workflows: z.array(workflowVersion) }))).workflows;
+  }
+
+  getWorkflow(id: string, version?: number): Promise<WorkflowDetail> {
+    return this.request('GET', version === undefined ? `/v1/workflows/${enc(id)}` : `/v1/workflows/${enc(id)}/versions/${version}`, workflowDetail);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Executions
+
+  /** Runs a published workflow, its latest version unless one is named (the plan's POST /v1/agents/{workflow_id}/execute). */
+  execute(
+    workflowId: string,
+    request: { inputs?: unknown; version?: number; verificationLevel?: 'basic' | 'full' | 'zk'; budget?: number; idempotencyKey?: string } = {},
+  ): Promise<ExecutionView> {
+    return this.request('POST', `/v1/agents/${enc(workflowId)}/execute`, executionView, {
+      body: {
+        inputs: request.inputs ?? {},
+        ...(request.version !== undefined && { version: request.version }),
+        ...(request.verificationLevel !== undefined && { verification_level: request.verificationLevel }),
+        ...(request.budget !== undefined && { budget: request.budget }),
+      },
+      headers: request.idempotencyKey !== undefined ? { 'idempotency-key': request.idempotencyKey } : {},
+    });
+  }
+
+  status(executionId: string): Promise<ExecutionView> {
+    return this.request('GET', `/v1/agents/${enc(executionId)}/status`, executionView);
+  }
+
+  listExecutions(filter: { status?: readonly string[]; workflowId?: string; limit?: number; before?: string } = {}): Promise<ExecutionList> {
+    const query = new URLSearchParams();
+    if (filter.status?.length) query.set('status', filter.status.join(','));
+    if (filter.workflowId !== undefined) query.set('workflow_id', filter.workflowId);
+    if (filter.limit !== undefined) query.set('limit', String(filter.limit));
+    if (filter.before !== undefined) query.set('before', filter.before);
+    return this.request('GET', `/v1/executions${query.size > 0 ? `?${query}` : ''}`, executionList);
+  }
+
+  cancel(executionId: string): Promise<ExecutionView> {
+    return this.request('POST', `/v1/executions/${enc(executionId)}/cancel`, executionView, { body: {} });
+  }
+
+  retry(executionId: string, options: { budget?: number } = {}): Promise<ExecutionView> {
+    return this.request('POST', `/v1/executions/${enc(executionId)}/retry`, executionView, { body: options });
+  }
+
+  /** The execution's events in order, one page per call: pass `next` back as `after` for the following one. */
+  history(executionId: string, options: { after?: string; limit?: number } = {}): Promise<HistoryPage> {
+    const query = new URLSearchParams();
+    if (options.after !== undefined) query.set('after', options.after);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    return this.request('GET', `/v1/executions/${enc(executionId)}/history${query.size > 0 ? `?${query}` : ''}`, historyPage);
+  }
+
+  /**
+   * The execution's events as they happen (Server-Sent Events), from `after` (default: the beginning) until
+   * the execution ends. A dropped connection is resumed from the last event seen, so none is missed.
+   */
+  async *events(executionId: string, options: { after?: string; signal?: AbortSignal } = {}): AsyncGenerator<ServerEvent> {
+    let cursor = options.after;
+    for (let failures = 0; ; ) {
+      let ended = false;
+      try {
+        const response = await this.raw('GET', `/v1/executions/${enc(executionId)}/events`, {
+          headers: { accept: 'text/event-stream', ...(cursor !== undefined && { 'last-event-id': cursor }) },
+          stream: true,
+          ...(options.signal && { signal: options.signal }),
+        });
+        for await (const message of readEventStream(response)) {
+          failures = 0;
+          if (message.event === 'end') {
+            ended = true;
+            break;
+          }
+          if (message.id === undefined) continue;
+          cursor = message.id;
+          const data = eventView.safeParse(parseJson(message.data));
+          if (!data.success) throw new VerityApiError('protocol', `event ${message.id} does not match the API: ${data.error.message}`);
+          yield { id: message.id, type: message.event ?? 'message', data: data.data };
+        }
+        if (ended) return;
+      } catch (error) {
+        if (options.signal?.aborted) return;
+        // A 4xx or a malformed event will not get better by asking again.
+        if (error instanceof VerityApiError && (error.code === 'protocol' || (error.status !== undefined && error.status < 500))) throw error;
+        if (++failures > 5) throw error;
+      }
+      if (options.signal?.aborted) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** failures)));
+    }
+  }
+
+  /** Resolves with the execution once it has ended, following its event stream. */
+  async waitFor(executionId: string, options: { onEvent?: (event: ServerEvent) => void; signal?: AbortSignal } = {}): Promise<ExecutionView> {
+    for await (const event of this.events(executionId, options.signal ? { signal: options.signal } : {})) options.onEvent?.(event);
+    return this.status(executionId);
+  }
+
+  /** The receipt bundle; with `includeData`, everything `verify --level full` needs. 409 while it runs. */
+  async receipt(executionId: string, options: { includeData?: boolean } = {}): Promise<Record<string, unknown>> {
+    const response = await this.raw('GET', `/v1/agents/${enc(executionId)}/receipt${options.includeData ? '?data=true' : ''}`);
+    return (await response.json()) as Record<string, unknown>;
+  }
+
+  /** Server-side verification (it trusts the server's own keys unless given others); verify offline to trust nothing. */
+  verify(bundle: unknown, options: { level?: 'basic' | 'full'; trustedKeys?: string[] } = {}): Promise<VerificationReport> {
+    return this.request('POST', '/v1/receipts/verify', verificationReport, { body: { bundle, level: options.level ?? 'basic', ...(options.trustedKeys && { trustedKeys: options.trustedKeys }) } });
+  }
+
+  coordinatorKey(): Promise<z.output<typeof coordinatorKey>> {
+    return this.request('GET', '/v1/keys/coordinator', coordinatorKey);
+  }
+
+  checkpoint(): Promise<z.output<typeof checkpointResponse>> {
+    return this.request('GET', '/v1/log/checkpoint', checkpointResponse);
+  }
+
+  inclusionProof(index: number, size?: number): Promise<z.output<typeof inclusionResponse>> {
+    return this.request('GET', `/v1/log/inclusion?index=${index}${size === undefined ? '' : `&size=${size}`}`, inclusionResponse);
+  }
+
+  consistencyProof(from: number, to?: number): Promise<z.output<typeof consistencyResponse>> {
+    return this.request('GET', `/v1/log/consistency?from=${from}${to === undefined ? '' : `&to=${to}`}`, consistencyResponse);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Administration (admin keys)
+
+  createKey(principal: string, role: 'client' | 'publisher' | 'worker' | 'admin'): Promise<CreatedKey> {
+    return this.request('POST', '/v1/keys', createdKey, { body: { principal, role } });
+  }
+
+  async listKeys(): Promise<ApiKeyView[]> {
+    return (await this.request('GET', '/v1/keys', z.object({ keys: z.array(apiKeyView) }))).keys;
+  }
+
+  revokeKey(id: string): Promise<ApiKeyView> {
+    return this.request('DELETE', `/v1/keys/${enc(id)}`, apiKeyView);
+  }
+
+  async listWorkers(): Promise<WorkerView[]> {
+    return (await this.request('GET', '/v1/workers', z.object({ workers: z.array(workerView) }))).workers;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  private async request<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    options: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<z.output<S>> {
+    const response = await this.raw(method, path, options);
+    const text = await response.text();
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new VerityApiError('protocol', `${method} ${path}: the server answered ${response.status} with something that is not JSON`, response.status, undefined, undefined, { cause: error });
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new VerityApiError('protocol', `${method} ${path}: the response does not match the API: ${parsed.error.message}`, response.status);
+    return parsed.data;
+  }
+
+  /** One HTTP call; non-2xx answers become a VerityApiError carrying the server's error code and message. */
+  private async raw(
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; stream?: boolean; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}`, ...options.headers };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      headers['content-type'] ??= typeof options.body === 'string' ? 'application/yaml' : 'application/json';
+    }
+    const signals = [...(options.signal ? [options.signal] : []), ...(options.stream ? [] : [AbortSignal.timeout(this.timeoutMs)])];
+    let response: Response;
+    try {
+      response = await fetch(`${this.base}${path}`, { method, headers, ...(body !== undefined && { body }), ...(signals.length > 0 && { signal: AbortSignal.any(signals) }) });
+    } catch (error) {
+      throw new VerityApiError('unreachable', `cannot reach the Verity server at ${this.base}: ${(error as Error).message}`, undefined, undefined, undefined, { cause: error });
+    }
+    if (response.ok) return response;
+    let error: { code?: string; message?: string; details?: unknown } = {};
+    try {
+      error = ((await response.json()) as { error?: typeof error }).error ?? {};
+    } catch {
+      // Not a JSON error body: the status says enough.
+    }
+    throw new VerityApiError('http', error.message ?? `${method} ${path}: HTTP ${response.status}`, response.status, error.code, error.details);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+/** Parses a text/event-stream body into messages (the WHATWG EventSource format). */
+async function* readEventStream(response: Response): AsyncGenerator<{ id?: string; event?: string; data: string }> {
+  if (!response.body) return;
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let split: number;
+      while ((split = buffer.search(/\r?\n\r?\n/)) >= 0) {
+        const block = buffer.slice(0, split);
+        buffer = buffer.slice(split + (buffer[split] === '\r' ? 4 : 2));
+        const message: { id?: string; event?: string; data: string } = { data: '' };
+        const data: string[] = [];
+        for (const line of block.split(/\r?\n/)) {
+          if (line.startsWith(':')) continue;
+          const colon = line.indexOf(':');
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const fieldValue = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+          if (field === 'id') message.id = fieldValue;
+          else if (field === 'event') message.event = fieldValue;
+          else if (field === 'data') data.push(fieldValue);
+        }
+        if (data.length === 0 && message.event === undefined) continue;
+        message.data = data.join('\n');
+        yield message;
+      }
+    }
+  } finally {
+    reader.releaseLock();
+    await response.body.cancel().catch(() => undefined);
+  }
+}
