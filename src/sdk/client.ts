@@ -126,7 +126,7 @@ export class VerityClient {
     if (filter.workflowId !== undefined) query.set('workflow_id', filter.workflowId);
     if (filter.limit !== undefined) query.set('limit', String(filter.limit));
     if (filter.before !== undefined) query.set('before', filter.before);
-    return this.request('GET', `/v1/executions${query.size > 0 ? `?${query}` : ''}`, executionList);
+    return this.request('GET', `/v1/executions${query.size > 0 ? `?${query.toString()}` : ''}`, executionList);
   }
 
   cancel(executionId: string): Promise<ExecutionView> {
@@ -142,7 +142,7 @@ export class VerityClient {
     const query = new URLSearchParams();
     if (options.after !== undefined) query.set('after', options.after);
     if (options.limit !== undefined) query.set('limit', String(options.limit));
-    return this.request('GET', `/v1/executions/${enc(executionId)}/history${query.size > 0 ? `?${query}` : ''}`, historyPage);
+    return this.request('GET', `/v1/executions/${enc(executionId)}/history${query.size > 0 ? `?${query.toString()}` : ''}`, historyPage);
   }
 
   /**
@@ -303,16 +303,15 @@ async function* readEventStream(response: Response): AsyncGenerator<{ id?: strin
   if (!response.body) return;
   const decoder = new TextDecoder();
   let buffer = '';
-  const reader = response.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
       buffer += decoder.decode(value, { stream: true });
-      let split: number;
-      while ((split = buffer.search(/\r?\n\r?\n/)) >= 0) {
-        const block = buffer.slice(0, split);
-        buffer = buffer.slice(split + (buffer[split] === '\r' ? 4 : 2));
+      for (let end = /\r?\n\r?\n/.exec(buffer); end; end = /\r?\n\r?\n/.exec(buffer)) {
+        const block = buffer.slice(0, end.index);
+        buffer = buffer.slice(end.index + end[0].length);
         const message: { id?: string; event?: string; data: string } = { data: '' };
         const data: string[] = [];
         for (const line of block.split(/\r?\n/)) {
