@@ -4,6 +4,7 @@ import { validateWorkflow } from '../src/workflow/validate.js';
 import type { WorkflowRecord } from '../src/store/records.js';
 import { verifyBundle } from '../src/attest/verify/verify-bundle.js';
 import { buildBundle } from '../src/receipts/bundle.js';
+import { serverLoad } from './server-load.js';
 
 /**
  * The benchmark scenarios. Each runs in its own process (bench/child.ts) so that its peak RSS is its own,
@@ -253,6 +254,7 @@ export const SCENARIOS = {
   'fan-out-100': fanOut100,
   'concurrent-200x10': concurrentExecutions,
   'validate-1000': validate1000,
+  'server-1000x10': serverLoad,
 } as const;
 
 export type ScenarioName = keyof typeof SCENARIOS;

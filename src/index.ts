@@ -31,3 +31,11 @@ export type * from './workflow/types.js';
 export { canonicalJson } from './attest/canonical.js';
 export { jsonDigest, sha256Hex } from './attest/digest.js';
 export { VerityError } from './errors.js';
+export { verifyBundle } from './attest/verify/verify-bundle.js';
+
+/** The server and its client. */
+export { buildServer } from './api/server.js';
+export type { ServerOptions } from './api/server.js';
+export { VerityClient, VerityApiError } from './sdk/client.js';
+export type { VerityClientOptions, ServerEvent, ExecutionSummary, ExecutionList, HistoryPage, WorkflowDetail, VerificationReport } from './sdk/client.js';
+export type { EventView } from './engine/view.js';

@@ -1,7 +1,7 @@
 import { VerityError } from '../errors.js';
 import { WorkflowError } from '../workflow/errors.js';
 
-export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'unavailable';
+export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'rate_limited' | 'unavailable';
 
 const STATUS: Record<ApiErrorCode, number> = {
   unauthorized: 401,
@@ -9,6 +9,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   validation: 400,
+  rate_limited: 429,
   unavailable: 503,
 };
 

@@ -34,6 +34,7 @@ export const stepSummary = z.object({
   id: z.string(),
   status: z.enum(['pending', 'queued', 'running', 'completed', 'skipped', 'failed', 'cancelled']),
   attempts: z.int(),
+  queuedAt: z.string().optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   cost: z.int(),

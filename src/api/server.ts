@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -22,10 +22,12 @@ export interface ServerOptions {
   bodyLimit: number;
   /** Requests per key (or per address, without a key) per minute. Default: 6000. */
   rateLimitPerMinute: number;
-  /** pino options, or false for no logs. Default: JSON logs at info. */
-  logger: boolean | { level: string };
+  /** pino options, or false for no logs. Default: JSON logs at info, on stdout (or on `stream`). */
+  logger: boolean | { level: string; stream?: { write(line: string): void } };
   /** Longest a worker's claim is held open waiting for a job. Default: 30 s. */
   maxClaimWaitMs: number;
+  /** On close, how long requests in flight get to finish before every connection is cut. Default: 3 s. */
+  closeGraceMs: number;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -33,6 +35,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   rateLimitPerMinute: 6000,
   logger: { level: 'info' },
   maxClaimWaitMs: 30_000,
+  closeGraceMs: 3_000,
 };
 
 /** What route handlers work with. */
@@ -59,11 +62,23 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
         ? false
         : {
             level: resolved.logger === true ? 'info' : resolved.logger.level,
+            ...(resolved.logger !== true && resolved.logger.stream && { stream: resolved.logger.stream }),
             // Secrets never reach the logs: API keys travel in the Authorization header.
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
           },
     // Long polls and event streams outlive the default request timeout of some proxies, not ours.
     requestTimeout: 0,
+    // What the router refuses before any route runs, in the API's own error shape.
+    frameworkErrors: (error, _request, generic) => {
+      // The reply is typed for any route's schemas; this one answers outside every route.
+      const reply = generic as FastifyReply;
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void reply.code(tooLong ? 414 : 400).send({
+        error: tooLong
+          ? { code: 'too_long', message: 'a path parameter is too long; ids are at most 100 characters' }
+          : { code: 'bad_request', message: 'the path is not a valid URL (a malformed %-escape?)' },
+      });
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -76,35 +91,7 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
   const metrics = new Metrics(node);
   const context: ApiContext = { node, keys, metrics, options: resolved, closing: shutdown.signal };
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Verity API',
-        version: '1',
-        description: 'Verifiable AI agent orchestration: run workflows, follow executions, fetch and verify receipts. Every route needs an API key (Authorization: Bearer vrt_…).',
-      },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'a Verity API key: vrt_<id>_<secret>' } } },
-      security: [{ apiKey: [] }],
-    },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
-
-  registerAuth(app, keys);
-  await app.register(rateLimit, {
-    max: resolved.rateLimitPerMinute,
-    timeWindow: 60_000,
-    // After authentication, so the limit is per key; unauthenticated requests are limited per address.
-    hook: 'preHandler',
-    keyGenerator: (request) => request.apiKey?.id ?? request.ip,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      error: { code: 'rate_limited', message: `too many requests: at most ${context.max} a minute; retry after ${context.after}` },
-    }),
-  });
-
+  // Before any plugin registers routes: a plugin's routes keep the error handler they were registered under.
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const issues = error.validation.map((v) => ({ field: fieldOf(error.validationContext, v.instancePath), message: v.message }));
@@ -130,6 +117,40 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}; see /docs` } }),
   );
+  // The documentation page is for people with a browser, which sends no API key: its routes are public.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...route.config, roles: 'public' };
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Verity API',
+        version: '1',
+        description: 'Verifiable AI agent orchestration: run workflows, follow executions, fetch and verify receipts. Every route needs an API key (Authorization: Bearer vrt_…).',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'a Verity API key: vrt_<id>_<secret>' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+
+  registerAuth(app, keys, { failuresPerMinute: resolved.rateLimitPerMinute });
+  await app.register(rateLimit, {
+    max: resolved.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // After authentication, so the limit is per key; public routes are limited per address (and failed
+    // authentications, which never get here, by registerAuth).
+    hook: 'preHandler',
+    keyGenerator: (request) => request.apiKey?.id ?? request.ip,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: { code: 'rate_limited', message: `too many requests: at most ${context.max} a minute; retry after ${context.after}` },
+    }),
+  });
 
   registerHealthRoutes(app, context);
   app.get('/openapi.json', { config: { roles: 'public' }, schema: { hide: true } }, () => app.swagger());
@@ -146,6 +167,15 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
     { prefix: '/v1' },
   );
   app.addHook('onClose', () => shutdown.abort());
+  // Closing waits for every connection to end, and Node counts one that never sent a request (a client's
+  // spare pooled socket, a browser's preconnect) as busy until its headers time out, a minute or more; a
+  // kept-alive one may idle as long. After a grace for requests in flight, cut what is left.
+  app.addHook('preClose', (done) => {
+    const timer = setTimeout(() => app.server.closeAllConnections(), resolved.closeGraceMs);
+    timer.unref();
+    app.server.once('close', () => clearTimeout(timer));
+    done();
+  });
   return { app, context, shutdown };
 }
 

@@ -1,21 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminal } from '../engine/engine.js';
-import type { EventRecord, ExecutionRecord } from '../store/records.js';
+import { eventView } from '../engine/view.js';
+import type { ExecutionRecord } from '../store/records.js';
 import type { ApiContext } from './server.js';
 
-/** An event as the API shows it. */
-export function eventView(event: EventRecord) {
-  return {
-    seq: event.seq,
-    at: new Date(event.at).toISOString(),
-    type: event.type,
-    ...(event.stepId !== undefined && { stepId: event.stepId }),
-    ...(event.jobId !== undefined && { jobId: event.jobId }),
-    ...(event.attempt !== undefined && { attempt: event.attempt }),
-    actor: event.actor,
-    ...(event.data !== undefined && { data: event.data }),
-  };
-}
+export { eventView } from '../engine/view.js';
 
 const POLL_MS = 250;
 const PING_MS = 15_000;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { fromBase64, utf8 } from '../attest/bytes.js';
 import { verifyEd25519 } from '../attest/ed25519.js';
 import { publicKeyFromPem } from '../attest/keys.js';
@@ -10,27 +10,50 @@ import { registrationMessage } from '../worker/registration.js';
  * Registration challenges: a worker proves it holds its private key by signing a challenge the server
  * issued. The challenge is itself signed by the coordinator key (and names the principal and an expiry),
  * so any replica sharing that key can check it without shared memory.
+ *
+ * A challenge is good for one registration: its nonce is the id of the worker it registers, so a replayed
+ * registration finds its worker already in the store (the one place replicas share) and is refused.
  */
 const TTL_MS = 120_000;
 const CHALLENGE_CONTEXT = 'verity-worker-challenge\n';
 
 export function issueChallenge(signer: Signer, principal: string): { challenge: string; expiresAt: string } {
   const expiresAt = Date.now() + TTL_MS;
-  const body = Buffer.from(JSON.stringify({ nonce: randomBytes(16).toString('hex'), principal, exp: expiresAt })).toString('base64url');
+  const body = Buffer.from(JSON.stringify({ nonce: uuidv7(), principal, exp: expiresAt })).toString('base64url');
   const signature = Buffer.from(signer.sign(utf8(CHALLENGE_CONTEXT + body))).toString('base64url');
   return { challenge: `${body}.${signature}`, expiresAt: new Date(expiresAt).toISOString() };
 }
 
-/** Why a registration proof is refused, or undefined when it holds. */
+/** The id of the worker a challenge registers. */
+export function workerIdOf(nonce: string): string {
+  return `remote-${nonce}`;
+}
+
+/**
+ * Checks a registration proof: the id of the worker it may register when it holds, or why it is refused.
+ * The caller must still refuse a challenge whose worker already exists (it was used).
+ */
 export async function checkRegistration(
   store: Store,
   principal: string,
   challenge: string,
   workerPublicKeyPem: string,
   signatureB64: string,
-): Promise<string | undefined> {
-  const [body, signature] = challenge.split('.');
-  if (!body || !signature) return 'the challenge is malformed; ask for one at POST /v1/worker/challenge';
+): Promise<{ workerId: string } | { problem: string }> {
+  const problem = await findProblem(store, principal, challenge, workerPublicKeyPem, signatureB64);
+  if (typeof problem === 'string') return { problem };
+  return { workerId: workerIdOf(problem.nonce) };
+}
+
+async function findProblem(
+  store: Store,
+  principal: string,
+  challenge: string,
+  workerPublicKeyPem: string,
+  signatureB64: string,
+): Promise<string | { nonce: string }> {
+  const [body, signature, ...rest] = challenge.split('.');
+  if (!body || !signature || rest.length > 0) return 'the challenge is malformed; ask for one at POST /v1/worker/challenge';
   const coordinatorKeys = (await store.read.listKeys('coordinator')).map((k) => publicKeyFromPem(k.publicKeyPem));
   const sig = Buffer.from(signature, 'base64url');
   let issued = false;
@@ -38,7 +61,7 @@ export async function checkRegistration(
     if (await verifyEd25519(key, utf8(CHALLENGE_CONTEXT + body), sig)) issued = true;
   }
   if (!issued) return 'the challenge was not issued by this server';
-  let claims: { principal?: unknown; exp?: unknown };
+  let claims: { nonce?: unknown; principal?: unknown; exp?: unknown };
   try {
     claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as typeof claims;
   } catch {
@@ -46,6 +69,7 @@ export async function checkRegistration(
   }
   if (claims.principal !== principal) return 'the challenge was issued to another key';
   if (typeof claims.exp !== 'number' || claims.exp < Date.now()) return 'the challenge has expired; ask for a new one';
+  if (typeof claims.nonce !== 'string' || !/^[0-9a-f-]{36}$/.test(claims.nonce)) return 'the challenge is malformed; ask for a new one';
   let workerKey: Uint8Array;
   let proof: Uint8Array;
   try {
@@ -57,5 +81,5 @@ export async function checkRegistration(
   if (!(await verifyEd25519(workerKey, registrationMessage(challenge), proof))) {
     return 'the signature over the challenge does not verify with the worker key: the worker does not hold it';
   }
-  return undefined;
+  return { nonce: claims.nonce };
 }

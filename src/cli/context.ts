@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { VerityNode } from '../node/verity-node.js';
+import type { NodeOptions } from '../node/verity-node.js';
 import { Option } from 'commander';
 
 /** Options every command that touches the store accepts. */
@@ -17,8 +18,9 @@ export function withStoreOptions(command: Command): Command {
 }
 
 /** Opens a node on the store the flags name, with `workers` in-process worker slots (0 = none). */
-export async function openNode(flags: StoreFlags, workers: number, log: (line: string) => void): Promise<VerityNode> {
+export async function openNode(flags: StoreFlags, workers: number, log: (line: string) => void, extra: Partial<NodeOptions> = {}): Promise<VerityNode> {
   return VerityNode.open({
+    ...extra,
     ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
     databaseUrl: flags.databaseUrl || undefined,
     workers,

@@ -3,12 +3,14 @@ import { VerityError, describeError } from '../errors.js';
 import { WorkflowError } from '../workflow/errors.js';
 import { registerControl } from './commands/control.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerKeys } from './commands/keys.js';
 import { registerReceipts } from './commands/receipts.js';
 import { registerServe } from './commands/serve.js';
 import { registerRun } from './commands/run.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError, EXIT } from './errors.js';
 import { installNodeCrypto } from '../keys/node-crypto.js';
+import { VerityApiError } from '../sdk/client.js';
 
 const VERSION = '0.1.0';
 
@@ -23,6 +25,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerControl(program);
   registerReceipts(program);
+  registerKeys(program);
   registerServe(program);
   return program;
 }
@@ -44,14 +47,24 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`);
       return EXIT.usage;
     }
-    process.stderr.write(`error: ${describeError(error)}\n`);
+    process.stderr.write(`error: ${describeError(error)}${hintFor(error)}\n`);
     if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     return exitCodeOf(error);
   }
 }
 
+/** What to do about a server's refusal, when the message alone would leave the user guessing. */
+function hintFor(error: unknown): string {
+  if (!(error instanceof VerityApiError)) return '';
+  if (error.status === 401) return ' (check --api-key / VERITY_API_KEY: the key is unknown, malformed or revoked)';
+  if (error.status === 403) return " (this key's role may not do that; an admin can create one that may: verity keys create)";
+  return '';
+}
+
 function exitCodeOf(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
+  // The server refused the request as asked (bad input, unknown id, not yet): a usage error, like locally.
+  if (error instanceof VerityApiError) return error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 403 ? EXIT.usage : EXIT.failed;
   if (error instanceof VerityError && (error.code === 'invalid_inputs' || error.code === 'invalid_url' || error.code === 'ambiguous_id' || error.code === 'execution_not_found' || error.code === 'no_receipt')) {
     return EXIT.usage;
   }

@@ -1,12 +1,14 @@
-import type { EventRecord, ExecutionRecord, StepRecord } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import type { EventView, ExecutionView, StepSummary } from '../engine/view.js';
 import { STEP_ICONS, colorize, formatDuration, shortId, statusColor } from './format.js';
 
+/**
+ * What a renderer is shown: the execution as the API shows it and the events since the previous snapshot.
+ * A local run and a run on a server produce the same snapshots, so they look the same.
+ */
 export interface Snapshot {
-  execution: ExecutionRecord;
-  steps: StepRecord[];
+  execution: ExecutionView;
   /** Events since the previous snapshot. */
-  events: EventRecord[];
+  events: EventView[];
   now: number;
 }
 
@@ -14,6 +16,8 @@ export interface ProgressRenderer {
   render(snapshot: Snapshot): void;
   finish(snapshot: Snapshot): void;
 }
+
+const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 
 /** A live view that redraws in place: one line per step, or a summary when the terminal is too short. */
 export class LiveProgress implements ProgressRenderer {
@@ -42,27 +46,32 @@ export class LiveProgress implements ProgressRenderer {
     this.render(snapshot);
   }
 
-  private lines({ execution, steps, now }: Snapshot): string[] {
+  private lines({ execution, now }: Snapshot): string[] {
     const c = this.colors;
-    const elapsed = formatDuration((execution.finishedAt ?? now) - execution.startedAt);
-    const header = `${c.bold(this.title)} ${c.dim(shortId(execution.id))}  ${statusColor(c, execution.status)(execution.status)}  ${elapsed}`;
+    const { steps } = execution;
+    const elapsed = formatDuration((ms(execution.finishedAt) ?? now) - ms(execution.createdAt)!);
+    const header = `${c.bold(this.title)} ${c.dim(shortId(execution.executionId))}  ${statusColor(c, execution.status)(execution.status)}  ${elapsed}`;
     const rows = Math.max(6, (this.stream.rows || 40) - 3);
-    const width = Math.min(32, Math.max(...steps.map((s) => s.stepId.length)));
-    const line = (s: StepRecord) => {
+    const width = Math.min(32, Math.max(...steps.map((s) => s.id.length)));
+    const line = (s: StepSummary) => {
       const spin = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏'[this.frame % 10]!;
       const icon = s.status === 'running' ? spin : STEP_ICONS[s.status];
       const color = statusColor(c, s.status);
       const attempt = s.attempts > 1 ? `attempt ${s.attempts}` : '';
       const time =
-        s.startedAt !== undefined ? formatDuration((s.finishedAt ?? now) - s.startedAt) : s.status === 'queued' && s.queuedAt !== undefined ? `waiting ${formatDuration(now - s.queuedAt)}` : '';
+        s.startedAt !== undefined
+          ? formatDuration((ms(s.finishedAt) ?? now) - ms(s.startedAt)!)
+          : s.status === 'queued' && s.queuedAt !== undefined
+            ? `waiting ${formatDuration(now - ms(s.queuedAt)!)}`
+            : '';
       const why = s.status === 'failed' && s.error ? c.red(` ${s.error.code}: ${s.error.message}`) : s.status === 'skipped' && s.skipReason ? c.dim(` ${s.skipReason}`) : '';
-      return `  ${color(icon)} ${s.stepId.padEnd(width)}  ${color(s.status.padEnd(9))} ${attempt.padEnd(10)} ${c.dim(time)}${why}`;
+      return `  ${color(icon)} ${s.id.padEnd(width)}  ${color(s.status.padEnd(9))} ${attempt.padEnd(10)} ${c.dim(time)}${why}`;
     };
     if (steps.length + 1 <= rows) return [header, ...steps.map(line)];
     // Too many steps for the terminal: counts, then the steps worth watching.
     const counts = new Map<string, number>();
     for (const s of steps) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
-    const summary = `  ${[...counts].map(([status, n]) => `${statusColor(c, status as StepRecord['status'])(status)} ${n}`).join('  ')}  of ${steps.length} steps`;
+    const summary = `  ${[...counts].map(([status, n]) => `${statusColor(c, status as StepSummary['status'])(status)} ${n}`).join('  ')}  of ${steps.length} steps`;
     const interesting = steps.filter((s) => s.status === 'running' || s.status === 'failed' || (s.status === 'queued' && s.attempts > 1));
     const room = rows - 2;
     const shown = interesting.slice(0, room).map(line);
@@ -78,7 +87,7 @@ export class PlainProgress implements ProgressRenderer {
   render({ execution, events }: Snapshot): void {
     for (const event of events) {
       const line = describeEvent(event);
-      if (line !== undefined) this.stream.write(`[${formatDuration(event.at - execution.startedAt).padStart(7)}] ${line}\n`);
+      if (line !== undefined) this.stream.write(`[${formatDuration(Date.parse(event.at) - Date.parse(execution.createdAt)).padStart(7)}] ${line}\n`);
     }
   }
 
@@ -87,7 +96,7 @@ export class PlainProgress implements ProgressRenderer {
   }
 }
 
-function describeEvent(event: EventRecord): string | undefined {
+function describeEvent(event: EventView): string | undefined {
   const step = event.stepId ?? '';
   const data = event.data ?? {};
   const error = data.error as { code?: string; message?: string } | undefined;
@@ -111,50 +120,6 @@ function describeEvent(event: EventRecord): string | undefined {
         return `execution ${event.type.slice('execution.'.length)}${error ? ` (${error.code}: ${error.message})` : ''}`;
       }
       return undefined;
-  }
-}
-
-/**
- * Feeds a renderer until the execution ends: a snapshot every `intervalMs`, and a last one, with every
- * remaining event, once `done` resolves.
- */
-export async function followExecution(
-  store: Store,
-  executionId: string,
-  renderer: ProgressRenderer,
-  done: Promise<unknown>,
-  intervalMs = 100,
-): Promise<void> {
-  let lastSeq = 0;
-  const snapshot = async (): Promise<Snapshot | undefined> => {
-    const execution = await store.read.getExecution(executionId);
-    if (!execution) return undefined;
-    const steps = await store.read.listSteps(executionId);
-    const events: EventRecord[] = [];
-    for (;;) {
-      const page = await store.read.listEvents(executionId, lastSeq, 500);
-      events.push(...page);
-      if (page.length > 0) lastSeq = page.at(-1)!.seq;
-      if (page.length < 500) break;
-    }
-    return { execution, steps, events, now: Date.now() };
-  };
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    snapshot()
-      .then((s) => s && renderer.render(s))
-      .catch(() => undefined)
-      .finally(() => (busy = false));
-  }, intervalMs);
-  try {
-    await done;
-  } finally {
-    clearInterval(timer);
-    while (busy) await new Promise((resolve) => setTimeout(resolve, 5));
-    const last = await snapshot();
-    if (last) renderer.finish(last);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ErrorInfo, ExecutionRecord, ExecutionStatus, StepRecord, StepStatus } from '../store/records.js';
+import type { ErrorInfo, EventRecord, ExecutionRecord, ExecutionStatus, StepRecord, StepStatus } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
 /** An execution as clients see it: the shape of `verity status --json` and of the API. */
@@ -22,11 +22,38 @@ export interface StepSummary {
   id: string;
   status: StepStatus;
   attempts: number;
+  /** When it last became runnable (so a client can show how long it has waited). */
+  queuedAt?: string;
   startedAt?: string;
   finishedAt?: string;
   cost: number;
   error?: ErrorInfo;
   skipReason?: string;
+}
+
+/** An event as clients see it: the API's history and event stream, and `verity history --json`. */
+export interface EventView {
+  seq: number;
+  at: string;
+  type: string;
+  stepId?: string;
+  jobId?: string;
+  attempt?: number;
+  actor: string;
+  data?: Record<string, unknown>;
+}
+
+export function eventView(event: EventRecord): EventView {
+  return {
+    seq: event.seq,
+    at: iso(event.at),
+    type: event.type,
+    ...(event.stepId !== undefined && { stepId: event.stepId }),
+    ...(event.jobId !== undefined && { jobId: event.jobId }),
+    ...(event.attempt !== undefined && { attempt: event.attempt }),
+    actor: event.actor,
+    ...(event.data !== undefined && { data: event.data }),
+  };
 }
 
 export function executionView(execution: ExecutionRecord, steps: readonly StepRecord[]): ExecutionView {
@@ -46,6 +73,7 @@ export function executionView(execution: ExecutionRecord, steps: readonly StepRe
       id: s.stepId,
       status: s.status,
       attempts: s.attempts,
+      ...(s.queuedAt !== undefined && { queuedAt: iso(s.queuedAt) }),
       ...(s.startedAt !== undefined && { startedAt: iso(s.startedAt) }),
       ...(s.finishedAt !== undefined && { finishedAt: iso(s.finishedAt) }),
       cost: s.cost,

@@ -16,15 +16,38 @@ import {
   workflowDetail,
   workflowVersion,
 } from '../api/schemas.js';
+import type { EventView, ExecutionView } from '../engine/view.js';
 import { VerityError } from '../errors.js';
+import type { ExecutionStatus } from '../store/records.js';
 
 /**
  * The TypeScript client of the Verity API. Responses are checked against the same zod schemas the server
  * validates with, so a client and a server that disagree fail loudly instead of quietly. The CLI uses this
  * client for everything it does against a server.
  */
-export type ExecutionView = z.output<typeof executionView>;
-export type ExecutionList = z.output<typeof executionList>;
+export type { EventView, ExecutionView, StepSummary } from '../engine/view.js';
+
+/** One row of a list of executions. */
+export interface ExecutionSummary {
+  executionId: string;
+  workflowId: string;
+  workflowVersion: number;
+  status: ExecutionStatus;
+  createdAt: string;
+  finishedAt?: string;
+}
+
+export interface ExecutionList {
+  executions: ExecutionSummary[];
+  /** Pass as `before` for the next page; absent on the last page. */
+  next?: string;
+}
+
+export interface HistoryPage {
+  events: (EventView & { cursor: string })[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  next?: string;
+}
 export type WorkflowDetail = z.output<typeof workflowDetail>;
 export type WorkflowSummary = z.output<typeof workflowVersion>;
 export type ValidationResult = z.output<typeof validationResult>;
@@ -33,8 +56,6 @@ export type ApiKeyView = z.output<typeof apiKeyView>;
 export type CreatedKey = z.output<typeof createdKey>;
 export type WorkerView = z.output<typeof workerView>;
 
-export type EventView = z.output<typeof eventView>;
-export type HistoryPage = z.output<typeof historyPage>;
 
 export interface ServerEvent {
   /** The cursor after this event: resume a stream from it (Last-Event-ID). */
@@ -105,7 +126,7 @@ export class VerityClient {
     workflowId: string,
     request: { inputs?: unknown; version?: number; verificationLevel?: 'basic' | 'full' | 'zk'; budget?: number; idempotencyKey?: string } = {},
   ): Promise<ExecutionView> {
-    return this.request('POST', `/v1/agents/${enc(workflowId)}/execute`, executionView, {
+    return this.typed<ExecutionView>('POST', `/v1/agents/${enc(workflowId)}/execute`, executionView, {
       body: {
         inputs: request.inputs ?? {},
         ...(request.version !== undefined && { version: request.version }),
@@ -117,7 +138,7 @@ export class VerityClient {
   }
 
   status(executionId: string): Promise<ExecutionView> {
-    return this.request('GET', `/v1/agents/${enc(executionId)}/status`, executionView);
+    return this.typed<ExecutionView>('GET', `/v1/agents/${enc(executionId)}/status`, executionView);
   }
 
   listExecutions(filter: { status?: readonly string[]; workflowId?: string; limit?: number; before?: string } = {}): Promise<ExecutionList> {
@@ -126,15 +147,15 @@ export class VerityClient {
     if (filter.workflowId !== undefined) query.set('workflow_id', filter.workflowId);
     if (filter.limit !== undefined) query.set('limit', String(filter.limit));
     if (filter.before !== undefined) query.set('before', filter.before);
-    return this.request('GET', `/v1/executions${query.size > 0 ? `?${query.toString()}` : ''}`, executionList);
+    return this.typed<ExecutionList>('GET', `/v1/executions${query.size > 0 ? `?${query.toString()}` : ''}`, executionList);
   }
 
   cancel(executionId: string): Promise<ExecutionView> {
-    return this.request('POST', `/v1/executions/${enc(executionId)}/cancel`, executionView, { body: {} });
+    return this.typed<ExecutionView>('POST', `/v1/executions/${enc(executionId)}/cancel`, executionView, { body: {} });
   }
 
   retry(executionId: string, options: { budget?: number } = {}): Promise<ExecutionView> {
-    return this.request('POST', `/v1/executions/${enc(executionId)}/retry`, executionView, { body: options });
+    return this.typed<ExecutionView>('POST', `/v1/executions/${enc(executionId)}/retry`, executionView, { body: options });
   }
 
   /** The execution's events in order, one page per call: pass `next` back as `after` for the following one. */
@@ -142,7 +163,7 @@ export class VerityClient {
     const query = new URLSearchParams();
     if (options.after !== undefined) query.set('after', options.after);
     if (options.limit !== undefined) query.set('limit', String(options.limit));
-    return this.request('GET', `/v1/executions/${enc(executionId)}/history${query.size > 0 ? `?${query.toString()}` : ''}`, historyPage);
+    return this.typed<HistoryPage>('GET', `/v1/executions/${enc(executionId)}/history${query.size > 0 ? `?${query.toString()}` : ''}`, historyPage);
   }
 
   /**
@@ -169,7 +190,7 @@ export class VerityClient {
           cursor = message.id;
           const data = eventView.safeParse(parseJson(message.data));
           if (!data.success) throw new VerityApiError('protocol', `event ${message.id} does not match the API: ${data.error.message}`);
-          yield { id: message.id, type: message.event ?? 'message', data: data.data };
+          yield { id: message.id, type: message.event ?? 'message', data: data.data as EventView };
         }
         if (ended) return;
       } catch (error) {
@@ -236,6 +257,14 @@ export class VerityClient {
   }
 
   // -------------------------------------------------------------------------------------------------------
+
+  /**
+   * zod types an optional field as `T | undefined`, the engine's types (exactOptionalPropertyTypes) as an
+   * absent key. Parsed JSON never holds undefined, so what the schema accepted has the engine's exact shape.
+   */
+  private async typed<T>(method: string, path: string, schema: z.ZodType, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
+    return (await this.request(method, path, schema, options)) as T;
+  }
 
   private async request<S extends z.ZodType>(
     method: string,

@@ -26,6 +26,11 @@ const tags = ['worker protocol'];
 const roles = ['worker', 'admin'] as const;
 const jobParam = z.strictObject({ jobId: z.string().min(1).max(100) });
 const POLL_MS = 250;
+/**
+ * A refused report: the coordinator's outcome, or the API's own error body when the request is refused
+ * before it reaches the coordinator (a bad key or role, a malformed body, a worker the key did not register).
+ */
+const refusal = z.union([reportOutcome, errorBody]);
 
 /** How a refusal reads over HTTP: someone else's job, a bad nonce or attestation are 403; the rest are 409. */
 const REFUSAL_STATUS: Record<string, number> = {
@@ -81,9 +86,13 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
     handler: async (request, reply) => {
       const key = principalOf(request);
       const body = request.body;
-      const problem = await checkRegistration(node.store, key.principal, body.challenge, body.publicKeyPem, body.signature);
-      if (problem) throw new ApiError('forbidden', problem);
+      const proof = await checkRegistration(node.store, key.principal, body.challenge, body.publicKeyPem, body.signature);
+      if ('problem' in proof) throw new ApiError('forbidden', proof.problem);
+      // One registration per challenge, or whoever saw a registration could replay it. Two replays racing
+      // past this check register the same worker id, key and principal: the replay gains nothing.
+      if (await node.store.read.getWorker(proof.workerId)) throw new ApiError('forbidden', 'this challenge was used already; ask for a new one at POST /v1/worker/challenge');
       const record = await node.coordinator.registerWorker({
+        id: proof.workerId,
         name: body.name,
         kind: 'remote',
         capabilities: { stepTypes: body.capabilities.stepTypes, models: body.capabilities.models, ...(body.capabilities.modelDigests && { modelDigests: body.capabilities.modelDigests }) },
@@ -110,8 +119,11 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
       const waitMs = Math.min(request.body.waitMs, context.options.maxClaimWaitMs);
       const end = Date.now() + waitMs;
       const gone = new AbortController();
-      request.raw.on('close', () => gone.abort());
+      // The response's close, not the request's: a request emits 'close' once its body has been read,
+      // which is before this handler runs, so a worker that hung up would still be handed a job.
+      reply.raw.once('close', () => gone.abort());
       for (;;) {
+        if (gone.signal.aborted) return reply.code(204).send(null);
         const job = await node.coordinator.claim(worker.id, worker.capabilities);
         if (job) {
           if (gone.signal.aborted) {
@@ -155,7 +167,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
       description: 'Accepted only from the assigned worker, for the current attempt, with the job nonce, before the deadline, and with an attestation signed by the registered key whose fields match the job. Anything else is refused (403 or 409) and changes nothing.',
       params: jobParam,
       body: completeRequest,
-      response: { 200: reportOutcome, 400: reportOutcome, 403: reportOutcome, 404: reportOutcome, 409: reportOutcome },
+      response: { 200: reportOutcome, 400: refusal, 403: refusal, 404: refusal, 409: refusal },
     },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
@@ -166,7 +178,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
 
   api.post('/worker/jobs/:jobId/fail', {
     config: { roles },
-    schema: { tags, summary: 'Report that a job failed', params: jobParam, body: failRequest, response: { 200: reportOutcome, 403: reportOutcome, 404: reportOutcome, 409: reportOutcome } },
+    schema: { tags, summary: 'Report that a job failed', params: jobParam, body: failRequest, response: { 200: reportOutcome, 400: refusal, 403: refusal, 404: refusal, 409: refusal } },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
       const { workerId, attempt, nonce, error, cost } = request.body;

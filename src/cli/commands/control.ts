@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { VerityNode } from '../../node/verity-node.js';
 import type { ExecutionRecord } from '../../store/records.js';
+import { openBackend, withBackendOptions } from '../backends/open.js';
+import type { BackendFlags } from '../backends/open.js';
 import { openNode, withStoreOptions } from '../context.js';
 import type { StoreFlags } from '../context.js';
 import { formatDuration } from '../format.js';
@@ -10,52 +12,48 @@ import { watchToEnd } from '../watch.js';
 import type { WatchFlags } from '../watch.js';
 
 export function registerControl(program: Command): void {
-  withStoreOptions(
+  withBackendOptions(
     program
       .command('cancel')
       .description('cancel a running execution; its running steps are stopped')
-      .argument('<execution>', 'execution id (or a unique prefix)'),
-  ).action(async (id: string, flags: StoreFlags) => {
-    const node = await openNode(flags, 0, console.error);
-    try {
-      const execution = await node.engine.cancel(await node.engine.resolveExecutionId(id), 'client:local');
-      console.log(`cancelled ${execution.id}`);
-    } finally {
-      await node.stop();
-    }
+      .argument('<execution>', 'execution id (or, locally, a unique prefix)'),
+  ).action(async (id: string, flags: BackendFlags) => {
+    const backend = await openBackend(flags, 0);
+    await backend.session(async () => {
+      const execution = await backend.cancel(await backend.resolveId(id));
+      console.log(`cancelled ${execution.executionId}`);
+    });
   });
 
-  withStoreOptions(
+  withBackendOptions(
     program
       .command('retry')
       .description('resume a failed, cancelled, timed-out or over-budget execution from the steps that did not complete')
-      .argument('<execution>', 'execution id (or a unique prefix)')
+      .argument('<execution>', 'execution id (or, locally, a unique prefix)')
       .option('--budget <micro-units>', 'a new budget for the execution')
-      .option('--no-wait', 'only re-queue it; `verity resume` or a server runs it')
+      .option('--no-wait', 'only re-queue it; a server (or `verity resume`) runs it')
       .option('--json', 'print the outcome as one JSON object on stdout')
       .option('-q, --quiet', 'no progress output')
-      .option('--workers <n>', 'job slots of the in-process worker', '16'),
-  ).action(async (id: string, flags: StoreFlags & WatchFlags & { budget?: string; wait: boolean; workers: string }) => {
-    const workers = flags.wait ? parseNonNegativeInt('--workers', flags.workers) : 0;
+      .option('--workers <n>', 'job slots of the in-process worker (local)', '16'),
+  ).action(async (id: string, flags: BackendFlags & WatchFlags & { budget?: string; wait: boolean; workers: string }) => {
+    const workers = flags.wait && !flags.server ? parseNonNegativeInt('--workers', flags.workers) : 0;
     const budget = flags.budget === undefined ? undefined : parseNonNegativeInt('--budget', flags.budget);
-    const node = await openNode(flags, workers, console.error);
-    await interruptible(node, async () => {
-      const executionId = await node.engine.resolveExecutionId(id);
-      const execution = await node.engine.retry(executionId, 'client:local', budget === undefined ? {} : { budget });
+    const backend = await openBackend(flags, workers);
+    await backend.session(async () => {
+      const execution = await backend.retry(await backend.resolveId(id), budget === undefined ? {} : { budget });
       if (!flags.wait) {
-        console.log(`retrying ${execution.id}`);
+        console.log(`retrying ${execution.executionId}`);
         return;
       }
-      await node.start();
-      if (!flags.json && !flags.quiet) console.error(`execution ${execution.id} retried`);
-      process.exitCode = await watchToEnd(node, execution, `${execution.workflowId} v${execution.workflowVersion}`, flags);
+      if (!flags.json && !flags.quiet) console.error(`execution ${execution.executionId} retried`);
+      process.exitCode = await watchToEnd(backend, execution.executionId, `${execution.workflowId} v${execution.workflowVersion}`, flags);
     });
   });
 
   withStoreOptions(
     program
       .command('resume')
-      .description('continue every unfinished execution in the store, to the end')
+      .description('continue every unfinished execution in the local store, to the end')
       .option('--json', 'print a JSON array of the outcomes')
       .option('--workers <n>', 'job slots of the in-process worker', '16'),
   ).action(async (flags: StoreFlags & { json?: boolean; workers: string }) => {

@@ -1,25 +1,33 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { verifyBundle } from '../../attest/verify/verify-bundle.js';
-import { buildBundle } from '../../receipts/bundle.js';
+import { openBackend, withBackendOptions } from '../backends/open.js';
+import type { BackendFlags } from '../backends/open.js';
 import { openNode, withStoreOptions } from '../context.js';
 import type { StoreFlags } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { colorize } from '../format.js';
 
+interface VerifyFlags extends BackendFlags {
+  trust: string[];
+  level: string;
+  json?: boolean;
+}
+
 export function registerReceipts(program: Command): void {
-  withStoreOptions(
+  withBackendOptions(
     program
       .command('receipt')
       .description("write an execution's receipt bundle: the signed receipt, attestations, keys and log proof")
-      .argument('<execution>', 'execution id (or a unique prefix)')
-      .option('--include-data', 'add the workflow, inputs and each step\'s input and output (for verify --level full)')
+      .argument('<execution>', 'execution id (or, locally, a unique prefix)')
+      .option('--include-data', "add the workflow, inputs and each step's input and output (for verify --level full)")
       .option('-o, --output <file>', 'write to a file instead of stdout'),
-  ).action(async (id: string, flags: StoreFlags & { includeData?: boolean; output?: string }) => {
-    const node = await openNode(flags, 0, console.error);
-    try {
-      const executionId = await node.engine.resolveExecutionId(id);
-      const bundle = await buildBundle(node.store, node.log, executionId, { includeData: flags.includeData === true });
+  ).action(async (id: string, flags: BackendFlags & { includeData?: boolean; output?: string }) => {
+    const backend = await openBackend(flags, 0);
+    await backend.session(async () => {
+      const executionId = await backend.resolveId(id);
+      const bundle = await backend.receipt(executionId, { includeData: flags.includeData === true });
       const text = JSON.stringify(bundle, null, 2) + '\n';
       if (flags.output) {
         writeFileSync(flags.output, text);
@@ -27,30 +35,43 @@ export function registerReceipts(program: Command): void {
       } else {
         process.stdout.write(text);
       }
-    } finally {
-      await node.stop();
-    }
+    });
   });
 
   program
     .command('verify')
     .description('check a receipt bundle offline, with the coordinator public key you trust')
-    .argument('<bundle>', 'bundle file (JSON), or - for stdin')
-    .option('--trust <key.pem>', 'a trusted coordinator public key (PEM); repeat for several', collect, [])
+    .argument('<bundle>', 'bundle file (JSON), - for stdin, or with --server an execution id (its bundle is fetched, then checked here)')
+    .option('--trust <key.pem>', 'a trusted coordinator public key (PEM); repeat for several. With --server and no --trust: the key the server presents', collect, [])
     .option('--level <level>', 'basic (signatures, log) or full (also the data: digests, lineage, re-execution)', 'basic')
     .option('--json', 'print the report as JSON')
-    .action(async (file: string, flags: { trust: string[]; level: string; json?: boolean }) => {
+    .addOption(new Option('--server <url>', 'fetch the bundle (and, without --trust, the key) from this Verity server').env('VERITY_SERVER'))
+    .addOption(new Option('--api-key <key>', 'the API key for --server').env('VERITY_API_KEY'))
+    .action(async (source: string, flags: VerifyFlags) => {
       if (flags.level !== 'basic' && flags.level !== 'full') throw new CliError('usage', `--level must be basic or full, not "${flags.level}"`);
-      if (flags.trust.length === 0) {
+      const fromServer = flags.server !== undefined && source !== '-' && !existsSync(source);
+      if (flags.trust.length === 0 && !flags.server) {
         throw new CliError('usage', 'give the coordinator public key to trust: --trust KEY.pem (see `verity keys show`); keys inside a bundle are never trusted on their own word');
       }
-      const trustedKeys = flags.trust.map((path) => readText(path, '--trust'));
+      let trustedKeys = flags.trust.map((path) => readText(path, '--trust'));
       let bundle: unknown;
-      try {
-        bundle = JSON.parse(file === '-' ? readFileSync(0, 'utf8') : readText(file, 'bundle'));
-      } catch (error) {
-        if (error instanceof CliError) throw error;
-        throw new CliError('usage', `the bundle is not JSON: ${(error as Error).message}`);
+      if (fromServer || trustedKeys.length === 0) {
+        const backend = await openBackend(flags, 0);
+        if (trustedKeys.length === 0) {
+          // Trust on first use, said out loud: pin this key with --trust to stop trusting the server's word.
+          const key = await backend.coordinatorKey();
+          trustedKeys = [key.publicKeyPem];
+          if (!flags.json) console.error(`trusting the coordinator key ${key.keyid.slice(0, 16)}… that ${backend.where} presents (pin it with --trust)`);
+        }
+        if (fromServer) bundle = await backend.receipt(source, { includeData: flags.level === 'full' });
+      }
+      if (!fromServer) {
+        try {
+          bundle = JSON.parse(source === '-' ? readFileSync(0, 'utf8') : readText(source, 'bundle'));
+        } catch (error) {
+          if (error instanceof CliError) throw error;
+          throw new CliError('usage', `the bundle is not JSON: ${(error as Error).message}`);
+        }
       }
       const report = await verifyBundle(bundle, { trustedKeys, level: flags.level });
       if (flags.json) {
@@ -69,19 +90,6 @@ export function registerReceipts(program: Command): void {
       }
       process.exitCode = report.unusable ? EXIT.usage : report.ok ? EXIT.completed : EXIT.failed;
     });
-
-  const keys = program.command('keys').description("this node's keys");
-  withStoreOptions(
-    keys.command('show').description("print the coordinator's public key (PEM) and its keyid: what verifiers trust"),
-  ).action(async (flags: StoreFlags) => {
-    const node = await openNode(flags, 0, console.error);
-    try {
-      process.stdout.write(node.coordinatorSigner.publicKeyPem);
-      console.error(`keyid ${node.coordinatorSigner.keyId}`);
-    } finally {
-      await node.stop();
-    }
-  });
 
   const log = program.command('log').description('the transparency log of receipts');
   withStoreOptions(log.command('checkpoint').description('print a signed checkpoint of the log (C2SP tlog-checkpoint)')).action(

@@ -1,62 +1,63 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { VerityNode } from '../../node/verity-node.js';
 import { loadWorkflowFile } from '../../workflow/load.js';
-import type { WorkflowDefinition } from '../../workflow/types.js';
-import { openNode, withStoreOptions } from '../context.js';
-import type { StoreFlags } from '../context.js';
+import type { RunTarget } from '../backends/backend.js';
+import { openBackend, withBackendOptions } from '../backends/open.js';
+import type { BackendFlags } from '../backends/open.js';
 import { CliError } from '../errors.js';
 import { parseNonNegativeInt, readInputOption } from '../inputs.js';
-import { interruptible } from '../signals.js';
 import { watchToEnd } from '../watch.js';
 import type { WatchFlags } from '../watch.js';
 
-interface RunFlags extends StoreFlags, WatchFlags {
+interface RunFlags extends BackendFlags, WatchFlags {
   input?: string;
   workers: string;
   budget?: string;
   idempotencyKey?: string;
+  wait: boolean;
 }
 
 export function registerRun(program: Command): void {
-  withStoreOptions(
+  withBackendOptions(
     program
       .command('run')
-      .description('run a workflow to the end on this machine, with live progress')
-      .argument('<file>', 'workflow definition (YAML or JSON)')
+      .description('run a workflow to the end, with live progress: here, or on a server with --server')
+      .argument('<workflow>', 'workflow definition file (YAML or JSON); with --server, also a published workflow: ID (its latest version) or ID@VERSION')
       .option('-i, --input <json>', 'the inputs: inline JSON, or @file (JSON or YAML)')
       .option('--json', 'print the outcome as one JSON object on stdout')
       .option('-q, --quiet', 'no progress output')
-      .option('--workers <n>', 'job slots of the in-process worker', '16')
+      .option('--workers <n>', 'job slots of the in-process worker (local runs)', '16')
       .option('--budget <micro-units>', "override the workflow's max_cost_budget")
-      .option('--idempotency-key <key>', 'the same key returns the same execution instead of starting another'),
-  ).action(async (file: string, flags: RunFlags) => {
-    const loaded = await loadWorkflowFile(file);
+      .option('--idempotency-key <key>', 'the same key returns the same execution instead of starting another')
+      .option('--no-wait', 'with --server: print the execution id and return; it runs on the server'),
+  ).action(async (workflow: string, flags: RunFlags) => {
     const inputs = readInputOption(flags.input);
-    const workers = parseNonNegativeInt('--workers', flags.workers);
+    const workers = flags.server ? 0 : parseNonNegativeInt('--workers', flags.workers);
     const budget = flags.budget === undefined ? undefined : parseNonNegativeInt('--budget', flags.budget);
-    const node = await openNode(flags, workers, (line) => console.error(line));
-    await interruptible(node, async () => {
-      if (workers > 0) checkServable(node, loaded.definition);
-      await node.start();
-      const workflow = await node.engine.registerWorkflow(loaded.definition, loaded.digest);
-      const execution = await node.engine.start({
-        workflow,
+    let target: RunTarget;
+    if (existsSync(workflow) || !flags.server) {
+      // Read and validate here first: a bad definition is reported with its lines, before anything is sent.
+      target = { loaded: await loadWorkflowFile(workflow) };
+    } else {
+      const [, workflowId, version] = /^(.+?)(?:@(\d+))?$/.exec(workflow)!;
+      target = { workflowId: workflowId!, ...(version !== undefined && { version: parseNonNegativeInt('version', version) }) };
+    }
+    if (!flags.server && !flags.wait) throw new CliError('usage', '--no-wait needs --server: a local run lives in this process');
+    const backend = await openBackend(flags, workers);
+    await backend.session(async () => {
+      const execution = await backend.start(target, {
         inputs,
-        clientId: 'local',
-        ...(flags.idempotencyKey !== undefined && { idempotencyKey: flags.idempotencyKey }),
         ...(budget !== undefined && { budget }),
+        ...(flags.idempotencyKey !== undefined && { idempotencyKey: flags.idempotencyKey }),
       });
-      if (!flags.json && !flags.quiet) console.error(`execution ${execution.id} started (${loaded.definition.id} v${loaded.definition.version})`);
-      process.exitCode = await watchToEnd(node, execution, `${loaded.definition.id} v${loaded.definition.version}`, flags);
+      const title = `${execution.workflowId} v${execution.workflowVersion}`;
+      if (!flags.wait) {
+        if (flags.json) process.stdout.write(JSON.stringify(execution, null, 2) + '\n');
+        else console.log(execution.executionId);
+        return;
+      }
+      if (!flags.json && !flags.quiet) console.error(`execution ${execution.executionId} started (${title}${flags.server ? ` on ${backend.where}` : ''})`);
+      process.exitCode = await watchToEnd(backend, execution.executionId, title, flags);
     });
   });
-}
-
-/** Fails early, with the step and model named, when no executor here could ever run a step. */
-function checkServable(node: VerityNode, definition: WorkflowDefinition): void {
-  const missing = definition.steps.filter((s) => !node.registry.canServe(s.step_type, s.model_requirements?.name));
-  if (missing.length === 0) return;
-  const { models } = node.registry.capabilities;
-  const list = missing.map((s) => `${s.id} (${s.model_requirements ? `model ${s.model_requirements.name}` : s.step_type})`).join(', ');
-  throw new CliError('usage', `no executor on this machine serves: ${list}; models here: ${models.join(', ')}`);
 }

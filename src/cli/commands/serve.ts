@@ -20,6 +20,7 @@ interface ServeFlags extends StoreFlags {
   workers?: string;
   logLevel: string;
   drainMs: string;
+  leaseMs?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -31,12 +32,15 @@ export function registerServe(program: Command): void {
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--workers <n>', 'job slots of the in-process worker (0 for none); default: the number of cores')
       .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-      .option('--drain-ms <ms>', 'on SIGTERM, how long running steps may take to finish', '10000'),
+      .option('--drain-ms <ms>', 'on SIGTERM, how long running steps may take to finish', '10000')
+      .addOption(new Option('--lease-ms <ms>', "a job's lease: how long a worker that stops heartbeating keeps it (default 15000)").env('VERITY_LEASE_MS')),
   ).action(async (flags: ServeFlags) => {
     const port = parseNonNegativeInt('--port', flags.port);
     const workers = flags.workers === undefined ? availableParallelism() : parseNonNegativeInt('--workers', flags.workers);
     const drainMs = parseNonNegativeInt('--drain-ms', flags.drainMs);
-    const node = await openNode(flags, workers, (line) => console.error(line));
+    const leaseMs = flags.leaseMs === undefined ? undefined : parseNonNegativeInt('--lease-ms', flags.leaseMs);
+    if (leaseMs !== undefined && leaseMs < 1000) throw new CliError('usage', '--lease-ms must be at least 1000: a worker heartbeats every third of it');
+    const node = await openNode(flags, workers, (line) => console.error(line), leaseMs === undefined ? {} : { leaseMs });
     await node.start();
     const { app, context, shutdown } = await buildServer(node, { logger: flags.logLevel === 'silent' ? false : { level: flags.logLevel } });
     const adminToken = await context.keys.ensureAdmin(resolveNodeOptions(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}).dataDir);

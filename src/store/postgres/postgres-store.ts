@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
 import { StoreError } from '../errors.js';
@@ -8,12 +9,20 @@ import { migrate } from '../sql/migrate.js';
 import { schemaMigrations } from '../sql/schema.js';
 import { SqlReads, SqlTx } from '../sql/sql-store.js';
 import type { SqlConnection, SqlDialect } from '../sql/sql-store.js';
-import { events, executions } from '../sql/tables.js';
+import { executions } from '../sql/tables.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:5432/db`; a `schema` query parameter puts Verity's tables in that schema. */
   url: string;
   poolSize?: number;
+}
+
+/** The first key of the advisory locks that order events (the migrator's lock is a one-key lock, apart). */
+export const EVENT_LOCK_SPACE = 7283612;
+
+/** The second key: a 32-bit hash of the execution id (a collision only makes two executions wait on each other). */
+export function eventLockKey(executionId: string): number {
+  return createHash('sha256').update(executionId).digest().readInt32BE(0);
 }
 
 const dialect: SqlDialect = {
@@ -23,26 +32,16 @@ const dialect: SqlDialect = {
     return (await conn.all(sql, params))[0];
   },
   /**
-   * seq is taken at insert, not at commit, so a reader paging by seq could pass an event whose transaction
-   * commits later. Events carry their transaction's id instead (tx_order); a reader takes only events of
-   * transactions older than every transaction still running (the snapshot's xmin), in (tx_order, seq)
-   * order: any event committing later has a larger tx_order than everything read so far.
+   * seq comes from a sequence at insert, not at commit. A per-execution advisory lock, taken right before
+   * the insert and held to commit, keeps two transactions from interleaving there: one that inserted an
+   * execution's events commits (and is visible: PostgreSQL publishes the commit before it releases locks)
+   * before the next takes its seq for that execution. So an execution's seq order is its commit order, and
+   * a reader paging by seq misses nothing, without depending on any other transaction in the database.
+   * Locks are taken in key order so that two transactions writing for the same executions cannot deadlock.
    */
-  async readEvents(conn, executionId, cursor, limit) {
-    let after: [number, number] = [0, 0];
-    if (cursor !== undefined) {
-      const match = /^(\d+)\.(\d+)$/.exec(cursor);
-      if (!match) throw new StoreError('invalid_cursor', `event cursor "${cursor}" is not one this store gave out`);
-      after = [Number(match[1]), Number(match[2])];
-    }
-    const rows = await conn.all(
-      `SELECT ${events.columns}, tx_order FROM events
-        WHERE execution_id = ? AND (tx_order, seq) > (?, ?)
-          AND tx_order < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-        ORDER BY tx_order, seq LIMIT ?`,
-      [executionId, after[0], after[1], limit],
-    );
-    return rows.map((row) => ({ row, cursor: `${Number(row.tx_order)}.${Number(row.seq)}` }));
+  async serializeEvents(conn, executionIds) {
+    const keys = [...new Set(executionIds.map(eventLockKey))].sort((a, b) => a - b);
+    for (const key of keys) await conn.all('SELECT pg_advisory_xact_lock(?, ?)', [EVENT_LOCK_SPACE, key]);
   },
 };
 

@@ -7,9 +7,8 @@ export interface DdlTypes {
   /** An auto-incrementing 64-bit primary key. */
   serialKey: string;
   /**
-   * The default of events.tx_order: what orders events by commit rather than by insert. PostgreSQL: the
-   * inserting transaction's id (readers only read transactions older than every one still running);
-   * SQLite: 0 (writes are serialized, so seq is already commit order).
+   * The default of events.tx_order, which migration 3 added and 4 drops: events are read in seq order,
+   * which the adapters keep equal to commit order within an execution (SqlDialect.serializeEvents).
    */
   txOrderDefault: string;
 }
@@ -212,6 +211,13 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         `ALTER TABLE events ADD COLUMN tx_order ${I} NOT NULL DEFAULT ${types.txOrderDefault}`,
         'CREATE INDEX events_by_execution_order ON events (execution_id, tx_order, seq)',
       ],
+    },
+    {
+      version: 4,
+      name: 'events in seq order',
+      // Ordering events by the writing transaction's id made every reader wait for the oldest transaction
+      // running anywhere in the database, and put concurrent writers out of seq order; seq is the order now.
+      statements: ['DROP INDEX events_by_execution_order', 'ALTER TABLE events DROP COLUMN tx_order'],
     },
   ];
 }

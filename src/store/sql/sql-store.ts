@@ -29,6 +29,7 @@ import type {
   WorkflowRecord,
 } from '../records.js';
 import { LEASED_JOB_STATUSES } from '../records.js';
+import { StoreError } from '../errors.js';
 import { peekStatement } from './claim.js';
 import { placeholders } from './columns.js';
 import type { Row, SqlValue, Table } from './columns.js';
@@ -48,8 +49,13 @@ export interface SqlDialect {
   /** Reads one execution row and holds it for the rest of the transaction. */
   readonly lockExecutionSql: string;
   claimJob(conn: SqlConnection, request: ClaimRequest): Promise<Row | undefined>;
-  /** Events of an execution after a cursor, in commit order, each with its own cursor. */
-  readEvents(conn: SqlConnection, executionId: string, cursor: string | undefined, limit: number): Promise<{ row: Row; cursor: string }[]>;
+  /**
+   * Called right before a transaction inserts its events, and holding until it commits: after this, no other
+   * transaction inserts events of these executions until this one has committed. That is what makes an
+   * execution's seq order its commit order, so that a reader paging by seq never passes an event whose
+   * transaction commits later. SQLite needs nothing (its writes are serialized already).
+   */
+  serializeEvents?(conn: SqlConnection, executionIds: readonly string[]): Promise<void>;
 }
 
 const CHUNK = 200;
@@ -219,9 +225,14 @@ export class SqlReads implements StoreReads {
     return this.many(t.events, 'WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?', [executionId, afterSeq, limit]);
   }
 
+  /** The cursor is the seq: within one execution, seq order is commit order (see SqlDialect.serializeEvents). */
   async readEvents(executionId: string, cursor: string | undefined, limit: number): Promise<EventAt[]> {
-    const rows = await this.sqlDialect.readEvents(this.conn, executionId, cursor, limit);
-    return rows.map(({ row, cursor: next }) => ({ event: t.events.fromRow(row), cursor: next }));
+    const after = cursor === undefined ? 0 : Number(cursor);
+    if (cursor !== undefined && (!/^\d{1,16}$/.test(cursor) || !Number.isSafeInteger(after))) {
+      throw new StoreError('invalid_cursor', `event cursor "${cursor}" is not one this store gave out; resume from an event's id, or from the start`);
+    }
+    const events = await this.listEvents(executionId, after, limit);
+    return events.map((event) => ({ event, cursor: String(event.seq) }));
   }
 
   getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
@@ -457,6 +468,8 @@ export class SqlTx extends SqlReads implements StoreTx {
   /** The adapter calls this right before COMMIT. */
   async beforeCommit(): Promise<void> {
     if (this.pendingEvents.length === 0) return;
+    const executionIds = [...new Set(this.pendingEvents.flatMap((e) => (e.executionId === undefined ? [] : [e.executionId])))];
+    if (executionIds.length > 0) await this.dialect.serializeEvents?.(this.conn, executionIds);
     const fields = t.events.fields.filter((f) => f !== 'seq');
     await this.insert(t.events, this.pendingEvents.splice(0), fields);
   }

@@ -10,7 +10,7 @@ import { migrate } from '../sql/migrate.js';
 import { schemaMigrations } from '../sql/schema.js';
 import { SqlReads, SqlTx } from '../sql/sql-store.js';
 import type { SqlConnection, SqlDialect } from '../sql/sql-store.js';
-import { events, executions } from '../sql/tables.js';
+import { executions } from '../sql/tables.js';
 
 export interface SqliteOptions {
   /** The database file; `:memory:` is refused because readers need a second connection to the same data. */
@@ -29,15 +29,6 @@ const dialect: SqlDialect = {
   async claimJob(conn, request) {
     const { sql, params } = claimStatement(request, '');
     return (await conn.all(sql, params))[0];
-  },
-  // Writes are serialized, so seq is commit order: the cursor is the seq.
-  async readEvents(conn, executionId, cursor, limit) {
-    const after = cursor === undefined ? 0 : Number(cursor);
-    if (!Number.isSafeInteger(after) || after < 0 || (cursor !== undefined && !/^\d+$/.test(cursor))) {
-      throw new StoreError('invalid_cursor', `event cursor "${cursor}" is not one this store gave out`);
-    }
-    const rows = await conn.all(`SELECT ${events.columns} FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [executionId, after, limit]);
-    return rows.map((row) => ({ row, cursor: String(row.seq as number) }));
   },
 };
 

@@ -80,7 +80,7 @@ describe('verity CLI', () => {
   it('run --json: one JSON object with the execution, its result and its steps; status --json prints the same', async () => {
     const run = await runCli(['run', 'examples/linear/workflow.yaml', '--input', '@examples/linear/input.json', '--json'], env);
     expect(run.code).toBe(0);
-    const outcome = JSON.parse(run.stdout) as { executionId: string; status: string; result: { words: number }; steps: { id: string; status: string; attempts: number; startedAt: string; finishedAt: string }[] };
+    const outcome = JSON.parse(run.stdout) as { executionId: string; createdAt: string; finishedAt: string; status: string; result: { words: number }; steps: { id: string; status: string; attempts: number; startedAt: string; finishedAt: string }[] };
     expect(outcome.status).toBe('completed');
     expect(outcome.result.words).toBe(27);
     expect(outcome.steps.map((s) => s.id)).toEqual(['normalize', 'tokenize', 'count', 'score', 'report']);
@@ -97,7 +97,14 @@ describe('verity CLI', () => {
 
     const list = await runCli(['list', '--json'], env);
     const rows = JSON.parse(list.stdout) as { executionId: string; workflowId: string; status: string; createdAt: string }[];
-    expect(rows[0]).toEqual({ executionId: outcome.executionId, workflowId: 'text-report', status: 'completed', createdAt: expect.any(String) as string });
+    expect(rows[0]).toEqual({
+      executionId: outcome.executionId,
+      workflowId: 'text-report',
+      workflowVersion: 1,
+      status: 'completed',
+      createdAt: outcome.createdAt,
+      finishedAt: outcome.finishedAt,
+    });
 
     const history = await runCli(['history', outcome.executionId], env);
     expect(history.code).toBe(0);

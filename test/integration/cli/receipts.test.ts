@@ -87,7 +87,7 @@ describe('verity keys, receipt, verify, log', () => {
 
   it('receipt refuses an execution that has not ended', async () => {
     const slow = join(dir, 'slow.yaml');
-    writeFileSync(slow, 'id: slow\nsteps:\n  - { id: s, step_type: inference, model_requirements: { name: builtin/sleep }, input_mappings: { ms: "2000" } }\n');
+    writeFileSync(slow, 'id: slow\nsteps:\n  - { id: s, step_type: inference, model_requirements: { name: builtin/sleep }, input_mappings: { ms: "30000" } }\n');
     const running = spawnCli(['run', slow], env);
     let id = '';
     for (let i = 0; i < 100 && !id; i++) {
@@ -97,7 +97,9 @@ describe('verity keys, receipt, verify, log', () => {
     const refused = await runCli(['receipt', id], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe(`error: execution ${id} is still running; its receipt is issued when it ends\n`);
-    await running.output;
+    // Long enough that a loaded machine cannot finish it first; cancelling ends the run in the other process.
+    expect((await runCli(['cancel', id], env)).code).toBe(0);
+    expect((await running.output).code).toBe(1);
   });
 
   it('log checkpoint prints a signed C2SP checkpoint; log consistency proves growth', async () => {

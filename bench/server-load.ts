@@ -1,0 +1,111 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VerityClient } from '../src/sdk/client.js';
+
+/**
+ * The server under load, as deployed: a `verity serve` process with no in-process workers, two `verity
+ * worker` processes that reach it over HTTP, and this process as 50 concurrent clients. Each client starts
+ * executions of a 10-step builtin/echo chain and polls their status until they end; every status read is
+ * timed. Reported: executions per second over the whole run, and p50/p99 status latency under that load.
+ */
+const VERITY_BIN = fileURLToPath(new URL('../bin/verity.js', import.meta.url));
+// Smaller runs (and a CPU profile of the server) for investigating: VERITY_BENCH_EXECUTIONS, VERITY_BENCH_PROFILE_DIR.
+const EXECUTIONS = Number(process.env.VERITY_BENCH_EXECUTIONS ?? 1000);
+const CLIENTS = 50;
+const WORKER_SLOTS = 8;
+const POLL_MS = 50;
+
+interface Child {
+  process: ChildProcess;
+  stderr: () => string;
+}
+
+function start(args: string[], env: Record<string, string | undefined>, ready: RegExp, nodeArgs: string[] = []): Promise<{ child: Child; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, [...nodeArgs, VERITY_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      const match = stderr.match(ready);
+      if (match) resolve({ child: { process: child, stderr: () => stderr }, match });
+    });
+    child.on('exit', (code) => reject(new Error(`verity ${args[0]} exited ${code}: ${stderr}`)));
+  });
+}
+
+async function stop(child: Child): Promise<void> {
+  if (child.process.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.process.once('exit', resolve));
+  child.process.kill('SIGTERM');
+  await exited;
+}
+
+export async function serverLoad(context: { dataDir: string; databaseUrl: string | undefined }): Promise<Record<string, number>> {
+  const serverDir = join(context.dataDir, 'server');
+  const { child: server, match } = await start(
+    ['serve', '--data-dir', serverDir, '--port', '0', '--workers', '0', '--log-level', 'warn'],
+    { VERITY_DATABASE_URL: context.databaseUrl },
+    /verity is serving on (http:\/\/\S+?) /,
+    process.env.VERITY_BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.VERITY_BENCH_PROFILE_DIR] : [],
+  );
+  const url = match[1]!;
+  const children: Child[] = [server];
+  try {
+    const admin = new VerityClient({ server: url, apiKey: readFileSync(join(serverDir, 'admin.key'), 'utf8').trim() });
+    for (const n of [1, 2]) {
+      const key = await admin.createKey(`bench-worker-${n}`, 'worker');
+      const { child } = await start(
+        ['worker', '--server', url, '--key', key.token, '--data-dir', join(context.dataDir, `worker-${n}`), '--concurrency', String(WORKER_SLOTS)],
+        {},
+        /worker \S+ \(key/,
+      );
+      children.push(child);
+    }
+    const publisher = new VerityClient({ server: url, apiKey: (await admin.createKey('bench', 'publisher')).token });
+    const steps = Array.from({ length: 10 }, (_, i) => ({ id: `s${i}`, step_type: 'inference', model_requirements: { name: 'builtin/echo' }, ...(i > 0 && { depends_on: [`s${i - 1}`] }) }));
+    await publisher.publishWorkflow({ id: 'bench-chain-10', version: 1, steps });
+
+    // Each client has its own key, as separate users would.
+    const clients = await Promise.all(Array.from({ length: CLIENTS }, async (_, i) => new VerityClient({ server: url, apiKey: (await admin.createKey(`client-${i}`, 'client')).token })));
+    const statusMs: number[] = [];
+    let submitted = 0;
+    let failed = 0;
+    const began = performance.now();
+    await Promise.all(
+      clients.map(async (client) => {
+        while (submitted < EXECUTIONS) {
+          submitted++;
+          const { executionId } = await client.execute('bench-chain-10', { inputs: { n: submitted } });
+          for (;;) {
+            await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+            const t = performance.now();
+            const view = await client.status(executionId);
+            statusMs.push(performance.now() - t);
+            if (view.status !== 'running') {
+              if (view.status !== 'completed') failed++;
+              break;
+            }
+          }
+        }
+      }),
+    );
+    const seconds = (performance.now() - began) / 1000;
+    if (failed > 0) throw new Error(`${failed} executions did not complete`);
+    const sorted = statusMs.sort((a, b) => a - b);
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+    return {
+      executions: EXECUTIONS,
+      executions_per_s: EXECUTIONS / seconds,
+      steps_per_s: (EXECUTIONS * 10) / seconds,
+      status_reads: sorted.length,
+      status_p50_ms: at(0.5),
+      status_p99_ms: at(0.99),
+      status_max_ms: sorted.at(-1)!,
+    };
+  } finally {
+    for (const child of children.reverse()) await stop(child);
+  }
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { withStoreOptions } from '../context.js';
+import type { StoreFlags } from '../context.js';
+import { CliError } from '../errors.js';
+import type { CliBackend } from './backend.js';
+import { LocalBackend } from './local.js';
+import { RemoteBackend } from './remote.js';
+
+export interface BackendFlags extends StoreFlags {
+  server?: string;
+  apiKey?: string;
+}
+
+/** The options of a command that works on the local store or, with --server, on a Verity server. */
+export function withBackendOptions(command: Command): Command {
+  return withStoreOptions(command)
+    .addOption(new Option('--server <url>', 'work against this Verity server instead of the local store').env('VERITY_SERVER'))
+    .addOption(new Option('--api-key <key>', 'the API key for --server').env('VERITY_API_KEY'));
+}
+
+/** The server the flags name, or the local store with `workers` in-process job slots. */
+export async function openBackend(flags: BackendFlags, workers: number): Promise<CliBackend> {
+  if (flags.server) {
+    let url: URL;
+    try {
+      url = new URL(flags.server);
+    } catch {
+      throw new CliError('usage', `--server must be a URL such as http://127.0.0.1:8080, not "${flags.server}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('usage', `--server must be an http:// or https:// URL, not "${flags.server}"`);
+    if (!flags.apiKey) throw new CliError('usage', 'give an API key for the server: --api-key KEY or VERITY_API_KEY (an admin creates one with `verity keys create`)');
+    return new RemoteBackend(url.origin + url.pathname.replace(/\/+$/, ''), flags.apiKey);
+  }
+  return LocalBackend.open(flags, workers);
+}
