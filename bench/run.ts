@@ -52,7 +52,7 @@ const fmt = (n: number | undefined, digits = 2) => (n === undefined ? 'n/a' : n.
 const withPostgres = await postgresUp();
 const backends = withPostgres ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
 const results: Record<string, Record<string, ScenarioResult>> = {};
-for (const name of ['overhead-per-step', 'fan-out-100', 'concurrent-200x10', 'attestation-overhead'] as const) {
+for (const name of ['overhead-per-step', 'fan-out-100', 'concurrent-200x10', 'attestation-overhead', 'server-1000x10'] as const) {
   for (const backend of backends) {
     process.stderr.write(`running ${name} on ${backend}…\n`);
     (results[name] ??= {})[backend] = await runScenario(name, backend);
@@ -81,6 +81,13 @@ const rows = [
     ...backends.map((b) => {
       const x = r('attestation-overhead', b);
       return `${fmt(x?.attested_ms, 0)} / ${fmt(x?.plain_ms, 0)} ms: **${fmt(x?.overhead_pct, 1)}%** overhead`;
+    }),
+  ],
+  [
+    'server + 2 remote workers (HTTP), 50 clients, 1,000 10-step executions: executions/s; `status` p50 / p99 under that load (target p99 ≤ 50 ms)',
+    ...backends.map((b) => {
+      const x = r('server-1000x10', b);
+      return `${fmt(x?.executions_per_s, 1)} /s (${fmt(x?.steps_per_s, 0)} steps/s); ${fmt(x?.status_p50_ms, 1)} / **${fmt(x?.status_p99_ms, 1)} ms**`;
     }),
   ],
   [

@@ -241,6 +241,8 @@ export const workerRef = z.strictObject({ workerId: z.string().min(1).max(100) }
 export const claimRequest = z.strictObject({
   workerId: z.string().min(1).max(100),
   waitMs: z.int().min(0).max(60_000).default(20_000),
+  /** Claim and start in one step (one round trip fewer per job): the job is RUNNING when it is handed out. */
+  start: z.boolean().default(false),
 });
 
 export const envelope = z.strictObject({

@@ -22,6 +22,11 @@ export interface ServerOptions {
   bodyLimit: number;
   /** Requests per key (or per address, without a key) per minute. Default: 6000. */
   rateLimitPerMinute: number;
+  /**
+   * Requests per worker key per minute. Default: 60,000. A worker key is one machine running many jobs (a
+   * claim, a result and heartbeats for each), so it needs more room than a person's key.
+   */
+  workerRateLimitPerMinute: number;
   /** pino options, or false for no logs. Default: JSON logs at info, on stdout (or on `stream`). */
   logger: boolean | { level: string; stream?: { write(line: string): void } };
   /** Longest a worker's claim is held open waiting for a job. Default: 30 s. */
@@ -33,6 +38,7 @@ export interface ServerOptions {
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   bodyLimit: 4 * 1024 * 1024,
   rateLimitPerMinute: 6000,
+  workerRateLimitPerMinute: 60_000,
   logger: { level: 'info' },
   maxClaimWaitMs: 30_000,
   closeGraceMs: 3_000,
@@ -140,7 +146,7 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
 
   registerAuth(app, keys, { failuresPerMinute: resolved.rateLimitPerMinute });
   await app.register(rateLimit, {
-    max: resolved.rateLimitPerMinute,
+    max: (request) => (request.apiKey?.role === 'worker' ? resolved.workerRateLimitPerMinute : resolved.rateLimitPerMinute),
     timeWindow: 60_000,
     // After authentication, so the limit is per key; public routes are limited per address (and failed
     // authentications, which never get here, by registerAuth).

@@ -29,11 +29,45 @@ export interface CreatedKey {
   token: string;
 }
 
+export interface ApiKeysOptions {
+  /**
+   * How long a key read from the store is reused before it is read again (default 2 s; 0 reads every time).
+   * Every request authenticates, so this saves a database read per request under load. A revoke through
+   * this object takes effect at once; one made elsewhere (another replica, `verity keys revoke` on the data
+   * directory) within this long.
+   */
+  cacheMs?: number;
+  now?: () => number;
+}
+
 export class ApiKeys {
   /** When a key was last marked used, so a busy key writes its last_used_at at most once a minute. */
   private readonly touched = new Map<string, number>();
+  private readonly cached = new Map<string, { record: ApiKeyRecord | undefined; until: number }>();
+  private readonly cacheMs: number;
+  private readonly now: () => number;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    options: ApiKeysOptions = {},
+  ) {
+    this.cacheMs = options.cacheMs ?? 2_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A key's record, from the cache while it is fresh. Unknown ids are cached too, so probing costs no reads. */
+  private async lookup(id: string): Promise<ApiKeyRecord | undefined> {
+    const now = this.now();
+    const hit = this.cached.get(id);
+    if (hit && hit.until > now) return hit.record;
+    const record = await this.store.read.getApiKey(id);
+    if (this.cacheMs > 0) {
+      // Bounded: a flood of made-up ids must not grow the map without end.
+      if (this.cached.size >= 10_000) this.cached.clear();
+      this.cached.set(id, { record, until: now + this.cacheMs });
+    }
+    return record;
+  }
 
   async create(principal: string, role: Role): Promise<CreatedKey> {
     if (!ROLES.includes(role)) throw new AuthError('invalid_role', `role must be one of ${ROLES.join(', ')}, not "${role}"`);
@@ -51,12 +85,12 @@ export class ApiKeys {
   async authenticate(token: string): Promise<ApiKeyRecord | undefined> {
     const parsed = parseToken(token);
     if (!parsed) return undefined;
-    const record = await this.store.read.getApiKey(parsed.id);
+    const record = await this.lookup(parsed.id);
     if (!record || record.revokedAt !== undefined) return undefined;
     const given = Buffer.from(hashSecret(parsed.secret), 'hex');
     const stored = Buffer.from(record.secretHash, 'hex');
     if (given.length !== stored.length || !timingSafeEqual(given, stored)) return undefined;
-    const now = Date.now();
+    const now = this.now();
     if ((this.touched.get(record.id) ?? 0) < now - 60_000) {
       this.touched.set(record.id, now);
       await this.store.transaction((tx) => tx.updateApiKey(record.id, { lastUsedAt: now }));
@@ -67,8 +101,10 @@ export class ApiKeys {
   async revoke(id: string): Promise<ApiKeyRecord> {
     const record = await this.store.read.getApiKey(id);
     if (!record) throw new AuthError('unknown_key', `no API key ${id}; see \`verity keys list\``);
-    if (record.revokedAt === undefined) await this.store.transaction((tx) => tx.updateApiKey(id, { revokedAt: Date.now() }));
-    return { ...record, revokedAt: record.revokedAt ?? Date.now() };
+    const revokedAt = record.revokedAt ?? this.now();
+    if (record.revokedAt === undefined) await this.store.transaction((tx) => tx.updateApiKey(id, { revokedAt }));
+    this.cached.delete(id);
+    return { ...record, revokedAt };
   }
 
   list(): Promise<ApiKeyRecord[]> {

@@ -1,9 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { toBase64 } from '../attest/bytes.js';
 import type { Signer } from '../attest/keys.js';
 import type { Assignment, ReportOutcome } from '../coordinator/coordinator.js';
 import { VerityError } from '../errors.js';
 import { registrationMessage } from './registration.js';
 import type { WorkerClient } from './client.js';
+
+/** How often a job's start or result is tried again when the server is briefly unavailable (about 8 s in all). */
+const REPORT_RETRIES = 5;
 
 export type WorkerHttpErrorCode = 'http' | 'unreachable';
 
@@ -24,7 +28,7 @@ export class WorkerHttpError extends VerityError<WorkerHttpErrorCode> {
  */
 export function httpWorkerClient(server: string, apiKey: string, signer: Signer): WorkerClient {
   const base = server.replace(/\/+$/, '');
-  const call = async (path: string, body: unknown, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ status: number; body: unknown }> => {
+  const once = async (path: string, body: unknown, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<{ status: number; body: unknown; retryAfterMs?: number }> => {
     const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
     let response: Response;
     try {
@@ -39,7 +43,29 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
     }
     const text = await response.text();
     const parsed: unknown = text ? JSON.parse(text) : undefined;
-    return { status: response.status, body: parsed };
+    const retryAfter = Number(response.headers.get('retry-after'));
+    return { status: response.status, body: parsed, ...(Number.isFinite(retryAfter) && retryAfter > 0 && { retryAfterMs: retryAfter * 1000 }) };
+  };
+  /**
+   * A request, tried again (up to `retries` times) when the server is briefly unable to answer: rate
+   * limited (429, after its Retry-After), unavailable (503), or unreachable. Reports are safe to repeat:
+   * the server accepts one result per job, and a repeat of one it took is answered `already_finished`.
+   */
+  const call = async (path: string, body: unknown, options: { signal?: AbortSignal; timeoutMs?: number; retries?: number } = {}): Promise<{ status: number; body: unknown }> => {
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt >= (options.retries ?? 0) || options.signal?.aborted === true;
+      const backoffMs = Math.min(250 * 2 ** attempt, 5_000);
+      let result: Awaited<ReturnType<typeof once>>;
+      try {
+        result = await once(path, body, options);
+      } catch (error) {
+        if (last || !(error instanceof WorkerHttpError)) throw error;
+        await sleep(backoffMs);
+        continue;
+      }
+      if (last || (result.status !== 429 && result.status !== 503)) return result;
+      await sleep(Math.min(result.retryAfterMs ?? backoffMs, 30_000));
+    }
   };
   const ok = async (path: string, body: unknown, accept: number[], options?: { signal?: AbortSignal; timeoutMs?: number }) => {
     const result = await call(path, body, options);
@@ -50,7 +76,7 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
     return result;
   };
   const outcome = async (path: string, body: unknown): Promise<ReportOutcome> => {
-    const result = await call(path, body);
+    const result = await call(path, body, { retries: REPORT_RETRIES });
     const answer = result.body as { accepted?: boolean; reason?: string; message?: string } | undefined;
     if (typeof answer?.accepted !== 'boolean') throw new WorkerHttpError('http', `${path}: ${result.status} without an outcome`, result.status);
     return answer.accepted ? { accepted: true } : ({ accepted: false, reason: answer.reason ?? 'refused', message: answer.message ?? '' } as ReportOutcome);
@@ -77,7 +103,8 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
     async claim(workerId, _capabilities, waitMs, signal) {
       if (signal.aborted) return undefined;
       try {
-        const result = await ok('/worker/claim', { workerId, waitMs }, [200, 204], { signal, timeoutMs: waitMs + 30_000 });
+        // Claimed and started at once: the worker begins the moment it has the job, and saves a round trip.
+        const result = await ok('/worker/claim', { workerId, waitMs, start: true }, [200, 204], { signal, timeoutMs: waitMs + 30_000 });
         return result.status === 200 ? (result.body as Assignment) : undefined;
       } catch (error) {
         if (signal.aborted) return undefined;
@@ -85,7 +112,7 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
       }
     },
     async start(report) {
-      const result = await call(`/worker/jobs/${encodeURIComponent(report.jobId)}/start`, { workerId: report.workerId, attempt: report.attempt, nonce: report.nonce });
+      const result = await call(`/worker/jobs/${encodeURIComponent(report.jobId)}/start`, { workerId: report.workerId, attempt: report.attempt, nonce: report.nonce }, { retries: REPORT_RETRIES });
       return result.status === 204;
     },
     async heartbeat(report) {

@@ -55,16 +55,16 @@ export class HttpWorker {
   }
 
   /** Claims a job, waiting up to waitMs; undefined when none came. */
-  async claim(waitMs = 5_000): Promise<Assignment | undefined> {
-    const response = await this.post('/worker/claim', { workerId: this.id, waitMs });
+  async claim(waitMs = 5_000, options: { start?: boolean } = {}): Promise<Assignment | undefined> {
+    const response = await this.post('/worker/claim', { workerId: this.id, waitMs, ...(options.start !== undefined && { start: options.start }) });
     if (response.status === 204) return undefined;
     if (response.status !== 200) throw new Error(`claim: ${response.status} ${response.text}`);
     return response.json as Assignment;
   }
 
   /** Claims until a job of this execution comes (others' jobs are a test bug). */
-  async claimJob(executionId: string, waitMs = 10_000): Promise<Assignment> {
-    const job = await this.claim(waitMs);
+  async claimJob(executionId: string, waitMs = 10_000, options: { start?: boolean } = {}): Promise<Assignment> {
+    const job = await this.claim(waitMs, options);
     if (!job) throw new Error(`no job for worker ${this.id} within ${waitMs} ms`);
     if (job.executionId !== executionId) throw new Error(`worker ${this.id} claimed a job of ${job.executionId}, not ${executionId}`);
     return job;

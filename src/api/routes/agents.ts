@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { executionView } from '../../engine/view.js';
 import { buildBundle } from '../../receipts/bundle.js';
-import { ownExecution } from '../access.js';
+import { ownExecution, ownExecutionView } from '../access.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { errorBody, executeRequest, executionView as executionViewSchema } from '../schemas.js';
@@ -60,8 +60,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
       response: { 200: executionViewSchema, 404: errorBody },
     },
     handler: async (request) => {
-      const execution = await ownExecution(request, context, request.params.execution_id);
-      return executionView(execution, await node.store.read.listSteps(execution.id));
+      return ownExecutionView(request, context, request.params.execution_id);
     },
   });
 

@@ -5,7 +5,7 @@ import { executionView } from '../../engine/view.js';
 import { buildBundle } from '../../receipts/bundle.js';
 import { EXECUTION_STATUSES } from '../../store/records.js';
 import type { ExecutionStatus } from '../../store/records.js';
-import { iso, ownExecution } from '../access.js';
+import { iso, ownExecution, ownExecutionView } from '../access.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { errorBody, executionList, historyPage, executionView as executionViewSchema, idParam, listExecutionsQuery, retryRequest } from '../schemas.js';
@@ -53,8 +53,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
     config: { roles: CLIENT_ROLES },
     schema: { tags, summary: 'One execution', params: idParam, response: { 200: executionViewSchema, 404: errorBody } },
     handler: async (request) => {
-      const execution = await ownExecution(request, context, request.params.id);
-      return executionView(execution, await node.store.read.listSteps(execution.id));
+      return ownExecutionView(request, context, request.params.id);
     },
   });
 

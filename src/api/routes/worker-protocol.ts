@@ -124,7 +124,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
       reply.raw.once('close', () => gone.abort());
       for (;;) {
         if (gone.signal.aborted) return reply.code(204).send(null);
-        const job = await node.coordinator.claim(worker.id, worker.capabilities);
+        const job = await node.coordinator.claim(worker.id, worker.capabilities, { start: request.body.start });
         if (job) {
           if (gone.signal.aborted) {
             // The worker hung up while we claimed: its lease will lapse and the job be re-queued.

@@ -14,7 +14,13 @@ import { executions } from '../sql/tables.js';
 export interface PostgresOptions {
   /** `postgres://user@host:5432/db`; a `schema` query parameter puts Verity's tables in that schema. */
   url: string;
+  /** Connections for transactions. Default: 10. */
   poolSize?: number;
+  /**
+   * Connections for reads outside transactions (status, history, event streams). Default: 4. A pool of
+   * their own, so a read never waits behind writers that hold every transaction connection.
+   */
+  readPoolSize?: number;
 }
 
 /** The first key of the advisory locks that order events (the migrator's lock is a one-key lock, apart). */
@@ -91,9 +97,13 @@ export class PostgresStore implements Store {
   readonly location: string;
   readonly read: SqlReads;
 
-  private constructor(private readonly pool: pg.Pool, location: string) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly readPool: pg.Pool,
+    location: string,
+  ) {
     this.location = location;
-    this.read = new SqlReads(new Connection(pool), dialect);
+    this.read = new SqlReads(new Connection(readPool), dialect);
   }
 
   static async open(options: PostgresOptions): Promise<PostgresStore> {
@@ -110,17 +120,22 @@ export class PostgresStore implements Store {
     if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
       throw new StoreError('invalid_url', `schema "${schema}" must be a lowercase identifier`);
     }
-    const pool = new pg.Pool({
-      connectionString: url.toString(),
-      max: options.poolSize ?? 10,
-      types,
-      ...(schema !== undefined && { options: `-c search_path=${schema}` }),
-    });
-    // An idle client that loses its connection must not crash the process; the next query reconnects.
-    pool.on('error', () => undefined);
+    const poolOf = (max: number) => {
+      const pool = new pg.Pool({
+        connectionString: url.toString(),
+        max,
+        types,
+        ...(schema !== undefined && { options: `-c search_path=${schema}` }),
+      });
+      // An idle client that loses its connection must not crash the process; the next query reconnects.
+      pool.on('error', () => undefined);
+      return pool;
+    };
+    const pool = poolOf(options.poolSize ?? 10);
+    const readPool = poolOf(options.readPoolSize ?? 4);
     const safeUrl = new URL(url);
     safeUrl.password = '';
-    const store = new PostgresStore(pool, safeUrl.toString() + (schema !== undefined ? ` (schema ${schema})` : ''));
+    const store = new PostgresStore(pool, readPool, safeUrl.toString() + (schema !== undefined ? ` (schema ${schema})` : ''));
     try {
       if (schema !== undefined) {
         // Under the migrators' lock: concurrent CREATE SCHEMA IF NOT EXISTS can fail with a duplicate key.
@@ -137,7 +152,7 @@ export class PostgresStore implements Store {
         }),
       );
     } catch (error) {
-      await pool.end();
+      await Promise.all([pool.end(), readPool.end()]);
       if (error instanceof StoreError) throw error;
       throw new StoreError('unavailable', `cannot use PostgreSQL at ${store.location}: ${(error as Error).message}`, {
         cause: error,
@@ -191,7 +206,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  close(): Promise<void> {
-    return this.pool.end();
+  async close(): Promise<void> {
+    await Promise.all([this.pool.end(), this.readPool.end()]);
   }
 }

@@ -68,6 +68,8 @@ class Connection implements SqlConnection {
  * file: `BEGIN IMMEDIATE` waits for the lock synchronously, so a second store in the same process must
  * queue behind the first's open transaction rather than block the event loop the first needs to commit.
  */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 const fileQueues = new Map<string, { tail: Promise<unknown> }>();
 
 /**
@@ -168,7 +170,11 @@ export class SqliteStore implements Store {
         throw error;
       }
     };
-    const next = this.queue.tail.then(run, run);
+    // Each transaction starts from a macrotask (setImmediate), not straight from the last one's promise:
+    // better-sqlite3 is synchronous, so a chain of queued transactions would otherwise run back to back in
+    // one microtask drain and hold off every waiting request (a status read behind sixteen results). This
+    // way the event loop takes in new requests between transactions.
+    const next = this.queue.tail.then(yieldToEventLoop).then(run);
     this.queue.tail = next.catch(() => undefined);
     return next;
   }

@@ -306,9 +306,14 @@ for (const kind of BACKENDS) {
 
 describe('API rate limits', () => {
   it('limit each key on its own, and requests without a valid key per address, with 429 in the error shape', async () => {
-    const server = await startTestServer('sqlite', 'access-rate', { node: { workers: 0 }, server: { rateLimitPerMinute: 5, closeGraceMs: 200 } });
+    const server = await startTestServer('sqlite', 'access-rate', { node: { workers: 0 }, server: { rateLimitPerMinute: 5, workerRateLimitPerMinute: 8, closeGraceMs: 200 } });
     try {
       const [first, second] = [await server.key('first', 'client'), await server.key('second', 'client')];
+      // A worker key has its own, larger allowance (one machine, many jobs).
+      const worker = await server.key('machine', 'worker');
+      const seen: number[] = [];
+      for (let i = 0; i < 10; i++) seen.push((await call(server.url, 'POST', '/v1/worker/challenge', { key: worker, json: {} })).status);
+      expect(seen).toEqual([...Array<number>(8).fill(200), 429, 429]);
       const statuses = async (key: string | undefined, n: number) => {
         const out: number[] = [];
         for (let i = 0; i < n; i++) out.push((await call(server.url, 'GET', '/v1/executions', key === undefined ? {} : { key })).status);

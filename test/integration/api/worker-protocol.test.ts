@@ -204,6 +204,19 @@ for (const kind of BACKENDS) {
         expect((await run.waitFor(executionId)).status).toBe('completed');
       });
 
+      it('claims and starts in one request when asked: the job is running, a separate start is refused, the result is accepted', async () => {
+        const executionId = await run.execute('started');
+        const job = await honest.claimJob(executionId, 10_000, { start: true });
+        expect(job.started).toBe(true);
+        const store = server.test.node.store;
+        expect((await store.read.listJobs(executionId)).map((j) => j.status)).toEqual(['running']);
+        const types = (await store.read.listEvents(executionId, 0, 1000)).map((e) => e.type);
+        expect(types.filter((t) => t === 'job.assigned' || t === 'job.started')).toEqual(['job.assigned', 'job.started']);
+        expect((await honest.start(job)).status).toBe(409);
+        expect((await honest.complete(job)).status).toBe(200);
+        expect(await run.waitFor(executionId)).toMatchObject({ status: 'completed', result: { text: 'started' } });
+      });
+
       it('refuses a second result for a job already completed, and keeps the first', async () => {
         const { executionId, job } = await claimedJob('first');
         expect((await honest.complete(job)).status).toBe(200);
