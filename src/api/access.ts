@@ -1,8 +1,9 @@
 import type { FastifyRequest } from 'fastify';
+import { blobDigestsIn } from '../blobs/blob-ref.js';
 import { executionView } from '../engine/view.js';
 import type { ExecutionView } from '../engine/view.js';
-import type { ExecutionRecord } from '../store/records.js';
-import { canSee } from './auth.js';
+import type { ExecutionRecord, WorkerRecord } from '../store/records.js';
+import { canSee, principalOf } from './auth.js';
 import { ApiError } from './errors.js';
 import type { ApiContext } from './server.js';
 
@@ -28,4 +29,29 @@ export async function ownExecutionView(request: FastifyRequest, context: ApiCont
 
 export function iso(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+/** The remote worker a call names, if the calling key registered it (another key's worker is a 404) and it is active. */
+export async function ownRemoteWorker(request: FastifyRequest, context: ApiContext, workerId: string): Promise<WorkerRecord> {
+  const key = principalOf(request);
+  const worker = await context.node.store.read.getWorker(workerId);
+  if (!worker || worker.kind !== 'remote' || (worker.principal !== key.principal && key.role !== 'admin')) {
+    throw new ApiError('not_found', `no worker ${workerId} registered with this key; register first`);
+  }
+  if (worker.status !== 'active') throw new ApiError('conflict', `worker ${workerId} is ${worker.status}; register again`);
+  return worker;
+}
+
+/**
+ * An execution's inputs may name only blobs its client may read (ones it uploaded, or its executions
+ * produced). Checked here so the mistake is a 400 at once; the worker side checks again at every read.
+ */
+export async function checkInputBlobs(request: FastifyRequest, context: ApiContext, inputs: unknown): Promise<void> {
+  const key = principalOf(request);
+  if (key.role === 'admin') return;
+  for (const digest of blobDigestsIn(inputs)) {
+    if (!(await context.node.store.read.hasBlobGrant(digest, key.principal))) {
+      throw new ApiError('validation', `body.inputs: names blob ${digest}, which is not one you uploaded or your executions produced; upload it first with POST /v1/blobs`);
+    }
+  }
 }

@@ -14,12 +14,15 @@ import { registerAgentRoutes } from './routes/agents.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerReceiptRoutes } from './routes/receipts.js';
+import { registerBlobRoutes } from './routes/blobs.js';
 import { registerWorkerProtocol } from './routes/worker-protocol.js';
 import { registerWorkflowRoutes } from './routes/workflows.js';
 
 export interface ServerOptions {
   /** Largest request body, in bytes. Default: 4 MiB. */
   bodyLimit: number;
+  /** Largest blob upload, in bytes. Default: 64 MiB. */
+  blobLimit: number;
   /** Requests per key (or per address, without a key) per minute. Default: 6000. */
   rateLimitPerMinute: number;
   /**
@@ -37,6 +40,7 @@ export interface ServerOptions {
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   bodyLimit: 4 * 1024 * 1024,
+  blobLimit: 64 * 1024 * 1024,
   rateLimitPerMinute: 6000,
   workerRateLimitPerMinute: 60_000,
   logger: { level: 'info' },
@@ -168,6 +172,7 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
       registerReceiptRoutes(v1, context);
       registerAdminRoutes(v1, context);
       registerWorkerProtocol(v1, context);
+      registerBlobRoutes(v1, context);
       done();
     },
     { prefix: '/v1' },

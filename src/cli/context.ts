@@ -2,12 +2,15 @@ import type { Command } from 'commander';
 import { VerityNode } from '../node/verity-node.js';
 import type { NodeOptions } from '../node/verity-node.js';
 import { Option } from 'commander';
+import { workerExecutors } from './models-config.js';
 
 /** Options every command that touches the store accepts. */
 export interface StoreFlags {
   dataDir?: string;
   databaseUrl?: string;
   debug?: boolean;
+  /** Hosted models for the in-process worker (commands that run steps: run, resume, serve). */
+  modelsConfig?: string;
 }
 
 export function withStoreOptions(command: Command): Command {
@@ -20,6 +23,7 @@ export function withStoreOptions(command: Command): Command {
 /** Opens a node on the store the flags name, with `workers` in-process worker slots (0 = none). */
 export async function openNode(flags: StoreFlags, workers: number, log: (line: string) => void, extra: Partial<NodeOptions> = {}): Promise<VerityNode> {
   return VerityNode.open({
+    ...(workers > 0 && { executors: workerExecutors(flags.modelsConfig ?? process.env.VERITY_MODELS_CONFIG) }),
     ...extra,
     ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
     databaseUrl: flags.databaseUrl || undefined,

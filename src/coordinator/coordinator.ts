@@ -3,12 +3,13 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import { jsonDigest } from '../attest/digest.js';
+import { blobRefsIn } from '../blobs/blob-ref.js';
 import type { Envelope } from '../attest/dsse.js';
 import { keyIdOf, publicKeyFromPem, publicKeyToPem } from '../attest/keys.js';
 import { checkStepAttestation } from '../attest/statement.js';
 import { nodeVerifyEd25519 } from '../keys/node-verify.js';
 import type { StepPredicate } from '../attest/statement.js';
-import type { ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
+import type { BlobRecord, ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
 import { LEASED_JOB_STATUSES } from '../store/records.js';
 import type { Store, StoreTx } from '../store/store.js';
 import type { StepType } from '../workflow/types.js';
@@ -116,6 +117,12 @@ export interface CoordinatorOptions {
    * it off exists only to measure what attestation costs (bench/); results are then taken on trust.
    */
   requireAttestations: boolean;
+  /**
+   * Where blobs are kept, to check that every blob a result names is there before the result is taken
+   * (a downstream step or the client could not read it otherwise). Without it, blob references are not
+   * checked (tests of the coordinator alone).
+   */
+  blobs?: { size(digest: string): Promise<number | undefined> };
 }
 
 export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { leaseMs: 15_000, now: Date.now, requireAttestations: true };
@@ -168,6 +175,7 @@ export class Coordinator {
       status: 'queued',
       stepType: job.stepType,
       ...(job.spec.model && { model: job.spec.model.name }),
+      ...(job.spec.model?.digest !== undefined && { modelDigest: job.spec.model.digest }),
       spec: job.spec,
       input: job.input,
       inputDigest: job.inputDigest,
@@ -300,12 +308,12 @@ export class Coordinator {
    */
   async claim(
     workerId: string,
-    can: { stepTypes: readonly StepType[]; models: readonly string[] },
+    can: { stepTypes: readonly StepType[]; models: readonly string[]; modelDigests?: Readonly<Record<string, string>> | undefined },
     options: { start?: boolean } = {},
   ): Promise<Assignment | undefined> {
     const now = this.options.now();
     // Most claims by an idle worker find nothing; a read says so without taking the write lock.
-    if (!(await this.store.read.hasClaimableJob({ stepTypes: can.stepTypes, models: can.models, now }))) {
+    if (!(await this.store.read.hasClaimableJob({ stepTypes: can.stepTypes, models: can.models, ...(can.modelDigests && { modelDigests: can.modelDigests }), now }))) {
       this.checkWorker(await this.store.read.getWorker(workerId), workerId);
       return undefined;
     }
@@ -316,6 +324,7 @@ export class Coordinator {
         workerId,
         stepTypes: can.stepTypes,
         models: can.models,
+        ...(can.modelDigests && { modelDigests: can.modelDigests }),
         now,
         leaseMs: this.options.leaseMs,
         nonce,
@@ -402,6 +411,8 @@ export class Coordinator {
         error: { code: 'invalid_output', message: `the step's output is not JSON: ${(error as Error).message}`, retryable: false },
       });
     }
+    const blobs = await this.checkOutputBlobs(report.output);
+    if (!blobs.ok) return this.fail({ ...report, error: { code: 'invalid_output', message: blobs.problem, retryable: true } });
     const peek = await this.store.read.getJob(report.jobId);
     if (!peek) return unknownJob(report.jobId);
     const attested = await this.checkAttestation(peek, report, outputDigest);
@@ -414,6 +425,8 @@ export class Coordinator {
       }
       const cost = attested.predicate?.cost ?? job.reserved;
       await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost }, { status: LEASED_JOB_STATUSES });
+      // The execution's owner may read the blobs its steps produced.
+      await tx.grantBlobs(blobs.records(now), execution.clientId, now);
       await tx.appendEvents([{ ...this.jobEvent(job, 'job.completed', now, report.workerId), data: { outputDigest, attestationDigest: attested.digest } }]);
       const result: AcceptedResult = {
         output: report.output,
@@ -426,6 +439,20 @@ export class Coordinator {
       tx.afterCommit(() => this.events.emit('completed', { stepId: job.stepId, durationMs: now - (job.startedAt ?? job.assignedAt ?? now) }));
       return { accepted: true };
     }, unknownJob(report.jobId));
+  }
+
+  /** Every blob the output names must be in the blob store, with the size its reference claims. */
+  private async checkOutputBlobs(output: unknown): Promise<{ ok: true; records: (now: number) => BlobRecord[] } | { ok: false; problem: string }> {
+    const refs = blobRefsIn(output);
+    const store = this.options.blobs;
+    if (store) {
+      for (const ref of refs) {
+        const size = await store.size(ref.$blob);
+        if (size === undefined) return { ok: false, problem: `the output names blob ${ref.$blob}, which was never stored: upload it before reporting the result` };
+        if (size !== ref.size) return { ok: false, problem: `the output says blob ${ref.$blob} has ${ref.size} bytes; it has ${size}` };
+      }
+    }
+    return { ok: true, records: (now) => refs.map((ref) => ({ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: now })) };
   }
 
   /**
@@ -464,6 +491,8 @@ export class Coordinator {
       nodeVerifyEd25519,
     );
     if (!check.ok || !check.predicate || !check.digest) return { ok: false, problems: check.problems };
+    const modelProblems = modelMismatches(job.spec.model, check.predicate.model);
+    if (modelProblems.length > 0) return { ok: false, problems: modelProblems };
     return { ok: true, predicate: check.predicate, digest: check.digest };
   }
 
@@ -589,4 +618,18 @@ export class Coordinator {
 
 function unknownJob(jobId: string): ReportOutcome {
   return { accepted: false, reason: 'unknown_job', message: `no job ${jobId}` };
+}
+
+/**
+ * The model an attestation says ran must be the one the step asked for: the same name, and the version and
+ * digest wherever the step pins them. A worker that ran something else cannot have its result accepted.
+ */
+function modelMismatches(asked: JobSpec['model'], ran: StepPredicate['model']): string[] {
+  if (!asked) return [];
+  if (!ran) return [`the step needs model ${asked.name}; the attestation names no model`];
+  const problems: string[] = [];
+  if (ran.name !== asked.name) problems.push(`the step needs model ${asked.name}; the attestation says ${ran.name} ran`);
+  if (asked.version !== undefined && ran.version !== asked.version) problems.push(`the step pins ${asked.name} version ${asked.version}; the attestation says ${ran.version ?? 'no version'}`);
+  if (asked.digest !== undefined && ran.digest !== asked.digest) problems.push(`the step pins ${asked.name} digest ${asked.digest}; the attestation says ${ran.digest ?? 'no digest'}`);
+  return problems;
 }

@@ -1,3 +1,4 @@
+import type { BlobRef } from '../blobs/blob-ref.js';
 import { VerityError } from '../errors.js';
 import type { Capabilities, JobSpec } from '../store/records.js';
 import type { StepType } from '../workflow/types.js';
@@ -22,17 +23,40 @@ export interface ExecutorResult {
   /** Integer micro-units, when the executor meters cost; otherwise the step's estimate is charged. */
   cost?: number;
   usage?: Record<string, number>;
+  /**
+   * The model that actually ran, as the attestation records it: the name, the version a hosted model
+   * reported, and the digest of the weights where the executor knows it. Without it the attestation
+   * records the model the step asked for, with the digest the worker advertised.
+   */
+  model?: { name: string; version?: string; digest?: string };
+}
+
+/** Blobs as an executor sees them: wherever the worker runs, it reads and writes them by digest. */
+export interface ExecutorBlobs {
+  /** The bytes of a blob this job may read (one its input names). Refused with a BlobError otherwise. */
+  get(ref: BlobRef | string): Promise<Buffer>;
+  /** Stores bytes; put the returned reference in the output to pass them on. */
+  put(bytes: Uint8Array, mediaType: string): Promise<BlobRef>;
 }
 
 export interface ExecutorContext {
   /** Aborted when the job is cancelled, loses its lease, or reaches its deadline. */
   signal: AbortSignal;
+  blobs: ExecutorBlobs;
+  /** The worker's data directory: inputs may name files under it (never outside it). */
+  dataDir?: string;
 }
 
 /** The code inside a worker that performs one kind of step: a model runtime, a transform, a trainer. */
 export interface Executor {
   readonly name: string;
+  /** What it serves; `modelDigests` filled in once `prepare` has run. */
   readonly capabilities: Capabilities;
+  /**
+   * Runs once before the worker registers: load models, compute their digests (cached on disk). An
+   * executor that cannot work here (a missing runtime) throws an ExecutorError saying what to install.
+   */
+  prepare?(): Promise<void>;
   run(job: ExecutorJob, context: ExecutorContext): Promise<ExecutorResult>;
 }
 

@@ -16,7 +16,22 @@ export class ExecutorRegistry {
   }
 
   get capabilities(): Capabilities {
-    return { stepTypes: [...this.byStepType.keys()].sort(), models: [...this.byModel.keys()].sort() };
+    const modelDigests: Record<string, string> = {};
+    for (const [model, executor] of this.byModel) {
+      const digest = executor.capabilities.modelDigests?.[model];
+      if (digest !== undefined) modelDigests[model] = digest;
+    }
+    return {
+      stepTypes: [...this.byStepType.keys()].sort(),
+      models: [...this.byModel.keys()].sort(),
+      ...(Object.keys(modelDigests).length > 0 && { modelDigests }),
+    };
+  }
+
+  /** Prepares every executor (loads models, computes their digests) once, before the worker registers. */
+  async prepare(): Promise<void> {
+    const executors = new Set([...this.byModel.values(), ...this.byStepType.values()]);
+    for (const executor of executors) await executor.prepare?.();
   }
 
   /** Whether this worker can serve a step that needs this model (or, without one, this step type). */

@@ -12,6 +12,7 @@ import { Worker } from '../worker/worker.js';
 import { join } from 'node:path';
 import type { LocalSigner } from '../keys/local-signer.js';
 import { loadOrCreateSigner } from '../keys/local-signer.js';
+import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { installNodeCrypto } from '../keys/node-crypto.js';
 import { ReceiptIssuer } from '../receipts/issuer.js';
 import { TransparencyLog } from '../tlog/log.js';
@@ -19,6 +20,11 @@ import { TransparencyLog } from '../tlog/log.js';
 export interface NodeOptions {
   /** Local state: the SQLite database (unless databaseUrl is set). Default: ./.verity */
   dataDir: string;
+  /**
+   * Where blobs (images, trained models, large outputs) are kept. Default: VERITY_BLOB_DIR, else
+   * <dataDir>/blobs. Replicas on one PostgreSQL database must share it (a shared volume).
+   */
+  blobDir: string;
   /** `postgres://…` to share state with other nodes. Default: VERITY_DATABASE_URL, else SQLite. */
   databaseUrl: string | undefined;
   /** Job slots of the in-process worker; 0 runs no worker here. Default: 16. */
@@ -60,6 +66,7 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
     sqliteSynchronous: options.sqliteSynchronous ?? (env.VERITY_SQLITE_SYNC === 'full' ? 'full' : 'normal'),
     coordinatorKeyFile: options.coordinatorKeyFile ?? (env.VERITY_COORDINATOR_KEY_FILE || join(dataDir, 'keys', 'coordinator.key')),
     workerKeyFile: options.workerKeyFile ?? join(dataDir, 'keys', 'worker.key'),
+    blobDir: options.blobDir ?? (env.VERITY_BLOB_DIR || join(dataDir, 'blobs')),
     logOrigin: options.logOrigin ?? (env.VERITY_LOG_ORIGIN || undefined),
     onError: options.onError ?? (() => undefined),
     attest: options.attest ?? true,
@@ -83,6 +90,7 @@ export class VerityNode {
   readonly coordinator: Coordinator;
   readonly worker: Worker | undefined;
   readonly registry: ExecutorRegistry;
+  readonly blobs: FileBlobStore;
   private readonly sweeper: Sweeper;
   private started = false;
 
@@ -94,7 +102,8 @@ export class VerityNode {
     readonly log: TransparencyLog,
     workerSigner: LocalSigner | undefined,
   ) {
-    this.coordinator = new Coordinator(store, { leaseMs: options.leaseMs, requireAttestations: options.attest });
+    this.blobs = new FileBlobStore({ dir: options.blobDir });
+    this.coordinator = new Coordinator(store, { leaseMs: options.leaseMs, requireAttestations: options.attest, blobs: this.blobs });
     this.engine = new Engine(store, this.coordinator, { receipts: options.attest ? new ReceiptIssuer(coordinatorSigner, log) : undefined });
     this.engine.events.setMaxListeners(0);
     this.sweeper = new Sweeper(store, this.engine, this.coordinator, {
@@ -105,7 +114,8 @@ export class VerityNode {
     this.registry = new ExecutorRegistry(options.executors);
     this.worker =
       workerSigner && options.workers > 0
-        ? new Worker(localWorkerClient(this.coordinator), this.registry, {
+        ? new Worker(localWorkerClient(this.coordinator, this.blobs, store), this.registry, {
+            dataDir: options.dataDir,
             signer: options.attest ? workerSigner : undefined,
             concurrency: options.workers,
             pollMs: options.pollMs,

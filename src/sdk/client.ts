@@ -16,6 +16,7 @@ import {
   workflowDetail,
   workflowVersion,
 } from '../api/schemas.js';
+import type { BlobRef } from '../blobs/blob-ref.js';
 import type { EventView, ExecutionView } from '../engine/view.js';
 import { VerityError } from '../errors.js';
 import type { ExecutionStatus } from '../store/records.js';
@@ -216,6 +217,28 @@ export class VerityClient {
     return (await response.json()) as Record<string, unknown>;
   }
 
+  /**
+   * Uploads bytes (an image, a document) and answers the reference to put in an execution's inputs:
+   * `{ $blob: 'sha256:…', size, mediaType }`. The same bytes always get the same reference.
+   */
+  async uploadBlob(bytes: Uint8Array, mediaType = 'application/octet-stream'): Promise<BlobRef> {
+    const ref = await this.request('POST', '/v1/blobs', blobRefSchema, { body: bytes, headers: { 'content-type': mediaType } });
+    return ref;
+  }
+
+  /** A blob you uploaded or one of your executions produced; the bytes are checked against the digest. */
+  async downloadBlob(ref: BlobRef | string): Promise<{ bytes: Uint8Array; mediaType: string }> {
+    const digest = typeof ref === 'string' ? ref : ref.$blob;
+    const response = await this.raw('GET', `/v1/blobs/${enc(digest)}`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    // WebCrypto, not node:crypto: the SDK runs in browsers too.
+    const actual = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    if (`sha256:${[...actual].map((b) => b.toString(16).padStart(2, '0')).join('')}` !== digest) {
+      throw new VerityApiError('protocol', `the server sent bytes that do not match ${digest}`, response.status);
+    }
+    return { bytes, mediaType: response.headers.get('content-type') ?? 'application/octet-stream' };
+  }
+
   /** Server-side verification (it trusts the server's own keys unless given others); verify offline to trust nothing. */
   verify(bundle: unknown, options: { level?: 'basic' | 'full'; trustedKeys?: string[] } = {}): Promise<VerificationReport> {
     return this.request('POST', '/v1/receipts/verify', verificationReport, { body: { bundle, level: options.level ?? 'basic', ...(options.trustedKeys && { trustedKeys: options.trustedKeys }) } });
@@ -292,8 +315,11 @@ export class VerityClient {
     options: { body?: unknown; headers?: Record<string, string>; stream?: boolean; signal?: AbortSignal } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}`, ...options.headers };
-    let body: string | undefined;
-    if (options.body !== undefined) {
+    let body: string | Uint8Array | undefined;
+    if (options.body instanceof Uint8Array) {
+      body = options.body;
+      headers['content-type'] ??= 'application/octet-stream';
+    } else if (options.body !== undefined) {
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
       headers['content-type'] ??= typeof options.body === 'string' ? 'application/yaml' : 'application/json';
     }
@@ -322,6 +348,8 @@ function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+const blobRefSchema = z.strictObject({ $blob: z.string().regex(/^sha256:[0-9a-f]{64}$/), size: z.int().min(0), mediaType: z.string() });
 
 function enc(segment: string): string {
   return encodeURIComponent(segment);

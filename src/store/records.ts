@@ -129,6 +129,8 @@ export interface JobRecord {
   stepType: StepType;
   /** Model name the job needs, when it needs one: what workers match on. */
   model?: string;
+  /** The model's digest (hex SHA-256), when the step pins it: only a worker serving exactly it may claim. */
+  modelDigest?: string;
   spec: JobSpec;
   input: unknown;
   inputDigest: string;
@@ -245,4 +247,12 @@ export type NewEvent = Omit<EventRecord, 'seq'>;
 export interface EventAt {
   event: EventRecord;
   cursor: string;
+}
+
+/** A blob the server knows of (its bytes are in the blob store, named by the digest). */
+export interface BlobRecord {
+  digest: string;
+  size: number;
+  mediaType: string;
+  createdAt: number;
 }

@@ -1,5 +1,6 @@
 import type {
   ApiKeyRecord,
+  BlobRecord,
   EventAt,
   WorkflowVersionRecord,
   KeyRecord,
@@ -49,6 +50,8 @@ export interface ClaimRequest {
   workerId: string;
   stepTypes: readonly StepType[];
   models: readonly string[];
+  /** The digest of each served model the worker knows: jobs pinned to another digest are not for it. */
+  modelDigests?: Readonly<Record<string, string>>;
   now: number;
   leaseMs: number;
   nonce: string;
@@ -96,7 +99,7 @@ export interface StoreReads {
   listExpiredJobIds(now: number, limit: number): Promise<string[]>;
   listJobIdsOfWorkers(workerIds: readonly string[], status: readonly JobStatus[]): Promise<string[]>;
   /** Whether a job is claimable now by a worker with these capabilities (a read; claiming may still lose a race). */
-  hasClaimableJob(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'now'>): Promise<boolean>;
+  hasClaimableJob(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests' | 'now'>): Promise<boolean>;
   /** The earliest time a queued job becomes claimable, if any is waiting. */
   nextAvailableAt(): Promise<number | undefined>;
 
@@ -112,6 +115,10 @@ export interface StoreReads {
   readEvents(executionId: string, cursor: string | undefined, limit: number): Promise<EventAt[]>;
 
   getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+
+  getBlob(digest: string): Promise<BlobRecord | undefined>;
+  /** Whether a principal may read a blob (it uploaded it, or one of its executions named or produced it). */
+  hasBlobGrant(digest: string, principal: string): Promise<boolean>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
   getWorkflowVersion(workflowId: string, version?: number): Promise<WorkflowVersionRecord | undefined>;
   /** The latest version of each published workflow, or every version of one. */
@@ -163,6 +170,9 @@ export interface StoreTx extends StoreReads {
   appendEvents(events: readonly NewEvent[]): Promise<void>;
 
   insertApiKey(record: ApiKeyRecord): Promise<void>;
+
+  /** Records blobs (first record wins) and lets `principal` read them. */
+  grantBlobs(blobs: readonly BlobRecord[], principal: string, now: number): Promise<void>;
   updateApiKey(id: string, patch: Patch<Omit<ApiKeyRecord, 'id'>>): Promise<void>;
   /** Publishes a version; StoreError conflict when (workflowId, version) is taken. */
   insertWorkflowVersion(record: WorkflowVersionRecord): Promise<void>;

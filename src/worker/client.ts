@@ -1,5 +1,6 @@
 import type { Assignment, ReportOutcome, ResultReport, WorkerRegistration } from '../coordinator/coordinator.js';
 import type { Envelope } from '../attest/dsse.js';
+import type { ExecutorBlobs } from '../executors/executor.js';
 import type { Capabilities, ErrorInfo } from '../store/records.js';
 
 /**
@@ -20,6 +21,8 @@ export interface WorkerClient {
   fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome>;
   seen(workerId: string): Promise<void>;
   deregister(workerId: string): Promise<void>;
+  /** The blobs a job may read (those its input names) and where its executor stores new ones. */
+  blobs(workerId: string, job: Assignment): ExecutorBlobs;
   /** Optional push of cancellations, so a job stops before its next heartbeat. */
   onCancelled?(listener: (jobIds: readonly string[]) => void): () => void;
 }

@@ -1,4 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createHash } from 'node:crypto';
+import { blobDigestOf, isBlobRef } from '../blobs/blob-ref.js';
+import { BlobError } from '../blobs/errors.js';
 import { toBase64 } from '../attest/bytes.js';
 import type { Signer } from '../attest/keys.js';
 import type { Assignment, ReportOutcome } from '../coordinator/coordinator.js';
@@ -8,6 +11,17 @@ import type { WorkerClient } from './client.js';
 
 /** How often a job's start or result is tried again when the server is briefly unavailable (about 8 s in all). */
 const REPORT_RETRIES = 5;
+
+function blobRefusal(status: number, body: Buffer, what: string): BlobError {
+  let message = '';
+  try {
+    message = (JSON.parse(body.toString('utf8')) as { error?: { message?: string } }).error?.message ?? '';
+  } catch {
+    // not JSON: the status says enough
+  }
+  const code = status === 404 ? 'not_found' : status === 403 ? 'forbidden' : status === 413 ? 'too_large' : 'unavailable';
+  return new BlobError(code, `blob ${what}: ${status} ${message}`.trim());
+}
 
 export type WorkerHttpErrorCode = 'http' | 'unreachable';
 
@@ -75,6 +89,13 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
     }
     return result;
   };
+  const blobFetch = async (path: string, init: { method: string; body?: Uint8Array; headers?: Record<string, string> }): Promise<Response> => {
+    try {
+      return await fetch(`${base}/v1${path}`, { ...init, headers: { authorization: `Bearer ${apiKey}`, ...init.headers }, signal: AbortSignal.timeout(300_000) });
+    } catch (error) {
+      throw new BlobError('unavailable', `cannot reach ${base}: ${(error as Error).message}`, { cause: error });
+    }
+  };
   const outcome = async (path: string, body: unknown): Promise<ReportOutcome> => {
     const result = await call(path, body, { retries: REPORT_RETRIES });
     const answer = result.body as { accepted?: boolean; reason?: string; message?: string } | undefined;
@@ -135,6 +156,25 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
         error: report.error,
         ...(report.cost !== undefined && { cost: report.cost }),
       }),
+    blobs: (workerId, job) => ({
+      async get(ref) {
+        const digest = blobDigestOf(ref);
+        const response = await blobFetch(`/worker/jobs/${encodeURIComponent(job.jobId)}/blobs/${digest}?workerId=${encodeURIComponent(workerId)}`, { method: 'GET' });
+        const bytes = Buffer.from(await response.arrayBuffer());
+        if (!response.ok) throw blobRefusal(response.status, bytes, digest);
+        // The server is not trusted with the bytes either: they must be the ones the digest names.
+        if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest) throw new BlobError('corrupt', `the server sent bytes that do not match ${digest}`);
+        return bytes;
+      },
+      async put(bytes, mediaType) {
+        const response = await blobFetch(`/worker/blobs?workerId=${encodeURIComponent(workerId)}`, { method: 'POST', body: bytes, headers: { 'content-type': mediaType } });
+        const body = Buffer.from(await response.arrayBuffer());
+        if (response.status !== 201) throw blobRefusal(response.status, body, 'a new blob');
+        const ref: unknown = JSON.parse(body.toString('utf8'));
+        if (!isBlobRef(ref)) throw new BlobError('unavailable', 'the server answered a blob upload without a blob reference');
+        return ref;
+      },
+    }),
     async seen(workerId) {
       await ok('/worker/seen', { workerId }, [204]);
     },

@@ -1,8 +1,12 @@
+import { jobBlobs } from '../blobs/job-blobs.js';
+import type { FileBlobStore } from '../blobs/file-blob-store.js';
+import { executionOwnerMayRead } from '../blobs/grants.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
+import type { Store } from '../store/store.js';
 import type { WorkerClient } from './client.js';
 
 /** A worker in the same process as the coordinator: direct calls, and wake-ups instead of polling. */
-export function localWorkerClient(coordinator: Coordinator): WorkerClient {
+export function localWorkerClient(coordinator: Coordinator, blobStore: FileBlobStore, store: Store): WorkerClient {
   // The slot that reports goes straight back to claiming (Worker.slot), so it takes the next job itself.
   const reportThenClaim = async <T>(report: () => Promise<T>): Promise<T> => {
     const done = coordinator.notifier.claimerComing();
@@ -31,5 +35,6 @@ export function localWorkerClient(coordinator: Coordinator): WorkerClient {
     seen: (workerId) => coordinator.workerSeen(workerId),
     deregister: (workerId) => coordinator.stopWorker(workerId),
     onCancelled: (listener) => coordinator.notifier.onCancelled(listener),
+    blobs: (_workerId, job) => jobBlobs(blobStore, job, (digest) => executionOwnerMayRead(store, job.executionId, digest)),
   };
 }

@@ -26,6 +26,8 @@ export interface WorkerOptions {
   pollMs: number;
   /** How often a running job's lease is renewed. Default: a third of the lease. */
   heartbeatMs?: number;
+  /** The worker's data directory: executors may read input files under it. */
+  dataDir?: string;
   onError: (error: unknown, context: Record<string, unknown>) => void;
 }
 
@@ -76,6 +78,7 @@ export class Worker {
   }
 
   async start(): Promise<string> {
+    await this.executors.prepare();
     const { workerId, leaseMs } = await this.client.register({
       name: this.options.name,
       capabilities: this.executors.capabilities,
@@ -156,7 +159,7 @@ export class Worker {
     const deadline = setTimeout(() => controller.abort(new JobStopped('timeout')), Math.max(0, job.deadlineAt - Date.now()));
     try {
       const startedAt = new Date();
-      const { executor, result } = await this.execute(job, controller.signal);
+      const { executor, result } = await this.execute(workerId, job, controller.signal);
       const output = await this.mapOutput(job, result);
       const attestation = this.attest(workerId, job, executor, result, output, startedAt);
       if (!attestation && job.spec.requiresProof) {
@@ -192,7 +195,11 @@ export class Worker {
   private attest(workerId: string, job: Assignment, executor: string, result: ExecutorResult, output: unknown, startedAt: Date): Envelope | undefined {
     const signer = this.options.signer;
     if (!signer) return undefined;
-    const model = job.spec.model;
+    // What ran, as the executor reports it; else the model the step named, with the digest this worker
+    // serves it at. Never the version the step asked for: only an executor can say which version ran.
+    const asked = job.spec.model;
+    const served = asked && this.executors.capabilities.modelDigests?.[asked.name];
+    const ranModel = result.model ?? (asked && { name: asked.name, ...(served !== undefined && { digest: served }) });
     const statement = stepStatement({
       executionId: job.executionId,
       workflowDigest: job.spec.workflowDigest,
@@ -202,7 +209,7 @@ export class Worker {
       jobNonce: job.nonce,
       inputDigest: jsonDigest(job.input),
       outputDigest: jsonDigest(output),
-      model: model ? { name: model.name, version: model.version ?? null, digest: model.digest ?? null } : null,
+      model: ranModel ? { name: ranModel.name, version: ranModel.version ?? null, digest: ranModel.digest ?? null } : null,
       executor,
       workerId,
       workerKeyId: signer.keyId,
@@ -215,7 +222,7 @@ export class Worker {
   }
 
   /** Runs the executor, but stops waiting for it the moment the job is stopped, even if it ignores the signal. */
-  private async execute(job: Assignment, signal: AbortSignal): Promise<{ executor: string; result: ExecutorResult }> {
+  private async execute(workerId: string, job: Assignment, signal: AbortSignal): Promise<{ executor: string; result: ExecutorResult }> {
     const executorJob = {
       jobId: job.jobId,
       executionId: job.executionId,
@@ -235,7 +242,7 @@ export class Worker {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return { executor: executor.name, result: await Promise.race([executor.run(executorJob, { signal }), aborted]) };
+      return { executor: executor.name, result: await Promise.race([executor.run(executorJob, { signal, blobs: this.client.blobs(workerId, job), ...(this.options.dataDir !== undefined && { dataDir: this.options.dataDir }) }), aborted]) };
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
       aborted.catch(() => undefined);

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { executionView } from '../../engine/view.js';
 import { buildBundle } from '../../receipts/bundle.js';
-import { ownExecution, ownExecutionView } from '../access.js';
+import { checkInputBlobs, ownExecution, ownExecutionView } from '../access.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { errorBody, executeRequest, executionView as executionViewSchema } from '../schemas.js';
@@ -37,6 +37,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
         throw new ApiError('not_found', version === undefined ? `no published workflow ${workflowId}; publish it with POST /v1/workflows` : `workflow ${workflowId} has no version ${version}`);
       }
       const idempotencyKey = request.headers['idempotency-key'];
+      await checkInputBlobs(request, context, request.body.inputs ?? {});
       const execution = await node.engine.start({
         workflow,
         inputs: request.body.inputs ?? {},

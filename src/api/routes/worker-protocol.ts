@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ReportOutcome } from '../../coordinator/coordinator.js';
 import type { WorkerRecord } from '../../store/records.js';
+import { ownRemoteWorker } from '../access.js';
 import { principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import {
@@ -56,16 +57,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
   const api = app.withTypeProvider<ZodTypeProvider>();
   const { node } = context;
 
-  /** The worker a call names, if the calling key registered it. Another key's worker is a 404. */
-  const ownWorker = async (request: FastifyRequest, workerId: string): Promise<WorkerRecord> => {
-    const key = principalOf(request);
-    const worker = await node.store.read.getWorker(workerId);
-    if (!worker || worker.kind !== 'remote' || (worker.principal !== key.principal && key.role !== 'admin')) {
-      throw new ApiError('not_found', `no worker ${workerId} registered with this key; register first`);
-    }
-    if (worker.status !== 'active') throw new ApiError('conflict', `worker ${workerId} is ${worker.status}; register again`);
-    return worker;
-  };
+  const ownWorker = (request: FastifyRequest, workerId: string): Promise<WorkerRecord> => ownRemoteWorker(request, context, workerId);
   const answer = (reply: FastifyReply, outcome: ReportOutcome) =>
     outcome.accepted ? reply.code(200).send({ accepted: true }) : reply.code(REFUSAL_STATUS[outcome.reason] ?? 409).send({ accepted: false, reason: outcome.reason, message: outcome.message });
 

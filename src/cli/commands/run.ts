@@ -27,6 +27,7 @@ export function registerRun(program: Command): void {
       .option('--json', 'print the outcome as one JSON object on stdout')
       .option('-q, --quiet', 'no progress output')
       .option('--workers <n>', 'job slots of the in-process worker (local runs)', '16')
+      .option('--models-config <file>', 'hosted models the in-process worker serves: an OpenAI-compatible server (local runs; see examples/llm-summary)')
       .option('--budget <micro-units>', "override the workflow's max_cost_budget")
       .option('--idempotency-key <key>', 'the same key returns the same execution instead of starting another')
       .option('--no-wait', 'with --server: print the execution id and return; it runs on the server'),

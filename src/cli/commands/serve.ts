@@ -3,16 +3,19 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { buildServer } from '../../api/server.js';
-import { defaultExecutors } from '../../executors/defaults.js';
 import { ExecutorRegistry } from '../../executors/registry.js';
 import { loadOrCreateSigner } from '../../keys/local-signer.js';
 import { resolveNodeOptions } from '../../node/verity-node.js';
 import { openNode, withStoreOptions } from '../context.js';
+import { workerExecutors } from '../models-config.js';
 import type { StoreFlags } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseNonNegativeInt } from '../inputs.js';
 import { Worker } from '../../worker/worker.js';
 import { httpWorkerClient } from '../../worker/http-client.js';
+
+const MODELS_CONFIG = () =>
+  new Option('--models-config <file>', 'hosted models this worker serves: an OpenAI-compatible server (see examples/llm-summary)').env('VERITY_MODELS_CONFIG');
 
 interface ServeFlags extends StoreFlags {
   port: string;
@@ -21,6 +24,7 @@ interface ServeFlags extends StoreFlags {
   logLevel: string;
   drainMs: string;
   leaseMs?: string;
+  modelsConfig?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -33,7 +37,8 @@ export function registerServe(program: Command): void {
       .option('--workers <n>', 'job slots of the in-process worker (0 for none); default: the number of cores')
       .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
       .option('--drain-ms <ms>', 'on SIGTERM, how long running steps may take to finish', '10000')
-      .addOption(new Option('--lease-ms <ms>', "a job's lease: how long a worker that stops heartbeating keeps it (default 15000)").env('VERITY_LEASE_MS')),
+      .addOption(new Option('--lease-ms <ms>', "a job's lease: how long a worker that stops heartbeating keeps it (default 15000)").env('VERITY_LEASE_MS'))
+      .addOption(MODELS_CONFIG()),
   ).action(async (flags: ServeFlags) => {
     const port = parseNonNegativeInt('--port', flags.port);
     const workers = flags.workers === undefined ? availableParallelism() : parseNonNegativeInt('--workers', flags.workers);
@@ -83,12 +88,13 @@ export function registerServe(program: Command): void {
     .option('--concurrency <n>', 'jobs at once', '4')
     .option('--name <name>', 'how the worker shows in the server', `${hostname()}:${process.pid}`)
     .addOption(new Option('--data-dir <dir>', "where the worker's key lives (keys/worker.key)").env('VERITY_DATA_DIR').default('.verity-worker'))
+    .addOption(MODELS_CONFIG())
     .option('--debug', 'print errors as they happen')
-    .action(async (flags: { server: string; key: string; capabilities?: string; concurrency: string; name: string; dataDir: string; debug?: boolean }) => {
+    .action(async (flags: { server: string; key: string; capabilities?: string; concurrency: string; name: string; dataDir: string; modelsConfig?: string; debug?: boolean }) => {
       const concurrency = parseNonNegativeInt('--concurrency', flags.concurrency);
       if (concurrency < 1) throw new CliError('usage', '--concurrency must be at least 1');
       const signer = loadOrCreateSigner(join(flags.dataDir, 'keys', 'worker.key'));
-      const registry = new ExecutorRegistry(defaultExecutors());
+      const registry = new ExecutorRegistry(workerExecutors(flags.modelsConfig));
       const wanted = flags.capabilities?.split(',').map((c) => c.trim()).filter(Boolean);
       if (wanted) {
         const { stepTypes, models } = registry.capabilities;

@@ -30,7 +30,7 @@ export function claimStatement(request: ClaimRequest, lock: string): { sql: stri
 }
 
 /** Whether any job is claimable by this worker now: a plain read, to skip a write transaction that would find nothing. */
-export function peekStatement(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'now'>): { sql: string; params: SqlValue[] } {
+export function peekStatement(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests' | 'now'>): { sql: string; params: SqlValue[] } {
   const { canServe, matchParams } = servable(request);
   return {
     sql: `SELECT 1 AS found FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe}) LIMIT 1`,
@@ -38,16 +38,24 @@ export function peekStatement(request: Pick<ClaimRequest, 'stepTypes' | 'models'
   };
 }
 
-function servable(request: Pick<ClaimRequest, 'stepTypes' | 'models'>): { canServe: string; matchParams: SqlValue[] } {
+function servable(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests'>): { canServe: string; matchParams: SqlValue[] } {
   const match: string[] = [];
   const matchParams: SqlValue[] = [];
   if (request.stepTypes.length > 0) {
     match.push(`(model IS NULL AND step_type IN (${placeholders(request.stepTypes.length)}))`);
     matchParams.push(...request.stepTypes);
   }
-  if (request.models.length > 0) {
-    match.push(`model IN (${placeholders(request.models.length)})`);
-    matchParams.push(...request.models);
+  // A job that pins a model digest goes only to a worker that serves that model with exactly that digest.
+  const digests = request.modelDigests ?? {};
+  const known = request.models.filter((m) => digests[m] !== undefined);
+  const unknown = request.models.filter((m) => digests[m] === undefined);
+  if (unknown.length > 0) {
+    match.push(`(model IN (${placeholders(unknown.length)}) AND model_digest IS NULL)`);
+    matchParams.push(...unknown);
+  }
+  for (const model of known) {
+    match.push('(model = ? AND (model_digest IS NULL OR model_digest = ?))');
+    matchParams.push(model, digests[model]!);
   }
   return { canServe: match.length > 0 ? match.join(' OR ') : '1 = 0', matchParams };
 }

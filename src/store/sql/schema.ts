@@ -219,5 +219,27 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
       // running anywhere in the database, and put concurrent writers out of seq order; seq is the order now.
       statements: ['DROP INDEX events_by_execution_order', 'ALTER TABLE events DROP COLUMN tx_order'],
     },
+    {
+      version: 5,
+      name: 'blobs (what is known of each stored blob, and who may read it); jobs pinned to a model digest',
+      statements: [
+        // The bytes live in the blob store (files named by digest); the database knows their size and type.
+        `CREATE TABLE blobs (
+          digest TEXT PRIMARY KEY,
+          size ${I} NOT NULL,
+          media_type TEXT NOT NULL,
+          created_at ${I} NOT NULL
+        )`,
+        // A principal may read a blob it uploaded or one its executions produced; nothing else.
+        `CREATE TABLE blob_grants (
+          digest TEXT NOT NULL REFERENCES blobs (digest),
+          principal TEXT NOT NULL,
+          created_at ${I} NOT NULL,
+          PRIMARY KEY (digest, principal)
+        )`,
+        // A step may pin its model's digest: only a worker serving exactly those weights may claim its jobs.
+        'ALTER TABLE jobs ADD COLUMN model_digest TEXT',
+      ],
+    },
   ];
 }

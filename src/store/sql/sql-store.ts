@@ -12,6 +12,7 @@ import type {
 } from '../store.js';
 import type {
   ApiKeyRecord,
+  BlobRecord,
   EventAt,
   WorkflowVersionRecord,
   KeyRecord,
@@ -202,7 +203,7 @@ export class SqlReads implements StoreReads {
     return rows.map((r) => r.id as string);
   }
 
-  async hasClaimableJob(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'now'>): Promise<boolean> {
+  async hasClaimableJob(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests' | 'now'>): Promise<boolean> {
     const { sql, params } = peekStatement(request);
     return (await this.conn.all(sql, params)).length > 0;
   }
@@ -237,6 +238,15 @@ export class SqlReads implements StoreReads {
 
   getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
     return this.one(t.apiKeys, 'id = ?', [id]);
+  }
+
+  getBlob(digest: string): Promise<BlobRecord | undefined> {
+    return this.one(t.blobs, 'digest = ?', [digest]);
+  }
+
+  async hasBlobGrant(digest: string, principal: string): Promise<boolean> {
+    const rows = await this.conn.all('SELECT 1 AS found FROM blob_grants WHERE digest = ? AND principal = ?', [digest, principal]);
+    return rows.length > 0;
   }
 
   listApiKeys(): Promise<ApiKeyRecord[]> {
@@ -433,6 +443,14 @@ export class SqlTx extends SqlReads implements StoreTx {
 
   async insertApiKey(record: ApiKeyRecord): Promise<void> {
     await this.insert(t.apiKeys, [record], t.apiKeys.fields);
+  }
+
+  async grantBlobs(blobs: readonly BlobRecord[], principal: string, now: number): Promise<void> {
+    if (blobs.length === 0) return;
+    await this.insert(t.blobs, blobs, t.blobs.fields, 'ON CONFLICT (digest) DO NOTHING');
+    for (const blob of blobs) {
+      await this.conn.run('INSERT INTO blob_grants (digest, principal, created_at) VALUES (?, ?, ?) ON CONFLICT (digest, principal) DO NOTHING', [blob.digest, principal, now]);
+    }
   }
 
   async updateApiKey(id: string, patch: { [K in keyof Omit<ApiKeyRecord, 'id'>]?: ApiKeyRecord[K] | undefined }): Promise<void> {

@@ -1,5 +1,6 @@
 import type {
   ApiKeyRecord,
+  BlobRecord,
   WorkflowVersionRecord,
   EventRecord,
   KeyRecord,
@@ -87,6 +88,7 @@ export const jobs = table<JobRecord>('jobs', {
   status: 'text',
   stepType: 'text',
   model: 'text',
+  modelDigest: 'text',
   spec: 'json',
   input: 'json',
   inputDigest: 'text',
@@ -171,4 +173,11 @@ export const events = table<EventRecord>('events', {
   attempt: 'int',
   actor: 'text',
   data: 'json',
+});
+
+export const blobs = table<BlobRecord>('blobs', {
+  digest: 'text',
+  size: 'int',
+  mediaType: 'text',
+  createdAt: 'int',
 });

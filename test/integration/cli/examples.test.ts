@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
+import { DOCUMENT_INTELLIGENCE, REVIEW_SENTIMENT, TRAIN_AND_CLASSIFY } from '../../support/example-results.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'verity-examples-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -21,6 +22,9 @@ const cases: [string, unknown, (steps: { id: string; status: string; attempts: n
   ],
   ['flaky', { fetched: 'https://example.com/data', ok: true }, (steps) => expect(steps[0]).toMatchObject({ id: 'fetch', attempts: 3 })],
   ['fifty-steps', { total: 1275 }, (steps) => expect(steps).toHaveLength(50)],
+  ['review-sentiment', REVIEW_SENTIMENT, (steps) => expect(steps.map((s) => s.id)).toEqual(['score', 'per_product'])],
+  ['document-intelligence', DOCUMENT_INTELLIGENCE, (steps) => expect(steps.map((s) => s.id)).toEqual(['ocr', 'entities', 'fields', 'classify', 'report'])],
+  ['train-and-classify', TRAIN_AND_CLASSIFY, (steps) => expect(steps.map((s) => s.id)).toEqual(['train', 'classify', 'summary'])],
 ];
 
 const env = { VERITY_DATA_DIR: dataDir, VERITY_DATABASE_URL: '' };

@@ -18,7 +18,7 @@ import type { TestNode } from '../../support/node.js';
 
 /** Helpers shared by the receipt tamper tests: fixtures from real executions, and ways to change them. */
 
-export const EXAMPLES = ['linear', 'fan-out', 'conditional', 'flaky', 'fifty-steps'] as const;
+export const EXAMPLES = ['linear', 'fan-out', 'conditional', 'flaky', 'fifty-steps', 'review-sentiment', 'train-and-classify', 'document-intelligence'] as const;
 
 export function example(name: string): { definition: unknown; input: unknown } {
   const root = new URL(`../../../examples/${name}/`, import.meta.url);

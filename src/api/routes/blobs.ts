@@ -1,0 +1,146 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { blobDigestsIn } from '../../blobs/blob-ref.js';
+import type { BlobRef } from '../../blobs/blob-ref.js';
+import { BlobError } from '../../blobs/errors.js';
+import { executionOwnerMayRead } from '../../blobs/grants.js';
+import { LEASED_JOB_STATUSES } from '../../store/records.js';
+import { ownRemoteWorker } from '../access.js';
+import { CLIENT_ROLES, principalOf } from '../auth.js';
+import { ApiError } from '../errors.js';
+import { errorBody } from '../schemas.js';
+import type { ApiContext } from '../server.js';
+
+const tags = ['blobs'];
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
+
+const digestParam = z.strictObject({ digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a blob digest: sha256:<64 lowercase hex digits>') });
+const blobRef = z.strictObject({ $blob: z.string(), size: z.int(), mediaType: z.string() }).meta({ id: 'BlobRef' });
+const workerQuery = z.strictObject({ workerId: z.string().min(1).max(100) });
+
+/** The media type a blob is stored under: the request's Content-Type without parameters, or octet-stream. */
+function mediaTypeOf(header: string | undefined): string {
+  const type = (header ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === '') return 'application/octet-stream';
+  if (!MEDIA_TYPE.test(type)) throw new ApiError('validation', `header content-type: "${type}" is not a media type such as image/png`);
+  return type;
+}
+
+/**
+ * Blobs over HTTP: images, trained models and large outputs, by digest. A client reads only what it
+ * uploaded or what its executions produced; a worker reads only the blobs the input of a job it holds
+ * names, and uploads what its steps produce. The bytes are checked against their digest on the way out.
+ */
+export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
+  const limit = context.options.blobLimit;
+
+  const send = async (reply: FastifyReply, digest: string): Promise<FastifyReply> => {
+    const record = await node.store.read.getBlob(digest);
+    let bytes: Buffer;
+    try {
+      bytes = await node.blobs.get(digest);
+    } catch (error) {
+      if (error instanceof BlobError && error.code === 'not_found') throw new ApiError('not_found', `no blob ${digest}`);
+      throw error;
+    }
+    return reply
+      .code(200)
+      .header('content-type', record?.mediaType ?? 'application/octet-stream')
+      .header('cache-control', 'private, max-age=31536000, immutable')
+      .send(bytes);
+  };
+
+  const store = async (body: unknown, contentType: string | undefined): Promise<BlobRef> => {
+    if (!Buffer.isBuffer(body)) throw new ApiError('validation', 'body: send the blob\'s bytes as the request body');
+    try {
+      return await node.blobs.put(body, mediaTypeOf(contentType));
+    } catch (error) {
+      if (error instanceof BlobError && error.code === 'too_large') throw new ApiError('validation', `body: ${error.message}`);
+      throw error;
+    }
+  };
+
+  // Raw bytes of any type, only in this plugin: the JSON routes keep refusing what is not JSON.
+  void app.register((raw, _options, done) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_request, body, parsed) => parsed(null, body));
+    const api = raw.withTypeProvider<ZodTypeProvider>();
+
+    api.post('/blobs', {
+      config: { roles: CLIENT_ROLES },
+      bodyLimit: limit,
+      schema: {
+        tags,
+        summary: 'Upload a blob (an image, a document): the raw bytes, with their Content-Type',
+        description: 'Answers the reference to put in an execution\'s inputs. Uploading the same bytes again answers the same reference.',
+        response: { 201: blobRef, 400: errorBody, 413: errorBody },
+      },
+      handler: async (request, reply) => {
+        const key = principalOf(request);
+        const ref = await store(request.body, request.headers['content-type']);
+        const now = Date.now();
+        await node.store.transaction((tx) => tx.grantBlobs([{ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: now }], key.principal, now));
+        return reply.code(201).send(ref);
+      },
+    });
+
+    api.post('/worker/blobs', {
+      config: { roles: ['worker'] },
+      bodyLimit: limit,
+      schema: {
+        tags: ['worker protocol'],
+        summary: 'A worker uploads a blob its step produced (before reporting the result that names it)',
+        querystring: workerQuery,
+        response: { 201: blobRef, 400: errorBody, 404: errorBody, 413: errorBody },
+      },
+      handler: async (request, reply) => {
+        await ownRemoteWorker(request, context, request.query.workerId);
+        return reply.code(201).send(await store(request.body, request.headers['content-type']));
+      },
+    });
+    done();
+  });
+
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  api.get('/blobs/:digest', {
+    config: { roles: CLIENT_ROLES },
+    schema: {
+      tags,
+      summary: 'Download a blob you uploaded or one of your executions produced',
+      params: digestParam,
+      response: { 200: z.any(), 404: errorBody },
+    },
+    handler: async (request, reply) => {
+      const key = principalOf(request);
+      const digest = request.params.digest;
+      // Someone else's blob is a 404, like one that does not exist: digests cannot be probed.
+      if (key.role !== 'admin' && !(await node.store.read.hasBlobGrant(digest, key.principal))) throw new ApiError('not_found', `no blob ${digest}`);
+      return send(reply, digest);
+    },
+  });
+
+  api.get('/worker/jobs/:jobId/blobs/:digest', {
+    config: { roles: ['worker'] },
+    schema: {
+      tags: ['worker protocol'],
+      summary: 'A worker reads a blob that the input of a job it holds names',
+      params: digestParam.extend({ jobId: z.string().min(1).max(100) }),
+      querystring: workerQuery,
+      response: { 200: z.any(), 404: errorBody },
+    },
+    handler: async (request, reply) => {
+      const worker = await ownRemoteWorker(request, context, request.query.workerId);
+      const { jobId, digest } = request.params;
+      const job = await node.store.read.getJob(jobId);
+      const held = job !== undefined && job.workerId === worker.id && LEASED_JOB_STATUSES.includes(job.status);
+      // Named by the job's input, and readable by the execution's owner: a digest a workflow expression
+      // made up does not open another client's blob.
+      if (!held || !blobDigestsIn(job.input).has(digest) || !(await executionOwnerMayRead(node.store, job.executionId, digest))) {
+        throw new ApiError('not_found', `no blob ${digest} in the input of a job this worker holds`);
+      }
+      return send(reply, digest);
+    },
+  });
+}
