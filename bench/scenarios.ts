@@ -4,6 +4,7 @@ import { validateWorkflow } from '../src/workflow/validate.js';
 import type { WorkflowRecord } from '../src/store/records.js';
 import { verifyBundle } from '../src/attest/verify/verify-bundle.js';
 import { buildBundle } from '../src/receipts/bundle.js';
+import { documentAttestation, ocrWorkers } from './models.js';
 import { serverLoad } from './server-load.js';
 
 /**
@@ -255,6 +256,8 @@ export const SCENARIOS = {
   'concurrent-200x10': concurrentExecutions,
   'validate-1000': validate1000,
   'server-1000x10': serverLoad,
+  'ocr-workers': ocrWorkers,
+  'document-attestation': documentAttestation,
 } as const;
 
 export type ScenarioName = keyof typeof SCENARIOS;

@@ -276,7 +276,14 @@ export const jobReport = z.strictObject({
   nonce: z.string().min(1).max(100),
 });
 
-export const completeRequest = jobReport.extend({ output: z.unknown(), attestation: envelope });
+export const completeRequest = jobReport
+  .extend({
+    output: z.unknown().optional(),
+    /** Instead of `output`, for an output too large to send inline: the blob holding its canonical JSON. */
+    outputBlob: z.strictObject({ $blob: z.string().regex(/^sha256:[0-9a-f]{64}$/), size: z.int().min(0), mediaType: z.string().max(200) }).optional(),
+    attestation: envelope,
+  })
+  .refine((r) => (r.output === undefined) !== (r.outputBlob === undefined), { error: 'send the output inline (output) or as a blob (outputBlob), exactly one', path: ['output'] });
 
 export const failRequest = jobReport.extend({
   error: z.strictObject({ code: z.string().min(1).max(100), message: z.string().max(10_000), retryable: z.boolean().optional() }),

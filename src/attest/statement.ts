@@ -48,6 +48,25 @@ export const stepPredicateSchema = z.strictObject({
 
 export const RECEIPT_STEP_STATUSES = ['completed', 'skipped', 'failed', 'cancelled', 'not_run'] as const;
 
+/** One replica's attested result of a redundant step's final attempt. */
+export const receiptReplicaSchema = z.strictObject({
+  replica: count,
+  jobId: z.string().min(1),
+  workerKeyId: hex64,
+  outputDigest: hex64,
+  attestationDigest: hex64,
+});
+
+/**
+ * The replicas of a redundant step (`redundancy: { replicas, quorum }` in its definition): every attested
+ * replica result of the step's final attempt, in replica order. Absent for a step that runs once, so the
+ * receipts of workflows without redundancy are unchanged.
+ */
+export const receiptRedundancySchema = z.strictObject({
+  quorum: z.int().min(1),
+  replicas: z.array(receiptReplicaSchema).min(1),
+});
+
 export const receiptStepSchema = z.strictObject({
   stepId: z.string().min(1),
   status: z.enum(RECEIPT_STEP_STATUSES),
@@ -57,6 +76,7 @@ export const receiptStepSchema = z.strictObject({
   outputDigest: hex64.nullable(),
   attestationDigest: hex64.nullable(),
   workerKeyId: hex64.nullable(),
+  redundancy: receiptRedundancySchema.optional(),
 });
 
 export const executionPredicateSchema = z.strictObject({
@@ -80,6 +100,8 @@ export const executionPredicateSchema = z.strictObject({
 export type StepPredicate = z.output<typeof stepPredicateSchema>;
 export type ExecutionPredicate = z.output<typeof executionPredicateSchema>;
 export type ReceiptStep = z.output<typeof receiptStepSchema>;
+export type ReceiptRedundancy = z.output<typeof receiptRedundancySchema>;
+export type ReceiptReplica = z.output<typeof receiptReplicaSchema>;
 
 export interface Statement<P> {
   _type: typeof STATEMENT_TYPE;

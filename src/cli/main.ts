@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VerityError, describeError } from '../errors.js';
 import { WorkflowError } from '../workflow/errors.js';
+import { registerBlobs } from './commands/blobs.js';
 import { registerControl } from './commands/control.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerKeys } from './commands/keys.js';
@@ -11,6 +12,7 @@ import { registerValidate } from './commands/validate.js';
 import { CliError, EXIT } from './errors.js';
 import { installNodeCrypto } from '../keys/node-crypto.js';
 import { VerityApiError } from '../sdk/client.js';
+import { BlobError } from '../blobs/errors.js';
 
 const VERSION = '0.1.0';
 
@@ -26,6 +28,7 @@ export function buildProgram(): Command {
   registerControl(program);
   registerReceipts(program);
   registerKeys(program);
+  registerBlobs(program);
   registerServe(program);
   return program;
 }
@@ -65,6 +68,7 @@ function exitCodeOf(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
   // The server refused the request as asked (bad input, unknown id, not yet): a usage error, like locally.
   if (error instanceof VerityApiError) return error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 403 ? EXIT.usage : EXIT.failed;
+  if (error instanceof BlobError && (error.code === 'not_found' || error.code === 'invalid_ref')) return EXIT.usage;
   if (error instanceof VerityError && (error.code === 'invalid_inputs' || error.code === 'invalid_url' || error.code === 'ambiguous_id' || error.code === 'execution_not_found' || error.code === 'no_receipt')) {
     return EXIT.usage;
   }

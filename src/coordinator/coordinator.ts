@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import { jsonDigest } from '../attest/digest.js';
 import { blobRefsIn } from '../blobs/blob-ref.js';
+import type { BlobRef } from '../blobs/blob-ref.js';
 import type { Envelope } from '../attest/dsse.js';
 import { keyIdOf, publicKeyFromPem, publicKeyToPem } from '../attest/keys.js';
 import { checkStepAttestation } from '../attest/statement.js';
@@ -27,6 +28,8 @@ export interface JobOutcomeHandler {
 
 export interface AcceptedResult {
   output: unknown;
+  /** 'blob': `output` is the reference of a blob holding the output's canonical JSON. */
+  outputStorage?: 'blob';
   outputDigest: string;
   /** What the worker attested the job cost (integer micro-units). */
   cost: number;
@@ -106,6 +109,8 @@ export interface NewJob {
   reserved: number;
   timeoutMs: number;
   availableAt: number;
+  /** Which of a redundant step's jobs for this attempt (0..k-1); absent for a step that runs once. */
+  replica?: number;
 }
 
 export interface CoordinatorOptions {
@@ -122,7 +127,7 @@ export interface CoordinatorOptions {
    * (a downstream step or the client could not read it otherwise). Without it, blob references are not
    * checked (tests of the coordinator alone).
    */
-  blobs?: { size(digest: string): Promise<number | undefined> };
+  blobs?: { size(digest: string): Promise<number | undefined>; get(digest: string): Promise<Uint8Array> };
 }
 
 export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { leaseMs: 15_000, now: Date.now, requireAttestations: true };
@@ -183,6 +188,7 @@ export class Coordinator {
       timeoutMs: job.timeoutMs,
       availableAt: job.availableAt,
       createdAt: now,
+      ...(job.replica !== undefined && { replica: job.replica }),
     };
     await tx.insertJob(record);
     await tx.appendEvents([
@@ -201,10 +207,13 @@ export class Coordinator {
     return record;
   }
 
-  /** Cancels every active job of an execution inside the caller's transaction (which holds its lock). */
-  async cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string): Promise<JobRecord[]> {
+  /**
+   * Cancels every active job of an execution (or only those `only` picks) inside the caller's transaction,
+   * which holds the execution's lock.
+   */
+  async cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string, only?: (job: JobRecord) => boolean): Promise<JobRecord[]> {
     const now = this.options.now();
-    const active = await tx.listJobs(executionId, ['queued', 'assigned', 'running']);
+    const active = (await tx.listJobs(executionId, ['queued', 'assigned', 'running'])).filter((job) => !only || only(job));
     const cancelled: JobRecord[] = [];
     for (const job of active) {
       const done = await tx.updateJob(job.id, { status: 'cancelled', finishedAt: now }, { status: ['queued', 'assigned', 'running'] });
@@ -313,7 +322,7 @@ export class Coordinator {
   ): Promise<Assignment | undefined> {
     const now = this.options.now();
     // Most claims by an idle worker find nothing; a read says so without taking the write lock.
-    if (!(await this.store.read.hasClaimableJob({ stepTypes: can.stepTypes, models: can.models, ...(can.modelDigests && { modelDigests: can.modelDigests }), now }))) {
+    if (!(await this.store.read.hasClaimableJob({ workerId, stepTypes: can.stepTypes, models: can.models, ...(can.modelDigests && { modelDigests: can.modelDigests }), now }))) {
       this.checkWorker(await this.store.read.getWorker(workerId), workerId);
       return undefined;
     }
@@ -401,17 +410,26 @@ export class Coordinator {
    * with the execution locked, the job itself is checked again (worker, attempt, nonce, deadline) and the
    * result accepted. A refused report changes nothing but the history.
    */
-  async complete(report: ResultReport & { output: unknown; attestation?: Envelope | undefined }): Promise<ReportOutcome> {
+  async complete(report: ResultReport & { output?: unknown; outputBlob?: BlobRef | undefined; attestation?: Envelope | undefined }): Promise<ReportOutcome> {
     let outputDigest: string;
-    try {
-      outputDigest = jsonDigest(report.output);
-    } catch (error) {
-      return this.fail({
-        ...report,
-        error: { code: 'invalid_output', message: `the step's output is not JSON: ${(error as Error).message}`, retryable: false },
-      });
+    // The value the output is: inline, or (too large for a row) the canonical JSON in a blob.
+    let value: unknown = report.output;
+    if (report.outputBlob !== undefined) {
+      const read = await this.readOutputBlob(report.outputBlob);
+      if (!read.ok) return this.fail({ ...report, error: { code: 'invalid_output', message: read.problem, retryable: true } });
+      value = read.value;
+      outputDigest = read.digest;
+    } else {
+      try {
+        outputDigest = jsonDigest(report.output);
+      } catch (error) {
+        return this.fail({
+          ...report,
+          error: { code: 'invalid_output', message: `the step's output is not JSON: ${(error as Error).message}`, retryable: false },
+        });
+      }
     }
-    const blobs = await this.checkOutputBlobs(report.output);
+    const blobs = await this.checkOutputBlobs(value, report.outputBlob);
     if (!blobs.ok) return this.fail({ ...report, error: { code: 'invalid_output', message: blobs.problem, retryable: true } });
     const peek = await this.store.read.getJob(report.jobId);
     if (!peek) return unknownJob(report.jobId);
@@ -429,7 +447,8 @@ export class Coordinator {
       await tx.grantBlobs(blobs.records(now), execution.clientId, now);
       await tx.appendEvents([{ ...this.jobEvent(job, 'job.completed', now, report.workerId), data: { outputDigest, attestationDigest: attested.digest } }]);
       const result: AcceptedResult = {
-        output: report.output,
+        output: report.outputBlob ?? report.output,
+        ...(report.outputBlob !== undefined && { outputStorage: 'blob' as const }),
         outputDigest,
         cost,
         workerId: report.workerId,
@@ -441,9 +460,41 @@ export class Coordinator {
     }, unknownJob(report.jobId));
   }
 
+  /**
+   * An output kept as a blob: the blob must hold the canonical JSON of a value, whose digest is then the
+   * output's digest (the same the attestation signs), so the engine reads back exactly what was attested.
+   */
+  private async readOutputBlob(ref: BlobRef): Promise<{ ok: true; value: unknown; digest: string } | { ok: false; problem: string }> {
+    const store = this.options.blobs;
+    if (!store) return { ok: false, problem: 'this coordinator keeps no blobs: send the output inline' };
+    let bytes: Uint8Array;
+    try {
+      bytes = await store.get(ref.$blob);
+    } catch (error) {
+      return { ok: false, problem: `the output blob ${ref.$blob} cannot be read: ${(error as Error).message}` };
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      return { ok: false, problem: `the output blob ${ref.$blob} is not JSON` };
+    }
+    const digest = jsonDigest(value);
+    if (`sha256:${digest}` !== ref.$blob) return { ok: false, problem: `the output blob ${ref.$blob} is not the canonical JSON (RFC 8785) of its value` };
+    return { ok: true, value, digest };
+  }
+
+  /** A step result's output value, read from its blob when it was too large for the row. */
+  async outputOf(result: { output: unknown; outputStorage?: 'blob' | undefined }): Promise<unknown> {
+    if (result.outputStorage !== 'blob') return result.output;
+    const store = this.options.blobs;
+    if (!store) throw new CoordinatorError('no_blob_store', 'a step output is kept as a blob, and this coordinator has no blob store');
+    return JSON.parse(new TextDecoder().decode(await store.get((result.output as BlobRef).$blob))) as unknown;
+  }
+
   /** Every blob the output names must be in the blob store, with the size its reference claims. */
-  private async checkOutputBlobs(output: unknown): Promise<{ ok: true; records: (now: number) => BlobRecord[] } | { ok: false; problem: string }> {
-    const refs = blobRefsIn(output);
+  private async checkOutputBlobs(output: unknown, container?: BlobRef): Promise<{ ok: true; records: (now: number) => BlobRecord[] } | { ok: false; problem: string }> {
+    const refs = [...blobRefsIn(output), ...(container ? [container] : [])];
     const store = this.options.blobs;
     if (store) {
       for (const ref of refs) {

@@ -61,7 +61,7 @@ export async function advance(t: Transition): Promise<void> {
   let active = [...steps.values()].filter((s) => ACTIVE.has(s)).length;
   for (const plan of ready) {
     if (active >= t.plan.definition.concurrency) break;
-    if (!fitsBudget(t.execution, plan.definition.estimated_cost)) {
+    if (!fitsBudget(t.execution, stepReservation(plan.definition))) {
       // Running steps may settle below their estimates and free budget; with none running, nothing will.
       if (active > 0) break;
       await endExecution(t, 'budget_exceeded', budgetError(t, plan));
@@ -107,24 +107,36 @@ export async function dispatchStep(t: Transition, stepId: string, input: unknown
   if (definition.requires_proof) spec.requiresProof = true;
   const inputDigest = jsonDigest(input);
   const attempt = step.attempts + 1;
-  const job = await t.coordinator.enqueue(
-    t.tx,
-    {
-      executionId: t.id,
-      stepId,
-      attempt,
-      stepType: definition.step_type,
-      spec,
-      input,
-      inputDigest,
-      reserved: definition.estimated_cost,
-      timeoutMs: definition.timeout_seconds * 1000,
-      availableAt: t.now + delayMs,
-    },
-    t.actor,
-  );
-  await t.updateStep(stepId, { status: 'queued', attempts: attempt, currentJobId: job.id, inputDigest, queuedAt: t.now });
-  t.setExecution({ reserved: t.execution.reserved + definition.estimated_cost });
+  // A redundant step runs as k jobs of the same attempt (replicas), which the claim sends to k distinct workers.
+  const replicas = definition.redundancy?.replicas;
+  let first: string | undefined;
+  for (let replica = 0; replica < (replicas ?? 1); replica++) {
+    const job = await t.coordinator.enqueue(
+      t.tx,
+      {
+        executionId: t.id,
+        stepId,
+        attempt,
+        stepType: definition.step_type,
+        spec,
+        input,
+        inputDigest,
+        reserved: definition.estimated_cost,
+        timeoutMs: definition.timeout_seconds * 1000,
+        availableAt: t.now + delayMs,
+        ...(replicas !== undefined && { replica }),
+      },
+      t.actor,
+    );
+    first ??= job.id;
+  }
+  await t.updateStep(stepId, { status: 'queued', attempts: attempt, currentJobId: first!, inputDigest, queuedAt: t.now });
+  t.setExecution({ reserved: t.execution.reserved + stepReservation(definition) });
+}
+
+/** What a step reserves from the budget per attempt: its estimate, once per replica. */
+export function stepReservation(definition: { estimated_cost: number; redundancy?: { replicas: number } }): number {
+  return definition.estimated_cost * (definition.redundancy?.replicas ?? 1);
 }
 
 export async function skipStep(t: Transition, stepId: string, reason: string): Promise<void> {
@@ -146,7 +158,8 @@ async function loadViews(t: Transition, ids: readonly string[], views: Map<strin
   const steps = await t.statuses();
   const missing = ids.filter((id) => !views.has(id));
   const completed = missing.filter((id) => steps.get(id) === 'completed');
-  const outputs = new Map((await t.tx.getStepResults(t.id, completed)).map((r) => [r.stepId, r.output]));
+  const results = await t.tx.getStepResults(t.id, completed);
+  const outputs = new Map(await Promise.all(results.map(async (r) => [r.stepId, await t.coordinator.outputOf(r)] as const)));
   for (const id of missing) {
     const status = steps.get(id);
     if (status === undefined) continue;
@@ -159,6 +172,6 @@ function budgetError(t: Transition, plan: StepPlan): ErrorInfo {
   return {
     code: 'budget_exceeded',
     stepId: plan.definition.id,
-    message: `step "${plan.definition.id}" needs ${plan.definition.estimated_cost} but only ${e.budget - e.spent - e.reserved} of the budget ${e.budget} is left (spent ${e.spent}); retry with a larger budget`,
+    message: `step "${plan.definition.id}" needs ${stepReservation(plan.definition)} but only ${e.budget - e.spent - e.reserved} of the budget ${e.budget} is left (spent ${e.spent}); retry with a larger budget`,
   };
 }

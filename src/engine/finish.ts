@@ -8,7 +8,7 @@ import type { Transition } from './transition.js';
 /** Every step is completed or skipped: compute the result and close the execution. */
 export async function completeExecution(t: Transition): Promise<void> {
   const steps = await t.statuses();
-  const results = new Map((await t.tx.getStepResults(t.id)).map((r) => [r.stepId, r.output]));
+  const results = new Map(await Promise.all((await t.tx.getStepResults(t.id)).map(async (r) => [r.stepId, await t.coordinator.outputOf(r)] as const)));
   let result: unknown;
   if (t.plan.outputs) {
     const views: Record<string, StepView> = {};

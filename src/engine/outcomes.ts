@@ -1,6 +1,11 @@
 import type { AcceptedResult, JobFailure } from '../coordinator/coordinator.js';
 import type { JobRecord } from '../store/records.js';
-import { advance, dispatchStep, failStep } from './advance.js';
+
+const ACTIVE = new Set(['queued', 'running']);
+const ACTIVE_JOB = new Set(['queued', 'assigned', 'running']);
+import { advance, dispatchStep, failStep, stepReservation } from './advance.js';
+import { describeVotes, tally } from './redundancy.js';
+import type { Vote } from './redundancy.js';
 import { backoffMs, mayRetry } from './backoff.js';
 import { fitsBudget, overBudget } from './budget.js';
 import { endExecution } from './finish.js';
@@ -9,8 +14,14 @@ import type { Transition } from './transition.js';
 /** What a job's end does to its step and execution. Each runs inside the transaction that ended the job. */
 
 export async function onJobSucceeded(t: Transition, job: JobRecord, result: AcceptedResult): Promise<void> {
+  if (t.plan.step(job.stepId).definition.redundancy) return onReplicaSucceeded(t, job, result);
   const cost = result.cost;
   await settle(t, job, cost);
+  await acceptStepResult(t, job, result, cost);
+}
+
+/** The step's one result is in: record it, complete the step and move the execution on. */
+async function acceptStepResult(t: Transition, job: JobRecord, result: AcceptedResult, cost: number, data: Record<string, unknown> = {}): Promise<void> {
   const inserted = await t.tx.insertStepResult({
     executionId: t.id,
     stepId: job.stepId,
@@ -19,6 +30,7 @@ export async function onJobSucceeded(t: Transition, job: JobRecord, result: Acce
     workerId: result.workerId,
     output: result.output,
     outputDigest: result.outputDigest,
+    ...(result.outputStorage && { outputStorage: result.outputStorage }),
     cost,
     createdAt: t.now,
     ...(result.attestation && { attestation: result.attestation }),
@@ -31,7 +43,7 @@ export async function onJobSucceeded(t: Transition, job: JobRecord, result: Acce
     return;
   }
   await t.updateStep(job.stepId, { status: 'completed', finishedAt: t.now, error: undefined });
-  t.event('step.completed', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { outputDigest: result.outputDigest, cost } });
+  t.event('step.completed', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { outputDigest: result.outputDigest, cost, ...data } });
   if (t.execution.status !== 'running') return;
   if (overBudget(t.execution)) {
     const e = t.execution;
@@ -48,14 +60,25 @@ export async function onJobSucceeded(t: Transition, job: JobRecord, result: Acce
 export async function onJobFailed(t: Transition, job: JobRecord, failure: JobFailure): Promise<void> {
   await settle(t, job, failure.cost ?? 0);
   const step = await t.step(job.stepId);
-  if (step.currentJobId !== job.id || t.execution.status !== 'running') return;
   const definition = t.plan.step(job.stepId).definition;
+  if (definition.redundancy) {
+    if (step.attempts !== job.attempt || !ACTIVE.has(step.status) || t.execution.status !== 'running') return;
+    // One replica failing fails the attempt only if the others can no longer reach the quorum.
+    const { votes, pending } = await replicaState(t, job);
+    if (tally(votes, pending.length, definition.redundancy.quorum).state !== 'impossible') {
+      t.event('replica.failed', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { replica: job.replica ?? 0, error: failure.error } });
+      return;
+    }
+    await cancelReplicas(t, pending, 'the other replicas can no longer reach the quorum');
+  } else if (step.currentJobId !== job.id || t.execution.status !== 'running') {
+    return;
+  }
   const used = step.attempts - step.roundStart;
   if (!mayRetry(definition.retry_policy, failure.error, used)) {
     await failStep(t, job.stepId, failure.error);
     return;
   }
-  if (!fitsBudget(t.execution, definition.estimated_cost)) {
+  if (!fitsBudget(t.execution, stepReservation(definition))) {
     await failStep(t, job.stepId, {
       code: 'budget_exceeded',
       message: `${failure.error.message}; no budget is left for another attempt`,
@@ -82,4 +105,86 @@ async function settle(t: Transition, job: JobRecord, cost: number): Promise<void
     const step = await t.step(job.stepId);
     await t.updateStep(job.stepId, { cost: step.cost + cost });
   }
+}
+
+/**
+ * One replica of a redundant step has a result: keep it, and complete the step once `quorum` replicas on
+ * distinct worker keys agree on the output digest (the lowest agreeing replica's result becomes the step's,
+ * the replicas still running are cancelled), or fail it with `redundancy_mismatch` once they cannot.
+ */
+async function onReplicaSucceeded(t: Transition, job: JobRecord, result: AcceptedResult): Promise<void> {
+  const redundancy = t.plan.step(job.stepId).definition.redundancy!;
+  await settle(t, job, result.cost);
+  const inserted = await t.tx.insertReplicaResult({
+    executionId: t.id,
+    stepId: job.stepId,
+    attempt: job.attempt,
+    replica: job.replica ?? 0,
+    jobId: job.id,
+    workerId: result.workerId,
+    output: result.output,
+    outputDigest: result.outputDigest,
+    ...(result.outputStorage && { outputStorage: result.outputStorage }),
+    cost: result.cost,
+    createdAt: t.now,
+    ...(result.attestation && { attestation: result.attestation }),
+    ...(result.attestationDigest !== undefined && { attestationDigest: result.attestationDigest }),
+    ...(result.workerKeyId !== undefined && { workerKeyId: result.workerKeyId }),
+  });
+  if (!inserted) {
+    t.event('result.duplicate', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { replica: job.replica ?? 0, outputDigest: result.outputDigest } });
+    return;
+  }
+  t.event('replica.completed', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { replica: job.replica ?? 0, outputDigest: result.outputDigest } });
+  const step = await t.step(job.stepId);
+  if (step.attempts !== job.attempt || !ACTIVE.has(step.status) || t.execution.status !== 'running') return;
+  const { votes, pending, results } = await replicaState(t, job);
+  const outcome = tally(votes, pending.length, redundancy.quorum);
+  if (outcome.state === 'waiting') return;
+  if (outcome.state === 'impossible') {
+    await cancelReplicas(t, pending, 'the replicas disagree');
+    await failStep(t, job.stepId, {
+      code: 'redundancy_mismatch',
+      message: `no ${redundancy.quorum} of ${redundancy.replicas} replicas agree on the output (at most ${outcome.best} do): ${describeVotes(votes)}`,
+      retryable: false,
+    });
+    return;
+  }
+  await cancelReplicas(t, pending, 'the quorum agreed without it');
+  const primary = results.find((r) => r.replica === outcome.primary)!;
+  const primaryJob = (await t.tx.getJob(primary.jobId))!;
+  await acceptStepResult(
+    t,
+    primaryJob,
+    {
+      output: primary.output,
+      ...(primary.outputStorage && { outputStorage: primary.outputStorage }),
+      outputDigest: primary.outputDigest,
+      cost: primary.cost,
+      workerId: primary.workerId,
+      ...(primary.attestation && { attestation: primary.attestation }),
+      ...(primary.attestationDigest !== undefined && { attestationDigest: primary.attestationDigest }),
+      ...(primary.workerKeyId !== undefined && { workerKeyId: primary.workerKeyId }),
+    },
+    results.reduce((sum, r) => sum + r.cost, 0),
+    { replicas: results.length, agreeing: outcome.agreeing, quorum: redundancy.quorum },
+  );
+}
+
+/** The results in for this job's step attempt, and its replica jobs still queued or running. */
+async function replicaState(t: Transition, job: JobRecord) {
+  const results = await t.tx.listReplicaResults(t.id, { stepId: job.stepId, attempt: job.attempt });
+  const jobs = await t.tx.listJobs(t.id, ['queued', 'assigned', 'running']);
+  const pending = jobs.filter((j) => j.stepId === job.stepId && j.attempt === job.attempt && j.id !== job.id && ACTIVE_JOB.has(j.status));
+  const votes: Vote[] = results.map((r) => ({ replica: r.replica, outputDigest: r.outputDigest, workerId: r.workerId, workerKeyId: r.workerKeyId }));
+  return { results, pending, votes };
+}
+
+/** Cancels replica jobs that are no longer needed and gives back what they reserved. */
+async function cancelReplicas(t: Transition, pending: readonly JobRecord[], reason: string): Promise<void> {
+  if (pending.length === 0) return;
+  const ids = new Set(pending.map((j) => j.id));
+  const cancelled = await t.coordinator.cancelJobs(t.tx, t.id, reason, t.actor, (j) => ids.has(j.id));
+  const released = cancelled.reduce((sum, j) => sum + j.reserved, 0);
+  t.setExecution({ reserved: Math.max(0, t.execution.reserved - released) });
 }

@@ -1,5 +1,6 @@
 import { BUNDLE_MEDIA_TYPE } from '../attest/bundle.js';
 import type { Bundle } from '../attest/bundle.js';
+import { stepLeaves } from '../attest/leaves.js';
 import { EXECUTION_PREDICATE_TYPE, executionPredicateSchema, readStatement } from '../attest/statement.js';
 import type { Envelope } from '../attest/dsse.js';
 import type { Store } from '../store/store.js';
@@ -11,7 +12,14 @@ import { ReceiptError } from './errors.js';
  * public keys that signed them, its place in the transparency log under a checkpoint signed now, and
  * (with `includeData`) the workflow, inputs and each step's input and output for the full level.
  */
-export async function buildBundle(store: Store, log: TransparencyLog, executionId: string, options: { includeData?: boolean } = {}): Promise<Bundle> {
+export interface BundleOptions {
+  /** Add the data level full needs: the workflow, the inputs, each step's input and output. */
+  includeData?: boolean;
+  /** Where outputs too large for a row are kept (needed with includeData when a step's output is a blob). */
+  blobs?: { get(digest: string): Promise<Uint8Array> };
+}
+
+export async function buildBundle(store: Store, log: TransparencyLog, executionId: string, options: BundleOptions = {}): Promise<Bundle> {
   const [receipt] = await store.read.listReceipts(executionId);
   if (!receipt) {
     const execution = await store.read.getExecution(executionId);
@@ -23,15 +31,25 @@ export async function buildBundle(store: Store, log: TransparencyLog, executionI
   }
   const { predicate } = readStatement(receipt.envelope, EXECUTION_PREDICATE_TYPE, executionPredicateSchema);
   const results = new Map((await store.read.getStepResults(executionId)).map((r) => [r.stepId, r]));
-  const attestations: Envelope[] = [];
-  for (const step of predicate.steps) {
-    if (step.attestationDigest === null) continue;
-    const attestation = results.get(step.stepId)?.attestation;
-    if (!attestation) throw new ReceiptError('missing_record', `the attestation of step ${step.stepId} is missing from the store`);
-    attestations.push(attestation);
-  }
+  const redundant = predicate.steps.some((s) => s.redundancy !== undefined);
+  const replicas = new Map(
+    (redundant ? await store.read.listReplicaResults(executionId) : []).map((r) => [replicaKey(r.stepId, r.attempt, r.replica), r]),
+  );
+  const attempts = new Map(predicate.steps.map((s) => [s.stepId, s.attempt]));
+  // Exactly the attestations the receipt commits to, in its Merkle leaf order.
+  const attestations: Envelope[] = stepLeaves(predicate.steps).map((leaf) => {
+    if (leaf.replica === null) {
+      const attestation = results.get(leaf.stepId)?.attestation;
+      if (!attestation) throw new ReceiptError('missing_record', `the attestation of step ${leaf.stepId} is missing from the store`);
+      return attestation;
+    }
+    const attestation = replicas.get(replicaKey(leaf.stepId, attempts.get(leaf.stepId)!, leaf.replica))?.attestation;
+    if (!attestation) throw new ReceiptError('missing_record', `the attestation of replica ${leaf.replica} of step ${leaf.stepId} is missing from the store`);
+    return attestation;
+  });
   const coordinatorKeyId = receipt.envelope.signatures[0]!.keyid;
-  const workerKeyIds = [...new Set(predicate.steps.flatMap((s) => (s.workerKeyId === null || s.workerKeyId === coordinatorKeyId ? [] : [s.workerKeyId])))];
+  const used = predicate.steps.flatMap((s) => [...(s.workerKeyId === null ? [] : [s.workerKeyId]), ...(s.redundancy?.replicas.map((r) => r.workerKeyId) ?? [])]);
+  const workerKeyIds = [...new Set(used.filter((keyid) => keyid !== coordinatorKeyId))];
   const keyRecords = await store.read.getKeys([coordinatorKeyId, ...workerKeyIds]);
   const keys = [coordinatorKeyId, ...workerKeyIds].map((keyid) => {
     const record = keyRecords.find((k) => k.keyId === keyid);
@@ -47,7 +65,7 @@ export async function buildBundle(store: Store, log: TransparencyLog, executionI
     keys,
     tlog: { origin: log.origin, logIndex: receipt.logIndex, treeSize: checkpoint.size, inclusionProof: inclusion.proof, checkpoint: checkpoint.note },
   };
-  if (options.includeData) bundle.data = await bundleData(store, executionId, predicate.workflow.digest, results);
+  if (options.includeData) bundle.data = await bundleData(store, executionId, predicate.workflow.digest, results, options.blobs);
   return bundle;
 }
 
@@ -55,7 +73,8 @@ async function bundleData(
   store: Store,
   executionId: string,
   workflowDigest: string,
-  results: Map<string, { jobId: string; output: unknown }>,
+  results: Map<string, { jobId: string; output: unknown; outputStorage?: 'blob' }>,
+  blobs: BundleOptions['blobs'],
 ): Promise<NonNullable<Bundle['data']>> {
   const execution = await store.read.getExecution(executionId);
   const workflow = await store.read.getWorkflow(workflowDigest);
@@ -64,7 +83,18 @@ async function bundleData(
   for (const [stepId, result] of results) {
     const job = await store.read.getJob(result.jobId);
     if (!job) throw new ReceiptError('missing_record', `job ${result.jobId} of step ${stepId} is missing from the store`);
-    steps[stepId] = { input: job.input, output: result.output };
+    steps[stepId] = { input: job.input, output: await outputValue(stepId, result, blobs) };
   }
   return { workflow: workflow.definition as unknown as Record<string, unknown>, inputs: execution.inputs, steps };
+}
+
+function replicaKey(stepId: string, attempt: number, replica: number): string {
+  return `${stepId}\u0000${attempt}\u0000${replica}`;
+}
+
+/** A step's output value: inline, or read back from the blob that holds its canonical JSON. */
+async function outputValue(stepId: string, result: { output: unknown; outputStorage?: 'blob' }, blobs: BundleOptions['blobs']): Promise<unknown> {
+  if (result.outputStorage !== 'blob') return result.output;
+  if (!blobs) throw new ReceiptError('missing_record', `the output of step ${stepId} is kept as a blob, and no blob store was given`);
+  return JSON.parse(new TextDecoder().decode(await blobs.get((result.output as { $blob: string }).$blob))) as unknown;
 }

@@ -2,11 +2,10 @@ import { fromHex } from '../attest/bytes.js';
 import { jsonDigest, sha256Hex } from '../attest/digest.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../attest/dsse.js';
 import type { Signer } from '../attest/keys.js';
-import { leafHash, merkleRoot } from '../attest/merkle.js';
+import { stepsRootOf } from '../attest/leaves.js';
 import { executionStatement, statementBytes } from '../attest/statement.js';
-import type { ExecutionPredicate, ReceiptStep } from '../attest/statement.js';
-import { toHex } from '../attest/bytes.js';
-import type { ExecutionRecord, ReceiptRecord, StepRecord } from '../store/records.js';
+import type { ExecutionPredicate, ReceiptReplica, ReceiptStep } from '../attest/statement.js';
+import type { ExecutionRecord, ReceiptRecord, ReplicaResultRecord, StepRecord } from '../store/records.js';
 import type { StepResultSummary, StoreTx } from '../store/store.js';
 import type { TransparencyLog } from '../tlog/log.js';
 import type { WorkflowDefinition } from '../workflow/types.js';
@@ -29,8 +28,11 @@ export class ReceiptIssuer {
   async issue(tx: StoreTx, execution: ExecutionRecord, definition: WorkflowDefinition, workflowDigest: string, now: number): Promise<ReceiptRecord> {
     const steps = new Map((await tx.listSteps(execution.id)).map((s) => [s.stepId, s]));
     const results = new Map((await tx.listStepResultSummaries(execution.id)).map((r) => [r.stepId, r]));
-    const receiptSteps = definition.steps.map((d) => receiptStep(steps.get(d.id), results.get(d.id), d.id));
-    const attested = receiptSteps.flatMap((s) => (s.attestationDigest === null ? [] : [leafHash(fromHex(s.attestationDigest))]));
+    const replicas = definition.steps.some((d) => d.redundancy !== undefined) ? await tx.listReplicaResults(execution.id) : [];
+    const receiptSteps = definition.steps.map((d) => {
+      const entry = receiptStep(steps.get(d.id), results.get(d.id), d.id);
+      return d.redundancy ? withRedundancy(entry, d.redundancy.quorum, replicas) : entry;
+    });
     const previous = await tx.listReceipts(execution.id);
     const revision = (previous[0]?.revision ?? 0) + 1;
     if (execution.status === 'running') throw new Error(`execution ${execution.id} is still running`);
@@ -49,7 +51,7 @@ export class ReceiptIssuer {
       verificationLevel: execution.verificationLevel ?? definition.verification_level,
       error: execution.error ? { code: execution.error.code, message: execution.error.message } : null,
       steps: receiptSteps,
-      stepsRoot: toHex(merkleRoot(attested)),
+      stepsRoot: stepsRootOf(receiptSteps),
     };
     const payload = statementBytes(executionStatement(predicate));
     const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, this.signer);
@@ -88,6 +90,23 @@ function receiptStep(step: StepRecord | undefined, result: StepResultSummary | u
     attestationDigest: null,
     workerKeyId: null,
   };
+}
+
+/**
+ * A redundant step's entry lists every attested replica result of its final attempt (the entry's `attempt`),
+ * in replica order; with none (the step never ran, or no replica reported) the entry stays as it is.
+ */
+function withRedundancy(entry: ReceiptStep, quorum: number, results: readonly ReplicaResultRecord[]): ReceiptStep {
+  const replicas = results
+    .filter((r) => r.stepId === entry.stepId && r.attempt === entry.attempt)
+    .sort((a, b) => a.replica - b.replica)
+    .flatMap((r): ReceiptReplica[] =>
+      // Results are attested whenever receipts are issued; one without is not committed to (not a leaf).
+      !r.attestationDigest || !r.workerKeyId
+        ? []
+        : [{ replica: r.replica, jobId: r.jobId, workerKeyId: r.workerKeyId, outputDigest: r.outputDigest, attestationDigest: r.attestationDigest }],
+    );
+  return replicas.length === 0 ? entry : { ...entry, redundancy: { quorum, replicas } };
 }
 
 function iso(ms: number): string {

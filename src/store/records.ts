@@ -101,12 +101,22 @@ export interface StepResultRecord {
   workerId: string;
   output: unknown;
   outputDigest: string;
+  /**
+   * 'blob': the output was too large for a row; `output` is the reference of a blob holding its canonical
+   * JSON (whose digest is `outputDigest`). Read it with Coordinator.outputOf.
+   */
+  outputStorage?: 'blob';
   cost: number;
   createdAt: number;
   /** The worker's signed statement about this result (absent only for results from before receipts). */
   attestation?: Envelope;
   attestationDigest?: string;
   workerKeyId?: string;
+}
+
+/** One replica's accepted result of a redundant step, kept until q replicas agree (or cannot). */
+export interface ReplicaResultRecord extends StepResultRecord {
+  replica: number;
 }
 
 /** What a worker needs to run a job, frozen when the job is queued. */
@@ -131,6 +141,8 @@ export interface JobRecord {
   model?: string;
   /** The model's digest (hex SHA-256), when the step pins it: only a worker serving exactly it may claim. */
   modelDigest?: string;
+  /** Which of a redundant step's k jobs for this attempt (0 for a step that runs once). */
+  replica?: number;
   spec: JobSpec;
   input: unknown;
   inputDigest: string;

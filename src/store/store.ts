@@ -1,6 +1,7 @@
 import type {
   ApiKeyRecord,
   BlobRecord,
+  ReplicaResultRecord,
   EventAt,
   WorkflowVersionRecord,
   KeyRecord,
@@ -90,6 +91,8 @@ export interface StoreReads {
   /** Just the status of every step: what scheduling needs, at a fraction of the cost of whole rows. */
   listStepStatuses(executionId: string): Promise<{ stepId: string; status: StepStatus }[]>;
   getStepResults(executionId: string, stepIds?: readonly string[]): Promise<StepResultRecord[]>;
+  /** The replica results of an execution's redundant steps (of one step's attempt, if given), in replica order. */
+  listReplicaResults(executionId: string, of?: { stepId: string; attempt: number }): Promise<ReplicaResultRecord[]>;
   /** Step results without their payloads (output, attestation): what a receipt needs. */
   listStepResultSummaries(executionId: string): Promise<StepResultSummary[]>;
 
@@ -99,7 +102,7 @@ export interface StoreReads {
   listExpiredJobIds(now: number, limit: number): Promise<string[]>;
   listJobIdsOfWorkers(workerIds: readonly string[], status: readonly JobStatus[]): Promise<string[]>;
   /** Whether a job is claimable now by a worker with these capabilities (a read; claiming may still lose a race). */
-  hasClaimableJob(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests' | 'now'>): Promise<boolean>;
+  hasClaimableJob(request: Pick<ClaimRequest, 'workerId' | 'stepTypes' | 'models' | 'modelDigests' | 'now'>): Promise<boolean>;
   /** The earliest time a queued job becomes claimable, if any is waiting. */
   nextAvailableAt(): Promise<number | undefined>;
 
@@ -157,6 +160,8 @@ export interface StoreTx extends StoreReads {
   markStepRunning(executionId: string, stepId: string, jobId: string, now: number): Promise<boolean>;
   /** Inserts the one result of a step; false when the step already has one (the new one is not written). */
   insertStepResult(record: StepResultRecord): Promise<boolean>;
+  /** Keeps one replica's result; false when that replica's result is already in. */
+  insertReplicaResult(record: ReplicaResultRecord): Promise<boolean>;
 
   insertJob(record: JobRecord): Promise<void>;
   /** Atomically assigns the oldest claimable queued job that the worker can serve; two workers never get one job. */

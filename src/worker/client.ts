@@ -1,5 +1,6 @@
 import type { Assignment, ReportOutcome, ResultReport, WorkerRegistration } from '../coordinator/coordinator.js';
 import type { Envelope } from '../attest/dsse.js';
+import type { BlobRef } from '../blobs/blob-ref.js';
 import type { ExecutorBlobs } from '../executors/executor.js';
 import type { Capabilities, ErrorInfo } from '../store/records.js';
 
@@ -17,7 +18,8 @@ export interface WorkerClient {
   start(report: ResultReport): Promise<boolean>;
   heartbeat(report: ResultReport): Promise<'ok' | 'cancelled' | 'lost'>;
   /** A result, with the worker's signed attestation of it. */
-  complete(report: ResultReport & { output: unknown; attestation?: Envelope | undefined }): Promise<ReportOutcome>;
+  /** `outputBlob` instead of `output` when the output was too large to send inline (its canonical JSON, stored first). */
+  complete(report: ResultReport & { output?: unknown; outputBlob?: BlobRef | undefined; attestation?: Envelope | undefined }): Promise<ReportOutcome>;
   fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome>;
   seen(workerId: string): Promise<void>;
   deregister(workerId: string): Promise<void>;

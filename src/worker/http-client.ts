@@ -145,7 +145,7 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
         workerId: report.workerId,
         attempt: report.attempt,
         nonce: report.nonce,
-        output: report.output,
+        ...(report.outputBlob !== undefined ? { outputBlob: report.outputBlob } : { output: report.output }),
         attestation: report.attestation,
       }),
     fail: (report) =>

@@ -9,6 +9,7 @@ import type { ExecutorRegistry } from '../executors/registry.js';
 import type { ErrorInfo } from '../store/records.js';
 import { OutputMappingError, applyOutputMappings } from '../workflow/context.js';
 import { jsonDigest } from '../attest/digest.js';
+import { canonicalJson } from '../attest/canonical.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../attest/dsse.js';
 import type { Envelope } from '../attest/dsse.js';
 import { publicKeyToPem } from '../attest/keys.js';
@@ -28,6 +29,11 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   /** The worker's data directory: executors may read input files under it. */
   dataDir?: string;
+  /**
+   * Outputs whose canonical JSON is larger than this many bytes are stored as a blob and reported by
+   * reference, so large model outputs never bloat a database row. Default: 256 KiB.
+   */
+  outputBlobBytes: number;
   onError: (error: unknown, context: Record<string, unknown>) => void;
 }
 
@@ -35,6 +41,7 @@ export const DEFAULT_WORKER_OPTIONS: Omit<WorkerOptions, 'signer'> = {
   name: `${hostname()}:${process.pid}`,
   concurrency: 16,
   pollMs: 1000,
+  outputBlobBytes: 256 * 1024,
   onError: () => undefined,
 };
 
@@ -168,7 +175,14 @@ export class Worker {
           result.cost,
         );
       }
-      await this.client.complete({ ...report, output, attestation });
+      const canonical = new TextEncoder().encode(canonicalJson(output));
+      if (canonical.byteLength > this.options.outputBlobBytes) {
+        // The blob's digest is the output's digest (SHA-256 of its canonical JSON): the attestation holds.
+        const outputBlob = await this.client.blobs(workerId, job).put(canonical, 'application/json');
+        await this.client.complete({ ...report, outputBlob, attestation });
+      } else {
+        await this.client.complete({ ...report, output, attestation });
+      }
     } catch (error) {
       const stopped = controller.signal.aborted ? (controller.signal.reason as JobStopped) : undefined;
       if (stopped?.reason === 'cancelled' || stopped?.reason === 'lost' || stopped?.reason === 'shutdown') {

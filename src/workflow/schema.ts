@@ -51,6 +51,16 @@ export const modelRequirementsSchema = z.strictObject({
     .optional(),
 });
 
+export const redundancySchema = z
+  .strictObject({
+    replicas: intInRange(2, 7),
+    quorum: intInRange(1, 7),
+  })
+  // More than half must agree, so two disjoint groups can never both reach the quorum.
+  .refine((r) => r.quorum <= r.replicas && r.quorum * 2 > r.replicas, {
+    error: 'quorum must be more than half of replicas and at most replicas, for example { replicas: 3, quorum: 2 }',
+  });
+
 export const stepSchema = z.strictObject({
   id: z
     .string({ error: 'every step needs an id' })
@@ -74,6 +84,8 @@ export const stepSchema = z.strictObject({
   retry_policy: retryPolicySchema.default(() => retryPolicySchema.parse({})),
   requires_proof: z.boolean({ error: 'must be true or false' }).default(false),
   estimated_cost: intInRange(0, Number.MAX_SAFE_INTEGER).default(0),
+  /** Run the step on k distinct workers; its output is the one q of them agree on (verification level full). */
+  redundancy: redundancySchema.optional(),
 });
 
 export const workflowSchema = z.strictObject({

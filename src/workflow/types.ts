@@ -43,8 +43,10 @@ export interface StepDefinition {
   timeout_seconds: number;
   retry_policy: RetryPolicy;
   requires_proof: boolean;
-  /** Integer micro-units reserved from the budget before dispatch. */
+  /** Integer micro-units reserved from the budget before dispatch (per replica, for a redundant step). */
   estimated_cost: number;
+  /** k jobs on k distinct workers; the output is accepted when q attestations agree on its digest. */
+  redundancy?: { replicas: number; quorum: number };
 }
 
 export interface WorkflowDefinition {

@@ -442,6 +442,7 @@ function normalize(parsed: ParsedWorkflow, deps: Map<string, string[]>): Workflo
     if (step.input_mappings !== undefined) out.input_mappings = { ...step.input_mappings };
     if (step.output_mappings !== undefined) out.output_mappings = { ...step.output_mappings };
     if (step.when !== undefined) out.when = step.when;
+    if (step.redundancy !== undefined) out.redundancy = { replicas: step.redundancy.replicas, quorum: step.redundancy.quorum };
     return out;
   });
   const definition: WorkflowDefinition = {

@@ -77,7 +77,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
     },
     handler: async (request) => {
       const execution = await ownExecution(request, context, request.params.execution_id);
-      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true' });
+      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true', blobs: node.blobs });
     },
   });
 }

@@ -131,7 +131,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
     },
     handler: async (request) => {
       const execution = await ownExecution(request, context, request.params.id);
-      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true' });
+      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true', blobs: node.blobs });
     },
   });
 }

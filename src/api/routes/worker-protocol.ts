@@ -163,8 +163,8 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
     },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
-      const { workerId, attempt, nonce, output, attestation } = request.body;
-      return answer(reply, await node.coordinator.complete({ jobId: request.params.jobId, workerId, attempt, nonce, output, attestation }));
+      const { workerId, attempt, nonce, output, outputBlob, attestation } = request.body;
+      return answer(reply, await node.coordinator.complete({ jobId: request.params.jobId, workerId, attempt, nonce, output, ...(outputBlob && { outputBlob }), attestation }));
     },
   });
 

@@ -1,11 +1,12 @@
-import { fromHex, toHex } from '../bytes.js';
+import { fromHex } from '../bytes.js';
 import type { Bundle } from '../bundle.js';
 import { parseCheckpoint, verifyNote } from '../checkpoint.js';
 import { jsonDigest, sha256 } from '../digest.js';
 import { checkEnvelopeSignature, envelopeDigest, envelopePayload } from '../dsse.js';
 import type { Envelope } from '../dsse.js';
 import { keyIdOf, publicKeyFromPem, publicKeyToPem } from '../keys.js';
-import { leafHash, merkleRoot, verifyInclusion } from '../merkle.js';
+import { stepLeaves, stepsRootOf } from '../leaves.js';
+import { leafHash, verifyInclusion } from '../merkle.js';
 import {
   EXECUTION_PREDICATE_TYPE,
   checkStepAttestation,
@@ -13,7 +14,7 @@ import {
   executionSubjectName,
   readStatement,
 } from '../statement.js';
-import type { ExecutionPredicate, Statement } from '../statement.js';
+import type { ExecutionPredicate, ExpectedStep, ReceiptReplica, ReceiptStep, Statement } from '../statement.js';
 import type { Checks } from './report.js';
 
 const NULL_DIGEST = jsonDigest(null);
@@ -58,10 +59,10 @@ export async function verifyBasic(bundle: Bundle, trusted: ReadonlyMap<string, U
   const keys = checkKeys(bundle, predicate, signer, checks);
   await checkAttestations(bundle, predicate, keys, checks);
 
-  // The commitment to the attestations.
-  const attested = predicate.steps.flatMap((s) => (s.attestationDigest === null ? [] : [leafHash(fromHex(s.attestationDigest))]));
-  const root = toHex(merkleRoot(attested));
-  checks.expect('steps.root', root === predicate.stepsRoot, `stepsRoot ${root} over ${attested.length} attestations`, `stepsRoot is ${predicate.stepsRoot}, but the attestation digests give ${root}`);
+  // The commitment to the attestations, in the leaf order the issuer used (src/attest/leaves.ts).
+  const root = stepsRootOf(predicate.steps);
+  const leaves = stepLeaves(predicate.steps).length;
+  checks.expect('steps.root', root === predicate.stepsRoot, `stepsRoot ${root} over ${leaves} attestations`, `stepsRoot is ${predicate.stepsRoot}, but the attestation digests give ${root}`);
 
   await checkLog(bundle, trusted, checks);
   return predicate;
@@ -79,12 +80,24 @@ function checkStepList(predicate: ExecutionPredicate, checks: Checks): void {
     if (step.status !== 'completed' && (step.outputDigest !== null || step.attestationDigest !== null)) {
       problems.push(`${step.status} step ${step.stepId} claims an output or an attestation`);
     }
+    if (step.redundancy) problems.push(...replicaListProblems(step, step.redundancy.replicas));
   }
   if (predicate.status === 'completed') {
     const open = predicate.steps.filter((s) => s.status !== 'completed' && s.status !== 'skipped');
     if (open.length > 0) problems.push(`a completed execution has steps that did not complete: ${open.map((s) => `${s.stepId}=${s.status}`).join(', ')}`);
   }
   checks.expect('receipt.steps', problems.length === 0, `${predicate.steps.length} steps, each with the fields its status needs`, problems.join('; '));
+}
+
+/** A redundant step's replicas: in replica order, each a job of its own. */
+function replicaListProblems(step: ReceiptStep, replicas: NonNullable<ReceiptStep['redundancy']>['replicas']): string[] {
+  const problems: string[] = [];
+  replicas.forEach((r, i) => {
+    const before = replicas[i - 1];
+    if (before && r.replica <= before.replica) problems.push(`the replicas of step ${step.stepId} are not in replica order (${before.replica} before ${r.replica})`);
+    if (replicas.findIndex((x) => x.jobId === r.jobId) !== i) problems.push(`replica ${r.replica} of step ${step.stepId} repeats job ${r.jobId}`);
+  });
+  return problems;
 }
 
 /**
@@ -94,7 +107,7 @@ function checkStepList(predicate: ExecutionPredicate, checks: Checks): void {
 function checkKeys(bundle: Bundle, predicate: ExecutionPredicate, receiptSigner: string, checks: Checks): Map<string, Uint8Array> {
   const keys = new Map<string, Uint8Array>();
   const problems: string[] = [];
-  const workers = new Set(predicate.steps.flatMap((s) => (s.workerKeyId === null ? [] : [s.workerKeyId])));
+  const workers = new Set(workerKeyIds(predicate));
   for (const key of bundle.keys) {
     let raw: Uint8Array;
     try {
@@ -121,47 +134,90 @@ function checkKeys(bundle: Bundle, predicate: ExecutionPredicate, receiptSigner:
   return keys;
 }
 
-/** One attestation per attested step, in the receipt's order, each agreeing with the receipt. */
+/** Every worker key the receipt names: of each attested step, and of each replica of a redundant step. */
+function workerKeyIds(predicate: ExecutionPredicate): string[] {
+  return predicate.steps.flatMap((s) => [...(s.workerKeyId === null ? [] : [s.workerKeyId]), ...(s.redundancy?.replicas.map((r) => r.workerKeyId) ?? [])]);
+}
+
+type Outcome = [name: string, ok: boolean, message: string];
+
+/**
+ * The attestations the receipt commits to, in its leaf order, each agreeing with the receipt: one per
+ * attested step, and for a redundant step one per replica, the step's own being one of them.
+ */
 async function checkAttestations(bundle: Bundle, predicate: ExecutionPredicate, keys: ReadonlyMap<string, Uint8Array>, checks: Checks): Promise<void> {
-  const attested = predicate.steps.filter((s) => s.attestationDigest !== null);
   const digests = bundle.attestations.map((a) => safeDigest(a));
-  const expected = attested.map((s) => s.attestationDigest);
+  const expected = stepLeaves(predicate.steps).map((leaf) => leaf.attestationDigest);
   if (digests.length !== expected.length || digests.some((d, i) => d !== expected[i])) {
     checks.fail(
       'attestations',
       `the bundle's attestations (${digests.length}) are not those the receipt commits to (${expected.length}), in its order: ` +
-        `expected [${expected.map((d) => d?.slice(0, 12)).join(', ')}], found [${digests.map((d) => d?.slice(0, 12) ?? 'unreadable').join(', ')}]`,
+        `expected [${expected.map((d) => d.slice(0, 12)).join(', ')}], found [${digests.map((d) => d?.slice(0, 12) ?? 'unreadable').join(', ')}]`,
     );
   } else {
-    checks.pass('attestations', `${digests.length} attestations, one per attested step, in order`);
+    checks.pass('attestations', `${digests.length} attestations, those the receipt commits to, in its order`);
   }
   const byDigest = new Map(bundle.attestations.map((a, i) => [digests[i], a]));
+  const check = async (name: string, who: string, attestationDigest: string, workerKeyId: string, expect: Omit<ExpectedStep, 'executionId' | 'workflowDigest' | 'workerKeyId' | 'attestationDigest'>): Promise<Outcome> => {
+    const envelope = byDigest.get(attestationDigest);
+    const key = keys.get(workerKeyId);
+    if (!envelope) return [name, false, `no attestation with digest ${attestationDigest}`];
+    if (!key) return [name, false, `the bundle has no key ${workerKeyId} for the worker that ran ${who}`];
+    const result = await checkStepAttestation(envelope, key, {
+      ...expect,
+      executionId: predicate.executionId,
+      workflowDigest: predicate.workflow.digest,
+      workerKeyId,
+      attestationDigest,
+    });
+    return [name, result.ok, result.ok ? `signed by worker ${workerKeyId.slice(0, 12)}…, agrees with the receipt` : result.problems.join('; ')];
+  };
   // Signatures are checked in parallel; results are reported in step order.
-  const results = await Promise.all(
-    attested.map(async (step): Promise<[string, boolean, string]> => {
-      const name = `attestation.${step.stepId}`;
-      const envelope = byDigest.get(step.attestationDigest!);
-      const key = keys.get(step.workerKeyId!);
-      if (!envelope) return [name, false, `no attestation with digest ${step.attestationDigest}`];
-      if (!key) return [name, false, `the bundle has no key ${step.workerKeyId} for the worker that ran ${step.stepId}`];
-      const result = await checkStepAttestation(envelope, key, {
-        executionId: predicate.executionId,
-        workflowDigest: predicate.workflow.digest,
-        stepId: step.stepId,
-        attempt: step.attempt,
-        jobId: step.jobId!,
-        workerKeyId: step.workerKeyId!,
-        inputDigest: step.inputDigest!,
-        outputDigest: step.outputDigest!,
-        attestationDigest: step.attestationDigest!,
-      });
-      return [name, result.ok, result.ok ? `signed by worker ${step.workerKeyId!.slice(0, 12)}…, agrees with the receipt` : result.problems.join('; ')];
-    }),
-  );
-  for (const [name, ok, message] of results) {
+  const pending: Promise<Outcome>[] = [];
+  for (const step of predicate.steps) {
+    if (step.attestationDigest !== null) {
+      pending.push(
+        check(`attestation.${step.stepId}`, step.stepId, step.attestationDigest, step.workerKeyId!, {
+          stepId: step.stepId,
+          attempt: step.attempt,
+          jobId: step.jobId!,
+          inputDigest: step.inputDigest!,
+          outputDigest: step.outputDigest!,
+        }),
+      );
+    }
+    if (!step.redundancy) continue;
+    for (const r of step.redundancy.replicas) {
+      pending.push(
+        check(`redundancy.replica.${step.stepId}.${r.replica}`, `replica ${r.replica} of ${step.stepId}`, r.attestationDigest, r.workerKeyId, {
+          stepId: step.stepId,
+          attempt: step.attempt,
+          jobId: r.jobId,
+          outputDigest: r.outputDigest,
+          // Every replica of an attempt runs on the same input.
+          ...(step.inputDigest !== null && { inputDigest: step.inputDigest }),
+        }),
+      );
+    }
+    if (step.status === 'completed') pending.push(Promise.resolve(primaryOutcome(step, step.redundancy.replicas)));
+  }
+  for (const [name, ok, message] of await Promise.all(pending)) {
     if (ok) checks.pass(name, message);
     else checks.fail(name, message);
   }
+}
+
+/** A completed redundant step's result is one of its replicas' (the primary): its attestation, job, worker and output. */
+function primaryOutcome(step: ReceiptStep, replicas: readonly ReceiptReplica[]): Outcome {
+  const name = `redundancy.primary.${step.stepId}`;
+  const primary = replicas.find((r) => r.attestationDigest === step.attestationDigest);
+  if (!primary) return [name, false, `the step's attestation ${step.attestationDigest} is not one of its ${replicas.length} replicas'`];
+  const problems = [
+    primary.outputDigest !== step.outputDigest && `the step's output digest is ${step.outputDigest}, replica ${primary.replica}'s is ${primary.outputDigest}`,
+    primary.jobId !== step.jobId && `the step's job is ${step.jobId}, replica ${primary.replica}'s is ${primary.jobId}`,
+    primary.workerKeyId !== step.workerKeyId && `the step's worker key is ${step.workerKeyId}, replica ${primary.replica}'s is ${primary.workerKeyId}`,
+  ].filter((p): p is string => typeof p === 'string');
+  return [name, problems.length === 0, problems.length === 0 ? `the step's result is replica ${primary.replica}'s` : problems.join('; ')];
 }
 
 /** The receipt is in the transparency log, at the place the bundle says, under a signed checkpoint. */

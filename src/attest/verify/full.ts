@@ -37,6 +37,8 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
   const listed = predicate.steps.map((s) => s.stepId);
   checks.expect('steps.workflow', sameList(ids, listed), `the receipt lists exactly the workflow's ${ids.length} steps, in order`, `the workflow's steps are [${ids.join(', ')}], the receipt lists [${listed.join(', ')}]`);
 
+  checkRedundancy(definition, predicate, checks);
+
   const inputDigest = safeDigest(data.inputs);
   checks.expect('data.inputs', inputDigest === predicate.inputDigest, 'the inputs hash to the receipt\'s input digest', `the inputs hash to ${inputDigest}, the receipt says ${predicate.inputDigest}`);
 
@@ -100,6 +102,40 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
   }
 
   if (predicate.status === 'completed') await checkResult(plan, data.inputs, views, predicate, checks);
+}
+
+/**
+ * Redundant steps: a step whose definition asks for `redundancy` carries its replicas in the receipt (when
+ * it completed, or any replica reported), with the definition's quorum and no more replicas than it runs;
+ * a completed one has its output attested by at least `quorum` distinct worker keys. A step that runs once
+ * carries no replicas. (basic has already tied each replica to its signed attestation.)
+ */
+function checkRedundancy(definition: WorkflowDefinition, predicate: ExecutionPredicate, checks: Checks): void {
+  const definitions = new Map(definition.steps.map((d) => [d.id, d]));
+  for (const step of predicate.steps) {
+    const asked = definitions.get(step.stepId)?.redundancy;
+    const name = `redundancy.${step.stepId}`;
+    const listed = step.redundancy;
+    if (!asked) {
+      if (listed) checks.fail(name, `the workflow runs step ${step.stepId} once, but the receipt lists ${listed.replicas.length} replicas for it`);
+      continue;
+    }
+    if (!listed) {
+      checks.expect(name, step.status !== 'completed', `${step.status}: no replica reported`, `step ${step.stepId} asks for ${asked.quorum} of ${asked.replicas} replicas to agree, but the receipt lists none`);
+      continue;
+    }
+    const problems: string[] = [];
+    if (listed.quorum !== asked.quorum) problems.push(`the receipt says quorum ${listed.quorum}, the workflow ${asked.quorum}`);
+    if (listed.replicas.length > asked.replicas) problems.push(`the receipt lists ${listed.replicas.length} replicas, the workflow runs ${asked.replicas}`);
+    const outside = listed.replicas.filter((r) => r.replica >= asked.replicas).map((r) => r.replica);
+    if (outside.length > 0) problems.push(`replica numbers ${outside.join(', ')} are out of range: the workflow runs replicas 0 to ${asked.replicas - 1}`);
+    const agreeing = listed.replicas.filter((r) => r.outputDigest === step.outputDigest);
+    const workers = new Set(agreeing.map((r) => r.workerKeyId)).size;
+    const agreement = `${agreeing.length} of ${listed.replicas.length} replicas on ${workers} distinct worker${workers === 1 ? '' : 's'} agree; quorum ${asked.quorum}`;
+    if (step.status === 'completed' && workers < asked.quorum) problems.push(`only ${agreement}`);
+    const summary = step.status === 'completed' ? agreement : `${step.status} with ${listed.replicas.length} of ${asked.replicas} replicas reported`;
+    checks.expect(name, problems.length === 0, summary, problems.join('; '));
+  }
 }
 
 /** The step ran or was skipped for the reason the workflow gives: its condition, or a skipped upstream step. */

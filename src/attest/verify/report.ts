@@ -1,6 +1,6 @@
 /** One rule the verifier applied, and what it found. */
 export interface Check {
-  /** Stable name of the rule: `receipt.signature`, `attestation.<stepId>`, `tlog.inclusion`, `data.lineage.<stepId>`, … */
+  /** Stable name of the rule: `receipt.signature`, `attestation.<stepId>`, `redundancy.replica.<stepId>.<n>`, `tlog.inclusion`, `lineage.<stepId>`, … */
   name: string;
   ok: boolean;
   /** The rule could not be applied (nothing to check, or not deterministic); not a failure. */

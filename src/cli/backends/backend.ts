@@ -1,3 +1,4 @@
+import type { BlobRef } from '../../blobs/blob-ref.js';
 import type { EventView, ExecutionView } from '../../engine/view.js';
 import type { ExecutionSummary } from '../../sdk/client.js';
 import type { ExecutionStatus } from '../../store/records.js';
@@ -33,6 +34,10 @@ export interface CliBackend {
   cancel(executionId: string): Promise<ExecutionView>;
   retry(executionId: string, options: { budget?: number }): Promise<ExecutionView>;
   receipt(executionId: string, options: { includeData: boolean }): Promise<unknown>;
+  /** Stores bytes and answers their reference, readable by the caller (locally: by local runs). */
+  putBlob(bytes: Uint8Array, mediaType: string): Promise<BlobRef>;
+  /** A blob the caller may read. */
+  getBlob(digest: string): Promise<Uint8Array>;
   /** The coordinator public key (PEM) receipts of this backend are signed with. */
   coordinatorKey(): Promise<{ keyid: string; publicKeyPem: string }>;
   /** Waits for the execution to end, feeding the renderer (if any) as it goes; resolves with its last view. */

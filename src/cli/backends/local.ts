@@ -1,3 +1,4 @@
+import type { BlobRef } from '../../blobs/blob-ref.js';
 import { buildBundle } from '../../receipts/bundle.js';
 import { eventView, executionView } from '../../engine/view.js';
 import type { EventView, ExecutionView } from '../../engine/view.js';
@@ -11,6 +12,9 @@ import { interruptible } from '../signals.js';
 import type { CliBackend, ExecutionSummary, RunTarget, StartOptions } from './backend.js';
 
 /** The local store, with `workers` in-process job slots (0: this process only reads and writes state). */
+/** Who runs executions from the local CLI. */
+const LOCAL_CLIENT = 'local';
+
 export class LocalBackend implements CliBackend {
   private started = false;
 
@@ -45,7 +49,7 @@ export class LocalBackend implements CliBackend {
     const execution = await this.node.engine.start({
       workflow,
       inputs: options.inputs,
-      clientId: 'local',
+      clientId: LOCAL_CLIENT,
       ...(options.idempotencyKey !== undefined && { idempotencyKey: options.idempotencyKey }),
       ...(options.budget !== undefined && { budget: options.budget }),
     });
@@ -93,7 +97,19 @@ export class LocalBackend implements CliBackend {
   }
 
   receipt(executionId: string, options: { includeData: boolean }): Promise<unknown> {
-    return buildBundle(this.node.store, this.node.log, executionId, options);
+    return buildBundle(this.node.store, this.node.log, executionId, { ...options, blobs: this.node.blobs });
+  }
+
+  /** Granted to the local client, as an upload to a server is granted to its uploader. */
+  async putBlob(bytes: Uint8Array, mediaType: string): Promise<BlobRef> {
+    const ref = await this.node.blobs.put(bytes, mediaType);
+    const now = Date.now();
+    await this.node.store.transaction((tx) => tx.grantBlobs([{ digest: ref.$blob, size: ref.size, mediaType, createdAt: now }], LOCAL_CLIENT, now));
+    return ref;
+  }
+
+  getBlob(digest: string): Promise<Uint8Array> {
+    return this.node.blobs.get(digest);
   }
 
   coordinatorKey(): Promise<{ keyid: string; publicKeyPem: string }> {

@@ -1,3 +1,4 @@
+import type { BlobRef } from '../../blobs/blob-ref.js';
 import type { EventView, ExecutionView } from '../../engine/view.js';
 import { VerityApiError, VerityClient } from '../../sdk/client.js';
 import { CliError, EXIT } from '../errors.js';
@@ -89,6 +90,14 @@ export class RemoteBackend implements CliBackend {
 
   receipt(executionId: string, options: { includeData: boolean }): Promise<unknown> {
     return this.client.receipt(executionId, options);
+  }
+
+  putBlob(bytes: Uint8Array, mediaType: string): Promise<BlobRef> {
+    return this.client.uploadBlob(bytes, mediaType);
+  }
+
+  async getBlob(digest: string): Promise<Uint8Array> {
+    return (await this.client.downloadBlob(digest)).bytes;
   }
 
   coordinatorKey(): Promise<{ keyid: string; publicKeyPem: string }> {

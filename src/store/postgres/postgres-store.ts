@@ -25,6 +25,8 @@ export interface PostgresOptions {
 
 /** The first key of the advisory locks that order events (the migrator's lock is a one-key lock, apart). */
 export const EVENT_LOCK_SPACE = 7283612;
+/** The first key of the per-worker claim locks. */
+const CLAIM_LOCK_SPACE = 7283613;
 
 /** The second key: a 32-bit hash of the execution id (a collision only makes two executions wait on each other). */
 export function eventLockKey(executionId: string): number {
@@ -34,6 +36,10 @@ export function eventLockKey(executionId: string): number {
 const dialect: SqlDialect = {
   lockExecutionSql: `SELECT ${executions.columns} FROM executions WHERE id = ? FOR UPDATE`,
   async claimJob(conn, request) {
+    // One claim at a time per worker: a worker's concurrent claims would not see each other's uncommitted
+    // assignments, so two could take two replicas of one redundant step. Taken first in the transaction,
+    // and by nothing else, so it cannot deadlock. (SQLite's write lock already serializes every claim.)
+    await conn.all('SELECT pg_advisory_xact_lock(?, ?)', [CLAIM_LOCK_SPACE, eventLockKey(request.workerId)]);
     const { sql, params } = claimStatement(request, 'FOR UPDATE SKIP LOCKED');
     return (await conn.all(sql, params))[0];
   },

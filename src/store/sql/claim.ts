@@ -14,7 +14,7 @@ export function claimStatement(request: ClaimRequest, lock: string): { sql: stri
   const sql = `UPDATE jobs SET status = 'assigned', worker_id = ?, nonce = ?, assigned_at = ?,
       lease_expires_at = ?, deadline_at = ? + timeout_ms
     WHERE status = 'queued' AND id = (
-      SELECT id FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe})
+      SELECT id FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe}) AND ${NOT_A_SIBLING}
       ORDER BY available_at, id LIMIT 1 ${lock})
     RETURNING ${jobs.columns}`;
   const params: SqlValue[] = [
@@ -25,18 +25,26 @@ export function claimStatement(request: ClaimRequest, lock: string): { sql: stri
     request.now,
     request.now,
     ...matchParams,
+    request.workerId,
   ];
   return { sql, params };
 }
 
 /** Whether any job is claimable by this worker now: a plain read, to skip a write transaction that would find nothing. */
-export function peekStatement(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests' | 'now'>): { sql: string; params: SqlValue[] } {
+export function peekStatement(request: Pick<ClaimRequest, 'workerId' | 'stepTypes' | 'models' | 'modelDigests' | 'now'>): { sql: string; params: SqlValue[] } {
   const { canServe, matchParams } = servable(request);
   return {
-    sql: `SELECT 1 AS found FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe}) LIMIT 1`,
-    params: [request.now, ...matchParams],
+    sql: `SELECT 1 AS found FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe}) AND ${NOT_A_SIBLING} LIMIT 1`,
+    params: [request.now, ...matchParams, request.workerId],
   };
 }
+
+/**
+ * A redundant step's replicas must run on distinct workers: a worker never gets a job of a step attempt
+ * it already holds (or held) another job of. Steps that run once have no such siblings.
+ */
+const NOT_A_SIBLING = `NOT EXISTS (SELECT 1 FROM jobs sibling WHERE sibling.execution_id = jobs.execution_id
+  AND sibling.step_id = jobs.step_id AND sibling.attempt = jobs.attempt AND sibling.worker_id = ?)`;
 
 function servable(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests'>): { canServe: string; matchParams: SqlValue[] } {
   const match: string[] = [];

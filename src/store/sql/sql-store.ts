@@ -13,6 +13,7 @@ import type {
 import type {
   ApiKeyRecord,
   BlobRecord,
+  ReplicaResultRecord,
   EventAt,
   WorkflowVersionRecord,
   KeyRecord,
@@ -151,6 +152,11 @@ export class SqlReads implements StoreReads {
     return this.one(t.steps, 'execution_id = ? AND step_id = ?', [executionId, stepId]);
   }
 
+  listReplicaResults(executionId: string, of?: { stepId: string; attempt: number }): Promise<ReplicaResultRecord[]> {
+    if (of === undefined) return this.many(t.replicaResults, 'WHERE execution_id = ? ORDER BY step_id, attempt, replica', [executionId]);
+    return this.many(t.replicaResults, 'WHERE execution_id = ? AND step_id = ? AND attempt = ? ORDER BY replica', [executionId, of.stepId, of.attempt]);
+  }
+
   async getStepResults(executionId: string, stepIds?: readonly string[]): Promise<StepResultRecord[]> {
     if (stepIds === undefined) return this.many(t.stepResults, 'WHERE execution_id = ?', [executionId]);
     const out: StepResultRecord[] = [];
@@ -203,7 +209,7 @@ export class SqlReads implements StoreReads {
     return rows.map((r) => r.id as string);
   }
 
-  async hasClaimableJob(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests' | 'now'>): Promise<boolean> {
+  async hasClaimableJob(request: Pick<ClaimRequest, 'workerId' | 'stepTypes' | 'models' | 'modelDigests' | 'now'>): Promise<boolean> {
     const { sql, params } = peekStatement(request);
     return (await this.conn.all(sql, params)).length > 0;
   }
@@ -385,6 +391,11 @@ export class SqlTx extends SqlReads implements StoreTx {
         WHERE execution_id = ? AND step_id = ? AND current_job_id = ? AND status = 'queued'`,
       [now, executionId, stepId, jobId],
     );
+    return changed > 0;
+  }
+
+  async insertReplicaResult(record: ReplicaResultRecord): Promise<boolean> {
+    const changed = await this.insert(t.replicaResults, [record], t.replicaResults.fields, 'ON CONFLICT (execution_id, step_id, attempt, replica) DO NOTHING');
     return changed > 0;
   }
 

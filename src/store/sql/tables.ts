@@ -1,6 +1,7 @@
 import type {
   ApiKeyRecord,
   BlobRecord,
+  ReplicaResultRecord,
   WorkflowVersionRecord,
   EventRecord,
   KeyRecord,
@@ -73,6 +74,7 @@ export const stepResults = table<StepResultRecord>('step_results', {
   workerId: 'text',
   output: 'json',
   outputDigest: 'text',
+  outputStorage: 'text',
   cost: 'int',
   createdAt: 'int',
   attestation: 'json',
@@ -89,6 +91,7 @@ export const jobs = table<JobRecord>('jobs', {
   stepType: 'text',
   model: 'text',
   modelDigest: 'text',
+  replica: 'int',
   spec: 'json',
   input: 'json',
   inputDigest: 'text',
@@ -179,5 +182,22 @@ export const blobs = table<BlobRecord>('blobs', {
   digest: 'text',
   size: 'int',
   mediaType: 'text',
+  createdAt: 'int',
+});
+
+export const replicaResults = table<ReplicaResultRecord>('replica_results', {
+  executionId: 'text',
+  stepId: 'text',
+  attempt: 'int',
+  replica: 'int',
+  jobId: 'text',
+  workerId: 'text',
+  workerKeyId: 'text',
+  output: 'json',
+  outputDigest: 'text',
+  outputStorage: 'text',
+  attestation: 'json',
+  attestationDigest: 'text',
+  cost: 'int',
   createdAt: 'int',
 });
