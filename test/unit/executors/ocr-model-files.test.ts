@@ -35,8 +35,27 @@ describe('paddleocr model files', () => {
     expect(missing.capabilities.modelDigests).toBeUndefined();
   });
 
-  it('refuses files that are not ONNX models as unavailable', async () => {
+  it('digests the files in prepare, and refuses files that are not ONNX models as unavailable at the first job', async () => {
     const broken = new PaddleOcrExecutor({ files: { detection: join(dir, 'det.onnx'), recognition: join(dir, 'rec.onnx'), keys: join(dir, 'keys.txt') } });
-    await expect(broken.prepare()).rejects.toMatchObject({ code: 'model_unavailable', message: expect.stringMatching(/cannot be loaded/) as unknown });
+    // prepare() only hashes: the sessions load with the first job, so a worker that never reads an image never pays for them.
+    await broken.prepare();
+    expect(broken.capabilities.modelDigests?.paddleocr).toMatch(/^[0-9a-f]{64}$/);
+    const png = readFileSync(new URL('../../../examples/document-intelligence/invoice.png', import.meta.url));
+    const job = {
+      jobId: 'job',
+      executionId: 'execution',
+      stepId: 'ocr',
+      attempt: 1,
+      stepType: 'inference' as const,
+      spec: { workflowDigest: 'digest', stepType: 'inference' as const, model: { name: 'paddleocr' } },
+      input: { image: `data:image/png;base64,${png.toString('base64')}` },
+      maxCost: 0,
+      deadlineAt: Date.now() + 60_000,
+    };
+    const blobs = { get: () => Promise.reject(new Error('unused')), put: () => Promise.reject(new Error('unused')) };
+    await expect(broken.run(job, { signal: new AbortController().signal, blobs })).rejects.toMatchObject({
+      code: 'model_unavailable',
+      message: expect.stringMatching(/cannot be loaded/) as unknown,
+    });
   });
 });

