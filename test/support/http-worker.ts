@@ -1,9 +1,7 @@
 import { toBase64 } from '../../src/attest/bytes.js';
-import { jsonDigest } from '../../src/attest/digest.js';
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../src/attest/dsse.js';
 import type { Envelope } from '../../src/attest/dsse.js';
-import { statementBytes, stepStatement } from '../../src/attest/statement.js';
 import type { StepPredicate } from '../../src/attest/statement.js';
+import { attestJob } from './attestation.js';
 import type { Assignment } from '../../src/coordinator/coordinator.js';
 import { LocalSigner } from '../../src/keys/local-signer.js';
 import { registrationMessage } from '../../src/worker/registration.js';
@@ -72,27 +70,7 @@ export class HttpWorker {
 
   /** The attestation an honest worker would sign for this job and output; `over` changes fields of it. */
   attest(job: Assignment, output: unknown, over: Partial<StepPredicate> = {}, signer: LocalSigner = this.signer): Envelope {
-    const now = new Date().toISOString();
-    const statement = stepStatement({
-      executionId: job.executionId,
-      workflowDigest: job.spec.workflowDigest,
-      stepId: job.stepId,
-      attempt: job.attempt,
-      jobId: job.jobId,
-      jobNonce: job.nonce,
-      inputDigest: jsonDigest(job.input),
-      outputDigest: jsonDigest(output),
-      model: job.spec.model ? { name: job.spec.model.name, version: job.spec.model.version ?? null, digest: job.spec.model.digest ?? null } : null,
-      executor: 'manual-http',
-      workerId: this.id,
-      workerKeyId: this.signer.keyId,
-      startedAt: now,
-      finishedAt: now,
-      usage: {},
-      cost: 0,
-      ...over,
-    });
-    return signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(statement), signer);
+    return attestJob(job, output, { executor: 'manual-http', workerId: this.id, workerKeyId: this.signer.keyId, cost: 0 }, signer, over);
   }
 
   /** The report body an honest worker sends for this job; `over` changes it. */

@@ -1,8 +1,6 @@
-import { jsonDigest } from '../../src/attest/digest.js';
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../src/attest/dsse.js';
 import type { Envelope } from '../../src/attest/dsse.js';
-import { statementBytes, stepStatement } from '../../src/attest/statement.js';
 import type { StepPredicate } from '../../src/attest/statement.js';
+import { attestJob } from './attestation.js';
 import type { Assignment, Coordinator, ReportOutcome } from '../../src/coordinator/coordinator.js';
 import { LocalSigner } from '../../src/keys/local-signer.js';
 import type { Capabilities } from '../../src/store/records.js';
@@ -36,27 +34,7 @@ export class ManualWorker {
 
   /** The attestation an honest worker would sign for this job and output; `over` changes fields of it. */
   attest(job: Assignment, output: unknown, over: Partial<StepPredicate> = {}, signer: LocalSigner = this.signer): Envelope {
-    const now = new Date().toISOString();
-    const statement = stepStatement({
-      executionId: job.executionId,
-      workflowDigest: job.spec.workflowDigest,
-      stepId: job.stepId,
-      attempt: job.attempt,
-      jobId: job.jobId,
-      jobNonce: job.nonce,
-      inputDigest: jsonDigest(job.input),
-      outputDigest: jsonDigest(output),
-      model: job.spec.model ? { name: job.spec.model.name, version: job.spec.model.version ?? null, digest: job.spec.model.digest ?? null } : null,
-      executor: 'manual',
-      workerId: this.id,
-      workerKeyId: signer.keyId,
-      startedAt: now,
-      finishedAt: now,
-      usage: {},
-      cost: job.maxCost,
-      ...over,
-    });
-    return signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(statement), signer);
+    return attestJob(job, output, { executor: 'manual', workerId: this.id, workerKeyId: signer.keyId, cost: job.maxCost }, signer, over);
   }
 
   complete(
