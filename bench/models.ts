@@ -9,6 +9,7 @@ import { validateWorkflowText } from '../src/workflow/load.js';
 import { localWorkerClient } from '../src/worker/local-client.js';
 import { Worker } from '../src/worker/worker.js';
 import type { ScenarioContext, ScenarioResult } from './scenarios.js';
+import { median } from './stats.js';
 
 /**
  * Real models under the engine: the OCR step's latency and throughput with one and with two workers (each
@@ -23,8 +24,6 @@ function loadWorkflow(text: string) {
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function runOne(node: VerityNode, workflow: WorkflowRecord, inputs: unknown): Promise<number> {
   const started = performance.now();

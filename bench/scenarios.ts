@@ -6,6 +6,7 @@ import { verifyBundle } from '../src/attest/verify/verify-bundle.js';
 import { buildBundle } from '../src/receipts/bundle.js';
 import { documentAttestation, ocrWorkers } from './models.js';
 import { serverLoad } from './server-load.js';
+import { median, percentile } from './stats.js';
 
 /**
  * The benchmark scenarios. Each runs in its own process (bench/child.ts) so that its peak RSS is its own,
@@ -39,17 +40,6 @@ async function withNode<T>(context: ScenarioContext, fn: (node: VerityNode, regi
   } finally {
     await node.stop();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /**

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VerityClient } from '../src/sdk/client.js';
+import { percentile } from './stats.js';
 
 /**
  * The server under load, as deployed: a `verity serve` process with no in-process workers, two `verity
@@ -102,16 +103,14 @@ export async function serverLoad(context: { dataDir: string; databaseUrl: string
     );
     const seconds = (performance.now() - began) / 1000;
     if (failed > 0) throw new Error(`${failed} executions did not complete`);
-    const sorted = statusMs.sort((a, b) => a - b);
-    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
     return {
       executions: EXECUTIONS,
       executions_per_s: EXECUTIONS / seconds,
       steps_per_s: (EXECUTIONS * 10) / seconds,
-      status_reads: sorted.length,
-      status_p50_ms: at(0.5),
-      status_p99_ms: at(0.99),
-      status_max_ms: sorted.at(-1)!,
+      status_reads: statusMs.length,
+      status_p50_ms: percentile(statusMs, 50),
+      status_p99_ms: percentile(statusMs, 99),
+      status_max_ms: Math.max(...statusMs),
     };
   } finally {
     for (const child of children.reverse()) await stop(child);

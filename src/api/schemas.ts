@@ -276,11 +276,15 @@ export const jobReport = z.strictObject({
   nonce: z.string().min(1).max(100),
 });
 
+/** A blob reference (src/blobs/blob-ref.ts): bytes kept apart from the JSON that names them. */
+export const blobDigest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a blob digest: sha256:<64 lowercase hex digits>');
+export const blobRef = z.strictObject({ $blob: blobDigest, size: z.int().min(0), mediaType: z.string().min(1).max(200) }).meta({ id: 'BlobRef' });
+
 export const completeRequest = jobReport
   .extend({
     output: z.unknown().optional(),
     /** Instead of `output`, for an output too large to send inline: the blob holding its canonical JSON. */
-    outputBlob: z.strictObject({ $blob: z.string().regex(/^sha256:[0-9a-f]{64}$/), size: z.int().min(0), mediaType: z.string().max(200) }).optional(),
+    outputBlob: blobRef.optional(),
     attestation: envelope,
   })
   .refine((r) => (r.output === undefined) !== (r.outputBlob === undefined), { error: 'send the output inline (output) or as a blob (outputBlob), exactly one', path: ['output'] });

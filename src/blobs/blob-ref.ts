@@ -1,3 +1,4 @@
+import { sha256Hex } from '../attest/digest.js';
 import { BlobError } from './errors.js';
 
 /**
@@ -13,6 +14,11 @@ export interface BlobRef {
 }
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** The digest that names these bytes: `sha256:<hex>`. */
+export function digestOfBytes(bytes: Uint8Array): string {
+  return `sha256:${sha256Hex(bytes)}`;
+}
 
 export function isBlobDigest(value: unknown): value is string {
   return typeof value === 'string' && DIGEST.test(value);

@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobRef } from './blob-ref.js';
-import { blobDigestOf } from './blob-ref.js';
+import { blobDigestOf, digestOfBytes } from './blob-ref.js';
 import { BlobError } from './errors.js';
 
 export interface FileBlobStoreOptions {
@@ -36,7 +36,7 @@ export class FileBlobStore {
     if (bytes.byteLength > this.maxBytes) {
       throw new BlobError('too_large', `a blob of ${bytes.byteLength} bytes is over the limit of ${this.maxBytes}`);
     }
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = digestOfBytes(bytes);
     const ref: BlobRef = { $blob: digest, size: bytes.byteLength, mediaType };
     const path = this.pathOf(digest);
     if (await this.has(digest)) return ref;
@@ -84,7 +84,7 @@ export class FileBlobStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobError('not_found', `no blob ${digest}`);
       throw new BlobError('unavailable', `cannot read blob ${digest}: ${(error as Error).message}`, { cause: error });
     }
-    if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest) {
+    if (digestOfBytes(bytes) !== digest) {
       throw new BlobError('corrupt', `blob ${digest} does not match its digest on disk (${this.pathOf(digest)}); it was changed or damaged`);
     }
     return bytes;

@@ -5,6 +5,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { jsonDigest } from '../attest/digest.js';
 import { blobRefsIn } from '../blobs/blob-ref.js';
 import type { BlobRef } from '../blobs/blob-ref.js';
+import { readJsonBlob } from '../blobs/json-blob.js';
 import type { Envelope } from '../attest/dsse.js';
 import { keyIdOf, publicKeyFromPem, publicKeyToPem } from '../attest/keys.js';
 import { checkStepAttestation } from '../attest/statement.js';
@@ -467,17 +468,11 @@ export class Coordinator {
   private async readOutputBlob(ref: BlobRef): Promise<{ ok: true; value: unknown; digest: string } | { ok: false; problem: string }> {
     const store = this.options.blobs;
     if (!store) return { ok: false, problem: 'this coordinator keeps no blobs: send the output inline' };
-    let bytes: Uint8Array;
-    try {
-      bytes = await store.get(ref.$blob);
-    } catch (error) {
-      return { ok: false, problem: `the output blob ${ref.$blob} cannot be read: ${(error as Error).message}` };
-    }
     let value: unknown;
     try {
-      value = JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      return { ok: false, problem: `the output blob ${ref.$blob} is not JSON` };
+      value = await readJsonBlob(store, ref);
+    } catch (error) {
+      return { ok: false, problem: `the output blob ${ref.$blob} cannot be used: ${(error as Error).message}` };
     }
     const digest = jsonDigest(value);
     if (`sha256:${digest}` !== ref.$blob) return { ok: false, problem: `the output blob ${ref.$blob} is not the canonical JSON (RFC 8785) of its value` };
@@ -489,7 +484,7 @@ export class Coordinator {
     if (result.outputStorage !== 'blob') return result.output;
     const store = this.options.blobs;
     if (!store) throw new CoordinatorError('no_blob_store', 'a step output is kept as a blob, and this coordinator has no blob store');
-    return JSON.parse(new TextDecoder().decode(await store.get((result.output as BlobRef).$blob))) as unknown;
+    return readJsonBlob(store, result.output as BlobRef);
   }
 
   /** Every blob the output names must be in the blob store, with the size its reference claims. */

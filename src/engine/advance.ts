@@ -9,7 +9,8 @@ import type { StepPlan } from '../workflow/plan.js';
 import type { Transition } from './transition.js';
 
 const DONE = new Set(['completed', 'skipped']);
-const ACTIVE = new Set(['queued', 'running']);
+/** A step with a job queued or running. */
+export const ACTIVE = new Set(['queued', 'running']);
 
 /**
  * Moves an execution forward from its stored state: decides every pending step whose dependencies are

@@ -1,9 +1,6 @@
 import type { AcceptedResult, JobFailure } from '../coordinator/coordinator.js';
 import type { JobRecord } from '../store/records.js';
-
-const ACTIVE = new Set(['queued', 'running']);
-const ACTIVE_JOB = new Set(['queued', 'assigned', 'running']);
-import { advance, dispatchStep, failStep, stepReservation } from './advance.js';
+import { ACTIVE, advance, dispatchStep, failStep, stepReservation } from './advance.js';
 import { describeVotes, tally } from './redundancy.js';
 import type { Vote } from './redundancy.js';
 import { backoffMs, mayRetry } from './backoff.js';
@@ -174,8 +171,8 @@ async function onReplicaSucceeded(t: Transition, job: JobRecord, result: Accepte
 /** The results in for this job's step attempt, and its replica jobs still queued or running. */
 async function replicaState(t: Transition, job: JobRecord) {
   const results = await t.tx.listReplicaResults(t.id, { stepId: job.stepId, attempt: job.attempt });
-  const jobs = await t.tx.listJobs(t.id, ['queued', 'assigned', 'running']);
-  const pending = jobs.filter((j) => j.stepId === job.stepId && j.attempt === job.attempt && j.id !== job.id && ACTIVE_JOB.has(j.status));
+  const active = await t.tx.listJobs(t.id, ['queued', 'assigned', 'running']);
+  const pending = active.filter((j) => j.stepId === job.stepId && j.attempt === job.attempt && j.id !== job.id);
   const votes: Vote[] = results.map((r) => ({ replica: r.replica, outputDigest: r.outputDigest, workerId: r.workerId, workerKeyId: r.workerKeyId }));
   return { results, pending, votes };
 }

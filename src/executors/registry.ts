@@ -28,6 +28,11 @@ export class ExecutorRegistry {
     };
   }
 
+  /** The digest this worker serves a model at, once its executor has prepared. */
+  modelDigest(model: string): string | undefined {
+    return this.byModel.get(model)?.capabilities.modelDigests?.[model];
+  }
+
   /** Prepares every executor (loads models, computes their digests) once, before the worker registers. */
   async prepare(): Promise<void> {
     const executors = new Set([...this.byModel.values(), ...this.byStepType.values()]);

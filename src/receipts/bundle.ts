@@ -5,6 +5,8 @@ import { EXECUTION_PREDICATE_TYPE, executionPredicateSchema, readStatement } fro
 import type { Envelope } from '../attest/dsse.js';
 import type { Store } from '../store/store.js';
 import type { TransparencyLog } from '../tlog/log.js';
+import type { BlobRef } from '../blobs/blob-ref.js';
+import { readJsonBlob } from '../blobs/json-blob.js';
 import { ReceiptError } from './errors.js';
 
 /**
@@ -96,5 +98,5 @@ function replicaKey(stepId: string, attempt: number, replica: number): string {
 async function outputValue(stepId: string, result: { output: unknown; outputStorage?: 'blob' }, blobs: BundleOptions['blobs']): Promise<unknown> {
   if (result.outputStorage !== 'blob') return result.output;
   if (!blobs) throw new ReceiptError('missing_record', `the output of step ${stepId} is kept as a blob, and no blob store was given`);
-  return JSON.parse(new TextDecoder().decode(await blobs.get((result.output as { $blob: string }).$blob))) as unknown;
+  return readJsonBlob(blobs, result.output as BlobRef);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   apiKeyView,
+  blobRef as blobRefSchema,
   checkpointResponse,
   consistencyResponse,
   coordinatorKey,
@@ -16,6 +17,7 @@ import {
   workflowDetail,
   workflowVersion,
 } from '../api/schemas.js';
+import { digestOfBytes } from '../blobs/blob-ref.js';
 import type { BlobRef } from '../blobs/blob-ref.js';
 import type { EventView, ExecutionView } from '../engine/view.js';
 import { VerityError } from '../errors.js';
@@ -231,9 +233,7 @@ export class VerityClient {
     const digest = typeof ref === 'string' ? ref : ref.$blob;
     const response = await this.raw('GET', `/v1/blobs/${enc(digest)}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
-    // WebCrypto, not node:crypto: the SDK runs in browsers too.
-    const actual = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    if (`sha256:${[...actual].map((b) => b.toString(16).padStart(2, '0')).join('')}` !== digest) {
+    if (digestOfBytes(bytes) !== digest) {
       throw new VerityApiError('protocol', `the server sent bytes that do not match ${digest}`, response.status);
     }
     return { bytes, mediaType: response.headers.get('content-type') ?? 'application/octet-stream' };
@@ -348,8 +348,6 @@ function parseJson(text: string): unknown {
     return undefined;
   }
 }
-
-const blobRefSchema = z.strictObject({ $blob: z.string().regex(/^sha256:[0-9a-f]{64}$/), size: z.int().min(0), mediaType: z.string() });
 
 function enc(segment: string): string {
   return encodeURIComponent(segment);

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createHash } from 'node:crypto';
-import { blobDigestOf, isBlobRef } from '../blobs/blob-ref.js';
+import { blobDigestOf, digestOfBytes, isBlobRef } from '../blobs/blob-ref.js';
 import { BlobError } from '../blobs/errors.js';
 import { toBase64 } from '../attest/bytes.js';
 import type { Signer } from '../attest/keys.js';
@@ -163,7 +162,7 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
         const bytes = Buffer.from(await response.arrayBuffer());
         if (!response.ok) throw blobRefusal(response.status, bytes, digest);
         // The server is not trusted with the bytes either: they must be the ones the digest names.
-        if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest) throw new BlobError('corrupt', `the server sent bytes that do not match ${digest}`);
+        if (digestOfBytes(bytes) !== digest) throw new BlobError('corrupt', `the server sent bytes that do not match ${digest}`);
         return bytes;
       },
       async put(bytes, mediaType) {

@@ -8,8 +8,10 @@ import { ExecutorError } from '../executors/executor.js';
 import type { ExecutorRegistry } from '../executors/registry.js';
 import type { ErrorInfo } from '../store/records.js';
 import { OutputMappingError, applyOutputMappings } from '../workflow/context.js';
-import { jsonDigest } from '../attest/digest.js';
+import { utf8 } from '../attest/bytes.js';
 import { canonicalJson } from '../attest/canonical.js';
+import { sha256Hex } from '../attest/digest.js';
+import { jobPredicate } from './job-predicate.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../attest/dsse.js';
 import type { Envelope } from '../attest/dsse.js';
 import { publicKeyToPem } from '../attest/keys.js';
@@ -168,14 +170,15 @@ export class Worker {
       const startedAt = new Date();
       const { executor, result } = await this.execute(workerId, job, controller.signal);
       const output = await this.mapOutput(job, result);
-      const attestation = this.attest(workerId, job, executor, result, output, startedAt);
+      // Canonical once: its digest is what the attestation signs, and a large output is stored as these bytes.
+      const canonical = utf8(canonicalJson(output));
+      const attestation = this.attest(workerId, job, executor, result, sha256Hex(canonical), startedAt);
       if (!attestation && job.spec.requiresProof) {
         throw new MeteredError(
           new ExecutorError('attestation_required', 'the step requires a signed attestation and this worker has no signing key', { retryable: false }),
           result.cost,
         );
       }
-      const canonical = new TextEncoder().encode(canonicalJson(output));
       if (canonical.byteLength > this.options.outputBlobBytes) {
         // The blob's digest is the output's digest (SHA-256 of its canonical JSON): the attestation holds.
         const outputBlob = await this.client.blobs(workerId, job).put(canonical, 'application/json');
@@ -206,32 +209,27 @@ export class Worker {
    * was given and what it produced (by digest), with what, by whom, when, at what cost. An executor that
    * meters nothing is charged the estimate the coordinator reserved for the job.
    */
-  private attest(workerId: string, job: Assignment, executor: string, result: ExecutorResult, output: unknown, startedAt: Date): Envelope | undefined {
+  private attest(workerId: string, job: Assignment, executor: string, result: ExecutorResult, outputDigest: string, startedAt: Date): Envelope | undefined {
     const signer = this.options.signer;
     if (!signer) return undefined;
     // What ran, as the executor reports it; else the model the step named, with the digest this worker
     // serves it at. Never the version the step asked for: only an executor can say which version ran.
     const asked = job.spec.model;
-    const served = asked && this.executors.capabilities.modelDigests?.[asked.name];
+    const served = asked && this.executors.modelDigest(asked.name);
     const ranModel = result.model ?? (asked && { name: asked.name, ...(served !== undefined && { digest: served }) });
-    const statement = stepStatement({
-      executionId: job.executionId,
-      workflowDigest: job.spec.workflowDigest,
-      stepId: job.stepId,
-      attempt: job.attempt,
-      jobId: job.jobId,
-      jobNonce: job.nonce,
-      inputDigest: jsonDigest(job.input),
-      outputDigest: jsonDigest(output),
-      model: ranModel ? { name: ranModel.name, version: ranModel.version ?? null, digest: ranModel.digest ?? null } : null,
-      executor,
-      workerId,
-      workerKeyId: signer.keyId,
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      usage: result.usage ?? {},
-      cost: result.cost ?? job.maxCost,
-    });
+    const statement = stepStatement(
+      jobPredicate(job, {
+        outputDigest,
+        model: ranModel ? { name: ranModel.name, version: ranModel.version ?? null, digest: ranModel.digest ?? null } : null,
+        executor,
+        workerId,
+        workerKeyId: signer.keyId,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        usage: result.usage ?? {},
+        cost: result.cost ?? job.maxCost,
+      }),
+    );
     return signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(statement), signer);
   }
 

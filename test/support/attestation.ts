@@ -5,6 +5,7 @@ import { statementBytes, stepStatement } from '../../src/attest/statement.js';
 import type { StepPredicate } from '../../src/attest/statement.js';
 import type { Assignment } from '../../src/coordinator/coordinator.js';
 import type { LocalSigner } from '../../src/keys/local-signer.js';
+import { jobPredicate } from '../../src/worker/job-predicate.js';
 
 /**
  * The attestation an honest worker would sign for a job and its output, for the hand-driven workers of
@@ -19,22 +20,17 @@ export function attestJob(
 ): Envelope {
   const now = new Date().toISOString();
   const statement = stepStatement({
-    executionId: job.executionId,
-    workflowDigest: job.spec.workflowDigest,
-    stepId: job.stepId,
-    attempt: job.attempt,
-    jobId: job.jobId,
-    jobNonce: job.nonce,
-    inputDigest: jsonDigest(job.input),
-    outputDigest: jsonDigest(output),
-    model: job.spec.model ? { name: job.spec.model.name, version: job.spec.model.version ?? null, digest: job.spec.model.digest ?? null } : null,
-    executor: worker.executor,
-    workerId: worker.workerId,
-    workerKeyId: worker.workerKeyId,
-    startedAt: now,
-    finishedAt: now,
-    usage: {},
-    cost: worker.cost,
+    ...jobPredicate(job, {
+      outputDigest: jsonDigest(output),
+      model: job.spec.model ? { name: job.spec.model.name, version: job.spec.model.version ?? null, digest: job.spec.model.digest ?? null } : null,
+      executor: worker.executor,
+      workerId: worker.workerId,
+      workerKeyId: worker.workerKeyId,
+      startedAt: now,
+      finishedAt: now,
+      usage: {},
+      cost: worker.cost,
+    }),
     ...over,
   });
   return signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(statement), signer);

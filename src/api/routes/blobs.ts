@@ -4,19 +4,18 @@ import { z } from 'zod';
 import { blobDigestsIn } from '../../blobs/blob-ref.js';
 import type { BlobRef } from '../../blobs/blob-ref.js';
 import { BlobError } from '../../blobs/errors.js';
-import { executionOwnerMayRead } from '../../blobs/grants.js';
+import { executionOwnerMayRead, grantBlob } from '../../blobs/grants.js';
 import { LEASED_JOB_STATUSES } from '../../store/records.js';
 import { ownRemoteWorker } from '../access.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { errorBody } from '../schemas.js';
+import { blobDigest, blobRef, errorBody } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 
 const tags = ['blobs'];
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
 
-const digestParam = z.strictObject({ digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a blob digest: sha256:<64 lowercase hex digits>') });
-const blobRef = z.strictObject({ $blob: z.string(), size: z.int(), mediaType: z.string() }).meta({ id: 'BlobRef' });
+const digestParam = z.strictObject({ digest: blobDigest });
 const workerQuery = z.strictObject({ workerId: z.string().min(1).max(100) });
 
 /** The media type a blob is stored under: the request's Content-Type without parameters, or octet-stream. */
@@ -80,8 +79,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
       handler: async (request, reply) => {
         const key = principalOf(request);
         const ref = await store(request.body, request.headers['content-type']);
-        const now = Date.now();
-        await node.store.transaction((tx) => tx.grantBlobs([{ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: now }], key.principal, now));
+        await grantBlob(node.store, ref, key.principal);
         return reply.code(201).send(ref);
       },
     });

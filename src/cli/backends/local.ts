@@ -1,4 +1,5 @@
 import type { BlobRef } from '../../blobs/blob-ref.js';
+import { grantBlob } from '../../blobs/grants.js';
 import { buildBundle } from '../../receipts/bundle.js';
 import { eventView, executionView } from '../../engine/view.js';
 import type { EventView, ExecutionView } from '../../engine/view.js';
@@ -103,8 +104,7 @@ export class LocalBackend implements CliBackend {
   /** Granted to the local client, as an upload to a server is granted to its uploader. */
   async putBlob(bytes: Uint8Array, mediaType: string): Promise<BlobRef> {
     const ref = await this.node.blobs.put(bytes, mediaType);
-    const now = Date.now();
-    await this.node.store.transaction((tx) => tx.grantBlobs([{ digest: ref.$blob, size: ref.size, mediaType, createdAt: now }], LOCAL_CLIENT, now));
+    await grantBlob(this.node.store, ref, LOCAL_CLIENT);
     return ref;
   }
 

@@ -23,17 +23,24 @@ interface LoadedModel {
 
 // One load per process: every executor instance (and every worker slot) shares the parsed model.
 let loading: Promise<LoadedModel> | undefined;
+// And one hash of the model's files: prepare() needs it, and so does the load.
+let hashing: Promise<string> | undefined;
+
+const modelRoot = () => dirname(createRequire(import.meta.url).resolve(`${MODEL_PACKAGE}/package.json`));
+
+function modelDigest(): Promise<string> {
+  hashing ??= directoryDigest(modelRoot()).catch((error: unknown) => {
+    hashing = undefined;
+    throw error;
+  });
+  return hashing;
+}
 
 async function loadModel(): Promise<LoadedModel> {
   try {
-    const require = createRequire(import.meta.url);
-    const root = dirname(require.resolve(`${MODEL_PACKAGE}/package.json`));
+    const root = modelRoot();
     const pkg = JSON.parse(await readFile(`${root}/package.json`, 'utf8')) as { version?: unknown };
-    const [{ default: winkNLP }, { default: model }, digest] = await Promise.all([
-      import('wink-nlp'),
-      import('wink-eng-lite-web-model'),
-      directoryDigest(root),
-    ]);
+    const [{ default: winkNLP }, { default: model }, digest] = await Promise.all([import('wink-nlp'), import('wink-eng-lite-web-model'), modelDigest()]);
     return { nlp: winkNLP(model), version: typeof pkg.version === 'string' ? pkg.version : 'unknown', digest };
   } catch (error) {
     throw new ExecutorError('runtime_missing', `the wink-nlp model cannot load (${describeError(error)}); install it with: npm install wink-nlp ${MODEL_PACKAGE}`, {
@@ -60,7 +67,7 @@ export class WinkNlpExecutor implements Executor {
   async prepare(): Promise<void> {
     let digest: string;
     try {
-      digest = await directoryDigest(dirname(createRequire(import.meta.url).resolve(`${MODEL_PACKAGE}/package.json`)));
+      digest = await modelDigest();
     } catch (error) {
       throw new ExecutorError('runtime_missing', `the wink-nlp model cannot be found (${describeError(error)}); install it with: npm install wink-nlp ${MODEL_PACKAGE}`, { retryable: false, cause: error });
     }
