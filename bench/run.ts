@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { ScenarioName, ScenarioResult } from './scenarios.js';
+import { DEFAULT_ZK_CONFIG, artifactPaths } from '../src/zk/config.js';
+import { BENCH_ZK_DIR } from './zk.js';
 
 /**
  * `npm run bench`: every scenario on SQLite and (when it answers) PostgreSQL, side by side in one run, each
@@ -67,6 +69,12 @@ for (const name of ['ocr-workers', 'document-attestation'] as const) {
   process.stderr.write(`running ${name}…\n`);
   results[name] = { any: await runScenario(name, 'sqlite') };
 }
+// The zk level needs the production circuit's artifacts (an hour of setup on 2 cores): measured when they exist.
+const zkReady = existsSync(join(artifactPaths(BENCH_ZK_DIR, DEFAULT_ZK_CONFIG).dir, 'transcript.json'));
+if (zkReady) {
+  process.stderr.write('running zk-proving…\n');
+  results['zk-proving'] = { any: await runScenario('zk-proving', 'sqlite') };
+}
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 const r = (name: string, backend: string) => results[name]?.[backend];
@@ -111,6 +119,14 @@ const rows = [
     (() => {
       const x = r('document-attestation', 'any');
       return `${fmt(x?.attested_ms, 0)} / ${fmt(x?.plain_ms, 0)} ms: **${fmt(x?.overhead_pct, 1)}%** overhead (${fmt(x?.paired_difference_ms, 1)} ms)`;
+    })(),
+  ],
+  [
+    'zk level, 50-step chain at 8 steps per proof (registry depth 10): constraints per step; proving time per batch; all 7 batches on 2 prover processes, receipt to last proof (target ≤ 60 s); verifying all 7 proofs (target ≤ 250 ms)',
+    (() => {
+      const x = r('zk-proving', 'any');
+      if (!x) return `not measured: run \`verity zk setup --zk-dir ${BENCH_ZK_DIR} --ptau …\` first`;
+      return `${fmt(x.constraints_per_step, 0)} constraints/step; ${fmt((x.proving_ms_per_batch ?? 0) / 1000, 1)} s/batch; **${fmt((x.proving_50_steps_ms ?? 0) / 1000, 1)} s** for 50 steps; **${fmt(x.verify_all_median_ms, 0)} ms** to verify (first ${fmt(x.verify_all_first_ms, 0)} ms); zkey ${fmt(x.zkey_mb, 0)} MB, wasm ${fmt(x.wasm_mb, 1)} MB, vkey ${fmt(x.verification_key_kb, 1)} KB, zk-only bundle ${fmt(x.bundle_kb, 1)} KB`;
     })(),
   ],
   [

@@ -6,6 +6,7 @@ import { verifyBundle } from '../src/attest/verify/verify-bundle.js';
 import { buildBundle } from '../src/receipts/bundle.js';
 import { documentAttestation, ocrWorkers } from './models.js';
 import { serverLoad } from './server-load.js';
+import { zkProving } from './zk.js';
 import { median, percentile } from './stats.js';
 
 /**
@@ -248,6 +249,7 @@ export const SCENARIOS = {
   'server-1000x10': serverLoad,
   'ocr-workers': ocrWorkers,
   'document-attestation': documentAttestation,
+  'zk-proving': zkProving,
 } as const;
 
 export type ScenarioName = keyof typeof SCENARIOS;

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { blobDigestsIn } from '../blobs/blob-ref.js';
-import { executionView } from '../engine/view.js';
+import { executionView, zkRecordFor } from '../engine/view.js';
 import type { ExecutionView } from '../engine/view.js';
 import type { ExecutionRecord, WorkerRecord } from '../store/records.js';
 import { canSee, principalOf } from './auth.js';
@@ -24,7 +24,7 @@ export async function ownExecution(request: FastifyRequest, context: ApiContext,
  */
 export async function ownExecutionView(request: FastifyRequest, context: ApiContext, id: string): Promise<ExecutionView> {
   const [execution, steps] = await Promise.all([ownExecution(request, context, id), context.node.store.read.listSteps(id)]);
-  return executionView(execution, steps);
+  return executionView(execution, steps, await zkRecordFor(context.node.store, execution));
 }
 
 export function iso(ms: number | undefined): string | undefined {

@@ -56,6 +56,16 @@ export const executionView = z
     spent: z.int().meta({ description: 'integer micro-units' }),
     budget: z.int().meta({ description: 'integer micro-units; 0 = no limit' }),
     steps: z.array(stepSummary),
+    zk: z
+      .object({
+        status: z.enum(['pending', 'proving', 'completed', 'failed']),
+        circuit: z.string(),
+        batchesDone: z.int(),
+        batchesTotal: z.int(),
+        error: errorInfo.optional(),
+      })
+      .optional()
+      .meta({ description: 'at verification level zk: progress of the proofs of the latest receipt' }),
   })
   .meta({ id: 'Execution' });
 
@@ -157,7 +167,7 @@ export const definitionBody = z.union([z.record(z.string(), z.unknown()), z.stri
 export const verifyRequest = z
   .strictObject({
     bundle: z.unknown(),
-    level: z.enum(['basic', 'full']).default('basic'),
+    level: z.enum(['basic', 'full', 'zk']).default('basic'),
     trustedKeys: z
       .array(z.string().max(1000))
       .max(16)
@@ -169,7 +179,7 @@ export const verifyRequest = z
 export const verificationReport = z
   .object({
     ok: z.boolean(),
-    level: z.enum(['basic', 'full']),
+    level: z.enum(['basic', 'full', 'zk']),
     unusable: z.string().optional(),
     executionId: z.string().optional(),
     workflow: z.object({ id: z.string(), version: z.int(), digest: z.string() }).optional(),
@@ -230,7 +240,11 @@ export const registerRequest = z
     capabilities,
     concurrency: z.int().min(1).max(1024),
     challenge: z.string().min(1).max(1000),
-    signature: z.string().min(1).max(200).meta({ description: 'base64 Ed25519 signature of "verity-worker-registration\n" + challenge' }),
+    signature: z.string().min(1).max(200).meta({ description: 'base64 Ed25519 signature of "verity-worker-registration\n" + challenge (+ "\nzk X Y" with a Baby Jubjub key)' }),
+    zkPublicKey: z
+      .strictObject({ x: z.string().regex(/^[0-9]{1,78}$/), y: z.string().regex(/^[0-9]{1,78}$/) })
+      .optional()
+      .meta({ description: 'the Baby Jubjub key that signs step leaves at verification level zk (decimal coordinates)' }),
   })
   .meta({ id: 'WorkerRegistration' });
 

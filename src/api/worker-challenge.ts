@@ -39,8 +39,9 @@ export async function checkRegistration(
   challenge: string,
   workerPublicKeyPem: string,
   signatureB64: string,
+  zkPublicKey?: { x: string; y: string },
 ): Promise<{ workerId: string } | { problem: string }> {
-  const problem = await findProblem(store, principal, challenge, workerPublicKeyPem, signatureB64);
+  const problem = await findProblem(store, principal, challenge, workerPublicKeyPem, signatureB64, zkPublicKey);
   if (typeof problem === 'string') return { problem };
   return { workerId: workerIdOf(problem.nonce) };
 }
@@ -51,6 +52,7 @@ async function findProblem(
   challenge: string,
   workerPublicKeyPem: string,
   signatureB64: string,
+  zkPublicKey: { x: string; y: string } | undefined,
 ): Promise<string | { nonce: string }> {
   const [body, signature, ...rest] = challenge.split('.');
   if (!body || !signature || rest.length > 0) return 'the challenge is malformed; ask for one at POST /v1/worker/challenge';
@@ -78,7 +80,7 @@ async function findProblem(
   } catch (error) {
     return `the worker key or signature is malformed: ${(error as Error).message}`;
   }
-  if (!(await verifyEd25519(workerKey, registrationMessage(challenge), proof))) {
+  if (!(await verifyEd25519(workerKey, registrationMessage(challenge, zkPublicKey), proof))) {
     return 'the signature over the challenge does not verify with the worker key: the worker does not hold it';
   }
   return { nonce: claims.nonce };

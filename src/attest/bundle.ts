@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Envelope } from './dsse.js';
+import { batchProofSchema } from '../zk/proof.js';
 
 /**
  * The bundle: one JSON document with everything needed to check an execution offline, given the
@@ -15,18 +16,31 @@ const envelopeSchema = z.strictObject({
   signatures: z.array(z.strictObject({ keyid: z.string(), sig: z.string() })),
 });
 
+const tlogSchema = z.strictObject({
+  origin: z.string().min(1),
+  logIndex: z.int().min(0),
+  treeSize: z.int().min(1),
+  inclusionProof: z.array(hex64),
+  checkpoint: z.string(),
+});
+
+/**
+ * The zero-knowledge part: the coordinator's zk statement, the batch proofs, and the verification key
+ * they verify under (trusted only if its digest is the one the signed statement names, or one pinned).
+ */
+const zkPartSchema = z.strictObject({
+  statement: envelopeSchema,
+  verificationKey: z.record(z.string(), z.unknown()),
+  proofs: z.array(batchProofSchema),
+});
+
 export const bundleSchema = z.strictObject({
   mediaType: z.literal(BUNDLE_MEDIA_TYPE),
   receipt: envelopeSchema,
   attestations: z.array(envelopeSchema),
   keys: z.array(z.strictObject({ keyid: hex64, role: z.enum(['coordinator', 'worker']), publicKeyPem: z.string() })),
-  tlog: z.strictObject({
-    origin: z.string().min(1),
-    logIndex: z.int().min(0),
-    treeSize: z.int().min(1),
-    inclusionProof: z.array(hex64),
-    checkpoint: z.string(),
-  }),
+  tlog: tlogSchema,
+  zk: zkPartSchema.optional(),
   data: z
     .strictObject({
       /** The normalized workflow definition the receipt names by digest. */
@@ -39,4 +53,22 @@ export const bundleSchema = z.strictObject({
 });
 
 export type Bundle = z.output<typeof bundleSchema> & { receipt: Envelope; attestations: Envelope[] };
+export type BundleZk = z.output<typeof zkPartSchema> & { statement: Envelope };
+export type BundleTlog = z.output<typeof tlogSchema>;
+
+/**
+ * A zk-only bundle: what the zero-knowledge level needs and nothing more. No receipt (its step list names
+ * digests and worker keys), no attestations, no data: the zk statement stands in for the receipt, and the
+ * log entry proves the receipt it names was published.
+ */
+export const ZK_BUNDLE_MEDIA_TYPE = 'application/vnd.verity.zk-bundle.v1+json';
+
+export const zkBundleSchema = z.strictObject({
+  mediaType: z.literal(ZK_BUNDLE_MEDIA_TYPE),
+  keys: z.array(z.strictObject({ keyid: hex64, role: z.literal('coordinator'), publicKeyPem: z.string() })),
+  tlog: tlogSchema,
+  zk: zkPartSchema,
+});
+
+export type ZkBundle = z.output<typeof zkBundleSchema> & { zk: BundleZk };
 export type BundleKey = Bundle['keys'][number];

@@ -4,6 +4,7 @@ import { canonicalJson } from './canonical.js';
 import { IN_TOTO_PAYLOAD_TYPE, checkEnvelopeSignature, envelopeDigest, envelopePayload } from './dsse.js';
 import type { Envelope, SignatureVerifier } from './dsse.js';
 import { AttestError } from './errors.js';
+import { zkPublicSchema } from './zk-public.js';
 
 /**
  * The statements Verity signs: in-toto Statement v1 with a predicate of this project's own, one per job
@@ -17,6 +18,7 @@ export const EXECUTION_PREDICATE_TYPE = 'https://verity.dev/attestation/executio
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
 const isoTime = z.iso.datetime({ offset: false });
 const count = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const fieldString = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'must be a field element as a decimal string');
 
 const subjectSchema = z.strictObject({ name: z.string().min(1), digest: z.strictObject({ sha256: hex64 }) });
 
@@ -44,6 +46,16 @@ export const stepPredicateSchema = z.strictObject({
   finishedAt: isoTime,
   usage: z.record(z.string(), z.number()),
   cost: count,
+  /**
+   * At verification level zk: the worker's Baby Jubjub key and its EdDSA-Poseidon signature over the step
+   * leaf (src/zk/chain.ts), which the proofs check inside the circuit.
+   */
+  zk: z
+    .strictObject({
+      publicKey: z.strictObject({ x: fieldString, y: fieldString }),
+      signature: z.strictObject({ r8x: fieldString, r8y: fieldString, s: fieldString }),
+    })
+    .optional(),
 });
 
 export const RECEIPT_STEP_STATUSES = ['completed', 'skipped', 'failed', 'cancelled', 'not_run'] as const;
@@ -95,6 +107,8 @@ export const executionPredicateSchema = z.strictObject({
   error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
   steps: z.array(receiptStepSchema),
   stepsRoot: hex64,
+  /** At level zk: the public values the proofs are checked against (src/attest/zk-statement.ts). */
+  zk: zkPublicSchema.optional(),
 });
 
 export type StepPredicate = z.output<typeof stepPredicateSchema>;

@@ -9,6 +9,7 @@ import { registerReceipts } from './commands/receipts.js';
 import { registerServe } from './commands/serve.js';
 import { registerRun } from './commands/run.js';
 import { registerValidate } from './commands/validate.js';
+import { registerZk } from './commands/zk.js';
 import { CliError, EXIT } from './errors.js';
 import { installNodeCrypto } from '../keys/node-crypto.js';
 import { VerityApiError } from '../sdk/client.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerBlobs(program);
   registerServe(program);
+  registerZk(program);
   return program;
 }
 

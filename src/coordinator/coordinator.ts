@@ -18,6 +18,10 @@ import type { StepType } from '../workflow/types.js';
 import { CoordinatorError } from './errors.js';
 import { JobNotifier } from './notifier.js';
 import { isProcessAlive } from './process.js';
+import { parseZkPublicKey, verifyZkSignature } from '../zk/babyjub.js';
+import type { ZkPublicKey } from '../zk/babyjub.js';
+import { contextHash, leafMessage } from '../zk/chain.js';
+import { loadPoseidon } from '../zk/poseidon.js';
 
 /** What the coordinator tells the engine about jobs, inside the transaction that records it. */
 export interface JobOutcomeHandler {
@@ -97,6 +101,8 @@ export interface WorkerRegistration {
   publicKeyPem?: string;
   /** For a remote worker: the API key principal that registered it, the only one that may speak for it. */
   principal?: string;
+  /** The worker's Baby Jubjub key: it signs step leaves at verification level zk; it joins the worker registry. */
+  zkPublicKey?: ZkPublicKey;
 }
 
 export interface NewJob {
@@ -253,6 +259,14 @@ export class Coordinator {
     } else if (this.options.requireAttestations) {
       throw new CoordinatorError('invalid_key', 'a worker must register its Ed25519 public key: it signs every result with it');
     }
+    let zkPublicKey: ZkPublicKey | undefined;
+    if (registration.zkPublicKey !== undefined) {
+      try {
+        zkPublicKey = parseZkPublicKey(registration.zkPublicKey);
+      } catch (error) {
+        throw new CoordinatorError('invalid_key', `the worker's Baby Jubjub key is unusable: ${(error as Error).message}`, { cause: error });
+      }
+    }
     const record: WorkerRecord = {
       id: registration.id ?? `${registration.kind}-${uuidv7()}`,
       name: registration.name,
@@ -266,8 +280,10 @@ export class Coordinator {
       lastSeenAt: now,
       ...(keyId !== undefined && { keyId }),
       ...(registration.principal !== undefined && { principal: registration.principal }),
+      ...(zkPublicKey && { zkPublicKey }),
     };
     await this.store.transaction(async (tx) => {
+      if (zkPublicKey) await tx.registerZkKey(zkPublicKey.x, zkPublicKey.y, record.id, now);
       if (keyId !== undefined) {
         await tx.putKey({ keyId, role: 'worker', publicKeyPem: publicKeyToPem(publicKeyFromPem(registration.publicKeyPem!)), createdAt: now });
       }
@@ -275,6 +291,7 @@ export class Coordinator {
       await tx.appendEvents([{ at: now, type: 'worker.registered', actor: `worker:${record.id}`, data: { name: record.name } }]);
     });
     if (keyId !== undefined && registration.id === undefined) this.localWorkerKeys.set(record.id, keyId);
+    if (zkPublicKey) this.zkWorkerKeys.set(record.id, zkPublicKey);
     return record;
   }
 
@@ -286,6 +303,7 @@ export class Coordinator {
   async stopWorker(workerId: string, status: 'stopped' | 'dead' = 'stopped'): Promise<void> {
     const now = this.options.now();
     this.localWorkerKeys.delete(workerId);
+    this.zkWorkerKeys.delete(workerId);
     await this.store.transaction(async (tx) => {
       await tx.updateWorker(workerId, { status, lastSeenAt: now });
       await tx.appendEvents([{ at: now, type: `worker.${status}`, actor: `worker:${workerId}` }]);
@@ -539,7 +557,25 @@ export class Coordinator {
     if (!check.ok || !check.predicate || !check.digest) return { ok: false, problems: check.problems };
     const modelProblems = modelMismatches(job.spec.model, check.predicate.model);
     if (modelProblems.length > 0) return { ok: false, problems: modelProblems };
+    if (job.spec.zkLeaf) {
+      const zkProblems = await this.zkLeafProblems(job, report.workerId, check.predicate, outputDigest);
+      if (zkProblems.length > 0) return { ok: false, problems: zkProblems };
+    }
     return { ok: true, predicate: check.predicate, digest: check.digest };
+  }
+
+  /**
+   * At level zk the attestation carries the worker's Baby Jubjub signature of the step leaf. It is checked
+   * here, against the key the worker registered, so a proof never has to fail later on a bad signature.
+   */
+  private async zkLeafProblems(job: JobRecord, workerId: string, predicate: StepPredicate, outputDigest: string): Promise<string[]> {
+    if (!predicate.zk) return ['the execution runs at verification level zk; the attestation carries no Baby Jubjub signature of the step leaf'];
+    const registered = this.zkWorkerKeys.get(workerId) ?? (await this.store.read.getWorker(workerId))?.zkPublicKey;
+    if (!registered) return [`worker ${workerId} registered no Baby Jubjub key; it cannot take part in a zk execution`];
+    if (registered.x !== predicate.zk.publicKey.x || registered.y !== predicate.zk.publicKey.y) return ['the attestation names a Baby Jubjub key other than the one the worker registered'];
+    const h = await loadPoseidon();
+    const leaf = leafMessage(h, contextHash(h, job.executionId, job.spec.workflowDigest), job.stepId, outputDigest);
+    return (await verifyZkSignature(registered, leaf, predicate.zk.signature)) ? [] : ['the Baby Jubjub signature does not verify over the step leaf'];
   }
 
   private readonly keys = new Map<string, Uint8Array>();
@@ -548,6 +584,7 @@ export class Coordinator {
    * need no read of the worker row. A worker id is registered once, with one key; other workers are read.
    */
   private readonly localWorkerKeys = new Map<string, string>();
+  private readonly zkWorkerKeys = new Map<string, ZkPublicKey>();
 
   private async publicKey(keyId: string): Promise<Uint8Array | undefined> {
     const cached = this.keys.get(keyId);

@@ -106,6 +106,7 @@ export async function dispatchStep(t: Transition, stepId: string, input: unknown
   if (definition.expression !== undefined) spec.expression = definition.expression;
   if (definition.output_mappings) spec.outputMappings = { ...definition.output_mappings };
   if (definition.requires_proof) spec.requiresProof = true;
+  if ((t.execution.verificationLevel ?? t.plan.definition.verification_level) === 'zk') spec.zkLeaf = true;
   const inputDigest = jsonDigest(input);
   const attempt = step.attempts + 1;
   // A redundant step runs as k jobs of the same attempt (replicas), which the claim sends to k distinct workers.

@@ -35,6 +35,11 @@ export interface EngineOptions {
   now: () => number;
   /** Issues the signed receipt of every execution that ends (in the transaction that ends it). */
   receipts: ReceiptIssuer | undefined;
+  /**
+   * Why this node cannot run executions at verification level zk (no `verity zk setup`), or undefined when
+   * it can. Such executions are refused at start, before anything runs. Default: undefined.
+   */
+  zkUnavailable?: string;
 }
 
 /**
@@ -46,6 +51,7 @@ export interface EngineOptions {
 export class Engine implements JobOutcomeHandler {
   private readonly now: () => number;
   private readonly receipts: ReceiptIssuer | undefined;
+  private readonly zkUnavailable: string | undefined;
   /**
    * In-process notifications, after commit: `change` (execution) whenever one changes. Other processes'
    * changes are not seen here; watchers poll the store as well.
@@ -60,6 +66,7 @@ export class Engine implements JobOutcomeHandler {
   ) {
     this.now = options.now ?? Date.now;
     this.receipts = options.receipts;
+    this.zkUnavailable = options.zkUnavailable;
     coordinator.attach(this);
   }
 
@@ -96,9 +103,16 @@ export class Engine implements JobOutcomeHandler {
     if (!Number.isSafeInteger(budget) || budget < 0) {
       throw new EngineError('invalid_inputs', `budget must be a non-negative integer number of micro-units, not ${budget}`);
     }
+    const level = request.verificationLevel ?? definition.verification_level;
+    if (level === 'zk' && this.zkUnavailable !== undefined) {
+      throw new EngineError('zk_unavailable', `cannot run at verification level zk: ${this.zkUnavailable}`, { context: { workflowId: definition.id } });
+    }
+    if (level === 'zk' && definition.outputs) {
+      throw new EngineError('invalid_inputs', `workflow ${definition.id} computes its result with outputs; at verification level zk the result must be the last step's output, which the proof binds: choose level full, or compute the result in a last step`);
+    }
     const plan = planFor(workflow.digest, definition);
     try {
-      return await this.startIn(request, workflow, inputs, budget, plan);
+      return await this.startIn(request, workflow, inputs, budget, plan, level);
     } catch (error) {
       // Two starts with one idempotency key raced (PostgreSQL: neither saw the other's row): the loser
       // returns the winner's execution, which is what the key promises.
@@ -110,7 +124,7 @@ export class Engine implements JobOutcomeHandler {
     }
   }
 
-  private startIn(request: StartRequest, workflow: WorkflowRecord, inputs: unknown, budget: number, plan: WorkflowPlan): Promise<ExecutionRecord> {
+  private startIn(request: StartRequest, workflow: WorkflowRecord, inputs: unknown, budget: number, plan: WorkflowPlan, level: VerificationLevel): Promise<ExecutionRecord> {
     const { clientId } = request;
     const definition = workflow.definition;
     return this.store.transaction(async (tx) => {
@@ -133,7 +147,8 @@ export class Engine implements JobOutcomeHandler {
         spent: 0,
         reserved: 0,
         ...(request.idempotencyKey !== undefined && { idempotencyKey: request.idempotencyKey }),
-        ...(request.verificationLevel !== undefined && { verificationLevel: request.verificationLevel }),
+        // The level it runs at, recorded: the workflow's, or the one the request chose.
+        verificationLevel: level,
         createdAt: now,
         startedAt: now,
         deadlineAt: now + definition.max_execution_time * 1000,

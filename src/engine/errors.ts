@@ -6,6 +6,7 @@ export type EngineErrorCode =
   | 'workflow_not_found'
   | 'invalid_state'
   | 'invalid_inputs'
-  | 'no_worker';
+  | 'no_worker'
+  | 'zk_unavailable';
 
 export class EngineError extends VerityError<EngineErrorCode> {}

@@ -1,4 +1,4 @@
-import type { ErrorInfo, EventRecord, ExecutionRecord, ExecutionStatus, StepRecord, StepStatus } from '../store/records.js';
+import type { ErrorInfo, EventRecord, ExecutionRecord, ExecutionStatus, StepRecord, StepStatus, ZkProofRecord, ZkProofStatus } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
 /** An execution as clients see it: the shape of `verity status --json` and of the API. */
@@ -16,6 +16,16 @@ export interface ExecutionView {
   spent: number;
   budget: number;
   steps: StepSummary[];
+  /** At verification level zk: how far the proofs of its latest receipt are. */
+  zk?: ZkProgress;
+}
+
+export interface ZkProgress {
+  status: ZkProofStatus;
+  circuit: string;
+  batchesDone: number;
+  batchesTotal: number;
+  error?: ErrorInfo;
 }
 
 export interface StepSummary {
@@ -56,7 +66,7 @@ export function eventView(event: EventRecord): EventView {
   };
 }
 
-export function executionView(execution: ExecutionRecord, steps: readonly StepRecord[]): ExecutionView {
+export function executionView(execution: ExecutionRecord, steps: readonly StepRecord[], zk?: ZkProofRecord): ExecutionView {
   return {
     executionId: execution.id,
     workflowId: execution.workflowId,
@@ -80,13 +90,21 @@ export function executionView(execution: ExecutionRecord, steps: readonly StepRe
       ...(s.error && { error: s.error }),
       ...(s.skipReason !== undefined && { skipReason: s.skipReason }),
     })),
+    ...(zk && {
+      zk: { status: zk.status, circuit: zk.circuitId, batchesDone: zk.batchesDone, batchesTotal: zk.batchesTotal, ...(zk.error && { error: zk.error }) },
+    }),
   };
+}
+
+/** The zk proof record a status view shows: only for executions that ran at level zk and have ended. */
+export function zkRecordFor(store: Store, execution: ExecutionRecord): Promise<ZkProofRecord | undefined> {
+  return execution.verificationLevel === 'zk' && execution.status === 'completed' ? store.read.getZkProof(execution.id) : Promise.resolve(undefined);
 }
 
 export async function loadExecutionView(store: Store, executionId: string): Promise<ExecutionView | undefined> {
   const execution = await store.read.getExecution(executionId);
   if (!execution) return undefined;
-  return executionView(execution, await store.read.listSteps(executionId));
+  return executionView(execution, await store.read.listSteps(executionId), await zkRecordFor(store, execution));
 }
 
 function iso(ms: number): string {

@@ -52,41 +52,54 @@ export class LocalSigner implements Signer {
  * A private key others can read is refused, as ssh refuses one.
  */
 export function loadOrCreateSigner(file: string): LocalSigner {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   if (!existsSync(file)) {
-    // Write the whole key to a private temporary file, then link it into place: the link either creates
-    // the file complete or fails because another process got there first, never leaving a partial key.
     const signer = LocalSigner.generate();
-    const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      writeFileSync(temporary, signer.privateKeyPem(), { mode: 0o600, flag: 'wx' });
-      linkSync(temporary, file);
+    if (createPrivateFile(file, signer.privateKeyPem())) {
       writeFileSync(publicKeyFile(file), signer.publicKeyPem, { mode: 0o644 });
       return signer;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new KeyStoreError('unreadable', `cannot create key ${file}: ${(error as Error).message}`, { cause: error });
-      }
-    } finally {
-      rmSync(temporary, { force: true });
     }
   }
   return loadSigner(file);
 }
 
 export function loadSigner(file: string): LocalSigner {
-  let pem: string;
+  return LocalSigner.fromPem(readPrivateFile(file));
+}
+
+/**
+ * Writes a new private file (mode 0600) unless it exists; false when another process got there first.
+ * The content goes to a private temporary file that is then linked into place: the link either creates
+ * the file complete or fails, never leaving a partial key.
+ */
+export function createPrivateFile(file: string, content: string): boolean {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temporary, content, { mode: 0o600, flag: 'wx' });
+    linkSync(temporary, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new KeyStoreError('unreadable', `cannot create key ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    return false;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/** A private key file's text; refused when others can read it. */
+export function readPrivateFile(file: string): string {
   try {
     const mode = statSync(file).mode & 0o777;
     if ((mode & 0o077) !== 0) {
       throw new KeyStoreError('insecure_permissions', `private key ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${file}`);
     }
-    pem = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     if (error instanceof KeyStoreError) throw error;
     throw new KeyStoreError('unreadable', `cannot read key ${file}: ${(error as Error).message}`, { cause: error });
   }
-  return LocalSigner.fromPem(pem);
 }
 
 export function publicKeyFile(privateKeyFile: string): string {

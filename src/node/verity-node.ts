@@ -16,6 +16,16 @@ import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { installNodeCrypto } from '../keys/node-crypto.js';
 import { ReceiptIssuer } from '../receipts/issuer.js';
 import { TransparencyLog } from '../tlog/log.js';
+import { availableParallelism, hostname } from 'node:os';
+import { loadOrCreateZkSigner, zkKeyFileOf } from '../keys/zk-key-file.js';
+import type { ZkSigner } from '../zk/babyjub.js';
+import { DEFAULT_ZK_CONFIG, checkZkConfig } from '../zk/config.js';
+import type { ZkConfig } from '../zk/config.js';
+import { ZkError } from '../zk/errors.js';
+import { ProverPool } from '../zk/prover/prover-pool.js';
+import { ProvingService } from '../zk/prover/proving-service.js';
+import { readArtifacts } from '../zk/setup/artifacts.js';
+import { ZkIssuer } from '../zk/zk-issuer.js';
 
 export interface NodeOptions {
   /** Local state: the SQLite database (unless databaseUrl is set). Default: ./.verity */
@@ -50,6 +60,12 @@ export interface NodeOptions {
    * workers then sign nothing, results are taken on trust and executions get no receipt.
    */
   attest: boolean;
+  /** Where `verity zk setup` put the circuit artifacts. Default: VERITY_ZK_DIR, else <dataDir>/zk. */
+  zkDir: string;
+  /** Which circuit proves zk executions. Default: VERITY_ZK_BATCH_SIZE and VERITY_ZK_REGISTRY_DEPTH, else 8 and 10. */
+  zkConfig: ZkConfig;
+  /** Prover processes on this node (each one batch at a time); 0 proves nothing here. Default: VERITY_PROVERS, else min(2, cores). */
+  provers: number;
 }
 
 export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOptions {
@@ -70,7 +86,23 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
     logOrigin: options.logOrigin ?? (env.VERITY_LOG_ORIGIN || undefined),
     onError: options.onError ?? (() => undefined),
     attest: options.attest ?? true,
+    zkDir: options.zkDir ?? (env.VERITY_ZK_DIR || join(dataDir, 'zk')),
+    zkConfig: options.zkConfig ?? {
+      batchSize: numberFromEnv('VERITY_ZK_BATCH_SIZE') ?? DEFAULT_ZK_CONFIG.batchSize,
+      registryDepth: numberFromEnv('VERITY_ZK_REGISTRY_DEPTH') ?? DEFAULT_ZK_CONFIG.registryDepth,
+    },
+    provers: options.provers ?? numberFromEnv('VERITY_PROVERS') ?? Math.max(1, Math.min(2, availableParallelism())),
   };
+}
+
+/** The zk artifacts, when `verity zk setup` made them for the configured circuit; else why there are none. */
+async function openZk(signer: LocalSigner, options: NodeOptions): Promise<ZkIssuer | { unavailable: string }> {
+  try {
+    return await ZkIssuer.open(signer, await readArtifacts(options.zkDir, checkZkConfig(options.zkConfig)));
+  } catch (error) {
+    if (error instanceof ZkError) return { unavailable: error.message };
+    throw error;
+  }
 }
 
 function numberFromEnv(name: string): number | undefined {
@@ -92,6 +124,8 @@ export class VerityNode {
   readonly registry: ExecutorRegistry;
   readonly blobs: FileBlobStore;
   private readonly sweeper: Sweeper;
+  /** Makes the proofs of zk receipts; absent without a zk setup or with no provers. */
+  readonly proving: ProvingService | undefined;
   private started = false;
 
   private constructor(
@@ -101,10 +135,24 @@ export class VerityNode {
     readonly coordinatorSigner: LocalSigner,
     readonly log: TransparencyLog,
     workerSigner: LocalSigner | undefined,
+    workerZkSigner: ZkSigner | undefined,
+    /** The zk level's issuer, or why this node has none. */
+    readonly zk: ZkIssuer | { unavailable: string },
   ) {
     this.blobs = new FileBlobStore({ dir: options.blobDir });
     this.coordinator = new Coordinator(store, { leaseMs: options.leaseMs, requireAttestations: options.attest, blobs: this.blobs });
-    this.engine = new Engine(store, this.coordinator, { receipts: options.attest ? new ReceiptIssuer(coordinatorSigner, log) : undefined });
+    const zkIssuer = zk instanceof ZkIssuer ? zk : undefined;
+    this.engine = new Engine(store, this.coordinator, {
+      receipts: options.attest ? new ReceiptIssuer(coordinatorSigner, log, zkIssuer) : undefined,
+      ...(!zkIssuer && { zkUnavailable: 'unavailable' in zk ? zk.unavailable : 'no zk setup' }),
+    });
+    if (zkIssuer && options.provers > 0) {
+      this.proving = new ProvingService(store, zkIssuer, new ProverPool(options.provers), {
+        nodeId: `${hostname()}:${process.pid}`,
+        onError: (error, context) => options.onError(error, context),
+      });
+      zkIssuer.onPending = () => this.proving?.poke();
+    }
     this.engine.events.setMaxListeners(0);
     this.sweeper = new Sweeper(store, this.engine, this.coordinator, {
       intervalMs: options.sweepIntervalMs,
@@ -117,6 +165,7 @@ export class VerityNode {
         ? new Worker(localWorkerClient(this.coordinator, this.blobs, store), this.registry, {
             dataDir: options.dataDir,
             signer: options.attest ? workerSigner : undefined,
+            ...(workerZkSigner && { zkSigner: workerZkSigner }),
             concurrency: options.workers,
             pollMs: options.pollMs,
             onError: options.onError,
@@ -129,6 +178,7 @@ export class VerityNode {
     const resolved = resolveNodeOptions(options);
     const coordinatorSigner = loadOrCreateSigner(resolved.coordinatorKeyFile);
     const workerSigner = resolved.workers > 0 ? loadOrCreateSigner(resolved.workerKeyFile) : undefined;
+    const workerZkSigner = resolved.workers > 0 ? await loadOrCreateZkSigner(zkKeyFileOf(resolved.workerKeyFile)) : undefined;
     const store = await openStore({
       dataDir: resolved.dataDir,
       databaseUrl: resolved.databaseUrl,
@@ -139,11 +189,17 @@ export class VerityNode {
         tx.putKey({ keyId: coordinatorSigner.keyId, role: 'coordinator', publicKeyPem: coordinatorSigner.publicKeyPem, createdAt: Date.now() }),
       );
       const log = await TransparencyLog.open(store, coordinatorSigner, resolved.logOrigin);
-      return new VerityNode(store, resolved, coordinatorSigner, log, workerSigner);
+      const zk = await openZk(coordinatorSigner, resolved);
+      return new VerityNode(store, resolved, coordinatorSigner, log, workerSigner, workerZkSigner, zk);
     } catch (error) {
       await store.close();
       throw error;
     }
+  }
+
+  /** The verification keys of the circuits this node proves with, by circuit id: what bundles carry. */
+  get zkVerificationKeys(): ReadonlyMap<string, unknown> {
+    return this.zk instanceof ZkIssuer ? new Map([[this.zk.artifacts.circuitId, this.zk.artifacts.verificationKey]]) : new Map();
   }
 
   /** Recovers what a crashed process left behind, then starts sweeping and working. */
@@ -155,12 +211,14 @@ export class VerityNode {
     await this.engine.recover();
     this.sweeper.start();
     await this.worker?.start();
+    this.proving?.start();
   }
 
   async stop(drainMs = 10_000): Promise<void> {
     if (this.started) {
       this.started = false;
       await this.worker?.stop(drainMs);
+      await this.proving?.stop();
       await this.sweeper.stop();
       this.coordinator.notifier.close();
     }

@@ -1,5 +1,6 @@
-import { BUNDLE_MEDIA_TYPE } from '../attest/bundle.js';
-import type { Bundle } from '../attest/bundle.js';
+import { BUNDLE_MEDIA_TYPE, ZK_BUNDLE_MEDIA_TYPE } from '../attest/bundle.js';
+import type { Bundle, BundleZk, ZkBundle } from '../attest/bundle.js';
+import type { ReceiptRecord, ZkProofRecord } from '../store/records.js';
 import { stepLeaves } from '../attest/leaves.js';
 import { EXECUTION_PREDICATE_TYPE, executionPredicateSchema, readStatement } from '../attest/statement.js';
 import type { Envelope } from '../attest/dsse.js';
@@ -19,18 +20,12 @@ export interface BundleOptions {
   includeData?: boolean;
   /** Where outputs too large for a row are kept (needed with includeData when a step's output is a blob). */
   blobs?: { get(digest: string): Promise<Uint8Array> };
+  /** Verification keys by circuit id: a receipt with finished proofs carries them and its circuit's key. */
+  zkVerificationKeys?: ReadonlyMap<string, unknown>;
 }
 
 export async function buildBundle(store: Store, log: TransparencyLog, executionId: string, options: BundleOptions = {}): Promise<Bundle> {
-  const [receipt] = await store.read.listReceipts(executionId);
-  if (!receipt) {
-    const execution = await store.read.getExecution(executionId);
-    throw new ReceiptError(
-      'no_receipt',
-      execution ? `execution ${executionId} is still ${execution.status}; its receipt is issued when it ends` : `no execution ${executionId}`,
-      { context: { executionId } },
-    );
-  }
+  const receipt = await latestReceipt(store, executionId);
   const { predicate } = readStatement(receipt.envelope, EXECUTION_PREDICATE_TYPE, executionPredicateSchema);
   const results = new Map((await store.read.getStepResults(executionId)).map((r) => [r.stepId, r]));
   const redundant = predicate.steps.some((s) => s.redundancy !== undefined);
@@ -68,7 +63,58 @@ export async function buildBundle(store: Store, log: TransparencyLog, executionI
     tlog: { origin: log.origin, logIndex: receipt.logIndex, treeSize: checkpoint.size, inclusionProof: inclusion.proof, checkpoint: checkpoint.note },
   };
   if (options.includeData) bundle.data = await bundleData(store, executionId, predicate.workflow.digest, results, options.blobs);
+  const zk = await zkPart(store, receipt, options.zkVerificationKeys);
+  if (zk) bundle.zk = zk;
   return bundle;
+}
+
+/**
+ * The zk-only bundle (docs/receipts.md): the zk statement, the proofs, the verification key, the
+ * coordinator's key and the log entry of the receipt; no receipt, attestation or data. Only once every
+ * batch is proven.
+ */
+export async function buildZkBundle(store: Store, log: TransparencyLog, executionId: string, options: Pick<BundleOptions, 'zkVerificationKeys'> = {}): Promise<ZkBundle> {
+  const receipt = await latestReceipt(store, executionId);
+  const zk = await zkPart(store, receipt, options.zkVerificationKeys);
+  if (!zk) {
+    const record = await store.read.getZkProof(executionId, receipt.revision);
+    throw new ReceiptError('no_zk_proofs', record ? zkProgress(record) : `execution ${executionId} has no zk proofs: it did not run at verification level zk (or this server has no zk setup)`, { context: { executionId } });
+  }
+  const keyid = zk.statement.signatures[0]!.keyid;
+  const [key] = await store.read.getKeys([keyid]);
+  if (!key) throw new ReceiptError('missing_record', `public key ${keyid} is missing from the store`);
+  const checkpoint = await log.checkpoint();
+  const inclusion = await log.inclusionProof(receipt.logIndex, checkpoint.size);
+  return {
+    mediaType: ZK_BUNDLE_MEDIA_TYPE,
+    keys: [{ keyid, role: 'coordinator', publicKeyPem: key.publicKeyPem }],
+    tlog: { origin: log.origin, logIndex: receipt.logIndex, treeSize: checkpoint.size, inclusionProof: inclusion.proof, checkpoint: checkpoint.note },
+    zk,
+  };
+}
+
+async function zkPart(store: Store, receipt: ReceiptRecord, keys: ReadonlyMap<string, unknown> | undefined): Promise<BundleZk | undefined> {
+  const record = await store.read.getZkProof(receipt.executionId, receipt.revision);
+  if (record?.status !== 'completed') return undefined;
+  const verificationKey = keys?.get(record.circuitId);
+  if (!verificationKey) throw new ReceiptError('missing_record', `the verification key of circuit ${record.circuitId} is not on this server: run \`verity zk setup\` for it`);
+  return { statement: record.statement, verificationKey: verificationKey as Record<string, unknown>, proofs: record.proofs };
+}
+
+function zkProgress(record: ZkProofRecord): string {
+  if (record.status === 'failed') return `proving failed: ${record.error?.message ?? 'no reason recorded'}`;
+  return `the zk proofs are not ready: ${record.batchesDone} of ${record.batchesTotal} batches proven (${record.status}); \`verity status\` shows progress`;
+}
+
+async function latestReceipt(store: Store, executionId: string): Promise<ReceiptRecord> {
+  const [receipt] = await store.read.listReceipts(executionId);
+  if (receipt) return receipt;
+  const execution = await store.read.getExecution(executionId);
+  throw new ReceiptError(
+    'no_receipt',
+    execution ? `execution ${executionId} is still ${execution.status}; its receipt is issued when it ends` : `no execution ${executionId}`,
+    { context: { executionId } },
+  );
 }
 
 async function bundleData(

@@ -9,6 +9,7 @@ import type { ExecutionRecord, ReceiptRecord, ReplicaResultRecord, StepRecord } 
 import type { StepResultSummary, StoreTx } from '../store/store.js';
 import type { TransparencyLog } from '../tlog/log.js';
 import type { WorkflowDefinition } from '../workflow/types.js';
+import type { ZkIssuer, ZkSection } from '../zk/zk-issuer.js';
 
 /**
  * Issues the coordinator's receipt when an execution ends: the signed statement of what ran, committed to
@@ -19,6 +20,8 @@ export class ReceiptIssuer {
   constructor(
     private readonly signer: Signer,
     private readonly log: TransparencyLog,
+    /** Makes the zk section of receipts at level zk; without it (no `verity zk setup`), they have none. */
+    private readonly zk?: ZkIssuer,
   ) {}
 
   get keyId(): string {
@@ -36,7 +39,7 @@ export class ReceiptIssuer {
     const previous = await tx.listReceipts(execution.id);
     const revision = (previous[0]?.revision ?? 0) + 1;
     if (execution.status === 'running') throw new Error(`execution ${execution.id} is still running`);
-    const predicate: ExecutionPredicate = {
+    const base: ExecutionPredicate = {
       executionId: execution.id,
       revision,
       workflow: { id: definition.id, version: definition.version, digest: workflowDigest },
@@ -53,6 +56,8 @@ export class ReceiptIssuer {
       steps: receiptSteps,
       stepsRoot: stepsRootOf(receiptSteps),
     };
+    const zk = base.verificationLevel === 'zk' ? await this.zkSection(tx, base, now) : undefined;
+    const predicate: ExecutionPredicate = zk ? { ...base, zk: zk.zk } : base;
     const payload = statementBytes(executionStatement(predicate));
     const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, this.signer);
     const payloadDigest = sha256Hex(payload);
@@ -62,7 +67,21 @@ export class ReceiptIssuer {
     await tx.appendEvents([
       { executionId: execution.id, at: now, type: 'receipt.issued', actor: 'coordinator', data: { revision, logIndex, payloadDigest, stepsRoot: predicate.stepsRoot } },
     ]);
+    if (zk && this.zk) {
+      const proof = await this.zk.record(tx, { ...predicate, zk: zk.zk }, payload, zk.salt, now);
+      await tx.appendEvents([{ executionId: execution.id, at: now, type: 'zk.pending', actor: 'coordinator', data: { revision, circuit: proof.circuitId, batches: proof.batchesTotal } }]);
+    }
     return record;
+  }
+
+  /** The zk values of a receipt at level zk, or undefined with an event saying why it has none. */
+  private async zkSection(tx: StoreTx, predicate: ExecutionPredicate, now: number): Promise<ZkSection | undefined> {
+    const section = this.zk ? await this.zk.section(tx, predicate) : { unavailable: 'this coordinator has no zk setup: run `verity zk setup`' };
+    if ('unavailable' in section) {
+      await tx.appendEvents([{ executionId: predicate.executionId, at: now, type: 'zk.unavailable', actor: 'coordinator', data: { reason: section.unavailable } }]);
+      return undefined;
+    }
+    return section;
   }
 }
 

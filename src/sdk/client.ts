@@ -213,9 +213,10 @@ export class VerityClient {
     return this.status(executionId);
   }
 
-  /** The receipt bundle; with `includeData`, everything `verify --level full` needs. 409 while it runs. */
-  async receipt(executionId: string, options: { includeData?: boolean } = {}): Promise<Record<string, unknown>> {
-    const response = await this.raw('GET', `/v1/agents/${enc(executionId)}/receipt${options.includeData ? '?data=true' : ''}`);
+  /** The receipt bundle; with `includeData`, everything `verify --level full` needs; with `zkOnly`, the zk-only bundle. 409 while it runs. */
+  async receipt(executionId: string, options: { includeData?: boolean; zkOnly?: boolean } = {}): Promise<Record<string, unknown>> {
+    const query = options.zkOnly ? '?zk_only=true' : options.includeData ? '?data=true' : '';
+    const response = await this.raw('GET', `/v1/agents/${enc(executionId)}/receipt${query}`);
     return (await response.json()) as Record<string, unknown>;
   }
 
@@ -240,7 +241,7 @@ export class VerityClient {
   }
 
   /** Server-side verification (it trusts the server's own keys unless given others); verify offline to trust nothing. */
-  verify(bundle: unknown, options: { level?: 'basic' | 'full'; trustedKeys?: string[] } = {}): Promise<VerificationReport> {
+  verify(bundle: unknown, options: { level?: 'basic' | 'full' | 'zk'; trustedKeys?: string[] } = {}): Promise<VerificationReport> {
     return this.request('POST', '/v1/receipts/verify', verificationReport, { body: { bundle, level: options.level ?? 'basic', ...(options.trustedKeys && { trustedKeys: options.trustedKeys }) } });
   }
 

@@ -1,3 +1,4 @@
+import type { BatchProof } from '../zk/proof.js';
 import type { Envelope } from '../attest/dsse.js';
 import type { StepType, VerificationLevel, WorkflowDefinition } from '../workflow/types.js';
 
@@ -128,6 +129,8 @@ export interface JobSpec {
   outputMappings?: Record<string, string>;
   /** The step's result must carry a signed attestation, whatever the coordinator's policy. */
   requiresProof?: boolean;
+  /** The execution runs at verification level zk: the attestation must carry the worker's Baby Jubjub signature of the step leaf. */
+  zkLeaf?: boolean;
 }
 
 export interface JobRecord {
@@ -187,6 +190,8 @@ export interface WorkerRecord {
   keyId?: string;
   /** Who registered a remote worker (an API key's principal): only they may speak for it. */
   principal?: string;
+  /** The worker's Baby Jubjub key (decimal coordinates): it signs step leaves for zero-knowledge proofs. */
+  zkPublicKey?: { x: string; y: string };
 }
 
 export type Role = 'client' | 'publisher' | 'worker' | 'admin';
@@ -231,6 +236,46 @@ export interface ReceiptRecord {
   payloadDigest: string;
   logIndex: number;
   createdAt: number;
+}
+
+/** One key of the coordinator's worker registry: a leaf of its Poseidon Merkle tree, in registration order. */
+export interface ZkRegistryRecord {
+  leafIndex: number;
+  keyX: string;
+  keyY: string;
+  /** The worker that first registered the key. */
+  workerId: string;
+  registeredAt: number;
+}
+
+export type ZkProofStatus = 'pending' | 'proving' | 'completed' | 'failed';
+
+/**
+ * The zero-knowledge side of a receipt revision: the public values the coordinator signed (in the receipt
+ * and in the zk statement), the salt that hides the commitment chain (never leaves the coordinator and its
+ * prover), and the proofs once they exist.
+ */
+export interface ZkProofRecord {
+  executionId: string;
+  revision: number;
+  circuitId: string;
+  salt: string;
+  commitment: string;
+  registryRoot: string;
+  registrySize: number;
+  /** The coordinator-signed zk statement (DSSE): what a zk-only bundle carries instead of the receipt. */
+  statement: Envelope;
+  status: ZkProofStatus;
+  batchesTotal: number;
+  batchesDone: number;
+  /** Proofs of the batches done so far, in batch order. */
+  proofs: BatchProof[];
+  error?: ErrorInfo;
+  /** The node proving it, and until when that claim holds: another node takes over after. */
+  leaseOwner?: string;
+  leaseExpiresAt?: number;
+  createdAt: number;
+  updatedAt: number;
 }
 
 /** A hash of the transparency log: level 0 are leaf hashes, level l the complete subtrees of 2^l leaves. */

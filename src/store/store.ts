@@ -18,6 +18,9 @@ import type {
   StepStatus,
   WorkerRecord,
   WorkflowRecord,
+  ZkProofRecord,
+  ZkProofStatus,
+  ZkRegistryRecord,
 } from './records.js';
 import type { StepType } from '../workflow/types.js';
 
@@ -74,6 +77,16 @@ export interface JobGuard {
   nonce?: string;
   /** Only if the lease or the deadline had passed at this time. */
   expiredAt?: number;
+}
+
+export type ZkProofPatch = Patch<Omit<ZkProofRecord, 'executionId' | 'revision' | 'createdAt'>>;
+
+/** Guards for a zk proof update: it applies only when the row still matches. */
+export interface ZkProofGuard {
+  status?: readonly ZkProofStatus[];
+  leaseOwner?: string;
+  /** Claimable at this time: pending, or proving under a lease that had passed (a node that stopped). */
+  claimableAt?: number;
 }
 
 export interface StoreReads {
@@ -138,6 +151,14 @@ export interface StoreReads {
   getLogSize(): Promise<number>;
   getLogOrigin(): Promise<string | undefined>;
   getLogNodes(refs: readonly { level: number; nodeIndex: number }[]): Promise<LogNode[]>;
+
+  /** The worker registry's first `size` leaves (all by default), in leaf order. */
+  listZkRegistry(size?: number): Promise<ZkRegistryRecord[]>;
+  findZkRegistryKey(keyX: string, keyY: string): Promise<ZkRegistryRecord | undefined>;
+  /** An execution's zk proof record for a receipt revision (the newest by default). */
+  getZkProof(executionId: string, revision?: number): Promise<ZkProofRecord | undefined>;
+  /** Receipt revisions waiting for proofs: pending, or being proven under a lease that ran out. */
+  listZkProofsToProve(now: number, limit: number): Promise<{ executionId: string; revision: number }[]>;
 }
 
 export interface StoreTx extends StoreReads {
@@ -193,4 +214,9 @@ export interface StoreTx extends StoreReads {
   putLogNodes(nodes: readonly LogNode[]): Promise<void>;
   /** Names the log `origin` unless it already has a name; returns the name it has. */
   initLogOrigin(origin: string): Promise<string>;
+
+  /** Adds a key to the worker registry unless it is there; returns its leaf index either way. */
+  registerZkKey(keyX: string, keyY: string, workerId: string, now: number): Promise<number>;
+  insertZkProof(record: ZkProofRecord): Promise<void>;
+  updateZkProof(executionId: string, revision: number, patch: ZkProofPatch, guard?: ZkProofGuard): Promise<boolean>;
 }

@@ -114,7 +114,8 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
           capabilities: registration.capabilities,
           concurrency: registration.concurrency,
           challenge: token,
-          signature: toBase64(signer.sign(registrationMessage(token))),
+          signature: toBase64(signer.sign(registrationMessage(token, registration.zkPublicKey))),
+          ...(registration.zkPublicKey && { zkPublicKey: registration.zkPublicKey }),
         },
         [201],
       );

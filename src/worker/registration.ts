@@ -6,6 +6,7 @@ import { utf8 } from '../attest/bytes.js';
  */
 export const REGISTRATION_CONTEXT = 'verity-worker-registration\n';
 
-export function registrationMessage(challenge: string): Uint8Array {
-  return utf8(REGISTRATION_CONTEXT + challenge);
+export function registrationMessage(challenge: string, zkPublicKey?: { x: string; y: string }): Uint8Array {
+  // A Baby Jubjub key registered alongside is signed too: it can only join the registry with the worker's consent.
+  return utf8(REGISTRATION_CONTEXT + challenge + (zkPublicKey ? `\nzk ${zkPublicKey.x} ${zkPublicKey.y}` : ''));
 }

@@ -18,11 +18,16 @@ import { publicKeyToPem } from '../attest/keys.js';
 import type { Signer } from '../attest/keys.js';
 import { statementBytes, stepStatement } from '../attest/statement.js';
 import type { WorkerClient } from './client.js';
+import type { ZkPublicKey, ZkSignature, ZkSigner } from '../zk/babyjub.js';
+import { contextHash, leafMessage } from '../zk/chain.js';
+import { loadPoseidon } from '../zk/poseidon.js';
 
 export interface WorkerOptions {
   name: string;
   /** The worker's identity: it signs the attestation of every result with this key. */
   signer: Signer | undefined;
+  /** Its Baby Jubjub key: it signs step leaves at verification level zk, and is registered with the coordinator. */
+  zkSigner?: ZkSigner;
   /** Jobs run at once. Default: 16 (slots are async tasks; CPU-heavy executors bring their own threads). */
   concurrency: number;
   /** How long one claim waits for work before asking again. Default: 1 s. */
@@ -93,6 +98,7 @@ export class Worker {
       capabilities: this.executors.capabilities,
       concurrency: this.options.concurrency,
       ...(this.options.signer && { publicKeyPem: publicKeyToPem(this.options.signer.publicKey) }),
+      ...(this.options.zkSigner && { zkPublicKey: this.options.zkSigner.publicKey }),
     });
     this.workerId = workerId;
     this.leaseMs = leaseMs;
@@ -172,7 +178,7 @@ export class Worker {
       const output = await this.mapOutput(job, result);
       // Canonical once: its digest is what the attestation signs, and a large output is stored as these bytes.
       const canonical = utf8(canonicalJson(output));
-      const attestation = this.attest(workerId, job, executor, result, sha256Hex(canonical), startedAt);
+      const attestation = await this.attest(workerId, job, executor, result, sha256Hex(canonical), startedAt);
       if (!attestation && job.spec.requiresProof) {
         throw new MeteredError(
           new ExecutorError('attestation_required', 'the step requires a signed attestation and this worker has no signing key', { retryable: false }),
@@ -209,9 +215,10 @@ export class Worker {
    * was given and what it produced (by digest), with what, by whom, when, at what cost. An executor that
    * meters nothing is charged the estimate the coordinator reserved for the job.
    */
-  private attest(workerId: string, job: Assignment, executor: string, result: ExecutorResult, outputDigest: string, startedAt: Date): Envelope | undefined {
+  private async attest(workerId: string, job: Assignment, executor: string, result: ExecutorResult, outputDigest: string, startedAt: Date): Promise<Envelope | undefined> {
     const signer = this.options.signer;
     if (!signer) return undefined;
+    const zk = job.spec.zkLeaf ? await this.zkLeafSignature(job, outputDigest, result) : undefined;
     // What ran, as the executor reports it; else the model the step named, with the digest this worker
     // serves it at. Never the version the step asked for: only an executor can say which version ran.
     const asked = job.spec.model;
@@ -228,9 +235,24 @@ export class Worker {
         finishedAt: new Date().toISOString(),
         usage: result.usage ?? {},
         cost: result.cost ?? job.maxCost,
+        ...(zk && { zk }),
       }),
     );
     return signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(statement), signer);
+  }
+
+  /** At level zk: the Baby Jubjub signature of the step leaf, which the proof checks in the circuit. */
+  private async zkLeafSignature(job: Assignment, outputDigest: string, result: ExecutorResult): Promise<{ publicKey: ZkPublicKey; signature: ZkSignature }> {
+    const zkSigner = this.options.zkSigner;
+    if (!zkSigner) {
+      throw new MeteredError(
+        new ExecutorError('zk_key_required', 'the execution runs at verification level zk and this worker has no Baby Jubjub key; start it with one (verity worker creates it)', { retryable: false }),
+        result.cost,
+      );
+    }
+    const h = await loadPoseidon();
+    const leaf = leafMessage(h, contextHash(h, job.executionId, job.spec.workflowDigest), job.stepId, outputDigest);
+    return { publicKey: zkSigner.publicKey, signature: await zkSigner.sign(leaf) };
   }
 
   /** Runs the executor, but stops waiting for it the moment the job is stopped, even if it ignores the signal. */

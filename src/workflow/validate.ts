@@ -276,6 +276,15 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
   // Workflow outputs: may read any step.
   const outputReads = new Set<string>();
   let outputsDynamic = false;
+  if (isRecord(doc.outputs) && doc.verification_level === 'zk') {
+    // The proof binds the result to the last step's signed output; a computed result would be unproven.
+    errors.push(
+      at(['outputs'], {
+        code: 'inconsistent',
+        message: "at verification_level zk the result must be the last step's output, which the proof binds: remove outputs (compute the result in a last step) or choose verification_level full",
+      }),
+    );
+  }
   if (isRecord(doc.outputs)) {
     for (const [key, source] of Object.entries(doc.outputs)) {
       if (typeof source !== 'string') continue;

@@ -37,6 +37,8 @@ describe('the verifier in a browser-like context', () => {
       globalName: 'VerityVerifier',
       write: false,
       logLevel: 'silent',
+      // Level zk loads snarkjs and circomlibjs on first use (both ship browser builds); basic and full never do.
+      external: ['snarkjs', 'circomlibjs'],
     });
     const code = result.outputFiles[0]!.text;
     expect(code).not.toMatch(/require\(["']node:/);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { executionView } from '../../engine/view.js';
-import { buildBundle } from '../../receipts/bundle.js';
+import { buildBundle, buildZkBundle } from '../../receipts/bundle.js';
 import { checkInputBlobs, ownExecution, ownExecutionView } from '../access.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
@@ -70,14 +70,15 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
     schema: {
       tags,
       summary: "An execution's receipt bundle",
-      description: 'The bundle (docs/receipts.md): the signed receipt, the attestations, the keys and the log proof; with ?data=true also the data for level full. 409 while the execution runs.',
+      description: 'The bundle (docs/receipts.md): the signed receipt, the attestations, the keys and the log proof; with ?data=true also the data for level full; with ?zk_only=true the zk-only bundle (statement, proofs, verification key; no receipt, attestations or data). 409 while the execution runs, or (zk_only) while proofs are made.',
       params: z.strictObject({ execution_id: z.string().min(1).max(64) }),
-      querystring: z.strictObject({ data: z.enum(['true', 'false']).optional() }),
+      querystring: z.strictObject({ data: z.enum(['true', 'false']).optional(), zk_only: z.enum(['true', 'false']).optional() }),
       response: { 200: z.record(z.string(), z.unknown()), 404: errorBody, 409: errorBody },
     },
     handler: async (request) => {
       const execution = await ownExecution(request, context, request.params.execution_id);
-      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true', blobs: node.blobs });
+      if (request.query.zk_only === 'true') return buildZkBundle(node.store, node.log, execution.id, { zkVerificationKeys: node.zkVerificationKeys });
+      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true', blobs: node.blobs, zkVerificationKeys: node.zkVerificationKeys });
     },
   });
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { executionView } from '../../engine/view.js';
-import { buildBundle } from '../../receipts/bundle.js';
+import { buildBundle, buildZkBundle } from '../../receipts/bundle.js';
 import { EXECUTION_STATUSES } from '../../store/records.js';
 import type { ExecutionStatus } from '../../store/records.js';
 import { iso, ownExecution, ownExecutionView } from '../access.js';
@@ -126,12 +126,13 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
       tags,
       summary: "An execution's receipt bundle (as /v1/agents/{execution_id}/receipt)",
       params: idParam,
-      querystring: z.strictObject({ data: z.enum(['true', 'false']).optional() }),
+      querystring: z.strictObject({ data: z.enum(['true', 'false']).optional(), zk_only: z.enum(['true', 'false']).optional() }),
       response: { 200: z.record(z.string(), z.unknown()), 404: errorBody, 409: errorBody },
     },
     handler: async (request) => {
       const execution = await ownExecution(request, context, request.params.id);
-      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true', blobs: node.blobs });
+      if (request.query.zk_only === 'true') return buildZkBundle(node.store, node.log, execution.id, { zkVerificationKeys: node.zkVerificationKeys });
+      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true', blobs: node.blobs, zkVerificationKeys: node.zkVerificationKeys });
     },
   });
 }

@@ -78,7 +78,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
     handler: async (request, reply) => {
       const key = principalOf(request);
       const body = request.body;
-      const proof = await checkRegistration(node.store, key.principal, body.challenge, body.publicKeyPem, body.signature);
+      const proof = await checkRegistration(node.store, key.principal, body.challenge, body.publicKeyPem, body.signature, body.zkPublicKey);
       if ('problem' in proof) throw new ApiError('forbidden', proof.problem);
       // One registration per challenge, or whoever saw a registration could replay it. Two replays racing
       // past this check register the same worker id, key and principal: the replay gains nothing.
@@ -91,6 +91,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
         concurrency: body.concurrency,
         publicKeyPem: body.publicKeyPem,
         principal: key.principal,
+        ...(body.zkPublicKey && { zkPublicKey: body.zkPublicKey }),
       });
       request.log.info({ workerId: record.id, keyId: record.keyId, principal: key.principal }, 'worker registered');
       return reply.code(201).send({ workerId: record.id, leaseMs: node.coordinator.options.leaseMs });

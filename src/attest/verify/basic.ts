@@ -1,5 +1,5 @@
 import { fromHex } from '../bytes.js';
-import type { Bundle } from '../bundle.js';
+import type { Bundle, BundleTlog } from '../bundle.js';
 import { parseCheckpoint, verifyNote } from '../checkpoint.js';
 import { jsonDigest, sha256 } from '../digest.js';
 import { checkEnvelopeSignature, envelopeDigest, envelopePayload } from '../dsse.js';
@@ -64,7 +64,13 @@ export async function verifyBasic(bundle: Bundle, trusted: ReadonlyMap<string, U
   const leaves = stepLeaves(predicate.steps).length;
   checks.expect('steps.root', root === predicate.stepsRoot, `stepsRoot ${root} over ${leaves} attestations`, `stepsRoot is ${predicate.stepsRoot}, but the attestation digests give ${root}`);
 
-  await checkLog(bundle, trusted, checks);
+  let payloadDigest: Uint8Array | undefined;
+  try {
+    payloadDigest = sha256(envelopePayload(bundle.receipt));
+  } catch (error) {
+    checks.fail('tlog.inclusion', (error as Error).message);
+  }
+  if (payloadDigest) await checkLog(bundle.tlog, payloadDigest, trusted, checks);
   return predicate;
 }
 
@@ -220,9 +226,11 @@ function primaryOutcome(step: ReceiptStep, replicas: readonly ReceiptReplica[]):
   return [name, problems.length === 0, problems.length === 0 ? `the step's result is replica ${primary.replica}'s` : problems.join('; ')];
 }
 
-/** The receipt is in the transparency log, at the place the bundle says, under a signed checkpoint. */
-async function checkLog(bundle: Bundle, trusted: ReadonlyMap<string, Uint8Array>, checks: Checks): Promise<void> {
-  const { tlog } = bundle;
+/**
+ * The receipt is in the transparency log, at the place the bundle says, under a signed checkpoint. The
+ * log's leaf is the SHA-256 of the receipt's payload, which a zk-only bundle knows without the receipt.
+ */
+export async function checkLog(tlog: BundleTlog, receiptPayloadDigest: Uint8Array, trusted: ReadonlyMap<string, Uint8Array>, checks: Checks): Promise<void> {
   let root: Uint8Array | undefined;
   try {
     const { body } = await verifyNote(
@@ -239,13 +247,7 @@ async function checkLog(bundle: Bundle, trusted: ReadonlyMap<string, Uint8Array>
   } catch (error) {
     checks.fail('tlog.checkpoint', (error as Error).message);
   }
-  let leaf: Uint8Array;
-  try {
-    leaf = leafHash(sha256(envelopePayload(bundle.receipt)));
-  } catch (error) {
-    checks.fail('tlog.inclusion', (error as Error).message);
-    return;
-  }
+  const leaf = leafHash(receiptPayloadDigest);
   if (!root) {
     checks.fail('tlog.inclusion', 'no verified checkpoint to check the inclusion proof against');
     return;

@@ -9,7 +9,8 @@ export interface Check {
   message: string;
 }
 
-export type VerificationLevel = 'basic' | 'full';
+/** basic and full check a bundle with its receipt; zk checks the proofs (of a full bundle, or a zk-only one). */
+export type VerificationLevel = 'basic' | 'full' | 'zk';
 
 export interface VerificationReport {
   /** True only when every check passed (skipped checks do not count against it). */

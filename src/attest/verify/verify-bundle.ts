@@ -1,8 +1,12 @@
 import type { z } from 'zod';
-import { bundleSchema } from '../bundle.js';
-import type { Bundle } from '../bundle.js';
+import { ZK_BUNDLE_MEDIA_TYPE, bundleSchema, zkBundleSchema } from '../bundle.js';
+import type { Bundle, ZkBundle } from '../bundle.js';
+import { fromHex } from '../bytes.js';
+import { sha256Hex } from '../digest.js';
+import { envelopePayload } from '../dsse.js';
 import { keyIdOf, publicKeyFromPem } from '../keys.js';
-import { verifyBasic } from './basic.js';
+import { checkLog, verifyBasic } from './basic.js';
+import { verifyZk } from './zk.js';
 import { verifyFull } from './full.js';
 import { Checks } from './report.js';
 import type { VerificationLevel, VerificationReport } from './report.js';
@@ -11,6 +15,8 @@ export interface VerifyOptions {
   /** Coordinator public keys to trust: PEM (SPKI) text or raw 32-byte keys. The bundle's own keys never are. */
   trustedKeys: readonly (string | Uint8Array)[];
   level?: VerificationLevel;
+  /** Groth16 verification keys to pin at level zk; without one, the key the signed statement names by digest is used. */
+  zkVerificationKeys?: readonly unknown[];
 }
 
 /**
@@ -32,6 +38,7 @@ export async function verifyBundle(input: unknown, options: VerifyOptions): Prom
   if (trusted.size === 0) {
     return { ok: false, level, unusable: 'no trusted key: pass the coordinator public key (--trust KEY.pem); keys inside a bundle are never trusted on their own word', checks: [] };
   }
+  if (isZkOnly(input)) return verifyZkOnly(input, trusted, level, options);
   const parsed = bundleSchema.safeParse(input);
   if (!parsed.success) {
     return { ok: false, level, unusable: `not a Verity bundle: ${describe(parsed.error)}`, checks: [] };
@@ -40,6 +47,16 @@ export async function verifyBundle(input: unknown, options: VerifyOptions): Prom
   const checks = new Checks();
   const predicate = await verifyBasic(bundle, trusted, checks);
   if (predicate && level === 'full') await verifyFull(bundle, predicate, checks);
+  if (predicate && level === 'zk') {
+    if (!bundle.zk) {
+      checks.fail('zk.proofs', predicate.zk ? 'the bundle carries no zk proofs yet: fetch it again once proving is done (`verity status` shows progress)' : 'the receipt has no zk values: the execution did not run at verification level zk');
+    } else {
+      await verifyZk(bundle.zk, trusted, checks, {
+        receipt: { predicate, payloadDigest: sha256Hex(envelopePayload(bundle.receipt)) },
+        ...(options.zkVerificationKeys && { pinnedKeys: options.zkVerificationKeys }),
+      });
+    }
+  }
   return {
     ok: checks.ok && predicate !== undefined,
     level,
@@ -48,6 +65,29 @@ export async function verifyBundle(input: unknown, options: VerifyOptions): Prom
       workflow: predicate.workflow,
       status: predicate.status,
     }),
+    checks: checks.list,
+  };
+}
+
+function isZkOnly(input: unknown): boolean {
+  return typeof input === 'object' && input !== null && (input as { mediaType?: unknown }).mediaType === ZK_BUNDLE_MEDIA_TYPE;
+}
+
+/** A zk-only bundle: the zk statement stands in for the receipt; only level zk applies. */
+async function verifyZkOnly(input: unknown, trusted: ReadonlyMap<string, Uint8Array>, level: VerificationLevel, options: VerifyOptions): Promise<VerificationReport> {
+  if (level !== 'zk') {
+    return { ok: false, level, unusable: `a zk-only bundle carries no receipt or attestations: verify it with --level zk, or fetch the full bundle for level ${level}`, checks: [] };
+  }
+  const parsed = zkBundleSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, level, unusable: `not a Verity zk bundle: ${describe(parsed.error)}`, checks: [] };
+  const bundle = parsed.data as ZkBundle;
+  const checks = new Checks();
+  const predicate = await verifyZk(bundle.zk, trusted, checks, options.zkVerificationKeys ? { pinnedKeys: options.zkVerificationKeys } : {});
+  if (predicate) await checkLog(bundle.tlog, fromHex(predicate.receiptDigest), trusted, checks);
+  return {
+    ok: checks.ok && predicate !== undefined,
+    level,
+    ...(predicate && { executionId: predicate.executionId, workflow: predicate.workflow, status: 'completed' }),
     checks: checks.list,
   };
 }

@@ -33,7 +33,8 @@ export interface CliBackend {
   history(executionId: string): Promise<EventView[]>;
   cancel(executionId: string): Promise<ExecutionView>;
   retry(executionId: string, options: { budget?: number }): Promise<ExecutionView>;
-  receipt(executionId: string, options: { includeData: boolean }): Promise<unknown>;
+  /** The bundle; with `zkOnly`, the zk-only bundle instead. */
+  receipt(executionId: string, options: { includeData: boolean; zkOnly?: boolean }): Promise<unknown>;
   /** Stores bytes and answers their reference, readable by the caller (locally: by local runs). */
   putBlob(bytes: Uint8Array, mediaType: string): Promise<BlobRef>;
   /** A blob the caller may read. */

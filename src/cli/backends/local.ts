@@ -1,7 +1,7 @@
 import type { BlobRef } from '../../blobs/blob-ref.js';
 import { grantBlob } from '../../blobs/grants.js';
-import { buildBundle } from '../../receipts/bundle.js';
-import { eventView, executionView } from '../../engine/view.js';
+import { buildBundle, buildZkBundle } from '../../receipts/bundle.js';
+import { eventView, executionView, zkRecordFor } from '../../engine/view.js';
 import type { EventView, ExecutionView } from '../../engine/view.js';
 import type { VerityNode } from '../../node/verity-node.js';
 import type { WorkflowDefinition } from '../../workflow/types.js';
@@ -64,7 +64,7 @@ export class LocalBackend implements CliBackend {
   async status(executionId: string): Promise<ExecutionView> {
     const execution = await this.node.store.read.getExecution(executionId);
     if (!execution) throw new CliError('usage', `no execution ${executionId}`);
-    return executionView(execution, await this.node.store.read.listSteps(executionId));
+    return executionView(execution, await this.node.store.read.listSteps(executionId), await zkRecordFor(this.node.store, execution));
   }
 
   async list(filter: Parameters<CliBackend['list']>[0]): Promise<ExecutionSummary[]> {
@@ -97,8 +97,10 @@ export class LocalBackend implements CliBackend {
     return executionView(execution, await this.node.store.read.listSteps(execution.id));
   }
 
-  receipt(executionId: string, options: { includeData: boolean }): Promise<unknown> {
-    return buildBundle(this.node.store, this.node.log, executionId, { ...options, blobs: this.node.blobs });
+  receipt(executionId: string, options: { includeData: boolean; zkOnly?: boolean }): Promise<unknown> {
+    const zkVerificationKeys = this.node.zkVerificationKeys;
+    if (options.zkOnly) return buildZkBundle(this.node.store, this.node.log, executionId, { zkVerificationKeys });
+    return buildBundle(this.node.store, this.node.log, executionId, { includeData: options.includeData, blobs: this.node.blobs, zkVerificationKeys });
   }
 
   /** Granted to the local client, as an upload to a server is granted to its uploader. */

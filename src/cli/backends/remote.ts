@@ -88,7 +88,7 @@ export class RemoteBackend implements CliBackend {
     return this.client.retry(executionId, options);
   }
 
-  receipt(executionId: string, options: { includeData: boolean }): Promise<unknown> {
+  receipt(executionId: string, options: { includeData: boolean; zkOnly?: boolean }): Promise<unknown> {
     return this.client.receipt(executionId, options);
   }
 

@@ -99,6 +99,11 @@ export function registerInspect(program: Command): void {
         ),
       );
       if (view.error) console.log(c.red(`error: ${view.error.code}: ${view.error.message}`));
+      if (view.zk) {
+        const { zk } = view;
+        const line = `zk proofs (${zk.circuit}): ${zk.status}, ${zk.batchesDone} of ${zk.batchesTotal} batches${zk.error ? `: ${zk.error.message}` : ''}`;
+        console.log(zk.status === 'failed' ? c.red(line) : zk.status === 'completed' ? c.green(line) : line);
+      }
       if (view.status === 'completed') console.log(`result:\n${JSON.stringify(view.result, null, 2)}`);
     });
   });

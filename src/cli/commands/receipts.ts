@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { verifyBundle } from '../../attest/verify/verify-bundle.js';
+import { releaseCurveWorkers } from '../../zk/setup/curve.js';
 import { openBackend, withBackendOptions } from '../backends/open.js';
 import type { BackendFlags } from '../backends/open.js';
 import { openNode, withStoreOptions } from '../context.js';
@@ -12,6 +13,7 @@ import { colorize } from '../format.js';
 interface VerifyFlags extends BackendFlags {
   trust: string[];
   level: string;
+  zkKey: string[];
   json?: boolean;
 }
 
@@ -22,12 +24,14 @@ export function registerReceipts(program: Command): void {
       .description("write an execution's receipt bundle: the signed receipt, attestations, keys and log proof")
       .argument('<execution>', 'execution id (or, locally, a unique prefix)')
       .option('--include-data', "add the workflow, inputs and each step's input and output (for verify --level full)")
+      .option('--zk-only', 'the zk-only bundle: the zk statement, proofs and verification key, without the receipt, attestations or data (for verify --level zk)')
       .option('-o, --output <file>', 'write to a file instead of stdout'),
-  ).action(async (id: string, flags: BackendFlags & { includeData?: boolean; output?: string }) => {
+  ).action(async (id: string, flags: BackendFlags & { includeData?: boolean; zkOnly?: boolean; output?: string }) => {
+    if (flags.zkOnly && flags.includeData) throw new CliError('usage', '--zk-only and --include-data exclude each other: a zk-only bundle carries no data');
     const backend = await openBackend(flags, 0);
     await backend.session(async () => {
       const executionId = await backend.resolveId(id);
-      const bundle = await backend.receipt(executionId, { includeData: flags.includeData === true });
+      const bundle = await backend.receipt(executionId, { includeData: flags.includeData === true, zkOnly: flags.zkOnly === true });
       const text = JSON.stringify(bundle, null, 2) + '\n';
       if (flags.output) {
         writeFileSync(flags.output, text);
@@ -43,12 +47,21 @@ export function registerReceipts(program: Command): void {
     .description('check a receipt bundle offline, with the coordinator public key you trust')
     .argument('<bundle>', 'bundle file (JSON), - for stdin, or with --server an execution id (its bundle is fetched, then checked here)')
     .option('--trust <key.pem>', 'a trusted coordinator public key (PEM); repeat for several. With --server and no --trust: the key the server presents', collect, [])
-    .option('--level <level>', 'basic (signatures, log) or full (also the data: digests, lineage, re-execution)', 'basic')
+    .option('--level <level>', 'basic (signatures, log), full (also the data: digests, lineage, re-execution) or zk (the zero-knowledge proofs)', 'basic')
+    .option('--zk-key <vkey.json>', 'at level zk: a Groth16 verification key to pin (from `verity zk export-verification-key`); repeat for several', collect, [])
     .option('--json', 'print the report as JSON')
     .addOption(new Option('--server <url>', 'fetch the bundle (and, without --trust, the key) from this Verity server').env('VERITY_SERVER'))
     .addOption(new Option('--api-key <key>', 'the API key for --server').env('VERITY_API_KEY'))
     .action(async (source: string, flags: VerifyFlags) => {
-      if (flags.level !== 'basic' && flags.level !== 'full') throw new CliError('usage', `--level must be basic or full, not "${flags.level}"`);
+      if (flags.level !== 'basic' && flags.level !== 'full' && flags.level !== 'zk') throw new CliError('usage', `--level must be basic, full or zk, not "${flags.level}"`);
+      const zkKeys = flags.zkKey.map((path) => {
+        try {
+          return JSON.parse(readText(path, '--zk-key')) as unknown;
+        } catch (error) {
+          if (error instanceof CliError) throw error;
+          throw new CliError('usage', `--zk-key ${path} is not JSON: ${(error as Error).message}`);
+        }
+      });
       const fromServer = flags.server !== undefined && source !== '-' && !existsSync(source);
       if (flags.trust.length === 0 && !flags.server) {
         throw new CliError('usage', 'give the coordinator public key to trust: --trust KEY.pem (see `verity keys show`); keys inside a bundle are never trusted on their own word');
@@ -73,7 +86,9 @@ export function registerReceipts(program: Command): void {
           throw new CliError('usage', `the bundle is not JSON: ${(error as Error).message}`);
         }
       }
-      const report = await verifyBundle(bundle, { trustedKeys, level: flags.level });
+      const report = await verifyBundle(bundle, { trustedKeys, level: flags.level, ...(zkKeys.length > 0 && { zkVerificationKeys: zkKeys }) });
+      // snarkjs's curve keeps worker threads that would hold the process open.
+      if (flags.level === 'zk') await releaseCurveWorkers();
       if (flags.json) {
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       } else if (report.unusable) {

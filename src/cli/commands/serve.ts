@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { buildServer } from '../../api/server.js';
 import { ExecutorRegistry } from '../../executors/registry.js';
+import { loadOrCreateZkSigner, zkKeyFileOf } from '../../keys/zk-key-file.js';
 import { loadOrCreateSigner } from '../../keys/local-signer.js';
 import { resolveNodeOptions } from '../../node/verity-node.js';
 import { openNode, withStoreOptions } from '../context.js';
@@ -61,6 +62,11 @@ export function registerServe(program: Command): void {
     const address = app.server.address();
     const url = typeof address === 'object' && address ? `http://${flags.host}:${address.port}` : `http://${flags.host}:${port}`;
     console.error(`verity is serving on ${url} (API docs: ${url}/docs; store: ${node.store.location}; ${workers} worker slots)`);
+    console.error(
+      'unavailable' in node.zk
+        ? `verification level zk: off (${node.zk.unavailable})`
+        : `verification level zk: circuit ${node.zk.artifacts.circuitId} (development ceremony), ${node.options.provers} prover processes`,
+    );
     await new Promise<void>((resolve) => {
       let stopping = false;
       const stop = (signal: string) => {
@@ -94,6 +100,8 @@ export function registerServe(program: Command): void {
       const concurrency = parseNonNegativeInt('--concurrency', flags.concurrency);
       if (concurrency < 1) throw new CliError('usage', '--concurrency must be at least 1');
       const signer = loadOrCreateSigner(join(flags.dataDir, 'keys', 'worker.key'));
+      // Its Baby Jubjub key (keys/worker.zk.key): it signs step leaves of executions at verification level zk.
+      const zkSigner = await loadOrCreateZkSigner(zkKeyFileOf(join(flags.dataDir, 'keys', 'worker.key')));
       const registry = new ExecutorRegistry(workerExecutors(flags.modelsConfig));
       const wanted = flags.capabilities?.split(',').map((c) => c.trim()).filter(Boolean);
       if (wanted) {
@@ -103,6 +111,7 @@ export function registerServe(program: Command): void {
       }
       const worker = new Worker(httpWorkerClient(flags.server, flags.key, signer), wanted ? registry.restrictedTo(wanted) : registry, {
         signer,
+        zkSigner,
         concurrency,
         name: flags.name,
         pollMs: 20_000,

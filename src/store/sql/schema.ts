@@ -305,5 +305,45 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         'ALTER TABLE step_results ADD COLUMN output_storage TEXT',
       ],
     },
+    {
+      version: 7,
+      name: 'zero-knowledge: worker registry and proofs',
+      statements: [
+        'ALTER TABLE workers ADD COLUMN zk_public_key TEXT',
+        // Append-only: a receipt's registry root names the first registry_size leaves, so leaves never move.
+        `CREATE TABLE zk_registry (
+          leaf_index ${I} PRIMARY KEY,
+          key_x TEXT NOT NULL,
+          key_y TEXT NOT NULL,
+          worker_id TEXT NOT NULL,
+          registered_at ${I} NOT NULL
+        )`,
+        'CREATE UNIQUE INDEX zk_registry_by_key ON zk_registry (key_x, key_y)',
+        // The next leaf index, taken with a row lock like tlog_head, so concurrent registrations never share one.
+        `CREATE TABLE zk_registry_head (id ${I} PRIMARY KEY, size ${I} NOT NULL)`,
+        'INSERT INTO zk_registry_head (id, size) VALUES (1, 0)',
+        `CREATE TABLE zk_proofs (
+          execution_id TEXT NOT NULL REFERENCES executions (id),
+          revision ${I} NOT NULL,
+          circuit_id TEXT NOT NULL,
+          salt TEXT NOT NULL,
+          commitment TEXT NOT NULL,
+          registry_root TEXT NOT NULL,
+          registry_size ${I} NOT NULL,
+          statement TEXT NOT NULL,
+          status TEXT NOT NULL,
+          batches_total ${I} NOT NULL,
+          batches_done ${I} NOT NULL,
+          proofs TEXT NOT NULL,
+          error TEXT,
+          lease_owner TEXT,
+          lease_expires_at ${I},
+          created_at ${I} NOT NULL,
+          updated_at ${I} NOT NULL,
+          PRIMARY KEY (execution_id, revision)
+        )`,
+        'CREATE INDEX zk_proofs_to_prove ON zk_proofs (status, lease_expires_at)',
+      ],
+    },
   ];
 }

@@ -9,6 +9,8 @@ import type {
   StoreReads,
   StoreTx,
   WorkerPatch,
+  ZkProofGuard,
+  ZkProofPatch,
 } from '../store.js';
 import type {
   ApiKeyRecord,
@@ -29,6 +31,8 @@ import type {
   StepStatus,
   WorkerRecord,
   WorkflowRecord,
+  ZkProofRecord,
+  ZkRegistryRecord,
 } from '../records.js';
 import { LEASED_JOB_STATUSES } from '../records.js';
 import { StoreError } from '../errors.js';
@@ -297,6 +301,30 @@ export class SqlReads implements StoreReads {
     return this.one(t.receipts, 'log_index = ?', [logIndex]);
   }
 
+  listZkRegistry(size?: number): Promise<ZkRegistryRecord[]> {
+    return size === undefined
+      ? this.many(t.zkRegistry, 'ORDER BY leaf_index', [])
+      : this.many(t.zkRegistry, 'WHERE leaf_index < ? ORDER BY leaf_index', [size]);
+  }
+
+  findZkRegistryKey(keyX: string, keyY: string): Promise<ZkRegistryRecord | undefined> {
+    return this.one(t.zkRegistry, 'key_x = ? AND key_y = ?', [keyX, keyY]);
+  }
+
+  getZkProof(executionId: string, revision?: number): Promise<ZkProofRecord | undefined> {
+    return revision === undefined
+      ? this.many(t.zkProofs, 'WHERE execution_id = ? ORDER BY revision DESC LIMIT 1', [executionId]).then((rows) => rows[0])
+      : this.one(t.zkProofs, 'execution_id = ? AND revision = ?', [executionId, revision]);
+  }
+
+  async listZkProofsToProve(now: number, limit: number): Promise<{ executionId: string; revision: number }[]> {
+    const rows = await this.conn.all(
+      "SELECT execution_id, revision FROM zk_proofs WHERE status = 'pending' OR (status = 'proving' AND lease_expires_at < ?) ORDER BY created_at LIMIT ?",
+      [now, limit],
+    );
+    return rows.map((r) => ({ executionId: r.execution_id as string, revision: Number(r.revision) }));
+  }
+
   async getLogSize(): Promise<number> {
     const rows = await this.conn.all('SELECT size FROM tlog_head WHERE id = 1', []);
     return Number(rows[0]?.size ?? 0);
@@ -483,6 +511,39 @@ export class SqlTx extends SqlReads implements StoreTx {
   async reserveLogIndex(): Promise<number> {
     const rows = await this.conn.all('UPDATE tlog_head SET size = size + 1 WHERE id = 1 RETURNING size', []);
     return Number(rows[0]!.size) - 1;
+  }
+
+  async registerZkKey(keyX: string, keyY: string, workerId: string, now: number): Promise<number> {
+    const known = await this.findZkRegistryKey(keyX, keyY);
+    if (known) return known.leafIndex;
+    const rows = await this.conn.all('UPDATE zk_registry_head SET size = size + 1 WHERE id = 1 RETURNING size', []);
+    const leafIndex = Number(rows[0]!.size) - 1;
+    // A concurrent registration of the same key wins the unique index; this index then stays empty (a zero leaf).
+    const inserted = await this.insert(t.zkRegistry, [{ leafIndex, keyX, keyY, workerId, registeredAt: now }], t.zkRegistry.fields, 'ON CONFLICT DO NOTHING');
+    if (inserted === 1) return leafIndex;
+    return (await this.findZkRegistryKey(keyX, keyY))!.leafIndex;
+  }
+
+  async insertZkProof(record: ZkProofRecord): Promise<void> {
+    await this.insert(t.zkProofs, [record], t.zkProofs.fields);
+  }
+
+  async updateZkProof(executionId: string, revision: number, patch: ZkProofPatch, guard: ZkProofGuard = {}): Promise<boolean> {
+    let where = 'execution_id = ? AND revision = ?';
+    const params: SqlValue[] = [executionId, revision];
+    if (guard.status) {
+      where += ` AND status IN (${placeholders(guard.status.length)})`;
+      params.push(...guard.status);
+    }
+    if (guard.claimableAt !== undefined) {
+      where += " AND (status = 'pending' OR (status = 'proving' AND lease_expires_at < ?))";
+      params.push(guard.claimableAt);
+    }
+    if (guard.leaseOwner !== undefined) {
+      where += ' AND lease_owner = ?';
+      params.push(guard.leaseOwner);
+    }
+    return (await this.update(t.zkProofs, patch, where, params)) > 0;
   }
 
   async putLogNodes(nodes: readonly LogNode[]): Promise<void> {

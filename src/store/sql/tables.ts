@@ -13,6 +13,8 @@ import type {
   StepResultRecord,
   WorkerRecord,
   WorkflowRecord,
+  ZkProofRecord,
+  ZkRegistryRecord,
 } from '../records.js';
 import { table } from './columns.js';
 
@@ -123,6 +125,7 @@ export const workers = table<WorkerRecord>('workers', {
   lastSeenAt: 'int',
   keyId: 'text',
   principal: 'text',
+  zkPublicKey: 'json',
 });
 
 export const apiKeys = table<ApiKeyRecord>('api_keys', {
@@ -200,4 +203,32 @@ export const replicaResults = table<ReplicaResultRecord>('replica_results', {
   attestationDigest: 'text',
   cost: 'int',
   createdAt: 'int',
+});
+
+export const zkRegistry = table<ZkRegistryRecord>('zk_registry', {
+  leafIndex: 'int',
+  keyX: 'text',
+  keyY: 'text',
+  workerId: 'text',
+  registeredAt: 'int',
+});
+
+export const zkProofs = table<ZkProofRecord>('zk_proofs', {
+  executionId: 'text',
+  revision: 'int',
+  circuitId: 'text',
+  salt: 'text',
+  commitment: 'text',
+  registryRoot: 'text',
+  registrySize: 'int',
+  statement: 'json',
+  status: 'text',
+  batchesTotal: 'int',
+  batchesDone: 'int',
+  proofs: 'json',
+  error: 'json',
+  leaseOwner: 'text',
+  leaseExpiresAt: 'int',
+  createdAt: 'int',
+  updatedAt: 'int',
 });

@@ -10,6 +10,7 @@ import type { ExecutionView, HistoryPage } from '../../../src/sdk/client.js';
 import { REPO } from '../../support/cli.js';
 import { echo, sleepStep } from '../../support/node.js';
 import { startServerProcess, startWorkerProcess } from '../../support/server.js';
+import { ensureTestZkArtifacts } from '../../support/zk-artifacts.js';
 import type { ProcessHandle, ServerProcess } from '../../support/server.js';
 
 /**
@@ -80,11 +81,16 @@ async function expectReceiptVerifies(executionId: string): Promise<void> {
 const quickRetry = { max_attempts: 3, initial_backoff_ms: 50, backoff_multiplier: 2, max_backoff_ms: 200 };
 
 beforeAll(async () => {
+  // The server proves zk executions with the test circuit (one step per proof): made once, cached in .zk/.
+  const zk = await ensureTestZkArtifacts();
+  process.env.VERITY_ZK_DIR = zk.zkDir;
+  process.env.VERITY_ZK_BATCH_SIZE = String(zk.config.batchSize);
+  process.env.VERITY_ZK_REGISTRY_DEPTH = String(zk.config.registryDepth);
   server = await startServerProcess({ dataDir: serverDir, workers: 0 });
   admin = new VerityClient({ server: server.url, apiKey: server.adminKey });
   client = new VerityClient({ server: server.url, apiKey: (await admin.createKey('acme', 'publisher')).token });
   await Promise.all([startWorker('w1'), startWorker('w2')]);
-});
+}, 30 * 60_000);
 
 afterAll(async () => {
   await Promise.all([...workers.values()].map((w) => w.kill()));
@@ -108,6 +114,8 @@ describe('a server process and two remote worker processes', () => {
       'review-sentiment': { result: REVIEW_SENTIMENT },
       'train-and-classify': { result: TRAIN_AND_CLASSIFY },
       'document-intelligence': { result: DOCUMENT_INTELLIGENCE },
+      // At verification level zk: the remote workers sign step leaves with their Baby Jubjub keys.
+      'private-report': { result: { report: 'Verity: 27 words (25 distinct, variety 0.93), longest word "workflow"', words: 27 } },
     };
     // llm-summary needs an OpenAI-compatible server to be configured: it runs in test/integration/executors/openai.test.ts.
     const needsConfiguration = new Set(['llm-summary']);
@@ -133,7 +141,22 @@ describe('a server process and two remote worker processes', () => {
     }
     // Only the remote workers ran jobs (the server has no worker slots), and both of them did.
     expect([...ranOn].sort()).toEqual([...workers.keys()].map((id) => `worker:${id}`).sort());
-  });
+
+    // The zk example's proofs are made on the server in the background; its zk-only bundle verifies offline.
+    const zkRun = runs.find((r) => r.name === 'private-report')!;
+    let view = await client.status(zkRun.executionId);
+    for (const end = Date.now() + 120_000; view.zk?.status !== 'completed' && view.zk?.status !== 'failed' && Date.now() < end; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      view = await client.status(zkRun.executionId);
+    }
+    expect(view.zk).toMatchObject({ status: 'completed', circuit: 'verity-batch-v1-b1-d2', batchesDone: 5, batchesTotal: 5 });
+    const zkOnly = await client.receipt(zkRun.executionId, { zkOnly: true });
+    const { publicKeyPem } = await client.coordinatorKey();
+    const report = await verifyBundle(JSON.parse(JSON.stringify(zkOnly)), { trustedKeys: [publicKeyPem], level: 'zk' });
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report).toMatchObject({ ok: true, executionId: zkRun.executionId, level: 'zk' });
+    expect((await client.verify(zkOnly, { level: 'zk' })).ok).toBe(true);
+  }, 180_000);
 
   it('when a worker is killed (SIGKILL) mid-job, the step runs again on the other worker and the execution completes', async () => {
     await client.publishWorkflow({

@@ -1,0 +1,39 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ZkSigner } from '../zk/babyjub.js';
+import { parseZkPublicKey } from '../zk/babyjub.js';
+import { KeyStoreError } from './errors.js';
+import { createPrivateFile, readPrivateFile } from './local-signer.js';
+
+/**
+ * A worker's Baby Jubjub key in `file` (64 hex characters, mode 0600), created on first use like its
+ * Ed25519 key, with its public key next to it (`.pub`, JSON): a worker starts and registers without
+ * circomlibjs, which loads only when a zk job needs a signature. By convention: worker.zk.key, worker.zk.pub.
+ */
+export async function loadOrCreateZkSigner(file: string): Promise<ZkSigner> {
+  const pub = file.replace(/\.key$/, '') + '.pub';
+  if (!existsSync(file)) {
+    const signer = await ZkSigner.generate();
+    if (createPrivateFile(file, `${signer.privateKeyHex()}\n`)) {
+      writeFileSync(pub, `${JSON.stringify(signer.publicKey)}\n`, { mode: 0o644 });
+      return signer;
+    }
+  }
+  const text = readPrivateFile(file).trim();
+  if (!/^[0-9a-f]{64}$/.test(text)) throw new KeyStoreError('unreadable', `${file} is not a Baby Jubjub private key (64 hex characters)`);
+  const privateKey = new Uint8Array(Buffer.from(text, 'hex'));
+  if (existsSync(pub)) {
+    try {
+      return ZkSigner.fromKeys(privateKey, parseZkPublicKey(JSON.parse(readFileSync(pub, 'utf8')), pub));
+    } catch {
+      // Unreadable or not a key: derive it again below and rewrite it.
+    }
+  }
+  const signer = await ZkSigner.fromPrivateKey(privateKey);
+  writeFileSync(pub, `${JSON.stringify(signer.publicKey)}\n`, { mode: 0o644 });
+  return signer;
+}
+
+/** worker.key → worker.zk.key */
+export function zkKeyFileOf(ed25519KeyFile: string): string {
+  return ed25519KeyFile.replace(/\.key$/, '') + '.zk.key';
+}

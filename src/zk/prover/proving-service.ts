@@ -1,0 +1,174 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '../../errors.js';
+import { EXECUTION_PREDICATE_TYPE, STEP_PREDICATE_TYPE, executionPredicateSchema, readStatement, stepPredicateSchema } from '../../attest/statement.js';
+import type { ErrorInfo, ZkProofRecord } from '../../store/records.js';
+import type { Store } from '../../store/store.js';
+import { ZkError } from '../errors.js';
+import { decimal } from '../fields.js';
+import type { PoseidonHash } from '../poseidon.js';
+import { loadPoseidon } from '../poseidon.js';
+import type { BatchProof } from '../proof.js';
+import { batchInputs } from '../witness.js';
+import type { ProvenStep } from '../witness.js';
+import type { ZkIssuer } from '../zk-issuer.js';
+import type { ProverPool } from './prover-pool.js';
+
+export interface ProvingOptions {
+  /** Who holds a claim: this node's name, unique among the replicas. */
+  nodeId: string;
+  /** How long a claim holds without progress before another node may take the execution over. Default: 10 min. */
+  leaseMs: number;
+  /** How often to look for receipts waiting for proofs made by other nodes. Default: 1 s. */
+  pollMs: number;
+  now: () => number;
+  onError: (error: unknown, context: Record<string, unknown>) => void;
+}
+
+/**
+ * Makes the proofs of zk receipts, in the background: it claims a pending receipt revision (a lease, so
+ * replicas share the work and a crashed node's claim runs out), rebuilds the witness from the store (the
+ * salt, the signed leaves in the attestations, the registry as of the receipt), hands every batch to the
+ * prover processes and records each proof as it comes. A batch proven before a crash is not proven again.
+ */
+export class ProvingService {
+  private readonly options: ProvingOptions;
+  private stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly issuer: ZkIssuer,
+    private readonly pool: ProverPool,
+    options: Partial<ProvingOptions> & Pick<ProvingOptions, 'nodeId'>,
+  ) {
+    this.options = { leaseMs: 10 * 60_000, pollMs: 1000, now: Date.now, onError: () => undefined, ...options };
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = new AbortController();
+    this.loop = this.run();
+  }
+
+  /** A receipt was issued here: look now rather than at the next poll. */
+  poke(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+    await this.pool.close();
+  }
+
+  private async run(): Promise<void> {
+    const h = await loadPoseidon();
+    while (!this.stopping.signal.aborted) {
+      let worked = false;
+      try {
+        const [next] = await this.store.read.listZkProofsToProve(this.options.now(), 1);
+        if (next) worked = await this.prove(h, next.executionId, next.revision);
+      } catch (error) {
+        this.options.onError(error, { during: 'zk proving' });
+      }
+      if (!worked && !this.stopping.signal.aborted) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          sleep(this.options.pollMs, undefined, { signal: this.stopping.signal }).then(resolve, resolve);
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  /** Proves one receipt revision; false when another node claimed it first. */
+  async prove(h: PoseidonHash, executionId: string, revision: number): Promise<boolean> {
+    const { nodeId, leaseMs } = this.options;
+    const now = this.options.now();
+    const claimed = await this.store.transaction(async (tx) => {
+      const ok = await tx.updateZkProof(executionId, revision, { status: 'proving', leaseOwner: nodeId, leaseExpiresAt: now + leaseMs, updatedAt: now }, { claimableAt: now });
+      if (ok) await tx.appendEvents([{ executionId, at: now, type: 'zk.proving', actor: `prover:${nodeId}`, data: { revision } }]);
+      return ok;
+    });
+    if (!claimed) return false;
+    const record = (await this.store.read.getZkProof(executionId, revision))!;
+    const started = performance.now();
+    try {
+      const { proofs, batchMs } = await this.proveBatches(h, record);
+      const at = this.options.now();
+      await this.store.transaction(async (tx) => {
+        const ok = await tx.updateZkProof(executionId, revision, { status: 'completed', proofs, batchesDone: proofs.length, leaseExpiresAt: undefined, updatedAt: at }, { leaseOwner: nodeId, status: ['proving'] });
+        if (ok) await tx.appendEvents([{ executionId, at, type: 'zk.proved', actor: `prover:${nodeId}`, data: { revision, batches: proofs.length, ms: Math.round(performance.now() - started), batchMs } }]);
+      });
+    } catch (error) {
+      const info: ErrorInfo = { code: error instanceof ZkError ? error.code : 'proving_failed', message: describeError(error) };
+      const at = this.options.now();
+      await this.store.transaction(async (tx) => {
+        const ok = await tx.updateZkProof(executionId, revision, { status: 'failed', error: info, leaseExpiresAt: undefined, updatedAt: at }, { leaseOwner: nodeId, status: ['proving'] });
+        if (ok) await tx.appendEvents([{ executionId, at, type: 'zk.failed', actor: `prover:${nodeId}`, data: { revision, error: info } }]);
+      });
+    }
+    return true;
+  }
+
+  /** The proofs of every batch, and how long each one proven now took (witness and proof, in its process). */
+  private async proveBatches(h: PoseidonHash, record: ZkProofRecord): Promise<{ proofs: BatchProof[]; batchMs: number[] }> {
+    const { executionId, revision } = record;
+    const receipt = (await this.store.read.listReceipts(executionId)).find((r) => r.revision === revision);
+    if (!receipt) throw new ZkError('not_provable', `execution ${executionId} has no receipt revision ${revision}`);
+    const predicate = readStatement(receipt.envelope, EXECUTION_PREDICATE_TYPE, executionPredicateSchema).predicate;
+    if (!predicate.zk) throw new ZkError('not_provable', `receipt revision ${revision} of ${executionId} has no zk section`);
+    const artifacts = this.issuer.artifacts;
+    if (predicate.zk.circuit !== artifacts.circuitId) {
+      throw new ZkError('not_set_up', `the receipt names circuit ${predicate.zk.circuit}; this node has ${artifacts.circuitId}: set up that circuit to prove it`);
+    }
+    const registry = await this.issuer.registry(this.store.read, record.registrySize);
+    if (decimal(registry.root) !== record.registryRoot) throw new ZkError('not_provable', 'the registry no longer has the root the receipt signed');
+    const results = new Map((await this.store.read.getStepResults(executionId)).map((r) => [r.stepId, r]));
+    const steps: ProvenStep[] = [];
+    for (const step of predicate.steps.filter((s) => s.status === 'completed')) {
+      const result = results.get(step.stepId);
+      if (!result?.attestation) throw new ZkError('not_provable', `step ${step.stepId} has no stored attestation`);
+      const zk = readStatement(result.attestation, STEP_PREDICATE_TYPE, stepPredicateSchema).predicate.zk;
+      if (!zk) throw new ZkError('not_provable', `step ${step.stepId}'s attestation carries no Baby Jubjub signature`);
+      const entry = await this.store.read.findZkRegistryKey(zk.publicKey.x, zk.publicKey.y);
+      if (!entry || entry.leafIndex >= record.registrySize) throw new ZkError('unregistered_key', `step ${step.stepId} was signed by a key outside the registry the receipt names`);
+      steps.push({ stepId: step.stepId, outputDigest: step.outputDigest!, publicKey: zk.publicKey, signature: zk.signature, registryIndex: entry.leafIndex });
+    }
+    const inputs = await batchInputs(h, {
+      config: artifacts.config,
+      executionId,
+      workflowDigest: predicate.workflow.digest,
+      resultDigest: predicate.resultDigest,
+      salt: BigInt(record.salt),
+      registry,
+      steps,
+    });
+    // Proofs recorded before a restart are kept; only the missing batches are proven.
+    const proofs = new Map(record.proofs.map((p) => [p.batch, p]));
+    const batchMs: number[] = [];
+    let saving = Promise.resolve();
+    await Promise.all(
+      inputs.map(async (input, batch) => {
+        if (proofs.has(batch)) return;
+        const proved = await this.pool.prove(input, artifacts.paths.wasm, artifacts.paths.zkey);
+        proofs.set(batch, { batch, proof: proved.proof, publicSignals: proved.publicSignals });
+        batchMs.push(Math.round(proved.ms));
+        // One write at a time, each with every proof so far, renewing the claim.
+        saving = saving.then(() => this.saveProgress(record, [...proofs.values()].sort((a, b) => a.batch - b.batch)));
+        await saving;
+      }),
+    );
+    return { proofs: [...proofs.values()].sort((a, b) => a.batch - b.batch), batchMs };
+  }
+
+  private async saveProgress(record: ZkProofRecord, proofs: BatchProof[]): Promise<void> {
+    const now = this.options.now();
+    await this.store.transaction((tx) =>
+      tx.updateZkProof(record.executionId, record.revision, { proofs, batchesDone: proofs.length, leaseExpiresAt: now + this.options.leaseMs, updatedAt: now }, { leaseOwner: this.options.nodeId, status: ['proving'] }),
+    );
+  }
+}
