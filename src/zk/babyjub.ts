@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Eddsa } from 'circomlibjs';
 import { ZkError } from './errors.js';
 import { FIELD_MODULUS, decimal, parseField } from './fields.js';
+import { importCircomlibjs } from './poseidon.js';
 
 /** A Baby Jubjub public key, coordinates as decimal strings. */
 export interface ZkPublicKey {
@@ -20,7 +21,7 @@ let loading: Promise<Eddsa> | undefined;
 
 /** circomlibjs's EdDSA, loaded on first use (about a second): only zk executions need it. */
 export function loadEddsa(): Promise<Eddsa> {
-  loading ??= import('circomlibjs').then(({ buildEddsa }) => buildEddsa());
+  loading ??= importCircomlibjs().then(({ buildEddsa }) => buildEddsa());
   return loading;
 }
 

@@ -9,7 +9,7 @@ import { ZK_PREDICATE_TYPE, zkPredicateSchema } from '../zk-statement.js';
 import type { ZkPredicate } from '../zk-statement.js';
 import { PUBLIC_SIGNALS, configOfCircuitId } from '../../zk/circuit.js';
 import { decimal, digestFields, textFields } from '../../zk/fields.js';
-import { loadPoseidon } from '../../zk/poseidon.js';
+import { loadVerifierPoseidon } from '../../zk/poseidon.js';
 import { stepIdsNext } from '../../zk/chain.js';
 import { verificationKeySchema } from '../../zk/proof.js';
 import type { Checks } from './report.js';
@@ -79,7 +79,7 @@ export async function verifyZk(
   )) return undefined;
 
   // The step-id chain at every batch boundary: recomputed here from the step ids, never taken from a proof.
-  const h = await loadPoseidon();
+  const h = await loadVerifierPoseidon();
   const boundaries = [0n];
   let s = 0n;
   p.steps.forEach((id, i) => {
@@ -127,10 +127,7 @@ export async function verifyZk(
     }
     let valid: boolean;
     try {
-      // snarkjs loads on first use: a third of a second that basic and full verification never pay. (It
-      // loads after circomlibjs, above: circomlibjs's own curve library, imported later, would orphan
-      // snarkjs's curve threads.)
-      const { groth16 } = await import('snarkjs');
+      const groth16 = await loadGroth16();
       valid = await groth16.verify(vkey, got, batch.proof);
     } catch {
       // A malformed point or signal: snarkjs throws rather than answering false.
@@ -139,6 +136,23 @@ export async function verifyZk(
     checks.expect(`zk.batch.${i}.proof`, valid, `batch ${i}: the Groth16 proof verifies`, `batch ${i}: the Groth16 proof does not verify against its public signals and the verification key`);
   }
   return p;
+}
+
+let groth16Loading: Promise<typeof import('snarkjs').groth16> | undefined;
+
+/**
+ * snarkjs, loaded on first use (a third of a second that basic and full verification never pay), with a
+ * single-threaded BN254 curve. snarkjs's verify asks ffjavascript for the process-wide curve, which by
+ * default starts a worker thread per core (half a second, and threads that keep a process alive); a check
+ * of 13 public inputs and four pairings has no use for them. A curve already there is left alone.
+ */
+function loadGroth16(): Promise<typeof import('snarkjs').groth16> {
+  groth16Loading ??= import('snarkjs').then(async (snarkjs) => {
+    const holder = globalThis as { curve_bn128?: unknown };
+    if (!holder.curve_bn128) holder.curve_bn128 = await snarkjs.curves.getCurveFromName('bn128', { singleThread: true });
+    return snarkjs.groth16;
+  });
+  return groth16Loading;
 }
 
 /** The statement says what the receipt says, and nothing else. */

@@ -56,12 +56,16 @@ export class ProvingService {
     this.wake?.();
   }
 
+  /**
+   * Stops proving: the prover processes are stopped, and a receipt being proven is handed back (pending,
+   * its finished batches kept) so that this node, when it starts again, or another takes it up at once.
+   */
   async stop(): Promise<void> {
     this.stopping.abort();
     this.wake?.();
+    await this.pool.close();
     await this.loop;
     this.loop = undefined;
-    await this.pool.close();
   }
 
   private async run(): Promise<void> {
@@ -104,8 +108,15 @@ export class ProvingService {
         if (ok) await tx.appendEvents([{ executionId, at, type: 'zk.proved', actor: `prover:${nodeId}`, data: { revision, batches: proofs.length, ms: Math.round(performance.now() - started), batchMs } }]);
       });
     } catch (error) {
-      const info: ErrorInfo = { code: error instanceof ZkError ? error.code : 'proving_failed', message: describeError(error) };
       const at = this.options.now();
+      if (this.stopping.signal.aborted) {
+        await this.store.transaction(async (tx) => {
+          const ok = await tx.updateZkProof(executionId, revision, { status: 'pending', leaseOwner: undefined, leaseExpiresAt: undefined, updatedAt: at }, { leaseOwner: nodeId, status: ['proving'] });
+          if (ok) await tx.appendEvents([{ executionId, at, type: 'zk.released', actor: `prover:${nodeId}`, data: { revision, reason: 'the node stopped' } }]);
+        });
+        return true;
+      }
+      const info: ErrorInfo = { code: error instanceof ZkError ? error.code : 'proving_failed', message: describeError(error) };
       await this.store.transaction(async (tx) => {
         const ok = await tx.updateZkProof(executionId, revision, { status: 'failed', error: info, leaseExpiresAt: undefined, updatedAt: at }, { leaseOwner: nodeId, status: ['proving'] });
         if (ok) await tx.appendEvents([{ executionId, at, type: 'zk.failed', actor: `prover:${nodeId}`, data: { revision, error: info } }]);

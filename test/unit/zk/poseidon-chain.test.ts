@@ -3,7 +3,7 @@ import { sha256Hex } from '../../../src/attest/digest.js';
 import { utf8 } from '../../../src/attest/bytes.js';
 import { chainNext, chainStart, contextHash, executionCommitment, leafMessage, stepIdsCommitment, stepIdsNext } from '../../../src/zk/chain.js';
 import { FIELD_MODULUS, digestFields, parseField, textFields } from '../../../src/zk/fields.js';
-import { loadPoseidon } from '../../../src/zk/poseidon.js';
+import { loadPoseidon, loadVerifierPoseidon } from '../../../src/zk/poseidon.js';
 
 describe('Poseidon (circomlibjs, BN254)', () => {
   it('matches the known-answer values circomlib publishes', async () => {
@@ -70,5 +70,14 @@ describe('the commitment chain', () => {
     expect(stepIdsCommitment(h, [])).toBe(0n);
     expect(stepIdsCommitment(h, ['a', 'b'])).toBe(stepIdsNext(h, stepIdsNext(h, 0n, 'a'), 'b'));
     expect(stepIdsCommitment(h, ['b', 'a'])).not.toBe(stepIdsCommitment(h, ['a', 'b']));
+  });
+});
+
+describe("the verifier's Poseidon (poseidon-lite)", () => {
+  it('is circomlibjs Poseidon, on the arity the verifier uses', async () => {
+    const [wasm, lite] = await Promise.all([loadPoseidon(), loadVerifierPoseidon()]);
+    for (const inputs of [[0n, 0n, 0n], [1n, 2n, 3n], [FIELD_MODULUS - 1n, 12345678901234567890n, 2n ** 128n - 1n]]) expect(lite(inputs)).toBe(wasm(inputs));
+    expect(stepIdsCommitment(lite, ['ocr', 'extract', 'report'])).toBe(stepIdsCommitment(wasm, ['ocr', 'extract', 'report']));
+    expect(() => lite([1n, 2n])).toThrow(/3 inputs/);
   });
 });
