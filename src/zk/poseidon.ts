@@ -1,3 +1,5 @@
+import type * as circomlibjs from 'circomlibjs';
+
 /** Poseidon over BN254 with circomlib's constants: the hash the circuits use, as bigint in and out. */
 export type PoseidonHash = (inputs: readonly bigint[]) => bigint;
 
@@ -8,7 +10,7 @@ let loading: Promise<PoseidonHash> | undefined;
  * snarkjs (with its own copy) had already built its curve there, the curve's worker threads would be
  * orphaned and never stopped. So whatever is there before is put back.
  */
-export async function importCircomlibjs(): Promise<typeof import('circomlibjs')> {
+export async function importCircomlibjs(): Promise<typeof circomlibjs> {
   const holder = globalThis as { curve_bn128?: unknown };
   const curve = holder.curve_bn128;
   const module = await import('circomlibjs');

@@ -1,3 +1,4 @@
+import type * as snarkjs from 'snarkjs';
 import type { Groth16VerificationKey } from 'snarkjs';
 import type { BundleZk } from '../bundle.js';
 import { canonicalJson } from '../canonical.js';
@@ -138,7 +139,8 @@ export async function verifyZk(
   return p;
 }
 
-let groth16Loading: Promise<typeof import('snarkjs').groth16> | undefined;
+type Groth16 = (typeof snarkjs)['groth16'];
+let groth16Loading: Promise<Groth16> | undefined;
 
 /**
  * snarkjs, loaded on first use (a third of a second that basic and full verification never pay), with a
@@ -146,11 +148,11 @@ let groth16Loading: Promise<typeof import('snarkjs').groth16> | undefined;
  * default starts a worker thread per core (half a second, and threads that keep a process alive); a check
  * of 13 public inputs and four pairings has no use for them. A curve already there is left alone.
  */
-function loadGroth16(): Promise<typeof import('snarkjs').groth16> {
-  groth16Loading ??= import('snarkjs').then(async (snarkjs) => {
+function loadGroth16(): Promise<Groth16> {
+  groth16Loading ??= import('snarkjs').then(async ({ curves, groth16 }) => {
     const holder = globalThis as { curve_bn128?: unknown };
-    if (!holder.curve_bn128) holder.curve_bn128 = await snarkjs.curves.getCurveFromName('bn128', { singleThread: true });
-    return snarkjs.groth16;
+    if (!holder.curve_bn128) holder.curve_bn128 = await curves.getCurveFromName('bn128', { singleThread: true });
+    return groth16;
   });
   return groth16Loading;
 }
