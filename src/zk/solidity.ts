@@ -1,6 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { describeError } from '../errors.js';
 import { ZkError } from './errors.js';
-import { loadSnarkjsSolidity, snarkjsGroth16Template } from './snarkjs-solidity.js';
+
 
 export interface ExportSolidityVerifierOptions {
   /** Name of the generated contract. Default: `Groth16Verifier`, the name snarkjs's template uses. */
@@ -22,7 +25,7 @@ export async function exportSolidityVerifier(zkeyPath: string, options: ExportSo
   }
   let source: string;
   try {
-    const snarkjs = await loadSnarkjsSolidity();
+    const snarkjs = await import('snarkjs');
     source = await snarkjs.zKey.exportSolidityVerifier(zkeyPath, { groth16: snarkjsGroth16Template() });
   } catch (error) {
     throw new ZkError('invalid_key', `could not export a Solidity verifier from ${zkeyPath}: ${describeError(error)}; check that it is a Groth16 zkey (verity zk setup writes one)`, {
@@ -73,4 +76,25 @@ export function solidityCallArguments(proof: Groth16ProofJson, publicSignals: re
     return [uint256(pair[1], `pi_b[${row}][1]`), uint256(pair[0], `pi_b[${row}][0]`)];
   };
   return [g1(proof.pi_a, 'pi_a'), [g2(0), g2(1)], g1(proof.pi_c, 'pi_c'), publicSignals.map((s, i) => uint256(s, `publicSignals[${i}]`))];
+}
+
+let groth16Template: string | undefined;
+
+/**
+ * The Groth16 verifier template that ships with the installed snarkjs, so the contract always matches the
+ * prover's conventions. snarkjs's `exports` hides package.json and templates/, so walk up from the entry
+ * point that Node resolves to the package root.
+ */
+export function snarkjsGroth16Template(): string {
+  if (groth16Template !== undefined) return groth16Template;
+  let dir = dirname(createRequire(import.meta.url).resolve('snarkjs'));
+  for (;;) {
+    const candidate = join(dir, 'templates', 'verifier_groth16.sol.ejs');
+    if (existsSync(candidate)) return (groth16Template = readFileSync(candidate, 'utf8'));
+    const parent = dirname(dir);
+    if (parent === dir || existsSync(join(dir, 'package.json'))) {
+      throw new Error(`snarkjs's templates/verifier_groth16.sol.ejs was not found above ${dir}; reinstall snarkjs`);
+    }
+    dir = parent;
+  }
 }
