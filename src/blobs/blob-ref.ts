@@ -50,27 +50,44 @@ export function blobDigestOf(ref: BlobRef | string, field = 'blob'): string {
 }
 
 /**
+ * Visits every value inside a JSON value, depth first in document order, without recursion: inputs come
+ * from clients, and one nested thousands deep must not overflow the stack. `visit` returns true to stop
+ * at that value (its insides are not visited).
+ */
+function walkJson(root: unknown, visit: (value: unknown) => boolean): void {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (visit(value) || value === null || typeof value !== 'object') continue;
+    const children = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+  }
+}
+
+/**
  * Every blob reference inside a JSON value, depth first, each digest once. Objects that only look like a
  * reference (a `$blob` key beside other fields, a malformed digest) are data, not references.
  */
-export function blobRefsIn(value: unknown, found = new Map<string, BlobRef>()): BlobRef[] {
-  if (isBlobRef(value)) {
-    if (!found.has(value.$blob)) found.set(value.$blob, value);
-  } else if (Array.isArray(value)) {
-    for (const item of value) blobRefsIn(item, found);
-  } else if (value !== null && typeof value === 'object') {
-    for (const item of Object.values(value as Record<string, unknown>)) blobRefsIn(item, found);
-  }
+export function blobRefsIn(value: unknown): BlobRef[] {
+  const found = new Map<string, BlobRef>();
+  walkJson(value, (v) => {
+    if (!isBlobRef(v)) return false;
+    if (!found.has(v.$blob)) found.set(v.$blob, v);
+    return true;
+  });
   return [...found.values()];
 }
 
 /**
  * Every digest a JSON value names, as a reference or as a bare `sha256:<hex>` string: what a job may read.
  */
-export function blobDigestsIn(value: unknown, found = new Set<string>()): Set<string> {
-  if (isBlobRef(value)) found.add(value.$blob);
-  else if (isBlobDigest(value)) found.add(value);
-  else if (Array.isArray(value)) for (const item of value) blobDigestsIn(item, found);
-  else if (value !== null && typeof value === 'object') for (const item of Object.values(value as Record<string, unknown>)) blobDigestsIn(item, found);
+export function blobDigestsIn(value: unknown): Set<string> {
+  const found = new Set<string>();
+  walkJson(value, (v) => {
+    if (isBlobRef(v)) found.add(v.$blob);
+    else if (isBlobDigest(v)) found.add(v);
+    else return false;
+    return true;
+  });
   return found;
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { sha256Hex } from '../attest/digest.js';
-import { jsonDigest } from '../attest/digest.js';
+import { jsonDigest, sha256Hex } from '../attest/digest.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../attest/dsse.js';
 import type { Signer } from '../attest/keys.js';
 import type { ExecutionPredicate } from '../attest/statement.js';
@@ -9,7 +8,7 @@ import type { ZkPublic } from '../attest/zk-public.js';
 import { zkStatement } from '../attest/zk-statement.js';
 import type { ZkProofRecord } from '../store/records.js';
 import type { StoreReads, StoreTx } from '../store/store.js';
-import { stepIdsCommitment, executionCommitment } from './chain.js';
+import { executionCommitment, stepIdsCommitment } from './chain.js';
 import { FIELD_MODULUS, decimal } from './fields.js';
 import type { PoseidonHash } from './poseidon.js';
 import { loadPoseidon } from './poseidon.js';
