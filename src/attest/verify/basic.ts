@@ -2,7 +2,7 @@ import { fromHex } from '../bytes.js';
 import type { Bundle, BundleTlog } from '../bundle.js';
 import { parseCheckpoint, verifyNote } from '../checkpoint.js';
 import { jsonDigest, sha256 } from '../digest.js';
-import { checkEnvelopeSignature, envelopeDigest, envelopePayload } from '../dsse.js';
+import { envelopeDigest, envelopePayload } from '../dsse.js';
 import type { Envelope } from '../dsse.js';
 import { keyIdOf, publicKeyFromPem, publicKeyToPem } from '../keys.js';
 import { stepLeaves, stepsRootOf } from '../leaves.js';
@@ -12,10 +12,10 @@ import {
   checkStepAttestation,
   executionPredicateSchema,
   executionSubjectName,
-  readStatement,
 } from '../statement.js';
-import type { ExecutionPredicate, ExpectedStep, ReceiptReplica, ReceiptStep, Statement } from '../statement.js';
+import type { ExecutionPredicate, ExpectedStep, ReceiptReplica, ReceiptStep } from '../statement.js';
 import type { Checks } from './report.js';
+import { checkCoordinatorStatement } from './coordinator-statement.js';
 
 const NULL_DIGEST = jsonDigest(null);
 
@@ -25,23 +25,16 @@ const NULL_DIGEST = jsonDigest(null);
  */
 export async function verifyBasic(bundle: Bundle, trusted: ReadonlyMap<string, Uint8Array>, checks: Checks): Promise<ExecutionPredicate | undefined> {
   // The receipt: signed by a trusted coordinator key.
+  const statement = await checkCoordinatorStatement(
+    bundle.receipt,
+    trusted,
+    checks,
+    { signature: 'receipt.signature', statement: 'receipt.statement', what: 'the receipt' },
+    EXECUTION_PREDICATE_TYPE,
+    executionPredicateSchema,
+  );
+  if (!statement) return undefined;
   const signer = bundle.receipt.signatures[0]?.keyid ?? '(none)';
-  const coordinatorKey = trusted.get(signer);
-  if (!coordinatorKey) {
-    checks.fail('receipt.signature', `the receipt is signed by keyid ${signer}, which is not a trusted coordinator key`);
-  } else {
-    const signature = await checkEnvelopeSignature(bundle.receipt, signer, coordinatorKey);
-    checks.expect('receipt.signature', signature.ok, `signed by trusted coordinator key ${signer}`, signature.ok ? '' : signature.reason);
-  }
-
-  let statement: Statement<ExecutionPredicate>;
-  try {
-    statement = readStatement(bundle.receipt, EXECUTION_PREDICATE_TYPE, executionPredicateSchema);
-    checks.pass('receipt.statement', `an in-toto Statement v1 with predicate ${EXECUTION_PREDICATE_TYPE}`);
-  } catch (error) {
-    checks.fail('receipt.statement', (error as Error).message);
-    return undefined;
-  }
   const predicate = statement.predicate;
   const subject = statement.subject[0]!;
   if (predicate.status !== 'completed') {

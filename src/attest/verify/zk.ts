@@ -3,8 +3,7 @@ import type { Groth16VerificationKey } from 'snarkjs';
 import type { BundleZk } from '../bundle.js';
 import { canonicalJson } from '../canonical.js';
 import { jsonDigest } from '../digest.js';
-import { checkEnvelopeSignature } from '../dsse.js';
-import { executionSubjectName, readStatement } from '../statement.js';
+import { executionSubjectName } from '../statement.js';
 import type { ExecutionPredicate } from '../statement.js';
 import { ZK_PREDICATE_TYPE, zkPredicateSchema } from '../zk-statement.js';
 import type { ZkPredicate } from '../zk-statement.js';
@@ -14,6 +13,7 @@ import { loadVerifierPoseidon } from '../../zk/poseidon.js';
 import { stepIdsNext } from '../../zk/chain.js';
 import { verificationKeySchema } from '../../zk/proof.js';
 import type { Checks } from './report.js';
+import { checkCoordinatorStatement } from './coordinator-statement.js';
 
 /** What the zk level checks against when the bundle also has the receipt (a full bundle, not a zk-only one). */
 export interface ReceiptContext {
@@ -37,23 +37,15 @@ export async function verifyZk(
   checks: Checks,
   options: { receipt?: ReceiptContext; pinnedKeys?: readonly unknown[] } = {},
 ): Promise<ZkPredicate | undefined> {
-  const signer = zk.statement.signatures[0]?.keyid ?? '(none)';
-  const coordinatorKey = trusted.get(signer);
-  if (!coordinatorKey) {
-    checks.fail('zk.statement.signature', `the zk statement is signed by keyid ${signer}, which is not a trusted coordinator key`);
-    return undefined;
-  }
-  const signature = await checkEnvelopeSignature(zk.statement, signer, coordinatorKey);
-  if (!checks.expect('zk.statement.signature', signature.ok, `signed by trusted coordinator key ${signer}`, signature.ok ? '' : signature.reason)) return undefined;
-
-  let statement;
-  try {
-    statement = readStatement(zk.statement, ZK_PREDICATE_TYPE, zkPredicateSchema);
-    checks.pass('zk.statement', `an in-toto Statement v1 with predicate ${ZK_PREDICATE_TYPE}`);
-  } catch (error) {
-    checks.fail('zk.statement', (error as Error).message);
-    return undefined;
-  }
+  const statement = await checkCoordinatorStatement(
+    zk.statement,
+    trusted,
+    checks,
+    { signature: 'zk.statement.signature', statement: 'zk.statement', what: 'the zk statement' },
+    ZK_PREDICATE_TYPE,
+    zkPredicateSchema,
+  );
+  if (!statement) return undefined;
   const p = statement.predicate;
   const subject = statement.subject[0]!;
   checks.expect(
