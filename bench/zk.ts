@@ -2,7 +2,6 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyBundle } from '../src/attest/verify/verify-bundle.js';
 import { VerityNode } from '../src/node/verity-node.js';
-import { buildZkBundle } from '../src/receipts/bundle.js';
 import { DEFAULT_ZK_CONFIG } from '../src/zk/config.js';
 import type { ZkConfig } from '../src/zk/config.js';
 import { readArtifacts } from '../src/zk/setup/artifacts.js';
@@ -46,7 +45,7 @@ export async function zkProving(context: ScenarioContext): Promise<ScenarioResul
     const events = await node.store.read.listEvents(execution.id, 0, 10_000);
     const proved = events.find((e) => e.type === 'zk.proved')!;
     const pending = events.find((e) => e.type === 'zk.pending')!;
-    const bundle = JSON.parse(JSON.stringify(await buildZkBundle(node.store, node.log, execution.id, { zkVerificationKeys: node.zkVerificationKeys }))) as unknown;
+    const bundle = JSON.parse(JSON.stringify(await node.bundle(execution.id, { zkOnly: true }))) as unknown;
     const trustedKeys = [node.coordinatorSigner.publicKeyPem];
     const times: number[] = [];
     let first = 0;

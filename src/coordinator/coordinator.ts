@@ -20,7 +20,7 @@ import { JobNotifier } from './notifier.js';
 import { isProcessAlive } from './process.js';
 import { parseZkPublicKey, verifyZkSignature } from '../zk/babyjub.js';
 import type { ZkPublicKey } from '../zk/babyjub.js';
-import { contextHash, leafMessage } from '../zk/chain.js';
+import { stepLeaf } from '../zk/chain.js';
 import { loadPoseidon } from '../zk/poseidon.js';
 
 /** What the coordinator tells the engine about jobs, inside the transaction that records it. */
@@ -574,7 +574,7 @@ export class Coordinator {
     if (!registered) return [`worker ${workerId} registered no Baby Jubjub key; it cannot take part in a zk execution`];
     if (registered.x !== predicate.zk.publicKey.x || registered.y !== predicate.zk.publicKey.y) return ['the attestation names a Baby Jubjub key other than the one the worker registered'];
     const h = await loadPoseidon();
-    const leaf = leafMessage(h, contextHash(h, job.executionId, job.spec.workflowDigest), job.stepId, outputDigest);
+    const leaf = stepLeaf(h, { executionId: job.executionId, workflowDigest: job.spec.workflowDigest, stepId: job.stepId, outputDigest });
     return (await verifyZkSignature(registered, leaf, predicate.zk.signature)) ? [] : ['the Baby Jubjub signature does not verify over the step leaf'];
   }
 

@@ -26,6 +26,8 @@ import { ProverPool } from '../zk/prover/prover-pool.js';
 import { ProvingService } from '../zk/prover/proving-service.js';
 import { readArtifacts } from '../zk/setup/artifacts.js';
 import { ZkIssuer } from '../zk/zk-issuer.js';
+import type { Bundle, ZkBundle } from '../attest/bundle.js';
+import { buildBundle, buildZkBundle } from '../receipts/bundle.js';
 
 export interface NodeOptions {
   /** Local state: the SQLite database (unless databaseUrl is set). Default: ./.verity */
@@ -98,7 +100,7 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
 /** The zk artifacts, when `verity zk setup` made them for the configured circuit; else why there are none. */
 async function openZk(signer: LocalSigner, options: NodeOptions): Promise<ZkIssuer | { unavailable: string }> {
   try {
-    return await ZkIssuer.open(signer, await readArtifacts(options.zkDir, checkZkConfig(options.zkConfig)));
+    return new ZkIssuer(signer, await readArtifacts(options.zkDir, checkZkConfig(options.zkConfig)));
   } catch (error) {
     if (error instanceof ZkError) return { unavailable: error.message };
     throw error;
@@ -197,9 +199,14 @@ export class VerityNode {
     }
   }
 
-  /** The verification keys of the circuits this node proves with, by circuit id: what bundles carry. */
-  get zkVerificationKeys(): ReadonlyMap<string, unknown> {
-    return this.zk instanceof ZkIssuer ? new Map([[this.zk.artifacts.circuitId, this.zk.artifacts.verificationKey]]) : new Map();
+  /**
+   * An execution's receipt bundle (docs/receipts.md): with `includeData`, what level full needs; with
+   * `zkOnly`, the zk-only bundle instead. Finished proofs travel with their circuit's verification key.
+   */
+  bundle(executionId: string, options: { includeData?: boolean; zkOnly?: boolean } = {}): Promise<Bundle | ZkBundle> {
+    const zkVerificationKeys = this.zk instanceof ZkIssuer ? new Map([[this.zk.artifacts.circuitId, this.zk.artifacts.verificationKey]]) : new Map<string, unknown>();
+    if (options.zkOnly) return buildZkBundle(this.store, this.log, executionId, { zkVerificationKeys });
+    return buildBundle(this.store, this.log, executionId, { includeData: options.includeData === true, blobs: this.blobs, zkVerificationKeys });
   }
 
   /** Recovers what a crashed process left behind, then starts sweeping and working. */

@@ -1,5 +1,5 @@
 import { BUNDLE_MEDIA_TYPE, ZK_BUNDLE_MEDIA_TYPE } from '../attest/bundle.js';
-import type { Bundle, BundleZk, ZkBundle } from '../attest/bundle.js';
+import type { Bundle, BundleTlog, BundleZk, ZkBundle } from '../attest/bundle.js';
 import type { ReceiptRecord, ZkProofRecord } from '../store/records.js';
 import { stepLeaves } from '../attest/leaves.js';
 import { EXECUTION_PREDICATE_TYPE, executionPredicateSchema, readStatement } from '../attest/statement.js';
@@ -53,19 +53,18 @@ export async function buildBundle(store: Store, log: TransparencyLog, executionI
     if (!record) throw new ReceiptError('missing_record', `public key ${keyid} is missing from the store`);
     return { keyid, role: keyid === coordinatorKeyId ? ('coordinator' as const) : ('worker' as const), publicKeyPem: record.publicKeyPem };
   });
-  const checkpoint = await log.checkpoint();
-  const inclusion = await log.inclusionProof(receipt.logIndex, checkpoint.size);
-  const bundle: Bundle = {
-    mediaType: BUNDLE_MEDIA_TYPE,
-    receipt: receipt.envelope,
-    attestations,
-    keys,
-    tlog: { origin: log.origin, logIndex: receipt.logIndex, treeSize: checkpoint.size, inclusionProof: inclusion.proof, checkpoint: checkpoint.note },
-  };
+  const bundle: Bundle = { mediaType: BUNDLE_MEDIA_TYPE, receipt: receipt.envelope, attestations, keys, tlog: await logEntry(log, receipt) };
   if (options.includeData) bundle.data = await bundleData(store, executionId, predicate.workflow.digest, results, options.blobs);
-  const zk = await zkPart(store, receipt, options.zkVerificationKeys);
+  const zk = zkPart(await store.read.getZkProof(executionId, receipt.revision), options.zkVerificationKeys);
   if (zk) bundle.zk = zk;
   return bundle;
+}
+
+/** Where the receipt sits in the transparency log, under a checkpoint signed now. */
+async function logEntry(log: TransparencyLog, receipt: ReceiptRecord): Promise<BundleTlog> {
+  const checkpoint = await log.checkpoint();
+  const inclusion = await log.inclusionProof(receipt.logIndex, checkpoint.size);
+  return { origin: log.origin, logIndex: receipt.logIndex, treeSize: checkpoint.size, inclusionProof: inclusion.proof, checkpoint: checkpoint.note };
 }
 
 /**
@@ -75,26 +74,19 @@ export async function buildBundle(store: Store, log: TransparencyLog, executionI
  */
 export async function buildZkBundle(store: Store, log: TransparencyLog, executionId: string, options: Pick<BundleOptions, 'zkVerificationKeys'> = {}): Promise<ZkBundle> {
   const receipt = await latestReceipt(store, executionId);
-  const zk = await zkPart(store, receipt, options.zkVerificationKeys);
+  const record = await store.read.getZkProof(executionId, receipt.revision);
+  const zk = zkPart(record, options.zkVerificationKeys);
   if (!zk) {
-    const record = await store.read.getZkProof(executionId, receipt.revision);
     throw new ReceiptError('no_zk_proofs', record ? zkProgress(record) : `execution ${executionId} has no zk proofs: it did not run at verification level zk (or this server has no zk setup)`, { context: { executionId } });
   }
   const keyid = zk.statement.signatures[0]!.keyid;
   const [key] = await store.read.getKeys([keyid]);
   if (!key) throw new ReceiptError('missing_record', `public key ${keyid} is missing from the store`);
-  const checkpoint = await log.checkpoint();
-  const inclusion = await log.inclusionProof(receipt.logIndex, checkpoint.size);
-  return {
-    mediaType: ZK_BUNDLE_MEDIA_TYPE,
-    keys: [{ keyid, role: 'coordinator', publicKeyPem: key.publicKeyPem }],
-    tlog: { origin: log.origin, logIndex: receipt.logIndex, treeSize: checkpoint.size, inclusionProof: inclusion.proof, checkpoint: checkpoint.note },
-    zk,
-  };
+  return { mediaType: ZK_BUNDLE_MEDIA_TYPE, keys: [{ keyid, role: 'coordinator', publicKeyPem: key.publicKeyPem }], tlog: await logEntry(log, receipt), zk };
 }
 
-async function zkPart(store: Store, receipt: ReceiptRecord, keys: ReadonlyMap<string, unknown> | undefined): Promise<BundleZk | undefined> {
-  const record = await store.read.getZkProof(receipt.executionId, receipt.revision);
+/** The zk part of a bundle, once every batch of the receipt's proofs is made. */
+function zkPart(record: ZkProofRecord | undefined, keys: ReadonlyMap<string, unknown> | undefined): BundleZk | undefined {
   if (record?.status !== 'completed') return undefined;
   const verificationKey = keys?.get(record.circuitId);
   if (!verificationKey) throw new ReceiptError('missing_record', `the verification key of circuit ${record.circuitId} is not on this server: run \`verity zk setup\` for it`);

@@ -19,7 +19,7 @@ import type { Signer } from '../attest/keys.js';
 import { statementBytes, stepStatement } from '../attest/statement.js';
 import type { WorkerClient } from './client.js';
 import type { ZkPublicKey, ZkSignature, ZkSigner } from '../zk/babyjub.js';
-import { contextHash, leafMessage } from '../zk/chain.js';
+import { stepLeaf } from '../zk/chain.js';
 import { loadPoseidon } from '../zk/poseidon.js';
 
 export interface WorkerOptions {
@@ -251,7 +251,7 @@ export class Worker {
       );
     }
     const h = await loadPoseidon();
-    const leaf = leafMessage(h, contextHash(h, job.executionId, job.spec.workflowDigest), job.stepId, outputDigest);
+    const leaf = stepLeaf(h, { executionId: job.executionId, workflowDigest: job.spec.workflowDigest, stepId: job.stepId, outputDigest });
     return { publicKey: zkSigner.publicKey, signature: await zkSigner.sign(leaf) };
   }
 

@@ -20,6 +20,11 @@ export function leafMessage(h: PoseidonHash, context: bigint, stepId: string, ou
   return h([context, ...textFields(stepId), ...digestFields(outputDigest)]);
 }
 
+/** A step's leaf from scratch: what a worker signs and the coordinator checks, one step at a time. */
+export function stepLeaf(h: PoseidonHash, step: { executionId: string; workflowDigest: string; stepId: string; outputDigest: string }): bigint {
+  return leafMessage(h, contextHash(h, step.executionId, step.workflowDigest), step.stepId, step.outputDigest);
+}
+
 /** Where the commitment chain starts: hidden behind a salt only the coordinator and its prover know. */
 export function chainStart(h: PoseidonHash, context: bigint, salt: bigint): bigint {
   return h([TAG_START, context, salt]);

@@ -50,6 +50,8 @@ export async function batchInputs(h: PoseidonHash, witness: ExecutionWitness): P
     throw new ZkError('not_provable', `the result digest is not the last completed step's (${last.stepId}) output digest: the proof binds the result to that output`);
   }
   const context = contextHash(h, witness.executionId, witness.workflowDigest);
+  // Each step's leaf, once: checked against its signature here, chained below.
+  const leaves = new Map<ProvenStep, bigint>();
   for (const step of steps) {
     if (registry.leaf(step.registryIndex) !== registryLeaf(h, step.publicKey)) {
       throw new ZkError('unregistered_key', `step ${step.stepId}: its signer's key is not registry leaf ${step.registryIndex}`);
@@ -58,6 +60,7 @@ export async function batchInputs(h: PoseidonHash, witness: ExecutionWitness): P
     if (!(await verifyZkSignature(step.publicKey, message, step.signature))) {
       throw new ZkError('invalid_signature', `step ${step.stepId}: the Baby Jubjub signature does not verify over its leaf`);
     }
+    leaves.set(step, message);
   }
   const padding = await ZkSigner.fromPrivateKey(PADDING_KEY);
   const padMessage = leafMessage(h, context, '', '0'.repeat(64));
@@ -90,7 +93,7 @@ export async function batchInputs(h: PoseidonHash, witness: ExecutionWitness): P
         slot.Ax.push(step.publicKey.x); slot.Ay.push(step.publicKey.y);
         slot.S.push(step.signature.s); slot.R8x.push(step.signature.r8x); slot.R8y.push(step.signature.r8y);
         slot.siblings.push(path.siblings.map(decimal)); slot.pathBits.push(path.pathBits.map(String));
-        c = chainNext(h, c, leafMessage(h, context, step.stepId, step.outputDigest));
+        c = chainNext(h, c, leaves.get(step)!);
         s = stepIdsNext(h, s, step.stepId);
       } else {
         slot.active.push('0');

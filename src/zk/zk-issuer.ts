@@ -10,7 +10,6 @@ import type { ZkProofRecord } from '../store/records.js';
 import type { StoreReads, StoreTx } from '../store/store.js';
 import { executionCommitment, stepIdsCommitment } from './chain.js';
 import { FIELD_MODULUS, decimal } from './fields.js';
-import type { PoseidonHash } from './poseidon.js';
 import { loadPoseidon } from './poseidon.js';
 import { RegistryTree, registryLeaf } from './registry-tree.js';
 import type { ZkArtifacts } from './setup/artifacts.js';
@@ -32,15 +31,13 @@ export class ZkIssuer {
   /** Called after a transaction that recorded proofs to make commits: wakes this node's prover. */
   onPending: (() => void) | undefined;
 
-  private constructor(
+  readonly verificationKeyDigest: string;
+
+  constructor(
     private readonly signer: Signer,
     readonly artifacts: ZkArtifacts,
-    private readonly h: PoseidonHash,
-    readonly verificationKeyDigest: string,
-  ) {}
-
-  static async open(signer: Signer, artifacts: ZkArtifacts): Promise<ZkIssuer> {
-    return new ZkIssuer(signer, artifacts, await loadPoseidon(), jsonDigest(artifacts.verificationKey));
+  ) {
+    this.verificationKeyDigest = jsonDigest(artifacts.verificationKey);
   }
 
   /** The zk values for a receipt, or why it cannot have them. */
@@ -51,6 +48,8 @@ export class ZkIssuer {
     if (!last) return { unavailable: 'no step completed: there is nothing to prove' };
     if (last.outputDigest !== predicate.resultDigest) return { unavailable: `the result is not the output of the last completed step (${last.stepId}), so no proof can bind it` };
     const { config, circuitId } = this.artifacts;
+    // Poseidon (circomlibjs) loads with the first zk receipt, not when the node starts.
+    const h = await loadPoseidon();
     let registry: RegistryTree;
     try {
       registry = await this.registry(tx);
@@ -69,8 +68,8 @@ export class ZkIssuer {
         registryDepth: config.registryDepth,
         registryRoot: decimal(registry.root),
         registrySize: registry.size,
-        commitment: decimal(executionCommitment(this.h, predicate.executionId, predicate.workflow.digest, salt, steps)),
-        stepIdsCommitment: decimal(stepIdsCommitment(this.h, steps.map((s) => s.stepId))),
+        commitment: decimal(executionCommitment(h, predicate.executionId, predicate.workflow.digest, salt, steps)),
+        stepIdsCommitment: decimal(stepIdsCommitment(h, steps.map((s) => s.stepId))),
       },
     };
   }
@@ -114,10 +113,11 @@ export class ZkIssuer {
     const records = await reads.listZkRegistry(size);
     const count = size ?? (records.length === 0 ? 0 : records.at(-1)!.leafIndex + 1);
     if (size === undefined && this.tree?.size === count) return this.tree.tree;
+    const h = await loadPoseidon();
     const leaves = Array.from({ length: count }, () => 0n);
     // An index lost to a registration race stays a zero leaf: nobody can sign as it.
-    for (const r of records) leaves[r.leafIndex] = registryLeaf(this.h, { x: r.keyX, y: r.keyY });
-    const tree = new RegistryTree(this.h, this.artifacts.config.registryDepth, leaves);
+    for (const r of records) leaves[r.leafIndex] = registryLeaf(h, { x: r.keyX, y: r.keyY });
+    const tree = new RegistryTree(h, this.artifacts.config.registryDepth, leaves);
     if (size === undefined) this.tree = { size: count, tree };
     return tree;
   }

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { executionView } from '../../engine/view.js';
-import { buildBundle, buildZkBundle } from '../../receipts/bundle.js';
 import { checkInputBlobs, ownExecution, ownExecutionView } from '../access.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
@@ -77,8 +76,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
     },
     handler: async (request) => {
       const execution = await ownExecution(request, context, request.params.execution_id);
-      if (request.query.zk_only === 'true') return buildZkBundle(node.store, node.log, execution.id, { zkVerificationKeys: node.zkVerificationKeys });
-      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true', blobs: node.blobs, zkVerificationKeys: node.zkVerificationKeys });
+      return node.bundle(execution.id, { includeData: request.query.data === 'true', zkOnly: request.query.zk_only === 'true' });
     },
   });
 }

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { executionView } from '../../engine/view.js';
-import { buildBundle, buildZkBundle } from '../../receipts/bundle.js';
 import { EXECUTION_STATUSES } from '../../store/records.js';
 import type { ExecutionStatus } from '../../store/records.js';
 import { iso, ownExecution, ownExecutionView } from '../access.js';
@@ -131,8 +130,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
     },
     handler: async (request) => {
       const execution = await ownExecution(request, context, request.params.id);
-      if (request.query.zk_only === 'true') return buildZkBundle(node.store, node.log, execution.id, { zkVerificationKeys: node.zkVerificationKeys });
-      return buildBundle(node.store, node.log, execution.id, { includeData: request.query.data === 'true', blobs: node.blobs, zkVerificationKeys: node.zkVerificationKeys });
+      return node.bundle(execution.id, { includeData: request.query.data === 'true', zkOnly: request.query.zk_only === 'true' });
     },
   });
 }

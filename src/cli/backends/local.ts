@@ -1,6 +1,5 @@
 import type { BlobRef } from '../../blobs/blob-ref.js';
 import { grantBlob } from '../../blobs/grants.js';
-import { buildBundle, buildZkBundle } from '../../receipts/bundle.js';
 import { eventView, executionView, zkRecordFor } from '../../engine/view.js';
 import type { EventView, ExecutionView } from '../../engine/view.js';
 import type { VerityNode } from '../../node/verity-node.js';
@@ -98,9 +97,7 @@ export class LocalBackend implements CliBackend {
   }
 
   receipt(executionId: string, options: { includeData: boolean; zkOnly?: boolean }): Promise<unknown> {
-    const zkVerificationKeys = this.node.zkVerificationKeys;
-    if (options.zkOnly) return buildZkBundle(this.node.store, this.node.log, executionId, { zkVerificationKeys });
-    return buildBundle(this.node.store, this.node.log, executionId, { includeData: options.includeData, blobs: this.node.blobs, zkVerificationKeys });
+    return this.node.bundle(executionId, options);
   }
 
   /** Granted to the local client, as an upload to a server is granted to its uploader. */

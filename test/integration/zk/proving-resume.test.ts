@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyBundle } from '../../../src/attest/verify/verify-bundle.js';
 import { VerityNode } from '../../../src/node/verity-node.js';
-import { buildZkBundle } from '../../../src/receipts/bundle.js';
 import { releaseCurveWorkers } from '../../../src/zk/setup/curve.js';
 import { BACKENDS, backendAvailable, createBackend } from '../../support/backends.js';
 import type { BackendFixture } from '../../support/backends.js';
@@ -52,7 +51,7 @@ for (const kind of BACKENDS) {
         expect(proved).toHaveLength(1);
         // Only the batches not finished before the stop were proven again.
         expect((proved[0]!.data as { batchMs: number[] }).batchMs).toHaveLength(5 - kept);
-        const bundle = await buildZkBundle(second.store, second.log, execution.id, { zkVerificationKeys: second.zkVerificationKeys });
+        const bundle = await second.bundle(execution.id, { zkOnly: true });
         const report = await verifyBundle(JSON.parse(JSON.stringify(bundle)), { trustedKeys: [second.coordinatorSigner.publicKeyPem], level: 'zk' });
         expect(report.checks.filter((c) => !c.ok)).toEqual([]);
         expect(report.ok).toBe(true);

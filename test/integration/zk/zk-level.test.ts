@@ -9,7 +9,6 @@ import type { ZkPredicate } from '../../../src/attest/zk-statement.js';
 import { verifyBundle } from '../../../src/attest/verify/verify-bundle.js';
 import type { VerificationReport } from '../../../src/attest/verify/report.js';
 import { LocalSigner } from '../../../src/keys/local-signer.js';
-import { buildBundle, buildZkBundle } from '../../../src/receipts/bundle.js';
 import { PUBLIC_SIGNALS } from '../../../src/zk/config.js';
 import { releaseCurveWorkers } from '../../../src/zk/setup/curve.js';
 import { startTestNode } from '../../support/node.js';
@@ -38,11 +37,10 @@ async function runProven(inputs: unknown): Promise<{ executionId: string; bundle
     if (record?.status === 'failed') throw new Error(`proving failed: ${record.error?.message}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const keys = { zkVerificationKeys: t.node.zkVerificationKeys };
   return {
     executionId,
-    bundle: await buildBundle(t.node.store, t.node.log, executionId, keys),
-    zkOnly: await buildZkBundle(t.node.store, t.node.log, executionId, keys),
+    bundle: (await t.node.bundle(executionId)) as Bundle,
+    zkOnly: (await t.node.bundle(executionId, { zkOnly: true })) as ZkBundle,
   };
 }
 
