@@ -32,6 +32,15 @@ export { canonicalJson } from './attest/canonical.js';
 export { jsonDigest, sha256Hex } from './attest/digest.js';
 export { VerityError } from './errors.js';
 export { verifyBundle } from './attest/verify/verify-bundle.js';
+export type { VerifyOptions } from './attest/verify/verify-bundle.js';
+
+/** Where user expressions run: a sandbox of child processes (Node), Web Workers (browsers), or inline for trusted input. */
+export { ProcessEvaluator } from './expressions/node/process-evaluator.js';
+export type { ProcessEvaluatorOptions } from './expressions/node/process-evaluator.js';
+export { WebWorkerEvaluator } from './expressions/browser/web-worker-evaluator.js';
+export { InlineEvaluator } from './expressions/inline-evaluator.js';
+export { ExpressionError, DEFAULT_EXPRESSION_LIMITS } from './expressions/evaluator.js';
+export type { ExpressionEvaluator, EvaluationResult, ExpressionLimits } from './expressions/evaluator.js';
 
 /** The server and its client. */
 export { buildServer } from './api/server.js';

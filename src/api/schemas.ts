@@ -32,7 +32,7 @@ export const role = z.enum(ROLES);
 
 export const stepSummary = z.object({
   id: z.string(),
-  status: z.enum(['pending', 'queued', 'running', 'completed', 'skipped', 'failed', 'cancelled']),
+  status: z.enum(['pending', 'ready', 'queued', 'running', 'completed', 'skipped', 'failed', 'cancelled']),
   attempts: z.int(),
   queuedAt: z.string().optional(),
   startedAt: z.string().optional(),

@@ -17,6 +17,8 @@ import { registerReceiptRoutes } from './routes/receipts.js';
 import { registerBlobRoutes } from './routes/blobs.js';
 import { registerWorkerProtocol } from './routes/worker-protocol.js';
 import { registerWorkflowRoutes } from './routes/workflows.js';
+import { VerifierPool } from '../sandbox/verifier-pool.js';
+import type { VerifierPoolOptions } from '../sandbox/verifier-pool.js';
 
 export interface ServerOptions {
   /** Largest request body, in bytes. Default: 4 MiB. */
@@ -36,6 +38,8 @@ export interface ServerOptions {
   maxClaimWaitMs: number;
   /** On close, how long requests in flight get to finish before every connection is cut. Default: 3 s. */
   closeGraceMs: number;
+  /** The processes that verify bundles for POST /v1/receipts/verify. Default: one, 30 s and 512 MiB a bundle. */
+  verifier: Partial<VerifierPoolOptions>;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -46,6 +50,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   logger: { level: 'info' },
   maxClaimWaitMs: 30_000,
   closeGraceMs: 3_000,
+  verifier: {},
 };
 
 /** What route handlers work with. */
@@ -56,6 +61,7 @@ export interface ApiContext {
   options: ServerOptions;
   /** Set when the server is shutting down: long polls and event streams end early. */
   closing: AbortSignal;
+  verifier: VerifierPool;
 }
 
 /**
@@ -99,7 +105,8 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
   const shutdown = new AbortController();
   const keys = new ApiKeys(node.store);
   const metrics = new Metrics(node);
-  const context: ApiContext = { node, keys, metrics, options: resolved, closing: shutdown.signal };
+  const verifier = new VerifierPool(resolved.verifier);
+  const context: ApiContext = { node, keys, metrics, options: resolved, closing: shutdown.signal, verifier };
 
   // Before any plugin registers routes: a plugin's routes keep the error handler they were registered under.
   app.setErrorHandler((error, request, reply) => {
@@ -177,7 +184,10 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
     },
     { prefix: '/v1' },
   );
-  app.addHook('onClose', () => shutdown.abort());
+  app.addHook('onClose', async () => {
+    shutdown.abort();
+    await verifier.close();
+  });
   // Closing waits for every connection to end, and Node counts one that never sent a request (a client's
   // spare pooled socket, a browser's preconnect) as busy until its headers time out, a minute or more; a
   // kept-alive one may idle as long. After a grace for requests in flight, cut what is left.

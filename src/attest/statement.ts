@@ -58,6 +58,9 @@ export const stepPredicateSchema = z.strictObject({
     .optional(),
 });
 
+/** A workflow has at most 10,000 steps (the definition schema's limit): no receipt lists more. */
+export const MAX_RECEIPT_STEPS = 10_000;
+
 export const RECEIPT_STEP_STATUSES = ['completed', 'skipped', 'failed', 'cancelled', 'not_run'] as const;
 
 /** One replica's attested result of a redundant step's final attempt. */
@@ -105,7 +108,7 @@ export const executionPredicateSchema = z.strictObject({
   budget: count,
   verificationLevel: z.enum(['basic', 'full', 'zk']),
   error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
-  steps: z.array(receiptStepSchema),
+  steps: z.array(receiptStepSchema).max(MAX_RECEIPT_STEPS),
   stepsRoot: hex64,
   /** At level zk: the public values the proofs are checked against (src/attest/zk-statement.ts). */
   zk: zkPublicSchema.optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Statement } from './statement.js';
-import { STATEMENT_TYPE, executionSubjectName } from './statement.js';
+import { MAX_RECEIPT_STEPS, STATEMENT_TYPE, executionSubjectName } from './statement.js';
 import { zkPublicSchema } from './zk-public.js';
 export type { ZkPublic } from './zk-public.js';
 
@@ -23,7 +23,7 @@ export const zkPredicateSchema = z.strictObject({
   resultDigest: hex64,
   completedAt: z.iso.datetime({ offset: false }),
   /** The completed steps, in the workflow's order: public anyway in the workflow, and what the proofs cover. */
-  steps: z.array(z.string().min(1)).min(1),
+  steps: z.array(z.string().min(1).max(64)).min(1).max(MAX_RECEIPT_STEPS),
   zk: zkPublicSchema,
 });
 

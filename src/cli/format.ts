@@ -42,6 +42,7 @@ export function statusColor(colors: Colors, status: StepStatus | ExecutionStatus
 
 export const STEP_ICONS: Record<StepStatus, string> = {
   pending: '·',
+  ready: '◦',
   queued: '○',
   running: '▶',
   completed: '✓',

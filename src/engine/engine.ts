@@ -1,21 +1,29 @@
 import { EventEmitter } from 'node:events';
 import { jsonDigest } from '../attest/digest.js';
 import { canonicalJson } from '../attest/canonical.js';
-import type { AcceptedResult, Coordinator, JobFailure, JobOutcomeHandler } from '../coordinator/coordinator.js';
+import type { AcceptedResult, JobFailure, JobOutcomeHandler } from '../coordinator/coordinator.js';
+import type { ExpressionEvaluator } from '../expressions/evaluator.js';
+import { describeError } from '../errors.js';
+import { computeResult } from '../workflow/context.js';
+import type { StepView } from '../workflow/context.js';
+import { decide } from '../workflow/decide.js';
+import type { StepDecision } from '../workflow/decide.js';
+import type { JobQueue } from './job-queue.js';
 import { v7 as uuidv7 } from 'uuid';
-import type { ExecutionRecord, JobRecord, StepRecord, WorkflowRecord } from '../store/records.js';
+import type { ErrorInfo, ExecutionRecord, JobRecord, StepRecord, WorkflowRecord } from '../store/records.js';
 import { TERMINAL_EXECUTION_STATUSES } from '../store/records.js';
-import type { Store, StoreTx } from '../store/store.js';
+import type { Store, StoreReads, StoreTx } from '../store/store.js';
 import { checkInputs } from '../workflow/input-schema.js';
+import { evaluationContext } from '../workflow/context.js';
 import type { VerificationLevel, WorkflowDefinition } from '../workflow/types.js';
 import { advance } from './advance.js';
 import { StoreError } from '../store/errors.js';
 import { EngineError } from './errors.js';
-import { endExecution } from './finish.js';
+import { endExecution, outputsFailed } from './finish.js';
 import { onJobFailed, onJobSucceeded } from './outcomes.js';
 import { cachedPlan, planFor } from '../workflow/plan.js';
 import type { WorkflowPlan } from '../workflow/plan.js';
-import { Transition } from './transition.js';
+import { ACTIVE, DONE, Transition } from './transition.js';
 import type { ReceiptIssuer } from '../receipts/issuer.js';
 
 export interface StartRequest {
@@ -25,7 +33,10 @@ export interface StartRequest {
   clientId: string;
   /** The same key from the same client returns the same execution instead of starting another. */
   idempotencyKey?: string;
-  /** Overrides the workflow's max_cost_budget (integer micro-units, 0 = no limit). */
+  /**
+   * Lowers the workflow's max_cost_budget (integer micro-units; 0 = no limit, allowed only when the
+   * workflow sets none). A caller may lower the publisher's budget, never raise or remove it.
+   */
   budget?: number;
   /** Overrides the workflow's verification_level. */
   verificationLevel?: VerificationLevel;
@@ -40,6 +51,13 @@ export interface EngineOptions {
    * it can. Such executions are refused at start, before anything runs. Default: undefined.
    */
   zkUnavailable?: string;
+  /**
+   * Where the workflow's expressions (conditions, input mappings, outputs) are evaluated, when they are
+   * more than plain paths: a sandbox (ProcessEvaluator). Required.
+   */
+  evaluator: ExpressionEvaluator;
+  /** Reports what went wrong outside any caller's request (a decision made after commit). */
+  onError: (error: unknown, context: Record<string, unknown>) => void;
 }
 
 /**
@@ -52,6 +70,12 @@ export class Engine implements JobOutcomeHandler {
   private readonly now: () => number;
   private readonly receipts: ReceiptIssuer | undefined;
   private readonly zkUnavailable: string | undefined;
+  private readonly evaluator: ExpressionEvaluator;
+  private readonly onError: EngineOptions['onError'];
+  /** Executions whose deferred decisions this process is making now, and those to look at again after. */
+  private readonly deciding = new Set<string>();
+  private readonly decideAgain = new Set<string>();
+  private readonly decidingDone = new Set<Promise<void>>();
   /**
    * In-process notifications, after commit: `change` (execution) whenever one changes. Other processes'
    * changes are not seen here; watchers poll the store as well.
@@ -61,13 +85,14 @@ export class Engine implements JobOutcomeHandler {
 
   constructor(
     private readonly store: Store,
-    private readonly coordinator: Coordinator,
-    options: Partial<EngineOptions> = {},
+    private readonly jobs: JobQueue,
+    options: Partial<EngineOptions> & Pick<EngineOptions, 'evaluator'>,
   ) {
     this.now = options.now ?? Date.now;
     this.receipts = options.receipts;
     this.zkUnavailable = options.zkUnavailable;
-    coordinator.attach(this);
+    this.evaluator = options.evaluator;
+    this.onError = options.onError ?? (() => undefined);
   }
 
   /** Stores a validated definition under its digest (idempotent) and returns its record. */
@@ -87,6 +112,11 @@ export class Engine implements JobOutcomeHandler {
   async start(request: StartRequest): Promise<ExecutionRecord> {
     const { workflow, clientId } = request;
     const definition = workflow.definition;
+    if (request.inputs !== undefined && (request.inputs === null || typeof request.inputs !== 'object' || Array.isArray(request.inputs))) {
+      throw new EngineError('invalid_inputs', `the inputs must be a JSON object of named values, not ${request.inputs === null ? 'null' : Array.isArray(request.inputs) ? 'an array' : typeof request.inputs}`, {
+        context: { workflowId: definition.id },
+      });
+    }
     const problems = checkInputs(definition.inputs, request.inputs);
     if (problems.length > 0) {
       throw new EngineError('invalid_inputs', `the inputs do not match workflow ${definition.id}'s schema:\n  ${problems.join('\n  ')}`, {
@@ -99,10 +129,7 @@ export class Engine implements JobOutcomeHandler {
     } catch (error) {
       throw new EngineError('invalid_inputs', `the inputs are not JSON: ${(error as Error).message}`, { cause: error });
     }
-    const budget = request.budget ?? definition.max_cost_budget;
-    if (!Number.isSafeInteger(budget) || budget < 0) {
-      throw new EngineError('invalid_inputs', `budget must be a non-negative integer number of micro-units, not ${budget}`);
-    }
+    const budget = budgetWithin(definition.id, definition.max_cost_budget, request.budget);
     const level = request.verificationLevel ?? definition.verification_level;
     if (level === 'zk' && this.zkUnavailable !== undefined) {
       throw new EngineError('zk_unavailable', `cannot run at verification level zk: ${this.zkUnavailable}`, { context: { workflowId: definition.id } });
@@ -153,6 +180,10 @@ export class Engine implements JobOutcomeHandler {
         startedAt: now,
         deadlineAt: now + definition.max_execution_time * 1000,
         updatedAt: now,
+        stepsTotal: definition.steps.length,
+        stepsDone: 0,
+        stepsActive: 0,
+        stepsReady: 0,
       };
       await tx.insertExecution(execution);
       await tx.insertSteps(
@@ -164,11 +195,12 @@ export class Engine implements JobOutcomeHandler {
             status: 'pending',
             attempts: 0,
             roundStart: 0,
+            pendingDeps: step.depends_on.length,
             cost: 0,
           }),
         ),
       );
-      const t = new Transition(tx, execution, plan, this.coordinator, now, `client:${clientId}`, this.notify);
+      const t = new Transition(tx, execution, plan, this.jobs, now, `client:${clientId}`, this.notify);
       t.event('execution.started', {
         data: { workflowId: definition.id, version: definition.version, workflowDigest: workflow.digest, inputDigest: execution.inputDigest },
       });
@@ -208,9 +240,7 @@ export class Engine implements JobOutcomeHandler {
           context: { executionId },
         });
       }
-      if (options.budget !== undefined && (!Number.isSafeInteger(options.budget) || options.budget < 0)) {
-        throw new EngineError('invalid_inputs', `budget must be a non-negative integer number of micro-units, not ${options.budget}`);
-      }
+      if (options.budget !== undefined) budgetWithin(t.plan.definition.id, t.plan.definition.max_cost_budget, options.budget);
       const reset: string[] = [];
       for (const [id, status] of [...(await t.statuses())]) {
         if (status !== 'failed' && status !== 'cancelled') continue;
@@ -248,9 +278,13 @@ export class Engine implements JobOutcomeHandler {
   }
 
   /**
-   * Advances every running execution once. Nothing is lost without this (each transition already queued
-   * what it made ready), but it is the one place a hand-repaired or half-migrated database is brought back
-   * in line, and it is cheap.
+   * Brings every running execution back in line with its stored state and advances it: recounts its step
+   * counters and each pending step's dependencies (what a database from before they existed, or repaired
+   * by hand, may have wrong), then decides what is decidable. Nothing is lost without this (each
+   * transition already queued what it made ready); it is what a restarted node runs first.
+   *
+   * An execution that cannot be advanced (a bug, a definition this version cannot plan) is failed with
+   * `advance_failed` rather than tried again at every start.
    */
   async recover(): Promise<number> {
     let count = 0;
@@ -258,12 +292,118 @@ export class Engine implements JobOutcomeHandler {
     for (;;) {
       const page = await this.store.read.listExecutions({ status: ['running'], limit: 200, ...(before && { before }) });
       for (const execution of page) {
-        await this.onExecution(execution.id, 'engine', (t) => advance(t));
+        try {
+          await this.onExecution(execution.id, 'engine', async (t) => {
+            await reconcile(t);
+            await advance(t);
+          });
+        } catch (error) {
+          await this.failAdvance(execution.id, error);
+        }
         count++;
       }
       if (page.length < 200) return count;
       before = page.at(-1)!.id;
     }
+  }
+
+  /** Ends an execution whose advance throws, with the reason, so that no restart tries it again. */
+  private async failAdvance(executionId: string, error: unknown): Promise<void> {
+    this.onError(error, { executionId, during: 'advance' });
+    try {
+      await this.onExecution(executionId, 'engine', (t) =>
+        t.execution.status === 'running'
+          ? endExecution(t, 'failed', { code: 'advance_failed', message: `the engine could not advance this execution: ${describeError(error)}` })
+          : Promise.resolve(),
+      );
+    } catch (again) {
+      this.onError(again, { executionId, during: 'failing an execution that could not advance' });
+    }
+  }
+
+  /**
+   * Looks for executions waiting on a decision that no process may be making (one that stopped between
+   * a commit and the evaluation it had queued) and makes it. The sweeper calls this every few seconds.
+   */
+  async resumeDecisions(limit = 100): Promise<number> {
+    const ids = (await this.store.read.listExecutionsToAdvance(limit)).filter((id) => !this.deciding.has(id));
+    for (const id of ids) this.decideLater(id);
+    return ids.length;
+  }
+
+  /** Waits for the decisions this process is making (tests, and a clean stop). */
+  async settled(): Promise<void> {
+    while (this.decidingDone.size > 0) await Promise.all([...this.decidingDone]);
+  }
+
+  /**
+   * Makes the decisions a transition left for the sandbox: evaluates the conditions, input mappings and
+   * outputs outside any transaction (what they read is done and immutable, so the answer cannot change
+   * meanwhile), then applies them in one transaction, which may leave more for another round.
+   */
+  private decideLater(executionId: string): void {
+    if (this.deciding.has(executionId)) {
+      this.decideAgain.add(executionId);
+      return;
+    }
+    this.deciding.add(executionId);
+    const done = (async () => {
+      do {
+        this.decideAgain.delete(executionId);
+        try {
+          await this.decideOnce(executionId);
+        } catch (error) {
+          // A store error, most likely: leave it to the next look (resumeDecisions) rather than loop here.
+          this.onError(error, { executionId, during: 'deciding' });
+          break;
+        }
+      } while (this.decideAgain.has(executionId));
+    })().finally(() => {
+      this.deciding.delete(executionId);
+      this.decidingDone.delete(done);
+    });
+    this.decidingDone.add(done);
+  }
+
+  private async decideOnce(executionId: string): Promise<void> {
+    const read = this.store.read;
+    const execution = await read.getExecution(executionId);
+    if (!execution || execution.status !== 'running') return;
+    const plan = await this.planOf(read, execution.workflowDigest);
+    const decidable = await read.listDecidableSteps(executionId);
+    const allDone = execution.stepsDone === execution.stepsTotal;
+    if (decidable.length === 0 && !allDone) return;
+    const views = await this.readViews(executionId, allDone ? plan.order : [...new Set(decidable.flatMap((id) => plan.step(id).reads))]);
+    const decided = new Map<string, StepDecision>();
+    await Promise.all(
+      decidable.map(async (id) => {
+        const step = plan.step(id);
+        decided.set(id, await decide(step, evaluationContext(execution.inputs, step.reads, views), this.evaluator));
+      }),
+    );
+    let result: { value: unknown } | { error: ErrorInfo } | undefined;
+    if (allDone) {
+      try {
+        result = { value: await computeResult(plan.outputs, plan.lastStepId, execution.inputs, views, this.evaluator) };
+      } catch (error) {
+        result = { error: outputsFailed(describeError(error)) };
+      }
+    }
+    await this.onExecution(executionId, 'engine', (t) => advance(t, { done: [], decided, ...(result && { result }) }));
+  }
+
+  /** What expressions see of these steps, from committed state (they are done: it cannot change). */
+  private async readViews(executionId: string, ids: readonly string[]): Promise<Map<string, StepView>> {
+    const statuses = new Map((await this.store.read.listStepStatuses(executionId)).map((s) => [s.stepId, s.status]));
+    const completed = ids.filter((id) => statuses.get(id) === 'completed');
+    const results = completed.length > 0 ? await this.store.read.getStepResults(executionId, completed) : [];
+    const outputs = new Map(await Promise.all(results.map(async (r) => [r.stepId, await this.jobs.outputOf(r)] as const)));
+    const views = new Map<string, StepView>();
+    for (const id of ids) {
+      const status = statuses.get(id);
+      if (status !== undefined) views.set(id, outputs.has(id) ? { status, output: outputs.get(id) } : { status });
+    }
+    return views;
   }
 
   /** A full id, or a unique prefix of one (like git), to the execution. */
@@ -314,18 +454,21 @@ export class Engine implements JobOutcomeHandler {
 
   /** Writes a transition, and when it ended the execution, the receipt that says how. */
   private async commit(t: Transition): Promise<void> {
+    if (t.execution.status === 'running' && (t.deferred.size > 0 || t.deferredResult)) {
+      t.tx.afterCommit(() => this.decideLater(t.id));
+    }
     await t.flush();
     if (t.ended && this.receipts) await this.receipts.issue(t.tx, t.execution, t.plan.definition, t.plan.digest, t.now);
   }
 
   private async transition(tx: StoreTx, execution: ExecutionRecord, now: number, actor: string): Promise<Transition> {
-    return new Transition(tx, execution, await this.planOf(tx, execution.workflowDigest), this.coordinator, now, actor, this.notify);
+    return new Transition(tx, execution, await this.planOf(tx, execution.workflowDigest), this.jobs, now, actor, this.notify);
   }
 
-  private async planOf(tx: StoreTx, digest: string): Promise<WorkflowPlan> {
+  private async planOf(reads: StoreReads, digest: string): Promise<WorkflowPlan> {
     const cached = cachedPlan(digest);
     if (cached) return cached;
-    const workflow = await tx.getWorkflow(digest);
+    const workflow = await reads.getWorkflow(digest);
     if (!workflow) throw new EngineError('workflow_not_found', `workflow ${digest} is not in the store`, { context: { digest } });
     return planFor(digest, workflow.definition);
   }
@@ -333,4 +476,51 @@ export class Engine implements JobOutcomeHandler {
 
 export function isTerminal(execution: ExecutionRecord): boolean {
   return TERMINAL_EXECUTION_STATUSES.has(execution.status);
+}
+
+/**
+ * The budget an execution runs with: the workflow's max_cost_budget, or a lower one the caller asks for.
+ * A caller may lower the publisher's budget, never raise or remove it (0 = no limit only where the workflow
+ * sets none).
+ */
+function budgetWithin(workflowId: string, cap: number, asked: number | undefined): number {
+  if (asked === undefined) return cap;
+  if (!Number.isSafeInteger(asked) || asked < 0) {
+    throw new EngineError('invalid_inputs', `budget must be a non-negative integer number of micro-units, not ${asked}`);
+  }
+  if (cap > 0 && (asked === 0 || asked > cap)) {
+    throw new EngineError(
+      'invalid_inputs',
+      `budget ${asked} would ${asked === 0 ? 'remove' : 'raise'} workflow ${workflowId}'s max_cost_budget of ${cap}; a caller may only lower it: give a budget from 1 to ${cap}`,
+      { context: { workflowId } },
+    );
+  }
+  return asked;
+}
+
+/**
+ * Recounts what the engine keeps incrementally (the execution's step counters, each pending step's
+ * dependencies not yet done) from the steps' statuses, and writes what differs.
+ */
+async function reconcile(t: Transition): Promise<void> {
+  const statuses = await t.statuses();
+  let done = 0;
+  let active = 0;
+  let ready = 0;
+  for (const status of statuses.values()) {
+    if (DONE.has(status)) done++;
+    else if (ACTIVE.has(status)) active++;
+    else if (status === 'ready') ready++;
+  }
+  const e = t.execution;
+  if (e.stepsTotal !== statuses.size || e.stepsDone !== done || e.stepsActive !== active || e.stepsReady !== ready) {
+    t.setExecution({ stepsTotal: statuses.size, stepsDone: done, stepsActive: active, stepsReady: ready });
+  }
+  const pending = [...statuses].filter(([, status]) => status === 'pending').map(([id]) => id);
+  if (pending.length === 0) return;
+  const stored = new Map((await t.tx.getStepStatuses(t.id, pending)).map((p) => [p.stepId, p.pendingDeps]));
+  for (const id of pending) {
+    const expected = t.plan.step(id).deps.filter((d) => !DONE.has(statuses.get(d)!)).length;
+    if (stored.get(id) !== expected) await t.tx.updateStep(t.id, id, { pendingDeps: expected });
+  }
 }

@@ -1,20 +1,20 @@
 import type { AcceptedResult, JobFailure } from '../coordinator/coordinator.js';
 import type { JobRecord } from '../store/records.js';
-import { ACTIVE, advance, dispatchStep, failStep, stepReservation } from './advance.js';
+import { advance, dispatchStep, failStep, stepReservation } from './advance.js';
 import { describeVotes, tally } from './redundancy.js';
 import type { Vote } from './redundancy.js';
 import { backoffMs, mayRetry } from './backoff.js';
-import { fitsBudget, overBudget } from './budget.js';
-import { endExecution } from './finish.js';
+import { fitsBudget } from './budget.js';
 import type { Transition } from './transition.js';
+import { ACTIVE } from './transition.js';
 
 /** What a job's end does to its step and execution. Each runs inside the transaction that ended the job. */
 
 export async function onJobSucceeded(t: Transition, job: JobRecord, result: AcceptedResult): Promise<void> {
   if (t.plan.step(job.stepId).definition.redundancy) return onReplicaSucceeded(t, job, result);
-  const cost = result.cost;
-  await settle(t, job, cost);
-  await acceptStepResult(t, job, result, cost);
+  const charged = await settle(t, job, result.cost);
+  if (charged.capped) return exceedBudget(t, job, result.cost, charged);
+  await acceptStepResult(t, job, result, charged.cost);
 }
 
 /** The step's one result is in: record it, complete the step and move the execution on. */
@@ -41,21 +41,12 @@ async function acceptStepResult(t: Transition, job: JobRecord, result: AcceptedR
   }
   await t.updateStep(job.stepId, { status: 'completed', finishedAt: t.now, error: undefined });
   t.event('step.completed', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { outputDigest: result.outputDigest, cost, ...data } });
-  if (t.execution.status !== 'running') return;
-  if (overBudget(t.execution)) {
-    const e = t.execution;
-    await endExecution(t, 'budget_exceeded', {
-      code: 'budget_exceeded',
-      stepId: job.stepId,
-      message: `step "${job.stepId}" cost ${cost}, which took spending to ${e.spent}, over the budget ${e.budget}; retry with a larger budget`,
-    });
-    return;
-  }
-  await advance(t);
+  await advance(t, { done: [job.stepId] });
 }
 
 export async function onJobFailed(t: Transition, job: JobRecord, failure: JobFailure): Promise<void> {
-  await settle(t, job, failure.cost ?? 0);
+  const charged = await settle(t, job, failure.cost ?? 0);
+  if (charged.capped) return exceedBudget(t, job, failure.cost ?? 0, charged);
   const step = await t.step(job.stepId);
   const definition = t.plan.step(job.stepId).definition;
   if (definition.redundancy) {
@@ -92,16 +83,41 @@ export async function onJobFailed(t: Transition, job: JobRecord, failure: JobFai
   await dispatchStep(t, job.stepId, job.input, delayMs);
 }
 
-/** Releases the job's reservation and charges what it actually cost. */
-async function settle(t: Transition, job: JobRecord, cost: number): Promise<void> {
-  t.setExecution({
-    reserved: Math.max(0, t.execution.reserved - job.reserved),
-    spent: t.execution.spent + cost,
-  });
+/**
+ * Releases the job's reservation and charges what it cost, never past the budget: a report above what is
+ * left is charged up to the limit (`capped`), and the caller fails the step. So the sum of step costs never
+ * exceeds the execution's budget, whatever a worker reports.
+ */
+async function settle(t: Transition, job: JobRecord, reported: number): Promise<{ cost: number; capped: boolean }> {
+  const e = t.execution;
+  const left = e.budget === 0 ? Infinity : Math.max(0, e.budget - e.spent);
+  const cost = Math.min(reported, left);
+  t.setExecution({ reserved: Math.max(0, e.reserved - job.reserved), spent: e.spent + cost });
   if (cost > 0) {
     const step = await t.step(job.stepId);
     await t.updateStep(job.stepId, { cost: step.cost + cost });
   }
+  return { cost, capped: reported > cost };
+}
+
+/** A job reported more than the budget had left: it was charged what was left, and its step fails. */
+async function exceedBudget(t: Transition, job: JobRecord, reported: number, charged: { cost: number }): Promise<void> {
+  const step = await t.step(job.stepId);
+  if (t.execution.status !== 'running' || !ACTIVE.has(step.status) || step.attempts !== job.attempt) return;
+  if (t.plan.step(job.stepId).definition.redundancy) {
+    const { pending } = await replicaState(t, job);
+    await cancelReplicas(t, pending, 'the budget is spent');
+  }
+  await failStep(
+    t,
+    job.stepId,
+    {
+      code: 'budget_exceeded',
+      message: `its job reported a cost of ${reported}, more than the ${charged.cost} left of the budget ${t.execution.budget}; it was charged ${charged.cost}. Retry with a larger budget`,
+      retryable: false,
+    },
+    'budget_exceeded',
+  );
 }
 
 /**
@@ -111,7 +127,8 @@ async function settle(t: Transition, job: JobRecord, cost: number): Promise<void
  */
 async function onReplicaSucceeded(t: Transition, job: JobRecord, result: AcceptedResult): Promise<void> {
   const redundancy = t.plan.step(job.stepId).definition.redundancy!;
-  await settle(t, job, result.cost);
+  const charged = await settle(t, job, result.cost);
+  if (charged.capped) return exceedBudget(t, job, result.cost, charged);
   const inserted = await t.tx.insertReplicaResult({
     executionId: t.id,
     stepId: job.stepId,
@@ -181,7 +198,7 @@ async function replicaState(t: Transition, job: JobRecord) {
 async function cancelReplicas(t: Transition, pending: readonly JobRecord[], reason: string): Promise<void> {
   if (pending.length === 0) return;
   const ids = new Set(pending.map((j) => j.id));
-  const cancelled = await t.coordinator.cancelJobs(t.tx, t.id, reason, t.actor, (j) => ids.has(j.id));
+  const cancelled = await t.jobs.cancelJobs(t.tx, t.id, reason, t.actor, (j) => ids.has(j.id));
   const released = cancelled.reduce((sum, j) => sum + j.reserved, 0);
   t.setExecution({ reserved: Math.max(0, t.execution.reserved - released) });
 }

@@ -5,6 +5,8 @@ import type { Engine } from './engine.js';
 export interface SweeperOptions {
   /** How often to look for expired leases and past deadlines. Default: 250 ms. */
   intervalMs: number;
+  /** How often to look for decisions nobody is making (Engine.resumeDecisions). Default: 5 s. */
+  decisionsEveryMs?: number;
   now: () => number;
   onError: (error: unknown) => void;
 }
@@ -18,6 +20,7 @@ export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
+  private lastDecisionsAt = 0;
 
   constructor(
     private readonly store: Store,
@@ -54,6 +57,10 @@ export class Sweeper {
     for (const executionId of await this.store.read.listExecutionIdsPastDeadline(now, 100)) {
       await this.engine.timeOut(executionId);
       executions++;
+    }
+    if (now - this.lastDecisionsAt >= (this.options.decisionsEveryMs ?? 5_000)) {
+      this.lastDecisionsAt = now;
+      await this.engine.resumeDecisions();
     }
     return { jobs, executions };
   }

@@ -1,27 +1,41 @@
-import type { Coordinator } from '../coordinator/coordinator.js';
 import type { ExecutionRecord, ExecutionStatus, NewEvent, StepRecord, StepStatus } from '../store/records.js';
 import type { ExecutionPatch, StepPatch, StoreTx } from '../store/store.js';
 import type { WorkflowPlan } from '../workflow/plan.js';
+import type { JobQueue } from './job-queue.js';
+
+/** Step statuses that count as done (a dependent may run, or be skipped), in progress, and decided to run. */
+export const DONE: ReadonlySet<StepStatus> = new Set(['completed', 'skipped']);
+export const ACTIVE: ReadonlySet<StepStatus> = new Set(['queued', 'running']);
 
 /**
- * One transaction on one execution: the locked execution row, its steps as loaded, the changes made and
- * the events to record. Everything the engine decides goes through a Transition, so each decision is one
- * transaction and leaves its trace in the events history.
+ * One transaction on one execution: the locked execution row, the steps it has looked at, the changes made
+ * and the events to record. Everything the engine decides goes through a Transition, so each decision is
+ * one transaction and leaves its trace in the events history.
+ *
+ * It keeps the execution's step counters (total, done, active, ready) in step with every status it
+ * changes, so that what scheduling needs to know about the whole execution is one row, not a scan: a
+ * transition costs the same whether the workflow has ten steps or ten thousand.
  */
 export class Transition {
   readonly execution: ExecutionRecord;
   /** The status the execution had when this transaction began. */
   readonly initialStatus: ExecutionStatus;
   private readonly executionPatch: ExecutionPatch = {};
-  private statusMap: Map<string, StepStatus> | undefined;
+  /** Step statuses this transaction has read or written. */
+  private readonly known = new Map<string, StepStatus>();
+  private allKnown = false;
   /** Whole step rows, read one at a time as needed. */
   private readonly rows = new Map<string, StepRecord>();
+  /** Steps whose decision needs an expression evaluated outside the transaction (the engine runs them after commit). */
+  readonly deferred = new Set<string>();
+  /** The result needs the outputs expressions evaluated outside the transaction. */
+  deferredResult = false;
 
   constructor(
     readonly tx: StoreTx,
     execution: ExecutionRecord,
     readonly plan: WorkflowPlan,
-    readonly coordinator: Coordinator,
+    readonly jobs: JobQueue,
     readonly now: number,
     readonly actor: string,
     private readonly committed: (execution: ExecutionRecord) => void = () => undefined,
@@ -34,13 +48,30 @@ export class Transition {
     return this.execution.id;
   }
 
-  /** The status of every step, in definition order; kept current as this transition changes steps. */
+  /** The status of every step, in definition order (a scan: for starts, retries, recovery and endings). */
   async statuses(): Promise<ReadonlyMap<string, StepStatus>> {
-    if (!this.statusMap) {
-      this.statusMap = new Map((await this.tx.listStepStatuses(this.id)).map((s) => [s.stepId, s.status]));
-      for (const [id, row] of this.rows) this.statusMap.set(id, row.status);
+    if (!this.allKnown) {
+      for (const { stepId, status } of await this.tx.listStepStatuses(this.id)) {
+        if (!this.known.has(stepId)) this.known.set(stepId, status);
+      }
+      this.allKnown = true;
     }
-    return this.statusMap;
+    return this.known;
+  }
+
+  /** The statuses of some steps, reading only those not known yet. */
+  async statusesOf(ids: readonly string[]): Promise<ReadonlyMap<string, StepStatus>> {
+    const missing = this.allKnown ? [] : ids.filter((id) => !this.known.has(id));
+    if (missing.length > 0) {
+      for (const { stepId, status } of await this.tx.getStepStatuses(this.id, missing)) this.known.set(stepId, status);
+    }
+    return this.known;
+  }
+
+  async statusOf(id: string): Promise<StepStatus> {
+    const status = (await this.statusesOf([id])).get(id);
+    if (status === undefined) throw new Error(`execution ${this.id} has no step ${id}`);
+    return status;
   }
 
   async step(stepId: string): Promise<StepRecord> {
@@ -48,16 +79,31 @@ export class Transition {
     if (!step) {
       step = await this.tx.getStep(this.id, stepId);
       if (!step) throw new Error(`execution ${this.id} has no step ${stepId}`);
+      // The row reads this transaction's own writes, so its status is current.
+      this.known.set(stepId, step.status);
       this.rows.set(stepId, step);
     }
     return step;
   }
 
+  /** Changes a step; a status change moves the execution's counters with it. */
   async updateStep(stepId: string, patch: StepPatch): Promise<void> {
+    if (patch.status !== undefined) {
+      const before = await this.statusOf(stepId);
+      if (before !== patch.status) this.count(before, -1).count(patch.status, 1);
+      this.known.set(stepId, patch.status);
+    }
     await this.tx.updateStep(this.id, stepId, patch);
     const row = this.rows.get(stepId);
     if (row) assign(row, patch);
-    if (patch.status !== undefined) this.statusMap?.set(stepId, patch.status);
+  }
+
+  private count(status: StepStatus, by: 1 | -1): this {
+    const e = this.execution;
+    if (DONE.has(status)) this.setExecution({ stepsDone: e.stepsDone + by });
+    else if (ACTIVE.has(status)) this.setExecution({ stepsActive: e.stepsActive + by });
+    else if (status === 'ready') this.setExecution({ stepsReady: e.stepsReady + by });
+    return this;
   }
 
   setExecution(patch: ExecutionPatch): void {

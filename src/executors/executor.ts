@@ -1,4 +1,5 @@
 import type { BlobRef } from '../blobs/blob-ref.js';
+import type { ExpressionEvaluator } from '../expressions/evaluator.js';
 import { VerityError } from '../errors.js';
 import type { Capabilities, JobSpec } from '../store/records.js';
 import type { StepType } from '../workflow/types.js';
@@ -43,6 +44,8 @@ export interface ExecutorContext {
   /** Aborted when the job is cancelled, loses its lease, or reaches its deadline. */
   signal: AbortSignal;
   blobs: ExecutorBlobs;
+  /** Where user expressions run: the worker's sandbox (never in the worker's own thread). Always set by a Worker. */
+  expressions?: ExpressionEvaluator;
   /** The worker's data directory: inputs may name files under it (never outside it). */
   dataDir?: string;
 }

@@ -28,6 +28,8 @@ import { readArtifacts } from '../zk/setup/artifacts.js';
 import { ZkIssuer } from '../zk/zk-issuer.js';
 import type { Bundle, ZkBundle } from '../attest/bundle.js';
 import { buildBundle, buildZkBundle } from '../receipts/bundle.js';
+import { ProcessEvaluator } from '../expressions/node/process-evaluator.js';
+import { DEFAULT_EXPRESSION_LIMITS } from '../expressions/evaluator.js';
 
 export interface NodeOptions {
   /** Local state: the SQLite database (unless databaseUrl is set). Default: ./.verity */
@@ -68,6 +70,13 @@ export interface NodeOptions {
   zkConfig: ZkConfig;
   /** Prover processes on this node (each one batch at a time); 0 proves nothing here. Default: VERITY_PROVERS, else min(2, cores). */
   provers: number;
+  /**
+   * How long one of a workflow's conditions, input mappings or outputs may evaluate (they run in a
+   * sandbox process that is stopped there). Default: VERITY_EXPRESSION_TIMEOUT_MS, else 1,000 ms.
+   */
+  expressionTimeoutMs: number;
+  /** The heap of each sandbox process that evaluates expressions. Default: VERITY_EXPRESSION_MEMORY_MB, else 256 MiB. */
+  expressionMemoryMb: number;
 }
 
 export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOptions {
@@ -94,6 +103,8 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
       registryDepth: numberFromEnv('VERITY_ZK_REGISTRY_DEPTH') ?? DEFAULT_ZK_CONFIG.registryDepth,
     },
     provers: options.provers ?? numberFromEnv('VERITY_PROVERS') ?? Math.max(1, Math.min(2, availableParallelism())),
+    expressionTimeoutMs: options.expressionTimeoutMs ?? numberFromEnv('VERITY_EXPRESSION_TIMEOUT_MS') ?? DEFAULT_EXPRESSION_LIMITS.timeoutMs,
+    expressionMemoryMb: options.expressionMemoryMb ?? numberFromEnv('VERITY_EXPRESSION_MEMORY_MB') ?? DEFAULT_EXPRESSION_LIMITS.memoryMb,
   };
 }
 
@@ -125,6 +136,9 @@ export class VerityNode {
   readonly worker: Worker | undefined;
   readonly registry: ExecutorRegistry;
   readonly blobs: FileBlobStore;
+  /** The sandboxes of this node's expressions: the engine's (decisions, results) and the in-process worker's (steps). */
+  readonly expressions: ProcessEvaluator;
+  private readonly workerExpressions: ProcessEvaluator;
   private readonly sweeper: Sweeper;
   /** Makes the proofs of zk receipts; absent without a zk setup or with no provers. */
   readonly proving: ProvingService | undefined;
@@ -144,10 +158,16 @@ export class VerityNode {
     this.blobs = new FileBlobStore({ dir: options.blobDir });
     this.coordinator = new Coordinator(store, { leaseMs: options.leaseMs, requireAttestations: options.attest, blobs: this.blobs });
     const zkIssuer = zk instanceof ZkIssuer ? zk : undefined;
+    // Two sandboxes, so that a publisher's slow step transform never delays another execution's decisions.
+    this.expressions = new ProcessEvaluator({ name: 'engine expression evaluator', timeoutMs: options.expressionTimeoutMs, memoryMb: options.expressionMemoryMb, maxQueue: 100_000 });
+    this.workerExpressions = new ProcessEvaluator({ name: 'worker expression evaluator', memoryMb: options.expressionMemoryMb, maxTimeoutMs: 10 * 60_000 });
     this.engine = new Engine(store, this.coordinator, {
       receipts: options.attest ? new ReceiptIssuer(coordinatorSigner, log, zkIssuer) : undefined,
       ...(!zkIssuer && { zkUnavailable: 'unavailable' in zk ? zk.unavailable : 'no zk setup' }),
+      evaluator: this.expressions,
+      onError: options.onError,
     });
+    this.coordinator.attach(this.engine);
     if (zkIssuer && options.provers > 0) {
       this.proving = new ProvingService(store, zkIssuer, new ProverPool(options.provers), {
         nodeId: `${hostname()}:${process.pid}`,
@@ -167,6 +187,7 @@ export class VerityNode {
         ? new Worker(localWorkerClient(this.coordinator, this.blobs, store), this.registry, {
             dataDir: options.dataDir,
             signer: options.attest ? workerSigner : undefined,
+            expressions: this.workerExpressions,
             ...(workerZkSigner && { zkSigner: workerZkSigner }),
             concurrency: options.workers,
             pollMs: options.pollMs,
@@ -227,8 +248,11 @@ export class VerityNode {
       await this.worker?.stop(drainMs);
       await this.proving?.stop();
       await this.sweeper.stop();
+      await this.engine.settled();
       this.coordinator.notifier.close();
     }
+    await this.expressions.close();
+    await this.workerExpressions.close();
     await this.store.close();
   }
 

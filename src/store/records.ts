@@ -9,7 +9,11 @@ import type { StepType, VerificationLevel, WorkflowDefinition } from '../workflo
  */
 
 export type ExecutionStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'budget_exceeded';
-export type StepStatus = 'pending' | 'queued' | 'running' | 'completed' | 'skipped' | 'failed' | 'cancelled';
+/**
+ * pending: waiting for its dependencies (or for its decision); ready: decided to run, waiting for a slot
+ * (the execution's concurrency) or for budget; queued and running: a job is out; then an end.
+ */
+export type StepStatus = 'pending' | 'ready' | 'queued' | 'running' | 'completed' | 'skipped' | 'failed' | 'cancelled';
 export type JobStatus = 'queued' | 'assigned' | 'running' | 'completed' | 'failed' | 'expired' | 'cancelled';
 export type WorkerStatus = 'active' | 'stopped' | 'dead';
 
@@ -71,6 +75,14 @@ export interface ExecutionRecord {
   deadlineAt: number;
   finishedAt?: number;
   updatedAt: number;
+  /**
+   * Counts of its steps, kept by the engine with every status it changes, so scheduling never scans the
+   * steps: all of them, those done (completed or skipped), active (queued or running) and ready.
+   */
+  stepsTotal: number;
+  stepsDone: number;
+  stepsActive: number;
+  stepsReady: number;
 }
 
 export interface StepRecord {
@@ -83,6 +95,8 @@ export interface StepRecord {
   attempts: number;
   /** `attempts` when the current round began (an execution retry starts a new round of the retry policy). */
   roundStart: number;
+  /** Dependencies not yet done: the step is decided when this reaches 0. */
+  pendingDeps: number;
   currentJobId?: string;
   inputDigest?: string;
   error?: ErrorInfo;

@@ -63,6 +63,12 @@ export interface ClaimRequest {
 
 export type StepResultSummary = Omit<StepResultRecord, 'output' | 'attestation'>;
 
+export interface StepProgress {
+  stepId: string;
+  status: StepStatus;
+  pendingDeps: number;
+}
+
 /** A change to a record: fields to set; a field set to `undefined` is cleared. */
 export type Patch<T> = { [K in keyof T]?: T[K] | undefined };
 export type ExecutionPatch = Patch<Omit<ExecutionRecord, 'id' | 'workflowDigest' | 'createdAt'>>;
@@ -101,8 +107,19 @@ export interface StoreReads {
 
   listSteps(executionId: string): Promise<StepRecord[]>;
   getStep(executionId: string, stepId: string): Promise<StepRecord | undefined>;
-  /** Just the status of every step: what scheduling needs, at a fraction of the cost of whole rows. */
+  /** Just the status of every step, in definition order: what a full look at an execution needs. */
   listStepStatuses(executionId: string): Promise<{ stepId: string; status: StepStatus }[]>;
+  /** The status and pending dependencies of some steps. */
+  getStepStatuses(executionId: string, stepIds: readonly string[]): Promise<StepProgress[]>;
+  /** Steps still pending whose dependencies are all done: each waits for its decision. In definition order. */
+  listDecidableSteps(executionId: string): Promise<string[]>;
+  /** Steps decided to run and waiting for a slot, with their inputs, oldest decision (then position) first. */
+  listReadySteps(executionId: string, limit: number): Promise<{ stepId: string; input: unknown }[]>;
+  /**
+   * Running executions that wait on a decision nobody may be making: a step decidable but undecided, or
+   * every step done and no result yet (what a process that stopped between two transactions leaves).
+   */
+  listExecutionsToAdvance(limit: number): Promise<string[]>;
   getStepResults(executionId: string, stepIds?: readonly string[]): Promise<StepResultRecord[]>;
   /** The replica results of an execution's redundant steps (of one step's attempt, if given), in replica order. */
   listReplicaResults(executionId: string, of?: { stepId: string; attempt: number }): Promise<ReplicaResultRecord[]>;
@@ -174,6 +191,13 @@ export interface StoreTx extends StoreReads {
 
   insertSteps(records: readonly StepRecord[]): Promise<void>;
   updateStep(executionId: string, stepId: string, patch: StepPatch, expect?: readonly StepStatus[]): Promise<boolean>;
+  /**
+   * One more dependency of each step is done (`counts`: how many of its dependencies, by step); returns
+   * the steps as they are after the change.
+   */
+  releaseDependents(executionId: string, counts: ReadonlyMap<string, number>): Promise<StepProgress[]>;
+  /** Keeps the input of a step decided to run (`undefined` removes it, once it is dispatched or the execution ends). */
+  setReadyInput(executionId: string, stepId: string, input: unknown): Promise<void>;
   /**
    * Marks a queued step running for the job that started, without the execution lock: one guarded
    * statement (the step must still be queued for that very job), so it cannot race an engine decision.

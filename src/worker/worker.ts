@@ -7,7 +7,9 @@ import type { ExecutorResult } from '../executors/executor.js';
 import { ExecutorError } from '../executors/executor.js';
 import type { ExecutorRegistry } from '../executors/registry.js';
 import type { ErrorInfo } from '../store/records.js';
-import { OutputMappingError, applyOutputMappings } from '../workflow/context.js';
+import { applyOutputMappings } from '../workflow/context.js';
+import type { ExpressionEvaluator } from '../expressions/evaluator.js';
+import { ProcessEvaluator } from '../expressions/node/process-evaluator.js';
 import { utf8 } from '../attest/bytes.js';
 import { canonicalJson } from '../attest/canonical.js';
 import { sha256Hex } from '../attest/digest.js';
@@ -41,6 +43,11 @@ export interface WorkerOptions {
    * reference, so large model outputs never bloat a database row. Default: 256 KiB.
    */
   outputBlobBytes: number;
+  /**
+   * Where step expressions and output mappings run. Default: a sandbox of this worker's own (child
+   * processes, started on first use, stopped with the worker).
+   */
+  expressions?: ExpressionEvaluator;
   onError: (error: unknown, context: Record<string, unknown>) => void;
 }
 
@@ -74,6 +81,8 @@ export class Worker {
   private readonly running = new Map<string, AbortController>();
   private seenTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  private readonly expressions: ExpressionEvaluator;
+  private readonly ownsExpressions: boolean;
 
   constructor(
     private readonly client: WorkerClient,
@@ -81,6 +90,9 @@ export class Worker {
     options: Partial<WorkerOptions> & Pick<WorkerOptions, 'signer'>,
   ) {
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
+    this.ownsExpressions = options.expressions === undefined;
+    // A step expression may use up to the step's time; the sandbox's own cap is the longest a step may ask for.
+    this.expressions = options.expressions ?? new ProcessEvaluator({ name: 'worker expression evaluator', maxTimeoutMs: 10 * 60_000 });
   }
 
   get id(): string | undefined {
@@ -136,6 +148,7 @@ export class Worker {
     this.unsubscribe?.();
     await this.client.deregister(this.workerId);
     this.workerId = undefined;
+    if (this.ownsExpressions) await this.expressions.close();
   }
 
   private async slot(workerId: string, slot: number): Promise<void> {
@@ -276,7 +289,7 @@ export class Worker {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return { executor: executor.name, result: await Promise.race([executor.run(executorJob, { signal, blobs: this.client.blobs(workerId, job), ...(this.options.dataDir !== undefined && { dataDir: this.options.dataDir }) }), aborted]) };
+      return { executor: executor.name, result: await Promise.race([executor.run(executorJob, { signal, blobs: this.client.blobs(workerId, job), expressions: this.expressions, ...(this.options.dataDir !== undefined && { dataDir: this.options.dataDir }) }), aborted]) };
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
       aborted.catch(() => undefined);
@@ -286,10 +299,9 @@ export class Worker {
   /** The step's output: the raw result as JSON, through the step's output mappings when it has them. */
   private async mapOutput(job: Assignment, result: ExecutorResult): Promise<unknown> {
     try {
-      return await applyOutputMappings(job.spec.outputMappings, result.output);
+      return await applyOutputMappings(job.spec.outputMappings, result.output, this.expressions, Math.max(1, job.deadlineAt - Date.now()));
     } catch (error) {
-      const message = error instanceof OutputMappingError ? error.message : describeError(error);
-      throw new MeteredError(new ExecutorError('output_mapping_failed', message, { retryable: false }), result.cost);
+      throw new MeteredError(new ExecutorError('output_mapping_failed', `output mapping ${describeError(error)}`, { retryable: false }), result.cost);
     }
   }
 }

@@ -1,11 +1,14 @@
 import jsonata from 'jsonata';
-import { LIMITS } from './limits.js';
+import { simplePath } from '../expressions/fast-path.js';
 
-/** A compiled JSONata expression with Verity's guardrails (time, stack depth) always on. */
+/**
+ * A parsed JSONata expression: its syntax tree, for validation and for finding what it reads. Parsing
+ * runs here, in-process (bounded by the source's length, which the schema caps); evaluating never does:
+ * expressions are evaluated by an ExpressionEvaluator, in a sandbox (src/expressions/).
+ */
 export interface CompiledExpression {
   readonly source: string;
   readonly ast: unknown;
-  evaluate(input: unknown, bindings?: Record<string, unknown>): Promise<unknown>;
 }
 
 export interface ExpressionSyntaxError {
@@ -18,21 +21,13 @@ const cache = new Map<string, CompiledExpression>();
 const CACHE_LIMIT = 10_000;
 
 /**
- * Compiles (and caches) an expression. Throws the JSONata error object for a syntax error; use
+ * Parses (and caches) an expression. Throws the JSONata error object for a syntax error; use
  * `checkExpression` to get it as a value.
  */
 export function compileExpression(source: string): CompiledExpression {
   const hit = cache.get(source);
   if (hit) return hit;
-  const compiled = jsonata(source, {
-    timeout: LIMITS.expressionTimeoutMs,
-    stack: LIMITS.expressionMaxDepth,
-  });
-  const result: CompiledExpression = {
-    source,
-    ast: compiled.ast(),
-    evaluate: (input, bindings) => compiled.evaluate(input, bindings) as Promise<unknown>,
-  };
+  const result: CompiledExpression = { source, ast: jsonata(source).ast() };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(source, result);
   return result;
@@ -41,11 +36,6 @@ export function compileExpression(source: string): CompiledExpression {
 /** What validation needs to know about an expression source: does it parse, and which steps it reads. */
 export type ExpressionAnalysis = { ok: true; refs: StepReferences } | { ok: false; error: ExpressionSyntaxError };
 
-/** A plain dotted path of JSONata names (`steps.fetch.output.text`, `inputs.url`), optionally from `$$`. */
-const SIMPLE_PATH = /^\s*(\$\$\.)?([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$/;
-/** Words that are JSONata operators or literals, not names, when they stand alone in a path. */
-const RESERVED = new Set(['and', 'or', 'in', 'true', 'false', 'null', 'function']);
-
 /**
  * Parses an expression and finds the steps it reads. Simple dotted paths, the bulk of mappings, are
  * understood without running JSONata's parser (which costs tens of microseconds per expression and
@@ -53,17 +43,14 @@ const RESERVED = new Set(['and', 'or', 'in', 'true', 'false', 'null', 'function'
  * answer for simple paths (a unit test holds them to it).
  */
 export function analyzeExpression(source: string): ExpressionAnalysis {
-  const simple = SIMPLE_PATH.exec(source);
-  if (simple) {
-    const names = [simple[2]!, ...simple[3]!.split('.').slice(1)];
-    if (!names.some((n) => RESERVED.has(n))) {
-      const refs: StepReferences = { steps: new Set(), dynamic: false };
-      if (names[0] === 'steps') {
-        if (names[1] === undefined) refs.dynamic = true;
-        else refs.steps.add(names[1]);
-      }
-      return { ok: true, refs };
+  const names = simplePath(source);
+  if (names) {
+    const refs: StepReferences = { steps: new Set(), dynamic: false };
+    if (names[0] === 'steps') {
+      if (names[1] === undefined) refs.dynamic = true;
+      else refs.steps.add(names[1]);
     }
+    return { ok: true, refs };
   }
   const error = checkExpression(source);
   return error ? { ok: false, error } : { ok: true, refs: stepReferences(compileExpression(source)) };
@@ -77,39 +64,6 @@ export function checkExpression(source: string): ExpressionSyntaxError | undefin
     const e = error as { message?: string; position?: number; code?: string };
     return { message: e.message ?? String(error), position: e.position ?? 0, code: e.code ?? 'S0000' };
   }
-}
-
-/**
- * Evaluates and turns JSONata's results into plain JSON: JSONata returns sequences (arrays with extra
- * properties) and `undefined` for "no match", which must not leak into digests or storage.
- */
-export async function evaluateToJson(expr: CompiledExpression, input: unknown): Promise<unknown> {
-  const value = await expr.evaluate(input);
-  return toPlainJson(value);
-}
-
-export function toPlainJson(value: unknown): unknown {
-  if (value === undefined) return undefined;
-  if (typeof value === 'function') return undefined;
-  // JSONata functions and lambdas are objects, not JS functions; a lambda holds its (circular) environment.
-  if (isJsonataFunction(value)) return undefined;
-  if (typeof value === 'number' && !Number.isFinite(value)) return null;
-  if (Array.isArray(value)) return value.map((item) => toPlainJson(item) ?? null);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      const plain = toPlainJson(item);
-      if (plain !== undefined) out[key] = plain;
-    }
-    return out;
-  }
-  return value;
-}
-
-function isJsonataFunction(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  const v = value as { _jsonata_function?: unknown; _jsonata_lambda?: unknown };
-  return v._jsonata_function === true || v._jsonata_lambda === true;
 }
 
 /** What an expression reads from the `steps` part of its context. */
@@ -194,4 +148,34 @@ function visitChildren(n: Node, refs: StepReferences, atRoot: boolean): void {
       visit(child, refs, atRoot && !nestedInPath);
     }
   }
+}
+
+/**
+ * Functions whose results change from one evaluation to the next, and `$eval`, which can call them from a
+ * string: an expression that names any of them cannot be re-run to check it. Read from the syntax tree,
+ * so a comment or a string that mentions `$now(` changes nothing, and a reference that is not a call
+ * (`$f := $now`) still counts. An expression that does not parse is not deterministic either.
+ */
+const NONDETERMINISTIC = new Set(['now', 'millis', 'random', 'eval']);
+
+export function isDeterministic(source: string): boolean {
+  let ast: unknown;
+  try {
+    ast = compileExpression(source).ast;
+  } catch {
+    return false;
+  }
+  const stack: unknown[] = [ast];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) {
+      stack.push(...(node as unknown[]));
+      continue;
+    }
+    const n = node as { type?: unknown; value?: unknown };
+    if (n.type === 'variable' && typeof n.value === 'string' && NONDETERMINISTIC.has(n.value)) return false;
+    stack.push(...(Object.values(node) as unknown[]));
+  }
+  return true;
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { toBase64 } from '../../attest/bytes.js';
-import { verifyBundle } from '../../attest/verify/verify-bundle.js';
+import { ApiError } from '../errors.js';
 import { CLIENT_ROLES } from '../auth.js';
 import { checkpointResponse, consistencyQuery, consistencyResponse, coordinatorKey, errorBody, inclusionQuery, inclusionResponse, verificationReport, verifyRequest } from '../schemas.js';
 import type { ApiContext } from '../server.js';
@@ -18,13 +18,18 @@ export function registerReceiptRoutes(app: FastifyInstance, context: ApiContext)
     schema: {
       tags,
       summary: 'Verify a bundle',
-      description: "Runs the verifier (the same code as `verity verify`) on a bundle. Without trustedKeys it trusts this server's coordinator keys; to check a server without trusting it, verify offline.",
+      description:
+        "Runs the verifier (the same code as `verity verify`) on a bundle, in a process of its own with a time and memory limit: a bundle that exceeds them is reported unusable. Without trustedKeys it trusts this server's coordinator keys; to check a server without trusting it, verify offline.",
       body: verifyRequest,
-      response: { 200: verificationReport, 400: errorBody },
+      response: { 200: verificationReport, 400: errorBody, 503: errorBody },
     },
     handler: async (request) => {
+      const { bundle, level } = request.body;
       const trustedKeys = request.body.trustedKeys ?? (await node.store.read.listKeys('coordinator')).map((k) => k.publicKeyPem);
-      return verifyBundle(request.body.bundle, { trustedKeys, level: request.body.level });
+      const outcome = await context.verifier.verify({ bundle, trustedKeys, level });
+      if (outcome.ok) return outcome.report;
+      if (outcome.busy) throw new ApiError('unavailable', `${outcome.message}; retry in a few seconds`);
+      return { ok: false, level, unusable: outcome.message, checks: [] };
     },
   });
 

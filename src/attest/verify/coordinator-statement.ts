@@ -8,8 +8,9 @@ import type { Checks } from './report.js';
 /**
  * A statement the coordinator signed (the receipt, the zk statement): one signature by a trusted
  * coordinator key, then a well-formed statement of the expected predicate type. Records both checks under
- * the names given; returns the statement when it could be read (a bad signature is a failed check, and the
- * rest is still checked, so the report says everything that is wrong).
+ * the names given, and returns the statement only when both hold: nothing else of a bundle is looked at on
+ * the word of a statement no trusted key signed (no expression runs, no proof is checked, no hash chain is
+ * computed), so a stranger's bundle costs its reader two parses and a signature check.
  */
 export async function checkCoordinatorStatement<S extends z.ZodType>(
   envelope: Envelope,
@@ -21,18 +22,21 @@ export async function checkCoordinatorStatement<S extends z.ZodType>(
 ): Promise<Statement<z.output<S>> | undefined> {
   const signer = envelope.signatures[0]?.keyid ?? '(none)';
   const coordinatorKey = trusted.get(signer);
+  let signed = false;
   if (!coordinatorKey) {
     checks.fail(names.signature, `${names.what} is signed by keyid ${signer}, which is not a trusted coordinator key`);
   } else {
     const signature = await checkEnvelopeSignature(envelope, signer, coordinatorKey);
+    signed = signature.ok;
     checks.expect(names.signature, signature.ok, `signed by trusted coordinator key ${signer}`, signature.ok ? '' : signature.reason);
   }
+  let statement: Statement<z.output<S>>;
   try {
-    const statement = readStatement(envelope, predicateType, predicateSchema);
+    statement = readStatement(envelope, predicateType, predicateSchema);
     checks.pass(names.statement, `an in-toto Statement v1 with predicate ${predicateType}`);
-    return statement;
   } catch (error) {
     checks.fail(names.statement, (error as Error).message);
     return undefined;
   }
+  return signed ? statement : undefined;
 }

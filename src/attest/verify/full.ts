@@ -1,7 +1,8 @@
 import { describeError } from '../../errors.js';
-import { applyOutputMappings, evaluateCondition, evaluateStepExpression, evaluationContext, isDeterministic, resolveInput } from '../../workflow/context.js';
-import type { StepView } from '../../workflow/context.js';
-import { toPlainJson } from '../../workflow/expression.js';
+import type { ExpressionEvaluator } from '../../expressions/evaluator.js';
+import { applyOutputMappings, computeResult, evaluateCondition, evaluateStepExpression, evaluationContext, resolveInput } from '../../workflow/context.js';
+import type { EvaluationContext, StepView } from '../../workflow/context.js';
+import { isDeterministic } from '../../workflow/expression.js';
 import { WorkflowPlan } from '../../workflow/plan.js';
 import type { WorkflowDefinition } from '../../workflow/types.js';
 import type { Bundle } from '../bundle.js';
@@ -9,13 +10,26 @@ import { jsonDigest } from '../digest.js';
 import type { ExecutionPredicate } from '../statement.js';
 import type { Checks } from './report.js';
 
+/** Time limits of what level full re-evaluates, per request to the evaluator. */
+export interface FullLimits {
+  /** A condition's or a mapping's replay. Default: 1,000 ms (what the engine allows them). */
+  mappingTimeoutMs: number;
+  /** Re-running a step's transform. Default: 10,000 ms. */
+  rerunTimeoutMs: number;
+}
+
+export const DEFAULT_FULL_LIMITS: FullLimits = { mappingTimeoutMs: 1_000, rerunTimeoutMs: 10_000 };
+
 /**
  * The full level: with the data the bundle carries, recompute every digest the signatures cover, replay
  * each step's input mappings from its upstream outputs (lineage), re-run the deterministic steps, re-check
  * the conditions that decided what ran, and re-derive the result. Uses the same pure functions the engine
- * and the workers use, so "what would have happened" means exactly what did.
+ * and the workers use, so "what would have happened" means exactly what did. Runs only on a receipt a
+ * trusted key signed; the expressions run in the evaluator the caller gives (a sandbox).
  */
-export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, checks: Checks): Promise<void> {
+export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, checks: Checks, evaluator: ExpressionEvaluator, limits: FullLimits = DEFAULT_FULL_LIMITS): Promise<void> {
+  const mappings = withTimeout(evaluator, limits.mappingTimeoutMs);
+  const reruns = withTimeout(evaluator, limits.rerunTimeoutMs);
   const data = bundle.data;
   if (!data) {
     checks.fail('data', 'level full needs the data section; produce the bundle with --include-data');
@@ -58,7 +72,7 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
     const context = evaluationContext(data.inputs, stepPlan.reads, views);
 
     if (step.status === 'completed' || step.status === 'skipped') {
-      await checkDecision(step.stepId, step.status, stepPlan, context, status, checks);
+      await checkDecision(step.stepId, step.status, stepPlan, context, status, checks, mappings);
     }
     if (step.status !== 'completed') continue;
     const own = data.steps[step.stepId];
@@ -78,7 +92,7 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
 
     // Lineage: the input is what the step's mappings make of its upstream outputs and the workflow inputs.
     try {
-      const replayed = safeDigest(await resolveInput(stepPlan, context));
+      const replayed = safeDigest(await resolveInput(stepPlan, context, mappings));
       checks.expect(`lineage.${step.stepId}`, replayed === step.inputDigest, 'its input follows from its upstream outputs', `its input mappings give an input hashing to ${replayed}, but the attested input digest is ${step.inputDigest}`);
     } catch (error) {
       checks.fail(`lineage.${step.stepId}`, `its input mappings fail on the upstream data: ${describeError(error)}`);
@@ -92,7 +106,7 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
         continue;
       }
       try {
-        const output = await applyOutputMappings(d.output_mappings, await evaluateStepExpression(d.expression, own.input));
+        const output = await applyOutputMappings(d.output_mappings, await evaluateStepExpression(d.expression, own.input, reruns), reruns);
         const again = safeDigest(output);
         checks.expect(`rerun.${step.stepId}`, again === step.outputDigest, 're-running the transform gives the attested output', `re-running the transform gives an output hashing to ${again}, attested ${step.outputDigest}`);
       } catch (error) {
@@ -101,7 +115,15 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
     }
   }
 
-  if (predicate.status === 'completed') await checkResult(plan, data.inputs, views, predicate, checks);
+  if (predicate.status === 'completed') await checkResult(plan, data.inputs, views, predicate, checks, mappings);
+}
+
+/** The evaluator with a default time limit for every request made through it. */
+function withTimeout(evaluator: ExpressionEvaluator, timeoutMs: number): ExpressionEvaluator {
+  return {
+    evaluate: (sources, input, options = {}) => evaluator.evaluate(sources, input, { timeoutMs, ...options }),
+    close: () => evaluator.close(),
+  };
 }
 
 /**
@@ -143,15 +165,16 @@ async function checkDecision(
   stepId: string,
   actual: 'completed' | 'skipped',
   stepPlan: WorkflowPlan['steps'] extends ReadonlyMap<string, infer P> ? P : never,
-  context: unknown,
+  context: EvaluationContext,
   status: ReadonlyMap<string, string>,
   checks: Checks,
+  evaluator: ExpressionEvaluator,
 ): Promise<void> {
   let shouldRun: boolean;
   let why: string;
-  if (stepPlan.when) {
+  if (stepPlan.when !== undefined) {
     try {
-      shouldRun = await evaluateCondition(stepPlan.when, context);
+      shouldRun = await evaluateCondition(stepPlan, context, evaluator);
       why = `its when condition is ${shouldRun}`;
     } catch (error) {
       checks.fail(`condition.${stepId}`, `its when condition fails on the upstream data: ${describeError(error)}`);
@@ -162,24 +185,13 @@ async function checkDecision(
     shouldRun = skipped === undefined;
     why = skipped === undefined ? 'none of its dependencies was skipped' : `its dependency ${skipped} was skipped`;
   }
-  if (!stepPlan.when && shouldRun && actual === 'completed') return;
+  if (stepPlan.when === undefined && shouldRun && actual === 'completed') return;
   checks.expect(`condition.${stepId}`, shouldRun === (actual === 'completed'), `${actual}: ${why}`, `the step is ${actual}, but ${why}`);
 }
 
-async function checkResult(plan: WorkflowPlan, inputs: unknown, views: ReadonlyMap<string, StepView>, predicate: ExecutionPredicate, checks: Checks): Promise<void> {
+async function checkResult(plan: WorkflowPlan, inputs: unknown, views: ReadonlyMap<string, StepView>, predicate: ExecutionPredicate, checks: Checks, evaluator: ExpressionEvaluator): Promise<void> {
   try {
-    let result: unknown;
-    if (plan.outputs) {
-      const context = { inputs, steps: Object.fromEntries(views) };
-      const out: Record<string, unknown> = {};
-      for (const [key, expr] of plan.outputs) {
-        const value = toPlainJson(await expr.evaluate(context));
-        if (value !== undefined) out[key] = value;
-      }
-      result = out;
-    } else {
-      result = views.get(plan.lastStepId)?.output ?? null;
-    }
+    const result = await computeResult(plan.outputs, plan.lastStepId, inputs, views, evaluator);
     const digest = safeDigest(result);
     checks.expect('data.result', digest === predicate.resultDigest, 'the outputs mapping gives the result the receipt names', `the outputs mapping gives a result hashing to ${digest}, the receipt names ${predicate.resultDigest}`);
   } catch (error) {

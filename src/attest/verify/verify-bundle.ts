@@ -8,6 +8,8 @@ import { keyIdOf, publicKeyFromPem } from '../keys.js';
 import { checkLog, verifyBasic } from './basic.js';
 import { verifyZk } from './zk.js';
 import { verifyFull } from './full.js';
+import type { FullLimits } from './full.js';
+import type { ExpressionEvaluator } from '../../expressions/evaluator.js';
 import { Checks } from './report.js';
 import type { VerificationLevel, VerificationReport } from './report.js';
 
@@ -17,6 +19,15 @@ export interface VerifyOptions {
   level?: VerificationLevel;
   /** Groth16 verification keys to pin at level zk; without one, the key the signed statement names by digest is used. */
   zkVerificationKeys?: readonly unknown[];
+  /**
+   * Where level full evaluates the workflow's expressions (its conditions, mappings and transforms): a
+   * sandbox, because a bundle's definition is whoever made the bundle's code. In Node,
+   * `new ProcessEvaluator()` (verity's main entry); in a browser, `new WebWorkerEvaluator(...)`. Required
+   * at level full.
+   */
+  evaluator?: ExpressionEvaluator;
+  /** Time limits of level full's re-evaluations. */
+  fullLimits?: FullLimits;
 }
 
 /**
@@ -38,6 +49,9 @@ export async function verifyBundle(input: unknown, options: VerifyOptions): Prom
   if (trusted.size === 0) {
     return { ok: false, level, unusable: 'no trusted key: pass the coordinator public key (--trust KEY.pem); keys inside a bundle are never trusted on their own word', checks: [] };
   }
+  if (level === 'full' && !options.evaluator) {
+    return { ok: false, level, unusable: "level full re-evaluates the workflow's expressions and needs an evaluator to run them in: pass `evaluator` (a ProcessEvaluator in Node, a WebWorkerEvaluator in a browser)", checks: [] };
+  }
   if (isZkOnly(input)) return verifyZkOnly(input, trusted, level, options);
   const parsed = bundleSchema.safeParse(input);
   if (!parsed.success) {
@@ -46,7 +60,7 @@ export async function verifyBundle(input: unknown, options: VerifyOptions): Prom
   const bundle = parsed.data as Bundle;
   const checks = new Checks();
   const predicate = await verifyBasic(bundle, trusted, checks);
-  if (predicate && level === 'full') await verifyFull(bundle, predicate, checks);
+  if (predicate && level === 'full') await verifyFull(bundle, predicate, checks, options.evaluator!, options.fullLimits);
   if (predicate && level === 'zk') {
     if (!bundle.zk) {
       checks.fail('zk.proofs', predicate.zk ? 'the bundle carries no zk proofs yet: fetch it again once proving is done (`verity status` shows progress)' : 'the receipt has no zk values: the execution did not run at verification level zk');

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { ProcessEvaluator } from '../../expressions/node/process-evaluator.js';
 import { verifyBundle } from '../../attest/verify/verify-bundle.js';
 import { releaseCurveWorkers } from '../../zk/setup/curve.js';
 import { openBackend, withBackendOptions } from '../backends/open.js';
@@ -86,7 +87,14 @@ export function registerReceipts(program: Command): void {
           throw new CliError('usage', `the bundle is not JSON: ${(error as Error).message}`);
         }
       }
-      const report = await verifyBundle(bundle, { trustedKeys, level: flags.level, ...(zkKeys.length > 0 && { zkVerificationKeys: zkKeys }) });
+      // Level full runs the bundle's own expressions: in a sandbox, since a bundle is whoever made it's code.
+      const evaluator = flags.level === 'full' ? new ProcessEvaluator({ name: 'verifier expression evaluator', processes: 1 }) : undefined;
+      let report;
+      try {
+        report = await verifyBundle(bundle, { trustedKeys, level: flags.level, ...(evaluator && { evaluator }), ...(zkKeys.length > 0 && { zkVerificationKeys: zkKeys }) });
+      } finally {
+        await evaluator?.close();
+      }
       // snarkjs's curve keeps worker threads that would hold the process open.
       if (flags.level === 'zk') await releaseCurveWorkers();
       if (flags.json) {

@@ -345,5 +345,31 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         'CREATE INDEX zk_proofs_to_prove ON zk_proofs (status, lease_expires_at)',
       ],
     },
+    {
+      version: 8,
+      name: 'incremental scheduling: step counters, pending dependencies, inputs of steps decided to run',
+      statements: [
+        // What scheduling needs of a whole execution, kept by the engine, so a transition never scans its steps.
+        `ALTER TABLE executions ADD COLUMN steps_total ${I} NOT NULL DEFAULT 0`,
+        `ALTER TABLE executions ADD COLUMN steps_done ${I} NOT NULL DEFAULT 0`,
+        `ALTER TABLE executions ADD COLUMN steps_active ${I} NOT NULL DEFAULT 0`,
+        `ALTER TABLE executions ADD COLUMN steps_ready ${I} NOT NULL DEFAULT 0`,
+        'UPDATE executions SET steps_total = (SELECT COUNT(*) FROM steps s WHERE s.execution_id = executions.id)',
+        "UPDATE executions SET steps_done = (SELECT COUNT(*) FROM steps s WHERE s.execution_id = executions.id AND s.status IN ('completed', 'skipped'))",
+        "UPDATE executions SET steps_active = (SELECT COUNT(*) FROM steps s WHERE s.execution_id = executions.id AND s.status IN ('queued', 'running'))",
+        // Dependencies not yet done. Existing rows start at 0; recovery recounts those of running executions
+        // from their definitions before anything else runs (Engine.recover).
+        `ALTER TABLE steps ADD COLUMN pending_deps ${I} NOT NULL DEFAULT 0`,
+        "CREATE INDEX steps_decidable ON steps (execution_id, position) WHERE status = 'pending' AND pending_deps = 0",
+        "CREATE INDEX steps_ready ON steps (execution_id, position) WHERE status = 'ready'",
+        // The input of a step decided to run while it waits for a slot: its expressions ran once, at the decision.
+        `CREATE TABLE ready_inputs (
+          execution_id TEXT NOT NULL REFERENCES executions (id),
+          step_id TEXT NOT NULL,
+          input TEXT NOT NULL,
+          PRIMARY KEY (execution_id, step_id)
+        )`,
+      ],
+    },
   ];
 }

@@ -5,6 +5,7 @@ import type {
   JobGuard,
   JobPatch,
   StepPatch,
+  StepProgress,
   StepResultSummary,
   StoreReads,
   StoreTx,
@@ -150,6 +151,43 @@ export class SqlReads implements StoreReads {
   async listStepStatuses(executionId: string): Promise<{ stepId: string; status: StepStatus }[]> {
     const rows = await this.conn.all('SELECT step_id, status FROM steps WHERE execution_id = ? ORDER BY position', [executionId]);
     return rows.map((r) => ({ stepId: r.step_id as string, status: r.status as StepStatus }));
+  }
+
+  async getStepStatuses(executionId: string, stepIds: readonly string[]): Promise<StepProgress[]> {
+    const out: StepProgress[] = [];
+    for (let i = 0; i < stepIds.length; i += CHUNK) {
+      const chunk = stepIds.slice(i, i + CHUNK);
+      const rows = await this.conn.all(`SELECT step_id, status, pending_deps FROM steps WHERE execution_id = ? AND step_id IN (${placeholders(chunk.length)})`, [
+        executionId,
+        ...chunk,
+      ]);
+      out.push(...rows.map(progressOf));
+    }
+    return out;
+  }
+
+  async listDecidableSteps(executionId: string): Promise<string[]> {
+    const rows = await this.conn.all("SELECT step_id FROM steps WHERE execution_id = ? AND status = 'pending' AND pending_deps = 0 ORDER BY position", [executionId]);
+    return rows.map((r) => r.step_id as string);
+  }
+
+  async listReadySteps(executionId: string, limit: number): Promise<{ stepId: string; input: unknown }[]> {
+    const rows = await this.conn.all(
+      `SELECT s.step_id, r.input FROM steps s JOIN ready_inputs r ON r.execution_id = s.execution_id AND r.step_id = s.step_id
+        WHERE s.execution_id = ? AND s.status = 'ready' ORDER BY s.queued_at, s.position LIMIT ?`,
+      [executionId, limit],
+    );
+    return rows.map((r) => ({ stepId: r.step_id as string, input: JSON.parse(r.input as string) as unknown }));
+  }
+
+  async listExecutionsToAdvance(limit: number): Promise<string[]> {
+    const rows = await this.conn.all(
+      `SELECT id FROM executions e WHERE status = 'running'
+         AND (steps_done = steps_total OR EXISTS (SELECT 1 FROM steps s WHERE s.execution_id = e.id AND s.status = 'pending' AND s.pending_deps = 0))
+       ORDER BY id LIMIT ?`,
+      [limit],
+    );
+    return rows.map((r) => r.id as string);
   }
 
   getStep(executionId: string, stepId: string): Promise<StepRecord | undefined> {
@@ -413,6 +451,36 @@ export class SqlTx extends SqlReads implements StoreTx {
     return (await this.update(t.steps, patch, where, params)) > 0;
   }
 
+  async releaseDependents(executionId: string, counts: ReadonlyMap<string, number>): Promise<StepProgress[]> {
+    // Grouped by how many dependencies each step had done at once: almost always one statement.
+    const byCount = new Map<number, string[]>();
+    for (const [stepId, count] of counts) byCount.set(count, [...(byCount.get(count) ?? []), stepId]);
+    const out: StepProgress[] = [];
+    for (const [count, ids] of byCount) {
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const chunk = ids.slice(i, i + CHUNK);
+        const rows = await this.conn.all(
+          `UPDATE steps SET pending_deps = pending_deps - ? WHERE execution_id = ? AND step_id IN (${placeholders(chunk.length)}) RETURNING step_id, status, pending_deps`,
+          [count, executionId, ...chunk],
+        );
+        out.push(...rows.map(progressOf));
+      }
+    }
+    return out;
+  }
+
+  async setReadyInput(executionId: string, stepId: string, input: unknown): Promise<void> {
+    if (input === undefined) {
+      await this.conn.run('DELETE FROM ready_inputs WHERE execution_id = ? AND step_id = ?', [executionId, stepId]);
+    } else {
+      await this.conn.run('INSERT INTO ready_inputs (execution_id, step_id, input) VALUES (?, ?, ?) ON CONFLICT (execution_id, step_id) DO UPDATE SET input = excluded.input', [
+        executionId,
+        stepId,
+        JSON.stringify(input),
+      ]);
+    }
+  }
+
   async markStepRunning(executionId: string, stepId: string, jobId: string, now: number): Promise<boolean> {
     const changed = await this.conn.run(
       `UPDATE steps SET status = 'running', started_at = COALESCE(started_at, ?)
@@ -563,4 +631,8 @@ export class SqlTx extends SqlReads implements StoreTx {
     const fields = t.events.fields.filter((f) => f !== 'seq');
     await this.insert(t.events, this.pendingEvents.splice(0), fields);
   }
+}
+
+function progressOf(row: Row): StepProgress {
+  return { stepId: row.step_id as string, status: row.status as StepStatus, pendingDeps: Number(row.pending_deps) };
 }

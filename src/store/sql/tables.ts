@@ -49,6 +49,10 @@ export const executions = table<ExecutionRecord>('executions', {
   deadlineAt: 'int',
   finishedAt: 'int',
   updatedAt: 'int',
+  stepsTotal: 'int',
+  stepsDone: 'int',
+  stepsActive: 'int',
+  stepsReady: 'int',
 });
 
 export const steps = table<StepRecord>('steps', {
@@ -58,6 +62,7 @@ export const steps = table<StepRecord>('steps', {
   status: 'text',
   attempts: 'int',
   roundStart: 'int',
+  pendingDeps: 'int',
   currentJobId: 'text',
   inputDigest: 'text',
   error: 'json',

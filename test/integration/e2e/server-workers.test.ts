@@ -12,6 +12,7 @@ import { echo, sleepStep } from '../../support/node.js';
 import { startServerProcess, startWorkerProcess } from '../../support/server.js';
 import { ensureTestZkArtifacts } from '../../support/zk-artifacts.js';
 import type { ProcessHandle, ServerProcess } from '../../support/server.js';
+import { sandbox } from '../../support/evaluator.js';
 
 /**
  * The product as it is deployed: a real `verity serve --workers 0` process (SQLite in its data directory)
@@ -70,7 +71,7 @@ async function expectReceiptVerifies(executionId: string): Promise<void> {
   const bundle = await client.receipt(executionId, { includeData: true });
   expect((await client.verify(bundle, { level: 'full' })).ok).toBe(true);
   const { publicKeyPem } = await client.coordinatorKey();
-  const offline = await verifyBundle(JSON.parse(JSON.stringify(bundle)), { trustedKeys: [publicKeyPem], level: 'full' });
+  const offline = await verifyBundle(JSON.parse(JSON.stringify(bundle)), { trustedKeys: [publicKeyPem], level: 'full', evaluator: sandbox() });
   expect(offline.checks.filter((c) => !c.ok)).toEqual([]);
   expect(offline).toMatchObject({ ok: true, executionId, status: 'completed' });
   const stranger = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();

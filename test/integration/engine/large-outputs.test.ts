@@ -10,6 +10,7 @@ import { Worker } from '../../../src/worker/worker.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
 import { startTestNode } from '../../support/node.js';
 import { startTestServer } from '../../support/server.js';
+import { sandbox } from '../../support/evaluator.js';
 
 /**
  * Step outputs too large for a database row (256 KiB of canonical JSON by default) are stored as blobs of
@@ -49,7 +50,7 @@ for (const kind of BACKENDS) {
       expect(await t.node.coordinator.outputOf(produced!)).toEqual({ text: big });
       // The bundle carries the value for level full, and verifies there.
       const bundle = await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true, blobs: t.node.blobs });
-      const report = await verifyBundle(bundle, { trustedKeys: [t.node.coordinatorSigner.publicKeyPem], level: 'full' });
+      const report = await verifyBundle(bundle, { trustedKeys: [t.node.coordinatorSigner.publicKeyPem], level: 'full', evaluator: sandbox() });
       expect(report.ok, JSON.stringify(report.checks.filter((c) => !c.ok))).toBe(true);
       // Small outputs stay inline.
       const [measured] = await t.node.store.read.getStepResults(view.executionId, ['measure']);

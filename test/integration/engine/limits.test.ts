@@ -70,27 +70,60 @@ for (const kind of BACKENDS) {
       expect(view.steps.filter((s) => s.status === 'completed')).toHaveLength(3);
     });
 
-    it('charges the metered cost an executor reports and stops when it passes the budget', async () => {
+    it('charges the metered cost an executor reports, never past the budget: a report above what is left fails its step', async () => {
       const view = await t.run({
         id: 'metered',
         max_cost_budget: 1000,
         steps: [echo('a', { estimated_cost: 100, input_mappings: { cost: '1500' } }), echo('b', { depends_on: ['a'] })],
       });
       expect(view.status).toBe('budget_exceeded');
-      expect(view.spent).toBe(1500);
-      expect(view.steps.map((s) => s.status)).toEqual(['completed', 'pending']);
+      // Charged up to the limit, not what the worker said.
+      expect(view.spent).toBe(1000);
+      expect(view.error).toMatchObject({ code: 'budget_exceeded', stepId: 'a' });
+      expect(view.steps.map((s) => [s.status, s.cost])).toEqual([
+        ['failed', 1000],
+        ['pending', 0],
+      ]);
+      expect(await t.node.store.read.getStepResults(view.executionId)).toEqual([]);
     });
 
-    it('a retry with a larger budget continues an execution that ran out', async () => {
+    it('charges within the budget across steps: the step whose report crosses it is charged what was left', async () => {
       const view = await t.run({
-        id: 'more-budget',
-        max_cost_budget: 500,
-        steps: [echo('a', { estimated_cost: 400 }), echo('b', { estimated_cost: 400, depends_on: ['a'] })],
+        id: 'metered-sum',
+        max_cost_budget: 1000,
+        steps: [echo('a', { estimated_cost: 100, input_mappings: { cost: '700' } }), echo('b', { estimated_cost: 100, depends_on: ['a'], input_mappings: { cost: '700' } })],
       });
       expect(view.status).toBe('budget_exceeded');
-      await t.node.engine.retry(view.executionId, 'client:test', { budget: 1000 });
-      expect((await t.node.waitFor(view.executionId)).status).toBe('completed');
-      expect((await t.view(view.executionId)).spent).toBe(800);
+      expect(view.spent).toBe(1000);
+      expect(view.steps.map((s) => [s.id, s.status, s.cost])).toEqual([
+        ['a', 'completed', 700],
+        ['b', 'failed', 300],
+      ]);
+    });
+
+    it('a retry with a larger budget, up to the workflow\'s own, continues an execution that ran out', async () => {
+      const execution = await t.start(
+        { id: 'more-budget', max_cost_budget: 1000, steps: [echo('a', { estimated_cost: 400 }), echo('b', { estimated_cost: 400, depends_on: ['a'] })] },
+        {},
+        { budget: 500 },
+      );
+      expect((await t.node.waitFor(execution.id)).status).toBe('budget_exceeded');
+      await t.node.engine.retry(execution.id, 'client:test', { budget: 1000 });
+      expect((await t.node.waitFor(execution.id)).status).toBe('completed');
+      expect((await t.view(execution.id)).spent).toBe(800);
+    });
+
+    it('lets a caller lower the workflow\'s budget, never raise or remove it, on start and on retry', async () => {
+      const definition = { id: 'capped', max_cost_budget: 1000, steps: [echo('a', { estimated_cost: 400 }), echo('b', { estimated_cost: 400, depends_on: ['a'] })] };
+      await expect(t.start(definition, {}, { budget: 0 })).rejects.toMatchObject({ code: 'invalid_inputs', message: expect.stringMatching(/would remove .*max_cost_budget of 1000/) as unknown });
+      await expect(t.start(definition, {}, { budget: 1001 })).rejects.toMatchObject({ code: 'invalid_inputs', message: expect.stringMatching(/would raise/) as unknown });
+      const lowered = await t.start(definition, {}, { budget: 500 });
+      expect((await t.node.waitFor(lowered.id)).status).toBe('budget_exceeded');
+      await expect(t.node.engine.retry(lowered.id, 'client:test', { budget: 0 })).rejects.toMatchObject({ code: 'invalid_inputs' });
+      await expect(t.node.engine.retry(lowered.id, 'client:test', { budget: 5000 })).rejects.toMatchObject({ code: 'invalid_inputs' });
+      // Without a cap of the workflow's own, 0 (no limit) is the caller's to choose.
+      const open = await t.start({ id: 'uncapped', steps: [echo('a', { estimated_cost: 400 })] }, {}, { budget: 0 });
+      expect((await t.node.waitFor(open.id)).status).toBe('completed');
     });
 
     it('cancels a running execution: the running step is stopped at once and nothing else starts', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { verifyBundle } from '../../../src/attest/verify/verify-bundle.js';
 import { buildBundle } from '../../../src/receipts/bundle.js';
 import { echo, useTestNode } from '../../support/node.js';
+import { sandbox } from '../../support/evaluator.js';
 
 describe('attestation policy', () => {
   describe('a node that attests (the default)', () => {
@@ -11,7 +12,7 @@ describe('attestation policy', () => {
       const view = await t.run({ id: 'unverified', requires_verification: false, steps: [echo('a'), echo('b', { requires_proof: true, depends_on: ['a'] })] }, { x: 1 });
       expect(view.status).toBe('completed');
       const bundle = await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true });
-      const report = await verifyBundle(JSON.parse(JSON.stringify(bundle)), { trustedKeys: [t.node.coordinatorSigner.publicKeyPem], level: 'full' });
+      const report = await verifyBundle(JSON.parse(JSON.stringify(bundle)), { trustedKeys: [t.node.coordinatorSigner.publicKeyPem], level: 'full', evaluator: sandbox() });
       expect(report.ok).toBe(true);
     });
   });

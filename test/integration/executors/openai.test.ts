@@ -11,6 +11,7 @@ import { startOpenAiServer } from '../../support/openai-server.js';
 import type { OpenAiTestServer } from '../../support/openai-server.js';
 import { startTestNode } from '../../support/node.js';
 import type { TestNode } from '../../support/node.js';
+import { sandbox } from '../../support/evaluator.js';
 
 /**
  * The OpenAI-compatible executor inside a real worker, against a real HTTP server speaking the protocol:
@@ -203,7 +204,7 @@ describe('the OpenAI-compatible executor in a worker', () => {
     // The attestation naming the hosted model's version is a valid one: the receipt verifies.
     const bundle = await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true });
     for (const level of ['basic', 'full'] as const) {
-      const report = await verifyBundle(bundle, { trustedKeys: [t.node.coordinatorSigner.publicKeyPem], level });
+      const report = await verifyBundle(bundle, { trustedKeys: [t.node.coordinatorSigner.publicKeyPem], level, evaluator: sandbox() });
       expect(report.checks.filter((c) => !c.ok)).toEqual([]);
       expect(report.ok).toBe(true);
     }

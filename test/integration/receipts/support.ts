@@ -15,6 +15,7 @@ import type { Check, VerificationLevel, VerificationReport } from '../../../src/
 import type { LocalSigner } from '../../../src/keys/local-signer.js';
 import { buildBundle } from '../../../src/receipts/bundle.js';
 import type { TestNode } from '../../support/node.js';
+import { sandbox } from '../../support/evaluator.js';
 
 /** Helpers shared by the receipt tamper tests: fixtures from real executions, and ways to change them. */
 
@@ -41,7 +42,7 @@ export function bundleOf(t: TestNode, executionId: string, includeData = true): 
 }
 
 export function verify(bundle: unknown, trusted: readonly (string | Uint8Array)[], level: VerificationLevel = 'basic'): Promise<VerificationReport> {
-  return verifyBundle(bundle, { trustedKeys: trusted, level });
+  return verifyBundle(bundle, { trustedKeys: trusted, level, evaluator: sandbox() });
 }
 
 export function failed(report: VerificationReport): Check[] {
@@ -73,6 +74,19 @@ export function expectRejected(report: VerificationReport, expected: Record<stri
     expect(check, `expected check ${name} to fail; failed: ${JSON.stringify(failures)}`).toBeDefined();
     if (pattern) expect(check!.message).toMatch(pattern);
   }
+}
+
+/**
+ * The receipt's signature failed, and nothing past it was looked at: on the word of a statement no trusted
+ * key signed, no attestation, log proof, expression or proof is checked (the verifier's first rule).
+ */
+export function expectStoppedAtSignature(report: VerificationReport, pattern: RegExp): void {
+  expect(report.unusable).toBeUndefined();
+  expect(report.ok).toBe(false);
+  const signature = report.checks.find((c) => c.name === 'receipt.signature');
+  expect(signature?.ok).toBe(false);
+  expect(signature!.message).toMatch(pattern);
+  expect(report.checks.map((c) => c.name).filter((n) => n !== 'receipt.signature' && n !== 'receipt.statement')).toEqual([]);
 }
 
 /** The named checks passed (to show a tamper was caught by the rule meant to catch it, not by accident). */

@@ -3,7 +3,7 @@ import type { Bundle } from '../../../src/attest/bundle.js';
 import { LocalSigner } from '../../../src/keys/local-signer.js';
 import { startTestNode } from '../../support/node.js';
 import type { TestNode } from '../../support/node.js';
-import { bundleOf, clone, expectPassed, expectRejected, expectVerified, failedNames, flipHex, forgeReceipt, runExample, stepOf, verify } from './support.js';
+import { bundleOf, clone, expectPassed, expectRejected, expectStoppedAtSignature, expectVerified, failedNames, flipHex, forgeReceipt, runExample, stepOf, verify } from './support.js';
 
 /**
  * The receipt changed and RE-SIGNED by a key the verifier is told to trust (see forgeReceipt): the signature
@@ -206,7 +206,7 @@ describe('tampering with the receipt, re-signed by a trusted key', () => {
 
     it('a receipt signed by the forger is rejected when the forger is not trusted (the same bundle as the control)', async () => {
       const { bundle } = forge(() => undefined);
-      expectRejected(await verify(bundle, [trusted]), { 'receipt.signature': /not a trusted coordinator key/, 'tlog.checkpoint': /no signature from a trusted key/ });
+      expectStoppedAtSignature(await verify(bundle, [trusted]), /not a trusted coordinator key/);
     });
   });
 });

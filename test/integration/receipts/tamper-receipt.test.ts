@@ -5,7 +5,7 @@ import { fromBase64 } from '../../../src/attest/bytes.js';
 import { LocalSigner } from '../../../src/keys/local-signer.js';
 import { startTestNode } from '../../support/node.js';
 import type { TestNode } from '../../support/node.js';
-import { bundleOf, clone, encode, expectPassed, expectRejected, expectVerified, flipBase64Byte, flipHex, receiptOf, runExample, verify } from './support.js';
+import { bundleOf, clone, encode, expectPassed, expectRejected, expectStoppedAtSignature, expectVerified, flipBase64Byte, flipHex, receiptOf, runExample, verify } from './support.js';
 
 /** The receipt changed without re-signing: the coordinator's signature breaks, and the rule that reads the change too. */
 describe('tampering with the receipt', () => {
@@ -27,17 +27,12 @@ describe('tampering with the receipt', () => {
   });
 
   describe('without re-signing', () => {
-    it('one character of the payload JSON changed (the execution id): signature, subject, attestations and log all fail', async () => {
+    it('one character of the payload JSON changed (the execution id): the signature fails, and nothing past it is checked', async () => {
       const bundle = clone(fixture);
       const statement = receiptOf(bundle);
       statement.predicate.executionId = flipHex(statement.predicate.executionId);
       bundle.receipt.payload = encode(statement);
-      expectRejected(await verify(bundle, [trusted]), {
-        'receipt.signature': /does not verify/,
-        'receipt.subject': /expected execution\//,
-        'attestation.normalize': /executionId/,
-        'tlog.inclusion': null,
-      });
+      expectStoppedAtSignature(await verify(bundle, [trusted]), /does not verify/);
     });
 
     it('the payload JSON changed (the status, to another valid status): signature and log fail', async () => {
@@ -48,8 +43,8 @@ describe('tampering with the receipt', () => {
       statement.predicate.status = 'failed';
       bundle.receipt.payload = encode(statement);
       const report = await verify(bundle, [trusted]);
-      expectRejected(report, { 'receipt.signature': /does not verify/, 'tlog.inclusion': /does not lead/ });
-      expectPassed(report, ['receipt.statement', 'steps.root', 'attestations']);
+      expectStoppedAtSignature(report, /does not verify/);
+      expectPassed(report, ['receipt.statement']);
     });
 
     it('one character of the payload JSON changed to break the statement (a status that is not one)', async () => {
@@ -62,9 +57,7 @@ describe('tampering with the receipt', () => {
     it('one byte of the receipt signature changed', async () => {
       const bundle = clone(fixture);
       bundle.receipt.signatures[0]!.sig = flipBase64Byte(bundle.receipt.signatures[0]!.sig, 10);
-      const report = await verify(bundle, [trusted]);
-      expectRejected(report, { 'receipt.signature': /does not verify/ });
-      expectPassed(report, ['receipt.statement', 'attestations', 'steps.root', 'tlog.inclusion']);
+      for (const level of ['basic', 'full'] as const) expectStoppedAtSignature(await verify(bundle, [trusted], level), /does not verify/);
     });
 
     it('the signature keyid changed', async () => {
@@ -88,10 +81,8 @@ describe('tampering with the receipt', () => {
     it('the payload signed by an untrusted key', async () => {
       const bundle = clone(fixture);
       bundle.receipt = signEnvelope(IN_TOTO_PAYLOAD_TYPE, fromBase64(bundle.receipt.payload), forger);
-      const report = await verify(bundle, [trusted]);
-      expectRejected(report, { 'receipt.signature': /not a trusted coordinator key/ });
-      // The payload is the one that was logged: only the trust in the signer is missing.
-      expectPassed(report, ['tlog.inclusion', 'steps.root']);
+      // The payload is the one that was logged: only the trust in the signer is missing, and that is enough.
+      for (const level of ['basic', 'full'] as const) expectStoppedAtSignature(await verify(bundle, [trusted], level), /not a trusted coordinator key/);
     });
   });
 });

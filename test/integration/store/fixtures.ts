@@ -222,12 +222,16 @@ export function execution(wf: WorkflowRecord, overrides: Partial<ExecutionRecord
     startedAt: T0,
     deadlineAt: T0 + 3_600_000,
     updatedAt: T0,
+    stepsTotal: 0,
+    stepsDone: 0,
+    stepsActive: 0,
+    stepsReady: 0,
     ...overrides,
   };
 }
 
 export function step(executionId: string, stepId: string, overrides: Partial<StepRecord> = {}): StepRecord {
-  return { executionId, stepId, position: 0, status: 'pending', attempts: 0, roundStart: 0, cost: 0, ...overrides };
+  return { executionId, stepId, position: 0, status: 'pending', attempts: 0, roundStart: 0, pendingDeps: 0, cost: 0, ...overrides };
 }
 
 export function stepResult(executionId: string, stepId: string, overrides: Partial<StepResultRecord> = {}): StepResultRecord {

@@ -3,9 +3,8 @@ import {
   analyzeExpression,
   checkExpression,
   compileExpression,
-  evaluateToJson,
+  isDeterministic,
   stepReferences,
-  toPlainJson,
 } from '../../../src/workflow/expression.js';
 
 function refs(source: string): { steps: string[]; dynamic: boolean } {
@@ -172,65 +171,18 @@ describe('compileExpression and checkExpression', () => {
   });
 });
 
-describe('toPlainJson', () => {
-  it('turns a JSONata sequence into a plain array', async () => {
-    const raw = await compileExpression('[1, 2, 3].($ * 2)').evaluate({});
-    expect(Object.hasOwn(raw as object, 'sequence')).toBe(true);
-    const plain = toPlainJson(raw);
-    expect(plain).toEqual([2, 4, 6]);
-    expect(Object.getOwnPropertyNames(plain)).toEqual(['0', '1', '2', 'length']);
-  });
+describe('isDeterministic', () => {
+  it.each(['inputs.a + 1', '$uppercase(text)', '"$now()"', '/* $now() */ inputs.a', "$string('$random()')", '$map(xs, function($v) { $v * 2 })'])(
+    'reads %j from its syntax tree as deterministic',
+    (source) => {
+      expect(isDeterministic(source)).toBe(true);
+    },
+  );
 
-  it('turns nested sequences into plain arrays', async () => {
-    const plain = await evaluateToJson(compileExpression('{ "v": items.v }'), { items: [{ v: 1 }, { v: 2 }] });
-    expect(plain).toEqual({ v: [1, 2] });
-    expect(Object.hasOwn((plain as { v: object }).v, 'sequence')).toBe(false);
-  });
-
-  it('drops undefined and function values from objects and nulls them in arrays', () => {
-    const fn = (): number => 1;
-    expect(toPlainJson({ a: 1, b: undefined, c: fn, d: [1, undefined, fn], e: null })).toStrictEqual({
-      a: 1,
-      d: [1, null, null],
-      e: null,
-    });
-    expect(toPlainJson(undefined)).toBeUndefined();
-    expect(toPlainJson(fn)).toBeUndefined();
-  });
-
-  it('turns non-finite numbers into null and keeps other primitives', () => {
-    expect(toPlainJson([Infinity, -Infinity, NaN, 0, 'x', true, null])).toEqual([null, null, null, 0, 'x', true, null]);
-  });
-
-  it('drops JSONata functions and lambdas that an expression returns', async () => {
-    const expr = compileExpression('{ "f": function($x) { $x }, "g": $uppercase, "n": 1, "l": [1, $uppercase] }');
-    expect(await evaluateToJson(expr, { a: 1 })).toStrictEqual({ n: 1, l: [1, null] });
-    expect(await evaluateToJson(compileExpression('function($x) { $x }'), {})).toBeUndefined();
-  });
-
-  it('gives undefined for an expression that matches nothing', async () => {
-    expect(await evaluateToJson(compileExpression('inputs.missing'), { inputs: {} })).toBeUndefined();
-  });
-});
-
-describe('evaluation guardrails', () => {
-  it('stops unbounded recursion with a stack depth error', async () => {
-    const expr = compileExpression('($f := function($n) { $n + $f($n + 1) }; $f(0))');
-    await expect(expr.evaluate({})).rejects.toMatchObject({ code: 'D1011' });
-  });
-
-  it('bounds the depth of a recursion that would terminate', async () => {
-    const countdown = (n: number) => compileExpression(`($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(${n}))`);
-    expect(await countdown(10).evaluate({})).toBe(10);
-    await expect(countdown(1000).evaluate({})).rejects.toMatchObject({ code: 'D1011' });
-  });
-
-  it('stops an endless tail-recursive loop with an error instead of hanging', async () => {
-    const expr = compileExpression('($f := function($n) { $f($n + 1) }; $f(0))');
-    await expect(expr.evaluate({})).rejects.toMatchObject({ code: expect.stringMatching(/^D101[12]$/) as unknown });
-  }, 30_000);
-
-  it('evaluates ordinary expressions with bindings', async () => {
-    expect(await compileExpression('inputs.a + $extra').evaluate({ inputs: { a: 2 } }, { extra: 3 })).toBe(5);
-  });
+  it.each(['$now()', '$millis()', '$random() > 0.5', '($f := $now; $f())', '$map(xs, $random)', '$eval("1 + 1")', '{ "at": $now() }', '$uppercase('])(
+    'reads %j as not deterministic (a clock, random numbers, $eval, or no parse)',
+    (source) => {
+      expect(isDeterministic(source)).toBe(false);
+    },
+  );
 });
