@@ -104,6 +104,33 @@ export async function fanOut100(context: ScenarioContext): Promise<ScenarioResul
   });
 }
 
+/**
+ * The widest workflow there is: a source, 9,998 branches and a join (10,000 steps), at the concurrency
+ * limit of 1,000. Scheduling is incremental (a step's end looks at its dependents and the execution's
+ * counters, never at every step), so the cost per step should be the 100-wide fan-out's, whatever the width.
+ */
+export async function fanOut10000(context: ScenarioContext): Promise<ScenarioResult> {
+  const width = 9_998;
+  const raw = {
+    id: 'fan-out-10000',
+    concurrency: 1000,
+    steps: [
+      echoStep('source'),
+      ...Array.from({ length: width }, (_, i) => echoStep(`w${i}`, ['source'])),
+      echoStep('join', Array.from({ length: width }, (_, i) => `w${i}`)),
+    ],
+  };
+  return withNode(context, async (node, register) => {
+    const workflow = await register(raw);
+    const start = performance.now();
+    const execution = await node.engine.start({ workflow, inputs: {}, clientId: 'bench' });
+    const done = await node.waitFor(execution.id, 100);
+    if (done.status !== 'completed') throw new Error(`ended ${done.status}`);
+    const ms = performance.now() - start;
+    return { wall_ms: ms, ms_per_step: ms / (width + 2), steps_per_s: ((width + 2) / ms) * 1000 };
+  });
+}
+
 /** 200 executions of a 10-step chain started at once: throughput and the memory it takes. */
 export async function concurrentExecutions(context: ScenarioContext): Promise<ScenarioResult> {
   const steps = Array.from({ length: 10 }, (_, i) => echoStep(`s${i}`, i === 0 ? [] : [`s${i - 1}`]));
@@ -244,6 +271,7 @@ export const SCENARIOS = {
   'attestation-overhead': attestationOverhead,
   'overhead-per-step': overheadPerStep,
   'fan-out-100': fanOut100,
+  'fan-out-10000': fanOut10000,
   'concurrent-200x10': concurrentExecutions,
   'validate-1000': validate1000,
   'server-1000x10': serverLoad,

@@ -61,7 +61,7 @@ export class LiveProgress implements ProgressRenderer {
       const time =
         s.startedAt !== undefined
           ? formatDuration((ms(s.finishedAt) ?? now) - ms(s.startedAt)!)
-          : s.status === 'queued' && s.queuedAt !== undefined
+          : (s.status === 'queued' || s.status === 'ready') && s.queuedAt !== undefined
             ? `waiting ${formatDuration(now - ms(s.queuedAt)!)}`
             : '';
       const why = s.status === 'failed' && s.error ? c.red(` ${s.error.code}: ${s.error.message}`) : s.status === 'skipped' && s.skipReason ? c.dim(` ${s.skipReason}`) : '';

@@ -113,7 +113,7 @@ export interface StoreReads {
   getStepStatuses(executionId: string, stepIds: readonly string[]): Promise<StepProgress[]>;
   /** Steps still pending whose dependencies are all done: each waits for its decision. In definition order. */
   listDecidableSteps(executionId: string): Promise<string[]>;
-  /** Steps decided to run and waiting for a slot, with their inputs, oldest decision (then position) first. */
+  /** Steps decided to run and waiting for a slot, with their inputs, in definition order. */
   listReadySteps(executionId: string, limit: number): Promise<{ stepId: string; input: unknown }[]>;
   /**
    * Running executions that wait on a decision nobody may be making: a step decidable but undecided, or

@@ -174,7 +174,7 @@ export class SqlReads implements StoreReads {
   async listReadySteps(executionId: string, limit: number): Promise<{ stepId: string; input: unknown }[]> {
     const rows = await this.conn.all(
       `SELECT s.step_id, r.input FROM steps s JOIN ready_inputs r ON r.execution_id = s.execution_id AND r.step_id = s.step_id
-        WHERE s.execution_id = ? AND s.status = 'ready' ORDER BY s.queued_at, s.position LIMIT ?`,
+        WHERE s.execution_id = ? AND s.status = 'ready' ORDER BY s.position LIMIT ?`,
       [executionId, limit],
     );
     return rows.map((r) => ({ stepId: r.step_id as string, input: JSON.parse(r.input as string) as unknown }));
