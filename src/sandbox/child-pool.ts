@@ -84,6 +84,8 @@ export class ChildPool<Q, R> {
             if (child.process.exitCode !== null || child.process.signalCode !== null) return resolve();
             child.stopped = 'closed';
             child.process.once('exit', () => resolve());
+            // Held until it is gone: an idle child is unreferenced, and the caller awaits its exit.
+            keepAlive(child.process, true);
             child.process.kill('SIGKILL');
           }),
       ),
