@@ -36,10 +36,12 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
         throw new ApiError('not_found', version === undefined ? `no published workflow ${workflowId}; publish it with POST /v1/workflows` : `workflow ${workflowId} has no version ${version}`);
       }
       const idempotencyKey = request.headers['idempotency-key'];
-      await checkInputBlobs(request, context, request.body.inputs ?? {});
+      // Absent inputs are none; an explicit null is not an object, and the engine says so.
+      const inputs = request.body.inputs === undefined ? {} : request.body.inputs;
+      await checkInputBlobs(request, context, inputs);
       const execution = await node.engine.start({
         workflow,
-        inputs: request.body.inputs ?? {},
+        inputs,
         clientId: key.principal,
         ...(idempotencyKey !== undefined && { idempotencyKey }),
         ...(request.body.verification_level !== undefined && { verificationLevel: request.body.verification_level }),
