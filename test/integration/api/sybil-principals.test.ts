@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64 } from '../../../src/attest/bytes.js';
 import type { Bundle } from '../../../src/attest/bundle.js';
 import { DEFAULT_REGISTRATION_CAPS, registrationCapsFromEnv } from '../../../src/coordinator/registration-caps.js';
@@ -9,6 +9,7 @@ import { call, errorCode } from '../../support/api-http.js';
 import type { RawResponse } from '../../support/api-http.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
 import { HttpWorker } from '../../support/http-worker.js';
+import { rawQuery } from '../store/fixtures.js';
 import { startTestServer } from '../../support/server.js';
 import type { TestServer } from '../../support/server.js';
 import { expectVerified, receiptOf, stepOf, verify } from '../receipts/support.js';
@@ -127,6 +128,60 @@ for (const kind of BACKENDS) {
         expectVerified(full);
         expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe('2 of 3 replicas: 2 distinct principals agree; quorum 2');
       }, 60_000);
+
+      it('when both Sybil workers do get a replica (two claims racing), their two lies count once: the step fails redundancy_mismatch, never takes the lie', async () => {
+        const sybilKey = await server.key('sybil-race', 'worker');
+        const liarA = await new HttpWorker(server.url, sybilKey).register();
+        const liarB = await new HttpWorker(server.url, sybilKey).register();
+        const honest = await new HttpWorker(server.url, await server.key('honest-race', 'worker')).register();
+        const publisher = await server.key('race-publisher', 'publisher');
+        const client = await server.key('race-client', 'client');
+        expect((await call(server.url, 'POST', '/v1/workflows', { key: publisher, json: { ...WORKFLOW, id: 'sybil-race', name: 'sybil-race' } })).status).toBe(201);
+        const executed = await call(server.url, 'POST', '/v1/agents/sybil-race/execute', { key: client, json: { inputs: { text: 'truth' } } });
+        const executionId = (executed.json as { executionId: string }).executionId;
+
+        const first = await liarA.claimJob(executionId);
+        // What two claims racing on PostgreSQL can leave (neither saw the other's uncommitted assignment):
+        // hide the first job's principal while the second Sybil worker claims, then put it back.
+        await rawQuery(server.test.backend, 'UPDATE jobs SET principal = NULL WHERE id = ?', [first.jobId]);
+        const second = await liarB.claimJob(executionId);
+        await rawQuery(server.test.backend, 'UPDATE jobs SET principal = ? WHERE id = ?', ['sybil-race', first.jobId]);
+        const third = await honest.claimJob(executionId);
+        expect((await liarA.complete(first, { output: { text: 'lie' } })).status).toBe(200);
+        expect((await liarB.complete(second, { output: { text: 'lie' } })).status).toBe(200);
+        expect((await honest.complete(third)).status).toBe(200);
+
+        await server.test.node.waitFor(executionId);
+        const done = (await call(server.url, 'GET', `/v1/executions/${executionId}`, { key: client })).json as {
+          status: string;
+          steps: { id: string; status: string; error?: { code: string; message: string } }[];
+        };
+        expect(done.status).toBe('failed');
+        const vote = done.steps.find((s) => s.id === 'vote')!;
+        expect(vote.error?.code).toBe('redundancy_mismatch');
+        expect(vote.error?.message).toContain('at most 1 do');
+        expect(vote.error?.message).toContain('of sybil-race');
+        const results = await server.test.node.store.read.listReplicaResults(executionId);
+        expect(results.map((r) => r.principal).sort()).toEqual(['honest-race', 'sybil-race', 'sybil-race']);
+      }, 60_000);
+    });
+
+    describe("a worker's own word about its principal", () => {
+      let server: TestServer;
+      beforeAll(async () => {
+        server = await startTestServer(kind, 'sybil-word', { node: { workers: 0 }, server: { closeGraceMs: 200 } });
+      });
+      afterAll(() => server?.close());
+
+      it('is refused in a registration (400), and the principal recorded is always the API key\'s', async () => {
+        const apiKey = await server.key('mallory', 'worker');
+        const worker = new HttpWorker(server.url, apiKey);
+        const claimed = await worker.post('/worker/register', worker.registration(await worker.challenge(), { principal: 'honest' }));
+        expect(claimed.status, claimed.text).toBe(400);
+        await worker.register();
+        const record = await server.test.node.store.read.getWorker(worker.id);
+        expect(record?.principal).toBe('mallory');
+      });
     });
 
     describe('registration caps per principal', () => {
@@ -135,7 +190,6 @@ for (const kind of BACKENDS) {
         server = await startTestServer(kind, 'sybil-caps', { node: { workers: 0 }, server: { closeGraceMs: 200 } });
       });
       afterAll(() => server?.close());
-      afterEach(() => undefined);
 
       it('the 65th worker key of one principal is a 429 naming the quota; its known keys may register again; another principal is not held back', async () => {
         const apiKey = await server.key('many-workers', 'worker');
