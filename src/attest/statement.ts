@@ -68,6 +68,11 @@ export const receiptReplicaSchema = z.strictObject({
   replica: count,
   jobId: z.string().min(1),
   workerKeyId: hex64,
+  /**
+   * Whom the worker that ran the replica speaks for (the API key principal that registered it, or
+   * `node:…` for a node's in-process workers), as the coordinator recorded it: quorums count these.
+   */
+  principal: z.string().min(1).max(200),
   outputDigest: hex64,
   attestationDigest: hex64,
 });

@@ -16,6 +16,8 @@ import { LEASED_JOB_STATUSES } from '../store/records.js';
 import type { Store, StoreTx } from '../store/store.js';
 import type { StepType } from '../workflow/types.js';
 import { CoordinatorError } from './errors.js';
+import { DEFAULT_REGISTRATION_CAPS, checkRegistrationCaps } from './registration-caps.js';
+import type { RegistrationCaps } from './registration-caps.js';
 import { JobNotifier } from './notifier.js';
 import { isProcessAlive } from './process.js';
 import { parseZkPublicKey, verifyZkSignature } from '../zk/babyjub.js';
@@ -43,6 +45,8 @@ export interface AcceptedResult {
   attestation?: Envelope;
   attestationDigest?: string;
   workerKeyId?: string;
+  /** Who the worker speaks for, as this coordinator recorded it when it assigned the job (never the worker's word). */
+  principal?: string;
 }
 
 export interface JobFailure {
@@ -99,7 +103,11 @@ export interface WorkerRegistration {
   concurrency: number;
   /** The worker's Ed25519 public key (SPKI PEM): every result it reports must be attested with it. */
   publicKeyPem?: string;
-  /** For a remote worker: the API key principal that registered it, the only one that may speak for it. */
+  /**
+   * For a remote worker: the API key principal that registered it, the only one that may speak for it.
+   * For an in-process worker: whom it speaks for, set by the node's own code (CoordinatorOptions.localPrincipal
+   * by default). A redundancy quorum counts principals.
+   */
   principal?: string;
   /** The worker's Baby Jubjub key: it signs step leaves at verification level zk; it joins the worker registry. */
   zkPublicKey?: ZkPublicKey;
@@ -135,9 +143,19 @@ export interface CoordinatorOptions {
    * checked (tests of the coordinator alone).
    */
   blobs?: { size(digest: string): Promise<number | undefined>; get(digest: string): Promise<Uint8Array> };
+  /** The principal of in-process workers registered without one: the node's. Default: `node:local`. */
+  localPrincipal: string;
+  /** Registration caps on remote workers, per principal (src/coordinator/registration-caps.ts). */
+  caps: RegistrationCaps;
 }
 
-export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { leaseMs: 15_000, now: Date.now, requireAttestations: true };
+export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = {
+  leaseMs: 15_000,
+  now: Date.now,
+  requireAttestations: true,
+  localPrincipal: 'node:local',
+  caps: DEFAULT_REGISTRATION_CAPS,
+};
 
 /**
  * The coordinator owns jobs: the queue, claims under leases, heartbeats, results and the worker registry.
@@ -267,6 +285,8 @@ export class Coordinator {
         throw new CoordinatorError('invalid_key', `the worker's Baby Jubjub key is unusable: ${(error as Error).message}`, { cause: error });
       }
     }
+    // In-process workers speak for the node unless its code says otherwise; remote ones for their API key.
+    const principal = registration.principal ?? (registration.kind === 'local' ? this.options.localPrincipal : undefined);
     const record: WorkerRecord = {
       id: registration.id ?? `${registration.kind}-${uuidv7()}`,
       name: registration.name,
@@ -279,10 +299,14 @@ export class Coordinator {
       startedAt: now,
       lastSeenAt: now,
       ...(keyId !== undefined && { keyId }),
-      ...(registration.principal !== undefined && { principal: registration.principal }),
+      ...(principal !== undefined && { principal }),
       ...(zkPublicKey && { zkPublicKey }),
     };
     await this.store.transaction(async (tx) => {
+      // The caps hold Sybils back: one API key cannot out-vote others or fill the zk registry with keys.
+      if (registration.kind === 'remote' && principal !== undefined) {
+        await checkRegistrationCaps(tx, this.options.caps, { principal, ...(keyId !== undefined && { keyId }), ...(zkPublicKey && { zkPublicKey }) });
+      }
       if (zkPublicKey) await tx.registerZkKey(zkPublicKey.x, zkPublicKey.y, record.id, now);
       if (keyId !== undefined) {
         await tx.putKey({ keyId, role: 'worker', publicKeyPem: publicKeyToPem(publicKeyFromPem(registration.publicKeyPem!)), createdAt: now });
@@ -471,6 +495,7 @@ export class Coordinator {
         outputDigest,
         cost,
         workerId: report.workerId,
+        ...(job.principal !== undefined && { principal: job.principal }),
         ...(report.attestation && attested.predicate && { attestation: report.attestation, attestationDigest: attested.digest, workerKeyId: attested.predicate.workerKeyId }),
       };
       await this.outcomes.jobSucceeded(tx, execution, job, result, now);

@@ -1,5 +1,14 @@
 import { VerityError } from '../errors.js';
 
-export type CoordinatorErrorCode = 'unknown_worker' | 'unknown_job' | 'not_assigned' | 'stale_attempt' | 'worker_stopped' | 'invalid_key' | 'no_blob_store';
+export type CoordinatorErrorCode =
+  | 'unknown_worker'
+  | 'unknown_job'
+  | 'not_assigned'
+  | 'stale_attempt'
+  | 'worker_stopped'
+  | 'invalid_key'
+  | 'no_blob_store'
+  // A registration past a per-principal cap (src/coordinator/registration-caps.ts): a 429 over HTTP.
+  | 'quota_exceeded';
 
 export class CoordinatorError extends VerityError<CoordinatorErrorCode> {}

@@ -121,14 +121,16 @@ async function exceedBudget(t: Transition, job: JobRecord, reported: number, cha
 }
 
 /**
- * One replica of a redundant step has a result: keep it, and complete the step once `quorum` replicas on
- * distinct worker keys agree on the output digest (the lowest agreeing replica's result becomes the step's,
+ * One replica of a redundant step has a result: keep it, and complete the step once `quorum` replicas of
+ * distinct principals agree on the output digest (the lowest agreeing replica's result becomes the step's,
  * the replicas still running are cancelled), or fail it with `redundancy_mismatch` once they cannot.
  */
 async function onReplicaSucceeded(t: Transition, job: JobRecord, result: AcceptedResult): Promise<void> {
   const redundancy = t.plan.step(job.stepId).definition.redundancy!;
   const charged = await settle(t, job, result.cost);
   if (charged.capped) return exceedBudget(t, job, result.cost, charged);
+  // Whom the replica speaks for: the coordinator's record of the job's assignment, never the worker's word.
+  const principal = job.principal ?? result.principal;
   const inserted = await t.tx.insertReplicaResult({
     executionId: t.id,
     stepId: job.stepId,
@@ -144,6 +146,7 @@ async function onReplicaSucceeded(t: Transition, job: JobRecord, result: Accepte
     ...(result.attestation && { attestation: result.attestation }),
     ...(result.attestationDigest !== undefined && { attestationDigest: result.attestationDigest }),
     ...(result.workerKeyId !== undefined && { workerKeyId: result.workerKeyId }),
+    ...(principal !== undefined && { principal }),
   });
   if (!inserted) {
     t.event('result.duplicate', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { replica: job.replica ?? 0, outputDigest: result.outputDigest } });
@@ -190,7 +193,7 @@ async function replicaState(t: Transition, job: JobRecord) {
   const results = await t.tx.listReplicaResults(t.id, { stepId: job.stepId, attempt: job.attempt });
   const active = await t.tx.listJobs(t.id, ['queued', 'assigned', 'running']);
   const pending = active.filter((j) => j.stepId === job.stepId && j.attempt === job.attempt && j.id !== job.id);
-  const votes: Vote[] = results.map((r) => ({ replica: r.replica, outputDigest: r.outputDigest, workerId: r.workerId, workerKeyId: r.workerKeyId }));
+  const votes: Vote[] = results.map((r) => ({ replica: r.replica, outputDigest: r.outputDigest, workerId: r.workerId, workerKeyId: r.workerKeyId, principal: r.principal }));
   return { results, pending, votes };
 }
 

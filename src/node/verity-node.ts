@@ -1,4 +1,5 @@
 import { Coordinator } from '../coordinator/coordinator.js';
+import { registrationCapsFromEnv } from '../coordinator/registration-caps.js';
 import { Engine, isTerminal } from '../engine/engine.js';
 import { Sweeper } from '../engine/sweeper.js';
 import { defaultExecutors } from '../executors/defaults.js';
@@ -118,6 +119,11 @@ async function openZk(signer: LocalSigner, options: NodeOptions): Promise<ZkIssu
   }
 }
 
+/** The principal of a node's in-process workers. API key principals have no ':', so none can take this name. */
+export function nodePrincipal(coordinatorKeyId: string): string {
+  return `node:${coordinatorKeyId.slice(0, 16)}`;
+}
+
 function numberFromEnv(name: string): number | undefined {
   const value = process.env[name];
   if (value === undefined || value === '') return undefined;
@@ -156,7 +162,14 @@ export class VerityNode {
     readonly zk: ZkIssuer | { unavailable: string },
   ) {
     this.blobs = new FileBlobStore({ dir: options.blobDir });
-    this.coordinator = new Coordinator(store, { leaseMs: options.leaseMs, requireAttestations: options.attest, blobs: this.blobs });
+    this.coordinator = new Coordinator(store, {
+      leaseMs: options.leaseMs,
+      requireAttestations: options.attest,
+      blobs: this.blobs,
+      // The in-process workers of a node are one principal, named after the node's coordinator key.
+      localPrincipal: nodePrincipal(coordinatorSigner.keyId),
+      caps: registrationCapsFromEnv(),
+    });
     const zkIssuer = zk instanceof ZkIssuer ? zk : undefined;
     // Two sandboxes, so that a publisher's slow step transform never delays another execution's decisions.
     this.expressions = new ProcessEvaluator({ name: 'engine expression evaluator', timeoutMs: options.expressionTimeoutMs, memoryMb: options.expressionMemoryMb, maxQueue: 100_000 });

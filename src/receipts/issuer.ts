@@ -123,9 +123,14 @@ function withRedundancy(entry: ReceiptStep, quorum: number, results: readonly Re
       // Results are attested whenever receipts are issued; one without is not committed to (not a leaf).
       !r.attestationDigest || !r.workerKeyId
         ? []
-        : [{ replica: r.replica, jobId: r.jobId, workerKeyId: r.workerKeyId, outputDigest: r.outputDigest, attestationDigest: r.attestationDigest }],
+        : [{ replica: r.replica, jobId: r.jobId, workerKeyId: r.workerKeyId, principal: principalOf(r), outputDigest: r.outputDigest, attestationDigest: r.attestationDigest }],
     );
   return replicas.length === 0 ? entry : { ...entry, redundancy: { quorum, replicas } };
+}
+
+/** The principal the coordinator states for a replica: the one recorded at assignment, else (older rows) the worker itself. */
+function principalOf(result: ReplicaResultRecord): string {
+  return result.principal ?? `worker:${result.workerId}`;
 }
 
 function iso(ms: number): string {

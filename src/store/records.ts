@@ -132,6 +132,8 @@ export interface StepResultRecord {
 /** One replica's accepted result of a redundant step, kept until q replicas agree (or cannot). */
 export interface ReplicaResultRecord extends StepResultRecord {
   replica: number;
+  /** The principal of the worker that ran it, from its job (absent only in rows from before migration 9). */
+  principal?: string;
 }
 
 /** What a worker needs to run a job, frozen when the job is queued. */
@@ -169,6 +171,11 @@ export interface JobRecord {
   /** Issued at assignment; a result must echo it. */
   nonce?: string;
   workerId?: string;
+  /**
+   * Who the worker it was assigned to speaks for (the API key principal that registered it, or the node's
+   * own for in-process workers), recorded at assignment: a redundancy quorum counts these, not keys.
+   */
+  principal?: string;
   error?: ErrorInfo;
   timeoutMs: number;
   availableAt: number;

@@ -172,6 +172,10 @@ export interface StoreReads {
   /** The worker registry's first `size` leaves (all by default), in leaf order. */
   listZkRegistry(size?: number): Promise<ZkRegistryRecord[]>;
   findZkRegistryKey(keyX: string, keyY: string): Promise<ZkRegistryRecord | undefined>;
+  /** The distinct keys of a principal's active workers: what its worker registration cap counts. */
+  listActiveWorkerKeyIds(principal: string): Promise<string[]>;
+  /** How many worker registry leaves belong to workers of a principal: what its zk key cap counts. */
+  countZkKeysOfPrincipal(principal: string): Promise<number>;
   /** An execution's zk proof record for a receipt revision (the newest by default). */
   getZkProof(executionId: string, revision?: number): Promise<ZkProofRecord | undefined>;
   /** Receipt revisions waiting for proofs: pending, or being proven under a lease that ran out. */

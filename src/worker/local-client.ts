@@ -5,8 +5,12 @@ import type { Coordinator } from '../coordinator/coordinator.js';
 import type { Store } from '../store/store.js';
 import type { WorkerClient } from './client.js';
 
-/** A worker in the same process as the coordinator: direct calls, and wake-ups instead of polling. */
-export function localWorkerClient(coordinator: Coordinator, blobStore: FileBlobStore, store: Store): WorkerClient {
+/**
+ * A worker in the same process as the coordinator: direct calls, and wake-ups instead of polling. It speaks
+ * for `options.principal` (default: the node's, CoordinatorOptions.localPrincipal): that is this process's
+ * own code deciding, never what the worker's registration says.
+ */
+export function localWorkerClient(coordinator: Coordinator, blobStore: FileBlobStore, store: Store, options: { principal?: string } = {}): WorkerClient {
   // The slot that reports goes straight back to claiming (Worker.slot), so it takes the next job itself.
   const reportThenClaim = async <T>(report: () => Promise<T>): Promise<T> => {
     const done = coordinator.notifier.claimerComing();
@@ -17,8 +21,8 @@ export function localWorkerClient(coordinator: Coordinator, blobStore: FileBlobS
     }
   };
   return {
-    async register(registration) {
-      const record = await coordinator.registerWorker({ ...registration, kind: 'local' });
+    async register({ principal: _claimed, ...registration }) {
+      const record = await coordinator.registerWorker({ ...registration, kind: 'local', ...(options.principal !== undefined && { principal: options.principal }) });
       return { workerId: record.id, leaseMs: coordinator.options.leaseMs };
     },
     async claim(workerId, capabilities, waitMs, signal) {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ReportOutcome } from '../../coordinator/coordinator.js';
+import { CoordinatorError } from '../../coordinator/errors.js';
 import type { WorkerRecord } from '../../store/records.js';
 import { ownRemoteWorker } from '../access.js';
 import { principalOf } from '../auth.js';
@@ -73,7 +74,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
       tags,
       summary: 'Register a worker: its key (proven by signing a challenge) and what it can run',
       body: registerRequest,
-      response: { 201: registerResponse, 400: errorBody, 403: errorBody },
+      response: { 201: registerResponse, 400: errorBody, 403: errorBody, 429: errorBody },
     },
     handler: async (request, reply) => {
       const key = principalOf(request);
@@ -83,7 +84,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
       // One registration per challenge, or whoever saw a registration could replay it. Two replays racing
       // past this check register the same worker id, key and principal: the replay gains nothing.
       if (await node.store.read.getWorker(proof.workerId)) throw new ApiError('forbidden', 'this challenge was used already; ask for a new one at POST /v1/worker/challenge');
-      const record = await node.coordinator.registerWorker({
+      const record = await withQuotaAs429(node.coordinator.registerWorker({
         id: proof.workerId,
         name: body.name,
         kind: 'remote',
@@ -92,7 +93,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
         publicKeyPem: body.publicKeyPem,
         principal: key.principal,
         ...(body.zkPublicKey && { zkPublicKey: body.zkPublicKey }),
-      });
+      }));
       request.log.info({ workerId: record.id, keyId: record.keyId, principal: key.principal }, 'worker registered');
       return reply.code(201).send({ workerId: record.id, leaseMs: node.coordinator.options.leaseMs });
     },
@@ -201,4 +202,16 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
       return reply.code(204).send(null);
     },
   });
+}
+
+/** A registration past a per-principal cap is a 429 whose body names the quota and its limit. */
+async function withQuotaAs429<T>(registering: Promise<T>): Promise<T> {
+  try {
+    return await registering;
+  } catch (error) {
+    if (error instanceof CoordinatorError && error.code === 'quota_exceeded') {
+      throw new ApiError('rate_limited', error.message, { quota: error.context.quota, limit: error.context.limit });
+    }
+    throw error;
+  }
 }

@@ -7,6 +7,7 @@ import { WorkflowPlan } from '../../workflow/plan.js';
 import type { WorkflowDefinition } from '../../workflow/types.js';
 import type { Bundle } from '../bundle.js';
 import { jsonDigest } from '../digest.js';
+import { countAgreement, describeAgreement } from '../quorum.js';
 import type { ExecutionPredicate } from '../statement.js';
 import type { Checks } from './report.js';
 
@@ -129,7 +130,8 @@ function withTimeout(evaluator: ExpressionEvaluator, timeoutMs: number): Express
 /**
  * Redundant steps: a step whose definition asks for `redundancy` carries its replicas in the receipt (when
  * it completed, or any replica reported), with the definition's quorum and no more replicas than it runs;
- * a completed one has its output attested by at least `quorum` distinct worker keys. A step that runs once
+ * a completed one has its output attested by replicas of at least `quorum` distinct principals, as the
+ * coordinator states them in the receipt it signed (keys are free to make). A step that runs once
  * carries no replicas. (basic has already tied each replica to its signed attestation.)
  */
 function checkRedundancy(definition: WorkflowDefinition, predicate: ExecutionPredicate, checks: Checks): void {
@@ -152,9 +154,10 @@ function checkRedundancy(definition: WorkflowDefinition, predicate: ExecutionPre
     const outside = listed.replicas.filter((r) => r.replica >= asked.replicas).map((r) => r.replica);
     if (outside.length > 0) problems.push(`replica numbers ${outside.join(', ')} are out of range: the workflow runs replicas 0 to ${asked.replicas - 1}`);
     const agreeing = listed.replicas.filter((r) => r.outputDigest === step.outputDigest);
-    const workers = new Set(agreeing.map((r) => r.workerKeyId)).size;
-    const agreement = `${agreeing.length} of ${listed.replicas.length} replicas on ${workers} distinct worker${workers === 1 ? '' : 's'} agree; quorum ${asked.quorum}`;
-    if (step.status === 'completed' && workers < asked.quorum) problems.push(`only ${agreement}`);
+    // Principals, not keys: one party with many worker keys agrees once (src/attest/quorum.ts).
+    const counted = countAgreement(agreeing);
+    const agreement = `${agreeing.length} of ${listed.replicas.length} replicas: ${describeAgreement(counted)} agree; quorum ${asked.quorum}`;
+    if (step.status === 'completed' && counted.count < asked.quorum) problems.push(`only ${agreement}`);
     const summary = step.status === 'completed' ? agreement : `${step.status} with ${listed.replicas.length} of ${asked.replicas} replicas reported`;
     checks.expect(name, problems.length === 0, summary, problems.join('; '));
   }

@@ -12,7 +12,7 @@ import { jobs } from './tables.js';
 export function claimStatement(request: ClaimRequest, lock: string): { sql: string; params: SqlValue[] } {
   const { canServe, matchParams } = servable(request);
   const sql = `UPDATE jobs SET status = 'assigned', worker_id = ?, nonce = ?, assigned_at = ?,
-      lease_expires_at = ?, deadline_at = ? + timeout_ms
+      lease_expires_at = ?, deadline_at = ? + timeout_ms, principal = ${PRINCIPAL_OF_WORKER}
     WHERE status = 'queued' AND id = (
       SELECT id FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe}) AND ${NOT_A_SIBLING}
       ORDER BY available_at, id LIMIT 1 ${lock})
@@ -23,8 +23,10 @@ export function claimStatement(request: ClaimRequest, lock: string): { sql: stri
     request.now,
     request.now + request.leaseMs,
     request.now,
+    request.workerId,
     request.now,
     ...matchParams,
+    request.workerId,
     request.workerId,
   ];
   return { sql, params };
@@ -35,16 +37,26 @@ export function peekStatement(request: Pick<ClaimRequest, 'workerId' | 'stepType
   const { canServe, matchParams } = servable(request);
   return {
     sql: `SELECT 1 AS found FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe}) AND ${NOT_A_SIBLING} LIMIT 1`,
-    params: [request.now, ...matchParams, request.workerId],
+    params: [request.now, ...matchParams, request.workerId, request.workerId],
   };
 }
 
 /**
- * A redundant step's replicas must run on distinct workers: a worker never gets a job of a step attempt
- * it already holds (or held) another job of. Steps that run once have no such siblings.
+ * The principal the worker was registered under (its API key's, or its node's for an in-process worker),
+ * recorded on the job it is assigned: what a redundancy quorum counts.
+ */
+const PRINCIPAL_OF_WORKER = '(SELECT w.principal FROM workers w WHERE w.id = ?)';
+
+/**
+ * A redundant step's replicas must run on distinct workers of distinct principals: a worker never gets a
+ * job of a step attempt that it, or another worker of its principal, already holds (or held). One party's
+ * second replica would not count towards the quorum, so it would only take the place of someone else's.
+ * (Two claims racing may still both win; the quorum counts principals, so that gains nothing.) Steps that
+ * run once have no such siblings.
  */
 const NOT_A_SIBLING = `NOT EXISTS (SELECT 1 FROM jobs sibling WHERE sibling.execution_id = jobs.execution_id
-  AND sibling.step_id = jobs.step_id AND sibling.attempt = jobs.attempt AND sibling.worker_id = ?)`;
+  AND sibling.step_id = jobs.step_id AND sibling.attempt = jobs.attempt
+  AND (sibling.worker_id = ? OR sibling.principal = ${PRINCIPAL_OF_WORKER}))`;
 
 function servable(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests'>): { canServe: string; matchParams: SqlValue[] } {
   const match: string[] = [];

@@ -371,5 +371,21 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         )`,
       ],
     },
+    {
+      version: 9,
+      name: 'principals: who each job was assigned to, and who each replica result speaks for',
+      statements: [
+        // A redundancy quorum counts principals, not worker keys (keys are free to make): the coordinator
+        // records the assigned worker's principal on the job, and the replica result carries it.
+        'ALTER TABLE jobs ADD COLUMN principal TEXT',
+        'ALTER TABLE replica_results ADD COLUMN principal TEXT',
+        // Jobs in flight and results already in get their worker's principal, or the worker itself when it
+        // has none (an in-process worker from before), so no vote is left without a voter.
+        "UPDATE jobs SET principal = COALESCE((SELECT w.principal FROM workers w WHERE w.id = jobs.worker_id), 'worker:' || worker_id) WHERE worker_id IS NOT NULL AND status IN ('assigned', 'running')",
+        "UPDATE replica_results SET principal = COALESCE((SELECT w.principal FROM workers w WHERE w.id = replica_results.worker_id), 'worker:' || worker_id)",
+        // Registration caps count a principal's workers; the zk cap joins the registry to them.
+        'CREATE INDEX workers_by_principal ON workers (principal, status)',
+      ],
+    },
   ];
 }

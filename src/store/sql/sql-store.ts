@@ -349,6 +349,16 @@ export class SqlReads implements StoreReads {
     return this.one(t.zkRegistry, 'key_x = ? AND key_y = ?', [keyX, keyY]);
   }
 
+  async listActiveWorkerKeyIds(principal: string): Promise<string[]> {
+    const rows = await this.conn.all("SELECT DISTINCT key_id FROM workers WHERE principal = ? AND status = 'active' AND key_id IS NOT NULL", [principal]);
+    return rows.map((r) => r.key_id as string);
+  }
+
+  async countZkKeysOfPrincipal(principal: string): Promise<number> {
+    const rows = await this.conn.all('SELECT COUNT(*) AS n FROM zk_registry z JOIN workers w ON w.id = z.worker_id WHERE w.principal = ?', [principal]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   getZkProof(executionId: string, revision?: number): Promise<ZkProofRecord | undefined> {
     return revision === undefined
       ? this.many(t.zkProofs, 'WHERE execution_id = ? ORDER BY revision DESC LIMIT 1', [executionId]).then((rows) => rows[0])

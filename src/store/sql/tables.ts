@@ -106,6 +106,7 @@ export const jobs = table<JobRecord>('jobs', {
   cost: 'int',
   nonce: 'text',
   workerId: 'text',
+  principal: 'text',
   error: 'json',
   timeoutMs: 'int',
   availableAt: 'int',
@@ -208,6 +209,7 @@ export const replicaResults = table<ReplicaResultRecord>('replica_results', {
   attestationDigest: 'text',
   cost: 'int',
   createdAt: 'int',
+  principal: 'text',
 });
 
 export const zkRegistry = table<ZkRegistryRecord>('zk_registry', {

@@ -13,9 +13,9 @@ import type { TestNode } from '../../support/node.js';
 
 /**
  * Redundant execution: a step with `redundancy: { replicas: k, quorum: q }` runs as k jobs on k distinct
- * workers (distinct keys), and its output is the one q of them agree on. A worker that returns something
- * else is outvoted, replicas that cannot agree fail the step with `redundancy_mismatch` naming who said
- * what, and no worker ever holds two replicas of one attempt.
+ * workers of distinct principals, and its output is the one q principals agree on. A worker that returns
+ * something else is outvoted, replicas that cannot agree fail the step with `redundancy_mismatch` naming who
+ * said what, and no worker or principal ever holds two replicas of one attempt.
  */
 type Behaviour = 'honest' | 'liar' | 'fail';
 
@@ -42,7 +42,7 @@ const flow = (id: string, redundancy = { replicas: 3, quorum: 2 }) => ({
 });
 
 describe('the vote (pure)', () => {
-  const v = (replica: number, digest: string, key: string) => ({ replica, outputDigest: digest, workerId: `w${key}`, workerKeyId: key });
+  const v = (replica: number, digest: string, key: string, principal = `p-${key}`) => ({ replica, outputDigest: digest, workerId: `w${key}`, workerKeyId: key, principal });
   it('agrees once q distinct keys agree, on the lowest agreeing replica', () => {
     expect(tally([v(0, 'a', 'k1'), v(1, 'b', 'k2'), v(2, 'a', 'k3')], 0, 2)).toEqual({ state: 'agreed', outputDigest: 'a', primary: 0, agreeing: 2 });
     expect(tally([v(1, 'a', 'k1'), v(2, 'a', 'k3')], 1, 2)).toMatchObject({ state: 'agreed', primary: 1 });
@@ -50,6 +50,14 @@ describe('the vote (pure)', () => {
   it('counts one key once, however many replicas it ran', () => {
     expect(tally([v(0, 'a', 'k1'), v(1, 'a', 'k1')], 1, 2)).toEqual({ state: 'waiting', best: 1 });
     expect(tally([v(0, 'a', 'k1'), v(1, 'a', 'k1')], 0, 2)).toEqual({ state: 'impossible', best: 1 });
+  });
+  it('counts one principal once, however many keys its replicas were signed with', () => {
+    expect(tally([v(0, 'a', 'k1', 'sybil'), v(1, 'a', 'k2', 'sybil')], 1, 2)).toEqual({ state: 'waiting', best: 1 });
+    expect(tally([v(0, 'a', 'k1', 'sybil'), v(1, 'a', 'k2', 'sybil'), v(2, 'b', 'k3', 'honest')], 0, 2)).toEqual({ state: 'impossible', best: 1 });
+    expect(tally([v(0, 'a', 'k1', 'sybil'), v(1, 'a', 'k2', 'sybil'), v(2, 'a', 'k3', 'honest')], 0, 2)).toMatchObject({ state: 'agreed', agreeing: 2 });
+  });
+  it('counts one key once even under two principals', () => {
+    expect(tally([v(0, 'a', 'k1', 'p1'), v(1, 'a', 'k1', 'p2')], 0, 2)).toEqual({ state: 'impossible', best: 1 });
   });
   it('waits while the pending replicas could still make the quorum, and gives up when they cannot', () => {
     expect(tally([v(0, 'a', 'k1'), v(1, 'b', 'k2')], 1, 2)).toEqual({ state: 'waiting', best: 1 });
@@ -69,13 +77,17 @@ for (const kind of BACKENDS) {
       t = undefined;
     });
 
-    /** A node with no worker of its own, and one worker (own key) per behaviour. */
-    async function setUp(label: string, behaviours: Behaviour[]): Promise<{ t: TestNode; ids: string[] }> {
+    /**
+     * A node with no worker of its own, and one worker (own key) per behaviour, each of a principal of its
+     * own unless `principals` names them.
+     */
+    async function setUp(label: string, behaviours: Behaviour[], principals?: string[]): Promise<{ t: TestNode; ids: string[] }> {
       t = await startTestNode(kind, label, { workers: 0 });
       const ids: string[] = [];
       for (const [i, behaviour] of behaviours.entries()) {
         const signer = LocalSigner.generate();
-        const worker = new Worker(localWorkerClient(t.node.coordinator, t.node.blobs, t.node.store), new ExecutorRegistry([new Voter(behaviour, String(i)), ...defaultExecutors()]), {
+        const principal = principals?.[i] ?? `operator-${i}`;
+        const worker = new Worker(localWorkerClient(t.node.coordinator, t.node.blobs, t.node.store, { principal }), new ExecutorRegistry([new Voter(behaviour, String(i)), ...defaultExecutors()]), {
           signer,
           concurrency: 2,
           pollMs: 100,
@@ -101,6 +113,9 @@ for (const kind of BACKENDS) {
       const replicas = await t.node.store.read.listReplicaResults(view.executionId);
       expect(replicas.length).toBeGreaterThanOrEqual(2);
       expect(new Set(replicas.map((r) => r.workerKeyId)).size).toBe(replicas.length);
+      // Each replica result carries the principal recorded when its job was assigned.
+      expect(new Set(replicas.map((r) => r.principal)).size).toBe(replicas.length);
+      for (const r of replicas) expect(r.principal).toBe(jobs.find((j) => j.id === r.jobId)!.principal);
       const [result] = await t.node.store.read.getStepResults(view.executionId, ['vote']);
       expect(replicas.map((r) => r.attestationDigest)).toContain(result!.attestationDigest);
     });
@@ -119,6 +134,7 @@ for (const kind of BACKENDS) {
       const step = view.steps.find((s) => s.id === 'vote')!;
       expect(step.error?.code).toBe('redundancy_mismatch');
       for (const id of ids) expect(step.error?.message).toContain(id);
+      for (const principal of ['operator-0', 'operator-1', 'operator-2']) expect(step.error?.message).toContain(`of ${principal}`);
       expect(view.steps.find((s) => s.id === 'after')!.status).not.toBe('completed');
     });
 
@@ -127,6 +143,28 @@ for (const kind of BACKENDS) {
       const view = await t.run(flow('redundant-failure'), { x: 7 });
       expect(view.status).toBe('completed');
       expect(view.result).toEqual({ v: { x: 7 } });
+    });
+
+    it('never gives one principal two replicas of an attempt: two liars of one principal take one replica, and their lie is not the answer', async () => {
+      const { t, ids } = await setUp('redundancy-sybil', ['liar', 'liar', 'honest'], ['sybil', 'sybil', 'honest']);
+      const execution = await t.start(flow('redundant-sybil'), { x: 'truth' });
+      await new Promise((r) => setTimeout(r, 1000));
+      const jobs = (await t.node.store.read.listJobs(execution.id)).filter((j) => j.stepId === 'vote');
+      const held = jobs.filter((j) => j.workerId !== undefined);
+      expect(held.filter((j) => j.principal === 'sybil')).toHaveLength(1);
+      expect(held.filter((j) => j.principal === 'honest')).toHaveLength(1);
+      expect(held.filter((j) => j.workerId === ids[0] || j.workerId === ids[1])).toHaveLength(1);
+      expect(jobs.filter((j) => j.status === 'queued')).toHaveLength(1);
+      const view = await t.view(execution.id);
+      expect(view.status).toBe('running');
+      expect(view.steps.find((s) => s.id === 'vote')!.status).not.toBe('completed');
+      await t.node.engine.cancel(execution.id, 'test');
+    });
+
+    it('an in-process worker registered without a principal speaks for the node', async () => {
+      t = await startTestNode(kind, 'redundancy-node-principal', { workers: 1 });
+      const [worker] = (await t.node.store.read.listWorkers()).filter((w) => w.kind === 'local' && w.status === 'active');
+      expect(worker?.principal).toBe(`node:${t.node.coordinatorSigner.keyId.slice(0, 16)}`);
     });
 
     it('never gives one worker two replicas of an attempt: with one worker, the others wait', async () => {

@@ -16,8 +16,10 @@ import {
   attestationOf,
   bundleOf,
   clone,
+  encode,
   expectPassed,
   expectRejected,
+  expectStoppedAtSignature,
   expectVerified,
   failedNames,
   flipHex,
@@ -32,7 +34,7 @@ import {
  * Redundant steps in receipts and bundles, over real executions on three workers with keys of their own:
  * the receipt lists every replica of the step's final attempt, the Merkle root commits to each replica's
  * attestation, basic ties each replica to its signed attestation, and full requires the workflow's quorum
- * of distinct worker keys to agree on the step's output.
+ * of distinct principals (stated by the coordinator for each replica) to agree on the step's output.
  */
 
 const WORKFLOW = {
@@ -107,7 +109,8 @@ describe('redundant steps in receipts', () => {
     t = await startTestNode('sqlite', 'receipts-tamper-redundancy', { workers: 0 });
     trusted = t.node.coordinatorSigner.publicKeyPem;
     for (const tag of ['honest-a', 'honest-b', 'dissenter']) {
-      const worker = new Worker(localWorkerClient(t.node.coordinator, t.node.blobs, t.node.store), new ExecutorRegistry([new Voter(tag), ...defaultExecutors()]), {
+      // Each worker speaks for a principal of its own: a quorum counts principals, not keys.
+      const worker = new Worker(localWorkerClient(t.node.coordinator, t.node.blobs, t.node.store, { principal: `operator-${tag}` }), new ExecutorRegistry([new Voter(tag), ...defaultExecutors()]), {
         name: `receipts-${tag}`,
         signer: LocalSigner.generate(),
         concurrency: 1,
@@ -185,7 +188,7 @@ describe('redundant steps in receipts', () => {
       expectVerified(full);
       expectPassed(full, ['attestation.vote', 'redundancy.primary.vote', 'redundancy.vote', ...replicas.map((r) => `redundancy.replica.vote.${r.replica}`)]);
       const n = replicas.length;
-      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe(`${n} of ${n} replicas on ${n} distinct workers agree; quorum 2`);
+      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe(`${n} of ${n} replicas: ${n} distinct principals agree; quorum 2`);
       expect(full.checks.some((c) => c.name === 'redundancy.after')).toBe(false);
     });
 
@@ -199,7 +202,7 @@ describe('redundant steps in receipts', () => {
       expect(dissent.attestations).toHaveLength(4);
       const full = await verify(dissent, [trusted], 'full');
       expectVerified(full);
-      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe('2 of 3 replicas on 2 distinct workers agree; quorum 2');
+      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe('2 of 3 replicas: 2 distinct principals agree; quorum 2');
     });
 
     it('replicas that cannot agree fail the step (redundancy_mismatch), and that receipt still commits to each and verifies', async () => {
@@ -360,6 +363,47 @@ describe('redundant steps in receipts', () => {
     });
   });
 
+  describe('the principals the coordinator states', () => {
+    it('each replica names the principal its worker was registered under, as the coordinator recorded it', () => {
+      const replicas = replicasOf(receiptOf(dissent));
+      expect(replicas.map((r) => r.principal).sort()).toEqual(['operator-dissenter', 'operator-honest-a', 'operator-honest-b']);
+    });
+
+    it("a replica's principal changed without re-signing → the receipt signature fails, and nothing past it is checked", async () => {
+      const bundle = clone(fixture);
+      const statement = receiptOf(bundle);
+      replicasOf(statement)[0]!.principal = 'operator-someone-else';
+      bundle.receipt.payload = encode(statement);
+      expectStoppedAtSignature(await verify(bundle, [trusted], 'full'), /does not verify/);
+    });
+
+    it('two agreeing replicas stated as one principal (every key and signature valid) do not make quorum 2: basic passes, full → redundancy.<id>', async () => {
+      const { bundle, trusted: keys } = forge((s, b) => {
+        const replicas = replicasOf(s);
+        // Keep two agreeing replicas, both from one principal.
+        for (const dropped of replicas.splice(2)) b.attestations.splice(envelopeIndex(b, dropped.attestationDigest), 1);
+        for (const r of replicas) r.principal = 'operator-sybil';
+        pruneKeys(s, b);
+      }, { root: true });
+      expect(new Set(replicasOf(receiptOf(bundle)).map((r) => r.workerKeyId)).size).toBe(2);
+      expectVerified(await verify(bundle, keys, 'basic'));
+      const report = await verify(bundle, keys, 'full');
+      expectRejected(report, { 'redundancy.vote': /only 2 of 2 replicas: 1 distinct principal agree; quorum 2/ });
+      expect(failedNames(report)).toEqual(['redundancy.vote']);
+    });
+
+    it('control: the same two replicas stated as two principals verify at full', async () => {
+      const { bundle, trusted: keys } = forge((s, b) => {
+        const replicas = replicasOf(s);
+        for (const dropped of replicas.splice(2)) b.attestations.splice(envelopeIndex(b, dropped.attestationDigest), 1);
+        pruneKeys(s, b);
+      }, { root: true });
+      const full = await verify(bundle, keys, 'full');
+      expectVerified(full);
+      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe('2 of 2 replicas: 2 distinct principals agree; quorum 2');
+    });
+  });
+
   describe('the quorum (full)', () => {
     it('the outvoted replica dropped with its attestation, root recomputed, the quorum still met → verifies (at most k replicas are listed)', async () => {
       const { bundle, trusted: keys } = forge((s, b) => {
@@ -379,7 +423,7 @@ describe('redundant steps in receipts', () => {
       }, { root: true });
       expectVerified(await verify(bundle, keys, 'basic'));
       const report = await verify(bundle, keys, 'full');
-      expectRejected(report, { 'redundancy.vote': /only 1 of 1 replicas on 1 distinct worker agree; quorum 2/ });
+      expectRejected(report, { 'redundancy.vote': /only 1 of 1 replicas: 1 distinct principal agree; quorum 2/ });
       expect(failedNames(report)).toEqual(['redundancy.vote']);
     });
 
@@ -392,7 +436,7 @@ describe('redundant steps in receipts', () => {
         pruneKeys(s, b);
       }, { root: true, from: dissent });
       expectVerified(await verify(bundle, keys, 'basic'));
-      expectRejected(await verify(bundle, keys, 'full'), { 'redundancy.vote': /only 1 of 2 replicas on 1 distinct worker agree; quorum 2/ });
+      expectRejected(await verify(bundle, keys, 'full'), { 'redundancy.vote': /only 1 of 2 replicas: 1 distinct principal agree; quorum 2/ });
     });
 
     it("every replica's workerKeyId set to the first's (one worker counted thrice) → the replicas (basic) and redundancy.<id> (full)", async () => {
@@ -404,7 +448,7 @@ describe('redundant steps in receipts', () => {
       const n = replicas.length;
       expectRejected(await verify(bundle, keys, 'full'), {
         [`redundancy.replica.vote.${replicas[1]!.replica}`]: /signed by keyid/,
-        'redundancy.vote': new RegExp(`only ${n} of ${n} replicas on 1 distinct worker agree; quorum 2`),
+        'redundancy.vote': new RegExp(`only ${n} of ${n} replicas: ${n} distinct principals on 1 distinct worker key agree; quorum 2`),
       });
     });
 
@@ -426,7 +470,7 @@ describe('redundant steps in receipts', () => {
       const n = replicasOf(receiptOf(fixture)).length;
       expectVerified(await verify(bundle, keys, 'basic'));
       const report = await verify(bundle, keys, 'full');
-      expectRejected(report, { 'redundancy.vote': new RegExp(`only ${n} of ${n} replicas on 1 distinct worker agree; quorum 2`) });
+      expectRejected(report, { 'redundancy.vote': new RegExp(`only ${n} of ${n} replicas: ${n} distinct principals on 1 distinct worker key agree; quorum 2`) });
       expect(failedNames(report)).toEqual(['redundancy.vote']);
     });
 
@@ -446,7 +490,7 @@ describe('redundant steps in receipts', () => {
       const { bundle, trusted: keys } = forge((s, b) => {
         // The outvoted execution lists all 3; a fourth, copied from the after step, with its attestation.
         const after = stepOf(s, 'after');
-        replicasOf(s).push({ replica: 3, jobId: after.jobId!, workerKeyId: after.workerKeyId!, outputDigest: after.outputDigest!, attestationDigest: after.attestationDigest! });
+        replicasOf(s).push({ replica: 3, jobId: after.jobId!, workerKeyId: after.workerKeyId!, principal: 'operator-extra', outputDigest: after.outputDigest!, attestationDigest: after.attestationDigest! });
         b.attestations.splice(3, 0, clone(b.attestations[3]!));
       }, { root: true, from: dissent });
       expectRejected(await verify(bundle, keys, 'full'), { 'redundancy.vote': /lists 4 replicas, the workflow runs 3/ });
@@ -478,7 +522,7 @@ describe('redundant steps in receipts', () => {
         const after = stepOf(s, 'after');
         after.redundancy = {
           quorum: 1,
-          replicas: [{ replica: 0, jobId: after.jobId!, workerKeyId: after.workerKeyId!, outputDigest: after.outputDigest!, attestationDigest: after.attestationDigest! }],
+          replicas: [{ replica: 0, jobId: after.jobId!, workerKeyId: after.workerKeyId!, principal: 'operator-extra', outputDigest: after.outputDigest!, attestationDigest: after.attestationDigest! }],
         };
       });
       const basic = await verify(bundle, keys, 'basic');

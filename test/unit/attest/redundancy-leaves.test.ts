@@ -28,6 +28,7 @@ const replica = (stepId: string, n: number, extra: Partial<ReceiptReplica> = {})
   replica: n,
   jobId: `job-${stepId}-${n}`,
   workerKeyId: d(`key-${stepId}-${n}`),
+  principal: `principal-${n}`,
   outputDigest: d(`out-${stepId}`),
   attestationDigest: d(`att-${stepId}-${n}`),
   ...extra,
