@@ -152,6 +152,8 @@ export interface JobEvents {
   completed: [{ stepId: string; durationMs: number }];
   failed: [{ stepId: string; code: string }];
   expired: [{ stepId: string; code: string }];
+  /** A report refused without a trace in the history: for a job the reporting worker does not hold, or no job at all. */
+  refused: [{ reason: RefusalReason; jobId: string; workerId: string }];
 }
 
 export class Coordinator {
@@ -427,9 +429,14 @@ export class Coordinator {
    * A worker reports a result with its signed attestation. The attestation is checked (outside the
    * transaction: it is the slow part) against the job as assigned and the worker's registered key; then,
    * with the execution locked, the job itself is checked again (worker, attempt, nonce, deadline) and the
-   * result accepted. A refused report changes nothing but the history.
+   * result accepted. A refused report changes nothing; only the worker holding the job leaves a record of
+   * its refusal in the history (refuseIfInvalid).
    */
   async complete(report: ResultReport & { output?: unknown; outputBlob?: BlobRef | undefined; attestation?: Envelope | undefined }): Promise<ReportOutcome> {
+    const first = await this.store.read.getJob(report.jobId);
+    if (!first) return this.unknownJob(report);
+    const early = this.refuseForeign(first, report);
+    if (early) return early;
     let outputDigest: string;
     // The value the output is: inline, or (too large for a row) the canonical JSON in a blob.
     let value: unknown = report.output;
@@ -451,7 +458,7 @@ export class Coordinator {
     const blobs = await this.checkOutputBlobs(value, report.outputBlob);
     if (!blobs.ok) return this.fail({ ...report, error: { code: 'invalid_output', message: blobs.problem, retryable: true } });
     const peek = await this.store.read.getJob(report.jobId);
-    if (!peek) return unknownJob(report.jobId);
+    if (!peek) return this.unknownJob(report);
     const attested = await this.checkAttestation(peek, report, outputDigest);
     return this.withLockedJob(report.jobId, async (tx, execution, job, now) => {
       const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
@@ -597,6 +604,10 @@ export class Coordinator {
   }
 
   async fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome> {
+    const peek = await this.store.read.getJob(report.jobId);
+    if (!peek) return this.unknownJob(report);
+    const early = this.refuseForeign(peek, report);
+    if (early) return early;
     return this.withLockedJob(report.jobId, async (tx, execution, job, now) => {
       const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
       if (refused) return refused;
@@ -668,14 +679,43 @@ export class Coordinator {
   ): Promise<ReportOutcome | undefined> {
     const problem = this.check(job, report, now);
     if (!problem) return undefined;
-    await tx.appendEvents([
-      { ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: problem.reason, attempt: report.attempt } },
-    ]);
+    // Only the worker that holds the job, while it holds it, writes its refusals into the history. Anyone
+    // else (another worker, or the holder once the job is over) would be writing into an execution that is
+    // not theirs, as often as they like: that is counted and logged (JobEvents.refused), never stored.
+    if (job.workerId === report.workerId && LEASED_JOB_STATUSES.includes(job.status)) {
+      await tx.appendEvents([
+        { ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: problem.reason, attempt: report.attempt } },
+      ]);
+    } else {
+      tx.afterCommit(() => this.events.emit('refused', { reason: problem.reason, jobId: job.id, workerId: report.workerId }));
+    }
     if (problem.reason === 'late') {
       const error: ErrorInfo = { code: 'step_timeout', message: `the step did not finish within ${job.timeoutMs / 1000} s`, retryable: true };
       await this.expireLocked(tx, execution, job, error, now, {});
     }
     return { accepted: false, ...problem };
+  }
+
+  /**
+   * Refuses, without a transaction, a report that can never be accepted whatever happens next: for a job
+   * assigned to another worker (a job's worker never changes once assigned) or one already over (its
+   * status is final). Such reports are counted, not written anywhere: a worker spamming another's job
+   * costs the store one read per report.
+   */
+  private refuseForeign(job: JobRecord, report: ResultReport): ReportOutcome | undefined {
+    const foreign = job.workerId !== undefined && job.workerId !== report.workerId;
+    const over = job.status !== 'queued' && !LEASED_JOB_STATUSES.includes(job.status);
+    if (!foreign && !over) return undefined;
+    const problem = this.check(job, report, this.options.now());
+    if (!problem) return undefined;
+    this.events.emit('refused', { reason: problem.reason, jobId: job.id, workerId: report.workerId });
+    return { accepted: false, ...problem };
+  }
+
+  /** A report for a job that does not exist: there is no history to write to; it is counted. */
+  private unknownJob(report: ResultReport): ReportOutcome {
+    this.events.emit('refused', { reason: 'unknown_job', jobId: report.jobId, workerId: report.workerId });
+    return unknownJob(report.jobId);
   }
 
   private jobEvent(job: JobRecord, type: string, at: number, workerId: string) {
