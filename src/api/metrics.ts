@@ -10,7 +10,8 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly started: Counter;
 
-  constructor(node: VerityNode) {
+  /** `log`: where a refused report from a worker that does not hold the job leaves its one line. */
+  constructor(node: VerityNode, log?: { warn(details: object, message: string): void }) {
     collectDefaultMetrics({ register: this.registry });
     const store = node.store;
     new Gauge({
@@ -53,6 +54,18 @@ export class Metrics {
     node.coordinator.events.on('completed', ({ durationMs }) => latency.observe(durationMs / 1000));
     node.coordinator.events.on('expired', ({ code }) => expired.inc({ reason: code }));
     node.coordinator.events.on('failed', ({ code }) => failed.inc({ code }));
+    // Reports for jobs a worker does not hold leave no trace in any execution's history (anyone could
+    // write into anyone's): they are counted here, and logged, so a misbehaving worker still shows.
+    const foreign = new Counter({
+      name: 'verity_foreign_reports_total',
+      help: 'Worker reports refused for a job the worker does not hold (or no job at all), by reason',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    node.coordinator.events.on('refused', ({ reason, jobId, workerId }) => {
+      foreign.inc({ reason });
+      log?.warn({ reason, jobId, workerId }, 'refused a worker report for a job the worker does not hold');
+    });
   }
 
   executionStarted(): void {

@@ -104,7 +104,7 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
 
   const shutdown = new AbortController();
   const keys = new ApiKeys(node.store);
-  const metrics = new Metrics(node);
+  const metrics = new Metrics(node, app.log);
   const verifier = new VerifierPool(resolved.verifier);
   const context: ApiContext = { node, keys, metrics, options: resolved, closing: shutdown.signal, verifier };
 

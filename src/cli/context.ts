@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { VerityNode } from '../node/verity-node.js';
+import { VerityNode, resolveNodeOptions } from '../node/verity-node.js';
 import type { NodeOptions } from '../node/verity-node.js';
 import { Option } from 'commander';
 import { workerExecutors } from './models-config.js';
@@ -18,6 +18,14 @@ export function withStoreOptions(command: Command): Command {
     .addOption(new Option('--data-dir <dir>', 'where local state lives').env('VERITY_DATA_DIR').default('.verity'))
     .addOption(new Option('--database-url <url>', 'postgres://… to use PostgreSQL instead of SQLite').env('VERITY_DATABASE_URL'))
     .option('--debug', 'print stack traces and internal errors');
+}
+
+/**
+ * What a local run (run, resume) lets inputs name files under: the data directory. Only here, where the
+ * user owns every file anyway; a server's workers read no paths from inputs (NodeOptions.inputFileDir).
+ */
+export function localRunOptions(flags: StoreFlags): Partial<NodeOptions> {
+  return { inputFileDir: resolveNodeOptions({ ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }), executors: [] }).dataDir };
 }
 
 /** Opens a node on the store the flags name, with `workers` in-process worker slots (0 = none). */

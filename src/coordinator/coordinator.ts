@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import { jsonDigest } from '../attest/digest.js';
 import { blobRefsIn } from '../blobs/blob-ref.js';
+import { jobMayName } from '../blobs/grants.js';
 import type { BlobRef } from '../blobs/blob-ref.js';
 import { readJsonBlob } from '../blobs/json-blob.js';
 import type { Envelope } from '../attest/dsse.js';
@@ -170,6 +171,8 @@ export interface JobEvents {
   completed: [{ stepId: string; durationMs: number }];
   failed: [{ stepId: string; code: string }];
   expired: [{ stepId: string; code: string }];
+  /** A report refused without a trace in the history: for a job the reporting worker does not hold, or no job at all. */
+  refused: [{ reason: RefusalReason; jobId: string; workerId: string }];
 }
 
 export class Coordinator {
@@ -451,13 +454,22 @@ export class Coordinator {
    * A worker reports a result with its signed attestation. The attestation is checked (outside the
    * transaction: it is the slow part) against the job as assigned and the worker's registered key; then,
    * with the execution locked, the job itself is checked again (worker, attempt, nonce, deadline) and the
-   * result accepted. A refused report changes nothing but the history.
+   * result accepted. A refused report changes nothing; only the worker holding the job leaves a record of
+   * its refusal in the history (refuseIfInvalid).
    */
   async complete(report: ResultReport & { output?: unknown; outputBlob?: BlobRef | undefined; attestation?: Envelope | undefined }): Promise<ReportOutcome> {
+    const first = await this.store.read.getJob(report.jobId);
+    if (!first) return this.unknownJob(report);
+    const early = this.refuseForeign(first, report);
+    if (early) return early;
+    const namer = { jobId: first.id, ownerId: (await this.store.read.getExecution(first.executionId))?.clientId ?? '' };
     let outputDigest: string;
     // The value the output is: inline, or (too large for a row) the canonical JSON in a blob.
     let value: unknown = report.output;
     if (report.outputBlob !== undefined) {
+      // Whether the job may name the blob comes before anything that reads it: what a read would say
+      // (there is no such blob, it is not JSON) must not tell about another client's blob.
+      if (!(await jobMayName(this.store, namer, report.outputBlob.$blob))) return this.fail({ ...report, error: notGranted(report.outputBlob.$blob) });
       const read = await this.readOutputBlob(report.outputBlob);
       if (!read.ok) return this.fail({ ...report, error: { code: 'invalid_output', message: read.problem, retryable: true } });
       value = read.value;
@@ -472,11 +484,9 @@ export class Coordinator {
         });
       }
     }
-    const blobs = await this.checkOutputBlobs(value, report.outputBlob);
-    if (!blobs.ok) return this.fail({ ...report, error: { code: 'invalid_output', message: blobs.problem, retryable: true } });
-    const peek = await this.store.read.getJob(report.jobId);
-    if (!peek) return unknownJob(report.jobId);
-    const attested = await this.checkAttestation(peek, report, outputDigest);
+    const blobs = await this.checkOutputBlobs(value, report.outputBlob, namer);
+    if (!blobs.ok) return this.fail({ ...report, error: blobs.error });
+    const attested = await this.checkAttestation(first, report, outputDigest);
     return this.withLockedJob(report.jobId, async (tx, execution, job, now) => {
       const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
       if (refused) return refused;
@@ -530,15 +540,28 @@ export class Coordinator {
     return readJsonBlob(store, result.output as BlobRef);
   }
 
-  /** Every blob the output names must be in the blob store, with the size its reference claims. */
-  private async checkOutputBlobs(output: unknown, container?: BlobRef): Promise<{ ok: true; records: (now: number) => BlobRecord[] } | { ok: false; problem: string }> {
+  /**
+   * Every blob the output names is granted to the execution's owner when the result is accepted, so each
+   * must be one the job may name (jobMayName: the owner reads it already, or the job uploaded it), checked
+   * first and for all of them, so the answer about another client's blob is the same whether it exists or
+   * not. Then each must be in the blob store with the size its reference claims (the stored size is not
+   * told: the reference is the worker's to get right).
+   */
+  private async checkOutputBlobs(
+    output: unknown,
+    container: BlobRef | undefined,
+    namer: { jobId: string; ownerId: string },
+  ): Promise<{ ok: true; records: (now: number) => BlobRecord[] } | { ok: false; error: ErrorInfo }> {
     const refs = [...blobRefsIn(output), ...(container ? [container] : [])];
+    for (const ref of refs) {
+      if (!(await jobMayName(this.store, namer, ref.$blob))) return { ok: false, error: notGranted(ref.$blob) };
+    }
     const store = this.options.blobs;
     if (store) {
       for (const ref of refs) {
         const size = await store.size(ref.$blob);
-        if (size === undefined) return { ok: false, problem: `the output names blob ${ref.$blob}, which was never stored: upload it before reporting the result` };
-        if (size !== ref.size) return { ok: false, problem: `the output says blob ${ref.$blob} has ${ref.size} bytes; it has ${size}` };
+        if (size === undefined) return { ok: false, error: invalidOutput(`the output names blob ${ref.$blob}, which is not in the blob store: upload it (for this job) before reporting the result`) };
+        if (size !== ref.size) return { ok: false, error: invalidOutput(`the output's reference to blob ${ref.$blob} says ${ref.size} bytes, which is not the blob's size: name it by the reference its upload answered`) };
       }
     }
     return { ok: true, records: (now) => refs.map((ref) => ({ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: now })) };
@@ -622,6 +645,10 @@ export class Coordinator {
   }
 
   async fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome> {
+    const peek = await this.store.read.getJob(report.jobId);
+    if (!peek) return this.unknownJob(report);
+    const early = this.refuseForeign(peek, report);
+    if (early) return early;
     return this.withLockedJob(report.jobId, async (tx, execution, job, now) => {
       const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
       if (refused) return refused;
@@ -693,14 +720,43 @@ export class Coordinator {
   ): Promise<ReportOutcome | undefined> {
     const problem = this.check(job, report, now);
     if (!problem) return undefined;
-    await tx.appendEvents([
-      { ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: problem.reason, attempt: report.attempt } },
-    ]);
+    // Only the worker that holds the job, while it holds it, writes its refusals into the history. Anyone
+    // else (another worker, or the holder once the job is over) would be writing into an execution that is
+    // not theirs, as often as they like: that is counted and logged (JobEvents.refused), never stored.
+    if (job.workerId === report.workerId && LEASED_JOB_STATUSES.includes(job.status)) {
+      await tx.appendEvents([
+        { ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: problem.reason, attempt: report.attempt } },
+      ]);
+    } else {
+      tx.afterCommit(() => this.events.emit('refused', { reason: problem.reason, jobId: job.id, workerId: report.workerId }));
+    }
     if (problem.reason === 'late') {
       const error: ErrorInfo = { code: 'step_timeout', message: `the step did not finish within ${job.timeoutMs / 1000} s`, retryable: true };
       await this.expireLocked(tx, execution, job, error, now, {});
     }
     return { accepted: false, ...problem };
+  }
+
+  /**
+   * Refuses, without a transaction, a report that can never be accepted whatever happens next: for a job
+   * assigned to another worker (a job's worker never changes once assigned) or one already over (its
+   * status is final). Such reports are counted, not written anywhere: a worker spamming another's job
+   * costs the store one read per report.
+   */
+  private refuseForeign(job: JobRecord, report: ResultReport): ReportOutcome | undefined {
+    const foreign = job.workerId !== undefined && job.workerId !== report.workerId;
+    const over = job.status !== 'queued' && !LEASED_JOB_STATUSES.includes(job.status);
+    if (!foreign && !over) return undefined;
+    const problem = this.check(job, report, this.options.now());
+    if (!problem) return undefined;
+    this.events.emit('refused', { reason: problem.reason, jobId: job.id, workerId: report.workerId });
+    return { accepted: false, ...problem };
+  }
+
+  /** A report for a job that does not exist: there is no history to write to; it is counted. */
+  private unknownJob(report: ResultReport): ReportOutcome {
+    this.events.emit('refused', { reason: 'unknown_job', jobId: report.jobId, workerId: report.workerId });
+    return unknownJob(report.jobId);
   }
 
   private jobEvent(job: JobRecord, type: string, at: number, workerId: string) {
@@ -722,6 +778,22 @@ export class Coordinator {
       return fn(tx, execution, job, this.options.now());
     });
   }
+}
+
+/**
+ * A step output that names a blob the job may not hand on. Not retryable: the same step would name it
+ * again. The message is the same whether the blob exists or not, and says nothing of its size.
+ */
+function notGranted(digest: string): ErrorInfo {
+  return {
+    code: 'blob_not_granted',
+    message: `the output names blob ${digest}, which this job may not hand on: a step's output may name only blobs the execution's owner can read or blobs the job uploaded itself`,
+    retryable: false,
+  };
+}
+
+function invalidOutput(message: string): ErrorInfo {
+  return { code: 'invalid_output', message, retryable: true };
 }
 
 function unknownJob(jobId: string): ReportOutcome {

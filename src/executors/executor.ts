@@ -46,8 +46,12 @@ export interface ExecutorContext {
   blobs: ExecutorBlobs;
   /** Where user expressions run: the worker's sandbox (never in the worker's own thread). Always set by a Worker. */
   expressions?: ExpressionEvaluator;
-  /** The worker's data directory: inputs may name files under it (never outside it). */
-  dataDir?: string;
+  /**
+   * Where inputs may name files (never outside it). Set only for a local CLI run, where the user owns
+   * every file anyway; absent for every worker of a server, in-process or remote, whose files (keys, other
+   * clients' blobs) are not the input's to name: there, files come as blobs.
+   */
+  inputFileDir?: string;
 }
 
 /** The code inside a worker that performs one kind of step: a model runtime, a transform, a trainer. */

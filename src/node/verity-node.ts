@@ -55,6 +55,12 @@ export interface NodeOptions {
   sqliteSynchronous: 'normal' | 'full';
   /** The coordinator's signing key (receipts, log checkpoints). Default: <dataDir>/keys/coordinator.key, or VERITY_COORDINATOR_KEY_FILE. */
   coordinatorKeyFile: string;
+  /**
+   * Where the in-process worker's executors may read files that inputs name (an OCR step's `image` path).
+   * Default: none, so a path is refused: a server's worker must not open its own files for a client. Only
+   * a local CLI run, where the user owns every file, sets it (to the data directory).
+   */
+  inputFileDir: string | undefined;
   /** The in-process worker's signing key (attestations). Default: <dataDir>/keys/worker.key. */
   workerKeyFile: string;
   /** The transparency log's name, used the first time a node starts on a store. Default: VERITY_LOG_ORIGIN, else a random name. */
@@ -94,6 +100,7 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
     sqliteSynchronous: options.sqliteSynchronous ?? (env.VERITY_SQLITE_SYNC === 'full' ? 'full' : 'normal'),
     coordinatorKeyFile: options.coordinatorKeyFile ?? (env.VERITY_COORDINATOR_KEY_FILE || join(dataDir, 'keys', 'coordinator.key')),
     workerKeyFile: options.workerKeyFile ?? join(dataDir, 'keys', 'worker.key'),
+    inputFileDir: options.inputFileDir,
     blobDir: options.blobDir ?? (env.VERITY_BLOB_DIR || join(dataDir, 'blobs')),
     logOrigin: options.logOrigin ?? (env.VERITY_LOG_ORIGIN || undefined),
     onError: options.onError ?? (() => undefined),
@@ -198,7 +205,7 @@ export class VerityNode {
     this.worker =
       workerSigner && options.workers > 0
         ? new Worker(localWorkerClient(this.coordinator, this.blobs, store), this.registry, {
-            dataDir: options.dataDir,
+            ...(options.inputFileDir !== undefined && { inputFileDir: options.inputFileDir }),
             signer: options.attest ? workerSigner : undefined,
             expressions: this.workerExpressions,
             ...(workerZkSigner && { zkSigner: workerZkSigner }),

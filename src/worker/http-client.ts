@@ -167,7 +167,8 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
         return bytes;
       },
       async put(bytes, mediaType) {
-        const response = await blobFetch(`/worker/blobs?workerId=${encodeURIComponent(workerId)}`, { method: 'POST', body: bytes, headers: { 'content-type': mediaType } });
+        // For this job: the server grants the blob to it, so the job's output may name it.
+        const response = await blobFetch(`/worker/blobs?workerId=${encodeURIComponent(workerId)}&jobId=${encodeURIComponent(job.jobId)}`, { method: 'POST', body: bytes, headers: { 'content-type': mediaType } });
         const body = Buffer.from(await response.arrayBuffer());
         if (response.status !== 201) throw blobRefusal(response.status, body, 'a new blob');
         const ref: unknown = JSON.parse(body.toString('utf8'));

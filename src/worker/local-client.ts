@@ -1,6 +1,5 @@
 import { jobBlobs } from '../blobs/job-blobs.js';
 import type { FileBlobStore } from '../blobs/file-blob-store.js';
-import { executionOwnerMayRead } from '../blobs/grants.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import type { Store } from '../store/store.js';
 import type { WorkerClient } from './client.js';
@@ -39,6 +38,6 @@ export function localWorkerClient(coordinator: Coordinator, blobStore: FileBlobS
     seen: (workerId) => coordinator.workerSeen(workerId),
     deregister: (workerId) => coordinator.stopWorker(workerId),
     onCancelled: (listener) => coordinator.notifier.onCancelled(listener),
-    blobs: (_workerId, job) => jobBlobs(blobStore, job, (digest) => executionOwnerMayRead(store, job.executionId, digest)),
+    blobs: (_workerId, job) => jobBlobs(blobStore, store, job),
   };
 }

@@ -36,8 +36,8 @@ export interface WorkerOptions {
   pollMs: number;
   /** How often a running job's lease is renewed. Default: a third of the lease. */
   heartbeatMs?: number;
-  /** The worker's data directory: executors may read input files under it. */
-  dataDir?: string;
+  /** Where executors may read files that inputs name: only a local CLI run sets it (ExecutorContext.inputFileDir). */
+  inputFileDir?: string;
   /**
    * Outputs whose canonical JSON is larger than this many bytes are stored as a blob and reported by
    * reference, so large model outputs never bloat a database row. Default: 256 KiB.
@@ -289,7 +289,7 @@ export class Worker {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return { executor: executor.name, result: await Promise.race([executor.run(executorJob, { signal, blobs: this.client.blobs(workerId, job), expressions: this.expressions, ...(this.options.dataDir !== undefined && { dataDir: this.options.dataDir }) }), aborted]) };
+      return { executor: executor.name, result: await Promise.race([executor.run(executorJob, { signal, blobs: this.client.blobs(workerId, job), expressions: this.expressions, ...(this.options.inputFileDir !== undefined && { inputFileDir: this.options.inputFileDir }) }), aborted]) };
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
       aborted.catch(() => undefined);

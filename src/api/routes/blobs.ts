@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { blobDigestsIn } from '../../blobs/blob-ref.js';
 import type { BlobRef } from '../../blobs/blob-ref.js';
 import { BlobError } from '../../blobs/errors.js';
-import { executionOwnerMayRead, grantBlob } from '../../blobs/grants.js';
+import { executionOwnerMayRead, grantBlob, grantToJob } from '../../blobs/grants.js';
 import { LEASED_JOB_STATUSES } from '../../store/records.js';
 import { ownRemoteWorker } from '../access.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
@@ -17,6 +17,7 @@ const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]
 
 const digestParam = z.strictObject({ digest: blobDigest });
 const workerQuery = z.strictObject({ workerId: z.string().min(1).max(100) });
+const workerUploadQuery = workerQuery.extend({ jobId: z.string().min(1).max(100) });
 
 /** The media type a blob is stored under: the request's Content-Type without parameters, or octet-stream. */
 function mediaTypeOf(header: string | undefined): string {
@@ -90,12 +91,22 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
       schema: {
         tags: ['worker protocol'],
         summary: 'A worker uploads a blob its step produced (before reporting the result that names it)',
-        querystring: workerQuery,
+        description:
+          'jobId names the job the blob is for, one this worker holds; the blob is granted to that job, so its result may name it (and only then does the execution\'s owner get it). A job of another worker is a 404, like one that does not exist.',
+        querystring: workerUploadQuery,
         response: { 201: blobRef, 400: errorBody, 404: errorBody, 413: errorBody },
       },
       handler: async (request, reply) => {
-        await ownRemoteWorker(request, context, request.query.workerId);
-        return reply.code(201).send(await store(request.body, request.headers['content-type']));
+        const worker = await ownRemoteWorker(request, context, request.query.workerId);
+        const { jobId } = request.query;
+        const job = await node.store.read.getJob(jobId);
+        // The same answer for a job that does not exist and another worker's: job ids cannot be probed.
+        if (!job || job.workerId !== worker.id || !LEASED_JOB_STATUSES.includes(job.status)) {
+          throw new ApiError('not_found', `query.jobId: no job ${jobId} that this worker holds; upload a step's blobs while its job is assigned to you`);
+        }
+        const ref = await store(request.body, request.headers['content-type']);
+        await grantToJob(node.store, ref, job.id);
+        return reply.code(201).send(ref);
       },
     });
     done();

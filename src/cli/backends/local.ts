@@ -4,7 +4,7 @@ import { eventView, executionView, zkRecordFor } from '../../engine/view.js';
 import type { EventView, ExecutionView } from '../../engine/view.js';
 import type { VerityNode } from '../../node/verity-node.js';
 import type { WorkflowDefinition } from '../../workflow/types.js';
-import { openNode } from '../context.js';
+import { localRunOptions, openNode } from '../context.js';
 import type { StoreFlags } from '../context.js';
 import { CliError } from '../errors.js';
 import type { ProgressRenderer } from '../progress.js';
@@ -24,7 +24,7 @@ export class LocalBackend implements CliBackend {
   ) {}
 
   static async open(flags: StoreFlags, workers: number): Promise<LocalBackend> {
-    return new LocalBackend(await openNode(flags, workers, (line) => console.error(line)), workers);
+    return new LocalBackend(await openNode(flags, workers, (line) => console.error(line), localRunOptions(flags)), workers);
   }
 
   get where(): string {

@@ -3,7 +3,7 @@ import type { VerityNode } from '../../node/verity-node.js';
 import type { ExecutionRecord } from '../../store/records.js';
 import { openBackend, withBackendOptions } from '../backends/open.js';
 import type { BackendFlags } from '../backends/open.js';
-import { openNode, withStoreOptions } from '../context.js';
+import { localRunOptions, openNode, withStoreOptions } from '../context.js';
 import type { StoreFlags } from '../context.js';
 import { formatDuration } from '../format.js';
 import { parseNonNegativeInt } from '../inputs.js';
@@ -58,7 +58,7 @@ export function registerControl(program: Command): void {
       .option('--workers <n>', 'job slots of the in-process worker', '16'),
   ).action(async (flags: StoreFlags & { json?: boolean; workers: string }) => {
     const workers = parseNonNegativeInt('--workers', flags.workers);
-    const node = await openNode(flags, workers, console.error);
+    const node = await openNode(flags, workers, console.error, localRunOptions(flags));
     await interruptible(node, async () => {
       await node.start();
       const unfinished = [];

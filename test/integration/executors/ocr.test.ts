@@ -1,4 +1,5 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromUtf8 } from '../../../src/attest/bytes.js';
@@ -52,12 +53,17 @@ describe('paddleocr through a real worker', () => {
   const ocr = new PaddleOcrExecutor();
   let digest: string;
   let t: TestNode;
+  // Inputs may name files here, as in a local CLI run (which allows its data directory); a server allows none.
+  const files = mkdtempSync(join(tmpdir(), 'verity-ocr-files-'));
   beforeAll(async () => {
     await ocr.prepare();
     digest = ocr.capabilities.modelDigests!.paddleocr!;
-    t = await startTestNode('sqlite', 'ocr', { executors: [ocr, ...defaultExecutors()], workers: 2 });
+    t = await startTestNode('sqlite', 'ocr', { executors: [ocr, ...defaultExecutors()], workers: 2, inputFileDir: files });
   });
-  afterAll(() => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    rmSync(files, { recursive: true, force: true });
+  });
 
   async function ocrResult(executionId: string) {
     const [result] = await t.node.store.read.getStepResults(executionId, ['ocr']);
@@ -84,7 +90,7 @@ describe('paddleocr through a real worker', () => {
     }
   }
 
-  it('reads the example invoice from a data URI and from a file in the data directory; the attestation records the model digest', async () => {
+  it('reads the example invoice from a data URI and from a file in the directory a local run allows; the attestation records the model digest', async () => {
     expect(digest).toMatch(/^[0-9a-f]{64}$/);
     const fromUri = await t.run(ocrWorkflow(), { image: dataUri(INVOICE) });
     expect(fromUri.status).toBe('completed');
@@ -93,7 +99,7 @@ describe('paddleocr through a real worker', () => {
     expect(first.predicate.model).toEqual({ name: 'paddleocr', version: null, digest });
     expect(first.predicate.executor).toBe('paddleocr');
 
-    copyFileSync(new URL('../../../examples/document-intelligence/invoice.png', import.meta.url), join(t.backend.dataDir, 'invoice.png'));
+    copyFileSync(new URL('../../../examples/document-intelligence/invoice.png', import.meta.url), join(files, 'invoice.png'));
     const fromFile = await t.run(ocrWorkflow(), { image: 'invoice.png' });
     expect(fromFile.status).toBe('completed');
     const second = await ocrResult(fromFile.executionId);
@@ -112,7 +118,7 @@ describe('paddleocr through a real worker', () => {
   });
 
   it('fails bad input at once with a non-retryable error naming image', async () => {
-    writeFileSync(join(t.backend.dataDir, 'notes.txt'), 'not an image');
+    writeFileSync(join(files, 'notes.txt'), 'not an image');
     const cases: [Record<string, string>, unknown, RegExp][] = [
       [{ image: 'inputs.image' }, { image: dataUri(Buffer.from('hello, not a picture'), 'image/png') }, /image is not a PNG/],
       [{ image: 'inputs.image' }, { image: 'notes.txt' }, /image is not a PNG/],

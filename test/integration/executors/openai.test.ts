@@ -185,6 +185,26 @@ describe('the OpenAI-compatible executor in a worker', () => {
     expect((result.output as { text: string }).text).toBe('summary: Verity runs workflows on untrusted');
   });
 
+  it('refuses an image_url part that is not a data: URL before anything reaches the model server', async () => {
+    // The model server would fetch these itself: a step's input could make it reach any host or file.
+    const urls = [`${server.url}/v1/models`, 'https://example.com/cat.png', 'http://169.254.169.254/latest/meta-data/', 'file:///etc/passwd', 'ftp://example.com/x.png', ' data:image/png;base64,AAAA'];
+    const messages = (url: unknown) => [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: url }] }];
+    const chatFlow = workflow({ input_mappings: { messages: 'inputs.messages' }, retry_policy: { max_attempts: 3, initial_backoff_ms: 10 } });
+    for (const image of [...urls.map((url) => ({ url })), ...urls]) {
+      const view = await t.run({ ...chatFlow, id: `image-url-${++counter}` }, { messages: messages(image) });
+      expect(view.status, JSON.stringify(image)).toBe('failed');
+      expect(view.steps[0]).toMatchObject({ attempts: 1 });
+      expect(view.error).toMatchObject({ code: 'invalid_input' });
+      expect(view.error!.message).toMatch(/messages\.0\.content\.1\.image_url.*only a data: URL/);
+    }
+    expect(server.requests).toEqual([]);
+
+    const inline = 'data:image/png;base64,iVBORw0KGgo=';
+    const view = await t.run({ ...chatFlow, id: `image-url-${++counter}` }, { messages: messages({ url: inline, detail: 'low' }) });
+    expect(view.status).toBe('completed');
+    expect((server.requests[0]!.body as { messages: unknown[] }).messages).toEqual(messages({ url: inline, detail: 'low' }));
+  });
+
   it('runs the llm-summary example', async () => {
     const root = new URL('../../../examples/llm-summary/', import.meta.url);
     const definition = parseYaml(readFileSync(new URL('workflow.yaml', root), 'utf8')) as unknown;

@@ -115,7 +115,6 @@ describe('redundant steps in receipts', () => {
         signer: LocalSigner.generate(),
         concurrency: 1,
         pollMs: 100,
-        dataDir: t.backend.dataDir,
         onError: (error, context) => process.stderr.write(`worker error: ${String(error)} ${JSON.stringify(context)}\n`),
       });
       await worker.start();

@@ -5,7 +5,7 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExecutorBlobs } from '../../../src/executors/executor.js';
 import { cropQuad, decodeImage } from '../../../src/executors/inference/ocr/image.js';
-import { readImageInput } from '../../../src/executors/inference/ocr/image-source.js';
+import { NO_FILE_PATHS, readImageInput } from '../../../src/executors/inference/ocr/image-source.js';
 
 function png(width: number, height: number, rgba: (x: number, y: number) => [number, number, number, number]): Buffer {
   const image = new PNG({ width, height });
@@ -67,7 +67,7 @@ describe('paddleocr images', () => {
     writeFileSync(join(root, 'secret.png'), 'secret bytes');
     symlinkSync(join(root, 'secret.png'), join(dataDir, 'escape.png'));
     afterAll(() => rmSync(root, { recursive: true, force: true }));
-    const read = (image: unknown) => readImageInput({ image }, { blobs: noBlobs, dataDir });
+    const read = (image: unknown) => readImageInput({ image }, { blobs: noBlobs, inputFileDir: dataDir });
 
     it('reads a path under the data directory and a base64 data URI', async () => {
       expect((await read('scans/page.png')).toString()).toBe('page bytes');
@@ -98,8 +98,17 @@ describe('paddleocr images', () => {
       ] as const) {
         await expect(read(image)).rejects.toMatchObject({ code: 'invalid_input', retryable: false, message: expect.stringMatching(message) as unknown });
       }
-      await expect(readImageInput({}, { blobs: noBlobs, dataDir })).rejects.toMatchObject({ message: expect.stringMatching(/needs a field image/) as unknown });
-      await expect(readImageInput({ image: 'page.png' }, { blobs: noBlobs })).rejects.toMatchObject({ message: expect.stringMatching(/no data directory/) as unknown });
+      await expect(readImageInput({}, { blobs: noBlobs, inputFileDir: dataDir })).rejects.toMatchObject({ message: expect.stringMatching(/needs a field image/) as unknown });
+    });
+
+    it('refuses every path with one answer when no directory is allowed (any worker of a server), whether or not the file exists', async () => {
+      const answers = new Set<string>();
+      for (const image of ['scans/page.png', 'missing.png', '../secret.png', 'escape.png', join(dataDir, 'scans', 'page.png'), '/etc/passwd', 'admin.key', 'keys/coordinator.key', '.']) {
+        const error = (await readImageInput({ image }, { blobs: noBlobs }).catch((e: unknown) => e)) as { code: string; retryable: boolean; message: string };
+        expect(error).toMatchObject({ code: 'invalid_input', retryable: false });
+        answers.add(error.message);
+      }
+      expect([...answers]).toEqual([NO_FILE_PATHS]);
     });
   });
 });

@@ -8,13 +8,20 @@ import { ExecutorError } from '../../executor.js';
 /** Larger inputs are refused before they are read: a page scan at 300 dpi is a few MB. */
 export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
 
-const FORMS = 'a blob digest "sha256:<hex>", a blob reference { "$blob", "size", "mediaType" }, a path relative to the worker\'s data directory, or a data URI "data:image/png;base64,…"';
+const FORMS = 'a blob digest "sha256:<hex>", a blob reference { "$blob", "size", "mediaType" }, a data URI "data:image/png;base64,…", or (in a local CLI run only) a path relative to the data directory';
+
+/**
+ * The one answer to a path outside a local CLI run, whatever the path and whether or not a file is there:
+ * a worker of a server must not open its own files (keys, other clients' blobs) because an input named
+ * them, nor tell which exist.
+ */
+export const NO_FILE_PATHS = 'image names a file, and through a server images are blobs: upload the file (POST /v1/blobs, or verity blob put) and pass its blob reference or digest as image';
 
 /**
  * The bytes the step's input field `image` names. Every way it can be wrong is the workflow's mistake
  * (non-retryable) except a blob store that is unreachable for now.
  */
-export async function readImageInput(input: unknown, context: Pick<ExecutorContext, 'blobs' | 'dataDir'>): Promise<Buffer> {
+export async function readImageInput(input: unknown, context: Pick<ExecutorContext, 'blobs' | 'inputFileDir'>): Promise<Buffer> {
   if (input === null || typeof input !== 'object' || Array.isArray(input) || !('image' in input)) {
     throw invalid(`the input needs a field image: ${FORMS}`);
   }
@@ -22,7 +29,9 @@ export async function readImageInput(input: unknown, context: Pick<ExecutorConte
   if (isBlobDigest(image) || isBlobRef(image)) return readBlob(image, context);
   if (typeof image !== 'string' || image === '') throw invalid(`image must be ${FORMS}`);
   if (image.startsWith('data:')) return decodeDataUri(image);
-  return readUnderDataDir(image, context.dataDir);
+  // Before anything looks at the path: the refusal must not depend on it.
+  if (context.inputFileDir === undefined) throw invalid(NO_FILE_PATHS);
+  return readUnderDataDir(image, context.inputFileDir);
 }
 
 async function readBlob(ref: Parameters<ExecutorContext['blobs']['get']>[0], context: Pick<ExecutorContext, 'blobs'>): Promise<Buffer> {
@@ -48,12 +57,14 @@ function decodeDataUri(uri: string): Buffer {
   return Buffer.from(body, 'base64');
 }
 
-/** A file under the data directory, refusing anything that leads outside it, through `..` or through a symbolic link. */
-async function readUnderDataDir(path: string, dataDir: string | undefined): Promise<Buffer> {
+/**
+ * A file under the directory a local CLI run allows (its data directory), refusing anything that leads
+ * outside it, through `..` or through a symbolic link.
+ */
+async function readUnderDataDir(path: string, dataDir: string): Promise<Buffer> {
   if (isAbsolute(path) || /^[A-Za-z]:[\\/]/.test(path)) {
     throw invalid(`image must be a path relative to the worker's data directory, not an absolute path (${path})`);
   }
-  if (dataDir === undefined) throw invalid(`image names the file ${path}, but this worker has no data directory to read it from`);
   const root = resolve(dataDir);
   if (!inside(root, resolve(root, path))) throw invalid(`image: the path ${path} leads outside the worker's data directory`);
   let real: string;

@@ -5,10 +5,27 @@ import { describeServer } from './config.js';
 import { postJson } from './http.js';
 import { sseEvents } from './sse-lines.js';
 
+/**
+ * A content part, passed through as the server expects it, except that an image may come only inline, as
+ * a `data:` URL: the model server fetches any other URL itself, so a step's input (which a workflow
+ * expression or a client writes) would make it reach hosts and files of the caller's choosing.
+ */
+const contentPart = z.record(z.string(), z.unknown()).superRefine((part, ctx) => {
+  if (!('image_url' in part)) return;
+  const value = part.image_url;
+  const url = typeof value === 'string' ? value : value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>).url : undefined;
+  if (typeof url === 'string' && /^data:/i.test(url)) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: typeof value === 'string' ? ['image_url'] : ['image_url', 'url'],
+    message: 'an image_url part may carry only a data: URL ("data:image/png;base64,<bytes>"); the model server would fetch any other URL itself, so put the image\'s bytes in the URL',
+  });
+});
+
 const messageSchema = z.object({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
   // A string, or content parts (text, images) passed through as the server expects them.
-  content: z.union([z.string(), z.array(z.record(z.string(), z.unknown()))]),
+  content: z.union([z.string(), z.array(contentPart)]),
   name: z.string().optional(),
   tool_call_id: z.string().optional(),
 });
