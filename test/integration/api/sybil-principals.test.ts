@@ -75,6 +75,33 @@ describe('registration caps from the environment', () => {
   });
 });
 
+describe('registration caps set by the environment of `verity serve`', () => {
+  it('VERITY_MAX_WORKERS_PER_PRINCIPAL and VERITY_MAX_ZK_KEYS_PER_PRINCIPAL are what the server enforces', async () => {
+    const saved = { workers: process.env.VERITY_MAX_WORKERS_PER_PRINCIPAL, zk: process.env.VERITY_MAX_ZK_KEYS_PER_PRINCIPAL };
+    process.env.VERITY_MAX_WORKERS_PER_PRINCIPAL = '2';
+    process.env.VERITY_MAX_ZK_KEYS_PER_PRINCIPAL = '1';
+    let server: TestServer | undefined;
+    try {
+      server = await startTestServer('sqlite', 'sybil-caps-env', { node: { workers: 0 }, server: { closeGraceMs: 200 } });
+    } finally {
+      for (const [name, value] of [['VERITY_MAX_WORKERS_PER_PRINCIPAL', saved.workers], ['VERITY_MAX_ZK_KEYS_PER_PRINCIPAL', saved.zk]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    try {
+      const apiKey = await server.key('env-capped', 'worker');
+      const [zk1, zk2] = await Promise.all([ZkSigner.generate(), ZkSigner.generate()]);
+      expect((await register(server, apiKey, { zk: zk1.publicKey })).status).toBe(201);
+      expectQuota(await register(server, apiKey, { zk: zk2.publicKey }), 'zk_keys_per_principal', 1);
+      expect((await register(server, apiKey)).status).toBe(201);
+      expectQuota(await register(server, apiKey), 'workers_per_principal', 2);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
+
 for (const kind of BACKENDS) {
   describe.skipIf(!(await backendAvailable(kind)))(`Sybil workers (${kind})`, () => {
     describe('one worker API key with two keys cannot out-vote an honest worker', () => {
