@@ -10,15 +10,15 @@ const caps = { stepTypes: ['data_processing' as const], models: ['builtin/echo']
 /** The worker protocol, driven by hand: no in-process worker runs, the test is the worker. */
 for (const kind of BACKENDS) {
   describe.skipIf(!(await backendAvailable(kind)))(`coordinator protocol (${kind})`, () => {
-    const t = useTestNode(kind, 'coord', { workers: 0, leaseMs: 300 });
+    const t = useTestNode(kind, 'coord', { workers: 0, leaseMs: 1000 });
     let w: ManualWorker;
     beforeEach(async () => {
       w = await new ManualWorker(t.node.coordinator, caps).register();
     });
 
-    // Up to 4 s: a re-queued step waits out the default 1 s retry backoff first.
+    // Up to 6 s: a re-queued step waits out its 1 s lease and the default 1 s retry backoff first.
     const claimOne = async (worker = w): Promise<Assignment> => {
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < 300; i++) {
         const job = await t.node.coordinator.claim(worker.id, caps);
         if (job) return job;
         await new Promise((r) => setTimeout(r, 20));
@@ -88,6 +88,8 @@ for (const kind of BACKENDS) {
         ['a swapped payload type', { ...w.attest(job, { y: 1 }), payloadType: 'application/json' }],
       ];
       for (const [what, attestation] of cases) {
+        // Renew the lease before each report: on a loaded machine the cases together outlast it.
+        expect(await t.node.coordinator.heartbeat(report(job))).toBe('ok');
         const outcome = await w.complete(job, { y: 1 }, { attestation });
         expect(outcome, what).toMatchObject({ accepted: false, reason: 'bad_attestation' });
       }
@@ -110,7 +112,7 @@ for (const kind of BACKENDS) {
       const execution = await t.start({ id: 'abandoned', steps: [echo('a')] }, { x: 1 });
       const first = await claimOne();
       await t.node.coordinator.start(report(first));
-      // No heartbeats: the 300 ms lease runs out and the sweeper re-queues the step.
+      // No heartbeats: the 1 s lease runs out and the sweeper re-queues the step.
       const second = await claimOne();
       expect(second).toMatchObject({ stepId: 'a', attempt: 2 });
       expect((await t.node.store.read.getJob(first.jobId))!).toMatchObject({ status: 'expired', error: { code: 'lease_expired' } });
@@ -125,8 +127,9 @@ for (const kind of BACKENDS) {
       await t.start({ id: 'kept', steps: [echo('a')] });
       const job = await claimOne();
       await t.node.coordinator.start(report(job));
+      // Twice the 1 s lease, heartbeating four times a lease.
       for (let i = 0; i < 8; i++) {
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 250));
         expect(await t.node.coordinator.heartbeat(report(job))).toBe('ok');
       }
       expect(await w.complete(job, 1)).toEqual({ accepted: true });
