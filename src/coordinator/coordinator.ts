@@ -3,8 +3,8 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import { jsonDigest } from '../attest/digest.js';
-import { blobRefsIn } from '../blobs/blob-ref.js';
 import { jobMayName } from '../blobs/grants.js';
+import { checkOutputBlobs, notGranted } from './output-blobs.js';
 import type { BlobRef } from '../blobs/blob-ref.js';
 import { readJsonBlob } from '../blobs/json-blob.js';
 import type { Envelope } from '../attest/dsse.js';
@@ -12,7 +12,7 @@ import { keyIdOf, publicKeyFromPem, publicKeyToPem } from '../attest/keys.js';
 import { checkStepAttestation } from '../attest/statement.js';
 import { nodeVerifyEd25519 } from '../keys/node-verify.js';
 import type { StepPredicate } from '../attest/statement.js';
-import type { BlobRecord, ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
+import type { ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
 import { LEASED_JOB_STATUSES } from '../store/records.js';
 import type { Store, StoreTx } from '../store/store.js';
 import type { StepType } from '../workflow/types.js';
@@ -484,7 +484,7 @@ export class Coordinator {
         });
       }
     }
-    const blobs = await this.checkOutputBlobs(value, report.outputBlob, namer);
+    const blobs = await checkOutputBlobs(this.store, this.options.blobs, value, report.outputBlob, namer);
     if (!blobs.ok) return this.fail({ ...report, error: blobs.error });
     const attested = await this.checkAttestation(first, report, outputDigest);
     return this.withLockedJob(report.jobId, async (tx, execution, job, now) => {
@@ -538,33 +538,6 @@ export class Coordinator {
     const store = this.options.blobs;
     if (!store) throw new CoordinatorError('no_blob_store', 'a step output is kept as a blob, and this coordinator has no blob store');
     return readJsonBlob(store, result.output as BlobRef);
-  }
-
-  /**
-   * Every blob the output names is granted to the execution's owner when the result is accepted, so each
-   * must be one the job may name (jobMayName: the owner reads it already, or the job uploaded it), checked
-   * first and for all of them, so the answer about another client's blob is the same whether it exists or
-   * not. Then each must be in the blob store with the size its reference claims (the stored size is not
-   * told: the reference is the worker's to get right).
-   */
-  private async checkOutputBlobs(
-    output: unknown,
-    container: BlobRef | undefined,
-    namer: { jobId: string; ownerId: string },
-  ): Promise<{ ok: true; records: (now: number) => BlobRecord[] } | { ok: false; error: ErrorInfo }> {
-    const refs = [...blobRefsIn(output), ...(container ? [container] : [])];
-    for (const ref of refs) {
-      if (!(await jobMayName(this.store, namer, ref.$blob))) return { ok: false, error: notGranted(ref.$blob) };
-    }
-    const store = this.options.blobs;
-    if (store) {
-      for (const ref of refs) {
-        const size = await store.size(ref.$blob);
-        if (size === undefined) return { ok: false, error: invalidOutput(`the output names blob ${ref.$blob}, which is not in the blob store: upload it (for this job) before reporting the result`) };
-        if (size !== ref.size) return { ok: false, error: invalidOutput(`the output's reference to blob ${ref.$blob} says ${ref.size} bytes, which is not the blob's size: name it by the reference its upload answered`) };
-      }
-    }
-    return { ok: true, records: (now) => refs.map((ref) => ({ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: now })) };
   }
 
   /**
@@ -778,22 +751,6 @@ export class Coordinator {
       return fn(tx, execution, job, this.options.now());
     });
   }
-}
-
-/**
- * A step output that names a blob the job may not hand on. Not retryable: the same step would name it
- * again. The message is the same whether the blob exists or not, and says nothing of its size.
- */
-function notGranted(digest: string): ErrorInfo {
-  return {
-    code: 'blob_not_granted',
-    message: `the output names blob ${digest}, which this job may not hand on: a step's output may name only blobs the execution's owner can read or blobs the job uploaded itself`,
-    retryable: false,
-  };
-}
-
-function invalidOutput(message: string): ErrorInfo {
-  return { code: 'invalid_output', message, retryable: true };
 }
 
 function unknownJob(jobId: string): ReportOutcome {

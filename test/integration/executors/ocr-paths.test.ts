@@ -34,7 +34,7 @@ let remoteWorker: (ProcessHandle & { workerId: string }) | undefined;
 let alice: VerityClient;
 let bobsInvoice: BlobRef;
 
-async function clients(url: string, adminKey: string) {
+function clients(url: string, adminKey: string) {
   const admin = new VerityClient({ server: url, apiKey: adminKey });
   const key = async (name: string, role: 'client' | 'publisher' | 'worker') => (await admin.createKey(name, role)).token;
   return { key, client: async (name: string, role: 'client' | 'publisher') => new VerityClient({ server: url, apiKey: await key(name, role) }) };
@@ -60,7 +60,7 @@ async function expectAllRefusedAlike(paths: string[]): Promise<void> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'verity-ocr-paths-'));
   server = await startServerProcess({ dataDir: join(dir, 'server'), workers: 1 });
-  const { client } = await clients(server.url, server.adminKey);
+  const { client } = clients(server.url, server.adminKey);
   alice = await client('alice', 'client');
   const bob = await client('bob', 'client');
   bobsInvoice = await bob.uploadBlob(INVOICE, 'image/png');
@@ -87,7 +87,7 @@ describe('OCR image paths through a server', () => {
     // The same store, served with no in-process worker: every job goes to the remote worker.
     await server.stop();
     server = await startServerProcess({ dataDir: join(dir, 'server'), workers: 0 });
-    const { key } = await clients(server.url, server.adminKey);
+    const { key } = clients(server.url, server.adminKey);
     alice = new VerityClient({ server: server.url, apiKey: await key('alice2', 'client') });
     remoteWorker = await startWorkerProcess({ url: server.url, apiKey: await key('gpu', 'worker'), dataDir: join(dir, 'worker'), concurrency: 1, capabilities: 'paddleocr' });
     await expectAllRefusedAlike(attackPaths(['.verity-worker/keys/worker.key', join(dir, 'worker', 'keys', 'worker.key')]));
