@@ -24,7 +24,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
       params: z.strictObject({ workflow_id: z.string().min(1).max(64) }),
       headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
       body: executeRequest,
-      response: { 202: executionViewSchema, 400: errorBody, 404: errorBody },
+      response: { 202: executionViewSchema, 400: errorBody, 404: errorBody, 429: errorBody },
     },
     handler: async (request, reply) => {
       const key = principalOf(request);
@@ -37,14 +37,18 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
       }
       const idempotencyKey = request.headers['idempotency-key'];
       await checkInputBlobs(request, context, request.body.inputs ?? {});
-      const execution = await node.engine.start({
-        workflow,
-        inputs: request.body.inputs ?? {},
-        clientId: key.principal,
-        ...(idempotencyKey !== undefined && { idempotencyKey }),
-        ...(request.body.verification_level !== undefined && { verificationLevel: request.body.verification_level }),
-        ...(request.body.budget !== undefined && { budget: request.body.budget }),
-      });
+      const start = () =>
+        node.engine.start({
+          workflow,
+          inputs: request.body.inputs ?? {},
+          clientId: key.principal,
+          ...(idempotencyKey !== undefined && { idempotencyKey }),
+          ...(request.body.verification_level !== undefined && { verificationLevel: request.body.verification_level }),
+          ...(request.body.budget !== undefined && { budget: request.body.budget }),
+        });
+      // A repeated Idempotency-Key answers the execution it started, which the quota counted already.
+      const replay = idempotencyKey !== undefined && (await node.store.read.findExecutionByIdempotencyKey(key.principal, idempotencyKey)) !== undefined;
+      const execution = replay ? await start() : await context.quotas.admitExecution(key.principal, start);
       context.metrics.executionStarted();
       void reply.header('location', `/v1/executions/${execution.id}`);
       return reply.code(202).send(executionView(execution, await node.store.read.listSteps(execution.id)));
