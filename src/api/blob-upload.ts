@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { BlobRef } from '../blobs/blob-ref.js';
 import { BlobError } from '../blobs/errors.js';
 import type { StoreTx } from '../store/store.js';
@@ -38,7 +38,6 @@ function declaredLength(request: FastifyRequest): number | undefined {
  */
 export async function receiveUpload(
   request: FastifyRequest,
-  reply: FastifyReply,
   context: ApiContext,
   record: (tx: StoreTx, ref: BlobRef, now: number) => Promise<void> = () => Promise.resolve(),
 ): Promise<BlobRef> {
@@ -50,6 +49,9 @@ export async function receiveUpload(
   const { principal } = principalOf(request);
   const mediaType = mediaTypeOf(request.headers['content-type']);
   const declared = declaredLength(request);
+  // A refusal before the whole body is read leaves the connection open: Node reads the rest of the body
+  // and drops it (memory holds none of it; the request timeout bounds how long), so the client reliably
+  // gets the answer. Closing it instead resets a client still sending, which then never sees the 413.
   const tooLarge = () => new ApiError('too_large', `body: a blob may be at most ${limit} bytes; this one is larger`);
   if (declared !== undefined && declared > limit) throw tooLarge();
   if (declared !== undefined && declared > quotas.quotas.blobBytes) throw quotas.blobBytesExceeded(principal);
@@ -58,8 +60,6 @@ export async function receiveUpload(
     staged = await node.blobs.receive(body, { maxBytes: limit });
   } catch (error) {
     if (!(error instanceof BlobError && error.code === 'too_large')) throw error;
-    // The client may still be sending: the rest of its body is read and dropped, then the connection closes.
-    void reply.header('connection', 'close');
     throw tooLarge();
   }
   const ref: BlobRef = { $blob: staged.digest, size: staged.size, mediaType };

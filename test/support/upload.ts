@@ -42,7 +42,7 @@ export function streamUpload(
       response.on('end', () => resolve({ status: response.statusCode ?? 0, body: parse(text), sent: `sha256:${hash.digest('hex')}` }));
       response.on('error', reject);
     });
-    // Once answered, a refused upload's connection is closed under it: writes failing then are expected.
+    // Once answered, writes failing (the server may close a refused upload's connection) are no concern.
     req.on('error', (error) => {
       if (!answered) reject(error);
     });

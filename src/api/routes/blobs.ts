@@ -62,7 +62,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
       },
       handler: async (request, reply) => {
         const key = principalOf(request);
-        const ref = await receiveUpload(request, reply, context, (tx, stored, now) =>
+        const ref = await receiveUpload(request, context, (tx, stored, now) =>
           tx.grantBlobs([{ digest: stored.$blob, size: stored.size, mediaType: stored.mediaType, createdAt: now }], key.principal, now),
         );
         return reply.code(201).send(ref);
@@ -79,7 +79,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
       },
       handler: async (request, reply) => {
         await ownRemoteWorker(request, context, request.query.workerId);
-        return reply.code(201).send(await receiveUpload(request, reply, context));
+        return reply.code(201).send(await receiveUpload(request, context));
       },
     });
     done();
