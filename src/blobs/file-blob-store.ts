@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline, Transform } from 'node:stream';
 import type { Readable, TransformCallback } from 'node:stream';
@@ -123,6 +123,32 @@ export class FileBlobStore {
       },
       discard: () => rm(temp, { force: true }),
     };
+  }
+
+  /**
+   * Removes the temporary files of uploads that a stopped process left behind (killed mid-upload): those
+   * not written to for `olderThanMs`. Replicas may share the directory, so a file still being written by
+   * another process (recently modified) is left alone. Returns how many were removed.
+   */
+  async removeStaleUploads(olderThanMs = 60 * 60_000, now = Date.now()): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.tempDir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names.filter((n) => n.endsWith('.tmp'))) {
+      const path = join(this.tempDir, name);
+      try {
+        if (now - (await stat(path)).mtimeMs < olderThanMs) continue;
+        await rm(path, { force: true });
+        removed++;
+      } catch {
+        // Gone meanwhile (its upload finished or another replica removed it).
+      }
+    }
+    return removed;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,5 +115,25 @@ describe('blob uploads and downloads stream through a real server', () => {
     expect(filesUnder(join(blobDir, 'sha256'))).toHaveLength(stored);
     const health = await call(server.url, 'GET', '/healthz');
     expect(health.status).toBeLessThan(500);
+  });
+});
+
+describe('half-written uploads a killed server left behind', () => {
+  it('are removed when a server starts, once no one has written to them for an hour', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'verity-blob-stale-'));
+    const tmp = join(dataDir, 'blobs', 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    writeFileSync(join(tmp, 'stale.tmp'), 'half an upload');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(join(tmp, 'stale.tmp'), twoHoursAgo, twoHoursAgo);
+    // Another replica sharing the directory may be writing this one right now.
+    writeFileSync(join(tmp, 'live.tmp'), 'an upload in progress');
+    const server = await startServerProcess({ dataDir });
+    try {
+      expect(readdirSync(tmp)).toEqual(['live.tmp']);
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
