@@ -1,7 +1,7 @@
 import { VerityError } from '../errors.js';
 import { WorkflowError } from '../workflow/errors.js';
 
-export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'rate_limited' | 'unavailable';
+export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'too_large' | 'rate_limited' | 'quota_exceeded' | 'unavailable' | 'invalid_config';
 
 const STATUS: Record<ApiErrorCode, number> = {
   unauthorized: 401,
@@ -9,8 +9,12 @@ const STATUS: Record<ApiErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   validation: 400,
+  too_large: 413,
   rate_limited: 429,
+  quota_exceeded: 429,
   unavailable: 503,
+  // A setting the server refuses at start; never an answer to a request.
+  invalid_config: 500,
 };
 
 /** An error the API answers with on purpose: its status, code and message go to the client as they are. */
@@ -24,6 +28,24 @@ export class ApiError extends VerityError<ApiErrorCode> {
 
   get status(): number {
     return STATUS[this.code];
+  }
+}
+
+/** The per-principal quotas (docs/security.md, "Limits and quotas"), as a 429 names them. */
+export type QuotaName = 'running_executions' | 'streams' | 'blob_bytes' | 'workers_per_principal' | 'zk_keys_per_principal';
+
+/**
+ * A request refused because its principal is at one of its quotas: a 429 whose body says which quota and
+ * its limit (`{ error: { code: 'quota_exceeded', quota, limit, message } }`), so a client can tell it from
+ * the rate limit and knows what to free (finish or cancel executions, close streams) before retrying.
+ */
+export class QuotaError extends ApiError {
+  constructor(
+    readonly quota: QuotaName,
+    readonly limit: number,
+    message: string,
+  ) {
+    super('quota_exceeded', message);
   }
 }
 
@@ -51,7 +73,10 @@ const BY_CODE: Record<string, [number, string]> = {
 };
 
 /** What to answer for an error; undefined means it is not one to show a client (a 500). */
-export function clientError(error: unknown): { status: number; body: { error: { code: string; message: string; details?: unknown } } } | undefined {
+export function clientError(error: unknown): { status: number; body: { error: { code: string; message: string; details?: unknown; quota?: QuotaName; limit?: number } } } | undefined {
+  if (error instanceof QuotaError) {
+    return { status: error.status, body: { error: { code: error.code, quota: error.quota, limit: error.limit, message: error.message } } };
+  }
   if (error instanceof ApiError) {
     return { status: error.status, body: { error: { code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) } } };
   }

@@ -14,6 +14,8 @@ export const errorBody = z
       code: z.string().meta({ description: 'stable, machine-readable: validation, not_found, forbidden, conflict, …' }),
       message: z.string().meta({ description: 'what is wrong and what to do' }),
       details: z.unknown().optional(),
+      quota: z.string().optional().meta({ description: 'quota_exceeded: which per-principal quota was hit (running_executions, streams, blob_bytes, …)' }),
+      limit: z.number().optional().meta({ description: 'quota_exceeded: that quota\'s limit' }),
     }),
   })
   .meta({ id: 'Error' });

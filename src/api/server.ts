@@ -17,6 +17,9 @@ import { registerReceiptRoutes } from './routes/receipts.js';
 import { registerBlobRoutes } from './routes/blobs.js';
 import { registerWorkerProtocol } from './routes/worker-protocol.js';
 import { registerWorkflowRoutes } from './routes/workflows.js';
+import { QuotaGuard } from './quotas.js';
+import type { Quotas } from './quotas.js';
+import { serverEnv } from './server-env.js';
 import { VerifierPool } from '../sandbox/verifier-pool.js';
 import type { VerifierPoolOptions } from '../sandbox/verifier-pool.js';
 
@@ -40,6 +43,14 @@ export interface ServerOptions {
   closeGraceMs: number;
   /** The processes that verify bundles for POST /v1/receipts/verify. Default: one, 30 s and 512 MiB a bundle. */
   verifier: Partial<VerifierPoolOptions>;
+  /**
+   * The longest a client may take to send one request, headers and body (VERITY_REQUEST_TIMEOUT_MS; 0 for
+   * none). Default: 5 minutes, room for the largest blob on a slow link. Answers take as long as they take:
+   * long polls and event streams are not cut by it.
+   */
+  requestTimeoutMs: number;
+  /** Per-principal quotas; each unset one is its VERITY_QUOTA_* variable, else its default (DEFAULT_QUOTAS). */
+  quotas: Partial<Quotas>;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -51,6 +62,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   maxClaimWaitMs: 30_000,
   closeGraceMs: 3_000,
   verifier: {},
+  requestTimeoutMs: 5 * 60_000,
+  quotas: {},
 };
 
 /** What route handlers work with. */
@@ -62,6 +75,7 @@ export interface ApiContext {
   /** Set when the server is shutting down: long polls and event streams end early. */
   closing: AbortSignal;
   verifier: VerifierPool;
+  quotas: QuotaGuard;
 }
 
 /**
@@ -70,7 +84,9 @@ export interface ApiContext {
  * key and checks the key's role; clients see only their own executions.
  */
 export async function buildServer(node: VerityNode, options: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; context: ApiContext; shutdown: AbortController }> {
-  const resolved: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...options };
+  // Options given in code win over the environment, which wins over the defaults.
+  const { quotas: envQuotas, ...env } = serverEnv();
+  const resolved: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...env, ...options, quotas: { ...envQuotas, ...options.quotas } };
   const app = Fastify({
     bodyLimit: resolved.bodyLimit,
     logger:
@@ -82,8 +98,17 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
             // Secrets never reach the logs: API keys travel in the Authorization header.
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
           },
-    // Long polls and event streams outlive the default request timeout of some proxies, not ours.
-    requestTimeout: 0,
+    // Node applies it while a request is being received, not while it is answered: a slow upload is cut
+    // (408), a long poll or an event stream is not.
+    requestTimeout: resolved.requestTimeoutMs,
+    // Node checks for requests past their time every 30 s, and takes the longer of the headers' timeout
+    // (60 s) and this one as the request's: keep both in step with a shorter request timeout.
+    ...(resolved.requestTimeoutMs > 0 && {
+      http: {
+        headersTimeout: Math.min(60_000, resolved.requestTimeoutMs),
+        connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(resolved.requestTimeoutMs / 4))),
+      },
+    }),
     // What the router refuses before any route runs, in the API's own error shape.
     frameworkErrors: (error, _request, generic) => {
       // The reply is typed for any route's schemas; this one answers outside every route.
@@ -106,7 +131,8 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
   const keys = new ApiKeys(node.store);
   const metrics = new Metrics(node, app.log);
   const verifier = new VerifierPool(resolved.verifier);
-  const context: ApiContext = { node, keys, metrics, options: resolved, closing: shutdown.signal, verifier };
+  const quotas = new QuotaGuard(node.store, resolved.quotas);
+  const context: ApiContext = { node, keys, metrics, options: resolved, closing: shutdown.signal, verifier, quotas };
 
   // Before any plugin registers routes: a plugin's routes keep the error handler they were registered under.
   app.setErrorHandler((error, request, reply) => {

@@ -255,6 +255,8 @@ export class VerityNode {
     if (this.started) return;
     this.started = true;
     await this.coordinator.reapDeadLocalWorkers();
+    // Uploads a killed process left half-written in the blob store.
+    await this.blobs.removeStaleUploads();
     await this.sweeper.sweep();
     await this.engine.recover();
     this.sweeper.start();

@@ -152,6 +152,10 @@ export interface StoreReads {
   getBlob(digest: string): Promise<BlobRecord | undefined>;
   /** Whether a principal may read a blob (it uploaded it, or one of its executions named or produced it). */
   hasBlobGrant(digest: string, principal: string): Promise<boolean>;
+  /** The total size of the blobs a principal uploaded (each digest once): what its stored-bytes quota counts. */
+  blobBytesUploaded(principal: string): Promise<number>;
+  /** How many of a client's executions are running, counting no further than `upTo`: its running-executions quota. */
+  countRunningExecutions(clientId: string, upTo: number): Promise<number>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
   getWorkflowVersion(workflowId: string, version?: number): Promise<WorkflowVersionRecord | undefined>;
   /** The latest version of each published workflow, or every version of one. */
@@ -227,6 +231,8 @@ export interface StoreTx extends StoreReads {
 
   /** Records blobs (first record wins) and lets `principal` read them. */
   grantBlobs(blobs: readonly BlobRecord[], principal: string, now: number): Promise<void>;
+  /** Counts an upload against its principal; false when that principal had uploaded this digest already (counted once). */
+  recordBlobUpload(principal: string, blob: { digest: string; size: number }, now: number): Promise<boolean>;
   updateApiKey(id: string, patch: Patch<Omit<ApiKeyRecord, 'id'>>): Promise<void>;
   /** Publishes a version; StoreError conflict when (workflowId, version) is taken. */
   insertWorkflowVersion(record: WorkflowVersionRecord): Promise<void>;

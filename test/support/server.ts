@@ -102,9 +102,9 @@ export interface ServerProcess extends ProcessHandle {
 }
 
 /** `verity serve` as a real process on a free port. `databaseUrl` for PostgreSQL; `port` to restart on the same one. */
-export async function startServerProcess(options: { dataDir: string; workers?: number; databaseUrl?: string; port?: number; args?: string[] }): Promise<ServerProcess> {
+export async function startServerProcess(options: { dataDir: string; workers?: number; databaseUrl?: string; port?: number; args?: string[]; env?: Record<string, string> }): Promise<ServerProcess> {
   const args = ['serve', '--data-dir', options.dataDir, '--port', String(options.port ?? 0), '--workers', String(options.workers ?? 0), '--log-level', 'warn', ...(options.args ?? [])];
-  const env: Record<string, string> = options.databaseUrl ? { VERITY_DATABASE_URL: options.databaseUrl } : {};
+  const env: Record<string, string> = { ...(options.databaseUrl && { VERITY_DATABASE_URL: options.databaseUrl }), ...options.env };
   const { handle, match } = await spawnUntil(args, /verity is serving on (http:\/\/\S+?) /, env);
   const adminKey = readFileSync(join(options.dataDir, 'admin.key'), 'utf8').trim();
   return { ...handle, url: match[1]!, adminKey };

@@ -24,7 +24,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
       params: z.strictObject({ workflow_id: z.string().min(1).max(64) }),
       headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
       body: executeRequest,
-      response: { 202: executionViewSchema, 400: errorBody, 404: errorBody },
+      response: { 202: executionViewSchema, 400: errorBody, 404: errorBody, 429: errorBody },
     },
     handler: async (request, reply) => {
       const key = principalOf(request);
@@ -39,14 +39,18 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
       // Absent inputs are none; an explicit null is not an object, and the engine says so.
       const inputs = request.body.inputs === undefined ? {} : request.body.inputs;
       await checkInputBlobs(request, context, inputs);
-      const execution = await node.engine.start({
-        workflow,
-        inputs,
-        clientId: key.principal,
-        ...(idempotencyKey !== undefined && { idempotencyKey }),
-        ...(request.body.verification_level !== undefined && { verificationLevel: request.body.verification_level }),
-        ...(request.body.budget !== undefined && { budget: request.body.budget }),
-      });
+      const start = () =>
+        node.engine.start({
+          workflow,
+          inputs,
+          clientId: key.principal,
+          ...(idempotencyKey !== undefined && { idempotencyKey }),
+          ...(request.body.verification_level !== undefined && { verificationLevel: request.body.verification_level }),
+          ...(request.body.budget !== undefined && { budget: request.body.budget }),
+        });
+      // A repeated Idempotency-Key answers the execution it started, which the quota counted already.
+      const replay = idempotencyKey !== undefined && (await node.store.read.findExecutionByIdempotencyKey(key.principal, idempotencyKey)) !== undefined;
+      const execution = replay ? await start() : await context.quotas.admitExecution(key.principal, start);
       context.metrics.executionStarted();
       void reply.header('location', `/v1/executions/${execution.id}`);
       return reply.code(202).send(executionView(execution, await node.store.read.listSteps(execution.id)));

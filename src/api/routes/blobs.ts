@@ -2,45 +2,37 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { blobDigestsIn } from '../../blobs/blob-ref.js';
-import type { BlobRef } from '../../blobs/blob-ref.js';
 import { BlobError } from '../../blobs/errors.js';
-import { executionOwnerMayRead, grantBlob, grantToJob } from '../../blobs/grants.js';
+import { executionOwnerMayRead, jobPrincipal } from '../../blobs/grants.js';
 import { LEASED_JOB_STATUSES } from '../../store/records.js';
 import { ownRemoteWorker } from '../access.js';
+import { receiveUpload } from '../blob-upload.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { blobDigest, blobRef, errorBody } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 
 const tags = ['blobs'];
-const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
 
 const digestParam = z.strictObject({ digest: blobDigest });
 const workerQuery = z.strictObject({ workerId: z.string().min(1).max(100) });
 const workerUploadQuery = workerQuery.extend({ jobId: z.string().min(1).max(100) });
 
-/** The media type a blob is stored under: the request's Content-Type without parameters, or octet-stream. */
-function mediaTypeOf(header: string | undefined): string {
-  const type = (header ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === '') return 'application/octet-stream';
-  if (!MEDIA_TYPE.test(type)) throw new ApiError('validation', `header content-type: "${type}" is not a media type such as image/png`);
-  return type;
-}
-
 /**
  * Blobs over HTTP: images, trained models and large outputs, by digest. A client reads only what it
  * uploaded or what its executions produced; a worker reads only the blobs the input of a job it holds
- * names, and uploads what its steps produce. The bytes are checked against their digest on the way out.
+ * names, and uploads what its steps produce. Bytes stream both ways (an upload to a file as it arrives,
+ * a download from its file), so a blob's size never becomes the server's memory; they are checked against
+ * their digest on the way out.
  */
 export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  const limit = context.options.blobLimit;
 
   const send = async (reply: FastifyReply, digest: string): Promise<FastifyReply> => {
     const record = await node.store.read.getBlob(digest);
-    let bytes: Buffer;
+    let blob;
     try {
-      bytes = await node.blobs.get(digest);
+      blob = await node.blobs.stream(digest);
     } catch (error) {
       if (error instanceof BlobError && error.code === 'not_found') throw new ApiError('not_found', `no blob ${digest}`);
       throw error;
@@ -48,53 +40,45 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
     return reply
       .code(200)
       .header('content-type', record?.mediaType ?? 'application/octet-stream')
+      .header('content-length', blob.size)
       .header('cache-control', 'private, max-age=31536000, immutable')
-      .send(bytes);
+      .send(blob.stream);
   };
 
-  const store = async (body: unknown, contentType: string | undefined): Promise<BlobRef> => {
-    if (!Buffer.isBuffer(body)) throw new ApiError('validation', 'body: send the blob\'s bytes as the request body');
-    try {
-      return await node.blobs.put(body, mediaTypeOf(contentType));
-    } catch (error) {
-      if (error instanceof BlobError && error.code === 'too_large') throw new ApiError('validation', `body: ${error.message}`);
-      throw error;
-    }
-  };
-
-  // Raw bytes of any type, only in this plugin: the JSON routes keep refusing what is not JSON.
+  // Raw bytes of any type, only in this plugin, passed through as the request's stream (receiveUpload
+  // enforces the size as they arrive): the JSON routes keep refusing what is not JSON, with their body limit.
   void app.register((raw, _options, done) => {
     raw.removeAllContentTypeParsers();
-    raw.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_request, body, parsed) => parsed(null, body));
+    raw.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, payload));
     const api = raw.withTypeProvider<ZodTypeProvider>();
 
     api.post('/blobs', {
       config: { roles: CLIENT_ROLES },
-      bodyLimit: limit,
       schema: {
         tags,
         summary: 'Upload a blob (an image, a document): the raw bytes, with their Content-Type',
-        description: 'Answers the reference to put in an execution\'s inputs. Uploading the same bytes again answers the same reference.',
-        response: { 201: blobRef, 400: errorBody, 413: errorBody },
+        description:
+          "Answers the reference to put in an execution's inputs. Uploading the same bytes again answers the same reference. 413 over the largest blob; 429 (quota blob_bytes) past the bytes one principal may upload.",
+        response: { 201: blobRef, 400: errorBody, 413: errorBody, 429: errorBody },
       },
       handler: async (request, reply) => {
         const key = principalOf(request);
-        const ref = await store(request.body, request.headers['content-type']);
-        await grantBlob(node.store, ref, key.principal);
+        const ref = await receiveUpload(request, context, (tx, stored, now) =>
+          tx.grantBlobs([{ digest: stored.$blob, size: stored.size, mediaType: stored.mediaType, createdAt: now }], key.principal, now),
+        );
         return reply.code(201).send(ref);
       },
     });
 
     api.post('/worker/blobs', {
       config: { roles: ['worker'] },
-      bodyLimit: limit,
       schema: {
         tags: ['worker protocol'],
         summary: 'A worker uploads a blob its step produced (before reporting the result that names it)',
         description:
-          'jobId names the job the blob is for, one this worker holds; the blob is granted to that job, so its result may name it (and only then does the execution\'s owner get it). A job of another worker is a 404, like one that does not exist.',
+          'jobId names the job the blob is for, one this worker holds; the blob is granted to that job, so its result may name it (and only then does the execution\'s owner get it). A job of another worker is a 404, like one that does not exist. 413 over the largest blob; 429 (quota blob_bytes) past the bytes one principal may upload.',
         querystring: workerUploadQuery,
-        response: { 201: blobRef, 400: errorBody, 404: errorBody, 413: errorBody },
+        response: { 201: blobRef, 400: errorBody, 404: errorBody, 413: errorBody, 429: errorBody },
       },
       handler: async (request, reply) => {
         const worker = await ownRemoteWorker(request, context, request.query.workerId);
@@ -104,8 +88,10 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
         if (!job || job.workerId !== worker.id || !LEASED_JOB_STATUSES.includes(job.status)) {
           throw new ApiError('not_found', `query.jobId: no job ${jobId} that this worker holds; upload a step's blobs while its job is assigned to you`);
         }
-        const ref = await store(request.body, request.headers['content-type']);
-        await grantToJob(node.store, ref, job.id);
+        // Granted to the job in the transaction that records the upload, as grantToJob does in-process.
+        const ref = await receiveUpload(request, context, (tx, stored, now) =>
+          tx.grantBlobs([{ digest: stored.$blob, size: stored.size, mediaType: stored.mediaType, createdAt: now }], jobPrincipal(job.id), now),
+        );
         return reply.code(201).send(ref);
       },
     });

@@ -74,13 +74,14 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
       summary: 'Resume an execution that did not complete, from the steps that did not',
       params: idParam,
       body: retryRequest.optional(),
-      response: { 200: executionViewSchema, 400: errorBody, 404: errorBody, 409: errorBody },
+      response: { 200: executionViewSchema, 400: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
     },
     handler: async (request) => {
       const key = principalOf(request);
       await ownExecution(request, context, request.params.id);
       const budget = request.body?.budget;
-      const execution = await node.engine.retry(request.params.id, `client:${key.principal}`, budget === undefined ? {} : { budget });
+      // A retry makes the execution running again: it counts as a start.
+      const execution = await context.quotas.admitExecution(key.principal, () => node.engine.retry(request.params.id, `client:${key.principal}`, budget === undefined ? {} : { budget }));
       return executionView(execution, await node.store.read.listSteps(execution.id));
     },
   });
@@ -111,11 +112,18 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
       params: idParam,
       headers: z.object({ 'last-event-id': z.string().max(64).optional() }),
       querystring: z.strictObject({ after: z.string().max(64).optional() }),
-      response: { 200: z.string().meta({ description: 'text/event-stream' }), 400: errorBody, 404: errorBody },
+      response: { 200: z.string().meta({ description: 'text/event-stream' }), 400: errorBody, 404: errorBody, 429: errorBody },
     },
     handler: async (request, reply) => {
       const execution = await ownExecution(request, context, request.params.id);
-      await streamExecutionEvents(request, reply, context, execution, request.headers['last-event-id'] ?? request.query.after);
+      const release = context.quotas.openStream(principalOf(request).principal);
+      // Released when the stream's loop ends, and when its connection closes, whichever comes first.
+      reply.raw.once('close', release);
+      try {
+        await streamExecutionEvents(request, reply, context, execution, request.headers['last-event-id'] ?? request.query.after);
+      } finally {
+        release();
+      }
     },
   });
 

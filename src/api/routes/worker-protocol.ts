@@ -6,7 +6,8 @@ import { CoordinatorError } from '../../coordinator/errors.js';
 import type { WorkerRecord } from '../../store/records.js';
 import { ownRemoteWorker } from '../access.js';
 import { principalOf } from '../auth.js';
-import { ApiError } from '../errors.js';
+import { ApiError, QuotaError } from '../errors.js';
+import type { QuotaName } from '../errors.js';
 import {
   assignment,
   challengeResponse,
@@ -210,7 +211,7 @@ async function withQuotaAs429<T>(registering: Promise<T>): Promise<T> {
     return await registering;
   } catch (error) {
     if (error instanceof CoordinatorError && error.code === 'quota_exceeded') {
-      throw new ApiError('rate_limited', error.message, { quota: error.context.quota, limit: error.context.limit });
+      throw new QuotaError(error.context.quota as QuotaName, error.context.limit as number, error.message);
     }
     throw error;
   }

@@ -387,5 +387,23 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         'CREATE INDEX workers_by_principal ON workers (principal, status)',
       ],
     },
+    {
+      version: 10,
+      name: 'per-principal quotas: the blobs each principal uploaded, its running executions',
+      statements: [
+        // What each principal uploaded, each digest once: its stored-bytes quota is the sum of these sizes.
+        // Uploads from before this migration are not known apart from blobs executions produced, so they
+        // are not counted. No reference to blobs: a worker's upload is counted before any row names it.
+        `CREATE TABLE blob_uploads (
+          principal TEXT NOT NULL,
+          digest TEXT NOT NULL,
+          size ${I} NOT NULL,
+          created_at ${I} NOT NULL,
+          PRIMARY KEY (principal, digest)
+        )`,
+        // Counting one client's running executions at each start reads this index, never its finished ones.
+        "CREATE INDEX executions_running_by_client ON executions (client_id) WHERE status = 'running'",
+      ],
+    },
   ];
 }

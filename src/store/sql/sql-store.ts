@@ -297,6 +297,21 @@ export class SqlReads implements StoreReads {
     return rows.length > 0;
   }
 
+  async blobBytesUploaded(principal: string): Promise<number> {
+    const rows = await this.conn.all('SELECT COALESCE(SUM(size), 0) AS bytes FROM blob_uploads WHERE principal = ?', [principal]);
+    // PostgreSQL's SUM of a BIGINT is a NUMERIC, which arrives as text.
+    return Number(rows[0]?.bytes ?? 0);
+  }
+
+  async countRunningExecutions(clientId: string, upTo: number): Promise<number> {
+    // Bounded: a client with more running than its quota costs no more to check than one at the quota.
+    const rows = await this.conn.all(
+      "SELECT COUNT(*) AS n FROM (SELECT 1 FROM executions WHERE client_id = ? AND status = 'running' LIMIT ?) AS running",
+      [clientId, upTo],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   listApiKeys(): Promise<ApiKeyRecord[]> {
     return this.many(t.apiKeys, 'ORDER BY created_at', []);
   }
@@ -568,6 +583,14 @@ export class SqlTx extends SqlReads implements StoreTx {
     for (const blob of blobs) {
       await this.conn.run('INSERT INTO blob_grants (digest, principal, created_at) VALUES (?, ?, ?) ON CONFLICT (digest, principal) DO NOTHING', [blob.digest, principal, now]);
     }
+  }
+
+  async recordBlobUpload(principal: string, blob: { digest: string; size: number }, now: number): Promise<boolean> {
+    const inserted = await this.conn.run(
+      'INSERT INTO blob_uploads (principal, digest, size, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (principal, digest) DO NOTHING',
+      [principal, blob.digest, blob.size, now],
+    );
+    return inserted > 0;
   }
 
   async updateApiKey(id: string, patch: { [K in keyof Omit<ApiKeyRecord, 'id'>]?: ApiKeyRecord[K] | undefined }): Promise<void> {

@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
@@ -11,6 +10,7 @@ import { schemaMigrations } from '../sql/schema.js';
 import { SqlReads, SqlTx } from '../sql/sql-store.js';
 import type { SqlConnection, SqlDialect } from '../sql/sql-store.js';
 import { executions } from '../sql/tables.js';
+import { preparePrivateDatabaseFile } from './private-files.js';
 
 export interface SqliteOptions {
   /** The database file; `:memory:` is refused because readers need a second connection to the same data. */
@@ -112,9 +112,9 @@ export class SqliteStore implements Store {
     if (options.file === ':memory:' || options.file === '') {
       throw new StoreError('invalid_url', 'SQLite needs a file (a data directory); :memory: is not supported');
     }
-    mkdirSync(dirname(options.file), { recursive: true });
     let store: SqliteStore;
     try {
+      preparePrivateDatabaseFile(options.file);
       store = new SqliteStore(options.file, options);
     } catch (error) {
       throw new StoreError('unavailable', `cannot open SQLite database ${options.file}: ${(error as Error).message}`, {

@@ -60,9 +60,9 @@ async function register(server: TestServer, apiKey: string, options: { signer?: 
 
 function expectQuota(response: RawResponse, quota: string, limit: number): void {
   expect(response.status, response.text).toBe(429);
-  expect(errorCode(response)).toBe('rate_limited');
-  const body = response.json as { error: { message: string; details: { quota: string; limit: number } } };
-  expect(body.error.details).toEqual({ quota, limit });
+  expect(errorCode(response)).toBe('quota_exceeded');
+  const body = response.json as { error: { message: string; quota: string; limit: number } };
+  expect({ quota: body.error.quota, limit: body.error.limit }).toEqual({ quota, limit });
   expect(body.error.message).toContain(`quota ${quota}`);
 }
 
