@@ -73,7 +73,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
       tags,
       summary: 'Resume an execution that did not complete, from the steps that did not',
       params: idParam,
-      body: retryRequest.optional(),
+      body: retryRequest.nullish(),
       response: { 200: executionViewSchema, 400: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
     },
     handler: async (request) => {

@@ -85,6 +85,17 @@ describe('budgets and inputs through the server', () => {
     expect(done.spent).toBe(800);
   });
 
+  it('retries with the same budget when the retry has no body at all', async () => {
+    const started = await as('POST', `/v1/agents/${capped.id}/execute`, { inputs: {}, budget: 500 });
+    const id = (started.json as { executionId: string }).executionId;
+    expect((await waitForEnd(id)).status).toBe('budget_exceeded');
+    const retried = await call(server.url, 'POST', `/v1/executions/${id}/retry`, { key: client });
+    expect(retried.status, retried.text).toBe(200);
+    const ended = await waitForEnd(id);
+    expect(ended.status).toBe('budget_exceeded');
+    expect(ended.spent).toBeLessThanOrEqual(500);
+  });
+
   it('charges a report above what is left only up to the budget, and fails its step budget_exceeded', async () => {
     const started = await as('POST', `/v1/agents/${overReporting.id}/execute`, { inputs: {} });
     expect(started.status, started.text).toBe(202);
