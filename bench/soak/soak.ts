@@ -84,6 +84,7 @@ export interface SoakReport {
   violations: string[];
 }
 
+const firstLines = (error: unknown) => ((error as Error).message ?? String(error)).split('\n').slice(0, 3).join(' / ');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timed_out', 'budget_exceeded']);
 
@@ -119,6 +120,17 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
   }
 
   // ----- the server and the workers ---------------------------------------------------------------------
+  // Should this process end without its cleanup (a test runner's time-out), its children go with it.
+  const children = new Set<Child>();
+  const track = (child: Child) => {
+    children.add(child);
+    void child.exited.then(() => children.delete(child));
+    return child;
+  };
+  const killChildren = () => {
+    for (const child of children) child.process.kill('SIGKILL');
+  };
+  process.on('exit', killChildren);
   const serverSpec = { dataDir: serverDir, databaseUrl, port: 0, leaseMs: o.leaseMs };
   const lives: ServerLife[] = [];
   let server: { child: Child; url: string; adminKey: string } | undefined;
@@ -126,11 +138,13 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     for (let attempt = 1; ; attempt++) {
       try {
         server = await startServer(serverSpec);
+        track(server.child);
         break;
       } catch (error) {
         // The port of the process just killed can take a moment to be free again.
         if (attempt >= 20) throw error;
         count('server start retries');
+        log(`the server did not start (attempt ${attempt}): ${firstLines(error)}`);
         await sleep(250 * attempt);
       }
     }
@@ -148,11 +162,12 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     const w = workers.get(name)!;
     for (let attempt = 1; ; attempt++) {
       try {
-        w.child = (await startWorker({ name, url, apiKey: w.key, dataDir: w.dataDir, concurrency: o.workerConcurrency })).child;
+        w.child = track((await startWorker({ name, url, apiKey: w.key, dataDir: w.dataDir, concurrency: o.workerConcurrency })).child);
         return;
       } catch (error) {
         if (attempt >= 20) throw error;
         count('worker start retries');
+        log(`worker ${name} did not start (attempt ${attempt}): ${firstLines(error)}`);
         await sleep(250 * attempt);
       }
     }
@@ -163,10 +178,12 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     workers.set(name, { key: (await admin.createKey(name, 'worker')).token, dataDir: join(root, name) });
   }
   await Promise.all([...workers.keys()].map(startWorkerLife));
+  log(`soak: the server and ${o.workers} workers are up (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
   const evaluator = new ProcessEvaluator({ name: 'soak verifier evaluator' });
   const cleanup = async () => {
     await Promise.all([server?.child.kill9(), ...[...workers.values()].map((w) => w.child?.kill9())]);
+    process.off('exit', killChildren);
     await evaluator.close();
     if (!o.keep) {
       rmSync(root, { recursive: true, force: true });
