@@ -81,10 +81,13 @@ export interface WorkerSpec {
   apiKey: string;
   dataDir: string;
   concurrency: number;
+  /** What it serves (`--capabilities`); a worker prepares only these executors before it registers. */
+  capabilities?: readonly string[];
 }
 
 export async function startWorker(spec: WorkerSpec): Promise<{ child: Child; workerId: string }> {
   const args = ['worker', '--server', spec.url, '--key', spec.apiKey, '--data-dir', spec.dataDir, '--concurrency', String(spec.concurrency), '--name', spec.name];
+  if (spec.capabilities) args.push('--capabilities', spec.capabilities.join(','));
   const { child, match } = await spawnVerity(args, {}, /worker (\S+) \(key/);
   return { child, workerId: match[1]! };
 }

@@ -13,7 +13,7 @@ import { VerityApiError, VerityClient } from '../../src/sdk/client.js';
 import type { ExecutionView, HistoryPage } from '../../src/sdk/client.js';
 import { rssOf, startServer, startWorker } from './processes.js';
 import type { Child } from './processes.js';
-import { WORKFLOWS, plan, prng } from './workflows.js';
+import { CAPABILITIES, WORKFLOWS, plan, prng } from './workflows.js';
 import type { Planned } from './workflows.js';
 
 /**
@@ -162,7 +162,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     const w = workers.get(name)!;
     for (let attempt = 1; ; attempt++) {
       try {
-        w.child = track((await startWorker({ name, url, apiKey: w.key, dataDir: w.dataDir, concurrency: o.workerConcurrency })).child);
+        w.child = track((await startWorker({ name, url, apiKey: w.key, dataDir: w.dataDir, concurrency: o.workerConcurrency, capabilities: CAPABILITIES })).child);
         return;
       } catch (error) {
         if (attempt >= 20) throw error;

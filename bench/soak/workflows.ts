@@ -37,6 +37,9 @@ export interface Planned {
   transientFailures: number;
 }
 
+/** What the soak's workers serve: its workflows need nothing else, and a worker with models to load restarts slowly. */
+export const CAPABILITIES = ['data_processing', 'builtin/echo', 'builtin/flaky', 'builtin/fail'] as const;
+
 // Lost leases (a killed worker or server) cost attempts too: enough of them that chaos never exhausts a step.
 const RETRY = { max_attempts: 10, initial_backoff_ms: 50, backoff_multiplier: 2, max_backoff_ms: 400 };
 
