@@ -42,6 +42,9 @@ if (gap.length !== 2 || gap[0]! > gap[1]!) {
   process.exit(2);
 }
 
+// Ctrl-C: exit through 'exit', where the soak kills the processes it started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 const report = await runSoak({
   executions: int('executions', values.executions, 1),
   seed: int('seed', values.seed, 0),
