@@ -16,9 +16,14 @@ export interface Child {
   kill9(): Promise<void>;
 }
 
+/** Every child started here and not yet exited, from the moment it is spawned (a start may be cut short). */
+export const liveChildren = new Set<ChildProcess>();
+
 /** Starts `verity args…` and resolves once its stderr matches `ready`; rejects if it exits or stays silent first. */
 export async function spawnVerity(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 60_000): Promise<{ child: Child; match: RegExpMatchArray }> {
   const proc = spawn(process.execPath, [VERITY_BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  liveChildren.add(proc);
+  proc.once('exit', () => liveChildren.delete(proc));
   let stderr = '';
   proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     // Keep the tail only: a long-lived process must not grow this one's memory.

@@ -11,7 +11,7 @@ import { verifyBundle } from '../../src/attest/verify/verify-bundle.js';
 import { ProcessEvaluator } from '../../src/expressions/node/process-evaluator.js';
 import { VerityApiError, VerityClient } from '../../src/sdk/client.js';
 import type { ExecutionView, HistoryPage } from '../../src/sdk/client.js';
-import { rssOf, startServer, startWorker } from './processes.js';
+import { liveChildren, rssOf, startServer, startWorker } from './processes.js';
 import type { Child } from './processes.js';
 import { CAPABILITIES, WORKFLOWS, plan, prng } from './workflows.js';
 import type { Planned } from './workflows.js';
@@ -121,14 +121,8 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
 
   // ----- the server and the workers ---------------------------------------------------------------------
   // Should this process end without its cleanup (a test runner's time-out), its children go with it.
-  const children = new Set<Child>();
-  const track = (child: Child) => {
-    children.add(child);
-    void child.exited.then(() => children.delete(child));
-    return child;
-  };
   const killChildren = () => {
-    for (const child of children) child.process.kill('SIGKILL');
+    for (const child of liveChildren) child.kill('SIGKILL');
   };
   process.on('exit', killChildren);
   const serverSpec = { dataDir: serverDir, databaseUrl, port: 0, leaseMs: o.leaseMs };
@@ -138,7 +132,6 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     for (let attempt = 1; ; attempt++) {
       try {
         server = await startServer(serverSpec);
-        track(server.child);
         break;
       } catch (error) {
         // The port of the process just killed can take a moment to be free again.
@@ -162,7 +155,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     const w = workers.get(name)!;
     for (let attempt = 1; ; attempt++) {
       try {
-        w.child = track((await startWorker({ name, url, apiKey: w.key, dataDir: w.dataDir, concurrency: o.workerConcurrency, capabilities: CAPABILITIES })).child);
+        w.child = (await startWorker({ name, url, apiKey: w.key, dataDir: w.dataDir, concurrency: o.workerConcurrency, capabilities: CAPABILITIES })).child;
         return;
       } catch (error) {
         if (attempt >= 20) throw error;
