@@ -156,10 +156,11 @@ describe('verity CLI', () => {
     expect(unknownModel.stderr).toMatch(/no executor on this machine serves: a \(model acme\/gpt\)/);
   });
 
-  it('cancel from another process stops a running execution; retry resumes it to the end', async () => {
+  // The sleep outlasts the CLI starts that find and cancel it (each takes seconds on a loaded machine).
+  it('cancel from another process stops a running execution; retry resumes it to the end', { timeout: 150_000 }, async () => {
     const slow = write(
       'slow.yaml',
-      'id: slow\nsteps:\n  - { id: first, step_type: inference, model_requirements: { name: builtin/echo } }\n  - { id: wait, step_type: inference, model_requirements: { name: builtin/sleep }, input_mappings: { ms: "3000" }, depends_on: [first] }\n',
+      'id: slow\nsteps:\n  - { id: first, step_type: inference, model_requirements: { name: builtin/echo } }\n  - { id: wait, step_type: inference, model_requirements: { name: builtin/sleep }, input_mappings: { ms: "8000" }, depends_on: [first] }\n',
     );
     const running = spawnCli(['run', slow, '--json'], env);
     let executionId = '';

@@ -94,7 +94,8 @@ describe('the CLI against a server', () => {
 
   it('cancels a running execution and retries it to the end', async () => {
     const slow = join(dir, 'slow.yaml');
-    writeFileSync(slow, JSON.stringify({ id: 'remote-slow', name: 'slow', version: 1, steps: [sleepStep('nap', 1500), sleepStep('after', 10, { depends_on: ['nap'] })] }));
+    writeFileSync(slow, JSON.stringify({ id: 'remote-slow', name: 'slow', version: 1, steps: [sleepStep('nap', 8000), sleepStep('after', 10, { depends_on: ['nap'] })] }));
+    // The nap outlasts two CLI starts (each takes seconds on a loaded machine), so the cancel finds it running.
     const started = await runCli(['run', slow, '--no-wait'], alice);
     const id = started.stdout.trim();
     const cancelled = await runCli(['cancel', id], alice);
