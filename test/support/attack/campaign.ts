@@ -107,7 +107,7 @@ async function settle(state: StateReader, target: AttackTarget): Promise<Fingerp
 }
 
 /** Prepared once: signed reports of the second worker for the first worker's job, and the first worker's own. */
-async function reportsFor(target: AttackTarget): Promise<Reports> {
+function reportsFor(target: AttackTarget): Reports {
   const { worker, other, job } = target.manual;
   const output = { text: 'not yours' };
   const foreignReport = { ...other.report(job), workerId: other.id };
@@ -154,7 +154,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     let round = 0;
     while (requests < options.requests && !stop()) {
       await target.ensureFixtures();
-      const reports = await reportsFor(target);
+      const reports = reportsFor(target);
       // One round: every pair's requests, drawn from this round's seed, shuffled so roles and routes interleave.
       const roundSeed = (options.seed + round * 7919) | 0;
       const drawn: AttackRequest[] = [];
