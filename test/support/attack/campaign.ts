@@ -34,6 +34,8 @@ export interface CampaignOptions {
   log?: (line: string) => void;
   /** Stop at the first failure (a test), or collect them all (the long run). */
   stopAtFirst?: boolean;
+  /** A target already running (left running at the end); default: one started and stopped here. */
+  target?: AttackTarget;
 }
 
 export interface Failure {
@@ -57,7 +59,7 @@ export interface CampaignSummary {
   elapsedMs: number;
 }
 
-const SETTLE_MS = 30_000;
+const SETTLE_MS = 15_000;
 
 function describe(request: AttackRequest): string {
   const body = request.body === undefined ? '' : ` body(${request.body.length}): ${request.body.slice(0, 300)}`;
@@ -93,15 +95,21 @@ async function send(url: string, request: AttackRequest, timeoutMs: number): Pro
   }
 }
 
-/** Waits until nothing runs in the background (but what is kept running on purpose) and the state holds still. */
-async function settle(state: StateReader, target: AttackTarget): Promise<Fingerprint> {
+/**
+ * Waits until the in-process workers have nothing left to run and the state holds still, or (work nobody
+ * will take, a long backoff) until it has held still for two seconds.
+ */
+async function settle(state: StateReader): Promise<Fingerprint> {
   const deadline = Date.now() + SETTLE_MS;
   let last = state.fingerprint();
+  let stillSince = Date.now();
   for (;;) {
     await new Promise((r) => setTimeout(r, 50));
     const now = state.fingerprint();
-    if (state.unsettled(target.keptRunning()) === 0 && Object.keys(diff(last, now, [])).length === 0) return now;
-    if (Date.now() > deadline) return now;
+    const still = Object.keys(diff(last, now, [])).length === 0;
+    if (!still) stillSince = Date.now();
+    if (still && state.busy() === 0) return now;
+    if (Date.now() - stillSince > 2_000 || Date.now() > deadline) return now;
     last = now;
   }
 }
@@ -134,8 +142,15 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
   let requests = 0;
   let checkedBatches = 0;
 
-  const target = await startAttackTarget({ workers: options.workers ?? 2 });
-  const monitor = new ServerMonitor(target.pid, target.url, { healthzTimeoutMs: maxHealthzMs * 2 }).start();
+  const target = options.target ?? (await startAttackTarget({ workers: options.workers ?? 2 }));
+  /** Requests in flight, so a slow /healthz can name what was running when the event loop stalled. */
+  const inFlight = new Set<AttackRequest>();
+  const slow: string[] = [];
+  const monitor = new ServerMonitor(target.pid, target.url, {
+    healthzTimeoutMs: maxHealthzMs * 2,
+    slowMs: Math.min(2_000, maxHealthzMs),
+    onSlow: (ms) => slow.push(`/healthz took ${Math.round(ms)} ms; in flight:\n    ${[...inFlight].map(describe).join('\n    ')}`),
+  }).start();
   const state = new StateReader(target.dbFile);
   const fail = (failure: Failure) => {
     failures.push(failure);
@@ -163,7 +178,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
       let queue = order.map((i) => drawn[i]!).slice(0, options.requests - requests);
       log(`round ${round} (seed ${roundSeed}): ${queue.length} requests`);
 
-      let before = await settle(state, target);
+      let before = await settle(state);
       while (queue.length > 0 && !stop()) {
         const batch = queue.slice(0, batchSize);
         queue = queue.slice(batchSize);
@@ -172,7 +187,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
         const lane = async () => {
           while (next < batch.length) {
             const request = batch[next++]!;
-            const result = await send(target.url, request, 30_000);
+            inFlight.add(request);
+            const started = performance.now();
+            const result = await send(target.url, request, 30_000).finally(() => inFlight.delete(request));
+            const tookMs = performance.now() - started;
+            if (tookMs > 5_000) log(`slow: ${Math.round(tookMs)} ms ${describe(request).slice(0, 400)}`);
             if (result === 'skipped') continue;
             requests++;
             if (result === 'timeout') {
@@ -197,7 +216,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
           return summary();
         }
         // Refused requests leave nothing to wait for: compare at once. A success may have started work: wait for it.
-        const after = mutated ? await settle(state, target) : state.fingerprint();
+        const after = mutated ? await settle(state) : state.fingerprint();
         if (!mutated) {
           checkedBatches++;
           const changed = diff(before, after);
@@ -215,12 +234,14 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
   } finally {
     monitor.stop();
     state.close();
-    await target.stop();
+    if (!options.target) await target.stop();
   }
 
   function summary(): CampaignSummary {
     const health = { ...monitor.figures };
-    if (health.maxHealthzMs > maxHealthzMs && !failures.some((f) => f.kind === 'healthz')) fail({ kind: 'healthz', message: `/healthz took ${Math.round(health.maxHealthzMs)} ms (limit ${maxHealthzMs})` });
+    if (health.maxHealthzMs > maxHealthzMs && !failures.some((f) => f.kind === 'healthz')) {
+      fail({ kind: 'healthz', message: `/healthz took ${Math.round(health.maxHealthzMs)} ms (limit ${maxHealthzMs})`, request: slow.slice(0, 5).join('\n  ') });
+    }
     return {
       seed: options.seed,
       requests,

@@ -40,10 +40,18 @@ export class StateReader {
     return out;
   }
 
-  /** Running executions other than the ones kept running on purpose (work the server may still do in the background). */
-  unsettled(except: readonly string[] = []): number {
-    const rows = this.db.prepare("SELECT id FROM executions WHERE status = 'running'").all() as { id: string }[];
-    return rows.filter((r) => !except.includes(r.id)).length;
+  /**
+   * Jobs the server's in-process workers will still run (builtin models and expressions): work that changes
+   * the state in the background. Jobs for a model nobody serves wait for ever and change nothing.
+   */
+  busy(): number {
+    return (
+      this.db
+        .prepare(
+          "SELECT count(*) AS n FROM jobs WHERE status IN ('queued', 'assigned', 'running') AND step_type IN ('inference', 'data_processing') AND (model IS NULL OR model LIKE 'builtin/%')",
+        )
+        .get() as { n: number }
+    ).n;
   }
 
   close(): void {

@@ -57,7 +57,7 @@ export class ServerMonitor {
   constructor(
     private readonly pid: number,
     private readonly url: string,
-    private readonly options: { intervalMs?: number; healthzTimeoutMs?: number } = {},
+    private readonly options: { intervalMs?: number; healthzTimeoutMs?: number; slowMs?: number; onSlow?: (ms: number) => void } = {},
   ) {}
 
   start(): this {
@@ -98,6 +98,7 @@ export class ServerMonitor {
       this.figures.healthzFailures++;
     }
     this.figures.healthzProbes++;
+    if (this.options.onSlow && ms > (this.options.slowMs ?? 2_000)) this.options.onSlow(ms);
     this.figures.maxHealthzMs = Math.max(this.figures.maxHealthzMs, ms);
     return ms;
   }

@@ -147,13 +147,32 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
   const jobs = new Set<string>();
 
   const ensureFixtures = async () => {
+    // An admin may deregister any worker (a valid request): register a new one in its place.
+    const listed = await ok<{ workers: { id: string; status: string }[] }>('workers', call(url, 'GET', '/v1/workers', { key: adminKey }));
+    const active = (id: string) => listed.workers.some((w) => w.id === id && w.status === 'active');
+    let replaced = false;
+    if (!active(manual.worker.id)) {
+      manual.worker = await new HttpWorker(url, keys.worker!, { stepTypes: ['inference'], models: [MANUAL_MODEL] }).register();
+      replaced = true;
+    }
+    if (!active(manual.other.id)) manual.other = await new HttpWorker(url, keys.worker2!, { stepTypes: ['inference'], models: [MANUAL_MODEL] }).register();
+    target.ids.workers = { worker: manual.worker.id, worker2: manual.other.id };
+    target.manual.worker = manual.worker;
+    target.manual.other = manual.other;
+    let running = false;
     if (manual.execution) {
       const view = await ok<{ status: string }>('manual status', call(url, 'GET', `/v1/executions/${manual.execution}`, { key: adminKey }));
-      if (view.status === 'running') return;
+      running = view.status === 'running';
+      if (running && !replaced) return;
     }
-    manual.execution = await run(keys.client, 'atk-manual', {});
-    // The first worker holds the job; the second must never be able to report for it.
-    manual.job = await manual.worker.claimJob(manual.execution, 20_000);
+    // A new execution, unless a stopped worker's job went back to the queue. Any queued job of the model
+    // will do (the attack may have started executions of it too): the first worker holds it, the second
+    // must never be able to report for it.
+    if (!running) await run(keys.client, 'atk-manual', {});
+    const job = await manual.worker.claim(20_000);
+    if (!job) throw new Error('the manual worker got no job');
+    manual.job = job;
+    manual.execution = job.executionId;
     jobs.add(manual.job.jobId);
     target.ids.executions.manual = manual.execution;
     target.ids.nonce = manual.job.nonce;
