@@ -1,5 +1,4 @@
-import { LineCounter, Parser, isNode, parseDocument } from 'yaml';
-import type { CST } from 'yaml';
+import { CST, Lexer, LineCounter, Parser, isNode, parseDocument } from 'yaml';
 import { exceedsDepth } from './json-depth.js';
 import { LIMITS } from './limits.js';
 import type { ValidationIssue } from './types.js';
@@ -26,7 +25,8 @@ export function parseWorkflowText(text: string): ParsedText {
     issues: [{ path: '', code: 'too_deep', message: `the document nests deeper than ${LIMITS.maxDocumentDepth} levels; flatten it` }],
   };
   try {
-    if (cstDepth(text) > LIMITS.maxDocumentDepth) return tooDeep;
+    // The parser's time grows with the square of the nesting: bound it first with the lexer, which is linear.
+    if (lexedDepthBound(text) > LIMITS.maxDocumentDepth || cstDepth(text) > LIMITS.maxDocumentDepth) return tooDeep;
   } catch (error) {
     if (error instanceof RangeError) return tooDeep;
     throw error;
@@ -62,6 +62,48 @@ export function parseWorkflowText(text: string): ParsedText {
   }
   if (exceedsDepth(value, LIMITS.maxDocumentDepth)) return { ...tooDeep, locate };
   return { value, locate, issues: [] };
+}
+
+/**
+ * An upper bound on the nesting, from the tokens alone: every level is either deeper indentation, an
+ * indicator (`- `, `? `, `: `) on the same line, or a flow bracket. Used only to refuse early.
+ */
+function lexedDepthBound(text: string): number {
+  let deepest = 0;
+  let flow = 0;
+  let line = 0;
+  let atLineStart = true;
+  for (const source of new Lexer().lex(text)) {
+    const type = CST.tokenType(source);
+    switch (type) {
+      case 'newline':
+        line = 0;
+        atLineStart = true;
+        continue;
+      case 'space':
+        if (atLineStart) line += source.length;
+        break;
+      case 'flow-map-start':
+      case 'flow-seq-start':
+        flow++;
+        break;
+      case 'flow-map-end':
+      case 'flow-seq-end':
+        flow = Math.max(0, flow - 1);
+        break;
+      case 'seq-item-ind':
+      case 'explicit-key-ind':
+      case 'map-value-ind':
+        if (flow === 0) line++;
+        break;
+      default:
+        break;
+    }
+    atLineStart = false;
+    deepest = Math.max(deepest, line + flow);
+    if (deepest > LIMITS.maxDocumentDepth) return deepest;
+  }
+  return deepest;
 }
 
 /** The deepest nesting of collections (block or flow) in any document of the text, walked without recursion. */

@@ -149,7 +149,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
   const monitor = new ServerMonitor(target.pid, target.url, {
     healthzTimeoutMs: maxHealthzMs * 2,
     slowMs: Math.min(2_000, maxHealthzMs),
-    onSlow: (ms) => slow.push(`/healthz took ${Math.round(ms)} ms; in flight:\n    ${[...inFlight].map(describe).join('\n    ')}`),
+    onSlow: (ms) => {
+      const line = `/healthz took ${Math.round(ms)} ms; in flight:\n    ${[...inFlight].map((r) => describe(r).slice(0, 300)).join('\n    ')}`;
+      slow.push(line);
+      log(`slow ${line}`);
+    },
   }).start();
   const state = new StateReader(target.dbFile);
   const fail = (failure: Failure) => {
