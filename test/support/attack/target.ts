@@ -18,6 +18,8 @@ export const ROLES: readonly RoleName[] = ['anonymous', 'client', 'client2', 'pu
 
 /** The model only the manual remote worker serves, so its job stays assigned to it. */
 export const MANUAL_MODEL = 'attack/manual';
+/** The second worker's model: nothing needs it. */
+const OTHER_MODEL = 'attack/other';
 /** A string no generator draws, so executions of the guarded workflow start only when meant to. */
 export const INPUT_GUARD = 'the-attacker-cannot-draw-this-7c1d';
 
@@ -142,7 +144,8 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
   const bundle = await ok<Record<string, unknown>>('bundle', call(url, 'GET', `/v1/executions/${execA}/receipt?data=true`, { key: keys.client! }));
 
   const worker = await new HttpWorker(url, keys.worker!, { stepTypes: ['inference'], models: [MANUAL_MODEL] }).register();
-  const other = await new HttpWorker(url, keys.worker2!, { stepTypes: ['inference'], models: [MANUAL_MODEL] }).register();
+  // The second worker serves another model: it never claims the manual job, it only reports for it.
+  const other = await new HttpWorker(url, keys.worker2!, { stepTypes: ['inference'], models: [OTHER_MODEL] }).register();
   const manual = { worker, other, job: undefined as unknown as Assignment, execution: '' };
   const jobs = new Set<string>();
 
@@ -155,7 +158,7 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
       manual.worker = await new HttpWorker(url, keys.worker!, { stepTypes: ['inference'], models: [MANUAL_MODEL] }).register();
       replaced = true;
     }
-    if (!active(manual.other.id)) manual.other = await new HttpWorker(url, keys.worker2!, { stepTypes: ['inference'], models: [MANUAL_MODEL] }).register();
+    if (!active(manual.other.id)) manual.other = await new HttpWorker(url, keys.worker2!, { stepTypes: ['inference'], models: [OTHER_MODEL] }).register();
     target.ids.workers = { worker: manual.worker.id, worker2: manual.other.id };
     target.manual.worker = manual.worker;
     target.manual.other = manual.other;
@@ -169,7 +172,12 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
     // will do (the attack may have started executions of it too): the first worker holds it, the second
     // must never be able to report for it.
     if (!running) await run(keys.client, 'atk-manual', {});
-    const job = await manual.worker.claim(20_000);
+    // The attack's own claims (as this worker) may take the job first: then start another.
+    let job = await manual.worker.claim(5_000);
+    for (let i = 0; i < 5 && !job; i++) {
+      await run(keys.client, 'atk-manual', {});
+      job = await manual.worker.claim(5_000);
+    }
     if (!job) throw new Error('the manual worker got no job');
     manual.job = job;
     manual.execution = job.executionId;
