@@ -193,7 +193,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
             const request = batch[next++]!;
             inFlight.add(request);
             const started = performance.now();
-            const result = await send(target.url, request, 30_000).finally(() => inFlight.delete(request));
+            // A claim may wait up to 60 s for a job (waitMs), by design.
+            const timeoutMs = request.route === 'POST /v1/worker/claim' ? 75_000 : 30_000;
+            const result = await send(target.url, request, timeoutMs).finally(() => inFlight.delete(request));
             const tookMs = performance.now() - started;
             // Claims wait for a job by design (up to waitMs): not slow.
             if (tookMs > 5_000 && request.route !== 'POST /v1/worker/claim') log(`slow: ${Math.round(tookMs)} ms ${describe(request).slice(0, 400)}`);
@@ -201,7 +203,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
             requests++;
             if (result === 'timeout') {
               byStatus.timeout = (byStatus.timeout ?? 0) + 1;
-              fail({ kind: 'hang', message: 'no answer within 30 s', request: describe(request) });
+              fail({ kind: 'hang', message: `no answer within ${timeoutMs / 1000} s`, request: describe(request) });
               continue;
             }
             byStatus[result.status] = (byStatus[result.status] ?? 0) + 1;
