@@ -10,7 +10,7 @@ import type { AttackTarget } from '../../support/attack/target.js';
  * runs the same attack with 100,000 requests; FUZZ_SEED replays a run of either.
  */
 
-const REQUESTS = Number(process.env.FUZZ_TEST_REQUESTS ?? 2_000);
+const REQUESTS = Number(process.env.FUZZ_TEST_REQUESTS ?? 3_000);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 
 let target: AttackTarget;
