@@ -32,6 +32,8 @@ export function registerAuth(app: FastifyInstance, keys: ApiKeys, options: { fai
       ? new ApiError('unauthorized', message)
       : new ApiError('rate_limited', `too many requests without a valid API key from this address: at most ${options.failuresPerMinute} a minute; retry in a minute`);
   app.addHook('onRequest', async (request) => {
+    // No route here: the not-found handler answers 404 whoever asks (the routes are public in /openapi.json anyway).
+    if (request.is404) return;
     const roles = request.routeOptions.config.roles;
     if (roles === 'public') return;
     const header = request.headers.authorization;

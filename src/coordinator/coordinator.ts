@@ -15,6 +15,8 @@ import type { StepPredicate } from '../attest/statement.js';
 import type { ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
 import { LEASED_JOB_STATUSES } from '../store/records.js';
 import type { Store, StoreTx } from '../store/store.js';
+import { exceedsDepth } from '../workflow/json-depth.js';
+import { LIMITS } from '../workflow/limits.js';
 import type { StepType } from '../workflow/types.js';
 import { CoordinatorError } from './errors.js';
 import { DEFAULT_REGISTRATION_CAPS, checkRegistrationCaps } from './registration-caps.js';
@@ -475,6 +477,8 @@ export class Coordinator {
       value = read.value;
       outputDigest = read.digest;
     } else {
+      // Before anything recurses over it: the digest, the store's serializer, the next steps' expressions.
+      if (exceedsDepth(report.output, LIMITS.maxValueDepth)) return this.fail({ ...report, error: tooDeepOutput() });
       try {
         outputDigest = jsonDigest(report.output);
       } catch (error) {
@@ -527,6 +531,7 @@ export class Coordinator {
     } catch (error) {
       return { ok: false, problem: `the output blob ${ref.$blob} cannot be used: ${(error as Error).message}` };
     }
+    if (exceedsDepth(value, LIMITS.maxValueDepth)) return { ok: false, problem: tooDeepOutput().message };
     const digest = jsonDigest(value);
     if (`sha256:${digest}` !== ref.$blob) return { ok: false, problem: `the output blob ${ref.$blob} is not the canonical JSON (RFC 8785) of its value` };
     return { ok: true, value, digest };
@@ -769,4 +774,8 @@ function modelMismatches(asked: JobSpec['model'], ran: StepPredicate['model']): 
   if (asked.version !== undefined && ran.version !== asked.version) problems.push(`the step pins ${asked.name} version ${asked.version}; the attestation says ${ran.version ?? 'no version'}`);
   if (asked.digest !== undefined && ran.digest !== asked.digest) problems.push(`the step pins ${asked.name} digest ${asked.digest}; the attestation says ${ran.digest ?? 'no digest'}`);
   return problems;
+}
+
+function tooDeepOutput(): { code: string; message: string; retryable: boolean } {
+  return { code: 'invalid_output', message: `the step's output nests deeper than ${LIMITS.maxValueDepth} levels; flatten it`, retryable: false };
 }

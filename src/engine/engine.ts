@@ -14,6 +14,8 @@ import type { ErrorInfo, ExecutionRecord, JobRecord, StepRecord, WorkflowRecord 
 import { TERMINAL_EXECUTION_STATUSES } from '../store/records.js';
 import type { Store, StoreReads, StoreTx } from '../store/store.js';
 import { checkInputs } from '../workflow/input-schema.js';
+import { exceedsDepth } from '../workflow/json-depth.js';
+import { LIMITS } from '../workflow/limits.js';
 import { evaluationContext } from '../workflow/context.js';
 import type { VerificationLevel, WorkflowDefinition } from '../workflow/types.js';
 import { advance } from './advance.js';
@@ -116,6 +118,10 @@ export class Engine implements JobOutcomeHandler {
       throw new EngineError('invalid_inputs', `the inputs must be a JSON object of named values, not ${request.inputs === null ? 'null' : Array.isArray(request.inputs) ? 'an array' : typeof request.inputs}`, {
         context: { workflowId: definition.id },
       });
+    }
+    // Before anything that recurses over them (the schema check, canonical JSON, the store's serializer).
+    if (exceedsDepth(request.inputs, LIMITS.maxValueDepth)) {
+      throw new EngineError('invalid_inputs', `the inputs nest deeper than ${LIMITS.maxValueDepth} levels; flatten them`, { context: { workflowId: definition.id } });
     }
     const problems = checkInputs(definition.inputs, request.inputs);
     if (problems.length > 0) {

@@ -19,6 +19,10 @@ export const LIMITS = {
   /** Expression evaluation guardrails (JSONata's own): wall time and stack depth. */
   expressionTimeoutMs: 1000,
   expressionMaxDepth: 500,
+  /** Nesting of a definition's YAML/JSON document (measured on the parsed document, before it becomes JS). */
+  maxDocumentDepth: 128,
+  /** Nesting of an execution's inputs and of a step's output: everything after the check recurses over them. */
+  maxValueDepth: 256,
 } as const;
 
 export const DEFAULTS = {

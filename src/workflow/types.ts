@@ -80,6 +80,7 @@ export interface ValidationIssue {
 
 export type ValidationCode =
   | 'syntax'
+  | 'too_deep'
   | 'unknown_field'
   | 'missing_field'
   | 'invalid_type'

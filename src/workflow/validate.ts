@@ -3,7 +3,8 @@ import { jsonDigest } from '../attest/digest.js';
 import { analyzeExpression } from './expression.js';
 import type { StepReferences } from './expression.js';
 import { dagShape, findCycles } from './graph.js';
-import { DEFAULTS } from './limits.js';
+import { exceedsDepth } from './json-depth.js';
+import { DEFAULTS, LIMITS } from './limits.js';
 import { compileInputSchema } from './input-schema.js';
 import type { Locator } from './parse.js';
 import { describeValue, formatPath, valueAt } from './paths.js';
@@ -45,6 +46,10 @@ export function validateWorkflow(raw: unknown, options: { locate?: Locator } = {
     const where = options.locate?.(path.map((p) => (typeof p === 'number' ? p : String(p))));
     return { path: formatPath(path), ...issue, ...(where ? { line: where.line, column: where.column } : {}) };
   };
+  // Everything below recurses over the definition: a JSON body nested deeper than any real one stops here.
+  if (exceedsDepth(raw, LIMITS.maxDocumentDepth)) {
+    return { ok: false, errors: [{ path: '', code: 'too_deep', message: `the definition nests deeper than ${LIMITS.maxDocumentDepth} levels; flatten it` }], warnings };
+  }
 
   const parsed = workflowSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
