@@ -8,7 +8,10 @@ import Database from 'better-sqlite3';
  */
 export type Fingerprint = Record<string, number>;
 
-/** `result.refused` events: by design today (issue 11 item 6 moves them out of the history), counted apart. */
+/**
+ * `result.refused` events, counted apart: only the worker holding a job leaves its refused reports in that
+ * execution's history; anyone else's report is a metric, so a stranger's refused report changes nothing here.
+ */
 export const REFUSED_EVENTS = 'events[result.refused]';
 
 export class StateReader {
@@ -59,8 +62,8 @@ export class StateReader {
   }
 }
 
-/** The keys whose values differ (refused results left out: see REFUSED_EVENTS). */
-export function diff(before: Fingerprint, after: Fingerprint, ignore: readonly string[] = [REFUSED_EVENTS]): Record<string, [number, number]> {
+/** The keys whose values differ, but for those in `ignore`. */
+export function diff(before: Fingerprint, after: Fingerprint, ignore: readonly string[] = []): Record<string, [number, number]> {
   const out: Record<string, [number, number]> = {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     if (ignore.includes(key)) continue;
