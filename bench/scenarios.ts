@@ -78,18 +78,23 @@ export async function overheadPerStep(context: ScenarioContext): Promise<Scenari
   };
 }
 
-/** One source step, 100 independent steps reading it, one step joining them. */
-export async function fanOut100(context: ScenarioContext): Promise<ScenarioResult> {
-  const width = 100;
-  const raw = {
-    id: 'fan-out-100',
-    concurrency: width,
+/** One source step, `width` steps that depend on it alone, and one step that joins them all. */
+function fanOutWorkflow(id: string, width: number, concurrency: number) {
+  return {
+    id,
+    concurrency,
     steps: [
       echoStep('source'),
       ...Array.from({ length: width }, (_, i) => echoStep(`w${i}`, ['source'])),
       echoStep('join', Array.from({ length: width }, (_, i) => `w${i}`)),
     ],
   };
+}
+
+/** One source step, 100 independent steps reading it, one step joining them. */
+export async function fanOut100(context: ScenarioContext): Promise<ScenarioResult> {
+  const width = 100;
+  const raw = fanOutWorkflow('fan-out-100', width, width);
   return withNode(context, async (node, register) => {
     const workflow = await register(raw);
     const times: number[] = [];
@@ -111,15 +116,7 @@ export async function fanOut100(context: ScenarioContext): Promise<ScenarioResul
  */
 export async function fanOut10000(context: ScenarioContext): Promise<ScenarioResult> {
   const width = 9_998;
-  const raw = {
-    id: 'fan-out-10000',
-    concurrency: 1000,
-    steps: [
-      echoStep('source'),
-      ...Array.from({ length: width }, (_, i) => echoStep(`w${i}`, ['source'])),
-      echoStep('join', Array.from({ length: width }, (_, i) => `w${i}`)),
-    ],
-  };
+  const raw = fanOutWorkflow('fan-out-10000', width, 1000);
   return withNode(context, async (node, register) => {
     const workflow = await register(raw);
     const start = performance.now();

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestsFor } from '../../support/api-fuzz.js';
-import type { FuzzPools, FuzzRequest, JsonSchema, RouteSchemas } from '../../support/api-fuzz.js';
-import { appRoutes, call, pathShape } from '../../support/api-http.js';
+import type { FuzzPools, FuzzRequest, JsonSchema } from '../../support/api-fuzz.js';
+import { appRoutes, call } from '../../support/api-http.js';
 import type { AppRoute } from '../../support/api-http.js';
 import { storeCounts } from '../../support/api-state.js';
+import { schemasOf } from '../../support/attack/requests.js';
 import type { StoreCounts } from '../../support/api-state.js';
 import { HttpWorker } from '../../support/http-worker.js';
 import { echo } from '../../support/node.js';
@@ -59,18 +60,6 @@ describe('every route, fuzzed', () => {
   let baseline: StoreCounts;
   let openapi: OpenApiDocument;
 
-  /** What the OpenAPI document says the route takes (nothing for a route it does not describe). */
-  const schemasOf = (route: AppRoute): RouteSchemas => {
-    const path = Object.keys(openapi.paths).find((p) => pathShape(p) === pathShape(route.path));
-    const operation = path === undefined ? undefined : openapi.paths[path]?.[route.method.toLowerCase()];
-    const body = operation?.requestBody?.content?.['application/json']?.schema;
-    return {
-      ...(body && { body }),
-      query: (operation?.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema })),
-      resolve: (ref) => openapi.components?.schemas?.[ref.replace('#/components/schemas/', '')],
-    };
-  };
-
   beforeAll(async () => {
     server = await startTestServer('sqlite', 'fuzz', {
       // No in-process worker: nothing changes the store but the requests.
@@ -120,7 +109,7 @@ describe('every route, fuzzed', () => {
     /** Keys an admin created with a valid request: the one success the generators can reach. */
     const created: string[] = [];
     await fc.assert(
-      fc.asyncProperty(requestsFor(route, route.path === '/v1/worker/deregister' ? workerPools : pools, schemasOf(route)), async (request) => {
+      fc.asyncProperty(requestsFor(route, route.path === '/v1/worker/deregister' ? workerPools : pools, schemasOf(openapi, route)), async (request) => {
         let response: Response;
         try {
           response = await fetch(`${server.url}${request.url}`, {
