@@ -32,7 +32,7 @@ export class ApiError extends VerityError<ApiErrorCode> {
 }
 
 /** The per-principal quotas (docs/security.md, "Limits and quotas"), as a 429 names them. */
-export type QuotaName = 'running_executions' | 'streams' | 'blob_bytes' | 'workers_per_principal' | 'zk_keys_per_principal';
+export type QuotaName = 'running_executions' | 'streams' | 'blob_bytes' | 'workers_per_principal' | 'zk_keys_per_principal' | 'verifications';
 
 /**
  * A request refused because its principal is at one of its quotas: a 429 whose body says which quota and

@@ -14,12 +14,19 @@ export interface Quotas {
   streams: number;
   /** Bytes of blobs uploaded, in total, each digest counted once (VERITY_QUOTA_BLOB_BYTES). Default: 10 GiB. */
   blobBytes: number;
+  /**
+   * Bundles verified at once through POST /v1/receipts/verify, on this server process
+   * (VERITY_QUOTA_VERIFICATIONS). Default: 1. The verifier processes are shared by everyone, and a hostile
+   * bundle may hold one for its whole time limit: one principal must not fill the queue for the rest.
+   */
+  verifications: number;
 }
 
 export const DEFAULT_QUOTAS: Quotas = {
   runningExecutions: 10_000,
   streams: 100,
   blobBytes: 10 * 1024 ** 3,
+  verifications: 1,
 };
 
 /**
@@ -33,6 +40,7 @@ export class QuotaGuard {
   private readonly starting = new Map<string, number>();
   private readonly uploading = new Map<string, number>();
   private readonly streams = new Map<string, number>();
+  private readonly verifying = new Map<string, number>();
 
   constructor(
     private readonly store: { read: StoreReads },
@@ -70,6 +78,19 @@ export class QuotaGuard {
       throw new QuotaError('streams', limit, `quota streams: ${principal} has ${limit} event streams open, the most it may hold at once; close one, or poll /v1/executions/{id}/history instead`);
     }
     return hold(this.streams, principal, 1);
+  }
+
+  /** Starts one verification for the principal; call the returned function (any number of times) when it ends. */
+  startVerification(principal: string): () => void {
+    const limit = this.quotas.verifications;
+    if ((this.verifying.get(principal) ?? 0) >= limit) {
+      throw new QuotaError(
+        'verifications',
+        limit,
+        `quota verifications: ${principal} already has ${limit} bundle${limit === 1 ? '' : 's'} being verified, the most at once; wait for ${limit === 1 ? 'it' : 'one'} to finish, or verify offline with verity verify`,
+      );
+    }
+    return hold(this.verifying, principal, 1);
   }
 
   /**

@@ -8,6 +8,7 @@ export const SERVER_ENV = {
   runningExecutions: 'VERITY_QUOTA_RUNNING_EXECUTIONS',
   streams: 'VERITY_QUOTA_STREAMS',
   blobBytes: 'VERITY_QUOTA_BLOB_BYTES',
+  verifications: 'VERITY_QUOTA_VERIFICATIONS',
 } as const;
 
 export interface ServerEnv {
@@ -36,6 +37,7 @@ export function serverEnv(env: NodeJS.ProcessEnv = process.env): ServerEnv {
   const runningExecutions = read(SERVER_ENV.runningExecutions, 1);
   const streams = read(SERVER_ENV.streams, 1);
   const blobBytes = read(SERVER_ENV.blobBytes, 0);
+  const verifications = read(SERVER_ENV.verifications, 1);
   return {
     ...(requestTimeoutMs !== undefined && { requestTimeoutMs }),
     ...(blobLimit !== undefined && { blobLimit }),
@@ -43,6 +45,7 @@ export function serverEnv(env: NodeJS.ProcessEnv = process.env): ServerEnv {
       ...(runningExecutions !== undefined && { runningExecutions }),
       ...(streams !== undefined && { streams }),
       ...(blobBytes !== undefined && { blobBytes }),
+      ...(verifications !== undefined && { verifications }),
     },
   };
 }

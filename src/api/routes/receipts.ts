@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { toBase64 } from '../../attest/bytes.js';
 import { ApiError } from '../errors.js';
-import { CLIENT_ROLES } from '../auth.js';
+import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { checkpointResponse, consistencyQuery, consistencyResponse, coordinatorKey, errorBody, inclusionQuery, inclusionResponse, verificationReport, verifyRequest } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 
@@ -19,14 +19,20 @@ export function registerReceiptRoutes(app: FastifyInstance, context: ApiContext)
       tags,
       summary: 'Verify a bundle',
       description:
-        "Runs the verifier (the same code as `verity verify`) on a bundle, in a process of its own with a time and memory limit: a bundle that exceeds them is reported unusable. Without trustedKeys it trusts this server's coordinator keys; to check a server without trusting it, verify offline.",
+        "Runs the verifier (the same code as `verity verify`) on a bundle, in a process of its own with a time and memory limit: a bundle that exceeds them is reported unusable. One bundle at a time per principal (429, quota verifications). Without trustedKeys it trusts this server's coordinator keys; to check a server without trusting it, verify offline.",
       body: verifyRequest,
-      response: { 200: verificationReport, 400: errorBody, 503: errorBody },
+      response: { 200: verificationReport, 400: errorBody, 429: errorBody, 503: errorBody },
     },
     handler: async (request) => {
       const { bundle, level } = request.body;
-      const trustedKeys = request.body.trustedKeys ?? (await node.store.read.listKeys('coordinator')).map((k) => k.publicKeyPem);
-      const outcome = await context.verifier.verify({ bundle, trustedKeys, level });
+      const done = context.quotas.startVerification(principalOf(request).principal);
+      let outcome;
+      try {
+        const trustedKeys = request.body.trustedKeys ?? (await node.store.read.listKeys('coordinator')).map((k) => k.publicKeyPem);
+        outcome = await context.verifier.verify({ bundle, trustedKeys, level });
+      } finally {
+        done();
+      }
       if (outcome.ok) return outcome.report;
       if (outcome.busy) throw new ApiError('unavailable', `${outcome.message}; retry in a few seconds`);
       return { ok: false, level, unusable: outcome.message, checks: [] };

@@ -130,6 +130,23 @@ describe('POST /v1/receipts/verify under attack', () => {
     expect((await call(server.url, 'GET', '/healthz')).status).toBe(200);
   }, 90_000);
 
+  it('verifies one bundle at a time per principal: a second while the first runs is a 429, another principal is not held back', async () => {
+    const { bundle, trusted } = hostile();
+    const body = { bundle, level: 'full', trustedKeys: trusted };
+    const first = call(server.url, 'POST', '/v1/receipts/verify', { key, json: body });
+    // The bombs hold the first for seconds; wait until the server has taken it.
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await call(server.url, 'POST', '/v1/receipts/verify', { key, json: body });
+    expect(second.status, second.text).toBe(429);
+    expect(second.json).toMatchObject({ error: { code: 'quota_exceeded', quota: 'verifications', limit: 1 } });
+    const other = await call(server.url, 'POST', '/v1/receipts/verify', { key: await server.key('trent', 'client'), json: { bundle, level: 'basic', trustedKeys: trusted } });
+    expect(other.status, other.text).toBe(200);
+    expect((await first).status).toBe(200);
+    // Its place is free again once it is done.
+    const again = await call(server.url, 'POST', '/v1/receipts/verify', { key, json: { bundle, level: 'basic', trustedKeys: trusted } });
+    expect(again.status, again.text).toBe(200);
+  }, 90_000);
+
   it('refuses at once an unsigned zk-only bundle of 300,000 step ids', async () => {
     const steps = Array.from({ length: 300_000 }, (_, i) => i.toString(36));
     const statement = zkStatementWith(steps);
