@@ -99,6 +99,8 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
   const dataDir = mkdtempSync(join(tmpdir(), 'verity-attack-'));
   // A long lease: the manual job stays assigned, and nothing changes in the background while requests are checked.
   const server: ServerProcess = await startServerProcess({ dataDir, workers: options.workers ?? 2, args: ['--lease-ms', '3600000', ...(options.args ?? [])] });
+  // An attack that ends early (an error, `npm run fuzz` stopped) takes its server with it.
+  process.once('exit', () => server.child.kill('SIGKILL'));
   const { url, adminKey } = server;
   const post = (key: string | undefined, path: string, json: unknown) => call(url, 'POST', path, { ...(key !== undefined && { key }), json });
   const principals: Record<RoleName, string> = {
