@@ -148,8 +148,12 @@ describe('every route, fuzzed', () => {
     // The next route starts from here, so one route's change is reported once, by that route.
     baseline = after;
     expect(after).toEqual(expected);
-    // The fuzzer reached the route itself, not only the not-found handler or the authentication hook.
-    expect(seen.some((s) => s.status !== 404 && s.status !== 401), `${route.method} ${route.path}: ${JSON.stringify(seen.map((s) => s.status))}`).toBe(true);
+    // The fuzzer reached the route itself, not only the not-found handler or the authentication hook. A
+    // wildcard of static files (the API docs' assets) answers 404 itself for every name it does not hold,
+    // which random names almost never are: there a 404 is the route's own answer.
+    if (!route.path.endsWith('*')) {
+      expect(seen.some((s) => s.status !== 404 && s.status !== 401), `${route.method} ${route.path}: ${JSON.stringify(seen.map((s) => s.status))}`).toBe(true);
+    }
   });
 });
 
