@@ -168,7 +168,9 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
     if (manual.execution) {
       const view = await ok<{ status: string }>('manual status', call(url, 'GET', `/v1/executions/${manual.execution}`, { key: adminKey }));
       running = view.status === 'running';
-      if (running && !replaced) return;
+      // The attack may have failed or re-queued the job (a worker report for it is a valid request): a held
+      // job still takes a heartbeat; otherwise claim the new attempt below.
+      if (running && !replaced && ((await manual.worker.heartbeat(manual.job)).json as { state?: string } | undefined)?.state === 'ok') return;
     }
     // A new execution, unless a stopped worker's job went back to the queue. Any queued job of the model
     // will do (the attack may have started executions of it too): the first worker holds it, the second
