@@ -5,7 +5,7 @@ import type { StepView } from '../workflow/context.js';
 import { loadViews } from './step-views.js';
 import { decideLocally } from '../workflow/decide.js';
 import type { StepDecision } from '../workflow/decide.js';
-import { fitsBudget } from './budget.js';
+import { fitsBudget, stepReservation } from './budget.js';
 import { completeExecution, endExecution } from './finish.js';
 import type { Transition } from './transition.js';
 import { DONE } from './transition.js';
@@ -166,11 +166,6 @@ export async function dispatchStep(t: Transition, stepId: string, input: unknown
   }
   await t.updateStep(stepId, { status: 'queued', attempts: attempt, currentJobId: first!, inputDigest, queuedAt: t.now });
   t.setExecution({ reserved: t.execution.reserved + stepReservation(definition) });
-}
-
-/** What a step reserves from the budget per attempt: its estimate, once per replica. */
-export function stepReservation(definition: { estimated_cost: number; redundancy?: { replicas: number } }): number {
-  return definition.estimated_cost * (definition.redundancy?.replicas ?? 1);
 }
 
 export async function skipStep(t: Transition, stepId: string, reason: string): Promise<void> {

@@ -1,10 +1,10 @@
 import type { AcceptedResult, JobFailure } from '../coordinator/coordinator.js';
 import type { JobRecord } from '../store/records.js';
-import { advance, dispatchStep, failStep, stepReservation } from './advance.js';
+import { advance, dispatchStep, failStep } from './advance.js';
 import { describeVotes, tally } from './redundancy.js';
 import type { Vote } from './redundancy.js';
 import { backoffMs, mayRetry } from './backoff.js';
-import { fitsBudget } from './budget.js';
+import { fitsBudget, settleCharge, stepReservation } from './budget.js';
 import type { Transition } from './transition.js';
 import { ACTIVE } from './transition.js';
 
@@ -89,15 +89,13 @@ export async function onJobFailed(t: Transition, job: JobRecord, failure: JobFai
  * exceeds the execution's budget, whatever a worker reports.
  */
 async function settle(t: Transition, job: JobRecord, reported: number): Promise<{ cost: number; capped: boolean }> {
-  const e = t.execution;
-  const left = e.budget === 0 ? Infinity : Math.max(0, e.budget - e.spent);
-  const cost = Math.min(reported, left);
-  t.setExecution({ reserved: Math.max(0, e.reserved - job.reserved), spent: e.spent + cost });
+  const { cost, capped, spent, reserved } = settleCharge(t.execution, job.reserved, reported);
+  t.setExecution({ reserved, spent });
   if (cost > 0) {
     const step = await t.step(job.stepId);
     await t.updateStep(job.stepId, { cost: step.cost + cost });
   }
-  return { cost, capped: reported > cost };
+  return { cost, capped };
 }
 
 /** A job reported more than the budget had left: it was charged what was left, and its step fails. */

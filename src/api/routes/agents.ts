@@ -18,6 +18,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
   api.post('/agents/:workflow_id/execute', {
     config: { roles: CLIENT_ROLES },
     schema: {
+      operationId: 'executeAgent',
       tags,
       summary: 'Run a published workflow (its latest version unless the body names one)',
       description: 'Starts an execution. The same Idempotency-Key from the same client returns the same execution instead of starting another.',
@@ -60,6 +61,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
   api.get('/agents/:execution_id/status', {
     config: { roles: CLIENT_ROLES },
     schema: {
+      operationId: 'getExecutionStatus',
       tags,
       summary: "An execution's status, steps and result",
       params: z.strictObject({ execution_id: z.string().min(1).max(64) }),
@@ -73,6 +75,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
   api.get('/agents/:execution_id/receipt', {
     config: { roles: CLIENT_ROLES },
     schema: {
+      operationId: 'getReceipt',
       tags,
       summary: "An execution's receipt bundle",
       description: 'The bundle (docs/receipts.md): the signed receipt, the attestations, the keys and the log proof; with ?data=true also the data for level full; with ?zk_only=true the zk-only bundle (statement, proofs, verification key; no receipt, attestations or data). 409 while the execution runs, or (zk_only) while proofs are made.',

@@ -55,6 +55,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
     api.post('/blobs', {
       config: { roles: CLIENT_ROLES },
       schema: {
+        operationId: 'uploadBlob',
         tags,
         summary: 'Upload a blob (an image, a document): the raw bytes, with their Content-Type',
         description:
@@ -73,6 +74,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
     api.post('/worker/blobs', {
       config: { roles: ['worker'] },
       schema: {
+        operationId: 'workerUploadBlob',
         tags: ['worker protocol'],
         summary: 'A worker uploads a blob its step produced (before reporting the result that names it)',
         description:
@@ -102,6 +104,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
   api.get('/blobs/:digest', {
     config: { roles: CLIENT_ROLES },
     schema: {
+      operationId: 'downloadBlob',
       tags,
       summary: 'Download a blob you uploaded or one of your executions produced',
       params: digestParam,
@@ -119,6 +122,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
   api.get('/worker/jobs/:jobId/blobs/:digest', {
     config: { roles: ['worker'] },
     schema: {
+      operationId: 'workerDownloadBlob',
       tags: ['worker protocol'],
       summary: 'A worker reads a blob that the input of a job it holds names',
       params: digestParam.extend({ jobId: z.string().min(1).max(100) }),

@@ -19,7 +19,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
 
   api.get('/executions', {
     config: { roles: CLIENT_ROLES },
-    schema: { tags, summary: 'Your executions, newest first', querystring: listExecutionsQuery, response: { 200: executionList, 400: errorBody } },
+    schema: { operationId: 'listExecutions', tags, summary: 'Your executions, newest first', querystring: listExecutionsQuery, response: { 200: executionList, 400: errorBody } },
     handler: async (request) => {
       const key = principalOf(request);
       const statuses = request.query.status?.split(',') ?? [];
@@ -50,7 +50,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
 
   api.get('/executions/:id', {
     config: { roles: CLIENT_ROLES },
-    schema: { tags, summary: 'One execution', params: idParam, response: { 200: executionViewSchema, 404: errorBody } },
+    schema: { operationId: 'getExecution', tags, summary: 'One execution', params: idParam, response: { 200: executionViewSchema, 404: errorBody } },
     handler: async (request) => {
       return ownExecutionView(request, context, request.params.id);
     },
@@ -58,7 +58,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
 
   api.post('/executions/:id/cancel', {
     config: { roles: CLIENT_ROLES },
-    schema: { tags, summary: 'Cancel a running execution', params: idParam, response: { 200: executionViewSchema, 404: errorBody, 409: errorBody } },
+    schema: { operationId: 'cancelExecution', tags, summary: 'Cancel a running execution', params: idParam, response: { 200: executionViewSchema, 404: errorBody, 409: errorBody } },
     handler: async (request) => {
       const key = principalOf(request);
       await ownExecution(request, context, request.params.id);
@@ -70,6 +70,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
   api.post('/executions/:id/retry', {
     config: { roles: CLIENT_ROLES },
     schema: {
+      operationId: 'retryExecution',
       tags,
       summary: 'Resume an execution that did not complete, from the steps that did not',
       params: idParam,
@@ -89,6 +90,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
   api.get('/executions/:id/history', {
     config: { roles: CLIENT_ROLES },
     schema: {
+      operationId: 'getExecutionHistory',
       tags,
       summary: "An execution's events, in order (JSON); the events route streams them",
       params: idParam,
@@ -105,6 +107,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
   api.get('/executions/:id/events', {
     config: { roles: CLIENT_ROLES },
     schema: {
+      operationId: 'streamExecutionEvents',
       tags,
       summary: "An execution's events as Server-Sent Events",
       description:
@@ -130,6 +133,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
   api.get('/executions/:id/receipt', {
     config: { roles: CLIENT_ROLES },
     schema: {
+      operationId: 'getExecutionReceipt',
       tags,
       summary: "An execution's receipt bundle (as /v1/agents/{execution_id}/receipt)",
       params: idParam,

@@ -16,6 +16,7 @@ export function registerReceiptRoutes(app: FastifyInstance, context: ApiContext)
   api.post('/receipts/verify', {
     config: { roles: CLIENT_ROLES },
     schema: {
+      operationId: 'verifyBundle',
       tags,
       summary: 'Verify a bundle',
       description:
@@ -41,13 +42,13 @@ export function registerReceiptRoutes(app: FastifyInstance, context: ApiContext)
 
   api.get('/keys/coordinator', {
     config: { roles: anyone },
-    schema: { tags, summary: "This server's coordinator public key: what verifiers trust", response: { 200: coordinatorKey } },
+    schema: { operationId: 'getCoordinatorKey', tags, summary: "This server's coordinator public key: what verifiers trust", response: { 200: coordinatorKey } },
     handler: () => ({ keyid: node.coordinatorSigner.keyId, publicKeyPem: node.coordinatorSigner.publicKeyPem }),
   });
 
   api.get('/log/checkpoint', {
     config: { roles: anyone },
-    schema: { tags, summary: 'A signed checkpoint of the transparency log (C2SP tlog-checkpoint)', response: { 200: checkpointResponse } },
+    schema: { operationId: 'getLogCheckpoint', tags, summary: 'A signed checkpoint of the transparency log (C2SP tlog-checkpoint)', response: { 200: checkpointResponse } },
     handler: async () => {
       const checkpoint = await node.log.checkpoint();
       return { origin: node.log.origin, size: checkpoint.size, rootHash: toBase64(checkpoint.root), checkpoint: checkpoint.note };
@@ -56,7 +57,7 @@ export function registerReceiptRoutes(app: FastifyInstance, context: ApiContext)
 
   api.get('/log/inclusion', {
     config: { roles: anyone },
-    schema: { tags, summary: 'An inclusion proof (RFC 9162 §2.1.3) of one leaf, with a checkpoint of the same size', querystring: inclusionQuery, response: { 200: inclusionResponse, 400: errorBody } },
+    schema: { operationId: 'getLogInclusionProof', tags, summary: 'An inclusion proof (RFC 9162 §2.1.3) of one leaf, with a checkpoint of the same size', querystring: inclusionQuery, response: { 200: inclusionResponse, 400: errorBody } },
     handler: async (request) => {
       const checkpoint = await node.log.checkpoint(request.query.size);
       const proof = await node.log.inclusionProof(request.query.index, checkpoint.size);
@@ -66,7 +67,7 @@ export function registerReceiptRoutes(app: FastifyInstance, context: ApiContext)
 
   api.get('/log/consistency', {
     config: { roles: anyone },
-    schema: { tags, summary: 'A consistency proof (RFC 9162 §2.1.4) between two tree sizes, with a checkpoint of the larger', querystring: consistencyQuery, response: { 200: consistencyResponse, 400: errorBody } },
+    schema: { operationId: 'getLogConsistencyProof', tags, summary: 'A consistency proof (RFC 9162 §2.1.4) between two tree sizes, with a checkpoint of the larger', querystring: consistencyQuery, response: { 200: consistencyResponse, 400: errorBody } },
     handler: async (request) => {
       const checkpoint = await node.log.checkpoint(request.query.to);
       const proof = await node.log.consistencyProof(request.query.from, checkpoint.size);

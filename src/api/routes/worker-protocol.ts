@@ -65,13 +65,14 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
 
   api.post('/worker/challenge', {
     config: { roles },
-    schema: { tags, summary: 'A challenge for the worker to sign with its key, to register', response: { 200: challengeResponse } },
+    schema: { operationId: 'createWorkerChallenge', tags, summary: 'A challenge for the worker to sign with its key, to register', response: { 200: challengeResponse } },
     handler: (request) => issueChallenge(node.coordinatorSigner, principalOf(request).principal),
   });
 
   api.post('/worker/register', {
     config: { roles },
     schema: {
+      operationId: 'registerWorker',
       tags,
       summary: 'Register a worker: its key (proven by signing a challenge) and what it can run',
       body: registerRequest,
@@ -103,6 +104,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
   api.post('/worker/claim', {
     config: { roles },
     schema: {
+      operationId: 'claimJob',
       tags,
       summary: 'Long-poll for a job this worker can serve',
       description: 'Holds the request until a job fits (200) or waitMs passes (204). The claim is atomic: two workers never get one job.',
@@ -136,7 +138,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
 
   api.post('/worker/jobs/:jobId/start', {
     config: { roles },
-    schema: { tags, summary: 'The worker begins the job (ASSIGNED → RUNNING)', params: jobParam, body: jobReport, response: { 204: z.null(), 404: errorBody, 409: errorBody } },
+    schema: { operationId: 'startJob', tags, summary: 'The worker begins the job (ASSIGNED → RUNNING)', params: jobParam, body: jobReport, response: { 204: z.null(), 404: errorBody, 409: errorBody } },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
       const started = await node.coordinator.start({ jobId: request.params.jobId, ...request.body });
@@ -147,7 +149,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
 
   api.post('/worker/jobs/:jobId/heartbeat', {
     config: { roles },
-    schema: { tags, summary: "Extend the job's lease; says whether to go on", params: jobParam, body: jobReport, response: { 200: heartbeatResponse, 404: errorBody } },
+    schema: { operationId: 'heartbeatJob', tags, summary: "Extend the job's lease; says whether to go on", params: jobParam, body: jobReport, response: { 200: heartbeatResponse, 404: errorBody } },
     handler: async (request) => {
       await ownWorker(request, request.body.workerId);
       return { state: await node.coordinator.heartbeat({ jobId: request.params.jobId, ...request.body }) };
@@ -157,6 +159,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
   api.post('/worker/jobs/:jobId/complete', {
     config: { roles },
     schema: {
+      operationId: 'completeJob',
       tags,
       summary: "Report a job's output with the worker's signed attestation",
       description: 'Accepted only from the assigned worker, for the current attempt, with the job nonce, before the deadline, and with an attestation signed by the registered key whose fields match the job. Anything else is refused (403 or 409) and changes nothing.',
@@ -173,7 +176,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
 
   api.post('/worker/jobs/:jobId/fail', {
     config: { roles },
-    schema: { tags, summary: 'Report that a job failed', params: jobParam, body: failRequest, response: { 200: reportOutcome, 400: refusal, 403: refusal, 404: refusal, 409: refusal } },
+    schema: { operationId: 'failJob', tags, summary: 'Report that a job failed', params: jobParam, body: failRequest, response: { 200: reportOutcome, 400: refusal, 403: refusal, 404: refusal, 409: refusal } },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
       const { workerId, attempt, nonce, error, cost } = request.body;
@@ -186,7 +189,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
 
   api.post('/worker/seen', {
     config: { roles },
-    schema: { tags, summary: 'The worker is alive (between jobs)', body: workerRef, response: { 204: z.null(), 404: errorBody } },
+    schema: { operationId: 'reportWorkerSeen', tags, summary: 'The worker is alive (between jobs)', body: workerRef, response: { 204: z.null(), 404: errorBody } },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
       await node.coordinator.workerSeen(request.body.workerId);
@@ -196,7 +199,7 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
 
   api.post('/worker/deregister', {
     config: { roles },
-    schema: { tags, summary: 'The worker leaves; jobs it still holds go back to the queue', body: workerRef, response: { 204: z.null(), 404: errorBody } },
+    schema: { operationId: 'deregisterWorker', tags, summary: 'The worker leaves; jobs it still holds go back to the queue', body: workerRef, response: { 204: z.null(), 404: errorBody } },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
       await node.coordinator.stopWorker(request.body.workerId);

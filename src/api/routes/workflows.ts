@@ -42,6 +42,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
   api.post('/workflows', {
     config: { roles: ['publisher', 'admin'] },
     schema: {
+      operationId: 'publishWorkflow',
       tags,
       summary: 'Publish a workflow',
       description:
@@ -59,6 +60,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
   api.post('/workflows/validate', {
     config: { roles: ['client', 'publisher', 'admin'] },
     schema: {
+      operationId: 'validateWorkflow',
       tags,
       summary: 'Validate a definition without publishing it',
       body: definitionBody,
@@ -69,19 +71,19 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
 
   api.get('/workflows', {
     config: { roles: CLIENT_ROLES },
-    schema: { tags, summary: 'Published workflows, latest version of each', response: { 200: z.object({ workflows: z.array(workflowVersion) }) } },
+    schema: { operationId: 'listWorkflows', tags, summary: 'Published workflows, latest version of each', response: { 200: z.object({ workflows: z.array(workflowVersion) }) } },
     handler: async () => ({ workflows: await Promise.all((await node.store.read.listWorkflowVersions()).map(summary)) }),
   });
 
   api.get('/workflows/:id', {
     config: { roles: CLIENT_ROLES },
-    schema: { tags, summary: 'The latest version of a workflow, with its definition', params: z.strictObject({ id: workflowIdParam }), response: { 200: workflowDetail, 404: errorBody } },
+    schema: { operationId: 'getWorkflow', tags, summary: 'The latest version of a workflow, with its definition', params: z.strictObject({ id: workflowIdParam }), response: { 200: workflowDetail, 404: errorBody } },
     handler: async (request) => versionView(await mustFind(request, request.params.id)),
   });
 
   api.get('/workflows/:id/versions', {
     config: { roles: CLIENT_ROLES },
-    schema: { tags, summary: 'Every version of a workflow', params: z.strictObject({ id: workflowIdParam }), response: { 200: z.object({ versions: z.array(workflowVersion) }), 404: errorBody } },
+    schema: { operationId: 'listWorkflowVersions', tags, summary: 'Every version of a workflow', params: z.strictObject({ id: workflowIdParam }), response: { 200: z.object({ versions: z.array(workflowVersion) }), 404: errorBody } },
     handler: async (request) => {
       const versions = await node.store.read.listWorkflowVersions(request.params.id);
       if (versions.length === 0) throw new ApiError('not_found', `no published workflow ${request.params.id}`);
@@ -92,6 +94,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
   api.get('/workflows/:id/versions/:version', {
     config: { roles: CLIENT_ROLES },
     schema: {
+      operationId: 'getWorkflowVersion',
       tags,
       summary: 'One version of a workflow, with its definition',
       params: z.strictObject({ id: workflowIdParam, version: z.coerce.number().int().min(1) }),

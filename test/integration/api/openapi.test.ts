@@ -17,6 +17,7 @@ const isUndocumented = (route: AppRoute) => UNDOCUMENTED.includes(route.path) ||
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 interface Operation {
+  operationId?: string;
   parameters?: { in: string; name: string; required?: boolean }[];
   responses?: Record<string, unknown>;
   security?: unknown[];
@@ -89,6 +90,27 @@ describe('the OpenAPI document', () => {
         expect(Object.keys(operation.responses ?? {}).length, `${method} ${path} has no responses`).toBeGreaterThan(0);
       }
     }
+  });
+
+  it('names every operation with a unique camelCase operationId, so generated clients get usable method names', () => {
+    const ids = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.entries(item)
+        .filter(([method]) => METHODS.includes(method))
+        .map(([method, operation]) => ({ operation: `${method.toUpperCase()} ${path}`, id: operation.operationId })),
+    );
+    expect(ids.length).toBeGreaterThanOrEqual(38);
+    expect(ids.filter((o) => o.id === undefined).map((o) => o.operation), 'operations without an operationId').toEqual([]);
+    for (const { operation, id } of ids) expect(id, operation).toMatch(/^[a-z][A-Za-z0-9]+$/);
+    const seen = new Map<string, string[]>();
+    for (const { operation, id } of ids) seen.set(id!, [...(seen.get(id!) ?? []), operation]);
+    expect([...seen].filter(([, operations]) => operations.length > 1), 'operationIds used twice').toEqual([]);
+    // Clients call these by name: they are part of the API and do not change.
+    const idOf = (method: string, path: string) => document.paths[path]?.[method]?.operationId;
+    expect(idOf('post', '/v1/agents/{workflow_id}/execute')).toBe('executeAgent');
+    expect(idOf('get', '/v1/agents/{execution_id}/status')).toBe('getExecutionStatus');
+    expect(idOf('get', '/v1/agents/{execution_id}/receipt')).toBe('getReceipt');
+    expect(idOf('get', '/v1/executions')).toBe('listExecutions');
+    expect(idOf('post', '/v1/worker/claim')).toBe('claimJob');
   });
 
   it('is served without a key, and /docs shows it as a page', async () => {

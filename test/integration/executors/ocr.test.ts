@@ -1,6 +1,8 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encode as encodeJpeg } from 'jpeg-js';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromUtf8 } from '../../../src/attest/bytes.js';
 import { envelopePayload } from '../../../src/attest/dsse.js';
@@ -108,6 +110,15 @@ describe('paddleocr through a real worker', () => {
     expect(second.predicate.model).toEqual({ name: 'paddleocr', version: null, digest });
   });
 
+  it('reads the invoice as a JPEG as it does as a PNG', async () => {
+    const png = PNG.sync.read(INVOICE);
+    const jpeg = encodeJpeg({ width: png.width, height: png.height, data: png.data }, 92).data;
+    expect([...jpeg.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+    const view = await t.run(ocrWorkflow(), { image: dataUri(jpeg, 'image/jpeg') });
+    expect(view.status).toBe('completed');
+    expectInvoice((await ocrResult(view.executionId)).output);
+  });
+
   it('reads an image stored as a blob, by reference', async () => {
     const ref = await t.node.blobs.put(INVOICE, 'image/png');
     // As an upload through the API would: the client that starts the execution may read it.
@@ -120,8 +131,8 @@ describe('paddleocr through a real worker', () => {
   it('fails bad input at once with a non-retryable error naming image', async () => {
     writeFileSync(join(files, 'notes.txt'), 'not an image');
     const cases: [Record<string, string>, unknown, RegExp][] = [
-      [{ image: 'inputs.image' }, { image: dataUri(Buffer.from('hello, not a picture'), 'image/png') }, /image is not a PNG/],
-      [{ image: 'inputs.image' }, { image: 'notes.txt' }, /image is not a PNG/],
+      [{ image: 'inputs.image' }, { image: dataUri(Buffer.from('hello, not a picture'), 'image/png') }, /image is neither a PNG nor a JPEG image/],
+      [{ image: 'inputs.image' }, { image: 'notes.txt' }, /image is neither a PNG nor a JPEG image/],
       [{ image: 'inputs.image' }, { image: '../outside.png' }, /image: the path \.\.\/outside\.png leads outside the worker's data directory/],
       [{ image: 'inputs.image' }, { image: '/etc/passwd' }, /image must be a path relative to the worker's data directory/],
       [{ image: 'inputs.image' }, { image: 'missing.png' }, /image: there is no file missing\.png/],

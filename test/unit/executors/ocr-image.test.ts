@@ -1,16 +1,30 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExecutorBlobs } from '../../../src/executors/executor.js';
-import { cropQuad, decodeImage } from '../../../src/executors/inference/ocr/image.js';
+import { MAX_JPEG_MEMORY_MB, MAX_PIXELS, cropQuad, decodeImage, jpegDecodeBytes, jpegFrame } from '../../../src/executors/inference/ocr/image.js';
 import { NO_FILE_PATHS, readImageInput } from '../../../src/executors/inference/ocr/image-source.js';
 
 function png(width: number, height: number, rgba: (x: number, y: number) => [number, number, number, number]): Buffer {
   const image = new PNG({ width, height });
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) image.data.set(rgba(x, y), (y * width + x) * 4);
   return PNG.sync.write(image);
+}
+
+function jpeg(width: number, height: number, rgb: (x: number, y: number) => [number, number, number], quality = 100): Buffer {
+  const data = Buffer.alloc(width * height * 4);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data.set([...rgb(x, y), 255], (y * width + x) * 4);
+  return encodeJpeg({ width, height, data }, quality).data;
+}
+
+/** A JPEG that is all header: SOI, a baseline frame header declaring the size and components given, EOI. */
+function jpegHeader(width: number, height: number, components: readonly (readonly [number, number])[] = [[1, 1], [1, 1], [1, 1]]): Buffer {
+  const sof = [0xff, 0xc0, 0, 8 + 3 * components.length, 8, height >> 8, height & 255, width >> 8, width & 255, components.length];
+  components.forEach(([h, v], i) => sof.push(i + 1, (h << 4) | v, 0));
+  return Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0, ...sof, 0xff, 0xd9]);
 }
 
 const noBlobs: ExecutorBlobs = {
@@ -27,12 +41,85 @@ describe('paddleocr images', () => {
 
   it('refuses what is not a PNG, as non-retryable invalid input naming image', () => {
     for (const [bytes, message] of [
-      [Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0]), /image is a JPEG/],
-      [Buffer.from('hello'), /image is not a PNG/],
+      [Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0]), /image is not a readable JPEG/],
+      [Buffer.from('hello'), /image is neither a PNG nor a JPEG image .*read as PNG or JPEG/],
+      [Buffer.from('GIF89a\x01\x00\x01\x00'), /neither a PNG nor a JPEG/],
       [Buffer.concat([png(4, 4, () => [0, 0, 0, 255]).subarray(0, 40)]), /image is not a readable PNG/],
     ] as const) {
       expect(() => decodeImage(bytes)).toThrow(expect.objectContaining({ code: 'invalid_input', retryable: false, message: expect.stringMatching(message) as unknown }));
     }
+  });
+
+  describe('JPEG', () => {
+    it('decodes a baseline JPEG to RGB, the pixels within what the lossy encoding changes', () => {
+      // Four flat quadrants (flat 8×8 blocks survive the DCT almost exactly).
+      const colours: [number, number, number][] = [
+        [200, 30, 30],
+        [30, 200, 30],
+        [30, 30, 200],
+        [250, 250, 250],
+      ];
+      const colourAt = (x: number, y: number) => colours[(y < 16 ? 0 : 2) + (x < 16 ? 0 : 1)]!;
+      const image = decodeImage(jpeg(32, 32, colourAt));
+      expect(image).toMatchObject({ width: 32, height: 32 });
+      expect(image.data).toHaveLength(32 * 32 * 3);
+      for (const [x, y] of [
+        [4, 4],
+        [27, 4],
+        [4, 27],
+        [27, 27],
+      ] as const) {
+        const at = (y * 32 + x) * 3;
+        const got = [image.data[at]!, image.data[at + 1]!, image.data[at + 2]!];
+        colourAt(x, y).forEach((want, c) => expect(Math.abs(got[c]! - want)).toBeLessThanOrEqual(6));
+      }
+    });
+
+    it('decodes a gray JPEG to three equal channels', () => {
+      const image = decodeImage(jpeg(16, 8, () => [128, 128, 128]));
+      for (let i = 0; i < image.data.length; i += 3) {
+        expect(Math.abs(image.data[i]! - 128)).toBeLessThanOrEqual(2);
+        expect(image.data[i]).toBe(image.data[i + 1]);
+        expect(image.data[i + 1]).toBe(image.data[i + 2]);
+      }
+    });
+
+    it('reads the frame header a JPEG declares, past other segments', () => {
+      expect(jpegFrame(jpeg(24, 10, () => [0, 0, 0]))).toEqual({ width: 24, height: 10, components: [{ h: 1, v: 1 }, { h: 1, v: 1 }, { h: 1, v: 1 }] });
+      expect(jpegFrame(jpegHeader(65535, 3, [[2, 2]]))).toEqual({ width: 65535, height: 3, components: [{ h: 2, v: 2 }] });
+      // A scan before any frame header, or bytes that are no segment: the decoder says what is wrong.
+      expect(jpegFrame(Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 2]))).toBeUndefined();
+      expect(jpegFrame(Buffer.from([0xff, 0xd8, 0x00, 0x00, 0, 2]))).toBeUndefined();
+    });
+
+    it('refuses a hostile JPEG by the size its header declares, at once, before the decoder allocates anything', () => {
+      for (const [bytes, message] of [
+        [jpegHeader(65535, 65535), /image is 65535x65535 pixels; at most 50000000 pixels are accepted/],
+        [jpegHeader(10000, 5001), /image is 10000x5001 pixels/],
+        [jpegHeader(100, 0), /image is 100x0 pixels/],
+        // Under the pixel limit, but 4×4 sampling of three components would take far more than the memory limit.
+        [jpegHeader(7000, 7000, [[4, 4], [4, 4], [4, 4]]), new RegExp(`image is a JPEG that would take more than ${MAX_JPEG_MEMORY_MB} MB to decode`)],
+      ] as const) {
+        const started = performance.now();
+        expect(() => decodeImage(bytes)).toThrow(expect.objectContaining({ code: 'invalid_input', retryable: false, message: expect.stringMatching(message) as unknown }));
+        expect(performance.now() - started).toBeLessThan(100);
+      }
+      expect(10000 * 5001).toBeGreaterThan(MAX_PIXELS);
+    });
+
+    it('counts what the decoder will allocate as the decoder does', () => {
+      // 16×16, one component, 1×1 sampling: 4 blocks of 256 bytes, 2 bytes and 3 bytes a pixel.
+      expect(jpegDecodeBytes({ width: 16, height: 16, components: [{ h: 1, v: 1 }] })).toBe(4 * 256 + 256 * 2 + 256 * 3);
+      // 4:2:0 (luma 2×2, chroma 1×1) pads to whole 16×16 MCUs: a 17×17 image has 2×2 MCUs.
+      expect(jpegDecodeBytes({ width: 17, height: 17, components: [{ h: 2, v: 2 }, { h: 1, v: 1 }, { h: 1, v: 1 }] })).toBe((16 + 4 + 4) * 256 + 3 * 289 * 2 + 289 * 3);
+    });
+
+    it('refuses a JPEG that is cut short, or whose data is garbage, as invalid input', () => {
+      const whole = jpeg(16, 16, () => [10, 20, 30]);
+      for (const bytes of [whole.subarray(0, 40), jpegHeader(16, 16)]) {
+        expect(() => decodeImage(bytes)).toThrow(expect.objectContaining({ code: 'invalid_input', retryable: false, message: expect.stringMatching(/image is not a readable JPEG/) as unknown }));
+      }
+    });
   });
 
   it('crops a quad upright, and turns tall crops a quarter to read sideways text', () => {

@@ -1,3 +1,4 @@
+import { decode as decodeJpegBytes } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { ExecutorError } from '../../executor.js';
 import type { Quad } from './geometry.js';
@@ -12,23 +13,32 @@ export interface RgbImage {
 /** Beyond this the decoded RGBA buffer alone would take ~200 MB: refuse before inflating (a PNG bomb is a few KB). */
 export const MAX_PIXELS = 50_000_000;
 
+/**
+ * What the JPEG decoder may allocate in all (its coefficient blocks take ~4 bytes a pixel per colour
+ * component, on top of the RGB result): a JPEG that declares a modest size but would still need more is
+ * refused as the decoder reaches the limit, not after the process runs out of memory.
+ */
+export const MAX_JPEG_MEMORY_MB = 512;
+
+/** What `decodeImage` reads, for the errors that refuse anything else. */
+export const ACCEPTED_FORMATS = 'PNG or JPEG (baseline or progressive)';
+
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/** Decodes the bytes named by the input field `image`; anything that is not a usable PNG is the caller's mistake, not worth a retry. */
+/** Decodes the bytes named by the input field `image`; anything that is not a usable PNG or JPEG is the caller's mistake, not worth a retry. */
 export function decodeImage(bytes: Uint8Array): RgbImage {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buffer.length >= 3 && buffer[0] === 0xff && buffer[1] === 0xd8 && buffer[2] === 0xff) {
-    throw invalid('image is a JPEG; this executor reads PNG only: convert it to PNG first');
-  }
-  if (buffer.length < 24 || !buffer.subarray(0, 8).equals(PNG_SIGNATURE)) {
-    throw invalid('image is not a PNG image (the bytes do not start with the PNG signature)');
-  }
+  if (buffer.length >= 3 && buffer[0] === 0xff && buffer[1] === 0xd8 && buffer[2] === 0xff) return decodeJpeg(buffer);
+  if (buffer.length >= 8 && buffer.subarray(0, 8).equals(PNG_SIGNATURE)) return decodePng(buffer);
+  throw invalid(`image is neither a PNG nor a JPEG image (the bytes start with neither signature); images are read as ${ACCEPTED_FORMATS}: convert it to one of them first`);
+}
+
+function decodePng(buffer: Buffer): RgbImage {
+  if (buffer.length < 24) throw invalid('image is not a readable PNG: it ends before its header does');
   // The IHDR chunk always comes first: width and height at bytes 16–23.
   const width = buffer.readUInt32BE(16);
   const height = buffer.readUInt32BE(20);
-  if (width === 0 || height === 0 || width * height > MAX_PIXELS) {
-    throw invalid(`image is ${width}x${height} pixels; at most ${MAX_PIXELS} pixels are accepted`);
-  }
+  checkSize(width, height);
   let png: PNG;
   try {
     png = PNG.sync.read(buffer);
@@ -45,6 +55,97 @@ export function decodeImage(bytes: Uint8Array): RgbImage {
     data[j + 2] = Math.round(rgba[i + 2]! * alpha + 255 * (1 - alpha));
   }
   return { width: png.width, height: png.height, data };
+}
+
+function decodeJpeg(buffer: Buffer): RgbImage {
+  // The frame header names the size and the sampling: refuse from it before the decoder allocates anything
+  // (it would allocate component by component, up to its limit, before finding out). The decoder's own
+  // limits stay on behind this, for what the scan below does not see.
+  const frame = jpegFrame(buffer);
+  if (frame) {
+    checkSize(frame.width, frame.height);
+    if (jpegDecodeBytes(frame) > MAX_JPEG_MEMORY_MB * 1024 * 1024) throw tooBigJpeg();
+  }
+  let image: { width: number; height: number; data: Uint8Array };
+  try {
+    image = decodeJpegBytes(buffer, { useTArray: true, formatAsRGBA: false, tolerantDecoding: true, maxResolutionInMP: MAX_PIXELS / 1_000_000, maxMemoryUsageInMB: MAX_JPEG_MEMORY_MB });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/maxMemoryUsageInMB/.test(message)) throw tooBigJpeg(error);
+    throw invalid(`image is not a readable JPEG: ${message}`, error);
+  }
+  if (image.width === 0 || image.height === 0 || image.data.length !== image.width * image.height * 3) {
+    throw invalid(`image is not a readable JPEG: it decodes to ${image.width}x${image.height} pixels`);
+  }
+  return { width: image.width, height: image.height, data: image.data };
+}
+
+function tooBigJpeg(cause?: unknown): ExecutorError {
+  return invalid(`image is a JPEG that would take more than ${MAX_JPEG_MEMORY_MB} MB to decode: send a smaller image`, cause);
+}
+
+function checkSize(width: number, height: number): void {
+  if (width === 0 || height === 0 || width * height > MAX_PIXELS) {
+    throw invalid(`image is ${width}x${height} pixels; at most ${MAX_PIXELS} pixels are accepted`);
+  }
+}
+
+/** What a JPEG's frame header declares: its size, and each colour component's sampling factors. */
+export interface JpegFrame {
+  width: number;
+  height: number;
+  components: { h: number; v: number }[];
+}
+
+/**
+ * The first frame header (SOF0–SOF15 but DHT, JPG and DAC) of a JPEG, found by walking the marker segments
+ * up to the first scan; undefined when there is none before it, and the decoder then says what is wrong.
+ */
+export function jpegFrame(buffer: Uint8Array): JpegFrame | undefined {
+  let at = 2;
+  while (at + 4 <= buffer.length) {
+    if (buffer[at] !== 0xff) return undefined;
+    const marker = buffer[at + 1]!;
+    // Fill bytes, and the markers that stand alone (TEM, RSTn): no length follows.
+    if (marker === 0xff) {
+      at += 1;
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return undefined;
+    const length = (buffer[at + 2]! << 8) | buffer[at + 3]!;
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (at + 10 > buffer.length) return undefined;
+      const count = buffer[at + 9]!;
+      const components: JpegFrame['components'] = [];
+      for (let i = 0, c = at + 10; i < count && c + 3 <= buffer.length; i++, c += 3) {
+        components.push({ h: buffer[c + 1]! >> 4, v: buffer[c + 1]! & 15 });
+      }
+      return { height: (buffer[at + 5]! << 8) | buffer[at + 6]!, width: (buffer[at + 7]! << 8) | buffer[at + 8]!, components };
+    }
+    if (length < 2) return undefined;
+    at += 2 + length;
+  }
+  return undefined;
+}
+
+/**
+ * What jpeg-js counts against its memory limit to decode a frame: a 64-coefficient Int32 block per 8×8
+ * block of each component (padded to whole MCUs), a line buffer and a sample per pixel per component, and
+ * the RGB result.
+ */
+export function jpegDecodeBytes(frame: JpegFrame): number {
+  const pixels = frame.width * frame.height;
+  const maxH = Math.max(1, ...frame.components.map((c) => c.h));
+  const maxV = Math.max(1, ...frame.components.map((c) => c.v));
+  const mcusPerLine = Math.ceil(frame.width / 8 / maxH);
+  const mcusPerColumn = Math.ceil(frame.height / 8 / maxV);
+  let bytes = pixels * 3;
+  for (const c of frame.components) bytes += mcusPerLine * c.h * mcusPerColumn * c.v * 256 + 2 * pixels;
+  return bytes;
 }
 
 function invalid(message: string, cause?: unknown): ExecutorError {
