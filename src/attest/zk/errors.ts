@@ -1,0 +1,21 @@
+import { VerityError } from '../../errors.js';
+
+export type ZkErrorCode =
+  | 'invalid_config'
+  | 'not_set_up'
+  | 'setup_failed'
+  | 'compile_failed'
+  | 'invalid_key'
+  | 'invalid_signature'
+  | 'unregistered_key'
+  | 'not_provable'
+  | 'witness_failed'
+  | 'proving_failed'
+  | 'invalid_proof';
+
+/**
+ * Everything the zero-knowledge part raises: setup, keys, witnesses, proving. Verification reports, never
+ * throws. It lives in the pure leaf because the circuit's parameters and field encodings (here too) throw
+ * it; the proving side (src/zk/) imports it from here, so the part keeps one error class.
+ */
+export class ZkError extends VerityError<ZkErrorCode> {}
