@@ -17,7 +17,9 @@
  *   ProcessEvaluator from the main entry (it forks, so it cannot be here). InlineEvaluator runs them in the
  *   calling thread, without a time limit that can stop a runaway expression: for tests and trusted input.
  * - Level zk loads snarkjs (Groth16) and poseidon-lite on first use only, so basic and full never pay for
- *   them; both ship browser builds.
+ *   them; both ship browser builds. ZkError is defined in src/attest/zk/errors.ts because the circuit's
+ *   parameters and field encodings throw it; the proving side (src/zk/) imports it from there, so the zk
+ *   part keeps one error class.
  */
 
 // Verification

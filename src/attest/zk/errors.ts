@@ -13,9 +13,5 @@ export type ZkErrorCode =
   | 'proving_failed'
   | 'invalid_proof';
 
-/**
- * Everything the zero-knowledge part raises: setup, keys, witnesses, proving. Verification reports, never
- * throws. It lives in the pure leaf because the circuit's parameters and field encodings (here too) throw
- * it; the proving side (src/zk/) imports it from here, so the part keeps one error class.
- */
+/** Everything the zero-knowledge part raises: setup, keys, witnesses, proving. Verification reports, never throws. */
 export class ZkError extends VerityError<ZkErrorCode> {}
