@@ -4,7 +4,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { ScenarioName, ScenarioResult } from './scenarios.js';
-import { DEFAULT_ZK_CONFIG, artifactPaths } from '../src/zk/config.js';
+import { DEFAULT_ZK_CONFIG } from '../src/attest/zk/circuit.js';
+import { artifactPaths } from '../src/zk/config.js';
 import { BENCH_ZK_DIR } from './zk.js';
 
 /**

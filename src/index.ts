@@ -1,6 +1,8 @@
 /**
  * Verity as a library: define and validate workflows, run them on a node (store + engine + coordinator +
- * in-process worker), inspect executions. The CLI is built on exactly this.
+ * in-process worker), inspect executions. The CLI is built on exactly this. Importing it loads the server,
+ * the database drivers and the model runtimes: in a browser, or anywhere only checking bundles or calling
+ * a server, import `verity/verify` (src/attest/index.ts) or `verity/sdk` (src/sdk/index.ts) instead.
  */
 export { VerityNode, resolveNodeOptions } from './node/verity-node.js';
 export type { NodeOptions } from './node/verity-node.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Envelope } from './dsse.js';
-import { batchProofSchema } from '../zk/proof.js';
+import { batchProofSchema } from './zk/proof.js';
 
 /**
  * The bundle: one JSON document with everything needed to check an execution offline, given the

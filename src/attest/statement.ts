@@ -4,7 +4,7 @@ import { canonicalJson } from './canonical.js';
 import { IN_TOTO_PAYLOAD_TYPE, checkEnvelopeSignature, envelopeDigest, envelopePayload } from './dsse.js';
 import type { Envelope, SignatureVerifier } from './dsse.js';
 import { AttestError } from './errors.js';
-import { zkPublicSchema } from './zk-public.js';
+import { zkPublicSchema } from './zk/public.js';
 
 /**
  * The statements Verity signs: in-toto Statement v1 with a predicate of this project's own, one per job
@@ -48,7 +48,7 @@ export const stepPredicateSchema = z.strictObject({
   cost: count,
   /**
    * At verification level zk: the worker's Baby Jubjub key and its EdDSA-Poseidon signature over the step
-   * leaf (src/zk/chain.ts), which the proofs check inside the circuit.
+   * leaf (src/attest/zk/chain.ts), which the proofs check inside the circuit.
    */
   zk: z
     .strictObject({
@@ -115,7 +115,7 @@ export const executionPredicateSchema = z.strictObject({
   error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
   steps: z.array(receiptStepSchema).max(MAX_RECEIPT_STEPS),
   stepsRoot: hex64,
-  /** At level zk: the public values the proofs are checked against (src/attest/zk-statement.ts). */
+  /** At level zk: the public values the proofs are checked against (src/attest/zk/statement.ts). */
   zk: zkPublicSchema.optional(),
 });
 

@@ -25,7 +25,7 @@ import { JobNotifier } from './notifier.js';
 import { isProcessAlive } from './process.js';
 import { parseZkPublicKey, verifyZkSignature } from '../zk/babyjub.js';
 import type { ZkPublicKey } from '../zk/babyjub.js';
-import { stepLeaf } from '../zk/chain.js';
+import { stepLeaf } from '../attest/zk/chain.js';
 import { loadPoseidon } from '../zk/poseidon.js';
 
 /** What the coordinator tells the engine about jobs, inside the transaction that records it. */

@@ -1,4 +1,4 @@
-import type { BatchProof } from '../zk/proof.js';
+import type { BatchProof } from '../attest/zk/proof.js';
 import type { Envelope } from '../attest/dsse.js';
 import type { StepType, VerificationLevel, WorkflowDefinition } from '../workflow/types.js';
 

@@ -21,7 +21,7 @@ import type { Signer } from '../attest/keys.js';
 import { statementBytes, stepStatement } from '../attest/statement.js';
 import type { WorkerClient } from './client.js';
 import type { ZkPublicKey, ZkSignature, ZkSigner } from '../zk/babyjub.js';
-import { stepLeaf } from '../zk/chain.js';
+import { stepLeaf } from '../attest/zk/chain.js';
 import { loadPoseidon } from '../zk/poseidon.js';
 
 export interface WorkerOptions {

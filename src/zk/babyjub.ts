@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Eddsa } from 'circomlibjs';
-import { ZkError } from './errors.js';
-import { FIELD_MODULUS, decimal, parseField } from './fields.js';
+import { ZkError } from '../attest/zk/errors.js';
+import { FIELD_MODULUS, decimal, parseField } from '../attest/zk/fields.js';
 import { importCircomlibjs } from './poseidon.js';
 
 /** A Baby Jubjub public key, coordinates as decimal strings. */
@@ -28,7 +28,7 @@ export function loadEddsa(): Promise<Eddsa> {
 /**
  * A worker's second identity: a Baby Jubjub key whose EdDSA-Poseidon signatures a circuit can check
  * cheaply (an Ed25519 signature inside a SNARK would cost millions of constraints). It signs only step
- * leaves (src/zk/chain.ts), never anything else.
+ * leaves (src/attest/zk/chain.ts), never anything else.
  */
 export class ZkSigner {
   private constructor(

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import type { ZkConfig } from './circuit.js';
-import { circuitId } from './circuit.js';
+import type { ZkConfig } from '../attest/zk/circuit.js';
+import { circuitId } from '../attest/zk/circuit.js';
 
-// The circuit's identity and parameters are pure (the verifier needs them, in a browser too); file paths are not.
-export * from './circuit.js';
+// The circuit's identity and parameters are pure (the verifier needs them, in a browser too) and live in
+// src/attest/zk/circuit.ts; file paths are not, and stay here.
 
 /** Where one circuit's artifacts live inside the zk directory. Nothing here is committed; `verity zk setup` rebuilds it. */
 export function artifactPaths(zkDir: string, config: ZkConfig) {

@@ -1,5 +1,5 @@
-import { ZkError } from './errors.js';
-import type { PoseidonHash } from './poseidon.js';
+import { ZkError } from '../attest/zk/errors.js';
+import type { PoseidonHash } from '../attest/zk/poseidon.js';
 import type { ZkPublicKey } from './babyjub.js';
 
 /** A registered key's leaf: Poseidon(Ax, Ay). An empty slot is 0. */

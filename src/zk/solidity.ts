@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describeError } from '../errors.js';
-import { ZkError } from './errors.js';
+import { ZkError } from '../attest/zk/errors.js';
 
 
 export interface ExportSolidityVerifierOptions {

@@ -1,11 +1,11 @@
-import type { ZkConfig } from './config.js';
-import type { PUBLIC_SIGNALS } from './config.js';
-import { ZkError } from './errors.js';
-import { decimal, digestFields, textFields } from './fields.js';
-import type { PoseidonHash } from './poseidon.js';
+import type { ZkConfig } from '../attest/zk/circuit.js';
+import type { PUBLIC_SIGNALS } from '../attest/zk/circuit.js';
+import { ZkError } from '../attest/zk/errors.js';
+import { decimal, digestFields, textFields } from '../attest/zk/fields.js';
+import type { PoseidonHash } from '../attest/zk/poseidon.js';
 import type { ZkPublicKey, ZkSignature } from './babyjub.js';
 import { ZkSigner, verifyZkSignature } from './babyjub.js';
-import { chainNext, chainStart, contextHash, leafMessage, stepIdsNext } from './chain.js';
+import { chainNext, chainStart, contextHash, leafMessage, stepIdsNext } from '../attest/zk/chain.js';
 import { registryLeaf } from './registry-tree.js';
 import type { RegistryTree } from './registry-tree.js';
 

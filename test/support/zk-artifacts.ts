@@ -1,8 +1,9 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { TEST_ZK_CONFIG } from '../../src/zk/config.js';
-import type { ZkConfig, artifactPaths } from '../../src/zk/config.js';
+import { TEST_ZK_CONFIG } from '../../src/attest/zk/circuit.js';
+import type { ZkConfig } from '../../src/attest/zk/circuit.js';
+import type { artifactPaths } from '../../src/zk/config.js';
 import { setupCircuit } from '../../src/zk/setup/ceremony.js';
 import { REPO } from './cli.js';
 

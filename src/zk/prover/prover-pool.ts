@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { ZkError } from '../errors.js';
+import { ZkError } from '../../attest/zk/errors.js';
 import type { BatchInput } from '../witness.js';
-import type { Groth16Proof } from '../proof.js';
+import type { Groth16Proof } from '../../attest/zk/proof.js';
 
 /*
  * Witness generation and Groth16 proving are seconds of CPU each; on the main thread they would stall

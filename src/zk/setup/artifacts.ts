@@ -1,9 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Groth16VerificationKey } from 'snarkjs';
-import { artifactPaths, checkZkConfig, circuitId } from '../config.js';
-import type { ZkConfig } from '../config.js';
-import { ZkError } from '../errors.js';
+import { checkZkConfig, circuitId } from '../../attest/zk/circuit.js';
+import type { ZkConfig } from '../../attest/zk/circuit.js';
+import { artifactPaths } from '../config.js';
+import { ZkError } from '../../attest/zk/errors.js';
 import { exists, sha256File } from './files.js';
 import { readTranscript } from './transcript.js';
 import type { ArtifactName, CeremonyTranscript } from './transcript.js';

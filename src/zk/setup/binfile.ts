@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { ZkError } from '../errors.js';
+import { ZkError } from '../../attest/zk/errors.js';
 
 /**
  * Headers of the iden3 binary formats (r1cs, ptau), read directly: snarkjs's readers load the curve and

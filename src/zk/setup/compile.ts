@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, parse, relative, resolve, sep } from 'node:path';
-import { PUBLIC_SIGNALS, circuitId } from '../config.js';
-import type { ZkConfig } from '../config.js';
-import { ZkError } from '../errors.js';
+import { PUBLIC_SIGNALS, circuitId } from '../../attest/zk/circuit.js';
+import type { ZkConfig } from '../../attest/zk/circuit.js';
+import { ZkError } from '../../attest/zk/errors.js';
 import { tempPathFor } from './files.js';
 import { toolchain } from './toolchain.js';
 

@@ -1,7 +1,7 @@
 import { rename, rm } from 'node:fs/promises';
 import * as snarkjs from 'snarkjs';
-import type { ZkConfig } from '../config.js';
-import { ZkError } from '../errors.js';
+import type { ZkConfig } from '../../attest/zk/circuit.js';
+import { ZkError } from '../../attest/zk/errors.js';
 import { readArtifacts } from './artifacts.js';
 import { readR1csHeader, requiredPower } from './binfile.js';
 import { circomVersion } from './compile.js';

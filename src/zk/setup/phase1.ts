@@ -1,7 +1,7 @@
 import { copyFile, link, mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import * as snarkjs from 'snarkjs';
-import { ZkError } from '../errors.js';
+import { ZkError } from '../../attest/zk/errors.js';
 import { BN128_Q, readPtauHeader } from './binfile.js';
 import { exists, sha256File, writeAtomically } from './files.js';
 import { snarkjsLogger } from './progress.js';

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { describeError } from '../../errors.js';
-import { ZkError } from '../errors.js';
+import { ZkError } from '../../attest/zk/errors.js';
 import { exists } from './files.js';
 import { formatSeconds } from './progress.js';
 import type { LogLine } from './progress.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ZkError } from '../errors.js';
+import { ZkError } from '../../attest/zk/errors.js';
 
 /**
  * Where the circuit sources and the tools that build them are. Resolved from this file rather than the

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { ZkConfig } from '../config.js';
-import { ZkError } from '../errors.js';
+import type { ZkConfig } from '../../attest/zk/circuit.js';
+import { ZkError } from '../../attest/zk/errors.js';
 
 /** Printed wherever the ceremony is shown: it is what a development ceremony can and cannot promise. */
 export const DEVELOPMENT_CAVEAT =

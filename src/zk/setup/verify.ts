@@ -1,5 +1,5 @@
 import * as snarkjs from 'snarkjs';
-import type { ZkConfig } from '../config.js';
+import type { ZkConfig } from '../../attest/zk/circuit.js';
 import { readArtifacts } from './artifacts.js';
 import { snarkjsLogger } from './progress.js';
 import type { LogLine } from './progress.js';

@@ -65,7 +65,7 @@ describe.skipIf(!available)('the verifier in Chromium', () => {
         })
       ).outputFiles[0]!.text;
     const pageScript = await bundleCode(
-      "export { verifyBundle } from './src/attest/verify/verify-bundle.ts'; export { WebWorkerEvaluator } from './src/expressions/browser/web-worker-evaluator.ts';",
+      "export { verifyBundle, WebWorkerEvaluator } from './src/attest/index.ts';",
       'Verity',
     );
     const workerScript = await bundleCode("import './src/expressions/browser/web-worker-entry.ts';");

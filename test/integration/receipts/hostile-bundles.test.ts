@@ -6,7 +6,7 @@ import type { Bundle } from '../../../src/attest/bundle.js';
 import { ZK_BUNDLE_MEDIA_TYPE } from '../../../src/attest/bundle.js';
 import { jsonDigest } from '../../../src/attest/digest.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../../../src/attest/dsse.js';
-import { zkStatement } from '../../../src/attest/zk-statement.js';
+import { zkStatement } from '../../../src/attest/zk/statement.js';
 import { LocalSigner } from '../../../src/keys/local-signer.js';
 import { call } from '../../support/api-http.js';
 import { runCli } from '../../support/cli.js';

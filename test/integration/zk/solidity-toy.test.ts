@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZkError } from '../../../src/zk/errors.js';
+import { ZkError } from '../../../src/attest/zk/errors.js';
 import { exportSolidityVerifier, solidityCallArguments } from '../../../src/zk/solidity.js';
 import { compileVerifier, deployVerifier } from '../../support/evm.js';
 import type { EvmVerifier } from '../../support/evm.js';

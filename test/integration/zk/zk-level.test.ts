@@ -5,11 +5,11 @@ import { IN_TOTO_PAYLOAD_TYPE, envelopePayload, signEnvelope } from '../../../sr
 import { fromUtf8 } from '../../../src/attest/bytes.js';
 import { EXECUTION_PREDICATE_TYPE, STEP_PREDICATE_TYPE, executionPredicateSchema, readStatement, statementBytes, stepPredicateSchema } from '../../../src/attest/statement.js';
 import type { Statement } from '../../../src/attest/statement.js';
-import type { ZkPredicate } from '../../../src/attest/zk-statement.js';
+import type { ZkPredicate } from '../../../src/attest/zk/statement.js';
 import { verifyBundle } from '../../../src/attest/verify/verify-bundle.js';
 import type { VerificationReport } from '../../../src/attest/verify/report.js';
 import { LocalSigner } from '../../../src/keys/local-signer.js';
-import { PUBLIC_SIGNALS } from '../../../src/zk/config.js';
+import { PUBLIC_SIGNALS } from '../../../src/attest/zk/circuit.js';
 import { releaseCurveWorkers } from '../../../src/zk/setup/curve.js';
 import { startTestNode } from '../../support/node.js';
 import type { TestNode } from '../../support/node.js';

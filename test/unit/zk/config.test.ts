@@ -6,12 +6,12 @@ import {
   MAX_REGISTRY_DEPTH,
   PUBLIC_SIGNALS,
   TEST_ZK_CONFIG,
-  artifactPaths,
   checkZkConfig,
   circuitId,
   configOfCircuitId,
-} from '../../../src/zk/config.js';
-import { ZkError } from '../../../src/zk/errors.js';
+} from '../../../src/attest/zk/circuit.js';
+import { artifactPaths } from '../../../src/zk/config.js';
+import { ZkError } from '../../../src/attest/zk/errors.js';
 import { requiredPower } from '../../../src/zk/setup/binfile.js';
 import { mainComponent } from '../../../src/zk/setup/compile.js';
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../../src/attest/digest.js';
 import { utf8 } from '../../../src/attest/bytes.js';
-import { chainNext, chainStart, contextHash, executionCommitment, leafMessage, stepIdsCommitment, stepIdsNext } from '../../../src/zk/chain.js';
-import { FIELD_MODULUS, digestFields, parseField, textFields } from '../../../src/zk/fields.js';
-import { loadPoseidon, loadVerifierPoseidon } from '../../../src/zk/poseidon.js';
+import { chainNext, chainStart, contextHash, executionCommitment, leafMessage, stepIdsCommitment, stepIdsNext } from '../../../src/attest/zk/chain.js';
+import { FIELD_MODULUS, digestFields, parseField, textFields } from '../../../src/attest/zk/fields.js';
+import { loadVerifierPoseidon } from '../../../src/attest/zk/poseidon.js';
+import { loadPoseidon } from '../../../src/zk/poseidon.js';
 
 describe('Poseidon (circomlibjs, BN254)', () => {
   it('matches the known-answer values circomlib publishes', async () => {

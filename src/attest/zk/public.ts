@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The zero-knowledge level's public values: what the proofs are checked against. The receipt's predicate
- * carries them (`zk`), and so does the zk statement (src/attest/zk-statement.ts).
+ * carries them (`zk`), and so does the zk statement (src/attest/zk/statement.ts).
  */
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
 const field = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'must be a field element as a decimal string');

@@ -1,5 +1,5 @@
-import { utf8 } from '../attest/bytes.js';
-import { sha256Hex } from '../attest/digest.js';
+import { utf8 } from '../bytes.js';
+import { sha256Hex } from '../digest.js';
 import { ZkError } from './errors.js';
 
 /** The BN254 scalar field every circuit signal lives in. */

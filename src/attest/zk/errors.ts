@@ -1,4 +1,4 @@
-import { VerityError } from '../errors.js';
+import { VerityError } from '../../errors.js';
 
 export type ZkErrorCode =
   | 'invalid_config'

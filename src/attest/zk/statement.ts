@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { Statement } from './statement.js';
-import { MAX_RECEIPT_STEPS, STATEMENT_TYPE, executionSubjectName } from './statement.js';
-import { zkPublicSchema } from './zk-public.js';
-export type { ZkPublic } from './zk-public.js';
+import type { Statement } from '../statement.js';
+import { MAX_RECEIPT_STEPS, STATEMENT_TYPE, executionSubjectName } from '../statement.js';
+import { zkPublicSchema } from './public.js';
+export type { ZkPublic } from './public.js';
 
 /**
  * The zero-knowledge level's public values, and the coordinator's statement of them. The receipt carries
