@@ -71,4 +71,3 @@ export const zkBundleSchema = z.strictObject({
 });
 
 export type ZkBundle = z.output<typeof zkBundleSchema> & { zk: BundleZk };
-export type BundleKey = Bundle['keys'][number];

@@ -122,7 +122,6 @@ export const executionPredicateSchema = z.strictObject({
 export type StepPredicate = z.output<typeof stepPredicateSchema>;
 export type ExecutionPredicate = z.output<typeof executionPredicateSchema>;
 export type ReceiptStep = z.output<typeof receiptStepSchema>;
-export type ReceiptRedundancy = z.output<typeof receiptRedundancySchema>;
 export type ReceiptReplica = z.output<typeof receiptReplicaSchema>;
 
 export interface Statement<P> {

@@ -4,7 +4,3 @@ import type { ExecutionRecord } from '../store/records.js';
 export function fitsBudget(execution: ExecutionRecord, estimate: number): boolean {
   return execution.budget === 0 || execution.spent + execution.reserved + estimate <= execution.budget;
 }
-
-export function overBudget(execution: ExecutionRecord): boolean {
-  return execution.budget > 0 && execution.spent > execution.budget;
-}
