@@ -13,7 +13,7 @@ import { checkStepAttestation } from '../attest/statement.js';
 import { nodeVerifyEd25519 } from '../keys/node-verify.js';
 import type { StepPredicate } from '../attest/statement.js';
 import type { ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
-import { LEASED_JOB_STATUSES } from '../store/records.js';
+import { ACTIVE_JOB_STATUSES, LEASED_JOB_STATUSES } from '../store/records.js';
 import type { Store, StoreTx } from '../store/store.js';
 import { exceedsDepth } from '../workflow/json-depth.js';
 import { LIMITS } from '../workflow/limits.js';
@@ -243,10 +243,10 @@ export class Coordinator {
    */
   async cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string, only?: (job: JobRecord) => boolean): Promise<JobRecord[]> {
     const now = this.options.now();
-    const active = (await tx.listJobs(executionId, ['queued', 'assigned', 'running'])).filter((job) => !only || only(job));
+    const active = (await tx.listJobs(executionId, ACTIVE_JOB_STATUSES)).filter((job) => !only || only(job));
     const cancelled: JobRecord[] = [];
     for (const job of active) {
-      const done = await tx.updateJob(job.id, { status: 'cancelled', finishedAt: now }, { status: ['queued', 'assigned', 'running'] });
+      const done = await tx.updateJob(job.id, { status: 'cancelled', finishedAt: now }, { status: ACTIVE_JOB_STATUSES });
       if (!done) continue;
       cancelled.push(job);
     }
@@ -723,7 +723,7 @@ export class Coordinator {
    */
   private refuseForeign(job: JobRecord, report: ResultReport): ReportOutcome | undefined {
     const foreign = job.workerId !== undefined && job.workerId !== report.workerId;
-    const over = job.status !== 'queued' && !LEASED_JOB_STATUSES.includes(job.status);
+    const over = !ACTIVE_JOB_STATUSES.includes(job.status);
     if (!foreign && !over) return undefined;
     const problem = this.check(job, report, this.options.now());
     if (!problem) return undefined;
