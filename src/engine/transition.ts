@@ -113,7 +113,7 @@ export class Transition {
   }
 
   event(type: string, fields: Omit<NewEvent, 'type' | 'at' | 'actor' | 'executionId'> = {}): void {
-    void this.tx.appendEvents([{ executionId: this.id, at: this.now, type, actor: this.actor, ...fields }]);
+    this.tx.appendEvents([{ executionId: this.id, at: this.now, type, actor: this.actor, ...fields }]);
   }
 
   /** True when this transaction ends the execution (its receipt is due). */
