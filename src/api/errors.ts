@@ -3,6 +3,7 @@ import type { AuthErrorCode } from '../auth/errors.js';
 import type { BlobErrorCode } from '../blobs/errors.js';
 import type { CoordinatorErrorCode } from '../coordinator/errors.js';
 import type { EngineErrorCode } from '../engine/errors.js';
+import type { EnvErrorCode } from '../env.js';
 import { VerityError } from '../errors.js';
 import type { ExpressionErrorCode } from '../expressions/evaluator.js';
 import type { KeyStoreErrorCode } from '../keys/errors.js';
@@ -14,7 +15,7 @@ import type { WorkflowErrorCode } from '../workflow/errors.js';
 import { WorkflowError } from '../workflow/errors.js';
 import type { ZkErrorCode } from '../zk/errors.js';
 
-export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'too_large' | 'rate_limited' | 'quota_exceeded' | 'unavailable' | 'invalid_config';
+export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'too_large' | 'rate_limited' | 'quota_exceeded' | 'unavailable';
 
 const STATUS: Record<ApiErrorCode, number> = {
   unauthorized: 401,
@@ -26,8 +27,6 @@ const STATUS: Record<ApiErrorCode, number> = {
   rate_limited: 429,
   quota_exceeded: 429,
   unavailable: 503,
-  // A setting the server refuses at start; never an answer to a request.
-  invalid_config: 500,
 };
 
 /** An error the API answers with on purpose: its status, code and message go to the client as they are. */
@@ -73,6 +72,7 @@ export type ServerErrorCode =
   | BlobErrorCode
   | CoordinatorErrorCode
   | EngineErrorCode
+  | EnvErrorCode
   | ExpressionErrorCode
   | KeyStoreErrorCode
   | LogErrorCode
@@ -137,6 +137,7 @@ export const ERROR_ANSWERS: ErrorAnswers = {
   migration_failed: 'internal',
   invalid_url: 'internal',
   invalid_config: 'internal',
+  invalid_env: 'internal',
   not_set_up: 'internal',
   setup_failed: 'internal',
   compile_failed: 'internal',
