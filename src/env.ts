@@ -116,5 +116,5 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
     }
     parsed[name] = value;
   }
-  return parsed as VerityEnv;
+  return parsed;
 }
