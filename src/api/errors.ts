@@ -1,7 +1,21 @@
+import type { AttestErrorCode } from '../attest/errors.js';
+import type { AuthErrorCode } from '../auth/errors.js';
+import type { BlobErrorCode } from '../blobs/errors.js';
+import type { CoordinatorErrorCode } from '../coordinator/errors.js';
+import type { EngineErrorCode } from '../engine/errors.js';
+import type { EnvErrorCode } from '../env.js';
 import { VerityError } from '../errors.js';
+import type { ExpressionErrorCode } from '../expressions/evaluator.js';
+import type { KeyStoreErrorCode } from '../keys/errors.js';
+import type { ReceiptErrorCode } from '../receipts/errors.js';
+import type { RegistryErrorCode } from '../registry/errors.js';
+import type { StoreErrorCode } from '../store/errors.js';
+import type { LogErrorCode } from '../tlog/errors.js';
+import type { WorkflowErrorCode } from '../workflow/errors.js';
 import { WorkflowError } from '../workflow/errors.js';
+import type { ZkErrorCode } from '../attest/zk/errors.js';
 
-export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'too_large' | 'rate_limited' | 'quota_exceeded' | 'unavailable' | 'invalid_config';
+export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'too_large' | 'rate_limited' | 'quota_exceeded' | 'unavailable';
 
 const STATUS: Record<ApiErrorCode, number> = {
   unauthorized: 401,
@@ -13,8 +27,6 @@ const STATUS: Record<ApiErrorCode, number> = {
   rate_limited: 429,
   quota_exceeded: 429,
   unavailable: 503,
-  // A setting the server refuses at start; never an answer to a request.
-  invalid_config: 500,
 };
 
 /** An error the API answers with on purpose: its status, code and message go to the client as they are. */
@@ -49,8 +61,36 @@ export class QuotaError extends ApiError {
   }
 }
 
-/** Verity's own error codes, by the HTTP status they mean to a client. */
-const BY_CODE: Record<string, [number, string]> = {
+/**
+ * Every code the parts the server runs may throw (the CLI, the SDK and a remote worker's HTTP client never
+ * throw inside the server; an executor's codes end as a failed step, never as an answer). A new code in one of
+ * these unions must be given an answer below, or this file does not compile.
+ */
+export type ServerErrorCode =
+  | AttestErrorCode
+  | AuthErrorCode
+  | BlobErrorCode
+  | CoordinatorErrorCode
+  | EngineErrorCode
+  | EnvErrorCode
+  | ExpressionErrorCode
+  | KeyStoreErrorCode
+  | LogErrorCode
+  | ReceiptErrorCode
+  | RegistryErrorCode
+  | StoreErrorCode
+  | WorkflowErrorCode
+  | ZkErrorCode;
+
+/**
+ * What a client is told for each of Verity's own codes: the HTTP status and the code it sees, or `internal`
+ * for a code that means the server (its store, its files, its configuration) is at fault: a 500 whose
+ * details stay in the server log. A part that means a code as a client's answer says so here, or throws an
+ * ApiError that names one.
+ */
+export type ErrorAnswers = Record<ServerErrorCode, readonly [status: number, code: string] | 'internal'>;
+
+export const ERROR_ANSWERS: ErrorAnswers = {
   execution_not_found: [404, 'not_found'],
   ambiguous_id: [404, 'not_found'],
   workflow_not_found: [404, 'not_found'],
@@ -70,6 +110,42 @@ const BY_CODE: Record<string, [number, string]> = {
   invalid_principal: [400, 'validation'],
   invalid_key: [400, 'validation'],
   out_of_range: [400, 'validation'],
+  // The routes that mean these as answers catch them and throw an ApiError (a missing blob is a 404 there,
+  // a registration past its cap a 429 with its quota); anywhere else they are the server's fault.
+  not_found: 'internal',
+  quota_exceeded: 'internal',
+  invalid_envelope: 'internal',
+  invalid_statement: 'internal',
+  invalid_proof: 'internal',
+  invalid_note: 'internal',
+  invalid_ref: 'internal',
+  too_large: 'internal',
+  corrupt: 'internal',
+  forbidden: 'internal',
+  unavailable: 'internal',
+  no_blob_store: 'internal',
+  syntax: 'internal',
+  evaluation: 'internal',
+  timeout: 'internal',
+  memory: 'internal',
+  busy: 'internal',
+  unreadable: 'internal',
+  wrong_type: 'internal',
+  insecure_permissions: 'internal',
+  missing_record: 'internal',
+  schema_too_new: 'internal',
+  migration_failed: 'internal',
+  invalid_url: 'internal',
+  invalid_config: 'internal',
+  invalid_env: 'internal',
+  not_set_up: 'internal',
+  setup_failed: 'internal',
+  compile_failed: 'internal',
+  invalid_signature: 'internal',
+  unregistered_key: 'internal',
+  not_provable: 'internal',
+  witness_failed: 'internal',
+  proving_failed: 'internal',
 };
 
 /** What to answer for an error; undefined means it is not one to show a client (a 500). */
@@ -80,11 +156,13 @@ export function clientError(error: unknown): { status: number; body: { error: { 
   if (error instanceof ApiError) {
     return { status: error.status, body: { error: { code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) } } };
   }
-  const mapped = error instanceof VerityError ? BY_CODE[(error as VerityError<string>).code] : undefined;
-  if (error instanceof VerityError && mapped) {
-    const [status, code] = mapped;
+  const code: string | undefined = error instanceof VerityError ? (error as VerityError<string>).code : undefined;
+  // A code from outside the union (an executor's own) is not an answer either.
+  const answer = code !== undefined && Object.hasOwn(ERROR_ANSWERS, code) ? ERROR_ANSWERS[code as ServerErrorCode] : 'internal';
+  if (error instanceof VerityError && answer !== 'internal') {
+    const [status, shown] = answer;
     const details = error instanceof WorkflowError && error.issues.length > 0 ? { issues: error.issues } : undefined;
-    return { status, body: { error: { code, message: error.message, ...(details && { details }) } } };
+    return { status, body: { error: { code: shown, message: error.message, ...(details && { details }) } } };
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EXECUTION_STATUSES, ROLES } from '../store/records.js';
+import { EXECUTION_STATUSES, ROLES, STEP_STATUSES } from '../store/records.js';
 
 /**
  * The REST API's request and response schemas. The server validates with them, the OpenAPI document is
@@ -34,7 +34,7 @@ export const role = z.enum(ROLES);
 
 export const stepSummary = z.object({
   id: z.string(),
-  status: z.enum(['pending', 'ready', 'queued', 'running', 'completed', 'skipped', 'failed', 'cancelled']),
+  status: z.enum(STEP_STATUSES),
   attempts: z.int(),
   queuedAt: z.string().optional(),
   startedAt: z.string().optional(),

@@ -1,15 +1,5 @@
-import { ApiError } from './errors.js';
+import { readEnv } from '../env.js';
 import type { Quotas } from './quotas.js';
-
-/** The server's limits that an operator sets in the environment, and the variable of each. */
-export const SERVER_ENV = {
-  requestTimeoutMs: 'VERITY_REQUEST_TIMEOUT_MS',
-  blobLimit: 'VERITY_MAX_BLOB_BYTES',
-  runningExecutions: 'VERITY_QUOTA_RUNNING_EXECUTIONS',
-  streams: 'VERITY_QUOTA_STREAMS',
-  blobBytes: 'VERITY_QUOTA_BLOB_BYTES',
-  verifications: 'VERITY_QUOTA_VERIFICATIONS',
-} as const;
 
 export interface ServerEnv {
   requestTimeoutMs?: number;
@@ -18,26 +8,18 @@ export interface ServerEnv {
 }
 
 /**
- * Reads the server's limits from the environment, once, when the server is built: each unset (or empty)
- * variable leaves its default. A value that is not a whole number in range stops the server with a
- * message naming the variable, rather than being ignored and leaving the default in force unnoticed.
+ * The server's limits that an operator sets in the environment (VERITY_REQUEST_TIMEOUT_MS,
+ * VERITY_MAX_BLOB_BYTES, VERITY_QUOTA_*), read once, when the server is built: each unset (or empty) variable
+ * leaves its default, and a bad value stops the server with an EnvError naming the variable (src/env.ts).
  */
-export function serverEnv(env: NodeJS.ProcessEnv = process.env): ServerEnv {
-  const read = (name: string, min: number): number | undefined => {
-    const text = env[name]?.trim();
-    if (text === undefined || text === '') return undefined;
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < min) {
-      throw new ApiError('invalid_config', `${name}="${text}" is not a whole number of at least ${min}; fix it or unset it to use the default`);
-    }
-    return value;
-  };
-  const requestTimeoutMs = read(SERVER_ENV.requestTimeoutMs, 0);
-  const blobLimit = read(SERVER_ENV.blobLimit, 1);
-  const runningExecutions = read(SERVER_ENV.runningExecutions, 1);
-  const streams = read(SERVER_ENV.streams, 1);
-  const blobBytes = read(SERVER_ENV.blobBytes, 0);
-  const verifications = read(SERVER_ENV.verifications, 1);
+export function serverEnv(env: Readonly<Record<string, string | undefined>> = process.env): ServerEnv {
+  const read = readEnv(env);
+  const requestTimeoutMs = read.VERITY_REQUEST_TIMEOUT_MS;
+  const blobLimit = read.VERITY_MAX_BLOB_BYTES;
+  const runningExecutions = read.VERITY_QUOTA_RUNNING_EXECUTIONS;
+  const streams = read.VERITY_QUOTA_STREAMS;
+  const blobBytes = read.VERITY_QUOTA_BLOB_BYTES;
+  const verifications = read.VERITY_QUOTA_VERIFICATIONS;
   return {
     ...(requestTimeoutMs !== undefined && { requestTimeoutMs }),
     ...(blobLimit !== undefined && { blobLimit }),

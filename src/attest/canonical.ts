@@ -1,8 +1,5 @@
 import canonicalizeImpl from 'canonicalize';
 
-/** A JSON value as RFC 8785 understands it. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
 const canonicalize = canonicalizeImpl as unknown as (value: unknown) => string | undefined;
 
 /**

@@ -42,7 +42,6 @@ export type { Bundle, BundleKey, BundleTlog, BundleZk, ZkBundle } from './bundle
 
 // Canonical JSON, digests, bytes
 export { canonicalJson } from './canonical.js';
-export type { JsonValue } from './canonical.js';
 export { jsonDigest, sha256, sha256Hex } from './digest.js';
 export { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8 } from './bytes.js';
 

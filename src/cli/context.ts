@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readEnv } from '../env.js';
 import { VerityNode, resolveNodeOptions } from '../node/verity-node.js';
 import type { NodeOptions } from '../node/verity-node.js';
 import { Option } from 'commander';
@@ -31,7 +32,7 @@ export function localRunOptions(flags: StoreFlags): Partial<NodeOptions> {
 /** Opens a node on the store the flags name, with `workers` in-process worker slots (0 = none). */
 export async function openNode(flags: StoreFlags, workers: number, log: (line: string) => void, extra: Partial<NodeOptions> = {}): Promise<VerityNode> {
   return VerityNode.open({
-    ...(workers > 0 && { executors: workerExecutors(flags.modelsConfig ?? process.env.VERITY_MODELS_CONFIG) }),
+    ...(workers > 0 && { executors: workerExecutors(flags.modelsConfig ?? readEnv().VERITY_MODELS_CONFIG) }),
     ...extra,
     ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
     databaseUrl: flags.databaseUrl || undefined,

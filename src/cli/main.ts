@@ -14,6 +14,7 @@ import { CliError, EXIT } from './errors.js';
 import { installNodeCrypto } from '../keys/node-crypto.js';
 import { VerityApiError } from '../sdk/client.js';
 import { BlobError } from '../blobs/errors.js';
+import { EnvError } from '../env.js';
 
 const VERSION = '0.1.0';
 
@@ -71,6 +72,8 @@ function exitCodeOf(error: unknown): number {
   // The server refused the request as asked (bad input, unknown id, not yet): a usage error, like locally.
   if (error instanceof VerityApiError) return error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 403 ? EXIT.usage : EXIT.failed;
   if (error instanceof BlobError && (error.code === 'not_found' || error.code === 'invalid_ref')) return EXIT.usage;
+  // A VERITY_* variable set to what it does not take: as bad usage as a bad flag.
+  if (error instanceof EnvError) return EXIT.usage;
   if (error instanceof VerityError && (error.code === 'invalid_inputs' || error.code === 'invalid_url' || error.code === 'ambiguous_id' || error.code === 'execution_not_found' || error.code === 'no_receipt')) {
     return EXIT.usage;
   }

@@ -13,7 +13,7 @@ import { checkStepAttestation } from '../attest/statement.js';
 import { nodeVerifyEd25519 } from '../keys/node-verify.js';
 import type { StepPredicate } from '../attest/statement.js';
 import type { ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
-import { LEASED_JOB_STATUSES } from '../store/records.js';
+import { ACTIVE_JOB_STATUSES, LEASED_JOB_STATUSES } from '../store/records.js';
 import type { Store, StoreTx } from '../store/store.js';
 import { exceedsDepth } from '../workflow/json-depth.js';
 import { LIMITS } from '../workflow/limits.js';
@@ -221,7 +221,7 @@ export class Coordinator {
       ...(job.replica !== undefined && { replica: job.replica }),
     };
     await tx.insertJob(record);
-    await tx.appendEvents([
+    tx.appendEvents([
       {
         executionId: job.executionId,
         at: now,
@@ -243,14 +243,14 @@ export class Coordinator {
    */
   async cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string, only?: (job: JobRecord) => boolean): Promise<JobRecord[]> {
     const now = this.options.now();
-    const active = (await tx.listJobs(executionId, ['queued', 'assigned', 'running'])).filter((job) => !only || only(job));
+    const active = (await tx.listJobs(executionId, ACTIVE_JOB_STATUSES)).filter((job) => !only || only(job));
     const cancelled: JobRecord[] = [];
     for (const job of active) {
-      const done = await tx.updateJob(job.id, { status: 'cancelled', finishedAt: now }, { status: ['queued', 'assigned', 'running'] });
+      const done = await tx.updateJob(job.id, { status: 'cancelled', finishedAt: now }, { status: ACTIVE_JOB_STATUSES });
       if (!done) continue;
       cancelled.push(job);
     }
-    await tx.appendEvents(
+    tx.appendEvents(
       cancelled.map((job) => ({
         executionId,
         at: now,
@@ -317,7 +317,7 @@ export class Coordinator {
         await tx.putKey({ keyId, role: 'worker', publicKeyPem: publicKeyToPem(publicKeyFromPem(registration.publicKeyPem!)), createdAt: now });
       }
       await tx.upsertWorker(record);
-      await tx.appendEvents([{ at: now, type: 'worker.registered', actor: `worker:${record.id}`, data: { name: record.name } }]);
+      tx.appendEvents([{ at: now, type: 'worker.registered', actor: `worker:${record.id}`, data: { name: record.name } }]);
     });
     if (keyId !== undefined && registration.id === undefined) this.localWorkerKeys.set(record.id, keyId);
     if (zkPublicKey) this.zkWorkerKeys.set(record.id, zkPublicKey);
@@ -335,7 +335,7 @@ export class Coordinator {
     this.zkWorkerKeys.delete(workerId);
     await this.store.transaction(async (tx) => {
       await tx.updateWorker(workerId, { status, lastSeenAt: now });
-      await tx.appendEvents([{ at: now, type: `worker.${status}`, actor: `worker:${workerId}` }]);
+      tx.appendEvents([{ at: now, type: `worker.${status}`, actor: `worker:${workerId}` }]);
     });
     const held = await this.store.read.listJobIdsOfWorkers([workerId], LEASED_JOB_STATUSES);
     const code = status === 'dead' ? 'worker_died' : 'worker_stopped';
@@ -387,7 +387,7 @@ export class Coordinator {
         nonce,
       });
       if (!claimed) return undefined;
-      await tx.appendEvents([this.jobEvent(claimed, 'job.assigned', now, workerId)]);
+      tx.appendEvents([this.jobEvent(claimed, 'job.assigned', now, workerId)]);
       if (options.start) await this.startLocked(tx, claimed, now);
       return claimed;
     });
@@ -432,7 +432,7 @@ export class Coordinator {
   private async startLocked(tx: StoreTx, job: JobRecord, now: number): Promise<boolean> {
     const done = await tx.updateJob(job.id, { status: 'running', startedAt: now }, { status: ['assigned'], workerId: job.workerId!, nonce: job.nonce! });
     if (!done) return false;
-    await tx.appendEvents([this.jobEvent(job, 'job.started', now, job.workerId!)]);
+    tx.appendEvents([this.jobEvent(job, 'job.started', now, job.workerId!)]);
     await this.outcomes.jobStarted(tx, job, now);
     return true;
   }
@@ -495,14 +495,14 @@ export class Coordinator {
       const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
       if (refused) return refused;
       if (!attested.ok) {
-        await tx.appendEvents([{ ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: 'bad_attestation', problems: attested.problems } }]);
+        tx.appendEvents([{ ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: 'bad_attestation', problems: attested.problems } }]);
         return { accepted: false, reason: 'bad_attestation', message: `the attestation does not match the job: ${attested.problems.join('; ')}` };
       }
       const cost = attested.predicate?.cost ?? job.reserved;
       await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost }, { status: LEASED_JOB_STATUSES });
       // The execution's owner may read the blobs its steps produced.
       await tx.grantBlobs(blobs.records(now), execution.clientId, now);
-      await tx.appendEvents([{ ...this.jobEvent(job, 'job.completed', now, report.workerId), data: { outputDigest, attestationDigest: attested.digest } }]);
+      tx.appendEvents([{ ...this.jobEvent(job, 'job.completed', now, report.workerId), data: { outputDigest, attestationDigest: attested.digest } }]);
       const result: AcceptedResult = {
         output: report.outputBlob ?? report.output,
         ...(report.outputBlob !== undefined && { outputStorage: 'blob' as const }),
@@ -631,7 +631,7 @@ export class Coordinator {
       const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
       if (refused) return refused;
       await tx.updateJob(job.id, { status: 'failed', finishedAt: now, cost: report.cost, error: report.error }, { status: LEASED_JOB_STATUSES });
-      await tx.appendEvents([{ ...this.jobEvent(job, 'job.failed', now, report.workerId), data: { error: report.error } }]);
+      tx.appendEvents([{ ...this.jobEvent(job, 'job.failed', now, report.workerId), data: { error: report.error } }]);
       tx.afterCommit(() => this.events.emit('failed', { stepId: job.stepId, code: report.error.code }));
       await this.outcomes.jobFailed(tx, execution, job, { error: report.error, cost: report.cost }, now);
       return { accepted: true };
@@ -669,7 +669,7 @@ export class Coordinator {
   ): Promise<boolean> {
     const done = await tx.updateJob(job.id, { status: 'expired', finishedAt: now, error }, { status: LEASED_JOB_STATUSES, ...guard });
     if (!done) return false;
-    await tx.appendEvents([{ ...this.jobEvent(job, 'job.expired', now, job.workerId ?? ''), actor, data: { error } }]);
+    tx.appendEvents([{ ...this.jobEvent(job, 'job.expired', now, job.workerId ?? ''), actor, data: { error } }]);
     tx.afterCommit(() => this.events.emit('expired', { stepId: job.stepId, code: error.code }));
     await this.outcomes.jobFailed(tx, execution, job, { error }, now);
     return true;
@@ -702,7 +702,7 @@ export class Coordinator {
     // else (another worker, or the holder once the job is over) would be writing into an execution that is
     // not theirs, as often as they like: that is counted and logged (JobEvents.refused), never stored.
     if (job.workerId === report.workerId && LEASED_JOB_STATUSES.includes(job.status)) {
-      await tx.appendEvents([
+      tx.appendEvents([
         { ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: problem.reason, attempt: report.attempt } },
       ]);
     } else {
@@ -723,7 +723,7 @@ export class Coordinator {
    */
   private refuseForeign(job: JobRecord, report: ResultReport): ReportOutcome | undefined {
     const foreign = job.workerId !== undefined && job.workerId !== report.workerId;
-    const over = job.status !== 'queued' && !LEASED_JOB_STATUSES.includes(job.status);
+    const over = !ACTIVE_JOB_STATUSES.includes(job.status);
     if (!foreign && !over) return undefined;
     const problem = this.check(job, report, this.options.now());
     if (!problem) return undefined;

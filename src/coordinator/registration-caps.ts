@@ -1,3 +1,4 @@
+import { readEnv } from '../env.js';
 import type { StoreTx } from '../store/store.js';
 import { CoordinatorError } from './errors.js';
 
@@ -15,15 +16,12 @@ export interface RegistrationCaps {
 
 export const DEFAULT_REGISTRATION_CAPS: RegistrationCaps = { maxWorkersPerPrincipal: 64, maxZkKeysPerPrincipal: 32 };
 
-/** The caps with the environment's overrides; a value that is not a positive integer is ignored. */
-export function registrationCapsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistrationCaps {
-  const read = (name: string, fallback: number) => {
-    const n = Number(env[name]);
-    return env[name] !== undefined && env[name] !== '' && Number.isInteger(n) && n > 0 ? n : fallback;
-  };
+/** The caps with the environment's overrides; a value that is not a positive integer is an EnvError (src/env.ts). */
+export function registrationCapsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): RegistrationCaps {
+  const read = readEnv(env);
   return {
-    maxWorkersPerPrincipal: read('VERITY_MAX_WORKERS_PER_PRINCIPAL', DEFAULT_REGISTRATION_CAPS.maxWorkersPerPrincipal),
-    maxZkKeysPerPrincipal: read('VERITY_MAX_ZK_KEYS_PER_PRINCIPAL', DEFAULT_REGISTRATION_CAPS.maxZkKeysPerPrincipal),
+    maxWorkersPerPrincipal: read.VERITY_MAX_WORKERS_PER_PRINCIPAL ?? DEFAULT_REGISTRATION_CAPS.maxWorkersPerPrincipal,
+    maxZkKeysPerPrincipal: read.VERITY_MAX_ZK_KEYS_PER_PRINCIPAL ?? DEFAULT_REGISTRATION_CAPS.maxZkKeysPerPrincipal,
   };
 }
 

@@ -13,10 +13,6 @@ export function fitsBudget(execution: BudgetState, estimate: number): boolean {
   return execution.budget === 0 || execution.spent + execution.reserved + estimate <= execution.budget;
 }
 
-export function overBudget(execution: BudgetState): boolean {
-  return execution.budget > 0 && execution.spent > execution.budget;
-}
-
 /** What a step reserves from the budget per attempt: its estimate, once per replica. */
 export function stepReservation(definition: { estimated_cost: number; redundancy?: { replicas: number } }): number {
   return definition.estimated_cost * (definition.redundancy?.replicas ?? 1);

@@ -6,7 +6,6 @@ export type EngineErrorCode =
   | 'workflow_not_found'
   | 'invalid_state'
   | 'invalid_inputs'
-  | 'no_worker'
   | 'zk_unavailable';
 
 export class EngineError extends VerityError<EngineErrorCode> {}

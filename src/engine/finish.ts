@@ -3,6 +3,7 @@ import { evaluatePaths } from '../expressions/fast-path.js';
 import type { ErrorInfo, ExecutionStatus } from '../store/records.js';
 import type { StepView } from '../workflow/context.js';
 import type { Transition } from './transition.js';
+import { ACTIVE } from './transition.js';
 import { loadViews } from './step-views.js';
 
 /**
@@ -57,7 +58,7 @@ export async function endExecution(t: Transition, status: Exclude<ExecutionStatu
   const cancelled = await t.jobs.cancelJobs(t.tx, t.id, status, t.actor);
   const released = cancelled.reduce((sum, job) => sum + job.reserved, 0);
   for (const [id, stepStatus] of [...(await t.statuses())]) {
-    if (stepStatus === 'queued' || stepStatus === 'running') {
+    if (ACTIVE.has(stepStatus)) {
       await t.updateStep(id, { status: 'cancelled', finishedAt: t.now });
     } else if (stepStatus === 'ready') {
       await t.updateStep(id, { status: 'pending', queuedAt: undefined });

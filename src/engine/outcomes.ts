@@ -1,5 +1,6 @@
 import type { AcceptedResult, JobFailure } from '../coordinator/coordinator.js';
 import type { JobRecord } from '../store/records.js';
+import { ACTIVE_JOB_STATUSES } from '../store/records.js';
 import { advance, dispatchStep, failStep } from './advance.js';
 import { describeVotes, tally } from './redundancy.js';
 import type { Vote } from './redundancy.js';
@@ -189,7 +190,7 @@ async function onReplicaSucceeded(t: Transition, job: JobRecord, result: Accepte
 /** The results in for this job's step attempt, and its replica jobs still queued or running. */
 async function replicaState(t: Transition, job: JobRecord) {
   const results = await t.tx.listReplicaResults(t.id, { stepId: job.stepId, attempt: job.attempt });
-  const active = await t.tx.listJobs(t.id, ['queued', 'assigned', 'running']);
+  const active = await t.tx.listJobs(t.id, ACTIVE_JOB_STATUSES);
   const pending = active.filter((j) => j.stepId === job.stepId && j.attempt === job.attempt && j.id !== job.id);
   const votes: Vote[] = results.map((r) => ({ replica: r.replica, outputDigest: r.outputDigest, workerId: r.workerId, workerKeyId: r.workerKeyId, principal: r.principal }));
   return { results, pending, votes };

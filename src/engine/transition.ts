@@ -1,11 +1,12 @@
 import type { ExecutionRecord, ExecutionStatus, NewEvent, StepRecord, StepStatus } from '../store/records.js';
+import { ACTIVE_STEP_STATUSES, DONE_STEP_STATUSES } from '../store/records.js';
 import type { ExecutionPatch, StepPatch, StoreTx } from '../store/store.js';
 import type { WorkflowPlan } from '../workflow/plan.js';
 import type { JobQueue } from './job-queue.js';
 
-/** Step statuses that count as done (a dependent may run, or be skipped), in progress, and decided to run. */
-export const DONE: ReadonlySet<StepStatus> = new Set(['completed', 'skipped']);
-export const ACTIVE: ReadonlySet<StepStatus> = new Set(['queued', 'running']);
+/** Step statuses that count as done (a dependent may run, or be skipped) and in progress, as sets. */
+export const DONE: ReadonlySet<StepStatus> = new Set(DONE_STEP_STATUSES);
+export const ACTIVE: ReadonlySet<StepStatus> = new Set(ACTIVE_STEP_STATUSES);
 
 /**
  * One transaction on one execution: the locked execution row, the steps it has looked at, the changes made
@@ -112,7 +113,7 @@ export class Transition {
   }
 
   event(type: string, fields: Omit<NewEvent, 'type' | 'at' | 'actor' | 'executionId'> = {}): void {
-    void this.tx.appendEvents([{ executionId: this.id, at: this.now, type, actor: this.actor, ...fields }]);
+    this.tx.appendEvents([{ executionId: this.id, at: this.now, type, actor: this.actor, ...fields }]);
   }
 
   /** True when this transaction ends the execution (its receipt is due). */

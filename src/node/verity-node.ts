@@ -31,6 +31,7 @@ import type { Bundle, ZkBundle } from '../attest/bundle.js';
 import { buildBundle, buildZkBundle } from '../receipts/bundle.js';
 import { ProcessEvaluator } from '../expressions/node/process-evaluator.js';
 import { DEFAULT_EXPRESSION_LIMITS } from '../expressions/evaluator.js';
+import { readEnv } from '../env.js';
 
 export interface NodeOptions {
   /** Local state: the SQLite database (unless databaseUrl is set). Default: ./.verity */
@@ -87,32 +88,32 @@ export interface NodeOptions {
 }
 
 export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOptions {
-  const env = process.env;
+  const env = readEnv();
   const dataDir = options.dataDir ?? env.VERITY_DATA_DIR ?? '.verity';
   return {
     dataDir,
-    databaseUrl: options.databaseUrl ?? (env.VERITY_DATABASE_URL || undefined),
+    databaseUrl: options.databaseUrl ?? env.VERITY_DATABASE_URL,
     workers: options.workers ?? 16,
     executors: options.executors ?? defaultExecutors(),
-    leaseMs: options.leaseMs ?? numberFromEnv('VERITY_LEASE_MS') ?? 15_000,
+    leaseMs: options.leaseMs ?? env.VERITY_LEASE_MS ?? 15_000,
     sweepIntervalMs: options.sweepIntervalMs ?? 250,
     pollMs: options.pollMs ?? 500,
-    sqliteSynchronous: options.sqliteSynchronous ?? (env.VERITY_SQLITE_SYNC === 'full' ? 'full' : 'normal'),
-    coordinatorKeyFile: options.coordinatorKeyFile ?? (env.VERITY_COORDINATOR_KEY_FILE || join(dataDir, 'keys', 'coordinator.key')),
+    sqliteSynchronous: options.sqliteSynchronous ?? env.VERITY_SQLITE_SYNC ?? 'normal',
+    coordinatorKeyFile: options.coordinatorKeyFile ?? env.VERITY_COORDINATOR_KEY_FILE ?? join(dataDir, 'keys', 'coordinator.key'),
     workerKeyFile: options.workerKeyFile ?? join(dataDir, 'keys', 'worker.key'),
     inputFileDir: options.inputFileDir,
-    blobDir: options.blobDir ?? (env.VERITY_BLOB_DIR || join(dataDir, 'blobs')),
-    logOrigin: options.logOrigin ?? (env.VERITY_LOG_ORIGIN || undefined),
+    blobDir: options.blobDir ?? env.VERITY_BLOB_DIR ?? join(dataDir, 'blobs'),
+    logOrigin: options.logOrigin ?? env.VERITY_LOG_ORIGIN,
     onError: options.onError ?? (() => undefined),
     attest: options.attest ?? true,
-    zkDir: options.zkDir ?? (env.VERITY_ZK_DIR || join(dataDir, 'zk')),
+    zkDir: options.zkDir ?? env.VERITY_ZK_DIR ?? join(dataDir, 'zk'),
     zkConfig: options.zkConfig ?? {
-      batchSize: numberFromEnv('VERITY_ZK_BATCH_SIZE') ?? DEFAULT_ZK_CONFIG.batchSize,
-      registryDepth: numberFromEnv('VERITY_ZK_REGISTRY_DEPTH') ?? DEFAULT_ZK_CONFIG.registryDepth,
+      batchSize: env.VERITY_ZK_BATCH_SIZE ?? DEFAULT_ZK_CONFIG.batchSize,
+      registryDepth: env.VERITY_ZK_REGISTRY_DEPTH ?? DEFAULT_ZK_CONFIG.registryDepth,
     },
-    provers: options.provers ?? numberFromEnv('VERITY_PROVERS') ?? Math.max(1, Math.min(2, availableParallelism())),
-    expressionTimeoutMs: options.expressionTimeoutMs ?? numberFromEnv('VERITY_EXPRESSION_TIMEOUT_MS') ?? DEFAULT_EXPRESSION_LIMITS.timeoutMs,
-    expressionMemoryMb: options.expressionMemoryMb ?? numberFromEnv('VERITY_EXPRESSION_MEMORY_MB') ?? DEFAULT_EXPRESSION_LIMITS.memoryMb,
+    provers: options.provers ?? env.VERITY_PROVERS ?? Math.max(1, Math.min(2, availableParallelism())),
+    expressionTimeoutMs: options.expressionTimeoutMs ?? env.VERITY_EXPRESSION_TIMEOUT_MS ?? DEFAULT_EXPRESSION_LIMITS.timeoutMs,
+    expressionMemoryMb: options.expressionMemoryMb ?? env.VERITY_EXPRESSION_MEMORY_MB ?? DEFAULT_EXPRESSION_LIMITS.memoryMb,
   };
 }
 
@@ -129,13 +130,6 @@ async function openZk(signer: LocalSigner, options: NodeOptions): Promise<ZkIssu
 /** The principal of a node's in-process workers. API key principals have no ':', so none can take this name. */
 export function nodePrincipal(coordinatorKeyId: string): string {
   return `node:${coordinatorKeyId.slice(0, 16)}`;
-}
-
-function numberFromEnv(name: string): number | undefined {
-  const value = process.env[name];
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 /**

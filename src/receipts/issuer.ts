@@ -64,12 +64,12 @@ export class ReceiptIssuer {
     const logIndex = await this.log.append(tx, fromHex(payloadDigest));
     const record: ReceiptRecord = { executionId: execution.id, revision, status: execution.status, envelope, payloadDigest, logIndex, createdAt: now };
     await tx.insertReceipt(record);
-    await tx.appendEvents([
+    tx.appendEvents([
       { executionId: execution.id, at: now, type: 'receipt.issued', actor: 'coordinator', data: { revision, logIndex, payloadDigest, stepsRoot: predicate.stepsRoot } },
     ]);
     if (zk && this.zk) {
       const proof = await this.zk.record(tx, { ...predicate, zk: zk.zk }, payload, zk.salt, now);
-      await tx.appendEvents([{ executionId: execution.id, at: now, type: 'zk.pending', actor: 'coordinator', data: { revision, circuit: proof.circuitId, batches: proof.batchesTotal } }]);
+      tx.appendEvents([{ executionId: execution.id, at: now, type: 'zk.pending', actor: 'coordinator', data: { revision, circuit: proof.circuitId, batches: proof.batchesTotal } }]);
     }
     return record;
   }
@@ -78,7 +78,7 @@ export class ReceiptIssuer {
   private async zkSection(tx: StoreTx, predicate: ExecutionPredicate, now: number): Promise<ZkSection | undefined> {
     const section = this.zk ? await this.zk.section(tx, predicate) : { unavailable: 'this coordinator has no zk setup: run `verity zk setup`' };
     if ('unavailable' in section) {
-      await tx.appendEvents([{ executionId: predicate.executionId, at: now, type: 'zk.unavailable', actor: 'coordinator', data: { reason: section.unavailable } }]);
+      tx.appendEvents([{ executionId: predicate.executionId, at: now, type: 'zk.unavailable', actor: 'coordinator', data: { reason: section.unavailable } }]);
       return undefined;
     }
     return section;

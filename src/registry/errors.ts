@@ -1,5 +1,5 @@
 import { VerityError } from '../errors.js';
 
-export type RegistryErrorCode = 'not_owner' | 'workflow_not_found';
+export type RegistryErrorCode = 'not_owner';
 
 export class RegistryError extends VerityError<RegistryErrorCode> {}

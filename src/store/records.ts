@@ -14,6 +14,7 @@ export type ExecutionStatus = 'running' | 'completed' | 'failed' | 'cancelled' |
  * (the execution's concurrency) or for budget; queued and running: a job is out; then an end.
  */
 export type StepStatus = 'pending' | 'ready' | 'queued' | 'running' | 'completed' | 'skipped' | 'failed' | 'cancelled';
+export const STEP_STATUSES: readonly StepStatus[] = ['pending', 'ready', 'queued', 'running', 'completed', 'skipped', 'failed', 'cancelled'];
 export type JobStatus = 'queued' | 'assigned' | 'running' | 'completed' | 'failed' | 'expired' | 'cancelled';
 export type WorkerStatus = 'active' | 'stopped' | 'dead';
 
@@ -26,10 +27,17 @@ export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'budget_exceeded',
 ];
 export const TERMINAL_EXECUTION_STATUSES: ReadonlySet<ExecutionStatus> = new Set(EXECUTION_STATUSES.slice(1));
-export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'assigned', 'running'];
+// The one definition of which job and step statuses are still in progress: the engine, the coordinator, the
+// store's queries and the API all use these. (The SQL migrations spell them out as they stood when each ran:
+// a migration is history, and does not change.)
 /** Jobs a worker holds under a lease. */
 export const LEASED_JOB_STATUSES: readonly JobStatus[] = ['assigned', 'running'];
+/** Jobs not over yet: waiting for a worker, or held by one. Every other status is final. */
+export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', ...LEASED_JOB_STATUSES];
+/** Steps with a job out: they count against the execution's concurrency. */
 export const ACTIVE_STEP_STATUSES: readonly StepStatus[] = ['queued', 'running'];
+/** Steps done with: a dependant may run (or be skipped). */
+export const DONE_STEP_STATUSES: readonly StepStatus[] = ['completed', 'skipped'];
 
 /** A failure as recorded: a stable code to branch on and a message for people. */
 export interface ErrorInfo {

@@ -224,8 +224,11 @@ export interface StoreTx extends StoreReads {
   upsertWorker(record: WorkerRecord): Promise<void>;
   updateWorker(id: string, patch: WorkerPatch): Promise<void>;
 
-  /** Appends to the history; written with the transaction, in the order appended. */
-  appendEvents(events: readonly NewEvent[]): Promise<void>;
+  /**
+   * Appends to the history: buffered here, at once, and written right before the transaction commits, in the
+   * order appended (nothing to await; a rolled-back transaction writes none of them).
+   */
+  appendEvents(events: readonly NewEvent[]): void;
 
   insertApiKey(record: ApiKeyRecord): Promise<void>;
 

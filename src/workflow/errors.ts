@@ -1,7 +1,7 @@
 import { VerityError } from '../errors.js';
 import type { ValidationIssue } from './types.js';
 
-export type WorkflowErrorCode = 'invalid_workflow' | 'unreadable' | 'invalid_inputs';
+export type WorkflowErrorCode = 'invalid_workflow' | 'unreadable';
 
 export class WorkflowError extends VerityError<WorkflowErrorCode> {
   readonly issues: readonly ValidationIssue[];

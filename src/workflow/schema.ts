@@ -115,7 +115,6 @@ export const workflowSchema = z.strictObject({
 });
 
 export type ParsedWorkflow = z.output<typeof workflowSchema>;
-export type ParsedStep = z.output<typeof stepSchema>;
 
 /** The definition format as JSON Schema (draft 2020-12), describing what an author may write. */
 export function workflowJsonSchema(): Record<string, unknown> {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { buildServer } from '../../api/server.js';
+import { readEnv } from '../../env.js';
 import { ExecutorRegistry } from '../../executors/registry.js';
 import { loadOrCreateZkSigner, zkKeyFileOf } from '../../keys/zk-key-file.js';
 import { loadOrCreateSigner } from '../../keys/local-signer.js';
@@ -41,6 +42,9 @@ export function registerServe(program: Command): void {
       .addOption(new Option('--lease-ms <ms>', "a job's lease: how long a worker that stops heartbeating keeps it (default 15000)").env('VERITY_LEASE_MS'))
       .addOption(MODELS_CONFIG()),
   ).action(async (flags: ServeFlags) => {
+    // Every VERITY_* variable is checked before anything starts, and a bad one is named as itself (not as
+    // the flag it stands in for): the server refuses to start rather than run on a default unnoticed.
+    readEnv();
     const port = parseNonNegativeInt('--port', flags.port);
     const workers = flags.workers === undefined ? availableParallelism() : parseNonNegativeInt('--workers', flags.workers);
     const drainMs = parseNonNegativeInt('--drain-ms', flags.drainMs);

@@ -568,9 +568,8 @@ export class SqlTx extends SqlReads implements StoreTx {
     await this.update(t.workers, patch, 'id = ?', [id]);
   }
 
-  appendEvents(events: readonly NewEvent[]): Promise<void> {
+  appendEvents(events: readonly NewEvent[]): void {
     this.pendingEvents.push(...events);
-    return Promise.resolve();
   }
 
   async insertApiKey(record: ApiKeyRecord): Promise<void> {

@@ -94,7 +94,7 @@ export class ProvingService {
     const now = this.options.now();
     const claimed = await this.store.transaction(async (tx) => {
       const ok = await tx.updateZkProof(executionId, revision, { status: 'proving', leaseOwner: nodeId, leaseExpiresAt: now + leaseMs, updatedAt: now }, { claimableAt: now });
-      if (ok) await tx.appendEvents([{ executionId, at: now, type: 'zk.proving', actor: `prover:${nodeId}`, data: { revision } }]);
+      if (ok) tx.appendEvents([{ executionId, at: now, type: 'zk.proving', actor: `prover:${nodeId}`, data: { revision } }]);
       return ok;
     });
     if (!claimed) return false;
@@ -105,21 +105,21 @@ export class ProvingService {
       const at = this.options.now();
       await this.store.transaction(async (tx) => {
         const ok = await tx.updateZkProof(executionId, revision, { status: 'completed', proofs, batchesDone: proofs.length, leaseExpiresAt: undefined, updatedAt: at }, { leaseOwner: nodeId, status: ['proving'] });
-        if (ok) await tx.appendEvents([{ executionId, at, type: 'zk.proved', actor: `prover:${nodeId}`, data: { revision, batches: proofs.length, ms: Math.round(performance.now() - started), batchMs } }]);
+        if (ok) tx.appendEvents([{ executionId, at, type: 'zk.proved', actor: `prover:${nodeId}`, data: { revision, batches: proofs.length, ms: Math.round(performance.now() - started), batchMs } }]);
       });
     } catch (error) {
       const at = this.options.now();
       if (this.stopping.signal.aborted) {
         await this.store.transaction(async (tx) => {
           const ok = await tx.updateZkProof(executionId, revision, { status: 'pending', leaseOwner: undefined, leaseExpiresAt: undefined, updatedAt: at }, { leaseOwner: nodeId, status: ['proving'] });
-          if (ok) await tx.appendEvents([{ executionId, at, type: 'zk.released', actor: `prover:${nodeId}`, data: { revision, reason: 'the node stopped' } }]);
+          if (ok) tx.appendEvents([{ executionId, at, type: 'zk.released', actor: `prover:${nodeId}`, data: { revision, reason: 'the node stopped' } }]);
         });
         return true;
       }
       const info: ErrorInfo = { code: error instanceof ZkError ? error.code : 'proving_failed', message: describeError(error) };
       await this.store.transaction(async (tx) => {
         const ok = await tx.updateZkProof(executionId, revision, { status: 'failed', error: info, leaseExpiresAt: undefined, updatedAt: at }, { leaseOwner: nodeId, status: ['proving'] });
-        if (ok) await tx.appendEvents([{ executionId, at, type: 'zk.failed', actor: `prover:${nodeId}`, data: { revision, error: info } }]);
+        if (ok) tx.appendEvents([{ executionId, at, type: 'zk.failed', actor: `prover:${nodeId}`, data: { revision, error: info } }]);
       });
     }
     return true;

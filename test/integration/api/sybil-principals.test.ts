@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64 } from '../../../src/attest/bytes.js';
 import type { Bundle } from '../../../src/attest/bundle.js';
@@ -10,7 +13,7 @@ import type { RawResponse } from '../../support/api-http.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
 import { HttpWorker } from '../../support/http-worker.js';
 import { rawQuery } from '../store/fixtures.js';
-import { startTestServer } from '../../support/server.js';
+import { startServerProcess, startTestServer } from '../../support/server.js';
 import type { TestServer } from '../../support/server.js';
 import { expectVerified, receiptOf, stepOf, verify } from '../receipts/support.js';
 
@@ -67,11 +70,12 @@ function expectQuota(response: RawResponse, quota: string, limit: number): void 
 }
 
 describe('registration caps from the environment', () => {
-  it('default to 64 workers and 32 zk keys per principal; positive integers override them, anything else is ignored', () => {
+  it('default to 64 workers and 32 zk keys per principal; positive integers override them, anything else is refused naming the variable', () => {
     expect(DEFAULT_REGISTRATION_CAPS).toEqual({ maxWorkersPerPrincipal: 64, maxZkKeysPerPrincipal: 32 });
     expect(registrationCapsFromEnv({})).toEqual(DEFAULT_REGISTRATION_CAPS);
     expect(registrationCapsFromEnv({ VERITY_MAX_WORKERS_PER_PRINCIPAL: '3', VERITY_MAX_ZK_KEYS_PER_PRINCIPAL: '2' })).toEqual({ maxWorkersPerPrincipal: 3, maxZkKeysPerPrincipal: 2 });
-    expect(registrationCapsFromEnv({ VERITY_MAX_WORKERS_PER_PRINCIPAL: '0', VERITY_MAX_ZK_KEYS_PER_PRINCIPAL: 'x' })).toEqual(DEFAULT_REGISTRATION_CAPS);
+    expect(() => registrationCapsFromEnv({ VERITY_MAX_WORKERS_PER_PRINCIPAL: '0' })).toThrow("VERITY_MAX_WORKERS_PER_PRINCIPAL must be a positive integer, got '0'");
+    expect(() => registrationCapsFromEnv({ VERITY_MAX_ZK_KEYS_PER_PRINCIPAL: 'x' })).toThrow("VERITY_MAX_ZK_KEYS_PER_PRINCIPAL must be a positive integer, got 'x'");
   });
 });
 
@@ -98,6 +102,21 @@ describe('registration caps set by the environment of `verity serve`', () => {
       expectQuota(await register(server, apiKey), 'workers_per_principal', 2);
     } finally {
       await server.close();
+    }
+  }, 60_000);
+
+  it('a value that is not a positive integer stops `verity serve` before it starts, with a message naming the variable', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'verity-sybil-bad-env-'));
+    try {
+      for (const [name, value] of [['VERITY_MAX_WORKERS_PER_PRINCIPAL', 'abc'], ['VERITY_MAX_ZK_KEYS_PER_PRINCIPAL', '-1']] as const) {
+        const started = startServerProcess({ dataDir, env: { [name]: value } });
+        // The support's error carries the exit code and the process's stderr.
+        await expect(started).rejects.toThrow(`verity serve exited (2) before it was ready:\nerror: ${name} must be a positive integer, got '${value}'`);
+      }
+      // Refused before anything opened: no store, no keys, no admin key.
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
 });

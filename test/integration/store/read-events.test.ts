@@ -46,7 +46,7 @@ for (const kind of BACKENDS) {
         const batch = [0, 1, 2].map((i) => event(exec.id, `e${tx}.${i}`));
         types.push(...batch.map((e) => e.type));
         // Another execution's events interleave in the table and must not show up.
-        await h.store.transaction((t) => t.appendEvents([...batch, event(other.id, 'other')]));
+        await h.store.transaction((t) => { t.appendEvents([...batch, event(other.id, 'other')]); return Promise.resolve(); });
       }
       const all = await readAll(h.store, exec.id, undefined);
       expect(all.map((e) => e.event.type)).toEqual(types);
@@ -94,7 +94,7 @@ for (const kind of BACKENDS) {
             // pause, so that they commit in another order than they began.
             await tx.putKey({ keyId: `k${w}`, role: 'worker', publicKeyPem: `pem ${w}`, createdAt: T0 });
             await sleep(Math.floor(Math.random() * 40));
-            await tx.appendEvents([event(exec.id, `w${w}.a`), event(exec.id, `w${w}.b`)]);
+            tx.appendEvents([event(exec.id, `w${w}.a`), event(exec.id, `w${w}.b`)]);
           }),
         ),
       );
@@ -133,11 +133,11 @@ describe.skipIf(!(await backendAvailable('postgres')))('readEvents with transact
       await tx.lockExecution(exec.id);
       locked.open();
       await hold.wait;
-      await tx.appendEvents([event(exec.id, 't1')]);
+      tx.appendEvents([event(exec.id, 't1')]);
     });
     await locked.wait;
     // T2 begins later and commits first.
-    await h.store.transaction((tx) => tx.appendEvents([event(exec.id, 't2')]));
+    await h.store.transaction((tx) => { tx.appendEvents([event(exec.id, 't2')]); return Promise.resolve(); });
     const before = await readAll(h.store, exec.id, undefined);
     hold.open();
     await t1;
@@ -156,7 +156,7 @@ describe.skipIf(!(await backendAvailable('postgres')))('readEvents with transact
       await t1.query('SELECT pg_advisory_xact_lock($1, $2)', [EVENT_LOCK_SPACE, eventLockKey(exec.id)]);
       const inserted = await t1.query<{ seq: string }>("INSERT INTO events (execution_id, at, type, actor) VALUES ($1, $2, 't1', 'test') RETURNING seq", [exec.id, T0]);
       let t2Done = false;
-      const t2 = h.store.transaction((tx) => tx.appendEvents([event(exec.id, 't2')])).then(() => (t2Done = true));
+      const t2 = h.store.transaction((tx) => { tx.appendEvents([event(exec.id, 't2')]); return Promise.resolve(); }).then(() => (t2Done = true));
       await sleep(300);
       // T2 waits for T1 instead of committing a higher seq that a reader could pass T1's event with.
       expect(t2Done).toBe(false);
@@ -181,7 +181,7 @@ describe.skipIf(!(await backendAvailable('postgres')))('readEvents with transact
       await t1.query('BEGIN');
       await t1.query('SELECT pg_advisory_xact_lock($1, $2)', [EVENT_LOCK_SPACE, eventLockKey(exec.id)]);
       // The other execution's writer goes through while the first execution's event lock is held.
-      await h.store.transaction((tx) => tx.appendEvents([event(other.id, 'free')]));
+      await h.store.transaction((tx) => { tx.appendEvents([event(other.id, 'free')]); return Promise.resolve(); });
       expect((await readAll(h.store, other.id, undefined)).map((e) => e.event.type)).toEqual(['free']);
     } finally {
       await t1.query('ROLLBACK');
@@ -196,7 +196,7 @@ describe.skipIf(!(await backendAvailable('postgres')))('readEvents with transact
       await other.query('BEGIN');
       // An outside transaction with an id, older than everything below and still open.
       await other.query('SELECT pg_current_xact_id()');
-      await h.store.transaction((tx) => tx.appendEvents([event(exec.id, 'a'), event(exec.id, 'b')]));
+      await h.store.transaction((tx) => { tx.appendEvents([event(exec.id, 'a'), event(exec.id, 'b')]); return Promise.resolve(); });
       expect((await readAll(h.store, exec.id, undefined)).map((e) => e.event.type)).toEqual(['a', 'b']);
     } finally {
       await other.query('ROLLBACK');

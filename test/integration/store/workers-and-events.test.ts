@@ -61,9 +61,9 @@ for (const kind of BACKENDS) {
         { executionId: exec.id, at: T0 + 2, type: 'job.assigned', stepId: 'a', jobId: 'j1', attempt: 1, actor: 'worker:w1', data: { n: 2 ** 53 - 1 } },
       ];
       await h.store.transaction(async (tx) => {
-        await tx.appendEvents(appended.slice(0, 2));
-        await tx.appendEvents([]);
-        await tx.appendEvents(appended.slice(2));
+        tx.appendEvents(appended.slice(0, 2));
+        tx.appendEvents([]);
+        tx.appendEvents(appended.slice(2));
         // Held until commit: not even this transaction sees them yet.
         expect(await tx.listEvents(exec.id, 0, 100)).toEqual([]);
       });
@@ -83,8 +83,8 @@ for (const kind of BACKENDS) {
     it('listEvents pages after a seq with a limit', async () => {
       const exec = await seedOne(h.store);
       const make = (i: number): NewEvent => ({ executionId: exec.id, at: T0 + i, type: `e${i}`, actor: 'engine' });
-      await h.store.transaction((tx) => tx.appendEvents([0, 1, 2].map(make)));
-      await h.store.transaction((tx) => tx.appendEvents([3, 4].map(make)));
+      await h.store.transaction((tx) => { tx.appendEvents([0, 1, 2].map(make)); return Promise.resolve(); });
+      await h.store.transaction((tx) => { tx.appendEvents([3, 4].map(make)); return Promise.resolve(); });
 
       const all = await h.store.read.listEvents(exec.id, 0, 100);
       expect(all.map((e) => e.type)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
@@ -104,7 +104,7 @@ for (const kind of BACKENDS) {
           tx.afterCommit(() => hooks++);
           await tx.putWorkflow(wf);
           await tx.insertExecution(exec);
-          await tx.appendEvents([{ executionId: exec.id, at: T0, type: 'execution.started', actor: 'engine' }]);
+          tx.appendEvents([{ executionId: exec.id, at: T0, type: 'execution.started', actor: 'engine' }]);
           throw failure;
         }),
       ).rejects.toBe(failure);
@@ -118,7 +118,7 @@ for (const kind of BACKENDS) {
       await expect(
         h.store.transaction(async (tx) => {
           tx.afterCommit(() => hooks++);
-          await tx.appendEvents([{ executionId: kept.id, at: T0, type: 'x', actor: 'engine' }]);
+          tx.appendEvents([{ executionId: kept.id, at: T0, type: 'x', actor: 'engine' }]);
           await tx.updateExecution(kept.id, { spent: 99 });
           await tx.insertExecution(kept);
         }),

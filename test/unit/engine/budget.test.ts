@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fitsBudget, overBudget, settleCharge, stepReservation } from '../../../src/engine/budget.js';
+import { fitsBudget, settleCharge, stepReservation } from '../../../src/engine/budget.js';
 import type { BudgetState } from '../../../src/engine/budget.js';
 
 /** The budget arithmetic: integer micro-units, reserve before dispatch, settle after, never overspend; 0 = no limit. */
@@ -55,16 +55,6 @@ describe('fitsBudget', () => {
   });
 });
 
-describe('overBudget', () => {
-  it('is over only past the budget, never at it, and never without a limit', () => {
-    expect(overBudget(state(1000, 1000))).toBe(false);
-    expect(overBudget(state(1000, 1001))).toBe(true);
-    expect(overBudget(state(0, MAX))).toBe(false);
-    // What is reserved is not spent.
-    expect(overBudget(state(1000, 0, 5000))).toBe(false);
-  });
-});
-
 describe('settleCharge', () => {
   it("releases the job's reservation and charges what it reported", () => {
     expect(settleCharge(state(1000, 100, 500), 300, 250)).toEqual({ cost: 250, capped: false, spent: 350, reserved: 200 });
@@ -110,7 +100,6 @@ describe('settleCharge', () => {
             if (!settled.capped) expect(settled.cost).toBe(reported);
             e = { ...e, spent: settled.spent, reserved: settled.reserved };
             expect(e.reserved).toBe(0);
-            expect(overBudget(e)).toBe(false);
           }
         },
       ),
