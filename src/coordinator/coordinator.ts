@@ -537,14 +537,6 @@ export class Coordinator {
     return { ok: true, value, digest };
   }
 
-  /** A step result's output value, read from its blob when it was too large for the row. */
-  async outputOf(result: { output: unknown; outputStorage?: 'blob' | undefined }): Promise<unknown> {
-    if (result.outputStorage !== 'blob') return result.output;
-    const store = this.options.blobs;
-    if (!store) throw new CoordinatorError('no_blob_store', 'a step output is kept as a blob, and this coordinator has no blob store');
-    return readJsonBlob(store, result.output as BlobRef);
-  }
-
   /**
    * The attestation, checked outside the transaction (it is the slow part): signed by the key the worker
    * registered (node:crypto, synchronously: a thread-pool round trip costs more than the check), a step

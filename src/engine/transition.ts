@@ -1,3 +1,4 @@
+import type { BlobReader } from '../blobs/step-output.js';
 import type { ExecutionRecord, ExecutionStatus, NewEvent, StepRecord, StepStatus } from '../store/records.js';
 import type { ExecutionPatch, StepPatch, StoreTx } from '../store/store.js';
 import type { WorkflowPlan } from '../workflow/plan.js';
@@ -36,6 +37,8 @@ export class Transition {
     execution: ExecutionRecord,
     readonly plan: WorkflowPlan,
     readonly jobs: JobQueue,
+    /** Where step outputs too large for a row are read back from. */
+    readonly blobs: BlobReader | undefined,
     readonly now: number,
     readonly actor: string,
     private readonly committed: (execution: ExecutionRecord) => void = () => undefined,

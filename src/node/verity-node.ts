@@ -185,6 +185,7 @@ export class VerityNode {
       receipts: options.attest ? new ReceiptIssuer(coordinatorSigner, log, zkIssuer) : undefined,
       ...(!zkIssuer && { zkUnavailable: 'unavailable' in zk ? zk.unavailable : 'no zk setup' }),
       evaluator: this.expressions,
+      blobs: this.blobs,
       onError: options.onError,
     });
     this.coordinator.attach(this.engine);
