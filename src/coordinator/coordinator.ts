@@ -21,41 +21,14 @@ import type { StepType } from '../workflow/types.js';
 import { CoordinatorError } from './errors.js';
 import { DEFAULT_REGISTRATION_CAPS, checkRegistrationCaps } from './registration-caps.js';
 import type { RegistrationCaps } from './registration-caps.js';
-import { JobNotifier } from './notifier.js';
+import type { JobNotifier } from './notifier.js';
+import type { JobQueue } from './job-queue.js';
+import type { AcceptedResult, JobOutcomeHandler } from './job-outcomes.js';
 import { isProcessAlive } from './process.js';
 import { parseZkPublicKey, verifyZkSignature } from '../zk/babyjub.js';
 import type { ZkPublicKey } from '../zk/babyjub.js';
 import { stepLeaf } from '../zk/chain.js';
 import { loadPoseidon } from '../zk/poseidon.js';
-
-/** What the coordinator tells the engine about jobs, inside the transaction that records it. */
-export interface JobOutcomeHandler {
-  /** Called without the execution lock: only a guarded update of the job's own step is allowed. */
-  jobStarted(tx: StoreTx, job: JobRecord, now: number): Promise<void>;
-  jobSucceeded(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, result: AcceptedResult, now: number): Promise<void>;
-  jobFailed(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, failure: JobFailure, now: number): Promise<void>;
-}
-
-export interface AcceptedResult {
-  output: unknown;
-  /** 'blob': `output` is the reference of a blob holding the output's canonical JSON. */
-  outputStorage?: 'blob';
-  outputDigest: string;
-  /** What the worker attested the job cost (integer micro-units). */
-  cost: number;
-  workerId: string;
-  /** Absent only when the coordinator does not require attestations (CoordinatorOptions). */
-  attestation?: Envelope;
-  attestationDigest?: string;
-  workerKeyId?: string;
-  /** Who the worker speaks for, as this coordinator recorded it when it assigned the job (never the worker's word). */
-  principal?: string;
-}
-
-export interface JobFailure {
-  error: ErrorInfo;
-  cost?: number | undefined;
-}
 
 /** A job as handed to a worker: everything it needs to run it and to report back. */
 export interface Assignment {
@@ -116,21 +89,6 @@ export interface WorkerRegistration {
   zkPublicKey?: ZkPublicKey;
 }
 
-export interface NewJob {
-  executionId: string;
-  stepId: string;
-  attempt: number;
-  stepType: StepType;
-  spec: JobSpec;
-  input: unknown;
-  inputDigest: string;
-  reserved: number;
-  timeoutMs: number;
-  availableAt: number;
-  /** Which of a redundant step's jobs for this attempt (0..k-1); absent for a step that runs once. */
-  replica?: number;
-}
-
 export interface CoordinatorOptions {
   /** How long a claimed job stays with its worker without a heartbeat. Default: 15 s. */
   leaseMs: number;
@@ -163,7 +121,8 @@ export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = {
 /**
  * The coordinator owns jobs: the queue, claims under leases, heartbeats, results and the worker registry.
  * It checks every report against the job it names (worker, attempt, nonce, deadline) before the engine
- * sees it, and it never decides what runs next: that is the engine's, through JobOutcomeHandler.
+ * sees it, and it never decides what runs next: that is the JobOutcomeHandler's (the engine's). Jobs enter
+ * the queue through JobQueue, which the engine holds.
  *
  * Lock order, everywhere: the execution row first, then its jobs and steps. Only claims and heartbeats
  * touch a job without the execution lock, and both are single guarded statements.
@@ -178,93 +137,20 @@ export interface JobEvents {
 }
 
 export class Coordinator {
-  readonly notifier = new JobNotifier();
   readonly events = new EventEmitter<JobEvents>();
   readonly options: CoordinatorOptions;
-  private handler: JobOutcomeHandler | undefined;
+  /** Idle claimers in this process wait here; the queue wakes them when jobs are queued or cancelled. */
+  readonly notifier: JobNotifier;
 
   constructor(
     private readonly store: Store,
+    queue: JobQueue,
+    /** What a job's outcome means for its execution is not the coordinator's to decide: the engine's, wired by the node. */
+    private readonly outcomes: JobOutcomeHandler,
     options: Partial<CoordinatorOptions> = {},
   ) {
     this.options = { ...DEFAULT_COORDINATOR_OPTIONS, ...options };
-  }
-
-  attach(handler: JobOutcomeHandler): void {
-    this.handler = handler;
-  }
-
-  private get outcomes(): JobOutcomeHandler {
-    if (!this.handler) throw new Error('Coordinator: no engine attached');
-    return this.handler;
-  }
-
-  /** Queues a job inside the caller's transaction; idle local slots wake when it commits. */
-  async enqueue(tx: StoreTx, job: NewJob, actor: string): Promise<JobRecord> {
-    const now = this.options.now();
-    const record: JobRecord = {
-      id: uuidv7(),
-      executionId: job.executionId,
-      stepId: job.stepId,
-      attempt: job.attempt,
-      status: 'queued',
-      stepType: job.stepType,
-      ...(job.spec.model && { model: job.spec.model.name }),
-      ...(job.spec.model?.digest !== undefined && { modelDigest: job.spec.model.digest }),
-      spec: job.spec,
-      input: job.input,
-      inputDigest: job.inputDigest,
-      reserved: job.reserved,
-      timeoutMs: job.timeoutMs,
-      availableAt: job.availableAt,
-      createdAt: now,
-      ...(job.replica !== undefined && { replica: job.replica }),
-    };
-    await tx.insertJob(record);
-    await tx.appendEvents([
-      {
-        executionId: job.executionId,
-        at: now,
-        type: 'job.queued',
-        stepId: job.stepId,
-        jobId: record.id,
-        attempt: job.attempt,
-        actor,
-        ...(job.availableAt > now && { data: { availableAt: job.availableAt } }),
-      },
-    ]);
-    tx.afterCommit(() => this.notifier.jobsQueuedAt(job.availableAt, this.options.now()));
-    return record;
-  }
-
-  /**
-   * Cancels every active job of an execution (or only those `only` picks) inside the caller's transaction,
-   * which holds the execution's lock.
-   */
-  async cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string, only?: (job: JobRecord) => boolean): Promise<JobRecord[]> {
-    const now = this.options.now();
-    const active = (await tx.listJobs(executionId, ['queued', 'assigned', 'running'])).filter((job) => !only || only(job));
-    const cancelled: JobRecord[] = [];
-    for (const job of active) {
-      const done = await tx.updateJob(job.id, { status: 'cancelled', finishedAt: now }, { status: ['queued', 'assigned', 'running'] });
-      if (!done) continue;
-      cancelled.push(job);
-    }
-    await tx.appendEvents(
-      cancelled.map((job) => ({
-        executionId,
-        at: now,
-        type: 'job.cancelled',
-        stepId: job.stepId,
-        jobId: job.id,
-        attempt: job.attempt,
-        actor,
-        data: { reason },
-      })),
-    );
-    const ids = cancelled.map((j) => j.id);
-    tx.afterCommit(() => this.notifier.jobsCancelled(ids));
-    return cancelled;
+    this.notifier = queue.notifier;
   }
 
   // ---------------------------------------------------------------------------------------------------

@@ -3,14 +3,14 @@ import { jsonDigest } from '../attest/digest.js';
 import { canonicalJson } from '../attest/canonical.js';
 import { readStepOutput } from '../blobs/step-output.js';
 import type { BlobReader } from '../blobs/step-output.js';
-import type { AcceptedResult, JobFailure, JobOutcomeHandler } from '../coordinator/coordinator.js';
+import type { AcceptedResult, JobFailure, JobOutcomeHandler } from '../coordinator/job-outcomes.js';
 import type { ExpressionEvaluator } from '../expressions/evaluator.js';
 import { describeError } from '../errors.js';
 import { computeResult } from '../workflow/context.js';
 import type { StepView } from '../workflow/context.js';
 import { decide } from '../workflow/decide.js';
 import type { StepDecision } from '../workflow/decide.js';
-import type { JobQueue } from './job-queue.js';
+import type { JobPort } from './job-port.js';
 import { v7 as uuidv7 } from 'uuid';
 import type { ErrorInfo, ExecutionRecord, JobRecord, StepRecord, WorkflowRecord } from '../store/records.js';
 import { TERMINAL_EXECUTION_STATUSES } from '../store/records.js';
@@ -92,7 +92,7 @@ export class Engine implements JobOutcomeHandler {
 
   constructor(
     private readonly store: Store,
-    private readonly jobs: JobQueue,
+    private readonly jobs: JobPort,
     options: Partial<EngineOptions> & Pick<EngineOptions, 'evaluator'>,
   ) {
     this.now = options.now ?? Date.now;

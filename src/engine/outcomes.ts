@@ -1,4 +1,4 @@
-import type { AcceptedResult, JobFailure } from '../coordinator/coordinator.js';
+import type { AcceptedResult, JobFailure } from '../coordinator/job-outcomes.js';
 import type { JobRecord } from '../store/records.js';
 import { advance, dispatchStep, failStep, stepReservation } from './advance.js';
 import { describeVotes, tally } from './redundancy.js';

@@ -2,7 +2,7 @@ import type { BlobReader } from '../blobs/step-output.js';
 import type { ExecutionRecord, ExecutionStatus, NewEvent, StepRecord, StepStatus } from '../store/records.js';
 import type { ExecutionPatch, StepPatch, StoreTx } from '../store/store.js';
 import type { WorkflowPlan } from '../workflow/plan.js';
-import type { JobQueue } from './job-queue.js';
+import type { JobPort } from './job-port.js';
 
 /** Step statuses that count as done (a dependent may run, or be skipped), in progress, and decided to run. */
 export const DONE: ReadonlySet<StepStatus> = new Set(['completed', 'skipped']);
@@ -36,7 +36,7 @@ export class Transition {
     readonly tx: StoreTx,
     execution: ExecutionRecord,
     readonly plan: WorkflowPlan,
-    readonly jobs: JobQueue,
+    readonly jobs: JobPort,
     /** Where step outputs too large for a row are read back from. */
     readonly blobs: BlobReader | undefined,
     readonly now: number,

@@ -1,13 +1,13 @@
-import type { NewJob } from '../coordinator/coordinator.js';
+import type { NewJob } from '../coordinator/job-queue.js';
 import type { JobRecord } from '../store/records.js';
 import type { StoreTx } from '../store/store.js';
 
 /**
  * What the engine needs of the job queue, inside its own transactions: queue a step's job and cancel an
- * execution's jobs. The coordinator's queue provides it and the node wires the two; the engine knows
+ * execution's jobs. The coordinator's JobQueue provides it and the node wires the two; the engine knows
  * nothing else about jobs, leases or workers.
  */
-export interface JobQueue {
+export interface JobPort {
   enqueue(tx: StoreTx, job: NewJob, actor: string): Promise<JobRecord>;
   /** Cancels an execution's active jobs (or those `only` picks); returns the jobs it cancelled. */
   cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string, only?: (job: JobRecord) => boolean): Promise<JobRecord[]>;
