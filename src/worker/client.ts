@@ -1,4 +1,4 @@
-import type { Assignment, ReportOutcome, ResultReport, WorkerRegistration } from '../coordinator/coordinator.js';
+import type { Assignment, ReportOutcome, ResultReport, WorkerRegistration } from '../coordinator/protocol.js';
 import type { Envelope } from '../attest/dsse.js';
 import type { BlobRef } from '../blobs/blob-ref.js';
 import type { ExecutorBlobs } from '../executors/executor.js';
