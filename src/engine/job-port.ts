@@ -12,3 +12,11 @@ export interface JobPort {
   /** Cancels an execution's active jobs (or those `only` picks); returns the jobs it cancelled. */
   cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string, only?: (job: JobRecord) => boolean): Promise<JobRecord[]>;
 }
+
+/**
+ * What the sweeper needs of the coordinator: expiring a leased job whose lease or deadline has passed, which
+ * hands the failure back to the engine like any other.
+ */
+export interface JobExpiry {
+  expire(jobId: string): Promise<boolean>;
+}
