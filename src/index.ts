@@ -12,7 +12,7 @@ export { EngineError } from './engine/errors.js';
 export { executionView, loadExecutionView } from './engine/view.js';
 export type { ExecutionView, StepSummary } from './engine/view.js';
 export { Coordinator } from './coordinator/coordinator.js';
-export type { Assignment, ReportOutcome, ResultReport, WorkerRegistration } from './coordinator/coordinator.js';
+export type { Assignment, ReportOutcome, ResultReport, WorkerRegistration } from './coordinator/protocol.js';
 export { Worker } from './worker/worker.js';
 export type { WorkerClient } from './worker/client.js';
 export { localWorkerClient } from './worker/local-client.js';

@@ -123,7 +123,6 @@ export const ERROR_ANSWERS: ErrorAnswers = {
   corrupt: 'internal',
   forbidden: 'internal',
   unavailable: 'internal',
-  no_blob_store: 'internal',
   syntax: 'internal',
   evaluation: 'internal',
   timeout: 'internal',

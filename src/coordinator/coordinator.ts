@@ -1,135 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { hostname } from 'node:os';
-import { v7 as uuidv7 } from 'uuid';
-import { jsonDigest } from '../attest/digest.js';
-import { jobMayName } from '../blobs/grants.js';
-import { checkOutputBlobs, notGranted } from './output-blobs.js';
-import type { BlobRef } from '../blobs/blob-ref.js';
-import { readJsonBlob } from '../blobs/json-blob.js';
-import type { Envelope } from '../attest/dsse.js';
-import { keyIdOf, publicKeyFromPem, publicKeyToPem } from '../attest/keys.js';
-import { checkStepAttestation } from '../attest/statement.js';
-import { nodeVerifyEd25519 } from '../keys/node-verify.js';
-import type { StepPredicate } from '../attest/statement.js';
-import type { ErrorInfo, ExecutionRecord, JobRecord, JobSpec, WorkerRecord } from '../store/records.js';
+import type { ErrorInfo, ExecutionRecord, JobRecord, WorkerRecord } from '../store/records.js';
 import { ACTIVE_JOB_STATUSES, LEASED_JOB_STATUSES } from '../store/records.js';
 import type { Store, StoreTx } from '../store/store.js';
-import { exceedsDepth } from '../workflow/json-depth.js';
-import { LIMITS } from '../workflow/limits.js';
 import type { StepType } from '../workflow/types.js';
-import { CoordinatorError } from './errors.js';
-import { DEFAULT_REGISTRATION_CAPS, checkRegistrationCaps } from './registration-caps.js';
+import type { AcceptedResult, JobOutcomeHandler } from './job-outcomes.js';
+import type { JobQueue } from './job-queue.js';
+import type { JobNotifier } from './notifier.js';
+import type { Assignment, CompletionReport, FailureReport, RefusalReason, ReportOutcome, ResultReport, WorkerRegistration } from './protocol.js';
+import { DEFAULT_REGISTRATION_CAPS } from './registration-caps.js';
 import type { RegistrationCaps } from './registration-caps.js';
-import { JobNotifier } from './notifier.js';
-import { isProcessAlive } from './process.js';
-import { parseZkPublicKey, verifyZkSignature } from '../zk/babyjub.js';
-import type { ZkPublicKey } from '../zk/babyjub.js';
-import { stepLeaf } from '../attest/zk/chain.js';
-import { loadPoseidon } from '../zk/poseidon.js';
-
-/** What the coordinator tells the engine about jobs, inside the transaction that records it. */
-export interface JobOutcomeHandler {
-  /** Called without the execution lock: only a guarded update of the job's own step is allowed. */
-  jobStarted(tx: StoreTx, job: JobRecord, now: number): Promise<void>;
-  jobSucceeded(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, result: AcceptedResult, now: number): Promise<void>;
-  jobFailed(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, failure: JobFailure, now: number): Promise<void>;
-}
-
-export interface AcceptedResult {
-  output: unknown;
-  /** 'blob': `output` is the reference of a blob holding the output's canonical JSON. */
-  outputStorage?: 'blob';
-  outputDigest: string;
-  /** What the worker attested the job cost (integer micro-units). */
-  cost: number;
-  workerId: string;
-  /** Absent only when the coordinator does not require attestations (CoordinatorOptions). */
-  attestation?: Envelope;
-  attestationDigest?: string;
-  workerKeyId?: string;
-  /** Who the worker speaks for, as this coordinator recorded it when it assigned the job (never the worker's word). */
-  principal?: string;
-}
-
-export interface JobFailure {
-  error: ErrorInfo;
-  cost?: number | undefined;
-}
-
-/** A job as handed to a worker: everything it needs to run it and to report back. */
-export interface Assignment {
-  jobId: string;
-  executionId: string;
-  stepId: string;
-  attempt: number;
-  nonce: string;
-  stepType: StepType;
-  spec: JobSpec;
-  input: unknown;
-  inputDigest: string;
-  /** Budget reserved for this job: what it may cost at most. */
-  maxCost: number;
-  assignedAt: number;
-  deadlineAt: number;
-  leaseMs: number;
-  /** Already RUNNING (claimed with `start: true`); the worker skips its start call. */
-  started: boolean;
-}
-
-export interface ResultReport {
-  jobId: string;
-  workerId: string;
-  attempt: number;
-  nonce: string;
-}
-
-export type RefusalReason =
-  | 'unknown_job'
-  | 'not_assigned'
-  | 'stale_attempt'
-  | 'bad_nonce'
-  | 'late'
-  | 'cancelled'
-  | 'expired'
-  | 'already_finished'
-  | 'invalid_output'
-  | 'bad_attestation';
-
-export type ReportOutcome = { accepted: true } | { accepted: false; reason: RefusalReason; message: string };
-
-export interface WorkerRegistration {
-  id?: string;
-  name: string;
-  kind: WorkerRecord['kind'];
-  capabilities: WorkerRecord['capabilities'];
-  concurrency: number;
-  /** The worker's Ed25519 public key (SPKI PEM): every result it reports must be attested with it. */
-  publicKeyPem?: string;
-  /**
-   * For a remote worker: the API key principal that registered it, the only one that may speak for it.
-   * For an in-process worker: whom it speaks for, set by the node's own code (CoordinatorOptions.localPrincipal
-   * by default). A redundancy quorum counts principals.
-   */
-  principal?: string;
-  /** The worker's Baby Jubjub key: it signs step leaves at verification level zk; it joins the worker registry. */
-  zkPublicKey?: ZkPublicKey;
-}
-
-export interface NewJob {
-  executionId: string;
-  stepId: string;
-  attempt: number;
-  stepType: StepType;
-  spec: JobSpec;
-  input: unknown;
-  inputDigest: string;
-  reserved: number;
-  timeoutMs: number;
-  availableAt: number;
-  /** Which of a redundant step's jobs for this attempt (0..k-1); absent for a step that runs once. */
-  replica?: number;
-}
+import { ResultChecker } from './result-check.js';
+import { WorkerRegistry, checkWorkerActive } from './worker-registry.js';
 
 export interface CoordinatorOptions {
   /** How long a claimed job stays with its worker without a heartbeat. Default: 15 s. */
@@ -160,14 +42,6 @@ export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = {
   caps: DEFAULT_REGISTRATION_CAPS,
 };
 
-/**
- * The coordinator owns jobs: the queue, claims under leases, heartbeats, results and the worker registry.
- * It checks every report against the job it names (worker, attempt, nonce, deadline) before the engine
- * sees it, and it never decides what runs next: that is the engine's, through JobOutcomeHandler.
- *
- * Lock order, everywhere: the execution row first, then its jobs and steps. Only claims and heartbeats
- * touch a job without the execution lock, and both are single guarded statements.
- */
 /** What happened to jobs, after commit, for whoever watches this process (metrics). */
 export interface JobEvents {
   completed: [{ stepId: string; durationMs: number }];
@@ -177,166 +51,51 @@ export interface JobEvents {
   refused: [{ reason: RefusalReason; jobId: string; workerId: string }];
 }
 
+/**
+ * The coordinator drives the job protocol: claims under leases, heartbeats, results, failures and
+ * expiries. It checks every report against the job it names (worker, attempt, nonce, deadline) before the
+ * engine sees it, and it never decides what runs next: that is the JobOutcomeHandler's (the engine's),
+ * called inside the transaction that records the outcome. Jobs enter the queue through JobQueue, which the
+ * engine holds; workers are the WorkerRegistry's; what a result must satisfy is the ResultChecker's.
+ *
+ * Lock order, everywhere: the execution row first, then its jobs and steps. Only claims and heartbeats
+ * touch a job without the execution lock, and both are single guarded statements.
+ */
 export class Coordinator {
-  readonly notifier = new JobNotifier();
   readonly events = new EventEmitter<JobEvents>();
   readonly options: CoordinatorOptions;
-  private handler: JobOutcomeHandler | undefined;
+  /** Idle claimers in this process wait here; the queue wakes them when jobs are queued or cancelled. */
+  readonly notifier: JobNotifier;
+  private readonly workers: WorkerRegistry;
+  private readonly results: ResultChecker;
 
   constructor(
     private readonly store: Store,
+    queue: JobQueue,
+    /** What a job's outcome means for its execution is not the coordinator's to decide: the engine's, wired by the node. */
+    private readonly outcomes: JobOutcomeHandler,
     options: Partial<CoordinatorOptions> = {},
   ) {
     this.options = { ...DEFAULT_COORDINATOR_OPTIONS, ...options };
-  }
-
-  attach(handler: JobOutcomeHandler): void {
-    this.handler = handler;
-  }
-
-  private get outcomes(): JobOutcomeHandler {
-    if (!this.handler) throw new Error('Coordinator: no engine attached');
-    return this.handler;
-  }
-
-  /** Queues a job inside the caller's transaction; idle local slots wake when it commits. */
-  async enqueue(tx: StoreTx, job: NewJob, actor: string): Promise<JobRecord> {
-    const now = this.options.now();
-    const record: JobRecord = {
-      id: uuidv7(),
-      executionId: job.executionId,
-      stepId: job.stepId,
-      attempt: job.attempt,
-      status: 'queued',
-      stepType: job.stepType,
-      ...(job.spec.model && { model: job.spec.model.name }),
-      ...(job.spec.model?.digest !== undefined && { modelDigest: job.spec.model.digest }),
-      spec: job.spec,
-      input: job.input,
-      inputDigest: job.inputDigest,
-      reserved: job.reserved,
-      timeoutMs: job.timeoutMs,
-      availableAt: job.availableAt,
-      createdAt: now,
-      ...(job.replica !== undefined && { replica: job.replica }),
-    };
-    await tx.insertJob(record);
-    tx.appendEvents([
-      {
-        executionId: job.executionId,
-        at: now,
-        type: 'job.queued',
-        stepId: job.stepId,
-        jobId: record.id,
-        attempt: job.attempt,
-        actor,
-        ...(job.availableAt > now && { data: { availableAt: job.availableAt } }),
-      },
-    ]);
-    tx.afterCommit(() => this.notifier.jobsQueuedAt(job.availableAt, this.options.now()));
-    return record;
-  }
-
-  /**
-   * Cancels every active job of an execution (or only those `only` picks) inside the caller's transaction,
-   * which holds the execution's lock.
-   */
-  async cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string, only?: (job: JobRecord) => boolean): Promise<JobRecord[]> {
-    const now = this.options.now();
-    const active = (await tx.listJobs(executionId, ACTIVE_JOB_STATUSES)).filter((job) => !only || only(job));
-    const cancelled: JobRecord[] = [];
-    for (const job of active) {
-      const done = await tx.updateJob(job.id, { status: 'cancelled', finishedAt: now }, { status: ACTIVE_JOB_STATUSES });
-      if (!done) continue;
-      cancelled.push(job);
-    }
-    tx.appendEvents(
-      cancelled.map((job) => ({
-        executionId,
-        at: now,
-        type: 'job.cancelled',
-        stepId: job.stepId,
-        jobId: job.id,
-        attempt: job.attempt,
-        actor,
-        data: { reason },
-      })),
-    );
-    const ids = cancelled.map((j) => j.id);
-    tx.afterCommit(() => this.notifier.jobsCancelled(ids));
-    return cancelled;
+    this.notifier = queue.notifier;
+    this.workers = new WorkerRegistry(store, this.options);
+    this.results = new ResultChecker(store, this.workers, this.options);
   }
 
   // ---------------------------------------------------------------------------------------------------
   // Workers
 
   async registerWorker(registration: WorkerRegistration): Promise<WorkerRecord> {
-    const now = this.options.now();
-    let keyId: string | undefined;
-    if (registration.publicKeyPem !== undefined) {
-      try {
-        keyId = keyIdOf(publicKeyFromPem(registration.publicKeyPem));
-      } catch (error) {
-        throw new CoordinatorError('invalid_key', `the worker's public key is unusable: ${(error as Error).message}`, { cause: error });
-      }
-    } else if (this.options.requireAttestations) {
-      throw new CoordinatorError('invalid_key', 'a worker must register its Ed25519 public key: it signs every result with it');
-    }
-    let zkPublicKey: ZkPublicKey | undefined;
-    if (registration.zkPublicKey !== undefined) {
-      try {
-        zkPublicKey = parseZkPublicKey(registration.zkPublicKey);
-      } catch (error) {
-        throw new CoordinatorError('invalid_key', `the worker's Baby Jubjub key is unusable: ${(error as Error).message}`, { cause: error });
-      }
-    }
-    // In-process workers speak for the node unless its code says otherwise; remote ones for their API key.
-    const principal = registration.principal ?? (registration.kind === 'local' ? this.options.localPrincipal : undefined);
-    const record: WorkerRecord = {
-      id: registration.id ?? `${registration.kind}-${uuidv7()}`,
-      name: registration.name,
-      kind: registration.kind,
-      host: hostname(),
-      pid: process.pid,
-      capabilities: registration.capabilities,
-      concurrency: registration.concurrency,
-      status: 'active',
-      startedAt: now,
-      lastSeenAt: now,
-      ...(keyId !== undefined && { keyId }),
-      ...(principal !== undefined && { principal }),
-      ...(zkPublicKey && { zkPublicKey }),
-    };
-    await this.store.transaction(async (tx) => {
-      // The caps hold Sybils back: one API key cannot out-vote others or fill the zk registry with keys.
-      if (registration.kind === 'remote' && principal !== undefined) {
-        await checkRegistrationCaps(tx, this.options.caps, { principal, ...(keyId !== undefined && { keyId }), ...(zkPublicKey && { zkPublicKey }) });
-      }
-      if (zkPublicKey) await tx.registerZkKey(zkPublicKey.x, zkPublicKey.y, record.id, now);
-      if (keyId !== undefined) {
-        await tx.putKey({ keyId, role: 'worker', publicKeyPem: publicKeyToPem(publicKeyFromPem(registration.publicKeyPem!)), createdAt: now });
-      }
-      await tx.upsertWorker(record);
-      tx.appendEvents([{ at: now, type: 'worker.registered', actor: `worker:${record.id}`, data: { name: record.name } }]);
-    });
-    if (keyId !== undefined && registration.id === undefined) this.localWorkerKeys.set(record.id, keyId);
-    if (zkPublicKey) this.zkWorkerKeys.set(record.id, zkPublicKey);
-    return record;
+    return this.workers.register(registration);
   }
 
   async workerSeen(workerId: string): Promise<void> {
-    await this.store.transaction((tx) => tx.updateWorker(workerId, { lastSeenAt: this.options.now() }));
+    await this.workers.seen(workerId);
   }
 
   /** A worker leaves: it stops being offered jobs, and any job it still holds goes back to the queue. */
   async stopWorker(workerId: string, status: 'stopped' | 'dead' = 'stopped'): Promise<void> {
-    const now = this.options.now();
-    this.localWorkerKeys.delete(workerId);
-    this.zkWorkerKeys.delete(workerId);
-    await this.store.transaction(async (tx) => {
-      await tx.updateWorker(workerId, { status, lastSeenAt: now });
-      tx.appendEvents([{ at: now, type: `worker.${status}`, actor: `worker:${workerId}` }]);
-    });
+    await this.workers.stop(workerId, status);
     const held = await this.store.read.listJobIdsOfWorkers([workerId], LEASED_JOB_STATUSES);
     const code = status === 'dead' ? 'worker_died' : 'worker_stopped';
     for (const jobId of held) await this.releaseJob(jobId, { code, message: `the worker ${status === 'dead' ? 'died' : 'stopped'} while running this job`, retryable: true }, 'coordinator');
@@ -344,16 +103,12 @@ export class Coordinator {
 
   /**
    * Workers on this host whose process is gone (a kill -9, a crash) cannot heartbeat; rather than wait for
-   * their leases to run out, mark them dead now and re-queue what they held. Workers elsewhere are left to
-   * lease expiry, since their liveness cannot be checked from here.
+   * their leases to run out, mark them dead now and re-queue what they held.
    */
   async reapDeadLocalWorkers(): Promise<string[]> {
-    const host = hostname();
-    const dead = (await this.store.read.listWorkers()).filter(
-      (w) => w.status === 'active' && w.kind === 'local' && w.host === host && w.pid !== process.pid && !isProcessAlive(w.pid),
-    );
-    for (const worker of dead) await this.stopWorker(worker.id, 'dead');
-    return dead.map((w) => w.id);
+    const dead = await this.workers.deadLocalWorkers();
+    for (const workerId of dead) await this.stopWorker(workerId, 'dead');
+    return dead;
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -371,12 +126,12 @@ export class Coordinator {
     const now = this.options.now();
     // Most claims by an idle worker find nothing; a read says so without taking the write lock.
     if (!(await this.store.read.hasClaimableJob({ workerId, stepTypes: can.stepTypes, models: can.models, ...(can.modelDigests && { modelDigests: can.modelDigests }), now }))) {
-      this.checkWorker(await this.store.read.getWorker(workerId), workerId);
+      checkWorkerActive(await this.store.read.getWorker(workerId), workerId);
       return undefined;
     }
     const nonce = randomBytes(16).toString('hex');
     const job = await this.store.transaction(async (tx) => {
-      this.checkWorker(await tx.getWorker(workerId), workerId);
+      checkWorkerActive(await tx.getWorker(workerId), workerId);
       const claimed = await tx.claimJob({
         workerId,
         stepTypes: can.stepTypes,
@@ -408,15 +163,6 @@ export class Coordinator {
       leaseMs: this.options.leaseMs,
       started: options.start === true,
     };
-  }
-
-  private checkWorker(worker: WorkerRecord | undefined, workerId: string): void {
-    if (!worker) throw new CoordinatorError('unknown_worker', `no worker ${workerId}; register first`, { context: { workerId } });
-    if (worker.status !== 'active') {
-      throw new CoordinatorError('worker_stopped', `worker ${workerId} is ${worker.status}; register again to take jobs`, {
-        context: { workerId },
-      });
-    }
   }
 
   /** ASSIGNED → RUNNING. False when the job is no longer this worker's to run. */
@@ -453,45 +199,22 @@ export class Coordinator {
   }
 
   /**
-   * A worker reports a result with its signed attestation. The attestation is checked (outside the
-   * transaction: it is the slow part) against the job as assigned and the worker's registered key; then,
-   * with the execution locked, the job itself is checked again (worker, attempt, nonce, deadline) and the
-   * result accepted. A refused report changes nothing; only the worker holding the job leaves a record of
-   * its refusal in the history (refuseIfInvalid).
+   * A worker reports a result with its signed attestation. The job is read once before the transaction,
+   * and the output and attestation are checked against it there (the slow part, no lock held); then, with
+   * the execution locked, the job is read again (the only read that counts for its state) and checked
+   * (worker, attempt, nonce, deadline), and the result accepted. A refused report changes nothing; only
+   * the worker holding the job leaves a record of its refusal in the history (refuseIfInvalid).
    */
-  async complete(report: ResultReport & { output?: unknown; outputBlob?: BlobRef | undefined; attestation?: Envelope | undefined }): Promise<ReportOutcome> {
-    const first = await this.store.read.getJob(report.jobId);
-    if (!first) return this.unknownJob(report);
-    const early = this.refuseForeign(first, report);
+  async complete(report: CompletionReport): Promise<ReportOutcome> {
+    const assigned = await this.store.read.getJob(report.jobId);
+    if (!assigned) return this.unknownJob(report);
+    const early = this.refuseForeign(assigned, report);
     if (early) return early;
-    const namer = { jobId: first.id, ownerId: (await this.store.read.getExecution(first.executionId))?.clientId ?? '' };
-    let outputDigest: string;
-    // The value the output is: inline, or (too large for a row) the canonical JSON in a blob.
-    let value: unknown = report.output;
-    if (report.outputBlob !== undefined) {
-      // Whether the job may name the blob comes before anything that reads it: what a read would say
-      // (there is no such blob, it is not JSON) must not tell about another client's blob.
-      if (!(await jobMayName(this.store, namer, report.outputBlob.$blob))) return this.fail({ ...report, error: notGranted(report.outputBlob.$blob) });
-      const read = await this.readOutputBlob(report.outputBlob);
-      if (!read.ok) return this.fail({ ...report, error: { code: 'invalid_output', message: read.problem, retryable: true } });
-      value = read.value;
-      outputDigest = read.digest;
-    } else {
-      // Before anything recurses over it: the digest, the store's serializer, the next steps' expressions.
-      if (exceedsDepth(report.output, LIMITS.maxValueDepth)) return this.fail({ ...report, error: tooDeepOutput() });
-      try {
-        outputDigest = jsonDigest(report.output);
-      } catch (error) {
-        return this.fail({
-          ...report,
-          error: { code: 'invalid_output', message: `the step's output is not JSON: ${(error as Error).message}`, retryable: false },
-        });
-      }
-    }
-    const blobs = await checkOutputBlobs(this.store, this.options.blobs, value, report.outputBlob, namer);
-    if (!blobs.ok) return this.fail({ ...report, error: blobs.error });
-    const attested = await this.checkAttestation(first, report, outputDigest);
-    return this.withLockedJob(report.jobId, async (tx, execution, job, now) => {
+    const output = await this.results.checkOutput(assigned, report);
+    if (!output.ok) return this.failJob(assigned, { ...report, error: output.error });
+    const { outputDigest } = output;
+    const attested = await this.results.checkAttestation(assigned, report, outputDigest);
+    return this.underLock(assigned, async (tx, execution, job, now) => {
       const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
       if (refused) return refused;
       if (!attested.ok) {
@@ -501,7 +224,7 @@ export class Coordinator {
       const cost = attested.predicate?.cost ?? job.reserved;
       await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost }, { status: LEASED_JOB_STATUSES });
       // The execution's owner may read the blobs its steps produced.
-      await tx.grantBlobs(blobs.records(now), execution.clientId, now);
+      await tx.grantBlobs(output.grants(now), execution.clientId, now);
       tx.appendEvents([{ ...this.jobEvent(job, 'job.completed', now, report.workerId), data: { outputDigest, attestationDigest: attested.digest } }]);
       const result: AcceptedResult = {
         output: report.outputBlob ?? report.output,
@@ -518,116 +241,17 @@ export class Coordinator {
     }, unknownJob(report.jobId));
   }
 
-  /**
-   * An output kept as a blob: the blob must hold the canonical JSON of a value, whose digest is then the
-   * output's digest (the same the attestation signs), so the engine reads back exactly what was attested.
-   */
-  private async readOutputBlob(ref: BlobRef): Promise<{ ok: true; value: unknown; digest: string } | { ok: false; problem: string }> {
-    const store = this.options.blobs;
-    if (!store) return { ok: false, problem: 'this coordinator keeps no blobs: send the output inline' };
-    let value: unknown;
-    try {
-      value = await readJsonBlob(store, ref);
-    } catch (error) {
-      return { ok: false, problem: `the output blob ${ref.$blob} cannot be used: ${(error as Error).message}` };
-    }
-    if (exceedsDepth(value, LIMITS.maxValueDepth)) return { ok: false, problem: tooDeepOutput().message };
-    const digest = jsonDigest(value);
-    if (`sha256:${digest}` !== ref.$blob) return { ok: false, problem: `the output blob ${ref.$blob} is not the canonical JSON (RFC 8785) of its value` };
-    return { ok: true, value, digest };
+  async fail(report: FailureReport): Promise<ReportOutcome> {
+    const assigned = await this.store.read.getJob(report.jobId);
+    if (!assigned) return this.unknownJob(report);
+    return this.failJob(assigned, report);
   }
 
-  /** A step result's output value, read from its blob when it was too large for the row. */
-  async outputOf(result: { output: unknown; outputStorage?: 'blob' | undefined }): Promise<unknown> {
-    if (result.outputStorage !== 'blob') return result.output;
-    const store = this.options.blobs;
-    if (!store) throw new CoordinatorError('no_blob_store', 'a step output is kept as a blob, and this coordinator has no blob store');
-    return readJsonBlob(store, result.output as BlobRef);
-  }
-
-  /**
-   * The attestation, checked outside the transaction (it is the slow part): signed by the key the worker
-   * registered (node:crypto, synchronously: a thread-pool round trip costs more than the check), a step
-   * statement about exactly this job, input and output.
-   */
-  private async checkAttestation(
-    job: JobRecord,
-    report: ResultReport & { attestation?: Envelope | undefined },
-    outputDigest: string,
-  ): Promise<{ ok: true; predicate?: StepPredicate; digest?: string } | { ok: false; problems: string[] }> {
-    if (!report.attestation) {
-      const required = this.options.requireAttestations || job.spec.requiresProof === true;
-      return required ? { ok: false, problems: ['the result carries no attestation'] } : { ok: true };
-    }
-    const keyId = this.localWorkerKeys.get(report.workerId) ?? (await this.store.read.getWorker(report.workerId))?.keyId;
-    if (!keyId) return { ok: false, problems: [`worker ${report.workerId} has no registered key`] };
-    const publicKey = await this.publicKey(keyId);
-    if (!publicKey) return { ok: false, problems: [`key ${keyId} is not known`] };
-    const check = await checkStepAttestation(
-      report.attestation,
-      publicKey,
-      {
-        executionId: job.executionId,
-        workflowDigest: job.spec.workflowDigest,
-        stepId: job.stepId,
-        attempt: job.attempt,
-        jobId: job.id,
-        ...(job.nonce !== undefined && { jobNonce: job.nonce }),
-        inputDigest: job.inputDigest,
-        outputDigest,
-        workerId: report.workerId,
-        workerKeyId: keyId,
-      },
-      nodeVerifyEd25519,
-    );
-    if (!check.ok || !check.predicate || !check.digest) return { ok: false, problems: check.problems };
-    const modelProblems = modelMismatches(job.spec.model, check.predicate.model);
-    if (modelProblems.length > 0) return { ok: false, problems: modelProblems };
-    if (job.spec.zkLeaf) {
-      const zkProblems = await this.zkLeafProblems(job, report.workerId, check.predicate, outputDigest);
-      if (zkProblems.length > 0) return { ok: false, problems: zkProblems };
-    }
-    return { ok: true, predicate: check.predicate, digest: check.digest };
-  }
-
-  /**
-   * At level zk the attestation carries the worker's Baby Jubjub signature of the step leaf. It is checked
-   * here, against the key the worker registered, so a proof never has to fail later on a bad signature.
-   */
-  private async zkLeafProblems(job: JobRecord, workerId: string, predicate: StepPredicate, outputDigest: string): Promise<string[]> {
-    if (!predicate.zk) return ['the execution runs at verification level zk; the attestation carries no Baby Jubjub signature of the step leaf'];
-    const registered = this.zkWorkerKeys.get(workerId) ?? (await this.store.read.getWorker(workerId))?.zkPublicKey;
-    if (!registered) return [`worker ${workerId} registered no Baby Jubjub key; it cannot take part in a zk execution`];
-    if (registered.x !== predicate.zk.publicKey.x || registered.y !== predicate.zk.publicKey.y) return ['the attestation names a Baby Jubjub key other than the one the worker registered'];
-    const h = await loadPoseidon();
-    const leaf = stepLeaf(h, { executionId: job.executionId, workflowDigest: job.spec.workflowDigest, stepId: job.stepId, outputDigest });
-    return (await verifyZkSignature(registered, leaf, predicate.zk.signature)) ? [] : ['the Baby Jubjub signature does not verify over the step leaf'];
-  }
-
-  private readonly keys = new Map<string, Uint8Array>();
-  /**
-   * Keys of the workers this coordinator registered itself (its in-process workers), so their results
-   * need no read of the worker row. A worker id is registered once, with one key; other workers are read.
-   */
-  private readonly localWorkerKeys = new Map<string, string>();
-  private readonly zkWorkerKeys = new Map<string, ZkPublicKey>();
-
-  private async publicKey(keyId: string): Promise<Uint8Array | undefined> {
-    const cached = this.keys.get(keyId);
-    if (cached) return cached;
-    const [record] = await this.store.read.getKeys([keyId]);
-    if (!record) return undefined;
-    const key = publicKeyFromPem(record.publicKeyPem);
-    this.keys.set(keyId, key);
-    return key;
-  }
-
-  async fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome> {
-    const peek = await this.store.read.getJob(report.jobId);
-    if (!peek) return this.unknownJob(report);
-    const early = this.refuseForeign(peek, report);
+  /** Fails a job already read outside the transaction (by fail, or by complete for an output it refuses). */
+  private async failJob(assigned: JobRecord, report: FailureReport): Promise<ReportOutcome> {
+    const early = this.refuseForeign(assigned, report);
     if (early) return early;
-    return this.withLockedJob(report.jobId, async (tx, execution, job, now) => {
+    return this.underLock(assigned, async (tx, execution, job, now) => {
       const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
       if (refused) return refused;
       await tx.updateJob(job.id, { status: 'failed', finishedAt: now, cost: report.cost, error: report.error }, { status: LEASED_JOB_STATUSES });
@@ -749,9 +373,21 @@ export class Coordinator {
   ): Promise<T> {
     const peek = await this.store.read.getJob(jobId);
     if (!peek) return missing;
+    return this.underLock(peek, fn, missing);
+  }
+
+  /**
+   * Runs fn with the execution of a job read before (which says which execution to lock) locked, and the
+   * job re-read under that lock: only that read says the job's state, since it may have moved since.
+   */
+  private async underLock<T>(
+    peek: JobRecord,
+    fn: (tx: StoreTx, execution: ExecutionRecord, job: JobRecord, now: number) => Promise<T>,
+    missing: T,
+  ): Promise<T> {
     return this.store.transaction(async (tx) => {
       const execution = await tx.lockExecution(peek.executionId);
-      const job = await tx.getJob(jobId);
+      const job = await tx.getJob(peek.id);
       if (!execution || !job) return missing;
       return fn(tx, execution, job, this.options.now());
     });
@@ -760,22 +396,4 @@ export class Coordinator {
 
 function unknownJob(jobId: string): ReportOutcome {
   return { accepted: false, reason: 'unknown_job', message: `no job ${jobId}` };
-}
-
-/**
- * The model an attestation says ran must be the one the step asked for: the same name, and the version and
- * digest wherever the step pins them. A worker that ran something else cannot have its result accepted.
- */
-function modelMismatches(asked: JobSpec['model'], ran: StepPredicate['model']): string[] {
-  if (!asked) return [];
-  if (!ran) return [`the step needs model ${asked.name}; the attestation names no model`];
-  const problems: string[] = [];
-  if (ran.name !== asked.name) problems.push(`the step needs model ${asked.name}; the attestation says ${ran.name} ran`);
-  if (asked.version !== undefined && ran.version !== asked.version) problems.push(`the step pins ${asked.name} version ${asked.version}; the attestation says ${ran.version ?? 'no version'}`);
-  if (asked.digest !== undefined && ran.digest !== asked.digest) problems.push(`the step pins ${asked.name} digest ${asked.digest}; the attestation says ${ran.digest ?? 'no digest'}`);
-  return problems;
-}
-
-function tooDeepOutput(): { code: string; message: string; retryable: boolean } {
-  return { code: 'invalid_output', message: `the step's output nests deeper than ${LIMITS.maxValueDepth} levels; flatten it`, retryable: false };
 }

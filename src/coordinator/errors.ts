@@ -4,7 +4,6 @@ export type CoordinatorErrorCode =
   | 'unknown_worker'
   | 'worker_stopped'
   | 'invalid_key'
-  | 'no_blob_store'
   // A registration past a per-principal cap (src/coordinator/registration-caps.ts): a 429 over HTTP.
   | 'quota_exceeded';
 

@@ -1,14 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { jsonDigest } from '../attest/digest.js';
 import { canonicalJson } from '../attest/canonical.js';
-import type { AcceptedResult, JobFailure, JobOutcomeHandler } from '../coordinator/coordinator.js';
+import { readStepOutput } from '../blobs/step-output.js';
+import type { BlobReader } from '../blobs/step-output.js';
+import type { AcceptedResult, JobFailure, JobOutcomeHandler } from '../coordinator/job-outcomes.js';
 import type { ExpressionEvaluator } from '../expressions/evaluator.js';
 import { describeError } from '../errors.js';
 import { computeResult } from '../workflow/context.js';
 import type { StepView } from '../workflow/context.js';
 import { decide } from '../workflow/decide.js';
 import type { StepDecision } from '../workflow/decide.js';
-import type { JobQueue } from './job-queue.js';
+import type { JobPort } from './job-port.js';
 import { v7 as uuidv7 } from 'uuid';
 import type { ErrorInfo, ExecutionRecord, JobRecord, StepRecord, WorkflowRecord } from '../store/records.js';
 import { TERMINAL_EXECUTION_STATUSES } from '../store/records.js';
@@ -58,6 +60,8 @@ export interface EngineOptions {
    * more than plain paths: a sandbox (ProcessEvaluator). Required.
    */
   evaluator: ExpressionEvaluator;
+  /** Where step outputs kept as blobs are read back from (expressions over them). Without it, such outputs cannot be read. */
+  blobs?: BlobReader;
   /** Reports what went wrong outside any caller's request (a decision made after commit). */
   onError: (error: unknown, context: Record<string, unknown>) => void;
 }
@@ -74,6 +78,7 @@ export class Engine implements JobOutcomeHandler {
   private readonly zkUnavailable: string | undefined;
   private readonly evaluator: ExpressionEvaluator;
   private readonly onError: EngineOptions['onError'];
+  private readonly blobs: BlobReader | undefined;
   /** Executions whose deferred decisions this process is making now, and those to look at again after. */
   private readonly deciding = new Set<string>();
   private readonly decideAgain = new Set<string>();
@@ -87,7 +92,7 @@ export class Engine implements JobOutcomeHandler {
 
   constructor(
     private readonly store: Store,
-    private readonly jobs: JobQueue,
+    private readonly jobs: JobPort,
     options: Partial<EngineOptions> & Pick<EngineOptions, 'evaluator'>,
   ) {
     this.now = options.now ?? Date.now;
@@ -95,6 +100,7 @@ export class Engine implements JobOutcomeHandler {
     this.zkUnavailable = options.zkUnavailable;
     this.evaluator = options.evaluator;
     this.onError = options.onError ?? (() => undefined);
+    this.blobs = options.blobs;
   }
 
   /** Stores a validated definition under its digest (idempotent) and returns its record. */
@@ -206,7 +212,7 @@ export class Engine implements JobOutcomeHandler {
           }),
         ),
       );
-      const t = new Transition(tx, execution, plan, this.jobs, now, `client:${clientId}`, this.notify);
+      const t = new Transition(tx, execution, plan, this.jobs, this.blobs, now, `client:${clientId}`, this.notify);
       t.event('execution.started', {
         data: { workflowId: definition.id, version: definition.version, workflowDigest: workflow.digest, inputDigest: execution.inputDigest },
       });
@@ -403,7 +409,7 @@ export class Engine implements JobOutcomeHandler {
     const statuses = new Map((await this.store.read.listStepStatuses(executionId)).map((s) => [s.stepId, s.status]));
     const completed = ids.filter((id) => statuses.get(id) === 'completed');
     const results = completed.length > 0 ? await this.store.read.getStepResults(executionId, completed) : [];
-    const outputs = new Map(await Promise.all(results.map(async (r) => [r.stepId, await this.jobs.outputOf(r)] as const)));
+    const outputs = new Map(await Promise.all(results.map(async (r) => [r.stepId, await readStepOutput(this.blobs, r)] as const)));
     const views = new Map<string, StepView>();
     for (const id of ids) {
       const status = statuses.get(id);
@@ -468,7 +474,7 @@ export class Engine implements JobOutcomeHandler {
   }
 
   private async transition(tx: StoreTx, execution: ExecutionRecord, now: number, actor: string): Promise<Transition> {
-    return new Transition(tx, execution, await this.planOf(tx, execution.workflowDigest), this.jobs, now, actor, this.notify);
+    return new Transition(tx, execution, await this.planOf(tx, execution.workflowDigest), this.jobs, this.blobs, now, actor, this.notify);
   }
 
   private async planOf(reads: StoreReads, digest: string): Promise<WorkflowPlan> {

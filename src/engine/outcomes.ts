@@ -1,4 +1,4 @@
-import type { AcceptedResult, JobFailure } from '../coordinator/coordinator.js';
+import type { AcceptedResult, JobFailure } from '../coordinator/job-outcomes.js';
 import type { JobRecord } from '../store/records.js';
 import { ACTIVE_JOB_STATUSES } from '../store/records.js';
 import { advance, dispatchStep, failStep } from './advance.js';

@@ -1,3 +1,4 @@
+import { readStepOutput } from '../blobs/step-output.js';
 import type { StepView } from '../workflow/context.js';
 import type { Transition } from './transition.js';
 
@@ -8,7 +9,7 @@ export async function loadViews(t: Transition, ids: readonly string[], views: Ma
   const statuses = await t.statusesOf(missing);
   const completed = missing.filter((id) => statuses.get(id) === 'completed');
   const results = completed.length > 0 ? await t.tx.getStepResults(t.id, completed) : [];
-  const outputs = new Map(await Promise.all(results.map(async (r) => [r.stepId, await t.jobs.outputOf(r)] as const)));
+  const outputs = new Map(await Promise.all(results.map(async (r) => [r.stepId, await readStepOutput(t.blobs, r)] as const)));
   for (const id of missing) {
     const status = statuses.get(id);
     if (status === undefined) continue;

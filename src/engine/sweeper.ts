@@ -1,6 +1,6 @@
-import type { Coordinator } from '../coordinator/coordinator.js';
 import type { Store } from '../store/store.js';
 import type { Engine } from './engine.js';
+import type { JobExpiry } from './job-port.js';
 
 export interface SweeperOptions {
   /** How often to look for expired leases and past deadlines. Default: 250 ms. */
@@ -25,7 +25,7 @@ export class Sweeper {
   constructor(
     private readonly store: Store,
     private readonly engine: Engine,
-    private readonly coordinator: Coordinator,
+    private readonly coordinator: JobExpiry,
     private readonly options: SweeperOptions,
   ) {}
 

@@ -1,8 +1,9 @@
+import type { BlobReader } from '../blobs/step-output.js';
 import type { ExecutionRecord, ExecutionStatus, NewEvent, StepRecord, StepStatus } from '../store/records.js';
 import { ACTIVE_STEP_STATUSES, DONE_STEP_STATUSES } from '../store/records.js';
 import type { ExecutionPatch, StepPatch, StoreTx } from '../store/store.js';
 import type { WorkflowPlan } from '../workflow/plan.js';
-import type { JobQueue } from './job-queue.js';
+import type { JobPort } from './job-port.js';
 
 /** Step statuses that count as done (a dependent may run, or be skipped) and in progress, as sets. */
 export const DONE: ReadonlySet<StepStatus> = new Set(DONE_STEP_STATUSES);
@@ -36,7 +37,9 @@ export class Transition {
     readonly tx: StoreTx,
     execution: ExecutionRecord,
     readonly plan: WorkflowPlan,
-    readonly jobs: JobQueue,
+    readonly jobs: JobPort,
+    /** Where step outputs too large for a row are read back from. */
+    readonly blobs: BlobReader | undefined,
     readonly now: number,
     readonly actor: string,
     private readonly committed: (execution: ExecutionRecord) => void = () => undefined,

@@ -1,4 +1,5 @@
 import { Coordinator } from '../coordinator/coordinator.js';
+import { JobQueue } from '../coordinator/job-queue.js';
 import { registrationCapsFromEnv } from '../coordinator/registration-caps.js';
 import { Engine, isTerminal } from '../engine/engine.js';
 import { Sweeper } from '../engine/sweeper.js';
@@ -163,7 +164,21 @@ export class VerityNode {
     readonly zk: ZkIssuer | { unavailable: string },
   ) {
     this.blobs = new FileBlobStore({ dir: options.blobDir });
-    this.coordinator = new Coordinator(store, {
+    const zkIssuer = zk instanceof ZkIssuer ? zk : undefined;
+    // Two sandboxes, so that a publisher's slow step transform never delays another execution's decisions.
+    this.expressions = new ProcessEvaluator({ name: 'engine expression evaluator', timeoutMs: options.expressionTimeoutMs, memoryMb: options.expressionMemoryMb, maxQueue: 100_000 });
+    this.workerExpressions = new ProcessEvaluator({ name: 'worker expression evaluator', memoryMb: options.expressionMemoryMb, maxTimeoutMs: 10 * 60_000 });
+    // The engine queues and cancels jobs through the queue; the coordinator, which checks what workers
+    // report, hands each job's outcome to the engine inside the transaction that records it.
+    const queue = new JobQueue();
+    this.engine = new Engine(store, queue, {
+      receipts: options.attest ? new ReceiptIssuer(coordinatorSigner, log, zkIssuer) : undefined,
+      ...(!zkIssuer && { zkUnavailable: 'unavailable' in zk ? zk.unavailable : 'no zk setup' }),
+      evaluator: this.expressions,
+      blobs: this.blobs,
+      onError: options.onError,
+    });
+    this.coordinator = new Coordinator(store, queue, this.engine, {
       leaseMs: options.leaseMs,
       requireAttestations: options.attest,
       blobs: this.blobs,
@@ -171,17 +186,6 @@ export class VerityNode {
       localPrincipal: nodePrincipal(coordinatorSigner.keyId),
       caps: registrationCapsFromEnv(),
     });
-    const zkIssuer = zk instanceof ZkIssuer ? zk : undefined;
-    // Two sandboxes, so that a publisher's slow step transform never delays another execution's decisions.
-    this.expressions = new ProcessEvaluator({ name: 'engine expression evaluator', timeoutMs: options.expressionTimeoutMs, memoryMb: options.expressionMemoryMb, maxQueue: 100_000 });
-    this.workerExpressions = new ProcessEvaluator({ name: 'worker expression evaluator', memoryMb: options.expressionMemoryMb, maxTimeoutMs: 10 * 60_000 });
-    this.engine = new Engine(store, this.coordinator, {
-      receipts: options.attest ? new ReceiptIssuer(coordinatorSigner, log, zkIssuer) : undefined,
-      ...(!zkIssuer && { zkUnavailable: 'unavailable' in zk ? zk.unavailable : 'no zk setup' }),
-      evaluator: this.expressions,
-      onError: options.onError,
-    });
-    this.coordinator.attach(this.engine);
     if (zkIssuer && options.provers > 0) {
       this.proving = new ProvingService(store, zkIssuer, new ProverPool(options.provers), {
         nodeId: `${hostname()}:${process.pid}`,

@@ -126,7 +126,7 @@ export interface StepResultRecord {
   outputDigest: string;
   /**
    * 'blob': the output was too large for a row; `output` is the reference of a blob holding its canonical
-   * JSON (whose digest is `outputDigest`). Read it with Coordinator.outputOf.
+   * JSON (whose digest is `outputDigest`). Read it with readStepOutput (src/blobs/step-output.ts).
    */
   outputStorage?: 'blob';
   cost: number;

@@ -1,8 +1,6 @@
-import type { Assignment, ReportOutcome, ResultReport, WorkerRegistration } from '../coordinator/coordinator.js';
-import type { Envelope } from '../attest/dsse.js';
-import type { BlobRef } from '../blobs/blob-ref.js';
+import type { Assignment, CompletionReport, FailureReport, ReportOutcome, ResultReport, WorkerRegistration } from '../coordinator/protocol.js';
 import type { ExecutorBlobs } from '../executors/executor.js';
-import type { Capabilities, ErrorInfo } from '../store/records.js';
+import type { Capabilities } from '../store/records.js';
 
 /**
  * How a worker talks to its coordinator. The in-process client calls the coordinator directly; a remote
@@ -19,8 +17,8 @@ export interface WorkerClient {
   heartbeat(report: ResultReport): Promise<'ok' | 'cancelled' | 'lost'>;
   /** A result, with the worker's signed attestation of it. */
   /** `outputBlob` instead of `output` when the output was too large to send inline (its canonical JSON, stored first). */
-  complete(report: ResultReport & { output?: unknown; outputBlob?: BlobRef | undefined; attestation?: Envelope | undefined }): Promise<ReportOutcome>;
-  fail(report: ResultReport & { error: ErrorInfo; cost?: number | undefined }): Promise<ReportOutcome>;
+  complete(report: CompletionReport): Promise<ReportOutcome>;
+  fail(report: FailureReport): Promise<ReportOutcome>;
   seen(workerId: string): Promise<void>;
   deregister(workerId: string): Promise<void>;
   /** The blobs a job may read (those its input names) and where its executor stores new ones. */

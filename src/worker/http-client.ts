@@ -3,7 +3,7 @@ import { blobDigestOf, digestOfBytes, isBlobRef } from '../blobs/blob-ref.js';
 import { BlobError } from '../blobs/errors.js';
 import { toBase64 } from '../attest/bytes.js';
 import type { Signer } from '../attest/keys.js';
-import type { Assignment, ReportOutcome } from '../coordinator/coordinator.js';
+import type { Assignment, ReportOutcome } from '../coordinator/protocol.js';
 import { VerityError } from '../errors.js';
 import { registrationMessage } from './registration.js';
 import type { WorkerClient } from './client.js';

@@ -1,6 +1,6 @@
 import { jsonDigest } from '../attest/digest.js';
 import type { StepPredicate } from '../attest/statement.js';
-import type { Assignment } from '../coordinator/coordinator.js';
+import type { Assignment } from '../coordinator/protocol.js';
 
 /** What a worker says about its run of a job, beyond what the job itself fixes. */
 export type RunFacts = Omit<StepPredicate, 'executionId' | 'workflowDigest' | 'stepId' | 'attempt' | 'jobId' | 'jobNonce' | 'inputDigest'>;

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Assignment, ResultReport } from '../coordinator/coordinator.js';
+import type { Assignment, ResultReport } from '../coordinator/protocol.js';
 import { describeError } from '../errors.js';
 import type { ExecutorResult } from '../executors/executor.js';
 import { ExecutorError } from '../executors/executor.js';

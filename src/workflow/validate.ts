@@ -173,15 +173,56 @@ interface GraphResult {
   deps: Map<string, string[]>;
 }
 
+/**
+ * What the graph's phases share: the raw document and its steps, where issues go, and (once the ids are
+ * known) the edges found so far. Each phase adds its issues in the order the author reads the document.
+ */
+interface GraphCheck {
+  doc: Record<string, unknown>;
+  steps: LooseStep[];
+  at: At;
+  errors: ValidationIssue[];
+  warnings: ValidationIssue[];
+}
+
+/** The step ids, each with the index of the step that first uses it, and the edges between them. */
+interface StepGraph {
+  firstIndex: Map<string, number>;
+  known: Set<string>;
+  edges: Map<string, Map<string, Edge>>;
+  /** Checks a reference from `owner` to `target` (it must exist and not be the owner) and records its edge. */
+  ref(owner: string | undefined, target: string, path: PropertyKey[], implied: boolean): void;
+}
+
+/** What the workflow's outputs read. */
+interface OutputReads {
+  steps: Set<string>;
+  dynamic: boolean;
+}
+
 function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: ValidationIssue[]): GraphResult {
   const doc = isRecord(raw) ? raw : {};
-  const steps: LooseStep[] = Array.isArray(doc.steps)
+  const check: GraphCheck = { doc, steps: looseSteps(doc), at, errors, warnings };
+  const graph = checkIds(check);
+  checkExplicitDependencies(check, graph);
+  checkStepExpressions(check, graph);
+  const outputs = checkOutputs(check, graph);
+  checkInputSchema(check);
+  const deps = checkCycles(check, graph);
+  warnUnusedSteps(check, deps, outputs);
+  return { deps };
+}
+
+function looseSteps(doc: Record<string, unknown>): LooseStep[] {
+  return Array.isArray(doc.steps)
     ? doc.steps.flatMap((s: unknown, index) =>
         isRecord(s) ? [{ index, id: typeof s.id === 'string' ? s.id : undefined, raw: s }] : [],
       )
     : [];
+}
 
-  // Ids: unique.
+/** Ids are unique; a duplicate is reported where it is used again, and the first use is the step. */
+function checkIds({ steps, at, errors }: GraphCheck): StepGraph {
   const firstIndex = new Map<string, number>();
   for (const step of steps) {
     if (step.id === undefined) continue;
@@ -197,11 +238,7 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
   }
   const known = new Set(firstIndex.keys());
   const edges = new Map<string, Map<string, Edge>>([...known].map((id) => [id, new Map()]));
-  const addEdge = (from: string, to: string, edge: Edge) => {
-    const own = edges.get(from);
-    if (own && !own.has(to)) own.set(to, edge);
-  };
-  const checkRef = (owner: string | undefined, target: string, path: PropertyKey[], implied: boolean) => {
+  const ref = (owner: string | undefined, target: string, path: PropertyKey[], implied: boolean) => {
     if (!known.has(target)) {
       const what = implied ? `reads steps.${target}, but there is no step "${target}"` : `unknown step "${target}"`;
       errors.push(at(path, { code: 'unknown_step', message: `${what}${didYouMean(target, known)}` }));
@@ -215,36 +252,44 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
       errors.push(at(path, { code: 'self_reference', message }));
       return;
     }
-    addEdge(owner, target, { path, implied });
+    const own = edges.get(owner);
+    if (own && !own.has(target)) own.set(target, { path, implied });
   };
+  return { firstIndex, known, edges, ref };
+}
 
-  // Explicit dependencies: depends_on and the plan's workflow-level `dependencies` map.
+/** Explicit dependencies: depends_on and the plan's workflow-level `dependencies` map. */
+function checkExplicitDependencies({ doc, steps, at, errors }: GraphCheck, graph: StepGraph): void {
   for (const step of steps) {
     const dependsOn = step.raw.depends_on;
     if (!Array.isArray(dependsOn)) continue;
     dependsOn.forEach((dep: unknown, k) => {
-      if (typeof dep === 'string') checkRef(step.id, dep, ['steps', step.index, 'depends_on', k], false);
+      if (typeof dep === 'string') graph.ref(step.id, dep, ['steps', step.index, 'depends_on', k], false);
     });
   }
-  if (isRecord(doc.dependencies)) {
-    for (const [owner, list] of Object.entries(doc.dependencies)) {
-      if (!known.has(owner)) {
-        errors.push(
-          at(['dependencies', owner], {
-            code: 'unknown_step',
-            message: `unknown step "${owner}"${didYouMean(owner, known)}`,
-          }),
-        );
-        continue;
-      }
-      if (!Array.isArray(list)) continue;
-      list.forEach((dep: unknown, k) => {
-        if (typeof dep === 'string') checkRef(owner, dep, ['dependencies', owner, k], false);
-      });
+  if (!isRecord(doc.dependencies)) return;
+  for (const [owner, list] of Object.entries(doc.dependencies)) {
+    if (!graph.known.has(owner)) {
+      errors.push(
+        at(['dependencies', owner], {
+          code: 'unknown_step',
+          message: `unknown step "${owner}"${didYouMean(owner, graph.known)}`,
+        }),
+      );
+      continue;
     }
+    if (!Array.isArray(list)) continue;
+    list.forEach((dep: unknown, k) => {
+      if (typeof dep === 'string') graph.ref(owner, dep, ['dependencies', owner, k], false);
+    });
   }
+}
 
-  // Expressions: they must parse; input mappings and conditions imply dependencies on what they read.
+/**
+ * Each step's expressions must parse; its input mappings and condition imply dependencies on the steps
+ * they read. Then what the step runs (checkStepKind), so one step's issues come together.
+ */
+function checkStepExpressions({ steps, at, errors, warnings }: GraphCheck, graph: StepGraph): void {
   for (const step of steps) {
     const base: PropertyKey[] = ['steps', step.index];
     const readers: [PropertyKey[], StepReferences][] = [];
@@ -264,7 +309,7 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
     }
     if (typeof step.raw.expression === 'string') checkSyntax(step.raw.expression, [...base, 'expression'], at, errors);
     for (const [path, refs] of readers) {
-      for (const target of refs.steps) checkRef(step.id, target, path, true);
+      for (const target of refs.steps) graph.ref(step.id, target, path, true);
       if (refs.dynamic) {
         warnings.push(
           at(path, {
@@ -277,11 +322,13 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
     }
     checkStepKind(step, at, errors);
   }
+}
 
-  // Workflow outputs: may read any step.
-  const outputReads = new Set<string>();
-  let outputsDynamic = false;
-  if (isRecord(doc.outputs) && doc.verification_level === 'zk') {
+/** The workflow's outputs may read any step (they add no edge), but only steps that exist. */
+function checkOutputs({ doc, at, errors }: GraphCheck, graph: StepGraph): OutputReads {
+  const reads: OutputReads = { steps: new Set(), dynamic: false };
+  if (!isRecord(doc.outputs)) return reads;
+  if (doc.verification_level === 'zk') {
     // The proof binds the result to the last step's signed output; a computed result would be unproven.
     errors.push(
       at(['outputs'], {
@@ -290,41 +337,46 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
       }),
     );
   }
-  if (isRecord(doc.outputs)) {
-    for (const [key, source] of Object.entries(doc.outputs)) {
-      if (typeof source !== 'string') continue;
-      const path = ['outputs', key];
-      const refs = checkSyntax(source, path, at, errors);
-      if (!refs) continue;
-      outputsDynamic ||= refs.dynamic;
-      for (const target of refs.steps) {
-        if (known.has(target)) outputReads.add(target);
-        else
-          errors.push(
-            at(path, {
-              code: 'unknown_step',
-              message: `reads steps.${target}, but there is no step "${target}"${didYouMean(target, known)}`,
-            }),
-          );
-      }
+  for (const [key, source] of Object.entries(doc.outputs)) {
+    if (typeof source !== 'string') continue;
+    const path = ['outputs', key];
+    const refs = checkSyntax(source, path, at, errors);
+    if (!refs) continue;
+    reads.dynamic ||= refs.dynamic;
+    for (const target of refs.steps) {
+      if (graph.known.has(target)) reads.steps.add(target);
+      else
+        errors.push(
+          at(path, {
+            code: 'unknown_step',
+            message: `reads steps.${target}, but there is no step "${target}"${didYouMean(target, graph.known)}`,
+          }),
+        );
     }
   }
+  return reads;
+}
 
-  if (isRecord(doc.inputs)) {
-    try {
-      compileInputSchema(doc.inputs);
-    } catch (error) {
-      errors.push(
-        at(['inputs'], {
-          code: 'invalid_schema',
-          message: `is not a valid JSON Schema: ${(error as Error).message}; fix the schema of the inputs`,
-        }),
-      );
-    }
+function checkInputSchema({ doc, at, errors }: GraphCheck): void {
+  if (!isRecord(doc.inputs)) return;
+  try {
+    compileInputSchema(doc.inputs);
+  } catch (error) {
+    errors.push(
+      at(['inputs'], {
+        code: 'invalid_schema',
+        message: `is not a valid JSON Schema: ${(error as Error).message}; fix the schema of the inputs`,
+      }),
+    );
   }
+}
 
-  // Cycles, over explicit and implied edges together. A cycle closed by a mapping is reported at the mapping
-  // ("reads a step that runs after it"), since that is where the author has to change something.
+/**
+ * Cycles, over explicit and implied edges together. A cycle closed by a mapping is reported at the mapping
+ * ("reads a step that runs after it"), since that is where the author has to change something.
+ */
+function checkCycles({ steps, at, errors }: GraphCheck, graph: StepGraph): Map<string, string[]> {
+  const { edges, firstIndex } = graph;
   const deps = new Map([...edges].map(([id, own]) => [id, [...own.keys()].sort()]));
   const order = steps.flatMap((s) => (s.id !== undefined && firstIndex.get(s.id) === s.index ? [s.id] : []));
   for (const cycle of findCycles(order, deps)) {
@@ -350,20 +402,26 @@ function checkGraph(raw: unknown, at: At, errors: ValidationIssue[], warnings: V
       );
     }
   }
+  return deps;
+}
 
-  if (isRecord(doc.outputs) && !outputsDynamic && errors.length === 0) {
-    const used = new Set([...deps.values()].flat());
-    for (const step of steps) {
-      if (step.id === undefined || used.has(step.id) || outputReads.has(step.id)) continue;
-      warnings.push(
-        at(['steps', step.index], {
-          code: 'unused_step',
-          message: `the output of "${step.id}" is not read by any step or by outputs; read it in outputs or remove the step`,
-        }),
-      );
-    }
+/**
+ * A step whose output nothing reads is likely a mistake, when the workflow names its outputs (otherwise
+ * the last step's output is the result) and reads them statically. Only on an otherwise valid definition,
+ * where the warning is not noise next to errors.
+ */
+function warnUnusedSteps({ doc, steps, at, errors, warnings }: GraphCheck, deps: Map<string, string[]>, outputs: OutputReads): void {
+  if (!isRecord(doc.outputs) || outputs.dynamic || errors.length > 0) return;
+  const used = new Set([...deps.values()].flat());
+  for (const step of steps) {
+    if (step.id === undefined || used.has(step.id) || outputs.steps.has(step.id)) continue;
+    warnings.push(
+      at(['steps', step.index], {
+        code: 'unused_step',
+        message: `the output of "${step.id}" is not read by any step or by outputs; read it in outputs or remove the step`,
+      }),
+    );
   }
-  return { deps };
 }
 
 /** The steps an expression reads, or undefined (and an error) when it does not parse. */

@@ -3,7 +3,7 @@ import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../src/attest/dsse.js';
 import type { Envelope } from '../../src/attest/dsse.js';
 import { statementBytes, stepStatement } from '../../src/attest/statement.js';
 import type { StepPredicate } from '../../src/attest/statement.js';
-import type { Assignment } from '../../src/coordinator/coordinator.js';
+import type { Assignment } from '../../src/coordinator/protocol.js';
 import type { LocalSigner } from '../../src/keys/local-signer.js';
 import { jobPredicate } from '../../src/worker/job-predicate.js';
 

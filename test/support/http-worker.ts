@@ -2,7 +2,7 @@ import { toBase64 } from '../../src/attest/bytes.js';
 import type { Envelope } from '../../src/attest/dsse.js';
 import type { StepPredicate } from '../../src/attest/statement.js';
 import { attestJob } from './attestation.js';
-import type { Assignment } from '../../src/coordinator/coordinator.js';
+import type { Assignment } from '../../src/coordinator/protocol.js';
 import { LocalSigner } from '../../src/keys/local-signer.js';
 import { registrationMessage } from '../../src/worker/registration.js';
 import { call } from './api-http.js';

@@ -1,7 +1,8 @@
 import type { Envelope } from '../../src/attest/dsse.js';
 import type { StepPredicate } from '../../src/attest/statement.js';
 import { attestJob } from './attestation.js';
-import type { Assignment, Coordinator, ReportOutcome } from '../../src/coordinator/coordinator.js';
+import type { Coordinator } from '../../src/coordinator/coordinator.js';
+import type { Assignment, ReportOutcome } from '../../src/coordinator/protocol.js';
 import { LocalSigner } from '../../src/keys/local-signer.js';
 import type { Capabilities } from '../../src/store/records.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ReportOutcome } from '../../coordinator/coordinator.js';
+import type { ReportOutcome } from '../../coordinator/protocol.js';
 import { CoordinatorError } from '../../coordinator/errors.js';
 import type { WorkerRecord } from '../../store/records.js';
 import { ownRemoteWorker } from '../access.js';

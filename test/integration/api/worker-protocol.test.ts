@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toBase64 } from '../../../src/attest/bytes.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../../src/attest/dsse.js';
 import { issueChallenge } from '../../../src/api/worker-challenge.js';
-import type { Assignment } from '../../../src/coordinator/coordinator.js';
+import type { Assignment } from '../../../src/coordinator/protocol.js';
 import { defaultExecutors } from '../../../src/executors/defaults.js';
 import { ExecutorRegistry } from '../../../src/executors/registry.js';
 import { LocalSigner } from '../../../src/keys/local-signer.js';

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Assignment } from '../../../src/coordinator/coordinator.js';
+import type { Assignment } from '../../../src/coordinator/protocol.js';
 import { LocalSigner } from '../../../src/keys/local-signer.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
 import { ManualWorker } from '../../support/manual-worker.js';

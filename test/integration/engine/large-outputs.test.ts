@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonDigest } from '../../../src/attest/digest.js';
+import { readStepOutput } from '../../../src/blobs/step-output.js';
 import { verifyBundle } from '../../../src/attest/verify/verify-bundle.js';
 import { buildBundle } from '../../../src/receipts/bundle.js';
 import { defaultExecutors } from '../../../src/executors/defaults.js';
@@ -47,7 +48,7 @@ for (const kind of BACKENDS) {
       expect(ref.mediaType).toBe('application/json');
       expect(ref.$blob).toBe(`sha256:${produced!.outputDigest}`);
       expect(produced!.outputDigest).toBe(jsonDigest({ text: big }));
-      expect(await t.node.coordinator.outputOf(produced!)).toEqual({ text: big });
+      expect(await readStepOutput(t.node.blobs, produced!)).toEqual({ text: big });
       // The bundle carries the value for level full, and verifies there.
       const bundle = await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true, blobs: t.node.blobs });
       const report = await verifyBundle(bundle, { trustedKeys: [t.node.coordinatorSigner.publicKeyPem], level: 'full', evaluator: sandbox() });

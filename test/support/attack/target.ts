@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Assignment } from '../../../src/coordinator/coordinator.js';
+import type { Assignment } from '../../../src/coordinator/protocol.js';
 import { call } from '../api-http.js';
 import { HttpWorker } from '../http-worker.js';
 import { startServerProcess } from '../server.js';
