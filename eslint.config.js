@@ -145,7 +145,7 @@ export default tseslint.config(
   ...boundaryBlocks(SDK_PART, [SDK_PART, VERIFY_LEAF], {
     allowTypeImports: true,
     message:
-      'The SDK (verity/sdk) runs in a browser: at run time it imports only src/sdk/, the schemas and records listed in eslint.config.js and the verifier\'s leaf; use `import type` for anything else.',
+      "The SDK (verity/sdk) runs in a browser: at run time it imports only src/sdk/, the schemas and records listed in eslint.config.js and the verifier's leaf; use `import type` for anything else.",
   }),
   {
     files: ['**/*.js'],

@@ -17,7 +17,9 @@ import { median } from './stats.js';
  * document-intelligence example (OCR, NLP, three JSONata steps), measured with and without, alternating.
  */
 const example = (name: string) => new URL(`../examples/${name}/`, import.meta.url);
-const INVOICE = JSON.parse(readFileSync(new URL('input.json', example('document-intelligence')), 'utf8')) as { image: string };
+const INVOICE = JSON.parse(readFileSync(new URL('input.json', example('document-intelligence')), 'utf8')) as {
+  image: string;
+};
 
 function loadWorkflow(text: string) {
   const result = validateWorkflowText(text);
@@ -28,28 +30,48 @@ function loadWorkflow(text: string) {
 async function runOne(node: VerityNode, workflow: WorkflowRecord, inputs: unknown): Promise<number> {
   const started = performance.now();
   const done = await node.waitFor((await node.engine.start({ workflow, inputs, clientId: 'bench' })).id);
-  if (done.status !== 'completed') throw new Error(`${workflow.workflowId}: ${done.status} ${JSON.stringify(done.error)}`);
+  if (done.status !== 'completed')
+    throw new Error(`${workflow.workflowId}: ${done.status} ${JSON.stringify(done.error)}`);
   return performance.now() - started;
 }
 
 export async function ocrWorkers(context: ScenarioContext): Promise<ScenarioResult> {
   const ocrOnly = loadWorkflow(
-    JSON.stringify({ id: 'ocr-only', steps: [{ id: 'ocr', step_type: 'inference', model_requirements: { name: 'paddleocr' }, input_mappings: { image: 'inputs.image' }, timeout_seconds: 300 }] }),
+    JSON.stringify({
+      id: 'ocr-only',
+      steps: [
+        {
+          id: 'ocr',
+          step_type: 'inference',
+          model_requirements: { name: 'paddleocr' },
+          input_mappings: { image: 'inputs.image' },
+          timeout_seconds: 300,
+        },
+      ],
+    }),
   );
   const PAGES = 16;
   const out: ScenarioResult = {};
   for (const count of [1, 2]) {
-    const node = await VerityNode.open({ dataDir: `${context.dataDir}/ocr-${count}`, databaseUrl: context.databaseUrl, workers: 0 });
+    const node = await VerityNode.open({
+      dataDir: `${context.dataDir}/ocr-${count}`,
+      databaseUrl: context.databaseUrl,
+      workers: 0,
+    });
     await node.start();
     const workers: Worker[] = [];
     try {
       for (let i = 0; i < count; i++) {
         // One job at a time per worker: a worker's OCR runs on one inference thread.
-        const worker = new Worker(localWorkerClient(node.coordinator, node.blobs, node.store), new ExecutorRegistry([new PaddleOcrExecutor(), ...defaultExecutors()]), {
-          signer: LocalSigner.generate(),
-          concurrency: 1,
-          pollMs: 100,
-        });
+        const worker = new Worker(
+          localWorkerClient(node.coordinator, node.blobs, node.store),
+          new ExecutorRegistry([new PaddleOcrExecutor(), ...defaultExecutors()]),
+          {
+            signer: LocalSigner.generate(),
+            concurrency: 1,
+            pollMs: 100,
+          },
+        );
         await worker.start();
         workers.push(worker);
       }
@@ -77,7 +99,12 @@ export async function documentAttestation(context: ScenarioContext): Promise<Sce
   const root = example('document-intelligence');
   const definition = loadWorkflow(readFileSync(new URL('workflow.yaml', root), 'utf8'));
   const open = async (attest: boolean, dir: string) => {
-    const node = await VerityNode.open({ dataDir: `${context.dataDir}/${dir}`, databaseUrl: context.databaseUrl, workers: 2, attest });
+    const node = await VerityNode.open({
+      dataDir: `${context.dataDir}/${dir}`,
+      databaseUrl: context.databaseUrl,
+      workers: 2,
+      attest,
+    });
     await node.start();
     return { node, workflow: await node.engine.registerWorkflow(definition.definition, definition.digest) };
   };
@@ -105,5 +132,10 @@ export async function documentAttestation(context: ScenarioContext): Promise<Sce
     await attested.node.stop();
     await plain.node.stop();
   }
-  return { attested_ms: median(a), plain_ms: median(b), paired_difference_ms: median(differences), overhead_pct: (median(differences) / median(b)) * 100 };
+  return {
+    attested_ms: median(a),
+    plain_ms: median(b),
+    paired_difference_ms: median(differences),
+    overhead_pct: (median(differences) / median(b)) * 100,
+  };
 }

@@ -55,7 +55,14 @@ const fmt = (n: number | undefined, digits = 2) => (n === undefined ? 'n/a' : n.
 const withPostgres = await postgresUp();
 const backends = withPostgres ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
 const results: Record<string, Record<string, ScenarioResult>> = {};
-for (const name of ['overhead-per-step', 'fan-out-100', 'fan-out-10000', 'concurrent-200x10', 'attestation-overhead', 'server-1000x10'] as const) {
+for (const name of [
+  'overhead-per-step',
+  'fan-out-100',
+  'fan-out-10000',
+  'concurrent-200x10',
+  'attestation-overhead',
+  'server-1000x10',
+] as const) {
   for (const backend of backends) {
     process.stderr.write(`running ${name} on ${backend}…\n`);
     (results[name] ??= {})[backend] = await runScenario(name, backend);
@@ -87,17 +94,32 @@ const rows = [
       return `${fmt(x?.median_ms_per_step, 3)} ms (p90 ${fmt(x?.p90_ms_per_step, 3)}); ${fmt(x?.median_ms_per_step_unattested, 3)} ms`;
     }),
   ],
-  ['100-wide fan-out + join, wall time (median of 5)', ...backends.map((b) => `${fmt(r('fan-out-100', b)?.median_wall_ms, 0)} ms`)],
   [
-    '10,000-step fan-out + join at concurrency 1,000: wall time; per step, and its ratio to the 100-wide fan-out\'s per step (1.0 = width costs nothing)',
+    '100-wide fan-out + join, wall time (median of 5)',
+    ...backends.map((b) => `${fmt(r('fan-out-100', b)?.median_wall_ms, 0)} ms`),
+  ],
+  [
+    "10,000-step fan-out + join at concurrency 1,000: wall time; per step, and its ratio to the 100-wide fan-out's per step (1.0 = width costs nothing)",
     ...backends.map((b) => {
       const wide = r('fan-out-10000', b);
       const narrow = (r('fan-out-100', b)?.median_wall_ms ?? NaN) / 102;
       return `${fmt((wide?.wall_ms ?? NaN) / 1000, 1)} s; ${fmt(wide?.ms_per_step, 2)} ms/step (**×${fmt((wide?.ms_per_step ?? NaN) / narrow, 2)}**)`;
     }),
   ],
-  ['200 concurrent 10-step executions: executions/s', ...backends.map((b) => `${fmt(r('concurrent-200x10', b)?.executions_per_s, 1)} /s (${fmt(r('concurrent-200x10', b)?.steps_per_s, 0)} steps/s)`)],
-  ['… peak RSS of the process (increase during the run)', ...backends.map((b) => `${fmt(r('concurrent-200x10', b)?.peak_rss_mb, 0)} MB (+${fmt(r('concurrent-200x10', b)?.rss_increase_mb, 0)} MB)`)],
+  [
+    '200 concurrent 10-step executions: executions/s',
+    ...backends.map(
+      (b) =>
+        `${fmt(r('concurrent-200x10', b)?.executions_per_s, 1)} /s (${fmt(r('concurrent-200x10', b)?.steps_per_s, 0)} steps/s)`,
+    ),
+  ],
+  [
+    '… peak RSS of the process (increase during the run)',
+    ...backends.map(
+      (b) =>
+        `${fmt(r('concurrent-200x10', b)?.peak_rss_mb, 0)} MB (+${fmt(r('concurrent-200x10', b)?.rss_increase_mb, 0)} MB)`,
+    ),
+  ],
   [
     '50-step chain of builtin/sleep 10 ms: with attestations and receipts / without (median of 10, alternating)',
     ...backends.map((b) => {

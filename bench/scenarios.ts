@@ -22,7 +22,12 @@ export interface ScenarioContext {
   databaseUrl: string | undefined;
 }
 
-const echoStep = (id: string, deps: string[] = []) => ({ id, step_type: 'inference', model_requirements: { name: 'builtin/echo' }, depends_on: deps });
+const echoStep = (id: string, deps: string[] = []) => ({
+  id,
+  step_type: 'inference',
+  model_requirements: { name: 'builtin/echo' },
+  depends_on: deps,
+});
 
 function definitionOf(raw: unknown) {
   const result = validateWorkflow(raw);
@@ -30,7 +35,10 @@ function definitionOf(raw: unknown) {
   return result;
 }
 
-async function withNode<T>(context: ScenarioContext, fn: (node: VerityNode, register: (raw: unknown) => Promise<WorkflowRecord>) => Promise<T>): Promise<T> {
+async function withNode<T>(
+  context: ScenarioContext,
+  fn: (node: VerityNode, register: (raw: unknown) => Promise<WorkflowRecord>) => Promise<T>,
+): Promise<T> {
   const node = await VerityNode.open({ dataDir: context.dataDir, databaseUrl: context.databaseUrl, workers: 16 });
   await node.start();
   try {
@@ -52,7 +60,12 @@ export async function overheadPerStep(context: ScenarioContext): Promise<Scenari
   const steps = Array.from({ length: 50 }, (_, i) => echoStep(`s${i}`, i === 0 ? [] : [`s${i - 1}`]));
   const v = definitionOf({ id: 'chain-50', steps });
   const open = async (attest: boolean, dir: string) => {
-    const node = await VerityNode.open({ dataDir: `${context.dataDir}/${dir}`, databaseUrl: context.databaseUrl, workers: 16, attest });
+    const node = await VerityNode.open({
+      dataDir: `${context.dataDir}/${dir}`,
+      databaseUrl: context.databaseUrl,
+      workers: 16,
+      attest,
+    });
     await node.start();
     return { node, workflow: await node.engine.registerWorkflow(v.definition, v.digest) };
   };
@@ -86,7 +99,10 @@ function fanOutWorkflow(id: string, width: number, concurrency: number) {
     steps: [
       echoStep('source'),
       ...Array.from({ length: width }, (_, i) => echoStep(`w${i}`, ['source'])),
-      echoStep('join', Array.from({ length: width }, (_, i) => `w${i}`)),
+      echoStep(
+        'join',
+        Array.from({ length: width }, (_, i) => `w${i}`),
+      ),
     ],
   };
 }
@@ -134,12 +150,18 @@ export async function concurrentExecutions(context: ScenarioContext): Promise<Sc
   return withNode(context, async (node, register) => {
     const workflow = await register({ id: 'ten-steps', steps });
     // Warm up with a few executions, then measure.
-    await Promise.all(Array.from({ length: 5 }, async (_, i) => node.waitFor((await node.engine.start({ workflow, inputs: { warm: i }, clientId: 'bench' })).id)));
+    await Promise.all(
+      Array.from({ length: 5 }, async (_, i) =>
+        node.waitFor((await node.engine.start({ workflow, inputs: { warm: i }, clientId: 'bench' })).id),
+      ),
+    );
     const baseline = process.memoryUsage().rss;
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
     const start = performance.now();
-    const executions = await Promise.all(Array.from({ length: 200 }, (_, i) => node.engine.start({ workflow, inputs: { i }, clientId: 'bench' })));
+    const executions = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => node.engine.start({ workflow, inputs: { i }, clientId: 'bench' })),
+    );
     const finals = await Promise.all(executions.map((e) => node.waitFor(e.id)));
     const seconds = (performance.now() - start) / 1000;
     clearInterval(sampler);
@@ -198,7 +220,8 @@ export async function verify50(context: ScenarioContext): Promise<ScenarioResult
   return withNode(context, async (node, register) => {
     const workflow = await register({ id: 'chain-50', steps });
     // A log with some history, so the inclusion proof is not trivial.
-    for (let i = 0; i < 20; i++) await node.waitFor((await node.engine.start({ workflow, inputs: { i }, clientId: 'bench' })).id);
+    for (let i = 0; i < 20; i++)
+      await node.waitFor((await node.engine.start({ workflow, inputs: { i }, clientId: 'bench' })).id);
     const executions = await node.store.read.listExecutions({ limit: 1 });
     const bundle = JSON.parse(JSON.stringify(await buildBundle(node.store, node.log, executions[0]!.id))) as unknown;
     const trustedKeys = [node.coordinatorSigner.publicKeyPem];
@@ -231,7 +254,12 @@ export async function attestationOverhead(context: ScenarioContext): Promise<Sce
   }));
   const v = definitionOf({ id: 'sleep-50', steps });
   const open = async (attest: boolean, dir: string) => {
-    const node = await VerityNode.open({ dataDir: `${context.dataDir}/${dir}`, databaseUrl: context.databaseUrl, workers: 16, attest });
+    const node = await VerityNode.open({
+      dataDir: `${context.dataDir}/${dir}`,
+      databaseUrl: context.databaseUrl,
+      workers: 16,
+      attest,
+    });
     await node.start();
     return { node, workflow: await node.engine.registerWorkflow(v.definition, v.digest) };
   };

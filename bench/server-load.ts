@@ -29,8 +29,16 @@ interface Child {
   stderr: () => string;
 }
 
-function start(args: string[], env: Record<string, string | undefined>, ready: RegExp, nodeArgs: string[] = []): Promise<{ child: Child; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [...nodeArgs, VERITY_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+function start(
+  args: string[],
+  env: Record<string, string | undefined>,
+  ready: RegExp,
+  nodeArgs: string[] = [],
+): Promise<{ child: Child; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, [...nodeArgs, VERITY_BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   return new Promise((resolve, reject) => {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -49,9 +57,14 @@ async function stop(child: Child): Promise<void> {
   await exited;
 }
 
-const profile = process.env.VERITY_BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.VERITY_BENCH_PROFILE_DIR] : [];
+const profile = process.env.VERITY_BENCH_PROFILE_DIR
+  ? ['--cpu-prof', '--cpu-prof-dir', process.env.VERITY_BENCH_PROFILE_DIR]
+  : [];
 
-export async function serverLoad(context: { dataDir: string; databaseUrl: string | undefined }): Promise<Record<string, number>> {
+export async function serverLoad(context: {
+  dataDir: string;
+  databaseUrl: string | undefined;
+}): Promise<Record<string, number>> {
   const serverDir = join(context.dataDir, 'server');
   const { child: server, match } = await start(
     ['serve', '--data-dir', serverDir, '--port', '0', '--workers', '0', '--log-level', 'warn'],
@@ -66,7 +79,17 @@ export async function serverLoad(context: { dataDir: string; databaseUrl: string
     for (const n of [1, 2]) {
       const key = await admin.createKey(`bench-worker-${n}`, 'worker');
       const { child } = await start(
-        ['worker', '--server', url, '--key', key.token, '--data-dir', join(context.dataDir, `worker-${n}`), '--concurrency', String(WORKER_SLOTS)],
+        [
+          'worker',
+          '--server',
+          url,
+          '--key',
+          key.token,
+          '--data-dir',
+          join(context.dataDir, `worker-${n}`),
+          '--concurrency',
+          String(WORKER_SLOTS),
+        ],
         {},
         /worker \S+ \(key/,
         profile,
@@ -74,11 +97,22 @@ export async function serverLoad(context: { dataDir: string; databaseUrl: string
       children.push(child);
     }
     const publisher = new VerityClient({ server: url, apiKey: (await admin.createKey('bench', 'publisher')).token });
-    const steps = Array.from({ length: 10 }, (_, i) => ({ id: `s${i}`, step_type: 'inference', model_requirements: { name: 'builtin/echo' }, ...(i > 0 && { depends_on: [`s${i - 1}`] }) }));
+    const steps = Array.from({ length: 10 }, (_, i) => ({
+      id: `s${i}`,
+      step_type: 'inference',
+      model_requirements: { name: 'builtin/echo' },
+      ...(i > 0 && { depends_on: [`s${i - 1}`] }),
+    }));
     await publisher.publishWorkflow({ id: 'bench-chain-10', version: 1, steps });
 
     // Each client has its own key, as separate users would.
-    const clients = await Promise.all(Array.from({ length: CLIENTS }, async (_, i) => new VerityClient({ server: url, apiKey: (await admin.createKey(`client-${i}`, 'client')).token })));
+    const clients = await Promise.all(
+      Array.from(
+        { length: CLIENTS },
+        async (_, i) =>
+          new VerityClient({ server: url, apiKey: (await admin.createKey(`client-${i}`, 'client')).token }),
+      ),
+    );
     const statusMs: number[] = [];
     let submitted = 0;
     let failed = 0;

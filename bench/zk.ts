@@ -25,10 +25,22 @@ export async function zkProving(context: ScenarioContext): Promise<ScenarioResul
   const artifacts = await readArtifacts(BENCH_ZK_DIR, config);
   const r1cs = await readR1csHeader(artifacts.paths.r1cs);
   const size = (file: string) => statSync(file).size / 2 ** 20;
-  const node = await VerityNode.open({ dataDir: context.dataDir, databaseUrl: context.databaseUrl, workers: 16, zkDir: BENCH_ZK_DIR, zkConfig: config, provers: 2 });
+  const node = await VerityNode.open({
+    dataDir: context.dataDir,
+    databaseUrl: context.databaseUrl,
+    workers: 16,
+    zkDir: BENCH_ZK_DIR,
+    zkConfig: config,
+    provers: 2,
+  });
   await node.start();
   try {
-    const steps = Array.from({ length: 50 }, (_, i) => ({ id: `s${i}`, step_type: 'inference', model_requirements: { name: 'builtin/echo' }, depends_on: i === 0 ? [] : [`s${i - 1}`] }));
+    const steps = Array.from({ length: 50 }, (_, i) => ({
+      id: `s${i}`,
+      step_type: 'inference',
+      model_requirements: { name: 'builtin/echo' },
+      depends_on: i === 0 ? [] : [`s${i - 1}`],
+    }));
     const validated = validateWorkflow({ id: 'zk-chain-50', verification_level: 'zk', steps });
     if (!validated.ok) throw new Error(JSON.stringify(validated.errors));
     const workflow = await node.engine.registerWorkflow(validated.definition, validated.digest);
@@ -38,7 +50,8 @@ export async function zkProving(context: ScenarioContext): Promise<ScenarioResul
     const ran = performance.now() - started;
     let record = await node.store.read.getZkProof(execution.id);
     while (record?.status !== 'completed') {
-      if (record?.status === 'failed' || record === undefined) throw new Error(`proving failed: ${record?.error?.message ?? 'no proof record'}`);
+      if (record?.status === 'failed' || record === undefined)
+        throw new Error(`proving failed: ${record?.error?.message ?? 'no proof record'}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       record = await node.store.read.getZkProof(execution.id);
     }
@@ -53,7 +66,8 @@ export async function zkProving(context: ScenarioContext): Promise<ScenarioResul
       const start = performance.now();
       const report = await verifyBundle(bundle, { trustedKeys, level: 'zk' });
       const took = performance.now() - start;
-      if (!report.ok) throw new Error(`the zk bundle did not verify: ${JSON.stringify(report.checks.filter((c) => !c.ok))}`);
+      if (!report.ok)
+        throw new Error(`the zk bundle did not verify: ${JSON.stringify(report.checks.filter((c) => !c.ok))}`);
       if (run === 0) first = took;
       else times.push(took);
     }

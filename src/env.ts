@@ -77,7 +77,10 @@ export const VERITY_ENV = {
   VERITY_BLOB_DIR: text,
   VERITY_LOG_ORIGIN: text,
   VERITY_SQLITE_SYNC: oneOf('normal', 'full'),
-  VERITY_LEASE_MS: integer(1000, 'a whole number of milliseconds of at least 1000 (a worker heartbeats every third of it)'),
+  VERITY_LEASE_MS: integer(
+    1000,
+    'a whole number of milliseconds of at least 1000 (a worker heartbeats every third of it)',
+  ),
   VERITY_ZK_DIR: text,
   VERITY_ZK_BATCH_SIZE: positive,
   VERITY_ZK_REGISTRY_DEPTH: positive,
@@ -110,9 +113,13 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
     if (raw === undefined || raw === '') continue;
     const value = kind.parse(raw);
     if (value === undefined) {
-      throw new EnvError('invalid_env', `${name} must be ${kind.expected}, got '${raw}'; fix it, or unset it to use the default`, {
-        context: { variable: name, value: raw },
-      });
+      throw new EnvError(
+        'invalid_env',
+        `${name} must be ${kind.expected}, got '${raw}'; fix it, or unset it to use the default`,
+        {
+          context: { variable: name, value: raw },
+        },
+      );
     }
     parsed[name] = value;
   }

@@ -48,5 +48,13 @@ export type { ExpressionEvaluator, EvaluationResult, ExpressionLimits } from './
 export { buildServer } from './api/server.js';
 export type { ServerOptions } from './api/server.js';
 export { VerityClient, VerityApiError } from './sdk/client.js';
-export type { VerityClientOptions, ServerEvent, ExecutionSummary, ExecutionList, HistoryPage, WorkflowDetail, VerificationReport } from './sdk/client.js';
+export type {
+  VerityClientOptions,
+  ServerEvent,
+  ExecutionSummary,
+  ExecutionList,
+  HistoryPage,
+  WorkflowDetail,
+  VerificationReport,
+} from './sdk/client.js';
 export type { EventView } from './engine/view.js';

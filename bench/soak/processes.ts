@@ -20,8 +20,16 @@ export interface Child {
 export const liveChildren = new Set<ChildProcess>();
 
 /** Starts `verity args…` and resolves once its stderr matches `ready`; rejects if it exits or stays silent first. */
-export async function spawnVerity(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 60_000): Promise<{ child: Child; match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, [VERITY_BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+export async function spawnVerity(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 60_000,
+): Promise<{ child: Child; match: RegExpMatchArray }> {
+  const proc = spawn(process.execPath, [VERITY_BIN, ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   liveChildren.add(proc);
   proc.once('exit', () => liveChildren.delete(proc));
   let stderr = '';
@@ -30,7 +38,9 @@ export async function spawnVerity(args: string[], env: Record<string, string>, r
     stderr = (stderr + chunk).slice(-20_000);
   });
   // 'exit', not 'close': the server's own children (expression sandboxes, provers) hold its stderr open a while.
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const child: Child = {
     process: proc,
     pid: proc.pid!,
@@ -43,7 +53,10 @@ export async function spawnVerity(args: string[], env: Record<string, string>, r
   };
   try {
     const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`verity ${args[0]} was not ready in ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`verity ${args[0]} was not ready in ${timeoutMs} ms:\n${stderr}`)),
+        timeoutMs,
+      );
       const check = () => {
         const found = stderr.match(ready);
         if (found) {
@@ -74,7 +87,19 @@ export interface ServerSpec {
 }
 
 export async function startServer(spec: ServerSpec): Promise<{ child: Child; url: string; adminKey: string }> {
-  const args = ['serve', '--data-dir', spec.dataDir, '--port', String(spec.port), '--workers', '0', '--log-level', 'error', '--lease-ms', String(spec.leaseMs)];
+  const args = [
+    'serve',
+    '--data-dir',
+    spec.dataDir,
+    '--port',
+    String(spec.port),
+    '--workers',
+    '0',
+    '--log-level',
+    'error',
+    '--lease-ms',
+    String(spec.leaseMs),
+  ];
   const env: Record<string, string> = spec.databaseUrl ? { VERITY_DATABASE_URL: spec.databaseUrl } : {};
   const { child, match } = await spawnVerity(args, env, /verity is serving on (http:\/\/\S+?) /);
   return { child, url: match[1]!, adminKey: readFileSync(join(spec.dataDir, 'admin.key'), 'utf8').trim() };
@@ -91,7 +116,19 @@ export interface WorkerSpec {
 }
 
 export async function startWorker(spec: WorkerSpec): Promise<{ child: Child; workerId: string }> {
-  const args = ['worker', '--server', spec.url, '--key', spec.apiKey, '--data-dir', spec.dataDir, '--concurrency', String(spec.concurrency), '--name', spec.name];
+  const args = [
+    'worker',
+    '--server',
+    spec.url,
+    '--key',
+    spec.apiKey,
+    '--data-dir',
+    spec.dataDir,
+    '--concurrency',
+    String(spec.concurrency),
+    '--name',
+    spec.name,
+  ];
   if (spec.capabilities) args.push('--capabilities', spec.capabilities.join(','));
   const { child, match } = await spawnVerity(args, {}, /worker (\S+) \(key/);
   return { child, workerId: match[1]! };

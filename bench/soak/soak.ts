@@ -143,19 +143,39 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     }
     serverSpec.port = Number(new URL(server.url).port);
     const rss = rssOf(server.child.pid) ?? 0;
-    lives.push({ pid: server.child.pid, startedAt: Date.now() - started, samples: 1, firstRss: rss, maxRss: rss, lastRss: rss });
+    lives.push({
+      pid: server.child.pid,
+      startedAt: Date.now() - started,
+      samples: 1,
+      firstRss: rss,
+      maxRss: rss,
+      lastRss: rss,
+    });
   };
   await startServerLife();
   const url = server!.url;
   const admin = new VerityClient({ server: url, apiKey: server!.adminKey });
-  const client = new VerityClient({ server: url, apiKey: (await admin.createKey('soak-client', 'publisher')).token, timeoutMs: 15_000 });
+  const client = new VerityClient({
+    server: url,
+    apiKey: (await admin.createKey('soak-client', 'publisher')).token,
+    timeoutMs: 15_000,
+  });
 
   const workers = new Map<string, { key: string; dataDir: string; child?: Child | undefined }>();
   const startWorkerLife = async (name: string) => {
     const w = workers.get(name)!;
     for (let attempt = 1; ; attempt++) {
       try {
-        w.child = (await startWorker({ name, url, apiKey: w.key, dataDir: w.dataDir, concurrency: o.workerConcurrency, capabilities: CAPABILITIES })).child;
+        w.child = (
+          await startWorker({
+            name,
+            url,
+            apiKey: w.key,
+            dataDir: w.dataDir,
+            concurrency: o.workerConcurrency,
+            capabilities: CAPABILITIES,
+          })
+        ).child;
         return;
       } catch (error) {
         if (attempt >= 20) throw error;
@@ -220,14 +240,19 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
         const killServer = kind !== 'worker';
         const killWorker = kind !== 'server';
         const at = Date.now();
-        await Promise.all([killServer ? server!.child.kill9() : undefined, killWorker ? workers.get(victim)!.child!.kill9() : undefined]);
+        await Promise.all([
+          killServer ? server!.child.kill9() : undefined,
+          killWorker ? workers.get(victim)!.child!.kill9() : undefined,
+        ]);
         if (killServer) count('kills: server');
         if (killWorker) count('kills: worker');
         await sleep(Math.floor(random() * 800));
         if (killServer) await startServerLife();
         if (killWorker) await startWorkerLife(victim);
         const what = [killServer && 'the server', killWorker && victim].filter(Boolean).join(' and ');
-        log(`chaos: kill -9 ${what} at ${((at - started) / 1000).toFixed(1)} s, back in ${((Date.now() - at) / 1000).toFixed(1)} s`);
+        log(
+          `chaos: kill -9 ${what} at ${((at - started) / 1000).toFixed(1)} s, back in ${((Date.now() - at) / 1000).toFixed(1)} s`,
+        );
       });
       chaosQueue = action.catch(() => undefined);
       return action;
@@ -236,7 +261,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     const chaosLoop = (async () => {
       while (running) {
         const gap = o.killGapMs[0] + random() * (o.killGapMs[1] - o.killGapMs[0]);
-        for (const end = Date.now() + gap; running && Date.now() < end; ) await sleep(100);
+        for (const end = Date.now() + gap; running && Date.now() < end;) await sleep(100);
         if (!running) break;
         const pick = random();
         await chaos(pick < 0.3 ? 'server' : pick < 0.4 ? 'both' : 'worker');
@@ -259,7 +284,10 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       // The note is signed by the coordinator's key, and says what the response says.
       const { body } = await verifyNote(taken.checkpoint, [{ name: taken.origin, publicKey: coordinatorKey }]);
       const parsed = parseCheckpoint(body);
-      if (parsed.size !== taken.size || Buffer.compare(Buffer.from(parsed.rootHash), Buffer.from(fromBase64(taken.rootHash))) !== 0) {
+      if (
+        parsed.size !== taken.size ||
+        Buffer.compare(Buffer.from(parsed.rootHash), Buffer.from(fromBase64(taken.rootHash))) !== 0
+      ) {
         violation(`checkpoint of size ${taken.size}: the signed note says size ${parsed.size} with another root`);
       }
       checkpoints.push({ size: parsed.size, root: parsed.rootHash, at: Date.now() - started });
@@ -280,12 +308,15 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     // ----- the executions ---------------------------------------------------------------------------------
     const planned = plan(o.executions, o.seed);
     const forcedAt = new Map<number, 'server' | 'worker'>();
-    for (let k = 1; k <= o.forcedKills; k++) forcedAt.set(Math.floor((o.executions * k) / (o.forcedKills + 1)), k % 2 === 1 ? 'worker' : 'server');
+    for (let k = 1; k <= o.forcedKills; k++)
+      forcedAt.set(Math.floor((o.executions * k) / (o.forcedKills + 1)), k % 2 === 1 ? 'worker' : 'server');
     const finals = new Map<number, { executionId: string; view: ExecutionView }>();
     let next = 0;
     let done = 0;
     const runOne = async (p: Planned) => {
-      const startedView = await retrying('execute', () => client.execute(p.workflowId, { inputs: p.inputs, idempotencyKey: `soak-${o.seed}-${p.index}` }));
+      const startedView = await retrying('execute', () =>
+        client.execute(p.workflowId, { inputs: p.inputs, idempotencyKey: `soak-${o.seed}-${p.index}` }),
+      );
       const executionId = startedView.executionId;
       const forced = forcedAt.get(p.index);
       if (forced) await chaos(forced);
@@ -297,12 +328,15 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
           break;
         }
         if (Date.now() > deadline) {
-          violation(`execution ${p.index} (${p.family}, ${executionId}) still ${view.status} after ${o.executionTimeoutMs} ms`);
+          violation(
+            `execution ${p.index} (${p.family}, ${executionId}) still ${view.status} after ${o.executionTimeoutMs} ms`,
+          );
           break;
         }
         await sleep(200 + Math.floor(Math.random() * 300));
       }
-      if (++done % 100 === 0) log(`${done}/${o.executions} executions ended (${Math.round((Date.now() - started) / 1000)} s)`);
+      if (++done % 100 === 0)
+        log(`${done}/${o.executions} executions ended (${Math.round((Date.now() - started) / 1000)} s)`);
     };
     await Promise.all(
       Array.from({ length: Math.min(o.window, o.executions) }, async () => {
@@ -322,20 +356,24 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     await takeCheckpoint();
     const last = checkpoints.at(-1)!;
     for (let i = 1; i < checkpoints.length; i++) {
-      if (checkpoints[i]!.size < checkpoints[i - 1]!.size) violation(`the log shrank from ${checkpoints[i - 1]!.size} to ${checkpoints[i]!.size} leaves`);
+      if (checkpoints[i]!.size < checkpoints[i - 1]!.size)
+        violation(`the log shrank from ${checkpoints[i - 1]!.size} to ${checkpoints[i]!.size} leaves`);
     }
     const proven = new Map<number, Uint8Array>();
     for (const cp of checkpoints) {
       const seen = proven.get(cp.size);
       if (seen) {
-        if (Buffer.compare(Buffer.from(seen), Buffer.from(cp.root)) !== 0) violation(`two checkpoints of size ${cp.size} with different roots`);
+        if (Buffer.compare(Buffer.from(seen), Buffer.from(cp.root)) !== 0)
+          violation(`two checkpoints of size ${cp.size} with different roots`);
         continue;
       }
       proven.set(cp.size, cp.root);
       if (cp.size === 0 || cp.size > last.size) continue;
       const proof = await client.consistencyProof(cp.size, last.size);
-      if (proof.from !== cp.size || proof.to !== last.size) violation(`asked for a consistency proof ${cp.size} → ${last.size}, got ${proof.from} → ${proof.to}`);
-      if (verifyConsistency(cp.size, last.size, proof.proof.map(fromHex), cp.root, last.root)) count('tlog: consistency proofs verified');
+      if (proof.from !== cp.size || proof.to !== last.size)
+        violation(`asked for a consistency proof ${cp.size} → ${last.size}, got ${proof.from} → ${proof.to}`);
+      if (verifyConsistency(cp.size, last.size, proof.proof.map(fromHex), cp.root, last.root))
+        count('tlog: consistency proofs verified');
       else violation(`the checkpoint of size ${cp.size} is not consistent with the last one (size ${last.size})`);
     }
     count('tlog: checkpoints taken', checkpoints.length);
@@ -351,23 +389,34 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       const view = await client.status(executionId);
       count(`executions: ${view.status}`);
       count(`family ${p.family}: ${view.status}`);
-      if (view.status !== p.expected.status) violation(`execution ${p.index} (${p.family}, ${executionId}): ${view.status}, expected ${p.expected.status}${view.error ? ` (${view.error.code}: ${view.error.message})` : ''}`);
+      if (view.status !== p.expected.status)
+        violation(
+          `execution ${p.index} (${p.family}, ${executionId}): ${view.status}, expected ${p.expected.status}${view.error ? ` (${view.error.code}: ${view.error.message})` : ''}`,
+        );
       else if (p.expected.status === 'completed' && !isDeepStrictEqual(view.result, p.expected.result)) {
-        violation(`execution ${p.index} (${p.family}, ${executionId}): result ${JSON.stringify(view.result)}, expected ${JSON.stringify(p.expected.result)}`);
+        violation(
+          `execution ${p.index} (${p.family}, ${executionId}): result ${JSON.stringify(view.result)}, expected ${JSON.stringify(p.expected.result)}`,
+        );
       } else count('executions: right state and result');
       for (const [stepId, status] of Object.entries(p.expected.steps)) {
         const step = view.steps.find((s) => s.id === stepId);
-        if (step?.status !== status) violation(`execution ${p.index} (${p.family}, ${executionId}): step ${stepId} is ${step?.status ?? 'missing'}, expected ${status}`);
+        if (step?.status !== status)
+          violation(
+            `execution ${p.index} (${p.family}, ${executionId}): step ${stepId} is ${step?.status ?? 'missing'}, expected ${status}`,
+          );
         if (step && step.attempts > 1) count('steps that took more than one attempt');
       }
       if (p.expected.stepError) {
         const step = view.steps.find((s) => s.id === p.expected.stepError!.stepId);
-        if (step?.error?.code !== p.expected.stepError.code) violation(`execution ${p.index}: step ${p.expected.stepError.stepId} failed with ${step?.error?.code}, expected ${p.expected.stepError.code}`);
+        if (step?.error?.code !== p.expected.stepError.code)
+          violation(
+            `execution ${p.index}: step ${p.expected.stepError.stepId} failed with ${step?.error?.code}, expected ${p.expected.stepError.code}`,
+          );
       }
 
       // The history: every step result accepted once, every replica once, one receipt.
       const events: HistoryPage['events'] = [];
-      for (let after: string | undefined; ; ) {
+      for (let after: string | undefined; ;) {
         const page = await client.history(executionId, after === undefined ? {} : { after });
         events.push(...page.events);
         if (page.next === undefined) break;
@@ -382,24 +431,40 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
         }
         if (e.type === 'receipt.issued') once.set('receipt', (once.get('receipt') ?? 0) + 1);
         if (e.type === 'job.expired') count('jobs expired (lease lost)');
-        if (e.type === 'job.failed' && (e.data?.error as { code?: string } | undefined)?.code === 'flaky') count('transient failures observed (flaky attempts)');
+        if (e.type === 'job.failed' && (e.data?.error as { code?: string } | undefined)?.code === 'flaky')
+          count('transient failures observed (flaky attempts)');
         if (e.type === 'result.duplicate') count('duplicate results ignored');
         if (e.type === 'result.refused') count('results refused');
         if (e.type === 'step.completed') count('step results accepted');
       }
-      for (const [what, n] of once) if (n > 1) violation(`execution ${p.index} (${executionId}): ${what} accepted ${n} times`);
+      for (const [what, n] of once)
+        if (n > 1) violation(`execution ${p.index} (${executionId}): ${what} accepted ${n} times`);
       for (const [stepId, status] of Object.entries(p.expected.steps)) {
-        if (status === 'completed' && (once.get(`step ${stepId}`) ?? 0) !== 1) violation(`execution ${p.index} (${executionId}): step ${stepId} completed without exactly one step.completed event`);
+        if (status === 'completed' && (once.get(`step ${stepId}`) ?? 0) !== 1)
+          violation(
+            `execution ${p.index} (${executionId}): step ${stepId} completed without exactly one step.completed event`,
+          );
       }
-      if (once.get('receipt') !== 1) violation(`execution ${p.index} (${executionId}): ${once.get('receipt') ?? 0} receipts issued`);
+      if (once.get('receipt') !== 1)
+        violation(`execution ${p.index} (${executionId}): ${once.get('receipt') ?? 0} receipts issued`);
       count('transient failures planned', p.transientFailures);
 
       // The receipt verifies at levels basic and full, offline, with the coordinator's key alone.
       const bundle = await client.receipt(executionId, { includeData: true });
       for (const level of ['basic', 'full'] as const) {
-        const report = await verifyBundle(bundle, { trustedKeys: [publicKeyPem], level, ...(level === 'full' && { evaluator }) });
+        const report = await verifyBundle(bundle, {
+          trustedKeys: [publicKeyPem],
+          level,
+          ...(level === 'full' && { evaluator }),
+        });
         if (report.ok) count(`receipts verified: ${level}`);
-        else violation(`execution ${p.index} (${executionId}): the receipt fails at level ${level}: ${report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.message ?? ''}`).join('; ')}`);
+        else
+          violation(
+            `execution ${p.index} (${executionId}): the receipt fails at level ${level}: ${report.checks
+              .filter((c) => !c.ok)
+              .map((c) => `${c.name}: ${c.message ?? ''}`)
+              .join('; ')}`,
+          );
       }
     };
     let checked = 0;
@@ -418,7 +483,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
 
     // Every start, once: retried starts (the same idempotency key) made no second execution.
     let listed = 0;
-    for (let before: string | undefined; ; ) {
+    for (let before: string | undefined; ;) {
       const page = await client.listExecutions({ limit: 200, ...(before !== undefined && { before }) });
       listed += page.executions.length;
       if (page.next === undefined) break;
@@ -430,7 +495,10 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     if (last.size !== executionIds.size) violation(`the log has ${last.size} leaves for ${executionIds.size} receipts`);
 
     for (const life of lives) {
-      if (life.maxRss > o.rssLimitMb * 2 ** 20) violation(`server pid ${life.pid}: RSS reached ${Math.round(life.maxRss / 2 ** 20)} MB (limit ${o.rssLimitMb} MB)`);
+      if (life.maxRss > o.rssLimitMb * 2 ** 20)
+        violation(
+          `server pid ${life.pid}: RSS reached ${Math.round(life.maxRss / 2 ** 20)} MB (limit ${o.rssLimitMb} MB)`,
+        );
     }
     return {
       options: { ...o, log: undefined, postgresUrl: undefined } as unknown as SoakReport['options'],
@@ -458,9 +526,14 @@ export function formatReport(report: SoakReport): string {
     '',
     '| server life | pid | started at | RSS first | RSS max | RSS last | samples |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...report.lives.map((l, i) => `| ${i + 1} | ${l.pid} | ${(l.startedAt / 1000).toFixed(1)} s | ${mb(l.firstRss)} | ${mb(l.maxRss)} | ${mb(l.lastRss)} | ${l.samples} |`),
+    ...report.lives.map(
+      (l, i) =>
+        `| ${i + 1} | ${l.pid} | ${(l.startedAt / 1000).toFixed(1)} s | ${mb(l.firstRss)} | ${mb(l.maxRss)} | ${mb(l.lastRss)} | ${l.samples} |`,
+    ),
     '',
-    report.violations.length === 0 ? 'violations: 0' : `violations: ${report.counts.violations}\n${report.violations.map((v) => `- ${v}`).join('\n')}`,
+    report.violations.length === 0
+      ? 'violations: 0'
+      : `violations: ${report.counts.violations}\n${report.violations.map((v) => `- ${v}`).join('\n')}`,
   ];
   return lines.join('\n');
 }

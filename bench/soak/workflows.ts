@@ -52,7 +52,12 @@ const flaky = (id: string, mappings: Record<string, string>, extra: Record<strin
   ...extra,
 });
 
-const transform = (id: string, mappings: Record<string, string>, expression: string, extra: Record<string, unknown> = {}) => ({
+const transform = (
+  id: string,
+  mappings: Record<string, string>,
+  expression: string,
+  extra: Record<string, unknown> = {},
+) => ({
   id,
   step_type: 'data_processing',
   input_mappings: mappings,
@@ -80,8 +85,14 @@ export const WORKFLOWS: Record<Family, Record<string, unknown>> = {
     id: 'soak-fanout',
     steps: [
       flaky('split', { n: 'inputs.n' }),
-      ...Array.from({ length: FANOUT_WIDTH }, (_, i) => flaky(`b${i}`, { v: `steps.split.output.n * ${i + 1}` }, { depends_on: ['split'] })),
-      transform('join', { vs: `[${Array.from({ length: FANOUT_WIDTH }, (_, i) => `steps.b${i}.output.v`).join(', ')}]` }, "{ 'sum': $sum(vs) }"),
+      ...Array.from({ length: FANOUT_WIDTH }, (_, i) =>
+        flaky(`b${i}`, { v: `steps.split.output.n * ${i + 1}` }, { depends_on: ['split'] }),
+      ),
+      transform(
+        'join',
+        { vs: `[${Array.from({ length: FANOUT_WIDTH }, (_, i) => `steps.b${i}.output.v`).join(', ')}]` },
+        "{ 'sum': $sum(vs) }",
+      ),
     ],
     outputs: { sum: 'steps.join.output.sum' },
   },
@@ -159,7 +170,11 @@ const MIX: [Family, number][] = [
 function expectedOf(family: Family, n: number, doom: boolean): Expected {
   switch (family) {
     case 'chain':
-      return { status: 'completed', result: { result: (n + 1) * 2 + 3 - 7 }, steps: { s0: 'completed', s1: 'completed', s2: 'completed', s3: 'completed' } };
+      return {
+        status: 'completed',
+        result: { result: (n + 1) * 2 + 3 - 7 },
+        steps: { s0: 'completed', s1: 'completed', s2: 'completed', s3: 'completed' },
+      };
     case 'fanout': {
       const steps: Expected['steps'] = { split: 'completed', join: 'completed' };
       for (let i = 0; i < FANOUT_WIDTH; i++) steps[`b${i}`] = 'completed';
@@ -170,15 +185,32 @@ function expectedOf(family: Family, n: number, doom: boolean): Expected {
       return {
         status: 'completed',
         result: { route: big ? 'big' : 'small', n },
-        steps: { gate: 'completed', big: big ? 'completed' : 'skipped', small: big ? 'skipped' : 'completed', after: 'completed' },
+        steps: {
+          gate: 'completed',
+          big: big ? 'completed' : 'skipped',
+          small: big ? 'skipped' : 'completed',
+          after: 'completed',
+        },
       };
     }
     case 'redundant':
-      return { status: 'completed', result: { v: n * 7 + 1 }, steps: { pre: 'completed', vote: 'completed', post: 'completed' } };
+      return {
+        status: 'completed',
+        result: { v: n * 7 + 1 },
+        steps: { pre: 'completed', vote: 'completed', post: 'completed' },
+      };
     case 'doomed':
       return doom
-        ? { status: 'failed', steps: { s0: 'completed', fatal: 'failed' }, stepError: { stepId: 'fatal', code: 'soak_doomed' } }
-        : { status: 'completed', result: { v: n * 3 }, steps: { s0: 'completed', fatal: 'skipped', tail: 'completed' } };
+        ? {
+            status: 'failed',
+            steps: { s0: 'completed', fatal: 'failed' },
+            stepError: { stepId: 'fatal', code: 'soak_doomed' },
+          }
+        : {
+            status: 'completed',
+            result: { v: n * 3 },
+            steps: { s0: 'completed', fatal: 'skipped', tail: 'completed' },
+          };
   }
 }
 
@@ -200,7 +232,9 @@ export function plan(executions: number, seed: number, failureRate = 0.1): Plann
       inputs: family === 'doomed' ? { n, fail, doom } : { n, fail },
       expected: expectedOf(family, n, doom),
       // A skipped step never runs, so its planned failure does not happen.
-      transientFailures: Object.entries(fail).filter(([step, f]) => f === 1 && expectedOf(family, n, doom).steps[step] === 'completed').length,
+      transientFailures: Object.entries(fail).filter(
+        ([step, f]) => f === 1 && expectedOf(family, n, doom).steps[step] === 'completed',
+      ).length,
     });
   }
   return out;

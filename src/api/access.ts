@@ -22,8 +22,15 @@ export async function ownExecution(request: FastifyRequest, context: ApiContext,
  * once rather than one after the other: on PostgreSQL that is one round trip instead of two, and the steps
  * of an execution the caller may not see are read and dropped, never shown.
  */
-export async function ownExecutionView(request: FastifyRequest, context: ApiContext, id: string): Promise<ExecutionView> {
-  const [execution, steps] = await Promise.all([ownExecution(request, context, id), context.node.store.read.listSteps(id)]);
+export async function ownExecutionView(
+  request: FastifyRequest,
+  context: ApiContext,
+  id: string,
+): Promise<ExecutionView> {
+  const [execution, steps] = await Promise.all([
+    ownExecution(request, context, id),
+    context.node.store.read.listSteps(id),
+  ]);
   return executionView(execution, steps, await zkRecordFor(context.node.store, execution));
 }
 
@@ -32,13 +39,18 @@ export function iso(ms: number | undefined): string | undefined {
 }
 
 /** The remote worker a call names, if the calling key registered it (another key's worker is a 404) and it is active. */
-export async function ownRemoteWorker(request: FastifyRequest, context: ApiContext, workerId: string): Promise<WorkerRecord> {
+export async function ownRemoteWorker(
+  request: FastifyRequest,
+  context: ApiContext,
+  workerId: string,
+): Promise<WorkerRecord> {
   const key = principalOf(request);
   const worker = await context.node.store.read.getWorker(workerId);
   if (!worker || worker.kind !== 'remote' || (worker.principal !== key.principal && key.role !== 'admin')) {
     throw new ApiError('not_found', `no worker ${workerId} registered with this key; register first`);
   }
-  if (worker.status !== 'active') throw new ApiError('conflict', `worker ${workerId} is ${worker.status}; register again`);
+  if (worker.status !== 'active')
+    throw new ApiError('conflict', `worker ${workerId} is ${worker.status}; register again`);
   return worker;
 }
 
@@ -51,7 +63,10 @@ export async function checkInputBlobs(request: FastifyRequest, context: ApiConte
   if (key.role === 'admin') return;
   for (const digest of blobDigestsIn(inputs)) {
     if (!(await context.node.store.read.hasBlobGrant(digest, key.principal))) {
-      throw new ApiError('validation', `body.inputs: names blob ${digest}, which is not one you uploaded or your executions produced; upload it first with POST /v1/blobs`);
+      throw new ApiError(
+        'validation',
+        `body.inputs: names blob ${digest}, which is not one you uploaded or your executions produced; upload it first with POST /v1/blobs`,
+      );
     }
   }
 }

@@ -30,7 +30,10 @@ export function registerAuth(app: FastifyInstance, keys: ApiKeys, options: { fai
   const refuse = (request: FastifyRequest, message: string): ApiError =>
     failures.count(request.ip)
       ? new ApiError('unauthorized', message)
-      : new ApiError('rate_limited', `too many requests without a valid API key from this address: at most ${options.failuresPerMinute} a minute; retry in a minute`);
+      : new ApiError(
+          'rate_limited',
+          `too many requests without a valid API key from this address: at most ${options.failuresPerMinute} a minute; retry in a minute`,
+        );
   app.addHook('onRequest', async (request) => {
     // No route here: the not-found handler answers 404 whoever asks (the routes are public in /openapi.json anyway).
     if (request.is404) return;
@@ -44,7 +47,10 @@ export function registerAuth(app: FastifyInstance, keys: ApiKeys, options: { fai
     if (!key) throw refuse(request, 'the API key is unknown or revoked');
     request.apiKey = key;
     if (!roles || !roles.includes(key.role)) {
-      throw new ApiError('forbidden', `a ${key.role} key cannot use this route${roles ? `; it needs one of: ${roles.join(', ')}` : ''}`);
+      throw new ApiError(
+        'forbidden',
+        `a ${key.role} key cannot use this route${roles ? `; it needs one of: ${roles.join(', ')}` : ''}`,
+      );
     }
   });
 }

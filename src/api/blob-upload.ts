@@ -13,7 +13,8 @@ const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]
 function mediaTypeOf(header: string | undefined): string {
   const type = (header ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === '') return 'application/octet-stream';
-  if (!MEDIA_TYPE.test(type)) throw new ApiError('validation', `header content-type: "${type}" is not a media type such as image/png`);
+  if (!MEDIA_TYPE.test(type))
+    throw new ApiError('validation', `header content-type: "${type}" is not a media type such as image/png`);
   return type;
 }
 
@@ -44,7 +45,8 @@ export async function receiveUpload(
   const { node, quotas } = context;
   const limit = context.options.blobLimit;
   // The raw-bytes parser hands the request's own stream over; a request with no body has none.
-  if (!(request.body instanceof Readable)) throw new ApiError('validation', "body: send the blob's bytes as the request body");
+  if (!(request.body instanceof Readable))
+    throw new ApiError('validation', "body: send the blob's bytes as the request body");
   const body = request.body;
   const { principal } = principalOf(request);
   const mediaType = mediaTypeOf(request.headers['content-type']);

@@ -15,7 +15,16 @@ import type { WorkflowErrorCode } from '../workflow/errors.js';
 import { WorkflowError } from '../workflow/errors.js';
 import type { ZkErrorCode } from '../attest/zk/errors.js';
 
-export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'too_large' | 'rate_limited' | 'quota_exceeded' | 'unavailable';
+export type ApiErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'validation'
+  | 'too_large'
+  | 'rate_limited'
+  | 'quota_exceeded'
+  | 'unavailable';
 
 const STATUS: Record<ApiErrorCode, number> = {
   unauthorized: 401,
@@ -44,7 +53,8 @@ export class ApiError extends VerityError<ApiErrorCode> {
 }
 
 /** The per-principal quotas (docs/security.md, "Limits and quotas"), as a 429 names them. */
-export type QuotaName = 'running_executions' | 'streams' | 'blob_bytes' | 'workers_per_principal' | 'zk_keys_per_principal' | 'verifications';
+export type QuotaName =
+  'running_executions' | 'streams' | 'blob_bytes' | 'workers_per_principal' | 'zk_keys_per_principal' | 'verifications';
 
 /**
  * A request refused because its principal is at one of its quotas: a 429 whose body says which quota and
@@ -148,16 +158,36 @@ export const ERROR_ANSWERS: ErrorAnswers = {
 };
 
 /** What to answer for an error; undefined means it is not one to show a client (a 500). */
-export function clientError(error: unknown): { status: number; body: { error: { code: string; message: string; details?: unknown; quota?: QuotaName; limit?: number } } } | undefined {
+export function clientError(
+  error: unknown,
+):
+  | {
+      status: number;
+      body: { error: { code: string; message: string; details?: unknown; quota?: QuotaName; limit?: number } };
+    }
+  | undefined {
   if (error instanceof QuotaError) {
-    return { status: error.status, body: { error: { code: error.code, quota: error.quota, limit: error.limit, message: error.message } } };
+    return {
+      status: error.status,
+      body: { error: { code: error.code, quota: error.quota, limit: error.limit, message: error.message } },
+    };
   }
   if (error instanceof ApiError) {
-    return { status: error.status, body: { error: { code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) } } };
+    return {
+      status: error.status,
+      body: {
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.details !== undefined && { details: error.details }),
+        },
+      },
+    };
   }
   const code: string | undefined = error instanceof VerityError ? (error as VerityError<string>).code : undefined;
   // A code from outside the union (an executor's own) is not an answer either.
-  const answer = code !== undefined && Object.hasOwn(ERROR_ANSWERS, code) ? ERROR_ANSWERS[code as ServerErrorCode] : 'internal';
+  const answer =
+    code !== undefined && Object.hasOwn(ERROR_ANSWERS, code) ? ERROR_ANSWERS[code as ServerErrorCode] : 'internal';
   if (error instanceof VerityError && answer !== 'internal') {
     const [status, shown] = answer;
     const details = error instanceof WorkflowError && error.issues.length > 0 ? { issues: error.issues } : undefined;

@@ -48,9 +48,23 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
       registers: [this.registry],
     });
-    const expired = new Counter({ name: 'verity_lease_expiries_total', help: 'Jobs taken back from their worker (lease, deadline, worker gone)', labelNames: ['reason'], registers: [this.registry] });
-    const failed = new Counter({ name: 'verity_job_failures_total', help: 'Jobs that failed, by error code', labelNames: ['code'], registers: [this.registry] });
-    this.started = new Counter({ name: 'verity_api_executions_started_total', help: 'Executions started through this API', registers: [this.registry] });
+    const expired = new Counter({
+      name: 'verity_lease_expiries_total',
+      help: 'Jobs taken back from their worker (lease, deadline, worker gone)',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    const failed = new Counter({
+      name: 'verity_job_failures_total',
+      help: 'Jobs that failed, by error code',
+      labelNames: ['code'],
+      registers: [this.registry],
+    });
+    this.started = new Counter({
+      name: 'verity_api_executions_started_total',
+      help: 'Executions started through this API',
+      registers: [this.registry],
+    });
     node.coordinator.events.on('completed', ({ durationMs }) => latency.observe(durationMs / 1000));
     node.coordinator.events.on('expired', ({ code }) => expired.inc({ reason: code }));
     node.coordinator.events.on('failed', ({ code }) => failed.inc({ code }));

@@ -75,7 +75,11 @@ export class QuotaGuard {
   openStream(principal: string): () => void {
     const limit = this.quotas.streams;
     if ((this.streams.get(principal) ?? 0) >= limit) {
-      throw new QuotaError('streams', limit, `quota streams: ${principal} has ${limit} event streams open, the most it may hold at once; close one, or poll /v1/executions/{id}/history instead`);
+      throw new QuotaError(
+        'streams',
+        limit,
+        `quota streams: ${principal} has ${limit} event streams open, the most it may hold at once; close one, or poll /v1/executions/{id}/history instead`,
+      );
     }
     return hold(this.streams, principal, 1);
   }
@@ -111,7 +115,11 @@ export class QuotaGuard {
 
   blobBytesExceeded(principal: string): QuotaError {
     const limit = this.quotas.blobBytes;
-    return new QuotaError('blob_bytes', limit, `quota blob_bytes: this upload would take the blobs ${principal} uploaded past ${limit} bytes in total; ask an operator for a larger quota`);
+    return new QuotaError(
+      'blob_bytes',
+      limit,
+      `quota blob_bytes: this upload would take the blobs ${principal} uploaded past ${limit} bytes in total; ask an operator for a larger quota`,
+    );
   }
 }
 

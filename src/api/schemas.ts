@@ -14,8 +14,13 @@ export const errorBody = z
       code: z.string().meta({ description: 'stable, machine-readable: validation, not_found, forbidden, conflict, …' }),
       message: z.string().meta({ description: 'what is wrong and what to do' }),
       details: z.unknown().optional(),
-      quota: z.string().optional().meta({ description: 'quota_exceeded: which per-principal quota was hit (running_executions, streams, blob_bytes, …)' }),
-      limit: z.number().optional().meta({ description: 'quota_exceeded: that quota\'s limit' }),
+      quota: z
+        .string()
+        .optional()
+        .meta({
+          description: 'quota_exceeded: which per-principal quota was hit (running_executions, streams, blob_bytes, …)',
+        }),
+      limit: z.number().optional().meta({ description: "quota_exceeded: that quota's limit" }),
     }),
   })
   .meta({ id: 'Error' });
@@ -85,7 +90,9 @@ export const eventView = z
   .meta({ id: 'Event' });
 
 export const historyPage = z.object({
-  events: z.array(eventView.extend({ cursor: z.string().meta({ description: 'resume after this event (after=, Last-Event-ID)' }) })),
+  events: z.array(
+    eventView.extend({ cursor: z.string().meta({ description: 'resume after this event (after=, Last-Event-ID)' }) }),
+  ),
   /** Pass as `after` for the next page; absent on the last page. */
   next: z.string().optional(),
 });
@@ -109,8 +116,15 @@ export const executeRequest = z
   .strictObject({
     inputs: z.unknown().optional().meta({ description: "the workflow's inputs; must match its `inputs` JSON Schema" }),
     version: z.int().min(1).optional().meta({ description: 'run this published version instead of the latest' }),
-    verification_level: verificationLevel.optional().meta({ description: "overrides the workflow's verification_level" }),
-    budget: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({ description: "overrides max_cost_budget (integer micro-units)" }),
+    verification_level: verificationLevel
+      .optional()
+      .meta({ description: "overrides the workflow's verification_level" }),
+    budget: z
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .meta({ description: 'overrides max_cost_budget (integer micro-units)' }),
   })
   .meta({ id: 'ExecuteRequest' });
 
@@ -142,7 +156,9 @@ export const workflowVersion = z
   })
   .meta({ id: 'WorkflowVersion' });
 
-export const workflowDetail = workflowVersion.extend({ definition: z.record(z.string(), z.unknown()) }).meta({ id: 'WorkflowDetail' });
+export const workflowDetail = workflowVersion
+  .extend({ definition: z.record(z.string(), z.unknown()) })
+  .meta({ id: 'WorkflowDetail' });
 
 export const validationIssue = z.object({
   path: z.string(),
@@ -157,7 +173,9 @@ export const validationResult = z
     valid: z.boolean(),
     errors: z.array(validationIssue),
     warnings: z.array(validationIssue),
-    summary: z.object({ id: z.string(), version: z.int(), digest: z.string(), steps: z.int(), depth: z.int(), width: z.int() }).optional(),
+    summary: z
+      .object({ id: z.string(), version: z.int(), digest: z.string(), steps: z.int(), depth: z.int(), width: z.int() })
+      .optional(),
   })
   .meta({ id: 'ValidationResult' });
 
@@ -186,17 +204,40 @@ export const verificationReport = z
     executionId: z.string().optional(),
     workflow: z.object({ id: z.string(), version: z.int(), digest: z.string() }).optional(),
     status: z.string().optional(),
-    checks: z.array(z.object({ name: z.string(), ok: z.boolean(), skipped: z.boolean().optional(), message: z.string() })),
+    checks: z.array(
+      z.object({ name: z.string(), ok: z.boolean(), skipped: z.boolean().optional(), message: z.string() }),
+    ),
   })
   .meta({ id: 'VerificationReport' });
 
 export const coordinatorKey = z.object({ keyid: z.string(), publicKeyPem: z.string() });
 
-export const checkpointResponse = z.object({ origin: z.string(), size: z.int(), rootHash: z.string(), checkpoint: z.string() });
-export const inclusionQuery = z.strictObject({ index: z.coerce.number().int().min(0), size: z.coerce.number().int().min(1).optional() });
-export const inclusionResponse = z.object({ index: z.int(), size: z.int(), proof: z.array(z.string()), checkpoint: z.string() });
-export const consistencyQuery = z.strictObject({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0).optional() });
-export const consistencyResponse = z.object({ from: z.int(), to: z.int(), proof: z.array(z.string()), checkpoint: z.string() });
+export const checkpointResponse = z.object({
+  origin: z.string(),
+  size: z.int(),
+  rootHash: z.string(),
+  checkpoint: z.string(),
+});
+export const inclusionQuery = z.strictObject({
+  index: z.coerce.number().int().min(0),
+  size: z.coerce.number().int().min(1).optional(),
+});
+export const inclusionResponse = z.object({
+  index: z.int(),
+  size: z.int(),
+  proof: z.array(z.string()),
+  checkpoint: z.string(),
+});
+export const consistencyQuery = z.strictObject({
+  from: z.coerce.number().int().min(0),
+  to: z.coerce.number().int().min(0).optional(),
+});
+export const consistencyResponse = z.object({
+  from: z.int(),
+  to: z.int(),
+  proof: z.array(z.string()),
+  checkpoint: z.string(),
+});
 
 export const apiKeyView = z.object({
   id: z.string(),
@@ -207,7 +248,9 @@ export const apiKeyView = z.object({
   lastUsedAt: z.string().optional(),
 });
 export const createKeyRequest = z.strictObject({ principal: z.string().min(1).max(64), role });
-export const createdKey = apiKeyView.extend({ token: z.string().meta({ description: 'shown once; only its hash is kept' }) });
+export const createdKey = apiKeyView.extend({
+  token: z.string().meta({ description: 'shown once; only its hash is kept' }),
+});
 
 export const workerView = z.object({
   id: z.string(),
@@ -242,11 +285,20 @@ export const registerRequest = z
     capabilities,
     concurrency: z.int().min(1).max(1024),
     challenge: z.string().min(1).max(1000),
-    signature: z.string().min(1).max(200).meta({ description: 'base64 Ed25519 signature of "verity-worker-registration\n" + challenge (+ "\nzk X Y" with a Baby Jubjub key)' }),
+    signature: z
+      .string()
+      .min(1)
+      .max(200)
+      .meta({
+        description:
+          'base64 Ed25519 signature of "verity-worker-registration\n" + challenge (+ "\nzk X Y" with a Baby Jubjub key)',
+      }),
     zkPublicKey: z
       .strictObject({ x: z.string().regex(/^[0-9]{1,78}$/), y: z.string().regex(/^[0-9]{1,78}$/) })
       .optional()
-      .meta({ description: 'the Baby Jubjub key that signs step leaves at verification level zk (decimal coordinates)' }),
+      .meta({
+        description: 'the Baby Jubjub key that signs step leaves at verification level zk (decimal coordinates)',
+      }),
   })
   .meta({ id: 'WorkerRegistration' });
 
@@ -294,7 +346,9 @@ export const jobReport = z.strictObject({
 
 /** A blob reference (src/blobs/blob-ref.ts): bytes kept apart from the JSON that names them. */
 export const blobDigest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a blob digest: sha256:<64 lowercase hex digits>');
-export const blobRef = z.strictObject({ $blob: blobDigest, size: z.int().min(0), mediaType: z.string().min(1).max(200) }).meta({ id: 'BlobRef' });
+export const blobRef = z
+  .strictObject({ $blob: blobDigest, size: z.int().min(0), mediaType: z.string().min(1).max(200) })
+  .meta({ id: 'BlobRef' });
 
 export const completeRequest = jobReport
   .extend({
@@ -303,12 +357,23 @@ export const completeRequest = jobReport
     outputBlob: blobRef.optional(),
     attestation: envelope,
   })
-  .refine((r) => (r.output === undefined) !== (r.outputBlob === undefined), { error: 'send the output inline (output) or as a blob (outputBlob), exactly one', path: ['output'] });
+  .refine((r) => (r.output === undefined) !== (r.outputBlob === undefined), {
+    error: 'send the output inline (output) or as a blob (outputBlob), exactly one',
+    path: ['output'],
+  });
 
 export const failRequest = jobReport.extend({
-  error: z.strictObject({ code: z.string().min(1).max(100), message: z.string().max(10_000), retryable: z.boolean().optional() }),
+  error: z.strictObject({
+    code: z.string().min(1).max(100),
+    message: z.string().max(10_000),
+    retryable: z.boolean().optional(),
+  }),
   cost: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
-export const reportOutcome = z.object({ accepted: z.boolean(), reason: z.string().optional(), message: z.string().optional() });
+export const reportOutcome = z.object({
+  accepted: z.boolean(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
 export const heartbeatResponse = z.object({ state: z.enum(['ok', 'cancelled', 'lost']) });

@@ -3,7 +3,14 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { hasZodFastifySchemaValidationErrors, isResponseSerializationError, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
 import { ApiKeys } from '../auth/api-keys.js';
 import type { VerityNode } from '../node/verity-node.js';
 import { registerAuth } from './auth.js';
@@ -83,10 +90,18 @@ export interface ApiContext {
  * generate the OpenAPI document (/openapi.json, readable at /docs). Every route is authenticated by API
  * key and checks the key's role; clients see only their own executions.
  */
-export async function buildServer(node: VerityNode, options: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; context: ApiContext; shutdown: AbortController }> {
+export async function buildServer(
+  node: VerityNode,
+  options: Partial<ServerOptions> = {},
+): Promise<{ app: FastifyInstance; context: ApiContext; shutdown: AbortController }> {
   // Options given in code win over the environment, which wins over the defaults.
   const { quotas: envQuotas, ...env } = serverEnv();
-  const resolved: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...env, ...options, quotas: { ...envQuotas, ...options.quotas } };
+  const resolved: ServerOptions = {
+    ...DEFAULT_SERVER_OPTIONS,
+    ...env,
+    ...options,
+    quotas: { ...envQuotas, ...options.quotas },
+  };
   const app = Fastify({
     bodyLimit: resolved.bodyLimit,
     logger:
@@ -125,7 +140,11 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
   app.setSerializerCompiler(serializerCompiler);
 
   // Workflow definitions may be sent as YAML (or JSON) text.
-  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'],
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, body),
+  );
 
   const shutdown = new AbortController();
   const keys = new ApiKeys(node.store);
@@ -137,9 +156,16 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
   // Before any plugin registers routes: a plugin's routes keep the error handler they were registered under.
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
-      const issues = error.validation.map((v) => ({ field: fieldOf(error.validationContext, v.instancePath), message: v.message }));
+      const issues = error.validation.map((v) => ({
+        field: fieldOf(error.validationContext, v.instancePath),
+        message: v.message,
+      }));
       return reply.code(400).send({
-        error: { code: 'validation', message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), details: { issues } },
+        error: {
+          code: 'validation',
+          message: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+          details: { issues },
+        },
       });
     }
     if (isResponseSerializationError(error)) {
@@ -155,10 +181,16 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
       return reply.code(status).send({ error: { code: codeOfStatus(status), message: (error as Error).message } });
     }
     request.log.error({ err: error }, 'unhandled error');
-    return reply.code(500).send({ error: { code: 'internal', message: 'internal error; the server log has the details' } });
+    return reply
+      .code(500)
+      .send({ error: { code: 'internal', message: 'internal error; the server log has the details' } });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}; see /docs` } }),
+    reply
+      .code(404)
+      .send({
+        error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}; see /docs` },
+      }),
   );
   // The documentation page is for people with a browser, which sends no API key: its routes are public.
   app.addHook('onRoute', (route) => {
@@ -171,9 +203,14 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
       info: {
         title: 'Verity API',
         version: '1',
-        description: 'Verifiable AI agent orchestration: run workflows, follow executions, fetch and verify receipts. Every route needs an API key (Authorization: Bearer vrt_…).',
+        description:
+          'Verifiable AI agent orchestration: run workflows, follow executions, fetch and verify receipts. Every route needs an API key (Authorization: Bearer vrt_…).',
       },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'a Verity API key: vrt_<id>_<secret>' } } },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'a Verity API key: vrt_<id>_<secret>' },
+        },
+      },
       security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
@@ -183,7 +220,8 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
 
   registerAuth(app, keys, { failuresPerMinute: resolved.rateLimitPerMinute });
   await app.register(rateLimit, {
-    max: (request) => (request.apiKey?.role === 'worker' ? resolved.workerRateLimitPerMinute : resolved.rateLimitPerMinute),
+    max: (request) =>
+      request.apiKey?.role === 'worker' ? resolved.workerRateLimitPerMinute : resolved.rateLimitPerMinute,
     timeWindow: 60_000,
     // After authentication, so the limit is per key; public routes are limited per address (and failed
     // authentications, which never get here, by registerAuth).
@@ -191,7 +229,10 @@ export async function buildServer(node: VerityNode, options: Partial<ServerOptio
     keyGenerator: (request) => request.apiKey?.id ?? request.ip,
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
-      error: { code: 'rate_limited', message: `too many requests: at most ${context.max} a minute; retry after ${context.after}` },
+      error: {
+        code: 'rate_limited',
+        message: `too many requests: at most ${context.max} a minute; retry after ${context.after}`,
+      },
     }),
   });
 

@@ -48,7 +48,7 @@ export async function streamExecutionEvents(
   context.closing.addEventListener('abort', stop, { once: true });
   let lastWrite = Date.now();
   try {
-    for (let endedAt: number | undefined; !closed; ) {
+    for (let endedAt: number | undefined; !closed;) {
       for (const { event, cursor: next } of page) {
         raw.write(`id: ${next}\nevent: ${event.type}\ndata: ${JSON.stringify(eventView(event))}\n\n`);
         cursor = next;

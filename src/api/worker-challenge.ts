@@ -55,7 +55,8 @@ async function findProblem(
   zkPublicKey: { x: string; y: string } | undefined,
 ): Promise<string | { nonce: string }> {
   const [body, signature, ...rest] = challenge.split('.');
-  if (!body || !signature || rest.length > 0) return 'the challenge is malformed; ask for one at POST /v1/worker/challenge';
+  if (!body || !signature || rest.length > 0)
+    return 'the challenge is malformed; ask for one at POST /v1/worker/challenge';
   const coordinatorKeys = (await store.read.listKeys('coordinator')).map((k) => publicKeyFromPem(k.publicKeyPem));
   const sig = Buffer.from(signature, 'base64url');
   let issued = false;
@@ -71,7 +72,8 @@ async function findProblem(
   }
   if (claims.principal !== principal) return 'the challenge was issued to another key';
   if (typeof claims.exp !== 'number' || claims.exp < Date.now()) return 'the challenge has expired; ask for a new one';
-  if (typeof claims.nonce !== 'string' || !/^[0-9a-f-]{36}$/.test(claims.nonce)) return 'the challenge is malformed; ask for a new one';
+  if (typeof claims.nonce !== 'string' || !/^[0-9a-f-]{36}$/.test(claims.nonce))
+    return 'the challenge is malformed; ask for a new one';
   let workerKey: Uint8Array;
   let proof: Uint8Array;
   try {

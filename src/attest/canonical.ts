@@ -21,7 +21,8 @@ function assertCanonicalizable(value: unknown, path: string): void {
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${path} is ${value}, which JSON cannot represent`);
+      if (!Number.isFinite(value))
+        throw new TypeError(`canonicalJson: ${path} is ${value}, which JSON cannot represent`);
       return;
     case 'object':
       if (Array.isArray(value)) {

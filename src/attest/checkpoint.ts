@@ -46,11 +46,14 @@ function checkNoteCharacters(text: string, what: string): void {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x20 && c !== 0x0a) {
-      throw invalidNote(`${what} contains control character U+${c.toString(16).padStart(4, '0').toUpperCase()} at offset ${i}; only newline is allowed`);
+      throw invalidNote(
+        `${what} contains control character U+${c.toString(16).padStart(4, '0').toUpperCase()} at offset ${i}; only newline is allowed`,
+      );
     }
     if (c >= 0xd800 && c <= 0xdbff) {
       const next = text.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) throw invalidNote(`${what} contains a lone UTF-16 surrogate at offset ${i}, which is not valid UTF-8`);
+      if (!(next >= 0xdc00 && next <= 0xdfff))
+        throw invalidNote(`${what} contains a lone UTF-16 surrogate at offset ${i}, which is not valid UTF-8`);
       i++;
     } else if (c >= 0xdc00 && c <= 0xdfff) {
       throw invalidNote(`${what} contains a lone UTF-16 surrogate at offset ${i}, which is not valid UTF-8`);
@@ -75,7 +78,10 @@ function decodeStandardBase64(text: string): Uint8Array | undefined {
 
 function checkKey(name: string, publicKey: Uint8Array): void {
   if (!KEY_NAME.test(name)) {
-    throw new AttestError('invalid_key', `key name ${JSON.stringify(name)} must be non-empty with no spaces or '+' (for example example.com/log)`);
+    throw new AttestError(
+      'invalid_key',
+      `key name ${JSON.stringify(name)} must be non-empty with no spaces or '+' (for example example.com/log)`,
+    );
   }
   checkNoteCharacters(name, 'the key name');
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) {
@@ -88,10 +94,13 @@ export function formatCheckpoint(checkpoint: Checkpoint): string {
   const { origin, size, rootHash, extensions } = checkpoint;
   if (origin === '' || origin.includes('\n')) throw invalidNote('the checkpoint origin must be one non-empty line');
   checkNoteCharacters(origin, 'the checkpoint origin');
-  if (!Number.isSafeInteger(size) || size < 0) throw invalidNote(`the checkpoint tree size must be a whole number from 0 to 2^53 - 1, not ${size}`);
-  if (!(rootHash instanceof Uint8Array) || rootHash.length !== 32) throw invalidNote('the checkpoint root hash must be 32 bytes');
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw invalidNote(`the checkpoint tree size must be a whole number from 0 to 2^53 - 1, not ${size}`);
+  if (!(rootHash instanceof Uint8Array) || rootHash.length !== 32)
+    throw invalidNote('the checkpoint root hash must be 32 bytes');
   extensions.forEach((line, i) => {
-    if (line === '' || line.includes('\n')) throw invalidNote(`checkpoint extension line ${i} must be one non-empty line`);
+    if (line === '' || line.includes('\n'))
+      throw invalidNote(`checkpoint extension line ${i} must be one non-empty line`);
     checkNoteCharacters(line, `checkpoint extension line ${i}`);
   });
   return [origin, String(size), toBase64(rootHash), ...extensions].map((line) => `${line}\n`).join('');
@@ -108,13 +117,16 @@ export function parseCheckpoint(body: string): Checkpoint {
   const [origin, sizeText, rootText, ...extensions] = lines as [string, string, string, ...string[]];
   if (origin === '') throw invalidNote('the checkpoint origin (line 1) is empty');
   if (!DECIMAL.test(sizeText)) {
-    throw invalidNote(`the checkpoint tree size (line 2) ${JSON.stringify(sizeText)} is not a decimal number without leading zeros`);
+    throw invalidNote(
+      `the checkpoint tree size (line 2) ${JSON.stringify(sizeText)} is not a decimal number without leading zeros`,
+    );
   }
   const size = Number(sizeText);
   if (!Number.isSafeInteger(size)) throw invalidNote(`the checkpoint tree size ${sizeText} is larger than 2^53 - 1`);
   const rootHash = decodeStandardBase64(rootText);
   if (rootHash === undefined) throw invalidNote('the checkpoint root hash (line 3) is not canonical standard base64');
-  if (rootHash.length !== 32) throw invalidNote(`the checkpoint root hash (line 3) is ${rootHash.length} bytes; a SHA-256 root is 32`);
+  if (rootHash.length !== 32)
+    throw invalidNote(`the checkpoint root hash (line 3) is ${rootHash.length} bytes; a SHA-256 root is 32`);
   const empty = extensions.indexOf('');
   if (empty >= 0) throw invalidNote(`checkpoint line ${empty + 4} is empty; extension lines must not be`);
   return { origin, size, rootHash, extensions };
@@ -136,7 +148,12 @@ export function verifierKey(name: string, publicKey: Uint8Array): string {
  * Signs `body` as a note with one Ed25519 signature line. `sign` must sign with the private key of `publicKey`;
  * that is not checked here (checking is async), so verify the result once when a key is first configured.
  */
-export function signNote(body: string, name: string, publicKey: Uint8Array, sign: (message: Uint8Array) => Uint8Array): string {
+export function signNote(
+  body: string,
+  name: string,
+  publicKey: Uint8Array,
+  sign: (message: Uint8Array) => Uint8Array,
+): string {
   checkNoteCharacters(body, 'the note text');
   if (!body.endsWith('\n')) throw invalidNote('the note text must end in a newline');
   if (body.startsWith('\n') || body.includes('\n\n')) throw invalidNote('the note text must not contain a blank line');
@@ -161,15 +178,19 @@ export function parseNote(text: string): { body: string; signatures: NoteSignatu
   if (block === '') throw invalidNote('the note has no signature lines after its last blank line');
   if (!block.endsWith('\n')) throw invalidNote('the last signature line of the note does not end in a newline');
   const lines = block.slice(0, -1).split('\n');
-  if (lines.length > MAX_SIGNATURES) throw invalidNote(`the note has ${lines.length} signature lines; at most ${MAX_SIGNATURES} are accepted`);
+  if (lines.length > MAX_SIGNATURES)
+    throw invalidNote(`the note has ${lines.length} signature lines; at most ${MAX_SIGNATURES} are accepted`);
   const signatures = lines.map((line, i): NoteSignature => {
     const match = SIGNATURE_LINE.exec(line);
     if (!match) {
-      throw invalidNote(`signature line ${i + 1} is not "${EM_DASH} <key name> <base64 signature>" (em dash U+2014, a key name without spaces or '+')`);
+      throw invalidNote(
+        `signature line ${i + 1} is not "${EM_DASH} <key name> <base64 signature>" (em dash U+2014, a key name without spaces or '+')`,
+      );
     }
     const bytes = decodeStandardBase64(match[2]!);
     if (bytes === undefined) throw invalidNote(`signature line ${i + 1} is not canonical standard base64`);
-    if (bytes.length < 4) throw invalidNote(`signature line ${i + 1} is ${bytes.length} bytes; it needs at least a 4-byte key ID`);
+    if (bytes.length < 4)
+      throw invalidNote(`signature line ${i + 1} is ${bytes.length} bytes; it needs at least a 4-byte key ID`);
     return { name: match[1]!, keyHash: bytes.slice(0, 4), signature: bytes.slice(4) };
   });
   return { body, signatures };
@@ -199,7 +220,9 @@ export async function verifyNote(
       throw new AttestError('invalid_key', `two trusted keys share the name and key ID ${id}; remove one of them`);
     }
     if (!(await verifyEd25519(key.publicKey, message, line.signature))) {
-      throw invalidNote(`the signature by trusted key ${id} does not verify: the note was changed after signing or the signature is corrupt`);
+      throw invalidNote(
+        `the signature by trusted key ${id} does not verify: the note was changed after signing or the signature is corrupt`,
+      );
     }
     if (!verifiedBy.includes(key.name)) verifiedBy.push(key.name);
   }

@@ -51,7 +51,11 @@ export function envelopePayload(envelope: Envelope): Uint8Array {
   try {
     bytes = fromCanonicalBase64(envelope.payload);
   } catch (error) {
-    throw new AttestError('invalid_envelope', `the envelope payload is not canonical standard base64: ${(error as Error).message}`, { cause: error });
+    throw new AttestError(
+      'invalid_envelope',
+      `the envelope payload is not canonical standard base64: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   decoded.set(envelope, { payload: envelope.payload, bytes });
   return bytes;
@@ -71,7 +75,11 @@ export type SignatureCheck = { ok: true } | { ok: false; reason: string };
  * Checks one Ed25519 signature. The default is WebCrypto (any platform); executing parts that verify on
  * their hot path (the coordinator accepting results) pass Node's synchronous one, which skips a thread hop.
  */
-export type SignatureVerifier = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>;
+export type SignatureVerifier = (
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+) => boolean | Promise<boolean>;
 
 /**
  * Checks that the envelope carries exactly one signature, by `keyId`, valid for `publicKey` over the PAE

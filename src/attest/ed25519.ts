@@ -28,7 +28,11 @@ function importKey(publicKey: Uint8Array): Promise<CryptoKey> {
 }
 
 /** True when `signature` is a valid Ed25519 signature of `message` by the 32-byte `publicKey`. */
-export async function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+export async function verifyEd25519(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
   try {
     return await subtle().verify({ name: 'Ed25519' }, await importKey(publicKey), signature.slice(), message.slice());

@@ -34,7 +34,14 @@ export { InlineEvaluator } from '../expressions/inline-evaluator.js';
 export { WebWorkerEvaluator } from '../expressions/browser/web-worker-evaluator.js';
 export type { WorkerLike } from '../expressions/browser/web-worker-evaluator.js';
 export { DEFAULT_EXPRESSION_LIMITS, ExpressionError } from '../expressions/evaluator.js';
-export type { EvaluateOptions, EvaluationFailure, EvaluationResult, ExpressionErrorCode, ExpressionEvaluator, ExpressionLimits } from '../expressions/evaluator.js';
+export type {
+  EvaluateOptions,
+  EvaluationFailure,
+  EvaluationResult,
+  ExpressionErrorCode,
+  ExpressionEvaluator,
+  ExpressionLimits,
+} from '../expressions/evaluator.js';
 
 // Bundles
 export { BUNDLE_MEDIA_TYPE, ZK_BUNDLE_MEDIA_TYPE, bundleSchema, zkBundleSchema } from './bundle.js';
@@ -62,13 +69,28 @@ export {
   stepPredicateSchema,
   stepSubjectName,
 } from './statement.js';
-export type { ExecutionPredicate, ReceiptRedundancy, ReceiptReplica, ReceiptStep, Statement, StepPredicate } from './statement.js';
+export type {
+  ExecutionPredicate,
+  ReceiptRedundancy,
+  ReceiptReplica,
+  ReceiptStep,
+  Statement,
+  StepPredicate,
+} from './statement.js';
 export { ZK_PREDICATE_TYPE, zkPredicateSchema } from './zk/statement.js';
 export type { ZkPredicate, ZkPublic } from './zk/statement.js';
 export type { BatchProof, Groth16Proof, VerificationKey } from './zk/proof.js';
 
 // Merkle proofs and log checkpoints
-export { EMPTY_ROOT, leafHash, merkleRoot, nodeHash, rootFromInclusionProof, verifyConsistency, verifyInclusion } from './merkle.js';
+export {
+  EMPTY_ROOT,
+  leafHash,
+  merkleRoot,
+  nodeHash,
+  rootFromInclusionProof,
+  verifyConsistency,
+  verifyInclusion,
+} from './merkle.js';
 export { parseCheckpoint, parseNote, verifierKey, verifyNote } from './checkpoint.js';
 export type { Checkpoint, NoteSignature } from './checkpoint.js';
 

@@ -13,7 +13,9 @@ export function keyIdOf(publicKey: Uint8Array): string {
 
 /** The raw 32-byte key inside an Ed25519 public key PEM (SPKI). Anything else is refused. */
 export function publicKeyFromPem(pem: string): Uint8Array {
-  const match = /^-----BEGIN PUBLIC KEY-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END PUBLIC KEY-----\s*$/.exec(pem.trim() + '\n');
+  const match = /^-----BEGIN PUBLIC KEY-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END PUBLIC KEY-----\s*$/.exec(
+    pem.trim() + '\n',
+  );
   if (!match) throw new AttestError('invalid_key', 'not a PEM public key (-----BEGIN PUBLIC KEY-----)');
   let der: Uint8Array;
   try {

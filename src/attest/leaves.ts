@@ -29,9 +29,15 @@ export interface StepLeaf {
 export function stepLeaves(steps: readonly LeafStep[]): StepLeaf[] {
   return steps.flatMap((step): StepLeaf[] => {
     if (step.redundancy !== undefined) {
-      return step.redundancy.replicas.map((r) => ({ stepId: step.stepId, replica: r.replica, attestationDigest: r.attestationDigest }));
+      return step.redundancy.replicas.map((r) => ({
+        stepId: step.stepId,
+        replica: r.replica,
+        attestationDigest: r.attestationDigest,
+      }));
     }
-    return step.attestationDigest === null ? [] : [{ stepId: step.stepId, replica: null, attestationDigest: step.attestationDigest }];
+    return step.attestationDigest === null
+      ? []
+      : [{ stepId: step.stepId, replica: null, attestationDigest: step.attestationDigest }];
   });
 }
 

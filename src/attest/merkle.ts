@@ -91,7 +91,10 @@ export function inMemorySubtree(leafHashes: readonly Uint8Array[]): SubtreeHash 
   const leaves = leafHashes.slice();
   return (start: number, end: number): Uint8Array => {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > leaves.length) {
-      throw new AttestError('invalid_proof', `subtree range [${start}, ${end}) is outside a tree of ${leaves.length} leaves`);
+      throw new AttestError(
+        'invalid_proof',
+        `subtree range [${start}, ${end}) is outside a tree of ${leaves.length} leaves`,
+      );
     }
     return merkleRoot(leaves.slice(start, end));
   };
@@ -164,7 +167,8 @@ export async function inclusionProof(index: number, size: number, subtree: Subtr
 export async function consistencyProof(size1: number, size2: number, subtree: SubtreeHash): Promise<Uint8Array[]> {
   checkCount(size1, 'size1');
   checkCount(size2, 'size2');
-  if (size1 > size2) throw new AttestError('invalid_proof', `size1 ${size1} is larger than size2 ${size2}: a log only grows`);
+  if (size1 > size2)
+    throw new AttestError('invalid_proof', `size1 ${size1} is larger than size2 ${size2}: a log only grows`);
   if (size1 === 0 || size1 === size2) return [];
   const hashOf = rangeHasher(subtree);
   // SUBPROOF(m, D[lo:hi], complete) unrolled: `size1` stays the absolute end of the old tree inside [lo, hi).
@@ -193,7 +197,12 @@ export async function consistencyProof(size1: number, size2: number, subtree: Su
  * proof cannot be right whatever the root: index >= size, a proof of the wrong length for the index and size, or
  * a hash that is not 32 bytes.
  */
-export function rootFromInclusionProof(index: number, size: number, leafHash: Uint8Array, proof: readonly Uint8Array[]): Uint8Array {
+export function rootFromInclusionProof(
+  index: number,
+  size: number,
+  leafHash: Uint8Array,
+  proof: readonly Uint8Array[],
+): Uint8Array {
   checkCount(index, 'leaf index');
   checkCount(size, 'tree size');
   if (index >= size) throw new AttestError('invalid_proof', `leaf index ${index} is not in a tree of ${size} leaves`);
@@ -204,7 +213,10 @@ export function rootFromInclusionProof(index: number, size: number, leafHash: Ui
   let r = leafHash;
   for (const p of proof) {
     if (sn === 0) {
-      throw new AttestError('invalid_proof', `the inclusion proof has ${proof.length} hashes, more than leaf ${index} of a tree of ${size} needs`);
+      throw new AttestError(
+        'invalid_proof',
+        `the inclusion proof has ${proof.length} hashes, more than leaf ${index} of a tree of ${size} needs`,
+      );
     }
     if (fn % 2 === 1 || fn === sn) {
       r = nodeHash(p, r);
@@ -220,13 +232,22 @@ export function rootFromInclusionProof(index: number, size: number, leafHash: Ui
     sn = Math.floor(sn / 2);
   }
   if (sn !== 0) {
-    throw new AttestError('invalid_proof', `the inclusion proof has ${proof.length} hashes, fewer than leaf ${index} of a tree of ${size} needs`);
+    throw new AttestError(
+      'invalid_proof',
+      `the inclusion proof has ${proof.length} hashes, fewer than leaf ${index} of a tree of ${size} needs`,
+    );
   }
   return r;
 }
 
 /** True when `proof` shows the leaf with hash `leafHash` at `index` in the tree of `size` leaves with root `root`. */
-export function verifyInclusion(index: number, size: number, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): boolean {
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leafHash: Uint8Array,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
   let computed: Uint8Array;
   try {
     computed = rootFromInclusionProof(index, size, leafHash, proof);
@@ -242,7 +263,13 @@ export function verifyInclusion(index: number, size: number, leafHash: Uint8Arra
  * root `root1` (RFC 9162 §2.1.4.2). Equal sizes need an empty proof and equal roots; size1 = 0 needs an empty
  * proof (every tree extends the empty one); anything else needs a non-empty proof of 32-byte hashes.
  */
-export function verifyConsistency(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): boolean {
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  proof: readonly Uint8Array[],
+  root1: Uint8Array,
+  root2: Uint8Array,
+): boolean {
   if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0 || size1 > size2) return false;
   if (!proof.every((hash) => hash instanceof Uint8Array && hash.length === HASH_BYTES)) return false;
   if (size1 === size2) return proof.length === 0 && equalBytes(root1, root2);

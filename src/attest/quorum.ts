@@ -45,5 +45,7 @@ export function countAgreement(replicas: readonly Voice[]): Agreement {
 /** "2 distinct principals", or "3 distinct principals on 1 distinct worker key" when keys are fewer. */
 export function describeAgreement(agreement: Agreement): string {
   const principals = `${agreement.principals} distinct principal${agreement.principals === 1 ? '' : 's'}`;
-  return agreement.keys < agreement.principals ? `${principals} on ${agreement.keys} distinct worker key${agreement.keys === 1 ? '' : 's'}` : principals;
+  return agreement.keys < agreement.principals
+    ? `${principals} on ${agreement.keys} distinct worker key${agreement.keys === 1 ? '' : 's'}`
+    : principals;
 }

@@ -38,7 +38,9 @@ export const stepPredicateSchema = z.strictObject({
   jobNonce: z.string().min(1),
   inputDigest: hex64,
   outputDigest: hex64,
-  model: z.strictObject({ name: z.string().min(1), version: z.string().nullable(), digest: hex64.nullable() }).nullable(),
+  model: z
+    .strictObject({ name: z.string().min(1), version: z.string().nullable(), digest: hex64.nullable() })
+    .nullable(),
   executor: z.string().min(1),
   workerId: z.string().min(1),
   workerKeyId: hex64,
@@ -163,9 +165,16 @@ export function statementBytes(statement: Statement<unknown>): Uint8Array {
  * statement shape, the predicate type, and the predicate against its schema. Throws AttestError saying
  * what is wrong.
  */
-export function readStatement<S extends z.ZodType>(envelope: Envelope, predicateType: string, predicateSchema: S): Statement<z.output<S>> {
+export function readStatement<S extends z.ZodType>(
+  envelope: Envelope,
+  predicateType: string,
+  predicateSchema: S,
+): Statement<z.output<S>> {
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-    throw new AttestError('invalid_statement', `payloadType is "${envelope.payloadType}", expected "${IN_TOTO_PAYLOAD_TYPE}"`);
+    throw new AttestError(
+      'invalid_statement',
+      `payloadType is "${envelope.payloadType}", expected "${IN_TOTO_PAYLOAD_TYPE}"`,
+    );
   }
   const bytes = envelopePayload(envelope);
   let value: unknown;
@@ -175,14 +184,20 @@ export function readStatement<S extends z.ZodType>(envelope: Envelope, predicate
     throw new AttestError('invalid_statement', 'the payload is not UTF-8 JSON', { cause: error });
   }
   // One statement, one encoding: a payload that is not canonical JSON was not written by Verity.
-  if (canonicalJson(value) !== fromUtf8(bytes)) throw new AttestError('invalid_statement', 'the payload is not canonical JSON (RFC 8785)');
+  if (canonicalJson(value) !== fromUtf8(bytes))
+    throw new AttestError('invalid_statement', 'the payload is not canonical JSON (RFC 8785)');
   const shape = statementShape.safeParse(value);
-  if (!shape.success) throw new AttestError('invalid_statement', `not an in-toto Statement v1: ${describe(shape.error)}`);
+  if (!shape.success)
+    throw new AttestError('invalid_statement', `not an in-toto Statement v1: ${describe(shape.error)}`);
   if (shape.data.predicateType !== predicateType) {
-    throw new AttestError('invalid_statement', `predicateType is "${shape.data.predicateType}", expected "${predicateType}"`);
+    throw new AttestError(
+      'invalid_statement',
+      `predicateType is "${shape.data.predicateType}", expected "${predicateType}"`,
+    );
   }
   const predicate = predicateSchema.safeParse(shape.data.predicate);
-  if (!predicate.success) throw new AttestError('invalid_statement', `the predicate is malformed: ${describe(predicate.error)}`);
+  if (!predicate.success)
+    throw new AttestError('invalid_statement', `the predicate is malformed: ${describe(predicate.error)}`);
   return { ...shape.data, _type: STATEMENT_TYPE, predicate: predicate.data };
 }
 
@@ -246,7 +261,8 @@ export function checkStepStatement(envelope: Envelope, expected: ExpectedStep): 
   const p = statement.predicate;
   const digest = envelopeDigest(envelope);
   const compare = (field: string, actual: unknown, want: unknown) => {
-    if (want !== undefined && actual !== want) problems.push(`${field} is ${JSON.stringify(actual)}, expected ${JSON.stringify(want)}`);
+    if (want !== undefined && actual !== want)
+      problems.push(`${field} is ${JSON.stringify(actual)}, expected ${JSON.stringify(want)}`);
   };
   compare('executionId', p.executionId, expected.executionId);
   compare('workflowDigest', p.workflowDigest, expected.workflowDigest);

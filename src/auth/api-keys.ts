@@ -70,9 +70,13 @@ export class ApiKeys {
   }
 
   async create(principal: string, role: Role): Promise<CreatedKey> {
-    if (!ROLES.includes(role)) throw new AuthError('invalid_role', `role must be one of ${ROLES.join(', ')}, not "${role}"`);
+    if (!ROLES.includes(role))
+      throw new AuthError('invalid_role', `role must be one of ${ROLES.join(', ')}, not "${role}"`);
     if (!PRINCIPAL.test(principal)) {
-      throw new AuthError('invalid_principal', `the name "${principal}" must be 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit`);
+      throw new AuthError(
+        'invalid_principal',
+        `the name "${principal}" must be 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit`,
+      );
     }
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');

@@ -44,7 +44,10 @@ export function isBlobRef(value: unknown): value is BlobRef {
 export function blobDigestOf(ref: BlobRef | string, field = 'blob'): string {
   const digest = typeof ref === 'string' ? ref : ref.$blob;
   if (!isBlobDigest(digest)) {
-    throw new BlobError('invalid_ref', `${field} must be a blob digest "sha256:<64 hex digits>" or a reference { "$blob": "sha256:…", "size", "mediaType" }`);
+    throw new BlobError(
+      'invalid_ref',
+      `${field} must be a blob digest "sha256:<64 hex digits>" or a reference { "$blob": "sha256:…", "size", "mediaType" }`,
+    );
   }
   return digest;
 }

@@ -98,7 +98,9 @@ export class FileBlobStore {
       }
       if (over) {
         source.resume();
-        throw new BlobError('too_large', `the blob is over the limit of ${maxBytes} bytes`, { context: { limit: maxBytes } });
+        throw new BlobError('too_large', `the blob is over the limit of ${maxBytes} bytes`, {
+          context: { limit: maxBytes },
+        });
       }
     } catch (error) {
       await rm(temp, { force: true });
@@ -118,7 +120,9 @@ export class FileBlobStore {
         try {
           await rename(temp, path);
         } catch (error) {
-          throw new BlobError('unavailable', `cannot store blob ${digest}: ${(error as Error).message}`, { cause: error });
+          throw new BlobError('unavailable', `cannot store blob ${digest}: ${(error as Error).message}`, {
+            cause: error,
+          });
         }
       },
       discard: () => rm(temp, { force: true }),
@@ -199,7 +203,10 @@ export class FileBlobStore {
       throw new BlobError('unavailable', `cannot read blob ${digest}: ${(error as Error).message}`, { cause: error });
     }
     if (digestOfBytes(bytes) !== digest) {
-      throw new BlobError('corrupt', `blob ${digest} does not match its digest on disk (${this.pathOf(digest)}); it was changed or damaged`);
+      throw new BlobError(
+        'corrupt',
+        `blob ${digest} does not match its digest on disk (${this.pathOf(digest)}); it was changed or damaged`,
+      );
     }
     return bytes;
   }
@@ -236,7 +243,12 @@ class DigestCheck extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (`sha256:${this.hash.digest('hex')}` !== this.digest) {
-      done(new BlobError('corrupt', `blob ${this.digest} does not match its digest on disk (${this.path}); it was changed or damaged`));
+      done(
+        new BlobError(
+          'corrupt',
+          `blob ${this.digest} does not match its digest on disk (${this.path}); it was changed or damaged`,
+        ),
+      );
       return;
     }
     if (this.held) this.push(this.held);

@@ -2,14 +2,25 @@ import type { Store, StoreReads } from '../store/store.js';
 import type { BlobRef } from './blob-ref.js';
 
 /** Whether the client that owns an execution may read a blob: its jobs may read no more than it may. */
-export async function executionOwnerMayRead(store: { read: StoreReads }, executionId: string, digest: string): Promise<boolean> {
+export async function executionOwnerMayRead(
+  store: { read: StoreReads },
+  executionId: string,
+  digest: string,
+): Promise<boolean> {
   const execution = await store.read.getExecution(executionId);
   return execution !== undefined && (await store.read.hasBlobGrant(digest, execution.clientId));
 }
 
 /** Lets `principal` read a blob from now on: what an upload does for its uploader. */
-export async function grantBlob(store: Pick<Store, 'transaction'>, ref: BlobRef, principal: string, now = Date.now()): Promise<void> {
-  await store.transaction((tx) => tx.grantBlobs([{ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: now }], principal, now));
+export async function grantBlob(
+  store: Pick<Store, 'transaction'>,
+  ref: BlobRef,
+  principal: string,
+  now = Date.now(),
+): Promise<void> {
+  await store.transaction((tx) =>
+    tx.grantBlobs([{ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: now }], principal, now),
+  );
 }
 
 /**
@@ -32,6 +43,13 @@ export function grantToJob(store: Pick<Store, 'transaction'>, ref: BlobRef, jobI
  * input may name, since a client's inputs are checked at execute) or one the job uploaded itself. A digest
  * an expression wrote is not enough. The answer never depends on whether the blob exists.
  */
-export async function jobMayName(store: { read: StoreReads }, job: { jobId: string; ownerId: string }, digest: string): Promise<boolean> {
-  return (await store.read.hasBlobGrant(digest, job.ownerId)) || (await store.read.hasBlobGrant(digest, jobPrincipal(job.jobId)));
+export async function jobMayName(
+  store: { read: StoreReads },
+  job: { jobId: string; ownerId: string },
+  digest: string,
+): Promise<boolean> {
+  return (
+    (await store.read.hasBlobGrant(digest, job.ownerId)) ||
+    (await store.read.hasBlobGrant(digest, jobPrincipal(job.jobId)))
+  );
 }

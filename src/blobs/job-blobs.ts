@@ -11,14 +11,23 @@ import { executionOwnerMayRead, grantToJob } from './grants.js';
  * enough to read another client's data. What it stores is granted to the job (grantToJob), as a remote
  * worker's upload is, so its output may hand it on to the owner.
  */
-export function jobBlobs(blobStore: FileBlobStore, store: Store, job: { jobId: string; executionId: string; input: unknown }): ExecutorBlobs {
+export function jobBlobs(
+  blobStore: FileBlobStore,
+  store: Store,
+  job: { jobId: string; executionId: string; input: unknown },
+): ExecutorBlobs {
   let readable: Set<string> | undefined;
   return {
     async get(ref) {
       const digest = blobDigestOf(ref);
       readable ??= blobDigestsIn(job.input);
-      if (!readable.has(digest)) throw new BlobError('forbidden', `job ${job.jobId} may read only the blobs its input names, and ${digest} is not one of them`);
-      if (!(await executionOwnerMayRead(store, job.executionId, digest))) throw new BlobError('not_found', `no blob ${digest} that this execution's owner may read`);
+      if (!readable.has(digest))
+        throw new BlobError(
+          'forbidden',
+          `job ${job.jobId} may read only the blobs its input names, and ${digest} is not one of them`,
+        );
+      if (!(await executionOwnerMayRead(store, job.executionId, digest)))
+        throw new BlobError('not_found', `no blob ${digest} that this execution's owner may read`);
       return blobStore.get(digest);
     },
     async put(bytes, mediaType) {

@@ -7,7 +7,10 @@ import { BlobError } from './errors.js';
  * JSON). One reader for the coordinator, which checks such outputs, the engine and the bundle, which read
  * them back.
  */
-export async function readJsonBlob(store: { get(digest: string): Promise<Uint8Array> }, ref: BlobRef | string): Promise<unknown> {
+export async function readJsonBlob(
+  store: { get(digest: string): Promise<Uint8Array> },
+  ref: BlobRef | string,
+): Promise<unknown> {
   const digest = blobDigestOf(ref);
   const bytes = await store.get(digest);
   try {

@@ -12,8 +12,12 @@ export interface BlobReader {
  * holds its canonical JSON. Here rather than on the coordinator, so whoever reads results (the engine's
  * expressions, tests) needs the blob store only, not the job queue.
  */
-export async function readStepOutput(blobs: BlobReader | undefined, result: { output: unknown; outputStorage?: 'blob' | undefined }): Promise<unknown> {
+export async function readStepOutput(
+  blobs: BlobReader | undefined,
+  result: { output: unknown; outputStorage?: 'blob' | undefined },
+): Promise<unknown> {
   if (result.outputStorage !== 'blob') return result.output;
-  if (!blobs) throw new BlobError('unavailable', 'a step output is kept as a blob, and no blob store was given to read it');
+  if (!blobs)
+    throw new BlobError('unavailable', 'a step output is kept as a blob, and no blob store was given to read it');
   return readJsonBlob(blobs, result.output as BlobRef);
 }

@@ -17,7 +17,9 @@ export interface StoreFlags {
 export function withStoreOptions(command: Command): Command {
   return command
     .addOption(new Option('--data-dir <dir>', 'where local state lives').env('VERITY_DATA_DIR').default('.verity'))
-    .addOption(new Option('--database-url <url>', 'postgres://… to use PostgreSQL instead of SQLite').env('VERITY_DATABASE_URL'))
+    .addOption(
+      new Option('--database-url <url>', 'postgres://… to use PostgreSQL instead of SQLite').env('VERITY_DATABASE_URL'),
+    )
     .option('--debug', 'print stack traces and internal errors');
 }
 
@@ -26,11 +28,19 @@ export function withStoreOptions(command: Command): Command {
  * user owns every file anyway; a server's workers read no paths from inputs (NodeOptions.inputFileDir).
  */
 export function localRunOptions(flags: StoreFlags): Partial<NodeOptions> {
-  return { inputFileDir: resolveNodeOptions({ ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }), executors: [] }).dataDir };
+  return {
+    inputFileDir: resolveNodeOptions({ ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }), executors: [] })
+      .dataDir,
+  };
 }
 
 /** Opens a node on the store the flags name, with `workers` in-process worker slots (0 = none). */
-export async function openNode(flags: StoreFlags, workers: number, log: (line: string) => void, extra: Partial<NodeOptions> = {}): Promise<VerityNode> {
+export async function openNode(
+  flags: StoreFlags,
+  workers: number,
+  log: (line: string) => void,
+  extra: Partial<NodeOptions> = {},
+): Promise<VerityNode> {
   return VerityNode.open({
     ...(workers > 0 && { executors: workerExecutors(flags.modelsConfig ?? readEnv().VERITY_MODELS_CONFIG) }),
     ...extra,
@@ -38,7 +48,10 @@ export async function openNode(flags: StoreFlags, workers: number, log: (line: s
     databaseUrl: flags.databaseUrl || undefined,
     workers,
     onError: (error, context) => {
-      if (flags.debug) log(`debug: ${error instanceof Error ? (error.stack ?? error.message) : String(error)} ${JSON.stringify(context ?? {})}`);
+      if (flags.debug)
+        log(
+          `debug: ${error instanceof Error ? (error.stack ?? error.message) : String(error)} ${JSON.stringify(context ?? {})}`,
+        );
     },
   });
 }

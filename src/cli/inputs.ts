@@ -18,7 +18,10 @@ export function readInputOption(value: string | undefined): unknown {
     try {
       return /\.ya?ml$/i.test(file) ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
     } catch (error) {
-      throw new CliError('usage', `--input: ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(error as Error).message}`);
+      throw new CliError(
+        'usage',
+        `--input: ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(error as Error).message}`,
+      );
     }
   }
   try {

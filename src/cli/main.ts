@@ -63,18 +63,33 @@ export async function main(argv: readonly string[]): Promise<number> {
 function hintFor(error: unknown): string {
   if (!(error instanceof VerityApiError)) return '';
   if (error.status === 401) return ' (check --api-key / VERITY_API_KEY: the key is unknown, malformed or revoked)';
-  if (error.status === 403) return " (this key's role may not do that; an admin can create one that may: verity keys create)";
+  if (error.status === 403)
+    return " (this key's role may not do that; an admin can create one that may: verity keys create)";
   return '';
 }
 
 function exitCodeOf(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
   // The server refused the request as asked (bad input, unknown id, not yet): a usage error, like locally.
-  if (error instanceof VerityApiError) return error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 403 ? EXIT.usage : EXIT.failed;
+  if (error instanceof VerityApiError)
+    return error.status !== undefined &&
+      error.status >= 400 &&
+      error.status < 500 &&
+      error.status !== 401 &&
+      error.status !== 403
+      ? EXIT.usage
+      : EXIT.failed;
   if (error instanceof BlobError && (error.code === 'not_found' || error.code === 'invalid_ref')) return EXIT.usage;
   // A VERITY_* variable set to what it does not take: as bad usage as a bad flag.
   if (error instanceof EnvError) return EXIT.usage;
-  if (error instanceof VerityError && (error.code === 'invalid_inputs' || error.code === 'invalid_url' || error.code === 'ambiguous_id' || error.code === 'execution_not_found' || error.code === 'no_receipt')) {
+  if (
+    error instanceof VerityError &&
+    (error.code === 'invalid_inputs' ||
+      error.code === 'invalid_url' ||
+      error.code === 'ambiguous_id' ||
+      error.code === 'execution_not_found' ||
+      error.code === 'no_receipt')
+  ) {
     return EXIT.usage;
   }
   return EXIT.failed;

@@ -21,7 +21,8 @@ export function workerExecutors(modelsConfig: string | undefined): Executor[] {
   try {
     return [...defaultExecutors(), new OpenAiExecutor(loadOpenAiConfig(json))];
   } catch (error) {
-    if (error instanceof ExecutorError) throw new CliError('usage', `--models-config ${modelsConfig}: ${error.message}`);
+    if (error instanceof ExecutorError)
+      throw new CliError('usage', `--models-config ${modelsConfig}: ${error.message}`);
     throw error;
   }
 }

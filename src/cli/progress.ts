@@ -64,7 +64,12 @@ export class LiveProgress implements ProgressRenderer {
           : (s.status === 'queued' || s.status === 'ready') && s.queuedAt !== undefined
             ? `waiting ${formatDuration(now - ms(s.queuedAt)!)}`
             : '';
-      const why = s.status === 'failed' && s.error ? c.red(` ${s.error.code}: ${s.error.message}`) : s.status === 'skipped' && s.skipReason ? c.dim(` ${s.skipReason}`) : '';
+      const why =
+        s.status === 'failed' && s.error
+          ? c.red(` ${s.error.code}: ${s.error.message}`)
+          : s.status === 'skipped' && s.skipReason
+            ? c.dim(` ${s.skipReason}`)
+            : '';
       return `  ${color(icon)} ${s.id.padEnd(width)}  ${color(s.status.padEnd(9))} ${attempt.padEnd(10)} ${c.dim(time)}${why}`;
     };
     if (steps.length + 1 <= rows) return [header, ...steps.map(line)];
@@ -72,7 +77,9 @@ export class LiveProgress implements ProgressRenderer {
     const counts = new Map<string, number>();
     for (const s of steps) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
     const summary = `  ${[...counts].map(([status, n]) => `${statusColor(c, status as StepSummary['status'])(status)} ${n}`).join('  ')}  of ${steps.length} steps`;
-    const interesting = steps.filter((s) => s.status === 'running' || s.status === 'failed' || (s.status === 'queued' && s.attempts > 1));
+    const interesting = steps.filter(
+      (s) => s.status === 'running' || s.status === 'failed' || (s.status === 'queued' && s.attempts > 1),
+    );
     const room = rows - 2;
     const shown = interesting.slice(0, room).map(line);
     if (interesting.length > room) shown.push(c.dim(`  … ${interesting.length - room} more`));
@@ -87,7 +94,10 @@ export class PlainProgress implements ProgressRenderer {
   render({ execution, events }: Snapshot): void {
     for (const event of events) {
       const line = describeEvent(event);
-      if (line !== undefined) this.stream.write(`[${formatDuration(Date.parse(event.at) - Date.parse(execution.createdAt)).padStart(7)}] ${line}\n`);
+      if (line !== undefined)
+        this.stream.write(
+          `[${formatDuration(Date.parse(event.at) - Date.parse(execution.createdAt)).padStart(7)}] ${line}\n`,
+        );
     }
   }
 

@@ -14,7 +14,12 @@ export interface WatchFlags {
  * then prints the outcome on stdout: the JSON view with --json, else a summary and the result. Returns the
  * exit code: 0 completed, 1 otherwise.
  */
-export async function watchToEnd(backend: CliBackend, executionId: string, title: string, flags: WatchFlags): Promise<number> {
+export async function watchToEnd(
+  backend: CliBackend,
+  executionId: string,
+  title: string,
+  flags: WatchFlags,
+): Promise<number> {
   let final = await backend.follow(executionId, chooseRenderer(title, flags));
   if (final.zk) final = await waitForProofs(backend, final, flags);
   printOutcome(final, flags);
@@ -48,7 +53,9 @@ function chooseRenderer(title: string, flags: WatchFlags): ProgressRenderer | un
 
 /** How long an execution took (so far). */
 export function took(view: ExecutionView): string {
-  return formatDuration((view.finishedAt === undefined ? Date.now() : Date.parse(view.finishedAt)) - Date.parse(view.createdAt));
+  return formatDuration(
+    (view.finishedAt === undefined ? Date.now() : Date.parse(view.finishedAt)) - Date.parse(view.createdAt),
+  );
 }
 
 export function printOutcome(view: ExecutionView, flags: WatchFlags): void {
@@ -57,9 +64,14 @@ export function printOutcome(view: ExecutionView, flags: WatchFlags): void {
     return;
   }
   const c = colorize(process.stdout);
-  console.log(`${statusColor(c, view.status)(view.status)}: ${view.workflowId} v${view.workflowVersion} execution ${view.executionId} in ${took(view)}`);
+  console.log(
+    `${statusColor(c, view.status)(view.status)}: ${view.workflowId} v${view.workflowVersion} execution ${view.executionId} in ${took(view)}`,
+  );
   if (view.error) console.log(`error: ${view.error.code}: ${view.error.message}`);
-  if (view.zk?.status === 'completed') console.log(`zk proofs: ${view.zk.batchesTotal} of ${view.zk.circuit} (\`verity receipt ${view.executionId} --zk-only\`)`);
+  if (view.zk?.status === 'completed')
+    console.log(
+      `zk proofs: ${view.zk.batchesTotal} of ${view.zk.circuit} (\`verity receipt ${view.executionId} --zk-only\`)`,
+    );
   if (view.zk?.status === 'failed') console.log(`zk proving failed: ${view.zk.error?.message ?? 'no reason recorded'}`);
   if (view.status === 'completed') console.log(JSON.stringify(view.result, null, 2));
   else console.log(c.dim(`see \`verity status ${view.executionId}\` and \`verity history ${view.executionId}\``));

@@ -7,7 +7,15 @@ import type { StepType } from '../workflow/types.js';
 import type { AcceptedResult, JobOutcomeHandler } from './job-outcomes.js';
 import type { JobQueue } from './job-queue.js';
 import type { JobNotifier } from './notifier.js';
-import type { Assignment, CompletionReport, FailureReport, RefusalReason, ReportOutcome, ResultReport, WorkerRegistration } from './protocol.js';
+import type {
+  Assignment,
+  CompletionReport,
+  FailureReport,
+  RefusalReason,
+  ReportOutcome,
+  ResultReport,
+  WorkerRegistration,
+} from './protocol.js';
 import { DEFAULT_REGISTRATION_CAPS } from './registration-caps.js';
 import type { RegistrationCaps } from './registration-caps.js';
 import { ResultChecker } from './result-check.js';
@@ -98,7 +106,16 @@ export class Coordinator {
     await this.workers.stop(workerId, status);
     const held = await this.store.read.listJobIdsOfWorkers([workerId], LEASED_JOB_STATUSES);
     const code = status === 'dead' ? 'worker_died' : 'worker_stopped';
-    for (const jobId of held) await this.releaseJob(jobId, { code, message: `the worker ${status === 'dead' ? 'died' : 'stopped'} while running this job`, retryable: true }, 'coordinator');
+    for (const jobId of held)
+      await this.releaseJob(
+        jobId,
+        {
+          code,
+          message: `the worker ${status === 'dead' ? 'died' : 'stopped'} while running this job`,
+          retryable: true,
+        },
+        'coordinator',
+      );
   }
 
   /**
@@ -120,12 +137,24 @@ export class Coordinator {
    */
   async claim(
     workerId: string,
-    can: { stepTypes: readonly StepType[]; models: readonly string[]; modelDigests?: Readonly<Record<string, string>> | undefined },
+    can: {
+      stepTypes: readonly StepType[];
+      models: readonly string[];
+      modelDigests?: Readonly<Record<string, string>> | undefined;
+    },
     options: { start?: boolean } = {},
   ): Promise<Assignment | undefined> {
     const now = this.options.now();
     // Most claims by an idle worker find nothing; a read says so without taking the write lock.
-    if (!(await this.store.read.hasClaimableJob({ workerId, stepTypes: can.stepTypes, models: can.models, ...(can.modelDigests && { modelDigests: can.modelDigests }), now }))) {
+    if (
+      !(await this.store.read.hasClaimableJob({
+        workerId,
+        stepTypes: can.stepTypes,
+        models: can.models,
+        ...(can.modelDigests && { modelDigests: can.modelDigests }),
+        now,
+      }))
+    ) {
       checkWorkerActive(await this.store.read.getWorker(workerId), workerId);
       return undefined;
     }
@@ -176,7 +205,11 @@ export class Coordinator {
   }
 
   private async startLocked(tx: StoreTx, job: JobRecord, now: number): Promise<boolean> {
-    const done = await tx.updateJob(job.id, { status: 'running', startedAt: now }, { status: ['assigned'], workerId: job.workerId!, nonce: job.nonce! });
+    const done = await tx.updateJob(
+      job.id,
+      { status: 'running', startedAt: now },
+      { status: ['assigned'], workerId: job.workerId!, nonce: job.nonce! },
+    );
     if (!done) return false;
     tx.appendEvents([this.jobEvent(job, 'job.started', now, job.workerId!)]);
     await this.outcomes.jobStarted(tx, job, now);
@@ -214,31 +247,59 @@ export class Coordinator {
     if (!output.ok) return this.failJob(assigned, { ...report, error: output.error });
     const { outputDigest } = output;
     const attested = await this.results.checkAttestation(assigned, report, outputDigest);
-    return this.underLock(assigned, async (tx, execution, job, now) => {
-      const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
-      if (refused) return refused;
-      if (!attested.ok) {
-        tx.appendEvents([{ ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: 'bad_attestation', problems: attested.problems } }]);
-        return { accepted: false, reason: 'bad_attestation', message: `the attestation does not match the job: ${attested.problems.join('; ')}` };
-      }
-      const cost = attested.predicate?.cost ?? job.reserved;
-      await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost }, { status: LEASED_JOB_STATUSES });
-      // The execution's owner may read the blobs its steps produced.
-      await tx.grantBlobs(output.grants(now), execution.clientId, now);
-      tx.appendEvents([{ ...this.jobEvent(job, 'job.completed', now, report.workerId), data: { outputDigest, attestationDigest: attested.digest } }]);
-      const result: AcceptedResult = {
-        output: report.outputBlob ?? report.output,
-        ...(report.outputBlob !== undefined && { outputStorage: 'blob' as const }),
-        outputDigest,
-        cost,
-        workerId: report.workerId,
-        ...(job.principal !== undefined && { principal: job.principal }),
-        ...(report.attestation && attested.predicate && { attestation: report.attestation, attestationDigest: attested.digest, workerKeyId: attested.predicate.workerKeyId }),
-      };
-      await this.outcomes.jobSucceeded(tx, execution, job, result, now);
-      tx.afterCommit(() => this.events.emit('completed', { stepId: job.stepId, durationMs: now - (job.startedAt ?? job.assignedAt ?? now) }));
-      return { accepted: true };
-    }, unknownJob(report.jobId));
+    return this.underLock(
+      assigned,
+      async (tx, execution, job, now) => {
+        const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
+        if (refused) return refused;
+        if (!attested.ok) {
+          tx.appendEvents([
+            {
+              ...this.jobEvent(job, 'result.refused', now, report.workerId),
+              data: { reason: 'bad_attestation', problems: attested.problems },
+            },
+          ]);
+          return {
+            accepted: false,
+            reason: 'bad_attestation',
+            message: `the attestation does not match the job: ${attested.problems.join('; ')}`,
+          };
+        }
+        const cost = attested.predicate?.cost ?? job.reserved;
+        await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost }, { status: LEASED_JOB_STATUSES });
+        // The execution's owner may read the blobs its steps produced.
+        await tx.grantBlobs(output.grants(now), execution.clientId, now);
+        tx.appendEvents([
+          {
+            ...this.jobEvent(job, 'job.completed', now, report.workerId),
+            data: { outputDigest, attestationDigest: attested.digest },
+          },
+        ]);
+        const result: AcceptedResult = {
+          output: report.outputBlob ?? report.output,
+          ...(report.outputBlob !== undefined && { outputStorage: 'blob' as const }),
+          outputDigest,
+          cost,
+          workerId: report.workerId,
+          ...(job.principal !== undefined && { principal: job.principal }),
+          ...(report.attestation &&
+            attested.predicate && {
+              attestation: report.attestation,
+              attestationDigest: attested.digest,
+              workerKeyId: attested.predicate.workerKeyId,
+            }),
+        };
+        await this.outcomes.jobSucceeded(tx, execution, job, result, now);
+        tx.afterCommit(() =>
+          this.events.emit('completed', {
+            stepId: job.stepId,
+            durationMs: now - (job.startedAt ?? job.assignedAt ?? now),
+          }),
+        );
+        return { accepted: true };
+      },
+      unknownJob(report.jobId),
+    );
   }
 
   async fail(report: FailureReport): Promise<ReportOutcome> {
@@ -251,35 +312,59 @@ export class Coordinator {
   private async failJob(assigned: JobRecord, report: FailureReport): Promise<ReportOutcome> {
     const early = this.refuseForeign(assigned, report);
     if (early) return early;
-    return this.underLock(assigned, async (tx, execution, job, now) => {
-      const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
-      if (refused) return refused;
-      await tx.updateJob(job.id, { status: 'failed', finishedAt: now, cost: report.cost, error: report.error }, { status: LEASED_JOB_STATUSES });
-      tx.appendEvents([{ ...this.jobEvent(job, 'job.failed', now, report.workerId), data: { error: report.error } }]);
-      tx.afterCommit(() => this.events.emit('failed', { stepId: job.stepId, code: report.error.code }));
-      await this.outcomes.jobFailed(tx, execution, job, { error: report.error, cost: report.cost }, now);
-      return { accepted: true };
-    }, unknownJob(report.jobId));
+    return this.underLock(
+      assigned,
+      async (tx, execution, job, now) => {
+        const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
+        if (refused) return refused;
+        await tx.updateJob(
+          job.id,
+          { status: 'failed', finishedAt: now, cost: report.cost, error: report.error },
+          { status: LEASED_JOB_STATUSES },
+        );
+        tx.appendEvents([{ ...this.jobEvent(job, 'job.failed', now, report.workerId), data: { error: report.error } }]);
+        tx.afterCommit(() => this.events.emit('failed', { stepId: job.stepId, code: report.error.code }));
+        await this.outcomes.jobFailed(tx, execution, job, { error: report.error, cost: report.cost }, now);
+        return { accepted: true };
+      },
+      unknownJob(report.jobId),
+    );
   }
 
   /** Expires a leased job whose lease or deadline has passed (the sweeper calls this). */
   async expire(jobId: string): Promise<boolean> {
-    return this.withLockedJob(jobId, async (tx, execution, job, now) => {
-      if (!LEASED_JOB_STATUSES.includes(job.status)) return false;
-      const timedOut = job.deadlineAt !== undefined && job.deadlineAt <= now;
-      const error: ErrorInfo = timedOut
-        ? { code: 'step_timeout', message: `the step did not finish within ${job.timeoutMs / 1000} s`, retryable: true }
-        : { code: 'lease_expired', message: 'the worker stopped heartbeating; the job was re-queued', retryable: true };
-      return this.expireLocked(tx, execution, job, error, now, { expiredAt: now });
-    }, false);
+    return this.withLockedJob(
+      jobId,
+      async (tx, execution, job, now) => {
+        if (!LEASED_JOB_STATUSES.includes(job.status)) return false;
+        const timedOut = job.deadlineAt !== undefined && job.deadlineAt <= now;
+        const error: ErrorInfo = timedOut
+          ? {
+              code: 'step_timeout',
+              message: `the step did not finish within ${job.timeoutMs / 1000} s`,
+              retryable: true,
+            }
+          : {
+              code: 'lease_expired',
+              message: 'the worker stopped heartbeating; the job was re-queued',
+              retryable: true,
+            };
+        return this.expireLocked(tx, execution, job, error, now, { expiredAt: now });
+      },
+      false,
+    );
   }
 
   /** Takes a job back from its worker (it stopped or died) and lets the engine retry the step. */
   private async releaseJob(jobId: string, error: ErrorInfo, actor: string): Promise<boolean> {
-    return this.withLockedJob(jobId, async (tx, execution, job, now) => {
-      if (!LEASED_JOB_STATUSES.includes(job.status)) return false;
-      return this.expireLocked(tx, execution, job, error, now, {}, actor);
-    }, false);
+    return this.withLockedJob(
+      jobId,
+      async (tx, execution, job, now) => {
+        if (!LEASED_JOB_STATUSES.includes(job.status)) return false;
+        return this.expireLocked(tx, execution, job, error, now, {}, actor);
+      },
+      false,
+    );
   }
 
   private async expireLocked(
@@ -291,7 +376,11 @@ export class Coordinator {
     guard: { expiredAt?: number },
     actor = 'sweeper',
   ): Promise<boolean> {
-    const done = await tx.updateJob(job.id, { status: 'expired', finishedAt: now, error }, { status: LEASED_JOB_STATUSES, ...guard });
+    const done = await tx.updateJob(
+      job.id,
+      { status: 'expired', finishedAt: now, error },
+      { status: LEASED_JOB_STATUSES, ...guard },
+    );
     if (!done) return false;
     tx.appendEvents([{ ...this.jobEvent(job, 'job.expired', now, job.workerId ?? ''), actor, data: { error } }]);
     tx.afterCommit(() => this.events.emit('expired', { stepId: job.stepId, code: error.code }));
@@ -301,14 +390,23 @@ export class Coordinator {
 
   // ---------------------------------------------------------------------------------------------------
 
-  private check(job: JobRecord, report: ResultReport, now: number): { reason: RefusalReason; message: string } | undefined {
-    if (job.workerId !== report.workerId) return { reason: 'not_assigned', message: 'this job is not assigned to this worker' };
-    if (job.attempt !== report.attempt) return { reason: 'stale_attempt', message: `the job is attempt ${job.attempt}, not ${report.attempt}` };
-    if (job.nonce !== report.nonce) return { reason: 'bad_nonce', message: 'the job nonce does not match the assignment' };
+  private check(
+    job: JobRecord,
+    report: ResultReport,
+    now: number,
+  ): { reason: RefusalReason; message: string } | undefined {
+    if (job.workerId !== report.workerId)
+      return { reason: 'not_assigned', message: 'this job is not assigned to this worker' };
+    if (job.attempt !== report.attempt)
+      return { reason: 'stale_attempt', message: `the job is attempt ${job.attempt}, not ${report.attempt}` };
+    if (job.nonce !== report.nonce)
+      return { reason: 'bad_nonce', message: 'the job nonce does not match the assignment' };
     if (job.status === 'cancelled') return { reason: 'cancelled', message: 'the job was cancelled' };
     if (job.status === 'expired') return { reason: 'expired', message: 'the job expired and was re-queued' };
-    if (!LEASED_JOB_STATUSES.includes(job.status)) return { reason: 'already_finished', message: `the job is already ${job.status}` };
-    if (job.deadlineAt !== undefined && now > job.deadlineAt) return { reason: 'late', message: 'the result arrived after the step deadline' };
+    if (!LEASED_JOB_STATUSES.includes(job.status))
+      return { reason: 'already_finished', message: `the job is already ${job.status}` };
+    if (job.deadlineAt !== undefined && now > job.deadlineAt)
+      return { reason: 'late', message: 'the result arrived after the step deadline' };
     return undefined;
   }
 
@@ -327,13 +425,22 @@ export class Coordinator {
     // not theirs, as often as they like: that is counted and logged (JobEvents.refused), never stored.
     if (job.workerId === report.workerId && LEASED_JOB_STATUSES.includes(job.status)) {
       tx.appendEvents([
-        { ...this.jobEvent(job, 'result.refused', now, report.workerId), data: { reason: problem.reason, attempt: report.attempt } },
+        {
+          ...this.jobEvent(job, 'result.refused', now, report.workerId),
+          data: { reason: problem.reason, attempt: report.attempt },
+        },
       ]);
     } else {
-      tx.afterCommit(() => this.events.emit('refused', { reason: problem.reason, jobId: job.id, workerId: report.workerId }));
+      tx.afterCommit(() =>
+        this.events.emit('refused', { reason: problem.reason, jobId: job.id, workerId: report.workerId }),
+      );
     }
     if (problem.reason === 'late') {
-      const error: ErrorInfo = { code: 'step_timeout', message: `the step did not finish within ${job.timeoutMs / 1000} s`, retryable: true };
+      const error: ErrorInfo = {
+        code: 'step_timeout',
+        message: `the step did not finish within ${job.timeoutMs / 1000} s`,
+        retryable: true,
+      };
       await this.expireLocked(tx, execution, job, error, now, {});
     }
     return { accepted: false, ...problem };
@@ -362,7 +469,15 @@ export class Coordinator {
   }
 
   private jobEvent(job: JobRecord, type: string, at: number, workerId: string) {
-    return { executionId: job.executionId, at, type, stepId: job.stepId, jobId: job.id, attempt: job.attempt, actor: `worker:${workerId}` };
+    return {
+      executionId: job.executionId,
+      at,
+      type,
+      stepId: job.stepId,
+      jobId: job.id,
+      attempt: job.attempt,
+      actor: `worker:${workerId}`,
+    };
   }
 
   /** Runs fn with the job's execution locked and the job re-read under that lock. */

@@ -10,7 +10,13 @@ import type { StoreTx } from '../store/store.js';
 export interface JobOutcomeHandler {
   /** Called without the execution lock: only a guarded update of the job's own step is allowed. */
   jobStarted(tx: StoreTx, job: JobRecord, now: number): Promise<void>;
-  jobSucceeded(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, result: AcceptedResult, now: number): Promise<void>;
+  jobSucceeded(
+    tx: StoreTx,
+    execution: ExecutionRecord,
+    job: JobRecord,
+    result: AcceptedResult,
+    now: number,
+  ): Promise<void>;
   jobFailed(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, failure: JobFailure, now: number): Promise<void>;
 }
 

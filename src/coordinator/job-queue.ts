@@ -70,12 +70,22 @@ export class JobQueue {
   }
 
   /** Cancels every active job of an execution (or only those `only` picks); the caller holds the execution's lock. */
-  async cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string, only?: (job: JobRecord) => boolean): Promise<JobRecord[]> {
+  async cancelJobs(
+    tx: StoreTx,
+    executionId: string,
+    reason: string,
+    actor: string,
+    only?: (job: JobRecord) => boolean,
+  ): Promise<JobRecord[]> {
     const now = this.now();
     const active = (await tx.listJobs(executionId, ACTIVE_JOB_STATUSES)).filter((job) => !only || only(job));
     const cancelled: JobRecord[] = [];
     for (const job of active) {
-      const done = await tx.updateJob(job.id, { status: 'cancelled', finishedAt: now }, { status: ACTIVE_JOB_STATUSES });
+      const done = await tx.updateJob(
+        job.id,
+        { status: 'cancelled', finishedAt: now },
+        { status: ACTIVE_JOB_STATUSES },
+      );
       if (!done) continue;
       cancelled.push(job);
     }

@@ -31,11 +31,27 @@ export async function checkOutputBlobs(
   if (blobs) {
     for (const ref of refs) {
       const size = await blobs.size(ref.$blob);
-      if (size === undefined) return { ok: false, error: invalidOutput(`the output names blob ${ref.$blob}, which is not in the blob store: upload it (for this job) before reporting the result`) };
-      if (size !== ref.size) return { ok: false, error: invalidOutput(`the output's reference to blob ${ref.$blob} says ${ref.size} bytes, which is not the blob's size: name it by the reference its upload answered`) };
+      if (size === undefined)
+        return {
+          ok: false,
+          error: invalidOutput(
+            `the output names blob ${ref.$blob}, which is not in the blob store: upload it (for this job) before reporting the result`,
+          ),
+        };
+      if (size !== ref.size)
+        return {
+          ok: false,
+          error: invalidOutput(
+            `the output's reference to blob ${ref.$blob} says ${ref.size} bytes, which is not the blob's size: name it by the reference its upload answered`,
+          ),
+        };
     }
   }
-  return { ok: true, records: (now) => refs.map((ref) => ({ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: now })) };
+  return {
+    ok: true,
+    records: (now) =>
+      refs.map((ref) => ({ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: now })),
+  };
 }
 
 /**

@@ -40,7 +40,11 @@ export interface ResultReport {
 }
 
 /** A result, with the worker's signed attestation of it; `outputBlob` instead of `output` when it was too large to send inline. */
-export type CompletionReport = ResultReport & { output?: unknown; outputBlob?: BlobRef | undefined; attestation?: Envelope | undefined };
+export type CompletionReport = ResultReport & {
+  output?: unknown;
+  outputBlob?: BlobRef | undefined;
+  attestation?: Envelope | undefined;
+};
 
 export type FailureReport = ResultReport & { error: ErrorInfo; cost?: number | undefined };
 

@@ -17,7 +17,9 @@ export interface RegistrationCaps {
 export const DEFAULT_REGISTRATION_CAPS: RegistrationCaps = { maxWorkersPerPrincipal: 64, maxZkKeysPerPrincipal: 32 };
 
 /** The caps with the environment's overrides; a value that is not a positive integer is an EnvError (src/env.ts). */
-export function registrationCapsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): RegistrationCaps {
+export function registrationCapsFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RegistrationCaps {
   const read = readEnv(env);
   return {
     maxWorkersPerPrincipal: read.VERITY_MAX_WORKERS_PER_PRINCIPAL ?? DEFAULT_REGISTRATION_CAPS.maxWorkersPerPrincipal,

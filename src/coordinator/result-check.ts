@@ -25,9 +25,11 @@ export interface ResultCheckOptions {
 }
 
 /** A checked output: its digest (the one the attestation must sign), and the grants its blobs get on acceptance. */
-export type CheckedOutput = { ok: true; outputDigest: string; grants: (now: number) => BlobRecord[] } | { ok: false; error: ErrorInfo };
+export type CheckedOutput =
+  { ok: true; outputDigest: string; grants: (now: number) => BlobRecord[] } | { ok: false; error: ErrorInfo };
 
-export type CheckedAttestation = { ok: true; predicate?: StepPredicate; digest?: string } | { ok: false; problems: string[] };
+export type CheckedAttestation =
+  { ok: true; predicate?: StepPredicate; digest?: string } | { ok: false; problems: string[] };
 
 /**
  * Everything about a reported result that can be checked without the execution's lock: the output (its
@@ -54,7 +56,8 @@ export class ResultChecker {
     if (report.outputBlob !== undefined) {
       // Whether the job may name the blob comes before anything that reads it: what a read would say
       // (there is no such blob, it is not JSON) must not tell about another client's blob.
-      if (!(await jobMayName(this.store, namer, report.outputBlob.$blob))) return { ok: false, error: notGranted(report.outputBlob.$blob) };
+      if (!(await jobMayName(this.store, namer, report.outputBlob.$blob)))
+        return { ok: false, error: notGranted(report.outputBlob.$blob) };
       const read = await this.readOutputBlob(report.outputBlob);
       if (!read.ok) return { ok: false, error: { code: 'invalid_output', message: read.problem, retryable: true } };
       value = read.value;
@@ -65,7 +68,14 @@ export class ResultChecker {
       try {
         outputDigest = jsonDigest(report.output);
       } catch (error) {
-        return { ok: false, error: { code: 'invalid_output', message: `the step's output is not JSON: ${(error as Error).message}`, retryable: false } };
+        return {
+          ok: false,
+          error: {
+            code: 'invalid_output',
+            message: `the step's output is not JSON: ${(error as Error).message}`,
+            retryable: false,
+          },
+        };
       }
     }
     const blobs = await checkOutputBlobs(this.store, this.options.blobs, value, report.outputBlob, namer);
@@ -77,7 +87,9 @@ export class ResultChecker {
    * An output kept as a blob: the blob must hold the canonical JSON of a value, whose digest is then the
    * output's digest (the same the attestation signs), so the engine reads back exactly what was attested.
    */
-  private async readOutputBlob(ref: BlobRef): Promise<{ ok: true; value: unknown; digest: string } | { ok: false; problem: string }> {
+  private async readOutputBlob(
+    ref: BlobRef,
+  ): Promise<{ ok: true; value: unknown; digest: string } | { ok: false; problem: string }> {
     const store = this.options.blobs;
     if (!store) return { ok: false, problem: 'this coordinator keeps no blobs: send the output inline' };
     let value: unknown;
@@ -88,7 +100,8 @@ export class ResultChecker {
     }
     if (exceedsDepth(value, LIMITS.maxValueDepth)) return { ok: false, problem: tooDeepOutput().message };
     const digest = jsonDigest(value);
-    if (`sha256:${digest}` !== ref.$blob) return { ok: false, problem: `the output blob ${ref.$blob} is not the canonical JSON (RFC 8785) of its value` };
+    if (`sha256:${digest}` !== ref.$blob)
+      return { ok: false, problem: `the output blob ${ref.$blob} is not the canonical JSON (RFC 8785) of its value` };
     return { ok: true, value, digest };
   }
 
@@ -136,14 +149,30 @@ export class ResultChecker {
    * At level zk the attestation carries the worker's Baby Jubjub signature of the step leaf. It is checked
    * here, against the key the worker registered, so a proof never has to fail later on a bad signature.
    */
-  private async zkLeafProblems(job: JobRecord, workerId: string, predicate: StepPredicate, outputDigest: string): Promise<string[]> {
-    if (!predicate.zk) return ['the execution runs at verification level zk; the attestation carries no Baby Jubjub signature of the step leaf'];
+  private async zkLeafProblems(
+    job: JobRecord,
+    workerId: string,
+    predicate: StepPredicate,
+    outputDigest: string,
+  ): Promise<string[]> {
+    if (!predicate.zk)
+      return [
+        'the execution runs at verification level zk; the attestation carries no Baby Jubjub signature of the step leaf',
+      ];
     const registered = await this.workers.zkKeyOf(workerId);
     if (!registered) return [`worker ${workerId} registered no Baby Jubjub key; it cannot take part in a zk execution`];
-    if (registered.x !== predicate.zk.publicKey.x || registered.y !== predicate.zk.publicKey.y) return ['the attestation names a Baby Jubjub key other than the one the worker registered'];
+    if (registered.x !== predicate.zk.publicKey.x || registered.y !== predicate.zk.publicKey.y)
+      return ['the attestation names a Baby Jubjub key other than the one the worker registered'];
     const h = await loadPoseidon();
-    const leaf = stepLeaf(h, { executionId: job.executionId, workflowDigest: job.spec.workflowDigest, stepId: job.stepId, outputDigest });
-    return (await verifyZkSignature(registered, leaf, predicate.zk.signature)) ? [] : ['the Baby Jubjub signature does not verify over the step leaf'];
+    const leaf = stepLeaf(h, {
+      executionId: job.executionId,
+      workflowDigest: job.spec.workflowDigest,
+      stepId: job.stepId,
+      outputDigest,
+    });
+    return (await verifyZkSignature(registered, leaf, predicate.zk.signature))
+      ? []
+      : ['the Baby Jubjub signature does not verify over the step leaf'];
   }
 
   private async publicKey(keyId: string): Promise<Uint8Array | undefined> {
@@ -165,12 +194,23 @@ function modelMismatches(asked: JobSpec['model'], ran: StepPredicate['model']): 
   if (!asked) return [];
   if (!ran) return [`the step needs model ${asked.name}; the attestation names no model`];
   const problems: string[] = [];
-  if (ran.name !== asked.name) problems.push(`the step needs model ${asked.name}; the attestation says ${ran.name} ran`);
-  if (asked.version !== undefined && ran.version !== asked.version) problems.push(`the step pins ${asked.name} version ${asked.version}; the attestation says ${ran.version ?? 'no version'}`);
-  if (asked.digest !== undefined && ran.digest !== asked.digest) problems.push(`the step pins ${asked.name} digest ${asked.digest}; the attestation says ${ran.digest ?? 'no digest'}`);
+  if (ran.name !== asked.name)
+    problems.push(`the step needs model ${asked.name}; the attestation says ${ran.name} ran`);
+  if (asked.version !== undefined && ran.version !== asked.version)
+    problems.push(
+      `the step pins ${asked.name} version ${asked.version}; the attestation says ${ran.version ?? 'no version'}`,
+    );
+  if (asked.digest !== undefined && ran.digest !== asked.digest)
+    problems.push(
+      `the step pins ${asked.name} digest ${asked.digest}; the attestation says ${ran.digest ?? 'no digest'}`,
+    );
   return problems;
 }
 
 function tooDeepOutput(): ErrorInfo {
-  return { code: 'invalid_output', message: `the step's output nests deeper than ${LIMITS.maxValueDepth} levels; flatten it`, retryable: false };
+  return {
+    code: 'invalid_output',
+    message: `the step's output nests deeper than ${LIMITS.maxValueDepth} levels; flatten it`,
+    retryable: false,
+  };
 }

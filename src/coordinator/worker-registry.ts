@@ -43,21 +43,31 @@ export class WorkerRegistry {
       try {
         keyId = keyIdOf(publicKeyFromPem(registration.publicKeyPem));
       } catch (error) {
-        throw new CoordinatorError('invalid_key', `the worker's public key is unusable: ${(error as Error).message}`, { cause: error });
+        throw new CoordinatorError('invalid_key', `the worker's public key is unusable: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
     } else if (this.options.requireAttestations) {
-      throw new CoordinatorError('invalid_key', 'a worker must register its Ed25519 public key: it signs every result with it');
+      throw new CoordinatorError(
+        'invalid_key',
+        'a worker must register its Ed25519 public key: it signs every result with it',
+      );
     }
     let zkPublicKey: ZkPublicKey | undefined;
     if (registration.zkPublicKey !== undefined) {
       try {
         zkPublicKey = parseZkPublicKey(registration.zkPublicKey);
       } catch (error) {
-        throw new CoordinatorError('invalid_key', `the worker's Baby Jubjub key is unusable: ${(error as Error).message}`, { cause: error });
+        throw new CoordinatorError(
+          'invalid_key',
+          `the worker's Baby Jubjub key is unusable: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
     }
     // In-process workers speak for the node unless its code says otherwise; remote ones for their API key.
-    const principal = registration.principal ?? (registration.kind === 'local' ? this.options.localPrincipal : undefined);
+    const principal =
+      registration.principal ?? (registration.kind === 'local' ? this.options.localPrincipal : undefined);
     const record: WorkerRecord = {
       id: registration.id ?? `${registration.kind}-${uuidv7()}`,
       name: registration.name,
@@ -76,14 +86,25 @@ export class WorkerRegistry {
     await this.store.transaction(async (tx) => {
       // The caps hold Sybils back: one API key cannot out-vote others or fill the zk registry with keys.
       if (registration.kind === 'remote' && principal !== undefined) {
-        await checkRegistrationCaps(tx, this.options.caps, { principal, ...(keyId !== undefined && { keyId }), ...(zkPublicKey && { zkPublicKey }) });
+        await checkRegistrationCaps(tx, this.options.caps, {
+          principal,
+          ...(keyId !== undefined && { keyId }),
+          ...(zkPublicKey && { zkPublicKey }),
+        });
       }
       if (zkPublicKey) await tx.registerZkKey(zkPublicKey.x, zkPublicKey.y, record.id, now);
       if (keyId !== undefined) {
-        await tx.putKey({ keyId, role: 'worker', publicKeyPem: publicKeyToPem(publicKeyFromPem(registration.publicKeyPem!)), createdAt: now });
+        await tx.putKey({
+          keyId,
+          role: 'worker',
+          publicKeyPem: publicKeyToPem(publicKeyFromPem(registration.publicKeyPem!)),
+          createdAt: now,
+        });
       }
       await tx.upsertWorker(record);
-      tx.appendEvents([{ at: now, type: 'worker.registered', actor: `worker:${record.id}`, data: { name: record.name } }]);
+      tx.appendEvents([
+        { at: now, type: 'worker.registered', actor: `worker:${record.id}`, data: { name: record.name } },
+      ]);
     });
     if (keyId !== undefined && registration.id === undefined) this.localWorkerKeys.set(record.id, keyId);
     if (zkPublicKey) this.zkWorkerKeys.set(record.id, zkPublicKey);
@@ -112,7 +133,12 @@ export class WorkerRegistry {
   async deadLocalWorkers(): Promise<string[]> {
     const host = hostname();
     const dead = (await this.store.read.listWorkers()).filter(
-      (w) => w.status === 'active' && w.kind === 'local' && w.host === host && w.pid !== process.pid && !isProcessAlive(w.pid),
+      (w) =>
+        w.status === 'active' &&
+        w.kind === 'local' &&
+        w.host === host &&
+        w.pid !== process.pid &&
+        !isProcessAlive(w.pid),
     );
     return dead.map((w) => w.id);
   }
@@ -130,10 +156,15 @@ export class WorkerRegistry {
 
 /** A worker may take jobs only while it is registered and active. */
 export function checkWorkerActive(worker: WorkerRecord | undefined, workerId: string): void {
-  if (!worker) throw new CoordinatorError('unknown_worker', `no worker ${workerId}; register first`, { context: { workerId } });
+  if (!worker)
+    throw new CoordinatorError('unknown_worker', `no worker ${workerId}; register first`, { context: { workerId } });
   if (worker.status !== 'active') {
-    throw new CoordinatorError('worker_stopped', `worker ${workerId} is ${worker.status}; register again to take jobs`, {
-      context: { workerId },
-    });
+    throw new CoordinatorError(
+      'worker_stopped',
+      `worker ${workerId} is ${worker.status}; register again to take jobs`,
+      {
+        context: { workerId },
+      },
+    );
   }
 }

@@ -40,7 +40,8 @@ export async function advance(t: Transition, from: AdvanceFrom = {}): Promise<vo
   if (from.decided) {
     // Still pending and decidable (another transaction may have decided it meanwhile)?
     const progress = await t.tx.getStepStatuses(t.id, [...from.decided.keys()]);
-    for (const p of progress) if (p.status === 'pending' && p.pendingDeps === 0 && !worklist.includes(p.stepId)) worklist.push(p.stepId);
+    for (const p of progress)
+      if (p.status === 'pending' && p.pendingDeps === 0 && !worklist.includes(p.stepId)) worklist.push(p.stepId);
   }
 
   const views = new Map<string, StepView>();
@@ -79,7 +80,10 @@ export async function advance(t: Transition, from: AdvanceFrom = {}): Promise<vo
     // Nothing runs, nothing waits, nothing is being decided: only a bug or a hand-edited database gets
     // here. End loudly rather than leave the execution hanging until its deadline.
     const open = [...(await t.statuses())].filter(([, status]) => !DONE.has(status));
-    await endExecution(t, 'failed', { code: 'stalled', message: `no step can run: ${open.map(([id, status]) => `${id}=${status}`).join(', ')}` });
+    await endExecution(t, 'failed', {
+      code: 'stalled',
+      message: `no step can run: ${open.map(([id, status]) => `${id}=${status}`).join(', ')}`,
+    });
   }
 }
 
@@ -92,7 +96,8 @@ async function dispatchReady(t: Transition, fresh: readonly { stepId: string; in
   const free = () => concurrency - t.execution.stepsActive;
   const queue: { stepId: string; input: unknown; waited: boolean }[] = [];
   if (free() > 0 && t.execution.stepsReady > 0) {
-    for (const ready of await t.tx.listReadySteps(t.id, Math.min(free(), t.execution.stepsReady))) queue.push({ ...ready, waited: true });
+    for (const ready of await t.tx.listReadySteps(t.id, Math.min(free(), t.execution.stepsReady)))
+      queue.push({ ...ready, waited: true });
   }
   queue.push(...fresh.map((f) => ({ ...f, waited: false })));
   let i = 0;
@@ -118,7 +123,8 @@ async function dispatchReady(t: Transition, fresh: readonly { stepId: string; in
 /** One more dependency of each dependent of these steps is done; returns the dependents now decidable. */
 async function release(t: Transition, done: readonly string[]): Promise<string[]> {
   const counts = new Map<string, number>();
-  for (const id of done) for (const dependent of t.plan.step(id).dependents) counts.set(dependent, (counts.get(dependent) ?? 0) + 1);
+  for (const id of done)
+    for (const dependent of t.plan.step(id).dependents) counts.set(dependent, (counts.get(dependent) ?? 0) + 1);
   if (counts.size === 0) return [];
   const progress = await t.tx.releaseDependents(t.id, counts);
   const position = (id: string) => t.plan.step(id).position;
@@ -164,7 +170,13 @@ export async function dispatchStep(t: Transition, stepId: string, input: unknown
     );
     first ??= job.id;
   }
-  await t.updateStep(stepId, { status: 'queued', attempts: attempt, currentJobId: first!, inputDigest, queuedAt: t.now });
+  await t.updateStep(stepId, {
+    status: 'queued',
+    attempts: attempt,
+    currentJobId: first!,
+    inputDigest,
+    queuedAt: t.now,
+  });
   t.setExecution({ reserved: t.execution.reserved + stepReservation(definition) });
 }
 
@@ -174,10 +186,20 @@ export async function skipStep(t: Transition, stepId: string, reason: string): P
 }
 
 /** The step has failed for good: record it and fail the execution (or end it with `status`). */
-export async function failStep(t: Transition, stepId: string, error: ErrorInfo, status: 'failed' | 'budget_exceeded' = 'failed'): Promise<void> {
+export async function failStep(
+  t: Transition,
+  stepId: string,
+  error: ErrorInfo,
+  status: 'failed' | 'budget_exceeded' = 'failed',
+): Promise<void> {
   const step = await t.step(stepId);
   await t.updateStep(stepId, { status: 'failed', error, finishedAt: t.now });
-  t.event('step.failed', { stepId, ...(step.currentJobId && { jobId: step.currentJobId }), attempt: step.attempts, data: { error } });
+  t.event('step.failed', {
+    stepId,
+    ...(step.currentJobId && { jobId: step.currentJobId }),
+    attempt: step.attempts,
+    data: { error },
+  });
   const attempts = step.attempts - step.roundStart;
   const after = attempts > 1 ? ` after ${attempts} attempts` : '';
   await endExecution(t, status, { ...error, stepId, message: `step "${stepId}" failed${after}: ${error.message}` });

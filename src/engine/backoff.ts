@@ -7,7 +7,11 @@ export function backoffMs(policy: RetryPolicy, failures: number): number {
 }
 
 /** Whether a failure may be retried under the policy, given the attempts used in this round. */
-export function mayRetry(policy: RetryPolicy, error: { code: string; retryable?: boolean }, attemptsThisRound: number): boolean {
+export function mayRetry(
+  policy: RetryPolicy,
+  error: { code: string; retryable?: boolean },
+  attemptsThisRound: number,
+): boolean {
   if (error.retryable === false) return false;
   if (policy.non_retryable.includes(error.code)) return false;
   return attemptsThisRound < policy.max_attempts;

@@ -34,5 +34,10 @@ export interface Settlement {
 export function settleCharge(execution: BudgetState, jobReserved: number, reported: number): Settlement {
   const left = execution.budget === 0 ? Infinity : Math.max(0, execution.budget - execution.spent);
   const cost = Math.min(reported, left);
-  return { cost, capped: reported > cost, spent: execution.spent + cost, reserved: Math.max(0, execution.reserved - jobReserved) };
+  return {
+    cost,
+    capped: reported > cost,
+    spent: execution.spent + cost,
+    reserved: Math.max(0, execution.reserved - jobReserved),
+  };
 }

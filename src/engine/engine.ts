@@ -120,20 +120,35 @@ export class Engine implements JobOutcomeHandler {
   async start(request: StartRequest): Promise<ExecutionRecord> {
     const { workflow, clientId } = request;
     const definition = workflow.definition;
-    if (request.inputs !== undefined && (request.inputs === null || typeof request.inputs !== 'object' || Array.isArray(request.inputs))) {
-      throw new EngineError('invalid_inputs', `the inputs must be a JSON object of named values, not ${request.inputs === null ? 'null' : Array.isArray(request.inputs) ? 'an array' : typeof request.inputs}`, {
-        context: { workflowId: definition.id },
-      });
+    if (
+      request.inputs !== undefined &&
+      (request.inputs === null || typeof request.inputs !== 'object' || Array.isArray(request.inputs))
+    ) {
+      throw new EngineError(
+        'invalid_inputs',
+        `the inputs must be a JSON object of named values, not ${request.inputs === null ? 'null' : Array.isArray(request.inputs) ? 'an array' : typeof request.inputs}`,
+        {
+          context: { workflowId: definition.id },
+        },
+      );
     }
     // Before anything that recurses over them (the schema check, canonical JSON, the store's serializer).
     if (exceedsDepth(request.inputs, LIMITS.maxValueDepth)) {
-      throw new EngineError('invalid_inputs', `the inputs nest deeper than ${LIMITS.maxValueDepth} levels; flatten them`, { context: { workflowId: definition.id } });
+      throw new EngineError(
+        'invalid_inputs',
+        `the inputs nest deeper than ${LIMITS.maxValueDepth} levels; flatten them`,
+        { context: { workflowId: definition.id } },
+      );
     }
     const problems = checkInputs(definition.inputs, request.inputs);
     if (problems.length > 0) {
-      throw new EngineError('invalid_inputs', `the inputs do not match workflow ${definition.id}'s schema:\n  ${problems.join('\n  ')}`, {
-        context: { workflowId: definition.id },
-      });
+      throw new EngineError(
+        'invalid_inputs',
+        `the inputs do not match workflow ${definition.id}'s schema:\n  ${problems.join('\n  ')}`,
+        {
+          context: { workflowId: definition.id },
+        },
+      );
     }
     let inputs: unknown;
     try {
@@ -144,10 +159,15 @@ export class Engine implements JobOutcomeHandler {
     const budget = budgetWithin(definition.id, definition.max_cost_budget, request.budget);
     const level = request.verificationLevel ?? definition.verification_level;
     if (level === 'zk' && this.zkUnavailable !== undefined) {
-      throw new EngineError('zk_unavailable', `cannot run at verification level zk: ${this.zkUnavailable}`, { context: { workflowId: definition.id } });
+      throw new EngineError('zk_unavailable', `cannot run at verification level zk: ${this.zkUnavailable}`, {
+        context: { workflowId: definition.id },
+      });
     }
     if (level === 'zk' && definition.outputs) {
-      throw new EngineError('invalid_inputs', `workflow ${definition.id} computes its result with outputs; at verification level zk the result must be the last step's output, which the proof binds: choose level full, or compute the result in a last step`);
+      throw new EngineError(
+        'invalid_inputs',
+        `workflow ${definition.id} computes its result with outputs; at verification level zk the result must be the last step's output, which the proof binds: choose level full, or compute the result in a last step`,
+      );
     }
     const plan = planFor(workflow.digest, definition);
     try {
@@ -163,7 +183,14 @@ export class Engine implements JobOutcomeHandler {
     }
   }
 
-  private startIn(request: StartRequest, workflow: WorkflowRecord, inputs: unknown, budget: number, plan: WorkflowPlan, level: VerificationLevel): Promise<ExecutionRecord> {
+  private startIn(
+    request: StartRequest,
+    workflow: WorkflowRecord,
+    inputs: unknown,
+    budget: number,
+    plan: WorkflowPlan,
+    level: VerificationLevel,
+  ): Promise<ExecutionRecord> {
     const { clientId } = request;
     const definition = workflow.definition;
     return this.store.transaction(async (tx) => {
@@ -199,22 +226,25 @@ export class Engine implements JobOutcomeHandler {
       };
       await tx.insertExecution(execution);
       await tx.insertSteps(
-        definition.steps.map(
-          (step, position): StepRecord => ({
-            executionId: execution.id,
-            stepId: step.id,
-            position,
-            status: 'pending',
-            attempts: 0,
-            roundStart: 0,
-            pendingDeps: step.depends_on.length,
-            cost: 0,
-          }),
-        ),
+        definition.steps.map((step, position): StepRecord => ({
+          executionId: execution.id,
+          stepId: step.id,
+          position,
+          status: 'pending',
+          attempts: 0,
+          roundStart: 0,
+          pendingDeps: step.depends_on.length,
+          cost: 0,
+        })),
       );
       const t = new Transition(tx, execution, plan, this.jobs, this.blobs, now, `client:${clientId}`, this.notify);
       t.event('execution.started', {
-        data: { workflowId: definition.id, version: definition.version, workflowDigest: workflow.digest, inputDigest: execution.inputDigest },
+        data: {
+          workflowId: definition.id,
+          version: definition.version,
+          workflowDigest: workflow.digest,
+          inputDigest: execution.inputDigest,
+        },
       });
       await advance(t);
       await this.commit(t);
@@ -226,9 +256,13 @@ export class Engine implements JobOutcomeHandler {
   async cancel(executionId: string, actor: string): Promise<ExecutionRecord> {
     return this.onExecution(executionId, actor, async (t) => {
       if (t.execution.status !== 'running') {
-        throw new EngineError('invalid_state', `execution ${executionId} is already ${t.execution.status}; only a running execution can be cancelled`, {
-          context: { executionId },
-        });
+        throw new EngineError(
+          'invalid_state',
+          `execution ${executionId} is already ${t.execution.status}; only a running execution can be cancelled`,
+          {
+            context: { executionId },
+          },
+        );
       }
       await endExecution(t, 'cancelled', { code: 'cancelled', message: `cancelled by ${actor}` });
     });
@@ -243,16 +277,21 @@ export class Engine implements JobOutcomeHandler {
     return this.onExecution(executionId, actor, async (t) => {
       const status = t.execution.status;
       if (status === 'running') {
-        throw new EngineError('invalid_state', `execution ${executionId} is still running; wait for it to end or cancel it first`, {
-          context: { executionId },
-        });
+        throw new EngineError(
+          'invalid_state',
+          `execution ${executionId} is still running; wait for it to end or cancel it first`,
+          {
+            context: { executionId },
+          },
+        );
       }
       if (status === 'completed') {
         throw new EngineError('invalid_state', `execution ${executionId} completed; start a new execution instead`, {
           context: { executionId },
         });
       }
-      if (options.budget !== undefined) budgetWithin(t.plan.definition.id, t.plan.definition.max_cost_budget, options.budget);
+      if (options.budget !== undefined)
+        budgetWithin(t.plan.definition.id, t.plan.definition.max_cost_budget, options.budget);
       const reset: string[] = [];
       for (const [id, status] of [...(await t.statuses())]) {
         if (status !== 'failed' && status !== 'cancelled') continue;
@@ -273,7 +312,9 @@ export class Engine implements JobOutcomeHandler {
         deadlineAt: t.now + t.plan.definition.max_execution_time * 1000,
         ...(options.budget !== undefined && { budget: options.budget }),
       });
-      t.event('execution.retried', { data: { from: status, steps: reset, ...(options.budget !== undefined && { budget: options.budget }) } });
+      t.event('execution.retried', {
+        data: { from: status, steps: reset, ...(options.budget !== undefined && { budget: options.budget }) },
+      });
       await advance(t);
     });
   }
@@ -325,7 +366,10 @@ export class Engine implements JobOutcomeHandler {
     try {
       await this.onExecution(executionId, 'engine', (t) =>
         t.execution.status === 'running'
-          ? endExecution(t, 'failed', { code: 'advance_failed', message: `the engine could not advance this execution: ${describeError(error)}` })
+          ? endExecution(t, 'failed', {
+              code: 'advance_failed',
+              message: `the engine could not advance this execution: ${describeError(error)}`,
+            })
           : Promise.resolve(),
       );
     } catch (again) {
@@ -385,7 +429,10 @@ export class Engine implements JobOutcomeHandler {
     const decidable = await read.listDecidableSteps(executionId);
     const allDone = execution.stepsDone === execution.stepsTotal;
     if (decidable.length === 0 && !allDone) return;
-    const views = await this.readViews(executionId, allDone ? plan.order : [...new Set(decidable.flatMap((id) => plan.step(id).reads))]);
+    const views = await this.readViews(
+      executionId,
+      allDone ? plan.order : [...new Set(decidable.flatMap((id) => plan.step(id).reads))],
+    );
     const decided = new Map<string, StepDecision>();
     await Promise.all(
       decidable.map(async (id) => {
@@ -409,7 +456,9 @@ export class Engine implements JobOutcomeHandler {
     const statuses = new Map((await this.store.read.listStepStatuses(executionId)).map((s) => [s.stepId, s.status]));
     const completed = ids.filter((id) => statuses.get(id) === 'completed');
     const results = completed.length > 0 ? await this.store.read.getStepResults(executionId, completed) : [];
-    const outputs = new Map(await Promise.all(results.map(async (r) => [r.stepId, await readStepOutput(this.blobs, r)] as const)));
+    const outputs = new Map(
+      await Promise.all(results.map(async (r) => [r.stepId, await readStepOutput(this.blobs, r)] as const)),
+    );
     const views = new Map<string, StepView>();
     for (const id of ids) {
       const status = statuses.get(id);
@@ -425,9 +474,14 @@ export class Engine implements JobOutcomeHandler {
     const matches = idOrPrefix.length >= 4 ? await this.store.read.findExecutionIds(idOrPrefix, 5) : [];
     if (matches.length === 1) return matches[0]!;
     if (matches.length > 1) {
-      throw new EngineError('ambiguous_id', `"${idOrPrefix}" matches several executions (${matches.join(', ')}…); give more of the id`);
+      throw new EngineError(
+        'ambiguous_id',
+        `"${idOrPrefix}" matches several executions (${matches.join(', ')}…); give more of the id`,
+      );
     }
-    throw new EngineError('execution_not_found', `no execution ${idOrPrefix}; see \`verity list\``, { context: { executionId: idOrPrefix } });
+    throw new EngineError('execution_not_found', `no execution ${idOrPrefix}; see \`verity list\``, {
+      context: { executionId: idOrPrefix },
+    });
   }
 
   // -----------------------------------------------------------------------------------------------------
@@ -437,13 +491,25 @@ export class Engine implements JobOutcomeHandler {
     await tx.markStepRunning(job.executionId, job.stepId, job.id, now);
   }
 
-  async jobSucceeded(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, result: AcceptedResult, now: number): Promise<void> {
+  async jobSucceeded(
+    tx: StoreTx,
+    execution: ExecutionRecord,
+    job: JobRecord,
+    result: AcceptedResult,
+    now: number,
+  ): Promise<void> {
     const t = await this.transition(tx, execution, now, `worker:${result.workerId}`);
     await onJobSucceeded(t, job, result);
     await this.commit(t);
   }
 
-  async jobFailed(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, failure: JobFailure, now: number): Promise<void> {
+  async jobFailed(
+    tx: StoreTx,
+    execution: ExecutionRecord,
+    job: JobRecord,
+    failure: JobFailure,
+    now: number,
+  ): Promise<void> {
     const t = await this.transition(tx, execution, now, job.workerId ? `worker:${job.workerId}` : 'engine');
     await onJobFailed(t, job, failure);
     await this.commit(t);
@@ -451,7 +517,11 @@ export class Engine implements JobOutcomeHandler {
 
   // -----------------------------------------------------------------------------------------------------
 
-  private async onExecution(executionId: string, actor: string, fn: (t: Transition) => Promise<void>): Promise<ExecutionRecord> {
+  private async onExecution(
+    executionId: string,
+    actor: string,
+    fn: (t: Transition) => Promise<void>,
+  ): Promise<ExecutionRecord> {
     return this.store.transaction(async (tx) => {
       const execution = await tx.lockExecution(executionId);
       if (!execution) {
@@ -474,14 +544,24 @@ export class Engine implements JobOutcomeHandler {
   }
 
   private async transition(tx: StoreTx, execution: ExecutionRecord, now: number, actor: string): Promise<Transition> {
-    return new Transition(tx, execution, await this.planOf(tx, execution.workflowDigest), this.jobs, this.blobs, now, actor, this.notify);
+    return new Transition(
+      tx,
+      execution,
+      await this.planOf(tx, execution.workflowDigest),
+      this.jobs,
+      this.blobs,
+      now,
+      actor,
+      this.notify,
+    );
   }
 
   private async planOf(reads: StoreReads, digest: string): Promise<WorkflowPlan> {
     const cached = cachedPlan(digest);
     if (cached) return cached;
     const workflow = await reads.getWorkflow(digest);
-    if (!workflow) throw new EngineError('workflow_not_found', `workflow ${digest} is not in the store`, { context: { digest } });
+    if (!workflow)
+      throw new EngineError('workflow_not_found', `workflow ${digest} is not in the store`, { context: { digest } });
     return planFor(digest, workflow.definition);
   }
 }
@@ -498,7 +578,10 @@ export function isTerminal(execution: ExecutionRecord): boolean {
 function budgetWithin(workflowId: string, cap: number, asked: number | undefined): number {
   if (asked === undefined) return cap;
   if (!Number.isSafeInteger(asked) || asked < 0) {
-    throw new EngineError('invalid_inputs', `budget must be a non-negative integer number of micro-units, not ${asked}`);
+    throw new EngineError(
+      'invalid_inputs',
+      `budget must be a non-negative integer number of micro-units, not ${asked}`,
+    );
   }
   if (cap > 0 && (asked === 0 || asked > cap)) {
     throw new EngineError(

@@ -11,7 +11,10 @@ import { loadViews } from './step-views.js';
  * compute with real expressions is computed outside the transaction (`t.deferredResult`) and handed back
  * here by the next one; plain paths are looked up at once.
  */
-export async function completeExecution(t: Transition, computed?: { value: unknown } | { error: ErrorInfo }): Promise<void> {
+export async function completeExecution(
+  t: Transition,
+  computed?: { value: unknown } | { error: ErrorInfo },
+): Promise<void> {
   if (computed && 'error' in computed) {
     await endExecution(t, 'failed', computed.error);
     return;
@@ -46,7 +49,10 @@ export async function completeExecution(t: Transition, computed?: { value: unkno
 
 /** The error an execution ends with when its outputs cannot be computed. */
 export function outputsFailed(message: string): ErrorInfo {
-  return { code: 'output_mapping_failed', message: `the workflow's outputs could not be computed: ${message}; fix the outputs expressions` };
+  return {
+    code: 'output_mapping_failed',
+    message: `the workflow's outputs could not be computed: ${message}; fix the outputs expressions`,
+  };
 }
 
 /**
@@ -54,7 +60,11 @@ export function outputsFailed(message: string): ErrorInfo {
  * are cancelled and their reservations released; steps that were queued or running become cancelled, and
  * steps decided to run that never started are undecided again (a retry decides them anew).
  */
-export async function endExecution(t: Transition, status: Exclude<ExecutionStatus, 'running' | 'completed'>, error: ErrorInfo): Promise<void> {
+export async function endExecution(
+  t: Transition,
+  status: Exclude<ExecutionStatus, 'running' | 'completed'>,
+  error: ErrorInfo,
+): Promise<void> {
   const cancelled = await t.jobs.cancelJobs(t.tx, t.id, status, t.actor);
   const released = cancelled.reduce((sum, job) => sum + job.reserved, 0);
   for (const [id, stepStatus] of [...(await t.statuses())]) {

@@ -10,7 +10,13 @@ import type { StoreTx } from '../store/store.js';
 export interface JobPort {
   enqueue(tx: StoreTx, job: NewJob, actor: string): Promise<JobRecord>;
   /** Cancels an execution's active jobs (or those `only` picks); returns the jobs it cancelled. */
-  cancelJobs(tx: StoreTx, executionId: string, reason: string, actor: string, only?: (job: JobRecord) => boolean): Promise<JobRecord[]>;
+  cancelJobs(
+    tx: StoreTx,
+    executionId: string,
+    reason: string,
+    actor: string,
+    only?: (job: JobRecord) => boolean,
+  ): Promise<JobRecord[]>;
 }
 
 /**

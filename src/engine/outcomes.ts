@@ -19,7 +19,13 @@ export async function onJobSucceeded(t: Transition, job: JobRecord, result: Acce
 }
 
 /** The step's one result is in: record it, complete the step and move the execution on. */
-async function acceptStepResult(t: Transition, job: JobRecord, result: AcceptedResult, cost: number, data: Record<string, unknown> = {}): Promise<void> {
+async function acceptStepResult(
+  t: Transition,
+  job: JobRecord,
+  result: AcceptedResult,
+  cost: number,
+  data: Record<string, unknown> = {},
+): Promise<void> {
   const inserted = await t.tx.insertStepResult({
     executionId: t.id,
     stepId: job.stepId,
@@ -37,11 +43,21 @@ async function acceptStepResult(t: Transition, job: JobRecord, result: AcceptedR
   });
   if (!inserted) {
     // Jobs are at-least-once; a step's result is written once. A second result is kept out and noted.
-    t.event('result.duplicate', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { outputDigest: result.outputDigest } });
+    t.event('result.duplicate', {
+      stepId: job.stepId,
+      jobId: job.id,
+      attempt: job.attempt,
+      data: { outputDigest: result.outputDigest },
+    });
     return;
   }
   await t.updateStep(job.stepId, { status: 'completed', finishedAt: t.now, error: undefined });
-  t.event('step.completed', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { outputDigest: result.outputDigest, cost, ...data } });
+  t.event('step.completed', {
+    stepId: job.stepId,
+    jobId: job.id,
+    attempt: job.attempt,
+    data: { outputDigest: result.outputDigest, cost, ...data },
+  });
   await advance(t, { done: [job.stepId] });
 }
 
@@ -55,7 +71,12 @@ export async function onJobFailed(t: Transition, job: JobRecord, failure: JobFai
     // One replica failing fails the attempt only if the others can no longer reach the quorum.
     const { votes, pending } = await replicaState(t, job);
     if (tally(votes, pending.length, definition.redundancy.quorum).state !== 'impossible') {
-      t.event('replica.failed', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { replica: job.replica ?? 0, error: failure.error } });
+      t.event('replica.failed', {
+        stepId: job.stepId,
+        jobId: job.id,
+        attempt: job.attempt,
+        data: { replica: job.replica ?? 0, error: failure.error },
+      });
       return;
     }
     await cancelReplicas(t, pending, 'the other replicas can no longer reach the quorum');
@@ -148,10 +169,20 @@ async function onReplicaSucceeded(t: Transition, job: JobRecord, result: Accepte
     ...(principal !== undefined && { principal }),
   });
   if (!inserted) {
-    t.event('result.duplicate', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { replica: job.replica ?? 0, outputDigest: result.outputDigest } });
+    t.event('result.duplicate', {
+      stepId: job.stepId,
+      jobId: job.id,
+      attempt: job.attempt,
+      data: { replica: job.replica ?? 0, outputDigest: result.outputDigest },
+    });
     return;
   }
-  t.event('replica.completed', { stepId: job.stepId, jobId: job.id, attempt: job.attempt, data: { replica: job.replica ?? 0, outputDigest: result.outputDigest } });
+  t.event('replica.completed', {
+    stepId: job.stepId,
+    jobId: job.id,
+    attempt: job.attempt,
+    data: { replica: job.replica ?? 0, outputDigest: result.outputDigest },
+  });
   const step = await t.step(job.stepId);
   if (step.attempts !== job.attempt || !ACTIVE.has(step.status) || t.execution.status !== 'running') return;
   const { votes, pending, results } = await replicaState(t, job);
@@ -192,7 +223,13 @@ async function replicaState(t: Transition, job: JobRecord) {
   const results = await t.tx.listReplicaResults(t.id, { stepId: job.stepId, attempt: job.attempt });
   const active = await t.tx.listJobs(t.id, ACTIVE_JOB_STATUSES);
   const pending = active.filter((j) => j.stepId === job.stepId && j.attempt === job.attempt && j.id !== job.id);
-  const votes: Vote[] = results.map((r) => ({ replica: r.replica, outputDigest: r.outputDigest, workerId: r.workerId, workerKeyId: r.workerKeyId, principal: r.principal }));
+  const votes: Vote[] = results.map((r) => ({
+    replica: r.replica,
+    outputDigest: r.outputDigest,
+    workerId: r.workerId,
+    workerKeyId: r.workerKeyId,
+    principal: r.principal,
+  }));
   return { results, pending, votes };
 }
 

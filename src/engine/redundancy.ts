@@ -40,6 +40,9 @@ export function tally(votes: readonly Vote[], pending: number, quorum: number): 
 /** Names who said what, for a `redundancy_mismatch` error: "replica 0 on worker w1 of acme (key 1a2b…) → 3f4e…". */
 export function describeVotes(votes: readonly Vote[]): string {
   return votes
-    .map((v) => `replica ${v.replica} on worker ${v.workerId}${v.principal !== undefined ? ` of ${v.principal}` : ''}${v.workerKeyId ? ` (key ${v.workerKeyId.slice(0, 12)}…)` : ''} → ${v.outputDigest.slice(0, 12)}…`)
+    .map(
+      (v) =>
+        `replica ${v.replica} on worker ${v.workerId}${v.principal !== undefined ? ` of ${v.principal}` : ''}${v.workerKeyId ? ` (key ${v.workerKeyId.slice(0, 12)}…)` : ''} → ${v.outputDigest.slice(0, 12)}…`,
+    )
     .join('; ');
 }

@@ -9,11 +9,12 @@ export async function loadViews(t: Transition, ids: readonly string[], views: Ma
   const statuses = await t.statusesOf(missing);
   const completed = missing.filter((id) => statuses.get(id) === 'completed');
   const results = completed.length > 0 ? await t.tx.getStepResults(t.id, completed) : [];
-  const outputs = new Map(await Promise.all(results.map(async (r) => [r.stepId, await readStepOutput(t.blobs, r)] as const)));
+  const outputs = new Map(
+    await Promise.all(results.map(async (r) => [r.stepId, await readStepOutput(t.blobs, r)] as const)),
+  );
   for (const id of missing) {
     const status = statuses.get(id);
     if (status === undefined) continue;
     views.set(id, outputs.has(id) ? { status, output: outputs.get(id) } : { status });
   }
 }
-

@@ -1,4 +1,13 @@
-import type { ErrorInfo, EventRecord, ExecutionRecord, ExecutionStatus, StepRecord, StepStatus, ZkProofRecord, ZkProofStatus } from '../store/records.js';
+import type {
+  ErrorInfo,
+  EventRecord,
+  ExecutionRecord,
+  ExecutionStatus,
+  StepRecord,
+  StepStatus,
+  ZkProofRecord,
+  ZkProofStatus,
+} from '../store/records.js';
 import type { Store } from '../store/store.js';
 
 /** An execution as clients see it: the shape of `verity status --json` and of the API. */
@@ -66,7 +75,11 @@ export function eventView(event: EventRecord): EventView {
   };
 }
 
-export function executionView(execution: ExecutionRecord, steps: readonly StepRecord[], zk?: ZkProofRecord): ExecutionView {
+export function executionView(
+  execution: ExecutionRecord,
+  steps: readonly StepRecord[],
+  zk?: ZkProofRecord,
+): ExecutionView {
   return {
     executionId: execution.id,
     workflowId: execution.workflowId,
@@ -91,14 +104,22 @@ export function executionView(execution: ExecutionRecord, steps: readonly StepRe
       ...(s.skipReason !== undefined && { skipReason: s.skipReason }),
     })),
     ...(zk && {
-      zk: { status: zk.status, circuit: zk.circuitId, batchesDone: zk.batchesDone, batchesTotal: zk.batchesTotal, ...(zk.error && { error: zk.error }) },
+      zk: {
+        status: zk.status,
+        circuit: zk.circuitId,
+        batchesDone: zk.batchesDone,
+        batchesTotal: zk.batchesTotal,
+        ...(zk.error && { error: zk.error }),
+      },
     }),
   };
 }
 
 /** The zk proof record a status view shows: only for executions that ran at level zk and have ended. */
 export function zkRecordFor(store: Store, execution: ExecutionRecord): Promise<ZkProofRecord | undefined> {
-  return execution.verificationLevel === 'zk' && execution.status === 'completed' ? store.read.getZkProof(execution.id) : Promise.resolve(undefined);
+  return execution.verificationLevel === 'zk' && execution.status === 'completed'
+    ? store.read.getZkProof(execution.id)
+    : Promise.resolve(undefined);
 }
 
 export async function loadExecutionView(store: Store, executionId: string): Promise<ExecutionView | undefined> {

@@ -11,5 +11,12 @@ import { NaiveBayesExecutor } from './training/trainer-executor.js';
  * the package ships. Hosted models (OpenAI-compatible servers) are added by configuration.
  */
 export function defaultExecutors(): Executor[] {
-  return [new JsonataExecutor(), new BuiltinExecutor(), new DataBuiltinsExecutor(), new WinkNlpExecutor(), new NaiveBayesExecutor(), new PaddleOcrExecutor()];
+  return [
+    new JsonataExecutor(),
+    new BuiltinExecutor(),
+    new DataBuiltinsExecutor(),
+    new WinkNlpExecutor(),
+    new NaiveBayesExecutor(),
+    new PaddleOcrExecutor(),
+  ];
 }

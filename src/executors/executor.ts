@@ -74,7 +74,11 @@ export interface Executor {
 export class ExecutorError extends VerityError<string> {
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown; context?: Record<string, unknown> } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    options: { retryable?: boolean; cause?: unknown; context?: Record<string, unknown> } = {},
+  ) {
     super(code, message, options);
     this.retryable = options.retryable ?? true;
   }

@@ -11,7 +11,8 @@ export class ExecutorRegistry {
   constructor(executors: readonly Executor[]) {
     for (const executor of executors) {
       for (const model of executor.capabilities.models) if (!this.byModel.has(model)) this.byModel.set(model, executor);
-      for (const type of executor.capabilities.stepTypes) if (!this.byStepType.has(type)) this.byStepType.set(type, executor);
+      for (const type of executor.capabilities.stepTypes)
+        if (!this.byStepType.has(type)) this.byStepType.set(type, executor);
     }
   }
 
@@ -57,7 +58,9 @@ export class ExecutorRegistry {
     const executor = model === undefined ? this.byStepType.get(job.stepType) : this.byModel.get(model);
     if (!executor) {
       // The claim matched on capabilities, so this means the registry changed under a running worker.
-      throw new ExecutorError('no_executor', `this worker has no executor for ${model ?? job.stepType}`, { retryable: true });
+      throw new ExecutorError('no_executor', `this worker has no executor for ${model ?? job.stepType}`, {
+        retryable: true,
+      });
     }
     return executor;
   }

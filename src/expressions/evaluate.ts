@@ -31,7 +31,11 @@ function compile(source: string, limits: CoreLimits): Compiled {
 }
 
 /** Each source over the input, one after the other, as plain JSON. */
-export async function evaluateSources(sources: readonly string[], input: unknown, limits: CoreLimits): Promise<EvaluationResult[]> {
+export async function evaluateSources(
+  sources: readonly string[],
+  input: unknown,
+  limits: CoreLimits,
+): Promise<EvaluationResult[]> {
   const results: EvaluationResult[] = [];
   for (const source of sources) results.push(await evaluateOne(source, input, limits));
   return results;
@@ -54,7 +58,13 @@ async function evaluateOne(source: string, input: unknown, limits: CoreLimits): 
     // Strings are counted in UTF-16 units: within a factor of three of the bytes, and costs nothing to know.
     const size = JSON.stringify(value).length;
     if (size > limits.maxResultBytes) {
-      return { ok: false, error: { code: 'too_large', message: `the result is ${size} characters of JSON, more than the ${limits.maxResultBytes} allowed` } };
+      return {
+        ok: false,
+        error: {
+          code: 'too_large',
+          message: `the result is ${size} characters of JSON, more than the ${limits.maxResultBytes} allowed`,
+        },
+      };
     }
   }
   return value === undefined ? { ok: true, value: undefined } : { ok: true, value };
@@ -62,10 +72,15 @@ async function evaluateOne(source: string, input: unknown, limits: CoreLimits): 
 
 /** A JSONata error (a plain object with `code`, `message`, `position`) or anything else thrown, as a failure. */
 export function failureOf(error: unknown, fallback: 'syntax' | 'evaluation'): EvaluationFailure {
-  const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as { code?: unknown; message?: unknown; position?: unknown };
+  const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as {
+    code?: unknown;
+    message?: unknown;
+    position?: unknown;
+  };
   const jsonataCode = typeof e.code === 'string' ? e.code : undefined;
   const message = typeof e.message === 'string' ? e.message : String(error);
-  if (jsonataCode === 'D1012') return { code: 'timeout', message: `the expression ran longer than its ${limitOf(error)} ms`, jsonataCode };
+  if (jsonataCode === 'D1012')
+    return { code: 'timeout', message: `the expression ran longer than its ${limitOf(error)} ms`, jsonataCode };
   if (error instanceof RangeError) {
     // V8's own guard: a recursion deeper than the thread's stack.
     return { code: 'evaluation', message: `the expression recursed too deeply: ${message}` };

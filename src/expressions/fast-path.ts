@@ -9,7 +9,18 @@
 /** A dotted path of JSONata names, optionally from the root (`$$.`). */
 const SIMPLE_PATH = /^\s*(?:\$\$\.)?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$/;
 /** Words that are JSONata operators or literals when they stand alone, and keys a lookup must not touch. */
-const NOT_NAMES = new Set(['and', 'or', 'in', 'true', 'false', 'null', 'function', '__proto__', 'constructor', 'prototype']);
+const NOT_NAMES = new Set([
+  'and',
+  'or',
+  'in',
+  'true',
+  'false',
+  'null',
+  'function',
+  '__proto__',
+  'constructor',
+  'prototype',
+]);
 
 const parsed = new Map<string, readonly string[] | null>();
 

@@ -17,9 +17,16 @@ export class InlineEvaluator implements ExpressionEvaluator {
   }
 
   evaluate(sources: readonly string[], input: unknown, options: EvaluateOptions = {}): Promise<EvaluationResult[]> {
-    if (this.closed) return Promise.resolve(failAll(sources.length, { code: 'unavailable', message: 'the expression evaluator is closed' }));
+    if (this.closed)
+      return Promise.resolve(
+        failAll(sources.length, { code: 'unavailable', message: 'the expression evaluator is closed' }),
+      );
     const timeoutMs = Math.min(options.timeoutMs ?? this.limits.timeoutMs, this.limits.maxTimeoutMs);
-    return evaluateSources(sources, input, { timeoutMs, maxDepth: this.limits.maxDepth, maxResultBytes: this.limits.maxResultBytes });
+    return evaluateSources(sources, input, {
+      timeoutMs,
+      maxDepth: this.limits.maxDepth,
+      maxResultBytes: this.limits.maxResultBytes,
+    });
   }
 
   close(): Promise<void> {

@@ -13,7 +13,10 @@ export class LocalSigner implements Signer {
 
   constructor(private readonly privateKey: KeyObject) {
     if (privateKey.asymmetricKeyType !== 'ed25519') {
-      throw new KeyStoreError('wrong_type', `expected an Ed25519 private key, got ${privateKey.asymmetricKeyType ?? 'a non-asymmetric key'}`);
+      throw new KeyStoreError(
+        'wrong_type',
+        `expected an Ed25519 private key, got ${privateKey.asymmetricKeyType ?? 'a non-asymmetric key'}`,
+      );
     }
     const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
     this.publicKey = new Uint8Array(spki.subarray(spki.length - 32));
@@ -93,7 +96,10 @@ export function readPrivateFile(file: string): string {
   try {
     const mode = statSync(file).mode & 0o777;
     if ((mode & 0o077) !== 0) {
-      throw new KeyStoreError('insecure_permissions', `private key ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${file}`);
+      throw new KeyStoreError(
+        'insecure_permissions',
+        `private key ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${file}`,
+      );
     }
     return readFileSync(file, 'utf8');
   } catch (error) {

@@ -19,7 +19,8 @@ export async function loadOrCreateZkSigner(file: string): Promise<ZkSigner> {
     }
   }
   const text = readPrivateFile(file).trim();
-  if (!/^[0-9a-f]{64}$/.test(text)) throw new KeyStoreError('unreadable', `${file} is not a Baby Jubjub private key (64 hex characters)`);
+  if (!/^[0-9a-f]{64}$/.test(text))
+    throw new KeyStoreError('unreadable', `${file} is not a Baby Jubjub private key (64 hex characters)`);
   const privateKey = new Uint8Array(Buffer.from(text, 'hex'));
   if (existsSync(pub)) {
     try {

@@ -100,7 +100,8 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
     sweepIntervalMs: options.sweepIntervalMs ?? 250,
     pollMs: options.pollMs ?? 500,
     sqliteSynchronous: options.sqliteSynchronous ?? env.VERITY_SQLITE_SYNC ?? 'normal',
-    coordinatorKeyFile: options.coordinatorKeyFile ?? env.VERITY_COORDINATOR_KEY_FILE ?? join(dataDir, 'keys', 'coordinator.key'),
+    coordinatorKeyFile:
+      options.coordinatorKeyFile ?? env.VERITY_COORDINATOR_KEY_FILE ?? join(dataDir, 'keys', 'coordinator.key'),
     workerKeyFile: options.workerKeyFile ?? join(dataDir, 'keys', 'worker.key'),
     inputFileDir: options.inputFileDir,
     blobDir: options.blobDir ?? env.VERITY_BLOB_DIR ?? join(dataDir, 'blobs'),
@@ -113,8 +114,10 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
       registryDepth: env.VERITY_ZK_REGISTRY_DEPTH ?? DEFAULT_ZK_CONFIG.registryDepth,
     },
     provers: options.provers ?? env.VERITY_PROVERS ?? Math.max(1, Math.min(2, availableParallelism())),
-    expressionTimeoutMs: options.expressionTimeoutMs ?? env.VERITY_EXPRESSION_TIMEOUT_MS ?? DEFAULT_EXPRESSION_LIMITS.timeoutMs,
-    expressionMemoryMb: options.expressionMemoryMb ?? env.VERITY_EXPRESSION_MEMORY_MB ?? DEFAULT_EXPRESSION_LIMITS.memoryMb,
+    expressionTimeoutMs:
+      options.expressionTimeoutMs ?? env.VERITY_EXPRESSION_TIMEOUT_MS ?? DEFAULT_EXPRESSION_LIMITS.timeoutMs,
+    expressionMemoryMb:
+      options.expressionMemoryMb ?? env.VERITY_EXPRESSION_MEMORY_MB ?? DEFAULT_EXPRESSION_LIMITS.memoryMb,
   };
 }
 
@@ -166,8 +169,17 @@ export class VerityNode {
     this.blobs = new FileBlobStore({ dir: options.blobDir });
     const zkIssuer = zk instanceof ZkIssuer ? zk : undefined;
     // Two sandboxes, so that a publisher's slow step transform never delays another execution's decisions.
-    this.expressions = new ProcessEvaluator({ name: 'engine expression evaluator', timeoutMs: options.expressionTimeoutMs, memoryMb: options.expressionMemoryMb, maxQueue: 100_000 });
-    this.workerExpressions = new ProcessEvaluator({ name: 'worker expression evaluator', memoryMb: options.expressionMemoryMb, maxTimeoutMs: 10 * 60_000 });
+    this.expressions = new ProcessEvaluator({
+      name: 'engine expression evaluator',
+      timeoutMs: options.expressionTimeoutMs,
+      memoryMb: options.expressionMemoryMb,
+      maxQueue: 100_000,
+    });
+    this.workerExpressions = new ProcessEvaluator({
+      name: 'worker expression evaluator',
+      memoryMb: options.expressionMemoryMb,
+      maxTimeoutMs: 10 * 60_000,
+    });
     // The engine queues and cancels jobs through the queue; the coordinator, which checks what workers
     // report, hands each job's outcome to the engine inside the transaction that records it.
     const queue = new JobQueue();
@@ -219,7 +231,8 @@ export class VerityNode {
     const resolved = resolveNodeOptions(options);
     const coordinatorSigner = loadOrCreateSigner(resolved.coordinatorKeyFile);
     const workerSigner = resolved.workers > 0 ? loadOrCreateSigner(resolved.workerKeyFile) : undefined;
-    const workerZkSigner = resolved.workers > 0 ? await loadOrCreateZkSigner(zkKeyFileOf(resolved.workerKeyFile)) : undefined;
+    const workerZkSigner =
+      resolved.workers > 0 ? await loadOrCreateZkSigner(zkKeyFileOf(resolved.workerKeyFile)) : undefined;
     const store = await openStore({
       dataDir: resolved.dataDir,
       databaseUrl: resolved.databaseUrl,
@@ -227,7 +240,12 @@ export class VerityNode {
     });
     try {
       await store.transaction((tx) =>
-        tx.putKey({ keyId: coordinatorSigner.keyId, role: 'coordinator', publicKeyPem: coordinatorSigner.publicKeyPem, createdAt: Date.now() }),
+        tx.putKey({
+          keyId: coordinatorSigner.keyId,
+          role: 'coordinator',
+          publicKeyPem: coordinatorSigner.publicKeyPem,
+          createdAt: Date.now(),
+        }),
       );
       const log = await TransparencyLog.open(store, coordinatorSigner, resolved.logOrigin);
       const zk = await openZk(coordinatorSigner, resolved);
@@ -243,9 +261,16 @@ export class VerityNode {
    * `zkOnly`, the zk-only bundle instead. Finished proofs travel with their circuit's verification key.
    */
   bundle(executionId: string, options: { includeData?: boolean; zkOnly?: boolean } = {}): Promise<Bundle | ZkBundle> {
-    const zkVerificationKeys = this.zk instanceof ZkIssuer ? new Map([[this.zk.artifacts.circuitId, this.zk.artifacts.verificationKey]]) : new Map<string, unknown>();
+    const zkVerificationKeys =
+      this.zk instanceof ZkIssuer
+        ? new Map([[this.zk.artifacts.circuitId, this.zk.artifacts.verificationKey]])
+        : new Map<string, unknown>();
     if (options.zkOnly) return buildZkBundle(this.store, this.log, executionId, { zkVerificationKeys });
-    return buildBundle(this.store, this.log, executionId, { includeData: options.includeData === true, blobs: this.blobs, zkVerificationKeys });
+    return buildBundle(this.store, this.log, executionId, {
+      includeData: options.includeData === true,
+      blobs: this.blobs,
+      zkVerificationKeys,
+    });
   }
 
   /** Recovers what a crashed process left behind, then starts sweeping and working. */

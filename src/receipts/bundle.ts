@@ -24,37 +24,64 @@ export interface BundleOptions {
   zkVerificationKeys?: ReadonlyMap<string, unknown>;
 }
 
-export async function buildBundle(store: Store, log: TransparencyLog, executionId: string, options: BundleOptions = {}): Promise<Bundle> {
+export async function buildBundle(
+  store: Store,
+  log: TransparencyLog,
+  executionId: string,
+  options: BundleOptions = {},
+): Promise<Bundle> {
   const receipt = await latestReceipt(store, executionId);
   const { predicate } = readStatement(receipt.envelope, EXECUTION_PREDICATE_TYPE, executionPredicateSchema);
   const results = new Map((await store.read.getStepResults(executionId)).map((r) => [r.stepId, r]));
   const redundant = predicate.steps.some((s) => s.redundancy !== undefined);
   const replicas = new Map(
-    (redundant ? await store.read.listReplicaResults(executionId) : []).map((r) => [replicaKey(r.stepId, r.attempt, r.replica), r]),
+    (redundant ? await store.read.listReplicaResults(executionId) : []).map((r) => [
+      replicaKey(r.stepId, r.attempt, r.replica),
+      r,
+    ]),
   );
   const attempts = new Map(predicate.steps.map((s) => [s.stepId, s.attempt]));
   // Exactly the attestations the receipt commits to, in its Merkle leaf order.
   const attestations: Envelope[] = stepLeaves(predicate.steps).map((leaf) => {
     if (leaf.replica === null) {
       const attestation = results.get(leaf.stepId)?.attestation;
-      if (!attestation) throw new ReceiptError('missing_record', `the attestation of step ${leaf.stepId} is missing from the store`);
+      if (!attestation)
+        throw new ReceiptError('missing_record', `the attestation of step ${leaf.stepId} is missing from the store`);
       return attestation;
     }
     const attestation = replicas.get(replicaKey(leaf.stepId, attempts.get(leaf.stepId)!, leaf.replica))?.attestation;
-    if (!attestation) throw new ReceiptError('missing_record', `the attestation of replica ${leaf.replica} of step ${leaf.stepId} is missing from the store`);
+    if (!attestation)
+      throw new ReceiptError(
+        'missing_record',
+        `the attestation of replica ${leaf.replica} of step ${leaf.stepId} is missing from the store`,
+      );
     return attestation;
   });
   const coordinatorKeyId = receipt.envelope.signatures[0]!.keyid;
-  const used = predicate.steps.flatMap((s) => [...(s.workerKeyId === null ? [] : [s.workerKeyId]), ...(s.redundancy?.replicas.map((r) => r.workerKeyId) ?? [])]);
+  const used = predicate.steps.flatMap((s) => [
+    ...(s.workerKeyId === null ? [] : [s.workerKeyId]),
+    ...(s.redundancy?.replicas.map((r) => r.workerKeyId) ?? []),
+  ]);
   const workerKeyIds = [...new Set(used.filter((keyid) => keyid !== coordinatorKeyId))];
   const keyRecords = await store.read.getKeys([coordinatorKeyId, ...workerKeyIds]);
   const keys = [coordinatorKeyId, ...workerKeyIds].map((keyid) => {
     const record = keyRecords.find((k) => k.keyId === keyid);
     if (!record) throw new ReceiptError('missing_record', `public key ${keyid} is missing from the store`);
-    return { keyid, role: keyid === coordinatorKeyId ? ('coordinator' as const) : ('worker' as const), publicKeyPem: record.publicKeyPem };
+    return {
+      keyid,
+      role: keyid === coordinatorKeyId ? ('coordinator' as const) : ('worker' as const),
+      publicKeyPem: record.publicKeyPem,
+    };
   });
-  const bundle: Bundle = { mediaType: BUNDLE_MEDIA_TYPE, receipt: receipt.envelope, attestations, keys, tlog: await logEntry(log, receipt) };
-  if (options.includeData) bundle.data = await bundleData(store, executionId, predicate.workflow.digest, results, options.blobs);
+  const bundle: Bundle = {
+    mediaType: BUNDLE_MEDIA_TYPE,
+    receipt: receipt.envelope,
+    attestations,
+    keys,
+    tlog: await logEntry(log, receipt),
+  };
+  if (options.includeData)
+    bundle.data = await bundleData(store, executionId, predicate.workflow.digest, results, options.blobs);
   const zk = zkPart(await store.read.getZkProof(executionId, receipt.revision), options.zkVerificationKeys);
   if (zk) bundle.zk = zk;
   return bundle;
@@ -64,7 +91,13 @@ export async function buildBundle(store: Store, log: TransparencyLog, executionI
 async function logEntry(log: TransparencyLog, receipt: ReceiptRecord): Promise<BundleTlog> {
   const checkpoint = await log.checkpoint();
   const inclusion = await log.inclusionProof(receipt.logIndex, checkpoint.size);
-  return { origin: log.origin, logIndex: receipt.logIndex, treeSize: checkpoint.size, inclusionProof: inclusion.proof, checkpoint: checkpoint.note };
+  return {
+    origin: log.origin,
+    logIndex: receipt.logIndex,
+    treeSize: checkpoint.size,
+    inclusionProof: inclusion.proof,
+    checkpoint: checkpoint.note,
+  };
 }
 
 /**
@@ -72,25 +105,52 @@ async function logEntry(log: TransparencyLog, receipt: ReceiptRecord): Promise<B
  * coordinator's key and the log entry of the receipt; no receipt, attestation or data. Only once every
  * batch is proven.
  */
-export async function buildZkBundle(store: Store, log: TransparencyLog, executionId: string, options: Pick<BundleOptions, 'zkVerificationKeys'> = {}): Promise<ZkBundle> {
+export async function buildZkBundle(
+  store: Store,
+  log: TransparencyLog,
+  executionId: string,
+  options: Pick<BundleOptions, 'zkVerificationKeys'> = {},
+): Promise<ZkBundle> {
   const receipt = await latestReceipt(store, executionId);
   const record = await store.read.getZkProof(executionId, receipt.revision);
   const zk = zkPart(record, options.zkVerificationKeys);
   if (!zk) {
-    throw new ReceiptError('no_zk_proofs', record ? zkProgress(record) : `execution ${executionId} has no zk proofs: it did not run at verification level zk (or this server has no zk setup)`, { context: { executionId } });
+    throw new ReceiptError(
+      'no_zk_proofs',
+      record
+        ? zkProgress(record)
+        : `execution ${executionId} has no zk proofs: it did not run at verification level zk (or this server has no zk setup)`,
+      { context: { executionId } },
+    );
   }
   const keyid = zk.statement.signatures[0]!.keyid;
   const [key] = await store.read.getKeys([keyid]);
   if (!key) throw new ReceiptError('missing_record', `public key ${keyid} is missing from the store`);
-  return { mediaType: ZK_BUNDLE_MEDIA_TYPE, keys: [{ keyid, role: 'coordinator', publicKeyPem: key.publicKeyPem }], tlog: await logEntry(log, receipt), zk };
+  return {
+    mediaType: ZK_BUNDLE_MEDIA_TYPE,
+    keys: [{ keyid, role: 'coordinator', publicKeyPem: key.publicKeyPem }],
+    tlog: await logEntry(log, receipt),
+    zk,
+  };
 }
 
 /** The zk part of a bundle, once every batch of the receipt's proofs is made. */
-function zkPart(record: ZkProofRecord | undefined, keys: ReadonlyMap<string, unknown> | undefined): BundleZk | undefined {
+function zkPart(
+  record: ZkProofRecord | undefined,
+  keys: ReadonlyMap<string, unknown> | undefined,
+): BundleZk | undefined {
   if (record?.status !== 'completed') return undefined;
   const verificationKey = keys?.get(record.circuitId);
-  if (!verificationKey) throw new ReceiptError('missing_record', `the verification key of circuit ${record.circuitId} is not on this server: run \`verity zk setup\` for it`);
-  return { statement: record.statement, verificationKey: verificationKey as Record<string, unknown>, proofs: record.proofs };
+  if (!verificationKey)
+    throw new ReceiptError(
+      'missing_record',
+      `the verification key of circuit ${record.circuitId} is not on this server: run \`verity zk setup\` for it`,
+    );
+  return {
+    statement: record.statement,
+    verificationKey: verificationKey as Record<string, unknown>,
+    proofs: record.proofs,
+  };
 }
 
 function zkProgress(record: ZkProofRecord): string {
@@ -104,7 +164,9 @@ async function latestReceipt(store: Store, executionId: string): Promise<Receipt
   const execution = await store.read.getExecution(executionId);
   throw new ReceiptError(
     'no_receipt',
-    execution ? `execution ${executionId} is still ${execution.status}; its receipt is issued when it ends` : `no execution ${executionId}`,
+    execution
+      ? `execution ${executionId} is still ${execution.status}; its receipt is issued when it ends`
+      : `no execution ${executionId}`,
     { context: { executionId } },
   );
 }
@@ -118,11 +180,13 @@ async function bundleData(
 ): Promise<NonNullable<Bundle['data']>> {
   const execution = await store.read.getExecution(executionId);
   const workflow = await store.read.getWorkflow(workflowDigest);
-  if (!execution || !workflow) throw new ReceiptError('missing_record', `the execution or its workflow is missing from the store`);
+  if (!execution || !workflow)
+    throw new ReceiptError('missing_record', `the execution or its workflow is missing from the store`);
   const steps: Record<string, { input: unknown; output: unknown }> = {};
   for (const [stepId, result] of results) {
     const job = await store.read.getJob(result.jobId);
-    if (!job) throw new ReceiptError('missing_record', `job ${result.jobId} of step ${stepId} is missing from the store`);
+    if (!job)
+      throw new ReceiptError('missing_record', `job ${result.jobId} of step ${stepId} is missing from the store`);
     steps[stepId] = { input: job.input, output: await outputValue(stepId, result, blobs) };
   }
   return { workflow: workflow.definition as unknown as Record<string, unknown>, inputs: execution.inputs, steps };
@@ -133,8 +197,16 @@ function replicaKey(stepId: string, attempt: number, replica: number): string {
 }
 
 /** A step's output value: inline, or read back from the blob that holds its canonical JSON. */
-async function outputValue(stepId: string, result: { output: unknown; outputStorage?: 'blob' }, blobs: BundleOptions['blobs']): Promise<unknown> {
+async function outputValue(
+  stepId: string,
+  result: { output: unknown; outputStorage?: 'blob' },
+  blobs: BundleOptions['blobs'],
+): Promise<unknown> {
   if (result.outputStorage !== 'blob') return result.output;
-  if (!blobs) throw new ReceiptError('missing_record', `the output of step ${stepId} is kept as a blob, and no blob store was given`);
+  if (!blobs)
+    throw new ReceiptError(
+      'missing_record',
+      `the output of step ${stepId} is kept as a blob, and no blob store was given`,
+    );
   return readJsonBlob(blobs, result.output as BlobRef);
 }

@@ -28,10 +28,18 @@ export class ReceiptIssuer {
     return this.signer.keyId;
   }
 
-  async issue(tx: StoreTx, execution: ExecutionRecord, definition: WorkflowDefinition, workflowDigest: string, now: number): Promise<ReceiptRecord> {
+  async issue(
+    tx: StoreTx,
+    execution: ExecutionRecord,
+    definition: WorkflowDefinition,
+    workflowDigest: string,
+    now: number,
+  ): Promise<ReceiptRecord> {
     const steps = new Map((await tx.listSteps(execution.id)).map((s) => [s.stepId, s]));
     const results = new Map((await tx.listStepResultSummaries(execution.id)).map((r) => [r.stepId, r]));
-    const replicas = definition.steps.some((d) => d.redundancy !== undefined) ? await tx.listReplicaResults(execution.id) : [];
+    const replicas = definition.steps.some((d) => d.redundancy !== undefined)
+      ? await tx.listReplicaResults(execution.id)
+      : [];
     const receiptSteps = definition.steps.map((d) => {
       const entry = receiptStep(steps.get(d.id), results.get(d.id), d.id);
       return d.redundancy ? withRedundancy(entry, d.redundancy.quorum, replicas) : entry;
@@ -62,23 +70,55 @@ export class ReceiptIssuer {
     const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, this.signer);
     const payloadDigest = sha256Hex(payload);
     const logIndex = await this.log.append(tx, fromHex(payloadDigest));
-    const record: ReceiptRecord = { executionId: execution.id, revision, status: execution.status, envelope, payloadDigest, logIndex, createdAt: now };
+    const record: ReceiptRecord = {
+      executionId: execution.id,
+      revision,
+      status: execution.status,
+      envelope,
+      payloadDigest,
+      logIndex,
+      createdAt: now,
+    };
     await tx.insertReceipt(record);
     tx.appendEvents([
-      { executionId: execution.id, at: now, type: 'receipt.issued', actor: 'coordinator', data: { revision, logIndex, payloadDigest, stepsRoot: predicate.stepsRoot } },
+      {
+        executionId: execution.id,
+        at: now,
+        type: 'receipt.issued',
+        actor: 'coordinator',
+        data: { revision, logIndex, payloadDigest, stepsRoot: predicate.stepsRoot },
+      },
     ]);
     if (zk && this.zk) {
       const proof = await this.zk.record(tx, { ...predicate, zk: zk.zk }, payload, zk.salt, now);
-      tx.appendEvents([{ executionId: execution.id, at: now, type: 'zk.pending', actor: 'coordinator', data: { revision, circuit: proof.circuitId, batches: proof.batchesTotal } }]);
+      tx.appendEvents([
+        {
+          executionId: execution.id,
+          at: now,
+          type: 'zk.pending',
+          actor: 'coordinator',
+          data: { revision, circuit: proof.circuitId, batches: proof.batchesTotal },
+        },
+      ]);
     }
     return record;
   }
 
   /** The zk values of a receipt at level zk, or undefined with an event saying why it has none. */
   private async zkSection(tx: StoreTx, predicate: ExecutionPredicate, now: number): Promise<ZkSection | undefined> {
-    const section = this.zk ? await this.zk.section(tx, predicate) : { unavailable: 'this coordinator has no zk setup: run `verity zk setup`' };
+    const section = this.zk
+      ? await this.zk.section(tx, predicate)
+      : { unavailable: 'this coordinator has no zk setup: run `verity zk setup`' };
     if ('unavailable' in section) {
-      tx.appendEvents([{ executionId: predicate.executionId, at: now, type: 'zk.unavailable', actor: 'coordinator', data: { reason: section.unavailable } }]);
+      tx.appendEvents([
+        {
+          executionId: predicate.executionId,
+          at: now,
+          type: 'zk.unavailable',
+          actor: 'coordinator',
+          data: { reason: section.unavailable },
+        },
+      ]);
       return undefined;
     }
     return section;
@@ -123,7 +163,16 @@ function withRedundancy(entry: ReceiptStep, quorum: number, results: readonly Re
       // Results are attested whenever receipts are issued; one without is not committed to (not a leaf).
       !r.attestationDigest || !r.workerKeyId
         ? []
-        : [{ replica: r.replica, jobId: r.jobId, workerKeyId: r.workerKeyId, principal: principalOf(r), outputDigest: r.outputDigest, attestationDigest: r.attestationDigest }],
+        : [
+            {
+              replica: r.replica,
+              jobId: r.jobId,
+              workerKeyId: r.workerKeyId,
+              principal: principalOf(r),
+              outputDigest: r.outputDigest,
+              attestationDigest: r.attestationDigest,
+            },
+          ],
     );
   return replicas.length === 0 ? entry : { ...entry, redundancy: { quorum, replicas } };
 }

@@ -36,18 +36,27 @@ export class WorkflowRegistry {
     for (let attempt = 0; ; attempt++) {
       const latest = await this.store.read.getWorkflowVersion(id);
       if (latest && latest.owner !== owner && !isAdmin) {
-        throw new RegistryError('not_owner', `workflow ${id} belongs to ${latest.owner}; publish under another id`, { context: { workflowId: id } });
+        throw new RegistryError('not_owner', `workflow ${id} belongs to ${latest.owner}; publish under another id`, {
+          context: { workflowId: id },
+        });
       }
       if (latest) {
         const current = await this.store.read.getWorkflow(latest.digest);
-        if (current && sameContent(current.definition, first.definition)) return { version: latest, workflow: current, created: false };
+        if (current && sameContent(current.definition, first.definition))
+          return { version: latest, workflow: current, created: false };
       }
       // The server numbers versions: the definition is re-validated with the version it will carry.
       const version = (latest?.version ?? 0) + 1;
       const numbered = validateWorkflow({ ...(raw as Record<string, unknown>), version });
       if (!numbered.ok) throw invalidWorkflow(numbered.errors);
       const workflow = await this.engine.registerWorkflow(numbered.definition, numbered.digest);
-      const record: WorkflowVersionRecord = { workflowId: id, version, digest: numbered.digest, owner: latest?.owner ?? owner, createdAt: Date.now() };
+      const record: WorkflowVersionRecord = {
+        workflowId: id,
+        version,
+        digest: numbered.digest,
+        owner: latest?.owner ?? owner,
+        createdAt: Date.now(),
+      };
       try {
         await this.store.transaction((tx) => tx.insertWorkflowVersion(record));
         return { version: record, workflow, created: true };

@@ -57,9 +57,14 @@ export class ChildPool<Q, R> {
 
   /** Runs one request in a child, within `timeoutMs` of the child starting on it (spawning is not counted). */
   run(request: Q, timeoutMs: number): Promise<ChildOutcome<R>> {
-    if (this.closed) return Promise.resolve({ ok: false, reason: 'closed', message: `the ${this.options.name} is closed` });
+    if (this.closed)
+      return Promise.resolve({ ok: false, reason: 'closed', message: `the ${this.options.name} is closed` });
     if (this.queue.length >= this.options.maxQueue) {
-      return Promise.resolve({ ok: false, reason: 'busy', message: `the ${this.options.name} has ${this.queue.length} requests waiting; try again shortly` });
+      return Promise.resolve({
+        ok: false,
+        reason: 'busy',
+        message: `the ${this.options.name} has ${this.queue.length} requests waiting; try again shortly`,
+      });
     }
     return new Promise((resolve) => {
       this.queue.push({ request, timeoutMs, resolve });
@@ -76,7 +81,8 @@ export class ChildPool<Q, R> {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const task of this.queue.splice(0)) task.resolve({ ok: false, reason: 'closed', message: `the ${this.options.name} closed before this request ran` });
+    for (const task of this.queue.splice(0))
+      task.resolve({ ok: false, reason: 'closed', message: `the ${this.options.name} closed before this request ran` });
     await Promise.all(
       [...this.children].map(
         (child) =>
@@ -122,7 +128,11 @@ export class ChildPool<Q, R> {
       child.process.send({ request: task.request });
     } catch (error) {
       // Not JSON (a cycle, or nested deeper than the serializer's stack): the request, not the child, is at fault.
-      this.finish(child, { ok: false, reason: 'unsendable', message: `the request cannot be sent to the ${this.options.name}: ${(error as Error).message}` });
+      this.finish(child, {
+        ok: false,
+        reason: 'unsendable',
+        message: `the request cannot be sent to the ${this.options.name}: ${(error as Error).message}`,
+      });
     }
   }
 
@@ -138,8 +148,15 @@ export class ChildPool<Q, R> {
   private spawn(): void {
     const script = this.options.script;
     const path = fileURLToPath(script);
-    const args = [`--max-old-space-size=${this.options.memoryMb}`, ...(path.endsWith('.ts') ? ['--import', tsxLoader()] : []), path];
-    const process_ = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+    const args = [
+      `--max-old-space-size=${this.options.memoryMb}`,
+      ...(path.endsWith('.ts') ? ['--import', tsxLoader()] : []),
+      path,
+    ];
+    const process_ = spawn(process.execPath, args, {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
     const child: Child<Q, R> = { process: process_, ready: false, stderr: '' };
     this.children.add(child);
     process_.stderr?.setEncoding('utf8');
@@ -172,20 +189,36 @@ export class ChildPool<Q, R> {
   }
 
   private deathOf(child: Child<Q, R>, code: number | null, signal: NodeJS.Signals | null): ChildOutcome<R> {
-    if (child.stopped === 'timeout') return { ok: false, reason: 'timeout', message: `it ran longer than its ${child.task?.timeoutMs ?? 0} ms and was stopped` };
-    if (child.stopped === 'closed') return { ok: false, reason: 'closed', message: `the ${this.options.name} closed while this request ran` };
+    if (child.stopped === 'timeout')
+      return {
+        ok: false,
+        reason: 'timeout',
+        message: `it ran longer than its ${child.task?.timeoutMs ?? 0} ms and was stopped`,
+      };
+    if (child.stopped === 'closed')
+      return { ok: false, reason: 'closed', message: `the ${this.options.name} closed while this request ran` };
     if (/out of memory|allocation failed/i.test(child.stderr)) {
-      return { ok: false, reason: 'memory', message: `it ran out of memory (the ${this.options.name} allows ${this.options.memoryMb} MiB) and was stopped` };
+      return {
+        ok: false,
+        reason: 'memory',
+        message: `it ran out of memory (the ${this.options.name} allows ${this.options.memoryMb} MiB) and was stopped`,
+      };
     }
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const said = child.stderr.trim().split('\n').slice(-3).join(' | ');
-    return { ok: false, reason: 'crashed', message: `the ${this.options.name}'s process ${how}${said ? `: ${said}` : ''}` };
+    return {
+      ok: false,
+      reason: 'crashed',
+      message: `the ${this.options.name}'s process ${how}${said ? `: ${said}` : ''}`,
+    };
   }
 }
 
 /** An idle child must not keep its parent alive (a CLI run that is done exits); a busy one must. */
 function keepAlive(child: ChildProcess, on: boolean): void {
-  const handles = [child, child.channel, child.stderr as Socket | null] as ({ ref(): void; unref(): void } | null | undefined)[];
+  const handles = [child, child.channel, child.stderr as Socket | null] as (
+    { ref(): void; unref(): void } | null | undefined
+  )[];
   for (const handle of handles) {
     if (!handle) continue;
     if (on) handle.ref();

@@ -13,7 +13,12 @@ export interface VerifierPoolOptions {
   maxQueue: number;
 }
 
-export const DEFAULT_VERIFIER_POOL_OPTIONS: VerifierPoolOptions = { processes: 1, timeoutMs: 30_000, memoryMb: 512, maxQueue: 64 };
+export const DEFAULT_VERIFIER_POOL_OPTIONS: VerifierPoolOptions = {
+  processes: 1,
+  timeoutMs: 30_000,
+  memoryMb: 512,
+  maxQueue: 64,
+};
 
 export type VerifyOutcome = { ok: true; report: VerificationReport } | { ok: false; busy: boolean; message: string };
 
@@ -41,7 +46,8 @@ export class VerifierPool {
   async verify(request: VerifyRequest): Promise<VerifyOutcome> {
     const outcome = await this.pool.run(request, this.options.timeoutMs);
     if (outcome.ok) return { ok: true, report: outcome.reply };
-    if (outcome.reason === 'busy' || outcome.reason === 'closed') return { ok: false, busy: true, message: outcome.message };
+    if (outcome.reason === 'busy' || outcome.reason === 'closed')
+      return { ok: false, busy: true, message: outcome.message };
     const why =
       outcome.reason === 'timeout'
         ? `it took longer than ${this.options.timeoutMs} ms`

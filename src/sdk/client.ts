@@ -59,7 +59,6 @@ export type ApiKeyView = z.output<typeof apiKeyView>;
 export type CreatedKey = z.output<typeof createdKey>;
 export type WorkerView = z.output<typeof workerView>;
 
-
 export interface ServerEvent {
   /** The cursor after this event: resume a stream from it (Last-Event-ID). */
   id: string;
@@ -118,7 +117,11 @@ export class VerityClient {
   }
 
   getWorkflow(id: string, version?: number): Promise<WorkflowDetail> {
-    return this.request('GET', version === undefined ? `/v1/workflows/${enc(id)}` : `/v1/workflows/${enc(id)}/versions/${version}`, workflowDetail);
+    return this.request(
+      'GET',
+      version === undefined ? `/v1/workflows/${enc(id)}` : `/v1/workflows/${enc(id)}/versions/${version}`,
+      workflowDetail,
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -127,7 +130,13 @@ export class VerityClient {
   /** Runs a published workflow, its latest version unless one is named (the plan's POST /v1/agents/{workflow_id}/execute). */
   execute(
     workflowId: string,
-    request: { inputs?: unknown; version?: number; verificationLevel?: 'basic' | 'full' | 'zk'; budget?: number; idempotencyKey?: string } = {},
+    request: {
+      inputs?: unknown;
+      version?: number;
+      verificationLevel?: 'basic' | 'full' | 'zk';
+      budget?: number;
+      idempotencyKey?: string;
+    } = {},
   ): Promise<ExecutionView> {
     return this.typed<ExecutionView>('POST', `/v1/agents/${enc(workflowId)}/execute`, executionView, {
       body: {
@@ -144,13 +153,19 @@ export class VerityClient {
     return this.typed<ExecutionView>('GET', `/v1/agents/${enc(executionId)}/status`, executionView);
   }
 
-  listExecutions(filter: { status?: readonly string[]; workflowId?: string; limit?: number; before?: string } = {}): Promise<ExecutionList> {
+  listExecutions(
+    filter: { status?: readonly string[]; workflowId?: string; limit?: number; before?: string } = {},
+  ): Promise<ExecutionList> {
     const query = new URLSearchParams();
     if (filter.status?.length) query.set('status', filter.status.join(','));
     if (filter.workflowId !== undefined) query.set('workflow_id', filter.workflowId);
     if (filter.limit !== undefined) query.set('limit', String(filter.limit));
     if (filter.before !== undefined) query.set('before', filter.before);
-    return this.typed<ExecutionList>('GET', `/v1/executions${query.size > 0 ? `?${query.toString()}` : ''}`, executionList);
+    return this.typed<ExecutionList>(
+      'GET',
+      `/v1/executions${query.size > 0 ? `?${query.toString()}` : ''}`,
+      executionList,
+    );
   }
 
   cancel(executionId: string): Promise<ExecutionView> {
@@ -158,7 +173,9 @@ export class VerityClient {
   }
 
   retry(executionId: string, options: { budget?: number } = {}): Promise<ExecutionView> {
-    return this.typed<ExecutionView>('POST', `/v1/executions/${enc(executionId)}/retry`, executionView, { body: options });
+    return this.typed<ExecutionView>('POST', `/v1/executions/${enc(executionId)}/retry`, executionView, {
+      body: options,
+    });
   }
 
   /** The execution's events in order, one page per call: pass `next` back as `after` for the following one. */
@@ -166,16 +183,23 @@ export class VerityClient {
     const query = new URLSearchParams();
     if (options.after !== undefined) query.set('after', options.after);
     if (options.limit !== undefined) query.set('limit', String(options.limit));
-    return this.typed<HistoryPage>('GET', `/v1/executions/${enc(executionId)}/history${query.size > 0 ? `?${query.toString()}` : ''}`, historyPage);
+    return this.typed<HistoryPage>(
+      'GET',
+      `/v1/executions/${enc(executionId)}/history${query.size > 0 ? `?${query.toString()}` : ''}`,
+      historyPage,
+    );
   }
 
   /**
    * The execution's events as they happen (Server-Sent Events), from `after` (default: the beginning) until
    * the execution ends. A dropped connection is resumed from the last event seen, so none is missed.
    */
-  async *events(executionId: string, options: { after?: string; signal?: AbortSignal } = {}): AsyncGenerator<ServerEvent> {
+  async *events(
+    executionId: string,
+    options: { after?: string; signal?: AbortSignal } = {},
+  ): AsyncGenerator<ServerEvent> {
     let cursor = options.after;
-    for (let failures = 0; ; ) {
+    for (let failures = 0; ;) {
       let ended = false;
       try {
         const response = await this.raw('GET', `/v1/executions/${enc(executionId)}/events`, {
@@ -192,14 +216,19 @@ export class VerityClient {
           if (message.id === undefined) continue;
           cursor = message.id;
           const data = eventView.safeParse(parseJson(message.data));
-          if (!data.success) throw new VerityApiError('protocol', `event ${message.id} does not match the API: ${data.error.message}`);
+          if (!data.success)
+            throw new VerityApiError('protocol', `event ${message.id} does not match the API: ${data.error.message}`);
           yield { id: message.id, type: message.event ?? 'message', data: data.data as EventView };
         }
         if (ended) return;
       } catch (error) {
         if (options.signal?.aborted) return;
         // A 4xx or a malformed event will not get better by asking again.
-        if (error instanceof VerityApiError && (error.code === 'protocol' || (error.status !== undefined && error.status < 500))) throw error;
+        if (
+          error instanceof VerityApiError &&
+          (error.code === 'protocol' || (error.status !== undefined && error.status < 500))
+        )
+          throw error;
         if (++failures > 5) throw error;
       }
       if (options.signal?.aborted) return;
@@ -208,13 +237,20 @@ export class VerityClient {
   }
 
   /** Resolves with the execution once it has ended, following its event stream. */
-  async waitFor(executionId: string, options: { onEvent?: (event: ServerEvent) => void; signal?: AbortSignal } = {}): Promise<ExecutionView> {
-    for await (const event of this.events(executionId, options.signal ? { signal: options.signal } : {})) options.onEvent?.(event);
+  async waitFor(
+    executionId: string,
+    options: { onEvent?: (event: ServerEvent) => void; signal?: AbortSignal } = {},
+  ): Promise<ExecutionView> {
+    for await (const event of this.events(executionId, options.signal ? { signal: options.signal } : {}))
+      options.onEvent?.(event);
     return this.status(executionId);
   }
 
   /** The receipt bundle; with `includeData`, everything `verify --level full` needs; with `zkOnly`, the zk-only bundle. 409 while it runs. */
-  async receipt(executionId: string, options: { includeData?: boolean; zkOnly?: boolean } = {}): Promise<Record<string, unknown>> {
+  async receipt(
+    executionId: string,
+    options: { includeData?: boolean; zkOnly?: boolean } = {},
+  ): Promise<Record<string, unknown>> {
     const query = options.zkOnly ? '?zk_only=true' : options.includeData ? '?data=true' : '';
     const response = await this.raw('GET', `/v1/agents/${enc(executionId)}/receipt${query}`);
     return (await response.json()) as Record<string, unknown>;
@@ -225,7 +261,10 @@ export class VerityClient {
    * `{ $blob: 'sha256:…', size, mediaType }`. The same bytes always get the same reference.
    */
   async uploadBlob(bytes: Uint8Array, mediaType = 'application/octet-stream'): Promise<BlobRef> {
-    const ref = await this.request('POST', '/v1/blobs', blobRefSchema, { body: bytes, headers: { 'content-type': mediaType } });
+    const ref = await this.request('POST', '/v1/blobs', blobRefSchema, {
+      body: bytes,
+      headers: { 'content-type': mediaType },
+    });
     return ref;
   }
 
@@ -241,8 +280,17 @@ export class VerityClient {
   }
 
   /** Server-side verification (it trusts the server's own keys unless given others); verify offline to trust nothing. */
-  verify(bundle: unknown, options: { level?: 'basic' | 'full' | 'zk'; trustedKeys?: string[] } = {}): Promise<VerificationReport> {
-    return this.request('POST', '/v1/receipts/verify', verificationReport, { body: { bundle, level: options.level ?? 'basic', ...(options.trustedKeys && { trustedKeys: options.trustedKeys }) } });
+  verify(
+    bundle: unknown,
+    options: { level?: 'basic' | 'full' | 'zk'; trustedKeys?: string[] } = {},
+  ): Promise<VerificationReport> {
+    return this.request('POST', '/v1/receipts/verify', verificationReport, {
+      body: {
+        bundle,
+        level: options.level ?? 'basic',
+        ...(options.trustedKeys && { trustedKeys: options.trustedKeys }),
+      },
+    });
   }
 
   coordinatorKey(): Promise<z.output<typeof coordinatorKey>> {
@@ -254,11 +302,19 @@ export class VerityClient {
   }
 
   inclusionProof(index: number, size?: number): Promise<z.output<typeof inclusionResponse>> {
-    return this.request('GET', `/v1/log/inclusion?index=${index}${size === undefined ? '' : `&size=${size}`}`, inclusionResponse);
+    return this.request(
+      'GET',
+      `/v1/log/inclusion?index=${index}${size === undefined ? '' : `&size=${size}`}`,
+      inclusionResponse,
+    );
   }
 
   consistencyProof(from: number, to?: number): Promise<z.output<typeof consistencyResponse>> {
-    return this.request('GET', `/v1/log/consistency?from=${from}${to === undefined ? '' : `&to=${to}`}`, consistencyResponse);
+    return this.request(
+      'GET',
+      `/v1/log/consistency?from=${from}${to === undefined ? '' : `&to=${to}`}`,
+      consistencyResponse,
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -286,7 +342,12 @@ export class VerityClient {
    * zod types an optional field as `T | undefined`, the engine's types (exactOptionalPropertyTypes) as an
    * absent key. Parsed JSON never holds undefined, so what the schema accepted has the engine's exact shape.
    */
-  private async typed<T>(method: string, path: string, schema: z.ZodType, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
+  private async typed<T>(
+    method: string,
+    path: string,
+    schema: z.ZodType,
+    options: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<T> {
     return (await this.request(method, path, schema, options)) as T;
   }
 
@@ -302,10 +363,22 @@ export class VerityClient {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw new VerityApiError('protocol', `${method} ${path}: the server answered ${response.status} with something that is not JSON`, response.status, undefined, undefined, { cause: error });
+      throw new VerityApiError(
+        'protocol',
+        `${method} ${path}: the server answered ${response.status} with something that is not JSON`,
+        response.status,
+        undefined,
+        undefined,
+        { cause: error },
+      );
     }
     const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new VerityApiError('protocol', `${method} ${path}: the response does not match the API: ${parsed.error.message}`, response.status);
+    if (!parsed.success)
+      throw new VerityApiError(
+        'protocol',
+        `${method} ${path}: the response does not match the API: ${parsed.error.message}`,
+        response.status,
+      );
     return parsed.data;
   }
 
@@ -324,12 +397,27 @@ export class VerityClient {
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
       headers['content-type'] ??= typeof options.body === 'string' ? 'application/yaml' : 'application/json';
     }
-    const signals = [...(options.signal ? [options.signal] : []), ...(options.stream ? [] : [AbortSignal.timeout(this.timeoutMs)])];
+    const signals = [
+      ...(options.signal ? [options.signal] : []),
+      ...(options.stream ? [] : [AbortSignal.timeout(this.timeoutMs)]),
+    ];
     let response: Response;
     try {
-      response = await fetch(`${this.base}${path}`, { method, headers, ...(body !== undefined && { body }), ...(signals.length > 0 && { signal: AbortSignal.any(signals) }) });
+      response = await fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined && { body }),
+        ...(signals.length > 0 && { signal: AbortSignal.any(signals) }),
+      });
     } catch (error) {
-      throw new VerityApiError('unreachable', `cannot reach the Verity server at ${this.base}: ${(error as Error).message}`, undefined, undefined, undefined, { cause: error });
+      throw new VerityApiError(
+        'unreachable',
+        `cannot reach the Verity server at ${this.base}: ${(error as Error).message}`,
+        undefined,
+        undefined,
+        undefined,
+        { cause: error },
+      );
     }
     if (response.ok) return response;
     let error: { code?: string; message?: string; details?: unknown } = {};
@@ -338,7 +426,13 @@ export class VerityClient {
     } catch {
       // Not a JSON error body: the status says enough.
     }
-    throw new VerityApiError('http', error.message ?? `${method} ${path}: HTTP ${response.status}`, response.status, error.code, error.details);
+    throw new VerityApiError(
+      'http',
+      error.message ?? `${method} ${path}: HTTP ${response.status}`,
+      response.status,
+      error.code,
+      error.details,
+    );
   }
 }
 

@@ -17,7 +17,10 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const url = options.databaseUrl?.trim();
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) {
-      throw new StoreError('invalid_url', `unsupported database URL scheme in "${url.split(':')[0]}:"; use postgres://…`);
+      throw new StoreError(
+        'invalid_url',
+        `unsupported database URL scheme in "${url.split(':')[0]}:"; use postgres://…`,
+      );
     }
     return PostgresStore.open({ url });
   }

@@ -14,7 +14,16 @@ export type ExecutionStatus = 'running' | 'completed' | 'failed' | 'cancelled' |
  * (the execution's concurrency) or for budget; queued and running: a job is out; then an end.
  */
 export type StepStatus = 'pending' | 'ready' | 'queued' | 'running' | 'completed' | 'skipped' | 'failed' | 'cancelled';
-export const STEP_STATUSES: readonly StepStatus[] = ['pending', 'ready', 'queued', 'running', 'completed', 'skipped', 'failed', 'cancelled'];
+export const STEP_STATUSES: readonly StepStatus[] = [
+  'pending',
+  'ready',
+  'queued',
+  'running',
+  'completed',
+  'skipped',
+  'failed',
+  'cancelled',
+];
 export type JobStatus = 'queued' | 'assigned' | 'running' | 'completed' | 'failed' | 'expired' | 'cancelled';
 export type WorkerStatus = 'active' | 'stopped' | 'dead';
 

@@ -132,7 +132,9 @@ export interface StoreReads {
   listExpiredJobIds(now: number, limit: number): Promise<string[]>;
   listJobIdsOfWorkers(workerIds: readonly string[], status: readonly JobStatus[]): Promise<string[]>;
   /** Whether a job is claimable now by a worker with these capabilities (a read; claiming may still lose a race). */
-  hasClaimableJob(request: Pick<ClaimRequest, 'workerId' | 'stepTypes' | 'models' | 'modelDigests' | 'now'>): Promise<boolean>;
+  hasClaimableJob(
+    request: Pick<ClaimRequest, 'workerId' | 'stepTypes' | 'models' | 'modelDigests' | 'now'>,
+  ): Promise<boolean>;
   /** The earliest time a queued job becomes claimable, if any is waiting. */
   nextAvailableAt(): Promise<number | undefined>;
 

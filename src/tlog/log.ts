@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { fromHex, toHex } from '../attest/bytes.js';
 import { formatCheckpoint, signNote } from '../attest/checkpoint.js';
 import type { Signer } from '../attest/keys.js';
-import { consistencyProof, inclusionProof, largestPowerOfTwoBelow, leafHash, nodeHash, EMPTY_ROOT } from '../attest/merkle.js';
+import {
+  consistencyProof,
+  inclusionProof,
+  largestPowerOfTwoBelow,
+  leafHash,
+  nodeHash,
+  EMPTY_ROOT,
+} from '../attest/merkle.js';
 import type { SubtreeHash } from '../attest/merkle.js';
 import type { LogNode } from '../store/records.js';
 import type { Store, StoreReads, StoreTx } from '../store/store.js';
@@ -23,7 +30,9 @@ export class TransparencyLog {
 
   /** Opens the store's log; the first node to start names it (`origin`, default a random name). */
   static async open(store: Store, signer: Signer, origin?: string): Promise<TransparencyLog> {
-    const name = await store.transaction((tx) => tx.initLogOrigin(origin ?? `verity.local/log/${randomBytes(6).toString('hex')}`));
+    const name = await store.transaction((tx) =>
+      tx.initLogOrigin(origin ?? `verity.local/log/${randomBytes(6).toString('hex')}`),
+    );
     return new TransparencyLog(store, name, signer);
   }
 

@@ -92,17 +92,36 @@ declare module 'snarkjs' {
     /** Returns the contribution's response hash. `entropy` must not be empty: snarkjs would prompt for it on the terminal. */
     contribute(oldPtau: string, newPtau: string, name: string, entropy: string, logger?: Logger): Promise<Blake2bHash>;
     /** `numIterationsExp` from 10 to 63: the beacon is hashed 2^numIterationsExp times. */
-    beacon(oldPtau: string, newPtau: string, name: string, beaconHashHex: string, numIterationsExp: number, logger?: Logger): Promise<Blake2bHash | false>;
+    beacon(
+      oldPtau: string,
+      newPtau: string,
+      name: string,
+      beaconHashHex: string,
+      numIterationsExp: number,
+      logger?: Logger,
+    ): Promise<Blake2bHash | false>;
     preparePhase2(oldPtau: string, newPtau: string, logger?: Logger): Promise<void>;
     verify(ptau: string, logger?: Logger): Promise<boolean>;
   };
 
   export const zKey: {
     /** Returns the circuit hash, or -1 (after logging why) when the ptau is too small, unprepared or for another curve. */
-    newZKey(r1csFileName: string, ptauFileName: string, zkeyFileName: string, logger?: Logger): Promise<Blake2bHash | -1>;
+    newZKey(
+      r1csFileName: string,
+      ptauFileName: string,
+      zkeyFileName: string,
+      logger?: Logger,
+    ): Promise<Blake2bHash | -1>;
     /** Returns the contribution hash. `entropy` must not be empty (see powersOfTau.contribute). */
     contribute(oldZkey: string, newZkey: string, name: string, entropy: string, logger?: Logger): Promise<Blake2bHash>;
-    beacon(oldZkey: string, newZkey: string, name: string, beaconHashHex: string, numIterationsExp: number, logger?: Logger): Promise<Blake2bHash | false>;
+    beacon(
+      oldZkey: string,
+      newZkey: string,
+      name: string,
+      beaconHashHex: string,
+      numIterationsExp: number,
+      logger?: Logger,
+    ): Promise<Blake2bHash | false>;
     exportVerificationKey(zkeyFileName: string, logger?: Logger): Promise<Groth16VerificationKey>;
     verifyFromR1cs(r1csFileName: string, ptauFileName: string, zkeyFileName: string, logger?: Logger): Promise<boolean>;
     exportSolidityVerifier(zkeyFileName: string, templates: SolidityTemplates, logger?: Logger): Promise<string>;
@@ -116,11 +135,21 @@ declare module 'snarkjs' {
       logger?: Logger,
       witnessCalculatorOptions?: WitnessCalculatorOptions,
     ): Promise<{ proof: Groth16Proof; publicSignals: PublicSignals }>;
-    verify(verificationKey: Groth16VerificationKey, publicSignals: PublicSignals, proof: Groth16Proof, logger?: Logger): Promise<boolean>;
+    verify(
+      verificationKey: Groth16VerificationKey,
+      publicSignals: PublicSignals,
+      proof: Groth16Proof,
+      logger?: Logger,
+    ): Promise<boolean>;
   };
 
   export const wtns: {
     /** Computes a witness; throws ("Assert Failed …") when the input violates a constraint. */
-    calculate(input: CircuitSignals, wasmFile: string | Uint8Array, witness: { type: 'mem' } | string, options?: WitnessCalculatorOptions): Promise<void>;
+    calculate(
+      input: CircuitSignals,
+      wasmFile: string | Uint8Array,
+      witness: { type: 'mem' } | string,
+      options?: WitnessCalculatorOptions,
+    ): Promise<void>;
   };
 }

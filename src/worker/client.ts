@@ -1,4 +1,11 @@
-import type { Assignment, CompletionReport, FailureReport, ReportOutcome, ResultReport, WorkerRegistration } from '../coordinator/protocol.js';
+import type {
+  Assignment,
+  CompletionReport,
+  FailureReport,
+  ReportOutcome,
+  ResultReport,
+  WorkerRegistration,
+} from '../coordinator/protocol.js';
 import type { ExecutorBlobs } from '../executors/executor.js';
 import type { Capabilities } from '../store/records.js';
 
@@ -12,7 +19,12 @@ export interface WorkerClient {
    * Waits up to `waitMs` for a job this worker can serve (a long poll); undefined when none came or when
    * `signal` aborts (the worker is stopping).
    */
-  claim(workerId: string, capabilities: Capabilities, waitMs: number, signal: AbortSignal): Promise<Assignment | undefined>;
+  claim(
+    workerId: string,
+    capabilities: Capabilities,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<Assignment | undefined>;
   start(report: ResultReport): Promise<boolean>;
   heartbeat(report: ResultReport): Promise<'ok' | 'cancelled' | 'lost'>;
   /** A result, with the worker's signed attestation of it. */

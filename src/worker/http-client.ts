@@ -18,7 +18,8 @@ function blobRefusal(status: number, body: Buffer, what: string): BlobError {
   } catch {
     // not JSON: the status says enough
   }
-  const code = status === 404 ? 'not_found' : status === 403 ? 'forbidden' : status === 413 ? 'too_large' : 'unavailable';
+  const code =
+    status === 404 ? 'not_found' : status === 403 ? 'forbidden' : status === 413 ? 'too_large' : 'unavailable';
   return new BlobError(code, `blob ${what}: ${status} ${message}`.trim());
 }
 
@@ -41,7 +42,11 @@ export class WorkerHttpError extends VerityError<WorkerHttpErrorCode> {
  */
 export function httpWorkerClient(server: string, apiKey: string, signer: Signer): WorkerClient {
   const base = server.replace(/\/+$/, '');
-  const once = async (path: string, body: unknown, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<{ status: number; body: unknown; retryAfterMs?: number }> => {
+  const once = async (
+    path: string,
+    body: unknown,
+    options: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<{ status: number; body: unknown; retryAfterMs?: number }> => {
     const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
     let response: Response;
     try {
@@ -52,19 +57,29 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
         signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
       });
     } catch (error) {
-      throw new WorkerHttpError('unreachable', `cannot reach ${base}: ${(error as Error).message}`, undefined, { cause: error });
+      throw new WorkerHttpError('unreachable', `cannot reach ${base}: ${(error as Error).message}`, undefined, {
+        cause: error,
+      });
     }
     const text = await response.text();
     const parsed: unknown = text ? JSON.parse(text) : undefined;
     const retryAfter = Number(response.headers.get('retry-after'));
-    return { status: response.status, body: parsed, ...(Number.isFinite(retryAfter) && retryAfter > 0 && { retryAfterMs: retryAfter * 1000 }) };
+    return {
+      status: response.status,
+      body: parsed,
+      ...(Number.isFinite(retryAfter) && retryAfter > 0 && { retryAfterMs: retryAfter * 1000 }),
+    };
   };
   /**
    * A request, tried again (up to `retries` times) when the server is briefly unable to answer: rate
    * limited (429, after its Retry-After), unavailable (503), or unreachable. Reports are safe to repeat:
    * the server accepts one result per job, and a repeat of one it took is answered `already_finished`.
    */
-  const call = async (path: string, body: unknown, options: { signal?: AbortSignal; timeoutMs?: number; retries?: number } = {}): Promise<{ status: number; body: unknown }> => {
+  const call = async (
+    path: string,
+    body: unknown,
+    options: { signal?: AbortSignal; timeoutMs?: number; retries?: number } = {},
+  ): Promise<{ status: number; body: unknown }> => {
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= (options.retries ?? 0) || options.signal?.aborted === true;
       const backoffMs = Math.min(250 * 2 ** attempt, 5_000);
@@ -80,7 +95,12 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
       await sleep(Math.min(result.retryAfterMs ?? backoffMs, 30_000));
     }
   };
-  const ok = async (path: string, body: unknown, accept: number[], options?: { signal?: AbortSignal; timeoutMs?: number }) => {
+  const ok = async (
+    path: string,
+    body: unknown,
+    accept: number[],
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ) => {
     const result = await call(path, body, options);
     if (!accept.includes(result.status)) {
       const error = (result.body as { error?: { message?: string } } | undefined)?.error;
@@ -88,9 +108,16 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
     }
     return result;
   };
-  const blobFetch = async (path: string, init: { method: string; body?: Uint8Array; headers?: Record<string, string> }): Promise<Response> => {
+  const blobFetch = async (
+    path: string,
+    init: { method: string; body?: Uint8Array; headers?: Record<string, string> },
+  ): Promise<Response> => {
     try {
-      return await fetch(`${base}/v1${path}`, { ...init, headers: { authorization: `Bearer ${apiKey}`, ...init.headers }, signal: AbortSignal.timeout(300_000) });
+      return await fetch(`${base}/v1${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${apiKey}`, ...init.headers },
+        signal: AbortSignal.timeout(300_000),
+      });
     } catch (error) {
       throw new BlobError('unavailable', `cannot reach ${base}: ${(error as Error).message}`, { cause: error });
     }
@@ -98,8 +125,11 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
   const outcome = async (path: string, body: unknown): Promise<ReportOutcome> => {
     const result = await call(path, body, { retries: REPORT_RETRIES });
     const answer = result.body as { accepted?: boolean; reason?: string; message?: string } | undefined;
-    if (typeof answer?.accepted !== 'boolean') throw new WorkerHttpError('http', `${path}: ${result.status} without an outcome`, result.status);
-    return answer.accepted ? { accepted: true } : ({ accepted: false, reason: answer.reason ?? 'refused', message: answer.message ?? '' } as ReportOutcome);
+    if (typeof answer?.accepted !== 'boolean')
+      throw new WorkerHttpError('http', `${path}: ${result.status} without an outcome`, result.status);
+    return answer.accepted
+      ? { accepted: true }
+      : ({ accepted: false, reason: answer.reason ?? 'refused', message: answer.message ?? '' } as ReportOutcome);
   };
 
   return {
@@ -125,7 +155,10 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
       if (signal.aborted) return undefined;
       try {
         // Claimed and started at once: the worker begins the moment it has the job, and saves a round trip.
-        const result = await ok('/worker/claim', { workerId, waitMs, start: true }, [200, 204], { signal, timeoutMs: waitMs + 30_000 });
+        const result = await ok('/worker/claim', { workerId, waitMs, start: true }, [200, 204], {
+          signal,
+          timeoutMs: waitMs + 30_000,
+        });
         return result.status === 200 ? (result.body as Assignment) : undefined;
       } catch (error) {
         if (signal.aborted) return undefined;
@@ -133,11 +166,19 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
       }
     },
     async start(report) {
-      const result = await call(`/worker/jobs/${encodeURIComponent(report.jobId)}/start`, { workerId: report.workerId, attempt: report.attempt, nonce: report.nonce }, { retries: REPORT_RETRIES });
+      const result = await call(
+        `/worker/jobs/${encodeURIComponent(report.jobId)}/start`,
+        { workerId: report.workerId, attempt: report.attempt, nonce: report.nonce },
+        { retries: REPORT_RETRIES },
+      );
       return result.status === 204;
     },
     async heartbeat(report) {
-      const { body } = await ok(`/worker/jobs/${encodeURIComponent(report.jobId)}/heartbeat`, { workerId: report.workerId, attempt: report.attempt, nonce: report.nonce }, [200]);
+      const { body } = await ok(
+        `/worker/jobs/${encodeURIComponent(report.jobId)}/heartbeat`,
+        { workerId: report.workerId, attempt: report.attempt, nonce: report.nonce },
+        [200],
+      );
       return (body as { state: 'ok' | 'cancelled' | 'lost' }).state;
     },
     complete: (report) =>
@@ -159,20 +200,28 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
     blobs: (workerId, job) => ({
       async get(ref) {
         const digest = blobDigestOf(ref);
-        const response = await blobFetch(`/worker/jobs/${encodeURIComponent(job.jobId)}/blobs/${digest}?workerId=${encodeURIComponent(workerId)}`, { method: 'GET' });
+        const response = await blobFetch(
+          `/worker/jobs/${encodeURIComponent(job.jobId)}/blobs/${digest}?workerId=${encodeURIComponent(workerId)}`,
+          { method: 'GET' },
+        );
         const bytes = Buffer.from(await response.arrayBuffer());
         if (!response.ok) throw blobRefusal(response.status, bytes, digest);
         // The server is not trusted with the bytes either: they must be the ones the digest names.
-        if (digestOfBytes(bytes) !== digest) throw new BlobError('corrupt', `the server sent bytes that do not match ${digest}`);
+        if (digestOfBytes(bytes) !== digest)
+          throw new BlobError('corrupt', `the server sent bytes that do not match ${digest}`);
         return bytes;
       },
       async put(bytes, mediaType) {
         // For this job: the server grants the blob to it, so the job's output may name it.
-        const response = await blobFetch(`/worker/blobs?workerId=${encodeURIComponent(workerId)}&jobId=${encodeURIComponent(job.jobId)}`, { method: 'POST', body: bytes, headers: { 'content-type': mediaType } });
+        const response = await blobFetch(
+          `/worker/blobs?workerId=${encodeURIComponent(workerId)}&jobId=${encodeURIComponent(job.jobId)}`,
+          { method: 'POST', body: bytes, headers: { 'content-type': mediaType } },
+        );
         const body = Buffer.from(await response.arrayBuffer());
         if (response.status !== 201) throw blobRefusal(response.status, body, 'a new blob');
         const ref: unknown = JSON.parse(body.toString('utf8'));
-        if (!isBlobRef(ref)) throw new BlobError('unavailable', 'the server answered a blob upload without a blob reference');
+        if (!isBlobRef(ref))
+          throw new BlobError('unavailable', 'the server answered a blob upload without a blob reference');
         return ref;
       },
     }),

@@ -3,7 +3,10 @@ import type { StepPredicate } from '../attest/statement.js';
 import type { Assignment } from '../coordinator/protocol.js';
 
 /** What a worker says about its run of a job, beyond what the job itself fixes. */
-export type RunFacts = Omit<StepPredicate, 'executionId' | 'workflowDigest' | 'stepId' | 'attempt' | 'jobId' | 'jobNonce' | 'inputDigest'>;
+export type RunFacts = Omit<
+  StepPredicate,
+  'executionId' | 'workflowDigest' | 'stepId' | 'attempt' | 'jobId' | 'jobNonce' | 'inputDigest'
+>;
 
 /**
  * The step predicate a worker signs for a job: the job's own fields (with the coordinator's nonce, and the

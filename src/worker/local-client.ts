@@ -9,7 +9,12 @@ import type { WorkerClient } from './client.js';
  * for `options.principal` (default: the node's, CoordinatorOptions.localPrincipal): that is this process's
  * own code deciding, never what the worker's registration says.
  */
-export function localWorkerClient(coordinator: Coordinator, blobStore: FileBlobStore, store: Store, options: { principal?: string } = {}): WorkerClient {
+export function localWorkerClient(
+  coordinator: Coordinator,
+  blobStore: FileBlobStore,
+  store: Store,
+  options: { principal?: string } = {},
+): WorkerClient {
   // The slot that reports goes straight back to claiming (Worker.slot), so it takes the next job itself.
   const reportThenClaim = async <T>(report: () => Promise<T>): Promise<T> => {
     const done = coordinator.notifier.claimerComing();
@@ -21,7 +26,11 @@ export function localWorkerClient(coordinator: Coordinator, blobStore: FileBlobS
   };
   return {
     async register({ principal: _claimed, ...registration }) {
-      const record = await coordinator.registerWorker({ ...registration, kind: 'local', ...(options.principal !== undefined && { principal: options.principal }) });
+      const record = await coordinator.registerWorker({
+        ...registration,
+        kind: 'local',
+        ...(options.principal !== undefined && { principal: options.principal }),
+      });
       return { workerId: record.id, leaseMs: coordinator.options.leaseMs };
     },
     async claim(workerId, capabilities, waitMs, signal) {

@@ -92,7 +92,8 @@ export class Worker {
     this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
     this.ownsExpressions = options.expressions === undefined;
     // A step expression may use up to the step's time; the sandbox's own cap is the longest a step may ask for.
-    this.expressions = options.expressions ?? new ProcessEvaluator({ name: 'worker expression evaluator', maxTimeoutMs: 10 * 60_000 });
+    this.expressions =
+      options.expressions ?? new ProcessEvaluator({ name: 'worker expression evaluator', maxTimeoutMs: 10 * 60_000 });
   }
 
   get id(): string | undefined {
@@ -176,15 +177,21 @@ export class Worker {
     if (!job.started && !(await this.client.start(report))) return;
     const controller = new AbortController();
     this.running.set(job.jobId, controller);
-    const heartbeat = setInterval(() => {
-      this.client
-        .heartbeat(report)
-        .then((state) => {
-          if (state !== 'ok') controller.abort(new JobStopped(state));
-        })
-        .catch((error: unknown) => this.options.onError(error, { jobId: job.jobId, during: 'heartbeat' }));
-    }, this.options.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3)));
-    const deadline = setTimeout(() => controller.abort(new JobStopped('timeout')), Math.max(0, job.deadlineAt - Date.now()));
+    const heartbeat = setInterval(
+      () => {
+        this.client
+          .heartbeat(report)
+          .then((state) => {
+            if (state !== 'ok') controller.abort(new JobStopped(state));
+          })
+          .catch((error: unknown) => this.options.onError(error, { jobId: job.jobId, during: 'heartbeat' }));
+      },
+      this.options.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3)),
+    );
+    const deadline = setTimeout(
+      () => controller.abort(new JobStopped('timeout')),
+      Math.max(0, job.deadlineAt - Date.now()),
+    );
     try {
       const startedAt = new Date();
       const { executor, result } = await this.execute(workerId, job, controller.signal);
@@ -194,7 +201,11 @@ export class Worker {
       const attestation = await this.attest(workerId, job, executor, result, sha256Hex(canonical), startedAt);
       if (!attestation && job.spec.requiresProof) {
         throw new MeteredError(
-          new ExecutorError('attestation_required', 'the step requires a signed attestation and this worker has no signing key', { retryable: false }),
+          new ExecutorError(
+            'attestation_required',
+            'the step requires a signed attestation and this worker has no signing key',
+            { retryable: false },
+          ),
           result.cost,
         );
       }
@@ -213,7 +224,11 @@ export class Worker {
       }
       const info: ErrorInfo =
         stopped?.reason === 'timeout'
-          ? { code: 'step_timeout', message: `the step did not finish within ${Math.round((job.deadlineAt - job.assignedAt) / 1000)} s`, retryable: true }
+          ? {
+              code: 'step_timeout',
+              message: `the step did not finish within ${Math.round((job.deadlineAt - job.assignedAt) / 1000)} s`,
+              retryable: true,
+            }
           : errorInfo(error);
       await this.client.fail({ ...report, error: info, cost: error instanceof MeteredError ? error.cost : undefined });
     } finally {
@@ -228,7 +243,14 @@ export class Worker {
    * was given and what it produced (by digest), with what, by whom, when, at what cost. An executor that
    * meters nothing is charged the estimate the coordinator reserved for the job.
    */
-  private async attest(workerId: string, job: Assignment, executor: string, result: ExecutorResult, outputDigest: string, startedAt: Date): Promise<Envelope | undefined> {
+  private async attest(
+    workerId: string,
+    job: Assignment,
+    executor: string,
+    result: ExecutorResult,
+    outputDigest: string,
+    startedAt: Date,
+  ): Promise<Envelope | undefined> {
     const signer = this.options.signer;
     if (!signer) return undefined;
     const zk = job.spec.zkLeaf ? await this.zkLeafSignature(job, outputDigest, result) : undefined;
@@ -240,7 +262,9 @@ export class Worker {
     const statement = stepStatement(
       jobPredicate(job, {
         outputDigest,
-        model: ranModel ? { name: ranModel.name, version: ranModel.version ?? null, digest: ranModel.digest ?? null } : null,
+        model: ranModel
+          ? { name: ranModel.name, version: ranModel.version ?? null, digest: ranModel.digest ?? null }
+          : null,
         executor,
         workerId,
         workerKeyId: signer.keyId,
@@ -255,21 +279,38 @@ export class Worker {
   }
 
   /** At level zk: the Baby Jubjub signature of the step leaf, which the proof checks in the circuit. */
-  private async zkLeafSignature(job: Assignment, outputDigest: string, result: ExecutorResult): Promise<{ publicKey: ZkPublicKey; signature: ZkSignature }> {
+  private async zkLeafSignature(
+    job: Assignment,
+    outputDigest: string,
+    result: ExecutorResult,
+  ): Promise<{ publicKey: ZkPublicKey; signature: ZkSignature }> {
     const zkSigner = this.options.zkSigner;
     if (!zkSigner) {
       throw new MeteredError(
-        new ExecutorError('zk_key_required', 'the execution runs at verification level zk and this worker has no Baby Jubjub key; start it with one (verity worker creates it)', { retryable: false }),
+        new ExecutorError(
+          'zk_key_required',
+          'the execution runs at verification level zk and this worker has no Baby Jubjub key; start it with one (verity worker creates it)',
+          { retryable: false },
+        ),
         result.cost,
       );
     }
     const h = await loadPoseidon();
-    const leaf = stepLeaf(h, { executionId: job.executionId, workflowDigest: job.spec.workflowDigest, stepId: job.stepId, outputDigest });
+    const leaf = stepLeaf(h, {
+      executionId: job.executionId,
+      workflowDigest: job.spec.workflowDigest,
+      stepId: job.stepId,
+      outputDigest,
+    });
     return { publicKey: zkSigner.publicKey, signature: await zkSigner.sign(leaf) };
   }
 
   /** Runs the executor, but stops waiting for it the moment the job is stopped, even if it ignores the signal. */
-  private async execute(workerId: string, job: Assignment, signal: AbortSignal): Promise<{ executor: string; result: ExecutorResult }> {
+  private async execute(
+    workerId: string,
+    job: Assignment,
+    signal: AbortSignal,
+  ): Promise<{ executor: string; result: ExecutorResult }> {
     const executorJob = {
       jobId: job.jobId,
       executionId: job.executionId,
@@ -289,7 +330,18 @@ export class Worker {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return { executor: executor.name, result: await Promise.race([executor.run(executorJob, { signal, blobs: this.client.blobs(workerId, job), expressions: this.expressions, ...(this.options.inputFileDir !== undefined && { inputFileDir: this.options.inputFileDir }) }), aborted]) };
+      return {
+        executor: executor.name,
+        result: await Promise.race([
+          executor.run(executorJob, {
+            signal,
+            blobs: this.client.blobs(workerId, job),
+            expressions: this.expressions,
+            ...(this.options.inputFileDir !== undefined && { inputFileDir: this.options.inputFileDir }),
+          }),
+          aborted,
+        ]),
+      };
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
       aborted.catch(() => undefined);
@@ -299,9 +351,17 @@ export class Worker {
   /** The step's output: the raw result as JSON, through the step's output mappings when it has them. */
   private async mapOutput(job: Assignment, result: ExecutorResult): Promise<unknown> {
     try {
-      return await applyOutputMappings(job.spec.outputMappings, result.output, this.expressions, Math.max(1, job.deadlineAt - Date.now()));
+      return await applyOutputMappings(
+        job.spec.outputMappings,
+        result.output,
+        this.expressions,
+        Math.max(1, job.deadlineAt - Date.now()),
+      );
     } catch (error) {
-      throw new MeteredError(new ExecutorError('output_mapping_failed', `output mapping ${describeError(error)}`, { retryable: false }), result.cost);
+      throw new MeteredError(
+        new ExecutorError('output_mapping_failed', `output mapping ${describeError(error)}`, { retryable: false }),
+        result.cost,
+      );
     }
   }
 }

@@ -23,7 +23,11 @@ export interface EvaluationContext {
 }
 
 /** `{ inputs, steps: { <id>: { output, status } } }` restricted to the steps `reads` names. */
-export function evaluationContext(inputs: unknown, reads: readonly string[], views: ReadonlyMap<string, StepView>): EvaluationContext {
+export function evaluationContext(
+  inputs: unknown,
+  reads: readonly string[],
+  views: ReadonlyMap<string, StepView>,
+): EvaluationContext {
   const steps: Record<string, StepView> = {};
   for (const id of reads) {
     const view = views.get(id);
@@ -50,7 +54,11 @@ export function conditionLocally(step: StepPlan, context: EvaluationContext): bo
 }
 
 /** Whether the step's `when` holds (true without one). Throws MappingError when the condition fails. */
-export async function evaluateCondition(step: StepPlan, context: EvaluationContext, evaluator: ExpressionEvaluator): Promise<boolean> {
+export async function evaluateCondition(
+  step: StepPlan,
+  context: EvaluationContext,
+  evaluator: ExpressionEvaluator,
+): Promise<boolean> {
   const local = conditionLocally(step, context);
   if (local !== undefined) return local;
   const [result] = await evaluator.evaluate([step.when!], context);
@@ -73,14 +81,23 @@ export function inputLocally(step: StepPlan, context: EvaluationContext): { inpu
  * (no dependencies), its one dependency's output, or an object of its dependencies' outputs by id.
  * Throws MappingError naming the mapping that failed.
  */
-export async function resolveInput(step: StepPlan, context: EvaluationContext, evaluator: ExpressionEvaluator): Promise<unknown> {
+export async function resolveInput(
+  step: StepPlan,
+  context: EvaluationContext,
+  evaluator: ExpressionEvaluator,
+): Promise<unknown> {
   const local = inputLocally(step, context);
   if (local) return local.input;
   return evaluateMappings(step.inputMappings!, context, evaluator);
 }
 
 /** An object of each mapping's value over the input (a mapping with no value is left out). */
-export async function evaluateMappings(mappings: readonly Mapping[], input: unknown, evaluator: ExpressionEvaluator, timeoutMs?: number): Promise<Record<string, unknown>> {
+export async function evaluateMappings(
+  mappings: readonly Mapping[],
+  input: unknown,
+  evaluator: ExpressionEvaluator,
+  timeoutMs?: number,
+): Promise<Record<string, unknown>> {
   const local = evaluatePaths(
     mappings.map(([, source]) => source),
     input,
@@ -124,7 +141,12 @@ export function truthy(value: unknown): boolean {
 }
 
 /** A data_processing step's raw result: its expression over its input, as plain JSON (no match = null). */
-export async function evaluateStepExpression(source: string, input: unknown, evaluator: ExpressionEvaluator, timeoutMs?: number): Promise<unknown> {
+export async function evaluateStepExpression(
+  source: string,
+  input: unknown,
+  evaluator: ExpressionEvaluator,
+  timeoutMs?: number,
+): Promise<unknown> {
   const [result] = await evaluator.evaluate([source], input, timeoutMs === undefined ? {} : { timeoutMs });
   if (!result!.ok) throw new MappingError(undefined, result!);
   return result!.value ?? null;
@@ -134,7 +156,12 @@ export async function evaluateStepExpression(source: string, input: unknown, eva
  * A step's output from an executor's raw result: the result as plain JSON, or, with output mappings, an
  * object of each mapping evaluated over it. Throws MappingError naming the mapping that failed.
  */
-export async function applyOutputMappings(mappings: Record<string, string> | undefined, result: unknown, evaluator: ExpressionEvaluator, timeoutMs?: number): Promise<unknown> {
+export async function applyOutputMappings(
+  mappings: Record<string, string> | undefined,
+  result: unknown,
+  evaluator: ExpressionEvaluator,
+  timeoutMs?: number,
+): Promise<unknown> {
   const raw = toPlainJson(result) ?? null;
   if (!mappings) return raw;
   return evaluateMappings(Object.entries(mappings), raw, evaluator, timeoutMs);

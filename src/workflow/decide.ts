@@ -30,13 +30,24 @@ export function decideLocally(step: StepPlan, context: EvaluationContext): StepD
  * expressions do; throws when the sandbox itself could not take them (busy, closed), so that the decision
  * is made later rather than failed.
  */
-export async function decide(step: StepPlan, context: EvaluationContext, evaluator: ExpressionEvaluator): Promise<StepDecision> {
+export async function decide(
+  step: StepPlan,
+  context: EvaluationContext,
+  evaluator: ExpressionEvaluator,
+): Promise<StepDecision> {
   let holds: boolean;
   try {
     holds = await evaluateCondition(step, context, evaluator);
   } catch (error) {
     if (sandboxFailure(error)) throw error;
-    return { kind: 'fail', error: { code: 'condition_failed', message: `its when condition failed: ${describeError(error)}`, retryable: false } };
+    return {
+      kind: 'fail',
+      error: {
+        code: 'condition_failed',
+        message: `its when condition failed: ${describeError(error)}`,
+        retryable: false,
+      },
+    };
   }
   const skip = skipOf(step, context, holds);
   if (skip) return skip;
@@ -44,7 +55,14 @@ export async function decide(step: StepPlan, context: EvaluationContext, evaluat
     return { kind: 'run', input: await resolveInput(step, context, evaluator) };
   } catch (error) {
     if (sandboxFailure(error)) throw error;
-    return { kind: 'fail', error: { code: 'input_mapping_failed', message: `its input mappings failed: ${describeError(error)}`, retryable: false } };
+    return {
+      kind: 'fail',
+      error: {
+        code: 'input_mapping_failed',
+        message: `its input mappings failed: ${describeError(error)}`,
+        retryable: false,
+      },
+    };
   }
 }
 

@@ -132,7 +132,10 @@ function visit(node: unknown, refs: StepReferences, atRoot: boolean): void {
     // A bare `steps` handed to a function, e.g. `$keys(steps)` or `$lookup(steps, $k)`.
     refs.dynamic = true;
   }
-  if (atRoot && (n.type === 'wildcard' || n.type === 'descendant' || (n.type === 'variable' && (n.value === '' || n.value === '$')))) {
+  if (
+    atRoot &&
+    (n.type === 'wildcard' || n.type === 'descendant' || (n.type === 'variable' && (n.value === '' || n.value === '$')))
+  ) {
     // `*`, `**`, or the whole context (`$`, `$$`) handed on: every step in the context is read.
     refs.dynamic = true;
   }

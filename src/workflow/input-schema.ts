@@ -37,7 +37,9 @@ export function compileInputSchema(schema: Record<string, unknown>): ValidateFun
   const hit = cache.get(key);
   if (hit) return hit;
   const draft07 = typeof schema.$schema === 'string' && schema.$schema.includes('draft-07');
-  const ajv = draft07 ? new Ajv({ allErrors: true, strict: false, code: { regExp: re2 } }) : new Ajv2020({ allErrors: true, strict: false, code: { regExp: re2 } });
+  const ajv = draft07
+    ? new Ajv({ allErrors: true, strict: false, code: { regExp: re2 } })
+    : new Ajv2020({ allErrors: true, strict: false, code: { regExp: re2 } });
   const validate = ajv.compile(schema);
   cache.set(key, validate);
   return validate;
@@ -49,8 +51,15 @@ export function checkInputs(schema: Record<string, unknown> | undefined, inputs:
   const validate = compileInputSchema(schema);
   if (validate(inputs)) return [];
   return (validate.errors ?? []).map((e) => {
-    const where = e.instancePath ? `inputs${e.instancePath.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replaceAll('/', '.')}` : 'inputs';
-    const field = e.keyword === 'required' ? `${where}.${String((e.params as { missingProperty?: string }).missingProperty)}` : where;
-    return e.keyword === 'required' ? `${field}: required; pass it in the inputs` : `${field}: ${e.message ?? 'is invalid'}`;
+    const where = e.instancePath
+      ? `inputs${e.instancePath.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replaceAll('/', '.')}`
+      : 'inputs';
+    const field =
+      e.keyword === 'required'
+        ? `${where}.${String((e.params as { missingProperty?: string }).missingProperty)}`
+        : where;
+    return e.keyword === 'required'
+      ? `${field}: required; pass it in the inputs`
+      : `${field}: ${e.message ?? 'is invalid'}`;
   });
 }

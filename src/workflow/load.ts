@@ -35,8 +35,12 @@ export async function loadWorkflowFile(file: string): Promise<Extract<Validation
 export function invalidWorkflow(issues: ValidationIssue[], source?: string): WorkflowError {
   const lines = issues.map((issue) => `  ${formatIssue(issue, source)}`);
   const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-  return new WorkflowError('invalid_workflow', `invalid workflow${source ? ` ${source}` : ''} (${count}):\n${lines.join('\n')}`, {
-    issues,
-    context: source ? { file: source } : {},
-  });
+  return new WorkflowError(
+    'invalid_workflow',
+    `invalid workflow${source ? ` ${source}` : ''} (${count}):\n${lines.join('\n')}`,
+    {
+      issues,
+      context: source ? { file: source } : {},
+    },
+  );
 }

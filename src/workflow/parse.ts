@@ -22,7 +22,13 @@ export function parseWorkflowText(text: string): ParsedText {
   const tooDeep: ParsedText = {
     value: undefined,
     locate: () => undefined,
-    issues: [{ path: '', code: 'too_deep', message: `the document nests deeper than ${LIMITS.maxDocumentDepth} levels; flatten it` }],
+    issues: [
+      {
+        path: '',
+        code: 'too_deep',
+        message: `the document nests deeper than ${LIMITS.maxDocumentDepth} levels; flatten it`,
+      },
+    ],
   };
   try {
     // The parser's time grows with the square of the nesting: bound it first with the lexer, which is linear.

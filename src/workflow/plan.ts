@@ -43,12 +43,18 @@ export class WorkflowPlan {
     const steps = new Map<string, StepPlan>();
     for (const [position, step] of definition.steps.entries()) {
       const inputMappings = step.input_mappings && Object.entries(step.input_mappings);
-      const readers = [...(inputMappings ?? []).map(([, source]) => source), ...(step.when === undefined ? [] : [step.when])];
+      const readers = [
+        ...(inputMappings ?? []).map(([, source]) => source),
+        ...(step.when === undefined ? [] : [step.when]),
+      ];
       const reads = new Set<string>(step.depends_on);
       let dynamic = false;
       for (const source of readers) {
         const analysis = analyzeExpression(source);
-        if (!analysis.ok) throw new Error(`step ${step.id}: the expression ${JSON.stringify(source)} does not parse: ${analysis.error.message}`);
+        if (!analysis.ok)
+          throw new Error(
+            `step ${step.id}: the expression ${JSON.stringify(source)} does not parse: ${analysis.error.message}`,
+          );
         const refs = analysis.refs;
         refs.steps.forEach((id) => reads.add(id));
         dynamic ||= refs.dynamic;

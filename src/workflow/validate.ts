@@ -48,7 +48,17 @@ export function validateWorkflow(raw: unknown, options: { locate?: Locator } = {
   };
   // Everything below recurses over the definition: a JSON body nested deeper than any real one stops here.
   if (exceedsDepth(raw, LIMITS.maxDocumentDepth)) {
-    return { ok: false, errors: [{ path: '', code: 'too_deep', message: `the definition nests deeper than ${LIMITS.maxDocumentDepth} levels; flatten it` }], warnings };
+    return {
+      ok: false,
+      errors: [
+        {
+          path: '',
+          code: 'too_deep',
+          message: `the definition nests deeper than ${LIMITS.maxDocumentDepth} levels; flatten it`,
+        },
+      ],
+      warnings,
+    };
   }
 
   const parsed = workflowSchema.safeParse(raw, { reportInput: true });
@@ -126,7 +136,12 @@ function fromZodIssue(issue: z.core.$ZodIssue, raw: unknown, at: At): Validation
       const actual = valueAt(raw, path);
       // zod reports a missing enum field (step_type) as invalid_value; it is a missing field all the same.
       if (actual === undefined) {
-        return [at(path, { code: 'missing_field', message: `required: add "${String(path.at(-1) ?? 'value')}"; ${issue.message}` })];
+        return [
+          at(path, {
+            code: 'missing_field',
+            message: `required: add "${String(path.at(-1) ?? 'value')}"; ${issue.message}`,
+          }),
+        ];
       }
       return [at(path, { code: 'invalid_value', message: withValue(issue.message, actual) })];
     }
@@ -333,7 +348,8 @@ function checkOutputs({ doc, at, errors }: GraphCheck, graph: StepGraph): Output
     errors.push(
       at(['outputs'], {
         code: 'inconsistent',
-        message: "at verification_level zk the result must be the last step's output, which the proof binds: remove outputs (compute the result in a last step) or choose verification_level full",
+        message:
+          "at verification_level zk the result must be the last step's output, which the proof binds: remove outputs (compute the result in a last step) or choose verification_level full",
       }),
     );
   }
@@ -382,7 +398,9 @@ function checkCycles({ steps, at, errors }: GraphCheck, graph: StepGraph): Map<s
   for (const cycle of findCycles(order, deps)) {
     const text = cycle.join(' -> ');
     // cycle[i + 1] depends on cycle[i].
-    const links = cycle.slice(1).map((to, i) => ({ owner: to, target: cycle[i]!, edge: edges.get(to)!.get(cycle[i]!)! }));
+    const links = cycle
+      .slice(1)
+      .map((to, i) => ({ owner: to, target: cycle[i]!, edge: edges.get(to)!.get(cycle[i]!)! }));
     const implied = links.find((l) => l.edge.implied);
     if (implied) {
       errors.push(
@@ -410,7 +428,11 @@ function checkCycles({ steps, at, errors }: GraphCheck, graph: StepGraph): Map<s
  * the last step's output is the result) and reads them statically. Only on an otherwise valid definition,
  * where the warning is not noise next to errors.
  */
-function warnUnusedSteps({ doc, steps, at, errors, warnings }: GraphCheck, deps: Map<string, string[]>, outputs: OutputReads): void {
+function warnUnusedSteps(
+  { doc, steps, at, errors, warnings }: GraphCheck,
+  deps: Map<string, string[]>,
+  outputs: OutputReads,
+): void {
   if (!isRecord(doc.outputs) || outputs.dynamic || errors.length > 0) return;
   const used = new Set([...deps.values()].flat());
   for (const step of steps) {
@@ -425,7 +447,12 @@ function warnUnusedSteps({ doc, steps, at, errors, warnings }: GraphCheck, deps:
 }
 
 /** The steps an expression reads, or undefined (and an error) when it does not parse. */
-function checkSyntax(source: string, path: PropertyKey[], at: At, errors: ValidationIssue[]): StepReferences | undefined {
+function checkSyntax(
+  source: string,
+  path: PropertyKey[],
+  at: At,
+  errors: ValidationIssue[],
+): StepReferences | undefined {
   // An empty expression is the schema's to report ("must not be empty"), once.
   if (source === '') return undefined;
   const analysis = analyzeExpression(source);
@@ -472,7 +499,8 @@ function checkStepKind(step: LooseStep, at: At, errors: ValidationIssue[]): void
   if (isRecord(retry)) {
     // Compare the values the step will run with: a side that is not written takes its default.
     const writtenMax = typeof retry.max_backoff_ms === 'number';
-    const initial = typeof retry.initial_backoff_ms === 'number' ? retry.initial_backoff_ms : DEFAULTS.retry.initial_backoff_ms;
+    const initial =
+      typeof retry.initial_backoff_ms === 'number' ? retry.initial_backoff_ms : DEFAULTS.retry.initial_backoff_ms;
     const max = writtenMax ? (retry.max_backoff_ms as number) : DEFAULTS.retry.max_backoff_ms;
     if (max < initial) {
       errors.push(
@@ -508,13 +536,18 @@ function normalize(parsed: ParsedWorkflow, deps: Map<string, string[]>): Workflo
     if (step.description !== undefined) out.description = step.description;
     if (step.model_requirements !== undefined) {
       const { name, version, digest } = step.model_requirements;
-      out.model_requirements = { name, ...(version !== undefined && { version }), ...(digest !== undefined && { digest }) };
+      out.model_requirements = {
+        name,
+        ...(version !== undefined && { version }),
+        ...(digest !== undefined && { digest }),
+      };
     }
     if (step.expression !== undefined) out.expression = step.expression;
     if (step.input_mappings !== undefined) out.input_mappings = { ...step.input_mappings };
     if (step.output_mappings !== undefined) out.output_mappings = { ...step.output_mappings };
     if (step.when !== undefined) out.when = step.when;
-    if (step.redundancy !== undefined) out.redundancy = { replicas: step.redundancy.replicas, quorum: step.redundancy.quorum };
+    if (step.redundancy !== undefined)
+      out.redundancy = { replicas: step.redundancy.replicas, quorum: step.redundancy.quorum };
     return out;
   });
   const definition: WorkflowDefinition = {

@@ -38,12 +38,14 @@ export class ZkSigner {
 
   /** From a private key and its public key as stored (no curve arithmetic, so no circomlibjs at start). */
   static fromKeys(privateKey: Uint8Array, publicKey: ZkPublicKey): ZkSigner {
-    if (privateKey.byteLength !== 32) throw new ZkError('invalid_key', `a Baby Jubjub private key is 32 bytes, not ${privateKey.byteLength}`);
+    if (privateKey.byteLength !== 32)
+      throw new ZkError('invalid_key', `a Baby Jubjub private key is 32 bytes, not ${privateKey.byteLength}`);
     return new ZkSigner(privateKey, publicKey);
   }
 
   static async fromPrivateKey(privateKey: Uint8Array): Promise<ZkSigner> {
-    if (privateKey.byteLength !== 32) throw new ZkError('invalid_key', `a Baby Jubjub private key is 32 bytes, not ${privateKey.byteLength}`);
+    if (privateKey.byteLength !== 32)
+      throw new ZkError('invalid_key', `a Baby Jubjub private key is 32 bytes, not ${privateKey.byteLength}`);
     const eddsa = await loadEddsa();
     const [x, y] = eddsa.prv2pub(privateKey);
     return new ZkSigner(privateKey, { x: decimal(eddsa.F.toObject(x)), y: decimal(eddsa.F.toObject(y)) });
@@ -65,12 +67,22 @@ export class ZkSigner {
 }
 
 /** Checks a leaf signature outside the circuit, as the coordinator does before accepting a result. */
-export async function verifyZkSignature(publicKey: ZkPublicKey, message: bigint, signature: ZkSignature): Promise<boolean> {
+export async function verifyZkSignature(
+  publicKey: ZkPublicKey,
+  message: bigint,
+  signature: ZkSignature,
+): Promise<boolean> {
   const eddsa = await loadEddsa();
   try {
     const F = eddsa.F;
-    const A: [Uint8Array, Uint8Array] = [F.e(parseField(publicKey.x, 'publicKey.x')), F.e(parseField(publicKey.y, 'publicKey.y'))];
-    const R8: [Uint8Array, Uint8Array] = [F.e(parseField(signature.r8x, 'signature.r8x')), F.e(parseField(signature.r8y, 'signature.r8y'))];
+    const A: [Uint8Array, Uint8Array] = [
+      F.e(parseField(publicKey.x, 'publicKey.x')),
+      F.e(parseField(publicKey.y, 'publicKey.y')),
+    ];
+    const R8: [Uint8Array, Uint8Array] = [
+      F.e(parseField(signature.r8x, 'signature.r8x')),
+      F.e(parseField(signature.r8y, 'signature.r8y')),
+    ];
     const s = parseField(signature.s, 'signature.s');
     // The circuit refuses S at or above the subgroup order (signature malleability); so does this.
     if (s >= eddsa.babyJub.subOrder) return false;
@@ -92,14 +104,16 @@ const D = 168696n;
  * outside the prime-order subgroup is harmless: the circuit multiplies the key by the cofactor 8.
  */
 export function parseZkPublicKey(value: unknown, name = 'zkPublicKey'): ZkPublicKey {
-  if (typeof value !== 'object' || value === null) throw new ZkError('invalid_key', `${name} must be an object {x, y} of decimal strings`);
+  if (typeof value !== 'object' || value === null)
+    throw new ZkError('invalid_key', `${name} must be an object {x, y} of decimal strings`);
   const { x: xs, y: ys } = value as Record<string, unknown>;
   const x = parseField(xs, `${name}.x`);
   const y = parseField(ys, `${name}.y`);
   const p = FIELD_MODULUS;
   const x2 = (x * x) % p;
   const y2 = (y * y) % p;
-  if ((A * x2 + y2) % p !== (1n + ((D * x2) % p) * y2) % p) throw new ZkError('invalid_key', `${name} is not a point on Baby Jubjub`);
+  if ((A * x2 + y2) % p !== (1n + ((D * x2) % p) * y2) % p)
+    throw new ZkError('invalid_key', `${name} is not a point on Baby Jubjub`);
   if (x === 0n) throw new ZkError('invalid_key', `${name} is a point of small order, not a key`);
   return { x: decimal(x), y: decimal(y) };
 }

@@ -27,7 +27,10 @@ export class RegistryTree {
     leaves: readonly bigint[],
   ) {
     if (leaves.length > 2 ** depth) {
-      throw new ZkError('invalid_config', `the registry holds ${leaves.length} keys; a tree of depth ${depth} holds at most ${2 ** depth}: set up a circuit with a deeper registry`);
+      throw new ZkError(
+        'invalid_config',
+        `the registry holds ${leaves.length} keys; a tree of depth ${depth} holds at most ${2 ** depth}: set up a circuit with a deeper registry`,
+      );
     }
     // Empty subtrees hash to a known value per level, so only the occupied part is computed.
     const zeros = [0n];
@@ -54,7 +57,8 @@ export class RegistryTree {
   /** The leaf at `index`; a missing one is an unregistered key. */
   leaf(index: number): bigint {
     const leaf = Number.isInteger(index) && index >= 0 ? this.levels[0]![index] : undefined;
-    if (leaf === undefined) throw new ZkError('unregistered_key', `no registry leaf ${index} (the registry holds ${this.size})`);
+    if (leaf === undefined)
+      throw new ZkError('unregistered_key', `no registry leaf ${index} (the registry holds ${this.size})`);
     return leaf;
   }
 

@@ -43,22 +43,35 @@ const PADDING_KEY = new Uint8Array(32).fill(7);
  */
 export async function batchInputs(h: PoseidonHash, witness: ExecutionWitness): Promise<BatchInput[]> {
   const { config, registry, steps } = witness;
-  if (registry.depth !== config.registryDepth) throw new ZkError('not_provable', `the registry tree has depth ${registry.depth}; the circuit expects ${config.registryDepth}`);
+  if (registry.depth !== config.registryDepth)
+    throw new ZkError(
+      'not_provable',
+      `the registry tree has depth ${registry.depth}; the circuit expects ${config.registryDepth}`,
+    );
   if (steps.length === 0) throw new ZkError('not_provable', 'no completed step: there is nothing to prove');
   const last = steps[steps.length - 1]!;
   if (last.outputDigest !== witness.resultDigest) {
-    throw new ZkError('not_provable', `the result digest is not the last completed step's (${last.stepId}) output digest: the proof binds the result to that output`);
+    throw new ZkError(
+      'not_provable',
+      `the result digest is not the last completed step's (${last.stepId}) output digest: the proof binds the result to that output`,
+    );
   }
   const context = contextHash(h, witness.executionId, witness.workflowDigest);
   // Each step's leaf, once: checked against its signature here, chained below.
   const leaves = new Map<ProvenStep, bigint>();
   for (const step of steps) {
     if (registry.leaf(step.registryIndex) !== registryLeaf(h, step.publicKey)) {
-      throw new ZkError('unregistered_key', `step ${step.stepId}: its signer's key is not registry leaf ${step.registryIndex}`);
+      throw new ZkError(
+        'unregistered_key',
+        `step ${step.stepId}: its signer's key is not registry leaf ${step.registryIndex}`,
+      );
     }
     const message = leafMessage(h, context, step.stepId, step.outputDigest);
     if (!(await verifyZkSignature(step.publicKey, message, step.signature))) {
-      throw new ZkError('invalid_signature', `step ${step.stepId}: the Baby Jubjub signature does not verify over its leaf`);
+      throw new ZkError(
+        'invalid_signature',
+        `step ${step.stepId}: the Baby Jubjub signature does not verify over its leaf`,
+      );
     }
     leaves.set(step, message);
   }
@@ -78,9 +91,18 @@ export async function batchInputs(h: PoseidonHash, witness: ExecutionWitness): P
     const cPrev = c;
     const sPrev = s;
     const slot = {
-      active: [] as string[], stepHi: [] as string[], stepLo: [] as string[], outHi: [] as string[], outLo: [] as string[],
-      Ax: [] as string[], Ay: [] as string[], S: [] as string[], R8x: [] as string[], R8y: [] as string[],
-      siblings: [] as string[][], pathBits: [] as string[][],
+      active: [] as string[],
+      stepHi: [] as string[],
+      stepLo: [] as string[],
+      outHi: [] as string[],
+      outLo: [] as string[],
+      Ax: [] as string[],
+      Ay: [] as string[],
+      S: [] as string[],
+      R8x: [] as string[],
+      R8y: [] as string[],
+      siblings: [] as string[][],
+      pathBits: [] as string[][],
     };
     for (let i = 0; i < config.batchSize; i++) {
       const step = batch[i];
@@ -89,18 +111,29 @@ export async function batchInputs(h: PoseidonHash, witness: ExecutionWitness): P
         const [outHi, outLo] = digestFields(step.outputDigest);
         const path = registry.path(step.registryIndex);
         slot.active.push('1');
-        slot.stepHi.push(decimal(stepHi)); slot.stepLo.push(decimal(stepLo)); slot.outHi.push(decimal(outHi)); slot.outLo.push(decimal(outLo));
-        slot.Ax.push(step.publicKey.x); slot.Ay.push(step.publicKey.y);
-        slot.S.push(step.signature.s); slot.R8x.push(step.signature.r8x); slot.R8y.push(step.signature.r8y);
-        slot.siblings.push(path.siblings.map(decimal)); slot.pathBits.push(path.pathBits.map(String));
+        slot.stepHi.push(decimal(stepHi));
+        slot.stepLo.push(decimal(stepLo));
+        slot.outHi.push(decimal(outHi));
+        slot.outLo.push(decimal(outLo));
+        slot.Ax.push(step.publicKey.x);
+        slot.Ay.push(step.publicKey.y);
+        slot.S.push(step.signature.s);
+        slot.R8x.push(step.signature.r8x);
+        slot.R8y.push(step.signature.r8y);
+        slot.siblings.push(path.siblings.map(decimal));
+        slot.pathBits.push(path.pathBits.map(String));
         c = chainNext(h, c, leaves.get(step)!);
         s = stepIdsNext(h, s, step.stepId);
       } else {
         slot.active.push('0');
         for (const k of ['stepHi', 'stepLo', 'outHi', 'outLo'] as const) slot[k].push('0');
-        slot.Ax.push(padding.publicKey.x); slot.Ay.push(padding.publicKey.y);
-        slot.S.push(padSignature.s); slot.R8x.push(padSignature.r8x); slot.R8y.push(padSignature.r8y);
-        slot.siblings.push(zeros(config.registryDepth)); slot.pathBits.push(zeros(config.registryDepth));
+        slot.Ax.push(padding.publicKey.x);
+        slot.Ay.push(padding.publicKey.y);
+        slot.S.push(padSignature.s);
+        slot.R8x.push(padSignature.r8x);
+        slot.R8y.push(padSignature.r8y);
+        slot.siblings.push(zeros(config.registryDepth));
+        slot.pathBits.push(zeros(config.registryDepth));
       }
     }
     const isFinal = start + config.batchSize >= steps.length;

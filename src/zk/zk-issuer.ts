@@ -42,11 +42,15 @@ export class ZkIssuer {
 
   /** The zk values for a receipt, or why it cannot have them. */
   async section(tx: StoreTx, predicate: Omit<ExecutionPredicate, 'zk'>): Promise<ZkSection | { unavailable: string }> {
-    if (predicate.status !== 'completed') return { unavailable: `the execution ${predicate.status}: only a completed execution is proven` };
+    if (predicate.status !== 'completed')
+      return { unavailable: `the execution ${predicate.status}: only a completed execution is proven` };
     const completed = predicate.steps.filter((s) => s.status === 'completed' && s.outputDigest !== null);
     const last = completed.at(-1);
     if (!last) return { unavailable: 'no step completed: there is nothing to prove' };
-    if (last.outputDigest !== predicate.resultDigest) return { unavailable: `the result is not the output of the last completed step (${last.stepId}), so no proof can bind it` };
+    if (last.outputDigest !== predicate.resultDigest)
+      return {
+        unavailable: `the result is not the output of the last completed step (${last.stepId}), so no proof can bind it`,
+      };
     const { config, circuitId } = this.artifacts;
     // Poseidon (circomlibjs) loads with the first zk receipt, not when the node starts.
     const h = await loadPoseidon();
@@ -69,13 +73,24 @@ export class ZkIssuer {
         registryRoot: decimal(registry.root),
         registrySize: registry.size,
         commitment: decimal(executionCommitment(h, predicate.executionId, predicate.workflow.digest, salt, steps)),
-        stepIdsCommitment: decimal(stepIdsCommitment(h, steps.map((s) => s.stepId))),
+        stepIdsCommitment: decimal(
+          stepIdsCommitment(
+            h,
+            steps.map((s) => s.stepId),
+          ),
+        ),
       },
     };
   }
 
   /** Signs the zk statement for a signed receipt and records the proofs to make, in the receipt's transaction. */
-  async record(tx: StoreTx, predicate: ExecutionPredicate & { zk: ZkPublic }, receiptPayload: Uint8Array, salt: bigint, now: number): Promise<ZkProofRecord> {
+  async record(
+    tx: StoreTx,
+    predicate: ExecutionPredicate & { zk: ZkPublic },
+    receiptPayload: Uint8Array,
+    salt: bigint,
+    now: number,
+  ): Promise<ZkProofRecord> {
     const steps = predicate.steps.filter((s) => s.status === 'completed').map((s) => s.stepId);
     const statement = zkStatement({
       executionId: predicate.executionId,

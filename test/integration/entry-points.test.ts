@@ -23,7 +23,14 @@ const VERIFY_FILES = [
   /^src\/expressions\/(evaluator|fast-path|plain-json|evaluate|inline-evaluator)\.ts$/,
   /^src\/expressions\/browser\/web-worker-evaluator\.ts$/,
 ];
-const SDK_FILES = [/^src\/sdk\//, /^src\/api\/schemas\.ts$/, /^src\/store\/records\.ts$/, /^src\/blobs\/(blob-ref|errors)\.ts$/, /^src\/errors\.ts$/, /^src\/attest\/(bytes|canonical|digest)\.ts$/];
+const SDK_FILES = [
+  /^src\/sdk\//,
+  /^src\/api\/schemas\.ts$/,
+  /^src\/store\/records\.ts$/,
+  /^src\/blobs\/(blob-ref|errors)\.ts$/,
+  /^src\/errors\.ts$/,
+  /^src\/attest\/(bytes|canonical|digest)\.ts$/,
+];
 /** Pure JavaScript packages that run in a browser. */
 const PURE_PACKAGES = ['zod', 'canonicalize', '@noble/hashes', 'jsonata'];
 /** Loaded by level zk on first use, never by importing the entry. */
@@ -89,18 +96,30 @@ describe('the browser-safe entry points', () => {
 
   it('the Web Worker script bundles for the browser with the evaluator core alone', async () => {
     const { all } = await bundle('src/expressions/browser/web-worker-entry.ts');
-    expect(outside(all, [/^src\/expressions\/(evaluate|evaluator|plain-json|browser\/web-worker-entry)\.ts$/, /^src\/errors\.ts$/], ['jsonata'])).toEqual([]);
+    expect(
+      outside(
+        all,
+        [/^src\/expressions\/(evaluate|evaluator|plain-json|browser\/web-worker-entry)\.ts$/, /^src\/errors\.ts$/],
+        ['jsonata'],
+      ),
+    ).toEqual([]);
   });
 });
 
 describe('the package exports', () => {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; exports: Record<string, string | { types: string; default: string }> };
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    name: string;
+    exports: Record<string, string | { types: string; default: string }>;
+  };
 
   it('name verity/verify, verity/sdk and the expression worker, with their types', () => {
     expect(pkg.exports).toMatchObject({
       '.': './dist/index.js',
       './verify': { types: './dist/attest/index.d.ts', default: './dist/attest/index.js' },
-      './verify/expression-worker': { types: './dist/expressions/browser/web-worker-entry.d.ts', default: './dist/expressions/browser/web-worker-entry.js' },
+      './verify/expression-worker': {
+        types: './dist/expressions/browser/web-worker-entry.d.ts',
+        default: './dist/expressions/browser/web-worker-entry.js',
+      },
       './sdk': { types: './dist/sdk/index.d.ts', default: './dist/sdk/index.js' },
     });
   });
@@ -118,7 +137,9 @@ describe('the package exports', () => {
       const sdk = await import('verity/sdk');
       console.log(JSON.stringify({ resolved, verify: typeof verify.verifyBundle, evaluator: typeof verify.WebWorkerEvaluator, sdk: typeof sdk.VerityClient }));
     `;
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })) as Record<string, unknown>;
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' }),
+    ) as Record<string, unknown>;
     const url = (file: string) => pathToFileURL(join(root, file)).href;
     expect(out).toEqual({
       resolved: {

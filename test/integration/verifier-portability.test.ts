@@ -19,11 +19,16 @@ beforeAll(async () => {
   const view = await t.run(
     {
       id: 'portable',
-      steps: [transform('upper', '$uppercase(text)', { input_mappings: { text: 'inputs.text' } }), echo('model', { input_mappings: { v: 'steps.upper.output' } })],
+      steps: [
+        transform('upper', '$uppercase(text)', { input_mappings: { text: 'inputs.text' } }),
+        echo('model', { input_mappings: { v: 'steps.upper.output' } }),
+      ],
     },
     { text: 'hi' },
   );
-  bundle = JSON.parse(JSON.stringify(await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true })));
+  bundle = JSON.parse(
+    JSON.stringify(await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true })),
+  );
 });
 afterAll(() => t.close());
 
@@ -47,12 +52,26 @@ describe('the verifier in a browser-like context', () => {
     });
     const code = result.outputFiles[0]!.text;
     expect(code).not.toMatch(/require\(["']node:/);
-    const sandbox: Record<string, unknown> = { crypto: globalThis.crypto, TextEncoder, TextDecoder, atob, btoa, console };
+    const sandbox: Record<string, unknown> = {
+      crypto: globalThis.crypto,
+      TextEncoder,
+      TextDecoder,
+      atob,
+      btoa,
+      console,
+    };
     runInNewContext(code, sandbox);
-    const verifier = sandbox.VerityVerifier as { verifyBundle: (b: unknown, o: unknown) => Promise<VerificationReport>; InlineEvaluator: new () => unknown };
+    const verifier = sandbox.VerityVerifier as {
+      verifyBundle: (b: unknown, o: unknown) => Promise<VerificationReport>;
+      InlineEvaluator: new () => unknown;
+    };
     const trustedKeys = [t.node.coordinatorSigner.publicKeyPem];
     for (const level of ['basic', 'full'] as const) {
-      const report = await verifier.verifyBundle(bundle, { trustedKeys, level, evaluator: new verifier.InlineEvaluator() });
+      const report = await verifier.verifyBundle(bundle, {
+        trustedKeys,
+        level,
+        evaluator: new verifier.InlineEvaluator(),
+      });
       expect(report.checks.filter((c) => !c.ok)).toEqual([]);
       expect(report.ok).toBe(true);
     }

@@ -53,19 +53,114 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'] as 
 
 /** Field and query names the API knows, so generated objects hit real fields with wrong values. */
 const FIELDS = [
-  'inputs', 'version', 'verification_level', 'budget', 'principal', 'role', 'workerId', 'waitMs', 'attempt', 'nonce', 'output', 'attestation',
-  'error', 'cost', 'bundle', 'level', 'trustedKeys', 'name', 'publicKeyPem', 'capabilities', 'concurrency', 'challenge', 'signature', 'id',
-  'steps', 'outputs', 'payload', 'payloadType', 'signatures', 'code', 'message', 'retryable', 'stepTypes', 'models', '__proto__', 'constructor',
+  'inputs',
+  'version',
+  'verification_level',
+  'budget',
+  'principal',
+  'role',
+  'workerId',
+  'waitMs',
+  'attempt',
+  'nonce',
+  'output',
+  'attestation',
+  'error',
+  'cost',
+  'bundle',
+  'level',
+  'trustedKeys',
+  'name',
+  'publicKeyPem',
+  'capabilities',
+  'concurrency',
+  'challenge',
+  'signature',
+  'id',
+  'steps',
+  'outputs',
+  'payload',
+  'payloadType',
+  'signatures',
+  'code',
+  'message',
+  'retryable',
+  'stepTypes',
+  'models',
+  '__proto__',
+  'constructor',
 ] as const;
-const QUERY = ['limit', 'status', 'workflow_id', 'before', 'after', 'data', 'index', 'size', 'from', 'to', 'version'] as const;
+const QUERY = [
+  'limit',
+  'status',
+  'workflow_id',
+  'before',
+  'after',
+  'data',
+  'index',
+  'size',
+  'from',
+  'to',
+  'version',
+] as const;
 
 const TRICKY = [
-  '', ' ', '.', '..', '../..', '/', '//', '\\', '%', 'null', 'undefined', 'true', '-1', '0', '1.5', '1e309', '9007199254740993', 'NaN', 'Infinity',
-  '__proto__', 'constructor', 'toString', '<script>alert(1)</script>', "' OR 1=1 --", '${7*7}', '{{7*7}}', '\u0000', '\uFEFF', '\u202E', '\uD800',
-  'é', '𝕍𝕖𝕣𝕚𝕥𝕪', '🙂'.repeat(20), 'a'.repeat(65), 'a'.repeat(101), 'completed,running', 'queued,,', 'vrt_0000000000000000_' + 'A'.repeat(43),
+  '',
+  ' ',
+  '.',
+  '..',
+  '../..',
+  '/',
+  '//',
+  '\\',
+  '%',
+  'null',
+  'undefined',
+  'true',
+  '-1',
+  '0',
+  '1.5',
+  '1e309',
+  '9007199254740993',
+  'NaN',
+  'Infinity',
+  '__proto__',
+  'constructor',
+  'toString',
+  '<script>alert(1)</script>',
+  "' OR 1=1 --",
+  '${7*7}',
+  '{{7*7}}',
+  '\u0000',
+  '\uFEFF',
+  '\u202E',
+  '\uD800',
+  'é',
+  '𝕍𝕖𝕣𝕚𝕥𝕪',
+  '🙂'.repeat(20),
+  'a'.repeat(65),
+  'a'.repeat(101),
+  'completed,running',
+  'queued,,',
+  'vrt_0000000000000000_' + 'A'.repeat(43),
 ];
 /** Escapes that are malformed or decode to something a router or parser may trip on. */
-const RAW_SEGMENTS = ['%', '%zz', '%E0%A4%A', '%C0%AF', '%00', '%2e%2e', '..%2f..', '%2F', '%252F', '%u0041', '%FF%FE', ';', '?', '#'];
+const RAW_SEGMENTS = [
+  '%',
+  '%zz',
+  '%E0%A4%A',
+  '%C0%AF',
+  '%00',
+  '%2e%2e',
+  '..%2f..',
+  '%2F',
+  '%252F',
+  '%u0041',
+  '%FF%FE',
+  ';',
+  '?',
+  '#',
+];
 
 /**
  * Strings for paths, queries and headers: long enough to pass every limit of the API (ids are at most 100
@@ -103,7 +198,10 @@ export function encode(value: string): string {
 
 /** A header value fetch will send: printable Latin-1 only (fetch refuses the rest before it leaves). */
 function headerValue(value: string): string {
-  return value.replaceAll(/[^\x20-\x7E\xA0-\xFF]/g, '?').trim().slice(0, 4000);
+  return value
+    .replaceAll(/[^\x20-\x7E\xA0-\xFF]/g, '?')
+    .trim()
+    .slice(0, 4000);
 }
 
 /** An id for a field or parameter of this name: mostly a real one when there is one of that name. */
@@ -130,7 +228,11 @@ function value(pools: FuzzPools): fc.Arbitrary<unknown> {
 
 /** An object with the API's own field names (and others), holding values of any type. */
 function object(pools: FuzzPools): fc.Arbitrary<Record<string, unknown>> {
-  return fc.dictionary(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...FIELDS) }, { weight: 1, arbitrary: fc.string() }), value(pools), { maxKeys: 8 });
+  return fc.dictionary(
+    fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...FIELDS) }, { weight: 1, arbitrary: fc.string() }),
+    value(pools),
+    { maxKeys: 8 },
+  );
 }
 
 /**
@@ -138,7 +240,13 @@ function object(pools: FuzzPools): fc.Arbitrary<Record<string, unknown>> {
  * fields named like a pool), with a wrong value or a missing field now and then: requests that get past
  * validation to the handler, and requests that fail validation a field at a time.
  */
-function fromSchema(schema: JsonSchema, pools: FuzzPools, schemas: RouteSchemas, name: string, depth = 0): fc.Arbitrary<unknown> {
+function fromSchema(
+  schema: JsonSchema,
+  pools: FuzzPools,
+  schemas: RouteSchemas,
+  name: string,
+  depth = 0,
+): fc.Arbitrary<unknown> {
   const resolved = schema.$ref ? schemas.resolve(schema.$ref) : schema;
   if (!resolved || depth > 4) return value(pools);
   const wrong = value(pools);
@@ -152,17 +260,30 @@ function fromSchema(schema: JsonSchema, pools: FuzzPools, schemas: RouteSchemas,
       case 'object': {
         const properties = resolved.properties ?? {};
         const required = new Set(resolved.required ?? []);
-        const fields = Object.entries(properties).map(([key, sub]) => fc.tuple(fc.constant(key), fromSchema(sub, pools, schemas, key, depth + 1), fc.boolean(), fc.nat(19)));
-        return fc.tuple(...fields).map((entries) =>
-          Object.fromEntries(entries.filter(([key, , include, drop]) => (required.has(key) ? drop !== 0 : include)).map(([key, v]) => [key, v])),
+        const fields = Object.entries(properties).map(([key, sub]) =>
+          fc.tuple(fc.constant(key), fromSchema(sub, pools, schemas, key, depth + 1), fc.boolean(), fc.nat(19)),
         );
+        return fc
+          .tuple(...fields)
+          .map((entries) =>
+            Object.fromEntries(
+              entries
+                .filter(([key, , include, drop]) => (required.has(key) ? drop !== 0 : include))
+                .map(([key, v]) => [key, v]),
+            ),
+          );
       }
       case 'array':
-        return fc.array(resolved.items ? fromSchema(resolved.items, pools, schemas, name, depth + 1) : value(pools), { maxLength: 3 });
+        return fc.array(resolved.items ? fromSchema(resolved.items, pools, schemas, name, depth + 1) : value(pools), {
+          maxLength: 3,
+        });
       case 'integer': {
         const min = Math.max(resolved.minimum ?? -5, -1_000_000);
         const max = Math.min(resolved.maximum ?? 1_000, 1_000_000);
-        return fc.oneof(fc.integer({ min, max: Math.max(min, Math.min(max, min + 5)) }), fc.integer({ min, max: Math.max(min, max) }));
+        return fc.oneof(
+          fc.integer({ min, max: Math.max(min, Math.min(max, min + 5)) }),
+          fc.integer({ min, max: Math.max(min, max) }),
+        );
       }
       case 'number':
         return fc.double({ noNaN: true, noDefaultInfinity: true });
@@ -200,35 +321,71 @@ interface Body {
 function body(pools: FuzzPools, schemas: RouteSchemas): fc.Arbitrary<Body> {
   const contentType = fc.option(fc.constantFrom<string>(...CONTENT_TYPES), { nil: undefined });
   const fitting: fc.Arbitrary<Body> = schemas.body
-    ? fc.record({ body: fromSchema(schemas.body, pools, schemas, 'body').map((v) => JSON.stringify(v) ?? 'null'), contentType: fc.constant('application/json') })
+    ? fc.record({
+        body: fromSchema(schemas.body, pools, schemas, 'body').map((v) => JSON.stringify(v) ?? 'null'),
+        contentType: fc.constant('application/json'),
+      })
     : fc.constant({});
   const raw: fc.Arbitrary<string> = fc.oneof(
     { weight: 4, arbitrary: object(pools).map((o) => JSON.stringify(o)) },
     { weight: 2, arbitrary: value(pools).map((v) => JSON.stringify(v) ?? 'null') },
     { weight: 2, arbitrary: bigText },
     // Truncated or otherwise broken JSON.
-    { weight: 1, arbitrary: object(pools).chain((o) => fc.nat().map((n) => JSON.stringify(o).slice(0, n % (JSON.stringify(o).length + 1)))) },
+    {
+      weight: 1,
+      arbitrary: object(pools).chain((o) =>
+        fc.nat().map((n) => JSON.stringify(o).slice(0, n % (JSON.stringify(o).length + 1))),
+      ),
+    },
     // Deep nesting, as arrays and as objects.
     { weight: 1, arbitrary: fc.integer({ min: 50, max: 20_000 }).map((d) => `${'['.repeat(d)}${']'.repeat(d)}`) },
-    { weight: 1, arbitrary: fc.integer({ min: 50, max: 5_000 }).map((d) => `${'{"inputs":'.repeat(d)}1${'}'.repeat(d)}`) },
+    {
+      weight: 1,
+      arbitrary: fc.integer({ min: 50, max: 5_000 }).map((d) => `${'{"inputs":'.repeat(d)}1${'}'.repeat(d)}`),
+    },
     // YAML that is hard on a parser: anchors and aliases, tags, odd scalars.
-    { weight: 1, arbitrary: fc.constantFrom('a: &a [1, 2]\nb: [*a, *a, *a]\n', '!!js/function "x"', '? [a]\n: b\n', 'id: x\nsteps: !!set {a}\n', '---\n---\n', 'a: *missing\n') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'a: &a [1, 2]\nb: [*a, *a, *a]\n',
+        '!!js/function "x"',
+        '? [a]\n: b\n',
+        'id: x\nsteps: !!set {a}\n',
+        '---\n---\n',
+        'a: *missing\n',
+      ),
+    },
     // Right at and just over the body limit.
-    { weight: 1, arbitrary: fc.constantFrom(pools.bodyLimit - 10, pools.bodyLimit + 1).map((n) => `"${'y'.repeat(Math.max(0, n - 2))}"`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(pools.bodyLimit - 10, pools.bodyLimit + 1)
+        .map((n) => `"${'y'.repeat(Math.max(0, n - 2))}"`),
+    },
   );
-  const arbitrary: fc.Arbitrary<Body> = fc.record({ body: raw, contentType }, { requiredKeys: ['body'] }).map((b) => ({ body: b.body, ...(b.contentType !== undefined && { contentType: b.contentType }) }));
+  const arbitrary: fc.Arbitrary<Body> = fc
+    .record({ body: raw, contentType }, { requiredKeys: ['body'] })
+    .map((b) => ({ body: b.body, ...(b.contentType !== undefined && { contentType: b.contentType }) }));
   const none: fc.Arbitrary<Body> = fc.constant({});
-  return fc.oneof(
-    { weight: 1, arbitrary: none },
-    { weight: 4, arbitrary: fitting },
-    { weight: 4, arbitrary },
-  );
+  return fc.oneof({ weight: 1, arbitrary: none }, { weight: 4, arbitrary: fitting }, { weight: 4, arbitrary });
 }
 
 function query(pools: FuzzPools, schemas: RouteSchemas): fc.Arbitrary<string> {
-  const pair = fc.tuple(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...QUERY) }, { weight: 1, arbitrary: text }), fc.oneof(text, number.map(String)));
+  const pair = fc.tuple(
+    fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...QUERY) }, { weight: 1, arbitrary: text }),
+    fc.oneof(text, number.map(String)),
+  );
   const fitting = fc
-    .tuple(...schemas.query.map((q) => fc.option(fromSchema(q.schema, pools, schemas, q.name).map((v) => `${encode(q.name)}=${encode(typeof v === 'string' ? v : JSON.stringify(v) ?? '')}`), { nil: undefined })))
+    .tuple(
+      ...schemas.query.map((q) =>
+        fc.option(
+          fromSchema(q.schema, pools, schemas, q.name).map(
+            (v) => `${encode(q.name)}=${encode(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}`,
+          ),
+          { nil: undefined },
+        ),
+      ),
+    )
     .map((pairs) => {
       const present = pairs.filter((p) => p !== undefined);
       return present.length === 0 ? '' : `?${present.join('&')}`.slice(0, 6_000);
@@ -237,18 +394,51 @@ function query(pools: FuzzPools, schemas: RouteSchemas): fc.Arbitrary<string> {
     { weight: 2, arbitrary: fc.constant('') },
     { weight: schemas.query.length > 0 ? 4 : 0, arbitrary: fitting },
     // Cut to stay under Node's limit on the request head (a cut may leave a broken %-escape: fine too).
-    { weight: 4, arbitrary: fc.array(pair, { maxLength: 4 }).map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&')}`.slice(0, 6_000))) },
-    { weight: 1, arbitrary: fc.constantFrom('?', '?&&', '?=', '?limit', '?limit=1&limit=2', '?status[]=x', '?a[b][c]=1', `?q=${RAW_SEGMENTS.join('')}`) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .array(pair, { maxLength: 4 })
+        .map((pairs) =>
+          pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&')}`.slice(0, 6_000),
+        ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '?',
+        '?&&',
+        '?=',
+        '?limit',
+        '?limit=1&limit=2',
+        '?status[]=x',
+        '?a[b][c]=1',
+        `?q=${RAW_SEGMENTS.join('')}`,
+      ),
+    },
   );
 }
 
 function headers(pools: FuzzPools): fc.Arbitrary<Record<string, string>> {
   const auth = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(...pools.keys).map((key) => (key === undefined ? {} : { authorization: `Bearer ${key}` })) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .constantFrom(...pools.keys)
+        .map((key) => (key === undefined ? {} : { authorization: `Bearer ${key}` })),
+    },
     { weight: 1, arbitrary: text.map((t) => ({ authorization: headerValue(t) })) },
   );
   const extra = fc.dictionary(
-    fc.constantFrom('idempotency-key', 'last-event-id', 'accept', 'accept-encoding', 'x-forwarded-for', 'origin', 'if-none-match', 'range'),
+    fc.constantFrom(
+      'idempotency-key',
+      'last-event-id',
+      'accept',
+      'accept-encoding',
+      'x-forwarded-for',
+      'origin',
+      'if-none-match',
+      'range',
+    ),
     text.map(headerValue),
     { maxKeys: 3 },
   );
@@ -256,7 +446,11 @@ function headers(pools: FuzzPools): fc.Arbitrary<Record<string, string>> {
 }
 
 /** Requests aimed at one route (of which the OpenAPI document may say what it takes). */
-export function requestsFor(route: AppRoute, pools: FuzzPools, schemas: RouteSchemas = { query: [], resolve: () => undefined }): fc.Arbitrary<FuzzRequest> {
+export function requestsFor(
+  route: AppRoute,
+  pools: FuzzPools,
+  schemas: RouteSchemas = { query: [], resolve: () => undefined },
+): fc.Arbitrary<FuzzRequest> {
   const names = [...route.path.matchAll(/:([A-Za-z_]\w*)/g)].map((m) => m[1]!);
   const param = (name: string) =>
     fc.oneof(
@@ -267,12 +461,17 @@ export function requestsFor(route: AppRoute, pools: FuzzPools, schemas: RouteSch
     let i = 0;
     return route.path.replaceAll(/:[A-Za-z_]\w*/g, () => values[i++] ?? '');
   });
-  const method = fc.oneof({ weight: 9, arbitrary: fc.constant(route.method) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) });
-  return fc.record({ method, path, query: query(pools, schemas), headers: headers(pools), body: body(pools, schemas) }).map((r) => {
-    const h: Record<string, string> = { ...r.headers };
-    // A body on GET or HEAD is something fetch will not send.
-    const sendsBody = r.method !== 'GET' && r.method !== 'HEAD' && r.body.body !== undefined;
-    if (sendsBody && r.body.contentType !== undefined) h['content-type'] = r.body.contentType;
-    return { method: r.method, url: `${r.path}${r.query}`, headers: h, ...(sendsBody && { body: r.body.body }) };
-  });
+  const method = fc.oneof(
+    { weight: 9, arbitrary: fc.constant(route.method) },
+    { weight: 1, arbitrary: fc.constantFrom(...METHODS) },
+  );
+  return fc
+    .record({ method, path, query: query(pools, schemas), headers: headers(pools), body: body(pools, schemas) })
+    .map((r) => {
+      const h: Record<string, string> = { ...r.headers };
+      // A body on GET or HEAD is something fetch will not send.
+      const sendsBody = r.method !== 'GET' && r.method !== 'HEAD' && r.body.body !== undefined;
+      if (sendsBody && r.body.contentType !== undefined) h['content-type'] = r.body.contentType;
+      return { method: r.method, url: `${r.path}${r.query}`, headers: h, ...(sendsBody && { body: r.body.body }) };
+    });
 }

@@ -25,7 +25,10 @@ export interface RawRequest {
 }
 
 export async function call(base: string, method: string, path: string, options: RawRequest = {}): Promise<RawResponse> {
-  const headers: Record<string, string> = { ...(options.key !== undefined && { authorization: `Bearer ${options.key}` }), ...options.headers };
+  const headers: Record<string, string> = {
+    ...(options.key !== undefined && { authorization: `Bearer ${options.key}` }),
+    ...options.headers,
+  };
   let body: string | Uint8Array | undefined = options.body;
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
@@ -91,7 +94,9 @@ export function appRoutes(app: FastifyInstance): AppRoute[] {
 
 /** A route's path with each parameter replaced by `value` (URI-encoded). */
 export function fillPath(path: string, value: string | ((name: string) => string)): string {
-  return path.replaceAll(/:([A-Za-z_]\w*)/g, (_whole, name: string) => encodeURIComponent(typeof value === 'string' ? value : value(name)));
+  return path.replaceAll(/:([A-Za-z_]\w*)/g, (_whole, name: string) =>
+    encodeURIComponent(typeof value === 'string' ? value : value(name)),
+  );
 }
 
 /**

@@ -69,7 +69,10 @@ export async function storeCounts(store: Store): Promise<StoreCounts> {
     refusedResults,
     workflowVersions,
     workflowDefinitions: (await store.read.listWorkflows()).length,
-    activeKeys: keys.filter((k) => k.revokedAt === undefined).map((k) => k.id).sort(),
+    activeKeys: keys
+      .filter((k) => k.revokedAt === undefined)
+      .map((k) => k.id)
+      .sort(),
     revokedKeys: keys.filter((k) => k.revokedAt !== undefined).length,
     workers: workers.length,
     activeWorkers: workers.filter((w) => w.status === 'active').length,

@@ -22,7 +22,9 @@ export function attestJob(
   const statement = stepStatement({
     ...jobPredicate(job, {
       outputDigest: jsonDigest(output),
-      model: job.spec.model ? { name: job.spec.model.name, version: job.spec.model.version ?? null, digest: job.spec.model.digest ?? null } : null,
+      model: job.spec.model
+        ? { name: job.spec.model.name, version: job.spec.model.version ?? null, digest: job.spec.model.digest ?? null }
+        : null,
       executor: worker.executor,
       workerId: worker.workerId,
       workerKeyId: worker.workerKeyId,

@@ -8,7 +8,8 @@ export const CHROMIUM = process.env.VERITY_CHROMIUM ?? '/usr/bin/chromium';
 /** Whether browser tests can run; under CI=true a missing Chromium fails the run instead of skipping. */
 export function chromiumAvailable(): boolean {
   if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI === 'true') throw new Error(`Chromium is required under CI=true but ${CHROMIUM} is missing: apt-get install chromium`);
+  if (process.env.CI === 'true')
+    throw new Error(`Chromium is required under CI=true but ${CHROMIUM} is missing: apt-get install chromium`);
   return false;
 }
 
@@ -16,6 +17,15 @@ export function chromiumAvailable(): boolean {
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
 }

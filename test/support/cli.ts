@@ -13,7 +13,10 @@ export interface CliResult {
 }
 
 /** Starts `verity …` as a real child process (the built CLI, as a user runs it). */
-export function spawnCli(args: readonly string[], env: Record<string, string> = {}): ChildProcess & { output: Promise<CliResult> } {
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): ChildProcess & { output: Promise<CliResult> } {
   const child = spawn(process.execPath, [VERITY_BIN, ...args], {
     cwd: REPO,
     env: { ...process.env, NO_COLOR: '1', ...env },

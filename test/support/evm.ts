@@ -12,7 +12,10 @@ export interface CompiledContract {
 
 interface SolcOutput {
   errors?: { severity: string; formattedMessage: string }[];
-  contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; methodIdentifiers: Record<string, string> } }>>;
+  contracts?: Record<
+    string,
+    Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; methodIdentifiers: Record<string, string> } }>
+  >;
 }
 
 /**
@@ -35,7 +38,11 @@ export function compileVerifier(source: string, contractName = 'Groth16Verifier'
   if (errors.length > 0) throw new Error(`solc failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`);
   const contract = output.contracts?.['Verifier.sol']?.[contractName];
   if (!contract) throw new Error(`solc produced no contract named ${contractName}`);
-  return { bytecode: Buffer.from(contract.evm.bytecode.object, 'hex'), abi: contract.abi, methodIdentifiers: contract.evm.methodIdentifiers };
+  return {
+    bytecode: Buffer.from(contract.evm.bytecode.object, 'hex'),
+    abi: contract.abi,
+    methodIdentifiers: contract.evm.methodIdentifiers,
+  };
 }
 
 /** The canonical signature of snarkjs's Groth16 `verifyProof` for a circuit with `n` public signals. */
@@ -91,7 +98,8 @@ export async function deployVerifier(bytecode: Uint8Array): Promise<EvmVerifier>
     async verify(args) {
       const data = encodeVerifyProof(args);
       const result = await vm.evm.runCall({ to, data, gasLimit: 30_000_000n });
-      if (result.execResult.exceptionError) throw new Error(`verifyProof reverted: ${result.execResult.exceptionError.error}`);
+      if (result.execResult.exceptionError)
+        throw new Error(`verifyProof reverted: ${result.execResult.exceptionError.error}`);
       gasUsed = result.execResult.executionGasUsed;
       intrinsicGas = calldataGas(data);
       const ret = result.execResult.returnValue;

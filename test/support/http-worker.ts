@@ -19,7 +19,10 @@ export class HttpWorker {
   constructor(
     readonly url: string,
     readonly apiKey: string,
-    readonly capabilities: { stepTypes: string[]; models: string[] } = { stepTypes: ['inference', 'data_processing'], models: ['builtin/echo'] },
+    readonly capabilities: { stepTypes: string[]; models: string[] } = {
+      stepTypes: ['inference', 'data_processing'],
+      models: ['builtin/echo'],
+    },
   ) {}
 
   post(path: string, json: unknown): Promise<RawResponse> {
@@ -33,7 +36,11 @@ export class HttpWorker {
   }
 
   /** The registration body an honest worker sends for this challenge; `over` changes it. */
-  registration(challenge: string, over: Record<string, unknown> = {}, signer: LocalSigner = this.signer): Record<string, unknown> {
+  registration(
+    challenge: string,
+    over: Record<string, unknown> = {},
+    signer: LocalSigner = this.signer,
+  ): Record<string, unknown> {
     return {
       name: 'manual-http',
       publicKeyPem: this.signer.publicKeyPem,
@@ -54,7 +61,11 @@ export class HttpWorker {
 
   /** Claims a job, waiting up to waitMs; undefined when none came. */
   async claim(waitMs = 5_000, options: { start?: boolean } = {}): Promise<Assignment | undefined> {
-    const response = await this.post('/worker/claim', { workerId: this.id, waitMs, ...(options.start !== undefined && { start: options.start }) });
+    const response = await this.post('/worker/claim', {
+      workerId: this.id,
+      waitMs,
+      ...(options.start !== undefined && { start: options.start }),
+    });
     if (response.status === 204) return undefined;
     if (response.status !== 200) throw new Error(`claim: ${response.status} ${response.text}`);
     return response.json as Assignment;
@@ -64,13 +75,25 @@ export class HttpWorker {
   async claimJob(executionId: string, waitMs = 10_000, options: { start?: boolean } = {}): Promise<Assignment> {
     const job = await this.claim(waitMs, options);
     if (!job) throw new Error(`no job for worker ${this.id} within ${waitMs} ms`);
-    if (job.executionId !== executionId) throw new Error(`worker ${this.id} claimed a job of ${job.executionId}, not ${executionId}`);
+    if (job.executionId !== executionId)
+      throw new Error(`worker ${this.id} claimed a job of ${job.executionId}, not ${executionId}`);
     return job;
   }
 
   /** The attestation an honest worker would sign for this job and output; `over` changes fields of it. */
-  attest(job: Assignment, output: unknown, over: Partial<StepPredicate> = {}, signer: LocalSigner = this.signer): Envelope {
-    return attestJob(job, output, { executor: 'manual-http', workerId: this.id, workerKeyId: this.signer.keyId, cost: 0 }, signer, over);
+  attest(
+    job: Assignment,
+    output: unknown,
+    over: Partial<StepPredicate> = {},
+    signer: LocalSigner = this.signer,
+  ): Envelope {
+    return attestJob(
+      job,
+      output,
+      { executor: 'manual-http', workerId: this.id, workerKeyId: this.signer.keyId, cost: 0 },
+      signer,
+      over,
+    );
   }
 
   /** The report body an honest worker sends for this job; `over` changes it. */
@@ -87,13 +110,23 @@ export class HttpWorker {
   }
 
   /** Completes a job: by default honestly, with the job's input as output (what builtin/echo does). */
-  complete(job: Assignment, options: { output?: unknown; attestation?: Envelope; report?: Record<string, unknown>; jobId?: string } = {}): Promise<RawResponse> {
+  complete(
+    job: Assignment,
+    options: { output?: unknown; attestation?: Envelope; report?: Record<string, unknown>; jobId?: string } = {},
+  ): Promise<RawResponse> {
     const output = 'output' in options ? options.output : job.input;
     const attestation = options.attestation ?? this.attest(job, output);
-    return this.post(`/worker/jobs/${encodeURIComponent(options.jobId ?? job.jobId)}/complete`, { ...this.report(job, options.report), output, attestation });
+    return this.post(`/worker/jobs/${encodeURIComponent(options.jobId ?? job.jobId)}/complete`, {
+      ...this.report(job, options.report),
+      output,
+      attestation,
+    });
   }
 
   fail(job: Assignment, over: Record<string, unknown> = {}, jobId = job.jobId): Promise<RawResponse> {
-    return this.post(`/worker/jobs/${encodeURIComponent(jobId)}/fail`, { ...this.report(job, over), error: { code: 'failed', message: 'made up', retryable: false } });
+    return this.post(`/worker/jobs/${encodeURIComponent(jobId)}/fail`, {
+      ...this.report(job, over),
+      error: { code: 'failed', message: 'made up', retryable: false },
+    });
   }
 }

@@ -34,8 +34,19 @@ export class ManualWorker {
   }
 
   /** The attestation an honest worker would sign for this job and output; `over` changes fields of it. */
-  attest(job: Assignment, output: unknown, over: Partial<StepPredicate> = {}, signer: LocalSigner = this.signer): Envelope {
-    return attestJob(job, output, { executor: 'manual', workerId: this.id, workerKeyId: signer.keyId, cost: job.maxCost }, signer, over);
+  attest(
+    job: Assignment,
+    output: unknown,
+    over: Partial<StepPredicate> = {},
+    signer: LocalSigner = this.signer,
+  ): Envelope {
+    return attestJob(
+      job,
+      output,
+      { executor: 'manual', workerId: this.id, workerKeyId: signer.keyId, cost: job.maxCost },
+      signer,
+      over,
+    );
   }
 
   complete(

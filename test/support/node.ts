@@ -14,14 +14,22 @@ export interface TestNode {
   backend: BackendFixture;
   close(): Promise<void>;
   /** Validates, registers and starts a workflow; returns the execution as started. */
-  start(definition: unknown, inputs?: unknown, options?: { budget?: number; idempotencyKey?: string; clientId?: string }): Promise<ExecutionRecord>;
+  start(
+    definition: unknown,
+    inputs?: unknown,
+    options?: { budget?: number; idempotencyKey?: string; clientId?: string },
+  ): Promise<ExecutionRecord>;
   /** Starts a workflow and waits for it to end. */
   run(definition: unknown, inputs?: unknown, options?: { budget?: number }): Promise<ExecutionView>;
   view(executionId: string): Promise<ExecutionView>;
   register(definition: unknown): Promise<WorkflowRecord>;
 }
 
-export async function startTestNode(kind: 'sqlite' | 'postgres', label: string, options: Partial<NodeOptions> = {}): Promise<TestNode> {
+export async function startTestNode(
+  kind: 'sqlite' | 'postgres',
+  label: string,
+  options: Partial<NodeOptions> = {},
+): Promise<TestNode> {
   const backend = await createBackend(kind, label);
   const node = await VerityNode.open({
     dataDir: backend.dataDir,
@@ -95,7 +103,10 @@ export const transform = (id: string, expression: string, extra: Record<string, 
 });
 
 /** Time intervals [start, end) of two steps overlap. */
-export function overlaps(a: { startedAt?: string; finishedAt?: string }, b: { startedAt?: string; finishedAt?: string }): boolean {
+export function overlaps(
+  a: { startedAt?: string; finishedAt?: string },
+  b: { startedAt?: string; finishedAt?: string },
+): boolean {
   const [as, ae, bs, be] = [a.startedAt, a.finishedAt, b.startedAt, b.finishedAt].map((t) => Date.parse(t ?? ''));
   return as! < be! && bs! < ae!;
 }

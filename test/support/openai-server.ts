@@ -112,43 +112,77 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
       return error(res, 401, `Incorrect API key provided: ${got}.`, 'invalid_request_error');
     }
     if (req.method === 'GET' && path === '/v1/models') {
-      return json(res, 200, { object: 'list', data: [{ id: 'test-model', object: 'model', created: 0, owned_by: 'verity-test' }] });
+      return json(res, 200, {
+        object: 'list',
+        data: [{ id: 'test-model', object: 'model', created: 0, owned_by: 'verity-test' }],
+      });
     }
     if (req.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/embeddings')) {
       return error(res, 404, `no route ${req.method} ${path}`, 'invalid_request_error');
     }
-    if (body === null || typeof body !== 'object') return error(res, 400, 'the body must be a JSON object', 'invalid_request_error');
+    if (body === null || typeof body !== 'object')
+      return error(res, 400, 'the body must be a JSON object', 'invalid_request_error');
     const request = body as Record<string, unknown>;
-    if (typeof request.model !== 'string' || request.model === '') return error(res, 400, 'you must provide a model parameter', 'invalid_request_error');
+    if (typeof request.model !== 'string' || request.model === '')
+      return error(res, 400, 'you must provide a model parameter', 'invalid_request_error');
 
     const behaviour = behaviours.shift();
     if (behaviour?.kind === 'fail') {
       if (behaviour.retryAfter !== undefined) res.setHeader('retry-after', behaviour.retryAfter);
-      return error(res, behaviour.status, behaviour.message ?? `test failure ${behaviour.status}`, behaviour.status >= 500 ? 'server_error' : 'invalid_request_error');
+      return error(
+        res,
+        behaviour.status,
+        behaviour.message ?? `test failure ${behaviour.status}`,
+        behaviour.status >= 500 ? 'server_error' : 'invalid_request_error',
+      );
     }
-    if (behaviour?.kind === 'stall' && !(behaviour.afterChunks !== undefined && behaviour.afterChunks > 0 && request.stream === true)) return; // never answers
+    if (
+      behaviour?.kind === 'stall' &&
+      !(behaviour.afterChunks !== undefined && behaviour.afterChunks > 0 && request.stream === true)
+    )
+      return; // never answers
 
     if (path === '/v1/embeddings') {
       const input = request.input;
-      const texts = typeof input === 'string' ? [input] : Array.isArray(input) && input.every((t) => typeof t === 'string') ? input : undefined;
+      const texts =
+        typeof input === 'string'
+          ? [input]
+          : Array.isArray(input) && input.every((t) => typeof t === 'string')
+            ? input
+            : undefined;
       if (!texts) return error(res, 400, 'input must be a string or a list of strings', 'invalid_request_error');
       return json(res, 200, {
         object: 'list',
         model: reportedModel(request.model),
         data: texts.map((text, index) => ({ object: 'embedding', index, embedding: testEmbedding(text) })),
-        usage: { prompt_tokens: texts.reduce((n, t) => n + words(t).length, 0), total_tokens: texts.reduce((n, t) => n + words(t).length, 0) },
+        usage: {
+          prompt_tokens: texts.reduce((n, t) => n + words(t).length, 0),
+          total_tokens: texts.reduce((n, t) => n + words(t).length, 0),
+        },
       });
     }
 
-    const messages = Array.isArray(request.messages) ? (request.messages as { role?: unknown; content?: unknown }[]) : undefined;
-    if (!messages || messages.length === 0) return error(res, 400, "'messages' must be a non-empty list", 'invalid_request_error');
+    const messages = Array.isArray(request.messages)
+      ? (request.messages as { role?: unknown; content?: unknown }[])
+      : undefined;
+    if (!messages || messages.length === 0)
+      return error(res, 400, "'messages' must be a non-empty list", 'invalid_request_error');
     const text = (m: { content?: unknown }) => (typeof m.content === 'string' ? m.content : '');
     const lastUser = [...messages].reverse().find((m) => m.role === 'user');
-    const reply = behaviour?.kind === 'reply' ? behaviour.text : summaryOf(lastUser ? text(lastUser) : '', options.summaryWords);
-    const usage = { prompt_tokens: messages.reduce((n, m) => n + words(text(m)).length, 0), completion_tokens: words(reply).length };
+    const reply =
+      behaviour?.kind === 'reply' ? behaviour.text : summaryOf(lastUser ? text(lastUser) : '', options.summaryWords);
+    const usage = {
+      prompt_tokens: messages.reduce((n, m) => n + words(text(m)).length, 0),
+      completion_tokens: words(reply).length,
+    };
     usage.completion_tokens = Math.max(1, usage.completion_tokens);
     const model = reportedModel(request.model);
-    const base = { id: 'chatcmpl-test', created: 1_700_000_000, model, ...(fingerprint !== null && { system_fingerprint: fingerprint }) };
+    const base = {
+      id: 'chatcmpl-test',
+      created: 1_700_000_000,
+      model,
+      ...(fingerprint !== null && { system_fingerprint: fingerprint }),
+    };
 
     if (request.stream !== true) {
       return json(res, 200, {
@@ -161,13 +195,26 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
 
     const pieces = reply.split(/(?=\s)/);
     const events: unknown[] = [
-      { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
-      ...pieces.map((piece) => ({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })),
+      {
+        ...base,
+        object: 'chat.completion.chunk',
+        choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+      },
+      ...pieces.map((piece) => ({
+        ...base,
+        object: 'chat.completion.chunk',
+        choices: [{ index: 0, delta: { content: piece }, finish_reason: null }],
+      })),
       { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
     ];
     const streamOptions = request.stream_options as { include_usage?: unknown } | undefined;
     if (streamOptions?.include_usage === true) {
-      events.push({ ...base, object: 'chat.completion.chunk', choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
+      events.push({
+        ...base,
+        object: 'chat.completion.chunk',
+        choices: [],
+        usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+      });
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const limit = behaviour?.kind === 'cut' || behaviour?.kind === 'stall' ? (behaviour.afterChunks ?? 0) : Infinity;
@@ -227,8 +274,10 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
     queue(behaviour, times = 1) {
       for (let i = 0; i < times; i++) behaviours.push(behaviour);
     },
-    waitForRequests: (count, timeoutMs = 10_000) => waitUntil(() => requests.length >= count, timeoutMs, `${count} request(s)`),
-    waitForAbandoned: (count, timeoutMs = 10_000) => waitUntil(() => abandoned.length >= count, timeoutMs, `${count} abandoned request(s)`),
+    waitForRequests: (count, timeoutMs = 10_000) =>
+      waitUntil(() => requests.length >= count, timeoutMs, `${count} request(s)`),
+    waitForAbandoned: (count, timeoutMs = 10_000) =>
+      waitUntil(() => abandoned.length >= count, timeoutMs, `${count} abandoned request(s)`),
     async close() {
       server.closeAllConnections();
       server.close();

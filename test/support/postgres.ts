@@ -18,9 +18,12 @@ export async function postgresAvailable(): Promise<boolean> {
     available = true;
   } catch (error) {
     if (process.env.CI === 'true') {
-      throw new Error(`PostgreSQL is required under CI=true but ${POSTGRES_URL} does not answer: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new Error(
+        `PostgreSQL is required under CI=true but ${POSTGRES_URL} does not answer: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     available = false;
   } finally {
@@ -31,7 +34,10 @@ export async function postgresAvailable(): Promise<boolean> {
 
 /** A fresh schema; returns the database URL that selects it and a function that drops it. */
 export function freshSchema(label: string): { url: string; drop: () => Promise<void> } {
-  const schema = `t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  const schema = `t_${label
+    .replace(/[^a-z0-9]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
   const url = new URL(POSTGRES_URL);
   url.searchParams.set('schema', schema);
   return {

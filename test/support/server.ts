@@ -63,11 +63,19 @@ export interface ProcessHandle {
 }
 
 /** Starts a child and resolves once a stderr line matches `ready` (with the match), or rejects if it exits first. */
-async function spawnUntil(args: string[], ready: RegExp, env: Record<string, string>, timeoutMs = 30_000): Promise<{ handle: ProcessHandle; match: RegExpMatchArray }> {
+async function spawnUntil(
+  args: string[],
+  ready: RegExp,
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ handle: ProcessHandle; match: RegExpMatchArray }> {
   const child = spawnCli(args, env);
   let stderr = '';
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`verity ${args[0]} did not become ready in ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`verity ${args[0]} did not become ready in ${timeoutMs} ms:\n${stderr}`)),
+      timeoutMs,
+    );
     child.stderr!.on('data', (chunk: string) => {
       stderr += chunk;
       const found = stderr.match(ready);
@@ -78,7 +86,9 @@ async function spawnUntil(args: string[], ready: RegExp, env: Record<string, str
     });
     void child.output.then((result) => {
       clearTimeout(timer);
-      reject(new Error(`verity ${args[0]} exited (${result.code ?? result.signal}) before it was ready:\n${result.stderr}`));
+      reject(
+        new Error(`verity ${args[0]} exited (${result.code ?? result.signal}) before it was ready:\n${result.stderr}`),
+      );
     });
   });
   const handle: ProcessHandle = {
@@ -102,17 +112,55 @@ export interface ServerProcess extends ProcessHandle {
 }
 
 /** `verity serve` as a real process on a free port. `databaseUrl` for PostgreSQL; `port` to restart on the same one. */
-export async function startServerProcess(options: { dataDir: string; workers?: number; databaseUrl?: string; port?: number; args?: string[]; env?: Record<string, string> }): Promise<ServerProcess> {
-  const args = ['serve', '--data-dir', options.dataDir, '--port', String(options.port ?? 0), '--workers', String(options.workers ?? 0), '--log-level', 'warn', ...(options.args ?? [])];
-  const env: Record<string, string> = { ...(options.databaseUrl && { VERITY_DATABASE_URL: options.databaseUrl }), ...options.env };
+export async function startServerProcess(options: {
+  dataDir: string;
+  workers?: number;
+  databaseUrl?: string;
+  port?: number;
+  args?: string[];
+  env?: Record<string, string>;
+}): Promise<ServerProcess> {
+  const args = [
+    'serve',
+    '--data-dir',
+    options.dataDir,
+    '--port',
+    String(options.port ?? 0),
+    '--workers',
+    String(options.workers ?? 0),
+    '--log-level',
+    'warn',
+    ...(options.args ?? []),
+  ];
+  const env: Record<string, string> = {
+    ...(options.databaseUrl && { VERITY_DATABASE_URL: options.databaseUrl }),
+    ...options.env,
+  };
   const { handle, match } = await spawnUntil(args, /verity is serving on (http:\/\/\S+?) /, env);
   const adminKey = readFileSync(join(options.dataDir, 'admin.key'), 'utf8').trim();
   return { ...handle, url: match[1]!, adminKey };
 }
 
 /** `verity worker` as a real process against a server. */
-export async function startWorkerProcess(options: { url: string; apiKey: string; dataDir: string; concurrency?: number; capabilities?: string; name?: string }): Promise<ProcessHandle & { workerId: string }> {
-  const args = ['worker', '--server', options.url, '--key', options.apiKey, '--data-dir', options.dataDir, '--concurrency', String(options.concurrency ?? 4)];
+export async function startWorkerProcess(options: {
+  url: string;
+  apiKey: string;
+  dataDir: string;
+  concurrency?: number;
+  capabilities?: string;
+  name?: string;
+}): Promise<ProcessHandle & { workerId: string }> {
+  const args = [
+    'worker',
+    '--server',
+    options.url,
+    '--key',
+    options.apiKey,
+    '--data-dir',
+    options.dataDir,
+    '--concurrency',
+    String(options.concurrency ?? 4),
+  ];
   if (options.capabilities) args.push('--capabilities', options.capabilities);
   if (options.name) args.push('--name', options.name);
   const { handle, match } = await spawnUntil(args, /worker (\S+) \(key/, {});

@@ -41,7 +41,8 @@ export async function readSse(baseUrl: string, executionId: string, options: Sse
     },
     signal: AbortSignal.any([hangUp.signal, timeout]),
   });
-  if (response.status !== 200) return { status: response.status, body: await response.json(), messages: [], ended: false };
+  if (response.status !== 200)
+    return { status: response.status, body: await response.json(), messages: [], ended: false };
   const messages: SseMessage[] = [];
   let withId = 0;
   let buffer = '';
@@ -53,7 +54,11 @@ export async function readSse(baseUrl: string, executionId: string, options: Sse
       try {
         chunk = await reader.read();
       } catch (error) {
-        if (timeout.aborted) throw new Error(`the event stream of ${executionId} did not end within ${options.timeoutMs ?? 30_000} ms; got ${messages.map((m) => m.event).join(', ')}`, { cause: error });
+        if (timeout.aborted)
+          throw new Error(
+            `the event stream of ${executionId} did not end within ${options.timeoutMs ?? 30_000} ms; got ${messages.map((m) => m.event).join(', ')}`,
+            { cause: error },
+          );
         throw error;
       }
       if (chunk.done) return { status: 200, messages, ended: false };

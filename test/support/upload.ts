@@ -39,14 +39,16 @@ export function streamUpload(
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: parse(text), sent: `sha256:${hash.digest('hex')}` }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body: parse(text), sent: `sha256:${hash.digest('hex')}` }),
+      );
       response.on('error', reject);
     });
     // Once answered, writes failing (the server may close a refused upload's connection) are no concern.
     req.on('error', (error) => {
       if (!answered) reject(error);
     });
-        void (async () => {
+    void (async () => {
       let sent = 0;
       for (const chunk of chunks) {
         if (answered) return;

@@ -54,12 +54,18 @@ async function withLock<T>(work: () => Promise<T>): Promise<T> {
         await rm(LOCK, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`waited 30 min for ${LOCK}: remove it if no test run is setting up the zk artifacts`, { cause: error });
+      if (Date.now() > deadline)
+        throw new Error(`waited 30 min for ${LOCK}: remove it if no test run is setting up the zk artifacts`, {
+          cause: error,
+        });
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
   try {
-    await writeFile(join(LOCK, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() }));
+    await writeFile(
+      join(LOCK, 'owner.json'),
+      JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() }),
+    );
     return await work();
   } finally {
     await rm(LOCK, { recursive: true, force: true });
@@ -72,7 +78,10 @@ async function holderIsGone(): Promise<boolean> {
   try {
     owner = JSON.parse(await readFile(join(LOCK, 'owner.json'), 'utf8')) as { pid: number; host: string };
   } catch {
-    const made = await stat(LOCK).then((s) => s.mtimeMs, () => Date.now());
+    const made = await stat(LOCK).then(
+      (s) => s.mtimeMs,
+      () => Date.now(),
+    );
     return Date.now() - made > 60_000;
   }
   if (owner.host !== hostname()) return false;

@@ -32,7 +32,8 @@ function prose(text: string): string[] {
   return text.split('\n').map((line) => {
     const marker = /^\s{0,3}(`{3,}|~{3,})/.exec(line)?.[1];
     if (fence !== undefined) {
-      if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker) fence = undefined;
+      if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker)
+        fence = undefined;
       return '';
     }
     if (marker !== undefined) {
@@ -93,7 +94,9 @@ function linksOf(file: string, text: string): { links: Link[]; bareUrls: Link[] 
       rest = '';
     }
     for (const m of rest.matchAll(/<([a-z][a-z0-9+.-]*:[^>\s]*)>/gi)) links.push({ file, line: at, target: m[1]! });
-    for (const m of rest.replace(/<[a-z][a-z0-9+.-]*:[^>\s]*>/gi, ' ').matchAll(/\b(?:https?:\/\/|www\.)[^\s)>\]]+/gi)) {
+    for (const m of rest
+      .replace(/<[a-z][a-z0-9+.-]*:[^>\s]*>/gi, ' ')
+      .matchAll(/\b(?:https?:\/\/|www\.)[^\s)>\]]+/gi)) {
       bareUrls.push({ file, line: at, target: m[0] });
     }
   });
@@ -104,7 +107,7 @@ function problemOf(link: Link): string | undefined {
   const { target } = link;
   if (target === '') return 'an empty link';
   if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) {
-    return 'a link out of the repository (the docs stand alone; a local server\'s address goes in code)';
+    return "a link out of the repository (the docs stand alone; a local server's address goes in code)";
   }
   if (target.startsWith('/')) return 'an absolute path: write it relative to the file';
   const hash = target.indexOf('#');
@@ -115,8 +118,10 @@ function problemOf(link: Link): string | undefined {
   if (inRepo.startsWith('..') || resolve(root, inRepo) !== resolved) return 'a path that leaves the repository';
   if (!existsSync(resolved)) return `a path that does not exist (${inRepo})`;
   if (anchor !== undefined) {
-    if (!resolved.endsWith('.md') || !statSync(resolved).isFile()) return 'an anchor into something that is not a markdown file';
-    if (!anchorsOf(readFileSync(resolved, 'utf8')).has(anchor)) return `no heading with the anchor #${anchor} in ${inRepo}`;
+    if (!resolved.endsWith('.md') || !statSync(resolved).isFile())
+      return 'an anchor into something that is not a markdown file';
+    if (!anchorsOf(readFileSync(resolved, 'utf8')).has(anchor))
+      return `no heading with the anchor #${anchor} in ${inRepo}`;
   }
   return undefined;
 }
@@ -135,7 +140,10 @@ describe('documentation links', () => {
           const problem = problemOf(link);
           return problem === undefined ? [] : [`${link.file}:${link.line}: ${link.target}: ${problem}`];
         }),
-        ...bareUrls.map((url) => `${url.file}:${url.line}: ${url.target}: an address in prose (GitHub makes it a link); put it in code`),
+        ...bareUrls.map(
+          (url) =>
+            `${url.file}:${url.line}: ${url.target}: an address in prose (GitHub makes it a link); put it in code`,
+        ),
       ];
       expect(problems).toEqual([]);
     });
@@ -144,7 +152,9 @@ describe('documentation links', () => {
 
 describe('the link checker itself', () => {
   it('slugs headings as GitHub does', () => {
-    const anchors = anchorsOf('# Verity\n## Zero-knowledge receipts (`verification_level: zk`)\n## The CLI\n## The CLI\n```\n# not a heading\n```\n');
+    const anchors = anchorsOf(
+      '# Verity\n## Zero-knowledge receipts (`verification_level: zk`)\n## The CLI\n## The CLI\n```\n# not a heading\n```\n',
+    );
     expect([...anchors]).toEqual(['verity', 'zero-knowledge-receipts-verification_level-zk', 'the-cli', 'the-cli-1']);
   });
 

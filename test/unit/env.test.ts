@@ -46,19 +46,35 @@ describe('the VERITY_* variables', () => {
   it('refuse a bad value with an error naming the variable, the value and what it takes', () => {
     const error = refusal({ VERITY_MAX_WORKERS_PER_PRINCIPAL: 'abc' });
     expect(error.code).toBe('invalid_env');
-    expect(error.message).toBe("VERITY_MAX_WORKERS_PER_PRINCIPAL must be a positive integer, got 'abc'; fix it, or unset it to use the default");
+    expect(error.message).toBe(
+      "VERITY_MAX_WORKERS_PER_PRINCIPAL must be a positive integer, got 'abc'; fix it, or unset it to use the default",
+    );
     expect(error.context).toEqual({ variable: 'VERITY_MAX_WORKERS_PER_PRINCIPAL', value: 'abc' });
-    expect(refusal({ VERITY_SQLITE_SYNC: 'sometimes' }).message).toContain("VERITY_SQLITE_SYNC must be one of normal, full, got 'sometimes'");
-    expect(refusal({ VERITY_LEASE_MS: '500' }).message).toContain("VERITY_LEASE_MS must be a whole number of milliseconds of at least 1000");
-    expect(refusal({ VERITY_PROVERS: '-1' }).message).toContain("VERITY_PROVERS must be a whole number of at least 0, got '-1'");
+    expect(refusal({ VERITY_SQLITE_SYNC: 'sometimes' }).message).toContain(
+      "VERITY_SQLITE_SYNC must be one of normal, full, got 'sometimes'",
+    );
+    expect(refusal({ VERITY_LEASE_MS: '500' }).message).toContain(
+      'VERITY_LEASE_MS must be a whole number of milliseconds of at least 1000',
+    );
+    expect(refusal({ VERITY_PROVERS: '-1' }).message).toContain(
+      "VERITY_PROVERS must be a whole number of at least 0, got '-1'",
+    );
     for (const bad of ['0', '1.5', 'x', '1e400', '   ', '9007199254740993']) {
-      expect(refusal({ VERITY_QUOTA_STREAMS: bad }).context, bad).toEqual({ variable: 'VERITY_QUOTA_STREAMS', value: bad });
+      expect(refusal({ VERITY_QUOTA_STREAMS: bad }).context, bad).toEqual({
+        variable: 'VERITY_QUOTA_STREAMS',
+        value: bad,
+      });
     }
   });
 
   it('are the ones the readers use: the server limits come from them', () => {
-    expect(serverEnv({ VERITY_REQUEST_TIMEOUT_MS: '2000', VERITY_QUOTA_STREAMS: '2' })).toEqual({ requestTimeoutMs: 2000, quotas: { streams: 2 } });
-    expect(() => serverEnv({ VERITY_MAX_BLOB_BYTES: '0' })).toThrow("VERITY_MAX_BLOB_BYTES must be a positive integer, got '0'");
+    expect(serverEnv({ VERITY_REQUEST_TIMEOUT_MS: '2000', VERITY_QUOTA_STREAMS: '2' })).toEqual({
+      requestTimeoutMs: 2000,
+      quotas: { streams: 2 },
+    });
+    expect(() => serverEnv({ VERITY_MAX_BLOB_BYTES: '0' })).toThrow(
+      "VERITY_MAX_BLOB_BYTES must be a positive integer, got '0'",
+    );
     expect(Object.keys(VERITY_ENV).every((name) => name.startsWith('VERITY_'))).toBe(true);
   });
 });

@@ -40,7 +40,13 @@ export function registerAdminRoutes(app: FastifyInstance, context: ApiContext): 
 
   api.post('/keys', {
     config: { roles: admin },
-    schema: { operationId: 'createApiKey', tags, summary: 'Create an API key (the token is in this response only)', body: createKeyRequest, response: { 201: createdKey, 400: errorBody } },
+    schema: {
+      operationId: 'createApiKey',
+      tags,
+      summary: 'Create an API key (the token is in this response only)',
+      body: createKeyRequest,
+      response: { 201: createdKey, 400: errorBody },
+    },
     handler: async (request, reply) => {
       const { record, token } = await context.keys.create(request.body.principal, request.body.role);
       return reply.code(201).send({ ...keyView(record), token });
@@ -49,19 +55,35 @@ export function registerAdminRoutes(app: FastifyInstance, context: ApiContext): 
 
   api.get('/keys', {
     config: { roles: admin },
-    schema: { operationId: 'listApiKeys', tags, summary: 'API keys (never their secrets)', response: { 200: z.object({ keys: z.array(apiKeyView) }) } },
+    schema: {
+      operationId: 'listApiKeys',
+      tags,
+      summary: 'API keys (never their secrets)',
+      response: { 200: z.object({ keys: z.array(apiKeyView) }) },
+    },
     handler: async () => ({ keys: (await context.keys.list()).map(keyView) }),
   });
 
   api.delete('/keys/:id', {
     config: { roles: admin },
-    schema: { operationId: 'revokeApiKey', tags, summary: 'Revoke an API key', params: idParam, response: { 200: apiKeyView, 404: errorBody } },
+    schema: {
+      operationId: 'revokeApiKey',
+      tags,
+      summary: 'Revoke an API key',
+      params: idParam,
+      response: { 200: apiKeyView, 404: errorBody },
+    },
     handler: async (request) => keyView(await context.keys.revoke(request.params.id)),
   });
 
   api.get('/workers', {
     config: { roles: admin },
-    schema: { operationId: 'listWorkers', tags, summary: 'Workers, registered and past', response: { 200: z.object({ workers: z.array(workerView) }) } },
+    schema: {
+      operationId: 'listWorkers',
+      tags,
+      summary: 'Workers, registered and past',
+      response: { 200: z.object({ workers: z.array(workerView) }) },
+    },
     handler: async () => ({ workers: (await context.node.store.read.listWorkers()).map(workerRecordView) }),
   });
 }

@@ -21,7 +21,8 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
       operationId: 'executeAgent',
       tags,
       summary: 'Run a published workflow (its latest version unless the body names one)',
-      description: 'Starts an execution. The same Idempotency-Key from the same client returns the same execution instead of starting another.',
+      description:
+        'Starts an execution. The same Idempotency-Key from the same client returns the same execution instead of starting another.',
       params: z.strictObject({ workflow_id: z.string().min(1).max(64) }),
       headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
       body: executeRequest,
@@ -34,7 +35,12 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
       const published = await node.store.read.getWorkflowVersion(workflowId, version);
       const workflow = published && (await node.store.read.getWorkflow(published.digest));
       if (!workflow) {
-        throw new ApiError('not_found', version === undefined ? `no published workflow ${workflowId}; publish it with POST /v1/workflows` : `workflow ${workflowId} has no version ${version}`);
+        throw new ApiError(
+          'not_found',
+          version === undefined
+            ? `no published workflow ${workflowId}; publish it with POST /v1/workflows`
+            : `workflow ${workflowId} has no version ${version}`,
+        );
       }
       const idempotencyKey = request.headers['idempotency-key'];
       // Absent inputs are none; an explicit null is not an object, and the engine says so.
@@ -50,7 +56,9 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
           ...(request.body.budget !== undefined && { budget: request.body.budget }),
         });
       // A repeated Idempotency-Key answers the execution it started, which the quota counted already.
-      const replay = idempotencyKey !== undefined && (await node.store.read.findExecutionByIdempotencyKey(key.principal, idempotencyKey)) !== undefined;
+      const replay =
+        idempotencyKey !== undefined &&
+        (await node.store.read.findExecutionByIdempotencyKey(key.principal, idempotencyKey)) !== undefined;
       const execution = replay ? await start() : await context.quotas.admitExecution(key.principal, start);
       context.metrics.executionStarted();
       void reply.header('location', `/v1/executions/${execution.id}`);
@@ -78,14 +86,21 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
       operationId: 'getReceipt',
       tags,
       summary: "An execution's receipt bundle",
-      description: 'The bundle (docs/receipts.md): the signed receipt, the attestations, the keys and the log proof; with ?data=true also the data for level full; with ?zk_only=true the zk-only bundle (statement, proofs, verification key; no receipt, attestations or data). 409 while the execution runs, or (zk_only) while proofs are made.',
+      description:
+        'The bundle (docs/receipts.md): the signed receipt, the attestations, the keys and the log proof; with ?data=true also the data for level full; with ?zk_only=true the zk-only bundle (statement, proofs, verification key; no receipt, attestations or data). 409 while the execution runs, or (zk_only) while proofs are made.',
       params: z.strictObject({ execution_id: z.string().min(1).max(64) }),
-      querystring: z.strictObject({ data: z.enum(['true', 'false']).optional(), zk_only: z.enum(['true', 'false']).optional() }),
+      querystring: z.strictObject({
+        data: z.enum(['true', 'false']).optional(),
+        zk_only: z.enum(['true', 'false']).optional(),
+      }),
       response: { 200: z.record(z.string(), z.unknown()), 404: errorBody, 409: errorBody },
     },
     handler: async (request) => {
       const execution = await ownExecution(request, context, request.params.execution_id);
-      return node.bundle(execution.id, { includeData: request.query.data === 'true', zkOnly: request.query.zk_only === 'true' });
+      return node.bundle(execution.id, {
+        includeData: request.query.data === 'true',
+        zkOnly: request.query.zk_only === 'true',
+      });
     },
   });
 }

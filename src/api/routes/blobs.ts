@@ -34,7 +34,8 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
     try {
       blob = await node.blobs.stream(digest);
     } catch (error) {
-      if (error instanceof BlobError && error.code === 'not_found') throw new ApiError('not_found', `no blob ${digest}`);
+      if (error instanceof BlobError && error.code === 'not_found')
+        throw new ApiError('not_found', `no blob ${digest}`);
       throw error;
     }
     return reply
@@ -65,7 +66,11 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
       handler: async (request, reply) => {
         const key = principalOf(request);
         const ref = await receiveUpload(request, context, (tx, stored, now) =>
-          tx.grantBlobs([{ digest: stored.$blob, size: stored.size, mediaType: stored.mediaType, createdAt: now }], key.principal, now),
+          tx.grantBlobs(
+            [{ digest: stored.$blob, size: stored.size, mediaType: stored.mediaType, createdAt: now }],
+            key.principal,
+            now,
+          ),
         );
         return reply.code(201).send(ref);
       },
@@ -78,7 +83,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
         tags: ['worker protocol'],
         summary: 'A worker uploads a blob its step produced (before reporting the result that names it)',
         description:
-          'jobId names the job the blob is for, one this worker holds; the blob is granted to that job, so its result may name it (and only then does the execution\'s owner get it). A job of another worker is a 404, like one that does not exist. 413 over the largest blob; 429 (quota blob_bytes) past the bytes one principal may upload.',
+          "jobId names the job the blob is for, one this worker holds; the blob is granted to that job, so its result may name it (and only then does the execution's owner get it). A job of another worker is a 404, like one that does not exist. 413 over the largest blob; 429 (quota blob_bytes) past the bytes one principal may upload.",
         querystring: workerUploadQuery,
         response: { 201: blobRef, 400: errorBody, 404: errorBody, 413: errorBody, 429: errorBody },
       },
@@ -88,11 +93,18 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
         const job = await node.store.read.getJob(jobId);
         // The same answer for a job that does not exist and another worker's: job ids cannot be probed.
         if (!job || job.workerId !== worker.id || !LEASED_JOB_STATUSES.includes(job.status)) {
-          throw new ApiError('not_found', `query.jobId: no job ${jobId} that this worker holds; upload a step's blobs while its job is assigned to you`);
+          throw new ApiError(
+            'not_found',
+            `query.jobId: no job ${jobId} that this worker holds; upload a step's blobs while its job is assigned to you`,
+          );
         }
         // Granted to the job in the transaction that records the upload, as grantToJob does in-process.
         const ref = await receiveUpload(request, context, (tx, stored, now) =>
-          tx.grantBlobs([{ digest: stored.$blob, size: stored.size, mediaType: stored.mediaType, createdAt: now }], jobPrincipal(job.id), now),
+          tx.grantBlobs(
+            [{ digest: stored.$blob, size: stored.size, mediaType: stored.mediaType, createdAt: now }],
+            jobPrincipal(job.id),
+            now,
+          ),
         );
         return reply.code(201).send(ref);
       },
@@ -114,7 +126,8 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
       const key = principalOf(request);
       const digest = request.params.digest;
       // Someone else's blob is a 404, like one that does not exist: digests cannot be probed.
-      if (key.role !== 'admin' && !(await node.store.read.hasBlobGrant(digest, key.principal))) throw new ApiError('not_found', `no blob ${digest}`);
+      if (key.role !== 'admin' && !(await node.store.read.hasBlobGrant(digest, key.principal)))
+        throw new ApiError('not_found', `no blob ${digest}`);
       return send(reply, digest);
     },
   });
@@ -136,7 +149,11 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
       const held = job !== undefined && job.workerId === worker.id && LEASED_JOB_STATUSES.includes(job.status);
       // Named by the job's input, and readable by the execution's owner: a digest a workflow expression
       // made up does not open another client's blob.
-      if (!held || !blobDigestsIn(job.input).has(digest) || !(await executionOwnerMayRead(node.store, job.executionId, digest))) {
+      if (
+        !held ||
+        !blobDigestsIn(job.input).has(digest) ||
+        !(await executionOwnerMayRead(node.store, job.executionId, digest))
+      ) {
         throw new ApiError('not_found', `no blob ${digest} in the input of a job this worker holds`);
       }
       return send(reply, digest);

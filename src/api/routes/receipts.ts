@@ -3,7 +3,17 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { toBase64 } from '../../attest/bytes.js';
 import { ApiError } from '../errors.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
-import { checkpointResponse, consistencyQuery, consistencyResponse, coordinatorKey, errorBody, inclusionQuery, inclusionResponse, verificationReport, verifyRequest } from '../schemas.js';
+import {
+  checkpointResponse,
+  consistencyQuery,
+  consistencyResponse,
+  coordinatorKey,
+  errorBody,
+  inclusionQuery,
+  inclusionResponse,
+  verificationReport,
+  verifyRequest,
+} from '../schemas.js';
 import type { ApiContext } from '../server.js';
 
 const tags = ['receipts'];
@@ -29,7 +39,8 @@ export function registerReceiptRoutes(app: FastifyInstance, context: ApiContext)
       const done = context.quotas.startVerification(principalOf(request).principal);
       let outcome;
       try {
-        const trustedKeys = request.body.trustedKeys ?? (await node.store.read.listKeys('coordinator')).map((k) => k.publicKeyPem);
+        const trustedKeys =
+          request.body.trustedKeys ?? (await node.store.read.listKeys('coordinator')).map((k) => k.publicKeyPem);
         outcome = await context.verifier.verify({ bundle, trustedKeys, level });
       } finally {
         done();
@@ -42,22 +53,43 @@ export function registerReceiptRoutes(app: FastifyInstance, context: ApiContext)
 
   api.get('/keys/coordinator', {
     config: { roles: anyone },
-    schema: { operationId: 'getCoordinatorKey', tags, summary: "This server's coordinator public key: what verifiers trust", response: { 200: coordinatorKey } },
+    schema: {
+      operationId: 'getCoordinatorKey',
+      tags,
+      summary: "This server's coordinator public key: what verifiers trust",
+      response: { 200: coordinatorKey },
+    },
     handler: () => ({ keyid: node.coordinatorSigner.keyId, publicKeyPem: node.coordinatorSigner.publicKeyPem }),
   });
 
   api.get('/log/checkpoint', {
     config: { roles: anyone },
-    schema: { operationId: 'getLogCheckpoint', tags, summary: 'A signed checkpoint of the transparency log (C2SP tlog-checkpoint)', response: { 200: checkpointResponse } },
+    schema: {
+      operationId: 'getLogCheckpoint',
+      tags,
+      summary: 'A signed checkpoint of the transparency log (C2SP tlog-checkpoint)',
+      response: { 200: checkpointResponse },
+    },
     handler: async () => {
       const checkpoint = await node.log.checkpoint();
-      return { origin: node.log.origin, size: checkpoint.size, rootHash: toBase64(checkpoint.root), checkpoint: checkpoint.note };
+      return {
+        origin: node.log.origin,
+        size: checkpoint.size,
+        rootHash: toBase64(checkpoint.root),
+        checkpoint: checkpoint.note,
+      };
     },
   });
 
   api.get('/log/inclusion', {
     config: { roles: anyone },
-    schema: { operationId: 'getLogInclusionProof', tags, summary: 'An inclusion proof (RFC 9162 §2.1.3) of one leaf, with a checkpoint of the same size', querystring: inclusionQuery, response: { 200: inclusionResponse, 400: errorBody } },
+    schema: {
+      operationId: 'getLogInclusionProof',
+      tags,
+      summary: 'An inclusion proof (RFC 9162 §2.1.3) of one leaf, with a checkpoint of the same size',
+      querystring: inclusionQuery,
+      response: { 200: inclusionResponse, 400: errorBody },
+    },
     handler: async (request) => {
       const checkpoint = await node.log.checkpoint(request.query.size);
       const proof = await node.log.inclusionProof(request.query.index, checkpoint.size);
@@ -67,7 +99,13 @@ export function registerReceiptRoutes(app: FastifyInstance, context: ApiContext)
 
   api.get('/log/consistency', {
     config: { roles: anyone },
-    schema: { operationId: 'getLogConsistencyProof', tags, summary: 'A consistency proof (RFC 9162 §2.1.4) between two tree sizes, with a checkpoint of the larger', querystring: consistencyQuery, response: { 200: consistencyResponse, 400: errorBody } },
+    schema: {
+      operationId: 'getLogConsistencyProof',
+      tags,
+      summary: 'A consistency proof (RFC 9162 §2.1.4) between two tree sizes, with a checkpoint of the larger',
+      querystring: consistencyQuery,
+      response: { 200: consistencyResponse, 400: errorBody },
+    },
     handler: async (request) => {
       const checkpoint = await node.log.checkpoint(request.query.to);
       const proof = await node.log.consistencyProof(request.query.from, checkpoint.size);

@@ -59,13 +59,23 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
   const api = app.withTypeProvider<ZodTypeProvider>();
   const { node } = context;
 
-  const ownWorker = (request: FastifyRequest, workerId: string): Promise<WorkerRecord> => ownRemoteWorker(request, context, workerId);
+  const ownWorker = (request: FastifyRequest, workerId: string): Promise<WorkerRecord> =>
+    ownRemoteWorker(request, context, workerId);
   const answer = (reply: FastifyReply, outcome: ReportOutcome) =>
-    outcome.accepted ? reply.code(200).send({ accepted: true }) : reply.code(REFUSAL_STATUS[outcome.reason] ?? 409).send({ accepted: false, reason: outcome.reason, message: outcome.message });
+    outcome.accepted
+      ? reply.code(200).send({ accepted: true })
+      : reply
+          .code(REFUSAL_STATUS[outcome.reason] ?? 409)
+          .send({ accepted: false, reason: outcome.reason, message: outcome.message });
 
   api.post('/worker/challenge', {
     config: { roles },
-    schema: { operationId: 'createWorkerChallenge', tags, summary: 'A challenge for the worker to sign with its key, to register', response: { 200: challengeResponse } },
+    schema: {
+      operationId: 'createWorkerChallenge',
+      tags,
+      summary: 'A challenge for the worker to sign with its key, to register',
+      response: { 200: challengeResponse },
+    },
     handler: (request) => issueChallenge(node.coordinatorSigner, principalOf(request).principal),
   });
 
@@ -81,21 +91,38 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
     handler: async (request, reply) => {
       const key = principalOf(request);
       const body = request.body;
-      const proof = await checkRegistration(node.store, key.principal, body.challenge, body.publicKeyPem, body.signature, body.zkPublicKey);
+      const proof = await checkRegistration(
+        node.store,
+        key.principal,
+        body.challenge,
+        body.publicKeyPem,
+        body.signature,
+        body.zkPublicKey,
+      );
       if ('problem' in proof) throw new ApiError('forbidden', proof.problem);
       // One registration per challenge, or whoever saw a registration could replay it. Two replays racing
       // past this check register the same worker id, key and principal: the replay gains nothing.
-      if (await node.store.read.getWorker(proof.workerId)) throw new ApiError('forbidden', 'this challenge was used already; ask for a new one at POST /v1/worker/challenge');
-      const record = await withQuotaAs429(node.coordinator.registerWorker({
-        id: proof.workerId,
-        name: body.name,
-        kind: 'remote',
-        capabilities: { stepTypes: body.capabilities.stepTypes, models: body.capabilities.models, ...(body.capabilities.modelDigests && { modelDigests: body.capabilities.modelDigests }) },
-        concurrency: body.concurrency,
-        publicKeyPem: body.publicKeyPem,
-        principal: key.principal,
-        ...(body.zkPublicKey && { zkPublicKey: body.zkPublicKey }),
-      }));
+      if (await node.store.read.getWorker(proof.workerId))
+        throw new ApiError(
+          'forbidden',
+          'this challenge was used already; ask for a new one at POST /v1/worker/challenge',
+        );
+      const record = await withQuotaAs429(
+        node.coordinator.registerWorker({
+          id: proof.workerId,
+          name: body.name,
+          kind: 'remote',
+          capabilities: {
+            stepTypes: body.capabilities.stepTypes,
+            models: body.capabilities.models,
+            ...(body.capabilities.modelDigests && { modelDigests: body.capabilities.modelDigests }),
+          },
+          concurrency: body.concurrency,
+          publicKeyPem: body.publicKeyPem,
+          principal: key.principal,
+          ...(body.zkPublicKey && { zkPublicKey: body.zkPublicKey }),
+        }),
+      );
       request.log.info({ workerId: record.id, keyId: record.keyId, principal: key.principal }, 'worker registered');
       return reply.code(201).send({ workerId: record.id, leaseMs: node.coordinator.options.leaseMs });
     },
@@ -107,7 +134,8 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
       operationId: 'claimJob',
       tags,
       summary: 'Long-poll for a job this worker can serve',
-      description: 'Holds the request until a job fits (200) or waitMs passes (204). The claim is atomic: two workers never get one job.',
+      description:
+        'Holds the request until a job fits (200) or waitMs passes (204). The claim is atomic: two workers never get one job.',
       body: claimRequest,
       response: { 200: assignment, 204: z.null(), 404: errorBody, 409: errorBody },
     },
@@ -138,18 +166,33 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
 
   api.post('/worker/jobs/:jobId/start', {
     config: { roles },
-    schema: { operationId: 'startJob', tags, summary: 'The worker begins the job (ASSIGNED → RUNNING)', params: jobParam, body: jobReport, response: { 204: z.null(), 404: errorBody, 409: errorBody } },
+    schema: {
+      operationId: 'startJob',
+      tags,
+      summary: 'The worker begins the job (ASSIGNED → RUNNING)',
+      params: jobParam,
+      body: jobReport,
+      response: { 204: z.null(), 404: errorBody, 409: errorBody },
+    },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
       const started = await node.coordinator.start({ jobId: request.params.jobId, ...request.body });
-      if (!started) throw new ApiError('conflict', 'the job is not this worker\'s to start (reassigned, cancelled or expired)');
+      if (!started)
+        throw new ApiError('conflict', "the job is not this worker's to start (reassigned, cancelled or expired)");
       return reply.code(204).send(null);
     },
   });
 
   api.post('/worker/jobs/:jobId/heartbeat', {
     config: { roles },
-    schema: { operationId: 'heartbeatJob', tags, summary: "Extend the job's lease; says whether to go on", params: jobParam, body: jobReport, response: { 200: heartbeatResponse, 404: errorBody } },
+    schema: {
+      operationId: 'heartbeatJob',
+      tags,
+      summary: "Extend the job's lease; says whether to go on",
+      params: jobParam,
+      body: jobReport,
+      response: { 200: heartbeatResponse, 404: errorBody },
+    },
     handler: async (request) => {
       await ownWorker(request, request.body.workerId);
       return { state: await node.coordinator.heartbeat({ jobId: request.params.jobId, ...request.body }) };
@@ -162,7 +205,8 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
       operationId: 'completeJob',
       tags,
       summary: "Report a job's output with the worker's signed attestation",
-      description: 'Accepted only from the assigned worker, for the current attempt, with the job nonce, before the deadline, and with an attestation signed by the registered key whose fields match the job. Anything else is refused (403 or 409) and changes nothing.',
+      description:
+        'Accepted only from the assigned worker, for the current attempt, with the job nonce, before the deadline, and with an attestation signed by the registered key whose fields match the job. Anything else is refused (403 or 409) and changes nothing.',
       params: jobParam,
       body: completeRequest,
       response: { 200: reportOutcome, 400: refusal, 403: refusal, 404: refusal, 409: refusal },
@@ -170,26 +214,61 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
       const { workerId, attempt, nonce, output, outputBlob, attestation } = request.body;
-      return answer(reply, await node.coordinator.complete({ jobId: request.params.jobId, workerId, attempt, nonce, output, ...(outputBlob && { outputBlob }), attestation }));
+      return answer(
+        reply,
+        await node.coordinator.complete({
+          jobId: request.params.jobId,
+          workerId,
+          attempt,
+          nonce,
+          output,
+          ...(outputBlob && { outputBlob }),
+          attestation,
+        }),
+      );
     },
   });
 
   api.post('/worker/jobs/:jobId/fail', {
     config: { roles },
-    schema: { operationId: 'failJob', tags, summary: 'Report that a job failed', params: jobParam, body: failRequest, response: { 200: reportOutcome, 400: refusal, 403: refusal, 404: refusal, 409: refusal } },
+    schema: {
+      operationId: 'failJob',
+      tags,
+      summary: 'Report that a job failed',
+      params: jobParam,
+      body: failRequest,
+      response: { 200: reportOutcome, 400: refusal, 403: refusal, 404: refusal, 409: refusal },
+    },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
       const { workerId, attempt, nonce, error, cost } = request.body;
       return answer(
         reply,
-        await node.coordinator.fail({ jobId: request.params.jobId, workerId, attempt, nonce, error: { code: error.code, message: error.message, ...(error.retryable !== undefined && { retryable: error.retryable }) }, cost }),
+        await node.coordinator.fail({
+          jobId: request.params.jobId,
+          workerId,
+          attempt,
+          nonce,
+          error: {
+            code: error.code,
+            message: error.message,
+            ...(error.retryable !== undefined && { retryable: error.retryable }),
+          },
+          cost,
+        }),
       );
     },
   });
 
   api.post('/worker/seen', {
     config: { roles },
-    schema: { operationId: 'reportWorkerSeen', tags, summary: 'The worker is alive (between jobs)', body: workerRef, response: { 204: z.null(), 404: errorBody } },
+    schema: {
+      operationId: 'reportWorkerSeen',
+      tags,
+      summary: 'The worker is alive (between jobs)',
+      body: workerRef,
+      response: { 204: z.null(), 404: errorBody },
+    },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
       await node.coordinator.workerSeen(request.body.workerId);
@@ -199,7 +278,13 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
 
   api.post('/worker/deregister', {
     config: { roles },
-    schema: { operationId: 'deregisterWorker', tags, summary: 'The worker leaves; jobs it still holds go back to the queue', body: workerRef, response: { 204: z.null(), 404: errorBody } },
+    schema: {
+      operationId: 'deregisterWorker',
+      tags,
+      summary: 'The worker leaves; jobs it still holds go back to the queue',
+      body: workerRef,
+      response: { 204: z.null(), 404: errorBody },
+    },
     handler: async (request, reply) => {
       await ownWorker(request, request.body.workerId);
       await node.coordinator.stopWorker(request.body.workerId);

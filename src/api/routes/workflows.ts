@@ -21,7 +21,8 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
 
   const versionView = async (version: WorkflowVersionRecord, workflow?: WorkflowRecord) => {
     const record = workflow ?? (await node.store.read.getWorkflow(version.digest));
-    if (!record) throw new ApiError('not_found', `workflow ${version.workflowId} v${version.version} has no definition`);
+    if (!record)
+      throw new ApiError('not_found', `workflow ${version.workflowId} v${version.version} has no definition`);
     return {
       workflowId: version.workflowId,
       version: version.version,
@@ -66,24 +67,46 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
       body: definitionBody,
       response: { 200: validationResult },
     },
-    handler: (request) => toValidation(typeof request.body === 'string' ? validateWorkflowText(request.body) : validateWorkflow(request.body)),
+    handler: (request) =>
+      toValidation(
+        typeof request.body === 'string' ? validateWorkflowText(request.body) : validateWorkflow(request.body),
+      ),
   });
 
   api.get('/workflows', {
     config: { roles: CLIENT_ROLES },
-    schema: { operationId: 'listWorkflows', tags, summary: 'Published workflows, latest version of each', response: { 200: z.object({ workflows: z.array(workflowVersion) }) } },
-    handler: async () => ({ workflows: await Promise.all((await node.store.read.listWorkflowVersions()).map(summary)) }),
+    schema: {
+      operationId: 'listWorkflows',
+      tags,
+      summary: 'Published workflows, latest version of each',
+      response: { 200: z.object({ workflows: z.array(workflowVersion) }) },
+    },
+    handler: async () => ({
+      workflows: await Promise.all((await node.store.read.listWorkflowVersions()).map(summary)),
+    }),
   });
 
   api.get('/workflows/:id', {
     config: { roles: CLIENT_ROLES },
-    schema: { operationId: 'getWorkflow', tags, summary: 'The latest version of a workflow, with its definition', params: z.strictObject({ id: workflowIdParam }), response: { 200: workflowDetail, 404: errorBody } },
+    schema: {
+      operationId: 'getWorkflow',
+      tags,
+      summary: 'The latest version of a workflow, with its definition',
+      params: z.strictObject({ id: workflowIdParam }),
+      response: { 200: workflowDetail, 404: errorBody },
+    },
     handler: async (request) => versionView(await mustFind(request, request.params.id)),
   });
 
   api.get('/workflows/:id/versions', {
     config: { roles: CLIENT_ROLES },
-    schema: { operationId: 'listWorkflowVersions', tags, summary: 'Every version of a workflow', params: z.strictObject({ id: workflowIdParam }), response: { 200: z.object({ versions: z.array(workflowVersion) }), 404: errorBody } },
+    schema: {
+      operationId: 'listWorkflowVersions',
+      tags,
+      summary: 'Every version of a workflow',
+      params: z.strictObject({ id: workflowIdParam }),
+      response: { 200: z.object({ versions: z.array(workflowVersion) }), 404: errorBody },
+    },
     handler: async (request) => {
       const versions = await node.store.read.listWorkflowVersions(request.params.id);
       if (versions.length === 0) throw new ApiError('not_found', `no published workflow ${request.params.id}`);
@@ -105,7 +128,8 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
 
   async function mustFind(_request: FastifyRequest, id: string, version?: number): Promise<WorkflowVersionRecord> {
     const found = await node.store.read.getWorkflowVersion(id, version);
-    if (!found) throw new ApiError('not_found', `no published workflow ${id}${version === undefined ? '' : ` v${version}`}`);
+    if (!found)
+      throw new ApiError('not_found', `no published workflow ${id}${version === undefined ? '' : ` v${version}`}`);
     return found;
   }
 }

@@ -23,7 +23,11 @@ const NULL_DIGEST = jsonDigest(null);
  * The basic level: signatures and structure, no data. Trust starts from the coordinator keys the caller
  * gives; every other key is trusted only because a trusted receipt names its keyid.
  */
-export async function verifyBasic(bundle: Bundle, trusted: ReadonlyMap<string, Uint8Array>, checks: Checks): Promise<ExecutionPredicate | undefined> {
+export async function verifyBasic(
+  bundle: Bundle,
+  trusted: ReadonlyMap<string, Uint8Array>,
+  checks: Checks,
+): Promise<ExecutionPredicate | undefined> {
   // The receipt: signed by a trusted coordinator key.
   const statement = await checkCoordinatorStatement(
     bundle.receipt,
@@ -39,7 +43,12 @@ export async function verifyBasic(bundle: Bundle, trusted: ReadonlyMap<string, U
   const subject = statement.subject[0]!;
   if (predicate.status !== 'completed') {
     // No result: the digest must be that of null, or it would be a claim nothing else checks.
-    checks.expect('receipt.result', predicate.resultDigest === NULL_DIGEST, `no result (${predicate.status})`, `a ${predicate.status} execution names result digest ${predicate.resultDigest}, not the digest of null`);
+    checks.expect(
+      'receipt.result',
+      predicate.resultDigest === NULL_DIGEST,
+      `no result (${predicate.status})`,
+      `a ${predicate.status} execution names result digest ${predicate.resultDigest}, not the digest of null`,
+    );
   }
   checks.expect(
     'receipt.subject',
@@ -55,7 +64,12 @@ export async function verifyBasic(bundle: Bundle, trusted: ReadonlyMap<string, U
   // The commitment to the attestations, in the leaf order the issuer used (src/attest/leaves.ts).
   const root = stepsRootOf(predicate.steps);
   const leaves = stepLeaves(predicate.steps).length;
-  checks.expect('steps.root', root === predicate.stepsRoot, `stepsRoot ${root} over ${leaves} attestations`, `stepsRoot is ${predicate.stepsRoot}, but the attestation digests give ${root}`);
+  checks.expect(
+    'steps.root',
+    root === predicate.stepsRoot,
+    `stepsRoot ${root} over ${leaves} attestations`,
+    `stepsRoot is ${predicate.stepsRoot}, but the attestation digests give ${root}`,
+  );
 
   let payloadDigest: Uint8Array | undefined;
   try {
@@ -74,8 +88,14 @@ function checkStepList(predicate: ExecutionPredicate, checks: Checks): void {
   for (const step of predicate.steps) {
     if (seen.has(step.stepId)) problems.push(`step ${step.stepId} appears twice`);
     seen.add(step.stepId);
-    const filled = step.jobId !== null && step.outputDigest !== null && step.attestationDigest !== null && step.workerKeyId !== null && step.inputDigest !== null;
-    if (step.status === 'completed' && !filled) problems.push(`completed step ${step.stepId} lacks its job, digests, attestation or worker key`);
+    const filled =
+      step.jobId !== null &&
+      step.outputDigest !== null &&
+      step.attestationDigest !== null &&
+      step.workerKeyId !== null &&
+      step.inputDigest !== null;
+    if (step.status === 'completed' && !filled)
+      problems.push(`completed step ${step.stepId} lacks its job, digests, attestation or worker key`);
     if (step.status !== 'completed' && (step.outputDigest !== null || step.attestationDigest !== null)) {
       problems.push(`${step.status} step ${step.stepId} claims an output or an attestation`);
     }
@@ -83,18 +103,33 @@ function checkStepList(predicate: ExecutionPredicate, checks: Checks): void {
   }
   if (predicate.status === 'completed') {
     const open = predicate.steps.filter((s) => s.status !== 'completed' && s.status !== 'skipped');
-    if (open.length > 0) problems.push(`a completed execution has steps that did not complete: ${open.map((s) => `${s.stepId}=${s.status}`).join(', ')}`);
+    if (open.length > 0)
+      problems.push(
+        `a completed execution has steps that did not complete: ${open.map((s) => `${s.stepId}=${s.status}`).join(', ')}`,
+      );
   }
-  checks.expect('receipt.steps', problems.length === 0, `${predicate.steps.length} steps, each with the fields its status needs`, problems.join('; '));
+  checks.expect(
+    'receipt.steps',
+    problems.length === 0,
+    `${predicate.steps.length} steps, each with the fields its status needs`,
+    problems.join('; '),
+  );
 }
 
 /** A redundant step's replicas: in replica order, each a job of its own. */
-function replicaListProblems(step: ReceiptStep, replicas: NonNullable<ReceiptStep['redundancy']>['replicas']): string[] {
+function replicaListProblems(
+  step: ReceiptStep,
+  replicas: NonNullable<ReceiptStep['redundancy']>['replicas'],
+): string[] {
   const problems: string[] = [];
   replicas.forEach((r, i) => {
     const before = replicas[i - 1];
-    if (before && r.replica <= before.replica) problems.push(`the replicas of step ${step.stepId} are not in replica order (${before.replica} before ${r.replica})`);
-    if (replicas.findIndex((x) => x.jobId === r.jobId) !== i) problems.push(`replica ${r.replica} of step ${step.stepId} repeats job ${r.jobId}`);
+    if (before && r.replica <= before.replica)
+      problems.push(
+        `the replicas of step ${step.stepId} are not in replica order (${before.replica} before ${r.replica})`,
+      );
+    if (replicas.findIndex((x) => x.jobId === r.jobId) !== i)
+      problems.push(`replica ${r.replica} of step ${step.stepId} repeats job ${r.jobId}`);
   });
   return problems;
 }
@@ -103,7 +138,12 @@ function replicaListProblems(step: ReceiptStep, replicas: NonNullable<ReceiptSte
  * Every key the receipt uses is in the bundle, and every key in the bundle is the key its keyid names, in
  * its one PEM spelling, in the role it is used for, and used.
  */
-function checkKeys(bundle: Bundle, predicate: ExecutionPredicate, receiptSigner: string, checks: Checks): Map<string, Uint8Array> {
+function checkKeys(
+  bundle: Bundle,
+  predicate: ExecutionPredicate,
+  receiptSigner: string,
+  checks: Checks,
+): Map<string, Uint8Array> {
   const keys = new Map<string, Uint8Array>();
   const problems: string[] = [];
   const workers = new Set(workerKeyIds(predicate));
@@ -119,7 +159,8 @@ function checkKeys(bundle: Bundle, predicate: ExecutionPredicate, receiptSigner:
       problems.push(`key ${key.keyid} is not the key its keyid names (its keyid is ${keyIdOf(raw)})`);
       continue;
     }
-    if (publicKeyToPem(raw) !== key.publicKeyPem) problems.push(`key ${key.keyid} is not written in its canonical PEM form`);
+    if (publicKeyToPem(raw) !== key.publicKeyPem)
+      problems.push(`key ${key.keyid} is not written in its canonical PEM form`);
     const role = key.keyid === receiptSigner ? 'coordinator' : workers.has(key.keyid) ? 'worker' : undefined;
     if (role === undefined) problems.push(`key ${key.keyid} is not used by this receipt`);
     else if (role !== key.role) problems.push(`key ${key.keyid} is listed as ${key.role} but is used as ${role}`);
@@ -127,15 +168,24 @@ function checkKeys(bundle: Bundle, predicate: ExecutionPredicate, receiptSigner:
     keys.set(key.keyid, raw);
   }
   for (const needed of [receiptSigner, ...workers]) {
-    if (!bundle.keys.some((k) => k.keyid === needed)) problems.push(`key ${needed}, which the receipt uses, is not in the bundle`);
+    if (!bundle.keys.some((k) => k.keyid === needed))
+      problems.push(`key ${needed}, which the receipt uses, is not in the bundle`);
   }
-  checks.expect('keys', problems.length === 0, `${bundle.keys.length} keys, each matching its keyid and role`, problems.join('; '));
+  checks.expect(
+    'keys',
+    problems.length === 0,
+    `${bundle.keys.length} keys, each matching its keyid and role`,
+    problems.join('; '),
+  );
   return keys;
 }
 
 /** Every worker key the receipt names: of each attested step, and of each replica of a redundant step. */
 function workerKeyIds(predicate: ExecutionPredicate): string[] {
-  return predicate.steps.flatMap((s) => [...(s.workerKeyId === null ? [] : [s.workerKeyId]), ...(s.redundancy?.replicas.map((r) => r.workerKeyId) ?? [])]);
+  return predicate.steps.flatMap((s) => [
+    ...(s.workerKeyId === null ? [] : [s.workerKeyId]),
+    ...(s.redundancy?.replicas.map((r) => r.workerKeyId) ?? []),
+  ]);
 }
 
 type Outcome = [name: string, ok: boolean, message: string];
@@ -144,7 +194,12 @@ type Outcome = [name: string, ok: boolean, message: string];
  * The attestations the receipt commits to, in its leaf order, each agreeing with the receipt: one per
  * attested step, and for a redundant step one per replica, the step's own being one of them.
  */
-async function checkAttestations(bundle: Bundle, predicate: ExecutionPredicate, keys: ReadonlyMap<string, Uint8Array>, checks: Checks): Promise<void> {
+async function checkAttestations(
+  bundle: Bundle,
+  predicate: ExecutionPredicate,
+  keys: ReadonlyMap<string, Uint8Array>,
+  checks: Checks,
+): Promise<void> {
   const digests = bundle.attestations.map((a) => safeDigest(a));
   const expected = stepLeaves(predicate.steps).map((leaf) => leaf.attestationDigest);
   if (digests.length !== expected.length || digests.some((d, i) => d !== expected[i])) {
@@ -157,7 +212,13 @@ async function checkAttestations(bundle: Bundle, predicate: ExecutionPredicate, 
     checks.pass('attestations', `${digests.length} attestations, those the receipt commits to, in its order`);
   }
   const byDigest = new Map(bundle.attestations.map((a, i) => [digests[i], a]));
-  const check = async (name: string, who: string, attestationDigest: string, workerKeyId: string, expect: Omit<ExpectedStep, 'executionId' | 'workflowDigest' | 'workerKeyId' | 'attestationDigest'>): Promise<Outcome> => {
+  const check = async (
+    name: string,
+    who: string,
+    attestationDigest: string,
+    workerKeyId: string,
+    expect: Omit<ExpectedStep, 'executionId' | 'workflowDigest' | 'workerKeyId' | 'attestationDigest'>,
+  ): Promise<Outcome> => {
     const envelope = byDigest.get(attestationDigest);
     const key = keys.get(workerKeyId);
     if (!envelope) return [name, false, `no attestation with digest ${attestationDigest}`];
@@ -169,7 +230,11 @@ async function checkAttestations(bundle: Bundle, predicate: ExecutionPredicate, 
       workerKeyId,
       attestationDigest,
     });
-    return [name, result.ok, result.ok ? `signed by worker ${workerKeyId.slice(0, 12)}…, agrees with the receipt` : result.problems.join('; ')];
+    return [
+      name,
+      result.ok,
+      result.ok ? `signed by worker ${workerKeyId.slice(0, 12)}…, agrees with the receipt` : result.problems.join('; '),
+    ];
   };
   // Signatures are checked in parallel; results are reported in step order.
   const pending: Promise<Outcome>[] = [];
@@ -188,14 +253,20 @@ async function checkAttestations(bundle: Bundle, predicate: ExecutionPredicate, 
     if (!step.redundancy) continue;
     for (const r of step.redundancy.replicas) {
       pending.push(
-        check(`redundancy.replica.${step.stepId}.${r.replica}`, `replica ${r.replica} of ${step.stepId}`, r.attestationDigest, r.workerKeyId, {
-          stepId: step.stepId,
-          attempt: step.attempt,
-          jobId: r.jobId,
-          outputDigest: r.outputDigest,
-          // Every replica of an attempt runs on the same input.
-          ...(step.inputDigest !== null && { inputDigest: step.inputDigest }),
-        }),
+        check(
+          `redundancy.replica.${step.stepId}.${r.replica}`,
+          `replica ${r.replica} of ${step.stepId}`,
+          r.attestationDigest,
+          r.workerKeyId,
+          {
+            stepId: step.stepId,
+            attempt: step.attempt,
+            jobId: r.jobId,
+            outputDigest: r.outputDigest,
+            // Every replica of an attempt runs on the same input.
+            ...(step.inputDigest !== null && { inputDigest: step.inputDigest }),
+          },
+        ),
       );
     }
     if (step.status === 'completed') pending.push(Promise.resolve(primaryOutcome(step, step.redundancy.replicas)));
@@ -210,20 +281,36 @@ async function checkAttestations(bundle: Bundle, predicate: ExecutionPredicate, 
 function primaryOutcome(step: ReceiptStep, replicas: readonly ReceiptReplica[]): Outcome {
   const name = `redundancy.primary.${step.stepId}`;
   const primary = replicas.find((r) => r.attestationDigest === step.attestationDigest);
-  if (!primary) return [name, false, `the step's attestation ${step.attestationDigest} is not one of its ${replicas.length} replicas'`];
+  if (!primary)
+    return [
+      name,
+      false,
+      `the step's attestation ${step.attestationDigest} is not one of its ${replicas.length} replicas'`,
+    ];
   const problems = [
-    primary.outputDigest !== step.outputDigest && `the step's output digest is ${step.outputDigest}, replica ${primary.replica}'s is ${primary.outputDigest}`,
+    primary.outputDigest !== step.outputDigest &&
+      `the step's output digest is ${step.outputDigest}, replica ${primary.replica}'s is ${primary.outputDigest}`,
     primary.jobId !== step.jobId && `the step's job is ${step.jobId}, replica ${primary.replica}'s is ${primary.jobId}`,
-    primary.workerKeyId !== step.workerKeyId && `the step's worker key is ${step.workerKeyId}, replica ${primary.replica}'s is ${primary.workerKeyId}`,
+    primary.workerKeyId !== step.workerKeyId &&
+      `the step's worker key is ${step.workerKeyId}, replica ${primary.replica}'s is ${primary.workerKeyId}`,
   ].filter((p): p is string => typeof p === 'string');
-  return [name, problems.length === 0, problems.length === 0 ? `the step's result is replica ${primary.replica}'s` : problems.join('; ')];
+  return [
+    name,
+    problems.length === 0,
+    problems.length === 0 ? `the step's result is replica ${primary.replica}'s` : problems.join('; '),
+  ];
 }
 
 /**
  * The receipt is in the transparency log, at the place the bundle says, under a signed checkpoint. The
  * log's leaf is the SHA-256 of the receipt's payload, which a zk-only bundle knows without the receipt.
  */
-export async function checkLog(tlog: BundleTlog, receiptPayloadDigest: Uint8Array, trusted: ReadonlyMap<string, Uint8Array>, checks: Checks): Promise<void> {
+export async function checkLog(
+  tlog: BundleTlog,
+  receiptPayloadDigest: Uint8Array,
+  trusted: ReadonlyMap<string, Uint8Array>,
+  checks: Checks,
+): Promise<void> {
   let root: Uint8Array | undefined;
   try {
     const { body } = await verifyNote(
@@ -232,9 +319,18 @@ export async function checkLog(tlog: BundleTlog, receiptPayloadDigest: Uint8Arra
     );
     const checkpoint = parseCheckpoint(body);
     const problems: string[] = [];
-    if (checkpoint.origin !== tlog.origin) problems.push(`checkpoint origin is "${checkpoint.origin}", the bundle says "${tlog.origin}"`);
-    if (checkpoint.size !== tlog.treeSize) problems.push(`checkpoint size is ${checkpoint.size}, the bundle says ${tlog.treeSize}`);
-    if (checks.expect('tlog.checkpoint', problems.length === 0, `checkpoint of ${checkpoint.origin} at size ${checkpoint.size}, signed by a trusted key`, problems.join('; '))) {
+    if (checkpoint.origin !== tlog.origin)
+      problems.push(`checkpoint origin is "${checkpoint.origin}", the bundle says "${tlog.origin}"`);
+    if (checkpoint.size !== tlog.treeSize)
+      problems.push(`checkpoint size is ${checkpoint.size}, the bundle says ${tlog.treeSize}`);
+    if (
+      checks.expect(
+        'tlog.checkpoint',
+        problems.length === 0,
+        `checkpoint of ${checkpoint.origin} at size ${checkpoint.size}, signed by a trusted key`,
+        problems.join('; '),
+      )
+    ) {
       root = checkpoint.rootHash;
     }
   } catch (error) {

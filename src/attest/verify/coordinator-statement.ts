@@ -28,7 +28,12 @@ export async function checkCoordinatorStatement<S extends z.ZodType>(
   } else {
     const signature = await checkEnvelopeSignature(envelope, signer, coordinatorKey);
     signed = signature.ok;
-    checks.expect(names.signature, signature.ok, `signed by trusted coordinator key ${signer}`, signature.ok ? '' : signature.reason);
+    checks.expect(
+      names.signature,
+      signature.ok,
+      `signed by trusted coordinator key ${signer}`,
+      signature.ok ? '' : signature.reason,
+    );
   }
   let statement: Statement<z.output<S>>;
   try {

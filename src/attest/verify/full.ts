@@ -1,6 +1,13 @@
 import { describeError } from '../../errors.js';
 import type { ExpressionEvaluator } from '../../expressions/evaluator.js';
-import { applyOutputMappings, computeResult, evaluateCondition, evaluateStepExpression, evaluationContext, resolveInput } from '../../workflow/context.js';
+import {
+  applyOutputMappings,
+  computeResult,
+  evaluateCondition,
+  evaluateStepExpression,
+  evaluationContext,
+  resolveInput,
+} from '../../workflow/context.js';
 import type { EvaluationContext, StepView } from '../../workflow/context.js';
 import { isDeterministic } from '../../workflow/expression.js';
 import { WorkflowPlan } from '../../workflow/plan.js';
@@ -28,7 +35,13 @@ export const DEFAULT_FULL_LIMITS: FullLimits = { mappingTimeoutMs: 1_000, rerunT
  * and the workers use, so "what would have happened" means exactly what did. Runs only on a receipt a
  * trusted key signed; the expressions run in the evaluator the caller gives (a sandbox).
  */
-export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, checks: Checks, evaluator: ExpressionEvaluator, limits: FullLimits = DEFAULT_FULL_LIMITS): Promise<void> {
+export async function verifyFull(
+  bundle: Bundle,
+  predicate: ExecutionPredicate,
+  checks: Checks,
+  evaluator: ExpressionEvaluator,
+  limits: FullLimits = DEFAULT_FULL_LIMITS,
+): Promise<void> {
   const mappings = withTimeout(evaluator, limits.mappingTimeoutMs);
   const reruns = withTimeout(evaluator, limits.rerunTimeoutMs);
   const data = bundle.data;
@@ -37,7 +50,14 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
     return;
   }
   const workflowDigest = safeDigest(data.workflow);
-  if (!checks.expect('data.workflow', workflowDigest === predicate.workflow.digest, `the definition hashes to the receipt's workflow digest`, `the definition hashes to ${workflowDigest}, the receipt names ${predicate.workflow.digest}`)) {
+  if (
+    !checks.expect(
+      'data.workflow',
+      workflowDigest === predicate.workflow.digest,
+      `the definition hashes to the receipt's workflow digest`,
+      `the definition hashes to ${workflowDigest}, the receipt names ${predicate.workflow.digest}`,
+    )
+  ) {
     return;
   }
   const definition = data.workflow as unknown as WorkflowDefinition;
@@ -50,20 +70,40 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
   }
   const ids = definition.steps.map((s) => s.id);
   const listed = predicate.steps.map((s) => s.stepId);
-  checks.expect('steps.workflow', sameList(ids, listed), `the receipt lists exactly the workflow's ${ids.length} steps, in order`, `the workflow's steps are [${ids.join(', ')}], the receipt lists [${listed.join(', ')}]`);
+  checks.expect(
+    'steps.workflow',
+    sameList(ids, listed),
+    `the receipt lists exactly the workflow's ${ids.length} steps, in order`,
+    `the workflow's steps are [${ids.join(', ')}], the receipt lists [${listed.join(', ')}]`,
+  );
 
   checkRedundancy(definition, predicate, checks);
 
   const inputDigest = safeDigest(data.inputs);
-  checks.expect('data.inputs', inputDigest === predicate.inputDigest, 'the inputs hash to the receipt\'s input digest', `the inputs hash to ${inputDigest}, the receipt says ${predicate.inputDigest}`);
+  checks.expect(
+    'data.inputs',
+    inputDigest === predicate.inputDigest,
+    "the inputs hash to the receipt's input digest",
+    `the inputs hash to ${inputDigest}, the receipt says ${predicate.inputDigest}`,
+  );
 
   const completed = predicate.steps.filter((s) => s.status === 'completed');
   const extra = Object.keys(data.steps).filter((id) => !completed.some((s) => s.stepId === id));
-  checks.expect('data.steps', extra.length === 0, `data for each of the ${completed.length} completed steps`, `data for steps that did not complete: ${extra.join(', ')}`);
+  checks.expect(
+    'data.steps',
+    extra.length === 0,
+    `data for each of the ${completed.length} completed steps`,
+    `data for steps that did not complete: ${extra.join(', ')}`,
+  );
 
   // What each step saw of its upstream steps: their status from the receipt, their output from the data.
   const views = new Map<string, StepView>(
-    predicate.steps.map((s) => [s.stepId, s.status === 'completed' && data.steps[s.stepId] ? { status: s.status, output: data.steps[s.stepId]!.output } : { status: s.status }]),
+    predicate.steps.map((s) => [
+      s.stepId,
+      s.status === 'completed' && data.steps[s.stepId]
+        ? { status: s.status, output: data.steps[s.stepId]!.output }
+        : { status: s.status },
+    ]),
   );
   const status = new Map(predicate.steps.map((s) => [s.stepId, s.status]));
 
@@ -86,7 +126,10 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
       `data.step.${step.stepId}`,
       digests[0]! && digests[1]!,
       'input and output hash to the attested digests',
-      [!digests[0] && `its input hashes to ${safeDigest(own.input)}, attested ${step.inputDigest}`, !digests[1] && `its output hashes to ${safeDigest(own.output)}, attested ${step.outputDigest}`]
+      [
+        !digests[0] && `its input hashes to ${safeDigest(own.input)}, attested ${step.inputDigest}`,
+        !digests[1] && `its output hashes to ${safeDigest(own.output)}, attested ${step.outputDigest}`,
+      ]
         .filter(Boolean)
         .join('; '),
     );
@@ -94,7 +137,12 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
     // Lineage: the input is what the step's mappings make of its upstream outputs and the workflow inputs.
     try {
       const replayed = safeDigest(await resolveInput(stepPlan, context, mappings));
-      checks.expect(`lineage.${step.stepId}`, replayed === step.inputDigest, 'its input follows from its upstream outputs', `its input mappings give an input hashing to ${replayed}, but the attested input digest is ${step.inputDigest}`);
+      checks.expect(
+        `lineage.${step.stepId}`,
+        replayed === step.inputDigest,
+        'its input follows from its upstream outputs',
+        `its input mappings give an input hashing to ${replayed}, but the attested input digest is ${step.inputDigest}`,
+      );
     } catch (error) {
       checks.fail(`lineage.${step.stepId}`, `its input mappings fail on the upstream data: ${describeError(error)}`);
     }
@@ -107,9 +155,18 @@ export async function verifyFull(bundle: Bundle, predicate: ExecutionPredicate, 
         continue;
       }
       try {
-        const output = await applyOutputMappings(d.output_mappings, await evaluateStepExpression(d.expression, own.input, reruns), reruns);
+        const output = await applyOutputMappings(
+          d.output_mappings,
+          await evaluateStepExpression(d.expression, own.input, reruns),
+          reruns,
+        );
         const again = safeDigest(output);
-        checks.expect(`rerun.${step.stepId}`, again === step.outputDigest, 're-running the transform gives the attested output', `re-running the transform gives an output hashing to ${again}, attested ${step.outputDigest}`);
+        checks.expect(
+          `rerun.${step.stepId}`,
+          again === step.outputDigest,
+          're-running the transform gives the attested output',
+          `re-running the transform gives an output hashing to ${again}, attested ${step.outputDigest}`,
+        );
       } catch (error) {
         checks.fail(`rerun.${step.stepId}`, `re-running the transform fails: ${describeError(error)}`);
       }
@@ -141,24 +198,41 @@ function checkRedundancy(definition: WorkflowDefinition, predicate: ExecutionPre
     const name = `redundancy.${step.stepId}`;
     const listed = step.redundancy;
     if (!asked) {
-      if (listed) checks.fail(name, `the workflow runs step ${step.stepId} once, but the receipt lists ${listed.replicas.length} replicas for it`);
+      if (listed)
+        checks.fail(
+          name,
+          `the workflow runs step ${step.stepId} once, but the receipt lists ${listed.replicas.length} replicas for it`,
+        );
       continue;
     }
     if (!listed) {
-      checks.expect(name, step.status !== 'completed', `${step.status}: no replica reported`, `step ${step.stepId} asks for ${asked.quorum} of ${asked.replicas} replicas to agree, but the receipt lists none`);
+      checks.expect(
+        name,
+        step.status !== 'completed',
+        `${step.status}: no replica reported`,
+        `step ${step.stepId} asks for ${asked.quorum} of ${asked.replicas} replicas to agree, but the receipt lists none`,
+      );
       continue;
     }
     const problems: string[] = [];
-    if (listed.quorum !== asked.quorum) problems.push(`the receipt says quorum ${listed.quorum}, the workflow ${asked.quorum}`);
-    if (listed.replicas.length > asked.replicas) problems.push(`the receipt lists ${listed.replicas.length} replicas, the workflow runs ${asked.replicas}`);
+    if (listed.quorum !== asked.quorum)
+      problems.push(`the receipt says quorum ${listed.quorum}, the workflow ${asked.quorum}`);
+    if (listed.replicas.length > asked.replicas)
+      problems.push(`the receipt lists ${listed.replicas.length} replicas, the workflow runs ${asked.replicas}`);
     const outside = listed.replicas.filter((r) => r.replica >= asked.replicas).map((r) => r.replica);
-    if (outside.length > 0) problems.push(`replica numbers ${outside.join(', ')} are out of range: the workflow runs replicas 0 to ${asked.replicas - 1}`);
+    if (outside.length > 0)
+      problems.push(
+        `replica numbers ${outside.join(', ')} are out of range: the workflow runs replicas 0 to ${asked.replicas - 1}`,
+      );
     const agreeing = listed.replicas.filter((r) => r.outputDigest === step.outputDigest);
     // Principals, not keys: one party with many worker keys agrees once (src/attest/quorum.ts).
     const counted = countAgreement(agreeing);
     const agreement = `${agreeing.length} of ${listed.replicas.length} replicas: ${describeAgreement(counted)} agree; quorum ${asked.quorum}`;
     if (step.status === 'completed' && counted.count < asked.quorum) problems.push(`only ${agreement}`);
-    const summary = step.status === 'completed' ? agreement : `${step.status} with ${listed.replicas.length} of ${asked.replicas} replicas reported`;
+    const summary =
+      step.status === 'completed'
+        ? agreement
+        : `${step.status} with ${listed.replicas.length} of ${asked.replicas} replicas reported`;
     checks.expect(name, problems.length === 0, summary, problems.join('; '));
   }
 }
@@ -189,14 +263,31 @@ async function checkDecision(
     why = skipped === undefined ? 'none of its dependencies was skipped' : `its dependency ${skipped} was skipped`;
   }
   if (stepPlan.when === undefined && shouldRun && actual === 'completed') return;
-  checks.expect(`condition.${stepId}`, shouldRun === (actual === 'completed'), `${actual}: ${why}`, `the step is ${actual}, but ${why}`);
+  checks.expect(
+    `condition.${stepId}`,
+    shouldRun === (actual === 'completed'),
+    `${actual}: ${why}`,
+    `the step is ${actual}, but ${why}`,
+  );
 }
 
-async function checkResult(plan: WorkflowPlan, inputs: unknown, views: ReadonlyMap<string, StepView>, predicate: ExecutionPredicate, checks: Checks, evaluator: ExpressionEvaluator): Promise<void> {
+async function checkResult(
+  plan: WorkflowPlan,
+  inputs: unknown,
+  views: ReadonlyMap<string, StepView>,
+  predicate: ExecutionPredicate,
+  checks: Checks,
+  evaluator: ExpressionEvaluator,
+): Promise<void> {
   try {
     const result = await computeResult(plan.outputs, plan.lastStepId, inputs, views, evaluator);
     const digest = safeDigest(result);
-    checks.expect('data.result', digest === predicate.resultDigest, 'the outputs mapping gives the result the receipt names', `the outputs mapping gives a result hashing to ${digest}, the receipt names ${predicate.resultDigest}`);
+    checks.expect(
+      'data.result',
+      digest === predicate.resultDigest,
+      'the outputs mapping gives the result the receipt names',
+      `the outputs mapping gives a result hashing to ${digest}, the receipt names ${predicate.resultDigest}`,
+    );
   } catch (error) {
     checks.fail('data.result', `the outputs mapping fails on the data: ${describeError(error)}`);
   }

@@ -47,10 +47,22 @@ export async function verifyBundle(input: unknown, options: VerifyOptions): Prom
     }
   }
   if (trusted.size === 0) {
-    return { ok: false, level, unusable: 'no trusted key: pass the coordinator public key (--trust KEY.pem); keys inside a bundle are never trusted on their own word', checks: [] };
+    return {
+      ok: false,
+      level,
+      unusable:
+        'no trusted key: pass the coordinator public key (--trust KEY.pem); keys inside a bundle are never trusted on their own word',
+      checks: [],
+    };
   }
   if (level === 'full' && !options.evaluator) {
-    return { ok: false, level, unusable: "level full re-evaluates the workflow's expressions and needs an evaluator to run them in: pass `evaluator` (a ProcessEvaluator in Node, a WebWorkerEvaluator in a browser)", checks: [] };
+    return {
+      ok: false,
+      level,
+      unusable:
+        "level full re-evaluates the workflow's expressions and needs an evaluator to run them in: pass `evaluator` (a ProcessEvaluator in Node, a WebWorkerEvaluator in a browser)",
+      checks: [],
+    };
   }
   if (isZkOnly(input)) return verifyZkOnly(input, trusted, level, options);
   const parsed = bundleSchema.safeParse(input);
@@ -60,10 +72,16 @@ export async function verifyBundle(input: unknown, options: VerifyOptions): Prom
   const bundle = parsed.data as Bundle;
   const checks = new Checks();
   const predicate = await verifyBasic(bundle, trusted, checks);
-  if (predicate && level === 'full') await verifyFull(bundle, predicate, checks, options.evaluator!, options.fullLimits);
+  if (predicate && level === 'full')
+    await verifyFull(bundle, predicate, checks, options.evaluator!, options.fullLimits);
   if (predicate && level === 'zk') {
     if (!bundle.zk) {
-      checks.fail('zk.proofs', predicate.zk ? 'the bundle carries no zk proofs yet: fetch it again once proving is done (`verity status` shows progress)' : 'the receipt has no zk values: the execution did not run at verification level zk');
+      checks.fail(
+        'zk.proofs',
+        predicate.zk
+          ? 'the bundle carries no zk proofs yet: fetch it again once proving is done (`verity status` shows progress)'
+          : 'the receipt has no zk values: the execution did not run at verification level zk',
+      );
     } else {
       await verifyZk(bundle.zk, trusted, checks, {
         receipt: { predicate, payloadDigest: sha256Hex(envelopePayload(bundle.receipt)) },
@@ -84,19 +102,37 @@ export async function verifyBundle(input: unknown, options: VerifyOptions): Prom
 }
 
 function isZkOnly(input: unknown): boolean {
-  return typeof input === 'object' && input !== null && (input as { mediaType?: unknown }).mediaType === ZK_BUNDLE_MEDIA_TYPE;
+  return (
+    typeof input === 'object' && input !== null && (input as { mediaType?: unknown }).mediaType === ZK_BUNDLE_MEDIA_TYPE
+  );
 }
 
 /** A zk-only bundle: the zk statement stands in for the receipt; only level zk applies. */
-async function verifyZkOnly(input: unknown, trusted: ReadonlyMap<string, Uint8Array>, level: VerificationLevel, options: VerifyOptions): Promise<VerificationReport> {
+async function verifyZkOnly(
+  input: unknown,
+  trusted: ReadonlyMap<string, Uint8Array>,
+  level: VerificationLevel,
+  options: VerifyOptions,
+): Promise<VerificationReport> {
   if (level !== 'zk') {
-    return { ok: false, level, unusable: `a zk-only bundle carries no receipt or attestations: verify it with --level zk, or fetch the full bundle for level ${level}`, checks: [] };
+    return {
+      ok: false,
+      level,
+      unusable: `a zk-only bundle carries no receipt or attestations: verify it with --level zk, or fetch the full bundle for level ${level}`,
+      checks: [],
+    };
   }
   const parsed = zkBundleSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, level, unusable: `not a Verity zk bundle: ${describe(parsed.error)}`, checks: [] };
+  if (!parsed.success)
+    return { ok: false, level, unusable: `not a Verity zk bundle: ${describe(parsed.error)}`, checks: [] };
   const bundle = parsed.data as ZkBundle;
   const checks = new Checks();
-  const predicate = await verifyZk(bundle.zk, trusted, checks, options.zkVerificationKeys ? { pinnedKeys: options.zkVerificationKeys } : {});
+  const predicate = await verifyZk(
+    bundle.zk,
+    trusted,
+    checks,
+    options.zkVerificationKeys ? { pinnedKeys: options.zkVerificationKeys } : {},
+  );
   if (predicate) await checkLog(bundle.tlog, fromHex(predicate.receiptDigest), trusted, checks);
   return {
     ok: checks.ok && predicate !== undefined,

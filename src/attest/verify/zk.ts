@@ -64,12 +64,15 @@ export async function verifyZk(
     checks.fail('zk.circuit', (error as Error).message);
     return undefined;
   }
-  if (!checks.expect(
-    'zk.circuit',
-    config.batchSize === p.zk.batchSize && config.registryDepth === p.zk.registryDepth,
-    `circuit ${p.zk.circuit}: ${config.batchSize} steps per proof, a registry of depth ${config.registryDepth}`,
-    `circuit ${p.zk.circuit} does not match batch size ${p.zk.batchSize} and registry depth ${p.zk.registryDepth}`,
-  )) return undefined;
+  if (
+    !checks.expect(
+      'zk.circuit',
+      config.batchSize === p.zk.batchSize && config.registryDepth === p.zk.registryDepth,
+      `circuit ${p.zk.circuit}: ${config.batchSize} steps per proof, a registry of depth ${config.registryDepth}`,
+      `circuit ${p.zk.circuit} does not match batch size ${p.zk.batchSize} and registry depth ${p.zk.registryDepth}`,
+    )
+  )
+    return undefined;
 
   // The step-id chain at every batch boundary: recomputed here from the step ids, never taken from a proof.
   const h = await loadVerifierPoseidon();
@@ -79,15 +82,23 @@ export async function verifyZk(
     s = stepIdsNext(h, s, id);
     if ((i + 1) % config.batchSize === 0 || i === p.steps.length - 1) boundaries.push(s);
   });
-  checks.expect('zk.steps', decimal(s) === p.zk.stepIdsCommitment, `${p.steps.length} steps: ${p.steps.join(', ')}`, `the step ids give step-id commitment ${decimal(s)}, the statement says ${p.zk.stepIdsCommitment}`);
+  checks.expect(
+    'zk.steps',
+    decimal(s) === p.zk.stepIdsCommitment,
+    `${p.steps.length} steps: ${p.steps.join(', ')}`,
+    `the step ids give step-id commitment ${decimal(s)}, the statement says ${p.zk.stepIdsCommitment}`,
+  );
 
   const batches = boundaries.length - 1;
-  if (!checks.expect(
-    'zk.batches',
-    zk.proofs.length === batches && zk.proofs.every((proof, i) => proof.batch === i),
-    `${batches} batch proof${batches === 1 ? '' : 's'}`,
-    `${batches} batch proofs are needed for ${p.steps.length} steps in batches of ${config.batchSize}; the bundle has ${zk.proofs.length}${zk.proofs.some((proof, i) => proof.batch !== i) ? ', not in batch order' : ''}`,
-  )) return p;
+  if (
+    !checks.expect(
+      'zk.batches',
+      zk.proofs.length === batches && zk.proofs.every((proof, i) => proof.batch === i),
+      `${batches} batch proof${batches === 1 ? '' : 's'}`,
+      `${batches} batch proofs are needed for ${p.steps.length} steps in batches of ${config.batchSize}; the bundle has ${zk.proofs.length}${zk.proofs.some((proof, i) => proof.batch !== i) ? ', not in batch order' : ''}`,
+    )
+  )
+    return p;
 
   const pair = ([hi, lo]: [bigint, bigint]) => [decimal(hi), decimal(lo)] as const;
   const [execHi, execLo] = pair(textFields(p.executionId));
@@ -101,7 +112,12 @@ export async function verifyZk(
       final: i === batches - 1 ? '1' : '0',
       sPrev: decimal(boundaries[i]!),
       sNext: decimal(boundaries[i + 1]!),
-      execHi, execLo, wfHi, wfLo, resultHi, resultLo,
+      execHi,
+      execLo,
+      wfHi,
+      wfLo,
+      resultHi,
+      resultLo,
       registryRoot: p.zk.registryRoot,
       ...(previousEnd !== undefined && { cPrev: previousEnd }),
       ...(i === batches - 1 && { cNext: p.zk.commitment }),
@@ -111,8 +127,16 @@ export async function verifyZk(
         ? [`${got.length} public signals, the circuit has ${PUBLIC_SIGNALS.length}`]
         : Object.entries(want)
             .filter(([name, value]) => got[signal(name as (typeof PUBLIC_SIGNALS)[number])] !== value)
-            .map(([name, value]) => `${name} is ${got[signal(name as (typeof PUBLIC_SIGNALS)[number])]}, expected ${value}`);
-    checks.expect(`zk.batch.${i}.signals`, problems.length === 0, `batch ${i}: bound to this execution, workflow, registry root and result, and chained`, problems.join('; '));
+            .map(
+              ([name, value]) =>
+                `${name} is ${got[signal(name as (typeof PUBLIC_SIGNALS)[number])]}, expected ${value}`,
+            );
+    checks.expect(
+      `zk.batch.${i}.signals`,
+      problems.length === 0,
+      `batch ${i}: bound to this execution, workflow, registry root and result, and chained`,
+      problems.join('; '),
+    );
     previousEnd = got[signal('cNext')];
     if (!vkey) {
       checks.fail(`zk.batch.${i}.proof`, 'no usable verification key to check the proof with');
@@ -126,7 +150,12 @@ export async function verifyZk(
       // A malformed point or signal: snarkjs throws rather than answering false.
       valid = false;
     }
-    checks.expect(`zk.batch.${i}.proof`, valid, `batch ${i}: the Groth16 proof verifies`, `batch ${i}: the Groth16 proof does not verify against its public signals and the verification key`);
+    checks.expect(
+      `zk.batch.${i}.proof`,
+      valid,
+      `batch ${i}: the Groth16 proof verifies`,
+      `batch ${i}: the Groth16 proof does not verify against its public signals and the verification key`,
+    );
   }
   return p;
 }
@@ -154,34 +183,57 @@ function checkAgainstReceipt(p: ZkPredicate, receipt: ReceiptContext, checks: Ch
   const r = receipt.predicate;
   const completed = r.steps.filter((s) => s.status === 'completed').map((s) => s.stepId);
   const problems = [
-    p.receiptDigest !== receipt.payloadDigest && `it names receipt ${p.receiptDigest}, the bundle's receipt is ${receipt.payloadDigest}`,
+    p.receiptDigest !== receipt.payloadDigest &&
+      `it names receipt ${p.receiptDigest}, the bundle's receipt is ${receipt.payloadDigest}`,
     p.executionId !== r.executionId && `execution ${p.executionId} ≠ ${r.executionId}`,
     p.revision !== r.revision && `revision ${p.revision} ≠ ${r.revision}`,
     canonicalJson(p.workflow) !== canonicalJson(r.workflow) && 'the workflow differs',
     p.resultDigest !== r.resultDigest && `result ${p.resultDigest} ≠ ${r.resultDigest}`,
     p.completedAt !== r.completedAt && `completedAt ${p.completedAt} ≠ ${r.completedAt}`,
-    canonicalJson(p.steps) !== canonicalJson(completed) && `its steps [${p.steps.join(', ')}] are not the receipt's completed steps [${completed.join(', ')}]`,
+    canonicalJson(p.steps) !== canonicalJson(completed) &&
+      `its steps [${p.steps.join(', ')}] are not the receipt's completed steps [${completed.join(', ')}]`,
     (!r.zk || canonicalJson(p.zk) !== canonicalJson(r.zk)) && "its zk values are not the receipt's",
   ].filter((x): x is string => typeof x === 'string');
   checks.expect('zk.receipt', problems.length === 0, 'the zk statement agrees with the receipt', problems.join('; '));
 }
 
-function checkVerificationKey(value: unknown, p: ZkPredicate, pinned: readonly unknown[] | undefined, checks: Checks): Groth16VerificationKey | undefined {
+function checkVerificationKey(
+  value: unknown,
+  p: ZkPredicate,
+  pinned: readonly unknown[] | undefined,
+  checks: Checks,
+): Groth16VerificationKey | undefined {
   const parsed = verificationKeySchema.safeParse(value);
   if (!parsed.success || parsed.data.nPublic !== PUBLIC_SIGNALS.length) {
-    checks.fail('zk.verification_key', parsed.success ? `the key has ${parsed.data.nPublic} public inputs; the circuit has ${PUBLIC_SIGNALS.length}` : 'not a Groth16 verification key');
+    checks.fail(
+      'zk.verification_key',
+      parsed.success
+        ? `the key has ${parsed.data.nPublic} public inputs; the circuit has ${PUBLIC_SIGNALS.length}`
+        : 'not a Groth16 verification key',
+    );
     return undefined;
   }
   const digest = jsonDigest(value);
   if (digest !== p.zk.verificationKeyDigest) {
-    checks.fail('zk.verification_key', `the bundle's verification key has digest ${digest}; the signed statement names ${p.zk.verificationKeyDigest}`);
+    checks.fail(
+      'zk.verification_key',
+      `the bundle's verification key has digest ${digest}; the signed statement names ${p.zk.verificationKeyDigest}`,
+    );
     return undefined;
   }
   if (pinned && pinned.length > 0) {
     const ok = pinned.some((key) => jsonDigest(key) === digest);
-    checks.expect('zk.verification_key', ok, `verification key ${digest}, pinned`, `verification key ${digest} is not among the pinned keys`);
+    checks.expect(
+      'zk.verification_key',
+      ok,
+      `verification key ${digest}, pinned`,
+      `verification key ${digest} is not among the pinned keys`,
+    );
     return ok ? (value as Groth16VerificationKey) : undefined;
   }
-  checks.pass('zk.verification_key', `verification key ${digest}, as the signed statement names it (pin one with --zk-key to check the circuit too)`);
+  checks.pass(
+    'zk.verification_key',
+    `verification key ${digest}, as the signed statement names it (pin one with --zk-key to check the circuit too)`,
+  );
   return value as Groth16VerificationKey;
 }

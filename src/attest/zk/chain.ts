@@ -21,7 +21,10 @@ export function leafMessage(h: PoseidonHash, context: bigint, stepId: string, ou
 }
 
 /** A step's leaf from scratch: what a worker signs and the coordinator checks, one step at a time. */
-export function stepLeaf(h: PoseidonHash, step: { executionId: string; workflowDigest: string; stepId: string; outputDigest: string }): bigint {
+export function stepLeaf(
+  h: PoseidonHash,
+  step: { executionId: string; workflowDigest: string; stepId: string; outputDigest: string },
+): bigint {
   return leafMessage(h, contextHash(h, step.executionId, step.workflowDigest), step.stepId, step.outputDigest);
 }
 
@@ -49,7 +52,16 @@ export interface ChainedStep {
 }
 
 /** The commitment the coordinator signs: the chain over every step's leaf, in the workflow's order. */
-export function executionCommitment(h: PoseidonHash, executionId: string, workflowDigest: string, salt: bigint, steps: readonly ChainedStep[]): bigint {
+export function executionCommitment(
+  h: PoseidonHash,
+  executionId: string,
+  workflowDigest: string,
+  salt: bigint,
+  steps: readonly ChainedStep[],
+): bigint {
   const context = contextHash(h, executionId, workflowDigest);
-  return steps.reduce((c, step) => chainNext(h, c, leafMessage(h, context, step.stepId, step.outputDigest)), chainStart(h, context, salt));
+  return steps.reduce(
+    (c, step) => chainNext(h, c, leafMessage(h, context, step.stepId, step.outputDigest)),
+    chainStart(h, context, salt),
+  );
 }

@@ -25,7 +25,10 @@ export function checkZkConfig(config: ZkConfig): ZkConfig {
     throw new ZkError('invalid_config', `batch size must be an integer from 1 to ${MAX_BATCH_SIZE}, not ${batchSize}`);
   }
   if (!Number.isInteger(registryDepth) || registryDepth < 1 || registryDepth > MAX_REGISTRY_DEPTH) {
-    throw new ZkError('invalid_config', `registry depth must be an integer from 1 to ${MAX_REGISTRY_DEPTH}, not ${registryDepth}`);
+    throw new ZkError(
+      'invalid_config',
+      `registry depth must be an integer from 1 to ${MAX_REGISTRY_DEPTH}, not ${registryDepth}`,
+    );
   }
   return config;
 }

@@ -13,7 +13,8 @@ const DECIMAL = /^(0|[1-9][0-9]{0,77})$/;
  * element (254 bits), and truncating it would silently weaken it, so it never is.
  */
 export function digestFields(hex: string): [bigint, bigint] {
-  if (!HEX64.test(hex)) throw new ZkError('invalid_config', `not a SHA-256 digest (64 lowercase hex characters): ${JSON.stringify(hex)}`);
+  if (!HEX64.test(hex))
+    throw new ZkError('invalid_config', `not a SHA-256 digest (64 lowercase hex characters): ${JSON.stringify(hex)}`);
   return [BigInt(`0x${hex.slice(0, 32)}`), BigInt(`0x${hex.slice(32)}`)];
 }
 
@@ -24,7 +25,8 @@ export function textFields(text: string): [bigint, bigint] {
 
 /** Field elements travel as decimal strings (snarkjs's convention): exact, and JSON-safe. */
 export function parseField(value: unknown, name: string): bigint {
-  if (typeof value !== 'string' || !DECIMAL.test(value)) throw new ZkError('invalid_config', `${name} must be a decimal string, not ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !DECIMAL.test(value))
+    throw new ZkError('invalid_config', `${name} must be a decimal string, not ${JSON.stringify(value)}`);
   const n = BigInt(value);
   if (n >= FIELD_MODULUS) throw new ZkError('invalid_config', `${name} is not below the field modulus`);
   return n;

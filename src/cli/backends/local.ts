@@ -24,7 +24,10 @@ export class LocalBackend implements CliBackend {
   ) {}
 
   static async open(flags: StoreFlags, workers: number): Promise<LocalBackend> {
-    return new LocalBackend(await openNode(flags, workers, (line) => console.error(line), localRunOptions(flags)), workers);
+    return new LocalBackend(
+      await openNode(flags, workers, (line) => console.error(line), localRunOptions(flags)),
+      workers,
+    );
   }
 
   get where(): string {
@@ -40,7 +43,10 @@ export class LocalBackend implements CliBackend {
 
   async start(target: RunTarget, options: StartOptions): Promise<ExecutionView> {
     if (!('loaded' in target)) {
-      throw new CliError('usage', `"${target.workflowId}" is not a workflow file; a published workflow runs on a server (--server URL)`);
+      throw new CliError(
+        'usage',
+        `"${target.workflowId}" is not a workflow file; a published workflow runs on a server (--server URL)`,
+      );
     }
     const { definition, digest } = target.loaded;
     if (this.workers > 0) this.checkServable(definition);
@@ -63,7 +69,11 @@ export class LocalBackend implements CliBackend {
   async status(executionId: string): Promise<ExecutionView> {
     const execution = await this.node.store.read.getExecution(executionId);
     if (!execution) throw new CliError('usage', `no execution ${executionId}`);
-    return executionView(execution, await this.node.store.read.listSteps(executionId), await zkRecordFor(this.node.store, execution));
+    return executionView(
+      execution,
+      await this.node.store.read.listSteps(executionId),
+      await zkRecordFor(this.node.store, execution),
+    );
   }
 
   async list(filter: Parameters<CliBackend['list']>[0]): Promise<ExecutionSummary[]> {
@@ -92,7 +102,11 @@ export class LocalBackend implements CliBackend {
   }
 
   async retry(executionId: string, options: { budget?: number }): Promise<ExecutionView> {
-    const execution = await this.node.engine.retry(executionId, 'client:local', options.budget === undefined ? {} : { budget: options.budget });
+    const execution = await this.node.engine.retry(
+      executionId,
+      'client:local',
+      options.budget === undefined ? {} : { budget: options.budget },
+    );
     return executionView(execution, await this.node.store.read.listSteps(execution.id));
   }
 
@@ -112,7 +126,10 @@ export class LocalBackend implements CliBackend {
   }
 
   coordinatorKey(): Promise<{ keyid: string; publicKeyPem: string }> {
-    return Promise.resolve({ keyid: this.node.coordinatorSigner.keyId, publicKeyPem: this.node.coordinatorSigner.publicKeyPem });
+    return Promise.resolve({
+      keyid: this.node.coordinatorSigner.keyId,
+      publicKeyPem: this.node.coordinatorSigner.publicKeyPem,
+    });
   }
 
   /** Runs the execution here to its end: a snapshot for the renderer every 100 ms, and a last one at the end. */
@@ -168,10 +185,14 @@ export class LocalBackend implements CliBackend {
 
   /** Fails early, with the step and model named, when no executor here could ever run a step. */
   private checkServable(definition: WorkflowDefinition): void {
-    const missing = definition.steps.filter((s) => !this.node.registry.canServe(s.step_type, s.model_requirements?.name));
+    const missing = definition.steps.filter(
+      (s) => !this.node.registry.canServe(s.step_type, s.model_requirements?.name),
+    );
     if (missing.length === 0) return;
     const { models } = this.node.registry.capabilities;
-    const list = missing.map((s) => `${s.id} (${s.model_requirements ? `model ${s.model_requirements.name}` : s.step_type})`).join(', ');
+    const list = missing
+      .map((s) => `${s.id} (${s.model_requirements ? `model ${s.model_requirements.name}` : s.step_type})`)
+      .join(', ');
     throw new CliError('usage', `no executor on this machine serves: ${list}; models here: ${models.join(', ')}`);
   }
 }

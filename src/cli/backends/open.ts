@@ -15,7 +15,9 @@ export interface BackendFlags extends StoreFlags {
 /** The options of a command that works on the local store or, with --server, on a Verity server. */
 export function withBackendOptions(command: Command): Command {
   return withStoreOptions(command)
-    .addOption(new Option('--server <url>', 'work against this Verity server instead of the local store').env('VERITY_SERVER'))
+    .addOption(
+      new Option('--server <url>', 'work against this Verity server instead of the local store').env('VERITY_SERVER'),
+    )
     .addOption(new Option('--api-key <key>', 'the API key for --server').env('VERITY_API_KEY'));
 }
 
@@ -28,8 +30,13 @@ export async function openBackend(flags: BackendFlags, workers: number): Promise
     } catch {
       throw new CliError('usage', `--server must be a URL such as http://127.0.0.1:8080, not "${flags.server}"`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('usage', `--server must be an http:// or https:// URL, not "${flags.server}"`);
-    if (!flags.apiKey) throw new CliError('usage', 'give an API key for the server: --api-key KEY or VERITY_API_KEY (an admin creates one with `verity keys create`)');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new CliError('usage', `--server must be an http:// or https:// URL, not "${flags.server}"`);
+    if (!flags.apiKey)
+      throw new CliError(
+        'usage',
+        'give an API key for the server: --api-key KEY or VERITY_API_KEY (an admin creates one with `verity keys create`)',
+      );
     return new RemoteBackend(url.origin + url.pathname.replace(/\/+$/, ''), flags.apiKey);
   }
   return LocalBackend.open(flags, workers);

@@ -9,7 +9,10 @@ import type { CliBackend, ExecutionSummary, RunTarget, StartOptions } from './ba
 export class RemoteBackend implements CliBackend {
   readonly client: VerityClient;
 
-  constructor(readonly where: string, apiKey: string) {
+  constructor(
+    readonly where: string,
+    apiKey: string,
+  ) {
     this.client = new VerityClient({ server: where, apiKey });
   }
 
@@ -33,12 +36,17 @@ export class RemoteBackend implements CliBackend {
     if ('loaded' in target) {
       // Publishing content the server already has as the latest version returns that version.
       const definition = target.loaded.definition;
-      const published = await this.client.publishWorkflow(definition as unknown as Record<string, unknown>).catch((error: unknown) => {
-        if (error instanceof VerityApiError && error.status === 403) {
-          throw new CliError('usage', `${error.message}; to run a workflow already published, give its id instead of a file: verity run ${definition.id} --server …`);
-        }
-        throw error;
-      });
+      const published = await this.client
+        .publishWorkflow(definition as unknown as Record<string, unknown>)
+        .catch((error: unknown) => {
+          if (error instanceof VerityApiError && error.status === 403) {
+            throw new CliError(
+              'usage',
+              `${error.message}; to run a workflow already published, give its id instead of a file: verity run ${definition.id} --server …`,
+            );
+          }
+          throw error;
+        });
       workflowId = published.workflowId;
       version = published.version;
     } else {
@@ -72,7 +80,7 @@ export class RemoteBackend implements CliBackend {
 
   async history(executionId: string): Promise<EventView[]> {
     const events: EventView[] = [];
-    for (let after: string | undefined; ; ) {
+    for (let after: string | undefined; ;) {
       const page = await this.client.history(executionId, after === undefined ? {} : { after });
       events.push(...page.events.map(({ cursor: _cursor, ...event }) => event));
       if (page.next === undefined) return events;

@@ -21,7 +21,9 @@ const TYPES: Record<string, string> = {
  * put in an execution's inputs; `verity blob get DIGEST` writes one back. Locally or on a server.
  */
 export function registerBlobs(program: Command): void {
-  const blob = program.command('blob').description('store files for steps to read (images, documents), and fetch what steps produced');
+  const blob = program
+    .command('blob')
+    .description('store files for steps to read (images, documents), and fetch what steps produced');
   withBackendOptions(
     blob
       .command('put')
@@ -37,7 +39,10 @@ export function registerBlobs(program: Command): void {
     }
     const backend = await openBackend(flags, 0);
     await backend.session(async () => {
-      const ref = await backend.putBlob(bytes, flags.type ?? TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream');
+      const ref = await backend.putBlob(
+        bytes,
+        flags.type ?? TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      );
       process.stdout.write(JSON.stringify(ref) + '\n');
     });
   });
@@ -49,7 +54,8 @@ export function registerBlobs(program: Command): void {
       .option('-o, --output <file>', 'where to write it (default: stdout)'),
   ).action(async (digest: string, flags: BackendFlags & { output?: string }) => {
     const given: string = digest;
-    if (!isBlobDigest(digest)) throw new CliError('usage', `"${given}" is not a blob digest; it looks like sha256:<64 lowercase hex digits>`);
+    if (!isBlobDigest(digest))
+      throw new CliError('usage', `"${given}" is not a blob digest; it looks like sha256:<64 lowercase hex digits>`);
     const backend = await openBackend(flags, 0);
     await backend.session(async () => {
       const bytes = await backend.getBlob(digest);

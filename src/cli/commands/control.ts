@@ -28,27 +28,36 @@ export function registerControl(program: Command): void {
   withBackendOptions(
     program
       .command('retry')
-      .description('resume a failed, cancelled, timed-out or over-budget execution from the steps that did not complete')
+      .description(
+        'resume a failed, cancelled, timed-out or over-budget execution from the steps that did not complete',
+      )
       .argument('<execution>', 'execution id (or, locally, a unique prefix)')
       .option('--budget <micro-units>', 'a new budget for the execution')
       .option('--no-wait', 'only re-queue it; a server (or `verity resume`) runs it')
       .option('--json', 'print the outcome as one JSON object on stdout')
       .option('-q, --quiet', 'no progress output')
       .option('--workers <n>', 'job slots of the in-process worker (local)', '16'),
-  ).action(async (id: string, flags: BackendFlags & WatchFlags & { budget?: string; wait: boolean; workers: string }) => {
-    const workers = flags.wait && !flags.server ? parseNonNegativeInt('--workers', flags.workers) : 0;
-    const budget = flags.budget === undefined ? undefined : parseNonNegativeInt('--budget', flags.budget);
-    const backend = await openBackend(flags, workers);
-    await backend.session(async () => {
-      const execution = await backend.retry(await backend.resolveId(id), budget === undefined ? {} : { budget });
-      if (!flags.wait) {
-        console.log(`retrying ${execution.executionId}`);
-        return;
-      }
-      if (!flags.json && !flags.quiet) console.error(`execution ${execution.executionId} retried`);
-      process.exitCode = await watchToEnd(backend, execution.executionId, `${execution.workflowId} v${execution.workflowVersion}`, flags);
-    });
-  });
+  ).action(
+    async (id: string, flags: BackendFlags & WatchFlags & { budget?: string; wait: boolean; workers: string }) => {
+      const workers = flags.wait && !flags.server ? parseNonNegativeInt('--workers', flags.workers) : 0;
+      const budget = flags.budget === undefined ? undefined : parseNonNegativeInt('--budget', flags.budget);
+      const backend = await openBackend(flags, workers);
+      await backend.session(async () => {
+        const execution = await backend.retry(await backend.resolveId(id), budget === undefined ? {} : { budget });
+        if (!flags.wait) {
+          console.log(`retrying ${execution.executionId}`);
+          return;
+        }
+        if (!flags.json && !flags.quiet) console.error(`execution ${execution.executionId} retried`);
+        process.exitCode = await watchToEnd(
+          backend,
+          execution.executionId,
+          `${execution.workflowId} v${execution.workflowVersion}`,
+          flags,
+        );
+      });
+    },
+  );
 
   withStoreOptions(
     program
@@ -79,7 +88,9 @@ export function registerControl(program: Command): void {
           const final = await node.waitFor(execution.id);
           if (!flags.json) {
             const took = formatDuration((final.finishedAt ?? Date.now()) - final.startedAt);
-            console.log(`${final.status}: ${final.workflowId} v${final.workflowVersion} execution ${final.id} (${took})`);
+            console.log(
+              `${final.status}: ${final.workflowId} v${final.workflowVersion} execution ${final.id} (${took})`,
+            );
           }
           return { executionId: final.id, workflowId: final.workflowId, status: final.status };
         }),
@@ -93,7 +104,11 @@ export function registerControl(program: Command): void {
 async function unservableSteps(node: VerityNode, execution: ExecutionRecord): Promise<string[]> {
   const workflow = await node.store.read.getWorkflow(execution.workflowDigest);
   if (!workflow) return [];
-  const open = new Set((await node.store.read.listSteps(execution.id)).filter((s) => s.status !== 'completed' && s.status !== 'skipped').map((s) => s.stepId));
+  const open = new Set(
+    (await node.store.read.listSteps(execution.id))
+      .filter((s) => s.status !== 'completed' && s.status !== 'skipped')
+      .map((s) => s.stepId),
+  );
   return workflow.definition.steps
     .filter((s) => open.has(s.id) && !node.registry.canServe(s.step_type, s.model_requirements?.name))
     .map((s) => `${s.id} (${s.model_requirements ? `model ${s.model_requirements.name}` : s.step_type})`);

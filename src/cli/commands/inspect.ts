@@ -81,7 +81,9 @@ export function registerInspect(program: Command): void {
       }
       const c = colorize(process.stdout);
       const now = Date.now();
-      console.log(`${c.bold(`${view.workflowId} v${view.workflowVersion}`)}  execution ${view.executionId}  ${statusColor(c, view.status)(view.status)}`);
+      console.log(
+        `${c.bold(`${view.workflowId} v${view.workflowVersion}`)}  execution ${view.executionId}  ${statusColor(c, view.status)(view.status)}`,
+      );
       console.log(
         c.dim(
           `started ${view.createdAt}${view.finishedAt ? `, ended ${view.finishedAt}` : ''} (${took(view)}); spent ${view.spent}${view.budget > 0 ? ` of ${view.budget}` : ''} micro-units; workflow digest ${view.workflowDigest}`,

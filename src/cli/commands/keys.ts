@@ -18,16 +18,16 @@ import { colorize, table } from '../format.js';
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('the coordinator key that signs receipts, and API keys');
 
-  withBackendOptions(keys.command('show').description("print the coordinator's public key (PEM) and its keyid: what verifiers trust")).action(
-    async (flags: BackendFlags) => {
-      const backend = await openBackend(flags, 0);
-      await backend.session(async () => {
-        const key = await backend.coordinatorKey();
-        process.stdout.write(key.publicKeyPem);
-        console.error(`keyid ${key.keyid}`);
-      });
-    },
-  );
+  withBackendOptions(
+    keys.command('show').description("print the coordinator's public key (PEM) and its keyid: what verifiers trust"),
+  ).action(async (flags: BackendFlags) => {
+    const backend = await openBackend(flags, 0);
+    await backend.session(async () => {
+      const key = await backend.coordinatorKey();
+      process.stdout.write(key.publicKeyPem);
+      console.error(`keyid ${key.keyid}`);
+    });
+  });
 
   withBackendOptions(
     keys
@@ -36,42 +36,69 @@ export function registerKeys(program: Command): void {
       .requiredOption('--role <role>', `what the key may do: ${ROLES.join(', ')}`)
       .requiredOption('--name <name>', 'who holds it: the principal its executions and workflows belong to'),
   ).action(async (flags: BackendFlags & { role: string; name: string }) => {
-    if (!ROLES.includes(flags.role as Role)) throw new CliError('usage', `--role must be one of ${ROLES.join(', ')}, not "${flags.role}"`);
-    const created = await withKeys(flags, (client) => client.createKey(flags.name, flags.role as Role).then((k) => ({ token: k.token, id: k.id })), async (apiKeys) => {
-      const { record, token } = await apiKeys.create(flags.name, flags.role as Role);
-      return { token, id: record.id };
-    });
+    if (!ROLES.includes(flags.role as Role))
+      throw new CliError('usage', `--role must be one of ${ROLES.join(', ')}, not "${flags.role}"`);
+    const created = await withKeys(
+      flags,
+      (client) => client.createKey(flags.name, flags.role as Role).then((k) => ({ token: k.token, id: k.id })),
+      async (apiKeys) => {
+        const { record, token } = await apiKeys.create(flags.name, flags.role as Role);
+        return { token, id: record.id };
+      },
+    );
     process.stdout.write(`${created.token}\n`);
     console.error(`created ${flags.role} key ${created.id} for ${flags.name}`);
   });
 
-  withBackendOptions(keys.command('list').description('list API keys (never their secrets)').option('--json', 'print a JSON array')).action(
-    async (flags: BackendFlags & { json?: boolean }) => {
-      const list = await withKeys(flags, (client) => client.listKeys(), async (apiKeys) => (await apiKeys.list()).map(keyView));
-      if (flags.json) {
-        process.stdout.write(JSON.stringify(list, null, 2) + '\n');
-        return;
-      }
-      const c = colorize(process.stdout);
-      console.log(
-        table([
-          ['ID', 'NAME', 'ROLE', 'CREATED', 'LAST USED', 'STATE'],
-          ...list.map((k) => [k.id, k.principal, k.role, k.createdAt.slice(0, 19).replace('T', ' '), k.lastUsedAt?.slice(0, 19).replace('T', ' ') ?? '', k.revokedAt ? c.red('revoked') : c.green('active')]),
+  withBackendOptions(
+    keys.command('list').description('list API keys (never their secrets)').option('--json', 'print a JSON array'),
+  ).action(async (flags: BackendFlags & { json?: boolean }) => {
+    const list = await withKeys(
+      flags,
+      (client) => client.listKeys(),
+      async (apiKeys) => (await apiKeys.list()).map(keyView),
+    );
+    if (flags.json) {
+      process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+      return;
+    }
+    const c = colorize(process.stdout);
+    console.log(
+      table([
+        ['ID', 'NAME', 'ROLE', 'CREATED', 'LAST USED', 'STATE'],
+        ...list.map((k) => [
+          k.id,
+          k.principal,
+          k.role,
+          k.createdAt.slice(0, 19).replace('T', ' '),
+          k.lastUsedAt?.slice(0, 19).replace('T', ' ') ?? '',
+          k.revokedAt ? c.red('revoked') : c.green('active'),
         ]),
-      );
-    },
-  );
+      ]),
+    );
+  });
 
-  withBackendOptions(keys.command('revoke').description('revoke an API key: it is refused from now on').argument('<id>', 'the key id (from `verity keys list`)')).action(
-    async (id: string, flags: BackendFlags) => {
-      const revoked = await withKeys(flags, (client) => client.revokeKey(id), async (apiKeys) => keyView(await apiKeys.revoke(id)));
-      console.log(`revoked ${revoked.role} key ${revoked.id} of ${revoked.principal}`);
-    },
-  );
+  withBackendOptions(
+    keys
+      .command('revoke')
+      .description('revoke an API key: it is refused from now on')
+      .argument('<id>', 'the key id (from `verity keys list`)'),
+  ).action(async (id: string, flags: BackendFlags) => {
+    const revoked = await withKeys(
+      flags,
+      (client) => client.revokeKey(id),
+      async (apiKeys) => keyView(await apiKeys.revoke(id)),
+    );
+    console.log(`revoked ${revoked.role} key ${revoked.id} of ${revoked.principal}`);
+  });
 }
 
 /** Runs the server call with --server, else the same thing on the data directory's store. */
-async function withKeys<T>(flags: BackendFlags, remote: (client: VerityClient) => Promise<T>, local: (keys: ApiKeys) => Promise<T>): Promise<T> {
+async function withKeys<T>(
+  flags: BackendFlags,
+  remote: (client: VerityClient) => Promise<T>,
+  local: (keys: ApiKeys) => Promise<T>,
+): Promise<T> {
   if (flags.server) {
     const backend = await openBackend(flags, 0);
     return remote((backend as RemoteBackend).client);

@@ -22,12 +22,18 @@ export function registerRun(program: Command): void {
     program
       .command('run')
       .description('run a workflow to the end, with live progress: here, or on a server with --server')
-      .argument('<workflow>', 'workflow definition file (YAML or JSON); with --server, also a published workflow: ID (its latest version) or ID@VERSION')
+      .argument(
+        '<workflow>',
+        'workflow definition file (YAML or JSON); with --server, also a published workflow: ID (its latest version) or ID@VERSION',
+      )
       .option('-i, --input <json>', 'the inputs: inline JSON, or @file (JSON or YAML)')
       .option('--json', 'print the outcome as one JSON object on stdout')
       .option('-q, --quiet', 'no progress output')
       .option('--workers <n>', 'job slots of the in-process worker (local runs)', '16')
-      .option('--models-config <file>', 'hosted models the in-process worker serves: an OpenAI-compatible server (local runs; see examples/llm-summary)')
+      .option(
+        '--models-config <file>',
+        'hosted models the in-process worker serves: an OpenAI-compatible server (local runs; see examples/llm-summary)',
+      )
       .option('--budget <micro-units>', "override the workflow's max_cost_budget")
       .option('--idempotency-key <key>', 'the same key returns the same execution instead of starting another')
       .option('--no-wait', 'with --server: print the execution id and return; it runs on the server'),
@@ -41,9 +47,13 @@ export function registerRun(program: Command): void {
       target = { loaded: await loadWorkflowFile(workflow) };
     } else {
       const [, workflowId, version] = /^(.+?)(?:@(\d+))?$/.exec(workflow)!;
-      target = { workflowId: workflowId!, ...(version !== undefined && { version: parseNonNegativeInt('version', version) }) };
+      target = {
+        workflowId: workflowId!,
+        ...(version !== undefined && { version: parseNonNegativeInt('version', version) }),
+      };
     }
-    if (!flags.server && !flags.wait) throw new CliError('usage', '--no-wait needs --server: a local run lives in this process');
+    if (!flags.server && !flags.wait)
+      throw new CliError('usage', '--no-wait needs --server: a local run lives in this process');
     const backend = await openBackend(flags, workers);
     await backend.session(async () => {
       const execution = await backend.start(target, {
@@ -57,7 +67,10 @@ export function registerRun(program: Command): void {
         else console.log(execution.executionId);
         return;
       }
-      if (!flags.json && !flags.quiet) console.error(`execution ${execution.executionId} started (${title}${flags.server ? ` on ${backend.where}` : ''})`);
+      if (!flags.json && !flags.quiet)
+        console.error(
+          `execution ${execution.executionId} started (${title}${flags.server ? ` on ${backend.where}` : ''})`,
+        );
       process.exitCode = await watchToEnd(backend, execution.executionId, title, flags);
     });
   });

@@ -17,7 +17,10 @@ import { Worker } from '../../worker/worker.js';
 import { httpWorkerClient } from '../../worker/http-client.js';
 
 const MODELS_CONFIG = () =>
-  new Option('--models-config <file>', 'hosted models this worker serves: an OpenAI-compatible server (see examples/llm-summary)').env('VERITY_MODELS_CONFIG');
+  new Option(
+    '--models-config <file>',
+    'hosted models this worker serves: an OpenAI-compatible server (see examples/llm-summary)',
+  ).env('VERITY_MODELS_CONFIG');
 
 interface ServeFlags extends StoreFlags {
   port: string;
@@ -37,25 +40,47 @@ export function registerServe(program: Command): void {
       .option('--port <port>', 'port to listen on', '8080')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--workers <n>', 'job slots of the in-process worker (0 for none); default: the number of cores')
-      .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+      .addOption(
+        new Option('--log-level <level>', 'log level')
+          .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info'),
+      )
       .option('--drain-ms <ms>', 'on SIGTERM, how long running steps may take to finish', '10000')
-      .addOption(new Option('--lease-ms <ms>', "a job's lease: how long a worker that stops heartbeating keeps it (default 15000)").env('VERITY_LEASE_MS'))
+      .addOption(
+        new Option(
+          '--lease-ms <ms>',
+          "a job's lease: how long a worker that stops heartbeating keeps it (default 15000)",
+        ).env('VERITY_LEASE_MS'),
+      )
       .addOption(MODELS_CONFIG()),
   ).action(async (flags: ServeFlags) => {
     // Every VERITY_* variable is checked before anything starts, and a bad one is named as itself (not as
     // the flag it stands in for): the server refuses to start rather than run on a default unnoticed.
     readEnv();
     const port = parseNonNegativeInt('--port', flags.port);
-    const workers = flags.workers === undefined ? availableParallelism() : parseNonNegativeInt('--workers', flags.workers);
+    const workers =
+      flags.workers === undefined ? availableParallelism() : parseNonNegativeInt('--workers', flags.workers);
     const drainMs = parseNonNegativeInt('--drain-ms', flags.drainMs);
     const leaseMs = flags.leaseMs === undefined ? undefined : parseNonNegativeInt('--lease-ms', flags.leaseMs);
-    if (leaseMs !== undefined && leaseMs < 1000) throw new CliError('usage', '--lease-ms must be at least 1000: a worker heartbeats every third of it');
-    const node = await openNode(flags, workers, (line) => console.error(line), leaseMs === undefined ? {} : { leaseMs });
+    if (leaseMs !== undefined && leaseMs < 1000)
+      throw new CliError('usage', '--lease-ms must be at least 1000: a worker heartbeats every third of it');
+    const node = await openNode(
+      flags,
+      workers,
+      (line) => console.error(line),
+      leaseMs === undefined ? {} : { leaseMs },
+    );
     await node.start();
-    const { app, context, shutdown } = await buildServer(node, { logger: flags.logLevel === 'silent' ? false : { level: flags.logLevel } });
-    const adminToken = await context.keys.ensureAdmin(resolveNodeOptions(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}).dataDir);
+    const { app, context, shutdown } = await buildServer(node, {
+      logger: flags.logLevel === 'silent' ? false : { level: flags.logLevel },
+    });
+    const adminToken = await context.keys.ensureAdmin(
+      resolveNodeOptions(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}).dataDir,
+    );
     if (adminToken) {
-      console.error(`created the admin API key (shown once; also in ${join(resolveNodeOptions(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}).dataDir, 'admin.key')}):\n${adminToken}`);
+      console.error(
+        `created the admin API key (shown once; also in ${join(resolveNodeOptions(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}).dataDir, 'admin.key')}):\n${adminToken}`,
+      );
     }
     try {
       await app.listen({ port, host: flags.host });
@@ -64,8 +89,11 @@ export function registerServe(program: Command): void {
       throw new CliError('failed', `cannot listen on ${flags.host}:${port}: ${(error as Error).message}`);
     }
     const address = app.server.address();
-    const url = typeof address === 'object' && address ? `http://${flags.host}:${address.port}` : `http://${flags.host}:${port}`;
-    console.error(`verity is serving on ${url} (API docs: ${url}/docs; store: ${node.store.location}; ${workers} worker slots)`);
+    const url =
+      typeof address === 'object' && address ? `http://${flags.host}:${address.port}` : `http://${flags.host}:${port}`;
+    console.error(
+      `verity is serving on ${url} (API docs: ${url}/docs; store: ${node.store.location}; ${workers} worker slots)`,
+    );
     console.error(
       'unavailable' in node.zk
         ? `verification level zk: off (${node.zk.unavailable})`
@@ -76,7 +104,9 @@ export function registerServe(program: Command): void {
       const stop = (signal: string) => {
         if (stopping) process.exit(130);
         stopping = true;
-        console.error(`${signal}: stopping: no new work; running steps get ${drainMs} ms to finish, the rest go back to the queue`);
+        console.error(
+          `${signal}: stopping: no new work; running steps get ${drainMs} ms to finish, the rest go back to the queue`,
+        );
         shutdown.abort();
         app
           .close()
@@ -93,48 +123,81 @@ export function registerServe(program: Command): void {
     .command('worker')
     .description('run a remote worker: claim jobs from a server over HTTP, run them, attest their results')
     .addOption(new Option('--server <url>', 'the Verity server').env('VERITY_SERVER').makeOptionMandatory())
-    .addOption(new Option('--key <api-key>', 'an API key with the worker role').env('VERITY_API_KEY').makeOptionMandatory())
-    .option('--capabilities <list>', 'comma-separated step types and models this worker runs (default: everything it has)')
+    .addOption(
+      new Option('--key <api-key>', 'an API key with the worker role').env('VERITY_API_KEY').makeOptionMandatory(),
+    )
+    .option(
+      '--capabilities <list>',
+      'comma-separated step types and models this worker runs (default: everything it has)',
+    )
     .option('--concurrency <n>', 'jobs at once', '4')
     .option('--name <name>', 'how the worker shows in the server', `${hostname()}:${process.pid}`)
-    .addOption(new Option('--data-dir <dir>', "where the worker's key lives (keys/worker.key)").env('VERITY_DATA_DIR').default('.verity-worker'))
+    .addOption(
+      new Option('--data-dir <dir>', "where the worker's key lives (keys/worker.key)")
+        .env('VERITY_DATA_DIR')
+        .default('.verity-worker'),
+    )
     .addOption(MODELS_CONFIG())
     .option('--debug', 'print errors as they happen')
-    .action(async (flags: { server: string; key: string; capabilities?: string; concurrency: string; name: string; dataDir: string; modelsConfig?: string; debug?: boolean }) => {
-      const concurrency = parseNonNegativeInt('--concurrency', flags.concurrency);
-      if (concurrency < 1) throw new CliError('usage', '--concurrency must be at least 1');
-      const signer = loadOrCreateSigner(join(flags.dataDir, 'keys', 'worker.key'));
-      // Its Baby Jubjub key (keys/worker.zk.key): it signs step leaves of executions at verification level zk.
-      const zkSigner = await loadOrCreateZkSigner(zkKeyFileOf(join(flags.dataDir, 'keys', 'worker.key')));
-      const registry = new ExecutorRegistry(workerExecutors(flags.modelsConfig));
-      const wanted = flags.capabilities?.split(',').map((c) => c.trim()).filter(Boolean);
-      if (wanted) {
-        const { stepTypes, models } = registry.capabilities;
-        const unknown = wanted.filter((w) => !(stepTypes as string[]).includes(w) && !models.includes(w));
-        if (unknown.length > 0) throw new CliError('usage', `--capabilities: this worker cannot run ${unknown.join(', ')}; it has ${[...stepTypes, ...models].join(', ')}`);
-      }
-      const worker = new Worker(httpWorkerClient(flags.server, flags.key, signer), wanted ? registry.restrictedTo(wanted) : registry, {
-        signer,
-        zkSigner,
-        concurrency,
-        name: flags.name,
-        pollMs: 20_000,
-        onError: (error, context) => {
-          if (flags.debug) console.error(`worker: ${(error as Error).message} ${JSON.stringify(context)}`);
-        },
-      });
-      const workerId = await worker.start();
-      console.error(`worker ${workerId} (key ${signer.keyId.slice(0, 16)}…) serving ${flags.server} with ${concurrency} slots`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          console.error('stopping: running jobs get 10 s to finish');
-          worker
-            .stop(10_000)
-            .catch((error: unknown) => console.error(`error while stopping: ${(error as Error).message}`))
-            .finally(resolve);
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
-    });
+    .action(
+      async (flags: {
+        server: string;
+        key: string;
+        capabilities?: string;
+        concurrency: string;
+        name: string;
+        dataDir: string;
+        modelsConfig?: string;
+        debug?: boolean;
+      }) => {
+        const concurrency = parseNonNegativeInt('--concurrency', flags.concurrency);
+        if (concurrency < 1) throw new CliError('usage', '--concurrency must be at least 1');
+        const signer = loadOrCreateSigner(join(flags.dataDir, 'keys', 'worker.key'));
+        // Its Baby Jubjub key (keys/worker.zk.key): it signs step leaves of executions at verification level zk.
+        const zkSigner = await loadOrCreateZkSigner(zkKeyFileOf(join(flags.dataDir, 'keys', 'worker.key')));
+        const registry = new ExecutorRegistry(workerExecutors(flags.modelsConfig));
+        const wanted = flags.capabilities
+          ?.split(',')
+          .map((c) => c.trim())
+          .filter(Boolean);
+        if (wanted) {
+          const { stepTypes, models } = registry.capabilities;
+          const unknown = wanted.filter((w) => !(stepTypes as string[]).includes(w) && !models.includes(w));
+          if (unknown.length > 0)
+            throw new CliError(
+              'usage',
+              `--capabilities: this worker cannot run ${unknown.join(', ')}; it has ${[...stepTypes, ...models].join(', ')}`,
+            );
+        }
+        const worker = new Worker(
+          httpWorkerClient(flags.server, flags.key, signer),
+          wanted ? registry.restrictedTo(wanted) : registry,
+          {
+            signer,
+            zkSigner,
+            concurrency,
+            name: flags.name,
+            pollMs: 20_000,
+            onError: (error, context) => {
+              if (flags.debug) console.error(`worker: ${(error as Error).message} ${JSON.stringify(context)}`);
+            },
+          },
+        );
+        const workerId = await worker.start();
+        console.error(
+          `worker ${workerId} (key ${signer.keyId.slice(0, 16)}…) serving ${flags.server} with ${concurrency} slots`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            console.error('stopping: running jobs get 10 s to finish');
+            worker
+              .stop(10_000)
+              .catch((error: unknown) => console.error(`error while stopping: ${(error as Error).message}`))
+              .finally(resolve);
+          };
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+      },
+    );
 }

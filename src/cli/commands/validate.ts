@@ -14,7 +14,13 @@ export function registerValidate(program: Command): void {
       const result = await readWorkflowFile(file);
       if (flags.json) {
         process.stdout.write(
-          JSON.stringify(result.ok ? { valid: true, summary: result.summary, warnings: result.warnings } : { valid: false, errors: result.errors, warnings: result.warnings }, null, 2) + '\n',
+          JSON.stringify(
+            result.ok
+              ? { valid: true, summary: result.summary, warnings: result.warnings }
+              : { valid: false, errors: result.errors, warnings: result.warnings },
+            null,
+            2,
+          ) + '\n',
         );
       } else if (result.ok) {
         const s = result.summary;

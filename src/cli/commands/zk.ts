@@ -2,7 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { DEFAULT_ZK_CONFIG, MAX_BATCH_SIZE, MAX_REGISTRY_DEPTH, checkZkConfig, circuitId } from '../../attest/zk/circuit.js';
+import {
+  DEFAULT_ZK_CONFIG,
+  MAX_BATCH_SIZE,
+  MAX_REGISTRY_DEPTH,
+  checkZkConfig,
+  circuitId,
+} from '../../attest/zk/circuit.js';
 import type { ZkConfig } from '../../attest/zk/circuit.js';
 import { ZkError } from '../../attest/zk/errors.js';
 import { checkArtifacts, readArtifacts } from '../../zk/setup/artifacts.js';
@@ -23,9 +29,20 @@ export interface ZkFlags {
 
 export function withZkOptions(command: Command): Command {
   return command
-    .addOption(new Option('--batch-size <n>', `steps per proof (1 to ${MAX_BATCH_SIZE}); each size is its own circuit`).default(String(DEFAULT_ZK_CONFIG.batchSize)))
-    .addOption(new Option('--registry-depth <n>', `depth of the worker registry tree (1 to ${MAX_REGISTRY_DEPTH}): up to 2^n worker keys`).default(String(DEFAULT_ZK_CONFIG.registryDepth)))
-    .addOption(new Option('--zk-dir <dir>', 'where circuit artifacts live (default: <data dir>/zk)').env('VERITY_ZK_DIR'))
+    .addOption(
+      new Option('--batch-size <n>', `steps per proof (1 to ${MAX_BATCH_SIZE}); each size is its own circuit`).default(
+        String(DEFAULT_ZK_CONFIG.batchSize),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--registry-depth <n>',
+        `depth of the worker registry tree (1 to ${MAX_REGISTRY_DEPTH}): up to 2^n worker keys`,
+      ).default(String(DEFAULT_ZK_CONFIG.registryDepth)),
+    )
+    .addOption(
+      new Option('--zk-dir <dir>', 'where circuit artifacts live (default: <data dir>/zk)').env('VERITY_ZK_DIR'),
+    )
     .addOption(new Option('--data-dir <dir>', 'where local state lives').env('VERITY_DATA_DIR').default('.verity'));
 }
 
@@ -43,7 +60,8 @@ export function zkConfigOf(flags: Pick<ZkFlags, 'batchSize' | 'registryDepth'>):
 
 function integerFlag(flag: string, value: string, max: number): number {
   const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new CliError('usage', `${flag} must be an integer from 1 to ${max}, not "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new CliError('usage', `${flag} must be an integer from 1 to ${max}, not "${value}"`);
   return n;
 }
 
@@ -52,13 +70,18 @@ function integerFlag(flag: string, value: string, max: number): number {
  * and what it produced.
  */
 export function registerZk(program: Command): void {
-  const zk = program.command('zk').description('zero-knowledge proofs: set up the batch circuit (development ceremony) and inspect its artifacts');
+  const zk = program
+    .command('zk')
+    .description('zero-knowledge proofs: set up the batch circuit (development ceremony) and inspect its artifacts');
 
   withZkOptions(
     zk
       .command('setup')
       .description('compile the circuit and run a development trusted-setup ceremony; run it again to resume')
-      .option('--ptau <file>', 'a prepared powers-of-tau file (e.g. from a public ceremony) to use instead of generating one')
+      .option(
+        '--ptau <file>',
+        'a prepared powers-of-tau file (e.g. from a public ceremony) to use instead of generating one',
+      )
       .option('--entropy <text>', 'extra entropy for the random contributions')
       .option('--beacon <hex>', 'the beacon value (hex); default: 32 random bytes')
       .option('--json', 'print the summary as JSON'),
@@ -98,7 +121,10 @@ export function registerZk(program: Command): void {
     console.log(
       table([
         ['circuit', t.circuitId],
-        ['constraints', `${t.constraints} (powers of tau 2^${t.power}, ${t.phase1.source === 'imported' ? 'imported' : 'generated'} phase 1)`],
+        [
+          'constraints',
+          `${t.constraints} (powers of tau 2^${t.power}, ${t.phase1.source === 'imported' ? 'imported' : 'generated'} phase 1)`,
+        ],
         ['ceremony', `development ceremony (${t.contributions.length} contributions)`],
         ['verification key', result.paths.verificationKey],
         ['vkey digest', `sha256:${t.verificationKeyDigest}`],
@@ -134,45 +160,60 @@ export function registerZk(program: Command): void {
         ['vkey digest', `sha256:${result.verificationKeyDigest} (was sha256:${result.previousVerificationKeyDigest})`],
       ]),
     );
-    console.error('the verification key changed: proofs made before no longer verify; give verifiers the new verification_key.json');
+    console.error(
+      'the verification key changed: proofs made before no longer verify; give verifiers the new verification_key.json',
+    );
   });
 
-  withZkOptions(zk.command('info').description('the artifacts of a setup, their digests, and its ceremony transcript').option('--json', 'print it as JSON')).action(
-    async (flags: ZkFlags & { json?: boolean }) => {
-      const zkDir = zkDirOf(flags);
-      const artifacts = await readArtifacts(zkDir, zkConfigOf(flags));
-      const checks = await checkArtifacts(zkDir, artifacts.transcript);
-      const t = artifacts.transcript;
-      const modified = checks.filter((c) => !c.ok);
-      if (modified.length > 0) process.exitCode = EXIT.failed;
-      if (flags.json) {
-        process.stdout.write(JSON.stringify({ dir: artifacts.paths.dir, ...t, checks }, null, 2) + '\n');
-        return;
-      }
-      const c = colorize(process.stdout);
-      const lines = [
-        `${c.bold(t.circuitId)}: batch size ${t.config.batchSize}, registry depth ${t.config.registryDepth}, ${t.constraints} constraints, ${t.publicInputs} public inputs, 2^${t.power}`,
-        `${c.yellow('development ceremony')}: ${t.caveat}`,
-        '',
-        table([
-          ['ARTIFACT', 'SIZE', 'SHA-256', 'PATH'],
-          ...checks.map((a) => [a.name, a.size === undefined ? '-' : formatSize(a.size), a.ok ? (a.sha256 ?? '') : c.red(a.sha256 === undefined ? 'missing' : `${a.sha256} (transcript: ${a.expected})`), a.path]),
+  withZkOptions(
+    zk
+      .command('info')
+      .description('the artifacts of a setup, their digests, and its ceremony transcript')
+      .option('--json', 'print it as JSON'),
+  ).action(async (flags: ZkFlags & { json?: boolean }) => {
+    const zkDir = zkDirOf(flags);
+    const artifacts = await readArtifacts(zkDir, zkConfigOf(flags));
+    const checks = await checkArtifacts(zkDir, artifacts.transcript);
+    const t = artifacts.transcript;
+    const modified = checks.filter((c) => !c.ok);
+    if (modified.length > 0) process.exitCode = EXIT.failed;
+    if (flags.json) {
+      process.stdout.write(JSON.stringify({ dir: artifacts.paths.dir, ...t, checks }, null, 2) + '\n');
+      return;
+    }
+    const c = colorize(process.stdout);
+    const lines = [
+      `${c.bold(t.circuitId)}: batch size ${t.config.batchSize}, registry depth ${t.config.registryDepth}, ${t.constraints} constraints, ${t.publicInputs} public inputs, 2^${t.power}`,
+      `${c.yellow('development ceremony')}: ${t.caveat}`,
+      '',
+      table([
+        ['ARTIFACT', 'SIZE', 'SHA-256', 'PATH'],
+        ...checks.map((a) => [
+          a.name,
+          a.size === undefined ? '-' : formatSize(a.size),
+          a.ok
+            ? (a.sha256 ?? '')
+            : c.red(a.sha256 === undefined ? 'missing' : `${a.sha256} (transcript: ${a.expected})`),
+          a.path,
         ]),
-        '',
-        `phase 1: ${t.phase1.source === 'imported' ? `imported from ${t.phase1.importedFrom ?? '?'}` : 'generated here'}, 2^${t.phase1.power}, sha256 ${t.phase1.sha256}`,
-        'contributions, in order:',
-        ...t.contributions.map((x, i) => `  ${i + 1}. ${describeContribution(x)}`),
-        '',
-        `verification key digest: sha256:${t.verificationKeyDigest}`,
-        `made with snarkjs ${t.versions.snarkjs}, ${t.versions.circom}, node ${t.versions.node}; last updated ${t.updatedAt}`,
-        `stage times: ${Object.entries(t.timings)
-          .map(([stage, seconds]) => `${stage} ${formatSeconds(seconds)}`)
-          .join(', ')}`,
-      ];
-      console.log(lines.join('\n'));
-      if (modified.length > 0) console.error(`error: ${modified.map((m) => m.name).join(', ')} changed since the transcript was written: run \`verity zk setup\` again`);
-    },
-  );
+      ]),
+      '',
+      `phase 1: ${t.phase1.source === 'imported' ? `imported from ${t.phase1.importedFrom ?? '?'}` : 'generated here'}, 2^${t.phase1.power}, sha256 ${t.phase1.sha256}`,
+      'contributions, in order:',
+      ...t.contributions.map((x, i) => `  ${i + 1}. ${describeContribution(x)}`),
+      '',
+      `verification key digest: sha256:${t.verificationKeyDigest}`,
+      `made with snarkjs ${t.versions.snarkjs}, ${t.versions.circom}, node ${t.versions.node}; last updated ${t.updatedAt}`,
+      `stage times: ${Object.entries(t.timings)
+        .map(([stage, seconds]) => `${stage} ${formatSeconds(seconds)}`)
+        .join(', ')}`,
+    ];
+    console.log(lines.join('\n'));
+    if (modified.length > 0)
+      console.error(
+        `error: ${modified.map((m) => m.name).join(', ')} changed since the transcript was written: run \`verity zk setup\` again`,
+      );
+  });
 
   withZkOptions(
     zk
@@ -187,7 +228,9 @@ export function registerZk(program: Command): void {
       return;
     }
     writeFileSync(flags.out, text);
-    console.error(`wrote the verification key of ${circuitId(artifacts.config)} to ${flags.out} (sha256:${artifacts.transcript.verificationKeyDigest})`);
+    console.error(
+      `wrote the verification key of ${circuitId(artifacts.config)} to ${flags.out} (sha256:${artifacts.transcript.verificationKeyDigest})`,
+    );
   });
 
   withZkOptions(
@@ -199,7 +242,9 @@ export function registerZk(program: Command): void {
   ).action(async (flags: ZkFlags & { out?: string; contract: string }) => {
     const artifacts = await readArtifacts(zkDirOf(flags), zkConfigOf(flags));
     const { exportSolidityVerifier } = await import('../../zk/solidity.js');
-    const source = await untilDone('interrupted', () => exportSolidityVerifier(artifacts.paths.zkey, { contractName: flags.contract }));
+    const source = await untilDone('interrupted', () =>
+      exportSolidityVerifier(artifacts.paths.zkey, { contractName: flags.contract }),
+    );
     if (flags.out === undefined) {
       process.stdout.write(source);
       return;
@@ -227,7 +272,8 @@ async function untilDone<T>(interrupted: string, work: () => Promise<T>): Promis
     return await work();
   } catch (error) {
     // A bad --beacon or --name: the user's input, so a usage error (exit 2) like a bad flag.
-    if (error instanceof ZkError && error.code === 'invalid_config') throw new CliError('usage', error.message, { cause: error });
+    if (error instanceof ZkError && error.code === 'invalid_config')
+      throw new CliError('usage', error.message, { cause: error });
     throw error;
   } finally {
     process.off('SIGINT', onSignal);
@@ -237,7 +283,8 @@ async function untilDone<T>(interrupted: string, work: () => Promise<T>): Promis
 }
 
 function describeContribution(x: Contribution): string {
-  const what = x.type === 'beacon' ? `beacon ${x.beacon?.hash ?? '?'} (2^${x.beacon?.iterationsExp ?? '?'} iterations)` : 'random';
+  const what =
+    x.type === 'beacon' ? `beacon ${x.beacon?.hash ?? '?'} (2^${x.beacon?.iterationsExp ?? '?'} iterations)` : 'random';
   return `phase ${x.phase} ${what}: "${x.name}" at ${x.at}\n     hash ${x.hash}`;
 }
 

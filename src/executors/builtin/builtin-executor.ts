@@ -20,8 +20,10 @@ export class BuiltinExecutor implements Executor {
 
   async run(job: ExecutorJob, context: ExecutorContext): Promise<ExecutorResult> {
     const input = job.input;
-    const params = input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
-    const cost = Number.isSafeInteger(params.cost) && (params.cost as number) >= 0 ? (params.cost as number) : undefined;
+    const params =
+      input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+    const cost =
+      Number.isSafeInteger(params.cost) && (params.cost as number) >= 0 ? (params.cost as number) : undefined;
     const result = (output: unknown): ExecutorResult => (cost === undefined ? { output } : { output, cost });
     switch (job.spec.model?.name) {
       case 'builtin/echo':
@@ -29,9 +31,13 @@ export class BuiltinExecutor implements Executor {
       case 'builtin/sleep': {
         const ms = params.ms;
         if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_SLEEP_MS) {
-          throw new ExecutorError('invalid_input', `builtin/sleep needs input ms: a number of milliseconds from 0 to ${MAX_SLEEP_MS}`, {
-            retryable: false,
-          });
+          throw new ExecutorError(
+            'invalid_input',
+            `builtin/sleep needs input ms: a number of milliseconds from 0 to ${MAX_SLEEP_MS}`,
+            {
+              retryable: false,
+            },
+          );
         }
         await sleep(ms, undefined, { signal: context.signal });
         return result(input);
@@ -49,7 +55,9 @@ export class BuiltinExecutor implements Executor {
         throw new ExecutorError(code, message, { retryable: params.retryable !== false });
       }
       default:
-        throw new ExecutorError('unknown_model', `no built-in model ${job.spec.model?.name ?? '(none)'}`, { retryable: false });
+        throw new ExecutorError('unknown_model', `no built-in model ${job.spec.model?.name ?? '(none)'}`, {
+          retryable: false,
+        });
     }
   }
 }

@@ -32,7 +32,10 @@ export class DataBuiltinsExecutor implements Executor {
 /** The output of one data/* model for an input; throws a non-retryable ExecutorError on bad input. */
 export function runBuiltin(model: string, input: unknown): unknown {
   const fail = (field: string, message: string): never => {
-    throw new ExecutorError('invalid_input', `${model}: input field ${field} ${message}`, { retryable: false, context: { field } });
+    throw new ExecutorError('invalid_input', `${model}: input field ${field} ${message}`, {
+      retryable: false,
+      context: { field },
+    });
   };
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return fail('(input)', 'must be an object');
   const params = input as Params;
@@ -51,7 +54,8 @@ export function runBuiltin(model: string, input: unknown): unknown {
   };
   const integer = (field: string, min: number, max: number, fallback?: number): number => {
     const value = params[field] ?? fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) return fail(field, `must be an integer from ${min} to ${max}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+      return fail(field, `must be an integer from ${min} to ${max}`);
     return value;
   };
   const number = (field: string): number | undefined => {
@@ -65,7 +69,8 @@ export function runBuiltin(model: string, input: unknown): unknown {
     case 'data/chunk': {
       const text = params.text;
       if (typeof text !== 'string') return fail('text', 'must be a string');
-      if (text.length > DATA_LIMITS.maxTextChars) return fail('text', `is longer than ${DATA_LIMITS.maxTextChars} characters`);
+      if (text.length > DATA_LIMITS.maxTextChars)
+        return fail('text', `is longer than ${DATA_LIMITS.maxTextChars} characters`);
       const size = integer('size', 1, DATA_LIMITS.maxChunkSize);
       const overlap = integer('overlap', 0, size - 1, 0);
       return { chunks: chunkText(text, size, overlap) };
@@ -73,7 +78,11 @@ export function runBuiltin(model: string, input: unknown): unknown {
     case 'data/merge': {
       const hasItems = params.items !== undefined;
       const hasLists = params.lists !== undefined;
-      if (hasItems === hasLists) return fail('items', 'or lists is needed, and not both: items (objects to merge) or lists (arrays to concatenate)');
+      if (hasItems === hasLists)
+        return fail(
+          'items',
+          'or lists is needed, and not both: items (objects to merge) or lists (arrays to concatenate)',
+        );
       if (hasItems) return mergeObjects(objects('items'));
       const lists = items('lists');
       lists.forEach((list, i) => {
@@ -84,7 +93,8 @@ export function runBuiltin(model: string, input: unknown): unknown {
     case 'data/filter': {
       const list = items();
       const field = params.field;
-      if (typeof field !== 'string' || field === '') return fail('field', 'must be a field name (a dotted path such as customer.country)');
+      if (typeof field !== 'string' || field === '')
+        return fail('field', 'must be a field name (a dotted path such as customer.country)');
       const condition: FilterCondition = {};
       if ('equals' in params) condition.equals = params.equals;
       if (params.in !== undefined) {
@@ -101,15 +111,23 @@ export function runBuiltin(model: string, input: unknown): unknown {
     case 'data/map': {
       const list = objects('items');
       const { pick, rename } = params;
-      if (pick !== undefined && !(Array.isArray(pick) && pick.every((key) => typeof key === 'string'))) return fail('pick', 'must be an array of field names');
+      if (pick !== undefined && !(Array.isArray(pick) && pick.every((key) => typeof key === 'string')))
+        return fail('pick', 'must be an array of field names');
       if (rename !== undefined) {
-        if (rename === null || typeof rename !== 'object' || Array.isArray(rename)) return fail('rename', 'must be an object { old_name: new_name }');
-        for (const [key, value] of Object.entries(rename)) if (typeof value !== 'string' || value === '') fail(`rename.${key}`, 'must be the new field name (a string)');
+        if (rename === null || typeof rename !== 'object' || Array.isArray(rename))
+          return fail('rename', 'must be an object { old_name: new_name }');
+        for (const [key, value] of Object.entries(rename))
+          if (typeof value !== 'string' || value === '') fail(`rename.${key}`, 'must be the new field name (a string)');
       }
-      if (pick === undefined && rename === undefined) return fail('pick', 'or rename is needed: the fields to keep, or { old_name: new_name }');
+      if (pick === undefined && rename === undefined)
+        return fail('pick', 'or rename is needed: the fields to keep, or { old_name: new_name }');
       return { items: mapItems(list, pick, rename as Record<string, string> | undefined) };
     }
     default:
-      throw new ExecutorError('unknown_model', `no data built-in ${model}; there are ${DATA_BUILTIN_MODELS.join(', ')}`, { retryable: false });
+      throw new ExecutorError(
+        'unknown_model',
+        `no data built-in ${model}; there are ${DATA_BUILTIN_MODELS.join(', ')}`,
+        { retryable: false },
+      );
   }
 }

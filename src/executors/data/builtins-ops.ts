@@ -20,7 +20,8 @@ function wordsOf(text: string, size: number): string[] {
   return out;
 }
 
-const joinedLength = (words: readonly string[]): number => (words.length === 0 ? 0 : words.reduce((n, w) => n + w.length, words.length - 1));
+const joinedLength = (words: readonly string[]): number =>
+  words.length === 0 ? 0 : words.reduce((n, w) => n + w.length, words.length - 1);
 
 /**
  * Chunks of at most `size` characters. Whole sentences are packed together; a sentence longer than a chunk
@@ -70,7 +71,8 @@ export function mergeObjects(items: readonly Item[]): Item {
   const out: Item = {};
   for (const item of items) {
     // defineProperty, not assignment: a "__proto__" key in the data is data, not a prototype change.
-    for (const [key, value] of Object.entries(item)) Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    for (const [key, value] of Object.entries(item))
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
@@ -83,7 +85,8 @@ export function concatLists(lists: readonly Json[][]): Json[] {
 export function fieldValue(item: Json, path: string): Json {
   let value: Json = item;
   for (const part of path.split('.')) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, part)) return undefined;
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, part))
+      return undefined;
     value = (value as Item)[part];
   }
   return value;
@@ -96,7 +99,8 @@ export interface FilterCondition {
   max?: number;
 }
 
-const sameJson = (a: Json, b: Json): boolean => a === b || (a !== undefined && b !== undefined && canonicalJson(a) === canonicalJson(b));
+const sameJson = (a: Json, b: Json): boolean =>
+  a === b || (a !== undefined && b !== undefined && canonicalJson(a) === canonicalJson(b));
 
 /** The items whose field meets every condition given (min and max are inclusive and need a number). */
 export function filterItems(items: readonly Json[], field: string, condition: FilterCondition): Json[] {
@@ -115,7 +119,11 @@ export function filterItems(items: readonly Json[], field: string, condition: Fi
  * Each item reshaped: `pick` keeps only the named keys (in that order; missing ones are left out), then
  * `rename` ({ old: new }) renames keys and keeps the rest.
  */
-export function mapItems(items: readonly Item[], pick: readonly string[] | undefined, rename: Readonly<Record<string, string>> | undefined): Item[] {
+export function mapItems(
+  items: readonly Item[],
+  pick: readonly string[] | undefined,
+  rename: Readonly<Record<string, string>> | undefined,
+): Item[] {
   return items.map((item) => {
     let entries = Object.entries(item);
     if (pick) entries = pick.filter((key) => Object.hasOwn(item, key)).map((key) => [key, item[key]]);

@@ -18,15 +18,27 @@ export class JsonataExecutor implements Executor {
       throw new ExecutorError('invalid_step', `step ${job.stepId} has no expression to evaluate`, { retryable: false });
     }
     if (!context.expressions) {
-      throw new ExecutorError('invalid_step', 'this worker has no expression evaluator to run the step in', { retryable: false });
+      throw new ExecutorError('invalid_step', 'this worker has no expression evaluator to run the step in', {
+        retryable: false,
+      });
     }
     try {
       // It may take up to the step's own deadline (the sandbox stops it there); the worker's evaluator caps it.
-      return { output: await evaluateStepExpression(source, job.input, context.expressions, Math.max(1, job.deadlineAt - Date.now())) };
+      return {
+        output: await evaluateStepExpression(
+          source,
+          job.input,
+          context.expressions,
+          Math.max(1, job.deadlineAt - Date.now()),
+        ),
+      };
     } catch (error) {
       // The expression's own failure will not change on another attempt; a sandbox that was busy or closed might.
       const sandbox = error instanceof ExpressionError && (error.code === 'busy' || error.code === 'unavailable');
-      throw new ExecutorError('expression_failed', `expression failed: ${describeError(error)}`, { retryable: sandbox, cause: error });
+      throw new ExecutorError('expression_failed', `expression failed: ${describeError(error)}`, {
+        retryable: sandbox,
+        cause: error,
+      });
     }
   }
 }

@@ -18,7 +18,11 @@ export interface Metrics {
 const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
 /** Precision, recall and F1 per label (0 where undefined: a label never predicted or never present). */
-export function classificationMetrics(labels: readonly string[], pairs: readonly { actual: string; predicted: string }[], trainSize: number): Metrics {
+export function classificationMetrics(
+  labels: readonly string[],
+  pairs: readonly { actual: string; predicted: string }[],
+  trainSize: number,
+): Metrics {
   const correct = pairs.filter((p) => p.actual === p.predicted).length;
   const per_label: Record<string, LabelMetrics> = Object.fromEntries(
     labels.map((label) => {

@@ -39,7 +39,10 @@ export interface Prediction {
   scores: Record<string, number>;
 }
 
-export function trainNaiveBayes(examples: readonly LabelledText[], options: { alpha: number; features: FeatureOptions }): NaiveBayesModel {
+export function trainNaiveBayes(
+  examples: readonly LabelledText[],
+  options: { alpha: number; features: FeatureOptions },
+): NaiveBayesModel {
   const documents = new Map<string, number>();
   const counts = new Map<string, Map<string, number>>();
   const totals = new Map<string, number>();
@@ -63,7 +66,9 @@ export function trainNaiveBayes(examples: readonly LabelledText[], options: { al
     alpha: options.alpha,
     labels,
     documents: Object.fromEntries(labels.map((l) => [l, documents.get(l)!])),
-    counts: Object.fromEntries(labels.map((l) => [l, Object.fromEntries([...counts.get(l)!].sort(([a], [b]) => (a < b ? -1 : 1)))])),
+    counts: Object.fromEntries(
+      labels.map((l) => [l, Object.fromEntries([...counts.get(l)!].sort(([a], [b]) => (a < b ? -1 : 1)))]),
+    ),
     totals: Object.fromEntries(labels.map((l) => [l, totals.get(l) ?? 0])),
     vocabulary: vocabulary.size,
   };
@@ -72,7 +77,9 @@ export function trainNaiveBayes(examples: readonly LabelledText[], options: { al
 /** Log P(label) + Σ n(f) · log P(f | label) for each label; features never seen in training are ignored. */
 export function logScores(model: NaiveBayesModel, text: string): Map<string, number> {
   const totalDocuments = model.labels.reduce((sum, l) => sum + model.documents[l]!, 0);
-  const bag = [...bagOfWords(text, model.features)].filter(([feature]) => model.labels.some((l) => Object.hasOwn(model.counts[l]!, feature)));
+  const bag = [...bagOfWords(text, model.features)].filter(([feature]) =>
+    model.labels.some((l) => Object.hasOwn(model.counts[l]!, feature)),
+  );
   const scores = new Map<string, number>();
   for (const label of model.labels) {
     const counts = model.counts[label]!;
@@ -108,28 +115,38 @@ export function parseNaiveBayesModel(value: unknown): NaiveBayesModel {
   const fail = (message: string): never => {
     throw new TypeError(message);
   };
-  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isRecord = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
   const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   if (!isRecord(value)) return fail('the model is not a JSON object');
-  if (value.format !== NAIVE_BAYES_FORMAT) return fail(`the model's format is ${JSON.stringify(value.format)}, not "${NAIVE_BAYES_FORMAT}"`);
-  if (value.version !== NAIVE_BAYES_VERSION) return fail(`the model's version is ${JSON.stringify(value.version)}; this worker reads version ${NAIVE_BAYES_VERSION}`);
+  if (value.format !== NAIVE_BAYES_FORMAT)
+    return fail(`the model's format is ${JSON.stringify(value.format)}, not "${NAIVE_BAYES_FORMAT}"`);
+  if (value.version !== NAIVE_BAYES_VERSION)
+    return fail(
+      `the model's version is ${JSON.stringify(value.version)}; this worker reads version ${NAIVE_BAYES_VERSION}`,
+    );
   const features = value.features;
-  if (!isRecord(features) || (features.ngrams !== 1 && features.ngrams !== 2)) fail('the model\'s features.ngrams must be 1 or 2');
-  if (typeof value.alpha !== 'number' || !(value.alpha > 0) || !Number.isFinite(value.alpha)) fail('the model\'s alpha must be a positive number');
+  if (!isRecord(features) || (features.ngrams !== 1 && features.ngrams !== 2))
+    fail("the model's features.ngrams must be 1 or 2");
+  if (typeof value.alpha !== 'number' || !(value.alpha > 0) || !Number.isFinite(value.alpha))
+    fail("the model's alpha must be a positive number");
   const labels = value.labels;
-  if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === 'string')) return fail('the model\'s labels must be a non-empty array of strings');
-  if (new Set(labels).size !== labels.length) fail('the model\'s labels repeat');
-  if (!isCount(value.vocabulary)) fail('the model\'s vocabulary must be a count');
+  if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === 'string'))
+    return fail("the model's labels must be a non-empty array of strings");
+  if (new Set(labels).size !== labels.length) fail("the model's labels repeat");
+  if (!isCount(value.vocabulary)) fail("the model's vocabulary must be a count");
   for (const field of ['documents', 'totals', 'counts'] as const) {
     const table = value[field];
     if (!isRecord(table)) return fail(`the model's ${field} must be an object keyed by label`);
-    for (const label of labels) if (!Object.hasOwn(table, label)) fail(`the model's ${field} has no entry for label ${JSON.stringify(label)}`);
+    for (const label of labels)
+      if (!Object.hasOwn(table, label)) fail(`the model's ${field} has no entry for label ${JSON.stringify(label)}`);
   }
   const documents = value.documents as Record<string, unknown>;
   const totals = value.totals as Record<string, unknown>;
   const counts = value.counts as Record<string, unknown>;
   for (const label of labels) {
-    if (!isCount(documents[label]) || documents[label] === 0) fail(`the model's documents.${label} must be a positive count`);
+    if (!isCount(documents[label]) || documents[label] === 0)
+      fail(`the model's documents.${label} must be a positive count`);
     if (!isCount(totals[label])) fail(`the model's totals.${label} must be a count`);
     const table = counts[label];
     if (!isRecord(table)) return fail(`the model's counts.${label} must be an object of feature counts`);
@@ -138,7 +155,8 @@ export function parseNaiveBayesModel(value: unknown): NaiveBayesModel {
       if (!isCount(n)) fail(`the model's counts.${label} holds a value that is not a count`);
       sum += n as number;
     }
-    if (sum !== totals[label]) fail(`the model's totals.${label} is ${String(totals[label])} but its counts add up to ${sum}`);
+    if (sum !== totals[label])
+      fail(`the model's totals.${label} is ${String(totals[label])} but its counts add up to ${sum}`);
   }
   return value as unknown as NaiveBayesModel;
 }

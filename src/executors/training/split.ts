@@ -35,7 +35,12 @@ export interface Split<T> {
  * and `round(n × testFraction)` of them held out, keeping at least one for training, so every label is both
  * learnt and, when it has two examples or more and the fraction is not 0, tested.
  */
-export function stratifiedSplit<T>(items: readonly T[], labelOf: (item: T) => string, testFraction: number, seed: number): Split<T> {
+export function stratifiedSplit<T>(
+  items: readonly T[],
+  labelOf: (item: T) => string,
+  testFraction: number,
+  seed: number,
+): Split<T> {
   const byLabel = new Map<string, T[]>();
   for (const item of items) {
     const label = labelOf(item);

@@ -53,9 +53,13 @@ export class NaiveBayesExecutor implements Executor {
       case 'inference':
         return this.classify(job, context);
       default:
-        throw new ExecutorError('invalid_step', `${NAIVE_BAYES_MODEL} runs training and inference steps, not ${job.stepType} (step ${job.stepId})`, {
-          retryable: false,
-        });
+        throw new ExecutorError(
+          'invalid_step',
+          `${NAIVE_BAYES_MODEL} runs training and inference steps, not ${job.stepType} (step ${job.stepId})`,
+          {
+            retryable: false,
+          },
+        );
     }
   }
 
@@ -65,7 +69,8 @@ export class NaiveBayesExecutor implements Executor {
     const seed = optionalNumber(params, 'seed', TRAINING_DEFAULTS.seed, { min: 0, max: 0xffffffff, integer: true });
     const testFraction = optionalNumber(params, 'test_fraction', TRAINING_DEFAULTS.testFraction, { min: 0, max: 0.9 });
     const alpha = optionalNumber(params, 'alpha', TRAINING_DEFAULTS.alpha, { min: 0, max: 1e6, exclusiveMin: true });
-    const ngrams = optionalNumber(params, 'ngrams', TRAINING_DEFAULTS.ngrams, { min: 1, max: 2, integer: true }) as 1 | 2;
+    const ngrams = optionalNumber(params, 'ngrams', TRAINING_DEFAULTS.ngrams, { min: 1, max: 2, integer: true }) as
+      1 | 2;
 
     const { train, test } = stratifiedSplit(examples, (e) => e.label, testFraction, seed);
     const model = trainNaiveBayes(train, { alpha, features: { ngrams } });
@@ -95,49 +100,69 @@ export class NaiveBayesExecutor implements Executor {
 }
 
 function readExamples(value: unknown): LabelledText[] {
-  if (!Array.isArray(value) || value.length === 0) throw invalidInput('examples', 'must be a non-empty array of { text, label }');
-  if (value.length > TRAINING_LIMITS.maxExamples) throw invalidInput('examples', `has more than ${TRAINING_LIMITS.maxExamples} items`);
+  if (!Array.isArray(value) || value.length === 0)
+    throw invalidInput('examples', 'must be a non-empty array of { text, label }');
+  if (value.length > TRAINING_LIMITS.maxExamples)
+    throw invalidInput('examples', `has more than ${TRAINING_LIMITS.maxExamples} items`);
   const examples = value.map((item: unknown, i): LabelledText => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw invalidInput(`examples[${i}]`, 'must be an object { text, label }');
+    if (item === null || typeof item !== 'object' || Array.isArray(item))
+      throw invalidInput(`examples[${i}]`, 'must be an object { text, label }');
     const { text, label } = item as Record<string, unknown>;
     if (typeof text !== 'string') throw invalidInput(`examples[${i}].text`, 'must be a string');
-    if (text.length > TRAINING_LIMITS.maxTextChars) throw invalidInput(`examples[${i}].text`, `is longer than ${TRAINING_LIMITS.maxTextChars} characters`);
-    if (typeof label !== 'string' || label === '') throw invalidInput(`examples[${i}].label`, 'must be a non-empty string');
+    if (text.length > TRAINING_LIMITS.maxTextChars)
+      throw invalidInput(`examples[${i}].text`, `is longer than ${TRAINING_LIMITS.maxTextChars} characters`);
+    if (typeof label !== 'string' || label === '')
+      throw invalidInput(`examples[${i}].label`, 'must be a non-empty string');
     return { text, label };
   });
-  if (new Set(examples.map((e) => e.label)).size < 2) throw invalidInput('examples', 'must hold at least two different labels to learn to tell apart');
+  if (new Set(examples.map((e) => e.label)).size < 2)
+    throw invalidInput('examples', 'must hold at least two different labels to learn to tell apart');
   return examples;
 }
 
 function readTexts(params: Record<string, unknown>): { single: boolean; list: string[] } {
   const { text, texts } = params;
-  if (text !== undefined && texts !== undefined) throw invalidInput('texts', 'cannot be given together with text; give one of them');
+  if (text !== undefined && texts !== undefined)
+    throw invalidInput('texts', 'cannot be given together with text; give one of them');
   if (text !== undefined) {
     if (typeof text !== 'string') throw invalidInput('text', 'must be a string');
-    if (text.length > TRAINING_LIMITS.maxTextChars) throw invalidInput('text', `is longer than ${TRAINING_LIMITS.maxTextChars} characters`);
+    if (text.length > TRAINING_LIMITS.maxTextChars)
+      throw invalidInput('text', `is longer than ${TRAINING_LIMITS.maxTextChars} characters`);
     return { single: true, list: [text] };
   }
-  if (texts === undefined) throw invalidInput('text', 'is missing: give text (a string) or texts (an array of strings)');
-  if (!Array.isArray(texts) || texts.length > TRAINING_LIMITS.maxTexts) throw invalidInput('texts', `must be an array of at most ${TRAINING_LIMITS.maxTexts} strings`);
+  if (texts === undefined)
+    throw invalidInput('text', 'is missing: give text (a string) or texts (an array of strings)');
+  if (!Array.isArray(texts) || texts.length > TRAINING_LIMITS.maxTexts)
+    throw invalidInput('texts', `must be an array of at most ${TRAINING_LIMITS.maxTexts} strings`);
   texts.forEach((t, i) => {
     if (typeof t !== 'string') throw invalidInput(`texts[${i}]`, 'must be a string');
-    if (t.length > TRAINING_LIMITS.maxTextChars) throw invalidInput(`texts[${i}]`, `is longer than ${TRAINING_LIMITS.maxTextChars} characters`);
+    if (t.length > TRAINING_LIMITS.maxTextChars)
+      throw invalidInput(`texts[${i}]`, `is longer than ${TRAINING_LIMITS.maxTextChars} characters`);
   });
   return { single: false, list: texts as string[] };
 }
 
 /** Reads and checks the trained model the input names; every failure says which model and why. */
-async function loadModel(value: unknown, context: ExecutorContext): Promise<{ model: NaiveBayesModel; digest: string }> {
+async function loadModel(
+  value: unknown,
+  context: ExecutorContext,
+): Promise<{ model: NaiveBayesModel; digest: string }> {
   let digest: string;
   if (isBlobRef(value)) {
     if (value.mediaType !== NAIVE_BAYES_MEDIA_TYPE) {
-      throw invalidInput('model', `names a blob of type ${value.mediaType}, not a trained model (${NAIVE_BAYES_MEDIA_TYPE}); pass a training step's output.model`);
+      throw invalidInput(
+        'model',
+        `names a blob of type ${value.mediaType}, not a trained model (${NAIVE_BAYES_MEDIA_TYPE}); pass a training step's output.model`,
+      );
     }
     digest = value.$blob;
   } else if (isBlobDigest(value)) {
     digest = value;
   } else {
-    throw invalidInput('model', 'must be a trained model: the blob reference a training step returns (steps.<id>.output.model) or its "sha256:<hex>" digest');
+    throw invalidInput(
+      'model',
+      'must be a trained model: the blob reference a training step returns (steps.<id>.output.model) or its "sha256:<hex>" digest',
+    );
   }
   let bytes: Buffer;
   try {
@@ -145,19 +170,27 @@ async function loadModel(value: unknown, context: ExecutorContext): Promise<{ mo
   } catch (error) {
     // A missing or forbidden blob will not appear on retry; a store that is briefly unreachable may.
     const retryable = error instanceof BlobError && error.code === 'unavailable';
-    throw new ExecutorError('model_unavailable', `verity/naive-bayes: cannot read the model ${digest} named by input field model: ${describeError(error)}`, {
-      retryable,
-      cause: error,
-      context: { field: 'model', digest },
-    });
+    throw new ExecutorError(
+      'model_unavailable',
+      `verity/naive-bayes: cannot read the model ${digest} named by input field model: ${describeError(error)}`,
+      {
+        retryable,
+        cause: error,
+        context: { field: 'model', digest },
+      },
+    );
   }
   try {
     return { model: parseNaiveBayesModel(JSON.parse(bytes.toString('utf8'))), digest };
   } catch (error) {
-    throw new ExecutorError('invalid_model', `verity/naive-bayes: the blob ${digest} named by input field model is not a usable naive Bayes model: ${describeError(error)}`, {
-      retryable: false,
-      cause: error,
-      context: { field: 'model', digest },
-    });
+    throw new ExecutorError(
+      'invalid_model',
+      `verity/naive-bayes: the blob ${digest} named by input field model is not a usable naive Bayes model: ${describeError(error)}`,
+      {
+        retryable: false,
+        cause: error,
+        context: { field: 'model', digest },
+      },
+    );
   }
 }

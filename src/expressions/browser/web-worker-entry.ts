@@ -6,7 +6,8 @@ import type { CoreLimits } from '../evaluate.js';
  * worker (Vite: `new Worker(new URL('verity/verify/expression-worker', import.meta.url), { type: 'module' })`).
  */
 interface WorkerScope {
-  onmessage: ((event: { data: { id: number; sources: readonly string[]; input: unknown; limits: CoreLimits } }) => void) | null;
+  onmessage:
+    ((event: { data: { id: number; sources: readonly string[]; input: unknown; limits: CoreLimits } }) => void) | null;
   postMessage(message: unknown): void;
 }
 

@@ -42,7 +42,10 @@ export class WebWorkerEvaluator implements ExpressionEvaluator {
   }
 
   evaluate(sources: readonly string[], input: unknown, options: EvaluateOptions = {}): Promise<EvaluationResult[]> {
-    if (this.closed) return Promise.resolve(failAll(sources.length, { code: 'unavailable', message: 'the expression evaluator is closed' }));
+    if (this.closed)
+      return Promise.resolve(
+        failAll(sources.length, { code: 'unavailable', message: 'the expression evaluator is closed' }),
+      );
     if (sources.length === 0) return Promise.resolve([]);
     const timeoutMs = Math.min(options.timeoutMs ?? this.limits.timeoutMs, this.limits.maxTimeoutMs);
     return new Promise((resolve) => {
@@ -54,7 +57,13 @@ export class WebWorkerEvaluator implements ExpressionEvaluator {
   close(): Promise<void> {
     this.closed = true;
     this.stop('unavailable', 'the expression evaluator closed while this request ran');
-    for (const task of this.queue.splice(0)) task.resolve(failAll(task.sources.length, { code: 'unavailable', message: 'the expression evaluator closed before this request ran' }));
+    for (const task of this.queue.splice(0))
+      task.resolve(
+        failAll(task.sources.length, {
+          code: 'unavailable',
+          message: 'the expression evaluator closed before this request ran',
+        }),
+      );
     return Promise.resolve();
   }
 
@@ -62,9 +71,16 @@ export class WebWorkerEvaluator implements ExpressionEvaluator {
     if (this.current || this.queue.length === 0) return;
     const task = this.queue.shift()!;
     const worker = this.ensureWorker();
-    const timer = setTimeout(() => this.stop('timeout', `the expression ran longer than its ${task.timeoutMs} ms and was stopped`), task.timeoutMs + 250);
+    const timer = setTimeout(
+      () => this.stop('timeout', `the expression ran longer than its ${task.timeoutMs} ms and was stopped`),
+      task.timeoutMs + 250,
+    );
     this.current = { ...task, timer };
-    const limits = { timeoutMs: task.timeoutMs, maxDepth: this.limits.maxDepth, maxResultBytes: this.limits.maxResultBytes };
+    const limits = {
+      timeoutMs: task.timeoutMs,
+      maxDepth: this.limits.maxDepth,
+      maxResultBytes: this.limits.maxResultBytes,
+    };
     worker.postMessage({ id: task.id, sources: task.sources, input: task.input, limits });
   }
 
@@ -81,7 +97,11 @@ export class WebWorkerEvaluator implements ExpressionEvaluator {
       this.next();
     };
     // The worker died (out of memory, a script error): whatever it ran fails, the next request gets a new one.
-    worker.onerror = () => this.stop('memory', 'the expression evaluator stopped (out of memory, or the worker failed) while this request ran');
+    worker.onerror = () =>
+      this.stop(
+        'memory',
+        'the expression evaluator stopped (out of memory, or the worker failed) while this request ran',
+      );
     this.worker = worker;
     return worker;
   }

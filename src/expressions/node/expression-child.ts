@@ -10,4 +10,6 @@ export interface ExpressionRequest {
   limits: CoreLimits;
 }
 
-serveChild<ExpressionRequest, EvaluationResult[]>((request) => evaluateSources(request.sources, request.input, request.limits));
+serveChild<ExpressionRequest, EvaluationResult[]>((request) =>
+  evaluateSources(request.sources, request.input, request.limits),
+);

@@ -32,14 +32,25 @@ export class ProcessEvaluator implements ExpressionEvaluator {
     });
   }
 
-  async evaluate(sources: readonly string[], input: unknown, options: EvaluateOptions = {}): Promise<EvaluationResult[]> {
+  async evaluate(
+    sources: readonly string[],
+    input: unknown,
+    options: EvaluateOptions = {},
+  ): Promise<EvaluationResult[]> {
     if (sources.length === 0) return [];
     const timeoutMs = Math.min(options.timeoutMs ?? this.limits.timeoutMs, this.limits.maxTimeoutMs);
     // JSONata's own check fires first and names the node; the kill, a little later, covers native built-ins.
     const limits = { timeoutMs, maxDepth: this.limits.maxDepth, maxResultBytes: this.limits.maxResultBytes };
     const outcome = await this.pool.run({ sources, input, limits }, timeoutMs + 250);
     if (outcome.ok) return outcome.reply;
-    const code = outcome.reason === 'timeout' ? 'timeout' : outcome.reason === 'memory' ? 'memory' : outcome.reason === 'busy' ? 'busy' : 'unavailable';
+    const code =
+      outcome.reason === 'timeout'
+        ? 'timeout'
+        : outcome.reason === 'memory'
+          ? 'memory'
+          : outcome.reason === 'busy'
+            ? 'busy'
+            : 'unavailable';
     const message =
       outcome.reason === 'timeout'
         ? `the expression ran longer than its ${timeoutMs} ms and was stopped`

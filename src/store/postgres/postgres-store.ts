@@ -67,7 +67,9 @@ const UNIQUE_VIOLATION = '23505';
 const INT8_OID = 20;
 const types = {
   getTypeParser: ((oid: number, format?: 'text') =>
-    oid === INT8_OID ? (value: string) => Number(value) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID
+      ? (value: string) => Number(value)
+      : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 const converted = new Map<string, string>();
@@ -117,9 +119,13 @@ export class PostgresStore implements Store {
     try {
       url = new URL(options.url);
     } catch (error) {
-      throw new StoreError('invalid_url', `VERITY_DATABASE_URL is not a valid URL; use postgres://user@host:5432/database`, {
-        cause: error,
-      });
+      throw new StoreError(
+        'invalid_url',
+        `VERITY_DATABASE_URL is not a valid URL; use postgres://user@host:5432/database`,
+        {
+          cause: error,
+        },
+      );
     }
     const schema = url.searchParams.get('schema') ?? undefined;
     url.searchParams.delete('schema');
@@ -141,7 +147,11 @@ export class PostgresStore implements Store {
     const readPool = poolOf(options.readPoolSize ?? 4);
     const safeUrl = new URL(url);
     safeUrl.password = '';
-    const store = new PostgresStore(pool, readPool, safeUrl.toString() + (schema !== undefined ? ` (schema ${schema})` : ''));
+    const store = new PostgresStore(
+      pool,
+      readPool,
+      safeUrl.toString() + (schema !== undefined ? ` (schema ${schema})` : ''),
+    );
     try {
       if (schema !== undefined) {
         // Under the migrators' lock: concurrent CREATE SCHEMA IF NOT EXISTS can fail with a duplicate key.
@@ -150,12 +160,18 @@ export class PostgresStore implements Store {
           await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
         });
       }
-      await migrate(schemaMigrations({ int: 'BIGINT', serialKey: 'BIGSERIAL PRIMARY KEY', txOrderDefault: '(pg_current_xact_id()::text::bigint)' }), (fn) =>
-        store.withClient(async (conn, client) => {
-          // One migrator at a time across every process that shares the database.
-          await client.query('SELECT pg_advisory_xact_lock(7283611)');
-          await fn(conn);
+      await migrate(
+        schemaMigrations({
+          int: 'BIGINT',
+          serialKey: 'BIGSERIAL PRIMARY KEY',
+          txOrderDefault: '(pg_current_xact_id()::text::bigint)',
         }),
+        (fn) =>
+          store.withClient(async (conn, client) => {
+            // One migrator at a time across every process that shares the database.
+            await client.query('SELECT pg_advisory_xact_lock(7283611)');
+            await fn(conn);
+          }),
       );
     } catch (error) {
       await Promise.all([pool.end(), readPool.end()]);
@@ -183,9 +199,13 @@ export class PostgresStore implements Store {
         const code = (error as { code?: string }).code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_TX_ATTEMPTS) continue;
         if (code === UNIQUE_VIOLATION) {
-          throw new StoreError('conflict', `a concurrent write took the same key (${(error as { constraint?: string }).constraint ?? 'unique'})`, {
-            cause: error,
-          });
+          throw new StoreError(
+            'conflict',
+            `a concurrent write took the same key (${(error as { constraint?: string }).constraint ?? 'unique'})`,
+            {
+              cause: error,
+            },
+          );
         }
         throw error;
       }

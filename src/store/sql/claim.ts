@@ -33,7 +33,9 @@ export function claimStatement(request: ClaimRequest, lock: string): { sql: stri
 }
 
 /** Whether any job is claimable by this worker now: a plain read, to skip a write transaction that would find nothing. */
-export function peekStatement(request: Pick<ClaimRequest, 'workerId' | 'stepTypes' | 'models' | 'modelDigests' | 'now'>): { sql: string; params: SqlValue[] } {
+export function peekStatement(
+  request: Pick<ClaimRequest, 'workerId' | 'stepTypes' | 'models' | 'modelDigests' | 'now'>,
+): { sql: string; params: SqlValue[] } {
   const { canServe, matchParams } = servable(request);
   return {
     sql: `SELECT 1 AS found FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe}) AND ${NOT_A_SIBLING} LIMIT 1`,
@@ -58,7 +60,10 @@ const NOT_A_SIBLING = `NOT EXISTS (SELECT 1 FROM jobs sibling WHERE sibling.exec
   AND sibling.step_id = jobs.step_id AND sibling.attempt = jobs.attempt
   AND (sibling.worker_id = ? OR sibling.principal = ${PRINCIPAL_OF_WORKER}))`;
 
-function servable(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests'>): { canServe: string; matchParams: SqlValue[] } {
+function servable(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests'>): {
+  canServe: string;
+  matchParams: SqlValue[];
+} {
   const match: string[] = [];
   const matchParams: SqlValue[] = [];
   if (request.stepTypes.length > 0) {

@@ -35,9 +35,13 @@ export async function migrate(
       try {
         for (const statement of migration.statements) await conn.run(statement);
       } catch (error) {
-        throw new StoreError('migration_failed', `migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new StoreError(
+          'migration_failed',
+          `migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       }
       await conn.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
         migration.version,

@@ -149,7 +149,9 @@ export class SqlReads implements StoreReads {
   }
 
   async listStepStatuses(executionId: string): Promise<{ stepId: string; status: StepStatus }[]> {
-    const rows = await this.conn.all('SELECT step_id, status FROM steps WHERE execution_id = ? ORDER BY position', [executionId]);
+    const rows = await this.conn.all('SELECT step_id, status FROM steps WHERE execution_id = ? ORDER BY position', [
+      executionId,
+    ]);
     return rows.map((r) => ({ stepId: r.step_id as string, status: r.status as StepStatus }));
   }
 
@@ -157,17 +159,20 @@ export class SqlReads implements StoreReads {
     const out: StepProgress[] = [];
     for (let i = 0; i < stepIds.length; i += CHUNK) {
       const chunk = stepIds.slice(i, i + CHUNK);
-      const rows = await this.conn.all(`SELECT step_id, status, pending_deps FROM steps WHERE execution_id = ? AND step_id IN (${placeholders(chunk.length)})`, [
-        executionId,
-        ...chunk,
-      ]);
+      const rows = await this.conn.all(
+        `SELECT step_id, status, pending_deps FROM steps WHERE execution_id = ? AND step_id IN (${placeholders(chunk.length)})`,
+        [executionId, ...chunk],
+      );
       out.push(...rows.map(progressOf));
     }
     return out;
   }
 
   async listDecidableSteps(executionId: string): Promise<string[]> {
-    const rows = await this.conn.all("SELECT step_id FROM steps WHERE execution_id = ? AND status = 'pending' AND pending_deps = 0 ORDER BY position", [executionId]);
+    const rows = await this.conn.all(
+      "SELECT step_id FROM steps WHERE execution_id = ? AND status = 'pending' AND pending_deps = 0 ORDER BY position",
+      [executionId],
+    );
     return rows.map((r) => r.step_id as string);
   }
 
@@ -195,8 +200,13 @@ export class SqlReads implements StoreReads {
   }
 
   listReplicaResults(executionId: string, of?: { stepId: string; attempt: number }): Promise<ReplicaResultRecord[]> {
-    if (of === undefined) return this.many(t.replicaResults, 'WHERE execution_id = ? ORDER BY step_id, attempt, replica', [executionId]);
-    return this.many(t.replicaResults, 'WHERE execution_id = ? AND step_id = ? AND attempt = ? ORDER BY replica', [executionId, of.stepId, of.attempt]);
+    if (of === undefined)
+      return this.many(t.replicaResults, 'WHERE execution_id = ? ORDER BY step_id, attempt, replica', [executionId]);
+    return this.many(t.replicaResults, 'WHERE execution_id = ? AND step_id = ? AND attempt = ? ORDER BY replica', [
+      executionId,
+      of.stepId,
+      of.attempt,
+    ]);
   }
 
   async getStepResults(executionId: string, stepIds?: readonly string[]): Promise<StepResultRecord[]> {
@@ -217,7 +227,10 @@ export class SqlReads implements StoreReads {
 
   async listStepResultSummaries(executionId: string): Promise<StepResultSummary[]> {
     const fields = t.stepResults.fields.filter((f) => f !== 'output' && f !== 'attestation');
-    const rows = await this.conn.all(`SELECT ${fields.map((f) => t.stepResults.column(f)).join(', ')} FROM step_results WHERE execution_id = ?`, [executionId]);
+    const rows = await this.conn.all(
+      `SELECT ${fields.map((f) => t.stepResults.column(f)).join(', ')} FROM step_results WHERE execution_id = ?`,
+      [executionId],
+    );
     return rows.map((row) => t.stepResults.fromRow(row));
   }
 
@@ -227,10 +240,11 @@ export class SqlReads implements StoreReads {
 
   listJobs(executionId: string, status?: readonly JobStatus[]): Promise<JobRecord[]> {
     if (status === undefined) return this.many(t.jobs, 'WHERE execution_id = ? ORDER BY created_at, id', [executionId]);
-    return this.many(t.jobs, `WHERE execution_id = ? AND status IN (${placeholders(status.length)}) ORDER BY created_at, id`, [
-      executionId,
-      ...status,
-    ]);
+    return this.many(
+      t.jobs,
+      `WHERE execution_id = ? AND status IN (${placeholders(status.length)}) ORDER BY created_at, id`,
+      [executionId, ...status],
+    );
   }
 
   async listExpiredJobIds(now: number, limit: number): Promise<string[]> {
@@ -251,7 +265,9 @@ export class SqlReads implements StoreReads {
     return rows.map((r) => r.id as string);
   }
 
-  async hasClaimableJob(request: Pick<ClaimRequest, 'workerId' | 'stepTypes' | 'models' | 'modelDigests' | 'now'>): Promise<boolean> {
+  async hasClaimableJob(
+    request: Pick<ClaimRequest, 'workerId' | 'stepTypes' | 'models' | 'modelDigests' | 'now'>,
+  ): Promise<boolean> {
     const { sql, params } = peekStatement(request);
     return (await this.conn.all(sql, params)).length > 0;
   }
@@ -271,14 +287,21 @@ export class SqlReads implements StoreReads {
   }
 
   listEvents(executionId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
-    return this.many(t.events, 'WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?', [executionId, afterSeq, limit]);
+    return this.many(t.events, 'WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?', [
+      executionId,
+      afterSeq,
+      limit,
+    ]);
   }
 
   /** The cursor is the seq: within one execution, seq order is commit order (see SqlDialect.serializeEvents). */
   async readEvents(executionId: string, cursor: string | undefined, limit: number): Promise<EventAt[]> {
     const after = cursor === undefined ? 0 : Number(cursor);
     if (cursor !== undefined && (!/^\d{1,16}$/.test(cursor) || !Number.isSafeInteger(after))) {
-      throw new StoreError('invalid_cursor', `event cursor "${cursor}" is not one this store gave out; resume from an event's id, or from the start`);
+      throw new StoreError(
+        'invalid_cursor',
+        `event cursor "${cursor}" is not one this store gave out; resume from an event's id, or from the start`,
+      );
     }
     const events = await this.listEvents(executionId, after, limit);
     return events.map((event) => ({ event, cursor: String(event.seq) }));
@@ -293,12 +316,17 @@ export class SqlReads implements StoreReads {
   }
 
   async hasBlobGrant(digest: string, principal: string): Promise<boolean> {
-    const rows = await this.conn.all('SELECT 1 AS found FROM blob_grants WHERE digest = ? AND principal = ?', [digest, principal]);
+    const rows = await this.conn.all('SELECT 1 AS found FROM blob_grants WHERE digest = ? AND principal = ?', [
+      digest,
+      principal,
+    ]);
     return rows.length > 0;
   }
 
   async blobBytesUploaded(principal: string): Promise<number> {
-    const rows = await this.conn.all('SELECT COALESCE(SUM(size), 0) AS bytes FROM blob_uploads WHERE principal = ?', [principal]);
+    const rows = await this.conn.all('SELECT COALESCE(SUM(size), 0) AS bytes FROM blob_uploads WHERE principal = ?', [
+      principal,
+    ]);
     // PostgreSQL's SUM of a BIGINT is a NUMERIC, which arrives as text.
     return Number(rows[0]?.bytes ?? 0);
   }
@@ -318,12 +346,15 @@ export class SqlReads implements StoreReads {
 
   getWorkflowVersion(workflowId: string, version?: number): Promise<WorkflowVersionRecord | undefined> {
     return version === undefined
-      ? this.many(t.workflowVersions, 'WHERE workflow_id = ? ORDER BY version DESC LIMIT 1', [workflowId]).then((r) => r[0])
+      ? this.many(t.workflowVersions, 'WHERE workflow_id = ? ORDER BY version DESC LIMIT 1', [workflowId]).then(
+          (r) => r[0],
+        )
       : this.one(t.workflowVersions, 'workflow_id = ? AND version = ?', [workflowId, version]);
   }
 
   listWorkflowVersions(workflowId?: string): Promise<WorkflowVersionRecord[]> {
-    if (workflowId !== undefined) return this.many(t.workflowVersions, 'WHERE workflow_id = ? ORDER BY version', [workflowId]);
+    if (workflowId !== undefined)
+      return this.many(t.workflowVersions, 'WHERE workflow_id = ? ORDER BY version', [workflowId]);
     return this.many(
       t.workflowVersions,
       'WHERE version = (SELECT MAX(v.version) FROM workflow_versions v WHERE v.workflow_id = workflow_versions.workflow_id) ORDER BY workflow_id',
@@ -365,18 +396,26 @@ export class SqlReads implements StoreReads {
   }
 
   async listActiveWorkerKeyIds(principal: string): Promise<string[]> {
-    const rows = await this.conn.all("SELECT DISTINCT key_id FROM workers WHERE principal = ? AND status = 'active' AND key_id IS NOT NULL", [principal]);
+    const rows = await this.conn.all(
+      "SELECT DISTINCT key_id FROM workers WHERE principal = ? AND status = 'active' AND key_id IS NOT NULL",
+      [principal],
+    );
     return rows.map((r) => r.key_id as string);
   }
 
   async countZkKeysOfPrincipal(principal: string): Promise<number> {
-    const rows = await this.conn.all('SELECT COUNT(*) AS n FROM zk_registry z JOIN workers w ON w.id = z.worker_id WHERE w.principal = ?', [principal]);
+    const rows = await this.conn.all(
+      'SELECT COUNT(*) AS n FROM zk_registry z JOIN workers w ON w.id = z.worker_id WHERE w.principal = ?',
+      [principal],
+    );
     return Number(rows[0]?.n ?? 0);
   }
 
   getZkProof(executionId: string, revision?: number): Promise<ZkProofRecord | undefined> {
     return revision === undefined
-      ? this.many(t.zkProofs, 'WHERE execution_id = ? ORDER BY revision DESC LIMIT 1', [executionId]).then((rows) => rows[0])
+      ? this.many(t.zkProofs, 'WHERE execution_id = ? ORDER BY revision DESC LIMIT 1', [executionId]).then(
+          (rows) => rows[0],
+        )
       : this.one(t.zkProofs, 'execution_id = ? AND revision = ?', [executionId, revision]);
   }
 
@@ -403,7 +442,13 @@ export class SqlReads implements StoreReads {
     for (let i = 0; i < refs.length; i += CHUNK) {
       const chunk = refs.slice(i, i + CHUNK);
       const where = chunk.map(() => '(level = ? AND node_index = ?)').join(' OR ');
-      out.push(...(await this.many(t.logNodes, `WHERE ${where}`, chunk.flatMap((r) => [r.level, r.nodeIndex]))));
+      out.push(
+        ...(await this.many(
+          t.logNodes,
+          `WHERE ${where}`,
+          chunk.flatMap((r) => [r.level, r.nodeIndex]),
+        )),
+      );
     }
     return out;
   }
@@ -425,19 +470,32 @@ export class SqlTx extends SqlReads implements StoreTx {
     this.committed.push(fn);
   }
 
-  private async insert<R>(table: Table<R>, records: readonly Partial<R>[], fields: readonly (keyof R & string)[], suffix = ''): Promise<number> {
+  private async insert<R>(
+    table: Table<R>,
+    records: readonly Partial<R>[],
+    fields: readonly (keyof R & string)[],
+    suffix = '',
+  ): Promise<number> {
     let changed = 0;
     const columns = fields.map((f) => table.column(f)).join(', ');
     for (let i = 0; i < records.length; i += CHUNK) {
       const chunk = records.slice(i, i + CHUNK);
       const rowSql = `(${placeholders(fields.length)})`;
       const sql = `INSERT INTO ${table.name} (${columns}) VALUES ${chunk.map(() => rowSql).join(', ')} ${suffix}`;
-      changed += await this.conn.run(sql, chunk.flatMap((r) => table.values(r, fields)));
+      changed += await this.conn.run(
+        sql,
+        chunk.flatMap((r) => table.values(r, fields)),
+      );
     }
     return changed;
   }
 
-  private async update<R>(table: Table<R>, patch: { [K in keyof R]?: R[K] | undefined }, where: string, params: SqlValue[]): Promise<number> {
+  private async update<R>(
+    table: Table<R>,
+    patch: { [K in keyof R]?: R[K] | undefined },
+    where: string,
+    params: SqlValue[],
+  ): Promise<number> {
     const fields = (Object.keys(patch) as (keyof R & string)[]).filter((f) => table.fields.includes(f));
     if (fields.length === 0) return 0;
     const set = fields.map((f) => `${table.column(f)} = ?`).join(', ');
@@ -466,7 +524,12 @@ export class SqlTx extends SqlReads implements StoreTx {
     await this.insert(t.steps, records, t.steps.fields);
   }
 
-  async updateStep(executionId: string, stepId: string, patch: StepPatch, expect?: readonly StepStatus[]): Promise<boolean> {
+  async updateStep(
+    executionId: string,
+    stepId: string,
+    patch: StepPatch,
+    expect?: readonly StepStatus[],
+  ): Promise<boolean> {
     let where = 'execution_id = ? AND step_id = ?';
     const params: SqlValue[] = [executionId, stepId];
     if (expect) {
@@ -498,11 +561,10 @@ export class SqlTx extends SqlReads implements StoreTx {
     if (input === undefined) {
       await this.conn.run('DELETE FROM ready_inputs WHERE execution_id = ? AND step_id = ?', [executionId, stepId]);
     } else {
-      await this.conn.run('INSERT INTO ready_inputs (execution_id, step_id, input) VALUES (?, ?, ?) ON CONFLICT (execution_id, step_id) DO UPDATE SET input = excluded.input', [
-        executionId,
-        stepId,
-        JSON.stringify(input),
-      ]);
+      await this.conn.run(
+        'INSERT INTO ready_inputs (execution_id, step_id, input) VALUES (?, ?, ?) ON CONFLICT (execution_id, step_id) DO UPDATE SET input = excluded.input',
+        [executionId, stepId, JSON.stringify(input)],
+      );
     }
   }
 
@@ -516,12 +578,22 @@ export class SqlTx extends SqlReads implements StoreTx {
   }
 
   async insertReplicaResult(record: ReplicaResultRecord): Promise<boolean> {
-    const changed = await this.insert(t.replicaResults, [record], t.replicaResults.fields, 'ON CONFLICT (execution_id, step_id, attempt, replica) DO NOTHING');
+    const changed = await this.insert(
+      t.replicaResults,
+      [record],
+      t.replicaResults.fields,
+      'ON CONFLICT (execution_id, step_id, attempt, replica) DO NOTHING',
+    );
     return changed > 0;
   }
 
   async insertStepResult(record: StepResultRecord): Promise<boolean> {
-    const changed = await this.insert(t.stepResults, [record], t.stepResults.fields, 'ON CONFLICT (execution_id, step_id) DO NOTHING');
+    const changed = await this.insert(
+      t.stepResults,
+      [record],
+      t.stepResults.fields,
+      'ON CONFLICT (execution_id, step_id) DO NOTHING',
+    );
     return changed > 0;
   }
 
@@ -580,7 +652,10 @@ export class SqlTx extends SqlReads implements StoreTx {
     if (blobs.length === 0) return;
     await this.insert(t.blobs, blobs, t.blobs.fields, 'ON CONFLICT (digest) DO NOTHING');
     for (const blob of blobs) {
-      await this.conn.run('INSERT INTO blob_grants (digest, principal, created_at) VALUES (?, ?, ?) ON CONFLICT (digest, principal) DO NOTHING', [blob.digest, principal, now]);
+      await this.conn.run(
+        'INSERT INTO blob_grants (digest, principal, created_at) VALUES (?, ?, ?) ON CONFLICT (digest, principal) DO NOTHING',
+        [blob.digest, principal, now],
+      );
     }
   }
 
@@ -592,7 +667,10 @@ export class SqlTx extends SqlReads implements StoreTx {
     return inserted > 0;
   }
 
-  async updateApiKey(id: string, patch: { [K in keyof Omit<ApiKeyRecord, 'id'>]?: ApiKeyRecord[K] | undefined }): Promise<void> {
+  async updateApiKey(
+    id: string,
+    patch: { [K in keyof Omit<ApiKeyRecord, 'id'>]?: ApiKeyRecord[K] | undefined },
+  ): Promise<void> {
     await this.update(t.apiKeys, patch, 'id = ?', [id]);
   }
 
@@ -619,7 +697,12 @@ export class SqlTx extends SqlReads implements StoreTx {
     const rows = await this.conn.all('UPDATE zk_registry_head SET size = size + 1 WHERE id = 1 RETURNING size', []);
     const leafIndex = Number(rows[0]!.size) - 1;
     // A concurrent registration of the same key wins the unique index; this index then stays empty (a zero leaf).
-    const inserted = await this.insert(t.zkRegistry, [{ leafIndex, keyX, keyY, workerId, registeredAt: now }], t.zkRegistry.fields, 'ON CONFLICT DO NOTHING');
+    const inserted = await this.insert(
+      t.zkRegistry,
+      [{ leafIndex, keyX, keyY, workerId, registeredAt: now }],
+      t.zkRegistry.fields,
+      'ON CONFLICT DO NOTHING',
+    );
     if (inserted === 1) return leafIndex;
     return (await this.findZkRegistryKey(keyX, keyY))!.leafIndex;
   }
@@ -628,7 +711,12 @@ export class SqlTx extends SqlReads implements StoreTx {
     await this.insert(t.zkProofs, [record], t.zkProofs.fields);
   }
 
-  async updateZkProof(executionId: string, revision: number, patch: ZkProofPatch, guard: ZkProofGuard = {}): Promise<boolean> {
+  async updateZkProof(
+    executionId: string,
+    revision: number,
+    patch: ZkProofPatch,
+    guard: ZkProofGuard = {},
+  ): Promise<boolean> {
     let where = 'execution_id = ? AND revision = ?';
     const params: SqlValue[] = [executionId, revision];
     if (guard.status) {
@@ -658,7 +746,9 @@ export class SqlTx extends SqlReads implements StoreTx {
   /** The adapter calls this right before COMMIT. */
   async beforeCommit(): Promise<void> {
     if (this.pendingEvents.length === 0) return;
-    const executionIds = [...new Set(this.pendingEvents.flatMap((e) => (e.executionId === undefined ? [] : [e.executionId])))];
+    const executionIds = [
+      ...new Set(this.pendingEvents.flatMap((e) => (e.executionId === undefined ? [] : [e.executionId]))),
+    ];
     if (executionIds.length > 0) await this.dialect.serializeEvents?.(this.conn, executionIds);
     const fields = t.events.fields.filter((f) => f !== 'seq');
     await this.insert(t.events, this.pendingEvents.splice(0), fields);

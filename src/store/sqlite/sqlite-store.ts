@@ -122,8 +122,9 @@ export class SqliteStore implements Store {
       });
     }
     try {
-      await migrate(schemaMigrations({ int: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT', txOrderDefault: '0' }), (fn) =>
-        store.exclusive(() => fn(store.writer)),
+      await migrate(
+        schemaMigrations({ int: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT', txOrderDefault: '0' }),
+        (fn) => store.exclusive(() => fn(store.writer)),
       );
     } catch (error) {
       // A refused database (schema_too_new, a failed migration) must not keep its connections open.
@@ -165,7 +166,9 @@ export class SqliteStore implements Store {
         if (db.inTransaction) this.rollback.run();
         const code = (error as { code?: string }).code;
         if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-          throw new StoreError('conflict', `a write took a key that already exists: ${(error as Error).message}`, { cause: error });
+          throw new StoreError('conflict', `a write took a key that already exists: ${(error as Error).message}`, {
+            cause: error,
+          });
         }
         throw error;
       }

@@ -72,7 +72,8 @@ export class ProverPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const task of this.queue.splice(0)) task.reject(new ZkError('proving_failed', 'the prover pool closed before this batch was proven'));
+    for (const task of this.queue.splice(0))
+      task.reject(new ZkError('proving_failed', 'the prover pool closed before this batch was proven'));
     const all = [...this.idle, ...this.busy.keys()];
     this.idle.length = 0;
     await Promise.all(
@@ -111,7 +112,12 @@ export class ProverPool {
       if (task) {
         if (reply.error !== undefined || !reply.proof || !reply.publicSignals) {
           // snarkjs reports an unsatisfied constraint as "Assert Failed" from the witness calculator.
-          task.reject(new ZkError(/assert/i.test(reply.error ?? '') ? 'witness_failed' : 'proving_failed', `proving failed: ${reply.error ?? 'no proof came back'}`));
+          task.reject(
+            new ZkError(
+              /assert/i.test(reply.error ?? '') ? 'witness_failed' : 'proving_failed',
+              `proving failed: ${reply.error ?? 'no proof came back'}`,
+            ),
+          );
         } else {
           task.resolve({ proof: reply.proof, publicSignals: reply.publicSignals, ms: reply.ms });
         }

@@ -1,6 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../../errors.js';
-import { EXECUTION_PREDICATE_TYPE, STEP_PREDICATE_TYPE, executionPredicateSchema, readStatement, stepPredicateSchema } from '../../attest/statement.js';
+import {
+  EXECUTION_PREDICATE_TYPE,
+  STEP_PREDICATE_TYPE,
+  executionPredicateSchema,
+  readStatement,
+  stepPredicateSchema,
+} from '../../attest/statement.js';
 import type { ErrorInfo, ZkProofRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { ZkError } from '../../attest/zk/errors.js';
@@ -93,8 +99,14 @@ export class ProvingService {
     const { nodeId, leaseMs } = this.options;
     const now = this.options.now();
     const claimed = await this.store.transaction(async (tx) => {
-      const ok = await tx.updateZkProof(executionId, revision, { status: 'proving', leaseOwner: nodeId, leaseExpiresAt: now + leaseMs, updatedAt: now }, { claimableAt: now });
-      if (ok) tx.appendEvents([{ executionId, at: now, type: 'zk.proving', actor: `prover:${nodeId}`, data: { revision } }]);
+      const ok = await tx.updateZkProof(
+        executionId,
+        revision,
+        { status: 'proving', leaseOwner: nodeId, leaseExpiresAt: now + leaseMs, updatedAt: now },
+        { claimableAt: now },
+      );
+      if (ok)
+        tx.appendEvents([{ executionId, at: now, type: 'zk.proving', actor: `prover:${nodeId}`, data: { revision } }]);
       return ok;
     });
     if (!claimed) return false;
@@ -104,40 +116,87 @@ export class ProvingService {
       const { proofs, batchMs } = await this.proveBatches(h, record);
       const at = this.options.now();
       await this.store.transaction(async (tx) => {
-        const ok = await tx.updateZkProof(executionId, revision, { status: 'completed', proofs, batchesDone: proofs.length, leaseExpiresAt: undefined, updatedAt: at }, { leaseOwner: nodeId, status: ['proving'] });
-        if (ok) tx.appendEvents([{ executionId, at, type: 'zk.proved', actor: `prover:${nodeId}`, data: { revision, batches: proofs.length, ms: Math.round(performance.now() - started), batchMs } }]);
+        const ok = await tx.updateZkProof(
+          executionId,
+          revision,
+          { status: 'completed', proofs, batchesDone: proofs.length, leaseExpiresAt: undefined, updatedAt: at },
+          { leaseOwner: nodeId, status: ['proving'] },
+        );
+        if (ok)
+          tx.appendEvents([
+            {
+              executionId,
+              at,
+              type: 'zk.proved',
+              actor: `prover:${nodeId}`,
+              data: { revision, batches: proofs.length, ms: Math.round(performance.now() - started), batchMs },
+            },
+          ]);
       });
     } catch (error) {
       const at = this.options.now();
       if (this.stopping.signal.aborted) {
         await this.store.transaction(async (tx) => {
-          const ok = await tx.updateZkProof(executionId, revision, { status: 'pending', leaseOwner: undefined, leaseExpiresAt: undefined, updatedAt: at }, { leaseOwner: nodeId, status: ['proving'] });
-          if (ok) tx.appendEvents([{ executionId, at, type: 'zk.released', actor: `prover:${nodeId}`, data: { revision, reason: 'the node stopped' } }]);
+          const ok = await tx.updateZkProof(
+            executionId,
+            revision,
+            { status: 'pending', leaseOwner: undefined, leaseExpiresAt: undefined, updatedAt: at },
+            { leaseOwner: nodeId, status: ['proving'] },
+          );
+          if (ok)
+            tx.appendEvents([
+              {
+                executionId,
+                at,
+                type: 'zk.released',
+                actor: `prover:${nodeId}`,
+                data: { revision, reason: 'the node stopped' },
+              },
+            ]);
         });
         return true;
       }
-      const info: ErrorInfo = { code: error instanceof ZkError ? error.code : 'proving_failed', message: describeError(error) };
+      const info: ErrorInfo = {
+        code: error instanceof ZkError ? error.code : 'proving_failed',
+        message: describeError(error),
+      };
       await this.store.transaction(async (tx) => {
-        const ok = await tx.updateZkProof(executionId, revision, { status: 'failed', error: info, leaseExpiresAt: undefined, updatedAt: at }, { leaseOwner: nodeId, status: ['proving'] });
-        if (ok) tx.appendEvents([{ executionId, at, type: 'zk.failed', actor: `prover:${nodeId}`, data: { revision, error: info } }]);
+        const ok = await tx.updateZkProof(
+          executionId,
+          revision,
+          { status: 'failed', error: info, leaseExpiresAt: undefined, updatedAt: at },
+          { leaseOwner: nodeId, status: ['proving'] },
+        );
+        if (ok)
+          tx.appendEvents([
+            { executionId, at, type: 'zk.failed', actor: `prover:${nodeId}`, data: { revision, error: info } },
+          ]);
       });
     }
     return true;
   }
 
   /** The proofs of every batch, and how long each one proven now took (witness and proof, in its process). */
-  private async proveBatches(h: PoseidonHash, record: ZkProofRecord): Promise<{ proofs: BatchProof[]; batchMs: number[] }> {
+  private async proveBatches(
+    h: PoseidonHash,
+    record: ZkProofRecord,
+  ): Promise<{ proofs: BatchProof[]; batchMs: number[] }> {
     const { executionId, revision } = record;
     const receipt = (await this.store.read.listReceipts(executionId)).find((r) => r.revision === revision);
     if (!receipt) throw new ZkError('not_provable', `execution ${executionId} has no receipt revision ${revision}`);
     const predicate = readStatement(receipt.envelope, EXECUTION_PREDICATE_TYPE, executionPredicateSchema).predicate;
-    if (!predicate.zk) throw new ZkError('not_provable', `receipt revision ${revision} of ${executionId} has no zk section`);
+    if (!predicate.zk)
+      throw new ZkError('not_provable', `receipt revision ${revision} of ${executionId} has no zk section`);
     const artifacts = this.issuer.artifacts;
     if (predicate.zk.circuit !== artifacts.circuitId) {
-      throw new ZkError('not_set_up', `the receipt names circuit ${predicate.zk.circuit}; this node has ${artifacts.circuitId}: set up that circuit to prove it`);
+      throw new ZkError(
+        'not_set_up',
+        `the receipt names circuit ${predicate.zk.circuit}; this node has ${artifacts.circuitId}: set up that circuit to prove it`,
+      );
     }
     const registry = await this.issuer.registry(this.store.read, record.registrySize);
-    if (decimal(registry.root) !== record.registryRoot) throw new ZkError('not_provable', 'the registry no longer has the root the receipt signed');
+    if (decimal(registry.root) !== record.registryRoot)
+      throw new ZkError('not_provable', 'the registry no longer has the root the receipt signed');
     const results = new Map((await this.store.read.getStepResults(executionId)).map((r) => [r.stepId, r]));
     const steps: ProvenStep[] = [];
     for (const step of predicate.steps.filter((s) => s.status === 'completed')) {
@@ -146,8 +205,18 @@ export class ProvingService {
       const zk = readStatement(result.attestation, STEP_PREDICATE_TYPE, stepPredicateSchema).predicate.zk;
       if (!zk) throw new ZkError('not_provable', `step ${step.stepId}'s attestation carries no Baby Jubjub signature`);
       const entry = await this.store.read.findZkRegistryKey(zk.publicKey.x, zk.publicKey.y);
-      if (!entry || entry.leafIndex >= record.registrySize) throw new ZkError('unregistered_key', `step ${step.stepId} was signed by a key outside the registry the receipt names`);
-      steps.push({ stepId: step.stepId, outputDigest: step.outputDigest!, publicKey: zk.publicKey, signature: zk.signature, registryIndex: entry.leafIndex });
+      if (!entry || entry.leafIndex >= record.registrySize)
+        throw new ZkError(
+          'unregistered_key',
+          `step ${step.stepId} was signed by a key outside the registry the receipt names`,
+        );
+      steps.push({
+        stepId: step.stepId,
+        outputDigest: step.outputDigest!,
+        publicKey: zk.publicKey,
+        signature: zk.signature,
+        registryIndex: entry.leafIndex,
+      });
     }
     const inputs = await batchInputs(h, {
       config: artifacts.config,
@@ -169,7 +238,12 @@ export class ProvingService {
         proofs.set(batch, { batch, proof: proved.proof, publicSignals: proved.publicSignals });
         batchMs.push(Math.round(proved.ms));
         // One write at a time, each with every proof so far, renewing the claim.
-        saving = saving.then(() => this.saveProgress(record, [...proofs.values()].sort((a, b) => a.batch - b.batch)));
+        saving = saving.then(() =>
+          this.saveProgress(
+            record,
+            [...proofs.values()].sort((a, b) => a.batch - b.batch),
+          ),
+        );
         await saving;
       }),
     );
@@ -179,7 +253,12 @@ export class ProvingService {
   private async saveProgress(record: ZkProofRecord, proofs: BatchProof[]): Promise<void> {
     const now = this.options.now();
     await this.store.transaction((tx) =>
-      tx.updateZkProof(record.executionId, record.revision, { proofs, batchesDone: proofs.length, leaseExpiresAt: now + this.options.leaseMs, updatedAt: now }, { leaseOwner: this.options.nodeId, status: ['proving'] }),
+      tx.updateZkProof(
+        record.executionId,
+        record.revision,
+        { proofs, batchesDone: proofs.length, leaseExpiresAt: now + this.options.leaseMs, updatedAt: now },
+        { leaseOwner: this.options.nodeId, status: ['proving'] },
+      ),
     );
   }
 }

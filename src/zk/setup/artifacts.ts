@@ -54,14 +54,24 @@ export interface ArtifactCheck {
 /** Hashes every artifact the transcript names and compares: a mismatch means a file changed after setup. */
 export async function checkArtifacts(zkDir: string, transcript: CeremonyTranscript): Promise<ArtifactCheck[]> {
   const checks: ArtifactCheck[] = [];
-  for (const [name, recorded] of Object.entries(transcript.artifacts) as [ArtifactName, CeremonyTranscript['artifacts'][ArtifactName]][]) {
+  for (const [name, recorded] of Object.entries(transcript.artifacts) as [
+    ArtifactName,
+    CeremonyTranscript['artifacts'][ArtifactName],
+  ][]) {
     const path = join(zkDir, recorded.file);
     if (!(await exists(path))) {
       checks.push({ name, path, expected: recorded.sha256, ok: false });
       continue;
     }
     const sha256 = await sha256File(path);
-    checks.push({ name, path, size: (await stat(path)).size, sha256, expected: recorded.sha256, ok: sha256 === recorded.sha256 });
+    checks.push({
+      name,
+      path,
+      size: (await stat(path)).size,
+      sha256,
+      expected: recorded.sha256,
+      ok: sha256 === recorded.sha256,
+    });
   }
   return checks;
 }

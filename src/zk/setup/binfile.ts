@@ -20,7 +20,8 @@ export const BN128_Q = 218882428718392752222464057452572750886963111572978236626
 async function readAt(fd: FileHandle, position: number, length: number, file: string): Promise<Buffer> {
   const buffer = Buffer.alloc(length);
   const { bytesRead } = await fd.read(buffer, 0, length, position);
-  if (bytesRead !== length) throw new ZkError('setup_failed', `${file} is truncated: expected ${length} bytes at offset ${position}`);
+  if (bytesRead !== length)
+    throw new ZkError('setup_failed', `${file} is truncated: expected ${length} bytes at offset ${position}`);
   return buffer;
 }
 

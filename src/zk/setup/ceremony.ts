@@ -58,7 +58,10 @@ export interface SetupResult {
 export async function setupCircuit(options: SetupOptions): Promise<SetupResult> {
   const config = checkZkConfig(options.config);
   // Without a given beacon, each phase gets its own random one.
-  const beacons = options.beacon === undefined ? [randomHex(32), randomHex(32)] : [checkBeacon(options.beacon), checkBeacon(options.beacon)];
+  const beacons =
+    options.beacon === undefined
+      ? [randomHex(32), randomHex(32)]
+      : [checkBeacon(options.beacon), checkBeacon(options.beacon)];
   const entropy = options.entropy || randomHex(32);
   const log = options.log ?? (() => undefined);
   const id = circuitId(config);
@@ -73,21 +76,28 @@ export async function setupCircuit(options: SetupOptions): Promise<SetupResult> 
 
   // Compile. The sources' digest is part of the record, so editing a circuit recompiles it.
   const sources = await sourcesDigest(config);
-  const compiled = state.stages.compile?.inputs?.sources === sources && (await exists(paths.r1cs)) && (await exists(paths.wasm));
+  const compiled =
+    state.stages.compile?.inputs?.sources === sources && (await exists(paths.r1cs)) && (await exists(paths.wasm));
   if (compiled) {
     runner.skip('compile', `compiling ${id}`, 'circuit.r1cs and circuit.wasm exist');
   } else {
     let circom = '';
-    state.stages.compile = await runner.run('compile', `compiling ${id} (circom, batch size ${config.batchSize}, registry depth ${config.registryDepth})`, async () => {
-      circom = await compileCircuit({ config, main: paths.main, r1cs: paths.r1cs, wasm: paths.wasm }, options.signal);
-      return { inputs: { sources } };
-    });
+    state.stages.compile = await runner.run(
+      'compile',
+      `compiling ${id} (circom, batch size ${config.batchSize}, registry depth ${config.registryDepth})`,
+      async () => {
+        circom = await compileCircuit({ config, main: paths.main, r1cs: paths.r1cs, wasm: paths.wasm }, options.signal);
+        return { inputs: { sources } };
+      },
+    );
     state.circom = circom;
     await save();
   }
   const r1cs = await readR1csHeader(paths.r1cs);
   const power = requiredPower(r1cs);
-  log(`${id}: ${r1cs.nConstraints} constraints, ${r1cs.nPubInputs + r1cs.nOutputs} public signals: powers of tau 2^${power}`);
+  log(
+    `${id}: ${r1cs.nConstraints} constraints, ${r1cs.nPubInputs + r1cs.nOutputs} public signals: powers of tau 2^${power}`,
+  );
 
   // Phase 1.
   const phase1: Phase1Result =
@@ -112,7 +122,9 @@ export async function setupCircuit(options: SetupOptions): Promise<SetupResult> 
         output: zkeyFile('0000'),
         run: async () => {
           const l = logger();
-          await writeAtomically(zkeyFile('0000'), (temp) => snarkjs.zKey.newZKey(paths.r1cs, phase1.path, temp, l).then((h) => check(h, l.errors, 'zkey new')));
+          await writeAtomically(zkeyFile('0000'), (temp) =>
+            snarkjs.zKey.newZKey(paths.r1cs, phase1.path, temp, l).then((h) => check(h, l.errors, 'zkey new')),
+          );
           return { inputs };
         },
       },
@@ -122,7 +134,9 @@ export async function setupCircuit(options: SetupOptions): Promise<SetupResult> 
         output: zkeyFile('0001'),
         run: async () => {
           const name = 'verity development ceremony: phase 2';
-          const hash = await writeAtomically(zkeyFile('0001'), (temp) => snarkjs.zKey.contribute(zkeyFile('0000'), temp, name, entropy, logger()));
+          const hash = await writeAtomically(zkeyFile('0001'), (temp) =>
+            snarkjs.zKey.contribute(zkeyFile('0000'), temp, name, entropy, logger()),
+          );
           return { contribution: { phase: 2, type: 'random', name, hash: hex(hash), at: at() } };
         },
       },
@@ -135,9 +149,20 @@ export async function setupCircuit(options: SetupOptions): Promise<SetupResult> 
           const beacon = beacons[1] as string;
           const l = logger();
           const hash = await writeAtomically(paths.zkey, (temp) =>
-            snarkjs.zKey.beacon(zkeyFile('0001'), temp, name, beacon, BEACON_ITERATIONS_EXP, l).then((h) => check(h, l.errors, 'the phase-2 beacon')),
+            snarkjs.zKey
+              .beacon(zkeyFile('0001'), temp, name, beacon, BEACON_ITERATIONS_EXP, l)
+              .then((h) => check(h, l.errors, 'the phase-2 beacon')),
           );
-          return { contribution: { phase: 2, type: 'beacon', name, hash: hex(hash), at: at(), beacon: { hash: beacon, iterationsExp: BEACON_ITERATIONS_EXP } } };
+          return {
+            contribution: {
+              phase: 2,
+              type: 'beacon',
+              name,
+              hash: hex(hash),
+              at: at(),
+              beacon: { hash: beacon, iterationsExp: BEACON_ITERATIONS_EXP },
+            },
+          };
         },
       },
     ],
@@ -155,10 +180,14 @@ export async function setupCircuit(options: SetupOptions): Promise<SetupResult> 
   if (state.stages['verification-key']?.inputs?.zkey === zkeySha && (await exists(paths.verificationKey))) {
     runner.skip('verification-key', 'exporting the verification key', 'verification_key.json exists');
   } else {
-    state.stages['verification-key'] = await runner.run('verification-key', 'exporting the verification key', async () => {
-      await exportVerificationKey(paths.zkey, paths.verificationKey);
-      return { inputs: { zkey: zkeySha } };
-    });
+    state.stages['verification-key'] = await runner.run(
+      'verification-key',
+      'exporting the verification key',
+      async () => {
+        await exportVerificationKey(paths.zkey, paths.verificationKey);
+        return { inputs: { zkey: zkeySha } };
+      },
+    );
     await save();
   }
   const verificationKey = JSON.parse(await readFile(paths.verificationKey, 'utf8')) as Groth16VerificationKey;
@@ -207,6 +236,7 @@ async function sourcesDigest(config: ZkConfig): Promise<string> {
 /** The intermediate files of a finished setup: only the final ones are used, and at 2^17 they weigh ~250 MB. */
 async function removeIntermediates(circuitDir: string, ptauDir: string | undefined, power: number): Promise<void> {
   const files = [join(circuitDir, 'circuit_0000.zkey'), join(circuitDir, 'circuit_0001.zkey')];
-  if (ptauDir !== undefined) files.push(...['0000', '0001', 'beacon'].map((s) => join(ptauDir, `pot${power}_${s}.ptau`)));
+  if (ptauDir !== undefined)
+    files.push(...['0000', '0001', 'beacon'].map((s) => join(ptauDir, `pot${power}_${s}.ptau`)));
   await Promise.all(files.map((f) => rm(f, { force: true })));
 }

@@ -69,7 +69,11 @@ async function runCircom(args: readonly string[], outputs: readonly string[], si
   const argv = args.map((a) => (a.startsWith('-') ? a : rel(a)));
   if (paths.length > 0) argv.push('-l', rel(tools.circuitsDir), '-l', rel(tools.includeDir));
 
-  const child = spawn(process.execPath, [tools.circomCli, ...argv], { cwd, stdio: ['ignore', 'pipe', 'pipe'], ...(signal && { signal }) });
+  const child = spawn(process.execPath, [tools.circomCli, ...argv], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(signal && { signal }),
+  });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -78,13 +82,21 @@ async function runCircom(args: readonly string[], outputs: readonly string[], si
     child.on('close', done);
   }).catch((error: unknown) => {
     if (signal?.aborted) throw new ZkError('compile_failed', 'compilation was interrupted', { cause: error });
-    throw new ZkError('compile_failed', `cannot run the circom compiler (${tools.circomCli}): ${(error as Error).message}`, { cause: error });
+    throw new ZkError(
+      'compile_failed',
+      `cannot run the circom compiler (${tools.circomCli}): ${(error as Error).message}`,
+      { cause: error },
+    );
   });
   const text = stripAnsi(output);
   if (code !== 0) {
-    throw new ZkError('compile_failed', `circom failed (exit ${code}) compiling ${paths[0] ?? ''}:\n${lastLines(text, 40)}`, {
-      context: { cwd, args: argv },
-    });
+    throw new ZkError(
+      'compile_failed',
+      `circom failed (exit ${code}) compiling ${paths[0] ?? ''}:\n${lastLines(text, 40)}`,
+      {
+        context: { cwd, args: argv },
+      },
+    );
   }
   return text;
 }

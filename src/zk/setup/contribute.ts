@@ -43,7 +43,8 @@ export async function contribute(options: ContributeOptions): Promise<Contribute
   const artifacts = await readArtifacts(options.zkDir, options.config);
   const { paths } = artifacts;
   const state = await readCircuitState(paths.dir);
-  if (!state.phase1) throw new ZkError('not_set_up', `${paths.dir} has a transcript but no setup state: run \`verity zk setup\` again`);
+  if (!state.phase1)
+    throw new ZkError('not_set_up', `${paths.dir} has a transcript but no setup state: run \`verity zk setup\` again`);
 
   log(`contributing to phase 2 of ${artifacts.circuitId} as "${name}"`);
   const started = performance.now();
@@ -52,22 +53,47 @@ export async function contribute(options: ContributeOptions): Promise<Contribute
   try {
     const hash = await snarkjs.zKey.contribute(paths.zkey, zkeyTemp, name, options.entropy || randomHex(32), logger);
     const verificationKey = await snarkjs.zKey.exportVerificationKey(zkeyTemp);
-    const contribution: Contribution = { phase: 2, type: 'random', name, hash: hex(hash), at: new Date().toISOString() };
+    const contribution: Contribution = {
+      phase: 2,
+      type: 'random',
+      name,
+      hash: hex(hash),
+      at: new Date().toISOString(),
+    };
     // The zkey first: if we stop between the renames, setup finds a vkey that does not match it and re-exports.
     await rename(zkeyTemp, paths.zkey);
     await writeJsonAtomically(paths.verificationKey, verificationKey);
     state.extraContributions.push(contribution);
-    state.stages['verification-key'] = { seconds: state.stages['verification-key']?.seconds ?? 0, at: contribution.at, inputs: { zkey: await sha256File(paths.zkey) } };
+    state.stages['verification-key'] = {
+      seconds: state.stages['verification-key']?.seconds ?? 0,
+      at: contribution.at,
+      inputs: { zkey: await sha256File(paths.zkey) },
+    };
     await writeCircuitState(paths.dir, state);
 
     const r1cs = await readR1csHeader(paths.r1cs);
     const transcript = await buildTranscript(
-      { zkDir: options.zkDir, config: options.config, paths, r1cs, power: requiredPower(r1cs), verificationKey, circom: state.circom ?? (await circomVersion()) },
+      {
+        zkDir: options.zkDir,
+        config: options.config,
+        paths,
+        r1cs,
+        power: requiredPower(r1cs),
+        verificationKey,
+        circom: state.circom ?? (await circomVersion()),
+      },
       state,
     );
     await writeJsonAtomically(paths.transcript, transcript);
-    log(`contributed in ${formatSeconds((performance.now() - started) / 1000)}: contribution hash ${contribution.hash}`);
-    return { contribution, transcript, verificationKeyDigest: transcript.verificationKeyDigest, previousVerificationKeyDigest: artifacts.transcript.verificationKeyDigest };
+    log(
+      `contributed in ${formatSeconds((performance.now() - started) / 1000)}: contribution hash ${contribution.hash}`,
+    );
+    return {
+      contribution,
+      transcript,
+      verificationKeyDigest: transcript.verificationKeyDigest,
+      previousVerificationKeyDigest: artifacts.transcript.verificationKeyDigest,
+    };
   } finally {
     await rm(zkeyTemp, { force: true });
   }

@@ -63,7 +63,9 @@ export async function generatePhase1(runner: StageRunner, options: GenerateOptio
         output: file('0000'),
         run: async () => {
           const curve = await snarkjs.curves.getCurveFromName('bn128');
-          await writeAtomically(file('0000'), (temp) => snarkjs.powersOfTau.newAccumulator(curve, power, temp, logger()));
+          await writeAtomically(file('0000'), (temp) =>
+            snarkjs.powersOfTau.newAccumulator(curve, power, temp, logger()),
+          );
           return {};
         },
       },
@@ -73,7 +75,9 @@ export async function generatePhase1(runner: StageRunner, options: GenerateOptio
         output: file('0001'),
         run: async () => {
           const name = 'verity development ceremony: phase 1';
-          const hash = await writeAtomically(file('0001'), (temp) => snarkjs.powersOfTau.contribute(file('0000'), temp, name, options.entropy, logger()));
+          const hash = await writeAtomically(file('0001'), (temp) =>
+            snarkjs.powersOfTau.contribute(file('0000'), temp, name, options.entropy, logger()),
+          );
           return { contribution: { phase: 1, type: 'random', name, hash: hex(hash), at: at() } };
         },
       },
@@ -85,9 +89,20 @@ export async function generatePhase1(runner: StageRunner, options: GenerateOptio
           const name = 'verity development ceremony: phase 1 beacon';
           const l = logger();
           const hash = await writeAtomically(file('beacon'), (temp) =>
-            snarkjs.powersOfTau.beacon(file('0001'), temp, name, options.beacon, BEACON_ITERATIONS_EXP, l).then((h) => check(h, l.errors, 'the phase-1 beacon')),
+            snarkjs.powersOfTau
+              .beacon(file('0001'), temp, name, options.beacon, BEACON_ITERATIONS_EXP, l)
+              .then((h) => check(h, l.errors, 'the phase-1 beacon')),
           );
-          return { contribution: { phase: 1, type: 'beacon', name, hash: hex(hash), at: at(), beacon: { hash: options.beacon, iterationsExp: BEACON_ITERATIONS_EXP } } };
+          return {
+            contribution: {
+              phase: 1,
+              type: 'beacon',
+              name,
+              hash: hex(hash),
+              at: at(),
+              beacon: { hash: options.beacon, iterationsExp: BEACON_ITERATIONS_EXP },
+            },
+          };
         },
       },
       {
@@ -95,7 +110,9 @@ export async function generatePhase1(runner: StageRunner, options: GenerateOptio
         title: `preparing phase 2 of powers of tau 2^${power} (this is the slow part: about ${prepareEstimate(power)} on 2 cores; 4 min at 2^14, 50 min at 2^17)`,
         output: file('final'),
         run: async () => {
-          await writeAtomically(file('final'), (temp) => snarkjs.powersOfTau.preparePhase2(file('beacon'), temp, logger()));
+          await writeAtomically(file('final'), (temp) =>
+            snarkjs.powersOfTau.preparePhase2(file('beacon'), temp, logger()),
+          );
           return { inputs: { ptau: await sha256File(file('final')) } };
         },
       },
@@ -105,7 +122,9 @@ export async function generatePhase1(runner: StageRunner, options: GenerateOptio
   );
 
   const path = file('final');
-  const contributions = (['ptau-contribute', 'ptau-beacon'] as const).flatMap((s) => state.stages[s]?.contribution ?? []);
+  const contributions = (['ptau-contribute', 'ptau-beacon'] as const).flatMap(
+    (s) => state.stages[s]?.contribution ?? [],
+  );
   const phase1: Phase1 = { source: 'generated', power, file: relative(zkDir, path), sha256: await sha256File(path) };
   return { phase1, path, contributions, stages: state.stages };
 }
@@ -115,12 +134,22 @@ export async function generatePhase1(runner: StageRunner, options: GenerateOptio
  * checking it is for bn128, prepared, and large enough. It is hard-linked (copied across file systems)
  * into `<zkDir>/ptau/` under its digest, so the zk directory stays complete if the original moves.
  */
-export async function importPhase1(runner: StageRunner, zkDir: string, source: string, needed: number, constraints: number): Promise<Phase1Result> {
+export async function importPhase1(
+  runner: StageRunner,
+  zkDir: string,
+  source: string,
+  needed: number,
+  constraints: number,
+): Promise<Phase1Result> {
   let phase1: Phase1 | undefined;
   let path = '';
   const record = await runner.run('ptau-import', `importing phase 1 from ${source}`, async () => {
     const header = await readPtauHeader(source);
-    if (header.prime !== BN128_Q) throw new ZkError('setup_failed', `${source} is a powers-of-tau file for another curve: Verity's circuits need bn128`);
+    if (header.prime !== BN128_Q)
+      throw new ZkError(
+        'setup_failed',
+        `${source} is a powers-of-tau file for another curve: Verity's circuits need bn128`,
+      );
     if (header.power < needed) {
       throw new ZkError(
         'setup_failed',
@@ -128,7 +157,10 @@ export async function importPhase1(runner: StageRunner, zkDir: string, source: s
       );
     }
     if (!header.prepared) {
-      throw new ZkError('setup_failed', `${source} is not prepared for phase 2: run \`snarkjs powersoftau prepare phase2\` on it first, or use a *_final.ptau file`);
+      throw new ZkError(
+        'setup_failed',
+        `${source} is not prepared for phase 2: run \`snarkjs powersoftau prepare phase2\` on it first, or use a *_final.ptau file`,
+      );
     }
     const sha256 = await sha256File(source);
     path = join(ptauDirOf(zkDir), `imported-${sha256.slice(0, 16)}.ptau`);
@@ -137,7 +169,13 @@ export async function importPhase1(runner: StageRunner, zkDir: string, source: s
         await link(resolve(source), temp).catch(() => copyFile(source, temp));
       });
     }
-    phase1 = { source: 'imported', power: header.power, file: relative(zkDir, path), sha256, importedFrom: resolve(source) };
+    phase1 = {
+      source: 'imported',
+      power: header.power,
+      file: relative(zkDir, path),
+      sha256,
+      importedFrom: resolve(source),
+    };
     return {};
   });
   return { phase1: phase1 as Phase1, path, contributions: [], stages: { 'ptau-import': record } };
@@ -145,7 +183,8 @@ export async function importPhase1(runner: StageRunner, zkDir: string, source: s
 
 /** snarkjs's beacon and zkey functions log the reason and return false or -1 instead of throwing. */
 export function check<T>(result: T | false | -1, errors: readonly string[], what: string): T {
-  if (result === false || result === -1) throw new ZkError('setup_failed', `${what} failed: ${errors.join('; ') || 'snarkjs gave no reason'}`);
+  if (result === false || result === -1)
+    throw new ZkError('setup_failed', `${what} failed: ${errors.join('; ') || 'snarkjs gave no reason'}`);
   return result;
 }
 

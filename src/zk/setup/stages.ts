@@ -43,7 +43,10 @@ export class StageRunner {
   }
 
   async run(name: StageName, title: string, work: () => Promise<StageResult>): Promise<StageRecord> {
-    if (this.signal?.aborted) throw new ZkError('setup_failed', 'setup interrupted: run it again to resume where it stopped', { cause: this.signal.reason });
+    if (this.signal?.aborted)
+      throw new ZkError('setup_failed', 'setup interrupted: run it again to resume where it stopped', {
+        cause: this.signal.reason,
+      });
     this.index++;
     this.log(`${this.prefix}${title}`);
     const started = performance.now();
@@ -55,11 +58,16 @@ export class StageRunner {
       this.log(`${this.prefix}failed after ${formatSeconds(elapsed())}`);
       if (error instanceof ZkError) throw error;
       // snarkjs throws plain errors (and strings): say which stage, keep the original as the cause.
-      throw new ZkError('setup_failed', `${title} failed: ${describeError(error)}`, { cause: error, context: { stage: name } });
+      throw new ZkError('setup_failed', `${title} failed: ${describeError(error)}`, {
+        cause: error,
+        context: { stage: name },
+      });
     }
     const seconds = elapsed();
     this.ran.push(name);
-    this.log(`${this.prefix}done in ${formatSeconds(seconds)}${result.contribution ? ` (contribution hash ${result.contribution.hash.slice(0, 16)}…)` : ''}`);
+    this.log(
+      `${this.prefix}done in ${formatSeconds(seconds)}${result.contribution ? ` (contribution hash ${result.contribution.hash.slice(0, 16)}…)` : ''}`,
+    );
     return { ...result, seconds, at: new Date().toISOString() };
   }
 
@@ -68,7 +76,12 @@ export class StageRunner {
    * output and record both exist; everything after it is removed first and redone, so a file left by an
    * older run never passes for the product of a newer one. Returns whether any stage ran.
    */
-  async chain(stages: readonly ChainStage[], records: StageRecords, save: () => Promise<void>, redoAll = false): Promise<boolean> {
+  async chain(
+    stages: readonly ChainStage[],
+    records: StageRecords,
+    save: () => Promise<void>,
+    redoAll = false,
+  ): Promise<boolean> {
     let done = -1;
     if (!redoAll) {
       for (let i = stages.length - 1; i >= 0; i--) {
@@ -81,7 +94,8 @@ export class StageRunner {
     }
     // Earlier outputs may be gone (a finished setup removes them): the last one stands for them all.
     const reached = stages[done];
-    for (const stage of stages.slice(0, done + 1)) this.skip(stage.name, stage.title, `${basename((reached as ChainStage).output)} exists`);
+    for (const stage of stages.slice(0, done + 1))
+      this.skip(stage.name, stage.title, `${basename((reached as ChainStage).output)} exists`);
     const todo = stages.slice(done + 1);
     for (const stage of todo) {
       delete records[stage.name];

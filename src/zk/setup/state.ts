@@ -53,8 +53,14 @@ export function circuitStateFile(dir: string): string {
 
 export async function readCircuitState(dir: string): Promise<CircuitState> {
   const state = await readJson<CircuitState>(circuitStateFile(dir));
-  if (state?.format === 'verity-zk-setup-state/v1') return { ...state, extraContributions: state.extraContributions ?? [] };
-  return { format: 'verity-zk-setup-state/v1', createdAt: new Date().toISOString(), stages: {}, extraContributions: [] };
+  if (state?.format === 'verity-zk-setup-state/v1')
+    return { ...state, extraContributions: state.extraContributions ?? [] };
+  return {
+    format: 'verity-zk-setup-state/v1',
+    createdAt: new Date().toISOString(),
+    stages: {},
+    extraContributions: [],
+  };
 }
 
 export function writeCircuitState(dir: string, state: CircuitState): Promise<void> {

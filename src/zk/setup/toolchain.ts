@@ -41,7 +41,11 @@ function findCircuitsDir(): string {
     const candidate = join(dir, 'circuits');
     if (existsSync(join(candidate, 'verity_batch.circom'))) return candidate;
     const parent = dirname(dir);
-    if (parent === dir) throw new ZkError('setup_failed', 'cannot find circuits/verity_batch.circom above the Verity package: is the package complete?');
+    if (parent === dir)
+      throw new ZkError(
+        'setup_failed',
+        'cannot find circuits/verity_batch.circom above the Verity package: is the package complete?',
+      );
     dir = parent;
   }
 }

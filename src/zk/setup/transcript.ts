@@ -92,7 +92,9 @@ export async function readTranscript(file: string, expectedCircuitId: string): P
   try {
     value = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new ZkError('setup_failed', `cannot read the ceremony transcript ${file}: ${(error as Error).message}`, { cause: error });
+    throw new ZkError('setup_failed', `cannot read the ceremony transcript ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const t = value as Partial<CeremonyTranscript> | null;
   if (
@@ -104,7 +106,10 @@ export async function readTranscript(file: string, expectedCircuitId: string): P
     typeof t.artifacts !== 'object' ||
     typeof t.phase1 !== 'object'
   ) {
-    throw new ZkError('setup_failed', `${file} is not a ${TRANSCRIPT_FORMAT} transcript: run \`verity zk setup\` again`);
+    throw new ZkError(
+      'setup_failed',
+      `${file} is not a ${TRANSCRIPT_FORMAT} transcript: run \`verity zk setup\` again`,
+    );
   }
   if (t.circuitId !== expectedCircuitId) {
     throw new ZkError('setup_failed', `${file} is the transcript of ${String(t.circuitId)}, not ${expectedCircuitId}`);

@@ -15,10 +15,17 @@ export interface CeremonyCheck {
  * Checks a finished setup with snarkjs: the zkey against the circuit and the phase-1 file (about as long
  * as making the zkey) and, with `phase1`, the powers of tau themselves (minutes at 2^17).
  */
-export async function verifyCeremony(options: { zkDir: string; config: ZkConfig; phase1?: boolean; log?: LogLine }): Promise<CeremonyCheck> {
+export async function verifyCeremony(options: {
+  zkDir: string;
+  config: ZkConfig;
+  phase1?: boolean;
+  log?: LogLine;
+}): Promise<CeremonyCheck> {
   const log = options.log ?? (() => undefined);
   const { paths, ptau } = await readArtifacts(options.zkDir, options.config);
-  const check: CeremonyCheck = { zkey: await snarkjs.zKey.verifyFromR1cs(paths.r1cs, ptau, paths.zkey, snarkjsLogger(log, 'zkey: ')) };
+  const check: CeremonyCheck = {
+    zkey: await snarkjs.zKey.verifyFromR1cs(paths.r1cs, ptau, paths.zkey, snarkjsLogger(log, 'zkey: ')),
+  };
   if (options.phase1) check.ptau = await snarkjs.powersOfTau.verify(ptau, snarkjsLogger(log, 'ptau: '));
   return check;
 }

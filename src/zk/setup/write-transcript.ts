@@ -27,7 +27,11 @@ export async function buildTranscript(context: TranscriptContext, state: Circuit
   const phase1 = state.phase1;
   if (!phase1) throw new Error('the transcript needs the phase-1 record: setupCircuit records it before phase 2');
   const { contributions: phase1Contributions, stages: phase1Stages, ...phase1Fields } = phase1;
-  const digest = async (file: string): Promise<ArtifactDigest> => ({ file: relative(zkDir, file), size: (await stat(file)).size, sha256: await sha256File(file) });
+  const digest = async (file: string): Promise<ArtifactDigest> => ({
+    file: relative(zkDir, file),
+    size: (await stat(file)).size,
+    sha256: await sha256File(file),
+  });
   const artifacts: Record<ArtifactName, ArtifactDigest> = {
     r1cs: await digest(paths.r1cs),
     wasm: await digest(paths.wasm),
@@ -56,7 +60,11 @@ export async function buildTranscript(context: TranscriptContext, state: Circuit
     contributions: [...phase1Contributions, ...phase2, ...state.extraContributions],
     artifacts,
     verificationKeyDigest: jsonDigest(context.verificationKey),
-    versions: { snarkjs: tools.snarkjsVersion, circom: `${context.circom} (circom2 ${tools.circom2Version})`, node: process.version },
+    versions: {
+      snarkjs: tools.snarkjsVersion,
+      circom: `${context.circom} (circom2 ${tools.circom2Version})`,
+      node: process.version,
+    },
     timings,
     createdAt: state.createdAt,
     updatedAt: new Date().toISOString(),

@@ -32,7 +32,14 @@ const failFlow = {
   id: 'access-fail',
   name: 'Access fail',
   version: 1,
-  steps: [{ id: 'boom', step_type: 'inference', model_requirements: { name: 'builtin/fail' }, retry_policy: { max_attempts: 1 } }],
+  steps: [
+    {
+      id: 'boom',
+      step_type: 'inference',
+      model_requirements: { name: 'builtin/fail' },
+      retry_policy: { max_attempts: 1 },
+    },
+  ],
 };
 
 /** The parts of a token `vrt_<16 hex id>_<43 base64url secret>` (the secret may itself hold `_`). */
@@ -40,15 +47,21 @@ const idOf = (token: string) => token.slice(4, 20);
 const secretOf = (token: string) => token.slice(21);
 
 /** Routes that name an execution: every one must hide other clients' executions. */
-const isExecutionRoute = (route: AppRoute) => /^\/v1\/executions\/:id(\/|$)|^\/v1\/agents\/:\w+\/(?!execute$)/.test(route.path);
+const isExecutionRoute = (route: AppRoute) =>
+  /^\/v1\/executions\/:id(\/|$)|^\/v1\/agents\/:\w+\/(?!execute$)/.test(route.path);
 
 /** The only routes a worker key may call (apart from the public ones). */
 const isWorkerRoute = (route: AppRoute) =>
-  route.path.startsWith('/v1/worker/') || route.path === '/metrics' || route.path === '/v1/keys/coordinator' || route.path.startsWith('/v1/log/');
+  route.path.startsWith('/v1/worker/') ||
+  route.path === '/metrics' ||
+  route.path === '/v1/keys/coordinator' ||
+  route.path.startsWith('/v1/log/');
 const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json'];
-const isPublic = (route: AppRoute) => PUBLIC_PATHS.includes(route.path) || route.path === '/docs' || route.path.startsWith('/docs/');
+const isPublic = (route: AppRoute) =>
+  PUBLIC_PATHS.includes(route.path) || route.path === '/docs' || route.path.startsWith('/docs/');
 
-const isAdminRoute = (route: AppRoute) => (route.path.startsWith('/v1/keys') && route.path !== '/v1/keys/coordinator') || route.path.startsWith('/v1/workers');
+const isAdminRoute = (route: AppRoute) =>
+  (route.path.startsWith('/v1/keys') && route.path !== '/v1/keys/coordinator') || route.path.startsWith('/v1/workers');
 
 // Ownership, listing and idempotency are store queries: both stores are checked.
 for (const kind of BACKENDS) {
@@ -61,8 +74,12 @@ for (const kind of BACKENDS) {
     let worker: string;
     const bobs = { done: '', stuck: '', failed: '' };
 
-    const as = (key: string | undefined, method: string, path: string, options: { json?: unknown; headers?: Record<string, string> } = {}): Promise<RawResponse> =>
-      call(server.url, method, path, { ...(key !== undefined && { key }), ...options });
+    const as = (
+      key: string | undefined,
+      method: string,
+      path: string,
+      options: { json?: unknown; headers?: Record<string, string> } = {},
+    ): Promise<RawResponse> => call(server.url, method, path, { ...(key !== undefined && { key }), ...options });
 
     const waitForStatus = async (key: string, id: string, wanted: string): Promise<void> => {
       const until = Date.now() + 20_000;
@@ -73,7 +90,12 @@ for (const kind of BACKENDS) {
         await new Promise((r) => setTimeout(r, 50));
       }
     };
-    const execute = async (key: string, workflowId: string, inputs: unknown = {}, headers: Record<string, string> = {}): Promise<string> => {
+    const execute = async (
+      key: string,
+      workflowId: string,
+      inputs: unknown = {},
+      headers: Record<string, string> = {},
+    ): Promise<string> => {
       const response = await as(key, 'POST', `/v1/agents/${workflowId}/execute`, { json: { inputs }, headers });
       expect(response.status, response.text).toBe(202);
       return (response.json as { executionId: string }).executionId;
@@ -82,8 +104,14 @@ for (const kind of BACKENDS) {
     beforeAll(async () => {
       server = await startTestServer(kind, 'access', { node: { workers: 2 } });
       routes = appRoutes(server.app);
-      [alice, bob, publisher, worker] = await Promise.all([server.key('alice', 'client'), server.key('bob', 'client'), server.key('acme', 'publisher'), server.key('w1', 'worker')]);
-      for (const flow of [echoFlow, stuckFlow, failFlow]) expect((await as(publisher, 'POST', '/v1/workflows', { json: flow })).status).toBe(201);
+      [alice, bob, publisher, worker] = await Promise.all([
+        server.key('alice', 'client'),
+        server.key('bob', 'client'),
+        server.key('acme', 'publisher'),
+        server.key('w1', 'worker'),
+      ]);
+      for (const flow of [echoFlow, stuckFlow, failFlow])
+        expect((await as(publisher, 'POST', '/v1/workflows', { json: flow })).status).toBe(201);
       bobs.done = await execute(bob, 'access-echo', { text: 'bob' });
       bobs.stuck = await execute(bob, 'access-stuck');
       bobs.failed = await execute(bob, 'access-fail');
@@ -96,7 +124,13 @@ for (const kind of BACKENDS) {
     it('knows the routes it checks (the route table is read from the app)', () => {
       // The tests below cover whatever routes the app has; make sure that is not nothing.
       expect(routes.filter(isExecutionRoute).map((r) => `${r.method} ${r.path}`)).toEqual(
-        expect.arrayContaining(['GET /v1/executions/:id', 'POST /v1/executions/:id/cancel', 'POST /v1/executions/:id/retry', 'GET /v1/executions/:id/events', 'GET /v1/agents/:workflow_id/status']),
+        expect.arrayContaining([
+          'GET /v1/executions/:id',
+          'POST /v1/executions/:id/cancel',
+          'POST /v1/executions/:id/retry',
+          'GET /v1/executions/:id/events',
+          'GET /v1/agents/:workflow_id/status',
+        ]),
       );
       expect(routes.length).toBeGreaterThan(30);
     });
@@ -136,8 +170,18 @@ for (const kind of BACKENDS) {
     it("does not list another client's executions, however the list is filtered", async () => {
       const own = await execute(alice, 'access-echo', { text: 'alice' });
       await waitForStatus(alice, own, 'completed');
-      const ids = async (key: string, query: string) => ((await as(key, 'GET', `/v1/executions${query}`)).json as { executions: { executionId: string }[] }).executions.map((e) => e.executionId);
-      for (const query of ['', '?workflow_id=access-echo', '?status=completed', '?status=running,failed', '?limit=500', `?before=${'Z'.repeat(26)}`]) {
+      const ids = async (key: string, query: string) =>
+        (
+          (await as(key, 'GET', `/v1/executions${query}`)).json as { executions: { executionId: string }[] }
+        ).executions.map((e) => e.executionId);
+      for (const query of [
+        '',
+        '?workflow_id=access-echo',
+        '?status=completed',
+        '?status=running,failed',
+        '?limit=500',
+        `?before=${'Z'.repeat(26)}`,
+      ]) {
         const seen = await ids(alice, query);
         for (const id of Object.values(bobs)) expect(seen, query).not.toContain(id);
       }
@@ -162,7 +206,12 @@ for (const kind of BACKENDS) {
       const refused = routes.filter((r) => !isWorkerRoute(r) && !isPublic(r));
       expect(refused.length).toBeGreaterThan(15);
       for (const route of refused) {
-        const response = await as(worker, route.method, fillPath(route.path, bobs.done), route.method === 'GET' || route.method === 'DELETE' ? {} : { json: {} });
+        const response = await as(
+          worker,
+          route.method,
+          fillPath(route.path, bobs.done),
+          route.method === 'GET' || route.method === 'DELETE' ? {} : { json: {} },
+        );
         expect(response.status, `${route.method} ${route.path}: ${response.text}`).toBe(403);
         expect(errorCode(response)).toBe('forbidden');
       }
@@ -185,12 +234,19 @@ for (const kind of BACKENDS) {
 
     it('keeps keys and workers to admins (403 for every other role)', async () => {
       const admin = routes.filter(isAdminRoute);
-      expect(admin.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(['POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/:id', 'GET /v1/workers']));
+      expect(admin.map((r) => `${r.method} ${r.path}`)).toEqual(
+        expect.arrayContaining(['POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/:id', 'GET /v1/workers']),
+      );
       const victim = (await server.context.keys.create('victim', 'client')).record.id;
       const before = await storeCounts(server.test.node.store);
       for (const key of [alice, publisher, worker]) {
         for (const route of admin) {
-          const response = await as(key, route.method, fillPath(route.path, victim), route.method === 'POST' ? { json: { principal: 'mallory', role: 'admin' } } : {});
+          const response = await as(
+            key,
+            route.method,
+            fillPath(route.path, victim),
+            route.method === 'POST' ? { json: { principal: 'mallory', role: 'admin' } } : {},
+          );
           expect(response.status, `${route.method} ${route.path}: ${response.text}`).toBe(403);
         }
       }
@@ -213,7 +269,11 @@ for (const kind of BACKENDS) {
       const revoked = await as(server.adminKey, 'DELETE', `/v1/keys/${id}`);
       expect(revoked.status, revoked.text).toBe(200);
       expect((revoked.json as { revokedAt?: string }).revokedAt).toBeDefined();
-      for (const [method, path] of [['GET', '/v1/executions'], ['GET', `/v1/executions/${bobs.done}`], ['POST', '/v1/agents/access-echo/execute']] as const) {
+      for (const [method, path] of [
+        ['GET', '/v1/executions'],
+        ['GET', `/v1/executions/${bobs.done}`],
+        ['POST', '/v1/agents/access-echo/execute'],
+      ] as const) {
         const response = await as(token, method, path, method === 'POST' ? { json: { inputs: { text: 'x' } } } : {});
         expect(response.status, `${method} ${path}`).toBe(401);
         expect(errorCode(response)).toBe('unauthorized');
@@ -250,9 +310,18 @@ for (const kind of BACKENDS) {
           expect((response as RawResponse).status, `${path} with ${JSON.stringify(header)}`).toBe(401);
         }
       }
-      expect((await call(server.url, 'POST', '/v1/worker/challenge', { json: {}, headers: { authorization: `Bearer vrt_${id}_${flipped}` } })).status).toBe(401);
+      expect(
+        (
+          await call(server.url, 'POST', '/v1/worker/challenge', {
+            json: {},
+            headers: { authorization: `Bearer vrt_${id}_${flipped}` },
+          })
+        ).status,
+      ).toBe(401);
       // The scheme is case-insensitive (RFC 9110); the token is not.
-      expect((await call(server.url, 'GET', '/v1/executions', { headers: { authorization: `bearer ${alice}` } })).status).toBe(200);
+      expect(
+        (await call(server.url, 'GET', '/v1/executions', { headers: { authorization: `bearer ${alice}` } })).status,
+      ).toBe(200);
     });
 
     it("does not let a publisher publish a version of another publisher's workflow", async () => {
@@ -264,7 +333,15 @@ for (const kind of BACKENDS) {
       expect(errorCode(response)).toBe('forbidden');
       // As YAML text too: the owner check does not depend on how the definition arrives.
       const yaml = `id: access-echo\nname: Taken over\nversion: 1\nsteps:\n  - id: a\n    step_type: inference\n    model_requirements: { name: builtin/echo }\n`;
-      expect((await call(server.url, 'POST', '/v1/workflows', { key: rival, body: yaml, headers: { 'content-type': 'application/yaml' } })).status).toBe(403);
+      expect(
+        (
+          await call(server.url, 'POST', '/v1/workflows', {
+            key: rival,
+            body: yaml,
+            headers: { 'content-type': 'application/yaml' },
+          })
+        ).status,
+      ).toBe(403);
       expect(await storeCounts(server.test.node.store)).toEqual(before);
       const latest = await as(alice, 'GET', '/v1/workflows/access-echo');
       expect(latest.json).toMatchObject({ version: 1, owner: 'acme', name: 'Access echo' });
@@ -306,17 +383,22 @@ for (const kind of BACKENDS) {
 
 describe('API rate limits', () => {
   it('limit each key on its own, and requests without a valid key per address, with 429 in the error shape', async () => {
-    const server = await startTestServer('sqlite', 'access-rate', { node: { workers: 0 }, server: { rateLimitPerMinute: 5, workerRateLimitPerMinute: 8, closeGraceMs: 200 } });
+    const server = await startTestServer('sqlite', 'access-rate', {
+      node: { workers: 0 },
+      server: { rateLimitPerMinute: 5, workerRateLimitPerMinute: 8, closeGraceMs: 200 },
+    });
     try {
       const [first, second] = [await server.key('first', 'client'), await server.key('second', 'client')];
       // A worker key has its own, larger allowance (one machine, many jobs).
       const worker = await server.key('machine', 'worker');
       const seen: number[] = [];
-      for (let i = 0; i < 10; i++) seen.push((await call(server.url, 'POST', '/v1/worker/challenge', { key: worker, json: {} })).status);
+      for (let i = 0; i < 10; i++)
+        seen.push((await call(server.url, 'POST', '/v1/worker/challenge', { key: worker, json: {} })).status);
       expect(seen).toEqual([...Array<number>(8).fill(200), 429, 429]);
       const statuses = async (key: string | undefined, n: number) => {
         const out: number[] = [];
-        for (let i = 0; i < n; i++) out.push((await call(server.url, 'GET', '/v1/executions', key === undefined ? {} : { key })).status);
+        for (let i = 0; i < n; i++)
+          out.push((await call(server.url, 'GET', '/v1/executions', key === undefined ? {} : { key })).status);
         return out;
       };
       expect(await statuses(first, 7)).toEqual([200, 200, 200, 200, 200, 429, 429]);
@@ -327,7 +409,9 @@ describe('API rate limits', () => {
       expect(await statuses(second, 1)).toEqual([200]);
       // Guessing keys is limited too (it never reaches the per-key limiter), by address...
       const wrong = `vrt_${'0'.repeat(16)}_${'A'.repeat(43)}`;
-      expect([...(await statuses(undefined, 3)), ...(await statuses(wrong, 4))]).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      expect([...(await statuses(undefined, 3)), ...(await statuses(wrong, 4))]).toEqual([
+        401, 401, 401, 401, 401, 429, 429,
+      ]);
       const guessed = await call(server.url, 'GET', '/v1/executions', { key: wrong });
       expect(errorCode(guessed)).toBe('rate_limited');
       // ...and locks no valid key out of that address.
@@ -344,7 +428,9 @@ describe('API logs', () => {
     const secrets: string[] = [];
     const test = await startTestNode('sqlite', 'access-logs', { workers: 1 });
     // trace: the most a server can be made to log.
-    const { app, context, shutdown } = await buildServer(test.node, { logger: { level: 'trace', stream: { write: (line) => void lines.push(line) } } });
+    const { app, context, shutdown } = await buildServer(test.node, {
+      logger: { level: 'trace', stream: { write: (line) => void lines.push(line) } },
+    });
     try {
       await app.listen({ port: 0, host: '127.0.0.1' });
       const address = app.server.address();
@@ -360,7 +446,10 @@ describe('API logs', () => {
       const wrong = `${client.slice(0, -4)}AAAA`;
       secrets.push(wrong);
       expect((await call(url, 'POST', '/v1/workflows', { key: publisherKey, json: echoFlow })).status).toBe(201);
-      const started = await call(url, 'POST', '/v1/agents/access-echo/execute', { key: client, json: { inputs: { text: 'hi' } } });
+      const started = await call(url, 'POST', '/v1/agents/access-echo/execute', {
+        key: client,
+        json: { inputs: { text: 'hi' } },
+      });
       expect(started.status).toBe(202);
       await test.node.waitFor((started.json as { executionId: string }).executionId);
       await call(url, 'GET', '/v1/executions', { key: client });
@@ -369,7 +458,11 @@ describe('API logs', () => {
       await call(url, 'GET', '/metrics', { key: workerKey });
       await call(url, 'POST', '/v1/worker/challenge', { key: workerKey, json: {} });
       await call(url, 'POST', '/v1/worker/register', { key: workerKey, json: { bad: true } });
-      await call(url, 'POST', '/v1/keys', { key: admin, body: '{"principal": "broken', headers: { 'content-type': 'application/json' } });
+      await call(url, 'POST', '/v1/keys', {
+        key: admin,
+        body: '{"principal": "broken',
+        headers: { 'content-type': 'application/json' },
+      });
       await call(url, 'GET', '/v1/nowhere', { key: client });
       await call(url, 'GET', '/v1/executions', { headers: { authorization: client } });
       await call(url, 'DELETE', `/v1/keys/${idOf(client)}`, { key: admin });

@@ -32,7 +32,13 @@ describe('requests that once broke the server', () => {
 describe('an attack on every route as every role', () => {
   it(`${REQUESTS} requests: no 5xx, no state changed by refusals, memory bounded, /healthz answering (seed printed)`, async () => {
     const lines: string[] = [];
-    const summary = await runCampaign({ seed: SEED, requests: REQUESTS, perPair: 8, target, log: (line) => lines.push(line) });
+    const summary = await runCampaign({
+      seed: SEED,
+      requests: REQUESTS,
+      perPair: 8,
+      target,
+      log: (line) => lines.push(line),
+    });
     const report = formatSummary(summary);
     console.log(report);
     expect(summary.failures, `${report}\n${lines.join('\n')}`).toEqual([]);

@@ -19,7 +19,11 @@ const naming = (id: string, ref: BlobRef) => ({
   id,
   name: id,
   version: 1,
-  steps: [transform('grab', `{ "image": ${JSON.stringify(ref)} }`, { retry_policy: { max_attempts: 3, initial_backoff_ms: 10 } })],
+  steps: [
+    transform('grab', `{ "image": ${JSON.stringify(ref)} }`, {
+      retry_policy: { max_attempts: 3, initial_backoff_ms: 10 },
+    }),
+  ],
   outputs: { image: 'steps.grab.output.image' },
 });
 
@@ -47,7 +51,10 @@ for (const kind of BACKENDS) {
       alice = server.client(await server.key('alice', 'client'));
       bob = server.client(await server.key('bob', 'client'));
       publisher = server.client(await server.key('publisher', 'publisher'));
-      bobsImage = await bob.uploadBlob(Buffer.from('89504e470d0a1a0a' + 'bob-private-scan'.repeat(8), 'utf8'), 'image/png');
+      bobsImage = await bob.uploadBlob(
+        Buffer.from('89504e470d0a1a0a' + 'bob-private-scan'.repeat(8), 'utf8'),
+        'image/png',
+      );
     });
     afterAll(() => server?.close());
 
@@ -63,7 +70,7 @@ for (const kind of BACKENDS) {
       expect(JSON.stringify(done)).not.toContain('bob-private-scan');
     });
 
-    it("answers the same whether the named blob exists or not, and never tells its size", async () => {
+    it('answers the same whether the named blob exists or not, and never tells its size', async () => {
       const missing: BlobRef = { $blob: `sha256:${'7'.repeat(64)}`, size: bobsImage.size, mediaType: 'image/png' };
       const wrongSize: BlobRef = { ...bobsImage, size: 3 };
       const outcomes = [await aliceRuns(bobsImage), await aliceRuns(missing), await aliceRuns(wrongSize)];
@@ -85,7 +92,7 @@ for (const kind of BACKENDS) {
       await expect(bob.downloadBlob(mine)).rejects.toMatchObject({ status: 404 });
     });
 
-    it("does not tell the owner the stored size of its own blob named with a wrong size", async () => {
+    it('does not tell the owner the stored size of its own blob named with a wrong size', async () => {
       const mine = await alice.uploadBlob(Buffer.from('twenty-three bytes here'), 'text/plain');
       const done = await aliceRuns({ ...mine, size: 5 });
       expect(done.error).toMatchObject({ code: 'invalid_output' });
@@ -99,7 +106,10 @@ for (const kind of BACKENDS) {
       beforeAll(async () => {
         // A server of its own without in-process workers: every job below goes to the hand-driven worker.
         await server.close();
-        server = await startTestServer(kind, 'blob-grants-remote', { node: { workers: 0 }, server: { closeGraceMs: 200 } });
+        server = await startTestServer(kind, 'blob-grants-remote', {
+          node: { workers: 0 },
+          server: { closeGraceMs: 200 },
+        });
         alice = server.client(await server.key('alice', 'client'));
         bob = server.client(await server.key('bob', 'client'));
         publisher = server.client(await server.key('publisher', 'publisher'));
@@ -107,15 +117,26 @@ for (const kind of BACKENDS) {
         worker = await new HttpWorker(server.url, await server.key('gpu', 'worker')).register();
         stranger = await new HttpWorker(server.url, await server.key('stranger', 'worker')).register();
         echoId = `echo-${++counter}`;
-        await publisher.publishWorkflow({ id: echoId, name: echoId, version: 1, steps: [echo('a', { retry_policy: { max_attempts: 1 } })], outputs: { out: 'steps.a.output' } });
+        await publisher.publishWorkflow({
+          id: echoId,
+          name: echoId,
+          version: 1,
+          steps: [echo('a', { retry_policy: { max_attempts: 1 } })],
+          outputs: { out: 'steps.a.output' },
+        });
       });
 
       const upload = (as: HttpWorker, jobId: string | undefined, bytes: string) =>
-        call(server.url, 'POST', `/v1/worker/blobs?workerId=${as.id}${jobId === undefined ? '' : `&jobId=${encodeURIComponent(jobId)}`}`, {
-          key: as.apiKey,
-          body: Buffer.from(bytes),
-          headers: { 'content-type': 'text/plain' },
-        });
+        call(
+          server.url,
+          'POST',
+          `/v1/worker/blobs?workerId=${as.id}${jobId === undefined ? '' : `&jobId=${encodeURIComponent(jobId)}`}`,
+          {
+            key: as.apiKey,
+            body: Buffer.from(bytes),
+            headers: { 'content-type': 'text/plain' },
+          },
+        );
 
       const heldJob = async () => {
         const started = await alice.execute(echoId, { inputs: {} });
@@ -140,7 +161,7 @@ for (const kind of BACKENDS) {
         await expect(bob.downloadBlob(ref)).rejects.toMatchObject({ status: 404 });
       });
 
-      it('must name the job it uploads for, one it holds: another worker\'s job and no job read alike (404)', async () => {
+      it("must name the job it uploads for, one it holds: another worker's job and no job read alike (404)", async () => {
         const { job } = await heldJob();
         const noJobId = await upload(worker, undefined, 'x');
         expect(noJobId.status).toBe(400);
@@ -150,7 +171,10 @@ for (const kind of BACKENDS) {
         expect(theirs.status).toBe(404);
         expect(none.status).toBe(404);
         expect((theirs.json as { error: { message: string } }).error.message.replace(job.jobId, '<id>')).toBe(
-          (none.json as { error: { message: string } }).error.message.replace('01900000-0000-7000-8000-000000000000', '<id>'),
+          (none.json as { error: { message: string } }).error.message.replace(
+            '01900000-0000-7000-8000-000000000000',
+            '<id>',
+          ),
         );
         expect((await worker.complete(job)).status).toBe(200);
       });
@@ -168,7 +192,11 @@ for (const kind of BACKENDS) {
 
       it('cannot hand on, through a result kept as a blob, a blob it did not upload for the job', async () => {
         const { executionId, job } = await heldJob();
-        const reported = await worker.post(`/worker/jobs/${job.jobId}/complete`, { ...worker.report(job), outputBlob: bobsImage, attestation: worker.attest(job, null) });
+        const reported = await worker.post(`/worker/jobs/${job.jobId}/complete`, {
+          ...worker.report(job),
+          outputBlob: bobsImage,
+          attestation: worker.attest(job, null),
+        });
         expect([200, 400]).toContain(reported.status);
         const done = await alice.waitFor(executionId);
         expect(done.status).toBe('failed');

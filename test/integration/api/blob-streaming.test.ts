@@ -35,7 +35,10 @@ describe('blob uploads and downloads stream through a real server', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'verity-blob-stream-'));
     blobDir = join(dataDir, 'blobs');
     server = await startServerProcess({ dataDir });
-    const created = await call(server.url, 'POST', '/v1/keys', { key: server.adminKey, json: { principal: 'uploader', role: 'client' } });
+    const created = await call(server.url, 'POST', '/v1/keys', {
+      key: server.adminKey,
+      json: { principal: 'uploader', role: 'client' },
+    });
     key = (created.json as { token: string }).token;
   });
   afterAll(async () => {
@@ -66,7 +69,9 @@ describe('blob uploads and downloads stream through a real server', () => {
       }
       expect(new Set(digests).size).toBe(30);
 
-      const response = await fetch(`${server.url}/v1/blobs/${digests[7]}`, { headers: { authorization: `Bearer ${key}` } });
+      const response = await fetch(`${server.url}/v1/blobs/${digests[7]}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
       expect(response.status).toBe(200);
       expect(response.headers.get('content-length')).toBe('60000000');
       const hash = createHash('sha256');
@@ -99,7 +104,8 @@ describe('blob uploads and downloads stream through a real server', () => {
     expect(chunked.body).toMatchObject({ error: { code: 'too_large' } });
     // The answer may leave before the temporary file is unlinked: give a loaded machine a moment.
     const deadline = Date.now() + 10_000;
-    while (filesUnder(join(blobDir, 'tmp')).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (filesUnder(join(blobDir, 'tmp')).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     expect(filesUnder(join(blobDir, 'tmp'))).toEqual([]);
     expect(filesUnder(join(blobDir, 'sha256'))).toHaveLength(stored);
     // The server is fine, and a blob at the limit still fits.
@@ -109,11 +115,15 @@ describe('blob uploads and downloads stream through a real server', () => {
 
   it('removes the file of an upload whose client hangs up halfway', async () => {
     const stored = filesUnder(join(blobDir, 'sha256')).length;
-    const result = await streamUpload(server.url, key, blobChunks(2000, 40), { declare: 40_000_000, abortAfter: 20_000_000 });
+    const result = await streamUpload(server.url, key, blobChunks(2000, 40), {
+      declare: 40_000_000,
+      abortAfter: 20_000_000,
+    });
     expect(result.status).toBe(0);
     // The server notices the hang-up on its own time: wait for the temporary file to go.
     const deadline = Date.now() + 10_000;
-    while (filesUnder(join(blobDir, 'tmp')).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (filesUnder(join(blobDir, 'tmp')).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     expect(filesUnder(join(blobDir, 'tmp'))).toEqual([]);
     expect(filesUnder(join(blobDir, 'sha256'))).toHaveLength(stored);
     const health = await call(server.url, 'GET', '/healthz');

@@ -27,7 +27,8 @@ class ReverseBlob implements Executor {
     const input = job.input as { file: string; lie?: boolean };
     const bytes = await context.blobs.get(input.file);
     const reversed = Buffer.from(bytes).reverse();
-    if (input.lie) return { output: { reversed: { $blob: `sha256:${'e'.repeat(64)}`, size: 3, mediaType: 'text/plain' } } };
+    if (input.lie)
+      return { output: { reversed: { $blob: `sha256:${'e'.repeat(64)}`, size: 3, mediaType: 'text/plain' } } };
     return { output: { reversed: await context.blobs.put(reversed, 'text/plain'), length: bytes.length } };
   }
 }
@@ -63,11 +64,15 @@ describe('blobs through the server', () => {
     alice = server.client(await server.key('alice', 'client'));
     bob = server.client(await server.key('bob', 'client'));
     const signer = LocalSigner.generate();
-    worker = new Worker(httpWorkerClient(server.url, await server.key('w', 'worker'), signer), new ExecutorRegistry([...defaultExecutors(), new ReverseBlob()]), {
-      signer,
-      concurrency: 2,
-      pollMs: 500,
-    });
+    worker = new Worker(
+      httpWorkerClient(server.url, await server.key('w', 'worker'), signer),
+      new ExecutorRegistry([...defaultExecutors(), new ReverseBlob()]),
+      {
+        signer,
+        concurrency: 2,
+        pollMs: 500,
+      },
+    );
     await worker.start();
   });
   afterAll(async () => {
@@ -86,7 +91,7 @@ describe('blobs through the server', () => {
     expect(back.mediaType).toBe('text/plain');
   });
 
-  it("gives another client a 404 for a blob, exactly as for one that does not exist; an admin may read it", async () => {
+  it('gives another client a 404 for a blob, exactly as for one that does not exist; an admin may read it', async () => {
     const ref = await alice.uploadBlob(new TextEncoder().encode('alice only'), 'text/plain');
     const theirs = await bob.downloadBlob(ref).catch((e: unknown) => e);
     const none = await bob.downloadBlob(`sha256:${'0'.repeat(64)}`).catch((e: unknown) => e);
@@ -102,7 +107,11 @@ describe('blobs through the server', () => {
     const bad = await call(server.url, 'GET', '/v1/blobs/sha256:XYZ', { key: await server.key('carol', 'client') });
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('path.digest');
-    const type = await fetch(`${server.url}/v1/blobs`, { method: 'POST', headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'image/png/extra' }, body: 'x' });
+    const type = await fetch(`${server.url}/v1/blobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'image/png/extra' },
+      body: 'x',
+    });
     // Fastify's own check of the header comes first: 415, in the API's error shape.
     expect(type.status).toBe(415);
     expect(await type.text()).toContain('unsupported_media_type');

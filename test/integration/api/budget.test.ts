@@ -24,18 +24,28 @@ const overReporting = {
   name: 'Budget over-report',
   version: 1,
   max_cost_budget: 1000,
-  steps: [echo('greedy', { estimated_cost: 100, input_mappings: { cost: '1000000000' } }), echo('after', { depends_on: ['greedy'] })],
+  steps: [
+    echo('greedy', { estimated_cost: 100, input_mappings: { cost: '1000000000' } }),
+    echo('after', { depends_on: ['greedy'] }),
+  ],
 };
 
 describe('budgets and inputs through the server', () => {
   let server: TestServer;
   let client: string;
-  const as = (method: string, path: string, json?: unknown): Promise<RawResponse> => call(server.url, method, path, { key: client, ...(json !== undefined && { json }) });
-  const executionCount = async () => ((await as('GET', '/v1/executions?limit=500')).json as { executions: unknown[] }).executions.length;
+  const as = (method: string, path: string, json?: unknown): Promise<RawResponse> =>
+    call(server.url, method, path, { key: client, ...(json !== undefined && { json }) });
+  const executionCount = async () =>
+    ((await as('GET', '/v1/executions?limit=500')).json as { executions: unknown[] }).executions.length;
   const waitForEnd = async (id: string) => {
     const until = Date.now() + 20_000;
     for (;;) {
-      const view = (await as('GET', `/v1/executions/${id}`)).json as { status: string; spent: number; error?: { code: string; stepId?: string }; steps: { id: string; status: string; cost: number }[] };
+      const view = (await as('GET', `/v1/executions/${id}`)).json as {
+        status: string;
+        spent: number;
+        error?: { code: string; stepId?: string };
+        steps: { id: string; status: string; cost: number }[];
+      };
       if (view.status !== 'running') return view;
       if (Date.now() > until) throw new Error(`execution ${id} still running`);
       await new Promise((r) => setTimeout(r, 50));
@@ -53,7 +63,7 @@ describe('budgets and inputs through the server', () => {
   });
   afterAll(() => server?.close());
 
-  it('refuses a budget that removes or raises the publisher\'s, naming both, and starts nothing', async () => {
+  it("refuses a budget that removes or raises the publisher's, naming both, and starts nothing", async () => {
     const before = await executionCount();
     const removed = await as('POST', `/v1/agents/${capped.id}/execute`, { inputs: {}, budget: 0 });
     expect(removed.status, removed.text).toBe(400);
@@ -64,7 +74,7 @@ describe('budgets and inputs through the server', () => {
     expect(await executionCount()).toBe(before);
   });
 
-  it('lets the caller lower it, and a retry may raise it back up to the publisher\'s cap but not remove it', async () => {
+  it("lets the caller lower it, and a retry may raise it back up to the publisher's cap but not remove it", async () => {
     const started = await as('POST', `/v1/agents/${capped.id}/execute`, { inputs: {}, budget: 500 });
     expect(started.status, started.text).toBe(202);
     const id = (started.json as { executionId: string }).executionId;

@@ -14,11 +14,19 @@ beforeAll(async () => {
   client = publisher;
   const published = await call(server.url, 'POST', '/v1/workflows', {
     key: publisher,
-    json: { id: 'deep', version: 1, inputs: { type: 'object', required: ['guard'], properties: { guard: { const: 1 } } }, steps: [echo('a')] },
+    json: {
+      id: 'deep',
+      version: 1,
+      inputs: { type: 'object', required: ['guard'], properties: { guard: { const: 1 } } },
+      steps: [echo('a')],
+    },
   });
   expect(published.status, published.text).toBe(201);
   // And one that takes any inputs, so that deep ones get past the schema to everything after it.
-  const open = await call(server.url, 'POST', '/v1/workflows', { key: publisher, json: { id: 'deep-open', version: 1, steps: [echo('a')] } });
+  const open = await call(server.url, 'POST', '/v1/workflows', {
+    key: publisher,
+    json: { id: 'deep-open', version: 1, steps: [echo('a')] },
+  });
   expect(open.status, open.text).toBe(201);
 });
 afterAll(() => server?.close());
@@ -30,8 +38,15 @@ describe('deeply nested inputs', () => {
     ['deep-open', 5_000],
     ['deep-open', 20_000],
   ])('%s, nested %i deep: 400 saying what is wrong', async (workflow, depth) => {
-    for (const nested of [`${'{"inputs":'.repeat(depth)}1${'}'.repeat(depth)}`, `{"list":${'['.repeat(depth)}${']'.repeat(depth)}}`]) {
-      const response = await call(server.url, 'POST', `/v1/agents/${workflow}/execute`, { key: client, body: `{"inputs":${nested}}`, headers: { 'content-type': 'application/json' } });
+    for (const nested of [
+      `${'{"inputs":'.repeat(depth)}1${'}'.repeat(depth)}`,
+      `{"list":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+    ]) {
+      const response = await call(server.url, 'POST', `/v1/agents/${workflow}/execute`, {
+        key: client,
+        body: `{"inputs":${nested}}`,
+        headers: { 'content-type': 'application/json' },
+      });
       expect(response.status, response.text.slice(0, 300)).toBe(400);
       expect(response.text).toMatch(/inputs/);
     }

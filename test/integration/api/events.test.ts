@@ -21,7 +21,9 @@ type Event = z.output<typeof eventView>;
 
 /** A fan-out: `prepare`, then `width` slow steps at once, then `join`: many transitions from concurrent writers. */
 function fanOut(id: string, width: number, ms: number) {
-  const branches = Array.from({ length: width }, (_, i) => sleepStep(`b${i}`, ms + 10 * i, { depends_on: ['prepare'] }));
+  const branches = Array.from({ length: width }, (_, i) =>
+    sleepStep(`b${i}`, ms + 10 * i, { depends_on: ['prepare'] }),
+  );
   return {
     id,
     name: `fan-out of ${width}`,
@@ -29,7 +31,10 @@ function fanOut(id: string, width: number, ms: number) {
     steps: [
       echo('prepare', { input_mappings: { text: 'inputs.text' } }),
       ...branches,
-      transform('join', '$count(parts)', { depends_on: branches.map((b) => b.id), input_mappings: { parts: `[${branches.map((b) => `steps.${b.id}.output`).join(', ')}]` } }),
+      transform('join', '$count(parts)', {
+        depends_on: branches.map((b) => b.id),
+        input_mappings: { parts: `[${branches.map((b) => `steps.${b.id}.output`).join(', ')}]` },
+      }),
     ],
     outputs: { joined: 'steps.join.output' },
     concurrency: width,
@@ -58,7 +63,7 @@ for (const kind of BACKENDS) {
     /** Every page of the history route, small pages on purpose. */
     async function history(executionId: string): Promise<(Event & { cursor: string })[]> {
       const out: (Event & { cursor: string })[] = [];
-      for (let after: string | undefined; ; ) {
+      for (let after: string | undefined; ;) {
         const page = await client.history(executionId, { limit: 7, ...(after !== undefined && { after }) });
         out.push(...page.events);
         if (page.next === undefined) return out;
@@ -91,7 +96,8 @@ for (const kind of BACKENDS) {
 
       const stored = (await server.test.node.store.read.listEvents(executionId, 0, 100_000)).map(storeEventView);
       expect(streamed).toEqual(stored);
-      for (let i = 1; i < streamed.length; i++) expect(streamed[i]!.seq, `seq after ${streamed[i - 1]!.type}`).toBeGreaterThan(streamed[i - 1]!.seq);
+      for (let i = 1; i < streamed.length; i++)
+        expect(streamed[i]!.seq, `seq after ${streamed[i - 1]!.type}`).toBeGreaterThan(streamed[i - 1]!.seq);
 
       // The transitions read as they happened.
       const types = streamed.map((e) => e.type);
@@ -100,7 +106,8 @@ for (const kind of BACKENDS) {
       const jobs = new Map<string, string[]>();
       for (const e of streamed) if (e.jobId !== undefined) jobs.set(e.jobId, [...(jobs.get(e.jobId) ?? []), e.type]);
       expect(jobs.size).toBeGreaterThanOrEqual(status.steps.length);
-      for (const [jobId, sequence] of jobs) expect(sequence.slice(0, 3), `job ${jobId}`).toEqual(['job.queued', 'job.assigned', 'job.started']);
+      for (const [jobId, sequence] of jobs)
+        expect(sequence.slice(0, 3), `job ${jobId}`).toEqual(['job.queued', 'job.assigned', 'job.started']);
       for (const step of status.steps) {
         const own = streamed.findIndex((e) => e.type === 'step.completed' && e.stepId === step.id);
         const started = streamed.findIndex((e) => e.type === 'job.started' && e.stepId === step.id);
@@ -227,7 +234,9 @@ describe.skipIf(!(await backendAvailable('postgres')))('the event stream beside 
       // older transaction to end would stall (or give up and end early) until it does.
       await other.query('BEGIN');
       await other.query('SELECT pg_current_xact_id()');
-      const { executionId } = await server.client(apiKey).execute('fan-2', { inputs: { text: 'unrelated transaction' } });
+      const { executionId } = await server
+        .client(apiKey)
+        .execute('fan-2', { inputs: { text: 'unrelated transaction' } });
       const read = await readSse(server.url, executionId, { apiKey, timeoutMs: 10_000 });
       expect(read.ended).toBe(true);
       const stored = (await server.test.node.store.read.listEvents(executionId, 0, 10_000)).map(storeEventView);

@@ -35,14 +35,23 @@ for (const kind of BACKENDS) {
       honest = await new HttpWorker(server.url, await server.key('honest', 'worker')).register();
       intruder = await new HttpWorker(server.url, await server.key('intruder', 'worker')).register();
       const publisher = await server.key('pub', 'publisher');
-      const flow = { id: 'fr-echo', name: 'fr-echo', version: 1, steps: [echo('a', { input_mappings: { text: 'inputs.text' } })], outputs: { text: 'steps.a.output.text' } };
+      const flow = {
+        id: 'fr-echo',
+        name: 'fr-echo',
+        version: 1,
+        steps: [echo('a', { input_mappings: { text: 'inputs.text' } })],
+        outputs: { text: 'steps.a.output.text' },
+      };
       expect((await call(server.url, 'POST', '/v1/workflows', { key: publisher, json: flow })).status).toBe(201);
       clientKey = await server.key('victim', 'client');
     });
     afterAll(() => server?.close());
 
     it(`leaves another client's completed execution untouched through ${REPORTS} forged fails, counts them, and stays responsive`, async () => {
-      const started = await call(server.url, 'POST', '/v1/agents/fr-echo/execute', { key: clientKey, json: { inputs: { text: 'mine' } } });
+      const started = await call(server.url, 'POST', '/v1/agents/fr-echo/execute', {
+        key: clientKey,
+        json: { inputs: { text: 'mine' } },
+      });
       expect(started.status, started.text).toBe(202);
       const executionId = (started.json as { executionId: string }).executionId;
       const job = await honest.claimJob(executionId);
@@ -70,7 +79,9 @@ for (const kind of BACKENDS) {
         }
       }
       const elapsedMs = performance.now() - t0;
-      console.log(`${kind}: ${REPORTS} forged fails in ${Math.round(elapsedMs)} ms; slowest /healthz meanwhile ${Math.round(slowestHealth)} ms`);
+      console.log(
+        `${kind}: ${REPORTS} forged fails in ${Math.round(elapsedMs)} ms; slowest /healthz meanwhile ${Math.round(slowestHealth)} ms`,
+      );
       expect(Object.fromEntries(statuses)).toEqual({ 403: REPORTS });
 
       const after = await executionSnapshot(server.test.node.store, executionId);
@@ -86,7 +97,10 @@ for (const kind of BACKENDS) {
     });
 
     it('counts a report for a job that does not exist, and a late report by the worker that held a finished job, without history', async () => {
-      const started = await call(server.url, 'POST', '/v1/agents/fr-echo/execute', { key: clientKey, json: { inputs: { text: 'again' } } });
+      const started = await call(server.url, 'POST', '/v1/agents/fr-echo/execute', {
+        key: clientKey,
+        json: { inputs: { text: 'again' } },
+      });
       const executionId = (started.json as { executionId: string }).executionId;
       const job = await honest.claimJob(executionId);
       expect((await honest.start(job)).status).toBe(204);
@@ -97,22 +111,31 @@ for (const kind of BACKENDS) {
 
       expect((await honest.fail(job)).json).toMatchObject({ reason: 'already_finished' });
       expect((await honest.complete(job)).json).toMatchObject({ reason: 'already_finished' });
-      expect((await intruder.fail(job, {}, '01900000-0000-7000-8000-000000000000')).json).toMatchObject({ reason: 'unknown_job' });
+      expect((await intruder.fail(job, {}, '01900000-0000-7000-8000-000000000000')).json).toMatchObject({
+        reason: 'unknown_job',
+      });
 
       expect(await executionSnapshot(server.test.node.store, executionId)).toEqual(before);
       const metricsAfter = (await call(server.url, 'GET', '/metrics', { key: server.adminKey })).text;
-      const delta = (reason: string) => metricValue(metricsAfter, `verity_foreign_reports_total{reason="${reason}"}`) - metricValue(metricsBefore, `verity_foreign_reports_total{reason="${reason}"}`);
+      const delta = (reason: string) =>
+        metricValue(metricsAfter, `verity_foreign_reports_total{reason="${reason}"}`) -
+        metricValue(metricsBefore, `verity_foreign_reports_total{reason="${reason}"}`);
       expect(delta('already_finished')).toBe(2);
       expect(delta('unknown_job')).toBe(1);
     });
 
     it('still records the refusal of a report by the worker that holds the job, while it holds it', async () => {
-      const started = await call(server.url, 'POST', '/v1/agents/fr-echo/execute', { key: clientKey, json: { inputs: { text: 'held' } } });
+      const started = await call(server.url, 'POST', '/v1/agents/fr-echo/execute', {
+        key: clientKey,
+        json: { inputs: { text: 'held' } },
+      });
       const executionId = (started.json as { executionId: string }).executionId;
       const job = await honest.claimJob(executionId);
       expect((await honest.start(job)).status).toBe(204);
       expect((await honest.fail(job, { nonce: 'f'.repeat(32) })).json).toMatchObject({ reason: 'bad_nonce' });
-      const events = (await executionSnapshot(server.test.node.store, executionId)).events.filter((e) => e.type === 'result.refused');
+      const events = (await executionSnapshot(server.test.node.store, executionId)).events.filter(
+        (e) => e.type === 'result.refused',
+      );
       expect(events.map((e) => e.data?.reason)).toEqual(['bad_nonce']);
       expect((await honest.complete(job)).status).toBe(200);
     });

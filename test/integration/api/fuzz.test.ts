@@ -39,7 +39,16 @@ const workflow = {
 
 /** The parts of /openapi.json the generators read. */
 interface OpenApiDocument {
-  paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: JsonSchema }> }; parameters?: { in: string; name: string; schema: JsonSchema }[] }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
+        parameters?: { in: string; name: string; schema: JsonSchema }[];
+      }
+    >
+  >;
   components?: { schemas?: Record<string, JsonSchema> };
 }
 
@@ -67,9 +76,16 @@ describe('every route, fuzzed', () => {
       // No rate limit in the way of a thousand requests a minute; short long polls; a small body limit.
       server: { rateLimitPerMinute: 1_000_000, maxClaimWaitMs: 20, bodyLimit: BODY_LIMIT, closeGraceMs: 200 },
     });
-    const [client, publisher, workerKey] = await Promise.all([server.key('fuzz-client', 'client'), server.key('fuzz-publisher', 'publisher'), server.key('fuzz-worker', 'worker')]);
+    const [client, publisher, workerKey] = await Promise.all([
+      server.key('fuzz-client', 'client'),
+      server.key('fuzz-publisher', 'publisher'),
+      server.key('fuzz-worker', 'worker'),
+    ]);
     expect((await call(server.url, 'POST', '/v1/workflows', { key: publisher, json: workflow })).status).toBe(201);
-    const started = await call(server.url, 'POST', '/v1/agents/fuzz-flow/execute', { key: client, json: { inputs: { guard: INPUT_GUARD } } });
+    const started = await call(server.url, 'POST', '/v1/agents/fuzz-flow/execute', {
+      key: client,
+      json: { inputs: { guard: INPUT_GUARD } },
+    });
     expect(started.status, started.text).toBe(202);
     const executionId = (started.json as { executionId: string }).executionId;
     // A completed execution with a receipt, run by a worker over HTTP, so every route has something real to find.
@@ -104,57 +120,74 @@ describe('every route, fuzzed', () => {
     expect(routes).toContainEqual({ method: 'POST', path: '/v1/worker/jobs/:jobId/complete' });
   });
 
-  it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s: never a 5xx, never a changed state', async (_name, route) => {
-    const seen: { request: FuzzRequest; status: number }[] = [];
-    /** Keys an admin created with a valid request: the one success the generators can reach. */
-    const created: string[] = [];
-    await fc.assert(
-      fc.asyncProperty(requestsFor(route, route.path === '/v1/worker/deregister' ? workerPools : pools, schemasOf(openapi, route)), async (request) => {
-        let response: Response;
-        try {
-          response = await fetch(`${server.url}${request.url}`, {
-            method: request.method,
-            headers: request.headers,
-            ...(request.body !== undefined && { body: request.body }),
-            // The server's answer is what is tested, a redirect included: not where it leads.
-            redirect: 'manual',
-            signal: AbortSignal.timeout(10_000),
-          });
-        } catch (error) {
-          // fetch refuses some requests before they leave (a header it will not send): not the server's doing.
-          if (error instanceof TypeError && !/fetch failed/.test(error.message)) return;
-          throw error;
-        }
-        const type = response.headers.get('content-type') ?? '';
-        const text = type.startsWith('text/event-stream') ? '' : await response.text();
-        if (type.startsWith('text/event-stream')) await response.body?.cancel();
-        seen.push({ request, status: response.status });
-        const what = `${request.method} ${request.url.slice(0, 200)} → ${response.status} ${text.slice(0, 300)}`;
-        expect(response.status, what).toBeLessThan(500);
-        if (request.method === 'POST' && request.url.split('?')[0] === '/v1/keys' && response.status === 201) created.push((JSON.parse(text) as { id: string }).id);
-        // A refusal says what is wrong in the API's error shape (or, for a worker's report, as an outcome);
-        // 431 comes from Node's HTTP parser, before the app sees the request.
-        if (response.status >= 400 && response.status !== 431 && request.method !== 'HEAD') {
-          const body = parseJson(text) as { error?: { code?: unknown; message?: unknown }; accepted?: unknown } | undefined;
-          const ok = (typeof body?.error?.code === 'string' && typeof body.error.message === 'string') || body?.accepted === false;
-          expect(ok, what).toBe(true);
-        }
-      }),
-      { numRuns: RUNS_PER_ROUTE },
-    );
-    // Refused worker reports leave a record of the refusal in the history, by design; nothing else may change.
-    const after = await storeCounts(server.test.node.store);
-    const expected = { ...baseline, activeKeys: [...baseline.activeKeys, ...created].sort(), refusedResults: after.refusedResults };
-    // The next route starts from here, so one route's change is reported once, by that route.
-    baseline = after;
-    expect(after).toEqual(expected);
-    // The fuzzer reached the route itself, not only the not-found handler or the authentication hook. A
-    // wildcard of static files (the API docs' assets) answers 404 itself for every name it does not hold,
-    // which random names almost never are: there a 404 is the route's own answer.
-    if (!route.path.endsWith('*')) {
-      expect(seen.some((s) => s.status !== 404 && s.status !== 401), `${route.method} ${route.path}: ${JSON.stringify(seen.map((s) => s.status))}`).toBe(true);
-    }
-  });
+  it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))(
+    '%s: never a 5xx, never a changed state',
+    async (_name, route) => {
+      const seen: { request: FuzzRequest; status: number }[] = [];
+      /** Keys an admin created with a valid request: the one success the generators can reach. */
+      const created: string[] = [];
+      await fc.assert(
+        fc.asyncProperty(
+          requestsFor(route, route.path === '/v1/worker/deregister' ? workerPools : pools, schemasOf(openapi, route)),
+          async (request) => {
+            let response: Response;
+            try {
+              response = await fetch(`${server.url}${request.url}`, {
+                method: request.method,
+                headers: request.headers,
+                ...(request.body !== undefined && { body: request.body }),
+                // The server's answer is what is tested, a redirect included: not where it leads.
+                redirect: 'manual',
+                signal: AbortSignal.timeout(10_000),
+              });
+            } catch (error) {
+              // fetch refuses some requests before they leave (a header it will not send): not the server's doing.
+              if (error instanceof TypeError && !/fetch failed/.test(error.message)) return;
+              throw error;
+            }
+            const type = response.headers.get('content-type') ?? '';
+            const text = type.startsWith('text/event-stream') ? '' : await response.text();
+            if (type.startsWith('text/event-stream')) await response.body?.cancel();
+            seen.push({ request, status: response.status });
+            const what = `${request.method} ${request.url.slice(0, 200)} → ${response.status} ${text.slice(0, 300)}`;
+            expect(response.status, what).toBeLessThan(500);
+            if (request.method === 'POST' && request.url.split('?')[0] === '/v1/keys' && response.status === 201)
+              created.push((JSON.parse(text) as { id: string }).id);
+            // A refusal says what is wrong in the API's error shape (or, for a worker's report, as an outcome);
+            // 431 comes from Node's HTTP parser, before the app sees the request.
+            if (response.status >= 400 && response.status !== 431 && request.method !== 'HEAD') {
+              const body = parseJson(text) as
+                { error?: { code?: unknown; message?: unknown }; accepted?: unknown } | undefined;
+              const ok =
+                (typeof body?.error?.code === 'string' && typeof body.error.message === 'string') ||
+                body?.accepted === false;
+              expect(ok, what).toBe(true);
+            }
+          },
+        ),
+        { numRuns: RUNS_PER_ROUTE },
+      );
+      // Refused worker reports leave a record of the refusal in the history, by design; nothing else may change.
+      const after = await storeCounts(server.test.node.store);
+      const expected = {
+        ...baseline,
+        activeKeys: [...baseline.activeKeys, ...created].sort(),
+        refusedResults: after.refusedResults,
+      };
+      // The next route starts from here, so one route's change is reported once, by that route.
+      baseline = after;
+      expect(after).toEqual(expected);
+      // The fuzzer reached the route itself, not only the not-found handler or the authentication hook. A
+      // wildcard of static files (the API docs' assets) answers 404 itself for every name it does not hold,
+      // which random names almost never are: there a 404 is the route's own answer.
+      if (!route.path.endsWith('*')) {
+        expect(
+          seen.some((s) => s.status !== 404 && s.status !== 401),
+          `${route.method} ${route.path}: ${JSON.stringify(seen.map((s) => s.status))}`,
+        ).toBe(true);
+      }
+    },
+  );
 });
 
 function parseJson(text: string): unknown {

@@ -23,7 +23,10 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const run = promisify(execFile);
 
 interface Document {
-  paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>
+  >;
   components?: Record<string, unknown>;
 }
 
@@ -155,7 +158,10 @@ describe('a client generated from the OpenAPI document (openapi-typescript + ope
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
-    writeFileSync(join(dir, 'schema.ts'), astToString(await openapiTS(structuredClone(document) as unknown as Parameters<typeof openapiTS>[0])));
+    writeFileSync(
+      join(dir, 'schema.ts'),
+      astToString(await openapiTS(structuredClone(document) as unknown as Parameters<typeof openapiTS>[0])),
+    );
     writeFileSync(join(dir, 'client.ts'), CLIENT);
   }, 60_000);
   afterAll(async () => {
@@ -165,7 +171,9 @@ describe('a client generated from the OpenAPI document (openapi-typescript + ope
 
   it('type-checks under strict tsc, and the misuses are type errors', async () => {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: dir }).catch((error: { stdout?: string; stderr?: string }) => error);
+    const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: dir }).catch(
+      (error: { stdout?: string; stderr?: string }) => error,
+    );
     expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toBe('');
   }, 120_000);
 
@@ -196,7 +204,10 @@ describe('a client generated from the OpenAPI document (openapi-typescript + ope
       '200 GET /v1/keys/coordinator',
       '200 GET /v1/log/checkpoint',
     ]);
-    expect(seen.find((s) => s.operation === 'POST /v1/receipts/verify')?.body).toMatchObject({ ok: true, level: 'full' });
+    expect(seen.find((s) => s.operation === 'POST /v1/receipts/verify')?.body).toMatchObject({
+      ok: true,
+      level: 'full',
+    });
     expect(seen.find((s) => s.operation === 'POST /v1/workflows/validate')?.body).toMatchObject({ valid: false });
 
     // OpenAPI 3.1 schemas are JSON Schema 2020-12; their $refs point into the document's components.
@@ -209,13 +220,17 @@ describe('a client generated from the OpenAPI document (openapi-typescript + ope
       const schema = documented!.content?.['application/json']?.schema;
       expect(schema, `${answer.status} ${answer.operation} has no JSON schema`).toBeDefined();
       const validate = ajv.compile({ ...(schema as object), components: document.components });
-      expect(validate(answer.body), `${answer.status} ${answer.operation}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      expect(validate(answer.body), `${answer.status} ${answer.operation}: ${JSON.stringify(validate.errors)}`).toBe(
+        true,
+      );
     }
   }, 120_000);
 
   it('would catch an answer that does not match (so the check above can fail)', () => {
     const ajv = new Ajv2020({ strict: false, validateFormats: false });
-    const schema = document.paths['/v1/agents/{execution_id}/status']!.get!.responses!['200']!.content!['application/json']!.schema as object;
+    const schema = document.paths['/v1/agents/{execution_id}/status']!.get!.responses!['200']!.content![
+      'application/json'
+    ]!.schema as object;
     const validate = ajv.compile({ ...schema, components: document.components });
     expect(validate({ executionId: 'x' })).toBe(false);
     expect(validate({ error: { code: 'not_found', message: 'no' } })).toBe(false);

@@ -12,7 +12,8 @@ import type { TestServer } from '../../support/server.js';
 
 /** Operational routes that are left out of the document on purpose; every other route must be in it. */
 const UNDOCUMENTED = ['/healthz', '/readyz', '/metrics', '/openapi.json'];
-const isUndocumented = (route: AppRoute) => UNDOCUMENTED.includes(route.path) || route.path === '/docs' || route.path.startsWith('/docs/');
+const isUndocumented = (route: AppRoute) =>
+  UNDOCUMENTED.includes(route.path) || route.path === '/docs' || route.path.startsWith('/docs/');
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -68,14 +69,28 @@ describe('the OpenAPI document', () => {
     const routes = appRoutes(server.app);
     expect(routes.length).toBeGreaterThan(30);
     const documented = new Set(
-      Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).filter((m) => METHODS.includes(m)).map((m) => `${m.toUpperCase()} ${pathShape(path)}`)),
+      Object.entries(document.paths).flatMap(([path, item]) =>
+        Object.keys(item)
+          .filter((m) => METHODS.includes(m))
+          .map((m) => `${m.toUpperCase()} ${pathShape(path)}`),
+      ),
     );
     const served = new Set(routes.map((r) => `${r.method} ${pathShape(r.path)}`));
-    const missing = routes.filter((r) => !isUndocumented(r) && !documented.has(`${r.method} ${pathShape(r.path)}`)).map((r) => `${r.method} ${r.path}`);
+    const missing = routes
+      .filter((r) => !isUndocumented(r) && !documented.has(`${r.method} ${pathShape(r.path)}`))
+      .map((r) => `${r.method} ${r.path}`);
     expect(missing, 'routes the document does not describe').toEqual([]);
-    expect([...documented].filter((d) => !served.has(d)), 'documented routes the app does not serve').toEqual([]);
+    expect(
+      [...documented].filter((d) => !served.has(d)),
+      'documented routes the app does not serve',
+    ).toEqual([]);
     // The plan's routes, by the names it gives them.
-    for (const path of ['/v1/agents/{workflow_id}/execute', '/v1/agents/{execution_id}/status', '/v1/agents/{execution_id}/receipt']) expect(Object.keys(document.paths)).toContain(path);
+    for (const path of [
+      '/v1/agents/{workflow_id}/execute',
+      '/v1/agents/{execution_id}/status',
+      '/v1/agents/{execution_id}/receipt',
+    ])
+      expect(Object.keys(document.paths)).toContain(path);
   });
 
   it('declares every path parameter, and answers and security for every operation', () => {
@@ -99,11 +114,17 @@ describe('the OpenAPI document', () => {
         .map(([method, operation]) => ({ operation: `${method.toUpperCase()} ${path}`, id: operation.operationId })),
     );
     expect(ids.length).toBeGreaterThanOrEqual(38);
-    expect(ids.filter((o) => o.id === undefined).map((o) => o.operation), 'operations without an operationId').toEqual([]);
+    expect(
+      ids.filter((o) => o.id === undefined).map((o) => o.operation),
+      'operations without an operationId',
+    ).toEqual([]);
     for (const { operation, id } of ids) expect(id, operation).toMatch(/^[a-z][A-Za-z0-9]+$/);
     const seen = new Map<string, string[]>();
     for (const { operation, id } of ids) seen.set(id!, [...(seen.get(id!) ?? []), operation]);
-    expect([...seen].filter(([, operations]) => operations.length > 1), 'operationIds used twice').toEqual([]);
+    expect(
+      [...seen].filter(([, operations]) => operations.length > 1),
+      'operationIds used twice',
+    ).toEqual([]);
     // Clients call these by name: they are part of the API and do not change.
     const idOf = (method: string, path: string) => document.paths[path]?.[method]?.operationId;
     expect(idOf('post', '/v1/agents/{workflow_id}/execute')).toBe('executeAgent');

@@ -20,9 +20,16 @@ import { streamUpload } from '../../support/upload.js';
  */
 
 // No worker serves this model, so its executions stay running for as long as a test needs.
-const stuckFlow = { id: 'quota-stuck', name: 'Quota stuck', version: 1, steps: [{ id: 'wait', step_type: 'inference', model_requirements: { name: 'nobody/serves-this' } }] };
+const stuckFlow = {
+  id: 'quota-stuck',
+  name: 'Quota stuck',
+  version: 1,
+  steps: [{ id: 'wait', step_type: 'inference', model_requirements: { name: 'nobody/serves-this' } }],
+};
 
-const quotaBody = (quota: string, limit: number) => ({ error: { code: 'quota_exceeded', quota, limit, message: expect.stringContaining(`quota ${quota}`) as string } });
+const quotaBody = (quota: string, limit: number) => ({
+  error: { code: 'quota_exceeded', quota, limit, message: expect.stringContaining(`quota ${quota}`) as string },
+});
 const digestOf = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** Files under the blob store's content directory and its temporary one. */
@@ -30,7 +37,11 @@ function blobFiles(dataDir: string): string[] {
   return ['sha256', 'tmp']
     .map((d) => join(dataDir, 'blobs', d))
     .filter((d) => existsSync(d))
-    .flatMap((d) => readdirSync(d, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)));
+    .flatMap((d) =>
+      readdirSync(d, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name)),
+    );
 }
 
 for (const kind of BACKENDS) {
@@ -39,8 +50,10 @@ for (const kind of BACKENDS) {
     let server: ServerProcess;
     let store: Store;
     const keys: Record<string, string> = {};
-    const as = (who: string, method: string, path: string, options: RawRequest = {}): Promise<RawResponse> => call(server.url, method, path, { key: keys[who]!, ...options });
-    const execute = (who: string, headers: Record<string, string> = {}) => as(who, 'POST', '/v1/agents/quota-stuck/execute', { json: { inputs: {} }, headers });
+    const as = (who: string, method: string, path: string, options: RawRequest = {}): Promise<RawResponse> =>
+      call(server.url, method, path, { key: keys[who]!, ...options });
+    const execute = (who: string, headers: Record<string, string> = {}) =>
+      as(who, 'POST', '/v1/agents/quota-stuck/execute', { json: { inputs: {} }, headers });
     const idOf = (response: RawResponse) => (response.json as { executionId: string }).executionId;
 
     beforeAll(async () => {
@@ -56,10 +69,16 @@ for (const kind of BACKENDS) {
         ['alice', 'client'],
         ['bob', 'client'],
       ] as const) {
-        keys[principal] = ((await as('admin', 'POST', '/v1/keys', { json: { principal, role } })).json as { token: string }).token;
+        keys[principal] = (
+          (await as('admin', 'POST', '/v1/keys', { json: { principal, role } })).json as { token: string }
+        ).token;
       }
       // A second key of Alice's: quotas are per principal, not per key.
-      keys.alice2 = ((await as('admin', 'POST', '/v1/keys', { json: { principal: 'alice', role: 'client' } })).json as { token: string }).token;
+      keys.alice2 = (
+        (await as('admin', 'POST', '/v1/keys', { json: { principal: 'alice', role: 'client' } })).json as {
+          token: string;
+        }
+      ).token;
       expect((await as('acme', 'POST', '/v1/workflows', { json: stuckFlow })).status).toBe(201);
       store = await openStore({ dataDir: backend.dataDir, databaseUrl: backend.databaseUrl });
     });
@@ -95,7 +114,8 @@ for (const kind of BACKENDS) {
       expect(retry.status, retry.text).toBe(429);
       expect(retry.json).toEqual(quotaBody('running_executions', 2));
       expect(await store.read.getExecution(idOf(first))).toEqual(snapshot);
-      for (const id of [idOf(second), idOf(third), idOf(bobs)]) await as('admin', 'POST', `/v1/executions/${id}/cancel`);
+      for (const id of [idOf(second), idOf(third), idOf(bobs)])
+        await as('admin', 'POST', `/v1/executions/${id}/cancel`);
     });
 
     it('event streams: a third open stream of a principal is a 429 naming the quota; closing one makes room', async () => {
@@ -103,7 +123,10 @@ for (const kind of BACKENDS) {
       const id = idOf(running);
       const open = () => {
         const controller = new AbortController();
-        const response = fetch(`${server.url}/v1/executions/${id}/events`, { headers: { authorization: `Bearer ${keys.bob}` }, signal: controller.signal });
+        const response = fetch(`${server.url}/v1/executions/${id}/events`, {
+          headers: { authorization: `Bearer ${keys.bob}` },
+          signal: controller.signal,
+        });
         return { controller, response };
       };
       const streams = [open(), open()];

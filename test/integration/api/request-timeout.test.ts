@@ -12,7 +12,12 @@ import { blobChunks, streamUpload } from '../../support/upload.js';
  * a client may take to send a request: an upload that stalls is cut and leaves no file. It does not bound
  * answers: an event stream stays open past it and goes on delivering events.
  */
-const stuckFlow = { id: 'timeout-stuck', name: 'Timeout stuck', version: 1, steps: [{ id: 'wait', step_type: 'inference', model_requirements: { name: 'nobody/serves-this' } }] };
+const stuckFlow = {
+  id: 'timeout-stuck',
+  name: 'Timeout stuck',
+  version: 1,
+  steps: [{ id: 'wait', step_type: 'inference', model_requirements: { name: 'nobody/serves-this' } }],
+};
 
 describe('the request timeout of a real server', () => {
   let server: ServerProcess;
@@ -22,9 +27,23 @@ describe('the request timeout of a real server', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'verity-request-timeout-'));
     server = await startServerProcess({ dataDir, env: { VERITY_REQUEST_TIMEOUT_MS: '2000' } });
-    const publisher = (await call(server.url, 'POST', '/v1/keys', { key: server.adminKey, json: { principal: 'acme', role: 'publisher' } })).json as { token: string };
-    expect((await call(server.url, 'POST', '/v1/workflows', { key: publisher.token, json: stuckFlow })).status).toBe(201);
-    key = ((await call(server.url, 'POST', '/v1/keys', { key: server.adminKey, json: { principal: 'alice', role: 'client' } })).json as { token: string }).token;
+    const publisher = (
+      await call(server.url, 'POST', '/v1/keys', {
+        key: server.adminKey,
+        json: { principal: 'acme', role: 'publisher' },
+      })
+    ).json as { token: string };
+    expect((await call(server.url, 'POST', '/v1/workflows', { key: publisher.token, json: stuckFlow })).status).toBe(
+      201,
+    );
+    key = (
+      (
+        await call(server.url, 'POST', '/v1/keys', {
+          key: server.adminKey,
+          json: { principal: 'alice', role: 'client' },
+        })
+      ).json as { token: string }
+    ).token;
   });
   afterAll(async () => {
     await server?.stop();
@@ -33,12 +52,16 @@ describe('the request timeout of a real server', () => {
 
   it('cuts an upload that stops sending (408) and removes its file', async () => {
     const started = Date.now();
-    const result = await streamUpload(server.url, key, blobChunks(1, 10), { declare: 10_000_000, stallAfter: 3_000_000 });
+    const result = await streamUpload(server.url, key, blobChunks(1, 10), {
+      declare: 10_000_000,
+      stallAfter: 3_000_000,
+    });
     expect(result.status).toBe(408);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
     const tmp = join(dataDir, 'blobs', 'tmp');
     const deadline = Date.now() + 10_000;
-    while (existsSync(tmp) && readdirSync(tmp).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (existsSync(tmp) && readdirSync(tmp).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);
   });
 
@@ -46,7 +69,9 @@ describe('the request timeout of a real server', () => {
     const started = await call(server.url, 'POST', '/v1/agents/timeout-stuck/execute', { key, json: { inputs: {} } });
     expect(started.status).toBe(202);
     const id = (started.json as { executionId: string }).executionId;
-    const response = await fetch(`${server.url}/v1/executions/${id}/events`, { headers: { authorization: `Bearer ${key}` } });
+    const response = await fetch(`${server.url}/v1/executions/${id}/events`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(response.status).toBe(200);
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = '';

@@ -8,7 +8,10 @@ const workflow = {
   id: 'sdk-echo',
   name: 'SDK echo',
   version: 1,
-  steps: [echo('a', { input_mappings: { text: 'inputs.text' } }), echo('b', { depends_on: ['a'], input_mappings: { text: 'steps.a.output.text' } })],
+  steps: [
+    echo('a', { input_mappings: { text: 'inputs.text' } }),
+    echo('b', { depends_on: ['a'], input_mappings: { text: 'steps.a.output.text' } }),
+  ],
   outputs: { text: 'steps.b.output.text' },
 };
 

@@ -42,7 +42,11 @@ const WORKFLOW = {
 };
 
 /** Registers a worker of this key with a fresh Ed25519 key (and a zk key if given); the raw answer. */
-async function register(server: TestServer, apiKey: string, options: { signer?: LocalSigner | undefined; zk?: { x: string; y: string } | undefined } = {}): Promise<RawResponse> {
+async function register(
+  server: TestServer,
+  apiKey: string,
+  options: { signer?: LocalSigner | undefined; zk?: { x: string; y: string } | undefined } = {},
+): Promise<RawResponse> {
   const signer = options.signer ?? LocalSigner.generate();
   const challenged = await call(server.url, 'POST', '/v1/worker/challenge', { key: apiKey, json: {} });
   expect(challenged.status, challenged.text).toBe(200);
@@ -73,22 +77,37 @@ describe('registration caps from the environment', () => {
   it('default to 64 workers and 32 zk keys per principal; positive integers override them, anything else is refused naming the variable', () => {
     expect(DEFAULT_REGISTRATION_CAPS).toEqual({ maxWorkersPerPrincipal: 64, maxZkKeysPerPrincipal: 32 });
     expect(registrationCapsFromEnv({})).toEqual(DEFAULT_REGISTRATION_CAPS);
-    expect(registrationCapsFromEnv({ VERITY_MAX_WORKERS_PER_PRINCIPAL: '3', VERITY_MAX_ZK_KEYS_PER_PRINCIPAL: '2' })).toEqual({ maxWorkersPerPrincipal: 3, maxZkKeysPerPrincipal: 2 });
-    expect(() => registrationCapsFromEnv({ VERITY_MAX_WORKERS_PER_PRINCIPAL: '0' })).toThrow("VERITY_MAX_WORKERS_PER_PRINCIPAL must be a positive integer, got '0'");
-    expect(() => registrationCapsFromEnv({ VERITY_MAX_ZK_KEYS_PER_PRINCIPAL: 'x' })).toThrow("VERITY_MAX_ZK_KEYS_PER_PRINCIPAL must be a positive integer, got 'x'");
+    expect(
+      registrationCapsFromEnv({ VERITY_MAX_WORKERS_PER_PRINCIPAL: '3', VERITY_MAX_ZK_KEYS_PER_PRINCIPAL: '2' }),
+    ).toEqual({ maxWorkersPerPrincipal: 3, maxZkKeysPerPrincipal: 2 });
+    expect(() => registrationCapsFromEnv({ VERITY_MAX_WORKERS_PER_PRINCIPAL: '0' })).toThrow(
+      "VERITY_MAX_WORKERS_PER_PRINCIPAL must be a positive integer, got '0'",
+    );
+    expect(() => registrationCapsFromEnv({ VERITY_MAX_ZK_KEYS_PER_PRINCIPAL: 'x' })).toThrow(
+      "VERITY_MAX_ZK_KEYS_PER_PRINCIPAL must be a positive integer, got 'x'",
+    );
   });
 });
 
 describe('registration caps set by the environment of `verity serve`', () => {
   it('VERITY_MAX_WORKERS_PER_PRINCIPAL and VERITY_MAX_ZK_KEYS_PER_PRINCIPAL are what the server enforces', async () => {
-    const saved = { workers: process.env.VERITY_MAX_WORKERS_PER_PRINCIPAL, zk: process.env.VERITY_MAX_ZK_KEYS_PER_PRINCIPAL };
+    const saved = {
+      workers: process.env.VERITY_MAX_WORKERS_PER_PRINCIPAL,
+      zk: process.env.VERITY_MAX_ZK_KEYS_PER_PRINCIPAL,
+    };
     process.env.VERITY_MAX_WORKERS_PER_PRINCIPAL = '2';
     process.env.VERITY_MAX_ZK_KEYS_PER_PRINCIPAL = '1';
     let server: TestServer | undefined;
     try {
-      server = await startTestServer('sqlite', 'sybil-caps-env', { node: { workers: 0 }, server: { closeGraceMs: 200 } });
+      server = await startTestServer('sqlite', 'sybil-caps-env', {
+        node: { workers: 0 },
+        server: { closeGraceMs: 200 },
+      });
     } finally {
-      for (const [name, value] of [['VERITY_MAX_WORKERS_PER_PRINCIPAL', saved.workers], ['VERITY_MAX_ZK_KEYS_PER_PRINCIPAL', saved.zk]] as const) {
+      for (const [name, value] of [
+        ['VERITY_MAX_WORKERS_PER_PRINCIPAL', saved.workers],
+        ['VERITY_MAX_ZK_KEYS_PER_PRINCIPAL', saved.zk],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -108,10 +127,15 @@ describe('registration caps set by the environment of `verity serve`', () => {
   it('a value that is not a positive integer stops `verity serve` before it starts, with a message naming the variable', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'verity-sybil-bad-env-'));
     try {
-      for (const [name, value] of [['VERITY_MAX_WORKERS_PER_PRINCIPAL', 'abc'], ['VERITY_MAX_ZK_KEYS_PER_PRINCIPAL', '-1']] as const) {
+      for (const [name, value] of [
+        ['VERITY_MAX_WORKERS_PER_PRINCIPAL', 'abc'],
+        ['VERITY_MAX_ZK_KEYS_PER_PRINCIPAL', '-1'],
+      ] as const) {
         const started = startServerProcess({ dataDir, env: { [name]: value } });
         // The support's error carries the exit code and the process's stderr.
-        await expect(started).rejects.toThrow(`verity serve exited (2) before it was ready:\nerror: ${name} must be a positive integer, got '${value}'`);
+        await expect(started).rejects.toThrow(
+          `verity serve exited (2) before it was ready:\nerror: ${name} must be a positive integer, got '${value}'`,
+        );
       }
       // Refused before anything opened: no store, no keys, no admin key.
       expect(readdirSync(dataDir)).toEqual([]);
@@ -141,7 +165,10 @@ for (const kind of BACKENDS) {
         const publisher = await server.key('sybil-publisher', 'publisher');
         const client = await server.key('sybil-client', 'client');
         expect((await call(server.url, 'POST', '/v1/workflows', { key: publisher, json: WORKFLOW })).status).toBe(201);
-        const executed = await call(server.url, 'POST', '/v1/agents/sybil-vote/execute', { key: client, json: { inputs: { text: 'truth' } } });
+        const executed = await call(server.url, 'POST', '/v1/agents/sybil-vote/execute', {
+          key: client,
+          json: { inputs: { text: 'truth' } },
+        });
         expect(executed.status, executed.text).toBe(202);
         const executionId = (executed.json as { executionId: string }).executionId;
 
@@ -154,7 +181,10 @@ for (const kind of BACKENDS) {
         // Still no second Sybil replica: one of each principal is all an attempt gives out.
         expect(await liarB.claim(1_000)).toBeUndefined();
 
-        const running = (await call(server.url, 'GET', `/v1/executions/${executionId}`, { key: client })).json as { status: string; steps: { id: string; status: string }[] };
+        const running = (await call(server.url, 'GET', `/v1/executions/${executionId}`, { key: client })).json as {
+          status: string;
+          steps: { id: string; status: string }[];
+        };
         expect(running.status).toBe('running');
         expect(running.steps.find((s) => s.id === 'vote')?.status).not.toBe('completed');
         const results = await server.test.node.store.read.listReplicaResults(executionId);
@@ -164,15 +194,21 @@ for (const kind of BACKENDS) {
         const honest2 = await new HttpWorker(server.url, await server.key('honest-2', 'worker')).register();
         expect((await honest2.complete(await honest2.claimJob(executionId))).status).toBe(200);
         await server.test.node.waitFor(executionId);
-        const done = (await call(server.url, 'GET', `/v1/executions/${executionId}`, { key: client })).json as { status: string; result: unknown };
+        const done = (await call(server.url, 'GET', `/v1/executions/${executionId}`, { key: client })).json as {
+          status: string;
+          result: unknown;
+        };
         expect(done).toMatchObject({ status: 'completed', result: { text: 'truth' } });
 
-        const bundle = (await call(server.url, 'GET', `/v1/agents/${executionId}/receipt?data=true`, { key: client })).json as Bundle;
+        const bundle = (await call(server.url, 'GET', `/v1/agents/${executionId}/receipt?data=true`, { key: client }))
+          .json as Bundle;
         const replicas = stepOf(receiptOf(bundle), 'vote').redundancy!.replicas;
         expect(replicas.map((r) => r.principal).sort()).toEqual(['honest', 'honest-2', 'sybil']);
         const full = await verify(bundle, [server.test.node.coordinatorSigner.publicKeyPem], 'full');
         expectVerified(full);
-        expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe('2 of 3 replicas: 2 distinct principals agree; quorum 2');
+        expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe(
+          '2 of 3 replicas: 2 distinct principals agree; quorum 2',
+        );
       }, 60_000);
 
       it('when both Sybil workers do get a replica (two claims racing), their two lies count once: the step fails redundancy_mismatch, never takes the lie', async () => {
@@ -182,8 +218,18 @@ for (const kind of BACKENDS) {
         const honest = await new HttpWorker(server.url, await server.key('honest-race', 'worker')).register();
         const publisher = await server.key('race-publisher', 'publisher');
         const client = await server.key('race-client', 'client');
-        expect((await call(server.url, 'POST', '/v1/workflows', { key: publisher, json: { ...WORKFLOW, id: 'sybil-race', name: 'sybil-race' } })).status).toBe(201);
-        const executed = await call(server.url, 'POST', '/v1/agents/sybil-race/execute', { key: client, json: { inputs: { text: 'truth' } } });
+        expect(
+          (
+            await call(server.url, 'POST', '/v1/workflows', {
+              key: publisher,
+              json: { ...WORKFLOW, id: 'sybil-race', name: 'sybil-race' },
+            })
+          ).status,
+        ).toBe(201);
+        const executed = await call(server.url, 'POST', '/v1/agents/sybil-race/execute', {
+          key: client,
+          json: { inputs: { text: 'truth' } },
+        });
         const executionId = (executed.json as { executionId: string }).executionId;
 
         const first = await liarA.claimJob(executionId);
@@ -219,10 +265,13 @@ for (const kind of BACKENDS) {
       });
       afterAll(() => server?.close());
 
-      it('is refused in a registration (400), and the principal recorded is always the API key\'s', async () => {
+      it("is refused in a registration (400), and the principal recorded is always the API key's", async () => {
         const apiKey = await server.key('mallory', 'worker');
         const worker = new HttpWorker(server.url, apiKey);
-        const claimed = await worker.post('/worker/register', worker.registration(await worker.challenge(), { principal: 'honest' }));
+        const claimed = await worker.post(
+          '/worker/register',
+          worker.registration(await worker.challenge(), { principal: 'honest' }),
+        );
         expect(claimed.status, claimed.text).toBe(400);
         await worker.register();
         const record = await server.test.node.store.read.getWorker(worker.id);
@@ -256,9 +305,14 @@ for (const kind of BACKENDS) {
         expect((await register(server, apiKey, { signer: signers[0] })).status).toBe(201);
         expect((await register(server, await server.key('someone-else', 'worker'))).status).toBe(201);
         // A worker that leaves frees its place.
-        const workers = (await server.test.node.store.read.listWorkers()).filter((w) => w.principal === 'many-workers' && w.keyId === signers[1]!.keyId);
+        const workers = (await server.test.node.store.read.listWorkers()).filter(
+          (w) => w.principal === 'many-workers' && w.keyId === signers[1]!.keyId,
+        );
         for (const worker of workers) {
-          expect((await call(server.url, 'POST', '/v1/worker/deregister', { key: apiKey, json: { workerId: worker.id } })).status).toBe(204);
+          expect(
+            (await call(server.url, 'POST', '/v1/worker/deregister', { key: apiKey, json: { workerId: worker.id } }))
+              .status,
+          ).toBe(204);
         }
         expect((await register(server, apiKey)).status).toBe(201);
         expectQuota(await register(server, apiKey), 'workers_per_principal', 64);
@@ -266,7 +320,9 @@ for (const kind of BACKENDS) {
 
       it('the 33rd zk registry key of one principal is a 429 naming the quota; a known zk key may register again; another principal still gets in', async () => {
         const apiKey = await server.key('many-zk-keys', 'worker');
-        const zkKeys = await Promise.all(Array.from({ length: 34 }, () => ZkSigner.generate().then((s) => s.publicKey)));
+        const zkKeys = await Promise.all(
+          Array.from({ length: 34 }, () => ZkSigner.generate().then((s) => s.publicKey)),
+        );
         for (let i = 0; i < 32; i++) {
           const response = await register(server, apiKey, { zk: zkKeys[i] });
           expect(response.status, `zk key ${i + 1}: ${response.text}`).toBe(201);

@@ -29,7 +29,13 @@ const flow = (id: string, step: Record<string, unknown> = {}) => ({
   id,
   name: id,
   version: 1,
-  steps: [echo('a', { input_mappings: { text: 'inputs.text' }, retry_policy: { max_attempts: 3, initial_backoff_ms: 0 }, ...step })],
+  steps: [
+    echo('a', {
+      input_mappings: { text: 'inputs.text' },
+      retry_policy: { max_attempts: 3, initial_backoff_ms: 0 },
+      ...step,
+    }),
+  ],
   outputs: { text: 'steps.a.output.text' },
 });
 
@@ -73,13 +79,19 @@ async function prepare(server: TestServer, workflowId: string, step: Record<stri
   return {
     client,
     async execute(text: string): Promise<string> {
-      const response = await call(server.url, 'POST', `/v1/agents/${workflowId}/execute`, { key: client, json: { inputs: { text } } });
+      const response = await call(server.url, 'POST', `/v1/agents/${workflowId}/execute`, {
+        key: client,
+        json: { inputs: { text } },
+      });
       expect(response.status, response.text).toBe(202);
       return (response.json as { executionId: string }).executionId;
     },
     async waitFor(executionId: string): Promise<{ status: string; result: unknown }> {
       await server.test.node.waitFor(executionId);
-      return (await call(server.url, 'GET', `/v1/executions/${executionId}`, { key: client })).json as { status: string; result: unknown };
+      return (await call(server.url, 'GET', `/v1/executions/${executionId}`, { key: client })).json as {
+        status: string;
+        result: unknown;
+      };
     },
   };
 }
@@ -95,7 +107,10 @@ for (const kind of BACKENDS) {
       beforeAll(async () => {
         // No in-process workers: every job goes to the hand-driven workers below.
         // A short close grace: the real worker below may leave a spare socket open (see ServerOptions.closeGraceMs).
-        server = await startTestServer(kind, 'worker-protocol', { node: { workers: 0 }, server: { closeGraceMs: 200 } });
+        server = await startTestServer(kind, 'worker-protocol', {
+          node: { workers: 0 },
+          server: { closeGraceMs: 200 },
+        });
         honest = await new HttpWorker(server.url, await server.key('honest', 'worker')).register();
         other = await new HttpWorker(server.url, await server.key('other', 'worker')).register();
         run = await prepare(server, 'wp-echo');
@@ -113,47 +128,113 @@ for (const kind of BACKENDS) {
       type Case = [name: string, send: (job: Assignment) => Promise<RawResponse>, statuses: number[], reason?: string];
       const forged = { text: 'forged' };
       const cases: Case[] = [
-        ['from another worker, signed by its own key', (job) => other.complete(job, { output: forged, attestation: other.attest(job, forged) }), [403], 'not_assigned'],
+        [
+          'from another worker, signed by its own key',
+          (job) => other.complete(job, { output: forged, attestation: other.attest(job, forged) }),
+          [403],
+          'not_assigned',
+        ],
         [
           'from another worker that names the assigned one',
-          (job) => other.complete(job, { output: forged, report: { workerId: honest.id }, attestation: other.attest(job, forged, { workerId: honest.id, workerKeyId: honest.signer.keyId }) }),
+          (job) =>
+            other.complete(job, {
+              output: forged,
+              report: { workerId: honest.id },
+              attestation: other.attest(job, forged, { workerId: honest.id, workerKeyId: honest.signer.keyId }),
+            }),
           [403, 404],
         ],
-        ['with a wrong nonce', (job) => honest.complete(job, { report: { nonce: 'f'.repeat(32) }, attestation: honest.attest(job, job.input, { jobNonce: 'f'.repeat(32) }) }), [403], 'bad_nonce'],
-        ['for another attempt', (job) => honest.complete(job, { report: { attempt: job.attempt + 1 }, attestation: honest.attest(job, job.input, { attempt: job.attempt + 1 }) }), [409], 'stale_attempt'],
-        ['for a job that does not exist', (job) => honest.complete(job, { jobId: '01900000-0000-7000-8000-000000000000' }), [404], 'unknown_job'],
+        [
+          'with a wrong nonce',
+          (job) =>
+            honest.complete(job, {
+              report: { nonce: 'f'.repeat(32) },
+              attestation: honest.attest(job, job.input, { jobNonce: 'f'.repeat(32) }),
+            }),
+          [403],
+          'bad_nonce',
+        ],
+        [
+          'for another attempt',
+          (job) =>
+            honest.complete(job, {
+              report: { attempt: job.attempt + 1 },
+              attestation: honest.attest(job, job.input, { attempt: job.attempt + 1 }),
+            }),
+          [409],
+          'stale_attempt',
+        ],
+        [
+          'for a job that does not exist',
+          (job) => honest.complete(job, { jobId: '01900000-0000-7000-8000-000000000000' }),
+          [404],
+          'unknown_job',
+        ],
         [
           'with a bad signature',
           (job) => {
             const envelope = honest.attest(job, job.input);
-            return honest.complete(job, { attestation: { ...envelope, signatures: envelope.signatures.map((s) => ({ ...s, sig: flipBase64(s.sig) })) } });
+            return honest.complete(job, {
+              attestation: {
+                ...envelope,
+                signatures: envelope.signatures.map((s) => ({ ...s, sig: flipBase64(s.sig) })),
+              },
+            });
           },
           [403],
           'bad_attestation',
         ],
-        ['signed by another key', (job) => honest.complete(job, { attestation: honest.attest(job, job.input, {}, LocalSigner.generate()) }), [403], 'bad_attestation'],
+        [
+          'signed by another key',
+          (job) => honest.complete(job, { attestation: honest.attest(job, job.input, {}, LocalSigner.generate()) }),
+          [403],
+          'bad_attestation',
+        ],
         [
           'signed by another key under the registered key id',
           (job) => {
             const envelope = honest.attest(job, job.input, {}, LocalSigner.generate());
-            return honest.complete(job, { attestation: { ...envelope, signatures: envelope.signatures.map((s) => ({ ...s, keyid: honest.signer.keyId })) } });
+            return honest.complete(job, {
+              attestation: {
+                ...envelope,
+                signatures: envelope.signatures.map((s) => ({ ...s, keyid: honest.signer.keyId })),
+              },
+            });
           },
           [403],
           'bad_attestation',
         ],
-        ['without a signature', (job) => honest.complete(job, { attestation: { ...honest.attest(job, job.input), signatures: [] } }), [403], 'bad_attestation'],
-        ['whose payload is not a statement', (job) => honest.complete(job, { attestation: signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from('{}'), honest.signer) }), [403], 'bad_attestation'],
+        [
+          'without a signature',
+          (job) => honest.complete(job, { attestation: { ...honest.attest(job, job.input), signatures: [] } }),
+          [403],
+          'bad_attestation',
+        ],
+        [
+          'whose payload is not a statement',
+          (job) =>
+            honest.complete(job, { attestation: signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from('{}'), honest.signer) }),
+          [403],
+          'bad_attestation',
+        ],
         [
           'whose payload was changed after signing',
           (job) => {
             const envelope = honest.attest(job, job.input);
-            const payload = Buffer.from(envelope.payload, 'base64').toString('utf8').replace(job.stepId, `${job.stepId}x`);
+            const payload = Buffer.from(envelope.payload, 'base64')
+              .toString('utf8')
+              .replace(job.stepId, `${job.stepId}x`);
             return honest.complete(job, { attestation: { ...envelope, payload: toBase64(Buffer.from(payload)) } });
           },
           [403],
           'bad_attestation',
         ],
-        ['with an output other than the attested one', (job) => honest.complete(job, { output: forged, attestation: honest.attest(job, job.input) }), [403], 'bad_attestation'],
+        [
+          'with an output other than the attested one',
+          (job) => honest.complete(job, { output: forged, attestation: honest.attest(job, job.input) }),
+          [403],
+          'bad_attestation',
+        ],
         ...(
           [
             ['jobId', (job) => ({ jobId: `x${job.jobId.slice(1)}` })],
@@ -166,26 +247,34 @@ for (const kind of BACKENDS) {
             ['workerId', () => ({ workerId: other.id })],
             ['workerKeyId', () => ({ workerKeyId: other.signer.keyId })],
           ] as const satisfies readonly [string, (job: Assignment) => Record<string, unknown>][]
-        ).map(([field, over]): Case => [`with an attestation whose ${field} is not the job's`, (job) => honest.complete(job, { attestation: honest.attest(job, job.input, over(job)) }), [403], 'bad_attestation']),
+        ).map(([field, over]): Case => [
+          `with an attestation whose ${field} is not the job's`,
+          (job) => honest.complete(job, { attestation: honest.attest(job, job.input, over(job)) }),
+          [403],
+          'bad_attestation',
+        ]),
         ['as a failure from another worker', (job) => other.fail(job), [403], 'not_assigned'],
         ['as a failure with a wrong nonce', (job) => honest.fail(job, { nonce: 'f'.repeat(32) }), [403], 'bad_nonce'],
       ];
 
-      it.each(cases)('refuses a result %s, changes nothing, and the honest worker still completes the job', async (name, send, statuses, reason) => {
-        const { executionId, job } = await claimedJob(name);
-        const store = server.test.node.store;
-        const before = await executionSnapshot(store, executionId);
-        const response = await send(job);
-        expect(statuses, `${name}: ${response.status} ${response.text}`).toContain(response.status);
-        if (reason) expect(response.json).toMatchObject({ accepted: false, reason });
-        expectUnchanged(before, await executionSnapshot(store, executionId), name);
+      it.each(cases)(
+        'refuses a result %s, changes nothing, and the honest worker still completes the job',
+        async (name, send, statuses, reason) => {
+          const { executionId, job } = await claimedJob(name);
+          const store = server.test.node.store;
+          const before = await executionSnapshot(store, executionId);
+          const response = await send(job);
+          expect(statuses, `${name}: ${response.status} ${response.text}`).toContain(response.status);
+          if (reason) expect(response.json).toMatchObject({ accepted: false, reason });
+          expectUnchanged(before, await executionSnapshot(store, executionId), name);
 
-        const done = await honest.complete(job);
-        expect(done.status, done.text).toBe(200);
-        expect(done.json).toEqual({ accepted: true });
-        const final = await run.waitFor(executionId);
-        expect(final).toMatchObject({ status: 'completed', result: { text: name } });
-      });
+          const done = await honest.complete(job);
+          expect(done.status, done.text).toBe(200);
+          expect(done.json).toEqual({ accepted: true });
+          const final = await run.waitFor(executionId);
+          expect(final).toMatchObject({ status: 'completed', result: { text: name } });
+        },
+      );
 
       it("does not let another worker start or heartbeat a job, and leaves the job's lease alone", async () => {
         const { executionId, job } = await claimedJob('lease');
@@ -211,7 +300,10 @@ for (const kind of BACKENDS) {
         const store = server.test.node.store;
         expect((await store.read.listJobs(executionId)).map((j) => j.status)).toEqual(['running']);
         const types = (await store.read.listEvents(executionId, 0, 1000)).map((e) => e.type);
-        expect(types.filter((t) => t === 'job.assigned' || t === 'job.started')).toEqual(['job.assigned', 'job.started']);
+        expect(types.filter((t) => t === 'job.assigned' || t === 'job.started')).toEqual([
+          'job.assigned',
+          'job.started',
+        ]);
         expect((await honest.start(job)).status).toBe(409);
         expect((await honest.complete(job)).status).toBe(200);
         expect(await run.waitFor(executionId)).toMatchObject({ status: 'completed', result: { text: 'started' } });
@@ -232,7 +324,10 @@ for (const kind of BACKENDS) {
       it('does not let a worker key speak for a worker another key registered', async () => {
         const counts = await storeCounts(server.test.node.store);
         for (const path of ['/worker/claim', '/worker/seen', '/worker/deregister']) {
-          const response = await other.post(path, { workerId: honest.id, ...(path === '/worker/claim' && { waitMs: 0 }) });
+          const response = await other.post(path, {
+            workerId: honest.id,
+            ...(path === '/worker/claim' && { waitMs: 0 }),
+          });
           expect(response.status, `${path}: ${response.text}`).toBe(404);
         }
         expect(await storeCounts(server.test.node.store)).toEqual(counts);
@@ -241,12 +336,17 @@ for (const kind of BACKENDS) {
 
       it('refuses the worker routes to client and publisher keys (403)', async () => {
         const workerRoutes = appRoutes(server.app).filter((r) => r.path.startsWith('/v1/worker/'));
-        expect(workerRoutes.map((r) => r.path)).toEqual(expect.arrayContaining(['/v1/worker/register', '/v1/worker/claim', '/v1/worker/jobs/:jobId/complete']));
+        expect(workerRoutes.map((r) => r.path)).toEqual(
+          expect.arrayContaining(['/v1/worker/register', '/v1/worker/claim', '/v1/worker/jobs/:jobId/complete']),
+        );
         const keys = [run.client, await server.key('wp-publisher', 'publisher')];
         const counts = await storeCounts(server.test.node.store);
         for (const key of keys) {
           for (const route of workerRoutes) {
-            const response = await call(server.url, route.method, fillPath(route.path, 'x'), { key, ...(route.method !== 'GET' && { json: { workerId: honest.id, waitMs: 0 } }) });
+            const response = await call(server.url, route.method, fillPath(route.path, 'x'), {
+              key,
+              ...(route.method !== 'GET' && { json: { workerId: honest.id, waitMs: 0 } }),
+            });
             expect(response.status, `${route.method} ${route.path}: ${response.text}`).toBe(403);
           }
         }
@@ -255,11 +355,19 @@ for (const kind of BACKENDS) {
 
       it('lets a real worker (src/worker over HTTP) register and complete executions: the checks pass honest work', async () => {
         const signer = LocalSigner.generate();
-        const real = new Worker(httpWorkerClient(server.url, await server.key('real', 'worker'), signer), new ExecutorRegistry(defaultExecutors()), { signer, concurrency: 2, pollMs: 1_000 });
+        const real = new Worker(
+          httpWorkerClient(server.url, await server.key('real', 'worker'), signer),
+          new ExecutorRegistry(defaultExecutors()),
+          { signer, concurrency: 2, pollMs: 1_000 },
+        );
         await real.start();
         try {
           const ids = await Promise.all(['one', 'two', 'three'].map((text) => run.execute(text)));
-          for (const [i, id] of ids.entries()) expect(await run.waitFor(id)).toMatchObject({ status: 'completed', result: { text: ['one', 'two', 'three'][i] } });
+          for (const [i, id] of ids.entries())
+            expect(await run.waitFor(id)).toMatchObject({
+              status: 'completed',
+              result: { text: ['one', 'two', 'three'][i] },
+            });
         } finally {
           await real.stop(5_000);
         }
@@ -267,7 +375,11 @@ for (const kind of BACKENDS) {
 
       it('does not hand a job to a worker that hung up on its claim', async () => {
         const hangUp = new AbortController();
-        const claim = call(server.url, 'POST', '/v1/worker/claim', { key: honest.apiKey, json: { workerId: honest.id, waitMs: 5_000 }, signal: hangUp.signal }).catch((e: unknown) => e);
+        const claim = call(server.url, 'POST', '/v1/worker/claim', {
+          key: honest.apiKey,
+          json: { workerId: honest.id, waitMs: 5_000 },
+          signal: hangUp.signal,
+        }).catch((e: unknown) => e);
         await new Promise((r) => setTimeout(r, 200));
         hangUp.abort();
         expect(await claim).toBeInstanceOf(Error);
@@ -300,19 +412,36 @@ for (const kind of BACKENDS) {
           const response = await worker.post('/worker/register', worker.registration(await worker.challenge()));
           expect(response.status, response.text).toBe(201);
           const workerId = (response.json as { workerId: string }).workerId;
-          expect(await server.test.node.store.read.getWorker(workerId)).toMatchObject({ kind: 'remote', principal: 'registrant', keyId: worker.signer.keyId, status: 'active' });
+          expect(await server.test.node.store.read.getWorker(workerId)).toMatchObject({
+            kind: 'remote',
+            principal: 'registrant',
+            keyId: worker.signer.keyId,
+            status: 'active',
+          });
         });
 
         it('refuses a signature by another key than the one registered', async () => {
           const worker = new HttpWorker(server.url, key);
-          await refused(worker, worker.registration(await worker.challenge(), {}, LocalSigner.generate()), 'another key');
+          await refused(
+            worker,
+            worker.registration(await worker.challenge(), {}, LocalSigner.generate()),
+            'another key',
+          );
         });
 
         it('refuses a signature over another challenge, or no signature at all', async () => {
           const worker = new HttpWorker(server.url, key);
           const [first, second] = [await worker.challenge(), await worker.challenge()];
-          await refused(worker, { ...worker.registration(first), signature: worker.registration(second).signature }, 'another challenge');
-          await refused(worker, worker.registration(first, { signature: toBase64(new Uint8Array(64)) }), 'zero signature');
+          await refused(
+            worker,
+            { ...worker.registration(first), signature: worker.registration(second).signature },
+            'another challenge',
+          );
+          await refused(
+            worker,
+            worker.registration(first, { signature: toBase64(new Uint8Array(64)) }),
+            'zero signature',
+          );
           await refused(worker, worker.registration(first, { signature: 'not base64!' }), 'garbage signature');
         });
 
@@ -323,7 +452,11 @@ for (const kind of BACKENDS) {
           const claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>;
           const extended = `${Buffer.from(JSON.stringify({ ...claims, exp: Date.now() + 86_400_000 })).toString('base64url')}.${signature}`;
           await refused(worker, worker.registration(extended), 'a challenge with a changed expiry');
-          await refused(worker, worker.registration(`${body}.${flipBase64(signature)}`), 'a challenge with a changed signature');
+          await refused(
+            worker,
+            worker.registration(`${body}.${flipBase64(signature)}`),
+            'a challenge with a changed signature',
+          );
           await refused(worker, worker.registration(`${body}.`), 'a challenge without a signature');
           const selfIssued = issueChallenge(LocalSigner.generate(), 'registrant').challenge;
           await refused(worker, worker.registration(selfIssued), 'a challenge signed by another key');
@@ -362,7 +495,8 @@ for (const kind of BACKENDS) {
           const worker = new HttpWorker(server.url, key);
           const challenge = await worker.challenge();
           await refused(worker, worker.registration(challenge, { publicKeyPem: 'not a key' }), 'a key that is not PEM');
-          const rsaLike = '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n';
+          const rsaLike =
+            '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n';
           await refused(worker, worker.registration(challenge, { publicKeyPem: rsaLike }), 'a key that is not Ed25519');
         });
       });
@@ -376,7 +510,9 @@ for (const kind of BACKENDS) {
       beforeAll(async () => {
         // Short leases, so a worker that stops heartbeating loses its job within the test; long enough that
         // the new holder keeps its own through the checks without heartbeats (which would change its job row).
-        server = await startTestServer(kind, 'worker-protocol-time', { node: { workers: 0, leaseMs: 1_500, sweepIntervalMs: 50 } });
+        server = await startTestServer(kind, 'worker-protocol-time', {
+          node: { workers: 0, leaseMs: 1_500, sweepIntervalMs: 50 },
+        });
         first = await new HttpWorker(server.url, await server.key('first', 'worker')).register();
         second = await new HttpWorker(server.url, await server.key('second', 'worker')).register();
       });
@@ -390,18 +526,27 @@ for (const kind of BACKENDS) {
         const stale = await first.claimJob(executionId);
         expect((await first.start(stale)).status).toBe(204);
         // No heartbeat: the lease runs out and the step is queued again as attempt 2.
-        await waitUntil('attempt 2', async () => ((await jobs(executionId)).some((j) => j.attempt === 2 && j.status === 'queued') ? true : undefined));
+        await waitUntil('attempt 2', async () =>
+          (await jobs(executionId)).some((j) => j.attempt === 2 && j.status === 'queued') ? true : undefined,
+        );
         const current = await second.claimJob(executionId);
         expect(current.attempt).toBe(2);
         expect((await second.start(current)).status).toBe(204);
 
         const store = server.test.node.store;
         const before = await executionSnapshot(store, executionId);
-        const late = await first.complete(stale, { output: { text: 'stale' }, attestation: first.attest(stale, { text: 'stale' }) });
+        const late = await first.complete(stale, {
+          output: { text: 'stale' },
+          attestation: first.attest(stale, { text: 'stale' }),
+        });
         expect(late.status, late.text).toBe(409);
         expect(late.json).toMatchObject({ accepted: false, reason: 'expired' });
         // Nor can the old holder pass its report off as the new attempt's.
-        const crossed = await first.complete(stale, { jobId: current.jobId, output: { text: 'stale' }, attestation: first.attest(stale, { text: 'stale' }) });
+        const crossed = await first.complete(stale, {
+          jobId: current.jobId,
+          output: { text: 'stale' },
+          attestation: first.attest(stale, { text: 'stale' }),
+        });
         expect([403, 409], crossed.text).toContain(crossed.status);
         expect((await first.heartbeat(stale)).json).toEqual({ state: 'lost' });
         expectUnchanged(before, await executionSnapshot(store, executionId), 'stale attempt', 2);
@@ -432,7 +577,9 @@ for (const kind of BACKENDS) {
         expect((await second.complete(retry)).status).toBe(200);
         const final = await run.waitFor(executionId);
         expect(final).toMatchObject({ status: 'completed', result: { text: 'in time' } });
-        expect((await server.test.node.store.read.getStepResults(executionId)).map((r) => r.output)).toEqual([{ text: 'in time' }]);
+        expect((await server.test.node.store.read.getStepResults(executionId)).map((r) => r.output)).toEqual([
+          { text: 'in time' },
+        ]);
       });
     });
 
@@ -442,7 +589,9 @@ for (const kind of BACKENDS) {
 
       beforeAll(async () => {
         // The sweeper does not run during the test, so the late report itself meets the passed deadline.
-        server = await startTestServer(kind, 'worker-protocol-late', { node: { workers: 0, sweepIntervalMs: 600_000 } });
+        server = await startTestServer(kind, 'worker-protocol-late', {
+          node: { workers: 0, sweepIntervalMs: 600_000 },
+        });
         worker = await new HttpWorker(server.url, await server.key('late', 'worker')).register();
       });
       afterAll(() => server?.close());

@@ -21,7 +21,10 @@ const available = chromiumAvailable();
 interface PageGlobals {
   Verity: {
     verifyBundle(bundle: unknown, options: unknown): Promise<VerificationReport>;
-    WebWorkerEvaluator: new (create: () => unknown, limits?: unknown) => { evaluate(sources: string[], input: unknown, options?: unknown): Promise<unknown[]> };
+    WebWorkerEvaluator: new (
+      create: () => unknown,
+      limits?: unknown,
+    ) => { evaluate(sources: string[], input: unknown, options?: unknown): Promise<unknown[]> };
   };
   Worker: new (url: string) => unknown;
   setInterval(fn: () => void, ms: number): number;
@@ -43,14 +46,20 @@ describe.skipIf(!available)('the verifier in Chromium', () => {
         id: 'in-browser',
         steps: [
           transform('upper', '$uppercase(text)', { input_mappings: { text: 'inputs.text' } }),
-          echo('model', { depends_on: ['upper'], when: '$length(steps.upper.output) > 0', input_mappings: { v: 'steps.upper.output & "!"' } }),
+          echo('model', {
+            depends_on: ['upper'],
+            when: '$length(steps.upper.output) > 0',
+            input_mappings: { v: 'steps.upper.output & "!"' },
+          }),
         ],
         outputs: { r: '$string(steps.model.output.v)' },
       },
       { text: 'hi' },
     );
     expect(view.status).toBe('completed');
-    bundle = JSON.parse(JSON.stringify(await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true })));
+    bundle = JSON.parse(
+      JSON.stringify(await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true })),
+    );
     const bundleCode = async (contents: string, globalName?: string) =>
       (
         await build({
@@ -70,14 +79,19 @@ describe.skipIf(!available)('the verifier in Chromium', () => {
     );
     const workerScript = await bundleCode("import './src/expressions/browser/web-worker-entry.ts';");
     const files: Record<string, [string, string]> = {
-      '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>verify</title><script src="/verity.js"></script>'],
+      '/': [
+        'text/html',
+        '<!doctype html><meta charset="utf-8"><title>verify</title><script src="/verity.js"></script>',
+      ],
       '/verity.js': ['text/javascript', pageScript],
       '/expression-worker.js': ['text/javascript', workerScript],
     };
     http = createServer((request, response) => {
       const file = files[request.url ?? ''];
       if (!file) return response.writeHead(404).end();
-      response.writeHead(200, { 'content-type': file[0], 'content-security-policy': "default-src 'self'; worker-src 'self'" }).end(file[1]);
+      response
+        .writeHead(200, { 'content-type': file[0], 'content-security-policy': "default-src 'self'; worker-src 'self'" })
+        .end(file[1]);
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     browser = await launchChromium();
@@ -109,11 +123,16 @@ describe.skipIf(!available)('the verifier in Chromium', () => {
   it('stops a catastrophic regex and an endless loop by terminating the worker, while the page keeps running', async () => {
     const outcome = await page.evaluate(async () => {
       const page = globalThis as unknown as PageGlobals;
-      const evaluator = new page.Verity.WebWorkerEvaluator(() => new page.Worker('/expression-worker.js'), { timeoutMs: 500 });
+      const evaluator = new page.Verity.WebWorkerEvaluator(() => new page.Worker('/expression-worker.js'), {
+        timeoutMs: 500,
+      });
       let ticks = 0;
       const timer = page.setInterval(() => ticks++, 10);
       const started = page.performance.now();
-      const [regex] = await evaluator.evaluate(['$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)'], {});
+      const [regex] = await evaluator.evaluate(
+        ['$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)'],
+        {},
+      );
       const [loop] = await evaluator.evaluate(['($f := function($n) { $f($n + 1) }; $f(0))'], {}, { timeoutMs: 300 });
       const [after] = await evaluator.evaluate(['1 + 1'], {});
       page.clearInterval(timer);

@@ -26,12 +26,26 @@ describe('a publisher workflow that would crash-loop the server', () => {
     backend = await createBackend('sqlite', 'hostile-restart');
     server = await startServerProcess({ dataDir: backend.dataDir, workers: 2 });
     const admin = new VerityClient({ server: server.url, apiKey: server.adminKey });
-    const publisher = new VerityClient({ server: server.url, apiKey: (await admin.createKey('mallory', 'publisher')).token });
+    const publisher = new VerityClient({
+      server: server.url,
+      apiKey: (await admin.createKey('mallory', 'publisher')).token,
+    });
     await publisher.publishWorkflow({
       id: 'bomb',
       steps: [
-        { id: 'wait', step_type: 'inference', model_requirements: { name: 'builtin/sleep' }, input_mappings: { ms: 'inputs.ms' } },
-        { id: 'boom', step_type: 'inference', model_requirements: { name: 'builtin/echo' }, depends_on: ['wait'], when: BOMB },
+        {
+          id: 'wait',
+          step_type: 'inference',
+          model_requirements: { name: 'builtin/sleep' },
+          input_mappings: { ms: 'inputs.ms' },
+        },
+        {
+          id: 'boom',
+          step_type: 'inference',
+          model_requirements: { name: 'builtin/echo' },
+          depends_on: ['wait'],
+          when: BOMB,
+        },
       ],
     });
 
@@ -55,6 +69,8 @@ describe('a publisher workflow that would crash-loop the server', () => {
     await server.stop();
     server = await startServerProcess({ dataDir: backend.dataDir, workers: 2, port: Number(port) });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    expect((await new VerityClient({ server: server.url, apiKey: server.adminKey }).status(second.executionId)).status).toBe('failed');
+    expect(
+      (await new VerityClient({ server: server.url, apiKey: server.adminKey }).status(second.executionId)).status,
+    ).toBe('failed');
   }, 120_000);
 });

@@ -100,7 +100,10 @@ for (const kind of BACKENDS) {
       const clean = await runCli(['run', file, '--input', '{"seed": 1}', '--json'], backend.env);
       expect(clean.code).toBe(0);
       expect((JSON.parse(clean.stdout) as { result: unknown }).result).toEqual(execution.result);
-      expect((await store.read.getExecution((JSON.parse(clean.stdout) as { executionId: string }).executionId))!.resultDigest).toBe(execution.resultDigest);
+      expect(
+        (await store.read.getExecution((JSON.parse(clean.stdout) as { executionId: string }).executionId))!
+          .resultDigest,
+      ).toBe(execution.resultDigest);
     });
 
     it('survives being killed repeatedly, at different points', async () => {

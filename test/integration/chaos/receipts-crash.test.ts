@@ -13,7 +13,8 @@ const slow = [
   'id: slow',
   'steps:',
   ...['s0', 's1', 's2', 's3'].map(
-    (id, i) => `  - { id: ${id}, step_type: inference, model_requirements: { name: builtin/sleep }, input_mappings: { ms: "400", n: "${i}" }${i > 0 ? `, depends_on: [s${i - 1}]` : ''} }`,
+    (id, i) =>
+      `  - { id: ${id}, step_type: inference, model_requirements: { name: builtin/sleep }, input_mappings: { ms: "400", n: "${i}" }${i > 0 ? `, depends_on: [s${i - 1}]` : ''} }`,
   ),
 ].join('\n');
 
@@ -29,14 +30,22 @@ for (const kind of BACKENDS) {
       const slowFile = join(backend.dataDir, 'slow.yaml');
       writeFileSync(quickFile, quick);
       writeFileSync(slowFile, slow);
-      const first = JSON.parse((await runCli(['run', quickFile, '--json'], backend.env)).stdout) as { executionId: string };
+      const first = JSON.parse((await runCli(['run', quickFile, '--json'], backend.env)).stdout) as {
+        executionId: string;
+      };
 
       const look = async () => {
         const node = await VerityNode.open({ dataDir: backend.dataDir, databaseUrl: backend.databaseUrl, workers: 0 });
         try {
           const receipts = await node.store.read.listReceipts(first.executionId);
           const size = await node.log.size();
-          return { receipts, size, root: (await node.log.root(1)).root, origin: node.log.origin, keyId: node.coordinatorSigner.keyId };
+          return {
+            receipts,
+            size,
+            root: (await node.log.root(1)).root,
+            origin: node.log.origin,
+            keyId: node.coordinatorSigner.keyId,
+          };
         } finally {
           await node.stop();
         }
@@ -72,7 +81,11 @@ for (const kind of BACKENDS) {
       expect(after.size).toBe(2);
 
       // The log grew consistently: a consistency proof from size 1 to 2 checks out.
-      const reopened = await VerityNode.open({ dataDir: backend.dataDir, databaseUrl: backend.databaseUrl, workers: 0 });
+      const reopened = await VerityNode.open({
+        dataDir: backend.dataDir,
+        databaseUrl: backend.databaseUrl,
+        workers: 0,
+      });
       try {
         const proof = await reopened.log.consistencyProof(1, 2);
         const root2 = (await reopened.log.root(2)).root;

@@ -22,7 +22,16 @@ describe('verity blob', () => {
     expect(ref.mediaType).toBe('image/png');
     expect(ref.size).toBe(readFileSync(INVOICE).length);
 
-    const run = await runCli(['run', 'examples/document-intelligence/workflow.yaml', '--input', JSON.stringify({ image: ref.$blob }), '--json'], env);
+    const run = await runCli(
+      [
+        'run',
+        'examples/document-intelligence/workflow.yaml',
+        '--input',
+        JSON.stringify({ image: ref.$blob }),
+        '--json',
+      ],
+      env,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect((JSON.parse(run.stdout) as { result: unknown }).result).toEqual(DOCUMENT_INTELLIGENCE);
 

@@ -31,7 +31,9 @@ describe('verity CLI', () => {
   it('validate: a one-line summary and exit 0 for a valid workflow', async () => {
     const result = await runCli(['validate', 'examples/fan-out/workflow.yaml']);
     expect(result.code).toBe(0);
-    expect(result.stdout.trim()).toMatch(/^valid: review-fan-out v1: 5 steps, depth 3, widest level 3 \(digest [0-9a-f]{12}…\)$/);
+    expect(result.stdout.trim()).toMatch(
+      /^valid: review-fan-out v1: 5 steps, depth 3, widest level 3 \(digest [0-9a-f]{12}…\)$/,
+    );
   });
 
   it('validate: every error with its path and line, and exit 2', async () => {
@@ -74,13 +76,25 @@ describe('verity CLI', () => {
     expect(result.code).toBe(0);
     const schema = JSON.parse(result.stdout) as { $schema: string; properties: Record<string, unknown> };
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['id', 'steps', 'outputs', 'max_cost_budget', 'verification_level']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['id', 'steps', 'outputs', 'max_cost_budget', 'verification_level']),
+    );
   });
 
   it('run --json: one JSON object with the execution, its result and its steps; status --json prints the same', async () => {
-    const run = await runCli(['run', 'examples/linear/workflow.yaml', '--input', '@examples/linear/input.json', '--json'], env);
+    const run = await runCli(
+      ['run', 'examples/linear/workflow.yaml', '--input', '@examples/linear/input.json', '--json'],
+      env,
+    );
     expect(run.code).toBe(0);
-    const outcome = JSON.parse(run.stdout) as { executionId: string; createdAt: string; finishedAt: string; status: string; result: { words: number }; steps: { id: string; status: string; attempts: number; startedAt: string; finishedAt: string }[] };
+    const outcome = JSON.parse(run.stdout) as {
+      executionId: string;
+      createdAt: string;
+      finishedAt: string;
+      status: string;
+      result: { words: number };
+      steps: { id: string; status: string; attempts: number; startedAt: string; finishedAt: string }[];
+    };
     expect(outcome.status).toBe('completed');
     expect(outcome.result.words).toBe(27);
     expect(outcome.steps.map((s) => s.id)).toEqual(['normalize', 'tokenize', 'count', 'score', 'report']);
@@ -96,7 +110,12 @@ describe('verity CLI', () => {
     expect(JSON.parse(byPrefix.stdout)).toEqual(outcome);
 
     const list = await runCli(['list', '--json'], env);
-    const rows = JSON.parse(list.stdout) as { executionId: string; workflowId: string; status: string; createdAt: string }[];
+    const rows = JSON.parse(list.stdout) as {
+      executionId: string;
+      workflowId: string;
+      status: string;
+      createdAt: string;
+    }[];
     expect(rows[0]).toEqual({
       executionId: outcome.executionId,
       workflowId: 'text-report',
@@ -133,7 +152,16 @@ describe('verity CLI', () => {
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ status: 'failed', error: { code: 'kaput', stepId: 'boom' } });
 
-    const invalid = await runCli(['run', write('cyclic.yaml', 'id: c\nsteps:\n  - { id: a, step_type: data_processing, expression: "1", depends_on: [a] }\n')], env);
+    const invalid = await runCli(
+      [
+        'run',
+        write(
+          'cyclic.yaml',
+          'id: c\nsteps:\n  - { id: a, step_type: data_processing, expression: "1", depends_on: [a] }\n',
+        ),
+      ],
+      env,
+    );
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toMatch(/steps\[0\]\.depends_on\[0\]: a step cannot depend on itself/);
 
@@ -151,40 +179,55 @@ describe('verity CLI', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('error: no execution ffffffff-0000; see `verity list`\n');
 
-    const unknownModel = await runCli(['run', write('model.yaml', 'id: m\nsteps:\n  - { id: a, step_type: inference, model_requirements: { name: acme/gpt } }\n')], env);
+    const unknownModel = await runCli(
+      [
+        'run',
+        write(
+          'model.yaml',
+          'id: m\nsteps:\n  - { id: a, step_type: inference, model_requirements: { name: acme/gpt } }\n',
+        ),
+      ],
+      env,
+    );
     expect(unknownModel.code).toBe(2);
     expect(unknownModel.stderr).toMatch(/no executor on this machine serves: a \(model acme\/gpt\)/);
   });
 
   // The sleep outlasts the CLI starts that find and cancel it (each takes seconds on a loaded machine).
-  it('cancel from another process stops a running execution; retry resumes it to the end', { timeout: 150_000 }, async () => {
-    const slow = write(
-      'slow.yaml',
-      'id: slow\nsteps:\n  - { id: first, step_type: inference, model_requirements: { name: builtin/echo } }\n  - { id: wait, step_type: inference, model_requirements: { name: builtin/sleep }, input_mappings: { ms: "8000" }, depends_on: [first] }\n',
-    );
-    const running = spawnCli(['run', slow, '--json'], env);
-    let executionId = '';
-    for (let i = 0; i < 100 && !executionId; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const list = JSON.parse((await runCli(['list', '--json', '--status', 'running'], env)).stdout) as { executionId: string }[];
-      executionId = list[0]?.executionId ?? '';
-    }
-    expect(executionId).not.toBe('');
-    const cancel = await runCli(['cancel', executionId], env);
-    expect(cancel.code).toBe(0);
-    expect(cancel.stdout).toBe(`cancelled ${executionId}\n`);
-    const result = await running.output;
-    expect(result.code).toBe(1);
-    expect(JSON.parse(result.stdout)).toMatchObject({ executionId, status: 'cancelled' });
+  it(
+    'cancel from another process stops a running execution; retry resumes it to the end',
+    { timeout: 150_000 },
+    async () => {
+      const slow = write(
+        'slow.yaml',
+        'id: slow\nsteps:\n  - { id: first, step_type: inference, model_requirements: { name: builtin/echo } }\n  - { id: wait, step_type: inference, model_requirements: { name: builtin/sleep }, input_mappings: { ms: "8000" }, depends_on: [first] }\n',
+      );
+      const running = spawnCli(['run', slow, '--json'], env);
+      let executionId = '';
+      for (let i = 0; i < 100 && !executionId; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const list = JSON.parse((await runCli(['list', '--json', '--status', 'running'], env)).stdout) as {
+          executionId: string;
+        }[];
+        executionId = list[0]?.executionId ?? '';
+      }
+      expect(executionId).not.toBe('');
+      const cancel = await runCli(['cancel', executionId], env);
+      expect(cancel.code).toBe(0);
+      expect(cancel.stdout).toBe(`cancelled ${executionId}\n`);
+      const result = await running.output;
+      expect(result.code).toBe(1);
+      expect(JSON.parse(result.stdout)).toMatchObject({ executionId, status: 'cancelled' });
 
-    const retry = await runCli(['retry', executionId, '--json'], env);
-    expect(retry.code).toBe(0);
-    const outcome = JSON.parse(retry.stdout) as { status: string; steps: { id: string; attempts: number }[] };
-    expect(outcome.status).toBe('completed');
-    // The first step's result was kept; only the cancelled step ran again.
-    expect(outcome.steps.map((s) => [s.id, s.attempts])).toEqual([
-      ['first', 1],
-      ['wait', 2],
-    ]);
-  });
+      const retry = await runCli(['retry', executionId, '--json'], env);
+      expect(retry.code).toBe(0);
+      const outcome = JSON.parse(retry.stdout) as { status: string; steps: { id: string; attempts: number }[] };
+      expect(outcome.status).toBe('completed');
+      // The first step's result was kept; only the cancelled step ran again.
+      expect(outcome.steps.map((s) => [s.id, s.attempts])).toEqual([
+        ['first', 1],
+        ['wait', 2],
+      ]);
+    },
+  );
 });

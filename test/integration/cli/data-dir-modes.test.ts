@@ -12,7 +12,7 @@ import type { ServerProcess } from '../../support/server.js';
  */
 const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8).padStart(3, '0');
 
-describe('file modes of a server\'s data directory', () => {
+describe("file modes of a server's data directory", () => {
   let server: ServerProcess | undefined;
   let dataDir = '';
   afterEach(async () => {
@@ -25,9 +25,14 @@ describe('file modes of a server\'s data directory', () => {
     dataDir = join(mkdtempSync(join(tmpdir(), 'verity-modes-')), 'data');
     server = await startServerProcess({ dataDir });
     // A write, so the write-ahead log has something in it while the server runs.
-    const created = await call(server.url, 'POST', '/v1/keys', { key: server.adminKey, json: { principal: 'alice', role: 'client' } });
+    const created = await call(server.url, 'POST', '/v1/keys', {
+      key: server.adminKey,
+      json: { principal: 'alice', role: 'client' },
+    });
     expect(created.status).toBe(201);
-    const modes = Object.fromEntries(['verity.db', 'verity.db-wal', 'verity.db-shm'].map((f) => [f, modeOf(join(dataDir, f))]));
+    const modes = Object.fromEntries(
+      ['verity.db', 'verity.db-wal', 'verity.db-shm'].map((f) => [f, modeOf(join(dataDir, f))]),
+    );
     expect(modes).toEqual({ 'verity.db': '600', 'verity.db-wal': '600', 'verity.db-shm': '600' });
     expect(modeOf(dataDir)).toBe('700');
   });

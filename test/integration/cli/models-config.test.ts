@@ -24,8 +24,22 @@ describe('hosted models from a --models-config file', () => {
 
   it('runs the llm-summary example against the configured server, never printing the key', async () => {
     const config = join(dir, 'models.json');
-    writeFileSync(config, JSON.stringify({ baseUrl: llm.url, apiKeyEnv: 'LLM_KEY', models: [{ name: 'llm', upstream: 'tiny-chat' }] }));
-    const run = await runCli(['run', 'examples/llm-summary/workflow.yaml', '--input', '@examples/llm-summary/input.json', '--models-config', config, '--json'], env());
+    writeFileSync(
+      config,
+      JSON.stringify({ baseUrl: llm.url, apiKeyEnv: 'LLM_KEY', models: [{ name: 'llm', upstream: 'tiny-chat' }] }),
+    );
+    const run = await runCli(
+      [
+        'run',
+        'examples/llm-summary/workflow.yaml',
+        '--input',
+        '@examples/llm-summary/input.json',
+        '--models-config',
+        config,
+        '--json',
+      ],
+      env(),
+    );
     expect(run.code, run.stderr).toBe(0);
     const outcome = JSON.parse(run.stdout) as { status: string; result: { summary: string; tokens: unknown } };
     expect(outcome.status).toBe('completed');
@@ -36,8 +50,24 @@ describe('hosted models from a --models-config file', () => {
 
   it('refuses a config with a bad field, naming it (exit 2)', async () => {
     const config = join(dir, 'bad.json');
-    writeFileSync(config, JSON.stringify({ baseUrl: llm.url, models: [{ name: 'llm', pricing: { inputPerMillion: 1.5, outputPerMillion: 1 } }] }));
-    const run = await runCli(['run', 'examples/llm-summary/workflow.yaml', '--input', '@examples/llm-summary/input.json', '--models-config', config], env());
+    writeFileSync(
+      config,
+      JSON.stringify({
+        baseUrl: llm.url,
+        models: [{ name: 'llm', pricing: { inputPerMillion: 1.5, outputPerMillion: 1 } }],
+      }),
+    );
+    const run = await runCli(
+      [
+        'run',
+        'examples/llm-summary/workflow.yaml',
+        '--input',
+        '@examples/llm-summary/input.json',
+        '--models-config',
+        config,
+      ],
+      env(),
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('inputPerMillion');
   });

@@ -14,7 +14,10 @@ let executionId: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'verity-receipts-cli-'));
   env = { VERITY_DATA_DIR: join(dir, 'data'), VERITY_DATABASE_URL: '' };
-  const run = await runCli(['run', 'examples/linear/workflow.yaml', '--input', '@examples/linear/input.json', '--json'], env);
+  const run = await runCli(
+    ['run', 'examples/linear/workflow.yaml', '--input', '@examples/linear/input.json', '--json'],
+    env,
+  );
   executionId = (JSON.parse(run.stdout) as { executionId: string }).executionId;
   key = join(dir, 'coordinator.pem');
   writeFileSync(key, (await runCli(['keys', 'show'], env)).stdout);
@@ -47,13 +50,21 @@ describe('verity keys, receipt, verify, log', () => {
     expect(verified.stdout).toMatch(/^✓ receipt\.signature: signed by trusted coordinator key [0-9a-f]{64}$/m);
     expect(verified.stdout).toMatch(/^✓ lineage\.report: its input follows from its upstream outputs$/m);
     const json = await runCli(['verify', bundleFile, '--trust', key, '--json'], env);
-    const report = JSON.parse(json.stdout) as { ok: boolean; level: string; executionId: string; checks: { name: string; ok: boolean }[] };
+    const report = JSON.parse(json.stdout) as {
+      ok: boolean;
+      level: string;
+      executionId: string;
+      checks: { name: string; ok: boolean }[];
+    };
     expect(report).toMatchObject({ ok: true, level: 'basic', executionId });
     expect(report.checks.map((c) => c.name)).toContain('tlog.inclusion');
   });
 
   it('verify exits 1 and names the failing check for a tampered bundle or an untrusted key', async () => {
-    const bundle = JSON.parse(readFileSync(bundleFile, 'utf8')) as { tlog: { logIndex: number }; data: { inputs: { title: string } } };
+    const bundle = JSON.parse(readFileSync(bundleFile, 'utf8')) as {
+      tlog: { logIndex: number };
+      data: { inputs: { title: string } };
+    };
     bundle.data.inputs.title = 'Forged';
     const tampered = join(dir, 'tampered.json');
     writeFileSync(tampered, JSON.stringify(bundle));
@@ -68,7 +79,9 @@ describe('verity keys, receipt, verify, log', () => {
     writeFileSync(stranger, LocalSigner.generate().publicKeyPem);
     const untrusted = await runCli(['verify', bundleFile, '--trust', stranger], env);
     expect(untrusted.code).toBe(1);
-    expect(untrusted.stdout).toMatch(/^✗ receipt\.signature: the receipt is signed by keyid [0-9a-f]{64}, which is not a trusted coordinator key$/m);
+    expect(untrusted.stdout).toMatch(
+      /^✗ receipt\.signature: the receipt is signed by keyid [0-9a-f]{64}, which is not a trusted coordinator key$/m,
+    );
   });
 
   it('verify exits 2 on unusable input: no trusted key, not JSON, not a bundle', async () => {
@@ -87,12 +100,18 @@ describe('verity keys, receipt, verify, log', () => {
 
   it('receipt refuses an execution that has not ended', async () => {
     const slow = join(dir, 'slow.yaml');
-    writeFileSync(slow, 'id: slow\nsteps:\n  - { id: s, step_type: inference, model_requirements: { name: builtin/sleep }, input_mappings: { ms: "30000" } }\n');
+    writeFileSync(
+      slow,
+      'id: slow\nsteps:\n  - { id: s, step_type: inference, model_requirements: { name: builtin/sleep }, input_mappings: { ms: "30000" } }\n',
+    );
     const running = spawnCli(['run', slow], env);
     let id = '';
     for (let i = 0; i < 100 && !id; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      id = (JSON.parse((await runCli(['list', '--json', '--status', 'running'], env)).stdout) as { executionId: string }[])[0]?.executionId ?? '';
+      id =
+        (
+          JSON.parse((await runCli(['list', '--json', '--status', 'running'], env)).stdout) as { executionId: string }[]
+        )[0]?.executionId ?? '';
     }
     const refused = await runCli(['receipt', id], env);
     expect(refused.code).toBe(2);
@@ -105,8 +124,14 @@ describe('verity keys, receipt, verify, log', () => {
   it('log checkpoint prints a signed C2SP checkpoint; log consistency proves growth', async () => {
     const checkpoint = await runCli(['log', 'checkpoint'], env);
     expect(checkpoint.code).toBe(0);
-    expect(checkpoint.stdout).toMatch(/^verity\.local\/log\/[0-9a-f]{12}\n\d+\n[A-Za-z0-9+/]{43}=\n\n— verity\.local\/log\/[0-9a-f]{12} [A-Za-z0-9+/=]+\n$/);
-    const proof = JSON.parse((await runCli(['log', 'consistency', '1'], env)).stdout) as { size1: number; size2: number; proof: string[] };
+    expect(checkpoint.stdout).toMatch(
+      /^verity\.local\/log\/[0-9a-f]{12}\n\d+\n[A-Za-z0-9+/]{43}=\n\n— verity\.local\/log\/[0-9a-f]{12} [A-Za-z0-9+/=]+\n$/,
+    );
+    const proof = JSON.parse((await runCli(['log', 'consistency', '1'], env)).stdout) as {
+      size1: number;
+      size2: number;
+      proof: string[];
+    };
     expect(proof.size1).toBe(1);
     expect(proof.size2).toBeGreaterThanOrEqual(1);
   });

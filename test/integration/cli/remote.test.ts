@@ -16,7 +16,12 @@ let server: ServerProcess;
 let admin: Record<string, string>;
 let alice: Record<string, string>;
 
-const remote = (apiKey: string) => ({ VERITY_SERVER: server.url, VERITY_API_KEY: apiKey, VERITY_DATA_DIR: join(dir, 'nowhere'), VERITY_DATABASE_URL: '' });
+const remote = (apiKey: string) => ({
+  VERITY_SERVER: server.url,
+  VERITY_API_KEY: apiKey,
+  VERITY_DATA_DIR: join(dir, 'nowhere'),
+  VERITY_DATABASE_URL: '',
+});
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'verity-remote-cli-'));
@@ -42,12 +47,20 @@ describe('the CLI against a server', () => {
     const id = /execution ([0-9a-f-]{36}) in /.exec(run.stdout)![1]!;
 
     const json = await runCli(['status', id, '--json'], alice);
-    const view = JSON.parse(json.stdout) as { status: string; result: { words: number }; steps: { id: string; status: string }[] };
+    const view = JSON.parse(json.stdout) as {
+      status: string;
+      result: { words: number };
+      steps: { id: string; status: string }[];
+    };
     expect(view.status).toBe('completed');
     expect(view.result.words).toBe(27);
     expect(view.steps.map((s) => s.status)).toEqual(Array(5).fill('completed'));
 
-    const history = JSON.parse((await runCli(['history', id, '--json'], alice)).stdout) as { seq: number; type: string; actor: string }[];
+    const history = JSON.parse((await runCli(['history', id, '--json'], alice)).stdout) as {
+      seq: number;
+      type: string;
+      actor: string;
+    }[];
     expect(history[0]).toMatchObject({ type: 'execution.started', actor: 'client:alice' });
     expect(history.filter((e) => e.type === 'step.completed')).toHaveLength(5);
     expect(history.map((e) => e.seq)).toEqual([...history.map((e) => e.seq)].sort((a, b) => a - b));
@@ -61,7 +74,10 @@ describe('the CLI against a server', () => {
     writeFileSync(pem, shown.stdout);
     const bundleFile = join(dir, 'bundle.json');
     expect((await runCli(['receipt', id, '--include-data', '-o', bundleFile], alice)).code).toBe(0);
-    const verified = await runCli(['verify', bundleFile, '--trust', pem, '--level', 'full'], { VERITY_SERVER: '', VERITY_API_KEY: '' });
+    const verified = await runCli(['verify', bundleFile, '--trust', pem, '--level', 'full'], {
+      VERITY_SERVER: '',
+      VERITY_API_KEY: '',
+    });
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
     expect(verified.stdout).toContain('verified at level full');
 
@@ -78,12 +94,25 @@ describe('the CLI against a server', () => {
   });
 
   it('runs a published workflow by id, a pinned version, and returns at once with --no-wait', async () => {
-    expect((await runCli(['run', 'examples/fan-out/workflow.yaml', '--input', '@examples/fan-out/input.json', '-q'], alice)).code).toBe(0);
-    const byId = await runCli(['run', 'review-fan-out@1', '--input', '@examples/fan-out/input.json', '--json', '-q'], alice);
+    expect(
+      (await runCli(['run', 'examples/fan-out/workflow.yaml', '--input', '@examples/fan-out/input.json', '-q'], alice))
+        .code,
+    ).toBe(0);
+    const byId = await runCli(
+      ['run', 'review-fan-out@1', '--input', '@examples/fan-out/input.json', '--json', '-q'],
+      alice,
+    );
     expect(byId.code).toBe(0);
-    expect(JSON.parse(byId.stdout)).toMatchObject({ workflowId: 'review-fan-out', workflowVersion: 1, status: 'completed' });
+    expect(JSON.parse(byId.stdout)).toMatchObject({
+      workflowId: 'review-fan-out',
+      workflowVersion: 1,
+      status: 'completed',
+    });
 
-    const detached = await runCli(['run', 'review-fan-out', '--input', '@examples/fan-out/input.json', '--no-wait'], alice);
+    const detached = await runCli(
+      ['run', 'review-fan-out', '--input', '@examples/fan-out/input.json', '--no-wait'],
+      alice,
+    );
     expect(detached.code).toBe(0);
     expect(detached.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/);
 
@@ -94,7 +123,15 @@ describe('the CLI against a server', () => {
 
   it('cancels a running execution and retries it to the end', async () => {
     const slow = join(dir, 'slow.yaml');
-    writeFileSync(slow, JSON.stringify({ id: 'remote-slow', name: 'slow', version: 1, steps: [sleepStep('nap', 8000), sleepStep('after', 10, { depends_on: ['nap'] })] }));
+    writeFileSync(
+      slow,
+      JSON.stringify({
+        id: 'remote-slow',
+        name: 'slow',
+        version: 1,
+        steps: [sleepStep('nap', 8000), sleepStep('after', 10, { depends_on: ['nap'] })],
+      }),
+    );
     // The nap outlasts two CLI starts (each takes seconds on a loaded machine), so the cancel finds it running.
     const started = await runCli(['run', slow, '--no-wait'], alice);
     const id = started.stdout.trim();
@@ -111,20 +148,28 @@ describe('the CLI against a server', () => {
     const bob = (await runCli(['keys', 'create', '--role', 'client', '--name', 'bob'], admin)).stdout.trim();
     const list = await runCli(['keys', 'list', '--json'], admin);
     const keys = JSON.parse(list.stdout) as { id: string; principal: string; role: string; revokedAt?: string }[];
-    expect(keys.map((k) => `${k.principal}:${k.role}`)).toEqual(expect.arrayContaining(['admin:admin', 'alice:publisher', 'bob:client']));
+    expect(keys.map((k) => `${k.principal}:${k.role}`)).toEqual(
+      expect.arrayContaining(['admin:admin', 'alice:publisher', 'bob:client']),
+    );
     expect(list.stdout).not.toContain(bob.split('_')[2]);
 
     // Bob cannot see Alice's executions: not listed, and by id not found.
-    const aliceFirst = (JSON.parse((await runCli(['list', '--json'], alice)).stdout) as { executionId: string }[])[0]!.executionId;
+    const aliceFirst = (JSON.parse((await runCli(['list', '--json'], alice)).stdout) as { executionId: string }[])[0]!
+      .executionId;
     expect(JSON.parse((await runCli(['list', '--json'], remote(bob))).stdout)).toEqual([]);
     const probe = await runCli(['status', aliceFirst], remote(bob));
     expect(probe.code).toBe(2);
     expect(probe.stderr).toContain(`no execution ${aliceFirst}`);
     // A client may run published workflows but not publish them.
-    const publish = await runCli(['run', 'examples/linear/workflow.yaml', '--input', '@examples/linear/input.json'], remote(bob));
+    const publish = await runCli(
+      ['run', 'examples/linear/workflow.yaml', '--input', '@examples/linear/input.json'],
+      remote(bob),
+    );
     expect(publish.code).toBe(2);
     expect(publish.stderr).toContain('verity run text-report');
-    expect((await runCli(['run', 'text-report', '--input', '@examples/linear/input.json', '-q'], remote(bob))).code).toBe(0);
+    expect(
+      (await runCli(['run', 'text-report', '--input', '@examples/linear/input.json', '-q'], remote(bob))).code,
+    ).toBe(0);
 
     const bobId = keys.find((k) => k.principal === 'bob')!.id;
     const revoked = await runCli(['keys', 'revoke', bobId], admin);
@@ -138,13 +183,21 @@ describe('the CLI against a server', () => {
 
   it('creates keys directly on a data directory, and says what is missing without a key', async () => {
     const dataDir = join(dir, 'local-keys');
-    const created = await runCli(['keys', 'create', '--role', 'worker', '--name', 'gpu-1', '--data-dir', dataDir], { VERITY_SERVER: '', VERITY_DATABASE_URL: '' });
+    const created = await runCli(['keys', 'create', '--role', 'worker', '--name', 'gpu-1', '--data-dir', dataDir], {
+      VERITY_SERVER: '',
+      VERITY_DATABASE_URL: '',
+    });
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toMatch(/^vrt_[0-9a-f]{16}_[A-Za-z0-9_-]{43}\n$/);
-    const listed = JSON.parse((await runCli(['keys', 'list', '--json', '--data-dir', dataDir], { VERITY_SERVER: '', VERITY_DATABASE_URL: '' })).stdout) as { principal: string; role: string }[];
+    const listed = JSON.parse(
+      (await runCli(['keys', 'list', '--json', '--data-dir', dataDir], { VERITY_SERVER: '', VERITY_DATABASE_URL: '' }))
+        .stdout,
+    ) as { principal: string; role: string }[];
     expect(listed).toEqual([expect.objectContaining({ principal: 'gpu-1', role: 'worker' })]);
 
-    const badRole = await runCli(['keys', 'create', '--role', 'root', '--name', 'x', '--data-dir', dataDir], { VERITY_SERVER: '' });
+    const badRole = await runCli(['keys', 'create', '--role', 'root', '--name', 'x', '--data-dir', dataDir], {
+      VERITY_SERVER: '',
+    });
     expect(badRole.code).toBe(2);
     expect(badRole.stderr).toContain('--role must be one of client, publisher, worker, admin');
 

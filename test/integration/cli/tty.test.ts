@@ -27,7 +27,9 @@ describe.skipIf(!existsSync('/usr/bin/script'))('run on a terminal', () => {
       expect(last).toMatch(new RegExp(`✓ ${step}\\s+completed`));
     }
     // While it ran, the three analyses were shown running together.
-    expect(frames.some((f) => ['ratings', 'length', 'keywords'].every((s) => new RegExp(`${s}\\s+running`).test(plain(f))))).toBe(true);
+    expect(
+      frames.some((f) => ['ratings', 'length', 'keywords'].every((s) => new RegExp(`${s}\\s+running`).test(plain(f)))),
+    ).toBe(true);
     expect(last).toMatch(/completed: review-fan-out v1 execution /);
   });
 });

@@ -14,7 +14,11 @@ let dir: string;
 let env: Record<string, string>;
 let zkFlags: string[];
 let executionId: string;
-let runOutput: { status: string; zk?: { status: string; batchesDone: number; batchesTotal: number; circuit: string }; result: unknown };
+let runOutput: {
+  status: string;
+  zk?: { status: string; batchesDone: number; batchesTotal: number; circuit: string };
+  result: unknown;
+};
 
 beforeAll(async () => {
   const zk = await ensureTestZkArtifacts();
@@ -26,8 +30,18 @@ beforeAll(async () => {
     VERITY_ZK_BATCH_SIZE: String(zk.config.batchSize),
     VERITY_ZK_REGISTRY_DEPTH: String(zk.config.registryDepth),
   };
-  zkFlags = ['--zk-dir', zk.zkDir, '--batch-size', String(zk.config.batchSize), '--registry-depth', String(zk.config.registryDepth)];
-  const run = await runCli(['run', 'examples/private-report/workflow.yaml', '--input', '@examples/private-report/input.json', '--json'], env);
+  zkFlags = [
+    '--zk-dir',
+    zk.zkDir,
+    '--batch-size',
+    String(zk.config.batchSize),
+    '--registry-depth',
+    String(zk.config.registryDepth),
+  ];
+  const run = await runCli(
+    ['run', 'examples/private-report/workflow.yaml', '--input', '@examples/private-report/input.json', '--json'],
+    env,
+  );
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   runOutput = JSON.parse(run.stdout) as typeof runOutput;
@@ -39,7 +53,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('verity at verification level zk', () => {
   it('run waits for the proofs and reports them', () => {
     expect(runOutput.status).toBe('completed');
-    expect(runOutput.zk).toEqual({ status: 'completed', circuit: 'verity-batch-v1-b1-d2', batchesDone: 5, batchesTotal: 5 });
+    expect(runOutput.zk).toEqual({
+      status: 'completed',
+      circuit: 'verity-batch-v1-b1-d2',
+      batchesDone: 5,
+      batchesTotal: 5,
+    });
   });
 
   it('status shows the proofs', async () => {
@@ -53,7 +72,10 @@ describe('verity at verification level zk', () => {
     expect((await runCli(['receipt', executionId, '--zk-only', '-o', bundle], env)).code).toBe(0);
     const key = join(dir, 'vk.json');
     expect((await runCli(['zk', 'export-verification-key', '--out', key, ...zkFlags], env)).code).toBe(0);
-    const ok = await runCli(['verify', bundle, '--trust', join(dir, 'coordinator.pem'), '--level', 'zk', '--zk-key', key], env);
+    const ok = await runCli(
+      ['verify', bundle, '--trust', join(dir, 'coordinator.pem'), '--level', 'zk', '--zk-key', key],
+      env,
+    );
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('✓ zk.batch.4.proof');
     expect(ok.stdout).toContain(`verified at level zk: execution ${executionId}`);
@@ -61,7 +83,10 @@ describe('verity at verification level zk', () => {
     const tampered = JSON.parse(readFileSync(bundle, 'utf8')) as { zk: { proofs: { publicSignals: string[] }[] } };
     tampered.zk.proofs[1]!.publicSignals[3] = '1';
     writeFileSync(join(dir, 'tampered.json'), JSON.stringify(tampered));
-    const bad = await runCli(['verify', join(dir, 'tampered.json'), '--trust', join(dir, 'coordinator.pem'), '--level', 'zk'], env);
+    const bad = await runCli(
+      ['verify', join(dir, 'tampered.json'), '--trust', join(dir, 'coordinator.pem'), '--level', 'zk'],
+      env,
+    );
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('✗ zk.batch.1.proof');
 
@@ -87,7 +112,10 @@ describe('verity at verification level zk', () => {
 
   it('a node without a zk setup refuses to start a zk execution and says what to run', async () => {
     const bare = { VERITY_DATA_DIR: join(dir, 'bare'), VERITY_DATABASE_URL: '' };
-    const run = await runCli(['run', 'examples/private-report/workflow.yaml', '--input', '@examples/private-report/input.json'], bare);
+    const run = await runCli(
+      ['run', 'examples/private-report/workflow.yaml', '--input', '@examples/private-report/input.json'],
+      bare,
+    );
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/cannot run at verification level zk: no zk artifacts .* run `verity zk setup/);
   });

@@ -41,7 +41,13 @@ async function startWorker(name: string): Promise<Worker> {
     key = (await admin.createKey(name, 'worker')).token;
     workerKeys.set(name, key);
   }
-  const worker = await startWorkerProcess({ url: server.url, apiKey: key, dataDir: join(root, name), concurrency: 4, name });
+  const worker = await startWorkerProcess({
+    url: server.url,
+    apiKey: key,
+    dataDir: join(root, name),
+    concurrency: 4,
+    name,
+  });
   workers.set(worker.workerId, Object.assign(worker, { name }));
   return worker;
 }
@@ -49,7 +55,7 @@ async function startWorker(name: string): Promise<Worker> {
 /** The whole history, every page. */
 async function history(executionId: string): Promise<HistoryPage['events']> {
   const out: HistoryPage['events'] = [];
-  for (let after: string | undefined; ; ) {
+  for (let after: string | undefined; ;) {
     const page = await client.history(executionId, after === undefined ? {} : { after });
     out.push(...page.events);
     if (page.next === undefined) return out;
@@ -60,7 +66,9 @@ async function history(executionId: string): Promise<HistoryPage['events']> {
 /** Waits until the step's job has started on a worker, and says which (from the job.started event's actor). */
 async function runningOn(executionId: string, stepId: string, attempt = 1): Promise<string> {
   for (const end = Date.now() + 15_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-    const started = (await history(executionId)).find((e) => e.type === 'job.started' && e.stepId === stepId && e.attempt === attempt);
+    const started = (await history(executionId)).find(
+      (e) => e.type === 'job.started' && e.stepId === stepId && e.attempt === attempt,
+    );
     if (started) return started.actor.replace(/^worker:/, '');
   }
   throw new Error(`step ${stepId} of ${executionId} did not start`);
@@ -71,7 +79,11 @@ async function expectReceiptVerifies(executionId: string): Promise<void> {
   const bundle = await client.receipt(executionId, { includeData: true });
   expect((await client.verify(bundle, { level: 'full' })).ok).toBe(true);
   const { publicKeyPem } = await client.coordinatorKey();
-  const offline = await verifyBundle(JSON.parse(JSON.stringify(bundle)), { trustedKeys: [publicKeyPem], level: 'full', evaluator: sandbox() });
+  const offline = await verifyBundle(JSON.parse(JSON.stringify(bundle)), {
+    trustedKeys: [publicKeyPem],
+    level: 'full',
+    evaluator: sandbox(),
+  });
   expect(offline.checks.filter((c) => !c.ok)).toEqual([]);
   expect(offline).toMatchObject({ ok: true, executionId, status: 'completed' });
   const stranger = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -102,13 +114,23 @@ afterAll(async () => {
 describe('a server process and two remote worker processes', () => {
   it('run every example to completion; each receipt verifies on the server and offline', async () => {
     const expected: Record<string, { result: unknown; check?: (view: ExecutionView) => void }> = {
-      linear: { result: { report: 'Verity: 27 words (25 distinct, variety 0.93), longest word "workflow"', words: 27 } },
-      'fan-out': { result: { products: ['kettle', 'toaster'], average_stars: 3.25, average_chars: 30.8, positive: 2, negative: 1 } },
+      linear: {
+        result: { report: 'Verity: 27 words (25 distinct, variety 0.93), longest word "workflow"', words: 27 },
+      },
+      'fan-out': {
+        result: { products: ['kettle', 'toaster'], average_stars: 3.25, average_chars: 30.8, positive: 2, negative: 1 },
+      },
       conditional: {
-        result: { route: 'large', summary: { review: 'completed', fast_approve: 'skipped', note: 'reviewer notified about 1250' } },
+        result: {
+          route: 'large',
+          summary: { review: 'completed', fast_approve: 'skipped', note: 'reviewer notified about 1250' },
+        },
         check: (view) => expect(view.steps.find((s) => s.id === 'fast_approve')!.status).toBe('skipped'),
       },
-      flaky: { result: { fetched: 'https://example.com/data', ok: true }, check: (view) => expect(view.steps[0]).toMatchObject({ id: 'fetch', attempts: 3 }) },
+      flaky: {
+        result: { fetched: 'https://example.com/data', ok: true },
+        check: (view) => expect(view.steps[0]).toMatchObject({ id: 'fetch', attempts: 3 }),
+      },
       'fifty-steps': { result: { total: 1275 }, check: (view) => expect(view.steps).toHaveLength(50) },
       // Real models on remote workers: the trained classifier travels as a blob, uploaded by one worker
       // and read by whichever runs the next step.
@@ -116,17 +138,23 @@ describe('a server process and two remote worker processes', () => {
       'train-and-classify': { result: TRAIN_AND_CLASSIFY },
       'document-intelligence': { result: DOCUMENT_INTELLIGENCE },
       // At verification level zk: the remote workers sign step leaves with their Baby Jubjub keys.
-      'private-report': { result: { report: 'Verity: 27 words (25 distinct, variety 0.93), longest word "workflow"', words: 27 } },
+      'private-report': {
+        result: { report: 'Verity: 27 words (25 distinct, variety 0.93), longest word "workflow"', words: 27 },
+      },
     };
     // llm-summary needs an OpenAI-compatible server to be configured: it runs in test/integration/executors/openai.test.ts.
     const needsConfiguration = new Set(['llm-summary']);
-    const names = readdirSync(join(REPO, 'examples')).filter((name) => readdirSync(join(REPO, 'examples', name)).includes('workflow.yaml') && !needsConfiguration.has(name));
+    const names = readdirSync(join(REPO, 'examples')).filter(
+      (name) => readdirSync(join(REPO, 'examples', name)).includes('workflow.yaml') && !needsConfiguration.has(name),
+    );
     // Every example is covered: a new one without an expectation here fails this test until it has one.
     expect(names.sort()).toEqual(Object.keys(expected).sort());
 
     const runs = await Promise.all(
       names.map(async (name) => {
-        const published = await client.publishWorkflow(readFileSync(join(REPO, 'examples', name, 'workflow.yaml'), 'utf8'));
+        const published = await client.publishWorkflow(
+          readFileSync(join(REPO, 'examples', name, 'workflow.yaml'), 'utf8'),
+        );
         const inputs: unknown = JSON.parse(readFileSync(join(REPO, 'examples', name, 'input.json'), 'utf8'));
         const started = await client.execute(published.workflowId, { inputs });
         return { name, executionId: started.executionId, final: await client.waitFor(started.executionId) };
@@ -146,11 +174,19 @@ describe('a server process and two remote worker processes', () => {
     // The zk example's proofs are made on the server in the background; its zk-only bundle verifies offline.
     const zkRun = runs.find((r) => r.name === 'private-report')!;
     let view = await client.status(zkRun.executionId);
-    for (const end = Date.now() + 120_000; view.zk?.status !== 'completed' && view.zk?.status !== 'failed' && Date.now() < end; ) {
+    for (
+      const end = Date.now() + 120_000;
+      view.zk?.status !== 'completed' && view.zk?.status !== 'failed' && Date.now() < end;
+    ) {
       await new Promise((r) => setTimeout(r, 250));
       view = await client.status(zkRun.executionId);
     }
-    expect(view.zk).toMatchObject({ status: 'completed', circuit: 'verity-batch-v1-b1-d2', batchesDone: 5, batchesTotal: 5 });
+    expect(view.zk).toMatchObject({
+      status: 'completed',
+      circuit: 'verity-batch-v1-b1-d2',
+      batchesDone: 5,
+      batchesTotal: 5,
+    });
     const zkOnly = await client.receipt(zkRun.executionId, { zkOnly: true });
     const { publicKeyPem } = await client.coordinatorKey();
     const report = await verifyBundle(JSON.parse(JSON.stringify(zkOnly)), { trustedKeys: [publicKeyPem], level: 'zk' });
@@ -163,7 +199,10 @@ describe('a server process and two remote worker processes', () => {
     await client.publishWorkflow({
       id: 'e2e-kill-worker',
       version: 1,
-      steps: [sleepStep('slow', 2500, { retry_policy: quickRetry }), echo('after', { depends_on: ['slow'], input_mappings: { slept: 'steps.slow.output.ms' } })],
+      steps: [
+        sleepStep('slow', 2500, { retry_policy: quickRetry }),
+        echo('after', { depends_on: ['slow'], input_mappings: { slept: 'steps.slow.output.ms' } }),
+      ],
     });
     const { executionId } = await client.execute('e2e-kill-worker');
     const victimId = await runningOn(executionId, 'slow');
@@ -181,8 +220,13 @@ describe('a server process and two remote worker processes', () => {
     const expired = events.find((e) => e.type === 'job.expired' && e.stepId === 'slow');
     expect(expired).toMatchObject({ attempt: 1, data: { error: { code: 'lease_expired' } } });
     const survivor = [...workers.keys()][0]!;
-    expect(events.find((e) => e.type === 'job.started' && e.stepId === 'slow' && e.attempt === 2)?.actor).toBe(`worker:${survivor}`);
-    expect(events.find((e) => e.type === 'step.completed' && e.stepId === 'slow')).toMatchObject({ attempt: 2, actor: `worker:${survivor}` });
+    expect(events.find((e) => e.type === 'job.started' && e.stepId === 'slow' && e.attempt === 2)?.actor).toBe(
+      `worker:${survivor}`,
+    );
+    expect(events.find((e) => e.type === 'step.completed' && e.stepId === 'slow')).toMatchObject({
+      attempt: 2,
+      actor: `worker:${survivor}`,
+    });
     await expectReceiptVerifies(executionId);
 
     // Back to two workers for what follows (the same key and identity, as an operator would restart it).
@@ -194,7 +238,10 @@ describe('a server process and two remote worker processes', () => {
       await client.publishWorkflow({
         id: 'e2e-restart',
         version: 1,
-        steps: [sleepStep('first', 1500, { retry_policy: quickRetry }), echo('second', { depends_on: ['first'], input_mappings: { slept: 'steps.first.output.ms' } })],
+        steps: [
+          sleepStep('first', 1500, { retry_policy: quickRetry }),
+          echo('second', { depends_on: ['first'], input_mappings: { slept: 'steps.first.output.ms' } }),
+        ],
       });
       const { executionId } = await client.execute('e2e-restart', { inputs: {} });
       await runningOn(executionId, 'first');

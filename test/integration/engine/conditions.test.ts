@@ -25,7 +25,13 @@ for (const kind of BACKENDS) {
       const view = await t.run(routing, { n: 3 });
       expect(view.status).toBe('completed');
       const status = Object.fromEntries(view.steps.map((s) => [s.id, s.status]));
-      expect(status).toEqual({ size: 'completed', big_path: 'skipped', after_big: 'skipped', small_path: 'completed', decide: 'completed' });
+      expect(status).toEqual({
+        size: 'completed',
+        big_path: 'skipped',
+        after_big: 'skipped',
+        small_path: 'completed',
+        decide: 'completed',
+      });
       expect(view.steps.find((s) => s.id === 'after_big')!.skipReason).toMatch(/upstream step big_path was skipped/);
       expect(view.steps.find((s) => s.id === 'after_big')!.attempts).toBe(0);
       // The step with its own `when` ran, and saw the statuses of the skipped and completed steps.
@@ -35,7 +41,13 @@ for (const kind of BACKENDS) {
     it('takes the other branch for other inputs', async () => {
       const view = await t.run(routing, { n: 30 });
       const status = Object.fromEntries(view.steps.map((s) => [s.id, s.status]));
-      expect(status).toEqual({ size: 'completed', big_path: 'completed', after_big: 'completed', small_path: 'skipped', decide: 'completed' });
+      expect(status).toEqual({
+        size: 'completed',
+        big_path: 'completed',
+        after_big: 'completed',
+        small_path: 'skipped',
+        decide: 'completed',
+      });
       expect(view.result).toEqual({ big: 'completed', small: 'skipped' });
     });
 
@@ -46,14 +58,20 @@ for (const kind of BACKENDS) {
     });
 
     it('fails the execution when a condition cannot be evaluated', async () => {
-      const view = await t.run({ id: 'bad-when', steps: [echo('a'), echo('b', { depends_on: ['a'], when: '$error("no way")' })] });
+      const view = await t.run({
+        id: 'bad-when',
+        steps: [echo('a'), echo('b', { depends_on: ['a'], when: '$error("no way")' })],
+      });
       expect(view.status).toBe('failed');
       expect(view.error).toMatchObject({ code: 'condition_failed', stepId: 'b' });
       expect(view.error!.message).toMatch(/no way/);
     });
 
     it('fails the execution when input mappings cannot be evaluated, without running the step', async () => {
-      const view = await t.run({ id: 'bad-map', steps: [echo('a', { input_mappings: { x: '$error("broken mapping")' } })] });
+      const view = await t.run({
+        id: 'bad-map',
+        steps: [echo('a', { input_mappings: { x: '$error("broken mapping")' } })],
+      });
       expect(view.status).toBe('failed');
       expect(view.error).toMatchObject({ code: 'input_mapping_failed', stepId: 'a' });
       expect(view.steps[0]).toMatchObject({ status: 'failed', attempts: 0 });

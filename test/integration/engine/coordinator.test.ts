@@ -36,7 +36,13 @@ for (const kind of BACKENDS) {
     it('hands a job out once, and accepts its result only from the assigned worker with the right attempt and nonce', async () => {
       const execution = await t.start({ id: 'manual', steps: [echo('a')] }, { x: 1 });
       const job = await claimOne();
-      expect(job).toMatchObject({ executionId: execution.id, stepId: 'a', attempt: 1, input: { x: 1 }, started: false });
+      expect(job).toMatchObject({
+        executionId: execution.id,
+        stepId: 'a',
+        attempt: 1,
+        input: { x: 1 },
+        started: false,
+      });
       expect(job.nonce).toMatch(/^[0-9a-f]{32}$/);
       const other = await new ManualWorker(t.node.coordinator, caps, 'other').register();
       expect(await t.node.coordinator.claim(other.id, caps)).toBeUndefined();
@@ -49,7 +55,12 @@ for (const kind of BACKENDS) {
         await w.complete(job, 'forged', { nonce: 'f'.repeat(32) }),
         await w.complete(job, 'forged', { jobId: 'no-such-job' }),
       ];
-      expect(refusals.map((r) => (r.accepted ? 'accepted' : r.reason))).toEqual(['not_assigned', 'stale_attempt', 'bad_nonce', 'unknown_job']);
+      expect(refusals.map((r) => (r.accepted ? 'accepted' : r.reason))).toEqual([
+        'not_assigned',
+        'stale_attempt',
+        'bad_nonce',
+        'unknown_job',
+      ]);
       // None of them changed anything.
       expect((await t.node.store.read.getJob(job.jobId))!.status).toBe('running');
       expect(await t.node.store.read.getStepResults(execution.id)).toEqual([]);
@@ -59,13 +70,18 @@ for (const kind of BACKENDS) {
       expect(again).toMatchObject({ accepted: false, reason: 'already_finished' });
       const final = await t.view(execution.id);
       expect(final).toMatchObject({ status: 'completed', result: { y: 2 } });
-      const refused = (await t.node.store.read.listEvents(execution.id, 0, 100)).filter((e) => e.type === 'result.refused');
+      const refused = (await t.node.store.read.listEvents(execution.id, 0, 100)).filter(
+        (e) => e.type === 'result.refused',
+      );
       // Only the worker holding the job, while it holds it, leaves its refusals in the history: another
       // worker's report, and any report once the job is over, are counted instead (Metrics), not stored.
       expect(refused.map((e) => e.data?.reason)).toEqual(['stale_attempt', 'bad_nonce']);
       // The accepted result keeps the worker's attestation.
       const [result] = await t.node.store.read.getStepResults(execution.id);
-      expect(result).toMatchObject({ workerKeyId: w.signer.keyId, attestationDigest: expect.stringMatching(/^[0-9a-f]{64}$/) as string });
+      expect(result).toMatchObject({
+        workerKeyId: w.signer.keyId,
+        attestationDigest: expect.stringMatching(/^[0-9a-f]{64}$/) as string,
+      });
     });
 
     it('refuses a result whose attestation does not match the job, its output, or the worker key', async () => {
@@ -115,7 +131,10 @@ for (const kind of BACKENDS) {
       // No heartbeats: the 1 s lease runs out and the sweeper re-queues the step.
       const second = await claimOne();
       expect(second).toMatchObject({ stepId: 'a', attempt: 2 });
-      expect((await t.node.store.read.getJob(first.jobId))!).toMatchObject({ status: 'expired', error: { code: 'lease_expired' } });
+      expect((await t.node.store.read.getJob(first.jobId))!).toMatchObject({
+        status: 'expired',
+        error: { code: 'lease_expired' },
+      });
       const late = await w.complete(first, 'late');
       expect(late).toMatchObject({ accepted: false, reason: 'expired' });
       await t.node.coordinator.start(report(second));
@@ -145,7 +164,10 @@ for (const kind of BACKENDS) {
     });
 
     it('refuses a result that arrives after the step deadline, and retries the step', async () => {
-      const execution = await t.start({ id: 'late', steps: [echo('a', { timeout_seconds: 1, retry_policy: { max_attempts: 2, initial_backoff_ms: 0 } })] });
+      const execution = await t.start({
+        id: 'late',
+        steps: [echo('a', { timeout_seconds: 1, retry_policy: { max_attempts: 2, initial_backoff_ms: 0 } })],
+      });
       const job = await claimOne();
       await t.node.coordinator.start(report(job));
       // Keep the lease alive past the deadline, so it is the deadline that is missed.
@@ -166,7 +188,19 @@ for (const kind of BACKENDS) {
     });
 
     it('gives a worker only jobs it can serve', async () => {
-      await t.start({ id: 'mixed', steps: [echo('model_step'), transform('expr_step', '1'), { id: 'sleepy', step_type: 'inference', model_requirements: { name: 'builtin/sleep' }, input_mappings: { ms: '1' } }] });
+      await t.start({
+        id: 'mixed',
+        steps: [
+          echo('model_step'),
+          transform('expr_step', '1'),
+          {
+            id: 'sleepy',
+            step_type: 'inference',
+            model_requirements: { name: 'builtin/sleep' },
+            input_mappings: { ms: '1' },
+          },
+        ],
+      });
       const onlyExpressions = { stepTypes: ['data_processing' as const], models: [] };
       const onlyEcho = { stepTypes: [], models: ['builtin/echo'] };
       const a = await t.node.coordinator.claim(w.id, onlyExpressions);
@@ -182,7 +216,10 @@ for (const kind of BACKENDS) {
       const job = await claimOne();
       await t.node.coordinator.start(report(job));
       await t.node.coordinator.stopWorker(w.id);
-      expect((await t.node.store.read.getJob(job.jobId))!).toMatchObject({ status: 'expired', error: { code: 'worker_stopped' } });
+      expect((await t.node.store.read.getJob(job.jobId))!).toMatchObject({
+        status: 'expired',
+        error: { code: 'worker_stopped' },
+      });
       await expect(t.node.coordinator.claim(w.id, caps)).rejects.toMatchObject({ code: 'worker_stopped' });
       const other = await new ManualWorker(t.node.coordinator, caps, 'other').register();
       const retry = await claimOne(other);
@@ -191,7 +228,13 @@ for (const kind of BACKENDS) {
 
     it('refuses to register a worker whose key is not an Ed25519 public key', async () => {
       await expect(
-        t.node.coordinator.registerWorker({ name: 'bad', kind: 'remote', capabilities: caps, concurrency: 1, publicKeyPem: 'not a key' }),
+        t.node.coordinator.registerWorker({
+          name: 'bad',
+          kind: 'remote',
+          capabilities: caps,
+          concurrency: 1,
+          publicKeyPem: 'not a key',
+        }),
       ).rejects.toMatchObject({ code: 'invalid_key' });
     });
   });

@@ -15,7 +15,11 @@ import { POSTGRES_URL } from '../../support/postgres.js';
 const fanOut = (width: number) => ({
   id: `fan-out-${width}`,
   concurrency: width,
-  steps: [echo('source'), ...Array.from({ length: width }, (_, i) => echo(`w${i}`, { depends_on: ['source'] })), echo('join', { depends_on: Array.from({ length: width }, (_, i) => `w${i}`) })],
+  steps: [
+    echo('source'),
+    ...Array.from({ length: width }, (_, i) => echo(`w${i}`, { depends_on: ['source'] })),
+    echo('join', { depends_on: Array.from({ length: width }, (_, i) => `w${i}`) }),
+  ],
 });
 
 /** Rows read from the steps table (by sequential scans and through indexes) over one execution of a fan-out. */

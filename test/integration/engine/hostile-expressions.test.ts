@@ -17,10 +17,17 @@ for (const kind of BACKENDS) {
     const t = useTestNode(kind, 'hostile-expressions');
 
     it('fails an execution whose condition runs out of memory, and keeps working', async () => {
-      const view = await t.run({ id: 'pad-when', steps: [echo('a'), echo('b', { depends_on: ['a'], when: PAD_BOMB })] });
+      const view = await t.run({
+        id: 'pad-when',
+        steps: [echo('a'), echo('b', { depends_on: ['a'], when: PAD_BOMB })],
+      });
       expect(view.status).toBe('failed');
       // Out of memory, or out of time on a busy machine before the heap fills: stopped either way.
-      expect(view.error).toMatchObject({ code: 'condition_failed', stepId: 'b', message: expect.stringMatching(/out of memory|ran longer/) as unknown });
+      expect(view.error).toMatchObject({
+        code: 'condition_failed',
+        stepId: 'b',
+        message: expect.stringMatching(/out of memory|ran longer/) as unknown,
+      });
       expect((await t.run({ id: 'after', steps: [echo('a')] })).status).toBe('completed');
     });
 
@@ -28,7 +35,10 @@ for (const kind of BACKENDS) {
       const started = Date.now();
       const view = await t.run({ id: 'redos-mapping', steps: [echo('a', { input_mappings: { v: REDOS } })] });
       expect(view.status).toBe('failed');
-      expect(view.error).toMatchObject({ code: 'input_mapping_failed', message: expect.stringMatching(/ran longer than its 1000 ms/) as unknown });
+      expect(view.error).toMatchObject({
+        code: 'input_mapping_failed',
+        message: expect.stringMatching(/ran longer than its 1000 ms/) as unknown,
+      });
       expect(Date.now() - started).toBeLessThan(10_000);
     });
 
@@ -37,29 +47,47 @@ for (const kind of BACKENDS) {
       // The sandbox is busy with the regex for a second; an execution of plain paths does not wait for it.
       await new Promise((r) => setTimeout(r, 100));
       const started = Date.now();
-      const quick = await t.run({ id: 'quick', steps: [echo('a', { input_mappings: { v: 'inputs.v' } }), echo('b', { depends_on: ['a'] })] }, { v: 1 });
+      const quick = await t.run(
+        { id: 'quick', steps: [echo('a', { input_mappings: { v: 'inputs.v' } }), echo('b', { depends_on: ['a'] })] },
+        { v: 1 },
+      );
       expect(quick.status).toBe('completed');
       expect(Date.now() - started).toBeLessThan(800);
       expect((await t.node.waitFor(slow.id)).status).toBe('failed');
     });
 
     it('fails a transform that allocates without bound, without retrying it', async () => {
-      const view = await t.run({ id: 'pad-transform', steps: [transform('x', "$pad('x', 200000000)", { retry_policy: { max_attempts: 3, initial_backoff_ms: 10 } })] });
+      const view = await t.run({
+        id: 'pad-transform',
+        steps: [transform('x', "$pad('x', 200000000)", { retry_policy: { max_attempts: 3, initial_backoff_ms: 10 } })],
+      });
       expect(view.status).toBe('failed');
-      expect(view.error).toMatchObject({ code: 'expression_failed', message: expect.stringMatching(/out of memory|ran longer/) as unknown });
+      expect(view.error).toMatchObject({
+        code: 'expression_failed',
+        message: expect.stringMatching(/out of memory|ran longer/) as unknown,
+      });
       expect(view.steps[0]).toMatchObject({ status: 'failed', attempts: 1 });
     });
 
     it('fails an output mapping that allocates without bound', async () => {
-      const view = await t.run({ id: 'pad-output-mapping', steps: [echo('a', { output_mappings: { big: "$pad('x', 200000000)" } })] });
+      const view = await t.run({
+        id: 'pad-output-mapping',
+        steps: [echo('a', { output_mappings: { big: "$pad('x', 200000000)" } })],
+      });
       expect(view.status).toBe('failed');
-      expect(view.error).toMatchObject({ code: 'output_mapping_failed', message: expect.stringMatching(/out of memory|ran longer/) as unknown });
+      expect(view.error).toMatchObject({
+        code: 'output_mapping_failed',
+        message: expect.stringMatching(/out of memory|ran longer/) as unknown,
+      });
     });
 
-    it("fails an execution whose outputs backtrack forever, after every step completed", async () => {
+    it('fails an execution whose outputs backtrack forever, after every step completed', async () => {
       const view = await t.run({ id: 'redos-outputs', steps: [echo('a')], outputs: { r: REDOS } });
       expect(view.status).toBe('failed');
-      expect(view.error).toMatchObject({ code: 'output_mapping_failed', message: expect.stringMatching(/ran longer/) as unknown });
+      expect(view.error).toMatchObject({
+        code: 'output_mapping_failed',
+        message: expect.stringMatching(/ran longer/) as unknown,
+      });
       expect(view.steps[0]!.status).toBe('completed');
     });
 
@@ -67,13 +95,30 @@ for (const kind of BACKENDS) {
       const evaluator = t.node.expressions;
       const evaluate = evaluator.evaluate.bind(evaluator);
       const seen: string[] = [];
-      evaluator.evaluate = (sources: readonly string[], input: unknown, options?: { timeoutMs?: number }): Promise<EvaluationResult[]> => {
+      evaluator.evaluate = (
+        sources: readonly string[],
+        input: unknown,
+        options?: { timeoutMs?: number },
+      ): Promise<EvaluationResult[]> => {
         seen.push(...sources);
         return evaluate(sources, input, options);
       };
       try {
-        const steps = Array.from({ length: 6 }, (_, i) => echo(`s${i}`, { depends_on: ['root'], when: `steps.root.output.n > ${i - 10}`, input_mappings: { i: `${i} * 1` } }));
-        const view = await t.run({ id: 'decided-once', concurrency: 1, steps: [echo('root', { input_mappings: { n: 'inputs.n' } }), ...steps] }, { n: 1 });
+        const steps = Array.from({ length: 6 }, (_, i) =>
+          echo(`s${i}`, {
+            depends_on: ['root'],
+            when: `steps.root.output.n > ${i - 10}`,
+            input_mappings: { i: `${i} * 1` },
+          }),
+        );
+        const view = await t.run(
+          {
+            id: 'decided-once',
+            concurrency: 1,
+            steps: [echo('root', { input_mappings: { n: 'inputs.n' } }), ...steps],
+          },
+          { n: 1 },
+        );
         expect(view.status).toBe('completed');
         for (let i = 0; i < 6; i++) expect(seen.filter((s) => s === `steps.root.output.n > ${i - 10}`)).toHaveLength(1);
       } finally {

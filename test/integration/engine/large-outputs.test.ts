@@ -24,8 +24,18 @@ const flow = (id: string) => ({
   name: id,
   version: 1,
   steps: [
-    { id: 'produce', step_type: 'inference', model_requirements: { name: 'builtin/echo' }, input_mappings: { text: 'inputs.text' } },
-    { id: 'measure', step_type: 'data_processing', input_mappings: { text: 'steps.produce.output.text' }, expression: '{ "length": $length(text) }' },
+    {
+      id: 'produce',
+      step_type: 'inference',
+      model_requirements: { name: 'builtin/echo' },
+      input_mappings: { text: 'inputs.text' },
+    },
+    {
+      id: 'measure',
+      step_type: 'data_processing',
+      input_mappings: { text: 'steps.produce.output.text' },
+      expression: '{ "length": $length(text) }',
+    },
   ],
   outputs: { length: 'steps.measure.output.length', head: '$substring(steps.produce.output.text, 0, 3)' },
 });
@@ -50,8 +60,15 @@ for (const kind of BACKENDS) {
       expect(produced!.outputDigest).toBe(jsonDigest({ text: big }));
       expect(await readStepOutput(t.node.blobs, produced!)).toEqual({ text: big });
       // The bundle carries the value for level full, and verifies there.
-      const bundle = await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true, blobs: t.node.blobs });
-      const report = await verifyBundle(bundle, { trustedKeys: [t.node.coordinatorSigner.publicKeyPem], level: 'full', evaluator: sandbox() });
+      const bundle = await buildBundle(t.node.store, t.node.log, view.executionId, {
+        includeData: true,
+        blobs: t.node.blobs,
+      });
+      const report = await verifyBundle(bundle, {
+        trustedKeys: [t.node.coordinatorSigner.publicKeyPem],
+        level: 'full',
+        evaluator: sandbox(),
+      });
       expect(report.ok, JSON.stringify(report.checks.filter((c) => !c.ok))).toBe(true);
       // Small outputs stay inline.
       const [measured] = await t.node.store.read.getStepResults(view.executionId, ['measure']);
@@ -63,9 +80,16 @@ for (const kind of BACKENDS) {
 
 describe('large step outputs from a remote worker', () => {
   it('uploads the output blob over HTTP and reports it by reference', async () => {
-    const server = await startTestServer('sqlite', 'large-outputs-http', { node: { workers: 0 }, server: { closeGraceMs: 200 } });
+    const server = await startTestServer('sqlite', 'large-outputs-http', {
+      node: { workers: 0 },
+      server: { closeGraceMs: 200 },
+    });
     const signer = LocalSigner.generate();
-    const worker = new Worker(httpWorkerClient(server.url, await server.key('w', 'worker'), signer), new ExecutorRegistry(defaultExecutors()), { signer, concurrency: 1, pollMs: 500 });
+    const worker = new Worker(
+      httpWorkerClient(server.url, await server.key('w', 'worker'), signer),
+      new ExecutorRegistry(defaultExecutors()),
+      { signer, concurrency: 1, pollMs: 500 },
+    );
     await worker.start();
     try {
       const client = server.client(await server.key('pub', 'publisher'));

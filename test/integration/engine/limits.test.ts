@@ -9,7 +9,9 @@ for (const kind of BACKENDS) {
     it('times a step out at timeout_seconds, retries it, and fails when every attempt times out', async () => {
       const view = await t.run({
         id: 'slow-step',
-        steps: [sleepStep('slow', 5000, { timeout_seconds: 1, retry_policy: { max_attempts: 2, initial_backoff_ms: 10 } })],
+        steps: [
+          sleepStep('slow', 5000, { timeout_seconds: 1, retry_policy: { max_attempts: 2, initial_backoff_ms: 10 } }),
+        ],
       });
       expect(view.status).toBe('failed');
       expect(view.error).toMatchObject({ code: 'step_timeout', stepId: 'slow' });
@@ -27,7 +29,11 @@ for (const kind of BACKENDS) {
 
     it('ends an execution that runs past max_execution_time as timed_out and cancels its running jobs', async () => {
       const started = Date.now();
-      const view = await t.run({ id: 'too-long', max_execution_time: 1, steps: [echo('a'), sleepStep('long', 10_000, { depends_on: ['a'] })] });
+      const view = await t.run({
+        id: 'too-long',
+        max_execution_time: 1,
+        steps: [echo('a'), sleepStep('long', 10_000, { depends_on: ['a'] })],
+      });
       expect(view.status).toBe('timed_out');
       expect(view.error).toMatchObject({ code: 'execution_timeout' });
       expect(Date.now() - started).toBeLessThan(5000);
@@ -45,7 +51,11 @@ for (const kind of BACKENDS) {
       const view = await t.run({
         id: 'budgeted',
         max_cost_budget: 1000,
-        steps: [echo('a', { estimated_cost: 400 }), echo('b', { estimated_cost: 400, depends_on: ['a'] }), echo('c', { estimated_cost: 400, depends_on: ['b'] })],
+        steps: [
+          echo('a', { estimated_cost: 400 }),
+          echo('b', { estimated_cost: 400, depends_on: ['a'] }),
+          echo('c', { estimated_cost: 400, depends_on: ['b'] }),
+        ],
       });
       expect(view.status).toBe('budget_exceeded');
       expect(view.spent).toBe(800);
@@ -91,7 +101,10 @@ for (const kind of BACKENDS) {
       const view = await t.run({
         id: 'metered-sum',
         max_cost_budget: 1000,
-        steps: [echo('a', { estimated_cost: 100, input_mappings: { cost: '700' } }), echo('b', { estimated_cost: 100, depends_on: ['a'], input_mappings: { cost: '700' } })],
+        steps: [
+          echo('a', { estimated_cost: 100, input_mappings: { cost: '700' } }),
+          echo('b', { estimated_cost: 100, depends_on: ['a'], input_mappings: { cost: '700' } }),
+        ],
       });
       expect(view.status).toBe('budget_exceeded');
       expect(view.spent).toBe(1000);
@@ -101,9 +114,13 @@ for (const kind of BACKENDS) {
       ]);
     });
 
-    it('a retry with a larger budget, up to the workflow\'s own, continues an execution that ran out', async () => {
+    it("a retry with a larger budget, up to the workflow's own, continues an execution that ran out", async () => {
       const execution = await t.start(
-        { id: 'more-budget', max_cost_budget: 1000, steps: [echo('a', { estimated_cost: 400 }), echo('b', { estimated_cost: 400, depends_on: ['a'] })] },
+        {
+          id: 'more-budget',
+          max_cost_budget: 1000,
+          steps: [echo('a', { estimated_cost: 400 }), echo('b', { estimated_cost: 400, depends_on: ['a'] })],
+        },
         {},
         { budget: 500 },
       );
@@ -113,21 +130,38 @@ for (const kind of BACKENDS) {
       expect((await t.view(execution.id)).spent).toBe(800);
     });
 
-    it('lets a caller lower the workflow\'s budget, never raise or remove it, on start and on retry', async () => {
-      const definition = { id: 'capped', max_cost_budget: 1000, steps: [echo('a', { estimated_cost: 400 }), echo('b', { estimated_cost: 400, depends_on: ['a'] })] };
-      await expect(t.start(definition, {}, { budget: 0 })).rejects.toMatchObject({ code: 'invalid_inputs', message: expect.stringMatching(/would remove .*max_cost_budget of 1000/) as unknown });
-      await expect(t.start(definition, {}, { budget: 1001 })).rejects.toMatchObject({ code: 'invalid_inputs', message: expect.stringMatching(/would raise/) as unknown });
+    it("lets a caller lower the workflow's budget, never raise or remove it, on start and on retry", async () => {
+      const definition = {
+        id: 'capped',
+        max_cost_budget: 1000,
+        steps: [echo('a', { estimated_cost: 400 }), echo('b', { estimated_cost: 400, depends_on: ['a'] })],
+      };
+      await expect(t.start(definition, {}, { budget: 0 })).rejects.toMatchObject({
+        code: 'invalid_inputs',
+        message: expect.stringMatching(/would remove .*max_cost_budget of 1000/) as unknown,
+      });
+      await expect(t.start(definition, {}, { budget: 1001 })).rejects.toMatchObject({
+        code: 'invalid_inputs',
+        message: expect.stringMatching(/would raise/) as unknown,
+      });
       const lowered = await t.start(definition, {}, { budget: 500 });
       expect((await t.node.waitFor(lowered.id)).status).toBe('budget_exceeded');
-      await expect(t.node.engine.retry(lowered.id, 'client:test', { budget: 0 })).rejects.toMatchObject({ code: 'invalid_inputs' });
-      await expect(t.node.engine.retry(lowered.id, 'client:test', { budget: 5000 })).rejects.toMatchObject({ code: 'invalid_inputs' });
+      await expect(t.node.engine.retry(lowered.id, 'client:test', { budget: 0 })).rejects.toMatchObject({
+        code: 'invalid_inputs',
+      });
+      await expect(t.node.engine.retry(lowered.id, 'client:test', { budget: 5000 })).rejects.toMatchObject({
+        code: 'invalid_inputs',
+      });
       // Without a cap of the workflow's own, 0 (no limit) is the caller's to choose.
       const open = await t.start({ id: 'uncapped', steps: [echo('a', { estimated_cost: 400 })] }, {}, { budget: 0 });
       expect((await t.node.waitFor(open.id)).status).toBe('completed');
     });
 
     it('cancels a running execution: the running step is stopped at once and nothing else starts', async () => {
-      const execution = await t.start({ id: 'cancel-me', steps: [sleepStep('long', 30_000), echo('after', { depends_on: ['long'] })] });
+      const execution = await t.start({
+        id: 'cancel-me',
+        steps: [sleepStep('long', 30_000), echo('after', { depends_on: ['long'] })],
+      });
       // Wait until the long step is running on the worker.
       for (let i = 0; i < 100 && t.node.worker!.activeJobs === 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(t.node.worker!.activeJobs).toBe(1);

@@ -35,7 +35,9 @@ for (const kind of BACKENDS) {
       ]);
       // Each step starts after the one before it ends.
       for (let i = 1; i < view.steps.length; i++) {
-        expect(Date.parse(view.steps[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(view.steps[i - 1]!.finishedAt!));
+        expect(Date.parse(view.steps[i]!.startedAt!)).toBeGreaterThanOrEqual(
+          Date.parse(view.steps[i - 1]!.finishedAt!),
+        );
       }
       const execution = (await t.node.store.read.getExecution(view.executionId))!;
       expect(execution.resultDigest).toBe(jsonDigest(view.result));
@@ -46,7 +48,12 @@ for (const kind of BACKENDS) {
       const view = await t.run(
         {
           id: 'defaults',
-          steps: [echo('a'), echo('b', { depends_on: ['a'] }), echo('c', { depends_on: ['a'] }), echo('d', { depends_on: ['b', 'c'] })],
+          steps: [
+            echo('a'),
+            echo('b', { depends_on: ['a'] }),
+            echo('c', { depends_on: ['a'] }),
+            echo('d', { depends_on: ['b', 'c'] }),
+          ],
         },
         { x: 1 },
       );
@@ -57,7 +64,9 @@ for (const kind of BACKENDS) {
 
     it('records every transition in the events history, in order', async () => {
       const view = await t.run({ id: 'two', steps: [echo('a'), echo('b', { depends_on: ['a'] })] }, { v: 1 });
-      const types = (await t.node.store.read.listEvents(view.executionId, 0, 100)).map((e) => `${e.type}${e.stepId ? ` ${e.stepId}` : ''}`);
+      const types = (await t.node.store.read.listEvents(view.executionId, 0, 100)).map(
+        (e) => `${e.type}${e.stepId ? ` ${e.stepId}` : ''}`,
+      );
       expect(types).toEqual([
         'execution.started',
         'job.queued a',
@@ -78,7 +87,11 @@ for (const kind of BACKENDS) {
     it('rejects inputs that do not match the workflow input schema, naming the field', async () => {
       await expect(
         t.start(
-          { id: 'typed', inputs: { type: 'object', required: ['text'], properties: { text: { type: 'string' } } }, steps: [echo('a')] },
+          {
+            id: 'typed',
+            inputs: { type: 'object', required: ['text'], properties: { text: { type: 'string' } } },
+            steps: [echo('a')],
+          },
           { text: 5 },
         ),
       ).rejects.toThrow(/inputs\.text: must be string/);
@@ -103,7 +116,9 @@ for (const kind of BACKENDS) {
     it('concurrent starts with one idempotency key all get the one execution', async () => {
       const definition = { id: 'idem-race', steps: [echo('a')] };
       await t.register(definition);
-      const started = await Promise.all(Array.from({ length: 8 }, () => t.start(definition, { n: 1 }, { idempotencyKey: 'race' })));
+      const started = await Promise.all(
+        Array.from({ length: 8 }, () => t.start(definition, { n: 1 }, { idempotencyKey: 'race' })),
+      );
       expect(new Set(started.map((e) => e.id)).size).toBe(1);
       expect(await t.node.store.read.listExecutions({ workflowId: 'idem-race' })).toHaveLength(1);
       await t.node.waitFor(started[0]!.id);

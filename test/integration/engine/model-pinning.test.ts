@@ -32,7 +32,14 @@ const flow = (id: string, model: Record<string, unknown>) => ({
   id,
   name: id,
   version: 1,
-  steps: [{ id: 'm', step_type: 'inference', model_requirements: { name: 'test/digested', ...model }, input_mappings: { x: '1' } }],
+  steps: [
+    {
+      id: 'm',
+      step_type: 'inference',
+      model_requirements: { name: 'test/digested', ...model },
+      input_mappings: { x: '1' },
+    },
+  ],
 });
 
 for (const kind of BACKENDS) {
@@ -76,7 +83,10 @@ for (const kind of BACKENDS) {
 
     it('refuses a result whose attestation names another version than the step pins, and the step fails', async () => {
       // This worker reports no version, so a step pinning one cannot accept its attestation.
-      const view = await t.run({ ...flow('pinned-version', { version: '2.0' }), steps: [{ ...flow('x', { version: '2.0' }).steps[0], retry_policy: { max_attempts: 1 } }] });
+      const view = await t.run({
+        ...flow('pinned-version', { version: '2.0' }),
+        steps: [{ ...flow('x', { version: '2.0' }).steps[0], retry_policy: { max_attempts: 1 } }],
+      });
       expect(view.status).toBe('failed');
       const events = await t.node.store.read.listEvents(view.executionId, 0, 100);
       const refused = events.find((e) => e.type === 'result.refused');

@@ -32,7 +32,9 @@ for (const kind of BACKENDS) {
       expect(view.status).toBe('completed');
       const [, left, right, join] = view.steps;
       expect(overlaps(left!, right!)).toBe(true);
-      expect(Date.parse(join!.startedAt!)).toBeGreaterThanOrEqual(Math.max(Date.parse(left!.finishedAt!), Date.parse(right!.finishedAt!)));
+      expect(Date.parse(join!.startedAt!)).toBeGreaterThanOrEqual(
+        Math.max(Date.parse(left!.finishedAt!), Date.parse(right!.finishedAt!)),
+      );
     });
 
     it('runs a diamond of diamonds in dependency order', async () => {
@@ -51,7 +53,9 @@ for (const kind of BACKENDS) {
       expect(view.status).toBe('completed');
       const at = new Map(view.steps.map((s) => [s.id, s]));
       const after = (x: string, y: string) => Date.parse(at.get(x)!.startedAt!) >= Date.parse(at.get(y)!.finishedAt!);
-      expect(after('c', 'b1') && after('c', 'b2') && after('e', 'd1') && after('e', 'd2') && after('d1', 'c')).toBe(true);
+      expect(after('c', 'b1') && after('c', 'b2') && after('e', 'd1') && after('e', 'd2') && after('d1', 'c')).toBe(
+        true,
+      );
     });
 
     it('never runs more steps of one execution at once than its concurrency', async () => {

@@ -9,10 +9,21 @@ describe('attestation policy', () => {
     const t = useTestNode('sqlite', 'attested');
 
     it('gives workflows that do not ask for verification a receipt all the same', async () => {
-      const view = await t.run({ id: 'unverified', requires_verification: false, steps: [echo('a'), echo('b', { requires_proof: true, depends_on: ['a'] })] }, { x: 1 });
+      const view = await t.run(
+        {
+          id: 'unverified',
+          requires_verification: false,
+          steps: [echo('a'), echo('b', { requires_proof: true, depends_on: ['a'] })],
+        },
+        { x: 1 },
+      );
       expect(view.status).toBe('completed');
       const bundle = await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true });
-      const report = await verifyBundle(JSON.parse(JSON.stringify(bundle)), { trustedKeys: [t.node.coordinatorSigner.publicKeyPem], level: 'full', evaluator: sandbox() });
+      const report = await verifyBundle(JSON.parse(JSON.stringify(bundle)), {
+        trustedKeys: [t.node.coordinatorSigner.publicKeyPem],
+        level: 'full',
+        evaluator: sandbox(),
+      });
       expect(report.ok).toBe(true);
     });
   });
@@ -29,7 +40,10 @@ describe('attestation policy', () => {
     });
 
     it('still fails a requires_proof step that comes back without an attestation', async () => {
-      const view = await t.run({ id: 'proof', steps: [echo('a'), echo('b', { requires_proof: true, depends_on: ['a'] })] }, { x: 1 });
+      const view = await t.run(
+        { id: 'proof', steps: [echo('a'), echo('b', { requires_proof: true, depends_on: ['a'] })] },
+        { x: 1 },
+      );
       expect(view.status).toBe('failed');
       expect(view.error).toMatchObject({ code: 'attestation_required', stepId: 'b' });
       expect(view.steps.map((s) => s.status)).toEqual(['completed', 'failed']);

@@ -12,7 +12,10 @@ const dagArbitrary = fc.integer({ min: 1, max: 18 }).chain((n) =>
   fc.tuple(
     ...Array.from({ length: n }, (_, i) =>
       fc.record({
-        deps: i === 0 ? fc.constant<number[]>([]) : fc.uniqueArray(fc.integer({ min: 0, max: i - 1 }), { maxLength: Math.min(i, 4) }),
+        deps:
+          i === 0
+            ? fc.constant<number[]>([])
+            : fc.uniqueArray(fc.integer({ min: 0, max: i - 1 }), { maxLength: Math.min(i, 4) }),
         viaMapping: fc.boolean(),
         model: fc.boolean(),
       }),
@@ -57,7 +60,9 @@ for (const kind of BACKENDS) {
           expect(new Set(jobs.map((j) => j.stepId)).size).toBe(spec.length);
           expect(results).toHaveLength(spec.length);
           const startedSeq = new Map(events.filter((e) => e.type === 'job.started').map((e) => [e.stepId!, e.seq]));
-          const completedSeq = new Map(events.filter((e) => e.type === 'step.completed').map((e) => [e.stepId!, e.seq]));
+          const completedSeq = new Map(
+            events.filter((e) => e.type === 'step.completed').map((e) => [e.stepId!, e.seq]),
+          );
           expect(startedSeq.size).toBe(spec.length);
           spec.forEach((s, i) => {
             for (const d of s.deps) expect(startedSeq.get(`s${i}`)!).toBeGreaterThan(completedSeq.get(`s${d}`)!);

@@ -23,9 +23,13 @@ type Behaviour = 'honest' | 'liar' | 'fail';
 class Voter implements Executor {
   readonly name = 'voter';
   readonly capabilities = { stepTypes: [], models: ['test/vote'] };
-  constructor(private readonly behaviour: Behaviour, private readonly tag: string) {}
+  constructor(
+    private readonly behaviour: Behaviour,
+    private readonly tag: string,
+  ) {}
   run(job: ExecutorJob) {
-    if (this.behaviour === 'fail') return Promise.reject(new ExecutorError('broken', `worker ${this.tag} is broken`, { retryable: false }));
+    if (this.behaviour === 'fail')
+      return Promise.reject(new ExecutorError('broken', `worker ${this.tag} is broken`, { retryable: false }));
     return Promise.resolve({ output: this.behaviour === 'honest' ? job.input : { lie: this.tag } });
   }
 }
@@ -35,16 +39,34 @@ const flow = (id: string, redundancy = { replicas: 3, quorum: 2 }) => ({
   name: id,
   version: 1,
   steps: [
-    { id: 'vote', step_type: 'inference', model_requirements: { name: 'test/vote' }, input_mappings: { x: 'inputs.x' }, redundancy, retry_policy: { max_attempts: 1 } },
+    {
+      id: 'vote',
+      step_type: 'inference',
+      model_requirements: { name: 'test/vote' },
+      input_mappings: { x: 'inputs.x' },
+      redundancy,
+      retry_policy: { max_attempts: 1 },
+    },
     { id: 'after', step_type: 'data_processing', input_mappings: { v: 'steps.vote.output' }, expression: 'v' },
   ],
   outputs: { v: 'steps.after.output' },
 });
 
 describe('the vote (pure)', () => {
-  const v = (replica: number, digest: string, key: string, principal = `p-${key}`) => ({ replica, outputDigest: digest, workerId: `w${key}`, workerKeyId: key, principal });
+  const v = (replica: number, digest: string, key: string, principal = `p-${key}`) => ({
+    replica,
+    outputDigest: digest,
+    workerId: `w${key}`,
+    workerKeyId: key,
+    principal,
+  });
   it('agrees once q distinct keys agree, on the lowest agreeing replica', () => {
-    expect(tally([v(0, 'a', 'k1'), v(1, 'b', 'k2'), v(2, 'a', 'k3')], 0, 2)).toEqual({ state: 'agreed', outputDigest: 'a', primary: 0, agreeing: 2 });
+    expect(tally([v(0, 'a', 'k1'), v(1, 'b', 'k2'), v(2, 'a', 'k3')], 0, 2)).toEqual({
+      state: 'agreed',
+      outputDigest: 'a',
+      primary: 0,
+      agreeing: 2,
+    });
     expect(tally([v(1, 'a', 'k1'), v(2, 'a', 'k3')], 1, 2)).toMatchObject({ state: 'agreed', primary: 1 });
   });
   it('counts one key once, however many replicas it ran', () => {
@@ -53,8 +75,14 @@ describe('the vote (pure)', () => {
   });
   it('counts one principal once, however many keys its replicas were signed with', () => {
     expect(tally([v(0, 'a', 'k1', 'sybil'), v(1, 'a', 'k2', 'sybil')], 1, 2)).toEqual({ state: 'waiting', best: 1 });
-    expect(tally([v(0, 'a', 'k1', 'sybil'), v(1, 'a', 'k2', 'sybil'), v(2, 'b', 'k3', 'honest')], 0, 2)).toEqual({ state: 'impossible', best: 1 });
-    expect(tally([v(0, 'a', 'k1', 'sybil'), v(1, 'a', 'k2', 'sybil'), v(2, 'a', 'k3', 'honest')], 0, 2)).toMatchObject({ state: 'agreed', agreeing: 2 });
+    expect(tally([v(0, 'a', 'k1', 'sybil'), v(1, 'a', 'k2', 'sybil'), v(2, 'b', 'k3', 'honest')], 0, 2)).toEqual({
+      state: 'impossible',
+      best: 1,
+    });
+    expect(tally([v(0, 'a', 'k1', 'sybil'), v(1, 'a', 'k2', 'sybil'), v(2, 'a', 'k3', 'honest')], 0, 2)).toMatchObject({
+      state: 'agreed',
+      agreeing: 2,
+    });
   });
   it('counts one key once even under two principals', () => {
     expect(tally([v(0, 'a', 'k1', 'p1'), v(1, 'a', 'k1', 'p2')], 0, 2)).toEqual({ state: 'impossible', best: 1 });
@@ -81,18 +109,26 @@ for (const kind of BACKENDS) {
      * A node with no worker of its own, and one worker (own key) per behaviour, each of a principal of its
      * own unless `principals` names them.
      */
-    async function setUp(label: string, behaviours: Behaviour[], principals?: string[]): Promise<{ t: TestNode; ids: string[] }> {
+    async function setUp(
+      label: string,
+      behaviours: Behaviour[],
+      principals?: string[],
+    ): Promise<{ t: TestNode; ids: string[] }> {
       t = await startTestNode(kind, label, { workers: 0 });
       const ids: string[] = [];
       for (const [i, behaviour] of behaviours.entries()) {
         const signer = LocalSigner.generate();
         const principal = principals?.[i] ?? `operator-${i}`;
-        const worker = new Worker(localWorkerClient(t.node.coordinator, t.node.blobs, t.node.store, { principal }), new ExecutorRegistry([new Voter(behaviour, String(i)), ...defaultExecutors()]), {
-          signer,
-          concurrency: 2,
-          pollMs: 100,
-          name: `${behaviour}-${i}`,
-        });
+        const worker = new Worker(
+          localWorkerClient(t.node.coordinator, t.node.blobs, t.node.store, { principal }),
+          new ExecutorRegistry([new Voter(behaviour, String(i)), ...defaultExecutors()]),
+          {
+            signer,
+            concurrency: 2,
+            pollMs: 100,
+            name: `${behaviour}-${i}`,
+          },
+        );
         ids.push(await worker.start());
         workers.push(worker);
       }
@@ -134,7 +170,8 @@ for (const kind of BACKENDS) {
       const step = view.steps.find((s) => s.id === 'vote')!;
       expect(step.error?.code).toBe('redundancy_mismatch');
       for (const id of ids) expect(step.error?.message).toContain(id);
-      for (const principal of ['operator-0', 'operator-1', 'operator-2']) expect(step.error?.message).toContain(`of ${principal}`);
+      for (const principal of ['operator-0', 'operator-1', 'operator-2'])
+        expect(step.error?.message).toContain(`of ${principal}`);
       expect(view.steps.find((s) => s.id === 'after')!.status).not.toBe('completed');
     });
 
@@ -163,7 +200,9 @@ for (const kind of BACKENDS) {
 
     it('an in-process worker registered without a principal speaks for the node', async () => {
       t = await startTestNode(kind, 'redundancy-node-principal', { workers: 1 });
-      const [worker] = (await t.node.store.read.listWorkers()).filter((w) => w.kind === 'local' && w.status === 'active');
+      const [worker] = (await t.node.store.read.listWorkers()).filter(
+        (w) => w.kind === 'local' && w.status === 'active',
+      );
       expect(worker?.principal).toBe(`node:${t.node.coordinatorSigner.keyId.slice(0, 16)}`);
     });
 

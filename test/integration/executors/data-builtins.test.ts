@@ -12,11 +12,13 @@ const data = (id: string, model: string, input: Record<string, string>) => ({
   retry_policy: { max_attempts: 3, initial_backoff_ms: 0 },
 });
 
-
 describe('data/* built-ins through a real worker', () => {
   let t: TestNode;
   beforeAll(async () => {
-    t = await startTestNode('sqlite', 'exec-data', { executors: [...defaultExecutors(), new DataBuiltinsExecutor()], workers: 2 });
+    t = await startTestNode('sqlite', 'exec-data', {
+      executors: [...defaultExecutors(), new DataBuiltinsExecutor()],
+      workers: 2,
+    });
   });
   afterAll(() => t.close());
 
@@ -40,10 +42,18 @@ describe('data/* built-ins through a real worker', () => {
         data('merge', 'data/merge', { lists: '[[inputs.orders_a], [inputs.orders_b]]' }),
         data('filter', 'data/filter', { items: 'steps.merge.output', field: "'customer.country'", in: "['DE', 'FR']" }),
         data('big', 'data/filter', { items: 'steps.filter.output.items', field: "'total'", min: '100' }),
-        data('map', 'data/map', { items: 'steps.big.output.items', pick: "['id', 'total']", rename: "{ 'total': 'amount' }" }),
+        data('map', 'data/map', {
+          items: 'steps.big.output.items',
+          pick: "['id', 'total']",
+          rename: "{ 'total': 'amount' }",
+        }),
         data('settings', 'data/merge', { items: '[inputs.defaults, inputs.overrides]' }),
       ],
-      outputs: { chunks: 'steps.chunk.output.chunks', orders: 'steps.map.output.items', settings: 'steps.settings.output' },
+      outputs: {
+        chunks: 'steps.chunk.output.chunks',
+        orders: 'steps.map.output.items',
+        settings: 'steps.settings.output',
+      },
     };
     const view = await t.run(definition, {
       text: 'Verity runs workflows on untrusted workers. Every step is attested. Receipts can be verified offline by anyone.',

@@ -45,20 +45,33 @@ describe('wink-nlp through a real worker', () => {
     const view = await t.run(analyse({ text: 'inputs.text' }), { text });
     expect(view.status).toBe('completed');
     const analysis = (view.result as { analysis: TextAnalysis }).analysis;
-    expect(analysis.sentences).toEqual(['Invoice #4411: please pay $1,250.00 by March 3, 2024.', 'Contact billing@acme.com with questions.']);
+    expect(analysis.sentences).toEqual([
+      'Invoice #4411: please pay $1,250.00 by March 3, 2024.',
+      'Contact billing@acme.com with questions.',
+    ]);
     expect(analysis.entities).toContainEqual({ value: '$1,250.00', type: 'MONEY' });
     expect(analysis.entities.some((e) => e.type === 'DATE')).toBe(true);
     expect(analysis.entities).toContainEqual({ value: 'billing@acme.com', type: 'EMAIL' });
     expect(analysis.tokens).toBeGreaterThan(10);
 
     const [result] = await t.node.store.read.getStepResults(view.executionId, ['nlp']);
-    const predicate = (JSON.parse(fromUtf8(envelopePayload(result!.attestation!))) as { predicate: StepPredicate }).predicate;
-    const pkg = JSON.parse(readFileSync(new URL('../../../node_modules/wink-eng-lite-web-model/package.json', import.meta.url), 'utf8')) as { version: string };
-    expect(predicate.model).toEqual({ name: 'wink-nlp', version: pkg.version, digest: executor.capabilities.modelDigests!['wink-nlp'] });
+    const predicate = (JSON.parse(fromUtf8(envelopePayload(result!.attestation!))) as { predicate: StepPredicate })
+      .predicate;
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../../node_modules/wink-eng-lite-web-model/package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    expect(predicate.model).toEqual({
+      name: 'wink-nlp',
+      version: pkg.version,
+      digest: executor.capabilities.modelDigests!['wink-nlp'],
+    });
   });
 
   it('scores an obviously positive review above zero and a negative one below, in one batched step', async () => {
-    const texts = ['I love this kettle, it is excellent and works great.', 'Terrible toaster. It broke after two days and I want a refund.'];
+    const texts = [
+      'I love this kettle, it is excellent and works great.',
+      'Terrible toaster. It broke after two days and I want a refund.',
+    ];
     const view = await t.run(analyse({ texts: 'inputs.texts' }), { texts });
     const { results } = (view.result as { analysis: { results: TextAnalysis[] } }).analysis;
     expect(results).toHaveLength(2);
@@ -81,7 +94,10 @@ describe('wink-nlp through a real worker', () => {
       expect(view.steps[0]!.error!.message).toMatch(message);
     }
     const neither = await t.run(analyse({ words: "'hello'" }));
-    expect(neither.steps[0]!.error).toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/field text .*or texts/) as unknown });
+    expect(neither.steps[0]!.error).toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/field text .*or texts/) as unknown,
+    });
   });
 
   it('runs the review-sentiment example end to end', async () => {
@@ -90,7 +106,12 @@ describe('wink-nlp through a real worker', () => {
     const view = await t.run(definition, input);
     expect(view.status).toBe('completed');
     const { products } = view.result as {
-      products: { product: string; count: number; average_sentiment: number; most_negative: { text: string; sentiment: number } }[];
+      products: {
+        product: string;
+        count: number;
+        average_sentiment: number;
+        most_negative: { text: string; sentiment: number };
+      }[];
     };
     expect(products.map((p) => [p.product, p.count])).toEqual([
       ['kettle', 3],

@@ -24,7 +24,15 @@ const ocrFlow = {
   name: 'ocr-paths',
   version: 1,
   // Retries allowed, so a failure after one attempt shows the refusal is final.
-  steps: [{ id: 'ocr', step_type: 'inference', model_requirements: { name: 'paddleocr' }, input_mappings: { image: 'inputs.image' }, retry_policy: { max_attempts: 3, initial_backoff_ms: 0 } }],
+  steps: [
+    {
+      id: 'ocr',
+      step_type: 'inference',
+      model_requirements: { name: 'paddleocr' },
+      input_mappings: { image: 'inputs.image' },
+      retry_policy: { max_attempts: 3, initial_backoff_ms: 0 },
+    },
+  ],
   outputs: { text: 'steps.ocr.output.text' },
 };
 
@@ -36,14 +44,30 @@ let bobsInvoice: BlobRef;
 
 function clients(url: string, adminKey: string) {
   const admin = new VerityClient({ server: url, apiKey: adminKey });
-  const key = async (name: string, role: 'client' | 'publisher' | 'worker') => (await admin.createKey(name, role)).token;
-  return { key, client: async (name: string, role: 'client' | 'publisher') => new VerityClient({ server: url, apiKey: await key(name, role) }) };
+  const key = async (name: string, role: 'client' | 'publisher' | 'worker') =>
+    (await admin.createKey(name, role)).token;
+  return {
+    key,
+    client: async (name: string, role: 'client' | 'publisher') =>
+      new VerityClient({ server: url, apiKey: await key(name, role) }),
+  };
 }
 
 /** Every path an attacker would try, existing files and not: each must get the same answer. */
 function attackPaths(extra: string[] = []): string[] {
   const hex = bobsInvoice.$blob.slice('sha256:'.length);
-  return [`blobs/sha256/${hex.slice(0, 2)}/${hex}`, `blobs/sha256/${hex}`, 'admin.key', 'keys/coordinator.key', 'keys/worker.key', 'verity.db', '/etc/passwd', '../x', 'no-such-file.png', ...extra];
+  return [
+    `blobs/sha256/${hex.slice(0, 2)}/${hex}`,
+    `blobs/sha256/${hex}`,
+    'admin.key',
+    'keys/coordinator.key',
+    'keys/worker.key',
+    'verity.db',
+    '/etc/passwd',
+    '../x',
+    'no-such-file.png',
+    ...extra,
+  ];
 }
 
 async function expectAllRefusedAlike(paths: string[]): Promise<void> {
@@ -89,8 +113,16 @@ describe('OCR image paths through a server', () => {
     server = await startServerProcess({ dataDir: join(dir, 'server'), workers: 0 });
     const { key } = clients(server.url, server.adminKey);
     alice = new VerityClient({ server: server.url, apiKey: await key('alice2', 'client') });
-    remoteWorker = await startWorkerProcess({ url: server.url, apiKey: await key('gpu', 'worker'), dataDir: join(dir, 'worker'), concurrency: 1, capabilities: 'paddleocr' });
-    await expectAllRefusedAlike(attackPaths(['.verity-worker/keys/worker.key', join(dir, 'worker', 'keys', 'worker.key')]));
+    remoteWorker = await startWorkerProcess({
+      url: server.url,
+      apiKey: await key('gpu', 'worker'),
+      dataDir: join(dir, 'worker'),
+      concurrency: 1,
+      capabilities: 'paddleocr',
+    });
+    await expectAllRefusedAlike(
+      attackPaths(['.verity-worker/keys/worker.key', join(dir, 'worker', 'keys', 'worker.key')]),
+    );
   }, 180_000);
 });
 
@@ -99,8 +131,20 @@ describe('OCR image paths in a local CLI run', () => {
     const dataDir = join(dir, 'local');
     const env = { VERITY_DATA_DIR: dataDir, VERITY_DATABASE_URL: '', VERITY_SERVER: '' };
     mkdirSync(dataDir, { recursive: true });
-    copyFileSync(new URL('../../../examples/document-intelligence/invoice.png', import.meta.url), join(dataDir, 'invoice.png'));
-    const run = await runCli(['run', 'examples/document-intelligence/workflow.yaml', '--input', JSON.stringify({ image: 'invoice.png' }), '--json'], env);
+    copyFileSync(
+      new URL('../../../examples/document-intelligence/invoice.png', import.meta.url),
+      join(dataDir, 'invoice.png'),
+    );
+    const run = await runCli(
+      [
+        'run',
+        'examples/document-intelligence/workflow.yaml',
+        '--input',
+        JSON.stringify({ image: 'invoice.png' }),
+        '--json',
+      ],
+      env,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('INV-2024-0117');
   }, 180_000);

@@ -22,7 +22,15 @@ const ocrWorkflow = (inputMappings: Record<string, string> = { image: 'inputs.im
   name: 'OCR an invoice',
   version: 1,
   // Retries allowed, so a failure after one attempt shows the error itself was non-retryable.
-  steps: [{ id: 'ocr', step_type: 'inference', model_requirements: { name: 'paddleocr' }, input_mappings: inputMappings, retry_policy: { max_attempts: 3, initial_backoff_ms: 0 } }],
+  steps: [
+    {
+      id: 'ocr',
+      step_type: 'inference',
+      model_requirements: { name: 'paddleocr' },
+      input_mappings: inputMappings,
+      retry_policy: { max_attempts: 3, initial_backoff_ms: 0 },
+    },
+  ],
 });
 
 function predicateOf(envelope: Parameters<typeof envelopePayload>[0]): StepPredicate {
@@ -60,7 +68,11 @@ describe('paddleocr through a real worker', () => {
   beforeAll(async () => {
     await ocr.prepare();
     digest = ocr.capabilities.modelDigests!.paddleocr!;
-    t = await startTestNode('sqlite', 'ocr', { executors: [ocr, ...defaultExecutors()], workers: 2, inputFileDir: files });
+    t = await startTestNode('sqlite', 'ocr', {
+      executors: [ocr, ...defaultExecutors()],
+      workers: 2,
+      inputFileDir: files,
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -101,7 +113,10 @@ describe('paddleocr through a real worker', () => {
     expect(first.predicate.model).toEqual({ name: 'paddleocr', version: null, digest });
     expect(first.predicate.executor).toBe('paddleocr');
 
-    copyFileSync(new URL('../../../examples/document-intelligence/invoice.png', import.meta.url), join(files, 'invoice.png'));
+    copyFileSync(
+      new URL('../../../examples/document-intelligence/invoice.png', import.meta.url),
+      join(files, 'invoice.png'),
+    );
     const fromFile = await t.run(ocrWorkflow(), { image: 'invoice.png' });
     expect(fromFile.status).toBe('completed');
     const second = await ocrResult(fromFile.executionId);
@@ -122,7 +137,13 @@ describe('paddleocr through a real worker', () => {
   it('reads an image stored as a blob, by reference', async () => {
     const ref = await t.node.blobs.put(INVOICE, 'image/png');
     // As an upload through the API would: the client that starts the execution may read it.
-    await t.node.store.transaction((tx) => tx.grantBlobs([{ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: Date.now() }], 'test', Date.now()));
+    await t.node.store.transaction((tx) =>
+      tx.grantBlobs(
+        [{ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: Date.now() }],
+        'test',
+        Date.now(),
+      ),
+    );
     const view = await t.run(ocrWorkflow(), { image: ref });
     expect(view.status).toBe('completed');
     expect((await ocrResult(view.executionId)).output.text).toContain('$1,234.56');
@@ -131,10 +152,22 @@ describe('paddleocr through a real worker', () => {
   it('fails bad input at once with a non-retryable error naming image', async () => {
     writeFileSync(join(files, 'notes.txt'), 'not an image');
     const cases: [Record<string, string>, unknown, RegExp][] = [
-      [{ image: 'inputs.image' }, { image: dataUri(Buffer.from('hello, not a picture'), 'image/png') }, /image is neither a PNG nor a JPEG image/],
+      [
+        { image: 'inputs.image' },
+        { image: dataUri(Buffer.from('hello, not a picture'), 'image/png') },
+        /image is neither a PNG nor a JPEG image/,
+      ],
       [{ image: 'inputs.image' }, { image: 'notes.txt' }, /image is neither a PNG nor a JPEG image/],
-      [{ image: 'inputs.image' }, { image: '../outside.png' }, /image: the path \.\.\/outside\.png leads outside the worker's data directory/],
-      [{ image: 'inputs.image' }, { image: '/etc/passwd' }, /image must be a path relative to the worker's data directory/],
+      [
+        { image: 'inputs.image' },
+        { image: '../outside.png' },
+        /image: the path \.\.\/outside\.png leads outside the worker's data directory/,
+      ],
+      [
+        { image: 'inputs.image' },
+        { image: '/etc/passwd' },
+        /image must be a path relative to the worker's data directory/,
+      ],
       [{ image: 'inputs.image' }, { image: 'missing.png' }, /image: there is no file missing\.png/],
       [{ image: 'inputs.image' }, { image: 42 }, /image must be a blob digest/],
       [{ picture: 'inputs.image' }, { image: dataUri(INVOICE) }, /the input needs a field image/],
@@ -172,7 +205,6 @@ describe('paddleocr and cancellation', () => {
     setTimeout(() => controller.abort(new Error('stopped by the test')), 50);
     await expect(running).rejects.toThrow('stopped by the test');
   });
-
 
   it('stops the OCR when the execution is cancelled', async () => {
     const held = new HeldUntilStopped(new PaddleOcrExecutor());

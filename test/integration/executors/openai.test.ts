@@ -31,10 +31,15 @@ beforeAll(async () => {
   t = await startTestNode('sqlite', 'openai', {
     executors: [
       ...defaultExecutors(),
-      new OpenAiExecutor({ baseUrl: server.url, apiKey: KEY, models: [
+      new OpenAiExecutor({
+        baseUrl: server.url,
+        apiKey: KEY,
+        models: [
           { name: 'test-llm', upstream: 'tiny-chat', pricing: PRICING },
           { name: 'llm', upstream: 'tiny-chat' },
-        ], timeoutMs: 10_000 }),
+        ],
+        timeoutMs: 10_000,
+      }),
       new OpenAiExecutor({ baseUrl: server.url, apiKey: WRONG_KEY, models: [{ name: 'wrong-key-llm' }] }),
     ],
     workers: 2,
@@ -55,7 +60,15 @@ const workflow = (step: Record<string, unknown> = {}) => ({
   id: `summarize-${++counter}`,
   name: 'Summarize',
   version: 1,
-  steps: [{ id: 'summarize', step_type: 'inference', model_requirements: { name: 'test-llm' }, input_mappings: { prompt: 'inputs.text' }, ...step }],
+  steps: [
+    {
+      id: 'summarize',
+      step_type: 'inference',
+      model_requirements: { name: 'test-llm' },
+      input_mappings: { prompt: 'inputs.text' },
+      ...step,
+    },
+  ],
 });
 
 const TEXT = 'Verity runs workflows on untrusted workers and proves what ran';
@@ -131,13 +144,23 @@ describe('the OpenAI-compatible executor in a worker', () => {
   });
 
   it('fails at once on 401, and the key appears in no error or event', async () => {
-    const view = await t.run(workflow({ model_requirements: { name: 'wrong-key-llm' }, retry_policy: { max_attempts: 3, initial_backoff_ms: 10 } }), { text: TEXT });
+    const view = await t.run(
+      workflow({
+        model_requirements: { name: 'wrong-key-llm' },
+        retry_policy: { max_attempts: 3, initial_backoff_ms: 10 },
+      }),
+      { text: TEXT },
+    );
     expect(view.status).toBe('failed');
     expect(view.steps[0]).toMatchObject({ status: 'failed', attempts: 1 });
     expect(view.error).toMatchObject({ code: 'unauthorized', stepId: 'summarize' });
     expect(view.error!.message).toMatch(/refused the credentials \(401\)/);
     expect(server.requests[0]!.headers.authorization).toBe(`Bearer ${WRONG_KEY}`);
-    const recorded = JSON.stringify([view, await t.node.store.read.listJobs(view.executionId), await t.node.store.read.listEvents(view.executionId, 0, 1000)]);
+    const recorded = JSON.stringify([
+      view,
+      await t.node.store.read.listJobs(view.executionId),
+      await t.node.store.read.listEvents(view.executionId, 0, 1000),
+    ]);
     expect(recorded).not.toContain(WRONG_KEY);
     expect(recorded).not.toContain(KEY);
   });
@@ -187,9 +210,27 @@ describe('the OpenAI-compatible executor in a worker', () => {
 
   it('refuses an image_url part that is not a data: URL before anything reaches the model server', async () => {
     // The model server would fetch these itself: a step's input could make it reach any host or file.
-    const urls = [`${server.url}/v1/models`, 'https://example.com/cat.png', 'http://169.254.169.254/latest/meta-data/', 'file:///etc/passwd', 'ftp://example.com/x.png', ' data:image/png;base64,AAAA'];
-    const messages = (url: unknown) => [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: url }] }];
-    const chatFlow = workflow({ input_mappings: { messages: 'inputs.messages' }, retry_policy: { max_attempts: 3, initial_backoff_ms: 10 } });
+    const urls = [
+      `${server.url}/v1/models`,
+      'https://example.com/cat.png',
+      'http://169.254.169.254/latest/meta-data/',
+      'file:///etc/passwd',
+      'ftp://example.com/x.png',
+      ' data:image/png;base64,AAAA',
+    ];
+    const messages = (url: unknown) => [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'what is this?' },
+          { type: 'image_url', image_url: url },
+        ],
+      },
+    ];
+    const chatFlow = workflow({
+      input_mappings: { messages: 'inputs.messages' },
+      retry_policy: { max_attempts: 3, initial_backoff_ms: 10 },
+    });
     for (const image of [...urls.map((url) => ({ url })), ...urls]) {
       const view = await t.run({ ...chatFlow, id: `image-url-${++counter}` }, { messages: messages(image) });
       expect(view.status, JSON.stringify(image)).toBe('failed');
@@ -200,9 +241,14 @@ describe('the OpenAI-compatible executor in a worker', () => {
     expect(server.requests).toEqual([]);
 
     const inline = 'data:image/png;base64,iVBORw0KGgo=';
-    const view = await t.run({ ...chatFlow, id: `image-url-${++counter}` }, { messages: messages({ url: inline, detail: 'low' }) });
+    const view = await t.run(
+      { ...chatFlow, id: `image-url-${++counter}` },
+      { messages: messages({ url: inline, detail: 'low' }) },
+    );
     expect(view.status).toBe('completed');
-    expect((server.requests[0]!.body as { messages: unknown[] }).messages).toEqual(messages({ url: inline, detail: 'low' }));
+    expect((server.requests[0]!.body as { messages: unknown[] }).messages).toEqual(
+      messages({ url: inline, detail: 'low' }),
+    );
   });
 
   it('runs the llm-summary example', async () => {
@@ -212,11 +258,20 @@ describe('the OpenAI-compatible executor in a worker', () => {
     const view = await t.run(definition, input);
     expect(view.error).toBeUndefined();
     expect(view.status).toBe('completed');
-    const body = server.requests[0]!.body as { messages: { role: string; content: string }[]; temperature: number; max_tokens: number; seed: number };
+    const body = server.requests[0]!.body as {
+      messages: { role: string; content: string }[];
+      temperature: number;
+      max_tokens: number;
+      seed: number;
+    };
     expect(body).toMatchObject({ temperature: 0, max_tokens: 200, seed: 42 });
     expect(body.messages.map((m) => m.role)).toEqual(['system', 'user']);
-    expect(body.messages[1]!.content).toMatch(/^Summarize the document "Receipts for AI workflows" in at most 30 words\.\n\nVerity runs/);
-    const usage = (await stepResult(t.node.store.read, view.executionId, 'summarize')).output as { usage: { prompt_tokens: number; completion_tokens: number } };
+    expect(body.messages[1]!.content).toMatch(
+      /^Summarize the document "Receipts for AI workflows" in at most 30 words\.\n\nVerity runs/,
+    );
+    const usage = (await stepResult(t.node.store.read, view.executionId, 'summarize')).output as {
+      usage: { prompt_tokens: number; completion_tokens: number };
+    };
     expect(view.result).toEqual({
       summary: 'summary: Summarize the document "Receipts for',
       tokens: usage.usage.prompt_tokens + usage.usage.completion_tokens,
@@ -224,7 +279,11 @@ describe('the OpenAI-compatible executor in a worker', () => {
     // The attestation naming the hosted model's version is a valid one: the receipt verifies.
     const bundle = await buildBundle(t.node.store, t.node.log, view.executionId, { includeData: true });
     for (const level of ['basic', 'full'] as const) {
-      const report = await verifyBundle(bundle, { trustedKeys: [t.node.coordinatorSigner.publicKeyPem], level, evaluator: sandbox() });
+      const report = await verifyBundle(bundle, {
+        trustedKeys: [t.node.coordinatorSigner.publicKeyPem],
+        level,
+        evaluator: sandbox(),
+      });
       expect(report.checks.filter((c) => !c.ok)).toEqual([]);
       expect(report.ok).toBe(true);
     }

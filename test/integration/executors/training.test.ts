@@ -31,7 +31,11 @@ const trainOnly = {
   id: 'train-only',
   version: 1,
   steps: [trainStep({ examples: 'inputs.examples', seed: 'inputs.seed' })],
-  outputs: { model: 'steps.train.output.model', metrics: 'steps.train.output.metrics', labels: 'steps.train.output.labels' },
+  outputs: {
+    model: 'steps.train.output.model',
+    metrics: 'steps.train.output.metrics',
+    labels: 'steps.train.output.labels',
+  },
 };
 
 type Trained = { model: BlobRef; metrics: Metrics; labels: string[] };
@@ -43,7 +47,10 @@ function predicateOf(envelope: Parameters<typeof envelopePayload>[0]): StepPredi
 describe('verity/naive-bayes through a real worker', () => {
   let t: TestNode;
   beforeAll(async () => {
-    t = await startTestNode('sqlite', 'exec-training', { executors: [...defaultExecutors(), new NaiveBayesExecutor()], workers: 2 });
+    t = await startTestNode('sqlite', 'exec-training', {
+      executors: [...defaultExecutors(), new NaiveBayesExecutor()],
+      workers: 2,
+    });
   });
   afterAll(() => t.close());
 
@@ -51,7 +58,10 @@ describe('verity/naive-bayes through a real worker', () => {
     const first = await t.run(trainOnly, { examples: data.examples, seed: data.seed });
     expect(first.status).toBe('completed');
     const trained = first.result as Trained;
-    expect(trained.model).toMatchObject({ $blob: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as unknown, mediaType: NAIVE_BAYES_MEDIA_TYPE });
+    expect(trained.model).toMatchObject({
+      $blob: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as unknown,
+      mediaType: NAIVE_BAYES_MEDIA_TYPE,
+    });
     expect(trained.labels).toEqual(['invoice', 'spam', 'support_request']);
     expect(trained.metrics.train_size + trained.metrics.test_size).toBe(60);
     expect(trained.metrics.test_size).toBe(12);
@@ -74,21 +84,40 @@ describe('verity/naive-bayes through a real worker', () => {
     const { definition } = await loadWorkflowFile(new URL('workflow.yaml', EXAMPLE).pathname);
     const view = await t.run(definition, data);
     expect(view.status).toBe('completed');
-    const result = view.result as { summary: { held_out_accuracy: number; predictions: { text: string; label: string }[] }; model: BlobRef };
+    const result = view.result as {
+      summary: { held_out_accuracy: number; predictions: { text: string; label: string }[] };
+      model: BlobRef;
+    };
     expect(result.summary.held_out_accuracy).toBeGreaterThanOrEqual(0.8);
-    expect(result.summary.predictions.map((p) => p.label)).toEqual(['invoice', 'support_request', 'spam', 'invoice', 'support_request']);
+    expect(result.summary.predictions.map((p) => p.label)).toEqual([
+      'invoice',
+      'support_request',
+      'spam',
+      'invoice',
+      'support_request',
+    ]);
 
     const [classify] = await t.node.store.read.getStepResults(view.executionId, ['classify']);
     expect(classify?.attestation).toBeDefined();
     const predicate = predicateOf(classify!.attestation!);
     // The executor reports the model it ran (ExecutorResult.model); the worker signs that into the statement.
-    expect(predicate.model).toEqual({ name: 'verity/naive-bayes', version: '1', digest: result.model.$blob.slice('sha256:'.length) });
+    expect(predicate.model).toEqual({
+      name: 'verity/naive-bayes',
+      version: '1',
+      digest: result.model.$blob.slice('sha256:'.length),
+    });
   });
 
   it('fails bad input at once, naming the field', async () => {
     const cases: [unknown, RegExp][] = [
       [[{ text: 'a', label: 'x' }], /examples.*two different labels/],
-      [[{ text: 'a', label: 'x' }, { text: 7, label: 'y' }], /examples\[1\]\.text must be a string/],
+      [
+        [
+          { text: 'a', label: 'x' },
+          { text: 7, label: 'y' },
+        ],
+        /examples\[1\]\.text must be a string/,
+      ],
       ['nope', /examples must be a non-empty array/],
     ];
     for (const [examples, message] of cases) {
@@ -100,7 +129,10 @@ describe('verity/naive-bayes through a real worker', () => {
       expect(step.error!.message).toMatch(message);
     }
     const badSeed = await t.run(trainOnly, { examples: data.examples, seed: -3 });
-    expect(badSeed.steps[0]!.error).toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/input field seed must be an integer/) as unknown });
+    expect(badSeed.steps[0]!.error).toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/input field seed must be an integer/) as unknown,
+    });
   });
 
   it('refuses a model that is not a trained naive Bayes model, naming the field', async () => {
@@ -108,7 +140,12 @@ describe('verity/naive-bayes through a real worker', () => {
       id: 'classify-bad',
       version: 1,
       steps: [
-        { id: 'make', step_type: 'inference', model_requirements: { name: 'builtin/echo' }, input_mappings: { model: model } },
+        {
+          id: 'make',
+          step_type: 'inference',
+          model_requirements: { name: 'builtin/echo' },
+          input_mappings: { model: model },
+        },
         {
           id: 'classify',
           step_type: 'inference',
@@ -128,12 +165,20 @@ describe('verity/naive-bayes through a real worker', () => {
     // A well-formed digest of bytes that are not a model: stored, readable, refused after parsing.
     const ref = await t.node.blobs.put(Buffer.from('{"format":"something-else"}'), 'application/json');
     // As an upload through the API would: the client that starts the execution may read it.
-    await t.node.store.transaction((tx) => tx.grantBlobs([{ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: Date.now() }], 'test', Date.now()));
+    await t.node.store.transaction((tx) =>
+      tx.grantBlobs(
+        [{ digest: ref.$blob, size: ref.size, mediaType: ref.mediaType, createdAt: Date.now() }],
+        'test',
+        Date.now(),
+      ),
+    );
     const wrong = await t.run(classifyWith(`'${ref.$blob}'`));
     expect(wrong.steps.find((s) => s.id === 'classify')!.error).toMatchObject({
       code: 'invalid_model',
       retryable: false,
-      message: expect.stringMatching(/input field model is not a usable naive Bayes model: the model's format/) as unknown,
+      message: expect.stringMatching(
+        /input field model is not a usable naive Bayes model: the model's format/,
+      ) as unknown,
     });
   });
 });

@@ -15,9 +15,12 @@ const one = async (source: string, input: unknown = {}, timeoutMs?: number) =>
 
 describe('the process sandbox for expressions', () => {
   it('evaluates ordinary expressions, batched over one input, as plain JSON', async () => {
-    const results = await evaluator.evaluate(['$uppercase(inputs.name)', 'inputs.items.price', '$sum(inputs.items.price)', 'inputs.nothing'], {
-      inputs: { name: 'ada', items: [{ price: 2 }, { price: 3 }] },
-    });
+    const results = await evaluator.evaluate(
+      ['$uppercase(inputs.name)', 'inputs.items.price', '$sum(inputs.items.price)', 'inputs.nothing'],
+      {
+        inputs: { name: 'ada', items: [{ price: 2 }, { price: 3 }] },
+      },
+    );
     expect(results).toEqual([
       { ok: true, value: 'ADA' },
       { ok: true, value: [2, 3] },
@@ -29,8 +32,14 @@ describe('the process sandbox for expressions', () => {
   it('stops an allocation that would end a process ($pad of 2e8) and stays usable', async () => {
     const before = process.memoryUsage().rss;
     // Time enough for a loaded machine to reach the heap limit, so it is memory that stops it.
-    expect(await one('$length($pad("x", 200000000))', {}, 20_000)).toMatchObject({ ok: false, error: { code: 'memory' } });
-    expect(await one('$count([1..9999999]) + $count([1..9999999])')).toMatchObject({ ok: false, error: { code: expect.stringMatching(/memory|timeout/) as unknown } });
+    expect(await one('$length($pad("x", 200000000))', {}, 20_000)).toMatchObject({
+      ok: false,
+      error: { code: 'memory' },
+    });
+    expect(await one('$count([1..9999999]) + $count([1..9999999])')).toMatchObject({
+      ok: false,
+      error: { code: expect.stringMatching(/memory|timeout/) as unknown },
+    });
     // The allocation happened elsewhere: this process did not grow by it.
     expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024);
     expect(await one('1 + 1')).toEqual({ ok: true, value: 2 });
@@ -38,7 +47,10 @@ describe('the process sandbox for expressions', () => {
 
   it('stops a catastrophic regex at its time limit, not when the regex would end', async () => {
     const started = Date.now();
-    expect(await one('$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)')).toMatchObject({ ok: false, error: { code: 'timeout' } });
+    expect(await one('$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)')).toMatchObject({
+      ok: false,
+      error: { code: 'timeout' },
+    });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await one('"still" & " here"')).toEqual({ ok: true, value: 'still here' });
   });
@@ -61,14 +73,20 @@ describe('the process sandbox for expressions', () => {
   it('refuses a result larger than the limit', async () => {
     const small = new ProcessEvaluator({ maxResultBytes: 10_000, processes: 1 });
     try {
-      expect((await small.evaluate(['$pad("", 20000, "x")'], {}))[0]).toMatchObject({ ok: false, error: { code: 'too_large' } });
+      expect((await small.evaluate(['$pad("", 20000, "x")'], {}))[0]).toMatchObject({
+        ok: false,
+        error: { code: 'too_large' },
+      });
     } finally {
       await small.close();
     }
   });
 
   it('runs requests side by side, and one stopped request does not fail the others', async () => {
-    const [slow, fast] = await Promise.all([one('$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)'), one('$string(6 * 7)')]);
+    const [slow, fast] = await Promise.all([
+      one('$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)'),
+      one('$string(6 * 7)'),
+    ]);
     expect(slow).toMatchObject({ ok: false, error: { code: 'timeout' } });
     expect(fast).toEqual({ ok: true, value: '42' });
   });

@@ -52,7 +52,11 @@ beforeAll(async () => {
       id: 'victim',
       steps: [
         transform('shape', '$uppercase(inputs.text)', { input_mappings: { text: 'inputs.text' } }),
-        echo('model', { depends_on: ['shape'], when: 'steps.shape.output != ""', input_mappings: { v: '$string(steps.shape.output)' } }),
+        echo('model', {
+          depends_on: ['shape'],
+          when: 'steps.shape.output != ""',
+          input_mappings: { v: '$string(steps.shape.output)' },
+        }),
       ],
       outputs: { r: '$string(steps.model.output.v)' },
     },
@@ -119,13 +123,19 @@ describe('POST /v1/receipts/verify under attack', () => {
 
   it('answers a trusted-signed bundle of bombs with a report, and stays responsive while it is verified', async () => {
     const { bundle, trusted } = hostile();
-    const request = call(server.url, 'POST', '/v1/receipts/verify', { key, json: { bundle, level: 'full', trustedKeys: trusted } });
+    const request = call(server.url, 'POST', '/v1/receipts/verify', {
+      key,
+      json: { bundle, level: 'full', trustedKeys: trusted },
+    });
     const worst = await worstHealthLatency(request);
     const response = await request;
     expect(response.status).toBe(200);
     const report = response.json as { ok: boolean; checks: { name: string; ok: boolean; message: string }[] };
     expect(report.ok).toBe(false);
-    expect(report.checks.find((c) => c.name === 'rerun.shape')).toMatchObject({ ok: false, message: expect.stringMatching(/memory|ran longer/) as unknown });
+    expect(report.checks.find((c) => c.name === 'rerun.shape')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/memory|ran longer/) as unknown,
+    });
     expect(worst).toBeLessThan(500);
     expect((await call(server.url, 'GET', '/healthz')).status).toBe(200);
   }, 90_000);
@@ -139,11 +149,17 @@ describe('POST /v1/receipts/verify under attack', () => {
     const second = await call(server.url, 'POST', '/v1/receipts/verify', { key, json: body });
     expect(second.status, second.text).toBe(429);
     expect(second.json).toMatchObject({ error: { code: 'quota_exceeded', quota: 'verifications', limit: 1 } });
-    const other = await call(server.url, 'POST', '/v1/receipts/verify', { key: await server.key('trent', 'client'), json: { bundle, level: 'basic', trustedKeys: trusted } });
+    const other = await call(server.url, 'POST', '/v1/receipts/verify', {
+      key: await server.key('trent', 'client'),
+      json: { bundle, level: 'basic', trustedKeys: trusted },
+    });
     expect(other.status, other.text).toBe(200);
     expect((await first).status).toBe(200);
     // Its place is free again once it is done.
-    const again = await call(server.url, 'POST', '/v1/receipts/verify', { key, json: { bundle, level: 'basic', trustedKeys: trusted } });
+    const again = await call(server.url, 'POST', '/v1/receipts/verify', {
+      key,
+      json: { bundle, level: 'basic', trustedKeys: trusted },
+    });
     expect(again.status, again.text).toBe(200);
   }, 90_000);
 
@@ -161,7 +177,10 @@ describe('POST /v1/receipts/verify under attack', () => {
   it('verifies a trusted-signed zk-only bundle of 10,000 step ids without holding the event loop', async () => {
     const steps = Array.from({ length: 10_000 }, (_, i) => `s${i}`);
     const bundle = zkOnly(resign(IN_TOTO_PAYLOAD_TYPE, zkStatementWith(steps), forger));
-    const request = call(server.url, 'POST', '/v1/receipts/verify', { key, json: { bundle, level: 'zk', trustedKeys: [forger.publicKeyPem] } });
+    const request = call(server.url, 'POST', '/v1/receipts/verify', {
+      key,
+      json: { bundle, level: 'zk', trustedKeys: [forger.publicKeyPem] },
+    });
     const worst = await worstHealthLatency(request);
     const response = await request;
     expect(response.status).toBe(200);
@@ -174,10 +193,16 @@ describe('POST /v1/receipts/verify under attack', () => {
   it('refuses more step ids than any workflow has, even signed by a trusted key', async () => {
     const steps = Array.from({ length: 10_001 }, (_, i) => `s${i}`);
     const bundle = zkOnly(resign(IN_TOTO_PAYLOAD_TYPE, zkStatementWith(steps), forger));
-    const response = await call(server.url, 'POST', '/v1/receipts/verify', { key, json: { bundle, level: 'zk', trustedKeys: [forger.publicKeyPem] } });
+    const response = await call(server.url, 'POST', '/v1/receipts/verify', {
+      key,
+      json: { bundle, level: 'zk', trustedKeys: [forger.publicKeyPem] },
+    });
     const report = response.json as { ok: boolean; checks: { name: string; ok: boolean; message: string }[] };
     expect(report.ok).toBe(false);
-    expect(report.checks.find((c) => c.name === 'zk.statement')).toMatchObject({ ok: false, message: expect.stringMatching(/steps/) as unknown });
+    expect(report.checks.find((c) => c.name === 'zk.statement')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/steps/) as unknown,
+    });
   }, 30_000);
 });
 
@@ -187,7 +212,14 @@ describe('verity verify of a hostile bundle', () => {
     const dir = mkdtempSync(join(tmpdir(), 'verity-hostile-'));
     writeFileSync(join(dir, 'bundle.json'), JSON.stringify(bundle));
     writeFileSync(join(dir, 'forger.pem'), trusted[0]!);
-    const result = await runCli(['verify', join(dir, 'bundle.json'), '--trust', join(dir, 'forger.pem'), '--level', 'full']);
+    const result = await runCli([
+      'verify',
+      join(dir, 'bundle.json'),
+      '--trust',
+      join(dir, 'forger.pem'),
+      '--level',
+      'full',
+    ]);
     expect(result.signal).toBeNull();
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/✗ rerun\.shape: .*(out of memory|ran longer)/);

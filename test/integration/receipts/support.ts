@@ -19,7 +19,16 @@ import { sandbox } from '../../support/evaluator.js';
 
 /** Helpers shared by the receipt tamper tests: fixtures from real executions, and ways to change them. */
 
-export const EXAMPLES = ['linear', 'fan-out', 'conditional', 'flaky', 'fifty-steps', 'review-sentiment', 'train-and-classify', 'document-intelligence'] as const;
+export const EXAMPLES = [
+  'linear',
+  'fan-out',
+  'conditional',
+  'flaky',
+  'fifty-steps',
+  'review-sentiment',
+  'train-and-classify',
+  'document-intelligence',
+] as const;
 
 export function example(name: string): { definition: unknown; input: unknown } {
   const root = new URL(`../../../examples/${name}/`, import.meta.url);
@@ -41,7 +50,11 @@ export function bundleOf(t: TestNode, executionId: string, includeData = true): 
   return buildBundle(t.node.store, t.node.log, executionId, { includeData });
 }
 
-export function verify(bundle: unknown, trusted: readonly (string | Uint8Array)[], level: VerificationLevel = 'basic'): Promise<VerificationReport> {
+export function verify(
+  bundle: unknown,
+  trusted: readonly (string | Uint8Array)[],
+  level: VerificationLevel = 'basic',
+): Promise<VerificationReport> {
   return verifyBundle(bundle, { trustedKeys: trusted, level, evaluator: sandbox() });
 }
 
@@ -86,7 +99,9 @@ export function expectStoppedAtSignature(report: VerificationReport, pattern: Re
   const signature = report.checks.find((c) => c.name === 'receipt.signature');
   expect(signature?.ok).toBe(false);
   expect(signature!.message).toMatch(pattern);
-  expect(report.checks.map((c) => c.name).filter((n) => n !== 'receipt.signature' && n !== 'receipt.statement')).toEqual([]);
+  expect(
+    report.checks.map((c) => c.name).filter((n) => n !== 'receipt.signature' && n !== 'receipt.statement'),
+  ).toEqual([]);
 }
 
 /** The named checks passed (to show a tamper was caught by the rule meant to catch it, not by accident). */
@@ -135,7 +150,9 @@ export function attestationDigestOf(envelope: Envelope): string {
 }
 
 export function stepsRoot(steps: readonly { attestationDigest: string | null }[]): string {
-  return toHex(merkleRoot(steps.flatMap((s) => (s.attestationDigest === null ? [] : [leafHash(fromHex(s.attestationDigest))]))));
+  return toHex(
+    merkleRoot(steps.flatMap((s) => (s.attestationDigest === null ? [] : [leafHash(fromHex(s.attestationDigest))]))),
+  );
 }
 
 // ----------------------------------------------------------------------------------------------------
@@ -167,7 +184,9 @@ export function forgeReceipt(
   change(statement, bundle);
   if (options.recomputeRoot) statement.predicate.stepsRoot = stepsRoot(statement.predicate.steps);
   bundle.receipt = resign(bundle.receipt.payloadType, statement, forger);
-  bundle.keys = bundle.keys.map((k) => (k.keyid === coordinator ? { keyid: forger.keyId, role: 'coordinator', publicKeyPem: forger.publicKeyPem } : k));
+  bundle.keys = bundle.keys.map((k) =>
+    k.keyid === coordinator ? { keyid: forger.keyId, role: 'coordinator', publicKeyPem: forger.publicKeyPem } : k,
+  );
   if (options.log === 'real') return { bundle, trusted: [forger.publicKeyPem, realCoordinatorPem] };
   const root = leafHash(sha256(fromBase64(bundle.receipt.payload)));
   const body = formatCheckpoint({ origin: bundle.tlog.origin, size: 1, rootHash: root, extensions: [] });

@@ -49,13 +49,18 @@ describe('tampering with the attestations and keys', () => {
   it('the untampered fixtures verify, and the two executions differ', async () => {
     expectVerified(await verify(fixture, [trusted], 'full'));
     expectVerified(await verify(other, [trusted], 'full'));
-    expect(attestationOf(count(other)).predicate.executionId).not.toBe(attestationOf(count(fixture)).predicate.executionId);
+    expect(attestationOf(count(other)).predicate.executionId).not.toBe(
+      attestationOf(count(fixture)).predicate.executionId,
+    );
   });
 
   describe('the list of attestations', () => {
     it('one removed → attestations, attestation.<id>', async () => {
       const bundle = tampered((b) => b.attestations.splice(attestationIndex(b, 'count'), 1));
-      expectRejected(await verify(bundle, [trusted]), { attestations: /\(4\) are not those the receipt commits to \(5\)/, 'attestation.count': /no attestation with digest/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        attestations: /\(4\) are not those the receipt commits to \(5\)/,
+        'attestation.count': /no attestation with digest/,
+      });
     });
 
     it('one duplicated → attestations', async () => {
@@ -66,7 +71,9 @@ describe('tampering with the attestations and keys', () => {
     });
 
     it('two reordered → attestations', async () => {
-      const bundle = tampered((b) => ([b.attestations[0], b.attestations[3]] = [b.attestations[3]!, b.attestations[0]!]));
+      const bundle = tampered(
+        (b) => ([b.attestations[0], b.attestations[3]] = [b.attestations[3]!, b.attestations[0]!]),
+      );
       const report = await verify(bundle, [trusted]);
       expectRejected(report, { attestations: /in its order/ });
       expectPassed(report, ['steps.root']);
@@ -74,17 +81,31 @@ describe('tampering with the attestations and keys', () => {
 
     it("replaced by the same step's attestation from another execution → attestations, attestation.<id>", async () => {
       const bundle = tampered((b) => (b.attestations[attestationIndex(b, 'count')] = clone(count(other))));
-      expectRejected(await verify(bundle, [trusted]), { attestations: null, 'attestation.count': /no attestation with digest/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        attestations: null,
+        'attestation.count': /no attestation with digest/,
+      });
     });
 
-    it('replaced by another execution\'s attestation AND a trusted receipt that commits to it → attestation.<id> names the execution', async () => {
+    it("replaced by another execution's attestation AND a trusted receipt that commits to it → attestation.<id> names the execution", async () => {
       const borrowed = count(other);
-      const { bundle, trusted: keys } = forgeReceipt(fixture, LocalSigner.generate(), trusted, (s, b) => {
-        const step = stepOf(s, 'count');
-        const p = attestationOf(borrowed).predicate;
-        Object.assign(step, { attestationDigest: attestationDigestOf(borrowed), jobId: p.jobId, inputDigest: p.inputDigest, outputDigest: p.outputDigest });
-        b.attestations[attestationIndex(b, 'count')] = clone(borrowed);
-      }, { recomputeRoot: true });
+      const { bundle, trusted: keys } = forgeReceipt(
+        fixture,
+        LocalSigner.generate(),
+        trusted,
+        (s, b) => {
+          const step = stepOf(s, 'count');
+          const p = attestationOf(borrowed).predicate;
+          Object.assign(step, {
+            attestationDigest: attestationDigestOf(borrowed),
+            jobId: p.jobId,
+            inputDigest: p.inputDigest,
+            outputDigest: p.outputDigest,
+          });
+          b.attestations[attestationIndex(b, 'count')] = clone(borrowed);
+        },
+        { recomputeRoot: true },
+      );
       const report = await verify(bundle, keys);
       expectRejected(report, { 'attestation.count': /executionId is "[^"]+", expected/ });
       expectPassed(report, ['attestations', 'steps.root']);
@@ -94,7 +115,10 @@ describe('tampering with the attestations and keys', () => {
   describe('one attestation', () => {
     it('one byte of its payload changed (re-encoded canonically) → attestations, attestation.<id>', async () => {
       const bundle = tampered((b) => (b.attestations[2]!.payload = flipBase64Byte(b.attestations[2]!.payload, 40)));
-      expectRejected(await verify(bundle, [trusted]), { attestations: null, 'attestation.count': /no attestation with digest/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        attestations: null,
+        'attestation.count': /no attestation with digest/,
+      });
     });
 
     it('one character of its statement changed (the cost) → attestations, attestation.<id>', async () => {
@@ -107,15 +131,21 @@ describe('tampering with the attestations and keys', () => {
     });
 
     it('one byte of its signature changed → attestation.<id>', async () => {
-      const bundle = tampered((b) => (b.attestations[2]!.signatures[0]!.sig = flipBase64Byte(b.attestations[2]!.signatures[0]!.sig, 5)));
+      const bundle = tampered(
+        (b) => (b.attestations[2]!.signatures[0]!.sig = flipBase64Byte(b.attestations[2]!.signatures[0]!.sig, 5)),
+      );
       const report = await verify(bundle, [trusted]);
       expectRejected(report, { 'attestation.count': /does not verify/ });
       expectPassed(report, ['attestations', 'attestation.tokenize', 'steps.root', 'tlog.inclusion']);
     });
 
     it('its keyid changed → attestation.<id>', async () => {
-      const bundle = tampered((b) => (b.attestations[2]!.signatures[0]!.keyid = flipHex(b.attestations[2]!.signatures[0]!.keyid)));
-      expectRejected(await verify(bundle, [trusted]), { 'attestation.count': /signed by keyid [0-9a-f]{64}, expected/ });
+      const bundle = tampered(
+        (b) => (b.attestations[2]!.signatures[0]!.keyid = flipHex(b.attestations[2]!.signatures[0]!.keyid)),
+      );
+      expectRejected(await verify(bundle, [trusted]), {
+        'attestation.count': /signed by keyid [0-9a-f]{64}, expected/,
+      });
     });
 
     it('its signatures removed → attestation.<id>', async () => {
@@ -130,7 +160,7 @@ describe('tampering with the attestations and keys', () => {
       expectPassed(report, ['attestations']);
     });
 
-    it('re-signed by another worker key the bundle also lists → attestation.<id> (not the receipt\'s workerKeyId) and keys (unused)', async () => {
+    it("re-signed by another worker key the bundle also lists → attestation.<id> (not the receipt's workerKeyId) and keys (unused)", async () => {
       const impostor = LocalSigner.generate();
       const bundle = tampered((b) => {
         const envelope = b.attestations[2]!;
@@ -138,7 +168,10 @@ describe('tampering with the attestations and keys', () => {
         b.keys.push({ keyid: impostor.keyId, role: 'worker', publicKeyPem: impostor.publicKeyPem });
       });
       const report = await verify(bundle, [trusted]);
-      expectRejected(report, { 'attestation.count': new RegExp(`signed by keyid ${impostor.keyId}, expected ${workerKey(fixture).keyid}`), keys: /not used by this receipt/ });
+      expectRejected(report, {
+        'attestation.count': new RegExp(`signed by keyid ${impostor.keyId}, expected ${workerKey(fixture).keyid}`),
+        keys: /not used by this receipt/,
+      });
       expectPassed(report, ['attestations', 'steps.root']);
     });
 
@@ -150,30 +183,47 @@ describe('tampering with the attestations and keys', () => {
         b.attestations[2] = resign(b.attestations[2]!.payloadType, statement, impostor);
         b.keys.push({ keyid: impostor.keyId, role: 'worker', publicKeyPem: impostor.publicKeyPem });
       });
-      expectRejected(await verify(bundle, [trusted]), { attestations: null, 'attestation.count': /no attestation with digest/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        attestations: null,
+        'attestation.count': /no attestation with digest/,
+      });
     });
   });
 
   describe('the keys', () => {
     it('a worker key substituted by another key, keyid kept → keys, attestation.<id>', async () => {
       const bundle = tampered((b) => (workerKey(b).publicKeyPem = LocalSigner.generate().publicKeyPem));
-      expectRejected(await verify(bundle, [trusted]), { keys: /is not the key its keyid names/, 'attestation.normalize': /has no key/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        keys: /is not the key its keyid names/,
+        'attestation.normalize': /has no key/,
+      });
     });
 
     it('a worker key substituted by another key with its keyid → keys (unused), attestation.<id>', async () => {
       const substitute = LocalSigner.generate();
-      const bundle = tampered((b) => Object.assign(workerKey(b), { keyid: substitute.keyId, publicKeyPem: substitute.publicKeyPem }));
-      expectRejected(await verify(bundle, [trusted]), { keys: /not used by this receipt/, 'attestation.report': /has no key/ });
+      const bundle = tampered((b) =>
+        Object.assign(workerKey(b), { keyid: substitute.keyId, publicKeyPem: substitute.publicKeyPem }),
+      );
+      expectRejected(await verify(bundle, [trusted]), {
+        keys: /not used by this receipt/,
+        'attestation.report': /has no key/,
+      });
     });
 
     it('a worker key that is not a PEM → keys', async () => {
       const bundle = tampered((b) => (workerKey(b).publicKeyPem = 'not a key'));
-      expectRejected(await verify(bundle, [trusted]), { keys: /not a PEM public key/, 'attestation.count': /has no key/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        keys: /not a PEM public key/,
+        'attestation.count': /has no key/,
+      });
     });
 
     it('the worker key removed → attestation.<id> for each step', async () => {
       const bundle = tampered((b) => (b.keys = b.keys.filter((k) => k.role !== 'worker')));
-      expectRejected(await verify(bundle, [trusted]), { 'attestation.normalize': /has no key/, 'attestation.report': /has no key/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        'attestation.normalize': /has no key/,
+        'attestation.report': /has no key/,
+      });
     });
 
     // The receipt is checked against the caller's trusted key, not the bundle's: only the `keys` rule (every
@@ -186,7 +236,9 @@ describe('tampering with the attestations and keys', () => {
 
     it('an unused key added → keys', async () => {
       const extra = LocalSigner.generate();
-      const bundle = tampered((b) => b.keys.push({ keyid: extra.keyId, role: 'worker', publicKeyPem: extra.publicKeyPem }));
+      const bundle = tampered((b) =>
+        b.keys.push({ keyid: extra.keyId, role: 'worker', publicKeyPem: extra.publicKeyPem }),
+      );
       const report = await verify(bundle, [trusted]);
       expectRejected(report, { keys: new RegExp(`key ${extra.keyId} is not used by this receipt`) });
       expectPassed(report, ['attestation.count']);

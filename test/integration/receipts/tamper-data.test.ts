@@ -46,7 +46,13 @@ describe('tampering with the data (level full)', () => {
   it('the untampered fixtures verify at full, and every tamper below still verifies at basic', async () => {
     expectVerified(await full(linear));
     expectVerified(await full(conditional));
-    expectVerified(await verify(tampered((d) => (d.inputs = { text: 'something else' })), [trusted], 'basic'));
+    expectVerified(
+      await verify(
+        tampered((d) => (d.inputs = { text: 'something else' })),
+        [trusted],
+        'basic',
+      ),
+    );
   });
 
   it("the workflow definition: a step's expression → data.workflow", async () => {
@@ -55,7 +61,9 @@ describe('tampering with the data (level full)', () => {
   });
 
   it("the workflow definition: a step's input mapping → data.workflow", async () => {
-    expectRejected(await full(tampered((_, steps) => (steps[1]!.input_mappings = { text: 'inputs.text' }))), { 'data.workflow': null });
+    expectRejected(await full(tampered((_, steps) => (steps[1]!.input_mappings = { text: 'inputs.text' }))), {
+      'data.workflow': null,
+    });
   });
 
   it('the workflow definition: the outputs mapping → data.workflow', async () => {
@@ -70,13 +78,19 @@ describe('tampering with the data (level full)', () => {
   });
 
   it('the workflow definition: a step removed, or the id changed → data.workflow', async () => {
-    expectRejected(await full(tampered((d) => (d.workflow.steps = (d.workflow.steps as StepDefinition[]).slice(0, 4)))), { 'data.workflow': null });
+    expectRejected(
+      await full(tampered((d) => (d.workflow.steps = (d.workflow.steps as StepDefinition[]).slice(0, 4)))),
+      { 'data.workflow': null },
+    );
     expectRejected(await full(tampered((d) => (d.workflow.id = 'text-reporT'))), { 'data.workflow': null });
   });
 
-  it('the inputs → data.inputs, and the first step\'s lineage', async () => {
+  it("the inputs → data.inputs, and the first step's lineage", async () => {
     const report = await full(tampered((d) => ((d.inputs as { text: string }).text += '!')));
-    expectRejected(report, { 'data.inputs': /the inputs hash to [0-9a-f]{64}, the receipt says/, 'lineage.normalize': /attested input digest/ });
+    expectRejected(report, {
+      'data.inputs': /the inputs hash to [0-9a-f]{64}, the receipt says/,
+      'lineage.normalize': /attested input digest/,
+    });
     expectPassed(report, ['data.workflow', 'data.step.normalize']);
   });
 
@@ -88,11 +102,14 @@ describe('tampering with the data (level full)', () => {
 
   it("a step's output (digests left alone) → data.step.<id> and the downstream lineage", async () => {
     const report = await full(tampered((d) => (stepData(d, 'normalize').output = 'Verity runs nothing.')));
-    expectRejected(report, { 'data.step.normalize': /its output hashes to [0-9a-f]{64}, attested/, 'lineage.tokenize': /attested input digest is/ });
+    expectRejected(report, {
+      'data.step.normalize': /its output hashes to [0-9a-f]{64}, attested/,
+      'lineage.tokenize': /attested input digest is/,
+    });
     expect(report.checks.find((c) => c.name === 'data.step.normalize')!.message).not.toMatch(/its input/);
   });
 
-  it('the last step\'s output → data.step.<id> and data.result', async () => {
+  it("the last step's output → data.step.<id> and data.result", async () => {
     const report = await full(tampered((d) => (stepData(d, 'report').output = 'Untitled: 0 words')));
     expectRejected(report, { 'data.step.report': /its output hashes/, 'data.result': /the receipt names/ });
   });
@@ -117,7 +134,12 @@ describe('tampering with the data (level full)', () => {
   });
 
   it('data added for a skipped step → data.steps', async () => {
-    const report = await full(tampered((d) => (d.steps.fast_approve = { input: { amount: 1250 }, output: 'approved automatically: 1250' }), conditional));
+    const report = await full(
+      tampered(
+        (d) => (d.steps.fast_approve = { input: { amount: 1250 }, output: 'approved automatically: 1250' }),
+        conditional,
+      ),
+    );
     expectRejected(report, { 'data.steps': /did not complete: fast_approve/ });
   });
 

@@ -24,7 +24,10 @@ import {
 
 const shouting = {
   id: 'shouting',
-  steps: [transform('upper', '$uppercase(text)', { input_mappings: { text: 'inputs.text' } }), echo('shout', { input_mappings: { text: 'steps.upper.output' } })],
+  steps: [
+    transform('upper', '$uppercase(text)', { input_mappings: { text: 'inputs.text' } }),
+    echo('shout', { input_mappings: { text: 'steps.upper.output' } }),
+  ],
 };
 
 /**
@@ -61,7 +64,10 @@ describe('signed forgeries that only the full level catches', () => {
     t = await startTestNode('sqlite', 'receipts-lineage');
     conditional = await bundleOf(t, await runExample(t, 'conditional'));
     manual = await startTestNode('sqlite', 'receipts-lineage-manual', { workers: 0 });
-    worker = await new ManualWorker(manual.node.coordinator, { stepTypes: ['data_processing'], models: ['builtin/echo'] }).register();
+    worker = await new ManualWorker(manual.node.coordinator, {
+      stepTypes: ['data_processing'],
+      models: ['builtin/echo'],
+    }).register();
     lied = await drive(() => 'hello, world');
     honest = await drive((text) => text.toUpperCase());
   });
@@ -82,32 +88,56 @@ describe('signed forgeries that only the full level catches', () => {
     expect(lied.keys.find((k) => k.role === 'worker')?.keyid).toBe(worker.signer.keyId);
     expectVerified(await verify(lied, trusted, 'basic'));
     const report = await verify(lied, trusted, 'full');
-    expectRejected(report, { 'rerun.upper': /re-running the transform gives an output hashing to [0-9a-f]{64}, attested/ });
+    expectRejected(report, {
+      'rerun.upper': /re-running the transform gives an output hashing to [0-9a-f]{64}, attested/,
+    });
     // Everything else about the lie is consistent: the digests, and the downstream step's lineage.
     expectPassed(report, ['attestation.upper', 'data.step.upper', 'lineage.upper', 'lineage.shout', 'data.result']);
   });
 
   it("a step's input replaced in the data, re-attested by its worker and re-committed by a trusted receipt → lineage.<id>", async () => {
     const forgedInput = { text: 'SOMETHING ELSE' };
-    const { bundle, trusted } = forgeReceipt(honest, forger, manual.node.coordinatorSigner.publicKeyPem, (s, b) => {
-      const index = attestationIndex(b, 'shout');
-      const predicate = { ...attestationOf(b.attestations[index]!).predicate, inputDigest: jsonDigest(forgedInput) };
-      b.attestations[index] = resign(b.attestations[index]!.payloadType, stepStatement(predicate), worker.signer);
-      b.data!.steps.shout!.input = forgedInput;
-      Object.assign(stepOf(s, 'shout'), { inputDigest: predicate.inputDigest, attestationDigest: attestationDigestOf(b.attestations[index]) });
-    }, { recomputeRoot: true });
+    const { bundle, trusted } = forgeReceipt(
+      honest,
+      forger,
+      manual.node.coordinatorSigner.publicKeyPem,
+      (s, b) => {
+        const index = attestationIndex(b, 'shout');
+        const predicate = { ...attestationOf(b.attestations[index]!).predicate, inputDigest: jsonDigest(forgedInput) };
+        b.attestations[index] = resign(b.attestations[index]!.payloadType, stepStatement(predicate), worker.signer);
+        b.data!.steps.shout!.input = forgedInput;
+        Object.assign(stepOf(s, 'shout'), {
+          inputDigest: predicate.inputDigest,
+          attestationDigest: attestationDigestOf(b.attestations[index]),
+        });
+      },
+      { recomputeRoot: true },
+    );
     expectVerified(await verify(bundle, trusted, 'basic'));
     const report = await verify(bundle, trusted, 'full');
-    expectRejected(report, { 'lineage.shout': /its input mappings give an input hashing to [0-9a-f]{64}, but the attested input digest is/ });
+    expectRejected(report, {
+      'lineage.shout': /its input mappings give an input hashing to [0-9a-f]{64}, but the attested input digest is/,
+    });
     expectPassed(report, ['attestation.shout', 'data.step.shout', 'rerun.upper', 'data.result']);
   });
 
   it('a step that ran, marked skipped (attestation and data dropped, root recomputed) → condition.<id>', async () => {
-    const { bundle, trusted } = forgeReceipt(conditional, forger, t.node.coordinatorSigner.publicKeyPem, (s, b) => {
-      Object.assign(stepOf(s, 'manual_review'), { status: 'skipped', outputDigest: null, attestationDigest: null, workerKeyId: null });
-      b.attestations.splice(attestationIndex(b, 'manual_review'), 1);
-      delete b.data!.steps.manual_review;
-    }, { recomputeRoot: true });
+    const { bundle, trusted } = forgeReceipt(
+      conditional,
+      forger,
+      t.node.coordinatorSigner.publicKeyPem,
+      (s, b) => {
+        Object.assign(stepOf(s, 'manual_review'), {
+          status: 'skipped',
+          outputDigest: null,
+          attestationDigest: null,
+          workerKeyId: null,
+        });
+        b.attestations.splice(attestationIndex(b, 'manual_review'), 1);
+        delete b.data!.steps.manual_review;
+      },
+      { recomputeRoot: true },
+    );
     expectVerified(await verify(bundle, trusted, 'basic'));
     expectRejected(await verify(bundle, trusted, 'full'), {
       'condition.manual_review': /the step is skipped, but its when condition is true/,
@@ -119,25 +149,42 @@ describe('signed forgeries that only the full level catches', () => {
     const workerSigner = loadSigner(join(t.backend.dataDir, 'keys', 'worker.key'));
     const input = { amount: 1250 };
     const output = 'approved automatically: 1250';
-    const { bundle, trusted } = forgeReceipt(conditional, forger, t.node.coordinatorSigner.publicKeyPem, (s, b) => {
-      const template = attestationOf(b.attestations[attestationIndex(b, 'classify')]!).predicate;
-      const predicate = { ...template, stepId: 'fast_approve', jobId: 'forged-job', inputDigest: jsonDigest(input), outputDigest: jsonDigest(output) };
-      const envelope = resign(b.attestations[0]!.payloadType, stepStatement(predicate), workerSigner);
-      b.attestations.splice(attestationIndex(b, 'summary'), 0, envelope);
-      b.data!.steps.fast_approve = { input, output };
-      Object.assign(stepOf(s, 'fast_approve'), {
-        status: 'completed',
-        attempt: 1,
-        jobId: 'forged-job',
-        inputDigest: predicate.inputDigest,
-        outputDigest: predicate.outputDigest,
-        attestationDigest: attestationDigestOf(envelope),
-        workerKeyId: workerSigner.keyId,
-      });
-    }, { recomputeRoot: true });
+    const { bundle, trusted } = forgeReceipt(
+      conditional,
+      forger,
+      t.node.coordinatorSigner.publicKeyPem,
+      (s, b) => {
+        const template = attestationOf(b.attestations[attestationIndex(b, 'classify')]!).predicate;
+        const predicate = {
+          ...template,
+          stepId: 'fast_approve',
+          jobId: 'forged-job',
+          inputDigest: jsonDigest(input),
+          outputDigest: jsonDigest(output),
+        };
+        const envelope = resign(b.attestations[0]!.payloadType, stepStatement(predicate), workerSigner);
+        b.attestations.splice(attestationIndex(b, 'summary'), 0, envelope);
+        b.data!.steps.fast_approve = { input, output };
+        Object.assign(stepOf(s, 'fast_approve'), {
+          status: 'completed',
+          attempt: 1,
+          jobId: 'forged-job',
+          inputDigest: predicate.inputDigest,
+          outputDigest: predicate.outputDigest,
+          attestationDigest: attestationDigestOf(envelope),
+          workerKeyId: workerSigner.keyId,
+        });
+      },
+      { recomputeRoot: true },
+    );
     expectVerified(await verify(bundle, trusted, 'basic'));
     const report = await verify(bundle, trusted, 'full');
     expectRejected(report, { 'condition.fast_approve': /the step is completed, but its when condition is false/ });
-    expectPassed(report, ['data.step.fast_approve', 'lineage.fast_approve', 'rerun.fast_approve', 'attestation.fast_approve']);
+    expectPassed(report, [
+      'data.step.fast_approve',
+      'lineage.fast_approve',
+      'rerun.fast_approve',
+      'attestation.fast_approve',
+    ]);
   });
 });

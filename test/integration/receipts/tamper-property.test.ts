@@ -19,7 +19,8 @@ const IGNORED = (_path: Path) => false;
 function leaves(value: unknown, path: Path = []): Path[] {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return [path];
   if (Array.isArray(value)) return value.flatMap((item, i) => leaves(item, [...path, i]));
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([key, item]) => leaves(item, [...path, key]));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).flatMap(([key, item]) => leaves(item, [...path, key]));
   return [];
 }
 
@@ -28,14 +29,17 @@ function get(root: unknown, path: Path): Leaf {
 }
 
 function set(root: unknown, path: Path, value: Leaf): void {
-  const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], root);
+  const parent = path
+    .slice(0, -1)
+    .reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], root);
   (parent as Record<string | number, unknown>)[path[path.length - 1]!] = value;
 }
 
 /** The alphabet a string's characters are drawn from, and the positions that may change (not base64 padding). */
 function alphabetOf(text: string): { alphabet: string; length: number } {
   if (/^[0-9a-f]+$/.test(text)) return { alphabet: HEX, length: text.length };
-  if (text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text)) return { alphabet: BASE64, length: text.replace(/=+$/, '').length };
+  if (text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text))
+    return { alphabet: BASE64, length: text.replace(/=+$/, '').length };
   return { alphabet: PRINTABLE, length: text.length };
 }
 
@@ -50,7 +54,8 @@ function mutate(value: Leaf, position: number, pick: number, delta: 1 | -1): Lea
   return value.slice(0, index) + choices[pick % choices.length]! + value.slice(index + 1);
 }
 
-const rejected = (report: VerificationReport) => !report.ok && (report.unusable !== undefined || failed(report).length > 0);
+const rejected = (report: VerificationReport) =>
+  !report.ok && (report.unusable !== undefined || failed(report).length > 0);
 
 /** Random small changes anywhere in a real bundle (level full): none of them verifies. */
 describe('tampering with any leaf of a bundle (property)', () => {
@@ -86,11 +91,17 @@ describe('tampering with any leaf of a bundle (property)', () => {
 
   it('a random change to a random leaf never verifies (300 runs)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.nat(), fc.nat(), fc.nat(), fc.constantFrom<1 | -1>(1, -1), async (which, position, pick, delta) => {
-        const path = paths[which % paths.length]!;
-        const report = await verify(tampered(path, position, pick, delta), [trusted], 'full');
-        if (!rejected(report)) throw new Error(`changing ${path.join('.')} verified`);
-      }),
+      fc.asyncProperty(
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom<1 | -1>(1, -1),
+        async (which, position, pick, delta) => {
+          const path = paths[which % paths.length]!;
+          const report = await verify(tampered(path, position, pick, delta), [trusted], 'full');
+          if (!rejected(report)) throw new Error(`changing ${path.join('.')} verified`);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -101,7 +112,8 @@ describe('tampering with any leaf of a bundle (property)', () => {
       const value = get(fixture, path);
       const last = typeof value === 'string' ? Math.max(alphabetOf(value).length - 1, 0) : 0;
       for (const position of new Set([0, last])) {
-        if (!rejected(await verify(tampered(path, position, 7, 1), [trusted], 'full'))) verified.push(`${path.join('.')}@${position}`);
+        if (!rejected(await verify(tampered(path, position, 7, 1), [trusted], 'full')))
+          verified.push(`${path.join('.')}@${position}`);
       }
     }
     expect(verified).toEqual([]);

@@ -3,7 +3,20 @@ import type { Bundle } from '../../../src/attest/bundle.js';
 import { LocalSigner } from '../../../src/keys/local-signer.js';
 import { startTestNode } from '../../support/node.js';
 import type { TestNode } from '../../support/node.js';
-import { bundleOf, clone, expectPassed, expectRejected, expectStoppedAtSignature, expectVerified, failedNames, flipHex, forgeReceipt, runExample, stepOf, verify } from './support.js';
+import {
+  bundleOf,
+  clone,
+  expectPassed,
+  expectRejected,
+  expectStoppedAtSignature,
+  expectVerified,
+  failedNames,
+  flipHex,
+  forgeReceipt,
+  runExample,
+  stepOf,
+  verify,
+} from './support.js';
 
 /**
  * The receipt changed and RE-SIGNED by a key the verifier is told to trust (see forgeReceipt): the signature
@@ -41,7 +54,10 @@ describe('tampering with the receipt, re-signed by a trusted key', () => {
     it('status changed to failed: a failed execution has no result, so its result digest gives it away (and the real log does too)', async () => {
       const { bundle, trusted: keys } = forge((s) => void (s.predicate.status = 'failed'), { log: 'real' });
       const report = await verify(bundle, keys);
-      expectRejected(report, { 'receipt.result': /a failed execution names result digest [0-9a-f]{64}, not the digest of null/, 'tlog.inclusion': /does not lead/ });
+      expectRejected(report, {
+        'receipt.result': /a failed execution names result digest [0-9a-f]{64}, not the digest of null/,
+        'tlog.inclusion': /does not lead/,
+      });
       expect(failedNames(report)).toEqual(['receipt.result', 'tlog.inclusion']);
     });
 
@@ -53,12 +69,16 @@ describe('tampering with the receipt, re-signed by a trusted key', () => {
     });
 
     it('resultDigest changed (subject kept) → receipt.subject', async () => {
-      const { bundle, trusted: keys } = forge((s) => void (s.predicate.resultDigest = flipHex(s.predicate.resultDigest)));
+      const { bundle, trusted: keys } = forge(
+        (s) => void (s.predicate.resultDigest = flipHex(s.predicate.resultDigest)),
+      );
       expectRejected(await verify(bundle, keys), { 'receipt.subject': /expected execution\/.*\/result/ });
     });
 
     it('subject digest changed (resultDigest kept) → receipt.subject', async () => {
-      const { bundle, trusted: keys } = forge((s) => void (s.subject[0]!.digest.sha256 = flipHex(s.subject[0]!.digest.sha256)));
+      const { bundle, trusted: keys } = forge(
+        (s) => void (s.subject[0]!.digest.sha256 = flipHex(s.subject[0]!.digest.sha256)),
+      );
       expectRejected(await verify(bundle, keys), { 'receipt.subject': null });
     });
 
@@ -77,13 +97,20 @@ describe('tampering with the receipt, re-signed by a trusted key', () => {
     });
 
     it("a step's outputDigest changed → attestation.<id> (and data.step.<id> at full)", async () => {
-      const { bundle, trusted: keys } = forge((s) => void (stepOf(s, 'count').outputDigest = flipHex(stepOf(s, 'count').outputDigest!)));
+      const { bundle, trusted: keys } = forge(
+        (s) => void (stepOf(s, 'count').outputDigest = flipHex(stepOf(s, 'count').outputDigest!)),
+      );
       expectRejected(await verify(bundle, keys), { 'attestation.count': /outputDigest/ });
-      expectRejected(await verify(bundle, keys, 'full'), { 'attestation.count': /outputDigest/, 'data.step.count': /output hashes/ });
+      expectRejected(await verify(bundle, keys, 'full'), {
+        'attestation.count': /outputDigest/,
+        'data.step.count': /output hashes/,
+      });
     });
 
     it("a step's inputDigest changed → attestation.<id>", async () => {
-      const { bundle, trusted: keys } = forge((s) => void (stepOf(s, 'count').inputDigest = flipHex(stepOf(s, 'count').inputDigest!)));
+      const { bundle, trusted: keys } = forge(
+        (s) => void (stepOf(s, 'count').inputDigest = flipHex(stepOf(s, 'count').inputDigest!)),
+      );
       expectRejected(await verify(bundle, keys), { 'attestation.count': /inputDigest/ });
     });
 
@@ -95,17 +122,31 @@ describe('tampering with the receipt, re-signed by a trusted key', () => {
     });
 
     it('the workflow digest changed → every attestation (and data.workflow at full)', async () => {
-      const { bundle, trusted: keys } = forge((s) => void (s.predicate.workflow.digest = flipHex(s.predicate.workflow.digest)));
-      expectRejected(await verify(bundle, keys, 'full'), { 'attestation.normalize': /workflowDigest/, 'attestation.report': /workflowDigest/, 'data.workflow': /receipt names/ });
+      const { bundle, trusted: keys } = forge(
+        (s) => void (s.predicate.workflow.digest = flipHex(s.predicate.workflow.digest)),
+      );
+      expectRejected(await verify(bundle, keys, 'full'), {
+        'attestation.normalize': /workflowDigest/,
+        'attestation.report': /workflowDigest/,
+        'data.workflow': /receipt names/,
+      });
     });
 
     it('a step removed (stepsRoot kept) → attestations and steps.root', async () => {
-      const { bundle, trusted: keys } = forge((s) => void (s.predicate.steps = s.predicate.steps.filter((x) => x.stepId !== 'tokenize')));
-      expectRejected(await verify(bundle, keys), { attestations: /\(5\) are not those the receipt commits to \(4\)/, 'steps.root': /attestation digests give/ });
+      const { bundle, trusted: keys } = forge(
+        (s) => void (s.predicate.steps = s.predicate.steps.filter((x) => x.stepId !== 'tokenize')),
+      );
+      expectRejected(await verify(bundle, keys), {
+        attestations: /\(5\) are not those the receipt commits to \(4\)/,
+        'steps.root': /attestation digests give/,
+      });
     });
 
     it('a step removed with stepsRoot recomputed → attestations (basic); steps.workflow (full)', async () => {
-      const { bundle, trusted: keys } = forge((s) => void (s.predicate.steps = s.predicate.steps.filter((x) => x.stepId !== 'tokenize')), { recomputeRoot: true });
+      const { bundle, trusted: keys } = forge(
+        (s) => void (s.predicate.steps = s.predicate.steps.filter((x) => x.stepId !== 'tokenize')),
+        { recomputeRoot: true },
+      );
       const basic = await verify(bundle, keys);
       expectRejected(basic, { attestations: null });
       expectPassed(basic, ['steps.root']);
@@ -113,11 +154,14 @@ describe('tampering with the receipt, re-signed by a trusted key', () => {
     });
 
     it('a step and its attestation removed, root recomputed: only the workflow (full) can tell → steps.workflow, data.steps', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        const index = s.predicate.steps.findIndex((x) => x.stepId === 'tokenize');
-        s.predicate.steps.splice(index, 1);
-        b.attestations.splice(index, 1);
-      }, { recomputeRoot: true });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          const index = s.predicate.steps.findIndex((x) => x.stepId === 'tokenize');
+          s.predicate.steps.splice(index, 1);
+          b.attestations.splice(index, 1);
+        },
+        { recomputeRoot: true },
+      );
       expectVerified(await verify(bundle, keys, 'basic'));
       expectRejected(await verify(bundle, keys, 'full'), { 'steps.workflow': null, 'data.steps': /tokenize/ });
     });
@@ -131,22 +175,36 @@ describe('tampering with the receipt, re-signed by a trusted key', () => {
     });
 
     it('two steps and their attestations swapped, root recomputed → steps.workflow (full)', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        const steps = s.predicate.steps;
-        [steps[1], steps[2]] = [steps[2]!, steps[1]!];
-        [b.attestations[1], b.attestations[2]] = [b.attestations[2]!, b.attestations[1]!];
-      }, { recomputeRoot: true });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          const steps = s.predicate.steps;
+          [steps[1], steps[2]] = [steps[2]!, steps[1]!];
+          [b.attestations[1], b.attestations[2]] = [b.attestations[2]!, b.attestations[1]!];
+        },
+        { recomputeRoot: true },
+      );
       expectVerified(await verify(bundle, keys, 'basic'));
-      expectRejected(await verify(bundle, keys, 'full'), { 'steps.workflow': /receipt lists \[normalize, count, tokenize/ });
+      expectRejected(await verify(bundle, keys, 'full'), {
+        'steps.workflow': /receipt lists \[normalize, count, tokenize/,
+      });
     });
 
     it('an attestationDigest changed → attestations, attestation.<id> and steps.root', async () => {
-      const { bundle, trusted: keys } = forge((s) => void (stepOf(s, 'score').attestationDigest = flipHex(stepOf(s, 'score').attestationDigest!)));
-      expectRejected(await verify(bundle, keys), { attestations: null, 'attestation.score': /no attestation with digest/, 'steps.root': null });
+      const { bundle, trusted: keys } = forge(
+        (s) => void (stepOf(s, 'score').attestationDigest = flipHex(stepOf(s, 'score').attestationDigest!)),
+      );
+      expectRejected(await verify(bundle, keys), {
+        attestations: null,
+        'attestation.score': /no attestation with digest/,
+        'steps.root': null,
+      });
     });
 
     it('an attestationDigest changed with the root recomputed → attestations and attestation.<id>', async () => {
-      const { bundle, trusted: keys } = forge((s) => void (stepOf(s, 'score').attestationDigest = flipHex(stepOf(s, 'score').attestationDigest!)), { recomputeRoot: true });
+      const { bundle, trusted: keys } = forge(
+        (s) => void (stepOf(s, 'score').attestationDigest = flipHex(stepOf(s, 'score').attestationDigest!)),
+        { recomputeRoot: true },
+      );
       const report = await verify(bundle, keys);
       expectRejected(report, { attestations: null, 'attestation.score': /no attestation with digest/ });
       expectPassed(report, ['steps.root']);
@@ -173,7 +231,10 @@ describe('tampering with the receipt, re-signed by a trusted key', () => {
     it('every workerKeyId changed → keys (the worker key is no longer used) and attestation.<id>', async () => {
       const other = LocalSigner.generate();
       const { bundle, trusted: keys } = forge((s) => s.predicate.steps.forEach((x) => (x.workerKeyId = other.keyId)));
-      expectRejected(await verify(bundle, keys), { keys: /not used by this receipt/, 'attestation.normalize': /has no key/ });
+      expectRejected(await verify(bundle, keys), {
+        keys: /not used by this receipt/,
+        'attestation.normalize': /has no key/,
+      });
     });
 
     it('a completed step with a null attestationDigest → receipt.steps', async () => {
@@ -191,14 +252,19 @@ describe('tampering with the receipt, re-signed by a trusted key', () => {
         const step = stepOf(s, 'report');
         Object.assign(step, { status: 'failed', outputDigest: null, attestationDigest: null });
       });
-      expectRejected(await verify(bundle, keys), { 'receipt.steps': /completed execution has steps that did not complete: report=failed/ });
+      expectRejected(await verify(bundle, keys), {
+        'receipt.steps': /completed execution has steps that did not complete: report=failed/,
+      });
     });
 
     it('a duplicated step (with its attestation duplicated and the root recomputed) → receipt.steps', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        s.predicate.steps.splice(2, 0, clone(s.predicate.steps[1]!));
-        b.attestations.splice(2, 0, clone(b.attestations[1]!));
-      }, { recomputeRoot: true });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          s.predicate.steps.splice(2, 0, clone(s.predicate.steps[1]!));
+          b.attestations.splice(2, 0, clone(b.attestations[1]!));
+        },
+        { recomputeRoot: true },
+      );
       const report = await verify(bundle, keys);
       expectRejected(report, { 'receipt.steps': /step tokenize appears twice/ });
       expectPassed(report, ['attestations', 'steps.root']);

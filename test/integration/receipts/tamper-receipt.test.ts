@@ -5,7 +5,20 @@ import { fromBase64 } from '../../../src/attest/bytes.js';
 import { LocalSigner } from '../../../src/keys/local-signer.js';
 import { startTestNode } from '../../support/node.js';
 import type { TestNode } from '../../support/node.js';
-import { bundleOf, clone, encode, expectPassed, expectRejected, expectStoppedAtSignature, expectVerified, flipBase64Byte, flipHex, receiptOf, runExample, verify } from './support.js';
+import {
+  bundleOf,
+  clone,
+  encode,
+  expectPassed,
+  expectRejected,
+  expectStoppedAtSignature,
+  expectVerified,
+  flipBase64Byte,
+  flipHex,
+  receiptOf,
+  runExample,
+  verify,
+} from './support.js';
 
 /** The receipt changed without re-signing: the coordinator's signature breaks, and the rule that reads the change too. */
 describe('tampering with the receipt', () => {
@@ -49,15 +62,21 @@ describe('tampering with the receipt', () => {
 
     it('one character of the payload JSON changed to break the statement (a status that is not one)', async () => {
       const bundle = clone(fixture);
-      const text = new TextDecoder().decode(fromBase64(bundle.receipt.payload)).replace('"status":"completed","steps"', '"status":"completes","steps"');
+      const text = new TextDecoder()
+        .decode(fromBase64(bundle.receipt.payload))
+        .replace('"status":"completed","steps"', '"status":"completes","steps"');
       bundle.receipt.payload = encode(JSON.parse(text));
-      expectRejected(await verify(bundle, [trusted]), { 'receipt.signature': /does not verify/, 'receipt.statement': /status/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        'receipt.signature': /does not verify/,
+        'receipt.statement': /status/,
+      });
     });
 
     it('one byte of the receipt signature changed', async () => {
       const bundle = clone(fixture);
       bundle.receipt.signatures[0]!.sig = flipBase64Byte(bundle.receipt.signatures[0]!.sig, 10);
-      for (const level of ['basic', 'full'] as const) expectStoppedAtSignature(await verify(bundle, [trusted], level), /does not verify/);
+      for (const level of ['basic', 'full'] as const)
+        expectStoppedAtSignature(await verify(bundle, [trusted], level), /does not verify/);
     });
 
     it('the signature keyid changed', async () => {
@@ -75,14 +94,18 @@ describe('tampering with the receipt', () => {
     it('a swapped payloadType', async () => {
       const bundle = clone(fixture);
       bundle.receipt.payloadType = 'application/json';
-      expectRejected(await verify(bundle, [trusted]), { 'receipt.statement': /payloadType/, 'receipt.signature': /does not verify/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        'receipt.statement': /payloadType/,
+        'receipt.signature': /does not verify/,
+      });
     });
 
     it('the payload signed by an untrusted key', async () => {
       const bundle = clone(fixture);
       bundle.receipt = signEnvelope(IN_TOTO_PAYLOAD_TYPE, fromBase64(bundle.receipt.payload), forger);
       // The payload is the one that was logged: only the trust in the signer is missing, and that is enough.
-      for (const level of ['basic', 'full'] as const) expectStoppedAtSignature(await verify(bundle, [trusted], level), /not a trusted coordinator key/);
+      for (const level of ['basic', 'full'] as const)
+        expectStoppedAtSignature(await verify(bundle, [trusted], level), /not a trusted coordinator key/);
     });
   });
 });

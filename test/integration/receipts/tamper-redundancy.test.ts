@@ -40,7 +40,13 @@ import {
 const WORKFLOW = {
   id: 'redundant-vote',
   steps: [
-    { id: 'vote', step_type: 'inference', model_requirements: { name: 'builtin/echo' }, input_mappings: { x: 'inputs.x' }, redundancy: { replicas: 3, quorum: 2 } },
+    {
+      id: 'vote',
+      step_type: 'inference',
+      model_requirements: { name: 'builtin/echo' },
+      input_mappings: { x: 'inputs.x' },
+      redundancy: { replicas: 3, quorum: 2 },
+    },
     echo('after', { depends_on: ['vote'], input_mappings: { v: 'steps.vote.output.x' } }),
   ],
 };
@@ -92,7 +98,9 @@ const envelopeIndex = (bundle: Bundle, digest: string): number => {
 };
 /** Drops the worker keys the (changed) receipt no longer names, so that `keys` is not what catches a change. */
 const pruneKeys = (s: Receipt, b: Bundle) => {
-  const named = new Set(s.predicate.steps.flatMap((x) => [x.workerKeyId, ...(x.redundancy?.replicas.map((r) => r.workerKeyId) ?? [])]));
+  const named = new Set(
+    s.predicate.steps.flatMap((x) => [x.workerKeyId, ...(x.redundancy?.replicas.map((r) => r.workerKeyId) ?? [])]),
+  );
   b.keys = b.keys.filter((k) => k.role === 'coordinator' || named.has(k.keyid));
 };
 
@@ -110,13 +118,18 @@ describe('redundant steps in receipts', () => {
     trusted = t.node.coordinatorSigner.publicKeyPem;
     for (const tag of ['honest-a', 'honest-b', 'dissenter']) {
       // Each worker speaks for a principal of its own: a quorum counts principals, not keys.
-      const worker = new Worker(localWorkerClient(t.node.coordinator, t.node.blobs, t.node.store, { principal: `operator-${tag}` }), new ExecutorRegistry([new Voter(tag), ...defaultExecutors()]), {
-        name: `receipts-${tag}`,
-        signer: LocalSigner.generate(),
-        concurrency: 1,
-        pollMs: 100,
-        onError: (error, context) => process.stderr.write(`worker error: ${String(error)} ${JSON.stringify(context)}\n`),
-      });
+      const worker = new Worker(
+        localWorkerClient(t.node.coordinator, t.node.blobs, t.node.store, { principal: `operator-${tag}` }),
+        new ExecutorRegistry([new Voter(tag), ...defaultExecutors()]),
+        {
+          name: `receipts-${tag}`,
+          signer: LocalSigner.generate(),
+          concurrency: 1,
+          pollMs: 100,
+          onError: (error, context) =>
+            process.stderr.write(`worker error: ${String(error)} ${JSON.stringify(context)}\n`),
+        },
+      );
       await worker.start();
       workers.push(worker);
     }
@@ -155,7 +168,12 @@ describe('redundant steps in receipts', () => {
       expect(new Set(replicas.map((r) => r.workerKeyId)).size).toBe(replicas.length);
       expect(new Set(replicas.map((r) => r.outputDigest))).toEqual(new Set([step.outputDigest]));
       const primary = replicas[0]!;
-      expect({ attestationDigest: step.attestationDigest, jobId: step.jobId, workerKeyId: step.workerKeyId, outputDigest: step.outputDigest }).toEqual({
+      expect({
+        attestationDigest: step.attestationDigest,
+        jobId: step.jobId,
+        workerKeyId: step.workerKeyId,
+        outputDigest: step.outputDigest,
+      }).toEqual({
         attestationDigest: primary.attestationDigest,
         jobId: primary.jobId,
         workerKeyId: primary.workerKeyId,
@@ -168,7 +186,10 @@ describe('redundant steps in receipts', () => {
     it('stepsRoot and the bundle follow the leaf order: each replica of vote, then after; every replica key is in the bundle', () => {
       const s = receiptOf(fixture);
       const leaves = stepLeaves(s.predicate.steps);
-      expect(leaves.map((l) => [l.stepId, l.replica])).toEqual([...replicasOf(s).map((r) => ['vote', r.replica]), ['after', null]]);
+      expect(leaves.map((l) => [l.stepId, l.replica])).toEqual([
+        ...replicasOf(s).map((r) => ['vote', r.replica]),
+        ['after', null],
+      ]);
       expect(s.predicate.stepsRoot).toBe(stepsRootOf(s.predicate.steps));
       expect(fixture.attestations.map(attestationDigestOf)).toEqual(leaves.map((l) => l.attestationDigest));
       fixture.attestations.forEach((a, i) => {
@@ -185,13 +206,20 @@ describe('redundant steps in receipts', () => {
       expectVerified(await verify(fixture, [trusted], 'basic'));
       const full = await verify(fixture, [trusted], 'full');
       expectVerified(full);
-      expectPassed(full, ['attestation.vote', 'redundancy.primary.vote', 'redundancy.vote', ...replicas.map((r) => `redundancy.replica.vote.${r.replica}`)]);
+      expectPassed(full, [
+        'attestation.vote',
+        'redundancy.primary.vote',
+        'redundancy.vote',
+        ...replicas.map((r) => `redundancy.replica.vote.${r.replica}`),
+      ]);
       const n = replicas.length;
-      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe(`${n} of ${n} replicas: ${n} distinct principals agree; quorum 2`);
+      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe(
+        `${n} of ${n} replicas: ${n} distinct principals agree; quorum 2`,
+      );
       expect(full.checks.some((c) => c.name === 'redundancy.after')).toBe(false);
     });
 
-    it('an outvoted replica is listed and committed to; the step is the agreeing replicas\' and verifies at full', async () => {
+    it("an outvoted replica is listed and committed to; the step is the agreeing replicas' and verifies at full", async () => {
       const s = receiptOf(dissent);
       const replicas = replicasOf(s);
       expect(replicas).toHaveLength(3);
@@ -201,7 +229,9 @@ describe('redundant steps in receipts', () => {
       expect(dissent.attestations).toHaveLength(4);
       const full = await verify(dissent, [trusted], 'full');
       expectVerified(full);
-      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe('2 of 3 replicas: 2 distinct principals agree; quorum 2');
+      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe(
+        '2 of 3 replicas: 2 distinct principals agree; quorum 2',
+      );
     });
 
     it('replicas that cannot agree fail the step (redundancy_mismatch), and that receipt still commits to each and verifies', async () => {
@@ -215,7 +245,9 @@ describe('redundant steps in receipts', () => {
       expectVerified(await verify(split, [trusted], 'basic'));
       const full = await verify(split, [trusted], 'full');
       expectVerified(full);
-      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe('failed with 3 of 3 replicas reported');
+      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe(
+        'failed with 3 of 3 replicas reported',
+      );
     });
 
     it('control: re-signing an unchanged receipt verifies at full (so each failure below is the change)', async () => {
@@ -227,40 +259,67 @@ describe('redundant steps in receipts', () => {
   describe('a replica changed in the receipt (re-signed by a trusted key)', () => {
     it("a non-primary replica's outputDigest → redundancy.replica.<id>.<n>", async () => {
       const last = replicasOf(receiptOf(fixture)).at(-1)!;
-      const { bundle, trusted: keys } = forge((s) => void (replicasOf(s).at(-1)!.outputDigest = flipHex(last.outputDigest)));
+      const { bundle, trusted: keys } = forge(
+        (s) => void (replicasOf(s).at(-1)!.outputDigest = flipHex(last.outputDigest)),
+      );
       const report = await verify(bundle, keys);
-      expectRejected(report, { [`redundancy.replica.vote.${last.replica}`]: /outputDigest is "[0-9a-f]{64}", expected/ });
+      expectRejected(report, {
+        [`redundancy.replica.vote.${last.replica}`]: /outputDigest is "[0-9a-f]{64}", expected/,
+      });
       expect(failedNames(report)).toEqual([`redundancy.replica.vote.${last.replica}`]);
     });
 
     it("the primary replica's outputDigest → redundancy.replica.<id>.<n> and redundancy.primary.<id>", async () => {
       const first = replicasOf(receiptOf(fixture))[0]!;
-      const { bundle, trusted: keys } = forge((s) => void (replicasOf(s)[0]!.outputDigest = flipHex(first.outputDigest)));
-      expectRejected(await verify(bundle, keys), { [`redundancy.replica.vote.${first.replica}`]: /outputDigest/, 'redundancy.primary.vote': /the step's output digest is/ });
+      const { bundle, trusted: keys } = forge(
+        (s) => void (replicasOf(s)[0]!.outputDigest = flipHex(first.outputDigest)),
+      );
+      expectRejected(await verify(bundle, keys), {
+        [`redundancy.replica.vote.${first.replica}`]: /outputDigest/,
+        'redundancy.primary.vote': /the step's output digest is/,
+      });
     });
 
     it("a replica's attestationDigest → attestations, redundancy.replica.<id>.<n> and steps.root", async () => {
       const last = replicasOf(receiptOf(fixture)).at(-1)!;
-      const { bundle, trusted: keys } = forge((s) => void (replicasOf(s).at(-1)!.attestationDigest = flipHex(last.attestationDigest)));
-      expectRejected(await verify(bundle, keys), { attestations: /in its order/, [`redundancy.replica.vote.${last.replica}`]: /no attestation with digest/, 'steps.root': /attestation digests give/ });
+      const { bundle, trusted: keys } = forge(
+        (s) => void (replicasOf(s).at(-1)!.attestationDigest = flipHex(last.attestationDigest)),
+      );
+      expectRejected(await verify(bundle, keys), {
+        attestations: /in its order/,
+        [`redundancy.replica.vote.${last.replica}`]: /no attestation with digest/,
+        'steps.root': /attestation digests give/,
+      });
     });
 
     it("a replica's attestationDigest with the root recomputed → attestations and redundancy.replica.<id>.<n>", async () => {
       const last = replicasOf(receiptOf(fixture)).at(-1)!;
-      const { bundle, trusted: keys } = forge((s) => void (replicasOf(s).at(-1)!.attestationDigest = flipHex(last.attestationDigest)), { root: true });
+      const { bundle, trusted: keys } = forge(
+        (s) => void (replicasOf(s).at(-1)!.attestationDigest = flipHex(last.attestationDigest)),
+        { root: true },
+      );
       const report = await verify(bundle, keys);
-      expectRejected(report, { attestations: null, [`redundancy.replica.vote.${last.replica}`]: /no attestation with digest/ });
+      expectRejected(report, {
+        attestations: null,
+        [`redundancy.replica.vote.${last.replica}`]: /no attestation with digest/,
+      });
       expectPassed(report, ['steps.root']);
     });
 
     it("the primary's attestationDigest in the replica list (and the step's, root recomputed) → redundancy.replica, attestation.<id>", async () => {
       const first = replicasOf(receiptOf(fixture))[0]!;
-      const { bundle, trusted: keys } = forge((s) => {
-        replicasOf(s)[0]!.attestationDigest = flipHex(first.attestationDigest);
-        vote(s).attestationDigest = replicasOf(s)[0]!.attestationDigest;
-      }, { root: true });
+      const { bundle, trusted: keys } = forge(
+        (s) => {
+          replicasOf(s)[0]!.attestationDigest = flipHex(first.attestationDigest);
+          vote(s).attestationDigest = replicasOf(s)[0]!.attestationDigest;
+        },
+        { root: true },
+      );
       const report = await verify(bundle, keys);
-      expectRejected(report, { [`redundancy.replica.vote.${first.replica}`]: /no attestation with digest/, 'attestation.vote': /no attestation with digest/ });
+      expectRejected(report, {
+        [`redundancy.replica.vote.${first.replica}`]: /no attestation with digest/,
+        'attestation.vote': /no attestation with digest/,
+      });
       expectPassed(report, ['redundancy.primary.vote']);
     });
 
@@ -268,7 +327,9 @@ describe('redundant steps in receipts', () => {
       const last = replicasOf(receiptOf(fixture)).at(-1)!;
       const other = LocalSigner.generate();
       const { bundle, trusted: keys } = forge((s) => void (replicasOf(s).at(-1)!.workerKeyId = other.keyId));
-      expectRejected(await verify(bundle, keys), { [`redundancy.replica.vote.${last.replica}`]: /the bundle has no key .* for the worker that ran replica/ });
+      expectRejected(await verify(bundle, keys), {
+        [`redundancy.replica.vote.${last.replica}`]: /the bundle has no key .* for the worker that ran replica/,
+      });
     });
 
     it("a replica's workerKeyId → another replica's key (in the bundle): redundancy.replica.<id>.<n>", async () => {
@@ -279,7 +340,11 @@ describe('redundant steps in receipts', () => {
         pruneKeys(s, b);
       });
       const report = await verify(bundle, keys);
-      expectRejected(report, { [`redundancy.replica.vote.${last.replica}`]: new RegExp(`signed by keyid ${last.workerKeyId}, expected ${replicas[0]!.workerKeyId}`) });
+      expectRejected(report, {
+        [`redundancy.replica.vote.${last.replica}`]: new RegExp(
+          `signed by keyid ${last.workerKeyId}, expected ${replicas[0]!.workerKeyId}`,
+        ),
+      });
       expectPassed(report, ['keys', 'attestations', 'steps.root']);
     });
 
@@ -287,14 +352,19 @@ describe('redundant steps in receipts', () => {
       const last = replicasOf(receiptOf(fixture)).at(-1)!;
       const { bundle, trusted: keys } = forge((s) => void (replicasOf(s).at(-1)!.jobId = 'another-job'));
       const report = await verify(bundle, keys);
-      expectRejected(report, { [`redundancy.replica.vote.${last.replica}`]: /jobId is "[^"]+", expected "another-job"/ });
+      expectRejected(report, {
+        [`redundancy.replica.vote.${last.replica}`]: /jobId is "[^"]+", expected "another-job"/,
+      });
       expect(failedNames(report)).toEqual([`redundancy.replica.vote.${last.replica}`]);
     });
 
     it("a replica's jobId set to another replica's → redundancy.replica.<id>.<n> and receipt.steps (one job twice)", async () => {
       const replicas = replicasOf(receiptOf(fixture));
       const { bundle, trusted: keys } = forge((s) => void (replicasOf(s).at(-1)!.jobId = replicas[0]!.jobId));
-      expectRejected(await verify(bundle, keys), { [`redundancy.replica.vote.${replicas.at(-1)!.replica}`]: /jobId/, 'receipt.steps': /repeats job/ });
+      expectRejected(await verify(bundle, keys), {
+        [`redundancy.replica.vote.${replicas.at(-1)!.replica}`]: /jobId/,
+        'receipt.steps': /repeats job/,
+      });
     });
 
     it('the step attempt changed → every replica and the step attestation name another attempt', async () => {
@@ -302,30 +372,48 @@ describe('redundant steps in receipts', () => {
       const { bundle, trusted: keys } = forge((s) => void (vote(s).attempt = 2));
       expectRejected(await verify(bundle, keys), {
         'attestation.vote': /attempt/,
-        ...Object.fromEntries(replicas.map((r) => [`redundancy.replica.vote.${r.replica}`, /attempt is 1, expected 2/])),
+        ...Object.fromEntries(
+          replicas.map((r) => [`redundancy.replica.vote.${r.replica}`, /attempt is 1, expected 2/]),
+        ),
       });
     });
 
     it("the step's attestation is none of its replicas' (leaves unchanged) → redundancy.primary.<id>, attestation.<id>", async () => {
-      const { bundle, trusted: keys } = forge((s) => void (vote(s).attestationDigest = flipHex(vote(s).attestationDigest!)));
+      const { bundle, trusted: keys } = forge(
+        (s) => void (vote(s).attestationDigest = flipHex(vote(s).attestationDigest!)),
+      );
       const report = await verify(bundle, keys);
-      expectRejected(report, { 'redundancy.primary.vote': /is not one of its \d replicas'/, 'attestation.vote': /no attestation with digest/ });
+      expectRejected(report, {
+        'redundancy.primary.vote': /is not one of its \d replicas'/,
+        'attestation.vote': /no attestation with digest/,
+      });
       expectPassed(report, ['attestations', 'steps.root']);
     });
 
     it("the step's job and worker key point to another replica than its attestation → redundancy.primary.<id>", async () => {
       const replicas = replicasOf(receiptOf(fixture));
-      const { bundle, trusted: keys } = forge((s) => Object.assign(vote(s), { jobId: replicas[1]!.jobId, workerKeyId: replicas[1]!.workerKeyId }));
-      expectRejected(await verify(bundle, keys), { 'redundancy.primary.vote': /the step's job is .*; the step's worker key is/, 'attestation.vote': /jobId/ });
+      const { bundle, trusted: keys } = forge((s) =>
+        Object.assign(vote(s), { jobId: replicas[1]!.jobId, workerKeyId: replicas[1]!.workerKeyId }),
+      );
+      expectRejected(await verify(bundle, keys), {
+        'redundancy.primary.vote': /the step's job is .*; the step's worker key is/,
+        'attestation.vote': /jobId/,
+      });
     });
 
     it('replicas listed out of replica order (bundle and root to match) → receipt.steps', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        const replicas = replicasOf(s);
-        const [i, j] = [envelopeIndex(b, replicas[0]!.attestationDigest), envelopeIndex(b, replicas[1]!.attestationDigest)];
-        [replicas[0], replicas[1]] = [replicas[1]!, replicas[0]!];
-        [b.attestations[i], b.attestations[j]] = [b.attestations[j]!, b.attestations[i]!];
-      }, { root: true });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          const replicas = replicasOf(s);
+          const [i, j] = [
+            envelopeIndex(b, replicas[0]!.attestationDigest),
+            envelopeIndex(b, replicas[1]!.attestationDigest),
+          ];
+          [replicas[0], replicas[1]] = [replicas[1]!, replicas[0]!];
+          [b.attestations[i], b.attestations[j]] = [b.attestations[j]!, b.attestations[i]!];
+        },
+        { root: true },
+      );
       const report = await verify(bundle, keys);
       expectRejected(report, { 'receipt.steps': /not in replica order/ });
       expectPassed(report, ['attestations', 'steps.root']);
@@ -337,7 +425,10 @@ describe('redundant steps in receipts', () => {
       const last = replicasOf(receiptOf(fixture)).at(-1)!;
       const bundle = clone(fixture);
       bundle.attestations.splice(envelopeIndex(bundle, last.attestationDigest), 1);
-      expectRejected(await verify(bundle, [trusted]), { attestations: /are not those the receipt commits to/, [`redundancy.replica.vote.${last.replica}`]: /no attestation with digest/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        attestations: /are not those the receipt commits to/,
+        [`redundancy.replica.vote.${last.replica}`]: /no attestation with digest/,
+      });
     });
 
     it('two reordered → attestations', async () => {
@@ -358,14 +449,21 @@ describe('redundant steps in receipts', () => {
       const last = replicasOf(receiptOf(fixture)).at(-1)!;
       const bundle = clone(fixture);
       bundle.keys = bundle.keys.filter((k) => k.keyid !== last.workerKeyId);
-      expectRejected(await verify(bundle, [trusted]), { keys: /which the receipt uses, is not in the bundle/, [`redundancy.replica.vote.${last.replica}`]: /has no key/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        keys: /which the receipt uses, is not in the bundle/,
+        [`redundancy.replica.vote.${last.replica}`]: /has no key/,
+      });
     });
   });
 
   describe('the principals the coordinator states', () => {
     it('each replica names the principal its worker was registered under, as the coordinator recorded it', () => {
       const replicas = replicasOf(receiptOf(dissent));
-      expect(replicas.map((r) => r.principal).sort()).toEqual(['operator-dissenter', 'operator-honest-a', 'operator-honest-b']);
+      expect(replicas.map((r) => r.principal).sort()).toEqual([
+        'operator-dissenter',
+        'operator-honest-a',
+        'operator-honest-b',
+      ]);
     });
 
     it("a replica's principal changed without re-signing → the receipt signature fails, and nothing past it is checked", async () => {
@@ -377,13 +475,17 @@ describe('redundant steps in receipts', () => {
     });
 
     it('two agreeing replicas stated as one principal (every key and signature valid) do not make quorum 2: basic passes, full → redundancy.<id>', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        const replicas = replicasOf(s);
-        // Keep two agreeing replicas, both from one principal.
-        for (const dropped of replicas.splice(2)) b.attestations.splice(envelopeIndex(b, dropped.attestationDigest), 1);
-        for (const r of replicas) r.principal = 'operator-sybil';
-        pruneKeys(s, b);
-      }, { root: true });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          const replicas = replicasOf(s);
+          // Keep two agreeing replicas, both from one principal.
+          for (const dropped of replicas.splice(2))
+            b.attestations.splice(envelopeIndex(b, dropped.attestationDigest), 1);
+          for (const r of replicas) r.principal = 'operator-sybil';
+          pruneKeys(s, b);
+        },
+        { root: true },
+      );
       expect(new Set(replicasOf(receiptOf(bundle)).map((r) => r.workerKeyId)).size).toBe(2);
       expectVerified(await verify(bundle, keys, 'basic'));
       const report = await verify(bundle, keys, 'full');
@@ -392,34 +494,50 @@ describe('redundant steps in receipts', () => {
     });
 
     it('control: the same two replicas stated as two principals verify at full', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        const replicas = replicasOf(s);
-        for (const dropped of replicas.splice(2)) b.attestations.splice(envelopeIndex(b, dropped.attestationDigest), 1);
-        pruneKeys(s, b);
-      }, { root: true });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          const replicas = replicasOf(s);
+          for (const dropped of replicas.splice(2))
+            b.attestations.splice(envelopeIndex(b, dropped.attestationDigest), 1);
+          pruneKeys(s, b);
+        },
+        { root: true },
+      );
       const full = await verify(bundle, keys, 'full');
       expectVerified(full);
-      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe('2 of 2 replicas: 2 distinct principals agree; quorum 2');
+      expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe(
+        '2 of 2 replicas: 2 distinct principals agree; quorum 2',
+      );
     });
   });
 
   describe('the quorum (full)', () => {
     it('the outvoted replica dropped with its attestation, root recomputed, the quorum still met → verifies (at most k replicas are listed)', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        const replicas = replicasOf(s);
-        const [dropped] = replicas.splice(replicas.findIndex((r) => r.outputDigest !== vote(s).outputDigest), 1);
-        b.attestations.splice(envelopeIndex(b, dropped!.attestationDigest), 1);
-        pruneKeys(s, b);
-      }, { root: true, from: dissent });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          const replicas = replicasOf(s);
+          const [dropped] = replicas.splice(
+            replicas.findIndex((r) => r.outputDigest !== vote(s).outputDigest),
+            1,
+          );
+          b.attestations.splice(envelopeIndex(b, dropped!.attestationDigest), 1);
+          pruneKeys(s, b);
+        },
+        { root: true, from: dissent },
+      );
       expectVerified(await verify(bundle, keys, 'full'));
     });
 
     it('replicas dropped until fewer than the quorum agree: basic passes, full → redundancy.<id>', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        const replicas = replicasOf(s);
-        for (const dropped of replicas.splice(1)) b.attestations.splice(envelopeIndex(b, dropped.attestationDigest), 1);
-        pruneKeys(s, b);
-      }, { root: true });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          const replicas = replicasOf(s);
+          for (const dropped of replicas.splice(1))
+            b.attestations.splice(envelopeIndex(b, dropped.attestationDigest), 1);
+          pruneKeys(s, b);
+        },
+        { root: true },
+      );
       expectVerified(await verify(bundle, keys, 'basic'));
       const report = await verify(bundle, keys, 'full');
       expectRejected(report, { 'redundancy.vote': /only 1 of 1 replicas: 1 distinct principal agree; quorum 2/ });
@@ -427,15 +545,22 @@ describe('redundant steps in receipts', () => {
     });
 
     it('the agreeing replica dropped from the outvoted execution: basic passes, full → redundancy.<id> (1 of 2 agree)', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        const replicas = replicasOf(s);
-        const index = replicas.findIndex((r) => r.outputDigest === vote(s).outputDigest && r.attestationDigest !== vote(s).attestationDigest);
-        const [dropped] = replicas.splice(index, 1);
-        b.attestations.splice(envelopeIndex(b, dropped!.attestationDigest), 1);
-        pruneKeys(s, b);
-      }, { root: true, from: dissent });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          const replicas = replicasOf(s);
+          const index = replicas.findIndex(
+            (r) => r.outputDigest === vote(s).outputDigest && r.attestationDigest !== vote(s).attestationDigest,
+          );
+          const [dropped] = replicas.splice(index, 1);
+          b.attestations.splice(envelopeIndex(b, dropped!.attestationDigest), 1);
+          pruneKeys(s, b);
+        },
+        { root: true, from: dissent },
+      );
       expectVerified(await verify(bundle, keys, 'basic'));
-      expectRejected(await verify(bundle, keys, 'full'), { 'redundancy.vote': /only 1 of 2 replicas: 1 distinct principal agree; quorum 2/ });
+      expectRejected(await verify(bundle, keys, 'full'), {
+        'redundancy.vote': /only 1 of 2 replicas: 1 distinct principal agree; quorum 2/,
+      });
     });
 
     it("every replica's workerKeyId set to the first's (one worker counted thrice) → the replicas (basic) and redundancy.<id> (full)", async () => {
@@ -447,52 +572,75 @@ describe('redundant steps in receipts', () => {
       const n = replicas.length;
       expectRejected(await verify(bundle, keys, 'full'), {
         [`redundancy.replica.vote.${replicas[1]!.replica}`]: /signed by keyid/,
-        'redundancy.vote': new RegExp(`only ${n} of ${n} replicas: ${n} distinct principals on 1 distinct worker key agree; quorum 2`),
+        'redundancy.vote': new RegExp(
+          `only ${n} of ${n} replicas: ${n} distinct principals on 1 distinct worker key agree; quorum 2`,
+        ),
       });
     });
 
     it('one worker key signing every replica (a colluding worker, every signature valid): basic passes, full → redundancy.<id>', async () => {
       const sybil = LocalSigner.generate();
-      const { bundle, trusted: keys } = forge((s, b) => {
-        for (const r of replicasOf(s)) {
-          const index = envelopeIndex(b, r.attestationDigest);
-          const statement = attestationOf(b.attestations[index]!);
-          statement.predicate.workerKeyId = sybil.keyId;
-          const envelope = resign(b.attestations[index]!.payloadType, statement, sybil);
-          b.attestations[index] = envelope;
-          Object.assign(r, { workerKeyId: sybil.keyId, attestationDigest: attestationDigestOf(envelope) });
-        }
-        Object.assign(vote(s), { workerKeyId: sybil.keyId, attestationDigest: replicasOf(s)[0]!.attestationDigest });
-        pruneKeys(s, b);
-        b.keys.push({ keyid: sybil.keyId, role: 'worker', publicKeyPem: sybil.publicKeyPem });
-      }, { root: true });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          for (const r of replicasOf(s)) {
+            const index = envelopeIndex(b, r.attestationDigest);
+            const statement = attestationOf(b.attestations[index]!);
+            statement.predicate.workerKeyId = sybil.keyId;
+            const envelope = resign(b.attestations[index]!.payloadType, statement, sybil);
+            b.attestations[index] = envelope;
+            Object.assign(r, { workerKeyId: sybil.keyId, attestationDigest: attestationDigestOf(envelope) });
+          }
+          Object.assign(vote(s), { workerKeyId: sybil.keyId, attestationDigest: replicasOf(s)[0]!.attestationDigest });
+          pruneKeys(s, b);
+          b.keys.push({ keyid: sybil.keyId, role: 'worker', publicKeyPem: sybil.publicKeyPem });
+        },
+        { root: true },
+      );
       const n = replicasOf(receiptOf(fixture)).length;
       expectVerified(await verify(bundle, keys, 'basic'));
       const report = await verify(bundle, keys, 'full');
-      expectRejected(report, { 'redundancy.vote': new RegExp(`only ${n} of ${n} replicas: ${n} distinct principals on 1 distinct worker key agree; quorum 2`) });
+      expectRejected(report, {
+        'redundancy.vote': new RegExp(
+          `only ${n} of ${n} replicas: ${n} distinct principals on 1 distinct worker key agree; quorum 2`,
+        ),
+      });
       expect(failedNames(report)).toEqual(['redundancy.vote']);
     });
 
     it('the quorum in the receipt lowered to 1 → redundancy.<id>', async () => {
       const { bundle, trusted: keys } = forge((s) => void (vote(s).redundancy!.quorum = 1));
       expectVerified(await verify(bundle, keys, 'basic'));
-      expectRejected(await verify(bundle, keys, 'full'), { 'redundancy.vote': /the receipt says quorum 1, the workflow 2/ });
+      expectRejected(await verify(bundle, keys, 'full'), {
+        'redundancy.vote': /the receipt says quorum 1, the workflow 2/,
+      });
     });
 
-    it('a replica renumbered outside the workflow\'s replicas → redundancy.<id>', async () => {
+    it("a replica renumbered outside the workflow's replicas → redundancy.<id>", async () => {
       const { bundle, trusted: keys } = forge((s) => void (replicasOf(s).at(-1)!.replica = 7));
       expectVerified(await verify(bundle, keys, 'basic'));
       expectRejected(await verify(bundle, keys, 'full'), { 'redundancy.vote': /replica numbers 7 are out of range/ });
     });
 
     it('more replicas listed than the workflow runs → redundancy.<id>', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        // The outvoted execution lists all 3; a fourth, copied from the after step, with its attestation.
-        const after = stepOf(s, 'after');
-        replicasOf(s).push({ replica: 3, jobId: after.jobId!, workerKeyId: after.workerKeyId!, principal: 'operator-extra', outputDigest: after.outputDigest!, attestationDigest: after.attestationDigest! });
-        b.attestations.splice(3, 0, clone(b.attestations[3]!));
-      }, { root: true, from: dissent });
-      expectRejected(await verify(bundle, keys, 'full'), { 'redundancy.vote': /lists 4 replicas, the workflow runs 3/ });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          // The outvoted execution lists all 3; a fourth, copied from the after step, with its attestation.
+          const after = stepOf(s, 'after');
+          replicasOf(s).push({
+            replica: 3,
+            jobId: after.jobId!,
+            workerKeyId: after.workerKeyId!,
+            principal: 'operator-extra',
+            outputDigest: after.outputDigest!,
+            attestationDigest: after.attestationDigest!,
+          });
+          b.attestations.splice(3, 0, clone(b.attestations[3]!));
+        },
+        { root: true, from: dissent },
+      );
+      expectRejected(await verify(bundle, keys, 'full'), {
+        'redundancy.vote': /lists 4 replicas, the workflow runs 3/,
+      });
     });
   });
 
@@ -500,16 +648,22 @@ describe('redundant steps in receipts', () => {
     it('removed from the redundant step (nothing else changed) → attestations, steps.root (basic) and redundancy.<id> (full)', async () => {
       const { bundle, trusted: keys } = forge((s) => void delete vote(s).redundancy);
       expectRejected(await verify(bundle, keys, 'basic'), { attestations: null, 'steps.root': null });
-      expectRejected(await verify(bundle, keys, 'full'), { 'redundancy.vote': /asks for 2 of 3 replicas to agree, but the receipt lists none/ });
+      expectRejected(await verify(bundle, keys, 'full'), {
+        'redundancy.vote': /asks for 2 of 3 replicas to agree, but the receipt lists none/,
+      });
     });
 
     it('removed, with the bundle, keys and root made to match a step that ran once: basic passes, full → redundancy.<id>', async () => {
-      const { bundle, trusted: keys } = forge((s, b) => {
-        const keep = vote(s).attestationDigest!;
-        for (const r of replicasOf(s)) if (r.attestationDigest !== keep) b.attestations.splice(envelopeIndex(b, r.attestationDigest), 1);
-        delete vote(s).redundancy;
-        pruneKeys(s, b);
-      }, { root: true });
+      const { bundle, trusted: keys } = forge(
+        (s, b) => {
+          const keep = vote(s).attestationDigest!;
+          for (const r of replicasOf(s))
+            if (r.attestationDigest !== keep) b.attestations.splice(envelopeIndex(b, r.attestationDigest), 1);
+          delete vote(s).redundancy;
+          pruneKeys(s, b);
+        },
+        { root: true },
+      );
       expectVerified(await verify(bundle, keys, 'basic'));
       const report = await verify(bundle, keys, 'full');
       expectRejected(report, { 'redundancy.vote': /receipt lists none/ });
@@ -521,14 +675,25 @@ describe('redundant steps in receipts', () => {
         const after = stepOf(s, 'after');
         after.redundancy = {
           quorum: 1,
-          replicas: [{ replica: 0, jobId: after.jobId!, workerKeyId: after.workerKeyId!, principal: 'operator-extra', outputDigest: after.outputDigest!, attestationDigest: after.attestationDigest! }],
+          replicas: [
+            {
+              replica: 0,
+              jobId: after.jobId!,
+              workerKeyId: after.workerKeyId!,
+              principal: 'operator-extra',
+              outputDigest: after.outputDigest!,
+              attestationDigest: after.attestationDigest!,
+            },
+          ],
         };
       });
       const basic = await verify(bundle, keys, 'basic');
       expectVerified(basic);
       expectPassed(basic, ['redundancy.replica.after.0', 'redundancy.primary.after', 'steps.root']);
       const report = await verify(bundle, keys, 'full');
-      expectRejected(report, { 'redundancy.after': /the workflow runs step after once, but the receipt lists 1 replicas/ });
+      expectRejected(report, {
+        'redundancy.after': /the workflow runs step after once, but the receipt lists 1 replicas/,
+      });
       expect(failedNames(report)).toEqual(['redundancy.after']);
     });
   });

@@ -45,7 +45,7 @@ describe('tampering with the transparency-log proof', () => {
   };
   const flipBit = (hex: string, bit: number): string => {
     const bytes = fromHex(hex);
-    bytes[Math.floor(bit / 8) % 32] = bytes[Math.floor(bit / 8) % 32]! ^ (1 << bit % 8);
+    bytes[Math.floor(bit / 8) % 32] = bytes[Math.floor(bit / 8) % 32]! ^ (1 << (bit % 8));
     return toHex(bytes);
   };
 
@@ -60,20 +60,35 @@ describe('tampering with the transparency-log proof', () => {
 
   for (const delta of [1, -1]) {
     it(`logIndex ${delta > 0 ? '+1' : '-1'} → tlog.inclusion`, async () => {
-      const report = await verify(tampered((b) => (b.tlog.logIndex += delta)), [trusted]);
+      const report = await verify(
+        tampered((b) => (b.tlog.logIndex += delta)),
+        [trusted],
+      );
       expectRejected(report, { 'tlog.inclusion': /does not lead from the receipt/ });
       expectPassed(report, ['tlog.checkpoint', 'receipt.signature']);
     });
   }
 
   it('logIndex beyond the tree → tlog.inclusion', async () => {
-    expectRejected(await verify(tampered((b) => (b.tlog.logIndex = 9)), [trusted]), { 'tlog.inclusion': null });
+    expectRejected(
+      await verify(
+        tampered((b) => (b.tlog.logIndex = 9)),
+        [trusted],
+      ),
+      { 'tlog.inclusion': null },
+    );
   });
 
   for (const delta of [1, -1]) {
     it(`treeSize ${delta > 0 ? '+1' : '-1'} → tlog.checkpoint (size mismatch) and tlog.inclusion`, async () => {
-      const report = await verify(tampered((b) => (b.tlog.treeSize += delta)), [trusted]);
-      expectRejected(report, { 'tlog.checkpoint': new RegExp(`checkpoint size is 9, the bundle says ${9 + delta}`), 'tlog.inclusion': /no verified checkpoint/ });
+      const report = await verify(
+        tampered((b) => (b.tlog.treeSize += delta)),
+        [trusted],
+      );
+      expectRejected(report, {
+        'tlog.checkpoint': new RegExp(`checkpoint size is 9, the bundle says ${9 + delta}`),
+        'tlog.inclusion': /no verified checkpoint/,
+      });
     });
   }
 
@@ -81,7 +96,10 @@ describe('tampering with the transparency-log proof', () => {
     const proof = fixture.tlog.inclusionProof;
     for (let i = 0; i < proof.length; i++) {
       for (const bit of [0, 7 + i * 37, 255]) {
-        const report = await verify(tampered((b) => (b.tlog.inclusionProof[i] = flipBit(proof[i]!, bit))), [trusted]);
+        const report = await verify(
+          tampered((b) => (b.tlog.inclusionProof[i] = flipBit(proof[i]!, bit))),
+          [trusted],
+        );
         expectRejected(report, { 'tlog.inclusion': /does not lead/ });
         expectPassed(report, ['tlog.checkpoint']);
       }
@@ -89,32 +107,77 @@ describe('tampering with the transparency-log proof', () => {
   });
 
   it('a proof element removed (first, last) → tlog.inclusion', async () => {
-    expectRejected(await verify(tampered((b) => b.tlog.inclusionProof.shift()), [trusted]), { 'tlog.inclusion': null });
-    expectRejected(await verify(tampered((b) => b.tlog.inclusionProof.pop()), [trusted]), { 'tlog.inclusion': null });
+    expectRejected(
+      await verify(
+        tampered((b) => b.tlog.inclusionProof.shift()),
+        [trusted],
+      ),
+      { 'tlog.inclusion': null },
+    );
+    expectRejected(
+      await verify(
+        tampered((b) => b.tlog.inclusionProof.pop()),
+        [trusted],
+      ),
+      { 'tlog.inclusion': null },
+    );
   });
 
   it('a proof element added (a copy at the end, a zero hash at the start) → tlog.inclusion', async () => {
-    expectRejected(await verify(tampered((b) => b.tlog.inclusionProof.push(b.tlog.inclusionProof[0]!)), [trusted]), { 'tlog.inclusion': null });
-    expectRejected(await verify(tampered((b) => b.tlog.inclusionProof.unshift('0'.repeat(64))), [trusted]), { 'tlog.inclusion': null });
+    expectRejected(
+      await verify(
+        tampered((b) => b.tlog.inclusionProof.push(b.tlog.inclusionProof[0]!)),
+        [trusted],
+      ),
+      { 'tlog.inclusion': null },
+    );
+    expectRejected(
+      await verify(
+        tampered((b) => b.tlog.inclusionProof.unshift('0'.repeat(64))),
+        [trusted],
+      ),
+      { 'tlog.inclusion': null },
+    );
   });
 
   it('two proof elements swapped → tlog.inclusion', async () => {
-    const report = await verify(tampered((b) => ([b.tlog.inclusionProof[0], b.tlog.inclusionProof[1]] = [b.tlog.inclusionProof[1]!, b.tlog.inclusionProof[0]!])), [trusted]);
+    const report = await verify(
+      tampered(
+        (b) =>
+          ([b.tlog.inclusionProof[0], b.tlog.inclusionProof[1]] = [
+            b.tlog.inclusionProof[1]!,
+            b.tlog.inclusionProof[0]!,
+          ]),
+      ),
+      [trusted],
+    );
     expectRejected(report, { 'tlog.inclusion': null });
   });
 
   it('the origin changed → tlog.checkpoint', async () => {
-    const report = await verify(tampered((b) => (b.tlog.origin = `${b.tlog.origin}x`)), [trusted]);
-    expectRejected(report, { 'tlog.checkpoint': /no signature from a trusted key/, 'tlog.inclusion': /no verified checkpoint/ });
+    const report = await verify(
+      tampered((b) => (b.tlog.origin = `${b.tlog.origin}x`)),
+      [trusted],
+    );
+    expectRejected(report, {
+      'tlog.checkpoint': /no signature from a trusted key/,
+      'tlog.inclusion': /no verified checkpoint/,
+    });
   });
 
   it("a digit of the checkpoint's size changed → tlog.checkpoint (signature)", async () => {
-    const report = await verify(tampered((b) => withLine(b, 1, '8')), [trusted]);
+    const report = await verify(
+      tampered((b) => withLine(b, 1, '8')),
+      [trusted],
+    );
     expectRejected(report, { 'tlog.checkpoint': /does not verify/ });
   });
 
   it("the checkpoint's size and the bundle's treeSize changed together → tlog.checkpoint (signature)", async () => {
-    const report = await verify(tampered((b) => (withLine(b, 1, '10'), (b.tlog.treeSize = 10))), [trusted]);
+    const report = await verify(
+      tampered((b) => (withLine(b, 1, '10'), (b.tlog.treeSize = 10))),
+      [trusted],
+    );
     expectRejected(report, { 'tlog.checkpoint': /does not verify/ });
   });
 
@@ -124,7 +187,10 @@ describe('tampering with the transparency-log proof', () => {
         const root = lines(b)[2]!;
         withLine(b, 2, root.slice(0, index) + (root[index] === 'A' ? 'B' : 'A') + root.slice(index + 1));
       });
-      expectRejected(await verify(bundle, [trusted]), { 'tlog.checkpoint': null, 'tlog.inclusion': /no verified checkpoint/ });
+      expectRejected(await verify(bundle, [trusted]), {
+        'tlog.checkpoint': null,
+        'tlog.inclusion': /no verified checkpoint/,
+      });
     }
   });
 
@@ -150,14 +216,19 @@ describe('tampering with the transparency-log proof', () => {
       const { body } = parseNote(b.tlog.checkpoint);
       b.tlog.checkpoint = signNote(body, b.tlog.origin, forger.publicKey, (m) => forger.sign(m));
     });
-    expectRejected(await verify(bundle, [trusted]), { 'tlog.checkpoint': /no signature from a trusted key/, 'tlog.inclusion': /no verified checkpoint/ });
+    expectRejected(await verify(bundle, [trusted]), {
+      'tlog.checkpoint': /no signature from a trusted key/,
+      'tlog.inclusion': /no verified checkpoint/,
+    });
   });
 
   it('a cosignature by an unknown key beside the trusted one is ignored, as signed notes allow (witnesses)', async () => {
     const witness = LocalSigner.generate();
     const bundle = tampered((b) => {
       const { body } = parseNote(b.tlog.checkpoint);
-      const extra = signNote(body, 'witness.example/w1', witness.publicKey, (m) => witness.sign(m)).slice(body.length + 1);
+      const extra = signNote(body, 'witness.example/w1', witness.publicKey, (m) => witness.sign(m)).slice(
+        body.length + 1,
+      );
       b.tlog.checkpoint += extra;
     });
     expect(lines(bundle)).toHaveLength(7);
@@ -165,25 +236,40 @@ describe('tampering with the transparency-log proof', () => {
   });
 
   it('the checkpoint of an older tree size with the current proof → tlog.checkpoint, tlog.inclusion', async () => {
-    const report = await verify(tampered((b) => (b.tlog.checkpoint = older.tlog.checkpoint)), [trusted]);
-    expectRejected(report, { 'tlog.checkpoint': /checkpoint size is 5, the bundle says 9/, 'tlog.inclusion': /no verified checkpoint/ });
+    const report = await verify(
+      tampered((b) => (b.tlog.checkpoint = older.tlog.checkpoint)),
+      [trusted],
+    );
+    expectRejected(report, {
+      'tlog.checkpoint': /checkpoint size is 5, the bundle says 9/,
+      'tlog.inclusion': /no verified checkpoint/,
+    });
   });
 
   it('the older checkpoint and tree size with the current proof → tlog.inclusion', async () => {
-    const report = await verify(tampered((b) => ((b.tlog.checkpoint = older.tlog.checkpoint), (b.tlog.treeSize = 5))), [trusted]);
+    const report = await verify(
+      tampered((b) => ((b.tlog.checkpoint = older.tlog.checkpoint), (b.tlog.treeSize = 5))),
+      [trusted],
+    );
     expectRejected(report, { 'tlog.inclusion': /leaf 4 of 5/ });
     expectPassed(report, ['tlog.checkpoint']);
   });
 
   it('the current checkpoint with the older proof → tlog.inclusion', async () => {
-    const report = await verify(tampered((b) => (b.tlog.inclusionProof = older.tlog.inclusionProof)), [trusted]);
+    const report = await verify(
+      tampered((b) => (b.tlog.inclusionProof = older.tlog.inclusionProof)),
+      [trusted],
+    );
     expectRejected(report, { 'tlog.inclusion': /leaf 4 of 9/ });
   });
 
   it("another execution's log proof (leaf 3 of the same checkpoint) → tlog.inclusion", async () => {
     expect(neighbour.tlog.logIndex).toBe(3);
     expect(neighbour.tlog.checkpoint).toBe(fixture.tlog.checkpoint);
-    const report = await verify(tampered((b) => (b.tlog = clone(neighbour.tlog))), [trusted]);
+    const report = await verify(
+      tampered((b) => (b.tlog = clone(neighbour.tlog))),
+      [trusted],
+    );
     expectRejected(report, { 'tlog.inclusion': /leaf 3 of 9/ });
     expectPassed(report, ['tlog.checkpoint']);
   });

@@ -19,12 +19,23 @@ describe('verifyBundle accepts real bundles', () => {
 
     const failing = await t.run({
       id: 'failing',
-      steps: [echo('a'), echo('b', { model_requirements: { name: 'builtin/fail' }, input_mappings: { retryable: 'false' }, depends_on: ['a'] }), echo('c', { depends_on: ['b'] })],
+      steps: [
+        echo('a'),
+        echo('b', {
+          model_requirements: { name: 'builtin/fail' },
+          input_mappings: { retryable: 'false' },
+          depends_on: ['a'],
+        }),
+        echo('c', { depends_on: ['b'] }),
+      ],
     });
     expect(failing.status).toBe('failed');
     failedRun = await bundleOf(t, failing.executionId);
 
-    const started = await t.start({ id: 'cancelling', steps: [echo('a'), sleepStep('b', 30_000, { depends_on: ['a'] }), echo('c', { depends_on: ['b'] })] });
+    const started = await t.start({
+      id: 'cancelling',
+      steps: [echo('a'), sleepStep('b', 30_000, { depends_on: ['a'] }), echo('c', { depends_on: ['b'] })],
+    });
     for (let i = 0; i < 500 && (await t.view(started.id)).steps.find((s) => s.id === 'b')?.status !== 'running'; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -50,7 +61,9 @@ describe('verifyBundle accepts real bundles', () => {
       expectVerified(full);
       // Full really checked the data: one data.step check per completed step.
       const completed = receiptOf(bundle).predicate.steps.filter((s) => s.status === 'completed');
-      expect(full.checks.filter((c) => c.name.startsWith('data.step.')).map((c) => c.name)).toEqual(completed.map((s) => `data.step.${s.stepId}`));
+      expect(full.checks.filter((c) => c.name.startsWith('data.step.')).map((c) => c.name)).toEqual(
+        completed.map((s) => `data.step.${s.stepId}`),
+      );
     });
   }
 
@@ -87,7 +100,9 @@ describe('verifyBundle accepts real bundles', () => {
   it('the keys inside the bundle are not trusted on their own word: trusting only a worker key fails', async () => {
     const bundle = get('linear');
     const worker = bundle.keys.find((k) => k.role === 'worker')!;
-    expectRejected(await verify(bundle, [worker.publicKeyPem]), { 'receipt.signature': /not a trusted coordinator key/ });
+    expectRejected(await verify(bundle, [worker.publicKeyPem]), {
+      'receipt.signature': /not a trusted coordinator key/,
+    });
   });
 
   it('a JSON round trip of the bundle still verifies', async () => {

@@ -31,7 +31,13 @@ for (const kind of BACKENDS) {
         inputs: TRICKY_INPUTS,
         result: { summary: 'done ✓', counts: [Number.MAX_SAFE_INTEGER, 0, -1] },
         resultDigest: hex('result'),
-        error: { code: 'step_failed', message: 'step "summary" failed: 💥', retryable: false, stepId: 'summary', details: { workers: ['w1', 'w2'], n: 2 } },
+        error: {
+          code: 'step_failed',
+          message: 'step "summary" failed: 💥',
+          retryable: false,
+          stepId: 'summary',
+          details: { workers: ['w1', 'w2'], n: 2 },
+        },
         budget: 9_000_000_000_000,
         spent: 2 ** 53 - 1,
         reserved: 17,
@@ -68,12 +74,24 @@ for (const kind of BACKENDS) {
 
     it('updateExecution sets the given fields, clears fields set to undefined and leaves the rest', async () => {
       const exec = await seedOne(h.store, { idempotencyKey: 'k' });
-      const finished = { status: 'completed', result: { a: [1, { b: 'ü' }] }, resultDigest: hex('r'), finishedAt: T0 + 9, updatedAt: T0 + 9 } as const;
+      const finished = {
+        status: 'completed',
+        result: { a: [1, { b: 'ü' }] },
+        resultDigest: hex('r'),
+        finishedAt: T0 + 9,
+        updatedAt: T0 + 9,
+      } as const;
       await h.store.transaction((tx) => tx.updateExecution(exec.id, finished));
       expect(await h.store.read.getExecution(exec.id)).toStrictEqual({ ...exec, ...finished });
 
       await h.store.transaction((tx) =>
-        tx.updateExecution(exec.id, { status: 'running', result: undefined, resultDigest: undefined, finishedAt: undefined, idempotencyKey: undefined }),
+        tx.updateExecution(exec.id, {
+          status: 'running',
+          result: undefined,
+          resultDigest: undefined,
+          finishedAt: undefined,
+          idempotencyKey: undefined,
+        }),
       );
       const got = await h.store.read.getExecution(exec.id);
       const { idempotencyKey: _cleared, ...unkeyed } = exec;
@@ -149,7 +167,12 @@ for (const kind of BACKENDS) {
     });
 
     it('findExecutionByIdempotencyKey matches client and key together', async () => {
-      const [keyed] = await seed(h.store, { clientId: 'c1', idempotencyKey: 'k1' }, { clientId: 'c1' }, { clientId: 'c2', idempotencyKey: 'k2' });
+      const [keyed] = await seed(
+        h.store,
+        { clientId: 'c1', idempotencyKey: 'k1' },
+        { clientId: 'c1' },
+        { clientId: 'c2', idempotencyKey: 'k2' },
+      );
       expect(await h.store.read.findExecutionByIdempotencyKey('c1', 'k1')).toStrictEqual(keyed);
       expect(await h.store.read.findExecutionByIdempotencyKey('c2', 'k1')).toBeUndefined();
       expect(await h.store.read.findExecutionByIdempotencyKey('c1', 'k2')).toBeUndefined();

@@ -113,7 +113,11 @@ export function useStore(kind: BackendKind, label: string): StoreHandle {
  * Runs SQL on the test's database with the database's own driver, bypassing the store: to plant rows the
  * store would never write, or to change the schema under it. `?` placeholders work on both.
  */
-export async function rawQuery(backend: BackendFixture, sql: string, params: (string | number)[] = []): Promise<Record<string, unknown>[]> {
+export async function rawQuery(
+  backend: BackendFixture,
+  sql: string,
+  params: (string | number)[] = [],
+): Promise<Record<string, unknown>[]> {
   if (backend.kind === 'sqlite') {
     const db = new Database(join(backend.dataDir, 'verity.db'));
     try {
@@ -128,11 +132,17 @@ export async function rawQuery(backend: BackendFixture, sql: string, params: (st
   const url = new URL(backend.databaseUrl!);
   const schema = url.searchParams.get('schema');
   url.searchParams.delete('schema');
-  const client = new pg.Client({ connectionString: url.toString(), ...(schema !== null && { options: `-c search_path=${schema}` }) });
+  const client = new pg.Client({
+    connectionString: url.toString(),
+    ...(schema !== null && { options: `-c search_path=${schema}` }),
+  });
   await client.connect();
   try {
     let n = 0;
-    const result = await client.query(sql.replace(/\?/g, () => `$${++n}`), params);
+    const result = await client.query(
+      sql.replace(/\?/g, () => `$${++n}`),
+      params,
+    );
     return result.rows as Record<string, unknown>[];
   } finally {
     await client.end();
@@ -143,7 +153,13 @@ export async function rawQuery(backend: BackendFixture, sql: string, params: (st
 // Record builders: complete, valid records with only the required fields, and overrides on top
 
 export function definition(id = 'summarize', version = 1): WorkflowDefinition {
-  const retry = { max_attempts: 3, initial_backoff_ms: 500, backoff_multiplier: 2, max_backoff_ms: 30_000, non_retryable: ['invalid_input'] };
+  const retry = {
+    max_attempts: 3,
+    initial_backoff_ms: 500,
+    backoff_multiplier: 2,
+    max_backoff_ms: 30_000,
+    non_retryable: ['invalid_input'],
+  };
   return {
     id,
     name: 'Summarize — «résumé» 📄',
@@ -231,10 +247,24 @@ export function execution(wf: WorkflowRecord, overrides: Partial<ExecutionRecord
 }
 
 export function step(executionId: string, stepId: string, overrides: Partial<StepRecord> = {}): StepRecord {
-  return { executionId, stepId, position: 0, status: 'pending', attempts: 0, roundStart: 0, pendingDeps: 0, cost: 0, ...overrides };
+  return {
+    executionId,
+    stepId,
+    position: 0,
+    status: 'pending',
+    attempts: 0,
+    roundStart: 0,
+    pendingDeps: 0,
+    cost: 0,
+    ...overrides,
+  };
 }
 
-export function stepResult(executionId: string, stepId: string, overrides: Partial<StepResultRecord> = {}): StepResultRecord {
+export function stepResult(
+  executionId: string,
+  stepId: string,
+  overrides: Partial<StepResultRecord> = {},
+): StepResultRecord {
   return {
     executionId,
     stepId,

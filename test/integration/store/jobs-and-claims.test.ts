@@ -7,7 +7,15 @@ import { T0, hex, job, modelJob, newId, seedOne, useStore } from './fixtures.js'
 const ALL_TYPES = ['inference', 'training', 'data_processing'] as const;
 
 function request(overrides: Partial<ClaimRequest> = {}): ClaimRequest {
-  return { workerId: 'w1', stepTypes: ['data_processing'], models: [], now: T0, leaseMs: 10_000, nonce: 'nonce-1', ...overrides };
+  return {
+    workerId: 'w1',
+    stepTypes: ['data_processing'],
+    models: [],
+    now: T0,
+    leaseMs: 10_000,
+    nonce: 'nonce-1',
+    ...overrides,
+  };
 }
 
 async function insertJobs(store: Store, ...jobs: JobRecord[]): Promise<void> {
@@ -23,7 +31,8 @@ function claim(store: Store, overrides: Partial<ClaimRequest> = {}): Promise<Job
 /** Claims until nothing is left for this request; returns the ids in claim order. */
 async function claimAll(store: Store, overrides: Partial<ClaimRequest> = {}): Promise<string[]> {
   const ids: string[] = [];
-  for (let claimed = await claim(store, overrides); claimed; claimed = await claim(store, overrides)) ids.push(claimed.id);
+  for (let claimed = await claim(store, overrides); claimed; claimed = await claim(store, overrides))
+    ids.push(claimed.id);
   return ids;
 }
 
@@ -62,7 +71,18 @@ for (const kind of BACKENDS) {
       expect(await h.store.read.getJob(full.id)).toStrictEqual(full);
       const got = await h.store.read.getJob(bare.id);
       expect(got).toStrictEqual(bare);
-      for (const field of ['model', 'cost', 'nonce', 'workerId', 'error', 'assignedAt', 'startedAt', 'finishedAt', 'leaseExpiresAt', 'deadlineAt']) {
+      for (const field of [
+        'model',
+        'cost',
+        'nonce',
+        'workerId',
+        'error',
+        'assignedAt',
+        'startedAt',
+        'finishedAt',
+        'leaseExpiresAt',
+        'deadlineAt',
+      ]) {
         expect(Object.hasOwn(got!, field), field).toBe(false);
       }
       expect(await h.store.read.getJob(newId())).toBeUndefined();
@@ -103,7 +123,10 @@ for (const kind of BACKENDS) {
     it('a job without a model goes only to a worker listing its step type', async () => {
       const exec = await seedOne(h.store);
       const data = job(exec);
-      const inference = job(exec, { stepType: 'inference', spec: { workflowDigest: exec.workflowDigest, stepType: 'inference' } });
+      const inference = job(exec, {
+        stepType: 'inference',
+        spec: { workflowDigest: exec.workflowDigest, stepType: 'inference' },
+      });
       await insertJobs(h.store, data, inference);
 
       expect(await claimAll(h.store, { stepTypes: ['training'], models: ['llama'] })).toEqual([]);
@@ -164,7 +187,9 @@ for (const kind of BACKENDS) {
       await insertJobs(h.store, job(exec, { timeoutMs: 60_000 }));
       const held = (await claim(h.store, { workerId: 'w1', nonce: 'n1', now, leaseMs: 10_000 }))!;
       const tryUpdate = (guard: JobGuard) =>
-        h.store.transaction((tx) => tx.updateJob(held.id, { status: 'expired', finishedAt: now + 1, nonce: undefined }, guard));
+        h.store.transaction((tx) =>
+          tx.updateJob(held.id, { status: 'expired', finishedAt: now + 1, nonce: undefined }, guard),
+        );
 
       const failing: JobGuard[] = [
         { status: ['running'] },
@@ -180,24 +205,44 @@ for (const kind of BACKENDS) {
       }
       expect(await h.store.transaction((tx) => tx.updateJob(newId(), { status: 'expired' }))).toBe(false);
 
-      expect(await tryUpdate({ status: ['assigned', 'running'], workerId: 'w1', nonce: 'n1', expiredAt: now + 10_000 })).toBe(true);
+      expect(
+        await tryUpdate({ status: ['assigned', 'running'], workerId: 'w1', nonce: 'n1', expiredAt: now + 10_000 }),
+      ).toBe(true);
       const { nonce: _cleared, ...rest } = held;
       expect(await h.store.read.getJob(held.id)).toStrictEqual({ ...rest, status: 'expired', finishedAt: now + 1 });
     });
 
     it('updateJob with expiredAt also applies when only the deadline has passed', async () => {
       const exec = await seedOne(h.store);
-      const j = job(exec, { status: 'running', workerId: 'w1', nonce: 'n1', leaseExpiresAt: T0 + 10_000, deadlineAt: T0 + 500 });
+      const j = job(exec, {
+        status: 'running',
+        workerId: 'w1',
+        nonce: 'n1',
+        leaseExpiresAt: T0 + 10_000,
+        deadlineAt: T0 + 500,
+      });
       await insertJobs(h.store, j);
-      expect(await h.store.transaction((tx) => tx.updateJob(j.id, { status: 'expired' }, { expiredAt: T0 + 499 }))).toBe(false);
-      expect(await h.store.transaction((tx) => tx.updateJob(j.id, { status: 'expired' }, { expiredAt: T0 + 500 }))).toBe(true);
+      expect(
+        await h.store.transaction((tx) => tx.updateJob(j.id, { status: 'expired' }, { expiredAt: T0 + 499 })),
+      ).toBe(false);
+      expect(
+        await h.store.transaction((tx) => tx.updateJob(j.id, { status: 'expired' }, { expiredAt: T0 + 500 })),
+      ).toBe(true);
       expect((await h.store.read.getJob(j.id))?.status).toBe('expired');
     });
 
     it('listExpiredJobIds lists leased jobs whose lease or deadline passed', async () => {
       const exec = await seedOne(h.store);
       const now = T0 + 10_000;
-      const leased = (overrides: Partial<JobRecord>) => job(exec, { status: 'assigned', workerId: 'w1', nonce: 'n', leaseExpiresAt: now + 1, deadlineAt: now + 1, ...overrides });
+      const leased = (overrides: Partial<JobRecord>) =>
+        job(exec, {
+          status: 'assigned',
+          workerId: 'w1',
+          nonce: 'n',
+          leaseExpiresAt: now + 1,
+          deadlineAt: now + 1,
+          ...overrides,
+        });
       const leaseGone = leased({ leaseExpiresAt: now - 10 });
       const leaseJustGone = leased({ status: 'running', leaseExpiresAt: now });
       const deadlineGone = leased({ status: 'running', leaseExpiresAt: now + 5, deadlineAt: now - 1 });
@@ -206,7 +251,9 @@ for (const kind of BACKENDS) {
       const queued = job(exec, { availableAt: T0 });
       await insertJobs(h.store, leaseGone, leaseJustGone, deadlineGone, fine, finished, queued);
 
-      expect((await h.store.read.listExpiredJobIds(now, 10)).sort()).toEqual([leaseGone.id, leaseJustGone.id, deadlineGone.id].sort());
+      expect((await h.store.read.listExpiredJobIds(now, 10)).sort()).toEqual(
+        [leaseGone.id, leaseJustGone.id, deadlineGone.id].sort(),
+      );
       expect(await h.store.read.listExpiredJobIds(now, 1)).toEqual([leaseGone.id]);
       expect(await h.store.read.listExpiredJobIds(now - 100, 10)).toEqual([]);
     });
@@ -219,7 +266,8 @@ for (const kind of BACKENDS) {
       const w3Assigned = job(exec, { status: 'assigned', workerId: 'w3' });
       await insertJobs(h.store, w1Assigned, w1Done, w2Running, w3Assigned, job(exec));
 
-      const ids = (workers: string[], statuses: JobRecord['status'][]) => h.store.read.listJobIdsOfWorkers(workers, statuses).then((x) => x.sort());
+      const ids = (workers: string[], statuses: JobRecord['status'][]) =>
+        h.store.read.listJobIdsOfWorkers(workers, statuses).then((x) => x.sort());
       expect(await ids(['w1', 'w2'], ['assigned', 'running'])).toEqual([w1Assigned.id, w2Running.id].sort());
       expect(await ids(['w1'], ['completed'])).toEqual([w1Done.id]);
       expect(await ids(['w4'], ['assigned', 'running'])).toEqual([]);

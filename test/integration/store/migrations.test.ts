@@ -14,7 +14,9 @@ import { rawQuery, seedOne, useBackend } from './fixtures.js';
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL('./open-store.child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const VERSIONS = schemaMigrations({ int: 'BIGINT', serialKey: 'BIGSERIAL PRIMARY KEY', txOrderDefault: '0' }).map((m) => m.version);
+const VERSIONS = schemaMigrations({ int: 'BIGINT', serialKey: 'BIGSERIAL PRIMARY KEY', txOrderDefault: '0' }).map(
+  (m) => m.version,
+);
 
 /** The versions recorded in schema_migrations, in order. */
 async function recordedVersions(h: ReturnType<typeof useBackend>): Promise<number[]> {
@@ -62,7 +64,9 @@ for (const kind of BACKENDS) {
       // PostgreSQL's advisory lock), not fail on them or apply them twice.
       const { dataDir, databaseUrl } = h.backend;
       await Promise.all(
-        [1, 2, 3].map(() => run(process.execPath, ['--import', 'tsx', CHILD, dataDir, databaseUrl ?? ''], { cwd: ROOT })),
+        [1, 2, 3].map(() =>
+          run(process.execPath, ['--import', 'tsx', CHILD, dataDir, databaseUrl ?? ''], { cwd: ROOT }),
+        ),
       );
       expect(await recordedVersions(h)).toEqual(VERSIONS);
       const store = await h.open();
@@ -73,17 +77,24 @@ for (const kind of BACKENDS) {
     // Two SQLite stores on one file in one process cannot migrate at once: better-sqlite3 waits for the
     // write lock synchronously, blocking the event loop that would release it (see the report); SQLite is
     // covered by the test of separate processes above.
-    it.runIf(kind === 'postgres')('parallel opens in one process on one fresh schema all succeed (PostgreSQL)', async () => {
-      // Eight pools race CREATE SCHEMA and the migrations; without the advisory lock around both, this fails.
-      const stores = await Promise.all(Array.from({ length: 8 }, () => h.open()));
-      expect(await recordedVersions(h)).toEqual(VERSIONS);
-      const exec = await seedOne(stores[0]!);
-      for (const store of stores) expect((await store.read.getExecution(exec.id))?.id).toBe(exec.id);
-    });
+    it.runIf(kind === 'postgres')(
+      'parallel opens in one process on one fresh schema all succeed (PostgreSQL)',
+      async () => {
+        // Eight pools race CREATE SCHEMA and the migrations; without the advisory lock around both, this fails.
+        const stores = await Promise.all(Array.from({ length: 8 }, () => h.open()));
+        expect(await recordedVersions(h)).toEqual(VERSIONS);
+        const exec = await seedOne(stores[0]!);
+        for (const store of stores) expect((await store.read.getExecution(exec.id))?.id).toBe(exec.id);
+      },
+    );
 
     it('refuses a database whose schema is newer than the code (schema_too_new)', async () => {
       await h.close(await h.open());
-      await rawQuery(h.backend, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [999, 'from the future', 1]);
+      await rawQuery(h.backend, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        999,
+        'from the future',
+        1,
+      ]);
 
       const error: unknown = await h.open().then(
         () => undefined,

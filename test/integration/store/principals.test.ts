@@ -10,7 +10,14 @@ import { T0, hex, job, seedOne, stepResult, useStore, worker } from './fixtures.
  * principal, and the reads behind the per-principal registration caps count what they should.
  */
 
-const claimRequest = (workerId: string): ClaimRequest => ({ workerId, stepTypes: ['data_processing'], models: [], now: T0, leaseMs: 10_000, nonce: `nonce-${workerId}` });
+const claimRequest = (workerId: string): ClaimRequest => ({
+  workerId,
+  stepTypes: ['data_processing'],
+  models: [],
+  now: T0,
+  leaseMs: 10_000,
+  nonce: `nonce-${workerId}`,
+});
 
 function claim(store: Store, workerId: string): Promise<JobRecord | undefined> {
   return store.transaction((tx) => tx.claimJob(claimRequest(workerId)));
@@ -71,7 +78,9 @@ for (const kind of BACKENDS) {
         await tx.upsertWorker(worker({ id: 'a1', kind: 'remote', principal: 'acme', keyId: hex('k1') }));
         await tx.upsertWorker(worker({ id: 'a2', kind: 'remote', principal: 'acme', keyId: hex('k1') }));
         await tx.upsertWorker(worker({ id: 'a3', kind: 'remote', principal: 'acme', keyId: hex('k2') }));
-        await tx.upsertWorker(worker({ id: 'a4', kind: 'remote', principal: 'acme', keyId: hex('k3'), status: 'stopped' }));
+        await tx.upsertWorker(
+          worker({ id: 'a4', kind: 'remote', principal: 'acme', keyId: hex('k3'), status: 'stopped' }),
+        );
         await tx.upsertWorker(worker({ id: 'b1', kind: 'remote', principal: 'bravo', keyId: hex('k4') }));
         await tx.registerZkKey('1', '2', 'a1', T0);
         await tx.registerZkKey('3', '4', 'a4', T0);

@@ -17,7 +17,12 @@ import { T0, seedOne, sleep, useStore } from './fixtures.js';
 const event = (executionId: string, type: string, at = T0): NewEvent => ({ executionId, at, type, actor: 'test' });
 
 /** Everything readable after `cursor`, page by page. */
-async function readAll(store: Store, executionId: string, cursor: string | undefined, limit = 1000): Promise<EventAt[]> {
+async function readAll(
+  store: Store,
+  executionId: string,
+  cursor: string | undefined,
+  limit = 1000,
+): Promise<EventAt[]> {
   const out: EventAt[] = [];
   for (;;) {
     const page = await store.read.readEvents(executionId, cursor, limit);
@@ -46,7 +51,10 @@ for (const kind of BACKENDS) {
         const batch = [0, 1, 2].map((i) => event(exec.id, `e${tx}.${i}`));
         types.push(...batch.map((e) => e.type));
         // Another execution's events interleave in the table and must not show up.
-        await h.store.transaction((t) => { t.appendEvents([...batch, event(other.id, 'other')]); return Promise.resolve(); });
+        await h.store.transaction((t) => {
+          t.appendEvents([...batch, event(other.id, 'other')]);
+          return Promise.resolve();
+        });
       }
       const all = await readAll(h.store, exec.id, undefined);
       expect(all.map((e) => e.event.type)).toEqual(types);
@@ -78,7 +86,7 @@ for (const kind of BACKENDS) {
       const reader = (async () => {
         let cursor: string | undefined;
         // One more read after the writers are done picks up what the last of them committed.
-        for (let last = false; ; ) {
+        for (let last = false; ;) {
           const page = await h.store.read.readEvents(exec.id, cursor, 1000);
           seen.push(...page);
           if (page.length > 0) cursor = page.at(-1)!.cursor;
@@ -121,86 +129,106 @@ async function rawClient(backend: BackendFixture): Promise<pg.Client> {
   return client;
 }
 
-describe.skipIf(!(await backendAvailable('postgres')))('readEvents with transactions committing out of order (postgres)', () => {
-  const h = useStore('postgres', 'read_events_order');
+describe.skipIf(!(await backendAvailable('postgres')))(
+  'readEvents with transactions committing out of order (postgres)',
+  () => {
+    const h = useStore('postgres', 'read_events_order');
 
-  it('a transaction that began first but commits last is not skipped by a reader that read in between', async () => {
-    const exec = await seedOne(h.store);
-    const hold = gate();
-    const locked = gate();
-    // T1 locks the execution (and so holds a transaction id), then waits before writing its event.
-    const t1 = h.store.transaction(async (tx) => {
-      await tx.lockExecution(exec.id);
-      locked.open();
-      await hold.wait;
-      tx.appendEvents([event(exec.id, 't1')]);
-    });
-    await locked.wait;
-    // T2 begins later and commits first.
-    await h.store.transaction((tx) => { tx.appendEvents([event(exec.id, 't2')]); return Promise.resolve(); });
-    const before = await readAll(h.store, exec.id, undefined);
-    hold.open();
-    await t1;
-    const after = await readAll(h.store, exec.id, before.at(-1)?.cursor);
-    expect([...before, ...after].map((e) => e.event.type)).toEqual(['t2', 't1']);
-    expect((await readAll(h.store, exec.id, undefined)).map((e) => e.event.type)).toEqual(['t2', 't1']);
-  });
-
-  it('an execution\'s events inserted first (lower seq) by a transaction not yet committed hold back the next writer, so none is skipped', async () => {
-    const exec = await seedOne(h.store);
-    // T1 does what the store does before it commits: takes the execution's event lock, inserts, and then
-    // (unlike the store) waits before COMMIT, to widen the window a reader could otherwise fall into.
-    const t1 = await rawClient(h.backend);
-    try {
-      await t1.query('BEGIN');
-      await t1.query('SELECT pg_advisory_xact_lock($1, $2)', [EVENT_LOCK_SPACE, eventLockKey(exec.id)]);
-      const inserted = await t1.query<{ seq: string }>("INSERT INTO events (execution_id, at, type, actor) VALUES ($1, $2, 't1', 'test') RETURNING seq", [exec.id, T0]);
-      let t2Done = false;
-      const t2 = h.store.transaction((tx) => { tx.appendEvents([event(exec.id, 't2')]); return Promise.resolve(); }).then(() => (t2Done = true));
-      await sleep(300);
-      // T2 waits for T1 instead of committing a higher seq that a reader could pass T1's event with.
-      expect(t2Done).toBe(false);
+    it('a transaction that began first but commits last is not skipped by a reader that read in between', async () => {
+      const exec = await seedOne(h.store);
+      const hold = gate();
+      const locked = gate();
+      // T1 locks the execution (and so holds a transaction id), then waits before writing its event.
+      const t1 = h.store.transaction(async (tx) => {
+        await tx.lockExecution(exec.id);
+        locked.open();
+        await hold.wait;
+        tx.appendEvents([event(exec.id, 't1')]);
+      });
+      await locked.wait;
+      // T2 begins later and commits first.
+      await h.store.transaction((tx) => {
+        tx.appendEvents([event(exec.id, 't2')]);
+        return Promise.resolve();
+      });
       const before = await readAll(h.store, exec.id, undefined);
-      expect(before).toEqual([]);
-      await t1.query('COMMIT');
-      await t2;
-      const read = await readAll(h.store, exec.id, undefined);
-      expect(read.map((e) => e.event.type)).toEqual(['t1', 't2']);
-      expect(read[0]!.event.seq).toBe(Number(inserted.rows[0]!.seq));
-      expect(read[1]!.event.seq).toBeGreaterThan(read[0]!.event.seq);
-    } finally {
-      await t1.end();
-    }
-  });
+      hold.open();
+      await t1;
+      const after = await readAll(h.store, exec.id, before.at(-1)?.cursor);
+      expect([...before, ...after].map((e) => e.event.type)).toEqual(['t2', 't1']);
+      expect((await readAll(h.store, exec.id, undefined)).map((e) => e.event.type)).toEqual(['t2', 't1']);
+    });
 
-  it('events of different executions do not wait for each other', async () => {
-    const exec = await seedOne(h.store);
-    const other = await seedOne(h.store);
-    const t1 = await rawClient(h.backend);
-    try {
-      await t1.query('BEGIN');
-      await t1.query('SELECT pg_advisory_xact_lock($1, $2)', [EVENT_LOCK_SPACE, eventLockKey(exec.id)]);
-      // The other execution's writer goes through while the first execution's event lock is held.
-      await h.store.transaction((tx) => { tx.appendEvents([event(other.id, 'free')]); return Promise.resolve(); });
-      expect((await readAll(h.store, other.id, undefined)).map((e) => e.event.type)).toEqual(['free']);
-    } finally {
-      await t1.query('ROLLBACK');
-      await t1.end();
-    }
-  });
+    it("an execution's events inserted first (lower seq) by a transaction not yet committed hold back the next writer, so none is skipped", async () => {
+      const exec = await seedOne(h.store);
+      // T1 does what the store does before it commits: takes the execution's event lock, inserts, and then
+      // (unlike the store) waits before COMMIT, to widen the window a reader could otherwise fall into.
+      const t1 = await rawClient(h.backend);
+      try {
+        await t1.query('BEGIN');
+        await t1.query('SELECT pg_advisory_xact_lock($1, $2)', [EVENT_LOCK_SPACE, eventLockKey(exec.id)]);
+        const inserted = await t1.query<{ seq: string }>(
+          "INSERT INTO events (execution_id, at, type, actor) VALUES ($1, $2, 't1', 'test') RETURNING seq",
+          [exec.id, T0],
+        );
+        let t2Done = false;
+        const t2 = h.store
+          .transaction((tx) => {
+            tx.appendEvents([event(exec.id, 't2')]);
+            return Promise.resolve();
+          })
+          .then(() => (t2Done = true));
+        await sleep(300);
+        // T2 waits for T1 instead of committing a higher seq that a reader could pass T1's event with.
+        expect(t2Done).toBe(false);
+        const before = await readAll(h.store, exec.id, undefined);
+        expect(before).toEqual([]);
+        await t1.query('COMMIT');
+        await t2;
+        const read = await readAll(h.store, exec.id, undefined);
+        expect(read.map((e) => e.event.type)).toEqual(['t1', 't2']);
+        expect(read[0]!.event.seq).toBe(Number(inserted.rows[0]!.seq));
+        expect(read[1]!.event.seq).toBeGreaterThan(read[0]!.event.seq);
+      } finally {
+        await t1.end();
+      }
+    });
 
-  it('a long transaction elsewhere in the database does not hold readers back', async () => {
-    const exec = await seedOne(h.store);
-    const other = await rawClient(h.backend);
-    try {
-      await other.query('BEGIN');
-      // An outside transaction with an id, older than everything below and still open.
-      await other.query('SELECT pg_current_xact_id()');
-      await h.store.transaction((tx) => { tx.appendEvents([event(exec.id, 'a'), event(exec.id, 'b')]); return Promise.resolve(); });
-      expect((await readAll(h.store, exec.id, undefined)).map((e) => e.event.type)).toEqual(['a', 'b']);
-    } finally {
-      await other.query('ROLLBACK');
-      await other.end();
-    }
-  });
-});
+    it('events of different executions do not wait for each other', async () => {
+      const exec = await seedOne(h.store);
+      const other = await seedOne(h.store);
+      const t1 = await rawClient(h.backend);
+      try {
+        await t1.query('BEGIN');
+        await t1.query('SELECT pg_advisory_xact_lock($1, $2)', [EVENT_LOCK_SPACE, eventLockKey(exec.id)]);
+        // The other execution's writer goes through while the first execution's event lock is held.
+        await h.store.transaction((tx) => {
+          tx.appendEvents([event(other.id, 'free')]);
+          return Promise.resolve();
+        });
+        expect((await readAll(h.store, other.id, undefined)).map((e) => e.event.type)).toEqual(['free']);
+      } finally {
+        await t1.query('ROLLBACK');
+        await t1.end();
+      }
+    });
+
+    it('a long transaction elsewhere in the database does not hold readers back', async () => {
+      const exec = await seedOne(h.store);
+      const other = await rawClient(h.backend);
+      try {
+        await other.query('BEGIN');
+        // An outside transaction with an id, older than everything below and still open.
+        await other.query('SELECT pg_current_xact_id()');
+        await h.store.transaction((tx) => {
+          tx.appendEvents([event(exec.id, 'a'), event(exec.id, 'b')]);
+          return Promise.resolve();
+        });
+        expect((await readAll(h.store, exec.id, undefined)).map((e) => e.event.type)).toEqual(['a', 'b']);
+      } finally {
+        await other.query('ROLLBACK');
+        await other.end();
+      }
+    });
+  },
+);

@@ -16,7 +16,9 @@ for (const kind of BACKENDS) {
       const exec = await seedOne(h.store);
       const n = 1_000;
       const statuses = ['pending', 'queued', 'running', 'completed'] as const;
-      const records = scrambled(n).map((p) => step(exec.id, `s${p}`, { position: p, status: statuses[p % 4]!, cost: p }));
+      const records = scrambled(n).map((p) =>
+        step(exec.id, `s${p}`, { position: p, status: statuses[p % 4]!, cost: p }),
+      );
       expect(new Set(records.map((r) => r.position)).size).toBe(n);
       await h.store.transaction((tx) => tx.insertSteps(records));
 
@@ -24,7 +26,9 @@ for (const kind of BACKENDS) {
       expect(listed).toHaveLength(n);
       expect(listed.map((s) => s.position)).toEqual(Array.from({ length: n }, (_, i) => i));
       expect(listed[418]).toStrictEqual(step(exec.id, 's418', { position: 418, status: 'running', cost: 418 }));
-      expect(await h.store.read.listStepStatuses(exec.id)).toEqual(listed.map((s) => ({ stepId: s.stepId, status: s.status })));
+      expect(await h.store.read.listStepStatuses(exec.id)).toEqual(
+        listed.map((s) => ({ stepId: s.stepId, status: s.status })),
+      );
       expect(await h.store.read.listSteps(newId())).toEqual([]);
     });
 
@@ -37,7 +41,13 @@ for (const kind of BACKENDS) {
         roundStart: 2,
         currentJobId: newId(),
         inputDigest: hex('in'),
-        error: { code: 'timeout', message: 'took too long ⏱', retryable: true, stepId: 'full', details: { after: 30_000 } },
+        error: {
+          code: 'timeout',
+          message: 'took too long ⏱',
+          retryable: true,
+          stepId: 'full',
+          details: { after: 30_000 },
+        },
         skipReason: 'when was false',
         cost: 123_456,
         queuedAt: T0 + 1,
@@ -49,7 +59,15 @@ for (const kind of BACKENDS) {
       expect(await h.store.read.getStep(exec.id, 'full')).toStrictEqual(full);
       const got = await h.store.read.getStep(exec.id, 'bare');
       expect(got).toStrictEqual(bare);
-      for (const field of ['currentJobId', 'inputDigest', 'error', 'skipReason', 'queuedAt', 'startedAt', 'finishedAt']) {
+      for (const field of [
+        'currentJobId',
+        'inputDigest',
+        'error',
+        'skipReason',
+        'queuedAt',
+        'startedAt',
+        'finishedAt',
+      ]) {
         expect(Object.hasOwn(got!, field), field).toBe(false);
       }
       expect(await h.store.read.getStep(exec.id, 'missing')).toBeUndefined();
@@ -66,11 +84,19 @@ for (const kind of BACKENDS) {
       expect(await h.store.read.getStep(exec.id, 'a')).toStrictEqual(afterQueued);
 
       // The guard fails: nothing changes.
-      expect(await h.store.transaction((tx) => tx.updateStep(exec.id, 'a', { status: 'completed', cost: 5 }, ['pending', 'running']))).toBe(false);
+      expect(
+        await h.store.transaction((tx) =>
+          tx.updateStep(exec.id, 'a', { status: 'completed', cost: 5 }, ['pending', 'running']),
+        ),
+      ).toBe(false);
       expect(await h.store.read.getStep(exec.id, 'a')).toStrictEqual(afterQueued);
 
       // The guard holds; an undefined field is cleared.
-      expect(await h.store.transaction((tx) => tx.updateStep(exec.id, 'a', { status: 'running', error: undefined }, ['queued']))).toBe(true);
+      expect(
+        await h.store.transaction((tx) =>
+          tx.updateStep(exec.id, 'a', { status: 'running', error: undefined }, ['queued']),
+        ),
+      ).toBe(true);
       const { error: _cleared, ...withoutError } = afterQueued;
       expect(await h.store.read.getStep(exec.id, 'a')).toStrictEqual({ ...withoutError, status: 'running' });
 
@@ -88,10 +114,13 @@ for (const kind of BACKENDS) {
           step(exec.id, 'pending', { position: 2, status: 'pending', currentJobId: 'job-3' }),
         ]),
       );
-      const mark = (stepId: string, jobId: string, now: number) => h.store.transaction((tx) => tx.markStepRunning(exec.id, stepId, jobId, now));
+      const mark = (stepId: string, jobId: string, now: number) =>
+        h.store.transaction((tx) => tx.markStepRunning(exec.id, stepId, jobId, now));
 
       expect(await mark('fresh', 'job-other', T0 + 100)).toBe(false);
-      expect(await h.store.read.getStep(exec.id, 'fresh')).toStrictEqual(step(exec.id, 'fresh', { position: 0, status: 'queued', currentJobId: 'job-1' }));
+      expect(await h.store.read.getStep(exec.id, 'fresh')).toStrictEqual(
+        step(exec.id, 'fresh', { position: 0, status: 'queued', currentJobId: 'job-1' }),
+      );
       expect(await mark('fresh', 'job-1', T0 + 100)).toBe(true);
       expect(await h.store.read.getStep(exec.id, 'fresh')).toStrictEqual(
         step(exec.id, 'fresh', { position: 0, status: 'running', currentJobId: 'job-1', startedAt: T0 + 100 }),
@@ -104,7 +133,9 @@ for (const kind of BACKENDS) {
       expect(await h.store.read.getStep(exec.id, 'retried')).toMatchObject({ status: 'running', startedAt: T0 + 5 });
 
       expect(await mark('pending', 'job-3', T0 + 400)).toBe(false);
-      expect(await h.store.read.getStep(exec.id, 'pending')).toStrictEqual(step(exec.id, 'pending', { position: 2, status: 'pending', currentJobId: 'job-3' }));
+      expect(await h.store.read.getStep(exec.id, 'pending')).toStrictEqual(
+        step(exec.id, 'pending', { position: 2, status: 'pending', currentJobId: 'job-3' }),
+      );
     });
 
     it('insertStepResult writes the first result of a step only', async () => {

@@ -55,10 +55,25 @@ for (const kind of BACKENDS) {
       const exec = await seedOne(h.store);
       const other = await seedOne(h.store);
       const appended: NewEvent[] = [
-        { executionId: exec.id, at: T0 + 3, type: 'execution.started', actor: 'client:c1', data: { inputs: { text: 'ü' } } },
+        {
+          executionId: exec.id,
+          at: T0 + 3,
+          type: 'execution.started',
+          actor: 'client:c1',
+          data: { inputs: { text: 'ü' } },
+        },
         { executionId: other.id, at: T0 + 1, type: 'execution.started', actor: 'engine' },
         { executionId: exec.id, at: T0 + 1, type: 'job.queued', stepId: 'a', jobId: 'j1', attempt: 1, actor: 'engine' },
-        { executionId: exec.id, at: T0 + 2, type: 'job.assigned', stepId: 'a', jobId: 'j1', attempt: 1, actor: 'worker:w1', data: { n: 2 ** 53 - 1 } },
+        {
+          executionId: exec.id,
+          at: T0 + 2,
+          type: 'job.assigned',
+          stepId: 'a',
+          jobId: 'j1',
+          attempt: 1,
+          actor: 'worker:w1',
+          data: { n: 2 ** 53 - 1 },
+        },
       ];
       await h.store.transaction(async (tx) => {
         tx.appendEvents(appended.slice(0, 2));
@@ -77,14 +92,21 @@ for (const kind of BACKENDS) {
       expect(otherEvents[0]!.seq).toBeGreaterThan(events[0]!.seq);
       expect(otherEvents[0]!.seq).toBeLessThan(events[1]!.seq);
       // Optional fields left out come back absent.
-      for (const field of ['stepId', 'jobId', 'attempt', 'data']) expect(Object.hasOwn(otherEvents[0]!, field), field).toBe(false);
+      for (const field of ['stepId', 'jobId', 'attempt', 'data'])
+        expect(Object.hasOwn(otherEvents[0]!, field), field).toBe(false);
     });
 
     it('listEvents pages after a seq with a limit', async () => {
       const exec = await seedOne(h.store);
       const make = (i: number): NewEvent => ({ executionId: exec.id, at: T0 + i, type: `e${i}`, actor: 'engine' });
-      await h.store.transaction((tx) => { tx.appendEvents([0, 1, 2].map(make)); return Promise.resolve(); });
-      await h.store.transaction((tx) => { tx.appendEvents([3, 4].map(make)); return Promise.resolve(); });
+      await h.store.transaction((tx) => {
+        tx.appendEvents([0, 1, 2].map(make));
+        return Promise.resolve();
+      });
+      await h.store.transaction((tx) => {
+        tx.appendEvents([3, 4].map(make));
+        return Promise.resolve();
+      });
 
       const all = await h.store.read.listEvents(exec.id, 0, 100);
       expect(all.map((e) => e.type)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);

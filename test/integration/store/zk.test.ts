@@ -42,7 +42,11 @@ for (const kind of BACKENDS) {
     });
 
     it('never hands one leaf to two keys registered at once', async () => {
-      const indexes = await Promise.all(Array.from({ length: 8 }, (_, i) => h.store.transaction((tx) => tx.registerZkKey(`x${i}`, `y${i}`, `w${i}`, T0))));
+      const indexes = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          h.store.transaction((tx) => tx.registerZkKey(`x${i}`, `y${i}`, `w${i}`, T0)),
+        ),
+      );
       expect(new Set(indexes).size).toBe(8);
     });
 
@@ -59,16 +63,50 @@ for (const kind of BACKENDS) {
       const exec = await seedOne(h.store);
       await h.store.transaction((tx) => tx.insertZkProof(proofRecord(exec.id)));
       const claim = (owner: string, now: number) =>
-        h.store.transaction((tx) => tx.updateZkProof(exec.id, 1, { status: 'proving', leaseOwner: owner, leaseExpiresAt: now + 1000 }, { claimableAt: now }));
+        h.store.transaction((tx) =>
+          tx.updateZkProof(
+            exec.id,
+            1,
+            { status: 'proving', leaseOwner: owner, leaseExpiresAt: now + 1000 },
+            { claimableAt: now },
+          ),
+        );
       expect(await claim('a', T0)).toBe(true);
       expect(await claim('b', T0 + 500)).toBe(false);
       expect(await h.store.read.listZkProofsToProve(T0 + 500, 10)).toEqual([]);
       expect(await h.store.read.listZkProofsToProve(T0 + 1001, 10)).toEqual([{ executionId: exec.id, revision: 1 }]);
       expect(await claim('b', T0 + 1001)).toBe(true);
       // The first node's late progress is refused: the record is b's now.
-      expect(await h.store.transaction((tx) => tx.updateZkProof(exec.id, 1, { batchesDone: 1 }, { leaseOwner: 'a', status: ['proving'] }))).toBe(false);
-      const proof = { batch: 0, proof: { pi_a: ['1', '2', '1'], pi_b: [['1', '2'], ['3', '4'], ['1', '0']], pi_c: ['5', '6', '1'], protocol: 'groth16' as const, curve: 'bn128' as const }, publicSignals: ['1'] };
-      expect(await h.store.transaction((tx) => tx.updateZkProof(exec.id, 1, { status: 'completed', proofs: [proof], batchesDone: 1, leaseExpiresAt: undefined }, { leaseOwner: 'b', status: ['proving'] }))).toBe(true);
+      expect(
+        await h.store.transaction((tx) =>
+          tx.updateZkProof(exec.id, 1, { batchesDone: 1 }, { leaseOwner: 'a', status: ['proving'] }),
+        ),
+      ).toBe(false);
+      const proof = {
+        batch: 0,
+        proof: {
+          pi_a: ['1', '2', '1'],
+          pi_b: [
+            ['1', '2'],
+            ['3', '4'],
+            ['1', '0'],
+          ],
+          pi_c: ['5', '6', '1'],
+          protocol: 'groth16' as const,
+          curve: 'bn128' as const,
+        },
+        publicSignals: ['1'],
+      };
+      expect(
+        await h.store.transaction((tx) =>
+          tx.updateZkProof(
+            exec.id,
+            1,
+            { status: 'completed', proofs: [proof], batchesDone: 1, leaseExpiresAt: undefined },
+            { leaseOwner: 'b', status: ['proving'] },
+          ),
+        ),
+      ).toBe(true);
       const done = await h.store.read.getZkProof(exec.id);
       expect(done).toMatchObject({ status: 'completed', batchesDone: 1, proofs: [proof], leaseOwner: 'b' });
       expect(done?.leaseExpiresAt).toBeUndefined();

@@ -39,7 +39,11 @@ beforeAll(async () => {
   vkey = JSON.parse(readFileSync(artifacts.paths.verificationKey, 'utf8')) as Groth16VerificationKey;
   h = await loadPoseidon();
   keys = await Promise.all([1, 2, 3].map(() => ZkSigner.generate()));
-  registry = new RegistryTree(h, artifacts.config.registryDepth, keys.slice(0, 2).map((k) => registryLeaf(h, k.publicKey)));
+  registry = new RegistryTree(
+    h,
+    artifacts.config.registryDepth,
+    keys.slice(0, 2).map((k) => registryLeaf(h, k.publicKey)),
+  );
   witness = {
     config: artifacts.config,
     executionId,
@@ -56,7 +60,12 @@ afterAll(async () => {
   await releaseCurveWorkers();
 });
 
-async function signedStep(stepId: string, outputDigest: string, key: ZkSigner, registryIndex: number): Promise<ProvenStep> {
+async function signedStep(
+  stepId: string,
+  outputDigest: string,
+  key: ZkSigner,
+  registryIndex: number,
+): Promise<ProvenStep> {
   const message = leafMessage(h, contextHash(h, executionId, workflowDigest), stepId, outputDigest);
   return { stepId, outputDigest, publicKey: key.publicKey, signature: await key.sign(message), registryIndex };
 }
@@ -77,11 +86,17 @@ describe('the batch circuit', () => {
   it('proves a valid execution; the proofs verify, chain, and end at the commitment computed outside', async () => {
     const inputs = await batchInputs(h, witness);
     expect(inputs).toHaveLength(3);
-    const proofs = await Promise.all(inputs.map((input) => pool.prove(input, artifacts.paths.wasm, artifacts.paths.zkey)));
+    const proofs = await Promise.all(
+      inputs.map((input) => pool.prove(input, artifacts.paths.wasm, artifacts.paths.zkey)),
+    );
     for (const p of proofs) expect(await snarkjs.groth16.verify(vkey, p.publicSignals, p.proof)).toBe(true);
     // The circuit's Poseidon is circomlibjs's: the chain it computes is the one computed here.
-    expect(proofs.at(-1)!.publicSignals[at('cNext')]).toBe(decimal(executionCommitment(h, executionId, workflowDigest, 424242n, witness.steps)));
-    expect(proofs.at(-1)!.publicSignals[at('sNext')]).toBe(decimal(stepIdsCommitment(h, ['step-0', 'step-1', 'step-2'])));
+    expect(proofs.at(-1)!.publicSignals[at('cNext')]).toBe(
+      decimal(executionCommitment(h, executionId, workflowDigest, 424242n, witness.steps)),
+    );
+    expect(proofs.at(-1)!.publicSignals[at('sNext')]).toBe(
+      decimal(stepIdsCommitment(h, ['step-0', 'step-1', 'step-2'])),
+    );
     expect(proofs[1]!.publicSignals[at('cPrev')]).toBe(proofs[0]!.publicSignals[at('cNext')]);
     expect(proofs.map((p) => p.publicSignals[at('first')])).toEqual(['1', '0', '0']);
     expect(proofs.map((p) => p.publicSignals[at('final')])).toEqual(['0', '0', '1']);
@@ -100,9 +115,18 @@ describe('the batch circuit', () => {
   it('a step signed by an unregistered key cannot produce a witness', async () => {
     // keys[2] is not in the registry; give it a path and a valid signature over the leaf all the same.
     const stranger = await signedStep('step-0', outputs[0]!, keys[2]!, 0);
-    await expect(batchInputs(h, { ...witness, steps: [stranger, ...witness.steps.slice(1)] })).rejects.toThrow(/not registry leaf 0/);
+    await expect(batchInputs(h, { ...witness, steps: [stranger, ...witness.steps.slice(1)] })).rejects.toThrow(
+      /not registry leaf 0/,
+    );
     const [honest] = await batchInputs(h, witness);
-    const forged = { ...honest!, Ax: [stranger.publicKey.x], Ay: [stranger.publicKey.y], S: [stranger.signature.s], R8x: [stranger.signature.r8x], R8y: [stranger.signature.r8y] };
+    const forged = {
+      ...honest!,
+      Ax: [stranger.publicKey.x],
+      Ay: [stranger.publicKey.y],
+      S: [stranger.signature.s],
+      R8x: [stranger.signature.r8x],
+      R8y: [stranger.signature.r8y],
+    };
     expect(await satisfies(honest!)).toBe(true);
     expect(await satisfies(forged)).toBe(false);
   });
@@ -110,7 +134,9 @@ describe('the batch circuit', () => {
   it('a signature over another output, step or execution cannot produce a witness', async () => {
     const [honest] = await batchInputs(h, witness);
     const other = await signedStep('step-0', outputs[1]!, keys[0]!, 0);
-    expect(await satisfies({ ...honest!, S: [other.signature.s], R8x: [other.signature.r8x], R8y: [other.signature.r8y] })).toBe(false);
+    expect(
+      await satisfies({ ...honest!, S: [other.signature.s], R8x: [other.signature.r8x], R8y: [other.signature.r8y] }),
+    ).toBe(false);
     expect(await satisfies({ ...honest!, outHi: ['1'] })).toBe(false);
     expect(await satisfies({ ...honest!, stepLo: ['2'] })).toBe(false);
     expect(await satisfies({ ...honest!, execLo: ['3'] })).toBe(false);
@@ -135,8 +161,12 @@ describe('the batch circuit', () => {
   });
 
   it('the prover refuses a result that is not the last output, and a bad signature, naming the step', async () => {
-    await expect(batchInputs(h, { ...witness, resultDigest: outputs[0]! })).rejects.toThrow(/last completed step's \(step-2\) output/);
+    await expect(batchInputs(h, { ...witness, resultDigest: outputs[0]! })).rejects.toThrow(
+      /last completed step's \(step-2\) output/,
+    );
     const bad = { ...witness.steps[1]!, signature: { ...witness.steps[1]!.signature, s: '1' } };
-    await expect(batchInputs(h, { ...witness, steps: [witness.steps[0]!, bad, witness.steps[2]!] })).rejects.toThrow(/step step-1: the Baby Jubjub signature does not verify/);
+    await expect(batchInputs(h, { ...witness, steps: [witness.steps[0]!, bad, witness.steps[2]!] })).rejects.toThrow(
+      /step step-1: the Baby Jubjub signature does not verify/,
+    );
   });
 });

@@ -69,11 +69,17 @@ describe('zk setup (development ceremony)', () => {
     expect(t.publicInputs).toBe(13);
 
     expect(t.phase1).toMatchObject({ source: 'generated', power: 14, file: join('ptau', 'pot14_final.ptau') });
-    expect(t.contributions.map((c) => `${c.phase}:${c.type}`)).toEqual(['1:random', '1:beacon', '2:random', '2:beacon']);
+    expect(t.contributions.map((c) => `${c.phase}:${c.type}`)).toEqual([
+      '1:random',
+      '1:beacon',
+      '2:random',
+      '2:beacon',
+    ]);
     for (const c of t.contributions) {
       expect(c.hash).toMatch(/^[0-9a-f]{128}$/);
       expect(Number.isNaN(Date.parse(c.at))).toBe(false);
-      if (c.type === 'beacon') expect(c.beacon).toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown, iterationsExp: 10 });
+      if (c.type === 'beacon')
+        expect(c.beacon).toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown, iterationsExp: 10 });
     }
 
     for (const check of await checkArtifacts(cache.zkDir, t)) expect(check, check.name).toMatchObject({ ok: true });
@@ -85,91 +91,134 @@ describe('zk setup (development ceremony)', () => {
 
     expect(t.versions.snarkjs).toBe('0.7.6');
     expect(t.versions.circom).toMatch(/^circom compiler 2\.\d+\.\d+ \(circom2 0\.2\.23\)$/);
-    for (const stage of ['compile', 'ptau-new', 'ptau-contribute', 'ptau-beacon', 'ptau-prepare', 'zkey-new', 'zkey-contribute', 'zkey-beacon', 'verification-key'] as const) {
+    for (const stage of [
+      'compile',
+      'ptau-new',
+      'ptau-contribute',
+      'ptau-beacon',
+      'ptau-prepare',
+      'zkey-new',
+      'zkey-contribute',
+      'zkey-beacon',
+      'verification-key',
+    ] as const) {
       expect(t.timings[stage], stage).toBeTypeOf('number');
     }
   });
 
-  it('resumes: a finished setup does nothing, and only the missing stages run again', async () => {
-    const zkDir = await copyOfCache();
-    const before = JSON.parse(await readFile(join(zkDir, circuitId(cache.config), 'transcript.json'), 'utf8')) as CeremonyTranscript;
+  it(
+    'resumes: a finished setup does nothing, and only the missing stages run again',
+    async () => {
+      const zkDir = await copyOfCache();
+      const before = JSON.parse(
+        await readFile(join(zkDir, circuitId(cache.config), 'transcript.json'), 'utf8'),
+      ) as CeremonyTranscript;
 
-    const again = await setupLogged(zkDir);
-    expect(again.ran).toEqual([]);
-    expect(again.transcript).toEqual(before);
-    expect(again.lines.filter((l) => /^\[\d+\/10\] /.test(l)).every((l) => l.includes('skipped'))).toBe(true);
+      const again = await setupLogged(zkDir);
+      expect(again.ran).toEqual([]);
+      expect(again.transcript).toEqual(before);
+      expect(again.lines.filter((l) => /^\[\d+\/10\] /.test(l)).every((l) => l.includes('skipped'))).toBe(true);
 
-    // The verification key alone: exported again from the same zkey, so the same key.
-    await rm(again.paths.verificationKey);
-    const vkeyOnly = await setupLogged(zkDir);
-    expect(vkeyOnly.ran).toEqual(['verification-key', 'transcript']);
-    expect(vkeyOnly.transcript.verificationKeyDigest).toBe(before.verificationKeyDigest);
+      // The verification key alone: exported again from the same zkey, so the same key.
+      await rm(again.paths.verificationKey);
+      const vkeyOnly = await setupLogged(zkDir);
+      expect(vkeyOnly.ran).toEqual(['verification-key', 'transcript']);
+      expect(vkeyOnly.transcript.verificationKeyDigest).toBe(before.verificationKeyDigest);
 
-    // The final stages' outputs: phase 2 runs again (fresh randomness), compile and phase 1 do not.
-    await Promise.all([again.paths.zkey, again.paths.verificationKey, again.paths.transcript].map((f) => rm(f)));
-    const resumed = await setupLogged(zkDir);
-    expect(resumed.ran).toEqual(['zkey-new', 'zkey-contribute', 'zkey-beacon', 'verification-key', 'transcript']);
-    expect(resumed.skipped).toEqual(['compile', 'ptau-new', 'ptau-contribute', 'ptau-beacon', 'ptau-prepare']);
-    expect(resumed.lines).toContainEqual(expect.stringMatching(/^\[1\/10\] compiling .*: skipped/));
-    expect(resumed.lines).toContainEqual(expect.stringMatching(/^\[5\/10\] preparing phase 2 of powers of tau 2\^14 .*: skipped \(pot14_final\.ptau exists\)$/));
-    expect(resumed.lines).toContainEqual(expect.stringMatching(/^\[6\/10\] starting phase 2 \(zkey\)/));
-    expect(resumed.lines).toContainEqual(expect.stringMatching(/^\[10\/10\] done in /));
-
-    const t = resumed.transcript;
-    expect(t.contributions.slice(0, 2)).toEqual(before.contributions.slice(0, 2));
-    expect(t.contributions[2]?.hash).not.toBe(before.contributions[2]?.hash);
-    expect(t.verificationKeyDigest).not.toBe(before.verificationKeyDigest);
-    for (const check of await checkArtifacts(zkDir, t)) expect(check, check.name).toMatchObject({ ok: true });
-  }, 10 * MINUTES);
-
-  it('contribute appends a phase-2 contribution, changes the verification key, and setup keeps it', async () => {
-    const zkDir = await copyOfCache();
-    const before = (await readArtifacts(zkDir, cache.config)).transcript;
-    const lines: string[] = [];
-    const result = await contribute({ zkDir, config: cache.config, name: 'alice', entropy: 'alice types at random', log: (l) => lines.push(l) });
-
-    expect(result.contribution).toMatchObject({ phase: 2, type: 'random', name: 'alice', hash: expect.stringMatching(/^[0-9a-f]{128}$/) as unknown });
-    expect(result.previousVerificationKeyDigest).toBe(before.verificationKeyDigest);
-    expect(result.verificationKeyDigest).not.toBe(before.verificationKeyDigest);
-    const after = await readArtifacts(zkDir, cache.config);
-    expect(after.transcript.contributions).toEqual([...before.contributions, result.contribution]);
-    expect(after.transcript.verificationKeyDigest).toBe(jsonDigest(after.verificationKey));
-    for (const check of await checkArtifacts(zkDir, after.transcript)) expect(check, check.name).toMatchObject({ ok: true });
-
-    // The chain still checks out from the circuit and phase 1, through all five contributions.
-    expect(await verifyCeremony({ zkDir, config: cache.config })).toEqual({ zkey: true });
-
-    const again = await setupLogged(zkDir);
-    expect(again.ran).toEqual([]);
-    expect(again.transcript.contributions).toHaveLength(5);
-  }, 10 * MINUTES);
-
-  it('refuses an imported ptau file that is too small, not prepared, or not a ptau file', async () => {
-    const zkDir = await copyOfCache();
-    const dir = await tempDir('verity-zk-ptau-');
-    const curve = await snarkjs.curves.getCurveFromName('bn128');
-    const small = join(dir, 'pot10.ptau');
-    await snarkjs.powersOfTau.newAccumulator(curve, 10, small);
-    const unprepared = join(dir, 'pot14.ptau');
-    await snarkjs.powersOfTau.newAccumulator(curve, 14, unprepared);
-
-    const refusal = async (ptau: string): Promise<ZkError> => {
-      const error = await setupLogged(zkDir, { ptau }).then(
-        () => undefined,
-        (e: unknown) => e,
+      // The final stages' outputs: phase 2 runs again (fresh randomness), compile and phase 1 do not.
+      await Promise.all([again.paths.zkey, again.paths.verificationKey, again.paths.transcript].map((f) => rm(f)));
+      const resumed = await setupLogged(zkDir);
+      expect(resumed.ran).toEqual(['zkey-new', 'zkey-contribute', 'zkey-beacon', 'verification-key', 'transcript']);
+      expect(resumed.skipped).toEqual(['compile', 'ptau-new', 'ptau-contribute', 'ptau-beacon', 'ptau-prepare']);
+      expect(resumed.lines).toContainEqual(expect.stringMatching(/^\[1\/10\] compiling .*: skipped/));
+      expect(resumed.lines).toContainEqual(
+        expect.stringMatching(
+          /^\[5\/10\] preparing phase 2 of powers of tau 2\^14 .*: skipped \(pot14_final\.ptau exists\)$/,
+        ),
       );
-      expect(error).toBeInstanceOf(ZkError);
-      return error as ZkError;
-    };
-    const tooSmall = await refusal(small);
-    expect(tooSmall.code).toBe('setup_failed');
-    expect(tooSmall.message).toMatch(/holds powers of tau up to 2\^10, but this circuit has \d+ constraints and needs 2\^14/);
-    expect((await refusal(unprepared)).message).toContain('is not prepared for phase 2');
-    expect((await refusal(cache.paths.r1cs)).message).toContain('is not a .ptau file');
+      expect(resumed.lines).toContainEqual(expect.stringMatching(/^\[6\/10\] starting phase 2 \(zkey\)/));
+      expect(resumed.lines).toContainEqual(expect.stringMatching(/^\[10\/10\] done in /));
 
-    // Nothing was changed by the refusals.
-    for (const check of await checkArtifacts(zkDir, (await readArtifacts(zkDir, cache.config)).transcript)) expect(check, check.name).toMatchObject({ ok: true });
-  }, 5 * MINUTES);
+      const t = resumed.transcript;
+      expect(t.contributions.slice(0, 2)).toEqual(before.contributions.slice(0, 2));
+      expect(t.contributions[2]?.hash).not.toBe(before.contributions[2]?.hash);
+      expect(t.verificationKeyDigest).not.toBe(before.verificationKeyDigest);
+      for (const check of await checkArtifacts(zkDir, t)) expect(check, check.name).toMatchObject({ ok: true });
+    },
+    10 * MINUTES,
+  );
+
+  it(
+    'contribute appends a phase-2 contribution, changes the verification key, and setup keeps it',
+    async () => {
+      const zkDir = await copyOfCache();
+      const before = (await readArtifacts(zkDir, cache.config)).transcript;
+      const lines: string[] = [];
+      const result = await contribute({
+        zkDir,
+        config: cache.config,
+        name: 'alice',
+        entropy: 'alice types at random',
+        log: (l) => lines.push(l),
+      });
+
+      expect(result.contribution).toMatchObject({
+        phase: 2,
+        type: 'random',
+        name: 'alice',
+        hash: expect.stringMatching(/^[0-9a-f]{128}$/) as unknown,
+      });
+      expect(result.previousVerificationKeyDigest).toBe(before.verificationKeyDigest);
+      expect(result.verificationKeyDigest).not.toBe(before.verificationKeyDigest);
+      const after = await readArtifacts(zkDir, cache.config);
+      expect(after.transcript.contributions).toEqual([...before.contributions, result.contribution]);
+      expect(after.transcript.verificationKeyDigest).toBe(jsonDigest(after.verificationKey));
+      for (const check of await checkArtifacts(zkDir, after.transcript))
+        expect(check, check.name).toMatchObject({ ok: true });
+
+      // The chain still checks out from the circuit and phase 1, through all five contributions.
+      expect(await verifyCeremony({ zkDir, config: cache.config })).toEqual({ zkey: true });
+
+      const again = await setupLogged(zkDir);
+      expect(again.ran).toEqual([]);
+      expect(again.transcript.contributions).toHaveLength(5);
+    },
+    10 * MINUTES,
+  );
+
+  it(
+    'refuses an imported ptau file that is too small, not prepared, or not a ptau file',
+    async () => {
+      const zkDir = await copyOfCache();
+      const dir = await tempDir('verity-zk-ptau-');
+      const curve = await snarkjs.curves.getCurveFromName('bn128');
+      const small = join(dir, 'pot10.ptau');
+      await snarkjs.powersOfTau.newAccumulator(curve, 10, small);
+      const unprepared = join(dir, 'pot14.ptau');
+      await snarkjs.powersOfTau.newAccumulator(curve, 14, unprepared);
+
+      const refusal = async (ptau: string): Promise<ZkError> => {
+        const error = await setupLogged(zkDir, { ptau }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(ZkError);
+        return error as ZkError;
+      };
+      const tooSmall = await refusal(small);
+      expect(tooSmall.code).toBe('setup_failed');
+      expect(tooSmall.message).toMatch(
+        /holds powers of tau up to 2\^10, but this circuit has \d+ constraints and needs 2\^14/,
+      );
+      expect((await refusal(unprepared)).message).toContain('is not prepared for phase 2');
+      expect((await refusal(cache.paths.r1cs)).message).toContain('is not a .ptau file');
+
+      // Nothing was changed by the refusals.
+      for (const check of await checkArtifacts(zkDir, (await readArtifacts(zkDir, cache.config)).transcript))
+        expect(check, check.name).toMatchObject({ ok: true });
+    },
+    5 * MINUTES,
+  );
 
   it('says what to run when a configuration is not set up', async () => {
     const error = await readArtifacts(cache.zkDir, { batchSize: 3, registryDepth: 4 }).catch((e: unknown) => e);
@@ -182,7 +231,8 @@ describe('zk setup (development ceremony)', () => {
 
 /** The CLI from source (tsx): these commands need no build, and `npm test` need not have built dist/ first. */
 function verity(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const entry = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'verity', ...process.argv.slice(1)]);";
+  const entry =
+    "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'verity', ...process.argv.slice(1)]);";
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', entry, ...args], {
     cwd: REPO,
     env: { ...process.env, NO_COLOR: '1', VERITY_ZK_DIR: '', VERITY_DATA_DIR: '' },
@@ -199,37 +249,61 @@ function verity(args: readonly string[]): Promise<{ code: number | null; stdout:
 }
 
 describe('verity zk (CLI)', () => {
-  const flags = () => ['--zk-dir', cache.zkDir, '--batch-size', String(cache.config.batchSize), '--registry-depth', String(cache.config.registryDepth)];
+  const flags = () => [
+    '--zk-dir',
+    cache.zkDir,
+    '--batch-size',
+    String(cache.config.batchSize),
+    '--registry-depth',
+    String(cache.config.registryDepth),
+  ];
 
-  it('info shows the artifacts, the contributions, the caveat and the verification key digest', async () => {
-    const { transcript } = await readArtifacts(cache.zkDir, cache.config);
-    const text = await verity(['zk', 'info', ...flags()]);
-    expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toContain('development ceremony');
-    expect(text.stdout).toContain(DEVELOPMENT_CAVEAT);
-    expect(text.stdout).toContain(`sha256:${transcript.verificationKeyDigest}`);
-    expect(text.stdout).toContain(transcript.artifacts.zkey.sha256);
-    for (const c of transcript.contributions) expect(text.stdout).toContain(c.hash);
+  it(
+    'info shows the artifacts, the contributions, the caveat and the verification key digest',
+    async () => {
+      const { transcript } = await readArtifacts(cache.zkDir, cache.config);
+      const text = await verity(['zk', 'info', ...flags()]);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toContain('development ceremony');
+      expect(text.stdout).toContain(DEVELOPMENT_CAVEAT);
+      expect(text.stdout).toContain(`sha256:${transcript.verificationKeyDigest}`);
+      expect(text.stdout).toContain(transcript.artifacts.zkey.sha256);
+      for (const c of transcript.contributions) expect(text.stdout).toContain(c.hash);
 
-    const json = await verity(['zk', 'info', '--json', ...flags()]);
-    expect(json.code, json.stderr).toBe(0);
-    const info = JSON.parse(json.stdout) as CeremonyTranscript & { checks: { ok: boolean }[] };
-    expect(info.verificationKeyDigest).toBe(transcript.verificationKeyDigest);
-    expect(info.checks.every((c) => c.ok)).toBe(true);
-  }, 2 * MINUTES);
+      const json = await verity(['zk', 'info', '--json', ...flags()]);
+      expect(json.code, json.stderr).toBe(0);
+      const info = JSON.parse(json.stdout) as CeremonyTranscript & { checks: { ok: boolean }[] };
+      expect(info.verificationKeyDigest).toBe(transcript.verificationKeyDigest);
+      expect(info.checks.every((c) => c.ok)).toBe(true);
+    },
+    2 * MINUTES,
+  );
 
-  it('export-verification-key prints the key; a missing setup and a bad flag are explained', async () => {
-    const { verificationKey } = await readArtifacts(cache.zkDir, cache.config);
-    const key = await verity(['zk', 'export-verification-key', ...flags()]);
-    expect(key.code, key.stderr).toBe(0);
-    expect(JSON.parse(key.stdout)).toEqual(verificationKey);
+  it(
+    'export-verification-key prints the key; a missing setup and a bad flag are explained',
+    async () => {
+      const { verificationKey } = await readArtifacts(cache.zkDir, cache.config);
+      const key = await verity(['zk', 'export-verification-key', ...flags()]);
+      expect(key.code, key.stderr).toBe(0);
+      expect(JSON.parse(key.stdout)).toEqual(verificationKey);
 
-    const missing = await verity(['zk', 'info', '--zk-dir', cache.zkDir, '--batch-size', '3', '--registry-depth', '4']);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('run `verity zk setup --batch-size 3 --registry-depth 4`');
+      const missing = await verity([
+        'zk',
+        'info',
+        '--zk-dir',
+        cache.zkDir,
+        '--batch-size',
+        '3',
+        '--registry-depth',
+        '4',
+      ]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('run `verity zk setup --batch-size 3 --registry-depth 4`');
 
-    const bad = await verity(['zk', 'info', '--zk-dir', cache.zkDir, '--batch-size', 'eight']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--batch-size must be an integer from 1 to 32, not "eight"');
-  }, 2 * MINUTES);
+      const bad = await verity(['zk', 'info', '--zk-dir', cache.zkDir, '--batch-size', 'eight']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--batch-size must be an integer from 1 to 32, not "eight"');
+    },
+    2 * MINUTES,
+  );
 });

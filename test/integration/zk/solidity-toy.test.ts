@@ -55,7 +55,11 @@ interface Snarkjs {
     exportVerificationKey(zkey: string): Promise<VerificationKey>;
   };
   groth16: {
-    fullProve(input: Record<string, string>, wasm: string, zkey: string): Promise<{ proof: Proof; publicSignals: string[] }>;
+    fullProve(
+      input: Record<string, string>,
+      wasm: string,
+      zkey: string,
+    ): Promise<{ proof: Proof; publicSignals: string[] }>;
     verify(vk: VerificationKey, publicSignals: readonly string[], proof: Proof): Promise<boolean>;
     exportSolidityCallData(proof: Proof, publicSignals: readonly string[]): Promise<string>;
   };
@@ -89,21 +93,31 @@ beforeAll(async () => {
   snarkjs = (await import(SNARKJS)) as Snarkjs;
   await writeFile(join(dir, 'toy.circom'), CIRCUIT);
   // circom2 runs under WASI with the cwd's ancestors preopened, so it must run from the directory holding the source.
-  await timed('circom', () => promisify(execFile)(process.execPath, [circomCli, 'toy.circom', '--r1cs', '--wasm', '-o', '.'], { cwd: dir }));
+  await timed('circom', () =>
+    promisify(execFile)(process.execPath, [circomCli, 'toy.circom', '--r1cs', '--wasm', '-o', '.'], { cwd: dir }),
+  );
 
   const f = (name: string) => join(dir, name);
   await timed('ceremony', async () => {
     const curve = await snarkjs.curves.getCurveFromName('bn128');
     await snarkjs.powersOfTau.newAccumulator(curve, 4, f('pot0.ptau'));
     await snarkjs.powersOfTau.contribute(f('pot0.ptau'), f('pot1.ptau'), 'toy', 'toy entropy');
-    await snarkjs.powersOfTau.beacon(f('pot1.ptau'), f('pot2.ptau'), 'beacon', '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 10);
+    await snarkjs.powersOfTau.beacon(
+      f('pot1.ptau'),
+      f('pot2.ptau'),
+      'beacon',
+      '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
+      10,
+    );
     await snarkjs.powersOfTau.preparePhase2(f('pot2.ptau'), f('pot_final.ptau'));
     await snarkjs.zKey.newZKey(f('toy.r1cs'), f('pot_final.ptau'), f('toy0.zkey'));
     // A phase-2 contribution makes delta differ from gamma, so a gamma/delta mix-up in the contract would show.
     await snarkjs.zKey.contribute(f('toy0.zkey'), f('toy.zkey'), 'toy', 'more entropy');
   });
   vk = await snarkjs.zKey.exportVerificationKey(f('toy.zkey'));
-  ({ proof, publicSignals } = await timed('prove', () => snarkjs.groth16.fullProve({ a: '3', b: '11', k: '5' }, join(dir, 'toy_js', 'toy.wasm'), f('toy.zkey'))));
+  ({ proof, publicSignals } = await timed('prove', () =>
+    snarkjs.groth16.fullProve({ a: '3', b: '11', k: '5' }, join(dir, 'toy_js', 'toy.wasm'), f('toy.zkey')),
+  ));
 
   const source = await exportSolidityVerifier(f('toy.zkey'), { contractName: 'ToyVerifier' });
   const compiled = await timed('solc', () => compileVerifier(source, 'ToyVerifier'));
@@ -114,7 +128,16 @@ afterAll(async () => {
   // snarkjs never stops ffjavascript's bn128 worker threads; the shared curve lives on globalThis.
   await (globalThis as { curve_bn128?: Curve | null }).curve_bn128?.terminate();
   if (dir) await rm(dir, { recursive: true, force: true });
-  console.log('solidity toy timings (ms):', timings, 'deploy gas:', verifier?.deployGas, 'verifyProof gas:', validProofGas, '+ intrinsic', validProofIntrinsicGas);
+  console.log(
+    'solidity toy timings (ms):',
+    timings,
+    'deploy gas:',
+    verifier?.deployGas,
+    'verifyProof gas:',
+    validProofGas,
+    '+ intrinsic',
+    validProofIntrinsicGas,
+  );
 });
 
 /** Both verifiers must give the same answer for the same (possibly tampered) proof. */

@@ -72,7 +72,16 @@ describe('the Solidity verifier of the batch circuit', () => {
   });
 
   it('rejects a changed proof', async () => {
-    const negated = { ...proved.proof, pi_a: [proved.proof.pi_a[0]!, (21888242871839275222246405745257275088696311157297823662689037894645226208583n - BigInt(proved.proof.pi_a[1]!)).toString(), '1'] };
+    const negated = {
+      ...proved.proof,
+      pi_a: [
+        proved.proof.pi_a[0]!,
+        (
+          21888242871839275222246405745257275088696311157297823662689037894645226208583n - BigInt(proved.proof.pi_a[1]!)
+        ).toString(),
+        '1',
+      ],
+    };
     expect(await evm.verify(solidityCallArguments(negated, proved.publicSignals))).toBe(false);
   });
 });

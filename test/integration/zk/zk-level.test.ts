@@ -3,7 +3,14 @@ import type { Bundle, ZkBundle } from '../../../src/attest/bundle.js';
 import { canonicalJson } from '../../../src/attest/canonical.js';
 import { IN_TOTO_PAYLOAD_TYPE, envelopePayload, signEnvelope } from '../../../src/attest/dsse.js';
 import { fromUtf8 } from '../../../src/attest/bytes.js';
-import { EXECUTION_PREDICATE_TYPE, STEP_PREDICATE_TYPE, executionPredicateSchema, readStatement, statementBytes, stepPredicateSchema } from '../../../src/attest/statement.js';
+import {
+  EXECUTION_PREDICATE_TYPE,
+  STEP_PREDICATE_TYPE,
+  executionPredicateSchema,
+  readStatement,
+  statementBytes,
+  stepPredicateSchema,
+} from '../../../src/attest/statement.js';
 import type { Statement } from '../../../src/attest/statement.js';
 import type { ZkPredicate } from '../../../src/attest/zk/statement.js';
 import { verifyBundle } from '../../../src/attest/verify/verify-bundle.js';
@@ -59,7 +66,11 @@ afterAll(async () => {
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 const verify = (bundle: unknown, options: { level?: 'basic' | 'full' | 'zk'; zkVerificationKeys?: unknown[] } = {}) =>
-  verifyBundle(bundle, { trustedKeys: trusted, level: options.level ?? 'zk', ...(options.zkVerificationKeys && { zkVerificationKeys: options.zkVerificationKeys }) });
+  verifyBundle(bundle, {
+    trustedKeys: trusted,
+    level: options.level ?? 'zk',
+    ...(options.zkVerificationKeys && { zkVerificationKeys: options.zkVerificationKeys }),
+  });
 const failedNames = (report: VerificationReport) => report.checks.filter((c) => !c.ok).map((c) => c.name);
 const at = (name: (typeof PUBLIC_SIGNALS)[number]) => PUBLIC_SIGNALS.indexOf(name);
 
@@ -96,7 +107,9 @@ describe('an execution at verification level zk', () => {
     expectVerified(await verify(first.bundle, { level: 'basic' }));
     const report = await verify(first.bundle);
     expectVerified(report);
-    expect(report.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['zk.statement.signature', 'zk.receipt', 'zk.steps', 'zk.batches', 'zk.batch.4.proof']));
+    expect(report.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['zk.statement.signature', 'zk.receipt', 'zk.steps', 'zk.batches', 'zk.batch.4.proof']),
+    );
   });
 
   it('its zk-only bundle verifies at level zk and reveals no step digest or worker key', async () => {
@@ -104,7 +117,8 @@ describe('an execution at verification level zk', () => {
     const text = JSON.stringify(first.zkOnly);
     const receipt = readStatement(first.bundle.receipt, EXECUTION_PREDICATE_TYPE, executionPredicateSchema).predicate;
     for (const step of receipt.steps) {
-      for (const secret of [step.inputDigest, step.outputDigest, step.attestationDigest, step.workerKeyId]) expect(text).not.toContain(secret!);
+      for (const secret of [step.inputDigest, step.outputDigest, step.attestationDigest, step.workerKeyId])
+        expect(text).not.toContain(secret!);
     }
     for (const attestation of first.bundle.attestations) {
       const zk = readStatement(attestation, STEP_PREDICATE_TYPE, stepPredicateSchema).predicate.zk!;
@@ -133,7 +147,9 @@ describe('tampering with zk proofs', () => {
   it('a changed public signal fails', async () => {
     const bundle = clone(first.zkOnly);
     bundle.zk.proofs[2]!.publicSignals[at('registryRoot')] = '12345';
-    expect(failedNames(await verify(bundle))).toEqual(expect.arrayContaining(['zk.batch.2.signals', 'zk.batch.2.proof']));
+    expect(failedNames(await verify(bundle))).toEqual(
+      expect.arrayContaining(['zk.batch.2.signals', 'zk.batch.2.proof']),
+    );
   });
 
   it('a changed chain value, consistent across batches, fails the proofs', async () => {
@@ -161,7 +177,9 @@ describe('tampering with zk proofs', () => {
     const [a, b] = [bundle.zk.proofs[1]!, bundle.zk.proofs[2]!];
     bundle.zk.proofs[1] = { ...b, batch: 1 };
     bundle.zk.proofs[2] = { ...a, batch: 2 };
-    expect(failedNames(await verify(bundle))).toEqual(expect.arrayContaining(['zk.batch.1.signals', 'zk.batch.2.signals']));
+    expect(failedNames(await verify(bundle))).toEqual(
+      expect.arrayContaining(['zk.batch.1.signals', 'zk.batch.2.signals']),
+    );
   });
 
   it('a missing step (a dropped batch) fails', async () => {
@@ -201,7 +219,7 @@ describe('tampering with zk proofs', () => {
     expect(failedNames(await verify(bundle))).toEqual(['zk.statement.signature']);
   });
 
-  it("a zk part from another execution fails against this receipt", async () => {
+  it('a zk part from another execution fails against this receipt', async () => {
     const bundle = clone(first.bundle);
     bundle.zk = clone(second.bundle.zk);
     expect(failedNames(await verify(bundle))).toContain('zk.receipt');

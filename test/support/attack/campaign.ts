@@ -66,7 +66,11 @@ function describe(request: AttackRequest): string {
   return `[${request.role}] ${request.method} ${request.url.slice(0, 300)}${body}`;
 }
 
-async function send(url: string, request: AttackRequest, timeoutMs: number): Promise<{ status: number; text: string; type: string } | 'skipped' | 'timeout'> {
+async function send(
+  url: string,
+  request: AttackRequest,
+  timeoutMs: number,
+): Promise<{ status: number; text: string; type: string } | 'skipped' | 'timeout'> {
   let response: Response;
   try {
     response = await fetch(`${url}${request.url}`, {
@@ -125,7 +129,10 @@ function reportsFor(target: AttackTarget): Reports {
       fail: { ...foreignReport, error: { code: 'failed', message: 'made up', retryable: false } },
       report: foreignReport,
     },
-    own: { complete: { ...worker.report(job), output, attestation: worker.attest(job, output) }, report: worker.report(job) },
+    own: {
+      complete: { ...worker.report(job), output, attestation: worker.attest(job, output) },
+      report: worker.report(job),
+    },
   };
 }
 
@@ -164,11 +171,16 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
   try {
     const openapi = (await call(target.url, 'GET', '/openapi.json')).json as OpenApiDocument;
     const routes = routesOf(openapi);
-    const pairs: { route: AppRoute; role: RoleName }[] = routes.flatMap((route) => ROLES.map((role) => ({ route, role })));
+    const pairs: { route: AppRoute; role: RoleName }[] = routes.flatMap((route) =>
+      ROLES.map((role) => ({ route, role })),
+    );
     log(`set up in ${Math.round((Date.now() - started) / 1000)} s`);
-    log(`seed ${options.seed}: ${routes.length} routes × ${ROLES.length} roles against ${target.url} (pid ${target.pid})`);
+    log(
+      `seed ${options.seed}: ${routes.length} routes × ${ROLES.length} roles against ${target.url} (pid ${target.pid})`,
+    );
 
-    for (const problem of await runRegressions(target)) fail({ kind: 'regression', message: `${problem.name}: ${problem.problem}` });
+    for (const problem of await runRegressions(target))
+      fail({ kind: 'regression', message: `${problem.name}: ${problem.problem}` });
 
     let round = 0;
     while (requests < options.requests && !stop()) {
@@ -177,8 +189,21 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
       // One round: every pair's requests, drawn from this round's seed, shuffled so roles and routes interleave.
       const roundSeed = (options.seed + round * 7919) | 0;
       const drawn: AttackRequest[] = [];
-      pairs.forEach(({ route, role }, i) => drawn.push(...fc.sample(attackRequests(target, openapi, route, role, reports), { seed: (roundSeed + i * 104729) | 0, numRuns: perPair })));
-      const order = fc.sample(fc.shuffledSubarray(drawn.map((_, i) => i), { minLength: drawn.length, maxLength: drawn.length }), { seed: roundSeed, numRuns: 1 })[0]!;
+      pairs.forEach(({ route, role }, i) =>
+        drawn.push(
+          ...fc.sample(attackRequests(target, openapi, route, role, reports), {
+            seed: (roundSeed + i * 104729) | 0,
+            numRuns: perPair,
+          }),
+        ),
+      );
+      const order = fc.sample(
+        fc.shuffledSubarray(
+          drawn.map((_, i) => i),
+          { minLength: drawn.length, maxLength: drawn.length },
+        ),
+        { seed: roundSeed, numRuns: 1 },
+      )[0]!;
       let queue = order.map((i) => drawn[i]!).slice(0, options.requests - requests);
       log(`round ${round} (seed ${roundSeed}): ${queue.length} requests`);
 
@@ -200,7 +225,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
             const result = await send(target.url, request, timeoutMs).finally(() => inFlight.delete(request));
             const tookMs = performance.now() - started;
             // Claims wait for a job by design (up to waitMs): not slow.
-            if (tookMs > 5_000 && request.route !== 'POST /v1/worker/claim') log(`slow: ${Math.round(tookMs)} ms ${describe(request).slice(0, 400)}`);
+            if (tookMs > 5_000 && request.route !== 'POST /v1/worker/claim')
+              log(`slow: ${Math.round(tookMs)} ms ${describe(request).slice(0, 400)}`);
             if (result === 'skipped') continue;
             requests++;
             if (result === 'timeout') {
@@ -209,20 +235,44 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
               continue;
             }
             byStatus[result.status] = (byStatus[result.status] ?? 0) + 1;
-            if ((request.role === 'worker' || request.role === 'admin') && request.url.startsWith('/v1/worker/jobs/')) holderReported = true;
-            if (result.status >= 500) fail({ kind: '5xx', message: `${result.status} ${result.text.slice(0, 300)}`, request: describe(request) });
+            if ((request.role === 'worker' || request.role === 'admin') && request.url.startsWith('/v1/worker/jobs/'))
+              holderReported = true;
+            if (result.status >= 500)
+              fail({
+                kind: '5xx',
+                message: `${result.status} ${result.text.slice(0, 300)}`,
+                request: describe(request),
+              });
             // A success may change the state: the batch is then not compared.
-            if (result.status < 400 && request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') mutated = true;
+            if (
+              result.status < 400 &&
+              request.method !== 'GET' &&
+              request.method !== 'HEAD' &&
+              request.method !== 'OPTIONS'
+            )
+              mutated = true;
             if (result.status >= 400 && result.status !== 431 && request.method !== 'HEAD') {
-              const body = parse(result.text) as { error?: { code?: unknown; message?: unknown }; accepted?: unknown } | undefined;
-              const shaped = (typeof body?.error?.code === 'string' && typeof body.error.message === 'string') || body?.accepted === false;
-              if (!shaped) fail({ kind: 'shape', message: `${result.status} is not in the API's error shape: ${result.text.slice(0, 200)}`, request: describe(request) });
+              const body = parse(result.text) as
+                { error?: { code?: unknown; message?: unknown }; accepted?: unknown } | undefined;
+              const shaped =
+                (typeof body?.error?.code === 'string' && typeof body.error.message === 'string') ||
+                body?.accepted === false;
+              if (!shaped)
+                fail({
+                  kind: 'shape',
+                  message: `${result.status} is not in the API's error shape: ${result.text.slice(0, 200)}`,
+                  request: describe(request),
+                });
             }
           }
         };
         await Promise.all(Array.from({ length: concurrency }, lane));
         if (!alive(target.pid) || target.exitCode() !== null) {
-          fail({ kind: 'died', message: `the server exited (${target.exitCode()}); its stderr ends:\n${target.stderr().slice(-2000)}`, request: batch.map(describe).join('\n  ') });
+          fail({
+            kind: 'died',
+            message: `the server exited (${target.exitCode()}); its stderr ends:\n${target.stderr().slice(-2000)}`,
+            request: batch.map(describe).join('\n  '),
+          });
           return summary();
         }
         // Refused requests leave nothing to wait for: compare at once. A success may have started work: wait for it.
@@ -230,16 +280,28 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
         if (!mutated) {
           checkedBatches++;
           const changed = diff(before, after, holderReported ? [REFUSED_EVENTS] : []);
-          if (Object.keys(changed).length > 0) fail({ kind: 'state', message: `refused requests changed the state: ${JSON.stringify(changed)}`, request: batch.map(describe).join('\n  ') });
+          if (Object.keys(changed).length > 0)
+            fail({
+              kind: 'state',
+              message: `refused requests changed the state: ${JSON.stringify(changed)}`,
+              request: batch.map(describe).join('\n  '),
+            });
         }
         before = after;
         monitor.sample();
-        if (monitor.figures.maxRss > maxRss) fail({ kind: 'memory', message: `server RSS ${Math.round(monitor.figures.maxRss / 2 ** 20)} MB > ${Math.round(maxRss / 2 ** 20)} MB` });
+        if (monitor.figures.maxRss > maxRss)
+          fail({
+            kind: 'memory',
+            message: `server RSS ${Math.round(monitor.figures.maxRss / 2 ** 20)} MB > ${Math.round(maxRss / 2 ** 20)} MB`,
+          });
       }
-      log(`  after round ${round}: ${requests} requests, ${JSON.stringify(classes(byStatus))}, max RSS ${Math.round(monitor.figures.maxRss / 2 ** 20)} MB, max healthz ${Math.round(monitor.figures.maxHealthzMs)} ms`);
+      log(
+        `  after round ${round}: ${requests} requests, ${JSON.stringify(classes(byStatus))}, max RSS ${Math.round(monitor.figures.maxRss / 2 ** 20)} MB, max healthz ${Math.round(monitor.figures.maxHealthzMs)} ms`,
+      );
       round++;
     }
-    for (const problem of await runRegressions(target)) fail({ kind: 'regression', message: `${problem.name}: ${problem.problem}` });
+    for (const problem of await runRegressions(target))
+      fail({ kind: 'regression', message: `${problem.name}: ${problem.problem}` });
     return summary();
   } finally {
     monitor.stop();
@@ -250,7 +312,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
   function summary(): CampaignSummary {
     const health = { ...monitor.figures };
     if (health.maxHealthzMs > maxHealthzMs && !failures.some((f) => f.kind === 'healthz')) {
-      fail({ kind: 'healthz', message: `/healthz took ${Math.round(health.maxHealthzMs)} ms (limit ${maxHealthzMs})`, request: slow.slice(0, 5).join('\n  ') });
+      fail({
+        kind: 'healthz',
+        message: `/healthz took ${Math.round(health.maxHealthzMs)} ms (limit ${maxHealthzMs})`,
+        request: slow.slice(0, 5).join('\n  '),
+      });
     }
     return {
       seed: options.seed,
@@ -296,6 +362,8 @@ export function formatSummary(s: CampaignSummary): string {
     `/healthz max ${Math.round(s.health.maxHealthzMs)} ms over ${s.health.healthzProbes} probes, ${s.health.healthzFailures} failed`,
     `result.refused events written by refused worker reports: ${s.refusedResultEvents}`,
     `failures: ${s.failures.length}`,
-    ...s.failures.slice(0, 50).map((f) => `  ${f.kind}: ${f.message.slice(0, 500)}${f.request ? `\n    ${f.request.slice(0, 1500)}` : ''}`),
+    ...s.failures
+      .slice(0, 50)
+      .map((f) => `  ${f.kind}: ${f.message.slice(0, 500)}${f.request ? `\n    ${f.request.slice(0, 1500)}` : ''}`),
   ].join('\n');
 }

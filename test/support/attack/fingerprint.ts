@@ -21,22 +21,33 @@ export class StateReader {
 
   constructor(file: string) {
     this.db = new Database(file, { readonly: true, fileMustExist: true });
-    const rows = this.db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string; sql: string }[];
+    const rows = this.db
+      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      .all() as { name: string; sql: string }[];
     this.tables = rows.map((r) => r.name).sort();
     this.withStatus = rows.filter((r) => /\bstatus\b/.test(r.sql)).map((r) => r.name);
   }
 
   fingerprint(): Fingerprint {
     const out: Fingerprint = {};
-    for (const table of this.tables) out[table] = (this.db.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n;
+    for (const table of this.tables)
+      out[table] = (this.db.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n;
     for (const table of this.withStatus) {
-      for (const row of this.db.prepare(`SELECT status, count(*) AS n FROM "${table}" GROUP BY status`).all() as { status: string; n: number }[]) {
+      for (const row of this.db.prepare(`SELECT status, count(*) AS n FROM "${table}" GROUP BY status`).all() as {
+        status: string;
+        n: number;
+      }[]) {
         out[`${table}[${row.status}]`] = row.n;
       }
     }
-    if (this.tables.includes('api_keys')) out['api_keys[revoked]'] = (this.db.prepare('SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NOT NULL').get() as { n: number }).n;
+    if (this.tables.includes('api_keys'))
+      out['api_keys[revoked]'] = (
+        this.db.prepare('SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NOT NULL').get() as { n: number }
+      ).n;
     if (this.tables.includes('events')) {
-      const refused = (this.db.prepare("SELECT count(*) AS n FROM events WHERE type = 'result.refused'").get() as { n: number }).n;
+      const refused = (
+        this.db.prepare("SELECT count(*) AS n FROM events WHERE type = 'result.refused'").get() as { n: number }
+      ).n;
       out[REFUSED_EVENTS] = refused;
       out.events = (out.events ?? 0) - refused;
     }
@@ -63,7 +74,11 @@ export class StateReader {
 }
 
 /** The keys whose values differ, but for those in `ignore`. */
-export function diff(before: Fingerprint, after: Fingerprint, ignore: readonly string[] = []): Record<string, [number, number]> {
+export function diff(
+  before: Fingerprint,
+  after: Fingerprint,
+  ignore: readonly string[] = [],
+): Record<string, [number, number]> {
   const out: Record<string, [number, number]> = {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     if (ignore.includes(key)) continue;

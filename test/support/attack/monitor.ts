@@ -50,14 +50,26 @@ export interface HealthFigures {
  * a blocked event loop shows even when no single request fails.
  */
 export class ServerMonitor {
-  readonly figures: HealthFigures = { maxRss: 0, maxTreeRss: 0, maxHealthzMs: 0, healthzProbes: 0, healthzFailures: 0, samples: 0 };
+  readonly figures: HealthFigures = {
+    maxRss: 0,
+    maxTreeRss: 0,
+    maxHealthzMs: 0,
+    healthzProbes: 0,
+    healthzFailures: 0,
+    samples: 0,
+  };
   private timer: NodeJS.Timeout | undefined;
   private probing = false;
 
   constructor(
     private readonly pid: number,
     private readonly url: string,
-    private readonly options: { intervalMs?: number; healthzTimeoutMs?: number; slowMs?: number; onSlow?: (ms: number) => void } = {},
+    private readonly options: {
+      intervalMs?: number;
+      healthzTimeoutMs?: number;
+      slowMs?: number;
+      onSlow?: (ms: number) => void;
+    } = {},
   ) {}
 
   start(): this {

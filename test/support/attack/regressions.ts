@@ -12,7 +12,11 @@ export interface Regression {
   /** Changes state when it succeeds (the fixtures are checked again after it). */
   mutates?: boolean;
   send(target: AttackTarget): Promise<RawResponse>;
-  check(response: RawResponse, target: AttackTarget, elapsedMs: number): Promise<string | undefined> | string | undefined;
+  check(
+    response: RawResponse,
+    target: AttackTarget,
+    elapsedMs: number,
+  ): Promise<string | undefined> | string | undefined;
 }
 
 const ECHO_STEP = { id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' } };
@@ -24,12 +28,19 @@ function error(response: RawResponse): { code?: string; message?: string } | und
 function expect400(response: RawResponse, mention: RegExp): string | undefined {
   if (response.status !== 400) return `expected 400, got ${response.status}: ${response.text.slice(0, 300)}`;
   const e = error(response);
-  if (typeof e?.code !== 'string' || typeof e.message !== 'string') return `not the API's error shape: ${response.text.slice(0, 300)}`;
-  return mention.test(response.text) ? undefined : `the message does not say ${mention}: ${response.text.slice(0, 300)}`;
+  if (typeof e?.code !== 'string' || typeof e.message !== 'string')
+    return `not the API's error shape: ${response.text.slice(0, 300)}`;
+  return mention.test(response.text)
+    ? undefined
+    : `the message does not say ${mention}: ${response.text.slice(0, 300)}`;
 }
 
 const yaml = (target: AttackTarget, text: string) =>
-  call(target.url, 'POST', '/v1/workflows', { key: target.keys.publisher!, body: text, headers: { 'content-type': 'application/yaml' } });
+  call(target.url, 'POST', '/v1/workflows', {
+    key: target.keys.publisher!,
+    body: text,
+    headers: { 'content-type': 'application/yaml' },
+  });
 
 export const REGRESSIONS: readonly Regression[] = [
   {
@@ -40,16 +51,22 @@ export const REGRESSIONS: readonly Regression[] = [
   {
     name: '(a) workflow YAML nested 100,000 levels (flow) is refused at once, not a stack overflow or seconds of parsing',
     send: (t) => yaml(t, `id: atk-deep\nsteps: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`),
-    check: (r, _t, ms) => expect400(r, /deeper than 128 levels/) ?? (ms > 2_000 ? `took ${Math.round(ms)} ms` : undefined),
+    check: (r, _t, ms) =>
+      expect400(r, /deeper than 128 levels/) ?? (ms > 2_000 ? `took ${Math.round(ms)} ms` : undefined),
   },
   {
     name: '(a) workflow YAML nested 200 levels (block sequences) is refused',
-    send: (t) => yaml(t, `id: atk-deep\nsteps:\n${Array.from({ length: 200 }, (_, i) => `${' '.repeat(i + 1)}- `).join('\n')}x\n`),
+    send: (t) =>
+      yaml(t, `id: atk-deep\nsteps:\n${Array.from({ length: 200 }, (_, i) => `${' '.repeat(i + 1)}- `).join('\n')}x\n`),
     check: (r) => expect400(r, /deeper than 128 levels/),
   },
   {
     name: '(a) aliases that expand past 128 levels are refused',
-    send: (t) => yaml(t, `a0: &a0 [1]\n${Array.from({ length: 140 }, (_, i) => `a${i + 1}: &a${i + 1} [*a${i}]`).join('\n')}\nid: atk-deep\nsteps: [*a140]\n`),
+    send: (t) =>
+      yaml(
+        t,
+        `a0: &a0 [1]\n${Array.from({ length: 140 }, (_, i) => `a${i + 1}: &a${i + 1} [*a${i}]`).join('\n')}\nid: atk-deep\nsteps: [*a140]\n`,
+      ),
     check: (r) => expect400(r, /deeper than 128 levels|alias/),
   },
   {
@@ -64,17 +81,29 @@ export const REGRESSIONS: readonly Regression[] = [
   },
   {
     name: '(a) duplicate keys are refused',
-    send: (t) => yaml(t, 'id: atk-dup\nid: atk-dup2\nversion: 1\nsteps:\n  - id: a\n    step_type: inference\n    model_requirements: { name: builtin/echo }\n'),
+    send: (t) =>
+      yaml(
+        t,
+        'id: atk-dup\nid: atk-dup2\nversion: 1\nsteps:\n  - id: a\n    step_type: inference\n    model_requirements: { name: builtin/echo }\n',
+      ),
     check: (r) => expect400(r, /unique/),
   },
   {
     name: '(b) a catastrophic input pattern runs in linear time: ^(a+)+$ against 50,000 a and a !',
-    send: (t) => call(t.url, 'POST', '/v1/agents/atk-pattern/execute', { key: t.keys.client!, json: { inputs: { s: `${'a'.repeat(50_000)}!` } } }),
+    send: (t) =>
+      call(t.url, 'POST', '/v1/agents/atk-pattern/execute', {
+        key: t.keys.client!,
+        json: { inputs: { s: `${'a'.repeat(50_000)}!` } },
+      }),
     check: (r, _t, ms) => expect400(r, /must match pattern/) ?? (ms > 3_000 ? `took ${Math.round(ms)} ms` : undefined),
   },
   {
     name: '(b) ^(a+)+$ against 30 a and a !: exponential with a backtracking engine',
-    send: (t) => call(t.url, 'POST', '/v1/agents/atk-pattern/execute', { key: t.keys.client!, json: { inputs: { s: `${'a'.repeat(30)}!` } } }),
+    send: (t) =>
+      call(t.url, 'POST', '/v1/agents/atk-pattern/execute', {
+        key: t.keys.client!,
+        json: { inputs: { s: `${'a'.repeat(30)}!` } },
+      }),
     check: (r, _t, ms) => expect400(r, /must match pattern/) ?? (ms > 3_000 ? `took ${Math.round(ms)} ms` : undefined),
   },
   {
@@ -82,13 +111,22 @@ export const REGRESSIONS: readonly Regression[] = [
     send: (t) =>
       call(t.url, 'POST', '/v1/workflows', {
         key: t.keys.publisher!,
-        json: { id: 'atk-backref', version: 1, inputs: { type: 'object', properties: { s: { type: 'string', pattern: '(a+)\\1' } } }, steps: [ECHO_STEP] },
+        json: {
+          id: 'atk-backref',
+          version: 1,
+          inputs: { type: 'object', properties: { s: { type: 'string', pattern: '(a+)\\1' } } },
+          steps: [ECHO_STEP],
+        },
       }),
     check: (r) => expect400(r, /inputs.*JSON Schema/),
   },
   {
     name: '(c) inputs nested 257 levels are refused naming the limit',
-    send: (t) => call(t.url, 'POST', '/v1/agents/atk-echo/execute', { key: t.keys.client!, json: { inputs: { x: nested(256, 'array') } } }),
+    send: (t) =>
+      call(t.url, 'POST', '/v1/agents/atk-echo/execute', {
+        key: t.keys.client!,
+        json: { inputs: { x: nested(256, 'array') } },
+      }),
     check: (r) => expect400(r, /deeper than 256 levels/),
   },
   {
@@ -107,13 +145,19 @@ export const REGRESSIONS: readonly Regression[] = [
     send: (t) => t.manual.worker.complete(t.manual.job, { output: nested(300, 'object') }),
     async check(r, t) {
       if (r.status >= 500) return `got ${r.status}: ${r.text.slice(0, 300)}`;
-      if (r.status >= 300) return `the report was not taken (${r.status}: ${r.text.slice(0, 300)}): the fixture's job is not held`;
+      if (r.status >= 300)
+        return `the report was not taken (${r.status}: ${r.text.slice(0, 300)}): the fixture's job is not held`;
       for (let i = 0; i < 100; i++) {
         const view = await call(t.url, 'GET', `/v1/executions/${t.manual.job.executionId}`, { key: t.keys.admin! });
-        const v = view.json as { status?: string; steps?: { id: string; status: string; error?: { message?: string } }[] };
+        const v = view.json as {
+          status?: string;
+          steps?: { id: string; status: string; error?: { message?: string } }[];
+        };
         if (v.status === 'failed') {
           const message = JSON.stringify(v);
-          return /deeper than 256 levels/.test(message) ? undefined : `the execution failed without saying why: ${message.slice(0, 400)}`;
+          return /deeper than 256 levels/.test(message)
+            ? undefined
+            : `the execution failed without saying why: ${message.slice(0, 400)}`;
         }
         if (v.status !== 'running') return `execution ended ${v.status}, expected failed`;
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -124,12 +168,18 @@ export const REGRESSIONS: readonly Regression[] = [
   {
     name: '(d) an unknown route answers a JSON 404 without a key',
     send: (t) => call(t.url, 'GET', '/v1/no/such/route'),
-    check: (r) => (r.status === 404 && error(r)?.code === 'not_found' ? undefined : `expected a JSON 404, got ${r.status}: ${r.text.slice(0, 200)}`),
+    check: (r) =>
+      r.status === 404 && error(r)?.code === 'not_found'
+        ? undefined
+        : `expected a JSON 404, got ${r.status}: ${r.text.slice(0, 200)}`,
   },
   {
     name: '(d) an unknown route answers a JSON 404 to an admin (not a 403)',
     send: (t) => call(t.url, 'POST', '/v1/nothing', { key: t.keys.admin!, json: {} }),
-    check: (r) => (r.status === 404 && error(r)?.code === 'not_found' ? undefined : `expected a JSON 404, got ${r.status}: ${r.text.slice(0, 200)}`),
+    check: (r) =>
+      r.status === 404 && error(r)?.code === 'not_found'
+        ? undefined
+        : `expected a JSON 404, got ${r.status}: ${r.text.slice(0, 200)}`,
   },
 ];
 

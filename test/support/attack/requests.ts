@@ -3,12 +3,32 @@ import { requestsFor } from '../api-fuzz.js';
 import type { FuzzPools, FuzzRequest, JsonSchema, RouteSchemas } from '../api-fuzz.js';
 import type { AppRoute } from '../api-http.js';
 import { pathShape } from '../api-http.js';
-import { HOSTILE_PATTERNS, hostileNumber, hostileValue, hostileWorkflow, hostileYaml, json, nested, objectOf, shaped, unicode } from './hostile.js';
+import {
+  HOSTILE_PATTERNS,
+  hostileNumber,
+  hostileValue,
+  hostileWorkflow,
+  hostileYaml,
+  json,
+  nested,
+  objectOf,
+  shaped,
+  unicode,
+} from './hostile.js';
 import type { AttackTarget, RoleName } from './target.js';
 
 /** The parts of /openapi.json the generators read. */
 export interface OpenApiDocument {
-  paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: JsonSchema }> }; parameters?: { in: string; name: string; schema: JsonSchema }[] }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
+        parameters?: { in: string; name: string; schema: JsonSchema }[];
+      }
+    >
+  >;
   components?: { schemas?: Record<string, JsonSchema> };
 }
 
@@ -28,7 +48,8 @@ const HIDDEN: AppRoute[] = [
 export function routesOf(openapi: OpenApiDocument): AppRoute[] {
   const routes: AppRoute[] = [];
   for (const [path, operations] of Object.entries(openapi.paths)) {
-    for (const method of Object.keys(operations)) routes.push({ method: method.toUpperCase(), path: path.replaceAll(/\{([^}]+)\}/g, ':$1') });
+    for (const method of Object.keys(operations))
+      routes.push({ method: method.toUpperCase(), path: path.replaceAll(/\{([^}]+)\}/g, ':$1') });
   }
   return [...routes, ...HIDDEN];
 }
@@ -39,7 +60,9 @@ export function schemasOf(openapi: OpenApiDocument, route: AppRoute): RouteSchem
   const body = operation?.requestBody?.content?.['application/json']?.schema;
   return {
     ...(body && { body }),
-    query: (operation?.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema })),
+    query: (operation?.parameters ?? [])
+      .filter((p) => p.in === 'query')
+      .map((p) => ({ name: p.name, schema: p.schema })),
     resolve: (ref) => openapi.components?.schemas?.[ref.replace('#/components/schemas/', '')],
   };
 }
@@ -71,7 +94,11 @@ function pools(target: AttackTarget, role: RoleName, route: AppRoute): FuzzPools
   return {
     ids: {
       '*': [...executions, ...ids.workflows, ...ids.jobs, ...Object.values(ids.blobs)],
-      id: route.path.startsWith('/v1/keys') ? [...ids.spareKeys] : route.path.startsWith('/v1/workflows') ? [...ids.workflows, ...HOSTILE_WORKFLOW_IDS] : executions,
+      id: route.path.startsWith('/v1/keys')
+        ? [...ids.spareKeys]
+        : route.path.startsWith('/v1/workflows')
+          ? [...ids.workflows, ...HOSTILE_WORKFLOW_IDS]
+          : executions,
       execution_id: executions,
       workflow_id: [...ids.workflows, ...HOSTILE_WORKFLOW_IDS],
       jobId: ids.jobs,
@@ -86,7 +113,14 @@ function pools(target: AttackTarget, role: RoleName, route: AppRoute): FuzzPools
   };
 }
 
-const post = (role: RoleName, route: string, key: string | undefined, url: string, body: string, contentType = 'application/json'): AttackRequest => ({
+const post = (
+  role: RoleName,
+  route: string,
+  key: string | undefined,
+  url: string,
+  body: string,
+  contentType = 'application/json',
+): AttackRequest => ({
   role,
   route,
   method: 'POST',
@@ -96,10 +130,16 @@ const post = (role: RoleName, route: string, key: string | undefined, url: strin
 });
 
 /** Bodies aimed at what one route does, beyond its schema: hostile definitions, inputs, bundles, reports. */
-function hostileFor(target: AttackTarget, role: RoleName, route: AppRoute, reports: Reports): fc.Arbitrary<AttackRequest> | undefined {
+function hostileFor(
+  target: AttackTarget,
+  role: RoleName,
+  route: AppRoute,
+  reports: Reports,
+): fc.Arbitrary<AttackRequest> | undefined {
   const key = target.keys[role];
   const name = `${route.method} ${route.path}`;
-  const at = (path: string, body: fc.Arbitrary<string>, contentType?: string) => body.map((b) => post(role, name, key, path, b, contentType));
+  const at = (path: string, body: fc.Arbitrary<string>, contentType?: string) =>
+    body.map((b) => post(role, name, key, path, b, contentType));
   switch (name) {
     case 'POST /v1/workflows':
     case 'POST /v1/workflows/validate':
@@ -107,7 +147,19 @@ function hostileFor(target: AttackTarget, role: RoleName, route: AppRoute, repor
         at(route.path, hostileWorkflow(HOSTILE_WORKFLOW_IDS).map(json)),
         at(route.path, hostileYaml, 'application/yaml'),
         // A deep JSON definition: nesting under an otherwise valid one.
-        at(route.path, fc.constantFrom(129, 1_000, 20_000).map((d) => json({ id: 'atk-h0', steps: [{ id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' } }], outputs: { x: 'a' }, x: nested(d, 'array') }))),
+        at(
+          route.path,
+          fc
+            .constantFrom(129, 1_000, 20_000)
+            .map((d) =>
+              json({
+                id: 'atk-h0',
+                steps: [{ id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' } }],
+                outputs: { x: 'a' },
+                x: nested(d, 'array'),
+              }),
+            ),
+        ),
       );
     case 'POST /v1/agents/:workflow_id/execute': {
       const workflow = fc.constantFrom(...target.ids.workflows, ...HOSTILE_WORKFLOW_IDS);
@@ -117,11 +169,27 @@ function hostileFor(target: AttackTarget, role: RoleName, route: AppRoute, repor
         fc.integer({ min: 20, max: 50_000 }).map((n) => ({ s: `${'a'.repeat(n)}!` })),
         // Another client's blob, named as an input.
         fc.constantFrom(...Object.values(target.ids.blobs)).map((digest) => ({ file: { $blob: digest, size: 26 } })),
-        fc.constantFrom(255, 256, 257, 1_000, 5_000).chain((d) => fc.constantFrom(nested(d, 'array'), nested(d, 'object')).map((v) => ({ x: v }))),
-        shaped({ items: fc.oneof(hostileValue, fc.integer({ min: 0, max: 50_000 }).map((n) => Array.from({ length: n }, (_, i) => i))), text: unicode }),
+        fc
+          .constantFrom(255, 256, 257, 1_000, 5_000)
+          .chain((d) => fc.constantFrom(nested(d, 'array'), nested(d, 'object')).map((v) => ({ x: v }))),
+        shaped({
+          items: fc.oneof(
+            hostileValue,
+            fc.integer({ min: 0, max: 50_000 }).map((n) => Array.from({ length: n }, (_, i) => i)),
+          ),
+          text: unicode,
+        }),
       );
       return fc
-        .tuple(workflow, shaped({ inputs, version: hostileNumber, verification_level: fc.constantFrom('basic', 'full', 'zk', 'none', ''), budget: hostileNumber }))
+        .tuple(
+          workflow,
+          shaped({
+            inputs,
+            version: hostileNumber,
+            verification_level: fc.constantFrom('basic', 'full', 'zk', 'none', ''),
+            budget: hostileNumber,
+          }),
+        )
         .map(([w, body]) => post(role, name, key, `/v1/agents/${encodeURIComponent(w)}/execute`, json(body)));
     }
     case 'POST /v1/receipts/verify': {
@@ -129,11 +197,22 @@ function hostileFor(target: AttackTarget, role: RoleName, route: AppRoute, repor
       const tampered = fc.oneof(
         fc.constant(bundle),
         fc.tuple(fc.constantFrom(...Object.keys(bundle)), hostileValue).map(([k, v]) => ({ ...bundle, [k]: v })),
-        fc.constantFrom(...HOSTILE_JSONATA_WORKFLOWS).map((workflow) => ({ ...bundle, data: { ...((bundle.data as Record<string, unknown>) ?? {}), workflow } })),
-        fc.integer({ min: 1_000, max: 30_000 }).map((n) => ({ ...bundle, zk: { statement: { steps: Array.from({ length: n }, (_, i) => `s${i}`) } } })),
+        fc
+          .constantFrom(...HOSTILE_JSONATA_WORKFLOWS)
+          .map((workflow) => ({ ...bundle, data: { ...((bundle.data as Record<string, unknown>) ?? {}), workflow } })),
+        fc
+          .integer({ min: 1_000, max: 30_000 })
+          .map((n) => ({ ...bundle, zk: { statement: { steps: Array.from({ length: n }, (_, i) => `s${i}`) } } })),
         hostileValue,
       );
-      return at(route.path, shaped({ bundle: tampered, level: fc.constantFrom('basic', 'full', 'zk'), trustedKeys: fc.oneof(fc.constant(undefined), fc.array(unicode, { maxLength: 3 })) }).map(json));
+      return at(
+        route.path,
+        shaped({
+          bundle: tampered,
+          level: fc.constantFrom('basic', 'full', 'zk'),
+          trustedKeys: fc.oneof(fc.constant(undefined), fc.array(unicode, { maxLength: 3 })),
+        }).map(json),
+      );
     }
     case 'POST /v1/worker/jobs/:jobId/complete':
     case 'POST /v1/worker/jobs/:jobId/fail':
@@ -141,21 +220,45 @@ function hostileFor(target: AttackTarget, role: RoleName, route: AppRoute, repor
     case 'POST /v1/worker/jobs/:jobId/heartbeat': {
       const job = target.manual.job.jobId;
       const action = route.path.split('/').at(-1)!;
-      const foreign = action === 'complete' ? reports.foreign.complete : action === 'fail' ? reports.foreign.fail : reports.foreign.report;
+      const foreign =
+        action === 'complete'
+          ? reports.foreign.complete
+          : action === 'fail'
+            ? reports.foreign.fail
+            : reports.foreign.report;
       const own = action === 'complete' ? reports.own.complete : reports.own.report;
       const body = fc.oneof(
         // Not this worker's job: refused, whatever the report says.
         fc.constant(foreign),
         fc.tuple(fc.constantFrom(...Object.keys(foreign)), hostileValue).map(([k, v]) => ({ ...foreign, [k]: v })),
         // The assigned worker's report, one field wrong (a stale nonce, another attempt).
-        fc.tuple(fc.constantFrom('nonce', 'attempt', 'workerId'), fc.oneof(hostileValue, fc.constantFrom(0, 2, 'x', target.ids.workers.worker2))).map(([k, v]) => objectOf([...Object.entries(own), [k, v]])),
+        fc
+          .tuple(
+            fc.constantFrom('nonce', 'attempt', 'workerId'),
+            fc.oneof(hostileValue, fc.constantFrom(0, 2, 'x', target.ids.workers.worker2)),
+          )
+          .map(([k, v]) => objectOf([...Object.entries(own), [k, v]])),
       );
       return body.map((b) => post(role, name, key, `/v1/worker/jobs/${encodeURIComponent(job)}/${action}`, json(b)));
     }
     case 'POST /v1/blobs':
     case 'POST /v1/worker/blobs':
       return fc
-        .tuple(fc.oneof(unicode, fc.integer({ min: 0, max: 200_000 }).map((n) => 'b'.repeat(n))), fc.constantFrom('text/plain', 'image/png', 'application/json', 'x', '', 'a/b; x="', 'application/octet-stream'))
+        .tuple(
+          fc.oneof(
+            unicode,
+            fc.integer({ min: 0, max: 200_000 }).map((n) => 'b'.repeat(n)),
+          ),
+          fc.constantFrom(
+            'text/plain',
+            'image/png',
+            'application/json',
+            'x',
+            '',
+            'a/b; x="',
+            'application/octet-stream',
+          ),
+        )
         .map(([b, type]) => post(role, name, key, route.path, b, type));
     default:
       return undefined;
@@ -163,7 +266,11 @@ function hostileFor(target: AttackTarget, role: RoleName, route: AppRoute, repor
 }
 
 /** Workflows for a bundle's data, with expressions a verifier would run at level full. */
-const HOSTILE_JSONATA_WORKFLOWS = ["$length($pad('x', 200000000))", '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)', '[1..9999999]'].map((e) => ({
+const HOSTILE_JSONATA_WORKFLOWS = [
+  "$length($pad('x', 200000000))",
+  '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)',
+  '[1..9999999]',
+].map((e) => ({
   id: 'atk-echo',
   version: 1,
   steps: [{ id: 'a', step_type: 'data_processing', expression: e }],
@@ -171,8 +278,18 @@ const HOSTILE_JSONATA_WORKFLOWS = ["$length($pad('x', 200000000))", '$match("aaa
 }));
 
 /** Requests for one route as one role: the generic fuzz (schema-shaped and broken) and the route's hostile bodies. */
-export function attackRequests(target: AttackTarget, openapi: OpenApiDocument, route: AppRoute, role: RoleName, reports: Reports): fc.Arbitrary<AttackRequest> {
-  const generic = requestsFor(route, pools(target, role, route), schemasOf(openapi, route)).map((r): AttackRequest => ({ ...r, role, route: `${route.method} ${route.path}` }));
+export function attackRequests(
+  target: AttackTarget,
+  openapi: OpenApiDocument,
+  route: AppRoute,
+  role: RoleName,
+  reports: Reports,
+): fc.Arbitrary<AttackRequest> {
+  const generic = requestsFor(route, pools(target, role, route), schemasOf(openapi, route)).map((r): AttackRequest => ({
+    ...r,
+    role,
+    route: `${route.method} ${route.path}`,
+  }));
   const hostile = hostileFor(target, role, route, reports);
   return hostile ? fc.oneof({ weight: 1, arbitrary: generic }, { weight: 1, arbitrary: hostile }) : generic;
 }

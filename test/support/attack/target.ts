@@ -14,7 +14,16 @@ import type { ServerProcess } from '../server.js';
  */
 
 export type RoleName = 'anonymous' | 'client' | 'client2' | 'publisher' | 'publisher2' | 'worker' | 'worker2' | 'admin';
-export const ROLES: readonly RoleName[] = ['anonymous', 'client', 'client2', 'publisher', 'publisher2', 'worker', 'worker2', 'admin'];
+export const ROLES: readonly RoleName[] = [
+  'anonymous',
+  'client',
+  'client2',
+  'publisher',
+  'publisher2',
+  'worker',
+  'worker2',
+  'admin',
+];
 
 /** The model only the manual remote worker serves, so its job stays assigned to it. */
 export const MANUAL_MODEL = 'attack/manual';
@@ -27,7 +36,14 @@ export const WORKFLOWS = {
   echo: {
     id: 'atk-echo',
     version: 1,
-    steps: [{ id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' }, input_mappings: { text: 'inputs.text' } }],
+    steps: [
+      {
+        id: 'a',
+        step_type: 'inference',
+        model_requirements: { name: 'builtin/echo' },
+        input_mappings: { text: 'inputs.text' },
+      },
+    ],
     outputs: { text: 'steps.a.output.text' },
   },
   guarded: {
@@ -45,8 +61,19 @@ export const WORKFLOWS = {
     id: 'atk-expr',
     version: 1,
     steps: [
-      { id: 'e', step_type: 'data_processing', expression: '$string($count(inputs.items))', input_mappings: { items: 'inputs.items' } },
-      { id: 'f', step_type: 'inference', model_requirements: { name: 'builtin/echo' }, depends_on: ['e'], when: '$exists(steps.e.output)' },
+      {
+        id: 'e',
+        step_type: 'data_processing',
+        expression: '$string($count(inputs.items))',
+        input_mappings: { items: 'inputs.items' },
+      },
+      {
+        id: 'f',
+        step_type: 'inference',
+        model_requirements: { name: 'builtin/echo' },
+        depends_on: ['e'],
+        when: '$exists(steps.e.output)',
+      },
     ],
   },
   pattern: {
@@ -57,7 +84,11 @@ export const WORKFLOWS = {
   },
 } as const;
 /** Published by the second publisher: the first must not change it. */
-export const OTHER_WORKFLOW = { id: 'atk-other', version: 1, steps: [{ id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' } }] };
+export const OTHER_WORKFLOW = {
+  id: 'atk-other',
+  version: 1,
+  steps: [{ id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' } }],
+};
 
 export interface AttackTarget {
   url: string;
@@ -89,20 +120,30 @@ export interface AttackTarget {
   stop(): Promise<void>;
 }
 
-async function ok<T>(what: string, promise: Promise<{ status: number; text: string; json: unknown }>, expected: number[] = [200, 201, 202]): Promise<T> {
+async function ok<T>(
+  what: string,
+  promise: Promise<{ status: number; text: string; json: unknown }>,
+  expected: number[] = [200, 201, 202],
+): Promise<T> {
   const response = await promise;
-  if (!expected.includes(response.status)) throw new Error(`${what}: ${response.status} ${response.text.slice(0, 500)}`);
+  if (!expected.includes(response.status))
+    throw new Error(`${what}: ${response.status} ${response.text.slice(0, 500)}`);
   return response.json as T;
 }
 
 export async function startAttackTarget(options: { workers?: number; args?: string[] } = {}): Promise<AttackTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'verity-attack-'));
   // A long lease: the manual job stays assigned, and nothing changes in the background while requests are checked.
-  const server: ServerProcess = await startServerProcess({ dataDir, workers: options.workers ?? 2, args: ['--lease-ms', '3600000', ...(options.args ?? [])] });
+  const server: ServerProcess = await startServerProcess({
+    dataDir,
+    workers: options.workers ?? 2,
+    args: ['--lease-ms', '3600000', ...(options.args ?? [])],
+  });
   // An attack that ends early (an error, `npm run fuzz` stopped) takes its server with it.
   process.once('exit', () => server.child.kill('SIGKILL'));
   const { url, adminKey } = server;
-  const post = (key: string | undefined, path: string, json: unknown) => call(url, 'POST', path, { ...(key !== undefined && { key }), json });
+  const post = (key: string | undefined, path: string, json: unknown) =>
+    call(url, 'POST', path, { ...(key !== undefined && { key }), json });
   const principals: Record<RoleName, string> = {
     anonymous: '',
     client: 'atk-client-a',
@@ -113,26 +154,57 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
     worker2: 'atk-worker-b',
     admin: 'admin',
   };
-  const keys: Record<RoleName, string | undefined> = { anonymous: undefined, admin: adminKey } as Record<RoleName, string | undefined>;
+  const keys: Record<RoleName, string | undefined> = { anonymous: undefined, admin: adminKey } as Record<
+    RoleName,
+    string | undefined
+  >;
   for (const role of ROLES) {
     if (role === 'anonymous' || role === 'admin') continue;
     const r = role.replace('2', '');
-    keys[role] = (await ok<{ token: string }>(`key ${role}`, post(adminKey, '/v1/keys', { principal: principals[role], role: r }))).token;
+    keys[role] = (
+      await ok<{ token: string }>(`key ${role}`, post(adminKey, '/v1/keys', { principal: principals[role], role: r }))
+    ).token;
   }
   const spareKeys: string[] = [];
-  for (let i = 0; i < 3; i++) spareKeys.push((await ok<{ id: string }>('spare key', post(adminKey, '/v1/keys', { principal: `atk-spare-${i}`, role: 'client' }))).id);
+  for (let i = 0; i < 3; i++)
+    spareKeys.push(
+      (
+        await ok<{ id: string }>(
+          'spare key',
+          post(adminKey, '/v1/keys', { principal: `atk-spare-${i}`, role: 'client' }),
+        )
+      ).id,
+    );
 
-  for (const workflow of Object.values(WORKFLOWS)) await ok(`publish ${workflow.id}`, post(keys.publisher, '/v1/workflows', workflow));
+  for (const workflow of Object.values(WORKFLOWS))
+    await ok(`publish ${workflow.id}`, post(keys.publisher, '/v1/workflows', workflow));
   await ok('publish other', post(keys.publisher2, '/v1/workflows', OTHER_WORKFLOW));
 
   const blobOf = async (key: string | undefined, text: string) =>
-    (await ok<{ $blob: string }>('blob', call(url, 'POST', '/v1/blobs', { ...(key !== undefined && { key }), body: text, headers: { 'content-type': 'text/plain' } }))).$blob;
-  const blobs = { client: await blobOf(keys.client, 'the first client\'s secret'), client2: await blobOf(keys.client2, 'the second client\'s secret') };
+    (
+      await ok<{ $blob: string }>(
+        'blob',
+        call(url, 'POST', '/v1/blobs', {
+          ...(key !== undefined && { key }),
+          body: text,
+          headers: { 'content-type': 'text/plain' },
+        }),
+      )
+    ).$blob;
+  const blobs = {
+    client: await blobOf(keys.client, "the first client's secret"),
+    client2: await blobOf(keys.client2, "the second client's secret"),
+  };
 
-  const run = async (key: string | undefined, workflow: string, inputs: unknown) => (await ok<{ executionId: string }>(`execute ${workflow}`, post(key, `/v1/agents/${workflow}/execute`, { inputs }))).executionId;
+  const run = async (key: string | undefined, workflow: string, inputs: unknown) =>
+    (await ok<{ executionId: string }>(`execute ${workflow}`, post(key, `/v1/agents/${workflow}/execute`, { inputs })))
+      .executionId;
   const waitDone = async (key: string | undefined, id: string) => {
     for (let i = 0; i < 600; i++) {
-      const view = await ok<{ status: string }>('status', call(url, 'GET', `/v1/executions/${id}`, { ...(key !== undefined && { key }) }));
+      const view = await ok<{ status: string }>(
+        'status',
+        call(url, 'GET', `/v1/executions/${id}`, { ...(key !== undefined && { key }) }),
+      );
       if (view.status !== 'running') return view.status;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -143,34 +215,61 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
   await run(keys.client, 'atk-expr', { items: [1, 2, 3] });
   await waitDone(keys.client, execA);
   await waitDone(keys.client2, execB);
-  const bundle = await ok<Record<string, unknown>>('bundle', call(url, 'GET', `/v1/executions/${execA}/receipt?data=true`, { key: keys.client! }));
+  const bundle = await ok<Record<string, unknown>>(
+    'bundle',
+    call(url, 'GET', `/v1/executions/${execA}/receipt?data=true`, { key: keys.client! }),
+  );
 
-  const worker = await new HttpWorker(url, keys.worker!, { stepTypes: ['inference'], models: [MANUAL_MODEL] }).register();
+  const worker = await new HttpWorker(url, keys.worker!, {
+    stepTypes: ['inference'],
+    models: [MANUAL_MODEL],
+  }).register();
   // The second worker serves another model: it never claims the manual job, it only reports for it.
-  const other = await new HttpWorker(url, keys.worker2!, { stepTypes: ['inference'], models: [OTHER_MODEL] }).register();
+  const other = await new HttpWorker(url, keys.worker2!, {
+    stepTypes: ['inference'],
+    models: [OTHER_MODEL],
+  }).register();
   const manual = { worker, other, job: undefined as unknown as Assignment, execution: '' };
   const jobs = new Set<string>();
 
   const ensureFixtures = async () => {
     // An admin may deregister any worker (a valid request): register a new one in its place.
-    const listed = await ok<{ workers: { id: string; status: string }[] }>('workers', call(url, 'GET', '/v1/workers', { key: adminKey }));
+    const listed = await ok<{ workers: { id: string; status: string }[] }>(
+      'workers',
+      call(url, 'GET', '/v1/workers', { key: adminKey }),
+    );
     const active = (id: string) => listed.workers.some((w) => w.id === id && w.status === 'active');
     let replaced = false;
     if (!active(manual.worker.id)) {
-      manual.worker = await new HttpWorker(url, keys.worker!, { stepTypes: ['inference'], models: [MANUAL_MODEL] }).register();
+      manual.worker = await new HttpWorker(url, keys.worker!, {
+        stepTypes: ['inference'],
+        models: [MANUAL_MODEL],
+      }).register();
       replaced = true;
     }
-    if (!active(manual.other.id)) manual.other = await new HttpWorker(url, keys.worker2!, { stepTypes: ['inference'], models: [OTHER_MODEL] }).register();
+    if (!active(manual.other.id))
+      manual.other = await new HttpWorker(url, keys.worker2!, {
+        stepTypes: ['inference'],
+        models: [OTHER_MODEL],
+      }).register();
     target.ids.workers = { worker: manual.worker.id, worker2: manual.other.id };
     target.manual.worker = manual.worker;
     target.manual.other = manual.other;
     let running = false;
     if (manual.execution) {
-      const view = await ok<{ status: string }>('manual status', call(url, 'GET', `/v1/executions/${manual.execution}`, { key: adminKey }));
+      const view = await ok<{ status: string }>(
+        'manual status',
+        call(url, 'GET', `/v1/executions/${manual.execution}`, { key: adminKey }),
+      );
       running = view.status === 'running';
       // The attack may have failed or re-queued the job (a worker report for it is a valid request): a held
       // job still takes a heartbeat; otherwise claim the new attempt below.
-      if (running && !replaced && ((await manual.worker.heartbeat(manual.job)).json as { state?: string } | undefined)?.state === 'ok') return;
+      if (
+        running &&
+        !replaced &&
+        ((await manual.worker.heartbeat(manual.job)).json as { state?: string } | undefined)?.state === 'ok'
+      )
+        return;
     }
     // A new execution, unless a stopped worker's job went back to the queue. Any queued job of the model
     // will do (the attack may have started executions of it too): the first worker holds it, the second

@@ -16,15 +16,18 @@ describe('the answers to error codes', () => {
     expect(extra).toBeDefined();
   });
 
-  it('answers a part\'s code with its status, and the server\'s faults with nothing (a 500)', () => {
-    expect(clientError(new EngineError('execution_not_found', 'no execution x'))).toEqual({ status: 404, body: { error: { code: 'not_found', message: 'no execution x' } } });
+  it("answers a part's code with its status, and the server's faults with nothing (a 500)", () => {
+    expect(clientError(new EngineError('execution_not_found', 'no execution x'))).toEqual({
+      status: 404,
+      body: { error: { code: 'not_found', message: 'no execution x' } },
+    });
     expect(clientError(new StoreError('conflict', 'taken'))?.status).toBe(409);
     expect(clientError(new StoreError('unavailable', 'down'))).toBeUndefined();
     expect(clientError(new BlobError('not_found', 'gone'))).toBeUndefined();
     expect(clientError(new ApiError('rate_limited', 'slow down'))?.status).toBe(429);
   });
 
-  it('answers a code from outside the parts (an executor\'s own, a prototype\'s key) with nothing', () => {
+  it("answers a code from outside the parts (an executor's own, a prototype's key) with nothing", () => {
     expect(clientError(new ExecutorError('constructor', 'odd'))).toBeUndefined();
     expect(clientError(new ExecutorError('rate_limit', 'upstream'))).toBeUndefined();
     expect(clientError(new Error('plain'))).toBeUndefined();

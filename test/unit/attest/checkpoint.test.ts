@@ -3,7 +3,15 @@ import { createHash, createPrivateKey, generateKeyPairSync, sign as nodeSign } f
 import { describe, expect, it } from 'vitest';
 import { fromBase64, fromHex, toBase64, toHex } from '../../../src/attest/bytes.js';
 import type { Checkpoint } from '../../../src/attest/checkpoint.js';
-import { formatCheckpoint, noteKeyHash, parseCheckpoint, parseNote, signNote, verifierKey, verifyNote } from '../../../src/attest/checkpoint.js';
+import {
+  formatCheckpoint,
+  noteKeyHash,
+  parseCheckpoint,
+  parseNote,
+  signNote,
+  verifierKey,
+  verifyNote,
+} from '../../../src/attest/checkpoint.js';
 import { AttestError } from '../../../src/attest/errors.js';
 
 interface TestKey {
@@ -60,7 +68,9 @@ function signatureLine(note: string): string {
 describe('checkpoint body', () => {
   it('formats the three C2SP lines and extension lines', () => {
     expect(formatCheckpoint(CHECKPOINT)).toBe(`verity.example/log\n8\n${toBase64(ROOT)}\n`);
-    expect(formatCheckpoint({ ...CHECKPOINT, size: 0, extensions: ['a b', 'c'] })).toBe(`verity.example/log\n0\n${toBase64(ROOT)}\na b\nc\n`);
+    expect(formatCheckpoint({ ...CHECKPOINT, size: 0, extensions: ['a b', 'c'] })).toBe(
+      `verity.example/log\n0\n${toBase64(ROOT)}\na b\nc\n`,
+    );
   });
 
   it('round-trips through parse', () => {
@@ -70,12 +80,17 @@ describe('checkpoint body', () => {
       { ...CHECKPOINT, size: Number.MAX_SAFE_INTEGER, extensions: ['ext one', 'two'] },
     ]) {
       const parsed = parseCheckpoint(formatCheckpoint(checkpoint));
-      expect({ ...parsed, rootHash: toHex(parsed.rootHash) }).toEqual({ ...checkpoint, rootHash: toHex(checkpoint.rootHash) });
+      expect({ ...parsed, rootHash: toHex(parsed.rootHash) }).toEqual({
+        ...checkpoint,
+        rootHash: toHex(checkpoint.rootHash),
+      });
     }
   });
 
   it('parses the example of c2sp.org/tlog-checkpoint', () => {
-    const parsed = parseCheckpoint('example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n');
+    const parsed = parseCheckpoint(
+      'example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n',
+    );
     expect(parsed.origin).toBe('example.com/behind-the-sofa');
     expect(parsed.size).toBe(20852163);
     expect(toBase64(parsed.rootHash)).toBe('CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=');
@@ -120,7 +135,12 @@ describe('checkpoint body', () => {
 
 describe('note keys', () => {
   it('computes the key ID as SHA-256(name || 0x0A || 0x01 || key)[:4]', () => {
-    const expected = createHash('sha256').update(LOG.name, 'utf8').update(Buffer.from([0x0a, 0x01])).update(LOG.publicKey).digest().subarray(0, 4);
+    const expected = createHash('sha256')
+      .update(LOG.name, 'utf8')
+      .update(Buffer.from([0x0a, 0x01]))
+      .update(LOG.publicKey)
+      .digest()
+      .subarray(0, 4);
     expect(toHex(noteKeyHash(LOG.name, LOG.publicKey))).toBe(expected.toString('hex'));
     expect(toHex(noteKeyHash(OTHER.name, LOG.publicKey))).not.toBe(expected.toString('hex'));
   });
@@ -141,7 +161,8 @@ describe('note keys', () => {
   });
 
   it('refuses names with spaces or plus signs and keys that are not 32 bytes', () => {
-    for (const name of ['', 'a b', 'a+b', 'a\u00a0b', 'a\tb']) expect(() => noteKeyHash(name, LOG.publicKey), JSON.stringify(name)).toThrow(AttestError);
+    for (const name of ['', 'a b', 'a+b', 'a\u00a0b', 'a\tb'])
+      expect(() => noteKeyHash(name, LOG.publicKey), JSON.stringify(name)).toThrow(AttestError);
     expect(() => noteKeyHash(LOG.name, LOG.publicKey.subarray(0, 31))).toThrow(/32-byte/);
   });
 });
@@ -166,7 +187,10 @@ describe('signed notes', () => {
     const { body, signatures } = parseNote(note);
     expect(body).toBe(formatCheckpoint(CHECKPOINT));
     expect(signatures.map((s) => s.name)).toEqual([LOG.name, OTHER.name]);
-    expect(signatures.map((s) => toHex(s.keyHash))).toEqual([toHex(noteKeyHash(LOG.name, LOG.publicKey)), toHex(noteKeyHash(OTHER.name, OTHER.publicKey))]);
+    expect(signatures.map((s) => toHex(s.keyHash))).toEqual([
+      toHex(noteKeyHash(LOG.name, LOG.publicKey)),
+      toHex(noteKeyHash(OTHER.name, OTHER.publicKey)),
+    ]);
     expect(signatures.every((s) => s.signature.length === 64)).toBe(true);
   });
 
@@ -234,12 +258,16 @@ describe('signed notes', () => {
     expect(error.message).toMatch(/does not verify/);
     // Before the bad line, and alongside another trusted signer, too.
     await expect(verifyNote(`${body}\n${good}${bad}`, [LOG])).rejects.toThrow(/does not verify/);
-    await expect(verifyNote(`${body}\n${signatureLine(signedCheckpoint(OTHER))}${bad}`, [LOG, OTHER])).rejects.toThrow(/does not verify/);
+    await expect(verifyNote(`${body}\n${signatureLine(signedCheckpoint(OTHER))}${bad}`, [LOG, OTHER])).rejects.toThrow(
+      /does not verify/,
+    );
   });
 
   it('refuses a trusted line whose signature is too short to be Ed25519', async () => {
     const hash = toBase64(noteKeyHash(LOG.name, LOG.publicKey));
-    await expect(verifyNote(`${formatCheckpoint(CHECKPOINT)}\n\u2014 ${LOG.name} ${hash}\n`, [LOG])).rejects.toThrow(/does not verify/);
+    await expect(verifyNote(`${formatCheckpoint(CHECKPOINT)}\n\u2014 ${LOG.name} ${hash}\n`, [LOG])).rejects.toThrow(
+      /does not verify/,
+    );
   });
 
   it('refuses a note without the blank line', async () => {
@@ -319,8 +347,10 @@ describe('the golang.org/x/mod/sumdb/note reference example', () => {
   const PETER_SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
   const ENOCH_VKEY = 'EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop';
   const TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
-  const PETER_SIG = '\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n';
-  const ENOCH_SIG = '\u2014 EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n';
+  const PETER_SIG =
+    '\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n';
+  const ENOCH_SIG =
+    '\u2014 EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n';
 
   /** name+id+base64(type || key); the base64 may contain '+', so split only at the first two. */
   const fields = (key: string): [string, string, Uint8Array] => {
@@ -344,10 +374,17 @@ describe('the golang.org/x/mod/sumdb/note reference example', () => {
   it('verifies the published signed note', async () => {
     expect(await verifyNote(`${TEXT}\n${PETER_SIG}`, [peter])).toEqual({ body: TEXT, verifiedBy: ['PeterNeumann'] });
     expect((await verifyNote(`${TEXT}\n${PETER_SIG}${ENOCH_SIG}`, [peter])).verifiedBy).toEqual(['PeterNeumann']);
-    expect((await verifyNote(`${TEXT}\n${PETER_SIG}${ENOCH_SIG}`, [peter, enoch])).verifiedBy).toEqual(['PeterNeumann', 'EnochRoot']);
-    await expect(verifyNote(`${TEXT}\n${PETER_SIG}${ENOCH_SIG}`, [])).rejects.toThrow(/no signature from a trusted key/);
+    expect((await verifyNote(`${TEXT}\n${PETER_SIG}${ENOCH_SIG}`, [peter, enoch])).verifiedBy).toEqual([
+      'PeterNeumann',
+      'EnochRoot',
+    ]);
+    await expect(verifyNote(`${TEXT}\n${PETER_SIG}${ENOCH_SIG}`, [])).rejects.toThrow(
+      /no signature from a trusted key/,
+    );
     // Go's "invalid signature" case: four characters inserted into the signature.
-    await expect(verifyNote(`${TEXT}\n${PETER_SIG.slice(0, 60)}ABCD${PETER_SIG.slice(60)}`, [peter])).rejects.toThrow(/does not verify/);
+    await expect(verifyNote(`${TEXT}\n${PETER_SIG.slice(0, 60)}ABCD${PETER_SIG.slice(60)}`, [peter])).rejects.toThrow(
+      /does not verify/,
+    );
   });
 
   it('reproduces the published signature byte for byte from the published private key', () => {

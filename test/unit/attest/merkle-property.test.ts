@@ -49,7 +49,7 @@ function flipBit(proof: readonly Uint8Array[], element: number, bit: number): Ui
   return proof.map((hash, i) => {
     if (i !== element) return hash;
     const copy = hash.slice();
-    copy[Math.floor(bit / 8)]! ^= 1 << bit % 8;
+    copy[Math.floor(bit / 8)]! ^= 1 << (bit % 8);
     return copy;
   });
 }
@@ -57,12 +57,24 @@ function flipBit(proof: readonly Uint8Array[], element: number, bit: number): Ui
 /** n leaves (1..300) held by the log, a size within it, and an index within that size. */
 const inclusionCase = fc
   .integer({ min: 1, max: MAX_LEAVES })
-  .chain((n) => fc.integer({ min: 1, max: n }).chain((size) => fc.record({ n: fc.constant(n), size: fc.constant(size), index: fc.integer({ min: 0, max: size - 1 }) })));
+  .chain((n) =>
+    fc
+      .integer({ min: 1, max: n })
+      .chain((size) =>
+        fc.record({ n: fc.constant(n), size: fc.constant(size), index: fc.integer({ min: 0, max: size - 1 }) }),
+      ),
+  );
 
 /** n leaves held by the log and two sizes 0 <= size1 <= size2 <= n. */
 const consistencyCase = fc
   .integer({ min: 1, max: MAX_LEAVES })
-  .chain((n) => fc.integer({ min: 0, max: n }).chain((size2) => fc.record({ n: fc.constant(n), size2: fc.constant(size2), size1: fc.integer({ min: 0, max: size2 }) })));
+  .chain((n) =>
+    fc
+      .integer({ min: 0, max: n })
+      .chain((size2) =>
+        fc.record({ n: fc.constant(n), size2: fc.constant(size2), size1: fc.integer({ min: 0, max: size2 }) }),
+      ),
+  );
 
 describe('Merkle proofs (properties)', () => {
   it('inclusion proofs verify against the prefix root and fail with any flipped bit', async () => {
@@ -72,7 +84,9 @@ describe('Merkle proofs (properties)', () => {
         const root = PREFIX_ROOTS[size]!;
         expect(verifyInclusion(index, size, ALL_LEAVES[index]!, proof, root)).toBe(true);
         if (proof.length > 0) {
-          expect(verifyInclusion(index, size, ALL_LEAVES[index]!, flipBit(proof, pick % proof.length, bit), root)).toBe(false);
+          expect(verifyInclusion(index, size, ALL_LEAVES[index]!, flipBit(proof, pick % proof.length, bit), root)).toBe(
+            false,
+          );
         } else {
           expect(size).toBe(1);
         }
@@ -134,8 +148,20 @@ describe('Merkle proofs (properties)', () => {
     // every other leaf is the same, so the hash of any aligned subtree with no special leaf is known per height
     // and a subtree hash costs O(specials * height) rather than O(leaves).
     const hashNode = (left: Uint8Array, right: Uint8Array): Uint8Array =>
-      new Uint8Array(createHash('sha256').update(Buffer.from([1])).update(left).update(right).digest());
-    const hashLeaf = (text: string): Uint8Array => new Uint8Array(createHash('sha256').update(Buffer.from([0])).update(text).digest());
+      new Uint8Array(
+        createHash('sha256')
+          .update(Buffer.from([1]))
+          .update(left)
+          .update(right)
+          .digest(),
+      );
+    const hashLeaf = (text: string): Uint8Array =>
+      new Uint8Array(
+        createHash('sha256')
+          .update(Buffer.from([0]))
+          .update(text)
+          .digest(),
+      );
     const plain = [hashLeaf('plain')];
     for (let height = 1; height <= 53; height++) plain.push(hashNode(plain[height - 1]!, plain[height - 1]!));
     const heightOf = (length: number): number => {
@@ -143,7 +169,9 @@ describe('Merkle proofs (properties)', () => {
       for (let m = length; m > 1; m /= 2) height++;
       return height;
     };
-    const tree = (special: readonly number[]): { aligned: SubtreeHash; rootOf: (end: number) => Uint8Array; leaf: (i: number) => Uint8Array } => {
+    const tree = (
+      special: readonly number[],
+    ): { aligned: SubtreeHash; rootOf: (end: number) => Uint8Array; leaf: (i: number) => Uint8Array } => {
       const leaf = (i: number): Uint8Array => (special.includes(i) ? hashLeaf(`leaf ${i}`) : plain[0]!);
       const aligned = (start: number, end: number): Uint8Array => {
         const length = end - start;
@@ -174,11 +202,15 @@ describe('Merkle proofs (properties)', () => {
         const inclusion = await inclusionProof(index, size2, aligned);
         expect(inclusion.length).toBeLessThanOrEqual(53);
         expect(verifyInclusion(index, size2, leaf(index), inclusion, root2)).toBe(true);
-        expect(verifyInclusion(index, size2, leaf(index), flipBit(inclusion, inclusion.length - 1, 7), root2)).toBe(false);
+        expect(verifyInclusion(index, size2, leaf(index), flipBit(inclusion, inclusion.length - 1, 7), root2)).toBe(
+          false,
+        );
 
         const consistency = await consistencyProof(size1, size2, aligned);
         expect(verifyConsistency(size1, size2, consistency, rootOf(size1), root2)).toBe(true);
-        expect(verifyConsistency(size1, size2, flipBit(consistency, consistency.length - 1, 0), rootOf(size1), root2)).toBe(false);
+        expect(
+          verifyConsistency(size1, size2, flipBit(consistency, consistency.length - 1, 0), rootOf(size1), root2),
+        ).toBe(false);
       }),
       { numRuns: 200 },
     );
@@ -201,7 +233,11 @@ describe('Merkle proofs (properties)', () => {
       if (hashes.length === 1) return Buffer.from(hashes[0]!);
       let k = 1;
       while (k * 2 < hashes.length) k *= 2;
-      return createHash('sha256').update(Buffer.from([1])).update(mth(hashes.slice(0, k))).update(mth(hashes.slice(k))).digest();
+      return createHash('sha256')
+        .update(Buffer.from([1]))
+        .update(mth(hashes.slice(0, k)))
+        .update(mth(hashes.slice(k)))
+        .digest();
     };
     fc.assert(
       fc.property(fc.integer({ min: 1, max: MAX_LEAVES }), (n) => {

@@ -17,7 +17,9 @@ import {
 } from '../../../src/attest/merkle.js';
 
 // Known-answer vectors of transparency-dev/merkle (proof/verify_test.go), themselves from RFC 6962 test data.
-const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(fromHex);
+const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(
+  fromHex,
+);
 const ROOTS = [
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
   'fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125',
@@ -85,7 +87,10 @@ const CONSISTENCY: { size1: number; size2: number; proof: string[] }[] = [
   {
     size1: 2,
     size2: 5,
-    proof: ['5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', 'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b'],
+    proof: [
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
+    ],
   },
   {
     size1: 6,
@@ -112,7 +117,7 @@ function flipBit(proof: readonly Uint8Array[], element: number, bit: number): Ui
   return proof.map((hash, i) => {
     if (i !== element) return hash;
     const copy = hash.slice();
-    copy[Math.floor(bit / 8)]! ^= 1 << bit % 8;
+    copy[Math.floor(bit / 8)]! ^= 1 << (bit % 8);
     return copy;
   });
 }
@@ -121,7 +126,8 @@ function flipBit(proof: readonly Uint8Array[], element: number, bit: number): Ui
 function everyBitFlip(proof: readonly Uint8Array[]): { desc: string; proof: Uint8Array[] }[] {
   const out: { desc: string; proof: Uint8Array[] }[] = [];
   proof.forEach((hash, element) => {
-    for (let bit = 0; bit < hash.length * 8; bit++) out.push({ desc: `proof[${element}] bit ${bit}`, proof: flipBit(proof, element, bit) });
+    for (let bit = 0; bit < hash.length * 8; bit++)
+      out.push({ desc: `proof[${element}] bit ${bit}`, proof: flipBit(proof, element, bit) });
   });
   return out;
 }
@@ -135,8 +141,22 @@ interface InclusionProbe {
   root: Uint8Array;
 }
 
-function inclusionProbes(index: number, size: number, leaf: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): InclusionProbe[] {
-  const probe = (desc: string, changes: Partial<Omit<InclusionProbe, 'desc'>>): InclusionProbe => ({ desc, index, size, leaf, proof, root, ...changes });
+function inclusionProbes(
+  index: number,
+  size: number,
+  leaf: Uint8Array,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): InclusionProbe[] {
+  const probe = (desc: string, changes: Partial<Omit<InclusionProbe, 'desc'>>): InclusionProbe => ({
+    desc,
+    index,
+    size,
+    leaf,
+    proof,
+    root,
+    ...changes,
+  });
   const probes = [
     probe('index - 1', { index: index - 1 }),
     probe('index + 1', { index: index + 1 }),
@@ -167,8 +187,22 @@ interface ConsistencyProbe {
   root2: Uint8Array;
 }
 
-function consistencyProbes(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): ConsistencyProbe[] {
-  const probe = (desc: string, changes: Partial<Omit<ConsistencyProbe, 'desc'>>): ConsistencyProbe => ({ desc, size1, size2, proof, root1, root2, ...changes });
+function consistencyProbes(
+  size1: number,
+  size2: number,
+  proof: readonly Uint8Array[],
+  root1: Uint8Array,
+  root2: Uint8Array,
+): ConsistencyProbe[] {
+  const probe = (desc: string, changes: Partial<Omit<ConsistencyProbe, 'desc'>>): ConsistencyProbe => ({
+    desc,
+    size1,
+    size2,
+    proof,
+    root1,
+    root2,
+    ...changes,
+  });
   const wrongRoot = new TextEncoder().encode('WrongRoot');
   const garbage = new Uint8Array(0);
   const probes = [
@@ -199,9 +233,20 @@ function consistencyProbes(size1: number, size2: number, proof: readonly Uint8Ar
 describe('RFC 6962 hashing', () => {
   it('hashes leaves and nodes with their domain-separation prefixes', () => {
     const data = new TextEncoder().encode('data');
-    expect(toHex(leafHash(data))).toBe(createHash('sha256').update(Buffer.from([0])).update(data).digest('hex'));
+    expect(toHex(leafHash(data))).toBe(
+      createHash('sha256')
+        .update(Buffer.from([0]))
+        .update(data)
+        .digest('hex'),
+    );
     const [a, b] = [LEAF_HASHES[0]!, LEAF_HASHES[1]!];
-    expect(toHex(nodeHash(a, b))).toBe(createHash('sha256').update(Buffer.from([1])).update(a).update(b).digest('hex'));
+    expect(toHex(nodeHash(a, b))).toBe(
+      createHash('sha256')
+        .update(Buffer.from([1]))
+        .update(a)
+        .update(b)
+        .digest('hex'),
+    );
     expect(toHex(nodeHash(a, b))).not.toBe(toHex(nodeHash(b, a)));
   });
 
@@ -211,7 +256,8 @@ describe('RFC 6962 hashing', () => {
   });
 
   it('computes every known root of the first n leaves', () => {
-    for (let n = 1; n <= 8; n++) expect(toHex(merkleRoot(LEAF_HASHES.slice(0, n))), `root of ${n}`).toBe(toHex(rootOf(n)));
+    for (let n = 1; n <= 8; n++)
+      expect(toHex(merkleRoot(LEAF_HASHES.slice(0, n))), `root of ${n}`).toBe(toHex(rootOf(n)));
   });
 
   it('refuses leaf hashes that are not 32 bytes', () => {
@@ -294,9 +340,9 @@ describe('inclusion proofs (known answers)', () => {
     expect(tooLong.code).toBe('invalid_proof');
     expect(tooLong.message).toMatch(/more than/);
     expect(error(() => rootFromInclusionProof(0, 8, LEAF_HASHES[0]!, proof.slice(1))).message).toMatch(/fewer than/);
-    expect(error(() => rootFromInclusionProof(0, 8, LEAF_HASHES[0]!, [proof[0]!, new Uint8Array(33), proof[2]!])).message).toMatch(
-      /element 1 is 33 bytes/,
-    );
+    expect(
+      error(() => rootFromInclusionProof(0, 8, LEAF_HASHES[0]!, [proof[0]!, new Uint8Array(33), proof[2]!])).message,
+    ).toMatch(/element 1 is 33 bytes/);
     expect(error(() => rootFromInclusionProof(0, 8, new Uint8Array(0), proof)).message).toMatch(/leaf hash is 0 bytes/);
     expect(error(() => rootFromInclusionProof(9, 8, LEAF_HASHES[0]!, proof)).message).toMatch(/not in a tree/);
   });
@@ -335,7 +381,14 @@ describe('consistency proofs (known answers)', () => {
   it('follows RFC 9162 for the trivial sizes', () => {
     const [r1, r2] = [new TextEncoder().encode("don't care 1"), new TextEncoder().encode("don't care 2")];
     const nonEmpty = [EMPTY_ROOT];
-    const cases: { size1: number; size2: number; root1: Uint8Array; root2: Uint8Array; proof: Uint8Array[]; ok: boolean }[] = [
+    const cases: {
+      size1: number;
+      size2: number;
+      root1: Uint8Array;
+      root2: Uint8Array;
+      proof: Uint8Array[];
+      ok: boolean;
+    }[] = [
       { size1: 0, size2: 0, root1: r1, root2: r2, proof: [], ok: false },
       { size1: 1, size2: 1, root1: r1, root2: r2, proof: [], ok: false },
       { size1: 0, size2: 0, root1: r1, root2: r1, proof: [], ok: true },
@@ -357,7 +410,9 @@ describe('consistency proofs (known answers)', () => {
       { size1: 1, size2: 1, root1: EMPTY_ROOT, root2: EMPTY_ROOT, proof: nonEmpty, ok: false },
     ];
     for (const c of cases) {
-      expect(verifyConsistency(c.size1, c.size2, c.proof, c.root1, c.root2), `${c.size1} -> ${c.size2} ${c.ok}`).toBe(c.ok);
+      expect(verifyConsistency(c.size1, c.size2, c.proof, c.root1, c.root2), `${c.size1} -> ${c.size2} ${c.ok}`).toBe(
+        c.ok,
+      );
     }
   });
 

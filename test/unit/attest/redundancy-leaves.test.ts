@@ -37,7 +37,13 @@ const replica = (stepId: string, n: number, extra: Partial<ReceiptReplica> = {})
 /** A completed redundant step whose primary is replica `primary`. */
 function redundant(stepId: string, replicas: ReceiptReplica[], quorum = 2, primary = 0): ReceiptStep {
   const p = replicas.find((r) => r.replica === primary)!;
-  return step(stepId, { jobId: p.jobId, workerKeyId: p.workerKeyId, outputDigest: p.outputDigest, attestationDigest: p.attestationDigest, redundancy: { quorum, replicas } });
+  return step(stepId, {
+    jobId: p.jobId,
+    workerKeyId: p.workerKeyId,
+    outputDigest: p.outputDigest,
+    attestationDigest: p.attestationDigest,
+    redundancy: { quorum, replicas },
+  });
 }
 
 /** The root as the receipt format defines it, written out independently of src/attest/leaves.ts. */
@@ -45,7 +51,18 @@ const rootOver = (digests: string[]): string => toHex(merkleRoot(digests.map((x)
 
 describe('stepLeaves: the leaf order of stepsRoot', () => {
   it('without redundancy: the attestation digest of each attested step, in step order (as before the field existed)', () => {
-    const steps = [step('a'), step('b', { status: 'skipped', jobId: null, inputDigest: null, outputDigest: null, attestationDigest: null, workerKeyId: null }), step('c')];
+    const steps = [
+      step('a'),
+      step('b', {
+        status: 'skipped',
+        jobId: null,
+        inputDigest: null,
+        outputDigest: null,
+        attestationDigest: null,
+        workerKeyId: null,
+      }),
+      step('c'),
+    ];
     expect(stepLeaves(steps)).toEqual([
       { stepId: 'a', replica: null, attestationDigest: d('att-a') },
       { stepId: 'c', replica: null, attestationDigest: d('att-c') },
@@ -64,12 +81,20 @@ describe('stepLeaves: the leaf order of stepsRoot', () => {
       ['vote', 2, d('att-vote-2')],
       ['z', null, d('att-z')],
     ]);
-    expect(stepsRootOf(steps)).toBe(rootOver([d('att-a'), d('att-vote-0'), d('att-vote-1'), d('att-vote-2'), d('att-z')]));
+    expect(stepsRootOf(steps)).toBe(
+      rootOver([d('att-a'), d('att-vote-0'), d('att-vote-1'), d('att-vote-2'), d('att-z')]),
+    );
   });
 
   it('a failed redundant step (no agreement, no attestation of its own) still commits to every replica that reported', () => {
     const replicas = [replica('vote', 0), replica('vote', 2, { outputDigest: d('other') })];
-    const failed = step('vote', { status: 'failed', outputDigest: null, attestationDigest: null, workerKeyId: null, redundancy: { quorum: 2, replicas } });
+    const failed = step('vote', {
+      status: 'failed',
+      outputDigest: null,
+      attestationDigest: null,
+      workerKeyId: null,
+      redundancy: { quorum: 2, replicas },
+    });
     expect(stepLeaves([failed]).map((l) => l.attestationDigest)).toEqual([d('att-vote-0'), d('att-vote-2')]);
   });
 
@@ -84,7 +109,7 @@ describe('stepLeaves: the leaf order of stepsRoot', () => {
     expect(stepsRootOf([])).toBe(sha256Hex(new Uint8Array(0)));
   });
 
-  it('property: the leaves are the concatenation, in step order, of each step\'s replicas or its own digest', () => {
+  it("property: the leaves are the concatenation, in step order, of each step's replicas or its own digest", () => {
     const digest = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(toHex);
     const anyStep = fc.record({
       attestationDigest: fc.option(digest, { nil: null }),
@@ -95,9 +120,13 @@ describe('stepLeaves: the leaf order of stepsRoot', () => {
         const steps = shapes.map((s, i) => ({
           stepId: `s${i}`,
           attestationDigest: s.attestationDigest,
-          ...(s.replicas && { redundancy: { replicas: s.replicas.map((x, n) => ({ replica: n, attestationDigest: x })) } }),
+          ...(s.replicas && {
+            redundancy: { replicas: s.replicas.map((x, n) => ({ replica: n, attestationDigest: x })) },
+          }),
         }));
-        const expected = shapes.flatMap((s) => s.replicas ?? (s.attestationDigest === null ? [] : [s.attestationDigest]));
+        const expected = shapes.flatMap(
+          (s) => s.replicas ?? (s.attestationDigest === null ? [] : [s.attestationDigest]),
+        );
         expect(stepLeaves(steps).map((l) => l.attestationDigest)).toEqual(expected);
         expect(stepsRootOf(steps)).toBe(rootOver(expected));
       }),
@@ -149,9 +178,15 @@ describe('the redundancy field of a receipt step', () => {
     ['a fractional replica number', { quorum: 2, replicas: [replica('vote', 0.5)] }],
     ['an empty job id', { quorum: 2, replicas: [replica('vote', 0, { jobId: '' })] }],
     ['a worker key id that is not hex64', { quorum: 2, replicas: [replica('vote', 0, { workerKeyId: 'ABC' })] }],
-    ['an upper-case output digest', { quorum: 2, replicas: [replica('vote', 0, { outputDigest: d('x').toUpperCase() })] }],
+    [
+      'an upper-case output digest',
+      { quorum: 2, replicas: [replica('vote', 0, { outputDigest: d('x').toUpperCase() })] },
+    ],
     ['a null attestation digest', { quorum: 2, replicas: [{ ...replica('vote', 0), attestationDigest: null }] }],
-    ['a replica without its attestation digest', { quorum: 2, replicas: [(({ attestationDigest: _, ...rest }) => rest)(replica('vote', 0))] }],
+    [
+      'a replica without its attestation digest',
+      { quorum: 2, replicas: [(({ attestationDigest: _, ...rest }) => rest)(replica('vote', 0))] },
+    ],
     ['an extra field in a replica', { quorum: 2, replicas: [{ ...replica('vote', 0), inputDigest: d('in') }] }],
     ['an extra field in redundancy', { quorum: 2, replicas, k: 3 }],
     ['null', null],

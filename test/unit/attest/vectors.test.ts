@@ -27,19 +27,22 @@ const RFC8032 = [
     seed: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
     publicKey: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
     message: '',
-    signature: 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+    signature:
+      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
   },
   {
     seed: '4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb',
     publicKey: '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c',
     message: '72',
-    signature: '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+    signature:
+      '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
   },
   {
     seed: 'c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7',
     publicKey: 'fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025',
     message: 'af82',
-    signature: '6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a',
+    signature:
+      '6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a',
   },
 ];
 
@@ -50,12 +53,15 @@ function signerFromSeed(seed: string): LocalSigner {
 }
 
 describe('Ed25519 (RFC 8032 test vectors)', () => {
-  it.each(RFC8032.map((v, i) => [i + 1, v] as const))('TEST %i: signing gives the published signature and it verifies', async (_, v) => {
-    const signer = signerFromSeed(v.seed);
-    expect(toHex(signer.publicKey)).toBe(v.publicKey);
-    expect(toHex(signer.sign(fromHex(v.message)))).toBe(v.signature);
-    expect(await verifyEd25519(fromHex(v.publicKey), fromHex(v.message), fromHex(v.signature))).toBe(true);
-  });
+  it.each(RFC8032.map((v, i) => [i + 1, v] as const))(
+    'TEST %i: signing gives the published signature and it verifies',
+    async (_, v) => {
+      const signer = signerFromSeed(v.seed);
+      expect(toHex(signer.publicKey)).toBe(v.publicKey);
+      expect(toHex(signer.sign(fromHex(v.message)))).toBe(v.signature);
+      expect(await verifyEd25519(fromHex(v.publicKey), fromHex(v.message), fromHex(v.signature))).toBe(true);
+    },
+  );
 
   it('rejects a flipped bit in the signature, the message or the key, and malformed lengths', async () => {
     const v = RFC8032[1]!;
@@ -67,7 +73,9 @@ describe('Ed25519 (RFC 8032 test vectors)', () => {
     expect(await verifyEd25519(fromHex(v.publicKey), fromHex(v.message), flip(v.signature, 10))).toBe(false);
     expect(await verifyEd25519(fromHex(v.publicKey), flip(v.message, 0), fromHex(v.signature))).toBe(false);
     expect(await verifyEd25519(flip(v.publicKey, 5), fromHex(v.message), fromHex(v.signature))).toBe(false);
-    expect(await verifyEd25519(fromHex(v.publicKey), fromHex(v.message), fromHex(v.signature).slice(0, 63))).toBe(false);
+    expect(await verifyEd25519(fromHex(v.publicKey), fromHex(v.message), fromHex(v.signature).slice(0, 63))).toBe(
+      false,
+    );
     expect(await verifyEd25519(fromHex(v.publicKey).slice(1), fromHex(v.message), fromHex(v.signature))).toBe(false);
   });
 });
@@ -77,14 +85,32 @@ describe('RFC 8785 canonical JSON', () => {
     const input = JSON.parse(
       '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/", "literals": [null, true, false]}',
     ) as unknown;
-    expect(canonicalJson(input)).toBe('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}');
+    expect(canonicalJson(input)).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
   });
 
   it('sorts properties by UTF-16 code units (§3.2.3)', () => {
-    const input = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
+    const input = {
+      '\u20ac': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '\ud83d\ude00': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      '\u00f6': 'Latin Small Letter O With Diaeresis',
+    };
     // Read the order off the text: a parsed object would list the integer-like key "1" first whatever the text says.
     const values = [...canonicalJson(input).matchAll(/:"([^"]+)"/g)].map((m) => m[1]);
-    expect(values).toEqual(['Carriage Return', 'One', 'Control', 'Latin Small Letter O With Diaeresis', 'Euro Sign', 'Emoji: Grinning Face', 'Hebrew Letter Dalet With Dagesh']);
+    expect(values).toEqual([
+      'Carriage Return',
+      'One',
+      'Control',
+      'Latin Small Letter O With Diaeresis',
+      'Euro Sign',
+      'Emoji: Grinning Face',
+      'Hebrew Letter Dalet With Dagesh',
+    ]);
   });
 
   it.each([
@@ -171,7 +197,9 @@ describe('Ed25519 public keys', () => {
 
   it('refuses other keys and garbage', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
     expect(() => publicKeyFromPem(ec)).toThrow(/not an Ed25519 public key/);
     expect(() => publicKeyFromPem('hello')).toThrow(/not a PEM public key/);
     expect(() => keyIdOf(new Uint8Array(31))).toThrow(/32 bytes/);

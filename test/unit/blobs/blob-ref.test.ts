@@ -6,7 +6,12 @@ const ref = (c: string) => ({ $blob: digest(c), size: 3, mediaType: 'image/png' 
 
 describe('finding blob references in JSON', () => {
   it('lists references depth first, each once, and not what only looks like one', () => {
-    const value = { a: [ref('a'), { inner: ref('b') }], b: ref('a'), fake: { $blob: digest('c'), size: 1, mediaType: 'x', extra: true }, bare: digest('d') };
+    const value = {
+      a: [ref('a'), { inner: ref('b') }],
+      b: ref('a'),
+      fake: { $blob: digest('c'), size: 1, mediaType: 'x', extra: true },
+      bare: digest('d'),
+    };
     expect(blobRefsIn(value).map((r) => r.$blob)).toEqual([digest('a'), digest('b')]);
     // Any digest string a job's input names is one it may ask for, the look-alike's included.
     expect([...blobDigestsIn(value)]).toEqual([digest('a'), digest('b'), digest('c'), digest('d')]);

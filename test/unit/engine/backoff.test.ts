@@ -7,7 +7,10 @@ import type { RetryPolicy } from '../../../src/workflow/types.js';
 
 /** A step's retry policy: exponential backoff with a cap, no jitter, and which failures may retry. */
 
-const policy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({ ...retryPolicySchema.parse({}), ...overrides });
+const policy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({
+  ...retryPolicySchema.parse({}),
+  ...overrides,
+});
 
 describe('backoffMs', () => {
   it('waits the initial delay after the first failure, then multiplies it by the multiplier each time', () => {
@@ -26,14 +29,24 @@ describe('backoffMs', () => {
 
   it('is the defaults of a definition that names no policy: 1 s, doubling, at most 60 s', () => {
     const p = policy();
-    expect(p).toMatchObject({ max_attempts: 3, initial_backoff_ms: 1000, backoff_multiplier: 2, max_backoff_ms: 60_000, non_retryable: [] });
+    expect(p).toMatchObject({
+      max_attempts: 3,
+      initial_backoff_ms: 1000,
+      backoff_multiplier: 2,
+      max_backoff_ms: 60_000,
+      non_retryable: [],
+    });
     expect([1, 2, 3, 7, 8].map((n) => backoffMs(p, n))).toEqual([1000, 2000, 4000, 60_000, 60_000]);
   });
 
   it('a multiplier of 1 is a constant delay, and an initial delay of 0 retries at once, however many failures', () => {
     const constant = policy({ initial_backoff_ms: 250, backoff_multiplier: 1 });
     expect([1, 2, 10, 100].map((n) => backoffMs(constant, n))).toEqual([250, 250, 250, 250]);
-    const immediate = policy({ initial_backoff_ms: 0, backoff_multiplier: LIMITS.maxBackoffMultiplier, max_backoff_ms: LIMITS.maxBackoffMs });
+    const immediate = policy({
+      initial_backoff_ms: 0,
+      backoff_multiplier: LIMITS.maxBackoffMultiplier,
+      max_backoff_ms: LIMITS.maxBackoffMs,
+    });
     expect([1, 2, LIMITS.maxAttempts].map((n) => backoffMs(immediate, n))).toEqual([0, 0, 0]);
   });
 
@@ -51,7 +64,10 @@ describe('backoffMs', () => {
   it('has no jitter, and at the largest values the schema allows stays a finite whole number within [0, max_backoff_ms], never decreasing', () => {
     const policies = fc.record({
       initial_backoff_ms: fc.integer({ min: 0, max: LIMITS.maxBackoffMs }),
-      backoff_multiplier: fc.oneof(fc.integer({ min: 1, max: LIMITS.maxBackoffMultiplier }), fc.double({ min: 1, max: LIMITS.maxBackoffMultiplier, noNaN: true })),
+      backoff_multiplier: fc.oneof(
+        fc.integer({ min: 1, max: LIMITS.maxBackoffMultiplier }),
+        fc.double({ min: 1, max: LIMITS.maxBackoffMultiplier, noNaN: true }),
+      ),
       max_backoff_ms: fc.integer({ min: 0, max: LIMITS.maxBackoffMs }),
     });
     fc.assert(
@@ -65,7 +81,11 @@ describe('backoffMs', () => {
         expect(backoffMs(p, failures + 1)).toBeGreaterThanOrEqual(delay);
       }),
     );
-    const extreme = policy({ initial_backoff_ms: LIMITS.maxBackoffMs, backoff_multiplier: LIMITS.maxBackoffMultiplier, max_backoff_ms: LIMITS.maxBackoffMs });
+    const extreme = policy({
+      initial_backoff_ms: LIMITS.maxBackoffMs,
+      backoff_multiplier: LIMITS.maxBackoffMultiplier,
+      max_backoff_ms: LIMITS.maxBackoffMs,
+    });
     expect(backoffMs(extreme, LIMITS.maxAttempts)).toBe(LIMITS.maxBackoffMs);
   });
 });
@@ -86,7 +106,7 @@ describe('mayRetry', () => {
     expect(mayRetry(p, { code: 'invalid_output', retryable: false }, 1)).toBe(false);
   });
 
-  it("never retries a code the policy lists as non-retryable, even one the executor thought retryable", () => {
+  it('never retries a code the policy lists as non-retryable, even one the executor thought retryable', () => {
     expect(mayRetry(p, { code: 'invalid_input' }, 1)).toBe(false);
     expect(mayRetry(p, { code: 'quota_exceeded', retryable: true }, 1)).toBe(false);
     // Codes match exactly: a prefix is another code.

@@ -41,11 +41,17 @@ describe('fitsBudget', () => {
     expect(fitsBudget(state(MAX, 1, MAX - 1), 1)).toBe(false);
     // Sums past 2^53 round, but never down to the budget or below it.
     expect(fitsBudget(state(MAX, MAX, MAX), MAX)).toBe(false);
-    expect(fitsBudget(state(MAX, 0, 0), stepReservation({ estimated_cost: MAX, redundancy: { replicas: 7 } }))).toBe(false);
+    expect(fitsBudget(state(MAX, 0, 0), stepReservation({ estimated_cost: MAX, redundancy: { replicas: 7 } }))).toBe(
+      false,
+    );
   });
 
   it('agrees with exact (BigInt) arithmetic for every safe integer amount', () => {
-    const amount = fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 0, max: MAX }), fc.constantFrom(0, 1, MAX - 1, MAX));
+    const amount = fc.oneof(
+      fc.integer({ min: 0, max: 2000 }),
+      fc.integer({ min: 0, max: MAX }),
+      fc.constantFrom(0, 1, MAX - 1, MAX),
+    );
     fc.assert(
       fc.property(fc.integer({ min: 1, max: MAX }), amount, amount, amount, (budget, spent, reserved, estimate) => {
         const exact = BigInt(spent) + BigInt(reserved) + BigInt(estimate) <= BigInt(budget);
@@ -57,23 +63,43 @@ describe('fitsBudget', () => {
 
 describe('settleCharge', () => {
   it("releases the job's reservation and charges what it reported", () => {
-    expect(settleCharge(state(1000, 100, 500), 300, 250)).toEqual({ cost: 250, capped: false, spent: 350, reserved: 200 });
+    expect(settleCharge(state(1000, 100, 500), 300, 250)).toEqual({
+      cost: 250,
+      capped: false,
+      spent: 350,
+      reserved: 200,
+    });
     // Cheaper than its estimate: the difference is free for the next step.
     expect(settleCharge(state(1000, 0, 300), 300, 0)).toEqual({ cost: 0, capped: false, spent: 0, reserved: 0 });
   });
 
   it('charges a report of exactly what is left in full', () => {
-    expect(settleCharge(state(1000, 400, 600), 600, 600)).toEqual({ cost: 600, capped: false, spent: 1000, reserved: 0 });
+    expect(settleCharge(state(1000, 400, 600), 600, 600)).toEqual({
+      cost: 600,
+      capped: false,
+      spent: 1000,
+      reserved: 0,
+    });
   });
 
   it('charges a report above what is left only up to the budget, and says it was capped', () => {
-    expect(settleCharge(state(1000, 400, 600), 600, 601)).toEqual({ cost: 600, capped: true, spent: 1000, reserved: 0 });
+    expect(settleCharge(state(1000, 400, 600), 600, 601)).toEqual({
+      cost: 600,
+      capped: true,
+      spent: 1000,
+      reserved: 0,
+    });
     expect(settleCharge(state(1000, 1000, 0), 0, 1)).toEqual({ cost: 0, capped: true, spent: 1000, reserved: 0 });
     expect(settleCharge(state(1000, 0, 0), 0, MAX)).toEqual({ cost: 1000, capped: true, spent: 1000, reserved: 0 });
   });
 
   it('without a limit charges whatever is reported', () => {
-    expect(settleCharge(state(0, 5, 10), 10, MAX - 5)).toEqual({ cost: MAX - 5, capped: false, spent: MAX, reserved: 0 });
+    expect(settleCharge(state(0, 5, 10), 10, MAX - 5)).toEqual({
+      cost: MAX - 5,
+      capped: false,
+      spent: MAX,
+      reserved: 0,
+    });
   });
 
   it('never leaves a negative reservation (a release larger than what is held)', () => {
@@ -84,7 +110,13 @@ describe('settleCharge', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: MAX }),
-        fc.array(fc.record({ estimate: fc.integer({ min: 0, max: 1_000_000 }), reported: fc.oneof(fc.integer({ min: 0, max: 2_000_000 }), fc.constant(MAX)) }), { maxLength: 20 }),
+        fc.array(
+          fc.record({
+            estimate: fc.integer({ min: 0, max: 1_000_000 }),
+            reported: fc.oneof(fc.integer({ min: 0, max: 2_000_000 }), fc.constant(MAX)),
+          }),
+          { maxLength: 20 },
+        ),
         (budget, jobs) => {
           let e = state(budget);
           for (const { estimate, reported } of jobs) {

@@ -14,7 +14,14 @@ const C = 'c'.repeat(64);
 let next = 0;
 const vote = (outputDigest: string, principal: string | undefined, extra: Partial<Vote> = {}): Vote => {
   const n = next++;
-  return { replica: n, outputDigest, workerId: `w${n}`, workerKeyId: `key-${n}`, ...(principal !== undefined && { principal }), ...extra };
+  return {
+    replica: n,
+    outputDigest,
+    workerId: `w${n}`,
+    workerKeyId: `key-${n}`,
+    ...(principal !== undefined && { principal }),
+    ...extra,
+  };
 };
 
 describe('tally', () => {
@@ -48,8 +55,14 @@ describe('tally', () => {
     // All three disagree.
     expect(tally([vote(A, 'p1'), vote(B, 'p2'), vote(C, 'p3')], 0, 2)).toEqual({ state: 'impossible', best: 1 });
     // 5 replicas, quorum 3: 2 + 2 split with one running can still reach 3.
-    expect(tally([vote(A, 'p1'), vote(A, 'p2'), vote(B, 'p3'), vote(B, 'p4')], 1, 3)).toEqual({ state: 'waiting', best: 2 });
-    expect(tally([vote(A, 'p1'), vote(A, 'p2'), vote(B, 'p3'), vote(B, 'p4')], 0, 3)).toEqual({ state: 'impossible', best: 2 });
+    expect(tally([vote(A, 'p1'), vote(A, 'p2'), vote(B, 'p3'), vote(B, 'p4')], 1, 3)).toEqual({
+      state: 'waiting',
+      best: 2,
+    });
+    expect(tally([vote(A, 'p1'), vote(A, 'p2'), vote(B, 'p3'), vote(B, 'p4')], 0, 3)).toEqual({
+      state: 'impossible',
+      best: 2,
+    });
   });
 
   it('a tie is no answer: a 2–2 split of 4 replicas with quorum 3 fails rather than pick between equals', () => {
@@ -86,7 +99,9 @@ describe('tally', () => {
         if (result.state === 'agreed') {
           const agreeing = vs.filter((v) => v.outputDigest === result.outputDigest);
           expect(result.agreeing).toBeGreaterThanOrEqual(quorum);
-          expect(new Set(agreeing.map((v) => v.principal ?? `key:${v.workerKeyId ?? v.workerId}`)).size).toBeGreaterThanOrEqual(quorum);
+          expect(
+            new Set(agreeing.map((v) => v.principal ?? `key:${v.workerKeyId ?? v.workerId}`)).size,
+          ).toBeGreaterThanOrEqual(quorum);
           expect(result.primary).toBe(Math.min(...agreeing.map((v) => v.replica)));
         } else {
           expect(result.best).toBeLessThan(quorum);
@@ -103,6 +118,8 @@ describe('describeVotes', () => {
       { replica: 0, outputDigest: A, workerId: 'w1', workerKeyId: '1a2b3c4d5e6f7a8b', principal: 'acme' },
       { replica: 1, outputDigest: B, workerId: 'w2' },
     ]);
-    expect(text).toBe(`replica 0 on worker w1 of acme (key 1a2b3c4d5e6f…) → ${'a'.repeat(12)}…; replica 1 on worker w2 → ${'b'.repeat(12)}…`);
+    expect(text).toBe(
+      `replica 0 on worker w1 of acme (key 1a2b3c4d5e6f…) → ${'a'.repeat(12)}…; replica 1 on worker w2 → ${'b'.repeat(12)}…`,
+    );
   });
 });

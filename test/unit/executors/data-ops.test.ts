@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { concatLists, fieldValue, filterItems, mapItems, mergeObjects } from '../../../src/executors/data/builtins-ops.js';
+import {
+  concatLists,
+  fieldValue,
+  filterItems,
+  mapItems,
+  mergeObjects,
+} from '../../../src/executors/data/builtins-ops.js';
 import { runBuiltin } from '../../../src/executors/data/builtins-executor.js';
 import { ExecutorError } from '../../../src/executors/executor.js';
 
@@ -49,9 +55,15 @@ describe('data built-ins', () => {
     const bad = failure('data/filter', { items: people, field: '' });
     expect(bad).toBeInstanceOf(ExecutorError);
     expect(bad).toMatchObject({ code: 'invalid_input', retryable: false });
-    expect(bad.message).toBe('data/filter: input field field must be a field name (a dotted path such as customer.country)');
-    expect(failure('data/merge', { items: [], lists: [] }).message).toMatch(/input field items or lists is needed, and not both/);
-    expect(failure('data/map', { items: [{}], rename: { a: 3 } }).message).toMatch(/input field rename\.a must be the new field name/);
+    expect(bad.message).toBe(
+      'data/filter: input field field must be a field name (a dotted path such as customer.country)',
+    );
+    expect(failure('data/merge', { items: [], lists: [] }).message).toMatch(
+      /input field items or lists is needed, and not both/,
+    );
+    expect(failure('data/map', { items: [{}], rename: { a: 3 } }).message).toMatch(
+      /input field rename\.a must be the new field name/,
+    );
     expect(failure('data/chunk', { text: 5, size: 3 }).message).toMatch(/input field text must be a string/);
     expect(failure('data/nope', {})).toMatchObject({ code: 'unknown_model', retryable: false });
   });

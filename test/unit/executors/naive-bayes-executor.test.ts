@@ -39,8 +39,14 @@ const job = (stepType: ExecutorJob['stepType'], input: unknown): ExecutorJob => 
 });
 
 const examples = [
-  ...['pay the invoice', 'invoice due now', 'invoice attached', 'the invoice total'].map((text) => ({ text, label: 'invoice' })),
-  ...['win a free prize', 'free cash now', 'claim your free prize', 'win cash'].map((text) => ({ text, label: 'spam' })),
+  ...['pay the invoice', 'invoice due now', 'invoice attached', 'the invoice total'].map((text) => ({
+    text,
+    label: 'invoice',
+  })),
+  ...['win a free prize', 'free cash now', 'claim your free prize', 'win cash'].map((text) => ({
+    text,
+    label: 'spam',
+  })),
 ];
 
 describe('NaiveBayesExecutor', () => {
@@ -57,14 +63,20 @@ describe('NaiveBayesExecutor', () => {
     const one = await executor.run(job('inference', { model: output.model, text: 'free prize inside' }), context);
     expect(one.output).toMatchObject({ label: 'spam' });
     expect(one.model).toEqual({ name: 'verity/naive-bayes', version: '1', digest: output.model.$blob.slice(7) });
-    const many = await executor.run(job('inference', { model: output.model.$blob, texts: ['invoice total due', 'win free cash'] }), context);
+    const many = await executor.run(
+      job('inference', { model: output.model.$blob, texts: ['invoice total due', 'win free cash'] }),
+      context,
+    );
     expect((many.output as { results: { label: string }[] }).results.map((r) => r.label)).toEqual(['invoice', 'spam']);
   });
 
   it('refuses a data_processing step and a blob of the wrong media type', async () => {
     const executor = new NaiveBayesExecutor();
     const context = memoryContext();
-    await expect(executor.run(job('data_processing', {}), context)).rejects.toMatchObject({ code: 'invalid_step', retryable: false });
+    await expect(executor.run(job('data_processing', {}), context)).rejects.toMatchObject({
+      code: 'invalid_step',
+      retryable: false,
+    });
     const ref = await context.blobs.put(Buffer.from('{}'), 'application/json');
     await expect(executor.run(job('inference', { model: ref, text: 'x' }), context)).rejects.toMatchObject({
       code: 'invalid_input',

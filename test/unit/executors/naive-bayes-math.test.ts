@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../src/attest/canonical.js';
 import { classificationMetrics } from '../../../src/executors/training/metrics.js';
-import { classify, logScores, parseNaiveBayesModel, trainNaiveBayes } from '../../../src/executors/training/naive-bayes.js';
+import {
+  classify,
+  logScores,
+  parseNaiveBayesModel,
+  trainNaiveBayes,
+} from '../../../src/executors/training/naive-bayes.js';
 import { bagOfWords, features, words } from '../../../src/executors/training/text-features.js';
 
 const tiny = trainNaiveBayes(
@@ -73,8 +78,12 @@ describe('multinomial naive Bayes', () => {
     expect(() => parseNaiveBayesModel([])).toThrow(/not a JSON object/);
     expect(() => parseNaiveBayesModel({ ...tiny, format: 'other' })).toThrow(/format is "other"/);
     expect(() => parseNaiveBayesModel({ ...tiny, version: 2 })).toThrow(/version is 2/);
-    expect(() => parseNaiveBayesModel({ ...tiny, totals: { neg: 1, pos: 3 } })).toThrow(/totals\.pos is 3 but its counts add up to 2/);
-    expect(() => parseNaiveBayesModel({ ...tiny, documents: { neg: 1 } })).toThrow(/documents has no entry for label "pos"/);
+    expect(() => parseNaiveBayesModel({ ...tiny, totals: { neg: 1, pos: 3 } })).toThrow(
+      /totals\.pos is 3 but its counts add up to 2/,
+    );
+    expect(() => parseNaiveBayesModel({ ...tiny, documents: { neg: 1 } })).toThrow(
+      /documents has no entry for label "pos"/,
+    );
   });
 });
 

@@ -25,7 +25,11 @@ describe('directoryDigest', () => {
     const a = await directoryDigest(tree({ 'package.json': '{}', 'dist/model.json': '[1]', 'dist/a.js': 'x' }));
     expect(a).toMatch(/^[0-9a-f]{64}$/);
     expect(await directoryDigest(tree({ 'dist/a.js': 'x', 'dist/model.json': '[1]', 'package.json': '{}' }))).toBe(a);
-    expect(await directoryDigest(tree({ 'package.json': '{}', 'dist/model.json': '[2]', 'dist/a.js': 'x' }))).not.toBe(a);
-    expect(await directoryDigest(tree({ 'package.json': '{}', 'dist/model2.json': '[1]', 'dist/a.js': 'x' }))).not.toBe(a);
+    expect(await directoryDigest(tree({ 'package.json': '{}', 'dist/model.json': '[2]', 'dist/a.js': 'x' }))).not.toBe(
+      a,
+    );
+    expect(await directoryDigest(tree({ 'package.json': '{}', 'dist/model2.json': '[1]', 'dist/a.js': 'x' }))).not.toBe(
+      a,
+    );
   });
 });

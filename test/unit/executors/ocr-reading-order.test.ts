@@ -22,11 +22,23 @@ describe('paddleocr reading order', () => {
       box('$1,234.56', 500, 203, 100, 20),
       box('Date', 20, 50, 50, 20),
     ];
-    expect(readingOrder(boxes).map((b) => b.text)).toEqual(['Invoice', 'Date', 'Paper', '$12.00', 'Total:', '$1,234.56']);
+    expect(readingOrder(boxes).map((b) => b.text)).toEqual([
+      'Invoice',
+      'Date',
+      'Paper',
+      '$12.00',
+      'Total:',
+      '$1,234.56',
+    ]);
   });
 
   it('keeps words on slightly different baselines in one row and tightly stacked lines apart', () => {
-    const boxes = [box('world', 100, 14, 60, 20), box('hello', 0, 10, 60, 20), box('below', 0, 32, 60, 20), box('next', 100, 34, 60, 20)];
+    const boxes = [
+      box('world', 100, 14, 60, 20),
+      box('hello', 0, 10, 60, 20),
+      box('below', 0, 32, 60, 20),
+      box('next', 100, 34, 60, 20),
+    ];
     expect(readingOrder(boxes).map((b) => b.text)).toEqual(['hello', 'world', 'below', 'next']);
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { charsetFromKeys, ctcGreedyDecode, recognitionInput, REC_HEIGHT } from '../../../src/executors/inference/ocr/recognize.js';
+import {
+  charsetFromKeys,
+  ctcGreedyDecode,
+  recognitionInput,
+  REC_HEIGHT,
+} from '../../../src/executors/inference/ocr/recognize.js';
 
 /** A probability matrix with one confident class per time step. */
 function steps(classes: number, winners: number[], p = 0.9): Float32Array {
@@ -19,7 +24,10 @@ describe('paddleocr recognition', () => {
   it('collapses repeats, drops blanks, and keeps a letter doubled across a blank', () => {
     // blank a a blank a b b space c blank
     const probs = steps(5, [0, 1, 1, 0, 1, 2, 2, 4, 3, 0]);
-    expect(ctcGreedyDecode(probs, 0, 10, 5, charset)).toEqual({ text: 'aab c', confidence: expect.closeTo(0.9, 5) as unknown });
+    expect(ctcGreedyDecode(probs, 0, 10, 5, charset)).toEqual({
+      text: 'aab c',
+      confidence: expect.closeTo(0.9, 5) as unknown,
+    });
   });
 
   it('reports the mean probability of the kept characters, and 0 when nothing is read', () => {
@@ -35,7 +43,11 @@ describe('paddleocr recognition', () => {
   });
 
   it('pads a batch to the widest crop, at least 320 wide, with zeros', () => {
-    const white = (width: number, height: number) => ({ width, height, data: new Uint8Array(width * height * 3).fill(255) });
+    const white = (width: number, height: number) => ({
+      width,
+      height,
+      data: new Uint8Array(width * height * 3).fill(255),
+    });
     const short = recognitionInput([white(48, 48)]);
     expect(short.width).toBe(320);
     // White normalizes to 1 in [-1, 1]; the padding right of the 48 resized columns stays 0.

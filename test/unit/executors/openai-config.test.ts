@@ -17,7 +17,10 @@ function configError(json: unknown, env: Record<string, string> = {}): ExecutorE
 
 describe('the OpenAI-compatible model config', () => {
   it('resolves defaults and the API root', () => {
-    const config = loadOpenAiConfig({ baseUrl: 'http://127.0.0.1:8000/', models: [{ name: 'llm', upstream: 'qwen2.5:7b' }] });
+    const config = loadOpenAiConfig({
+      baseUrl: 'http://127.0.0.1:8000/',
+      models: [{ name: 'llm', upstream: 'qwen2.5:7b' }],
+    });
     expect(config).toEqual({
       apiRoot: 'http://127.0.0.1:8000/v1',
       apiKey: undefined,
@@ -25,13 +28,20 @@ describe('the OpenAI-compatible model config', () => {
       timeoutMs: 120_000,
       maxRetries: 2,
     });
-    expect(loadOpenAiConfig({ baseUrl: 'https://api.openai.com/v1', models: [{ name: 'gpt' }] }).apiRoot).toBe('https://api.openai.com/v1');
+    expect(loadOpenAiConfig({ baseUrl: 'https://api.openai.com/v1', models: [{ name: 'gpt' }] }).apiRoot).toBe(
+      'https://api.openai.com/v1',
+    );
   });
 
   it('reads the key from the environment variable apiKeyEnv names', () => {
-    const config = loadOpenAiConfig({ baseUrl: 'http://h:1', apiKeyEnv: 'LLM_KEY', models: [{ name: 'llm' }] }, { LLM_KEY: 'sk-secret' });
+    const config = loadOpenAiConfig(
+      { baseUrl: 'http://h:1', apiKeyEnv: 'LLM_KEY', models: [{ name: 'llm' }] },
+      { LLM_KEY: 'sk-secret' },
+    );
     expect(config.apiKey).toBe('sk-secret');
-    expect(configError({ baseUrl: 'http://h:1', apiKeyEnv: 'LLM_KEY', models: [{ name: 'llm' }] }).message).toMatch(/apiKeyEnv: the environment variable LLM_KEY is not set/);
+    expect(configError({ baseUrl: 'http://h:1', apiKeyEnv: 'LLM_KEY', models: [{ name: 'llm' }] }).message).toMatch(
+      /apiKeyEnv: the environment variable LLM_KEY is not set/,
+    );
   });
 
   it.each([
@@ -40,8 +50,14 @@ describe('the OpenAI-compatible model config', () => {
     [{ baseUrl: 'http://h:1', models: [] }, /models: list at least one model/],
     [{ baseUrl: 'http://h:1', models: [{ name: '' }] }, /models\.0\.name/],
     [{ baseUrl: 'http://h:1', models: [{ name: 'a' }, { name: 'a' }] }, /models: model names must be distinct/],
-    [{ baseUrl: 'http://h:1', models: [{ name: 'a', pricing: { inputPerMillion: 1.5, outputPerMillion: 2 } }] }, /models\.0\.pricing\.inputPerMillion: must be an integer/],
-    [{ baseUrl: 'http://h:1', models: [{ name: 'a', pricing: { inputPerMillion: 1 } }] }, /models\.0\.pricing\.outputPerMillion/],
+    [
+      { baseUrl: 'http://h:1', models: [{ name: 'a', pricing: { inputPerMillion: 1.5, outputPerMillion: 2 } }] },
+      /models\.0\.pricing\.inputPerMillion: must be an integer/,
+    ],
+    [
+      { baseUrl: 'http://h:1', models: [{ name: 'a', pricing: { inputPerMillion: 1 } }] },
+      /models\.0\.pricing\.outputPerMillion/,
+    ],
     [{ baseUrl: 'http://h:1', models: [{ name: 'a' }], timeoutMs: 0 }, /timeoutMs/],
     [{ baseUrl: 'http://h:1', models: [{ name: 'a' }], maxRetries: -1 }, /maxRetries/],
     [{ baseUrl: 'http://h:1', models: [{ name: 'a' }], apiKye: 'x' }, /apiKye/],
@@ -54,12 +70,18 @@ describe('the OpenAI-compatible model config', () => {
   });
 
   it('never repeats the key in a message about the config', () => {
-    const error = configError({ baseUrl: 'http://h:1', apiKey: 'sk-very-secret', apiKeyEnv: 'K', models: [{ name: 'a' }] }, { K: 'x' });
+    const error = configError(
+      { baseUrl: 'http://h:1', apiKey: 'sk-very-secret', apiKeyEnv: 'K', models: [{ name: 'a' }] },
+      { K: 'x' },
+    );
     expect(error.message).not.toContain('sk-very-secret');
   });
 
   it('builds an executor that serves the configured names', () => {
-    const executor = new OpenAiExecutor({ baseUrl: 'http://h:1', models: [{ name: 'llm' }, { name: 'embedder', upstream: 'nomic-embed-text' }] });
+    const executor = new OpenAiExecutor({
+      baseUrl: 'http://h:1',
+      models: [{ name: 'llm' }, { name: 'embedder', upstream: 'nomic-embed-text' }],
+    });
     expect(executor.capabilities).toEqual({ stepTypes: [], models: ['llm', 'embedder'] });
     expect(() => new OpenAiExecutor({ baseUrl: 'nope', models: [{ name: 'llm' }] })).toThrow(/baseUrl/);
   });
@@ -92,7 +114,9 @@ describe('OpenAI-compatible helpers', () => {
   });
 
   it('scrubs the key from text', () => {
-    expect(scrub('Incorrect API key provided: sk-abc. sk-abc!', 'sk-abc')).toBe('Incorrect API key provided: [redacted]. [redacted]!');
+    expect(scrub('Incorrect API key provided: sk-abc. sk-abc!', 'sk-abc')).toBe(
+      'Incorrect API key provided: [redacted]. [redacted]!',
+    );
     expect(scrub('nothing', undefined)).toBe('nothing');
   });
 });

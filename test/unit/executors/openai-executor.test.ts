@@ -24,7 +24,11 @@ const executorFor = (extra: Partial<OpenAiConfigInput> = {}) =>
     baseUrl: server.url,
     apiKey: KEY,
     models: [
-      { name: 'test-llm', upstream: 'tiny-chat', pricing: { inputPerMillion: 2_000_000, outputPerMillion: 10_000_000 } },
+      {
+        name: 'test-llm',
+        upstream: 'tiny-chat',
+        pricing: { inputPerMillion: 2_000_000, outputPerMillion: 10_000_000 },
+      },
       { name: 'embedder', upstream: 'tiny-embed', pricing: { inputPerMillion: 1_000_000, outputPerMillion: 0 } },
     ],
     ...extra,
@@ -89,7 +93,14 @@ describe('OpenAiExecutor', () => {
     // fp_0123abcd is no SHA-256: the attestation's model digest stays empty, the output keeps it.
     expect(result.model).toEqual({ name: 'test-llm', version: 'tiny-chat-2024-06-01' });
     const body = server.requests[0]!.body as Record<string, unknown>;
-    expect(body).toMatchObject({ model: 'tiny-chat', stream: true, stream_options: { include_usage: true }, temperature: 0, max_tokens: 20, seed: 7 });
+    expect(body).toMatchObject({
+      model: 'tiny-chat',
+      stream: true,
+      stream_options: { include_usage: true },
+      temperature: 0,
+      max_tokens: 20,
+      seed: 7,
+    });
     expect((body.messages as { role: string }[]).map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
     expect(server.requests[0]!.headers.authorization).toBe(`Bearer ${KEY}`);
   });
@@ -98,7 +109,10 @@ describe('OpenAiExecutor', () => {
     const digest = 'ab'.repeat(32);
     const other = await startOpenAiServer({ fingerprint: digest, reportedModel: () => 'served-model' });
     try {
-      const result = await new OpenAiExecutor({ baseUrl: other.url, models: [{ name: 'test-llm' }] }).run(job({ prompt: 'hi' }), context());
+      const result = await new OpenAiExecutor({ baseUrl: other.url, models: [{ name: 'test-llm' }] }).run(
+        job({ prompt: 'hi' }),
+        context(),
+      );
       expect(result.model).toEqual({ name: 'test-llm', version: 'served-model', digest });
       expect(result.cost).toBeUndefined(); // no pricing: the worker charges the step's estimate
       expect(other.requests[0]!.headers.authorization).toBeUndefined();
@@ -120,18 +134,35 @@ describe('OpenAiExecutor', () => {
   it('embeds texts in order, with usage and cost', async () => {
     const result = await executorFor().run(job({ embed: ['alpha beta', 'gamma'] }, 'embedder'), context());
     expect(result.output).toEqual({ embeddings: [testEmbedding('alpha beta'), testEmbedding('gamma')] });
-    expect(result).toMatchObject({ usage: { prompt_tokens: 3 }, cost: 3, model: { name: 'embedder', version: 'tiny-embed-2024-06-01' } });
-    expect(server.requests[0]).toMatchObject({ path: '/v1/embeddings', body: { model: 'tiny-embed', input: ['alpha beta', 'gamma'] } });
+    expect(result).toMatchObject({
+      usage: { prompt_tokens: 3 },
+      cost: 3,
+      model: { name: 'embedder', version: 'tiny-embed-2024-06-01' },
+    });
+    expect(server.requests[0]).toMatchObject({
+      path: '/v1/embeddings',
+      body: { model: 'tiny-embed', input: ['alpha beta', 'gamma'] },
+    });
     const single = await executorFor().run(job({ embed: 'alpha beta' }, 'embedder'), context());
     expect(single.output).toEqual({ embeddings: [testEmbedding('alpha beta')] });
   });
 
   it('refuses bad input and unknown models without calling the server', async () => {
     const executor = executorFor();
-    expect(await failure(executor.run(job({ text: 'no prompt' }), context()))).toMatchObject({ code: 'invalid_input', retryable: false });
-    expect(await failure(executor.run(job({ prompt: 'x', messages: [{ role: 'user', content: 'y' }] }), context()))).toMatchObject({ code: 'invalid_input' });
-    expect(await failure(executor.run(job({ embed: 3 }, 'embedder'), context()))).toMatchObject({ code: 'invalid_input' });
-    expect(await failure(executor.run(job({ prompt: 'x' }, 'other'), context()))).toMatchObject({ code: 'unknown_model', retryable: false });
+    expect(await failure(executor.run(job({ text: 'no prompt' }), context()))).toMatchObject({
+      code: 'invalid_input',
+      retryable: false,
+    });
+    expect(
+      await failure(executor.run(job({ prompt: 'x', messages: [{ role: 'user', content: 'y' }] }), context())),
+    ).toMatchObject({ code: 'invalid_input' });
+    expect(await failure(executor.run(job({ embed: 3 }, 'embedder'), context()))).toMatchObject({
+      code: 'invalid_input',
+    });
+    expect(await failure(executor.run(job({ prompt: 'x' }, 'other'), context()))).toMatchObject({
+      code: 'unknown_model',
+      retryable: false,
+    });
     expect(server.requests).toHaveLength(0);
   });
 
@@ -171,7 +202,12 @@ describe('OpenAiExecutor', () => {
 
   it('reports a refused connection as unreachable', async () => {
     const port = await freePort();
-    const error = await failure(new OpenAiExecutor({ baseUrl: `http://127.0.0.1:${port}`, models: [{ name: 'test-llm' }] }).run(job({ prompt: 'x' }), context()));
+    const error = await failure(
+      new OpenAiExecutor({ baseUrl: `http://127.0.0.1:${port}`, models: [{ name: 'test-llm' }] }).run(
+        job({ prompt: 'x' }),
+        context(),
+      ),
+    );
     expect(error).toMatchObject({ code: 'unreachable', retryable: true });
     expect(error.message).toMatch(/ECONNREFUSED/);
   });

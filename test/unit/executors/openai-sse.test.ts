@@ -38,7 +38,9 @@ describe('the SSE parser', () => {
 
   it('joins multi-line data with newlines, ignores comments and other fields, and takes "data:" without a space', () => {
     const parser = new SseParser();
-    expect(parser.push(': keep-alive\nevent: message\nid: 7\ndata:first\ndata: second\nretry: 10\n\n')).toEqual(['first\nsecond']);
+    expect(parser.push(': keep-alive\nevent: message\nid: 7\ndata:first\ndata: second\nretry: 10\n\n')).toEqual([
+      'first\nsecond',
+    ]);
     expect(parser.push(': only a comment\n\n')).toEqual([]);
   });
 
@@ -56,6 +58,10 @@ describe('the SSE parser', () => {
   });
 
   it('yields events from a byte stream as they complete', async () => {
-    expect(await collect(sseEvents(bytes('data: a\n', '\ndata: b\n\n', 'data: [DONE]\n\n')))).toEqual(['a', 'b', '[DONE]']);
+    expect(await collect(sseEvents(bytes('data: a\n', '\ndata: b\n\n', 'data: [DONE]\n\n')))).toEqual([
+      'a',
+      'b',
+      '[DONE]',
+    ]);
   });
 });

@@ -22,7 +22,10 @@ describe('seeded split', () => {
   });
 
   it('holds out the same share of every label, the same way for the same seed', () => {
-    const items = [...Array.from({ length: 10 }, (_, i) => ({ id: `a${i}`, label: 'a' })), ...Array.from({ length: 5 }, (_, i) => ({ id: `b${i}`, label: 'b' }))];
+    const items = [
+      ...Array.from({ length: 10 }, (_, i) => ({ id: `a${i}`, label: 'a' })),
+      ...Array.from({ length: 5 }, (_, i) => ({ id: `b${i}`, label: 'b' })),
+    ];
     const split = stratifiedSplit(items, (x) => x.label, 0.2, 3);
     expect(split.test.filter((x) => x.label === 'a')).toHaveLength(2);
     expect(split.test.filter((x) => x.label === 'b')).toHaveLength(1);
@@ -30,16 +33,16 @@ describe('seeded split', () => {
     expect(new Set([...split.train, ...split.test].map((x) => x.id)).size).toBe(15);
     expect(stratifiedSplit([...items].reverse(), (x) => x.label, 0.2, 3).test.map((x) => x.id).length).toBe(3);
     expect(stratifiedSplit(items, (x) => x.label, 0.2, 3)).toEqual(split);
-    const others = [4, 5, 6, 7, 8].map((seed) => stratifiedSplit(items, (x) => x.label, 0.2, seed).test.map((x) => x.id).join());
+    const others = [4, 5, 6, 7, 8].map((seed) =>
+      stratifiedSplit(items, (x) => x.label, 0.2, seed)
+        .test.map((x) => x.id)
+        .join(),
+    );
     expect(others.some((ids) => ids !== split.test.map((x) => x.id).join())).toBe(true);
   });
 
   it('keeps at least one example of each label for training, and none held out at fraction 0', () => {
-    const items = [
-      { label: 'a' },
-      { label: 'b' },
-      { label: 'b' },
-    ];
+    const items = [{ label: 'a' }, { label: 'b' }, { label: 'b' }];
     const split = stratifiedSplit(items, (x) => x.label, 0.9, 1);
     expect(split.train.map((x) => x.label).sort()).toEqual(['a', 'b']);
     expect(split.test).toEqual([{ label: 'b' }]);

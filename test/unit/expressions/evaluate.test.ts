@@ -24,7 +24,11 @@ describe('toPlainJson', () => {
 
   it('drops undefined and function values from objects and nulls them in arrays', () => {
     const fn = (): number => 1;
-    expect(toPlainJson({ a: 1, b: undefined, c: fn, d: [1, undefined, fn], e: null })).toStrictEqual({ a: 1, d: [1, null, null], e: null });
+    expect(toPlainJson({ a: 1, b: undefined, c: fn, d: [1, undefined, fn], e: null })).toStrictEqual({
+      a: 1,
+      d: [1, null, null],
+      e: null,
+    });
     expect(toPlainJson(undefined)).toBeUndefined();
     expect(toPlainJson(fn)).toBeUndefined();
   });
@@ -34,7 +38,9 @@ describe('toPlainJson', () => {
   });
 
   it('drops JSONata functions and lambdas that an expression returns', async () => {
-    expect(await one('{ "f": function($x) { $x }, "g": $uppercase, "n": 1, "l": [1, $uppercase] }', { a: 1 })).toStrictEqual({ ok: true, value: { n: 1, l: [1, null] } });
+    expect(
+      await one('{ "f": function($x) { $x }, "g": $uppercase, "n": 1, "l": [1, $uppercase] }', { a: 1 }),
+    ).toStrictEqual({ ok: true, value: { n: 1, l: [1, null] } });
     expect(await one('function($x) { $x }')).toStrictEqual({ ok: true, value: undefined });
   });
 
@@ -46,16 +52,25 @@ describe('toPlainJson', () => {
 describe('evaluateSources', () => {
   it('reports a syntax error as a failure with JSONata’s code and position, and goes on with the next source', async () => {
     const [bad, good] = await evaluateSources(['$uppercase(', '1 + 1'], {}, limits);
-    expect(bad).toEqual({ ok: false, error: { code: 'syntax', message: 'Expected ")" before end of expression', jsonataCode: 'S0203', position: 11 } });
+    expect(bad).toEqual({
+      ok: false,
+      error: { code: 'syntax', message: 'Expected ")" before end of expression', jsonataCode: 'S0203', position: 11 },
+    });
     expect(good).toEqual({ ok: true, value: 2 });
   });
 
   it('reports an evaluation error as a failure', async () => {
-    expect(await one('$undefinedFunction(1)')).toMatchObject({ ok: false, error: { code: 'evaluation', jsonataCode: 'T1006' } });
+    expect(await one('$undefinedFunction(1)')).toMatchObject({
+      ok: false,
+      error: { code: 'evaluation', jsonataCode: 'T1006' },
+    });
   });
 
   it('stops unbounded recursion with a depth failure', async () => {
-    expect(await one('($f := function($n) { $n + $f($n + 1) }; $f(0))')).toMatchObject({ ok: false, error: { code: 'evaluation', jsonataCode: 'D1011' } });
+    expect(await one('($f := function($n) { $n + $f($n + 1) }; $f(0))')).toMatchObject({
+      ok: false,
+      error: { code: 'evaluation', jsonataCode: 'D1011' },
+    });
   });
 
   it('bounds the depth of a recursion that would terminate', async () => {
@@ -65,8 +80,15 @@ describe('evaluateSources', () => {
   });
 
   it('stops an endless loop with a timeout failure instead of hanging', async () => {
-    const result = await evaluateSources(['($f := function($n) { $f($n + 1) }; $f(0))'], {}, { ...limits, timeoutMs: 200, maxDepth: 1_000_000 });
-    expect(result[0]).toMatchObject({ ok: false, error: { code: expect.stringMatching(/^(timeout|evaluation)$/) as unknown } });
+    const result = await evaluateSources(
+      ['($f := function($n) { $f($n + 1) }; $f(0))'],
+      {},
+      { ...limits, timeoutMs: 200, maxDepth: 1_000_000 },
+    );
+    expect(result[0]).toMatchObject({
+      ok: false,
+      error: { code: expect.stringMatching(/^(timeout|evaluation)$/) as unknown },
+    });
   }, 30_000);
 
   it('refuses a result larger than the limit', async () => {

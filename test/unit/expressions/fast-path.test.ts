@@ -7,23 +7,30 @@ import { toPlainJson } from '../../../src/expressions/plain-json.js';
 const viaJsonata = async (source: string, input: unknown) => toPlainJson(await jsonata(source).evaluate(input));
 
 const names = fc.constantFrom('a', 'b', 'c', 'steps', 'inputs', 'output', 'x_1');
-const json = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small' },
-    fc.constantFrom(null, true, false, 0, -1, 2.5, '', 'text'),
-    fc.array(tie('value'), { maxLength: 3 }),
-    fc.dictionary(names, tie('value'), { maxKeys: 4 }),
-  ),
-})).value.map((v) => JSON.parse(JSON.stringify(v)) as unknown); // as parsed JSON: plain prototypes
+const json = fc
+  .letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.constantFrom(null, true, false, 0, -1, 2.5, '', 'text'),
+      fc.array(tie('value'), { maxLength: 3 }),
+      fc.dictionary(names, tie('value'), { maxKeys: 4 }),
+    ),
+  }))
+  .value.map((v) => JSON.parse(JSON.stringify(v)) as unknown); // as parsed JSON: plain prototypes
 
 describe('the fast path for plain paths and literals', () => {
   it('gives exactly what JSONata gives, whenever it answers (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(json, fc.array(names, { minLength: 1, maxLength: 4 }), fc.boolean(), async (input, path, fromRoot) => {
-        const source = `${fromRoot ? '$$.' : ''}${path.join('.')}`;
-        const fast = evaluatePath(source, input);
-        if (fast.hit) expect(fast.value).toStrictEqual(await viaJsonata(source, input));
-      }),
+      fc.asyncProperty(
+        json,
+        fc.array(names, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        async (input, path, fromRoot) => {
+          const source = `${fromRoot ? '$$.' : ''}${path.join('.')}`;
+          const fast = evaluatePath(source, input);
+          if (fast.hit) expect(fast.value).toStrictEqual(await viaJsonata(source, input));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -52,9 +59,12 @@ describe('the fast path for plain paths and literals', () => {
     expect(await viaJsonata(source, {})).toStrictEqual(value);
   });
 
-  it.each(['"with \\\\"escape"', '1 + 1', '01', '$now()', 'inputs[0]', 'steps.*', 'a.__proto__', 'constructor', 'and'])('leaves %j to JSONata', (source) => {
-    expect(evaluatePath(source, { a: {} }).hit).toBe(false);
-  });
+  it.each(['"with \\\\"escape"', '1 + 1', '01', '$now()', 'inputs[0]', 'steps.*', 'a.__proto__', 'constructor', 'and'])(
+    'leaves %j to JSONata',
+    (source) => {
+      expect(evaluatePath(source, { a: {} }).hit).toBe(false);
+    },
+  );
 
   it('never reads what a plain object inherits', () => {
     expect(simplePath('a.toString')).toEqual(['a', 'toString']);

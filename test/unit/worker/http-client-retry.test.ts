@@ -37,7 +37,10 @@ const report = { jobId: 'job-1', workerId: 'w', attempt: 1, nonce: 'n', output: 
 
 describe('the remote worker client', () => {
   it('sends a result again after a 429, waiting the Retry-After the server gave', async () => {
-    const { url, requests } = await serve([{ status: 429, headers: { 'retry-after': '1' }, body: { error: { code: 'rate_limited' } } }, { status: 200, body: { accepted: true } }]);
+    const { url, requests } = await serve([
+      { status: 429, headers: { 'retry-after': '1' }, body: { error: { code: 'rate_limited' } } },
+      { status: 200, body: { accepted: true } },
+    ]);
     const client = httpWorkerClient(url, 'key', LocalSigner.generate());
     expect(await client.complete(report)).toEqual({ accepted: true });
     expect(requests.map((r) => r.path)).toEqual(['/v1/worker/jobs/job-1/complete', '/v1/worker/jobs/job-1/complete']);
@@ -45,7 +48,13 @@ describe('the remote worker client', () => {
   });
 
   it('sends a result again after a 503, and a start too', async () => {
-    const { url, requests } = await serve([{ status: 503 }, { status: 204 }, { status: 503 }, { status: 503 }, { status: 200, body: { accepted: true } }]);
+    const { url, requests } = await serve([
+      { status: 503 },
+      { status: 204 },
+      { status: 503 },
+      { status: 503 },
+      { status: 200, body: { accepted: true } },
+    ]);
     const client = httpWorkerClient(url, 'key', LocalSigner.generate());
     expect(await client.start(report)).toBe(true);
     expect(await client.complete(report)).toEqual({ accepted: true });
@@ -53,7 +62,9 @@ describe('the remote worker client', () => {
   });
 
   it('takes a refusal as the answer: a 409 is not sent again', async () => {
-    const { url, requests } = await serve([{ status: 409, body: { accepted: false, reason: 'already_finished', message: 'done' } }]);
+    const { url, requests } = await serve([
+      { status: 409, body: { accepted: false, reason: 'already_finished', message: 'done' } },
+    ]);
     const client = httpWorkerClient(url, 'key', LocalSigner.generate());
     expect(await client.complete(report)).toEqual({ accepted: false, reason: 'already_finished', message: 'done' });
     expect(requests).toHaveLength(1);

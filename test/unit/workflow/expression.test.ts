@@ -172,17 +172,27 @@ describe('compileExpression and checkExpression', () => {
 });
 
 describe('isDeterministic', () => {
-  it.each(['inputs.a + 1', '$uppercase(text)', '"$now()"', '/* $now() */ inputs.a', "$string('$random()')", '$map(xs, function($v) { $v * 2 })'])(
-    'reads %j from its syntax tree as deterministic',
-    (source) => {
-      expect(isDeterministic(source)).toBe(true);
-    },
-  );
+  it.each([
+    'inputs.a + 1',
+    '$uppercase(text)',
+    '"$now()"',
+    '/* $now() */ inputs.a',
+    "$string('$random()')",
+    '$map(xs, function($v) { $v * 2 })',
+  ])('reads %j from its syntax tree as deterministic', (source) => {
+    expect(isDeterministic(source)).toBe(true);
+  });
 
-  it.each(['$now()', '$millis()', '$random() > 0.5', '($f := $now; $f())', '$map(xs, $random)', '$eval("1 + 1")', '{ "at": $now() }', '$uppercase('])(
-    'reads %j as not deterministic (a clock, random numbers, $eval, or no parse)',
-    (source) => {
-      expect(isDeterministic(source)).toBe(false);
-    },
-  );
+  it.each([
+    '$now()',
+    '$millis()',
+    '$random() > 0.5',
+    '($f := $now; $f())',
+    '$map(xs, $random)',
+    '$eval("1 + 1")',
+    '{ "at": $now() }',
+    '$uppercase(',
+  ])('reads %j as not deterministic (a clock, random numbers, $eval, or no parse)', (source) => {
+    expect(isDeterministic(source)).toBe(false);
+  });
 });

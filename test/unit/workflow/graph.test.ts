@@ -101,7 +101,13 @@ describe('dagShape', () => {
   });
 
   it('ignores dependencies on ids it was not given', () => {
-    const shape = dagShape(['a', 'b'], new Map([['a', ['ghost']], ['b', ['a']]]));
+    const shape = dagShape(
+      ['a', 'b'],
+      new Map([
+        ['a', ['ghost']],
+        ['b', ['a']],
+      ]),
+    );
     expect(shape.order).toEqual(['a', 'b']);
     expect(levels(shape)).toEqual({ a: 0, b: 1 });
   });

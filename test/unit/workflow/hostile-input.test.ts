@@ -23,7 +23,11 @@ describe('exceedsDepth', () => {
 
 describe('definition nesting', () => {
   it('refuses YAML nested past 128 levels before composing it, naming the limit', () => {
-    for (const text of [`steps: ${'['.repeat(129)}${']'.repeat(129)}`, `x: ${'['.repeat(200_000)}${']'.repeat(200_000)}`, `x:\n${Array.from({ length: 200 }, (_, i) => `${' '.repeat(i + 1)}- `).join('\n')}y`]) {
+    for (const text of [
+      `steps: ${'['.repeat(129)}${']'.repeat(129)}`,
+      `x: ${'['.repeat(200_000)}${']'.repeat(200_000)}`,
+      `x:\n${Array.from({ length: 200 }, (_, i) => `${' '.repeat(i + 1)}- `).join('\n')}y`,
+    ]) {
       const parsed = parseWorkflowText(text);
       expect(parsed.issues.map((i) => i.code)).toEqual(['too_deep']);
       expect(parsed.issues[0]?.message).toMatch(/128 levels/);
@@ -32,7 +36,11 @@ describe('definition nesting', () => {
 
   it('refuses deep nesting in time linear in the text (the YAML parser takes the square)', () => {
     const started = performance.now();
-    for (const text of [`x: ${'['.repeat(200_000)}${']'.repeat(200_000)}`, `x: ${'- '.repeat(200_000)}1`, `x: ${'{a: '.repeat(100_000)}1${'}'.repeat(100_000)}`]) {
+    for (const text of [
+      `x: ${'['.repeat(200_000)}${']'.repeat(200_000)}`,
+      `x: ${'- '.repeat(200_000)}1`,
+      `x: ${'{a: '.repeat(100_000)}1${'}'.repeat(100_000)}`,
+    ]) {
       expect(parseWorkflowText(text).issues[0]?.code).toBe('too_deep');
     }
     expect(performance.now() - started).toBeLessThan(3_000);
@@ -70,13 +78,23 @@ describe('input schema patterns run on RE2', () => {
   });
 
   it('keeps each pattern apart (ajv caches patterns by their text)', () => {
-    const two = { type: 'object', properties: { a: { type: 'string', pattern: '^a$' }, b: { type: 'string', pattern: '^b$' } }, patternProperties: { '^x': { type: 'number' } } };
+    const two = {
+      type: 'object',
+      properties: { a: { type: 'string', pattern: '^a$' }, b: { type: 'string', pattern: '^b$' } },
+      patternProperties: { '^x': { type: 'number' } },
+    };
     expect(checkInputs(two, { a: 'a', b: 'b', x1: 1 })).toEqual([]);
     expect(checkInputs(two, { a: 'b', b: 'a', x1: 'no' })).toHaveLength(3);
   });
 
   it('refuses, when published, a pattern RE2 cannot run', () => {
-    const result = validateWorkflow({ id: 'x', inputs: { type: 'object', properties: { s: { type: 'string', pattern: '(a)\\1' } } }, steps: [{ id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' } }] });
-    expect(result.ok ? [] : result.errors).toEqual([expect.objectContaining({ path: 'inputs', code: 'invalid_schema' })]);
+    const result = validateWorkflow({
+      id: 'x',
+      inputs: { type: 'object', properties: { s: { type: 'string', pattern: '(a)\\1' } } },
+      steps: [{ id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' } }],
+    });
+    expect(result.ok ? [] : result.errors).toEqual([
+      expect.objectContaining({ path: 'inputs', code: 'invalid_schema' }),
+    ]);
   });
 });

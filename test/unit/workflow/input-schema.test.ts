@@ -34,7 +34,10 @@ describe('checkInputs', () => {
   });
 
   it('reports every problem at once', () => {
-    expect(checkInputs(schema, { text: 1, n: 1.5 })).toEqual(['inputs.text: must be string', 'inputs.n: must be integer']);
+    expect(checkInputs(schema, { text: 1, n: 1.5 })).toEqual([
+      'inputs.text: must be string',
+      'inputs.n: must be integer',
+    ]);
   });
 
   it('writes nested paths with dots and list indexes', () => {

@@ -26,7 +26,10 @@ const validate = new Ajv2020({ allErrors: true }).compile(workflowJsonSchema());
 describe('workflowJsonSchema', () => {
   it('is a draft 2020-12 JSON Schema with an id and a title', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-    expect(workflowJsonSchema()).toMatchObject({ $id: 'https://verity.dev/schemas/workflow.json', title: 'Verity workflow definition' });
+    expect(workflowJsonSchema()).toMatchObject({
+      $id: 'https://verity.dev/schemas/workflow.json',
+      title: 'Verity workflow definition',
+    });
   });
 
   it('closes the top level, steps, retry_policy and model_requirements to unknown fields', () => {
@@ -60,7 +63,11 @@ describe('workflowJsonSchema', () => {
   it('rejects an unknown top-level field', () => {
     expect(validate({ ...example(), owner: 'me' })).toBe(false);
     expect(validate.errors).toEqual([
-      expect.objectContaining({ instancePath: '', keyword: 'additionalProperties', params: { additionalProperty: 'owner' } }),
+      expect.objectContaining({
+        instancePath: '',
+        keyword: 'additionalProperties',
+        params: { additionalProperty: 'owner' },
+      }),
     ]);
   });
 

@@ -14,7 +14,11 @@ function exampleWithStep(index: number, extra: Raw): Raw {
 describe('unknown fields', () => {
   it('rejects an unknown top-level field', () => {
     const issue = only(errorsOf({ ...example(), owner: 'me' }));
-    expect(issue).toEqual({ path: 'owner', code: 'unknown_field', message: 'unknown field "owner"; remove it or fix its name' });
+    expect(issue).toEqual({
+      path: 'owner',
+      code: 'unknown_field',
+      message: 'unknown field "owner"; remove it or fix its name',
+    });
   });
 
   it('suggests the closest top-level field', () => {
@@ -156,8 +160,18 @@ describe('limits', () => {
       'steps[0].retry_policy.backoff_multiplier',
       'out_of_range',
     ],
-    ['estimated_cost negative', { steps: [step('a', { estimated_cost: -1 })] }, 'steps[0].estimated_cost', 'out_of_range'],
-    ['estimated_cost fractional', { steps: [step('a', { estimated_cost: 1.5 })] }, 'steps[0].estimated_cost', 'invalid_type'],
+    [
+      'estimated_cost negative',
+      { steps: [step('a', { estimated_cost: -1 })] },
+      'steps[0].estimated_cost',
+      'out_of_range',
+    ],
+    [
+      'estimated_cost fractional',
+      { steps: [step('a', { estimated_cost: 1.5 })] },
+      'steps[0].estimated_cost',
+      'invalid_type',
+    ],
     ['an empty expression', { steps: [step('a', { expression: '' })] }, 'steps[0].expression', 'out_of_range'],
     [
       'a too long expression',
@@ -184,10 +198,18 @@ describe('limits', () => {
         [
           step('a', {
             timeout_seconds: LIMITS.maxTimeoutSeconds,
-            retry_policy: { max_attempts: LIMITS.maxAttempts, backoff_multiplier: 1, initial_backoff_ms: 0, max_backoff_ms: 0 },
+            retry_policy: {
+              max_attempts: LIMITS.maxAttempts,
+              backoff_multiplier: 1,
+              initial_backoff_ms: 0,
+              max_backoff_ms: 0,
+            },
             estimated_cost: 0,
           }),
-          step('b', { timeout_seconds: 1, retry_policy: { max_attempts: 1, backoff_multiplier: LIMITS.maxBackoffMultiplier } }),
+          step('b', {
+            timeout_seconds: 1,
+            retry_policy: { max_attempts: 1, backoff_multiplier: LIMITS.maxBackoffMultiplier },
+          }),
         ],
         { version: 1, concurrency: LIMITS.maxConcurrency, max_cost_budget: 0 },
       ),
@@ -196,7 +218,9 @@ describe('limits', () => {
   });
 
   it('rejects max_backoff_ms below initial_backoff_ms', () => {
-    const issue = only(errorsOf(workflow([step('a', { retry_policy: { initial_backoff_ms: 500, max_backoff_ms: 100 } })])));
+    const issue = only(
+      errorsOf(workflow([step('a', { retry_policy: { initial_backoff_ms: 500, max_backoff_ms: 100 } })])),
+    );
     expect(issue).toEqual({
       path: 'steps[0].retry_policy.max_backoff_ms',
       code: 'out_of_range',
@@ -295,7 +319,14 @@ describe('what a step runs', () => {
   });
 
   it('suggests no name for a one-letter typo (every short name is close to every other)', () => {
-    const issue = only(errorsOf(workflow([{ id: 'a', step_type: 'data_processing', expression: '1', depends_on: ['p'] }, { id: 'b', step_type: 'data_processing', expression: '1' }])));
+    const issue = only(
+      errorsOf(
+        workflow([
+          { id: 'a', step_type: 'data_processing', expression: '1', depends_on: ['p'] },
+          { id: 'b', step_type: 'data_processing', expression: '1' },
+        ]),
+      ),
+    );
     expect(issue.code).toBe('unknown_step');
     expect(issue.message).toBe('unknown step "p"');
   });
@@ -345,9 +376,17 @@ describe('many problems at once', () => {
 
   it('reports graph problems alongside structural ones', () => {
     const issues = errorsOf(
-      workflow([step('a', { depends_on: ['b'], timeout_seconds: -5 }), step('b', { depends_on: ['a'] }), step('c', { step_type: 'x' })]),
+      workflow([
+        step('a', { depends_on: ['b'], timeout_seconds: -5 }),
+        step('b', { depends_on: ['a'] }),
+        step('c', { step_type: 'x' }),
+      ]),
     );
-    expect(where(issues)).toEqual(['steps[0].depends_on[0] cycle', 'steps[0].timeout_seconds out_of_range', 'steps[2].step_type invalid_value']);
+    expect(where(issues)).toEqual([
+      'steps[0].depends_on[0] cycle',
+      'steps[0].timeout_seconds out_of_range',
+      'steps[2].step_type invalid_value',
+    ]);
   });
 
   it('returns the issues of a parsed object sorted by path', () => {

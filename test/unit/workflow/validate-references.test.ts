@@ -117,7 +117,11 @@ describe('cycles', () => {
     // b depends on a, c on b, a on c: a -> b -> c -> a, closed by a's depends_on.
     const issue = only(
       errorsOf(
-        workflow([step('a', { depends_on: ['c'] }), step('b', { depends_on: ['a'] }), step('c', { depends_on: ['b'] })]),
+        workflow([
+          step('a', { depends_on: ['c'] }),
+          step('b', { depends_on: ['a'] }),
+          step('c', { depends_on: ['b'] }),
+        ]),
       ),
     );
     expect(issue).toEqual({
@@ -131,7 +135,11 @@ describe('cycles', () => {
     // x depends on z, y on x, z on y.
     const issue = only(
       errorsOf(
-        workflow([step('z', { depends_on: ['y'] }), step('y', { depends_on: ['x'] }), step('x', { depends_on: ['z'] })]),
+        workflow([
+          step('z', { depends_on: ['y'] }),
+          step('y', { depends_on: ['x'] }),
+          step('x', { depends_on: ['z'] }),
+        ]),
       ),
     );
     expect([issue.path, issue.message]).toEqual([
@@ -151,20 +159,37 @@ describe('cycles', () => {
       ]),
     );
     expect(issues).toEqual([
-      { path: 'steps[0].depends_on[0]', code: 'cycle', message: 'dependency cycle a -> b -> a; remove one of these dependencies' },
-      { path: 'steps[2].depends_on[0]', code: 'cycle', message: 'dependency cycle c -> d -> c; remove one of these dependencies' },
+      {
+        path: 'steps[0].depends_on[0]',
+        code: 'cycle',
+        message: 'dependency cycle a -> b -> a; remove one of these dependencies',
+      },
+      {
+        path: 'steps[2].depends_on[0]',
+        code: 'cycle',
+        message: 'dependency cycle c -> d -> c; remove one of these dependencies',
+      },
     ]);
   });
 
   it('finds a cycle closed through the dependencies map', () => {
-    const issue = only(errorsOf(workflow([step('a'), step('b', { depends_on: ['a'] })], { dependencies: { a: ['b'] } })));
+    const issue = only(
+      errorsOf(workflow([step('a'), step('b', { depends_on: ['a'] })], { dependencies: { a: ['b'] } })),
+    );
     expect([issue.path, issue.code]).toEqual(['dependencies.a[0]', 'cycle']);
     expect(issue.message).toContain('a -> b -> a');
   });
 
   it('leaves steps that only hang off a cycle out of its name', () => {
     const issue = only(
-      errorsOf(workflow([step('x'), step('a', { depends_on: ['b', 'x'] }), step('b', { depends_on: ['a'] }), step('c', { depends_on: ['b'] })])),
+      errorsOf(
+        workflow([
+          step('x'),
+          step('a', { depends_on: ['b', 'x'] }),
+          step('b', { depends_on: ['a'] }),
+          step('c', { depends_on: ['b'] }),
+        ]),
+      ),
     );
     expect(issue.message).toBe('dependency cycle a -> b -> a; remove one of these dependencies');
   });
@@ -173,7 +198,9 @@ describe('cycles', () => {
 describe('reading a step that is not upstream', () => {
   it('reports the mapping that would close a cycle', () => {
     const issue = only(
-      errorsOf(workflow([step('a'), step('b', { input_mappings: { x: 'steps.c.output' } }), step('c', { depends_on: ['b'] })])),
+      errorsOf(
+        workflow([step('a'), step('b', { input_mappings: { x: 'steps.c.output' } }), step('c', { depends_on: ['b'] })]),
+      ),
     );
     expect(issue).toEqual({
       path: 'steps[1].input_mappings.x',
@@ -190,22 +217,39 @@ describe('reading a step that is not upstream', () => {
 
   it('reports one issue when two mappings read each other', () => {
     const issue = only(
-      errorsOf(workflow([step('a', { input_mappings: { x: 'steps.b.output' } }), step('b', { input_mappings: { y: 'steps.a.output' } })])),
+      errorsOf(
+        workflow([
+          step('a', { input_mappings: { x: 'steps.b.output' } }),
+          step('b', { input_mappings: { y: 'steps.a.output' } }),
+        ]),
+      ),
     );
     expect(issue.code).toBe('not_upstream');
     expect(issue.message).toContain('it would close the cycle a -> b -> a');
   });
 
   it('lets outputs read any step, including the last', () => {
-    valid(workflow([step('a'), step('b', { depends_on: ['a'] })], { outputs: { first: 'steps.a.output', last: 'steps.b.output' } }));
+    valid(
+      workflow([step('a'), step('b', { depends_on: ['a'] })], {
+        outputs: { first: 'steps.a.output', last: 'steps.b.output' },
+      }),
+    );
   });
 });
 
 describe('expressions that do not parse', () => {
   const broken = '$uppercase(';
   const cases: [string, (raw: Raw) => void, string][] = [
-    ['input_mappings', (r) => ((r.steps as Raw[])[0]!.input_mappings = { text: broken }), 'steps[0].input_mappings.text'],
-    ['output_mappings', (r) => ((r.steps as Raw[])[1]!.output_mappings = { label: broken }), 'steps[1].output_mappings.label'],
+    [
+      'input_mappings',
+      (r) => ((r.steps as Raw[])[0]!.input_mappings = { text: broken }),
+      'steps[0].input_mappings.text',
+    ],
+    [
+      'output_mappings',
+      (r) => ((r.steps as Raw[])[1]!.output_mappings = { label: broken }),
+      'steps[1].output_mappings.label',
+    ],
     ['expression', (r) => ((r.steps as Raw[])[0]!.expression = broken), 'steps[0].expression'],
     ['when', (r) => ((r.steps as Raw[])[1]!.when = broken), 'steps[1].when'],
     ['outputs', (r) => (r.outputs = { label: broken }), 'outputs.label'],

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowError, formatIssue } from '../../../src/workflow/errors.js';
-import { invalidWorkflow, loadWorkflowFile, readWorkflowFile, validateWorkflowText } from '../../../src/workflow/load.js';
+import {
+  invalidWorkflow,
+  loadWorkflowFile,
+  readWorkflowFile,
+  validateWorkflowText,
+} from '../../../src/workflow/load.js';
 import type { ValidationIssue } from '../../../src/workflow/types.js';
 import { EXAMPLE_YAML } from './fixtures.js';
 
@@ -27,7 +32,8 @@ describe('syntax errors', () => {
   });
 
   it('reports a duplicate key as a syntax error at the second key', () => {
-    const text = 'id: wf\nsteps:\n  - id: a\n    step_type: data_processing\n    expression: "$"\n    expression: "$$"\n';
+    const text =
+      'id: wf\nsteps:\n  - id: a\n    step_type: data_processing\n    expression: "$"\n    expression: "$$"\n';
     const issues = textErrors(text);
     expect(issues).toEqual([
       { path: '', code: 'syntax', message: 'Map keys must be unique; fix the YAML/JSON syntax', line: 6, column: 5 },
@@ -92,16 +98,24 @@ describe('source positions', () => {
   });
 
   it('gives positions for JSON text', () => {
-    const json = '{\n  "id": "wf",\n  "steps": [\n    { "id": "a", "step_type": "data_processing", "expression": "$",\n      "timeout_seconds": 0 }\n  ]\n}';
+    const json =
+      '{\n  "id": "wf",\n  "steps": [\n    { "id": "a", "step_type": "data_processing", "expression": "$",\n      "timeout_seconds": 0 }\n  ]\n}';
     const issues = textErrors(json);
-    expect(issues.map((i) => [i.path, i.code, i.line, i.column])).toEqual([['steps[0].timeout_seconds', 'out_of_range', 5, 26]]);
+    expect(issues.map((i) => [i.path, i.code, i.line, i.column])).toEqual([
+      ['steps[0].timeout_seconds', 'out_of_range', 5, 26],
+    ]);
   });
 
   it('gives positions for warnings too', () => {
-    const text = EXAMPLE_YAML.replace('input_mappings: { text: "steps.normalize.output" }', 'input_mappings: { text: "$keys(steps)" }');
+    const text = EXAMPLE_YAML.replace(
+      'input_mappings: { text: "steps.normalize.output" }',
+      'input_mappings: { text: "$keys(steps)" }',
+    );
     const result = validateWorkflowText(text);
     expect(result.ok).toBe(true);
-    expect(result.warnings.map((w) => [w.path, w.code, w.line])).toEqual([['steps[1].input_mappings.text', 'dynamic_reference', 17]]);
+    expect(result.warnings.map((w) => [w.path, w.code, w.line])).toEqual([
+      ['steps[1].input_mappings.text', 'dynamic_reference', 17],
+    ]);
   });
 });
 
@@ -110,7 +124,10 @@ describe('files', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'verity-workflow-'));
     await writeFile(join(dir, 'good.yaml'), EXAMPLE_YAML);
-    await writeFile(join(dir, 'bad.yaml'), 'id: wf\nsteps:\n  - id: a\n    step_type: data_processing\n    expresion: "$"\n');
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      'id: wf\nsteps:\n  - id: a\n    step_type: data_processing\n    expresion: "$"\n',
+    );
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -136,7 +153,9 @@ describe('files', () => {
       ['steps[0].expresion', 'unknown_field'],
     ]);
     expect(e.message).toContain(`invalid workflow ${file} (2 problems):`);
-    expect(e.message).toContain(`${file}:5:16 steps[0].expresion: unknown field "expresion" (did you mean "expression"?)`);
+    expect(e.message).toContain(
+      `${file}:5:16 steps[0].expresion: unknown field "expresion" (did you mean "expression"?)`,
+    );
   });
 
   it('reports a missing file as unreadable', async () => {
@@ -147,7 +166,13 @@ describe('files', () => {
 
 describe('formatting issues', () => {
   it('formats source, line, column and path', () => {
-    const issue: ValidationIssue = { path: 'steps[1].when', code: 'expression_syntax', message: 'bad', line: 14, column: 5 };
+    const issue: ValidationIssue = {
+      path: 'steps[1].when',
+      code: 'expression_syntax',
+      message: 'bad',
+      line: 14,
+      column: 5,
+    };
     expect(formatIssue(issue, 'workflow.yaml')).toBe('workflow.yaml:14:5 steps[1].when: bad');
     expect(formatIssue({ path: '', code: 'syntax', message: 'bad' })).toBe('bad');
   });

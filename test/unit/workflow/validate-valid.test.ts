@@ -73,7 +73,10 @@ describe('a valid definition', () => {
 
 describe('defaults', () => {
   it('fills in every default of a minimal definition', () => {
-    const { definition } = valid({ id: 'minimal', steps: [{ id: 'only', step_type: 'data_processing', expression: '$' }] });
+    const { definition } = valid({
+      id: 'minimal',
+      steps: [{ id: 'only', step_type: 'data_processing', expression: '$' }],
+    });
     expect(definition).toStrictEqual({
       id: 'minimal',
       name: 'minimal',
@@ -106,7 +109,12 @@ describe('defaults', () => {
   });
 
   it('uses the documented default values', () => {
-    expect(DEFAULTS.retry).toEqual({ max_attempts: 3, initial_backoff_ms: 1000, backoff_multiplier: 2, max_backoff_ms: 60_000 });
+    expect(DEFAULTS.retry).toEqual({
+      max_attempts: 3,
+      initial_backoff_ms: 1000,
+      backoff_multiplier: 2,
+      max_backoff_ms: 60_000,
+    });
   });
 
   it('fills in the missing fields of a partial retry_policy', () => {
@@ -115,7 +123,9 @@ describe('defaults', () => {
   });
 
   it('dedupes and sorts non_retryable error codes', () => {
-    const { definition } = valid(workflow([step('a', { retry_policy: { non_retryable: ['timeout', 'bad_input', 'timeout'] } })]));
+    const { definition } = valid(
+      workflow([step('a', { retry_policy: { non_retryable: ['timeout', 'bad_input', 'timeout'] } })]),
+    );
     expect(definition.steps[0]!.retry_policy.non_retryable).toEqual(['bad_input', 'timeout']);
   });
 
@@ -134,7 +144,16 @@ describe('defaults', () => {
     );
     const [plain, model] = definition.steps;
     expect(Object.keys(plain!).sort()).toEqual(
-      ['depends_on', 'estimated_cost', 'expression', 'id', 'requires_proof', 'retry_policy', 'step_type', 'timeout_seconds'].sort(),
+      [
+        'depends_on',
+        'estimated_cost',
+        'expression',
+        'id',
+        'requires_proof',
+        'retry_policy',
+        'step_type',
+        'timeout_seconds',
+      ].sort(),
     );
     expect(model).toMatchObject({
       name: 'Model step',
@@ -205,7 +224,12 @@ describe('normalized depends_on', () => {
 describe('summary', () => {
   it('describes a linear chain: depth is its length, width 1', () => {
     const result = valid(
-      workflow([step('a'), step('b', { depends_on: ['a'] }), step('c', { depends_on: ['b'] }), step('d', { depends_on: ['c'] })]),
+      workflow([
+        step('a'),
+        step('b', { depends_on: ['a'] }),
+        step('c', { depends_on: ['b'] }),
+        step('d', { depends_on: ['c'] }),
+      ]),
     );
     expect(result.summary).toEqual({ id: 'wf', version: 1, digest: result.digest, steps: 4, depth: 4, width: 1 });
   });
@@ -231,7 +255,9 @@ describe('summary', () => {
 
   it('puts a step on the level after its deepest dependency', () => {
     // c depends on a (level 0) and b (level 1), so c is on level 2: depth 3, every level one step wide.
-    const { summary } = valid(workflow([step('a'), step('b', { depends_on: ['a'] }), step('c', { depends_on: ['a', 'b'] })]));
+    const { summary } = valid(
+      workflow([step('a'), step('b', { depends_on: ['a'] }), step('c', { depends_on: ['a', 'b'] })]),
+    );
     expect([summary.depth, summary.width]).toEqual([3, 1]);
   });
 

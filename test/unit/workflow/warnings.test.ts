@@ -44,7 +44,9 @@ describe('dynamic references', () => {
 
 describe('unused steps', () => {
   it('warns about a step nobody reads when outputs are declared', () => {
-    const result = valid(workflow([step('a'), step('b'), step('c', { depends_on: ['a'] })], { outputs: { o: 'steps.c.output' } }));
+    const result = valid(
+      workflow([step('a'), step('b'), step('c', { depends_on: ['a'] })], { outputs: { o: 'steps.c.output' } }),
+    );
     expect(result.warnings).toEqual([
       {
         path: 'steps[1]',
@@ -77,7 +79,9 @@ describe('unused steps', () => {
   });
 
   it('does not add unused_step warnings to an invalid definition', () => {
-    const result = validateWorkflow(workflow([step('a'), step('b', { timeout_seconds: 0 })], { outputs: { o: 'steps.a.output' } }));
+    const result = validateWorkflow(
+      workflow([step('a'), step('b', { timeout_seconds: 0 })], { outputs: { o: 'steps.a.output' } }),
+    );
     expect(result.ok).toBe(false);
     expect(result.warnings).toEqual([]);
   });

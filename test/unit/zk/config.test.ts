@@ -26,7 +26,12 @@ const codeOf = (fn: () => unknown): string | undefined => {
 
 describe('zk config', () => {
   it('accepts the default, the test configuration and the bounds', () => {
-    for (const config of [DEFAULT_ZK_CONFIG, TEST_ZK_CONFIG, { batchSize: 1, registryDepth: 1 }, { batchSize: MAX_BATCH_SIZE, registryDepth: MAX_REGISTRY_DEPTH }]) {
+    for (const config of [
+      DEFAULT_ZK_CONFIG,
+      TEST_ZK_CONFIG,
+      { batchSize: 1, registryDepth: 1 },
+      { batchSize: MAX_BATCH_SIZE, registryDepth: MAX_REGISTRY_DEPTH },
+    ]) {
       expect(checkZkConfig(config)).toEqual(config);
     }
   });
@@ -54,8 +59,19 @@ describe('zk config', () => {
   });
 
   it('refuses ids that are not Verity circuit ids or name an impossible configuration', () => {
-    for (const id of ['', 'verity-batch-v2-b1-d2', 'verity-batch-v1-b1', 'verity-batch-v1-bx-d2', ' verity-batch-v1-b1-d2', 'verity-batch-v1-b0-d2', 'verity-batch-v1-b1-d99']) {
-      expect(codeOf(() => configOfCircuitId(id)), id).toBe('invalid_config');
+    for (const id of [
+      '',
+      'verity-batch-v2-b1-d2',
+      'verity-batch-v1-b1',
+      'verity-batch-v1-bx-d2',
+      ' verity-batch-v1-b1-d2',
+      'verity-batch-v1-b0-d2',
+      'verity-batch-v1-b1-d99',
+    ]) {
+      expect(
+        codeOf(() => configOfCircuitId(id)),
+        id,
+      ).toBe('invalid_config');
     }
   });
 
@@ -82,7 +98,14 @@ describe('zk config', () => {
   });
 
   it('sizes the powers of tau like snarkjs: constraints + public signals + 1, at least 2^8', () => {
-    const header = (nConstraints: number, nPubInputs = 13) => ({ prime: 0n, nWires: 0, nOutputs: 0, nPubInputs, nPrvInputs: 0, nConstraints });
+    const header = (nConstraints: number, nPubInputs = 13) => ({
+      prime: 0n,
+      nWires: 0,
+      nOutputs: 0,
+      nPubInputs,
+      nPrvInputs: 0,
+      nConstraints,
+    });
     expect(requiredPower(header(13050))).toBe(14);
     expect(requiredPower(header(127_600))).toBe(17);
     expect(requiredPower(header(1, 1))).toBe(8);

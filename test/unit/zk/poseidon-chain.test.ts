@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../../src/attest/digest.js';
 import { utf8 } from '../../../src/attest/bytes.js';
-import { chainNext, chainStart, contextHash, executionCommitment, leafMessage, stepIdsCommitment, stepIdsNext } from '../../../src/attest/zk/chain.js';
+import {
+  chainNext,
+  chainStart,
+  contextHash,
+  executionCommitment,
+  leafMessage,
+  stepIdsCommitment,
+  stepIdsNext,
+} from '../../../src/attest/zk/chain.js';
 import { FIELD_MODULUS, digestFields, parseField, textFields } from '../../../src/attest/zk/fields.js';
 import { loadVerifierPoseidon } from '../../../src/attest/zk/poseidon.js';
 import { loadPoseidon } from '../../../src/zk/poseidon.js';
@@ -61,7 +69,9 @@ describe('the commitment chain', () => {
     const base = executionCommitment(h, 'exec-1', wf, 99n, steps);
     expect(executionCommitment(h, 'exec-1', wf, 100n, steps)).not.toBe(base);
     expect(executionCommitment(h, 'exec-1', wf, 99n, [...steps].reverse())).not.toBe(base);
-    expect(executionCommitment(h, 'exec-1', wf, 99n, [steps[0]!, { ...steps[1]!, outputDigest: sha256Hex(utf8('c')) }])).not.toBe(base);
+    expect(
+      executionCommitment(h, 'exec-1', wf, 99n, [steps[0]!, { ...steps[1]!, outputDigest: sha256Hex(utf8('c')) }]),
+    ).not.toBe(base);
     expect(executionCommitment(h, 'exec-2', wf, 99n, steps)).not.toBe(base);
     expect(executionCommitment(h, 'exec-1', sha256Hex(utf8('other')), 99n, steps)).not.toBe(base);
   });
@@ -77,8 +87,15 @@ describe('the commitment chain', () => {
 describe("the verifier's Poseidon (poseidon-lite)", () => {
   it('is circomlibjs Poseidon, on the arity the verifier uses', async () => {
     const [wasm, lite] = await Promise.all([loadPoseidon(), loadVerifierPoseidon()]);
-    for (const inputs of [[0n, 0n, 0n], [1n, 2n, 3n], [FIELD_MODULUS - 1n, 12345678901234567890n, 2n ** 128n - 1n]]) expect(lite(inputs)).toBe(wasm(inputs));
-    expect(stepIdsCommitment(lite, ['ocr', 'extract', 'report'])).toBe(stepIdsCommitment(wasm, ['ocr', 'extract', 'report']));
+    for (const inputs of [
+      [0n, 0n, 0n],
+      [1n, 2n, 3n],
+      [FIELD_MODULUS - 1n, 12345678901234567890n, 2n ** 128n - 1n],
+    ])
+      expect(lite(inputs)).toBe(wasm(inputs));
+    expect(stepIdsCommitment(lite, ['ocr', 'extract', 'report'])).toBe(
+      stepIdsCommitment(wasm, ['ocr', 'extract', 'report']),
+    );
     expect(() => lite([1n, 2n])).toThrow(/3 inputs/);
   });
 });

@@ -41,14 +41,18 @@ describe('Baby Jubjub keys', () => {
     expect(await verifyZkSignature(signer.publicKey, 1234n, signature)).toBe(true);
     expect(await verifyZkSignature(signer.publicKey, 1235n, signature)).toBe(false);
     expect(await verifyZkSignature(other.publicKey, 1234n, signature)).toBe(false);
-    expect(await verifyZkSignature(signer.publicKey, 1234n, { ...signature, s: (BigInt(signature.s) + 1n).toString() })).toBe(false);
+    expect(
+      await verifyZkSignature(signer.publicKey, 1234n, { ...signature, s: (BigInt(signature.s) + 1n).toString() }),
+    ).toBe(false);
   });
 
   it('refuses a malleated signature (S at or above the subgroup order)', async () => {
     const signer = await ZkSigner.generate();
     const signature = await signer.sign(7n);
     const order = 2736030358979909402780800718157159386076813972158567259200215660948447373041n;
-    expect(await verifyZkSignature(signer.publicKey, 7n, { ...signature, s: (BigInt(signature.s) + order).toString() })).toBe(false);
+    expect(
+      await verifyZkSignature(signer.publicKey, 7n, { ...signature, s: (BigInt(signature.s) + order).toString() }),
+    ).toBe(false);
   });
 
   it('are checked to be on the curve when registered', async () => {

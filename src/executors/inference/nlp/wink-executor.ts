@@ -40,13 +40,21 @@ async function loadModel(): Promise<LoadedModel> {
   try {
     const root = modelRoot();
     const pkg = JSON.parse(await readFile(`${root}/package.json`, 'utf8')) as { version?: unknown };
-    const [{ default: winkNLP }, { default: model }, digest] = await Promise.all([import('wink-nlp'), import('wink-eng-lite-web-model'), modelDigest()]);
+    const [{ default: winkNLP }, { default: model }, digest] = await Promise.all([
+      import('wink-nlp'),
+      import('wink-eng-lite-web-model'),
+      modelDigest(),
+    ]);
     return { nlp: winkNLP(model), version: typeof pkg.version === 'string' ? pkg.version : 'unknown', digest };
   } catch (error) {
-    throw new ExecutorError('runtime_missing', `the wink-nlp model cannot load (${describeError(error)}); install it with: npm install wink-nlp ${MODEL_PACKAGE}`, {
-      retryable: false,
-      cause: error,
-    });
+    throw new ExecutorError(
+      'runtime_missing',
+      `the wink-nlp model cannot load (${describeError(error)}); install it with: npm install wink-nlp ${MODEL_PACKAGE}`,
+      {
+        retryable: false,
+        cause: error,
+      },
+    );
   }
 }
 
@@ -69,7 +77,11 @@ export class WinkNlpExecutor implements Executor {
     try {
       digest = await modelDigest();
     } catch (error) {
-      throw new ExecutorError('runtime_missing', `the wink-nlp model cannot be found (${describeError(error)}); install it with: npm install wink-nlp ${MODEL_PACKAGE}`, { retryable: false, cause: error });
+      throw new ExecutorError(
+        'runtime_missing',
+        `the wink-nlp model cannot be found (${describeError(error)}); install it with: npm install wink-nlp ${MODEL_PACKAGE}`,
+        { retryable: false, cause: error },
+      );
     }
     this.capabilities.modelDigests = { ...this.capabilities.modelDigests, [WINK_MODEL]: digest };
   }
@@ -113,18 +125,22 @@ function readTexts(input: unknown): { single: boolean; list: string[] } {
   if (text !== undefined && texts !== undefined) throw invalid('give either text or texts, not both', 'texts');
   if (text !== undefined) {
     if (typeof text !== 'string') throw invalid('input field text must be a string', 'text');
-    if (text.length > WINK_LIMITS.maxTextChars) throw invalid(`input field text is longer than ${WINK_LIMITS.maxTextChars} characters`, 'text');
+    if (text.length > WINK_LIMITS.maxTextChars)
+      throw invalid(`input field text is longer than ${WINK_LIMITS.maxTextChars} characters`, 'text');
     return { single: true, list: [text] };
   }
   if (texts === undefined) throw invalid('input needs a field text (a string) or texts (an array of strings)', 'text');
   if (!Array.isArray(texts)) throw invalid('input field texts must be an array of strings', 'texts');
-  if (texts.length > WINK_LIMITS.maxTexts) throw invalid(`input field texts has more than ${WINK_LIMITS.maxTexts} items`, 'texts');
+  if (texts.length > WINK_LIMITS.maxTexts)
+    throw invalid(`input field texts has more than ${WINK_LIMITS.maxTexts} items`, 'texts');
   let total = 0;
   texts.forEach((item, i) => {
     if (typeof item !== 'string') throw invalid(`input field texts[${i}] must be a string`, `texts[${i}]`);
-    if (item.length > WINK_LIMITS.maxTextChars) throw invalid(`input field texts[${i}] is longer than ${WINK_LIMITS.maxTextChars} characters`, `texts[${i}]`);
+    if (item.length > WINK_LIMITS.maxTextChars)
+      throw invalid(`input field texts[${i}] is longer than ${WINK_LIMITS.maxTextChars} characters`, `texts[${i}]`);
     total += item.length;
   });
-  if (total > WINK_LIMITS.maxTotalChars) throw invalid(`input field texts holds more than ${WINK_LIMITS.maxTotalChars} characters in all`, 'texts');
+  if (total > WINK_LIMITS.maxTotalChars)
+    throw invalid(`input field texts holds more than ${WINK_LIMITS.maxTotalChars} characters in all`, 'texts');
   return { single: false, list: texts as string[] };
 }

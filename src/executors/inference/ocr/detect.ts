@@ -42,12 +42,22 @@ const DET_MEAN = [0.406, 0.456, 0.485] as const;
 const DET_STD = [0.225, 0.224, 0.229] as const;
 
 /** The detection input: scaled so the longer side is at most `limitSide`, each side rounded to a multiple of 32 (the network downsamples by 32). */
-export function detectionInput(image: RgbImage, limitSide: number): { data: Float32Array; width: number; height: number } {
+export function detectionInput(
+  image: RgbImage,
+  limitSide: number,
+): { data: Float32Array; width: number; height: number } {
   const ratio = Math.max(image.width, image.height) > limitSide ? limitSide / Math.max(image.width, image.height) : 1;
   const width = Math.max(Math.round((image.width * ratio) / 32) * 32, 32);
   const height = Math.max(Math.round((image.height * ratio) / 32) * 32, 32);
   const data = new Float32Array(3 * width * height);
-  resizeIntoTensor(image, width, height, { tensor: data, offset: 0, tensorWidth: width, tensorHeight: height, mean: DET_MEAN, std: DET_STD });
+  resizeIntoTensor(image, width, height, {
+    tensor: data,
+    offset: 0,
+    tensorWidth: width,
+    tensorHeight: height,
+    mean: DET_MEAN,
+    std: DET_STD,
+  });
   return { data, width, height };
 }
 
@@ -120,7 +130,10 @@ export function boxesFromProbabilityMap(
     if (score < options.boxThreshold) continue;
     const grown = unclip(rect, options.unclipRatio);
     if (Math.min(grown.width, grown.height) < options.minSize + 2) continue;
-    const quad = rectCorners(grown).map(([x, y]) => [clamp(x * scaleX, 0, imageWidth - 1), clamp(y * scaleY, 0, imageHeight - 1)]) as Quad;
+    const quad = rectCorners(grown).map(([x, y]) => [
+      clamp(x * scaleX, 0, imageWidth - 1),
+      clamp(y * scaleY, 0, imageHeight - 1),
+    ]) as Quad;
     boxes.push({ quad, score });
   }
   return boxes;

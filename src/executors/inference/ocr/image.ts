@@ -30,7 +30,9 @@ export function decodeImage(bytes: Uint8Array): RgbImage {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buffer.length >= 3 && buffer[0] === 0xff && buffer[1] === 0xd8 && buffer[2] === 0xff) return decodeJpeg(buffer);
   if (buffer.length >= 8 && buffer.subarray(0, 8).equals(PNG_SIGNATURE)) return decodePng(buffer);
-  throw invalid(`image is neither a PNG nor a JPEG image (the bytes start with neither signature); images are read as ${ACCEPTED_FORMATS}: convert it to one of them first`);
+  throw invalid(
+    `image is neither a PNG nor a JPEG image (the bytes start with neither signature); images are read as ${ACCEPTED_FORMATS}: convert it to one of them first`,
+  );
 }
 
 function decodePng(buffer: Buffer): RgbImage {
@@ -68,7 +70,13 @@ function decodeJpeg(buffer: Buffer): RgbImage {
   }
   let image: { width: number; height: number; data: Uint8Array };
   try {
-    image = decodeJpegBytes(buffer, { useTArray: true, formatAsRGBA: false, tolerantDecoding: true, maxResolutionInMP: MAX_PIXELS / 1_000_000, maxMemoryUsageInMB: MAX_JPEG_MEMORY_MB });
+    image = decodeJpegBytes(buffer, {
+      useTArray: true,
+      formatAsRGBA: false,
+      tolerantDecoding: true,
+      maxResolutionInMP: MAX_PIXELS / 1_000_000,
+      maxMemoryUsageInMB: MAX_JPEG_MEMORY_MB,
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/maxMemoryUsageInMB/.test(message)) throw tooBigJpeg(error);
@@ -81,7 +89,10 @@ function decodeJpeg(buffer: Buffer): RgbImage {
 }
 
 function tooBigJpeg(cause?: unknown): ExecutorError {
-  return invalid(`image is a JPEG that would take more than ${MAX_JPEG_MEMORY_MB} MB to decode: send a smaller image`, cause);
+  return invalid(
+    `image is a JPEG that would take more than ${MAX_JPEG_MEMORY_MB} MB to decode: send a smaller image`,
+    cause,
+  );
 }
 
 function checkSize(width: number, height: number): void {
@@ -124,7 +135,11 @@ export function jpegFrame(buffer: Uint8Array): JpegFrame | undefined {
       for (let i = 0, c = at + 10; i < count && c + 3 <= buffer.length; i++, c += 3) {
         components.push({ h: buffer[c + 1]! >> 4, v: buffer[c + 1]! & 15 });
       }
-      return { height: (buffer[at + 5]! << 8) | buffer[at + 6]!, width: (buffer[at + 7]! << 8) | buffer[at + 8]!, components };
+      return {
+        height: (buffer[at + 5]! << 8) | buffer[at + 6]!,
+        width: (buffer[at + 7]! << 8) | buffer[at + 8]!,
+        components,
+      };
     }
     if (length < 2) return undefined;
     at += 2 + length;
@@ -209,8 +224,14 @@ export function resizeIntoTensor(image: RgbImage, width: number, height: number,
  */
 export function cropQuad(image: RgbImage, quad: Quad): RgbImage {
   const [tl, tr, br, bl] = quad;
-  const width = Math.max(1, Math.round(Math.max(Math.hypot(tr[0] - tl[0], tr[1] - tl[1]), Math.hypot(br[0] - bl[0], br[1] - bl[1]))));
-  const height = Math.max(1, Math.round(Math.max(Math.hypot(bl[0] - tl[0], bl[1] - tl[1]), Math.hypot(br[0] - tr[0], br[1] - tr[1]))));
+  const width = Math.max(
+    1,
+    Math.round(Math.max(Math.hypot(tr[0] - tl[0], tr[1] - tl[1]), Math.hypot(br[0] - bl[0], br[1] - bl[1]))),
+  );
+  const height = Math.max(
+    1,
+    Math.round(Math.max(Math.hypot(bl[0] - tl[0], bl[1] - tl[1]), Math.hypot(br[0] - tr[0], br[1] - tr[1]))),
+  );
   const ux = (tr[0] - tl[0]) / width;
   const uy = (tr[1] - tl[1]) / width;
   const vx = (bl[0] - tl[0]) / height;

@@ -22,7 +22,9 @@ export function defaultModelFiles(): ModelFiles {
   try {
     entry = createRequire(import.meta.url).resolve(`${MODELS_PACKAGE}/node`);
   } catch (error) {
-    throw new ExecutorError('model_unavailable', `the paddleocr model files are missing: ${INSTALL_HINT}`, { cause: error });
+    throw new ExecutorError('model_unavailable', `the paddleocr model files are missing: ${INSTALL_HINT}`, {
+      cause: error,
+    });
   }
   const assets = join(dirname(entry), 'assets');
   return {
@@ -53,7 +55,9 @@ async function fileDigest(path: string): Promise<string> {
   try {
     info = await stat(path);
   } catch (error) {
-    throw new ExecutorError('model_unavailable', `the paddleocr model file ${path} is missing: ${INSTALL_HINT}`, { cause: error });
+    throw new ExecutorError('model_unavailable', `the paddleocr model file ${path} is missing: ${INSTALL_HINT}`, {
+      cause: error,
+    });
   }
   const key = `${path}\0${info.size}\0${info.mtimeMs}`;
   const known = fileDigests.get(key);

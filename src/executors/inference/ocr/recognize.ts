@@ -53,7 +53,13 @@ export interface Recognized {
  * CTC greedy decoding of one sequence: the most likely class per time step, repeats collapsed, blanks
  * (class 0) dropped. `probs` holds `steps` rows of `classes` probabilities starting at `offset`.
  */
-export function ctcGreedyDecode(probs: ArrayLike<number>, offset: number, steps: number, classes: number, charset: readonly string[]): Recognized {
+export function ctcGreedyDecode(
+  probs: ArrayLike<number>,
+  offset: number,
+  steps: number,
+  classes: number,
+  charset: readonly string[],
+): Recognized {
   let text = '';
   let sum = 0;
   let kept = 0;

@@ -13,12 +13,18 @@ import { sseEvents } from './sse-lines.js';
 const contentPart = z.record(z.string(), z.unknown()).superRefine((part, ctx) => {
   if (!('image_url' in part)) return;
   const value = part.image_url;
-  const url = typeof value === 'string' ? value : value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>).url : undefined;
+  const url =
+    typeof value === 'string'
+      ? value
+      : value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? (value as Record<string, unknown>).url
+        : undefined;
   if (typeof url === 'string' && /^data:/i.test(url)) return;
   ctx.addIssue({
     code: 'custom',
     path: typeof value === 'string' ? ['image_url'] : ['image_url', 'url'],
-    message: 'an image_url part may carry only a data: URL ("data:image/png;base64,<bytes>"); the model server would fetch any other URL itself, so put the image\'s bytes in the URL',
+    message:
+      'an image_url part may carry only a data: URL ("data:image/png;base64,<bytes>"); the model server would fetch any other URL itself, so put the image\'s bytes in the URL',
   });
 });
 
@@ -73,7 +79,10 @@ export interface ChatReply {
 }
 
 export function chatRequest(input: ChatInput, upstream: string): Record<string, unknown> {
-  const messages = [...(input.system === undefined ? [] : [{ role: 'system', content: input.system }]), ...(input.messages ?? [{ role: 'user', content: input.prompt! }])];
+  const messages = [
+    ...(input.system === undefined ? [] : [{ role: 'system', content: input.system }]),
+    ...(input.messages ?? [{ role: 'user', content: input.prompt! }]),
+  ];
   return {
     model: upstream,
     messages,
@@ -94,25 +103,40 @@ export async function chat(
   job: { signal: AbortSignal; deadlineAt: number },
 ): Promise<ChatReply> {
   const server = describeServer(config.apiRoot);
-  const reply = await postJson({ config, path: '/chat/completions', body: chatRequest(input, upstream), signal: job.signal, deadlineAt: job.deadlineAt }, (response) =>
-    // A server that ignores `stream` answers with one JSON completion: take it as it is.
-    (response.headers.get('content-type') ?? '').includes('application/json') ? readCompletion(response, server) : readStream(response, server),
+  const reply = await postJson(
+    {
+      config,
+      path: '/chat/completions',
+      body: chatRequest(input, upstream),
+      signal: job.signal,
+      deadlineAt: job.deadlineAt,
+    },
+    (response) =>
+      // A server that ignores `stream` answers with one JSON completion: take it as it is.
+      (response.headers.get('content-type') ?? '').includes('application/json')
+        ? readCompletion(response, server)
+        : readStream(response, server),
   );
   if (input.json === true) {
     try {
       reply.output.json = JSON.parse(stripFence(reply.output.text)) as unknown;
     } catch (error) {
-      throw new ExecutorError('invalid_output', `the model's reply is not JSON (json: true was asked): ${(error as Error).message}`, {
-        retryable: false,
-        cause: error,
-      });
+      throw new ExecutorError(
+        'invalid_output',
+        `the model's reply is not JSON (json: true was asked): ${(error as Error).message}`,
+        {
+          retryable: false,
+          cause: error,
+        },
+      );
     }
   }
   return reply;
 }
 
 async function readStream(response: Response, server: string): Promise<ChatReply> {
-  if (!response.body) throw new ExecutorError('truncated', `the model server at ${server} sent no response body`, { retryable: true });
+  if (!response.body)
+    throw new ExecutorError('truncated', `the model server at ${server} sent no response body`, { retryable: true });
   let text = '';
   let finishReason: string | null = null;
   let usage: ChatUsage | undefined;
@@ -128,11 +152,16 @@ async function readStream(response: Response, server: string): Promise<ChatReply
     if (error !== undefined) {
       const inner = record(error)?.message;
       const message = typeof error === 'string' ? error : typeof inner === 'string' ? inner : JSON.stringify(error);
-      throw new ExecutorError('upstream_unavailable', `the model server at ${server} failed while streaming: ${message.slice(0, 500)}`, { retryable: true });
+      throw new ExecutorError(
+        'upstream_unavailable',
+        `the model server at ${server} failed while streaming: ${message.slice(0, 500)}`,
+        { retryable: true },
+      );
     }
     if (!chunk) continue;
     if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
-    if (typeof chunk.system_fingerprint === 'string' && chunk.system_fingerprint !== '') fingerprint = chunk.system_fingerprint;
+    if (typeof chunk.system_fingerprint === 'string' && chunk.system_fingerprint !== '')
+      fingerprint = chunk.system_fingerprint;
     usage = readUsage(chunk.usage) ?? usage;
     const choice = firstChoice(chunk.choices);
     if (!choice) continue;
@@ -140,7 +169,11 @@ async function readStream(response: Response, server: string): Promise<ChatReply
     if (typeof content === 'string') text += content;
     if (typeof choice.finish_reason === 'string') finishReason = choice.finish_reason;
   }
-  throw new ExecutorError('truncated', `the stream from the model server at ${server} ended before [DONE] (after ${text.length} characters)`, { retryable: true });
+  throw new ExecutorError(
+    'truncated',
+    `the stream from the model server at ${server} ended before [DONE] (after ${text.length} characters)`,
+    { retryable: true },
+  );
 }
 
 async function readCompletion(response: Response, server: string): Promise<ChatReply> {
@@ -148,13 +181,24 @@ async function readCompletion(response: Response, server: string): Promise<ChatR
   const choice = firstChoice(body?.choices);
   const content = record(choice?.message)?.content;
   if (!body || !choice || typeof content !== 'string') {
-    throw new ExecutorError('invalid_response', `the model server at ${server} sent a completion without choices[0].message.content`, { retryable: true });
+    throw new ExecutorError(
+      'invalid_response',
+      `the model server at ${server} sent a completion without choices[0].message.content`,
+      { retryable: true },
+    );
   }
   const usage = readUsage(body.usage);
   return {
-    output: { text: content, finish_reason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null, ...(usage && { usage }) },
+    output: {
+      text: content,
+      finish_reason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
+      ...(usage && { usage }),
+    },
     model: typeof body.model === 'string' && body.model !== '' ? body.model : undefined,
-    fingerprint: typeof body.system_fingerprint === 'string' && body.system_fingerprint !== '' ? body.system_fingerprint : undefined,
+    fingerprint:
+      typeof body.system_fingerprint === 'string' && body.system_fingerprint !== ''
+        ? body.system_fingerprint
+        : undefined,
   };
 }
 
@@ -162,18 +206,24 @@ function parseJson(text: string, server: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new ExecutorError('invalid_response', `the model server at ${server} sent data that is not JSON: ${text.slice(0, 200)}`, { retryable: true });
+    throw new ExecutorError(
+      'invalid_response',
+      `the model server at ${server} sent data that is not JSON: ${text.slice(0, 200)}`,
+      { retryable: true },
+    );
   }
 }
 
-const record = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const record = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 function firstChoice(choices: unknown): Record<string, unknown> | undefined {
   if (!Array.isArray(choices)) return undefined;
   return record(choices.find((c) => record(c)?.index === 0 || record(c)?.index === undefined));
 }
 
-const tokens = (v: unknown): number | undefined => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
+const tokens = (v: unknown): number | undefined =>
+  Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined;
 
 export function readUsage(value: unknown): ChatUsage | undefined {
   const usage = record(value);

@@ -7,7 +7,10 @@ import { ExecutorError } from '../../executor.js';
  */
 
 const MAX_PRICE = 1_000_000_000_000;
-const price = z.int({ error: 'must be an integer number of micro-units per million tokens' }).min(0, { error: 'must be at least 0' }).max(MAX_PRICE);
+const price = z
+  .int({ error: 'must be an integer number of micro-units per million tokens' })
+  .min(0, { error: 'must be at least 0' })
+  .max(MAX_PRICE);
 
 export const openAiModelSchema = z.strictObject({
   /** The name steps ask for in `model_requirements.name`. */
@@ -29,7 +32,10 @@ export const openAiConfigSchema = z
     /** Sent as `Authorization: Bearer <apiKey>`. Never written to a message or a log. */
     apiKey: z.string().min(1).optional(),
     /** The environment variable that holds the API key, so the key stays out of config files. */
-    apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' }).optional(),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
+      .optional(),
     models: z
       .array(openAiModelSchema, { error: 'must be a list of models, for example [{ "name": "llm" }]' })
       .min(1, { error: 'list at least one model' }),
@@ -62,21 +68,37 @@ export const OPENAI_DEFAULTS = { timeoutMs: 120_000, maxRetries: 2 } as const;
  * Parses and checks a configuration (from a `--models-config` file, say). Throws an ExecutorError
  * `invalid_config` naming every bad field.
  */
-export function loadOpenAiConfig(json: unknown, env: Readonly<Record<string, string | undefined>> = process.env): ResolvedOpenAiConfig {
+export function loadOpenAiConfig(
+  json: unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ResolvedOpenAiConfig {
   const parsed = openAiConfigSchema.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(config)'}: ${issue.message}`);
-    throw new ExecutorError('invalid_config', `invalid OpenAI-compatible model config: ${problems.join('; ')}`, { retryable: false });
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(config)'}: ${issue.message}`,
+    );
+    throw new ExecutorError('invalid_config', `invalid OpenAI-compatible model config: ${problems.join('; ')}`, {
+      retryable: false,
+    });
   }
   const config = parsed.data;
   let apiKey = config.apiKey;
   if (config.apiKeyEnv !== undefined) {
-    if (apiKey !== undefined) throw new ExecutorError('invalid_config', 'invalid OpenAI-compatible model config: give apiKey or apiKeyEnv, not both', { retryable: false });
+    if (apiKey !== undefined)
+      throw new ExecutorError(
+        'invalid_config',
+        'invalid OpenAI-compatible model config: give apiKey or apiKeyEnv, not both',
+        { retryable: false },
+      );
     apiKey = env[config.apiKeyEnv];
     if (apiKey === undefined || apiKey === '') {
-      throw new ExecutorError('invalid_config', `invalid OpenAI-compatible model config: apiKeyEnv: the environment variable ${config.apiKeyEnv} is not set`, {
-        retryable: false,
-      });
+      throw new ExecutorError(
+        'invalid_config',
+        `invalid OpenAI-compatible model config: apiKeyEnv: the environment variable ${config.apiKeyEnv} is not set`,
+        {
+          retryable: false,
+        },
+      );
     }
   }
   return {

@@ -26,20 +26,33 @@ export async function embed(
   const server = describeServer(config.apiRoot);
   const texts = typeof input.embed === 'string' ? [input.embed] : input.embed;
   const body = await postJson(
-    { config, path: '/embeddings', body: { model: upstream, input: texts }, signal: job.signal, deadlineAt: job.deadlineAt },
+    {
+      config,
+      path: '/embeddings',
+      body: { model: upstream, input: texts },
+      signal: job.signal,
+      deadlineAt: job.deadlineAt,
+    },
     async (response) => {
       try {
         return await response.json();
       } catch (error) {
-        throw new ExecutorError('invalid_response', `the model server at ${server} sent embeddings that are not JSON`, { retryable: true, cause: error });
+        throw new ExecutorError('invalid_response', `the model server at ${server} sent embeddings that are not JSON`, {
+          retryable: true,
+          cause: error,
+        });
       }
     },
   );
   const parsed = embeddingsResponseSchema.safeParse(body);
   if (!parsed.success || parsed.data.data.length !== texts.length) {
-    throw new ExecutorError('invalid_response', `the model server at ${server} sent an embeddings response without one vector per text (data[].embedding)`, {
-      retryable: true,
-    });
+    throw new ExecutorError(
+      'invalid_response',
+      `the model server at ${server} sent an embeddings response without one vector per text (data[].embedding)`,
+      {
+        retryable: true,
+      },
+    );
   }
   const data = [...parsed.data.data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
   return {

@@ -57,11 +57,18 @@ export async function postJson<T>(options: PostOptions, consume: (response: Resp
       wait = retryAfterMs(response.headers, retry);
       const remaining = options.deadlineAt - Date.now();
       if (retry >= config.maxRetries || wait >= remaining) {
-        const why = retry >= config.maxRetries ? `after waiting ${retry} time(s)` : `its retry-after (${Math.ceil(wait / 1000)} s) is past the step's deadline`;
-        throw new ExecutorError('rate_limited', `the model server at ${server} is rate limiting requests (429), giving up ${why}: ${message}`, {
-          retryable: true,
-          context: { status: 429, retryAfterMs: wait },
-        });
+        const why =
+          retry >= config.maxRetries
+            ? `after waiting ${retry} time(s)`
+            : `its retry-after (${Math.ceil(wait / 1000)} s) is past the step's deadline`;
+        throw new ExecutorError(
+          'rate_limited',
+          `the model server at ${server} is rate limiting requests (429), giving up ${why}: ${message}`,
+          {
+            retryable: true,
+            context: { status: 429, retryAfterMs: wait },
+          },
+        );
       }
     } catch (error) {
       throw translate(error, { signal, controller, phase, server, apiKey: config.apiKey, timeoutMs: config.timeoutMs });
@@ -77,55 +84,97 @@ export async function postJson<T>(options: PostOptions, consume: (response: Resp
 
 function translate(
   error: unknown,
-  how: { signal: AbortSignal; controller: AbortController; phase: 'connect' | 'body'; server: string; apiKey: string | undefined; timeoutMs: number },
+  how: {
+    signal: AbortSignal;
+    controller: AbortController;
+    phase: 'connect' | 'body';
+    server: string;
+    apiKey: string | undefined;
+    timeoutMs: number;
+  },
 ): unknown {
   if (how.signal.aborted) return aborted(how.signal, how.server);
   if (how.controller.signal.aborted && how.controller.signal.reason instanceof RequestTimedOut) {
-    return new ExecutorError('timeout', `the model server at ${how.server} did not answer within ${how.timeoutMs} ms (timeoutMs in the model config)`, {
-      retryable: true,
-    });
+    return new ExecutorError(
+      'timeout',
+      `the model server at ${how.server} did not answer within ${how.timeoutMs} ms (timeoutMs in the model config)`,
+      {
+        retryable: true,
+      },
+    );
   }
   if (error instanceof ExecutorError) return error;
   const detail = scrub(networkDetail(error), how.apiKey);
   if (how.phase === 'connect') {
-    return new ExecutorError('unreachable', `cannot reach the model server at ${how.server}: ${detail}; is it running, and is baseUrl right?`, {
+    return new ExecutorError(
+      'unreachable',
+      `cannot reach the model server at ${how.server}: ${detail}; is it running, and is baseUrl right?`,
+      {
+        retryable: true,
+        cause: error,
+      },
+    );
+  }
+  return new ExecutorError(
+    'truncated',
+    `the connection to the model server at ${how.server} broke before the response was complete: ${detail}`,
+    {
       retryable: true,
       cause: error,
-    });
-  }
-  return new ExecutorError('truncated', `the connection to the model server at ${how.server} broke before the response was complete: ${detail}`, {
-    retryable: true,
-    cause: error,
-  });
+    },
+  );
 }
 
 function aborted(signal: AbortSignal, server: string): ExecutorError {
-  return new ExecutorError('aborted', `the request to the model server at ${server} was abandoned: ${describeError(signal.reason)}`, {
-    retryable: true,
-    cause: signal.reason,
-  });
+  return new ExecutorError(
+    'aborted',
+    `the request to the model server at ${server} was abandoned: ${describeError(signal.reason)}`,
+    {
+      retryable: true,
+      cause: signal.reason,
+    },
+  );
 }
 
 function statusError(status: number, message: string, server: string): ExecutorError {
   const context = { status };
   if (status === 401 || status === 403) {
-    return new ExecutorError('unauthorized', `the model server at ${server} refused the credentials (${status}): ${message}; check apiKey in the model config`, {
-      retryable: false,
+    return new ExecutorError(
+      'unauthorized',
+      `the model server at ${server} refused the credentials (${status}): ${message}; check apiKey in the model config`,
+      {
+        retryable: false,
+        context,
+      },
+    );
+  }
+  if (status === 408)
+    return new ExecutorError('timeout', `the model server at ${server} timed out the request (408): ${message}`, {
+      retryable: true,
       context,
     });
-  }
-  if (status === 408) return new ExecutorError('timeout', `the model server at ${server} timed out the request (408): ${message}`, { retryable: true, context });
   if (status >= 500) {
-    return new ExecutorError('upstream_unavailable', `the model server at ${server} failed (${status}): ${message}`, { retryable: true, context });
+    return new ExecutorError('upstream_unavailable', `the model server at ${server} failed (${status}): ${message}`, {
+      retryable: true,
+      context,
+    });
   }
   if (status >= 400) {
     const hint = status === 404 ? '; check the model name (upstream) and that baseUrl is the API root' : '';
-    return new ExecutorError('invalid_request', `the model server at ${server} rejected the request (${status}): ${message}${hint}`, {
-      retryable: false,
-      context,
-    });
+    return new ExecutorError(
+      'invalid_request',
+      `the model server at ${server} rejected the request (${status}): ${message}${hint}`,
+      {
+        retryable: false,
+        context,
+      },
+    );
   }
-  return new ExecutorError('upstream_unavailable', `the model server at ${server} answered with status ${status}: ${message}`, { retryable: true, context });
+  return new ExecutorError(
+    'upstream_unavailable',
+    `the model server at ${server} answered with status ${status}: ${message}`,
+    { retryable: true, context },
+  );
 }
 
 /** Milliseconds to wait after a 429: `retry-after-ms`, `retry-after` (seconds or an HTTP date), else a backoff. */
@@ -160,7 +209,8 @@ export function errorMessage(body: string): string {
   } catch {
     return body.trim().slice(0, 500) || '(no message)';
   }
-  const record = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const record = (v: unknown): Record<string, unknown> | undefined =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   const root = record(parsed);
   const error = root?.error;
   const candidate = typeof error === 'string' ? error : (record(error)?.message ?? root?.message ?? root?.detail);
@@ -175,7 +225,8 @@ export function scrub(text: string, apiKey: string | undefined): string {
 
 function networkDetail(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause;
-  const code = (c: unknown) => (c !== null && typeof c === 'object' && 'code' in c && typeof c.code === 'string' ? c.code : undefined);
+  const code = (c: unknown) =>
+    c !== null && typeof c === 'object' && 'code' in c && typeof c.code === 'string' ? c.code : undefined;
   const inner: unknown = cause instanceof AggregateError ? (cause.errors[0] as unknown) : cause;
   return code(inner) ?? code(cause) ?? (inner === undefined ? describeError(error) : describeError(inner));
 }

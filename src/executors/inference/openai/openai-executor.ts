@@ -32,7 +32,10 @@ export class OpenAiExecutor implements Executor {
   async run(job: ExecutorJob, context: ExecutorContext): Promise<ExecutorResult> {
     const name = job.spec.model?.name ?? '';
     const model = this.models.get(name);
-    if (!model) throw new ExecutorError('unknown_model', `this worker's model config has no model ${name || '(none)'}`, { retryable: false });
+    if (!model)
+      throw new ExecutorError('unknown_model', `this worker's model config has no model ${name || '(none)'}`, {
+        retryable: false,
+      });
     const upstream = model.upstream ?? model.name;
     const input = withoutNulls(job.input);
     const call = { signal: context.signal, deadlineAt: job.deadlineAt };
@@ -45,7 +48,12 @@ export class OpenAiExecutor implements Executor {
     });
 
     if (input !== null && typeof input === 'object' && 'embed' in input) {
-      const reply = await embed(this.config, parse(embedInputSchema, input, 'embeddings need input embed: a string or a list of strings'), upstream, call);
+      const reply = await embed(
+        this.config,
+        parse(embedInputSchema, input, 'embeddings need input embed: a string or a list of strings'),
+        upstream,
+        call,
+      );
       const cost = reply.promptTokens === undefined ? undefined : tokenCost(model.pricing, reply.promptTokens, 0);
       return {
         output: reply.output,
@@ -55,7 +63,12 @@ export class OpenAiExecutor implements Executor {
       };
     }
 
-    const reply = await chat(this.config, parse(chatInputSchema, input, 'a chat needs input prompt (a string) or messages ([{ role, content }])'), upstream, call);
+    const reply = await chat(
+      this.config,
+      parse(chatInputSchema, input, 'a chat needs input prompt (a string) or messages ([{ role, content }])'),
+      upstream,
+      call,
+    );
     const usage = reply.output.usage;
     const cost = usage && tokenCost(model.pricing, usage.prompt_tokens, usage.completion_tokens);
     return {
@@ -70,7 +83,9 @@ export class OpenAiExecutor implements Executor {
 function parse<S extends z.ZodType>(schema: S, input: unknown, expected: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : 'input'}: ${i.message}`).join('; ');
+  const problems = result.error.issues
+    .map((i) => `${i.path.length > 0 ? i.path.join('.') : 'input'}: ${i.message}`)
+    .join('; ');
   throw new ExecutorError('invalid_input', `${expected} (${problems})`, { retryable: false });
 }
 
