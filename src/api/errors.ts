@@ -158,9 +158,7 @@ export const ERROR_ANSWERS: ErrorAnswers = {
 };
 
 /** What to answer for an error; undefined means it is not one to show a client (a 500). */
-export function clientError(
-  error: unknown,
-):
+export function clientError(error: unknown):
   | {
       status: number;
       body: { error: { code: string; message: string; details?: unknown; quota?: QuotaName; limit?: number } };

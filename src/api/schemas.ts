@@ -14,12 +14,9 @@ export const errorBody = z
       code: z.string().meta({ description: 'stable, machine-readable: validation, not_found, forbidden, conflict, …' }),
       message: z.string().meta({ description: 'what is wrong and what to do' }),
       details: z.unknown().optional(),
-      quota: z
-        .string()
-        .optional()
-        .meta({
-          description: 'quota_exceeded: which per-principal quota was hit (running_executions, streams, blob_bytes, …)',
-        }),
+      quota: z.string().optional().meta({
+        description: 'quota_exceeded: which per-principal quota was hit (running_executions, streams, blob_bytes, …)',
+      }),
       limit: z.number().optional().meta({ description: "quota_exceeded: that quota's limit" }),
     }),
   })
@@ -285,14 +282,10 @@ export const registerRequest = z
     capabilities,
     concurrency: z.int().min(1).max(1024),
     challenge: z.string().min(1).max(1000),
-    signature: z
-      .string()
-      .min(1)
-      .max(200)
-      .meta({
-        description:
-          'base64 Ed25519 signature of "verity-worker-registration\n" + challenge (+ "\nzk X Y" with a Baby Jubjub key)',
-      }),
+    signature: z.string().min(1).max(200).meta({
+      description:
+        'base64 Ed25519 signature of "verity-worker-registration\n" + challenge (+ "\nzk X Y" with a Baby Jubjub key)',
+    }),
     zkPublicKey: z
       .strictObject({ x: z.string().regex(/^[0-9]{1,78}$/), y: z.string().regex(/^[0-9]{1,78}$/) })
       .optional()

@@ -186,11 +186,9 @@ export async function buildServer(
       .send({ error: { code: 'internal', message: 'internal error; the server log has the details' } });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}; see /docs` },
-      }),
+    reply.code(404).send({
+      error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}; see /docs` },
+    }),
   );
   // The documentation page is for people with a browser, which sends no API key: its routes are public.
   app.addHook('onRoute', (route) => {

@@ -149,16 +149,14 @@ function hostileFor(
         // A deep JSON definition: nesting under an otherwise valid one.
         at(
           route.path,
-          fc
-            .constantFrom(129, 1_000, 20_000)
-            .map((d) =>
-              json({
-                id: 'atk-h0',
-                steps: [{ id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' } }],
-                outputs: { x: 'a' },
-                x: nested(d, 'array'),
-              }),
-            ),
+          fc.constantFrom(129, 1_000, 20_000).map((d) =>
+            json({
+              id: 'atk-h0',
+              steps: [{ id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' } }],
+              outputs: { x: 'a' },
+              x: nested(d, 'array'),
+            }),
+          ),
         ),
       );
     case 'POST /v1/agents/:workflow_id/execute': {
