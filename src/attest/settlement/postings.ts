@@ -5,6 +5,7 @@ import { SettlementError } from './errors.js';
 import { normalizePostings } from './posting.js';
 import type { Posting, PostingReason } from './posting.js';
 import { feeOf, priceOf } from './price.js';
+import { checkTerms } from './terms.js';
 import type { SettlementTerms } from './terms.js';
 
 export const SETTLEMENT_OUTCOMES = ['completed', 'failed', 'cancelled', 'unverified'] as const;
@@ -58,6 +59,7 @@ function checkAccount(account: string, what: string): void {
  * pays it is what the outcome decides.
  */
 export function settle(outcome: SettlementOutcome, input: SettlementInput): Settlement {
+  checkTerms(input.terms);
   checkAccount(input.buyer, 'buyer');
   checkAccount(input.publisher, 'publisher');
   let c = 0n;

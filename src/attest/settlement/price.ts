@@ -1,5 +1,6 @@
 import { BPS, amountOf, maxBig, minBig, mulDivFloor, toSafe } from './amounts.js';
 import { SettlementError } from './errors.js';
+import { checkTerms } from './terms.js';
 import type { SettlementTerms } from './terms.js';
 
 /** What the buyer asked for and what the run is, as known when the hold is placed. */
@@ -24,6 +25,7 @@ export interface BudgetInput extends RunPricing {
 export type QuotaDecision = 'included' | 'charged' | 'refused';
 
 export function quotaDecision(terms: SettlementTerms, executionsUsed: number): QuotaDecision {
+  checkTerms(terms);
   amountOf(executionsUsed, 'executions_used');
   if (terms.model !== 'subscription') {
     throw new SettlementError('invalid_amount', `a ${terms.model} listing has no quota`, {
@@ -49,9 +51,12 @@ function includedRun(terms: SettlementTerms, run: RunPricing): boolean {
  * the buyer said it would not pay that much.
  */
 function priceCeiling(terms: SettlementTerms, run: RunPricing): { cap: bigint; fixed: boolean } {
+  // Every entry point goes through here: the floors below assume non-negative amounts and a valid markup,
+  // and terms may come from a statement or a row nobody checked.
+  checkTerms(terms);
   const buyerMax = run.buyerMaxPrice === undefined ? null : amountOf(run.buyerMaxPrice, 'max_price');
   if (terms.model === 'per_usage') {
-    const listingMax = amountOf(terms.max_price ?? Number.NaN, 'max_price');
+    const listingMax = BigInt(terms.max_price!); // checkTerms requires it for per_usage
     return { cap: buyerMax === null ? listingMax : minBig(listingMax, buyerMax), fixed: false };
   }
   const price = includedRun(terms, run) ? 0n : amountOf(terms.execution_price, 'execution_price');

@@ -3,7 +3,12 @@ import { POSTING_REASONS, normalizePostings } from './posting.js';
 import type { Posting } from './posting.js';
 
 function checkPosting(p: Posting, what: string): bigint {
-  if (!Number.isSafeInteger(p.amount) || typeof p.account !== 'string' || !POSTING_REASONS.includes(p.why)) {
+  if (
+    !Number.isSafeInteger(p.amount) ||
+    typeof p.account !== 'string' ||
+    p.account.length === 0 ||
+    !POSTING_REASONS.includes(p.why)
+  ) {
     throw new SettlementError(
       'invalid_amount',
       `${what}: a posting needs an account, a safe integer amount and a known why`,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BPS, divCeil } from './amounts.js';
+import { BPS, amountOf, divCeil } from './amounts.js';
 import { SettlementError } from './errors.js';
 
 /**
@@ -88,8 +88,9 @@ export function termsFromStatement(terms: StatementTerms): SettlementTerms {
  * (the fee takes everything): null, and no per_usage listing is possible.
  */
 export function minMarkupBps(feeBps: number): number | null {
-  if (feeBps >= 10_000) return null;
-  const f = BigInt(feeBps);
+  const f = amountOf(feeBps, 'fee_bps');
+  if (f > BPS) refuse('fee_bps', `must be at most 10000, got ${feeBps}`);
+  if (f === BPS) return null;
   return Number(divCeil(f * BPS, BPS - f));
 }
 

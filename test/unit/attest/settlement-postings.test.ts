@@ -149,6 +149,9 @@ describe('settle', () => {
     );
     expect(() => settle('failed', { ...input, attestations: [{ account: '', cost: 1 }] })).toThrow(/account/);
     expect(() => settle('failed', { ...input, buyer: '' })).toThrow(/buyer must name an account/);
+    expect(() => settle('completed', { ...input, terms: { ...terms, markup_bps: 1_111 } })).toThrow(
+      /^markup_bps: must be at least 1112/,
+    );
   });
 });
 

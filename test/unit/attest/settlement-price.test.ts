@@ -82,6 +82,29 @@ describe('priceOf', () => {
   });
 });
 
+describe('unchecked terms', () => {
+  it('are checked by every entry point before any arithmetic (they may come from a row or a statement)', () => {
+    const bad = [
+      { ...base, execution_price: -5 },
+      { ...base, fee_bps: 10_001 },
+      usage({ markup_bps: 256, fee_bps: 250 }),
+      usage({ max_price: null }),
+    ];
+    for (const terms of bad) {
+      expect(() => priceOf(terms, { computeCost: 1 })).toThrow(expect.objectContaining({ code: 'invalid_terms' }));
+      expect(() => computeBudget(terms, { workflowMaxCostBudget: 1 })).toThrow(
+        expect.objectContaining({ code: 'invalid_terms' }),
+      );
+      expect(() => holdOf(terms, { workflowMaxCostBudget: 1 })).toThrow(
+        expect.objectContaining({ code: 'invalid_terms' }),
+      );
+    }
+    expect(() => quotaDecision({ ...base, model: 'subscription', included_executions: -1 }, 0)).toThrow(
+      /^included_executions: /,
+    );
+  });
+});
+
 describe('quotaDecision', () => {
   it('includes runs below the quota, then charges or refuses as the listing says', () => {
     expect(quotaDecision(subscription(), 0)).toBe('included');

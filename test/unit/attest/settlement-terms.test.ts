@@ -41,6 +41,8 @@ describe('minMarkupBps: m ≥ ⌈f·10⁴/(10⁴ − f)⌉', () => {
     expect(minMarkupBps(5_000)).toBe(10_000); // exactly 10,000: no rounding
     expect(minMarkupBps(9_999)).toBe(99_990_000);
     expect(minMarkupBps(10_000)).toBeNull();
+    expect(() => minMarkupBps(10_001)).toThrow(/^fee_bps: must be at most 10000/);
+    expect(() => minMarkupBps(2.5)).toThrow(/fee_bps must be a non-negative safe integer/);
   });
 });
 
