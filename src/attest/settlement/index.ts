@@ -14,7 +14,8 @@
  * - P = E for per_execution and for a subscription run past its quota (over_quota `charge`; `refuse`
  *   does not start it: quotaDecision); P = 0 for an included subscription run;
  *   P = min(C + ⌊C·m/10⁴⌋, cap) for per_usage, cap = min(listing max_price, buyer max_price).
- *   A fixed price above the buyer's max_price is refused.
+ *   A fixed price above the buyer's max_price is refused, and so is a buyer max_price of 0 on a paid
+ *   per_usage listing (it would make the run free while the publisher carries C).
  * - F = ⌊P·f/10⁴⌋.
  * - Compute budget = cap − ⌊cap·f/10⁴⌋ (cap = E for fixed prices); when P is 0 whatever C is, the
  *   workflow's max_cost_budget, which must then be finite (0 is "no limit" to the engine). A finite

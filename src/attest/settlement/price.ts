@@ -57,6 +57,15 @@ function priceCeiling(terms: SettlementTerms, run: RunPricing): { cap: bigint; f
   const buyerMax = run.buyerMaxPrice === undefined ? null : amountOf(run.buyerMaxPrice, 'max_price');
   if (terms.model === 'per_usage') {
     const listingMax = BigInt(terms.max_price!); // checkTerms requires it for per_usage
+    if (buyerMax === 0n && listingMax > 0n) {
+      // A cap of 0 makes the price 0 whatever C is, and the publisher would carry C up to the workflow's
+      // budget: a buyer's max_price must not turn a paid listing into a free one.
+      throw new SettlementError(
+        'above_buyer_max_price',
+        "a max_price of 0 on a per_usage listing would make the run free at the publisher's expense: set a positive max_price",
+        { context: { field: 'max_price', buyerMaxPrice: 0 } },
+      );
+    }
     return { cap: buyerMax === null ? listingMax : minBig(listingMax, buyerMax), fixed: false };
   }
   const price = includedRun(terms, run) ? 0n : amountOf(terms.execution_price, 'execution_price');

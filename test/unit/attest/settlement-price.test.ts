@@ -162,12 +162,19 @@ describe('computeBudget and holdOf', () => {
       [free, {}],
       [subscription(), { includedRun: true }],
       [usage({ max_price: 0 }), {}],
-      [usage(), { buyerMaxPrice: 0 }],
     ] as const) {
       expect(() => computeBudget(terms, { ...none, ...run })).toThrow(
         expect.objectContaining({ code: 'no_budget', context: { field: 'max_cost_budget' } }),
       );
     }
+  });
+
+  it('refuses a buyer max_price of 0 on a paid per_usage listing (the publisher would carry C)', () => {
+    expect(() => computeBudget(usage(), { workflowMaxCostBudget: 40_000, buyerMaxPrice: 0 })).toThrow(
+      expect.objectContaining({ code: 'above_buyer_max_price', context: { field: 'max_price', buyerMaxPrice: 0 } }),
+    );
+    // 1 micro-unit is a real cap: the budget is 1, the publisher's part stays ≥ 0.
+    expect(computeBudget(usage(), { workflowMaxCostBudget: 40_000, buyerMaxPrice: 1 })).toBe(1);
   });
 
   it('refuses a budget the fee leaves at 0 (0 is "no limit" to the engine)', () => {
