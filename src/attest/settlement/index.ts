@@ -32,6 +32,12 @@
  * sys:compute; at level zk all of C is one posting to sys:compute (per-worker lines would reveal who ran
  * what). Postings merge per (account, why), zeros drop, order is account then why, and the sum is 0.
  *
+ * What a settlement statement must carry so that the verifier can call `settle` again and compare: the
+ * outcome, the terms (camelCase, termsToStatement), the buyer's max_price (or null) and whether the run was
+ * an included subscription run (both change P), the level, the buyer and publisher, and for each counted
+ * attestation the account it paid (its cost comes from the receipt, which must commit to it). At level zk
+ * the accounts do not matter: all of C goes to sys:compute.
+ *
  * Revisions (revision.ts): `verity retry` re-settles at the original terms; revision r posts
  * revisionDelta(everything posted before, full settlement now), so the postings of all revisions add up to
  * the latest full settlement.
