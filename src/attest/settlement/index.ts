@@ -23,7 +23,7 @@
  *   P > 0 (capped: cap − F − C ≥ cap − ⌊cap·f/10⁴⌋ − C ≥ 0; uncapped: ⌊C·m/10⁴⌋ ≥ F by the bound on m).
  * - Hold = max(price ceiling, budget): a completed run costs P, a cancelled one C, neither more.
  *
- * Postings (postings.ts), by outcome; workers always get their attested share (c_i, summing to C):
+ * Postings (settle.ts), by outcome; workers always get their attested share (c_i, summing to C):
  * - completed (receipt verifies): buyer −P, worker i +c_i, sys:platform +F, publisher +(P − F − C).
  * - failed (failed, timed out, over budget): publisher −C, workers +C; buyer 0, no fee.
  * - cancelled by the buyer: buyer −C, workers +C.
@@ -63,6 +63,6 @@ export { computeBudget, feeOf, holdOf, listingCanBeFree, priceOf, quotaDecision 
 export type { BudgetInput, PriceInput, QuotaDecision, RunPricing } from './price.js';
 export { POSTING_REASONS, normalizePostings } from './posting.js';
 export type { Posting, PostingReason } from './posting.js';
-export { SETTLEMENT_OUTCOMES, settle, settlementPostings } from './postings.js';
-export type { CountedAttestation, Settlement, SettlementInput, SettlementOutcome } from './postings.js';
+export { SETTLEMENT_OUTCOMES, settle, settlementPostings } from './settle.js';
+export type { CountedAttestation, Settlement, SettlementInput, SettlementOutcome } from './settle.js';
 export { revisionDelta } from './revision.js';
