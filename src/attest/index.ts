@@ -94,6 +94,54 @@ export {
 export { parseCheckpoint, parseNote, verifierKey, verifyNote } from './checkpoint.js';
 export type { Checkpoint, NoteSignature } from './checkpoint.js';
 
+// Marketplace settlements: the money arithmetic the verifier recomputes (src/attest/settlement/index.ts)
+export {
+  COMPUTE_ACCOUNT,
+  EXTERNAL_ACCOUNT,
+  OVER_QUOTA_POLICIES,
+  PLATFORM_ACCOUNT,
+  POSTING_REASONS,
+  PRICING_MODELS,
+  SETTLEMENT_OUTCOMES,
+  SYSTEM_ACCOUNTS,
+  SettlementError,
+  TERMS_FIELD_NAMES,
+  checkTerms,
+  computeBudget,
+  feeOf,
+  holdOf,
+  listingCanBeFree,
+  minMarkupBps,
+  normalizePostings,
+  priceOf,
+  quotaDecision,
+  revisionDelta,
+  settle,
+  settlementPostings,
+  settlementTermsSchema,
+  statementTermsSchema,
+  termsFromStatement,
+  termsToStatement,
+} from './settlement/index.js';
+export type {
+  BudgetInput,
+  CountedAttestation,
+  OverQuotaPolicy,
+  Posting,
+  PostingReason,
+  PriceInput,
+  PricingModel,
+  QuotaDecision,
+  RunPricing,
+  Settlement,
+  SettlementErrorCode,
+  SettlementInput,
+  SettlementOutcome,
+  SettlementTerms,
+  StatementTerms,
+  SystemAccount,
+} from './settlement/index.js';
+
 // Errors
 export { VerityError } from '../errors.js';
 export { AttestError } from './errors.js';
