@@ -286,5 +286,17 @@ for (const kind of BACKENDS) {
       expect(await a.read.getLedgerBalance('buyer')).toMatchObject({ available: 0, held: 100 });
       expect(await b.read.checkLedger()).toMatchObject({ ok: true, transactions: 11 });
     });
+
+    it('posts a key once when two stores post it at the same time: the others are replays', async () => {
+      const a = h.store;
+      const b = await h.open();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => post(i % 2 === 0 ? a : b, creditOf('alice', 250, 'same-key'))),
+      );
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.transaction.id)).size).toBe(1);
+      expect(await a.read.getLedgerBalance('alice')).toMatchObject({ available: 250, held: 0 });
+      expect(await b.read.checkLedger()).toMatchObject({ ok: true, transactions: 1 });
+    });
   });
 }
