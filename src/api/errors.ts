@@ -7,6 +7,7 @@ import type { EnvErrorCode } from '../env.js';
 import { VerityError } from '../errors.js';
 import type { ExpressionErrorCode } from '../expressions/evaluator.js';
 import type { KeyStoreErrorCode } from '../keys/errors.js';
+import type { LedgerErrorCode } from '../ledger/errors.js';
 import type { ReceiptErrorCode } from '../receipts/errors.js';
 import type { RegistryErrorCode } from '../registry/errors.js';
 import type { StoreErrorCode } from '../store/errors.js';
@@ -85,6 +86,7 @@ export type ServerErrorCode =
   | EnvErrorCode
   | ExpressionErrorCode
   | KeyStoreErrorCode
+  | LedgerErrorCode
   | LogErrorCode
   | ReceiptErrorCode
   | RegistryErrorCode
@@ -120,6 +122,11 @@ export const ERROR_ANSWERS: ErrorAnswers = {
   invalid_principal: [400, 'validation'],
   invalid_key: [400, 'validation'],
   out_of_range: [400, 'validation'],
+  invalid_transaction: [400, 'validation'],
+  unbalanced_transaction: [400, 'validation'],
+  // 402 Payment Required: the message says how much is missing, and nothing was started or written.
+  insufficient_funds: [402, 'insufficient_funds'],
+  idempotency_conflict: [409, 'conflict'],
   // The routes that mean these as answers catch them and throw an ApiError (a missing blob is a 404 there,
   // a registration past its cap a 429 with its quota); anywhere else they are the server's fault.
   not_found: 'internal',

@@ -5,6 +5,7 @@ import type { ApiKeyRecord, Role } from '../store/records.js';
 import { ROLES } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { AuthError } from './errors.js';
+import { principalNameProblem } from './principal.js';
 
 /**
  * API keys: `vrt_<id>_<secret>`, where the id finds the key and the secret proves it. Only the SHA-256 of
@@ -12,7 +13,6 @@ import { AuthError } from './errors.js';
  * token itself exists once, when it is created.
  */
 const TOKEN = /^vrt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-const PRINCIPAL = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
@@ -72,12 +72,8 @@ export class ApiKeys {
   async create(principal: string, role: Role): Promise<CreatedKey> {
     if (!ROLES.includes(role))
       throw new AuthError('invalid_role', `role must be one of ${ROLES.join(', ')}, not "${role}"`);
-    if (!PRINCIPAL.test(principal)) {
-      throw new AuthError(
-        'invalid_principal',
-        `the name "${principal}" must be 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit`,
-      );
-    }
+    const problem = principalNameProblem(principal);
+    if (problem !== undefined) throw new AuthError('invalid_principal', problem, { context: { field: 'principal' } });
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const record: ApiKeyRecord = { id, principal, role, secretHash: hashSecret(secret), createdAt: Date.now() };

@@ -351,3 +351,69 @@ export interface BlobRecord {
   mediaType: string;
   createdAt: number;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The ledger (src/ledger/ holds its rules; the store keeps its rows)
+
+/** What each account holds: money it may spend, and money set aside by holds until a settlement or a release. */
+export type LedgerBucket = 'available' | 'held';
+export const LEDGER_BUCKETS: readonly LedgerBucket[] = ['available', 'held'];
+/** Why money moved: a top-up, a withdrawal, a hold and its release, a settled execution, a subscription. */
+export type LedgerKind = 'credit' | 'payout' | 'hold' | 'release' | 'settlement' | 'subscription';
+export const LEDGER_KINDS: readonly LedgerKind[] = [
+  'credit',
+  'payout',
+  'hold',
+  'release',
+  'settlement',
+  'subscription',
+];
+
+/** One line of a transaction: a signed amount of micro-units into (positive) or out of one account's bucket. */
+export interface LedgerPosting {
+  account: string;
+  bucket: LedgerBucket;
+  amount: number;
+  reason: string;
+}
+
+/** What a transaction is about, when it is about something: the execution and revision, the listing. */
+export interface LedgerReference {
+  executionId?: string;
+  revision?: number;
+  listingId?: string;
+}
+
+/** A ledger transaction: at least two postings that sum to zero, written once under its idempotency key. */
+export interface LedgerTransactionRecord extends LedgerReference {
+  id: string;
+  idempotencyKey: string;
+  kind: LedgerKind;
+  createdAt: number;
+  /** In the order they were posted. */
+  postings: LedgerPosting[];
+}
+
+/** An account's balance (an account no transaction touched has zero in both). */
+export interface LedgerBalance {
+  account: string;
+  available: number;
+  held: number;
+}
+
+/**
+ * What `checkLedger` found. Amounts are decimal strings: a broken ledger's sums need not be safe integers.
+ * `ok` when every cached balance equals the sum of its postings and every transaction sums to zero with at
+ * least two postings.
+ */
+export interface LedgerCheckReport {
+  ok: boolean;
+  accounts: number;
+  transactions: number;
+  mismatches: {
+    account: string;
+    cached: { available: string; held: string };
+    computed: { available: string; held: string };
+  }[];
+  unbalanced: { transactionId: string; sum: string; postings: number }[];
+}

@@ -5,6 +5,9 @@ import type {
   EventAt,
   WorkflowVersionRecord,
   KeyRecord,
+  LedgerBalance,
+  LedgerCheckReport,
+  LedgerTransactionRecord,
   LogNode,
   ReceiptRecord,
   ExecutionRecord,
@@ -93,6 +96,18 @@ export interface ZkProofGuard {
   leaseOwner?: string;
   /** Claimable at this time: pending, or proving under a lease that had passed (a node that stopped). */
   claimableAt?: number;
+}
+
+/** A page of an account's ledger transactions, newest first; `cursor` fetches the next, when there is one. */
+export interface LedgerPage {
+  transactions: LedgerTransactionRecord[];
+  cursor?: string;
+}
+
+/** Exact amounts, as the ledger computes with them (sums can pass 2^53 before a check refuses them). */
+export interface LedgerAmounts {
+  available: bigint;
+  held: bigint;
 }
 
 export interface StoreReads {
@@ -186,6 +201,22 @@ export interface StoreReads {
   getZkProof(executionId: string, revision?: number): Promise<ZkProofRecord | undefined>;
   /** Receipt revisions waiting for proofs: pending, or being proven under a lease that ran out. */
   listZkProofsToProve(now: number, limit: number): Promise<{ executionId: string; revision: number }[]>;
+
+  /** The ledger transaction posted under an idempotency key, with its postings. */
+  findLedgerTransaction(idempotencyKey: string): Promise<LedgerTransactionRecord | undefined>;
+  /** An account's cached balance (zero for an account nothing touched); StoreError corrupt if not a safe integer. */
+  getLedgerBalance(account: string): Promise<LedgerBalance>;
+  /**
+   * The transactions that post to an account, newest first, each with all its postings (the API decides
+   * which of them a principal may see). `cursor`: one this store gave out; StoreError invalid_cursor if not.
+   */
+  listLedgerTransactions(account: string, page: { limit: number; cursor?: string }): Promise<LedgerPage>;
+  /**
+   * Recomputes every balance from the postings and compares it with the cached one, and finds every
+   * transaction that does not sum to zero or has fewer than two postings. A report: it never throws for
+   * what it finds.
+   */
+  checkLedger(): Promise<LedgerCheckReport>;
 }
 
 export interface StoreTx extends StoreReads {
@@ -258,4 +289,16 @@ export interface StoreTx extends StoreReads {
   registerZkKey(keyX: string, keyY: string, workerId: string, now: number): Promise<number>;
   insertZkProof(record: ZkProofRecord): Promise<void>;
   updateZkProof(executionId: string, revision: number, patch: ZkProofPatch, guard?: ZkProofGuard): Promise<boolean>;
+
+  /**
+   * Locks ledger accounts for the rest of the transaction, creating those that do not exist (with zero
+   * balances), in name order whatever the order given (the lock order: after the execution, accounts by
+   * name), and returns their balances as they are under the lock. PostgreSQL: `SELECT … FOR UPDATE`.
+   * Callers go through src/ledger (postTransaction), which checks what it writes.
+   */
+  lockLedgerAccounts(accounts: readonly string[], now: number): Promise<Map<string, LedgerAmounts>>;
+  /** Writes a transaction and its postings; StoreError conflict when its idempotency key is taken. */
+  insertLedgerTransaction(record: LedgerTransactionRecord): Promise<void>;
+  /** Sets the cached balances of accounts this transaction has locked. */
+  setLedgerBalances(balances: ReadonlyMap<string, LedgerAmounts>, now: number): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ApiKeys } from '../../auth/api-keys.js';
+import { principalNameProblem } from '../../auth/principal.js';
 import type { Role } from '../../store/records.js';
 import { keyView } from '../../api/routes/admin.js';
 import { ROLES } from '../../store/records.js';
@@ -38,6 +39,9 @@ export function registerKeys(program: Command): void {
   ).action(async (flags: BackendFlags & { role: string; name: string }) => {
     if (!ROLES.includes(flags.role as Role))
       throw new CliError('usage', `--role must be one of ${ROLES.join(', ')}, not "${flags.role}"`);
+    // ApiKeys (here or in the server) checks it again; checked first so that the message names the flag.
+    const problem = principalNameProblem(flags.name);
+    if (problem !== undefined) throw new CliError('usage', `--name: ${problem}`);
     const created = await withKeys(
       flags,
       (client) => client.createKey(flags.name, flags.role as Role).then((k) => ({ token: k.token, id: k.id })),

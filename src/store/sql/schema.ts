@@ -405,5 +405,43 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         "CREATE INDEX executions_running_by_client ON executions (client_id) WHERE status = 'running'",
       ],
     },
+    {
+      version: 11,
+      name: 'the ledger: accounts with cached balances, transactions under idempotency keys, their postings',
+      statements: [
+        // The balances are derived from the postings; this row caches them, updated in the transaction that
+        // posts, and is the row a posting locks (checkLedger recomputes it from the postings).
+        `CREATE TABLE ledger_accounts (
+          account TEXT PRIMARY KEY,
+          available ${I} NOT NULL,
+          held ${I} NOT NULL,
+          created_at ${I} NOT NULL,
+          updated_at ${I} NOT NULL
+        )`,
+        `CREATE TABLE ledger_transactions (
+          id TEXT PRIMARY KEY,
+          idempotency_key TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          execution_id TEXT,
+          revision ${I},
+          listing_id TEXT,
+          created_at ${I} NOT NULL
+        )`,
+        // One transaction per key, across every process: the same key posted twice is a replay, never a charge.
+        'CREATE UNIQUE INDEX ledger_transactions_by_key ON ledger_transactions (idempotency_key)',
+        'CREATE INDEX ledger_transactions_by_execution ON ledger_transactions (execution_id) WHERE execution_id IS NOT NULL',
+        `CREATE TABLE ledger_postings (
+          transaction_id TEXT NOT NULL REFERENCES ledger_transactions (id),
+          position ${I} NOT NULL,
+          account TEXT NOT NULL REFERENCES ledger_accounts (account),
+          bucket TEXT NOT NULL,
+          amount ${I} NOT NULL,
+          reason TEXT NOT NULL,
+          PRIMARY KEY (transaction_id, position)
+        )`,
+        // An account's history, newest first: its postings by transaction id (ids are time-ordered uuids).
+        'CREATE INDEX ledger_postings_by_account ON ledger_postings (account, transaction_id)',
+      ],
+    },
   ];
 }

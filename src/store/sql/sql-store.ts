@@ -4,6 +4,8 @@ import type {
   ExecutionPatch,
   JobGuard,
   JobPatch,
+  LedgerAmounts,
+  LedgerPage,
   StepPatch,
   StepProgress,
   StepResultSummary,
@@ -20,6 +22,10 @@ import type {
   EventAt,
   WorkflowVersionRecord,
   KeyRecord,
+  LedgerBalance,
+  LedgerCheckReport,
+  LedgerPosting,
+  LedgerTransactionRecord,
   LogNode,
   ReceiptRecord,
   EventRecord,
@@ -55,6 +61,8 @@ export interface SqlConnection {
 export interface SqlDialect {
   /** Reads one execution row and holds it for the rest of the transaction. */
   readonly lockExecutionSql: string;
+  /** Reads one ledger account's balances (as decimal text) and holds the row for the rest of the transaction. */
+  readonly lockLedgerAccountSql: string;
   claimJob(conn: SqlConnection, request: ClaimRequest): Promise<Row | undefined>;
   /**
    * Called right before a transaction inserts its events, and holding until it commits: after this, no other
@@ -427,6 +435,127 @@ export class SqlReads implements StoreReads {
     return rows.map((r) => ({ executionId: r.execution_id as string, revision: Number(r.revision) }));
   }
 
+  async findLedgerTransaction(idempotencyKey: string): Promise<LedgerTransactionRecord | undefined> {
+    const row = await this.one(t.ledgerTransactions, 'idempotency_key = ?', [idempotencyKey]);
+    return row ? (await this.withPostings([row]))[0] : undefined;
+  }
+
+  /** Transaction rows with their postings, in posting order. */
+  protected async withPostings(rows: readonly t.LedgerTransactionRow[]): Promise<LedgerTransactionRecord[]> {
+    const postings = new Map<string, LedgerPosting[]>(rows.map((r) => [r.id, []]));
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const ids = rows.slice(i, i + CHUNK).map((r) => r.id);
+      const found = await this.many(
+        t.ledgerPostings,
+        `WHERE transaction_id IN (${placeholders(ids.length)}) ORDER BY transaction_id, position`,
+        ids,
+      );
+      for (const p of found) {
+        postings
+          .get(p.transactionId)!
+          .push({ account: p.account, bucket: p.bucket, amount: p.amount, reason: p.reason });
+      }
+    }
+    return rows.map((r) => ({ ...r, postings: postings.get(r.id)! }));
+  }
+
+  async getLedgerBalance(account: string): Promise<LedgerBalance> {
+    const rows = await this.conn.all(
+      'SELECT CAST(available AS TEXT) AS available, CAST(held AS TEXT) AS held FROM ledger_accounts WHERE account = ?',
+      [account],
+    );
+    if (!rows[0]) return { account, available: 0, held: 0 };
+    return {
+      account,
+      available: safeAmount(rows[0].available, `the available balance of ${account}`),
+      held: safeAmount(rows[0].held, `the held balance of ${account}`),
+    };
+  }
+
+  async listLedgerTransactions(account: string, page: { limit: number; cursor?: string }): Promise<LedgerPage> {
+    if (page.cursor !== undefined && !LEDGER_CURSOR.test(page.cursor)) {
+      throw new StoreError(
+        'invalid_cursor',
+        `ledger cursor "${page.cursor}" is not one this store gave out; start from the newest transaction`,
+      );
+    }
+    const limit = Math.max(1, Math.min(Math.trunc(page.limit), 1000));
+    // One more than asked for, to know whether there is a next page.
+    const ids = await this.conn.all(
+      `SELECT DISTINCT transaction_id FROM ledger_postings WHERE account = ?${page.cursor === undefined ? '' : ' AND transaction_id < ?'}
+        ORDER BY transaction_id DESC LIMIT ?`,
+      page.cursor === undefined ? [account, limit + 1] : [account, page.cursor, limit + 1],
+    );
+    const wanted = ids.slice(0, limit).map((r) => r.transaction_id as string);
+    if (wanted.length === 0) return { transactions: [] };
+    const rows = await this.many(
+      t.ledgerTransactions,
+      `WHERE id IN (${placeholders(wanted.length)}) ORDER BY id DESC`,
+      wanted,
+    );
+    const transactions = await this.withPostings(rows);
+    return ids.length > limit ? { transactions, cursor: wanted.at(-1)! } : { transactions };
+  }
+
+  async checkLedger(): Promise<LedgerCheckReport> {
+    // Sums as text: PostgreSQL's SUM of a BIGINT is a NUMERIC, and neither database's sum need fit 2^53.
+    const cached = await this.conn.all(
+      'SELECT account, CAST(available AS TEXT) AS available, CAST(held AS TEXT) AS held FROM ledger_accounts',
+    );
+    const sums = await this.conn.all(
+      'SELECT account, bucket, CAST(SUM(amount) AS TEXT) AS total FROM ledger_postings GROUP BY account, bucket',
+    );
+    const computed = new Map<string, { available: bigint; held: bigint; other: bigint }>();
+    const of = (account: string) => {
+      let entry = computed.get(account);
+      if (!entry) computed.set(account, (entry = { available: 0n, held: 0n, other: 0n }));
+      return entry;
+    };
+    for (const row of sums) {
+      const entry = of(row.account as string);
+      const total = BigInt(row.total as string);
+      if (row.bucket === 'available') entry.available += total;
+      else if (row.bucket === 'held') entry.held += total;
+      else entry.other += total;
+    }
+    const mismatches: LedgerCheckReport['mismatches'] = [];
+    const seen = new Set<string>();
+    const compare = (account: string, available: bigint, held: bigint) => {
+      const c = computed.get(account) ?? { available: 0n, held: 0n, other: 0n };
+      if (c.available !== available || c.held !== held || c.other !== 0n) {
+        mismatches.push({
+          account,
+          cached: { available: String(available), held: String(held) },
+          computed: { available: String(c.available), held: String(c.held) },
+        });
+      }
+    };
+    for (const row of cached) {
+      seen.add(row.account as string);
+      compare(row.account as string, BigInt(row.available as string), BigInt(row.held as string));
+    }
+    for (const account of computed.keys()) if (!seen.has(account)) compare(account, 0n, 0n);
+    const unbalancedRows = await this.conn.all(
+      `SELECT t.id AS id, CAST(COALESCE(SUM(p.amount), 0) AS TEXT) AS total, COUNT(p.transaction_id) AS n
+         FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id
+        GROUP BY t.id HAVING COALESCE(SUM(p.amount), 0) <> 0 OR COUNT(p.transaction_id) < 2 ORDER BY t.id`,
+    );
+    const counted = await this.conn.all('SELECT COUNT(*) AS n FROM ledger_transactions');
+    const unbalanced = unbalancedRows.map((r) => ({
+      transactionId: r.id as string,
+      sum: String(BigInt(r.total as string)),
+      postings: Number(r.n),
+    }));
+    mismatches.sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0));
+    return {
+      ok: mismatches.length === 0 && unbalanced.length === 0,
+      accounts: new Set([...seen, ...computed.keys()]).size,
+      transactions: Number(counted[0]?.n ?? 0),
+      mismatches,
+      unbalanced,
+    };
+  }
+
   async getLogSize(): Promise<number> {
     const rows = await this.conn.all('SELECT size FROM tlog_head WHERE id = 1', []);
     return Number(rows[0]?.size ?? 0);
@@ -743,6 +872,42 @@ export class SqlTx extends SqlReads implements StoreTx {
     return (await this.getLogOrigin())!;
   }
 
+  async lockLedgerAccounts(accounts: readonly string[], now: number): Promise<Map<string, LedgerAmounts>> {
+    const out = new Map<string, LedgerAmounts>();
+    // Name order, so that two transactions touching the same accounts take them in the same order (no
+    // deadlock); each row is made first if missing (on PostgreSQL a concurrent maker's insert is waited for).
+    for (const account of [...new Set(accounts)].sort()) {
+      await this.conn.run(
+        'INSERT INTO ledger_accounts (account, available, held, created_at, updated_at) VALUES (?, 0, 0, ?, ?) ON CONFLICT (account) DO NOTHING',
+        [account, now, now],
+      );
+      const rows = await this.conn.all(this.dialect.lockLedgerAccountSql, [account]);
+      out.set(account, { available: BigInt(rows[0]!.available as string), held: BigInt(rows[0]!.held as string) });
+    }
+    return out;
+  }
+
+  async insertLedgerTransaction(record: LedgerTransactionRecord): Promise<void> {
+    const { postings, ...row } = record;
+    await this.insert(t.ledgerTransactions, [row], t.ledgerTransactions.fields);
+    await this.insert(
+      t.ledgerPostings,
+      postings.map((p, position) => ({ ...p, transactionId: record.id, position })),
+      t.ledgerPostings.fields,
+    );
+  }
+
+  async setLedgerBalances(balances: ReadonlyMap<string, LedgerAmounts>, now: number): Promise<void> {
+    for (const [account, { available, held }] of balances) {
+      await this.conn.run('UPDATE ledger_accounts SET available = ?, held = ?, updated_at = ? WHERE account = ?', [
+        safeAmount(String(available), `the available balance of ${account}`),
+        safeAmount(String(held), `the held balance of ${account}`),
+        now,
+        account,
+      ]);
+    }
+  }
+
   /** The adapter calls this right before COMMIT. */
   async beforeCommit(): Promise<void> {
     if (this.pendingEvents.length === 0) return;
@@ -753,6 +918,18 @@ export class SqlTx extends SqlReads implements StoreTx {
     const fields = t.events.fields.filter((f) => f !== 'seq');
     await this.insert(t.events, this.pendingEvents.splice(0), fields);
   }
+}
+
+/** A ledger cursor: the id (a uuid) of the last transaction of the page before. */
+const LEDGER_CURSOR = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** An amount read as decimal text, as a number: the ledger writes safe integers only, so anything else is corruption. */
+function safeAmount(text: unknown, what: string): number {
+  const value = BigInt(String(text));
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw new StoreError('corrupt', `${what} (${value}) is past the safe integers; run the ledger check`);
+  }
+  return Number(value);
 }
 
 function progressOf(row: Row): StepProgress {

@@ -5,6 +5,8 @@ import type {
   WorkflowVersionRecord,
   EventRecord,
   KeyRecord,
+  LedgerPosting,
+  LedgerTransactionRecord,
   LogNode,
   ReceiptRecord,
   ExecutionRecord,
@@ -238,4 +240,28 @@ export const zkProofs = table<ZkProofRecord>('zk_proofs', {
   leaseExpiresAt: 'int',
   createdAt: 'int',
   updatedAt: 'int',
+});
+
+/** A ledger transaction's row: the record without its postings, which are rows of their own. */
+export type LedgerTransactionRow = Omit<LedgerTransactionRecord, 'postings'>;
+
+export const ledgerTransactions = table<LedgerTransactionRow>('ledger_transactions', {
+  id: 'text',
+  idempotencyKey: 'text',
+  kind: 'text',
+  executionId: 'text',
+  revision: 'int',
+  listingId: 'text',
+  createdAt: 'int',
+});
+
+export type LedgerPostingRow = LedgerPosting & { transactionId: string; position: number };
+
+export const ledgerPostings = table<LedgerPostingRow>('ledger_postings', {
+  transactionId: 'text',
+  position: 'int',
+  account: 'text',
+  bucket: 'text',
+  amount: 'int',
+  reason: 'text',
 });
