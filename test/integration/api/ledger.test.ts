@@ -87,6 +87,9 @@ for (const kind of BACKENDS) {
         key: server.adminKey,
       });
       expect((adminView.json as { transactions: Transaction[] }).transactions[0]!.postings).toHaveLength(2);
+      const notAnAccount = await balanceOf(server.adminKey, 'bad%20name');
+      expect(notAnAccount.status).toBe(400);
+      expect(notAnAccount.text).toContain('query.principal');
     });
 
     it('publisher and worker keys see their own balance and transactions', async () => {
