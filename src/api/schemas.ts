@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { EXECUTION_STATUSES, ROLES, STEP_STATUSES } from '../store/records.js';
+import { EXECUTION_STATUSES, LEDGER_BUCKETS, LEDGER_KINDS, ROLES, STEP_STATUSES } from '../store/records.js';
+import type { LedgerBucket, LedgerKind } from '../store/records.js';
 
 /**
  * The REST API's request and response schemas. The server validates with them, the OpenAPI document is
@@ -370,3 +371,78 @@ export const reportOutcome = z.object({
   message: z.string().optional(),
 });
 export const heartbeatResponse = z.object({ state: z.enum(['ok', 'cancelled', 'lost']) });
+
+// ---------------------------------------------------------------------------------------------------------
+// The ledger (snake_case, as the plan names marketplace and ledger fields). Amounts are integer micro-units.
+
+const principalName = z.string().min(1).max(64);
+/** A positive safe integer of micro-units: what a credit or a payout moves. */
+const ledgerAmount = z
+  .int()
+  .min(1)
+  .max(Number.MAX_SAFE_INTEGER)
+  .meta({ description: 'integer micro-units, at least 1' });
+const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .meta({ description: 'the same key with the same content returns the same transaction; with other content, 409' });
+
+export const ledgerBalance = z
+  .object({
+    principal: z.string(),
+    available: z.int().meta({ description: 'integer micro-units the principal may spend or be paid out' }),
+    held: z.int().meta({ description: 'integer micro-units set aside for runs not settled yet' }),
+  })
+  .meta({ id: 'LedgerBalance' });
+
+export const ledgerPosting = z.object({
+  account: z.string(),
+  bucket: z.enum(LEDGER_BUCKETS as readonly [LedgerBucket, ...LedgerBucket[]]),
+  amount: z.int().meta({ description: 'integer micro-units: positive into the account, negative out' }),
+  reason: z.string(),
+});
+
+export const ledgerTransaction = z
+  .object({
+    id: z.string(),
+    kind: z.enum(LEDGER_KINDS as readonly [LedgerKind, ...LedgerKind[]]),
+    created_at: z.string(),
+    execution_id: z.string().optional(),
+    revision: z.int().optional(),
+    listing_id: z.string().optional(),
+    postings: z.array(ledgerPosting).meta({ description: "the caller's own postings (an admin sees them all)" }),
+  })
+  .meta({ id: 'LedgerTransaction' });
+
+export const ledgerTransactionPage = z.object({
+  transactions: z.array(ledgerTransaction),
+  next_cursor: z.string().optional().meta({ description: 'pass as `cursor` for the next page; absent on the last' }),
+});
+
+export const ledgerPrincipalQuery = z.strictObject({
+  principal: principalName.optional().meta({ description: "admins: another principal's account" }),
+});
+
+export const ledgerTransactionsQuery = ledgerPrincipalQuery.extend({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
+export const ledgerCreditRequest = z
+  .strictObject({
+    principal: principalName,
+    amount: ledgerAmount,
+    idempotency_key: idempotencyKey.optional(),
+    memo: z.string().min(1).max(200).optional().meta({ description: "the postings' reason; default credit" }),
+  })
+  .meta({ id: 'LedgerCreditRequest' });
+
+export const ledgerPayoutRequest = z
+  .strictObject({
+    principal: principalName,
+    amount: ledgerAmount,
+    idempotency_key: idempotencyKey.optional(),
+    memo: z.string().min(1).max(200).optional().meta({ description: "the postings' reason; default payout" }),
+  })
+  .meta({ id: 'LedgerPayoutRequest' });

@@ -20,6 +20,7 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerLedgerRoutes } from './routes/ledger.js';
 import { registerReceiptRoutes } from './routes/receipts.js';
 import { registerBlobRoutes } from './routes/blobs.js';
 import { registerWorkerProtocol } from './routes/worker-protocol.js';
@@ -245,6 +246,7 @@ export async function buildServer(
       registerAdminRoutes(v1, context);
       registerWorkerProtocol(v1, context);
       registerBlobRoutes(v1, context);
+      registerLedgerRoutes(v1, context);
       done();
     },
     { prefix: '/v1' },

@@ -5,6 +5,7 @@ import { registerBlobs } from './commands/blobs.js';
 import { registerControl } from './commands/control.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerKeys } from './commands/keys.js';
+import { registerLedger } from './commands/ledger.js';
 import { registerReceipts } from './commands/receipts.js';
 import { registerServe } from './commands/serve.js';
 import { registerRun } from './commands/run.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerControl(program);
   registerReceipts(program);
   registerKeys(program);
+  registerLedger(program);
   registerBlobs(program);
   registerServe(program);
   registerZk(program);
@@ -88,7 +90,11 @@ function exitCodeOf(error: unknown): number {
       error.code === 'invalid_url' ||
       error.code === 'ambiguous_id' ||
       error.code === 'execution_not_found' ||
-      error.code === 'no_receipt')
+      error.code === 'no_receipt' ||
+      // The ledger refused what was asked (locally, as a server answers 4xx): too little money, a reused key.
+      error.code === 'insufficient_funds' ||
+      error.code === 'idempotency_conflict' ||
+      error.code === 'invalid_transaction')
   ) {
     return EXIT.usage;
   }

@@ -11,6 +11,9 @@ import {
   executionView,
   historyPage,
   inclusionResponse,
+  ledgerBalance,
+  ledgerTransaction,
+  ledgerTransactionPage,
   validationResult,
   verificationReport,
   workerView,
@@ -58,6 +61,21 @@ export type VerificationReport = z.output<typeof verificationReport>;
 export type ApiKeyView = z.output<typeof apiKeyView>;
 export type CreatedKey = z.output<typeof createdKey>;
 export type WorkerView = z.output<typeof workerView>;
+/** An account's balance: `available` and `held`, integer micro-units. */
+export type LedgerBalanceView = z.output<typeof ledgerBalance>;
+/** A ledger transaction, with the postings the caller may see (its own; an admin's: all). */
+export type LedgerTransactionView = z.output<typeof ledgerTransaction>;
+export type LedgerTransactionPage = z.output<typeof ledgerTransactionPage>;
+
+/** A credit or a payout: `amount` in integer micro-units (> 0). */
+export interface LedgerMove {
+  principal: string;
+  amount: number;
+  /** The same key with the same content returns the same transaction; with other content, a 409. */
+  idempotencyKey?: string;
+  /** The postings' reason (default: credit, payout). */
+  memo?: string;
+}
 
 export interface ServerEvent {
   /** The cursor after this event: resume a stream from it (Last-Event-ID). */
@@ -318,6 +336,37 @@ export class VerityClient {
   }
 
   // -------------------------------------------------------------------------------------------------------
+  // The ledger (amounts in integer micro-units)
+
+  /** The caller's balance; an admin may name another account. */
+  balance(options: { principal?: string } = {}): Promise<LedgerBalanceView> {
+    const query = new URLSearchParams();
+    if (options.principal !== undefined) query.set('principal', options.principal);
+    return this.request('GET', `/v1/ledger/balance${queryString(query)}`, ledgerBalance);
+  }
+
+  /** The caller's ledger transactions, newest first; pass `next_cursor` as `cursor` for the next page. */
+  ledgerTransactions(
+    options: { limit?: number; cursor?: string; principal?: string } = {},
+  ): Promise<LedgerTransactionPage> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
+    if (options.principal !== undefined) query.set('principal', options.principal);
+    return this.request('GET', `/v1/ledger/transactions${queryString(query)}`, ledgerTransactionPage);
+  }
+
+  /** Credits a principal's available balance (admin keys). */
+  credit(move: LedgerMove): Promise<LedgerTransactionView> {
+    return this.request('POST', '/v1/ledger/credit', ledgerTransaction, ledgerMoveRequest(move));
+  }
+
+  /** Records a payout from a principal's available balance (admin keys); a 402 when it has less. */
+  payout(move: LedgerMove): Promise<LedgerTransactionView> {
+    return this.request('POST', '/v1/ledger/payout', ledgerTransaction, ledgerMoveRequest(move));
+  }
+
+  // -------------------------------------------------------------------------------------------------------
   // Administration (admin keys)
 
   createKey(principal: string, role: 'client' | 'publisher' | 'worker' | 'admin'): Promise<CreatedKey> {
@@ -449,6 +498,22 @@ function enc(segment: string): string {
 }
 
 /** Parses a text/event-stream body into messages (the WHATWG EventSource format). */
+function queryString(query: URLSearchParams): string {
+  const text = query.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+function ledgerMoveRequest(move: LedgerMove): { body: unknown; headers: Record<string, string> } {
+  return {
+    body: {
+      principal: move.principal,
+      amount: move.amount,
+      ...(move.memo !== undefined && { memo: move.memo }),
+    },
+    headers: move.idempotencyKey !== undefined ? { 'idempotency-key': move.idempotencyKey } : {},
+  };
+}
+
 async function* readEventStream(response: Response): AsyncGenerator<{ id?: string; event?: string; data: string }> {
   if (!response.body) return;
   const decoder = new TextDecoder();

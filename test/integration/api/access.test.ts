@@ -55,7 +55,9 @@ const isWorkerRoute = (route: AppRoute) =>
   route.path.startsWith('/v1/worker/') ||
   route.path === '/metrics' ||
   route.path === '/v1/keys/coordinator' ||
-  route.path.startsWith('/v1/log/');
+  route.path.startsWith('/v1/log/') ||
+  // A worker reads its own balance and transactions (what it was paid); it moves no money.
+  (route.method === 'GET' && route.path.startsWith('/v1/ledger/'));
 const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json'];
 const isPublic = (route: AppRoute) =>
   PUBLIC_PATHS.includes(route.path) || route.path === '/docs' || route.path.startsWith('/docs/');
@@ -201,7 +203,7 @@ for (const kind of BACKENDS) {
       await waitForStatus(bob, bobs.failed, 'failed');
     });
 
-    it('refuses a worker key on every route but the worker protocol, metrics and the public keys and log (403)', async () => {
+    it('refuses a worker key on every route but the worker protocol, metrics, the public keys and log, and its own ledger account (403)', async () => {
       const before = await storeCounts(server.test.node.store);
       const refused = routes.filter((r) => !isWorkerRoute(r) && !isPublic(r));
       expect(refused.length).toBeGreaterThan(15);
