@@ -27,10 +27,6 @@ export function streamUpload(
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = request(`${url}${options.path ?? '/v1/blobs'}`, {
-      // A connection of its own: a pooled keep-alive socket the server is closing at that moment (an earlier
-      // upload's, refused or cut off on purpose) resets the first write, and the test would see that instead
-      // of the server's answer to this upload.
-      agent: false,
       method: 'POST',
       headers: {
         authorization: `Bearer ${apiKey}`,
