@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import type { VerityClient } from '../../sdk/client.js';
+import type { Store } from '../../store/store.js';
 import { Option } from 'commander';
-import { withStoreOptions } from '../context.js';
+import { openNode, withStoreOptions } from '../context.js';
 import type { StoreFlags } from '../context.js';
 import { CliError } from '../errors.js';
 import type { CliBackend } from './backend.js';
@@ -40,4 +42,25 @@ export async function openBackend(flags: BackendFlags, workers: number): Promise
     return new RemoteBackend(url.origin + url.pathname.replace(/\/+$/, ''), flags.apiKey);
   }
   return LocalBackend.open(flags, workers);
+}
+
+/**
+ * Runs a command's server call with --server, else the same thing on the data directory's store (no worker
+ * slots: these commands run no jobs). The node is stopped whatever the local call does.
+ */
+export async function onServerOrStore<T>(
+  flags: BackendFlags,
+  remote: (client: VerityClient) => Promise<T>,
+  local: (store: Store) => Promise<T>,
+): Promise<T> {
+  if (flags.server) {
+    const backend = await openBackend(flags, 0);
+    return remote((backend as RemoteBackend).client);
+  }
+  const node = await openNode(flags, 0, console.error);
+  try {
+    return await local(node.store);
+  } finally {
+    await node.stop();
+  }
 }

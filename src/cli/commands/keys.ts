@@ -4,11 +4,8 @@ import { principalNameProblem } from '../../auth/principal.js';
 import type { Role } from '../../store/records.js';
 import { keyView } from '../../api/routes/admin.js';
 import { ROLES } from '../../store/records.js';
-import type { VerityClient } from '../../sdk/client.js';
-import { openBackend, withBackendOptions } from '../backends/open.js';
+import { onServerOrStore, openBackend, withBackendOptions } from '../backends/open.js';
 import type { BackendFlags } from '../backends/open.js';
-import type { RemoteBackend } from '../backends/remote.js';
-import { openNode } from '../context.js';
 import { CliError } from '../errors.js';
 import { colorize, table } from '../format.js';
 
@@ -42,11 +39,11 @@ export function registerKeys(program: Command): void {
     // ApiKeys (here or in the server) checks it again; checked first so that the message names the flag.
     const problem = principalNameProblem(flags.name);
     if (problem !== undefined) throw new CliError('usage', `--name: ${problem}`);
-    const created = await withKeys(
+    const created = await onServerOrStore(
       flags,
       (client) => client.createKey(flags.name, flags.role as Role).then((k) => ({ token: k.token, id: k.id })),
-      async (apiKeys) => {
-        const { record, token } = await apiKeys.create(flags.name, flags.role as Role);
+      async (store) => {
+        const { record, token } = await new ApiKeys(store).create(flags.name, flags.role as Role);
         return { token, id: record.id };
       },
     );
@@ -57,10 +54,10 @@ export function registerKeys(program: Command): void {
   withBackendOptions(
     keys.command('list').description('list API keys (never their secrets)').option('--json', 'print a JSON array'),
   ).action(async (flags: BackendFlags & { json?: boolean }) => {
-    const list = await withKeys(
+    const list = await onServerOrStore(
       flags,
       (client) => client.listKeys(),
-      async (apiKeys) => (await apiKeys.list()).map(keyView),
+      async (store) => (await new ApiKeys(store).list()).map(keyView),
     );
     if (flags.json) {
       process.stdout.write(JSON.stringify(list, null, 2) + '\n');
@@ -88,29 +85,11 @@ export function registerKeys(program: Command): void {
       .description('revoke an API key: it is refused from now on')
       .argument('<id>', 'the key id (from `verity keys list`)'),
   ).action(async (id: string, flags: BackendFlags) => {
-    const revoked = await withKeys(
+    const revoked = await onServerOrStore(
       flags,
       (client) => client.revokeKey(id),
-      async (apiKeys) => keyView(await apiKeys.revoke(id)),
+      async (store) => keyView(await new ApiKeys(store).revoke(id)),
     );
     console.log(`revoked ${revoked.role} key ${revoked.id} of ${revoked.principal}`);
   });
-}
-
-/** Runs the server call with --server, else the same thing on the data directory's store. */
-async function withKeys<T>(
-  flags: BackendFlags,
-  remote: (client: VerityClient) => Promise<T>,
-  local: (keys: ApiKeys) => Promise<T>,
-): Promise<T> {
-  if (flags.server) {
-    const backend = await openBackend(flags, 0);
-    return remote((backend as RemoteBackend).client);
-  }
-  const node = await openNode(flags, 0, console.error);
-  try {
-    return await local(new ApiKeys(node.store));
-  } finally {
-    await node.stop();
-  }
 }

@@ -3,17 +3,9 @@ import { principalNameProblem } from '../../auth/principal.js';
 import { isLedgerAccount } from '../../ledger/accounts.js';
 import { accountBalance, creditPrincipal, ledgerTransactionView, payoutPrincipal } from '../../ledger/operations.js';
 import type { ManualMove } from '../../ledger/operations.js';
-import type {
-  LedgerBalanceView,
-  LedgerTransactionPage,
-  LedgerTransactionView,
-  VerityClient,
-} from '../../sdk/client.js';
-import type { Store } from '../../store/store.js';
-import { openBackend, withBackendOptions } from '../backends/open.js';
+import type { LedgerBalanceView, LedgerTransactionPage, LedgerTransactionView } from '../../sdk/client.js';
+import { onServerOrStore, withBackendOptions } from '../backends/open.js';
 import type { BackendFlags } from '../backends/open.js';
-import type { RemoteBackend } from '../backends/remote.js';
-import { openNode } from '../context.js';
 import { CliError } from '../errors.js';
 import { table } from '../format.js';
 
@@ -36,7 +28,7 @@ export function registerLedger(program: Command): void {
       .option('--principal <name>', "the account (default with --server: the key's own; locally: required)")
       .option('--json', 'print { principal, available, held } as JSON'),
   ).action(async (flags: BackendFlags & { principal?: string; json?: boolean }) => {
-    const balance = await withLedger<LedgerBalanceView>(
+    const balance = await onServerOrStore<LedgerBalanceView>(
       flags,
       (client) => client.balance(flags.principal !== undefined ? { principal: flags.principal } : {}),
       (store) => accountBalance(store, localAccount(flags.principal)),
@@ -61,7 +53,7 @@ export function registerLedger(program: Command): void {
     if (!/^[0-9]+$/.test(flags.limit) || limit < 1 || limit > 500) {
       throw new CliError('usage', `--limit must be an integer from 1 to 500, not "${flags.limit}"`);
     }
-    const page = await withLedger<LedgerTransactionPage>(
+    const page = await onServerOrStore<LedgerTransactionPage>(
       flags,
       (client) =>
         client.ledgerTransactions({
@@ -135,7 +127,7 @@ export function registerLedger(program: Command): void {
           ...(flags.idempotencyKey !== undefined && { idempotencyKey: flags.idempotencyKey }),
           ...(flags.memo !== undefined && { memo: flags.memo }),
         };
-        const transaction = await withLedger<LedgerTransactionView>(
+        const transaction = await onServerOrStore<LedgerTransactionView>(
           flags,
           (client) => (kind === 'credit' ? client.credit(move) : client.payout(move)),
           async (store) =>
@@ -176,22 +168,4 @@ function localAccount(principal: string | undefined): string {
     );
   }
   return principal;
-}
-
-/** Runs the server call with --server, else the same thing on the data directory's store. */
-async function withLedger<T>(
-  flags: BackendFlags,
-  remote: (client: VerityClient) => Promise<T>,
-  local: (store: Store) => Promise<T>,
-): Promise<T> {
-  if (flags.server) {
-    const backend = await openBackend(flags, 0);
-    return remote((backend as RemoteBackend).client);
-  }
-  const node = await openNode(flags, 0, console.error);
-  try {
-    return await local(node.store);
-  } finally {
-    await node.stop();
-  }
 }
