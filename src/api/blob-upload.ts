@@ -51,9 +51,8 @@ export async function receiveUpload(
   const { principal } = principalOf(request);
   const mediaType = mediaTypeOf(request.headers['content-type']);
   const declared = declaredLength(request);
-  // A refusal before the whole body is read leaves the connection open: Node reads the rest of the body
-  // and drops it (memory holds none of it; the request timeout bounds how long), so the client reliably
-  // gets the answer. Closing it instead resets a client still sending, which then never sees the 413.
+  // A refusal before the whole body is read is answered at once; the blob routes' onSend hook then closes
+  // the connection without resetting a client that is still sending (lingering-close.ts).
   const tooLarge = () => new ApiError('too_large', `body: a blob may be at most ${limit} bytes; this one is larger`);
   if (declared !== undefined && declared > limit) throw tooLarge();
   if (declared !== undefined && declared > quotas.quotas.blobBytes) throw quotas.blobBytesExceeded(principal);

@@ -15,19 +15,30 @@ export interface UploadResult {
  * the test either), so the test controls what fetch would hide: whether Content-Length is declared
  * (`declare`), and stopping as soon as the server answers, as a well-behaved client does when refused
  * mid-body. `abortAfter` hangs up after that many bytes instead; `stallAfter` stops sending after that
- * many bytes and waits for the server to give up on the request.
+ * many bytes and waits for the server to give up on the request. `close` sends `Connection: close`
+ * on a connection of its own, the case where a server that closes a refused upload's connection with the
+ * body unread resets it and the client never reads the answer.
  */
 export function streamUpload(
   url: string,
   apiKey: string,
   chunks: Iterable<Buffer>,
-  options: { declare?: number; path?: string; mediaType?: string; abortAfter?: number; stallAfter?: number } = {},
+  options: {
+    declare?: number;
+    path?: string;
+    mediaType?: string;
+    abortAfter?: number;
+    stallAfter?: number;
+    /** A connection of its own, asking the server to close it after the answer (`Connection: close`). */
+    close?: boolean;
+  } = {},
 ): Promise<UploadResult> {
   const hash = createHash('sha256');
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = request(`${url}${options.path ?? '/v1/blobs'}`, {
       method: 'POST',
+      ...(options.close && { agent: false }),
       headers: {
         authorization: `Bearer ${apiKey}`,
         'content-type': options.mediaType ?? 'application/octet-stream',

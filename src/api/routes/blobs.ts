@@ -7,6 +7,7 @@ import { executionOwnerMayRead, jobPrincipal } from '../../blobs/grants.js';
 import { LEASED_JOB_STATUSES } from '../../store/records.js';
 import { ownRemoteWorker } from '../access.js';
 import { receiveUpload } from '../blob-upload.js';
+import { lingerAfterAnswer } from '../lingering-close.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { blobDigest, blobRef, errorBody } from '../schemas.js';
@@ -51,6 +52,14 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
   void app.register((raw, _options, done) => {
     raw.removeAllContentTypeParsers();
     raw.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, payload));
+    // A refusal (413, 429, 401, 404) answered while the body is still arriving closes without a reset.
+    raw.addHook('onSend', (request, reply, payload, done) => {
+      if (!request.raw.complete) {
+        void reply.header('connection', 'close');
+        lingerAfterAnswer(request.raw);
+      }
+      done(null, payload);
+    });
     const api = raw.withTypeProvider<ZodTypeProvider>();
 
     api.post('/blobs', {

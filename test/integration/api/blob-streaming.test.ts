@@ -93,15 +93,22 @@ describe('blob uploads and downloads stream through a real server', () => {
 
   it('refuses a blob over the largest size, declared or not, with a 413 and no file left behind', async () => {
     const stored = filesUnder(join(blobDir, 'sha256')).length;
-    // Declared: refused before a byte of the body is read.
-    const declared = await streamUpload(server.url, key, blobChunks(1000, 70, 1_000_000), { declare: MAX_BLOB + 1 });
-    expect(declared.status).toBe(413);
-    expect(declared.body).toMatchObject({ error: { code: 'too_large' } });
-    expect((declared.body as { error: { message: string } }).error.message).toContain(`${MAX_BLOB} bytes`);
-    // Chunked: refused when the bytes pass the limit, while the client is still sending.
-    const chunked = await streamUpload(server.url, key, blobChunks(1001, 70, 1_000_000));
-    expect(chunked.status).toBe(413);
-    expect(chunked.body).toMatchObject({ error: { code: 'too_large' } });
+    // Over a kept-alive connection and over one the client asks to close: the server must answer either
+    // without resetting the connection while the client is still sending (lingering-close.ts).
+    for (const [i, close] of [false, true, false, true].entries()) {
+      // Declared: refused before a byte of the body is read.
+      const declared = await streamUpload(server.url, key, blobChunks(1000 + i, 70, 1_000_000), {
+        declare: MAX_BLOB + 1,
+        close,
+      });
+      expect(declared.status).toBe(413);
+      expect(declared.body).toMatchObject({ error: { code: 'too_large' } });
+      expect((declared.body as { error: { message: string } }).error.message).toContain(`${MAX_BLOB} bytes`);
+      // Chunked: refused when the bytes pass the limit, while the client is still sending.
+      const chunked = await streamUpload(server.url, key, blobChunks(1100 + i, 70, 1_000_000), { close });
+      expect(chunked.status).toBe(413);
+      expect(chunked.body).toMatchObject({ error: { code: 'too_large' } });
+    }
     // The answer may leave before the temporary file is unlinked: give a loaded machine a moment.
     const deadline = Date.now() + 10_000;
     while (filesUnder(join(blobDir, 'tmp')).length > 0 && Date.now() < deadline)
@@ -111,6 +118,18 @@ describe('blob uploads and downloads stream through a real server', () => {
     // The server is fine, and a blob at the limit still fits.
     const fits = await streamUpload(server.url, key, [Buffer.alloc(MAX_BLOB, 7)]);
     expect(fits.status).toBe(201);
+  }, 120_000);
+
+  it('answers an upload refused before its body is read (a bad key) and closes without a reset', async () => {
+    for (const close of [false, true]) {
+      const refused = await streamUpload(server.url, 'vty_not-a-key', blobChunks(1200, 30, 1_000_000), {
+        declare: 30_000_000,
+        close,
+      });
+      expect(refused.status).toBe(401);
+    }
+    const health = await call(server.url, 'GET', '/healthz');
+    expect(health.status).toBe(200);
   });
 
   it('removes the file of an upload whose client hangs up halfway', async () => {
