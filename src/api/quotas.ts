@@ -4,7 +4,7 @@ import { QuotaError } from './errors.js';
 /**
  * What one principal (the name behind its API keys: every key of a principal shares these) may hold at
  * once. A request over a quota is a 429 naming it (QuotaError) and changes nothing. The defaults leave
- * room for real use (the benchmarks run 10,000 executions from one key) while keeping one key from
+ * room for real use (10,000 executions running at once for one principal, more than a benchmark starts) while keeping one key from
  * exhausting the server. docs/security.md, "Limits and quotas", lists them with their environment variables.
  */
 export interface Quotas {

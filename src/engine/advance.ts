@@ -1,4 +1,5 @@
 import { jsonDigest } from '../attest/digest.js';
+import { BlobError } from '../blobs/errors.js';
 import type { ErrorInfo, JobSpec } from '../store/records.js';
 import { evaluationContext } from '../workflow/context.js';
 import type { StepView } from '../workflow/context.js';
@@ -51,7 +52,16 @@ export async function advance(t: Transition, from: AdvanceFrom = {}): Promise<vo
     const plan = t.plan.step(stepId);
     let decision = from.decided?.get(stepId);
     if (!decision) {
-      await loadViews(t, plan.reads, views);
+      try {
+        await loadViews(t, plan.reads, views);
+      } catch (error) {
+        // An output this transaction cannot read (its blob gone or damaged) must not refuse the report that
+        // made the step decidable, blaming an innocent step: the decision moves out of the transaction,
+        // where a failure that keeps coming back ends the execution with advance_failed (Engine).
+        if (!(error instanceof BlobError)) throw error;
+        t.deferred.add(stepId);
+        continue;
+      }
       decision = decideLocally(plan, evaluationContext(t.execution.inputs, plan.reads, views));
     }
     if (!decision) {

@@ -4,6 +4,7 @@ import { canonicalJson } from '../attest/canonical.js';
 import { readStepOutput } from '../blobs/step-output.js';
 import type { BlobReader } from '../blobs/step-output.js';
 import type { AcceptedResult, JobFailure, JobOutcomeHandler } from '../coordinator/job-outcomes.js';
+import { ExpressionError } from '../expressions/evaluator.js';
 import type { ExpressionEvaluator } from '../expressions/evaluator.js';
 import { describeError } from '../errors.js';
 import { computeResult } from '../workflow/context.js';
@@ -67,6 +68,21 @@ export interface EngineOptions {
 }
 
 /**
+ * How many times in a row deciding an execution may fail, each at a sweep a few seconds apart, before the
+ * execution is failed with `advance_failed`. More than one, so that a store's brief hiccup fails nothing.
+ */
+const MAX_DECISION_FAILURES = 3;
+
+/**
+ * Failures that pass by themselves and are never held against an execution: the expression sandbox busy or
+ * restarting, the store unreachable or busy (failing the execution would need the store anyway).
+ */
+function mayPass(error: unknown): boolean {
+  if (error instanceof ExpressionError) return error.code === 'busy' || error.code === 'unavailable';
+  return error instanceof StoreError && (error.code === 'unavailable' || error.code === 'busy');
+}
+
+/**
  * The orchestrator. It owns executions and steps: starting, advancing on every job outcome, ending,
  * cancelling, retrying. Every public operation is one transaction that locks the execution first, and
  * every decision is made from stored state, so any process holding the store can pick up where another
@@ -83,6 +99,8 @@ export class Engine implements JobOutcomeHandler {
   private readonly deciding = new Set<string>();
   private readonly decideAgain = new Set<string>();
   private readonly decidingDone = new Set<Promise<void>>();
+  /** Executions whose decisions failed for a reason that may not pass, and how many times in a row. */
+  private readonly decisionFailures = new Map<string, number>();
   /**
    * In-process notifications, after commit: `change` (execution) whenever one changes. Other processes'
    * changes are not seen here; watchers poll the store as well.
@@ -408,9 +426,19 @@ export class Engine implements JobOutcomeHandler {
         this.decideAgain.delete(executionId);
         try {
           await this.decideOnce(executionId);
+          this.decisionFailures.delete(executionId);
         } catch (error) {
-          // A store error, most likely: leave it to the next look (resumeDecisions) rather than loop here.
+          // Leave it to the next look (resumeDecisions) rather than loop here; a failure that keeps coming
+          // back (a step output whose blob is gone, a bug) ends the execution instead of being retried
+          // every few seconds forever.
           this.onError(error, { executionId, during: 'deciding' });
+          if (mayPass(error)) break;
+          const failures = (this.decisionFailures.get(executionId) ?? 0) + 1;
+          this.decisionFailures.set(executionId, failures);
+          if (failures >= MAX_DECISION_FAILURES) {
+            this.decisionFailures.delete(executionId);
+            await this.failAdvance(executionId, error);
+          }
           break;
         }
       } while (this.decideAgain.has(executionId));
