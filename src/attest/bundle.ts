@@ -7,6 +7,12 @@ import { batchProofSchema } from './zk/proof.js';
  * coordinator's public key. docs/receipts.md documents it.
  */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.verity.bundle.v1+json';
+/**
+ * Version 2 adds `settlements`: the signed settlement statements of an execution run through a marketplace
+ * listing. A bundle without settlements stays version 1, so what verified before still does, everywhere; a
+ * verifier from before version 2 refuses a version 2 bundle by its media type rather than skip its money.
+ */
+export const BUNDLE_V2_MEDIA_TYPE = 'application/vnd.verity.bundle.v2+json';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
 
@@ -34,25 +40,43 @@ const zkPartSchema = z.strictObject({
   proofs: z.array(batchProofSchema),
 });
 
-export const bundleSchema = z.strictObject({
-  mediaType: z.literal(BUNDLE_MEDIA_TYPE),
-  receipt: envelopeSchema,
-  attestations: z.array(envelopeSchema),
-  keys: z.array(z.strictObject({ keyid: hex64, role: z.enum(['coordinator', 'worker']), publicKeyPem: z.string() })),
+/** A settlement statement the coordinator signed, and its own place in the transparency log. */
+const settlementPartSchema = z.strictObject({
+  statement: envelopeSchema,
   tlog: tlogSchema,
-  zk: zkPartSchema.optional(),
-  data: z
-    .strictObject({
-      /** The normalized workflow definition the receipt names by digest. */
-      workflow: z.record(z.string(), z.unknown()),
-      inputs: z.unknown(),
-      /** Each completed step's resolved input and its output. */
-      steps: z.record(z.string(), z.strictObject({ input: z.unknown(), output: z.unknown() })),
-    })
-    .optional(),
 });
 
-export type Bundle = z.output<typeof bundleSchema> & { receipt: Envelope; attestations: Envelope[] };
+export const bundleSchema = z
+  .strictObject({
+    mediaType: z.enum([BUNDLE_MEDIA_TYPE, BUNDLE_V2_MEDIA_TYPE]),
+    receipt: envelopeSchema,
+    attestations: z.array(envelopeSchema),
+    keys: z.array(z.strictObject({ keyid: hex64, role: z.enum(['coordinator', 'worker']), publicKeyPem: z.string() })),
+    tlog: tlogSchema,
+    zk: zkPartSchema.optional(),
+    data: z
+      .strictObject({
+        /** The normalized workflow definition the receipt names by digest. */
+        workflow: z.record(z.string(), z.unknown()),
+        inputs: z.unknown(),
+        /** Each completed step's resolved input and its output. */
+        steps: z.record(z.string(), z.strictObject({ input: z.unknown(), output: z.unknown() })),
+      })
+      .optional(),
+    /** Version 2: every settlement statement of the execution, in revision order. */
+    settlements: z.array(settlementPartSchema).min(1).max(1_000).optional(),
+  })
+  .refine((b) => (b.mediaType === BUNDLE_V2_MEDIA_TYPE) === (b.settlements !== undefined), {
+    message: `settlements come with media type ${BUNDLE_V2_MEDIA_TYPE}, and only with it`,
+    path: ['settlements'],
+  });
+
+export type BundleSettlement = z.output<typeof settlementPartSchema> & { statement: Envelope };
+export type Bundle = z.output<typeof bundleSchema> & {
+  receipt: Envelope;
+  attestations: Envelope[];
+  settlements?: BundleSettlement[];
+};
 export type BundleZk = z.output<typeof zkPartSchema> & { statement: Envelope };
 export type BundleTlog = z.output<typeof tlogSchema>;
 

@@ -11,6 +11,7 @@ import { computeResult } from '../workflow/context.js';
 import type { StepView } from '../workflow/context.js';
 import { decide } from '../workflow/decide.js';
 import type { StepDecision } from '../workflow/decide.js';
+import type { ExecutionHooks, OnStarted } from './execution-hooks.js';
 import type { JobPort } from './job-port.js';
 import { v7 as uuidv7 } from 'uuid';
 import type { ErrorInfo, ExecutionRecord, JobRecord, StepRecord, WorkflowRecord } from '../store/records.js';
@@ -45,6 +46,11 @@ export interface StartRequest {
   budget?: number;
   /** Overrides the workflow's verification_level. */
   verificationLevel?: VerificationLevel;
+  /**
+   * Runs in the start's transaction, once the execution row exists and before a step is dispatched (the
+   * market's hold): throwing starts nothing. Not run when the idempotency key returns an earlier execution.
+   */
+  onStarted?: OnStarted;
 }
 
 export interface EngineOptions {
@@ -65,6 +71,8 @@ export interface EngineOptions {
   blobs?: BlobReader;
   /** Reports what went wrong outside any caller's request (a decision made after commit). */
   onError: (error: unknown, context: Record<string, unknown>) => void;
+  /** What another part (the market) does in the transactions that end and retry executions. */
+  hooks?: ExecutionHooks;
 }
 
 /**
@@ -95,6 +103,7 @@ export class Engine implements JobOutcomeHandler {
   private readonly evaluator: ExpressionEvaluator;
   private readonly onError: EngineOptions['onError'];
   private readonly blobs: BlobReader | undefined;
+  private readonly hooks: ExecutionHooks | undefined;
   /** Executions whose deferred decisions this process is making now, and those to look at again after. */
   private readonly deciding = new Set<string>();
   private readonly decideAgain = new Set<string>();
@@ -119,6 +128,7 @@ export class Engine implements JobOutcomeHandler {
     this.evaluator = options.evaluator;
     this.onError = options.onError ?? (() => undefined);
     this.blobs = options.blobs;
+    this.hooks = options.hooks;
   }
 
   /** Stores a validated definition under its digest (idempotent) and returns its record. */
@@ -243,6 +253,7 @@ export class Engine implements JobOutcomeHandler {
         stepsReady: 0,
       };
       await tx.insertExecution(execution);
+      if (request.onStarted) await request.onStarted(tx, execution, now);
       await tx.insertSteps(
         definition.steps.map((step, position): StepRecord => ({
           executionId: execution.id,
@@ -333,6 +344,7 @@ export class Engine implements JobOutcomeHandler {
       t.event('execution.retried', {
         data: { from: status, steps: reset, ...(options.budget !== undefined && { budget: options.budget }) },
       });
+      if (this.hooks) await this.hooks.resumed(t.tx, t.execution, t.now);
       await advance(t);
     });
   }
@@ -568,7 +580,11 @@ export class Engine implements JobOutcomeHandler {
       t.tx.afterCommit(() => this.decideLater(t.id));
     }
     await t.flush();
-    if (t.ended && this.receipts) await this.receipts.issue(t.tx, t.execution, t.plan.definition, t.plan.digest, t.now);
+    if (!t.ended) return;
+    const receipt = this.receipts
+      ? await this.receipts.issue(t.tx, t.execution, t.plan.definition, t.plan.digest, t.now)
+      : undefined;
+    if (this.hooks) await this.hooks.ended(t.tx, t.execution, receipt, t.now);
   }
 
   private async transition(tx: StoreTx, execution: ExecutionRecord, now: number, actor: string): Promise<Transition> {

@@ -310,6 +310,12 @@ export async function checkLog(
   receiptPayloadDigest: Uint8Array,
   trusted: ReadonlyMap<string, Uint8Array>,
   checks: Checks,
+  /** The checks' names and what the leaf is: the receipt's by default; a settlement statement has its own. */
+  names: { checkpoint: string; inclusion: string; what: string } = {
+    checkpoint: 'tlog.checkpoint',
+    inclusion: 'tlog.inclusion',
+    what: 'the receipt',
+  },
 ): Promise<void> {
   let root: Uint8Array | undefined;
   try {
@@ -325,7 +331,7 @@ export async function checkLog(
       problems.push(`checkpoint size is ${checkpoint.size}, the bundle says ${tlog.treeSize}`);
     if (
       checks.expect(
-        'tlog.checkpoint',
+        names.checkpoint,
         problems.length === 0,
         `checkpoint of ${checkpoint.origin} at size ${checkpoint.size}, signed by a trusted key`,
         problems.join('; '),
@@ -334,11 +340,11 @@ export async function checkLog(
       root = checkpoint.rootHash;
     }
   } catch (error) {
-    checks.fail('tlog.checkpoint', (error as Error).message);
+    checks.fail(names.checkpoint, (error as Error).message);
   }
   const leaf = leafHash(receiptPayloadDigest);
   if (!root) {
-    checks.fail('tlog.inclusion', 'no verified checkpoint to check the inclusion proof against');
+    checks.fail(names.inclusion, 'no verified checkpoint to check the inclusion proof against');
     return;
   }
   let included: boolean;
@@ -348,10 +354,10 @@ export async function checkLog(
     included = false;
   }
   checks.expect(
-    'tlog.inclusion',
+    names.inclusion,
     included,
-    `the receipt is leaf ${tlog.logIndex} of ${tlog.treeSize}`,
-    `the inclusion proof does not lead from the receipt (leaf ${tlog.logIndex} of ${tlog.treeSize}) to the checkpoint's root`,
+    `${names.what} is leaf ${tlog.logIndex} of ${tlog.treeSize}`,
+    `the inclusion proof does not lead from ${names.what} (leaf ${tlog.logIndex} of ${tlog.treeSize}) to the checkpoint's root`,
   );
 }
 
