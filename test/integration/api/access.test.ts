@@ -59,6 +59,9 @@ const isWorkerRoute = (route: AppRoute) =>
   route.path.startsWith('/v1/log/') ||
   // A worker reads its own balance and transactions (what it was paid); it moves no money.
   (route.method === 'GET' && route.path.startsWith('/v1/ledger/'));
+/** Routes that name a published workflow: every one must hide another principal's. */
+const isWorkflowRoute = (route: AppRoute) =>
+  /^\/v1\/workflows\/:id(\/|$)|\/:workflow_id(\/|$)/.test(route.path) && !isExecutionRoute(route);
 const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json'];
 const isPublic = (route: AppRoute) =>
   PUBLIC_PATHS.includes(route.path) || route.path === '/docs' || route.path.startsWith('/docs/');
@@ -161,6 +164,35 @@ for (const kind of BACKENDS) {
         }
         expect(await executionSnapshot(server.test.node.store, id)).toEqual(before);
       }
+    });
+
+    it('gives every other principal 404 for a workflow on every route that names one, exactly as for one that does not exist, and starts nothing', async () => {
+      // Read from the route table, so a route added later that names a workflow is held to the same rule.
+      const workflowRoutes = routes.filter(isWorkflowRoute);
+      expect(workflowRoutes.map((r) => `${r.method} ${r.path}`)).toEqual(
+        expect.arrayContaining([
+          'GET /v1/workflows/:id',
+          'GET /v1/workflows/:id/versions',
+          'GET /v1/workflows/:id/versions/:version',
+          'POST /v1/agents/:workflow_id/execute',
+        ]),
+      );
+      const before = await storeCounts(server.test.node.store);
+      const fill = (route: AppRoute, id: string) => fillPath(route.path, (name) => (name === 'version' ? '1' : id));
+      for (const key of [alice, publisher]) {
+        for (const route of workflowRoutes) {
+          const json = route.method === 'POST' ? { inputs: { text: 'x' } } : undefined;
+          const theirs = await as(key, route.method, fill(route, 'access-echo'), { ...(json && { json }) });
+          const nobodys = await as(key, route.method, fill(route, 'access-none'), { ...(json && { json }) });
+          expect(theirs.status, `${route.method} ${route.path} on bob's workflow: ${theirs.text}`).toBe(404);
+          expect(theirs.text.replaceAll('access-echo', '<id>')).toBe(nobodys.text.replaceAll('access-none', '<id>'));
+        }
+        const listed = (await as(key, 'GET', '/v1/workflows')).json as { workflows: { workflowId: string }[] };
+        expect(listed.workflows.map((w) => w.workflowId)).not.toContain('access-echo');
+      }
+      expect(await storeCounts(server.test.node.store)).toEqual(before);
+      // Bob's client key runs and reads it: ownership is by principal, not by the key that published.
+      expect((await as(bob, 'GET', '/v1/workflows/access-echo')).status).toBe(200);
     });
 
     it('lets the owner use the same routes (so the 404s above are about ownership)', async () => {
