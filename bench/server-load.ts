@@ -96,32 +96,38 @@ export async function serverLoad(context: {
       );
       children.push(child);
     }
-    const publisher = new VerityClient({ server: url, apiKey: (await admin.createKey('bench', 'publisher')).token });
     const steps = Array.from({ length: 10 }, (_, i) => ({
       id: `s${i}`,
       step_type: 'inference',
       model_requirements: { name: 'builtin/echo' },
       ...(i > 0 && { depends_on: [`s${i - 1}`] }),
     }));
-    await publisher.publishWorkflow({ id: 'bench-chain-10', version: 1, steps });
 
-    // Each client has its own key, as separate users would.
+    // Each client has its own key, as separate users would, and runs its own copy of the chain: the plan's
+    // execute route runs only the caller's own workflows (published here with a publisher key of its principal).
     const clients = await Promise.all(
-      Array.from(
-        { length: CLIENTS },
-        async (_, i) =>
-          new VerityClient({ server: url, apiKey: (await admin.createKey(`client-${i}`, 'client')).token }),
-      ),
+      Array.from({ length: CLIENTS }, async (_, i) => {
+        const publisher = new VerityClient({
+          server: url,
+          apiKey: (await admin.createKey(`client-${i}`, 'publisher')).token,
+        });
+        await publisher.publishWorkflow({ id: `bench-chain-10-${i}`, version: 1, steps });
+        const client = new VerityClient({
+          server: url,
+          apiKey: (await admin.createKey(`client-${i}`, 'client')).token,
+        });
+        return { client, workflowId: `bench-chain-10-${i}` };
+      }),
     );
     const statusMs: number[] = [];
     let submitted = 0;
     let failed = 0;
     const began = performance.now();
     await Promise.all(
-      clients.map(async (client) => {
+      clients.map(async ({ client, workflowId }) => {
         while (submitted < EXECUTIONS) {
           submitted++;
-          const { executionId } = await client.execute('bench-chain-10', { inputs: { n: submitted } });
+          const { executionId } = await client.execute(workflowId, { inputs: { n: submitted } });
           for (;;) {
             await new Promise((resolve) => setTimeout(resolve, POLL_MS));
             const t = performance.now();

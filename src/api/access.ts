@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { blobDigestsIn } from '../blobs/blob-ref.js';
 import { executionView, zkRecordFor } from '../engine/view.js';
 import type { ExecutionView } from '../engine/view.js';
-import type { ExecutionRecord, WorkerRecord } from '../store/records.js';
+import type { ExecutionRecord, WorkerRecord, WorkflowVersionRecord } from '../store/records.js';
 import { canSee, principalOf } from './auth.js';
 import { ApiError } from './errors.js';
 import type { ApiContext } from './server.js';
@@ -32,6 +32,44 @@ export async function ownExecutionView(
     context.node.store.read.listSteps(id),
   ]);
   return executionView(execution, steps, await zkRecordFor(context.node.store, execution));
+}
+
+/**
+ * The route other principals take to run a workflow: the plan's execute route runs only your own, so a
+ * listing's price and access rules cannot be bypassed by calling the workflow directly.
+ */
+export const LISTING_EXECUTE_ROUTE = 'POST /v1/market/listings/{id}/execute';
+
+/**
+ * Whether the caller may see (and run) a published workflow: its owner's keys, whatever their role (a
+ * principal's client key runs what its publisher key published), and admins. Every version of an id has
+ * the owner of the first, so one version's owner is the id's.
+ */
+export function canSeeWorkflow(request: FastifyRequest, version: WorkflowVersionRecord): boolean {
+  return canSee(request, version.owner);
+}
+
+/**
+ * A published workflow version the caller owns (the latest unless `version` names one). Another
+ * principal's workflow is a 404 with exactly the message of one that does not exist, so ids cannot be
+ * probed; `purpose: 'run'` words it for the execute route, pointing at the marketplace.
+ */
+export async function ownWorkflowVersion(
+  request: FastifyRequest,
+  context: ApiContext,
+  id: string,
+  options: { version?: number | undefined; purpose?: 'read' | 'run' } = {},
+): Promise<WorkflowVersionRecord> {
+  const { version, purpose = 'read' } = options;
+  const found = await context.node.store.read.getWorkflowVersion(id, version);
+  if (found && canSeeWorkflow(request, found)) return found;
+  const named = `${id}${version === undefined ? '' : ` v${version}`}`;
+  throw new ApiError(
+    'not_found',
+    purpose === 'run'
+      ? `no workflow ${named} of yours: run your own with this route (publish it with POST /v1/workflows), or another publisher's through its marketplace listing with ${LISTING_EXECUTE_ROUTE}`
+      : `no published workflow ${named}`,
+  );
 }
 
 export function iso(ms: number | undefined): string | undefined {

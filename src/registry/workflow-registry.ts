@@ -36,9 +36,15 @@ export class WorkflowRegistry {
     for (let attempt = 0; ; attempt++) {
       const latest = await this.store.read.getWorkflowVersion(id);
       if (latest && latest.owner !== owner && !isAdmin) {
-        throw new RegistryError('not_owner', `workflow ${id} belongs to ${latest.owner}; publish under another id`, {
-          context: { workflowId: id },
-        });
+        // Not naming the owner: a workflow is visible only to its owner, and this refusal should say no more
+        // than that the id is taken.
+        throw new RegistryError(
+          'not_owner',
+          `workflow id ${id} is taken by another publisher; publish under another id`,
+          {
+            context: { workflowId: id },
+          },
+        );
       }
       if (latest) {
         const current = await this.store.read.getWorkflow(latest.digest);

@@ -130,10 +130,12 @@ export class VerityClient {
     return this.request('POST', '/v1/workflows/validate', validationResult, { body: definition });
   }
 
+  /** The workflows your key's principal published (an admin's: all), latest version of each. */
   async listWorkflows(): Promise<WorkflowSummary[]> {
     return (await this.request('GET', '/v1/workflows', z.object({ workflows: z.array(workflowVersion) }))).workflows;
   }
 
+  /** One of your principal's workflows; another principal's is a 404, as if it did not exist. */
   getWorkflow(id: string, version?: number): Promise<WorkflowDetail> {
     return this.request(
       'GET',
@@ -145,7 +147,11 @@ export class VerityClient {
   // -------------------------------------------------------------------------------------------------------
   // Executions
 
-  /** Runs a published workflow, its latest version unless one is named (the plan's POST /v1/agents/{workflow_id}/execute). */
+  /**
+   * Runs a workflow your key's principal published, its latest version unless one is named (the plan's POST
+   * /v1/agents/{workflow_id}/execute). Another publisher's workflow is a 404: it runs through its marketplace
+   * listing.
+   */
   execute(
     workflowId: string,
     request: {

@@ -2,7 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { executionView } from '../../engine/view.js';
-import { checkInputBlobs, ownExecution, ownExecutionView } from '../access.js';
+import {
+  LISTING_EXECUTE_ROUTE,
+  checkInputBlobs,
+  ownExecution,
+  ownExecutionView,
+  ownWorkflowVersion,
+} from '../access.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { errorBody, executeRequest, executionView as executionViewSchema } from '../schemas.js';
@@ -20,9 +26,8 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
     schema: {
       operationId: 'executeAgent',
       tags,
-      summary: 'Run a published workflow (its latest version unless the body names one)',
-      description:
-        'Starts an execution. The same Idempotency-Key from the same client returns the same execution instead of starting another.',
+      summary: 'Run one of your published workflows (its latest version unless the body names one)',
+      description: `Starts an execution of a workflow your principal published (any of its keys; admins: any workflow). Another publisher's workflow is a 404, exactly like one that does not exist: it runs through its marketplace listing, ${LISTING_EXECUTE_ROUTE}. The same Idempotency-Key from the same client returns the same execution instead of starting another.`,
       params: z.strictObject({ workflow_id: z.string().min(1).max(64) }),
       headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
       body: executeRequest,
@@ -32,16 +37,9 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
       const key = principalOf(request);
       const { workflow_id: workflowId } = request.params;
       const { version } = request.body;
-      const published = await node.store.read.getWorkflowVersion(workflowId, version);
-      const workflow = published && (await node.store.read.getWorkflow(published.digest));
-      if (!workflow) {
-        throw new ApiError(
-          'not_found',
-          version === undefined
-            ? `no published workflow ${workflowId}; publish it with POST /v1/workflows`
-            : `workflow ${workflowId} has no version ${version}`,
-        );
-      }
+      const published = await ownWorkflowVersion(request, context, workflowId, { version, purpose: 'run' });
+      const workflow = await node.store.read.getWorkflow(published.digest);
+      if (!workflow) throw new ApiError('not_found', `workflow ${workflowId} v${published.version} has no definition`);
       const idempotencyKey = request.headers['idempotency-key'];
       // Absent inputs are none; an explicit null is not an object, and the engine says so.
       const inputs = request.body.inputs === undefined ? {} : request.body.inputs;

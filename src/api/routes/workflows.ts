@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { WorkflowRegistry } from '../../registry/workflow-registry.js';
@@ -6,6 +6,7 @@ import type { WorkflowRecord, WorkflowVersionRecord } from '../../store/records.
 import { validateWorkflowText } from '../../workflow/load.js';
 import { validateWorkflow } from '../../workflow/validate.js';
 import type { ValidationResult } from '../../workflow/validate.js';
+import { canSeeWorkflow, ownWorkflowVersion } from '../access.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { definitionBody, errorBody, validationResult, workflowDetail, workflowVersion } from '../schemas.js';
@@ -78,11 +79,15 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
     schema: {
       operationId: 'listWorkflows',
       tags,
-      summary: 'Published workflows, latest version of each',
+      summary: 'Your published workflows (every one for an admin), latest version of each',
+      description:
+        "A workflow is visible to its owner's keys, whatever their role, and to admins; another publisher's workflows are not listed (they run through marketplace listings).",
       response: { 200: z.object({ workflows: z.array(workflowVersion) }) },
     },
-    handler: async () => ({
-      workflows: await Promise.all((await node.store.read.listWorkflowVersions()).map(summary)),
+    handler: async (request) => ({
+      workflows: await Promise.all(
+        (await node.store.read.listWorkflowVersions()).filter((v) => canSeeWorkflow(request, v)).map(summary),
+      ),
     }),
   });
 
@@ -92,10 +97,11 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
       operationId: 'getWorkflow',
       tags,
       summary: 'The latest version of a workflow, with its definition',
+      description: "404 for another principal's workflow, exactly as for one that does not exist.",
       params: z.strictObject({ id: workflowIdParam }),
       response: { 200: workflowDetail, 404: errorBody },
     },
-    handler: async (request) => versionView(await mustFind(request, request.params.id)),
+    handler: async (request) => versionView(await ownWorkflowVersion(request, context, request.params.id)),
   });
 
   api.get('/workflows/:id/versions', {
@@ -104,12 +110,13 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
       operationId: 'listWorkflowVersions',
       tags,
       summary: 'Every version of a workflow',
+      description: "404 for another principal's workflow, exactly as for one that does not exist.",
       params: z.strictObject({ id: workflowIdParam }),
       response: { 200: z.object({ versions: z.array(workflowVersion) }), 404: errorBody },
     },
     handler: async (request) => {
+      await ownWorkflowVersion(request, context, request.params.id);
       const versions = await node.store.read.listWorkflowVersions(request.params.id);
-      if (versions.length === 0) throw new ApiError('not_found', `no published workflow ${request.params.id}`);
       return { versions: await Promise.all(versions.map(summary)) };
     },
   });
@@ -120,18 +127,13 @@ export function registerWorkflowRoutes(app: FastifyInstance, context: ApiContext
       operationId: 'getWorkflowVersion',
       tags,
       summary: 'One version of a workflow, with its definition',
+      description: "404 for another principal's workflow, exactly as for one that does not exist.",
       params: z.strictObject({ id: workflowIdParam, version: z.coerce.number().int().min(1) }),
       response: { 200: workflowDetail, 404: errorBody },
     },
-    handler: async (request) => versionView(await mustFind(request, request.params.id, request.params.version)),
+    handler: async (request) =>
+      versionView(await ownWorkflowVersion(request, context, request.params.id, { version: request.params.version })),
   });
-
-  async function mustFind(_request: FastifyRequest, id: string, version?: number): Promise<WorkflowVersionRecord> {
-    const found = await node.store.read.getWorkflowVersion(id, version);
-    if (!found)
-      throw new ApiError('not_found', `no published workflow ${id}${version === undefined ? '' : ` v${version}`}`);
-    return found;
-  }
 }
 
 function toValidation(result: ValidationResult) {

@@ -42,7 +42,7 @@ export class RemoteBackend implements CliBackend {
           if (error instanceof VerityApiError && error.status === 403) {
             throw new CliError(
               'usage',
-              `${error.message}; to run a workflow already published, give its id instead of a file: verity run ${definition.id} --server …`,
+              `${error.message}; to run a workflow your principal already published, give its id instead of a file: verity run ${definition.id} --server …`,
             );
           }
           throw error;

@@ -21,6 +21,7 @@ const echoFlow = {
   steps: [echo('a', { input_mappings: { text: 'inputs.text' } })],
   outputs: { text: 'steps.a.output.text' },
 };
+const alicesEcho = { ...echoFlow, id: 'access-echo-alice' };
 // No worker serves this model, so an execution of it stays running for as long as the test needs.
 const stuckFlow = {
   id: 'access-stuck',
@@ -58,6 +59,9 @@ const isWorkerRoute = (route: AppRoute) =>
   route.path.startsWith('/v1/log/') ||
   // A worker reads its own balance and transactions (what it was paid); it moves no money.
   (route.method === 'GET' && route.path.startsWith('/v1/ledger/'));
+/** Routes that name a published workflow: every one must hide another principal's. */
+const isWorkflowRoute = (route: AppRoute) =>
+  /^\/v1\/workflows\/:id(\/|$)|\/:workflow_id(\/|$)/.test(route.path) && !isExecutionRoute(route);
 const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json'];
 const isPublic = (route: AppRoute) =>
   PUBLIC_PATHS.includes(route.path) || route.path === '/docs' || route.path.startsWith('/docs/');
@@ -112,8 +116,14 @@ for (const kind of BACKENDS) {
         server.key('acme', 'publisher'),
         server.key('w1', 'worker'),
       ]);
+      // Bob and Alice run workflows of their own principal: the plan's execute route runs nothing else.
+      const [bobPublisher, alicePublisher] = await Promise.all([
+        server.key('bob', 'publisher'),
+        server.key('alice', 'publisher'),
+      ]);
       for (const flow of [echoFlow, stuckFlow, failFlow])
-        expect((await as(publisher, 'POST', '/v1/workflows', { json: flow })).status).toBe(201);
+        expect((await as(bobPublisher, 'POST', '/v1/workflows', { json: flow })).status).toBe(201);
+      expect((await as(alicePublisher, 'POST', '/v1/workflows', { json: alicesEcho })).status).toBe(201);
       bobs.done = await execute(bob, 'access-echo', { text: 'bob' });
       bobs.stuck = await execute(bob, 'access-stuck');
       bobs.failed = await execute(bob, 'access-fail');
@@ -156,6 +166,35 @@ for (const kind of BACKENDS) {
       }
     });
 
+    it('gives every other principal 404 for a workflow on every route that names one, exactly as for one that does not exist, and starts nothing', async () => {
+      // Read from the route table, so a route added later that names a workflow is held to the same rule.
+      const workflowRoutes = routes.filter(isWorkflowRoute);
+      expect(workflowRoutes.map((r) => `${r.method} ${r.path}`)).toEqual(
+        expect.arrayContaining([
+          'GET /v1/workflows/:id',
+          'GET /v1/workflows/:id/versions',
+          'GET /v1/workflows/:id/versions/:version',
+          'POST /v1/agents/:workflow_id/execute',
+        ]),
+      );
+      const before = await storeCounts(server.test.node.store);
+      const fill = (route: AppRoute, id: string) => fillPath(route.path, (name) => (name === 'version' ? '1' : id));
+      for (const key of [alice, publisher]) {
+        for (const route of workflowRoutes) {
+          const json = route.method === 'POST' ? { inputs: { text: 'x' } } : undefined;
+          const theirs = await as(key, route.method, fill(route, 'access-echo'), { ...(json && { json }) });
+          const nobodys = await as(key, route.method, fill(route, 'access-none'), { ...(json && { json }) });
+          expect(theirs.status, `${route.method} ${route.path} on bob's workflow: ${theirs.text}`).toBe(404);
+          expect(theirs.text.replaceAll('access-echo', '<id>')).toBe(nobodys.text.replaceAll('access-none', '<id>'));
+        }
+        const listed = (await as(key, 'GET', '/v1/workflows')).json as { workflows: { workflowId: string }[] };
+        expect(listed.workflows.map((w) => w.workflowId)).not.toContain('access-echo');
+      }
+      expect(await storeCounts(server.test.node.store)).toEqual(before);
+      // Bob's client key runs and reads it: ownership is by principal, not by the key that published.
+      expect((await as(bob, 'GET', '/v1/workflows/access-echo')).status).toBe(200);
+    });
+
     it('lets the owner use the same routes (so the 404s above are about ownership)', async () => {
       expect((await as(bob, 'GET', `/v1/agents/${bobs.done}/status`)).status).toBe(200);
       expect((await as(bob, 'GET', `/v1/agents/${bobs.done}/receipt`)).status).toBe(200);
@@ -170,7 +209,7 @@ for (const kind of BACKENDS) {
     });
 
     it("does not list another client's executions, however the list is filtered", async () => {
-      const own = await execute(alice, 'access-echo', { text: 'alice' });
+      const own = await execute(alice, alicesEcho.id, { text: 'alice' });
       await waitForStatus(alice, own, 'completed');
       const ids = async (key: string, query: string) =>
         (
@@ -345,19 +384,21 @@ for (const kind of BACKENDS) {
         ).status,
       ).toBe(403);
       expect(await storeCounts(server.test.node.store)).toEqual(before);
-      const latest = await as(alice, 'GET', '/v1/workflows/access-echo');
-      expect(latest.json).toMatchObject({ version: 1, owner: 'acme', name: 'Access echo' });
+      const latest = await as(bob, 'GET', '/v1/workflows/access-echo');
+      expect(latest.json).toMatchObject({ version: 1, owner: 'bob', name: 'Access echo' });
+      // The refusal says the id is taken, not by whom: workflows are visible to their owners only.
+      expect(response.text).not.toContain('bob');
       // The owner can.
-      const owned = await as(publisher, 'POST', '/v1/workflows', { json: changed });
+      const owned = await as(await server.key('bob', 'publisher'), 'POST', '/v1/workflows', { json: changed });
       expect(owned.status).toBe(201);
-      expect(owned.json).toMatchObject({ version: 2, owner: 'acme' });
+      expect(owned.json).toMatchObject({ version: 2, owner: 'bob' });
     });
 
     it('answers the same Idempotency-Key from the same client with the same execution, and per client', async () => {
       const before = (await storeCounts(server.test.node.store)).executions;
       const headers = { 'idempotency-key': 'order-42' };
-      const first = await execute(alice, 'access-echo', { text: 'once' }, headers);
-      const again = await execute(alice, 'access-echo', { text: 'once' }, headers);
+      const first = await execute(alice, alicesEcho.id, { text: 'once' }, headers);
+      const again = await execute(alice, alicesEcho.id, { text: 'once' }, headers);
       expect(again).toBe(first);
       // Bob using the same key string is another client: his own execution, not Alice's.
       const bobsOwn = await execute(bob, 'access-echo', { text: 'once' }, headers);
@@ -438,7 +479,8 @@ describe('API logs', () => {
       const address = app.server.address();
       const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
       const admin = (await context.keys.create('admin', 'admin')).token;
-      const publisherKey = (await context.keys.create('acme', 'publisher')).token;
+      // Eve's own publisher key: the plan's execute route runs only the caller's own workflows.
+      const publisherKey = (await context.keys.create('eve', 'publisher')).token;
       const workerKey = (await context.keys.create('w', 'worker')).token;
       secrets.push(admin, publisherKey, workerKey);
       const created = await call(url, 'POST', '/v1/keys', { key: admin, json: { principal: 'eve', role: 'client' } });

@@ -50,7 +50,7 @@ for (const kind of BACKENDS) {
       server = await startTestServer(kind, 'blob-grants', { node: { workers: 2 }, server: { closeGraceMs: 200 } });
       alice = server.client(await server.key('alice', 'client'));
       bob = server.client(await server.key('bob', 'client'));
-      publisher = server.client(await server.key('publisher', 'publisher'));
+      publisher = server.client(await server.key('alice', 'publisher'));
       bobsImage = await bob.uploadBlob(
         Buffer.from('89504e470d0a1a0a' + 'bob-private-scan'.repeat(8), 'utf8'),
         'image/png',
@@ -112,7 +112,7 @@ for (const kind of BACKENDS) {
         });
         alice = server.client(await server.key('alice', 'client'));
         bob = server.client(await server.key('bob', 'client'));
-        publisher = server.client(await server.key('publisher', 'publisher'));
+        publisher = server.client(await server.key('alice', 'publisher'));
         bobsImage = await bob.uploadBlob(Buffer.from('bob-private-scan'), 'image/png');
         worker = await new HttpWorker(server.url, await server.key('gpu', 'worker')).register();
         stranger = await new HttpWorker(server.url, await server.key('stranger', 'worker')).register();

@@ -58,9 +58,11 @@ describe('blobs through the server', () => {
 
   beforeAll(async () => {
     server = await startTestServer('sqlite', 'blobs', { node: { workers: 0 }, server: { closeGraceMs: 200 } });
-    const publisher = server.client(await server.key('publisher', 'publisher'));
-    await publisher.publishWorkflow(reverseFlow('reverse', 'inputs.file'));
-    publish = (definition) => publisher.publishWorkflow(definition);
+    // A workflow runs through the plan's execute route only for its owner: Alice and Bob publish their own.
+    await server.client(await server.key('alice', 'publisher')).publishWorkflow(reverseFlow('reverse', 'inputs.file'));
+    const bobPublisher = server.client(await server.key('bob', 'publisher'));
+    await bobPublisher.publishWorkflow(reverseFlow('reverse-bob', 'inputs.file'));
+    publish = (definition) => bobPublisher.publishWorkflow(definition);
     alice = server.client(await server.key('alice', 'client'));
     bob = server.client(await server.key('bob', 'client'));
     const signer = LocalSigner.generate();
@@ -130,7 +132,7 @@ describe('blobs through the server', () => {
 
   it("refuses an execution whose inputs name another client's blob (400), and reads nothing", async () => {
     const ref = await alice.uploadBlob(new TextEncoder().encode('secret of alice'), 'text/plain');
-    const refused = await bob.execute('reverse', { inputs: { file: ref.$blob } }).catch((e: unknown) => e);
+    const refused = await bob.execute('reverse-bob', { inputs: { file: ref.$blob } }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ status: 400 });
     expect((refused as Error).message).toContain('body.inputs');
     expect((await bob.listExecutions()).executions).toHaveLength(0);

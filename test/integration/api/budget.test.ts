@@ -54,7 +54,7 @@ describe('budgets and inputs through the server', () => {
 
   beforeAll(async () => {
     server = await startTestServer('sqlite', 'api-budget');
-    const publisher = await server.key('acme', 'publisher');
+    const publisher = await server.key('alice', 'publisher'); // the client's own principal: the plan's execute route runs only its own workflows
     client = await server.key('alice', 'client');
     for (const flow of [capped, overReporting]) {
       const published = await call(server.url, 'POST', '/v1/workflows', { key: publisher, json: flow });

@@ -34,7 +34,7 @@ for (const kind of BACKENDS) {
       server = await startTestServer(kind, 'foreign-reports', { node: { workers: 0 }, server: { closeGraceMs: 200 } });
       honest = await new HttpWorker(server.url, await server.key('honest', 'worker')).register();
       intruder = await new HttpWorker(server.url, await server.key('intruder', 'worker')).register();
-      const publisher = await server.key('pub', 'publisher');
+      const publisher = await server.key('victim', 'publisher'); // the client's principal: it runs its own workflow
       const flow = {
         id: 'fr-echo',
         name: 'fr-echo',

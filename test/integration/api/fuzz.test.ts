@@ -78,7 +78,8 @@ describe('every route, fuzzed', () => {
     });
     const [client, publisher, workerKey] = await Promise.all([
       server.key('fuzz-client', 'client'),
-      server.key('fuzz-publisher', 'publisher'),
+      // The client's own principal: the plan's execute route runs only the caller's own workflows.
+      server.key('fuzz-client', 'publisher'),
       server.key('fuzz-worker', 'worker'),
     ]);
     expect((await call(server.url, 'POST', '/v1/workflows', { key: publisher, json: workflow })).status).toBe(201);

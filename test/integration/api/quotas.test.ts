@@ -52,8 +52,9 @@ for (const kind of BACKENDS) {
     const keys: Record<string, string> = {};
     const as = (who: string, method: string, path: string, options: RawRequest = {}): Promise<RawResponse> =>
       call(server.url, method, path, { key: keys[who]!, ...options });
+    // Each principal runs its own copy: the plan's execute route runs only the caller's own workflows.
     const execute = (who: string, headers: Record<string, string> = {}) =>
-      as(who, 'POST', '/v1/agents/quota-stuck/execute', { json: { inputs: {} }, headers });
+      as(who, 'POST', `/v1/agents/quota-stuck-${who.replace(/\d+$/, '')}/execute`, { json: { inputs: {} }, headers });
     const idOf = (response: RawResponse) => (response.json as { executionId: string }).executionId;
 
     beforeAll(async () => {
@@ -64,12 +65,13 @@ for (const kind of BACKENDS) {
         env: { VERITY_QUOTA_RUNNING_EXECUTIONS: '2', VERITY_QUOTA_STREAMS: '2', VERITY_QUOTA_BLOB_BYTES: '1000' },
       });
       keys.admin = server.adminKey;
-      for (const [principal, role] of [
-        ['acme', 'publisher'],
-        ['alice', 'client'],
-        ['bob', 'client'],
+      for (const [name, principal, role] of [
+        ['alice-publisher', 'alice', 'publisher'],
+        ['bob-publisher', 'bob', 'publisher'],
+        ['alice', 'alice', 'client'],
+        ['bob', 'bob', 'client'],
       ] as const) {
-        keys[principal] = (
+        keys[name] = (
           (await as('admin', 'POST', '/v1/keys', { json: { principal, role } })).json as { token: string }
         ).token;
       }
@@ -79,7 +81,12 @@ for (const kind of BACKENDS) {
           token: string;
         }
       ).token;
-      expect((await as('acme', 'POST', '/v1/workflows', { json: stuckFlow })).status).toBe(201);
+      for (const principal of ['alice', 'bob']) {
+        const published = await as(`${principal}-publisher`, 'POST', '/v1/workflows', {
+          json: { ...stuckFlow, id: `quota-stuck-${principal}` },
+        });
+        expect(published.status, published.text).toBe(201);
+      }
       store = await openStore({ dataDir: backend.dataDir, databaseUrl: backend.databaseUrl });
     });
     afterAll(async () => {

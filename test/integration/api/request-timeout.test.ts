@@ -30,7 +30,8 @@ describe('the request timeout of a real server', () => {
     const publisher = (
       await call(server.url, 'POST', '/v1/keys', {
         key: server.adminKey,
-        json: { principal: 'acme', role: 'publisher' },
+        // Alice's own publisher key: the plan's execute route runs only the caller's own workflows.
+        json: { principal: 'alice', role: 'publisher' },
       })
     ).json as { token: string };
     expect((await call(server.url, 'POST', '/v1/workflows', { key: publisher.token, json: stuckFlow })).status).toBe(

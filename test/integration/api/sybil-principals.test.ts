@@ -162,7 +162,7 @@ for (const kind of BACKENDS) {
         expect(liarA.signer.keyId).not.toBe(liarB.signer.keyId);
         const honest = await new HttpWorker(server.url, await server.key('honest', 'worker')).register();
 
-        const publisher = await server.key('sybil-publisher', 'publisher');
+        const publisher = await server.key('sybil-client', 'publisher'); // the client's own: it runs only its own workflows
         const client = await server.key('sybil-client', 'client');
         expect((await call(server.url, 'POST', '/v1/workflows', { key: publisher, json: WORKFLOW })).status).toBe(201);
         const executed = await call(server.url, 'POST', '/v1/agents/sybil-vote/execute', {
@@ -216,7 +216,7 @@ for (const kind of BACKENDS) {
         const liarA = await new HttpWorker(server.url, sybilKey).register();
         const liarB = await new HttpWorker(server.url, sybilKey).register();
         const honest = await new HttpWorker(server.url, await server.key('honest-race', 'worker')).register();
-        const publisher = await server.key('race-publisher', 'publisher');
+        const publisher = await server.key('race-client', 'publisher');
         const client = await server.key('race-client', 'client');
         expect(
           (

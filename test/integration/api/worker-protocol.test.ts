@@ -72,7 +72,8 @@ async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, t
 
 /** Sets up: a published workflow, a client, and runs one execution per call. */
 async function prepare(server: TestServer, workflowId: string, step: Record<string, unknown> = {}) {
-  const publisher = await server.key(`pub-${workflowId}`, 'publisher');
+  // The client's own principal: the plan's execute route runs only the caller's own workflows.
+  const publisher = await server.key(`client-${workflowId}`, 'publisher');
   const client = await server.key(`client-${workflowId}`, 'client');
   const published = await call(server.url, 'POST', '/v1/workflows', { key: publisher, json: flow(workflowId, step) });
   expect(published.status, published.text).toBe(201);

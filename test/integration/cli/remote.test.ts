@@ -118,7 +118,7 @@ describe('the CLI against a server', () => {
 
     const missing = await runCli(['run', 'no-such-workflow'], alice);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/no published workflow no-such-workflow/);
+    expect(missing.stderr).toMatch(/no workflow no-such-workflow of yours/);
   });
 
   it('cancels a running execution and retries it to the end', async () => {
@@ -160,15 +160,20 @@ describe('the CLI against a server', () => {
     const probe = await runCli(['status', aliceFirst], remote(bob));
     expect(probe.code).toBe(2);
     expect(probe.stderr).toContain(`no execution ${aliceFirst}`);
-    // A client may run published workflows but not publish them.
+    // A client may not publish; it runs the workflows its principal published, not another's.
     const publish = await runCli(
       ['run', 'examples/linear/workflow.yaml', '--input', '@examples/linear/input.json'],
       remote(bob),
     );
     expect(publish.code).toBe(2);
     expect(publish.stderr).toContain('verity run text-report');
+    const foreign = await runCli(['run', 'text-report', '--input', '@examples/linear/input.json', '-q'], remote(bob));
+    expect(foreign.code).toBe(2);
+    expect(foreign.stderr).toContain('no workflow text-report of yours');
+    expect(foreign.stderr).toContain('POST /v1/market/listings/{id}/execute');
+    const alicesClient = (await runCli(['keys', 'create', '--role', 'client', '--name', 'alice'], admin)).stdout.trim();
     expect(
-      (await runCli(['run', 'text-report', '--input', '@examples/linear/input.json', '-q'], remote(bob))).code,
+      (await runCli(['run', 'text-report', '--input', '@examples/linear/input.json', '-q'], remote(alicesClient))).code,
     ).toBe(0);
 
     const bobId = keys.find((k) => k.principal === 'bob')!.id;

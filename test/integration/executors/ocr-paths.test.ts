@@ -88,7 +88,8 @@ beforeAll(async () => {
   alice = await client('alice', 'client');
   const bob = await client('bob', 'client');
   bobsInvoice = await bob.uploadBlob(INVOICE, 'image/png');
-  await (await client('publisher', 'publisher')).publishWorkflow(ocrFlow);
+  // Alice's own publisher key: the plan's execute route runs only the caller's own workflows.
+  await (await client('alice', 'publisher')).publishWorkflow(ocrFlow);
 }, 120_000);
 
 afterAll(async () => {
@@ -112,7 +113,7 @@ describe('OCR image paths through a server', () => {
     await server.stop();
     server = await startServerProcess({ dataDir: join(dir, 'server'), workers: 0 });
     const { key } = clients(server.url, server.adminKey);
-    alice = new VerityClient({ server: server.url, apiKey: await key('alice2', 'client') });
+    alice = new VerityClient({ server: server.url, apiKey: await key('alice', 'client') });
     remoteWorker = await startWorkerProcess({
       url: server.url,
       apiKey: await key('gpu', 'worker'),

@@ -67,7 +67,7 @@ export function schemasOf(openapi: OpenApiDocument, route: AppRoute): RouteSchem
   };
 }
 
-/** Workflow ids publishers may (re)publish with hostile contents, and clients then run. */
+/** Workflow ids publishers may (re)publish with hostile contents, and then run (they are theirs). */
 export const HOSTILE_WORKFLOW_IDS = ['atk-h0', 'atk-h1', 'atk-h2', 'atk-h3'] as const;
 
 export interface AttackRequest extends FuzzRequest {

@@ -9,7 +9,7 @@ import type { ServerProcess } from '../server.js';
 
 /**
  * A real `verity serve` to attack, with every role and two principals of each role that owns things,
- * and things to find: published workflows, executions that ran on the in-process workers (with
+ * and things to find: published workflows (the clients' own: see below), executions that ran on the in-process workers (with
  * receipts), one kept running with its job assigned to a remote worker over HTTP, blobs of two clients.
  */
 
@@ -83,6 +83,8 @@ export const WORKFLOWS = {
     steps: [{ id: 'a', step_type: 'inference', model_requirements: { name: 'builtin/echo' } }],
   },
 } as const;
+/** The second client's own workflow (published with a publisher key of its principal), which it runs. */
+const CLIENT2_ECHO = { ...WORKFLOWS.echo, id: 'atk-echo-b' };
 /** Published by the second publisher: the first must not change it. */
 export const OTHER_WORKFLOW = {
   id: 'atk-other',
@@ -176,8 +178,20 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
       ).id,
     );
 
+  // The plan's execute route runs only the caller's own workflows, so the clients run workflows published
+  // with a publisher key of their own principal (a principal may hold keys of several roles). The publisher
+  // roles then own only what they publish during the attack, and every run of another's workflow is a 404.
+  const ownPublisherKey = async (role: 'client' | 'client2') =>
+    (
+      await ok<{ token: string }>(
+        `publisher key of ${role}`,
+        post(adminKey, '/v1/keys', { principal: principals[role], role: 'publisher' }),
+      )
+    ).token;
+  const [clientPublisher, client2Publisher] = [await ownPublisherKey('client'), await ownPublisherKey('client2')];
   for (const workflow of Object.values(WORKFLOWS))
-    await ok(`publish ${workflow.id}`, post(keys.publisher, '/v1/workflows', workflow));
+    await ok(`publish ${workflow.id}`, post(clientPublisher, '/v1/workflows', workflow));
+  await ok(`publish ${CLIENT2_ECHO.id}`, post(client2Publisher, '/v1/workflows', CLIENT2_ECHO));
   await ok('publish other', post(keys.publisher2, '/v1/workflows', OTHER_WORKFLOW));
 
   const blobOf = async (key: string | undefined, text: string) =>
@@ -211,7 +225,7 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
     throw new Error(`execution ${id} did not finish`);
   };
   const execA = await run(keys.client, 'atk-echo', { text: 'hello from a' });
-  const execB = await run(keys.client2, 'atk-echo', { text: 'hello from b' });
+  const execB = await run(keys.client2, CLIENT2_ECHO.id, { text: 'hello from b' });
   await run(keys.client, 'atk-expr', { items: [1, 2, 3] });
   await waitDone(keys.client, execA);
   await waitDone(keys.client2, execB);
@@ -300,7 +314,7 @@ export async function startAttackTarget(options: { workers?: number; args?: stri
     principals,
     ids: {
       executions: { client: execA, client2: execB, manual: '' },
-      workflows: [...Object.values(WORKFLOWS).map((w) => w.id), OTHER_WORKFLOW.id],
+      workflows: [...Object.values(WORKFLOWS).map((w) => w.id), CLIENT2_ECHO.id, OTHER_WORKFLOW.id],
       jobs: [],
       workers: { worker: worker.id, worker2: other.id },
       blobs,
