@@ -79,12 +79,12 @@ export type UpdateListingRequest = z.input<typeof updateListingRequest>;
 
 export interface ListingSearchOptions {
   /** Words that must all occur in the title, description or tags. */
-  q?: string;
-  tag?: string;
-  sort?: 'rating' | 'executions' | 'price' | 'newest';
-  limit?: number;
+  q?: string | undefined;
+  tag?: string | undefined;
+  sort?: 'rating' | 'executions' | 'price' | 'newest' | undefined;
+  limit?: number | undefined;
   /** The `next_cursor` of the page before. */
-  cursor?: string;
+  cursor?: string | undefined;
 }
 
 /** A credit or a payout: `amount` in integer micro-units (> 0). */
