@@ -33,7 +33,7 @@ interface Problem {
 }
 
 const issuesOf = (response: RawResponse): Problem[] =>
-  ((response.json as { error: { details?: { issues?: Problem[] } } }).error.details?.issues ?? []) as Problem[];
+  (response.json as { error: { details?: { issues?: Problem[] } } }).error.details?.issues ?? [];
 
 /** The listing routes over real HTTP: who sees what, who changes what, and what is refused, changing nothing. */
 for (const kind of BACKENDS) {
