@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OVER_QUOTA_POLICIES, PRICING_MODELS } from '../attest/settlement/terms.js';
+import type { OverQuotaPolicy, PricingModel } from '../attest/settlement/terms.js';
 import {
   EXECUTION_STATUSES,
   LEDGER_BUCKETS,
@@ -462,8 +462,10 @@ export const ledgerPayoutRequest = z
 // src/market/'s, shared by the routes and the CLI.
 
 const microUnits = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
-const pricingModel = z.enum(PRICING_MODELS);
-const overQuota = z.enum(OVER_QUOTA_POLICIES);
+// Spelled out rather than imported from src/attest/settlement/, which the SDK's bundle must not pull in; the
+// types keep them to the settlement's own lists.
+const pricingModel = z.enum(['per_execution', 'per_usage', 'subscription'] as const satisfies readonly PricingModel[]);
+const overQuota = z.enum(['charge', 'refuse'] as const satisfies readonly OverQuotaPolicy[]);
 const listingTitle = z.string().min(1).max(200);
 const listingDescription = z.string().max(10_000);
 const listingTags = z
