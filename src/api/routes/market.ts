@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { platformFeeBps } from '../../market/fee.js';
 import { listingViews } from '../../market/listing-view.js';
 import type { ListingView } from '../../market/listing-view.js';
@@ -127,7 +126,6 @@ export function registerMarketRoutes(app: FastifyInstance, context: ApiContext):
         summary: `${summary} (owner or admin)`,
         description: `Asking for the state the listing is in changes nothing. A retired listing is final: pausing or resuming it is a 409. Another's listing is a 404. ${NOT_VISIBLE}`,
         params: listingIdParams,
-        body: z.strictObject({}).optional(),
         response: { 200: listingView, 400: errorBody, 403: errorBody, 404: errorBody, 409: errorBody },
       },
       handler: async (request) => {

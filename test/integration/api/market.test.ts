@@ -318,7 +318,10 @@ for (const kind of BACKENDS) {
           (l) => l.status,
         );
       expect(((await as(pub, 'POST', `${path}/pause`, {})).json as ListingView).status).toBe('paused');
-      expect(((await as(pub, 'POST', `${path}/pause`, {})).json as ListingView).status).toBe('paused');
+      // Again, and without a body at all: the same state, nothing changes.
+      const again = await call(server.url, 'POST', `${path}/pause`, { key: pub });
+      expect(again.status, again.text).toBe(200);
+      expect((again.json as ListingView).status).toBe('paused');
       expect(await found(alice)).toEqual([]);
       expect(await found(pub)).toEqual(['paused']);
       expect(await found(server.adminKey)).toEqual(['paused']);
