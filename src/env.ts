@@ -66,7 +66,10 @@ function integerUpTo(min: number, max: number, what: string): Kind<number> {
   const base = integer(min, what);
   return {
     expected: what,
-    parse: (text) => ((value) => (value !== undefined && value <= max ? value : undefined))(base.parse(text)),
+    parse(text) {
+      const value = base.parse(text);
+      return value !== undefined && value <= max ? value : undefined;
+    },
   };
 }
 
