@@ -29,6 +29,7 @@ import { VerityError } from './errors.js';
  * | `VERITY_QUOTA_VERIFICATIONS` | a positive integer | 1 | per principal: bundles being verified at once through the API on one server process |
  * | `VERITY_MAX_WORKERS_PER_PRINCIPAL` | a positive integer | 64 | per worker principal: distinct keys among its active workers |
  * | `VERITY_MAX_ZK_KEYS_PER_PRINCIPAL` | a positive integer | 32 | per worker principal: keys its workers put in the zk worker registry |
+ * | `VERITY_PLATFORM_FEE_BPS` | an integer from 0 to 10000 | 500 (5 %) | the platform's fee on each marketplace price, in basis points, frozen into each run's terms when its hold is placed |
  * | `VERITY_MODELS_CONFIG` | a file | none | the hosted models an in-process worker serves (also `--models-config`) |
  * | `VERITY_SERVER` | a URL | none | the server a CLI command works against (also `--server`) |
  * | `VERITY_API_KEY` | an API key | none | the key for `VERITY_SERVER` (also `--api-key`, `--key`) |
@@ -57,6 +58,17 @@ function integer(min: number, what: string): Kind<number> {
       const value = Number(trimmed);
       // Number('') and Number(' ') are 0: an all-blank value is no number (unset is handled before).
       return trimmed !== '' && Number.isSafeInteger(value) && value >= min ? value : undefined;
+    },
+  };
+}
+
+function integerUpTo(min: number, max: number, what: string): Kind<number> {
+  const base = integer(min, what);
+  return {
+    expected: what,
+    parse(text) {
+      const value = base.parse(text);
+      return value !== undefined && value <= max ? value : undefined;
     },
   };
 }
@@ -95,6 +107,7 @@ export const VERITY_ENV = {
   VERITY_QUOTA_VERIFICATIONS: positive,
   VERITY_MAX_WORKERS_PER_PRINCIPAL: positive,
   VERITY_MAX_ZK_KEYS_PER_PRINCIPAL: positive,
+  VERITY_PLATFORM_FEE_BPS: integerUpTo(0, 10_000, 'a whole number of basis points from 0 to 10000'),
   VERITY_MODELS_CONFIG: text,
   VERITY_SERVER: text,
   VERITY_API_KEY: text,

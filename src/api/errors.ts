@@ -8,6 +8,8 @@ import { VerityError } from '../errors.js';
 import type { ExpressionErrorCode } from '../expressions/evaluator.js';
 import type { KeyStoreErrorCode } from '../keys/errors.js';
 import type { LedgerErrorCode } from '../ledger/errors.js';
+import type { MarketErrorCode } from '../market/errors.js';
+import { MarketError } from '../market/errors.js';
 import type { ReceiptErrorCode } from '../receipts/errors.js';
 import type { RegistryErrorCode } from '../registry/errors.js';
 import type { StoreErrorCode } from '../store/errors.js';
@@ -88,6 +90,7 @@ export type ServerErrorCode =
   | KeyStoreErrorCode
   | LedgerErrorCode
   | LogErrorCode
+  | MarketErrorCode
   | ReceiptErrorCode
   | RegistryErrorCode
   | StoreErrorCode
@@ -127,6 +130,10 @@ export const ERROR_ANSWERS: ErrorAnswers = {
   // 402 Payment Required: the message says how much is missing, and nothing was started or written.
   insufficient_funds: [402, 'insufficient_funds'],
   idempotency_conflict: [409, 'conflict'],
+  invalid_listing: [400, 'validation'],
+  listing_not_found: [404, 'not_found'],
+  unknown_workflow: [404, 'not_found'],
+  listing_retired: [409, 'conflict'],
   // The routes that mean these as answers catch them and throw an ApiError (a missing blob is a 404 there,
   // a registration past its cap a 429 with its quota); anywhere else they are the server's fault.
   not_found: 'internal',
@@ -195,6 +202,13 @@ export function clientError(error: unknown):
     code !== undefined && Object.hasOwn(ERROR_ANSWERS, code) ? ERROR_ANSWERS[code as ServerErrorCode] : 'internal';
   if (error instanceof VerityError && answer !== 'internal') {
     const [status, shown] = answer;
+    if (error instanceof MarketError && status === 400 && typeof error.context.field === 'string') {
+      // The market names fields as a request spells them; the API says where in the request, as zod's do.
+      const where = error.context.in === 'query' ? 'query' : 'body';
+      const field = `${where}.${error.context.field}`;
+      const message = `${where}.${error.message}`;
+      return { status, body: { error: { code: shown, message, details: { issues: [{ field, message }] } } } };
+    }
     const details = error instanceof WorkflowError && error.issues.length > 0 ? { issues: error.issues } : undefined;
     return { status, body: { error: { code: shown, message: error.message, ...(details && { details }) } } };
   }

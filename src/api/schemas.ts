@@ -1,6 +1,15 @@
 import { z } from 'zod';
-import { EXECUTION_STATUSES, LEDGER_BUCKETS, LEDGER_KINDS, ROLES, STEP_STATUSES } from '../store/records.js';
-import type { LedgerBucket, LedgerKind } from '../store/records.js';
+import type { OverQuotaPolicy, PricingModel } from '../attest/settlement/terms.js';
+import {
+  EXECUTION_STATUSES,
+  LEDGER_BUCKETS,
+  LEDGER_KINDS,
+  LISTING_SORTS,
+  LISTING_STATUSES,
+  ROLES,
+  STEP_STATUSES,
+} from '../store/records.js';
+import type { LedgerBucket, LedgerKind, ListingSort, ListingStatus } from '../store/records.js';
 
 /**
  * The REST API's request and response schemas. The server validates with them, the OpenAPI document is
@@ -446,3 +455,177 @@ export const ledgerPayoutRequest = z
     memo: z.string().min(1).max(200).optional().meta({ description: "the postings' reason; default payout" }),
   })
   .meta({ id: 'LedgerPayoutRequest' });
+
+// ---------------------------------------------------------------------------------------------------------
+// The marketplace's listings (snake_case, the plan's names). Prices are integer micro-units; rates are basis
+// points. The rules past the shape (the least markup, a free listing's budget, who owns the workflow) are
+// src/market/'s, shared by the routes and the CLI.
+
+const microUnits = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+// Spelled out rather than imported from src/attest/settlement/, which the SDK's bundle must not pull in; the
+// types keep them to the settlement's own lists.
+const pricingModel = z.enum(['per_execution', 'per_usage', 'subscription'] as const satisfies readonly PricingModel[]);
+const overQuota = z.enum(['charge', 'refuse'] as const satisfies readonly OverQuotaPolicy[]);
+const listingTitle = z.string().min(1).max(200);
+const listingDescription = z.string().max(10_000);
+const listingTags = z
+  .array(z.string().min(1).max(40))
+  .max(20)
+  .meta({ description: 'at most 20 tags of 1 to 40 characters; stored lowercase, each once' });
+const authorizedUsers = z
+  .array(principalName)
+  .max(1000)
+  .meta({ description: 'principals (API key names) that may see and run the listing when it is not public' });
+const listingStatus = z.enum(LISTING_STATUSES as readonly [ListingStatus, ...ListingStatus[]]);
+
+const pricingFields = {
+  model: pricingModel,
+  markup_bps: microUnits.meta({
+    description:
+      'per_usage: m, the markup on the compute cost in basis points; at least ⌈f·10⁴/(10⁴ − f)⌉ for the platform fee f',
+  }),
+  max_price: microUnits.nullable().meta({ description: 'per_usage: the most one run costs (required there)' }),
+  included_executions: microUnits.meta({ description: 'subscription: runs included in each period at price 0' }),
+  over_quota: overQuota.meta({ description: 'subscription: past the included runs, charge execution_price or refuse' }),
+};
+
+export const listingPricingInput = z.strictObject({
+  model: pricingFields.model,
+  markup_bps: pricingFields.markup_bps.optional(),
+  max_price: pricingFields.max_price.optional(),
+  included_executions: pricingFields.included_executions.optional(),
+  over_quota: pricingFields.over_quota.optional(),
+});
+
+export const createListingRequest = z
+  .strictObject({
+    workflow_id: z.string().min(1).max(64),
+    workflow_version: z.int().min(1).optional().meta({ description: 'default: the latest version' }),
+    title: listingTitle,
+    description: listingDescription.optional(),
+    tags: listingTags.optional(),
+    execution_price: microUnits.optional().meta({ description: 'E: per completed run, or per run past a quota' }),
+    subscription_price: microUnits.optional().meta({ description: 'per 30-day subscription period' }),
+    pricing: listingPricingInput,
+    verification_level: verificationLevel
+      .optional()
+      .meta({ description: "default: the workflow's own; only a stricter one may be chosen" }),
+    is_public: z.boolean().optional().meta({ description: 'default true' }),
+    authorized_users: authorizedUsers.optional(),
+    show_definition: z
+      .boolean()
+      .optional()
+      .meta({ description: "whether buyers see the workflow's definition; default false" }),
+  })
+  .meta({ id: 'CreateListingRequest' });
+
+/** Derived from settled runs and ratings, or kept by the server: a change that names one is refused, by name. */
+export const LISTING_READ_ONLY_FIELDS = [
+  'id',
+  'owner',
+  'workflow_id',
+  'workflow_digest',
+  'status',
+  'rating',
+  'rating_count',
+  'total_executions',
+  'success_rate',
+  'median_duration_ms',
+  'created_at',
+  'updated_at',
+] as const;
+
+const readOnly = z.never({ error: 'is derived or kept by the server; nobody can write it' }).optional();
+const readOnlyShape = Object.fromEntries(LISTING_READ_ONLY_FIELDS.map((field) => [field, readOnly])) as Record<
+  (typeof LISTING_READ_ONLY_FIELDS)[number],
+  typeof readOnly
+>;
+
+export const updateListingRequest = z
+  .strictObject({
+    title: listingTitle.optional(),
+    description: listingDescription.optional(),
+    tags: listingTags.optional(),
+    execution_price: microUnits.optional(),
+    subscription_price: microUnits.optional(),
+    pricing: z
+      .strictObject({
+        model: pricingFields.model.optional(),
+        markup_bps: pricingFields.markup_bps.optional(),
+        max_price: pricingFields.max_price.optional(),
+        included_executions: pricingFields.included_executions.optional(),
+        over_quota: pricingFields.over_quota.optional(),
+      })
+      .optional()
+      .meta({ description: 'the fields given replace those of the current pricing' }),
+    workflow_version: z
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: 'move the listing to this version of its workflow' }),
+    verification_level: verificationLevel.optional(),
+    is_public: z.boolean().optional(),
+    authorized_users: authorizedUsers.optional(),
+    show_definition: z.boolean().optional(),
+    ...readOnlyShape,
+  })
+  .meta({ id: 'UpdateListingRequest' });
+
+export const listingView = z
+  .object({
+    id: z.string(),
+    owner: z.string(),
+    workflow_id: z.string(),
+    workflow_version: z.int(),
+    workflow_digest: z.string(),
+    title: z.string(),
+    description: z.string(),
+    tags: z.array(z.string()),
+    execution_price: microUnits,
+    subscription_price: microUnits,
+    pricing: z.object(pricingFields),
+    verification_level: verificationLevel,
+    is_public: z.boolean(),
+    authorized_users: z.array(z.string()).optional().meta({ description: 'shown to the owner and admins only' }),
+    show_definition: z.boolean(),
+    status: listingStatus,
+    rating: z
+      .number()
+      .nullable()
+      .meta({ description: 'average stars of ratings by others than the owner; null without' }),
+    rating_count: z.int(),
+    total_executions: z.int().meta({ description: 'settled completed runs by others than the owner' }),
+    success_rate: z
+      .number()
+      .nullable()
+      .meta({ description: 'completed / (completed + failed) settled runs; null without' }),
+    median_duration_ms: z.int().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    definition: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "the workflow's definition: when show_definition, or for the owner and admins" }),
+  })
+  .meta({ id: 'Listing' });
+
+export const listingPage = z
+  .object({
+    listings: z.array(listingView),
+    next_cursor: z.string().optional().meta({ description: 'pass as `cursor` for the next page; absent on the last' }),
+  })
+  .meta({ id: 'ListingPage' });
+
+export const listingSearchQuery = z.strictObject({
+  q: z
+    .string()
+    .max(200)
+    .optional()
+    .meta({ description: 'words that must all occur in the title, description or tags' }),
+  tag: z.string().min(1).max(40).optional(),
+  sort: z.enum(LISTING_SORTS as readonly [ListingSort, ...ListingSort[]]).default('newest'),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(500).optional(),
+});
+
+export const listingIdParams = z.strictObject({ id: z.string().min(1).max(100) });

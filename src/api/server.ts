@@ -21,6 +21,7 @@ import { registerAgentRoutes } from './routes/agents.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLedgerRoutes } from './routes/ledger.js';
+import { registerMarketRoutes } from './routes/market.js';
 import { registerReceiptRoutes } from './routes/receipts.js';
 import { registerBlobRoutes } from './routes/blobs.js';
 import { registerWorkerProtocol } from './routes/worker-protocol.js';
@@ -247,6 +248,7 @@ export async function buildServer(
       registerWorkerProtocol(v1, context);
       registerBlobRoutes(v1, context);
       registerLedgerRoutes(v1, context);
+      registerMarketRoutes(v1, context);
       done();
     },
     { prefix: '/v1' },

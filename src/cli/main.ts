@@ -6,6 +6,7 @@ import { registerControl } from './commands/control.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLedger } from './commands/ledger.js';
+import { registerMarket } from './commands/market.js';
 import { registerReceipts } from './commands/receipts.js';
 import { registerServe } from './commands/serve.js';
 import { registerRun } from './commands/run.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerReceipts(program);
   registerKeys(program);
   registerLedger(program);
+  registerMarket(program);
   registerBlobs(program);
   registerServe(program);
   registerZk(program);
@@ -94,7 +96,13 @@ function exitCodeOf(error: unknown): number {
       // The ledger refused what was asked (locally, as a server answers 4xx): too little money, a reused key.
       error.code === 'insufficient_funds' ||
       error.code === 'idempotency_conflict' ||
-      error.code === 'invalid_transaction')
+      error.code === 'invalid_transaction' ||
+      // The market refused what was asked (locally, as a server answers 4xx).
+      error.code === 'invalid_listing' ||
+      error.code === 'listing_not_found' ||
+      error.code === 'unknown_workflow' ||
+      error.code === 'listing_retired' ||
+      error.code === 'invalid_cursor')
   ) {
     return EXIT.usage;
   }

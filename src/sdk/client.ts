@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { createListingRequest, updateListingRequest } from '../api/schemas.js';
 import {
   apiKeyView,
   blobRef as blobRefSchema,
@@ -14,6 +15,8 @@ import {
   ledgerBalance,
   ledgerTransaction,
   ledgerTransactionPage,
+  listingPage,
+  listingView,
   validationResult,
   verificationReport,
   workerView,
@@ -66,6 +69,23 @@ export type LedgerBalanceView = z.output<typeof ledgerBalance>;
 /** A ledger transaction, with the postings the caller may see (its own; an admin's: all). */
 export type LedgerTransactionView = z.output<typeof ledgerTransaction>;
 export type LedgerTransactionPage = z.output<typeof ledgerTransactionPage>;
+/** A marketplace listing, with its derived stats (and the workflow's definition where the caller may see it). */
+export type ListingView = z.output<typeof listingView>;
+export type ListingPage = z.output<typeof listingPage>;
+/** What `createListing` sends: the request body of POST /v1/market/listings. */
+export type CreateListingRequest = z.input<typeof createListingRequest>;
+/** What `updateListing` sends: the fields to change. */
+export type UpdateListingRequest = z.input<typeof updateListingRequest>;
+
+export interface ListingSearchOptions {
+  /** Words that must all occur in the title, description or tags. */
+  q?: string | undefined;
+  tag?: string | undefined;
+  sort?: 'rating' | 'executions' | 'price' | 'newest' | undefined;
+  limit?: number | undefined;
+  /** The `next_cursor` of the page before. */
+  cursor?: string | undefined;
+}
 
 /** A credit or a payout: `amount` in integer micro-units (> 0). */
 export interface LedgerMove {
@@ -370,6 +390,46 @@ export class VerityClient {
   /** Records a payout from a principal's available balance (admin keys); a 402 when it has less. */
   payout(move: LedgerMove): Promise<LedgerTransactionView> {
     return this.request('POST', '/v1/ledger/payout', ledgerTransaction, ledgerMoveRequest(move));
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // The marketplace's listings (prices in integer micro-units)
+
+  /** Lists a workflow version the caller owns (publisher and admin keys). */
+  createListing(request: CreateListingRequest): Promise<ListingView> {
+    return this.request('POST', '/v1/market/listings', listingView, { body: request });
+  }
+
+  /** A listing the caller may see, with its stats; a 404 for one it may not, as for one that does not exist. */
+  getListing(id: string): Promise<ListingView> {
+    return this.request('GET', `/v1/market/listings/${enc(id)}`, listingView);
+  }
+
+  /** One page of a search; pass `next_cursor` as `cursor` for the next. */
+  searchListings(options: ListingSearchOptions = {}): Promise<ListingPage> {
+    const query = new URLSearchParams();
+    for (const key of ['q', 'tag', 'sort', 'limit', 'cursor'] as const) {
+      if (options[key] !== undefined) query.set(key, String(options[key]));
+    }
+    return this.request('GET', `/v1/market/listings${queryString(query)}`, listingPage);
+  }
+
+  /** Changes a listing (its owner, or an admin). */
+  updateListing(id: string, change: UpdateListingRequest): Promise<ListingView> {
+    return this.request('PATCH', `/v1/market/listings/${enc(id)}`, listingView, { body: change });
+  }
+
+  pauseListing(id: string): Promise<ListingView> {
+    return this.request('POST', `/v1/market/listings/${enc(id)}/pause`, listingView, { body: {} });
+  }
+
+  resumeListing(id: string): Promise<ListingView> {
+    return this.request('POST', `/v1/market/listings/${enc(id)}/resume`, listingView, { body: {} });
+  }
+
+  /** Retires a listing for good. */
+  retireListing(id: string): Promise<ListingView> {
+    return this.request('POST', `/v1/market/listings/${enc(id)}/retire`, listingView, { body: {} });
   }
 
   // -------------------------------------------------------------------------------------------------------

@@ -417,3 +417,100 @@ export interface LedgerCheckReport {
   }[];
   unbalanced: { transactionId: string; sum: string; postings: number }[];
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The marketplace (src/market/ holds its rules; the store keeps its rows)
+
+export type ListingStatus = 'active' | 'paused' | 'retired';
+export const LISTING_STATUSES: readonly ListingStatus[] = ['active', 'paused', 'retired'];
+
+/**
+ * A listing: a workflow version a publisher offers to others, at terms. The pricing fields are the plan's
+ * (`SettlementTerms` of src/attest/settlement/ without the fee, which is the platform's and frozen at each
+ * hold). Its rating and execution counts are never stored here: they are derived (ListingStats).
+ */
+export interface ListingRecord {
+  id: string;
+  owner: string;
+  workflowId: string;
+  workflowVersion: number;
+  workflowDigest: string;
+  title: string;
+  description: string;
+  /** Lowercase, each once, in the order given. */
+  tags: string[];
+  model: 'per_execution' | 'per_usage' | 'subscription';
+  executionPrice: number;
+  subscriptionPrice: number;
+  markupBps: number;
+  /** Absent: no cap (only per_usage needs one). */
+  maxPrice?: number;
+  includedExecutions: number;
+  overQuota: 'charge' | 'refuse';
+  verificationLevel: 'basic' | 'full' | 'zk';
+  isPublic: boolean;
+  /** Principals that may see and run a listing that is not public. */
+  authorizedUsers: string[];
+  /** Whether buyers see the workflow's definition (its owner and admins always do). */
+  showDefinition: boolean;
+  status: ListingStatus;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
+ * What a listing's settled runs and ratings say of it, derived on every read and never written. The
+ * publisher's own runs and ratings do not count.
+ */
+export interface ListingStats {
+  /** The average of the stars, null without ratings. */
+  rating: number | null;
+  ratingCount: number;
+  /** Settled runs that completed. */
+  totalExecutions: number;
+  /** completed / (completed + failed) among settled runs; null when none settled either way. */
+  successRate: number | null;
+  /** Over completed runs; null when none completed. */
+  medianDurationMs: number | null;
+}
+
+/** One execution started through a listing: the terms it runs at, and how it settled. */
+export interface MarketRunRecord {
+  executionId: string;
+  listingId: string;
+  buyer: string;
+  publisher: string;
+  /** The SettlementTerms frozen when the hold was placed (snake_case, as src/attest/settlement/ takes them). */
+  terms: Record<string, unknown>;
+  buyerMaxPrice?: number;
+  /** 1 when the run was one a subscription included. */
+  includedRun: number;
+  subscriptionId?: string;
+  hold: number;
+  /** A SettlementOutcome once settled. */
+  outcome?: string;
+  durationMs?: number;
+  settledRevision?: number;
+  createdAt: number;
+  settledAt?: number;
+}
+
+/** One buyer's rating of a listing (a new one replaces the old). */
+export interface MarketRatingRecord {
+  listingId: string;
+  buyer: string;
+  executionId: string;
+  stars: number;
+  review?: string;
+  createdAt: number;
+}
+
+/** How a search orders listings; each has a unique tiebreak on the id, so pages never overlap or skip. */
+export type ListingSort = 'rating' | 'executions' | 'price' | 'newest';
+export const LISTING_SORTS: readonly ListingSort[] = ['rating', 'executions', 'price', 'newest'];
+
+/** Where a page of a search ends: the last listing's sort key and id. */
+export interface ListingSearchKey {
+  key: number;
+  id: string;
+}

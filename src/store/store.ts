@@ -8,7 +8,13 @@ import type {
   LedgerBalance,
   LedgerCheckReport,
   LedgerTransactionRecord,
+  ListingRecord,
+  ListingSearchKey,
+  ListingSort,
+  ListingStats,
   LogNode,
+  MarketRatingRecord,
+  MarketRunRecord,
   ReceiptRecord,
   ExecutionRecord,
   ExecutionStatus,
@@ -108,6 +114,29 @@ export interface LedgerPage {
 export interface LedgerAmounts {
   available: bigint;
   held: bigint;
+}
+
+/**
+ * A search of the marketplace's listings as one principal sees them: active listings that are public or
+ * that it owns or is authorized for, and its own paused ones (an admin: every listing not retired).
+ */
+export interface ListingSearch {
+  viewer: string;
+  admin: boolean;
+  /** Each must occur in the title, description or tags, case-insensitively (no wildcards). */
+  terms?: readonly string[];
+  /** An exact tag (tags are stored lowercase). */
+  tag?: string;
+  sort: ListingSort;
+  limit: number;
+  /** The `next` of the page before. */
+  after?: ListingSearchKey;
+}
+
+export interface ListingSearchPage {
+  listings: ListingRecord[];
+  /** Where the next page starts, when there is one. */
+  next?: ListingSearchKey;
 }
 
 export interface StoreReads {
@@ -217,6 +246,13 @@ export interface StoreReads {
    * what it finds.
    */
   checkLedger(): Promise<LedgerCheckReport>;
+
+  getListing(id: string): Promise<ListingRecord | undefined>;
+  /** One page of listings in the search's order, each exactly once across pages (a unique tiebreak on the id). */
+  searchListings(search: ListingSearch): Promise<ListingSearchPage>;
+  /** The derived stats of each listing (zeros and nulls for one with no runs or ratings). */
+  getListingStats(ids: readonly string[]): Promise<Map<string, ListingStats>>;
+  getMarketRun(executionId: string): Promise<MarketRunRecord | undefined>;
 }
 
 export interface StoreTx extends StoreReads {
@@ -301,4 +337,19 @@ export interface StoreTx extends StoreReads {
   insertLedgerTransaction(record: LedgerTransactionRecord): Promise<void>;
   /** Sets the cached balances of accounts this transaction has locked. */
   setLedgerBalances(balances: ReadonlyMap<string, LedgerAmounts>, now: number): Promise<void>;
+
+  insertListing(record: ListingRecord): Promise<void>;
+  /** Reads a listing and holds it for the rest of the transaction (PostgreSQL: FOR UPDATE; SQLite: the write lock). */
+  lockListing(id: string): Promise<ListingRecord | undefined>;
+  /** Rewrites a listing (its id and owner never change), with its tags and authorized users. */
+  updateListing(record: ListingRecord): Promise<void>;
+  /** Records an execution started through a listing; StoreError conflict if the execution has one. */
+  insertMarketRun(record: MarketRunRecord): Promise<void>;
+  /** Records how a run settled (outcome, duration, revision, time). */
+  updateMarketRun(
+    executionId: string,
+    patch: Patch<Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt'>>,
+  ): Promise<void>;
+  /** A buyer's rating of a listing, replacing the one it gave before. */
+  putMarketRating(record: MarketRatingRecord): Promise<void>;
 }

@@ -37,6 +37,7 @@ const dialect: SqlDialect = {
   lockExecutionSql: `SELECT ${executions.columns} FROM executions WHERE id = ? FOR UPDATE`,
   lockLedgerAccountSql:
     'SELECT CAST(available AS TEXT) AS available, CAST(held AS TEXT) AS held FROM ledger_accounts WHERE account = ? FOR UPDATE',
+  forUpdate: ' FOR UPDATE',
   async claimJob(conn, request) {
     // One claim at a time per worker: a worker's concurrent claims would not see each other's uncommitted
     // assignments, so two could take two replicas of one redundant step. Taken first in the transaction,

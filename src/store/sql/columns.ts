@@ -5,7 +5,8 @@
 export type SqlValue = string | number | null;
 export type Row = Record<string, unknown>;
 
-type Kind = 'text' | 'int' | 'json';
+/** `bool`: 0/1 in an integer column on both databases, so a filter on it is a plain comparison. */
+type Kind = 'text' | 'int' | 'json' | 'bool';
 
 export interface Table<R> {
   readonly name: string;
@@ -23,6 +24,7 @@ export function table<R>(name: string, spec: { [K in keyof R & string]-?: Kind }
   const encode = (kind: Kind, value: unknown): SqlValue => {
     if (value === undefined) return null;
     if (kind === 'json') return JSON.stringify(value);
+    if (kind === 'bool') return value ? 1 : 0;
     return value as SqlValue;
   };
   return {
@@ -37,7 +39,14 @@ export function table<R>(name: string, spec: { [K in keyof R & string]-?: Kind }
         const raw = row[columnOf.get(f)!];
         if (raw === null || raw === undefined) continue;
         const kind = spec[f];
-        out[f] = kind === 'json' ? JSON.parse(raw as string) : kind === 'int' ? Number(raw) : raw;
+        out[f] =
+          kind === 'json'
+            ? JSON.parse(raw as string)
+            : kind === 'int'
+              ? Number(raw)
+              : kind === 'bool'
+                ? Number(raw) !== 0
+                : raw;
       }
       return out as R;
     },

@@ -443,5 +443,89 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         'CREATE INDEX ledger_postings_by_account ON ledger_postings (account, transaction_id)',
       ],
     },
+    {
+      version: 12,
+      name: 'the marketplace: listings (their tags and authorized users), runs through them, ratings',
+      statements: [
+        // Booleans are 0/1 integers on both databases. search_text (title, description and tags, lowercased
+        // when written) is what a text search matches, and list_price what the price sort orders by: both
+        // follow from the listing's own fields and are rewritten with them. Rating and execution counts are
+        // never stored: they are derived from market_runs and market_ratings on every read.
+        `CREATE TABLE market_listings (
+          id TEXT PRIMARY KEY,
+          owner TEXT NOT NULL,
+          workflow_id TEXT NOT NULL,
+          workflow_version ${I} NOT NULL,
+          workflow_digest TEXT NOT NULL,
+          title TEXT NOT NULL,
+          description TEXT NOT NULL,
+          tags TEXT NOT NULL,
+          model TEXT NOT NULL,
+          execution_price ${I} NOT NULL,
+          subscription_price ${I} NOT NULL,
+          markup_bps ${I} NOT NULL,
+          max_price ${I},
+          included_executions ${I} NOT NULL,
+          over_quota TEXT NOT NULL,
+          verification_level TEXT NOT NULL,
+          is_public INTEGER NOT NULL,
+          authorized_users TEXT NOT NULL,
+          show_definition INTEGER NOT NULL,
+          status TEXT NOT NULL,
+          search_text TEXT NOT NULL,
+          list_price ${I} NOT NULL,
+          created_at ${I} NOT NULL,
+          updated_at ${I} NOT NULL
+        )`,
+        'CREATE INDEX market_listings_by_owner ON market_listings (owner, id)',
+        "CREATE INDEX market_listings_newest ON market_listings (created_at, id) WHERE status <> 'retired'",
+        "CREATE INDEX market_listings_by_price ON market_listings (list_price, id) WHERE status <> 'retired'",
+        // One row per (listing, tag) and per (listing, authorized principal): the exact tag filter and the
+        // visibility filter of a search are indexed lookups, not scans of JSON text.
+        `CREATE TABLE market_listing_tags (
+          listing_id TEXT NOT NULL REFERENCES market_listings (id),
+          tag TEXT NOT NULL,
+          PRIMARY KEY (listing_id, tag)
+        )`,
+        'CREATE INDEX market_listing_tags_by_tag ON market_listing_tags (tag, listing_id)',
+        `CREATE TABLE market_listing_users (
+          listing_id TEXT NOT NULL REFERENCES market_listings (id),
+          principal TEXT NOT NULL,
+          PRIMARY KEY (listing_id, principal)
+        )`,
+        'CREATE INDEX market_listing_users_by_principal ON market_listing_users (principal, listing_id)',
+        // Filled when an execution starts through a listing (the terms frozen with its hold) and when it settles.
+        `CREATE TABLE market_runs (
+          execution_id TEXT PRIMARY KEY,
+          listing_id TEXT NOT NULL,
+          buyer TEXT NOT NULL,
+          publisher TEXT NOT NULL,
+          terms TEXT NOT NULL,
+          buyer_max_price ${I},
+          included_run INTEGER NOT NULL,
+          subscription_id TEXT,
+          hold ${I} NOT NULL,
+          outcome TEXT,
+          duration_ms ${I},
+          settled_revision ${I},
+          created_at ${I} NOT NULL,
+          settled_at ${I}
+        )`,
+        'CREATE INDEX market_runs_by_listing ON market_runs (listing_id)',
+        // The derived stats read settled runs of a listing by outcome, and the median walks the durations in order.
+        'CREATE INDEX market_runs_settled ON market_runs (listing_id, outcome, duration_ms) WHERE outcome IS NOT NULL',
+        // stars is a 4-byte INTEGER on purpose: PostgreSQL sums those as BIGINT, so the rating sort's integer
+        // arithmetic (SUM(stars) * 1000 / COUNT(*)) truncates the same way on both databases.
+        `CREATE TABLE market_ratings (
+          listing_id TEXT NOT NULL,
+          buyer TEXT NOT NULL,
+          execution_id TEXT NOT NULL,
+          stars INTEGER NOT NULL,
+          review TEXT,
+          created_at ${I} NOT NULL,
+          PRIMARY KEY (listing_id, buyer)
+        )`,
+      ],
+    },
   ];
 }

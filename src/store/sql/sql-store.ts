@@ -6,6 +6,9 @@ import type {
   JobPatch,
   LedgerAmounts,
   LedgerPage,
+  Patch,
+  ListingSearch,
+  ListingSearchPage,
   StepPatch,
   StepProgress,
   StepResultSummary,
@@ -26,7 +29,11 @@ import type {
   LedgerCheckReport,
   LedgerPosting,
   LedgerTransactionRecord,
+  ListingRecord,
+  ListingStats,
   LogNode,
+  MarketRatingRecord,
+  MarketRunRecord,
   ReceiptRecord,
   EventRecord,
   ExecutionRecord,
@@ -44,6 +51,7 @@ import type {
 import { LEASED_JOB_STATUSES } from '../records.js';
 import { StoreError } from '../errors.js';
 import { peekStatement } from './claim.js';
+import { listPriceOf, listingOf, listingStats, searchListings, searchTextOf } from './market-sql.js';
 import { placeholders } from './columns.js';
 import type { Row, SqlValue, Table } from './columns.js';
 import * as t from './tables.js';
@@ -63,6 +71,8 @@ export interface SqlDialect {
   readonly lockExecutionSql: string;
   /** Reads one ledger account's balances (as decimal text) and holds the row for the rest of the transaction. */
   readonly lockLedgerAccountSql: string;
+  /** What makes a SELECT hold the rows it reads until commit: ` FOR UPDATE`, or nothing where the write lock does. */
+  readonly forUpdate: string;
   claimJob(conn: SqlConnection, request: ClaimRequest): Promise<Row | undefined>;
   /**
    * Called right before a transaction inserts its events, and holding until it commits: after this, no other
@@ -581,6 +591,23 @@ export class SqlReads implements StoreReads {
     }
     return out;
   }
+
+  async getListing(id: string): Promise<ListingRecord | undefined> {
+    const row = await this.one(t.listings, 'id = ?', [id]);
+    return row && listingOf(row);
+  }
+
+  searchListings(search: ListingSearch): Promise<ListingSearchPage> {
+    return searchListings(this.conn, search);
+  }
+
+  getListingStats(ids: readonly string[]): Promise<Map<string, ListingStats>> {
+    return listingStats(this.conn, ids);
+  }
+
+  getMarketRun(executionId: string): Promise<MarketRunRecord | undefined> {
+    return this.one(t.marketRuns, 'execution_id = ?', [executionId]);
+  }
 }
 
 export class SqlTx extends SqlReads implements StoreTx {
@@ -908,6 +935,60 @@ export class SqlTx extends SqlReads implements StoreTx {
     }
   }
 
+  async insertListing(record: ListingRecord): Promise<void> {
+    await this.insert(t.listings, [listingRow(record)], t.listings.fields);
+    await this.writeListingChildren(record);
+  }
+
+  async lockListing(id: string): Promise<ListingRecord | undefined> {
+    const rows = await this.conn.all(
+      `SELECT ${t.listings.columns} FROM market_listings WHERE id = ?${this.dialect.forUpdate}`,
+      [id],
+    );
+    return rows[0] ? listingOf(t.listings.fromRow(rows[0])) : undefined;
+  }
+
+  async updateListing(record: ListingRecord): Promise<void> {
+    const fields = t.listings.fields.filter((f) => f !== 'id' && f !== 'owner' && f !== 'createdAt');
+    const row = listingRow(record);
+    await this.update(t.listings, Object.fromEntries(fields.map((f) => [f, row[f]])), 'id = ?', [record.id]);
+    await this.conn.run('DELETE FROM market_listing_tags WHERE listing_id = ?', [record.id]);
+    await this.conn.run('DELETE FROM market_listing_users WHERE listing_id = ?', [record.id]);
+    await this.writeListingChildren(record);
+  }
+
+  private async writeListingChildren(record: ListingRecord): Promise<void> {
+    for (const tag of new Set(record.tags)) {
+      await this.conn.run('INSERT INTO market_listing_tags (listing_id, tag) VALUES (?, ?)', [record.id, tag]);
+    }
+    for (const principal of new Set(record.authorizedUsers)) {
+      await this.conn.run('INSERT INTO market_listing_users (listing_id, principal) VALUES (?, ?)', [
+        record.id,
+        principal,
+      ]);
+    }
+  }
+
+  async insertMarketRun(record: MarketRunRecord): Promise<void> {
+    await this.insert(t.marketRuns, [record], t.marketRuns.fields);
+  }
+
+  async updateMarketRun(
+    executionId: string,
+    patch: Patch<Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt'>>,
+  ): Promise<void> {
+    await this.update(t.marketRuns, patch, 'execution_id = ?', [executionId]);
+  }
+
+  async putMarketRating(record: MarketRatingRecord): Promise<void> {
+    await this.insert(
+      t.marketRatings,
+      [record],
+      t.marketRatings.fields,
+      'ON CONFLICT (listing_id, buyer) DO UPDATE SET execution_id = excluded.execution_id, stars = excluded.stars, review = excluded.review, created_at = excluded.created_at',
+    );
+  }
+
   /** The adapter calls this right before COMMIT. */
   async beforeCommit(): Promise<void> {
     if (this.pendingEvents.length === 0) return;
@@ -918,6 +999,11 @@ export class SqlTx extends SqlReads implements StoreTx {
     const fields = t.events.fields.filter((f) => f !== 'seq');
     await this.insert(t.events, this.pendingEvents.splice(0), fields);
   }
+}
+
+/** A listing's row: the record, and what searches match and order by, derived from it at every write. */
+function listingRow(record: ListingRecord): t.ListingRow {
+  return { ...record, searchText: searchTextOf(record), listPrice: listPriceOf(record) };
 }
 
 /** A ledger cursor: the id (a uuid) of the last transaction of the page before. */

@@ -7,7 +7,10 @@ import type {
   KeyRecord,
   LedgerPosting,
   LedgerTransactionRecord,
+  ListingRecord,
   LogNode,
+  MarketRatingRecord,
+  MarketRunRecord,
   ReceiptRecord,
   ExecutionRecord,
   JobRecord,
@@ -264,4 +267,60 @@ export const ledgerPostings = table<LedgerPostingRow>('ledger_postings', {
   bucket: 'text',
   amount: 'int',
   reason: 'text',
+});
+
+/** A listing's row: the record, and what a search matches and orders by, rewritten with it. */
+export type ListingRow = ListingRecord & { searchText: string; listPrice: number };
+
+export const listings = table<ListingRow>('market_listings', {
+  id: 'text',
+  owner: 'text',
+  workflowId: 'text',
+  workflowVersion: 'int',
+  workflowDigest: 'text',
+  title: 'text',
+  description: 'text',
+  tags: 'json',
+  model: 'text',
+  executionPrice: 'int',
+  subscriptionPrice: 'int',
+  markupBps: 'int',
+  maxPrice: 'int',
+  includedExecutions: 'int',
+  overQuota: 'text',
+  verificationLevel: 'text',
+  isPublic: 'bool',
+  authorizedUsers: 'json',
+  showDefinition: 'bool',
+  status: 'text',
+  searchText: 'text',
+  listPrice: 'int',
+  createdAt: 'int',
+  updatedAt: 'int',
+});
+
+export const marketRuns = table<MarketRunRecord>('market_runs', {
+  executionId: 'text',
+  listingId: 'text',
+  buyer: 'text',
+  publisher: 'text',
+  terms: 'json',
+  buyerMaxPrice: 'int',
+  includedRun: 'int',
+  subscriptionId: 'text',
+  hold: 'int',
+  outcome: 'text',
+  durationMs: 'int',
+  settledRevision: 'int',
+  createdAt: 'int',
+  settledAt: 'int',
+});
+
+export const marketRatings = table<MarketRatingRecord>('market_ratings', {
+  listingId: 'text',
+  buyer: 'text',
+  executionId: 'text',
+  stars: 'int',
+  review: 'text',
+  createdAt: 'int',
 });

@@ -28,6 +28,7 @@ const dialect: SqlDialect = {
   lockExecutionSql: `SELECT ${executions.columns} FROM executions WHERE id = ?`,
   lockLedgerAccountSql:
     'SELECT CAST(available AS TEXT) AS available, CAST(held AS TEXT) AS held FROM ledger_accounts WHERE account = ?',
+  forUpdate: '',
   async claimJob(conn, request) {
     const { sql, params } = claimStatement(request, '');
     return (await conn.all(sql, params))[0];

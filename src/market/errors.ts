@@ -1,0 +1,21 @@
+import { VerityError } from '../errors.js';
+
+/**
+ * `invalid_listing`: a listing the market would never hold (a field out of range, terms the money rules
+ * refuse, a free listing on a workflow without a finite budget); `context.field` names the field as the
+ * request spells it (`pricing.markup_bps`), `context.in` where it was (`body`, default, or `query`).
+ * `listing_not_found`: no listing with that id that the caller may see (another's private listing is not
+ * found either: nobody learns that it exists), or may change.
+ * `unknown_workflow`: no published workflow version by that id that the caller owns.
+ * `listing_retired`: a retired listing is final; it cannot change any more.
+ * `invalid_cursor`: a search cursor this server did not give out, or one for another sort.
+ */
+export type MarketErrorCode =
+  'invalid_listing' | 'listing_not_found' | 'unknown_workflow' | 'listing_retired' | 'invalid_cursor';
+
+export class MarketError extends VerityError<MarketErrorCode> {}
+
+/** A refused field: `field` as the request names it, the message saying what to send instead. */
+export function invalidField(field: string, message: string, where: 'body' | 'query' = 'body'): MarketError {
+  return new MarketError('invalid_listing', message, { context: { field, in: where } });
+}
