@@ -77,6 +77,9 @@ export type {
   Statement,
   StepPredicate,
 } from './statement.js';
+// What a receipt's money counts: the attestations paid for, their costs and whom they pay (src/attest/counted.ts)
+export { countedAttestations, countedCost, workerAccount } from './counted.js';
+export type { CountedStep, CountedStepAttestation } from './counted.js';
 export { ZK_PREDICATE_TYPE, zkPredicateSchema } from './zk/statement.js';
 export type { ZkPredicate, ZkPublic } from './zk/statement.js';
 export type { BatchProof, Groth16Proof, VerificationKey } from './zk/proof.js';

@@ -77,6 +77,12 @@ export const receiptReplicaSchema = z.strictObject({
   principal: z.string().min(1).max(200),
   outputDigest: hex64,
   attestationDigest: hex64,
+  /**
+   * The cost the replica's attestation states (integer micro-units), copied so that the receipt's signature
+   * covers what each counted attestation is paid (src/attest/counted.ts). Absent in receipts issued before
+   * per-step costs.
+   */
+  cost: count.optional(),
 });
 
 /**
@@ -98,6 +104,18 @@ export const receiptStepSchema = z.strictObject({
   outputDigest: hex64.nullable(),
   attestationDigest: hex64.nullable(),
   workerKeyId: hex64.nullable(),
+  /**
+   * The cost the step's attestation states (integer micro-units; for a redundant step, its primary
+   * replica's), null when the step has no attestation. Absent in receipts issued before per-step costs.
+   */
+  cost: count.nullable().optional(),
+  /**
+   * Whom the worker that ran the step speaks for, as the coordinator recorded it at assignment (the API key
+   * principal that registered it, or `node:…` for in-process workers), like a replica's `principal`: a
+   * settlement pays the step's cost to the account of this principal. Null when the step has no attestation;
+   * absent in receipts issued before per-step costs.
+   */
+  principal: z.string().min(1).max(200).nullable().optional(),
   redundancy: receiptRedundancySchema.optional(),
 });
 
@@ -111,6 +129,11 @@ export const executionPredicateSchema = z.strictObject({
   status: z.enum(['completed', 'failed', 'cancelled', 'timed_out', 'budget_exceeded']),
   startedAt: isoTime,
   completedAt: isoTime,
+  /**
+   * The sum of the costs of the counted attestations (src/attest/counted.ts): what the workers signed, not
+   * the engine's own accounting (which also holds failed attempts nobody attested). Before per-step costs,
+   * it was the engine's.
+   */
   totalCost: count,
   budget: count,
   verificationLevel: z.enum(['basic', 'full', 'zk']),
