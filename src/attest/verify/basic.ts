@@ -13,9 +13,10 @@ import {
   executionPredicateSchema,
   executionSubjectName,
 } from '../statement.js';
-import type { ExecutionPredicate, ExpectedStep, ReceiptReplica, ReceiptStep } from '../statement.js';
+import type { ExecutionPredicate, ExpectedStep, ReceiptReplica, ReceiptStep, StepPredicate } from '../statement.js';
 import type { Checks } from './report.js';
 import { checkCoordinatorStatement } from './coordinator-statement.js';
+import { checkCosts } from './costs.js';
 
 const NULL_DIGEST = jsonDigest(null);
 
@@ -59,7 +60,8 @@ export async function verifyBasic(
 
   checkStepList(predicate, checks);
   const keys = checkKeys(bundle, predicate, signer, checks);
-  await checkAttestations(bundle, predicate, keys, checks);
+  const attested = await checkAttestations(bundle, predicate, keys, checks);
+  checkCosts(predicate, attested, checks);
 
   // The commitment to the attestations, in the leaf order the issuer used (src/attest/leaves.ts).
   const root = stepsRootOf(predicate.steps);
@@ -192,14 +194,17 @@ type Outcome = [name: string, ok: boolean, message: string];
 
 /**
  * The attestations the receipt commits to, in its leaf order, each agreeing with the receipt: one per
- * attested step, and for a redundant step one per replica, the step's own being one of them.
+ * attested step, and for a redundant step one per replica, the step's own being one of them. Returns the
+ * statement of each readable attestation by digest, for the checks that compare the receipt with what the
+ * workers said (their costs); whether each is signed is this check's to report.
  */
 async function checkAttestations(
   bundle: Bundle,
   predicate: ExecutionPredicate,
   keys: ReadonlyMap<string, Uint8Array>,
   checks: Checks,
-): Promise<void> {
+): Promise<Map<string, StepPredicate>> {
+  const statements = new Map<string, StepPredicate>();
   const digests = bundle.attestations.map((a) => safeDigest(a));
   const expected = stepLeaves(predicate.steps).map((leaf) => leaf.attestationDigest);
   if (digests.length !== expected.length || digests.some((d, i) => d !== expected[i])) {
@@ -230,6 +235,7 @@ async function checkAttestations(
       workerKeyId,
       attestationDigest,
     });
+    if (result.predicate) statements.set(attestationDigest, result.predicate);
     return [
       name,
       result.ok,
@@ -275,6 +281,7 @@ async function checkAttestations(
     if (ok) checks.pass(name, message);
     else checks.fail(name, message);
   }
+  return statements;
 }
 
 /** A completed redundant step's result is one of its replicas' (the primary): its attestation, job, worker and output. */

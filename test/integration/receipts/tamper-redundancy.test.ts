@@ -482,6 +482,8 @@ describe('redundant steps in receipts', () => {
           for (const dropped of replicas.splice(2))
             b.attestations.splice(envelopeIndex(b, dropped.attestationDigest), 1);
           for (const r of replicas) r.principal = 'operator-sybil';
+          // A consistent forgery: the step's principal is its primary replica's (the costs check compares them).
+          vote(s).principal = 'operator-sybil';
           pruneKeys(s, b);
         },
         { root: true },
@@ -680,9 +682,10 @@ describe('redundant steps in receipts', () => {
               replica: 0,
               jobId: after.jobId!,
               workerKeyId: after.workerKeyId!,
-              principal: 'operator-extra',
+              principal: after.principal!,
               outputDigest: after.outputDigest!,
               attestationDigest: after.attestationDigest!,
+              cost: after.cost!,
             },
           ],
         };
