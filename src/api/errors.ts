@@ -116,6 +116,7 @@ export const ERROR_ANSWERS: ErrorAnswers = {
   not_owner: [403, 'forbidden'],
   no_receipt: [409, 'conflict'],
   no_zk_proofs: [409, 'conflict'],
+  cost_overflow: 'internal',
   conflict: [409, 'conflict'],
   worker_stopped: [409, 'worker_stopped'],
   invalid_inputs: [400, 'validation'],

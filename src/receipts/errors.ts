@@ -1,5 +1,5 @@
 import { VerityError } from '../errors.js';
 
-export type ReceiptErrorCode = 'no_receipt' | 'missing_record' | 'no_zk_proofs';
+export type ReceiptErrorCode = 'no_receipt' | 'missing_record' | 'no_zk_proofs' | 'cost_overflow';
 
 export class ReceiptError extends VerityError<ReceiptErrorCode> {}

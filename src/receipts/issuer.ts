@@ -2,6 +2,7 @@ import { fromHex } from '../attest/bytes.js';
 import { jsonDigest, sha256Hex } from '../attest/digest.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../attest/dsse.js';
 import type { Signer } from '../attest/keys.js';
+import { countedCost } from '../attest/counted.js';
 import { stepsRootOf } from '../attest/leaves.js';
 import { executionStatement, statementBytes } from '../attest/statement.js';
 import type { ExecutionPredicate, ReceiptReplica, ReceiptStep } from '../attest/statement.js';
@@ -10,6 +11,7 @@ import type { StepResultSummary, StoreTx } from '../store/store.js';
 import type { TransparencyLog } from '../tlog/log.js';
 import type { WorkflowDefinition } from '../workflow/types.js';
 import type { ZkIssuer, ZkSection } from '../zk/zk-issuer.js';
+import { ReceiptError } from './errors.js';
 
 /**
  * Issues the coordinator's receipt when an execution ends: the signed statement of what ran, committed to
@@ -57,7 +59,9 @@ export class ReceiptIssuer {
       status: execution.status,
       startedAt: iso(execution.startedAt),
       completedAt: iso(execution.finishedAt ?? now),
-      totalCost: execution.spent,
+      // What the workers signed for the attestations that count, not the engine's `spent` (which also
+      // holds the costs of failed attempts and dissenting replicas, that no attestation here carries).
+      totalCost: totalCostOf(receiptSteps, execution.id),
       budget: execution.budget,
       verificationLevel: execution.verificationLevel ?? definition.verification_level,
       error: execution.error ? { code: execution.error.code, message: execution.error.message } : null,
@@ -127,6 +131,7 @@ export class ReceiptIssuer {
 
 function receiptStep(step: StepRecord | undefined, result: StepResultSummary | undefined, stepId: string): ReceiptStep {
   if (result) {
+    const attested = result.attestationDigest !== undefined;
     return {
       stepId,
       status: 'completed',
@@ -136,6 +141,11 @@ function receiptStep(step: StepRecord | undefined, result: StepResultSummary | u
       outputDigest: result.outputDigest,
       attestationDigest: result.attestationDigest ?? null,
       workerKeyId: result.workerKeyId ?? null,
+      // A step that ran once was charged exactly what its attestation states (the coordinator takes the
+      // attested cost, and a result over the budget is refused rather than stored); a redundant step's entry
+      // is its primary replica's (withRedundancy), as its stored cost sums every replica.
+      cost: attested ? result.cost : null,
+      principal: attested ? (result.principal ?? `worker:${result.workerId}`) : null,
     };
   }
   const status = step?.status;
@@ -148,6 +158,8 @@ function receiptStep(step: StepRecord | undefined, result: StepResultSummary | u
     outputDigest: null,
     attestationDigest: null,
     workerKeyId: null,
+    cost: null,
+    principal: null,
   };
 }
 
@@ -171,10 +183,30 @@ function withRedundancy(entry: ReceiptStep, quorum: number, results: readonly Re
               principal: principalOf(r),
               outputDigest: r.outputDigest,
               attestationDigest: r.attestationDigest,
+              cost: r.cost,
             },
           ],
     );
-  return replicas.length === 0 ? entry : { ...entry, redundancy: { quorum, replicas } };
+  if (replicas.length === 0) return entry;
+  // The step's result is its primary replica's, so are its cost and principal.
+  const primary = replicas.find((r) => r.attestationDigest === entry.attestationDigest);
+  return {
+    ...entry,
+    ...(primary && { cost: primary.cost ?? null, principal: primary.principal }),
+    redundancy: { quorum, replicas },
+  };
+}
+
+/** The counted sum of a receipt's steps (src/attest/counted.ts), which a receipt states as a safe integer. */
+function totalCostOf(steps: readonly ReceiptStep[], executionId: string): number {
+  const sum = countedCost({ steps }) ?? 0n;
+  if (sum > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new ReceiptError(
+      'cost_overflow',
+      `the attested costs of execution ${executionId} sum to ${sum}, more than a receipt can state (2^53 − 1 micro-units); give the workflow a max_cost_budget`,
+      { context: { executionId } },
+    );
+  return Number(sum);
 }
 
 /** The principal the coordinator states for a replica: the one recorded at assignment, else (older rows) the worker itself. */

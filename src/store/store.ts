@@ -70,7 +70,11 @@ export interface ClaimRequest {
   nonce: string;
 }
 
-export type StepResultSummary = Omit<StepResultRecord, 'output' | 'attestation'>;
+/**
+ * A step result without its output and attestation (what a receipt needs), with the principal its job was
+ * assigned to (JobRecord.principal; absent for jobs recorded without one): whom the step's attested cost pays.
+ */
+export type StepResultSummary = Omit<StepResultRecord, 'output' | 'attestation'> & { principal?: string };
 
 export interface StepProgress {
   stepId: string;

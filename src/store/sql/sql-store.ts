@@ -245,11 +245,17 @@ export class SqlReads implements StoreReads {
 
   async listStepResultSummaries(executionId: string): Promise<StepResultSummary[]> {
     const fields = t.stepResults.fields.filter((f) => f !== 'output' && f !== 'attestation');
+    // The job's principal comes along in the same read: the receipt states whom each step's cost pays.
     const rows = await this.conn.all(
-      `SELECT ${fields.map((f) => t.stepResults.column(f)).join(', ')} FROM step_results WHERE execution_id = ?`,
+      `SELECT ${fields.map((f) => `r.${t.stepResults.column(f)}`).join(', ')}, j.principal AS job_principal
+       FROM step_results r LEFT JOIN jobs j ON j.id = r.job_id WHERE r.execution_id = ?`,
       [executionId],
     );
-    return rows.map((row) => t.stepResults.fromRow(row));
+    return rows.map((row) => {
+      const summary: StepResultSummary = t.stepResults.fromRow(row);
+      const principal = row.job_principal;
+      return typeof principal === 'string' ? { ...summary, principal } : summary;
+    });
   }
 
   getJob(id: string): Promise<JobRecord | undefined> {

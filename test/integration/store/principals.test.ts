@@ -73,6 +73,36 @@ for (const kind of BACKENDS) {
       expect(Object.hasOwn(b!, 'principal')).toBe(false);
     });
 
+    it("a step result summary carries its job's principal (whom the receipt says its cost pays), and none when the job has none", async () => {
+      const exec = await seedOne(h.store);
+      const paid = job(exec, { stepId: 'paid', principal: 'acme' });
+      const legacy = job(exec, { stepId: 'legacy' });
+      await h.store.transaction(async (tx) => {
+        await tx.insertJob(paid);
+        await tx.insertJob(legacy);
+        await tx.insertStepResult(
+          stepResult(exec.id, 'paid', { jobId: paid.id, cost: 42, attestationDigest: hex('a'), workerKeyId: hex('k') }),
+        );
+        await tx.insertStepResult(stepResult(exec.id, 'legacy', { jobId: legacy.id }));
+        // A result whose job row is missing still reads (the principal is simply unknown).
+        await tx.insertStepResult(stepResult(exec.id, 'orphan'));
+      });
+      const summaries = new Map((await h.store.read.listStepResultSummaries(exec.id)).map((r) => [r.stepId, r]));
+      expect(summaries.size).toBe(3);
+      expect(summaries.get('paid')).toMatchObject({
+        jobId: paid.id,
+        cost: 42,
+        attestationDigest: hex('a'),
+        workerKeyId: hex('k'),
+        principal: 'acme',
+      });
+      expect(Object.hasOwn(summaries.get('paid')!, 'output')).toBe(false);
+      expect(Object.hasOwn(summaries.get('paid')!, 'attestation')).toBe(false);
+      expect(Object.hasOwn(summaries.get('legacy')!, 'principal')).toBe(false);
+      expect(Object.hasOwn(summaries.get('orphan')!, 'principal')).toBe(false);
+      expect(summaries.get('orphan')).toMatchObject({ cost: 10, outputDigest: hex('orphan') });
+    });
+
     it("listActiveWorkerKeyIds: the distinct keys of a principal's active workers; countZkKeysOfPrincipal: its workers' registry leaves", async () => {
       await h.store.transaction(async (tx) => {
         await tx.upsertWorker(worker({ id: 'a1', kind: 'remote', principal: 'acme', keyId: hex('k1') }));
