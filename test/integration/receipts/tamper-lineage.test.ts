@@ -127,11 +127,15 @@ describe('signed forgeries that only the full level catches', () => {
       forger,
       t.node.coordinatorSigner.publicKeyPem,
       (s, b) => {
+        // A consistent forgery: the dropped attestation's cost leaves totalCost with it.
+        s.predicate.totalCost -= stepOf(s, 'manual_review').cost ?? 0;
         Object.assign(stepOf(s, 'manual_review'), {
           status: 'skipped',
           outputDigest: null,
           attestationDigest: null,
           workerKeyId: null,
+          cost: null,
+          principal: null,
         });
         b.attestations.splice(attestationIndex(b, 'manual_review'), 1);
         delete b.data!.steps.manual_review;
@@ -173,7 +177,10 @@ describe('signed forgeries that only the full level catches', () => {
           outputDigest: predicate.outputDigest,
           attestationDigest: attestationDigestOf(envelope),
           workerKeyId: workerSigner.keyId,
+          cost: predicate.cost,
+          principal: stepOf(s, 'classify').principal,
         });
+        s.predicate.totalCost += predicate.cost;
       },
       { recomputeRoot: true },
     );
