@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64 } from '../../../src/attest/bytes.js';
 import type { Bundle } from '../../../src/attest/bundle.js';
 import { DEFAULT_REGISTRATION_CAPS, registrationCapsFromEnv } from '../../../src/coordinator/registration-caps.js';
+import { workerAccount } from '../../../src/attest/counted.js';
 import { LocalSigner } from '../../../src/keys/local-signer.js';
 import { registrationMessage } from '../../../src/worker/registration.js';
 import { ZkSigner } from '../../../src/zk/babyjub.js';
@@ -176,8 +177,15 @@ for (const kind of BACKENDS) {
         const first = await liarA.claimJob(executionId);
         expect(await liarB.claim(1_000)).toBeUndefined();
         const honestJob = await honest.claimJob(executionId);
-        expect((await liarA.complete(first, { output: { text: 'lie' } })).status).toBe(200);
-        expect((await honest.complete(honestJob)).status).toBe(200);
+        // Each attests a cost of its own: the receipt must pay the agreeing ones, never the liar's.
+        const lie = { text: 'lie' };
+        expect(
+          (await liarA.complete(first, { output: lie, attestation: liarA.attest(first, lie, { cost: 1000 }) })).status,
+        ).toBe(200);
+        expect(
+          (await honest.complete(honestJob, { attestation: honest.attest(honestJob, honestJob.input, { cost: 30 }) }))
+            .status,
+        ).toBe(200);
         // Still no second Sybil replica: one of each principal is all an attempt gives out.
         expect(await liarB.claim(1_000)).toBeUndefined();
 
@@ -192,7 +200,11 @@ for (const kind of BACKENDS) {
 
         // A second honest principal takes the last replica: two principals agree, on the truth.
         const honest2 = await new HttpWorker(server.url, await server.key('honest-2', 'worker')).register();
-        expect((await honest2.complete(await honest2.claimJob(executionId))).status).toBe(200);
+        const lastJob = await honest2.claimJob(executionId);
+        expect(
+          (await honest2.complete(lastJob, { attestation: honest2.attest(lastJob, lastJob.input, { cost: 40 }) }))
+            .status,
+        ).toBe(200);
         await server.test.node.waitFor(executionId);
         const done = (await call(server.url, 'GET', `/v1/executions/${executionId}`, { key: client })).json as {
           status: string;
@@ -204,6 +216,18 @@ for (const kind of BACKENDS) {
           .json as Bundle;
         const replicas = stepOf(receiptOf(bundle), 'vote').redundancy!.replicas;
         expect(replicas.map((r) => r.principal).sort()).toEqual(['honest', 'honest-2', 'sybil']);
+        // Costs: each replica states its attested cost; the step its primary's, with the principal of the API
+        // key that registered the worker (paid to that principal's account); totalCost counts the agreeing
+        // replicas only, though the engine also paid the liar.
+        const byPrincipal = Object.fromEntries(replicas.map((r) => [r.principal, r.cost]));
+        expect(byPrincipal).toEqual({ sybil: 1000, honest: 30, 'honest-2': 40 });
+        const vote = stepOf(receiptOf(bundle), 'vote');
+        const primary = replicas.find((r) => r.attestationDigest === vote.attestationDigest)!;
+        expect(['honest', 'honest-2']).toContain(vote.principal);
+        expect(vote).toMatchObject({ principal: primary.principal, cost: primary.cost });
+        expect(workerAccount(vote.principal!)).toBe(vote.principal);
+        expect(receiptOf(bundle).predicate.totalCost).toBe(70);
+        expect((await server.test.node.store.read.getExecution(executionId))?.spent).toBe(1070);
         const full = await verify(bundle, [server.test.node.coordinatorSigner.publicKeyPem], 'full');
         expectVerified(full);
         expect(full.checks.find((c) => c.name === 'redundancy.vote')?.message).toBe(
