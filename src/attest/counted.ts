@@ -60,6 +60,20 @@ export function countedAttestations(predicate: { steps: readonly CountedStep[] }
   });
 }
 
+/** A counted attestation of a receipt that commits to its cost and principal. */
+export type PaidAttestation = CountedStepAttestation & { cost: number; principal: string };
+
+/**
+ * What a settlement is recomputed from: the counted attestations, each with the cost it is paid and the
+ * principal it is paid to; undefined when the receipt does not commit to both for every one of them (it was
+ * issued before per-step costs), so that nothing is ever paid on a cost nobody signed.
+ */
+export function paidAttestations(predicate: { steps: readonly CountedStep[] }): PaidAttestation[] | undefined {
+  const counted = countedAttestations(predicate);
+  const paid = counted.filter((c): c is PaidAttestation => c.cost !== null && c.principal !== null);
+  return paid.length === counted.length ? paid : undefined;
+}
+
 /**
  * C: the sum of the counted attestations' costs, as a BigInt (thousands of steps of up to 2^53 − 1 each
  * can pass what a number holds exactly). Undefined when a counted attestation has no cost in the receipt

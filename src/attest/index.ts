@@ -78,8 +78,8 @@ export type {
   StepPredicate,
 } from './statement.js';
 // What a receipt's money counts: the attestations paid for, their costs and whom they pay (src/attest/counted.ts)
-export { countedAttestations, countedCost, workerAccount } from './counted.js';
-export type { CountedStep, CountedStepAttestation } from './counted.js';
+export { countedAttestations, countedCost, paidAttestations, workerAccount } from './counted.js';
+export type { CountedStep, CountedStepAttestation, PaidAttestation } from './counted.js';
 export { ZK_PREDICATE_TYPE, zkPredicateSchema } from './zk/statement.js';
 export type { ZkPredicate, ZkPublic } from './zk/statement.js';
 export type { BatchProof, Groth16Proof, VerificationKey } from './zk/proof.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { countedAttestations, countedCost, workerAccount } from '../../../src/attest/counted.js';
+import { countedAttestations, countedCost, paidAttestations, workerAccount } from '../../../src/attest/counted.js';
 import { sha256Hex } from '../../../src/attest/digest.js';
 import { stepLeaves } from '../../../src/attest/leaves.js';
 import { COMPUTE_ACCOUNT } from '../../../src/attest/settlement/accounts.js';
@@ -112,8 +112,24 @@ describe('countedAttestations', () => {
       ['vote', 1, null, 'operator-1'],
     ]);
     expect(countedCost({ steps })).toBeUndefined();
-    // One counted attestation without its cost is enough for the sum to be unknown.
+    expect(paidAttestations({ steps })).toBeUndefined();
+    // One counted attestation without its cost is enough for the sum to be unknown, and nothing to be paid.
     expect(countedCost({ steps: [step('x'), old] })).toBeUndefined();
+    expect(paidAttestations({ steps: [step('x'), old] })).toBeUndefined();
+    // Nor is anything paid to nobody: a cost without its principal.
+    expect(paidAttestations({ steps: [step('x'), step('y', { principal: null })] })).toBeUndefined();
+  });
+
+  it('paidAttestations: the counted attestations of a receipt that commits to every cost and principal', () => {
+    const replicas = [replica('vote', 0), replica('vote', 1, { outputDigest: d('dissent') }), replica('vote', 2)];
+    const steps = [redundant('vote', replicas), step('z', { cost: 5 }), unattested('s', 'skipped')];
+    expect(paidAttestations({ steps })).toEqual(countedAttestations({ steps }));
+    expect(paidAttestations({ steps })?.map((p) => [p.principal, p.cost])).toEqual([
+      ['operator-0', 10],
+      ['operator-2', 12],
+      ['node:abc', 5],
+    ]);
+    expect(paidAttestations({ steps: [unattested('s', 'skipped')] })).toEqual([]);
   });
 
   it('sums past 2^53 exactly (BigInt)', () => {
