@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { STATEMENT_TYPE } from '../statement.js';
 import type { Statement } from '../statement.js';
-import { COMPUTE_ACCOUNT } from './accounts.js';
+import { workerAccount } from '../counted.js';
 import { POSTING_REASONS } from './posting.js';
 import type { Posting } from './posting.js';
 import { revisionDelta } from './revision.js';
@@ -71,11 +71,6 @@ export function settlementStatement(predicate: SettlementPredicate): Statement<S
   };
 }
 
-/** The account a counted attestation's cost pays: a remote worker's principal, or sys:compute for a node's own. */
-export function computeAccountOf(principal: string): string {
-  return principal.startsWith('node:') ? COMPUTE_ACCOUNT : principal;
-}
-
 /** A receipt status as a settlement outcome, for a receipt that verifies (`unverified` otherwise). */
 export function outcomeOfStatus(status: string): SettlementOutcome {
   if (status === 'completed') return 'completed';
@@ -98,7 +93,8 @@ export interface SettlementBasis {
 export function recomputeSettlement(basis: SettlementBasis): Settlement {
   const { predicate } = basis;
   const attestations: CountedAttestation[] = basis.counted.map((a) => ({
-    account: computeAccountOf(a.principal),
+    // A remote worker's principal, or sys:compute for a node's own (src/attest/counted.ts).
+    account: workerAccount(a.principal),
     cost: a.cost,
   }));
   return settle(basis.outcome, {
