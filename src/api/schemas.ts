@@ -629,3 +629,15 @@ export const listingSearchQuery = z.strictObject({
 });
 
 export const listingIdParams = z.strictObject({ id: z.string().min(1).max(100) });
+
+/**
+ * A run through a listing: the inputs, and the most the buyer will pay. The workflow version, the budget and
+ * the verification level are the listing's: a body that names them is refused, like any unknown field.
+ */
+export const listingExecuteRequest = z.strictObject({
+  inputs: z.unknown().optional().meta({ description: "the workflow's inputs; must match its `inputs` JSON Schema" }),
+  max_price: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({
+    description:
+      'the most you will pay, in micro-units: caps a per_usage price; a fixed price above it is refused (400)',
+  }),
+});

@@ -22,6 +22,7 @@ import { registerExecutionRoutes } from './routes/executions.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLedgerRoutes } from './routes/ledger.js';
 import { registerMarketRoutes } from './routes/market.js';
+import { registerMarketRunRoutes } from './routes/market-runs.js';
 import { registerReceiptRoutes } from './routes/receipts.js';
 import { registerBlobRoutes } from './routes/blobs.js';
 import { registerWorkerProtocol } from './routes/worker-protocol.js';
@@ -249,6 +250,7 @@ export async function buildServer(
       registerBlobRoutes(v1, context);
       registerLedgerRoutes(v1, context);
       registerMarketRoutes(v1, context);
+      registerMarketRunRoutes(v1, context);
       done();
     },
     { prefix: '/v1' },

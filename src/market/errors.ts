@@ -9,9 +9,18 @@ import { VerityError } from '../errors.js';
  * `unknown_workflow`: no published workflow version by that id that the caller owns.
  * `listing_retired`: a retired listing is final; it cannot change any more.
  * `invalid_cursor`: a search cursor this server did not give out, or one for another sort.
+ * `listing_unavailable`: a listing that cannot run now (paused, retired, its workflow gone, a server that
+ * issues no receipts, terms that give no budget).
+ * `subscription_required`: a subscription listing runs only for its subscribers.
  */
 export type MarketErrorCode =
-  'invalid_listing' | 'listing_not_found' | 'unknown_workflow' | 'listing_retired' | 'invalid_cursor';
+  | 'invalid_listing'
+  | 'listing_not_found'
+  | 'unknown_workflow'
+  | 'listing_retired'
+  | 'invalid_cursor'
+  | 'listing_unavailable'
+  | 'subscription_required';
 
 export class MarketError extends VerityError<MarketErrorCode> {}
 

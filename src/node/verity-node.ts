@@ -31,6 +31,7 @@ import { ZkIssuer } from '../zk/zk-issuer.js';
 import type { Bundle, ZkBundle } from '../attest/bundle.js';
 import { buildBundle, buildZkBundle } from '../receipts/bundle.js';
 import { ProcessEvaluator } from '../expressions/node/process-evaluator.js';
+import { MarketSettler } from '../market/settlement.js';
 import { DEFAULT_EXPRESSION_LIMITS } from '../expressions/evaluator.js';
 import { readEnv } from '../env.js';
 
@@ -189,6 +190,8 @@ export class VerityNode {
       evaluator: this.expressions,
       blobs: this.blobs,
       onError: options.onError,
+      // Runs through listings settle from their receipt, in the transaction that issues it.
+      ...(options.attest && { hooks: new MarketSettler(coordinatorSigner, log) }),
     });
     this.coordinator = new Coordinator(store, queue, this.engine, {
       leaseMs: options.leaseMs,

@@ -1,4 +1,4 @@
-import { BUNDLE_MEDIA_TYPE, ZK_BUNDLE_MEDIA_TYPE } from '../attest/bundle.js';
+import { BUNDLE_MEDIA_TYPE, BUNDLE_V2_MEDIA_TYPE, ZK_BUNDLE_MEDIA_TYPE } from '../attest/bundle.js';
 import type { Bundle, BundleTlog, BundleZk, ZkBundle } from '../attest/bundle.js';
 import type { ReceiptRecord, ZkProofRecord } from '../store/records.js';
 import { stepLeaves } from '../attest/leaves.js';
@@ -73,13 +73,23 @@ export async function buildBundle(
       publicKeyPem: record.publicKeyPem,
     };
   });
+  // One checkpoint for every log entry of the bundle: the receipt's and its settlements'.
+  const checkpoint = await log.checkpoint();
   const bundle: Bundle = {
     mediaType: BUNDLE_MEDIA_TYPE,
     receipt: receipt.envelope,
     attestations,
     keys,
-    tlog: await logEntry(log, receipt),
+    tlog: await logEntry(log, receipt.logIndex, checkpoint),
   };
+  // A run through a listing: its settlement statements make the bundle version 2.
+  const settlements = await store.read.listMarketSettlements(executionId);
+  if (settlements.length > 0) {
+    bundle.mediaType = BUNDLE_V2_MEDIA_TYPE;
+    bundle.settlements = await Promise.all(
+      settlements.map(async (s) => ({ statement: s.envelope, tlog: await logEntry(log, s.logIndex, checkpoint) })),
+    );
+  }
   if (options.includeData)
     bundle.data = await bundleData(store, executionId, predicate.workflow.digest, results, options.blobs);
   const zk = zkPart(await store.read.getZkProof(executionId, receipt.revision), options.zkVerificationKeys);
@@ -87,13 +97,17 @@ export async function buildBundle(
   return bundle;
 }
 
-/** Where the receipt sits in the transparency log, under a checkpoint signed now. */
-async function logEntry(log: TransparencyLog, receipt: ReceiptRecord): Promise<BundleTlog> {
-  const checkpoint = await log.checkpoint();
-  const inclusion = await log.inclusionProof(receipt.logIndex, checkpoint.size);
+/** Where a signed statement sits in the transparency log, under a checkpoint (signed now). */
+async function logEntry(
+  log: TransparencyLog,
+  logIndex: number,
+  checkpoint?: Awaited<ReturnType<TransparencyLog['checkpoint']>>,
+): Promise<BundleTlog> {
+  checkpoint ??= await log.checkpoint();
+  const inclusion = await log.inclusionProof(logIndex, checkpoint.size);
   return {
     origin: log.origin,
-    logIndex: receipt.logIndex,
+    logIndex,
     treeSize: checkpoint.size,
     inclusionProof: inclusion.proof,
     checkpoint: checkpoint.note,
@@ -129,7 +143,7 @@ export async function buildZkBundle(
   return {
     mediaType: ZK_BUNDLE_MEDIA_TYPE,
     keys: [{ keyid, role: 'coordinator', publicKeyPem: key.publicKeyPem }],
-    tlog: await logEntry(log, receipt),
+    tlog: await logEntry(log, receipt.logIndex),
     zk,
   };
 }

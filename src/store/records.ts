@@ -495,6 +495,17 @@ export interface MarketRunRecord {
   settledAt?: number;
 }
 
+/** A settlement statement the coordinator signed for one revision of a run, and its place in the log. */
+export interface MarketSettlementRecord {
+  executionId: string;
+  revision: number;
+  envelope: Envelope;
+  /** Hex SHA-256 of the envelope's payload: the transparency log's leaf data. */
+  payloadDigest: string;
+  logIndex: number;
+  createdAt: number;
+}
+
 /** One buyer's rating of a listing (a new one replaces the old). */
 export interface MarketRatingRecord {
   listingId: string;

@@ -15,6 +15,7 @@ import type {
   LogNode,
   MarketRatingRecord,
   MarketRunRecord,
+  MarketSettlementRecord,
   ReceiptRecord,
   ExecutionRecord,
   ExecutionStatus,
@@ -257,6 +258,8 @@ export interface StoreReads {
   /** The derived stats of each listing (zeros and nulls for one with no runs or ratings). */
   getListingStats(ids: readonly string[]): Promise<Map<string, ListingStats>>;
   getMarketRun(executionId: string): Promise<MarketRunRecord | undefined>;
+  /** The settlement statements of an execution, in revision order. */
+  listMarketSettlements(executionId: string): Promise<MarketSettlementRecord[]>;
 }
 
 export interface StoreTx extends StoreReads {
@@ -352,8 +355,10 @@ export interface StoreTx extends StoreReads {
   /** Records how a run settled (outcome, duration, revision, time). */
   updateMarketRun(
     executionId: string,
-    patch: Patch<Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt'>>,
+    patch: Patch<Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt' | 'hold'>>,
   ): Promise<void>;
+  /** Records a settlement statement; StoreError conflict if that revision has one. */
+  insertMarketSettlement(record: MarketSettlementRecord): Promise<void>;
   /** A buyer's rating of a listing, replacing the one it gave before. */
   putMarketRating(record: MarketRatingRecord): Promise<void>;
 }

@@ -78,7 +78,7 @@ export async function verifySettlements(
       `settles execution ${s.executionId}, revision ${s.revision}`,
       s.executionId !== predicate.executionId
         ? `settles execution ${s.executionId}, not this bundle's ${predicate.executionId}`
-        : `revision ${s.revision} does not come after revision ${previous!.revision}`,
+        : `revision ${s.revision} does not come after revision ${previous?.revision ?? 0}`,
     );
     // What this revision posted is its full settlement minus everything posted before.
     let expected: string | undefined;

@@ -6,6 +6,8 @@ import { sha256Hex } from '../digest.js';
 import { envelopePayload } from '../dsse.js';
 import { keyIdOf, publicKeyFromPem } from '../keys.js';
 import { checkLog, verifyBasic } from './basic.js';
+import { verifySettlements } from './settlements.js';
+import { paidAttestations } from '../counted.js';
 import { verifyZk } from './zk.js';
 import { verifyFull } from './full.js';
 import type { FullLimits } from './full.js';
@@ -72,6 +74,23 @@ export async function verifyBundle(input: unknown, options: VerifyOptions): Prom
   const bundle = parsed.data as Bundle;
   const checks = new Checks();
   const predicate = await verifyBasic(bundle, trusted, checks);
+  // The money: at every level, since what the payer was charged is checked from the receipt alone.
+  if (predicate && bundle.settlements) {
+    let payloadDigest: string | undefined;
+    try {
+      payloadDigest = sha256Hex(envelopePayload(bundle.receipt));
+    } catch {
+      payloadDigest = undefined;
+    }
+    if (payloadDigest !== undefined) {
+      await verifySettlements(
+        bundle.settlements,
+        { predicate, payloadDigest, counted: paidAttestations(predicate) },
+        trusted,
+        checks,
+      );
+    }
+  }
   if (predicate && level === 'full')
     await verifyFull(bundle, predicate, checks, options.evaluator!, options.fullLimits);
   if (predicate && level === 'zk') {

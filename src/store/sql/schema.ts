@@ -527,5 +527,20 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         )`,
       ],
     },
+    {
+      version: 13,
+      name: 'settlement statements: what the coordinator signed each time money moved for a run, and where in the log',
+      statements: [
+        `CREATE TABLE market_settlements (
+          execution_id TEXT NOT NULL,
+          revision ${I} NOT NULL,
+          envelope TEXT NOT NULL,
+          payload_digest TEXT NOT NULL,
+          log_index ${I} NOT NULL,
+          created_at ${I} NOT NULL,
+          PRIMARY KEY (execution_id, revision)
+        )`,
+      ],
+    },
   ];
 }

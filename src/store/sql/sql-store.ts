@@ -34,6 +34,7 @@ import type {
   LogNode,
   MarketRatingRecord,
   MarketRunRecord,
+  MarketSettlementRecord,
   ReceiptRecord,
   EventRecord,
   ExecutionRecord,
@@ -614,6 +615,10 @@ export class SqlReads implements StoreReads {
   getMarketRun(executionId: string): Promise<MarketRunRecord | undefined> {
     return this.one(t.marketRuns, 'execution_id = ?', [executionId]);
   }
+
+  listMarketSettlements(executionId: string): Promise<MarketSettlementRecord[]> {
+    return this.many(t.marketSettlements, 'WHERE execution_id = ? ORDER BY revision', [executionId]);
+  }
 }
 
 export class SqlTx extends SqlReads implements StoreTx {
@@ -981,9 +986,12 @@ export class SqlTx extends SqlReads implements StoreTx {
 
   async updateMarketRun(
     executionId: string,
-    patch: Patch<Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt'>>,
+    patch: Patch<Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt' | 'hold'>>,
   ): Promise<void> {
     await this.update(t.marketRuns, patch, 'execution_id = ?', [executionId]);
+  }
+  async insertMarketSettlement(record: MarketSettlementRecord): Promise<void> {
+    await this.insert(t.marketSettlements, [record], t.marketSettlements.fields);
   }
 
   async putMarketRating(record: MarketRatingRecord): Promise<void> {

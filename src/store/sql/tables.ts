@@ -11,6 +11,7 @@ import type {
   LogNode,
   MarketRatingRecord,
   MarketRunRecord,
+  MarketSettlementRecord,
   ReceiptRecord,
   ExecutionRecord,
   JobRecord,
@@ -322,5 +323,14 @@ export const marketRatings = table<MarketRatingRecord>('market_ratings', {
   executionId: 'text',
   stars: 'int',
   review: 'text',
+  createdAt: 'int',
+});
+
+export const marketSettlements = table<MarketSettlementRecord>('market_settlements', {
+  executionId: 'text',
+  revision: 'int',
+  envelope: 'json',
+  payloadDigest: 'text',
+  logIndex: 'int',
   createdAt: 'int',
 });
