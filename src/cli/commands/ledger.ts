@@ -25,13 +25,14 @@ export function registerLedger(program: Command): void {
     ledger
       .command('balance')
       .description("print an account's available and held balance, in integer micro-units")
-      .option('--principal <name>', "the account (default with --server: the key's own; locally: required)")
+      .option('--principal <name>', "the account (default with --server: the key's own; locally: this or --as)")
+      .option('--as <name>', 'locally: act as this principal, as the market commands do (its own account)')
       .option('--json', 'print { principal, available, held } as JSON'),
-  ).action(async (flags: BackendFlags & { principal?: string; json?: boolean }) => {
+  ).action(async (flags: BackendFlags & { principal?: string; as?: string; json?: boolean }) => {
     const balance = await onServerOrStore<LedgerBalanceView>(
       flags,
       (client) => client.balance(flags.principal !== undefined ? { principal: flags.principal } : {}),
-      (store) => accountBalance(store, localAccount(flags.principal)),
+      (store) => accountBalance(store, localAccount(flags.principal ?? flags.as)),
     );
     if (flags.json) {
       process.stdout.write(JSON.stringify(balance, null, 2) + '\n');
@@ -44,60 +45,65 @@ export function registerLedger(program: Command): void {
     ledger
       .command('history')
       .description("list an account's transactions, newest first, with its own postings (micro-units)")
-      .option('--principal <name>', "the account (default with --server: the key's own; locally: required)")
+      .option('--principal <name>', "the account (default with --server: the key's own; locally: this or --as)")
+      .option('--as <name>', 'locally: act as this principal, as the market commands do (its own account)')
       .option('--limit <n>', 'how many transactions, 1 to 500', '20')
       .option('--cursor <cursor>', 'the page after a previous one (printed on stderr when there is more)')
       .option('--json', 'print { transactions, next_cursor } as JSON'),
-  ).action(async (flags: BackendFlags & { principal?: string; limit: string; cursor?: string; json?: boolean }) => {
-    const limit = Number(flags.limit);
-    if (!/^[0-9]+$/.test(flags.limit) || limit < 1 || limit > 500) {
-      throw new CliError('usage', `--limit must be an integer from 1 to 500, not "${flags.limit}"`);
-    }
-    const page = await onServerOrStore<LedgerTransactionPage>(
-      flags,
-      (client) =>
-        client.ledgerTransactions({
-          limit,
-          ...(flags.cursor !== undefined && { cursor: flags.cursor }),
-          ...(flags.principal !== undefined && { principal: flags.principal }),
-        }),
-      async (store) => {
-        const account = localAccount(flags.principal);
-        const found = await store.read.listLedgerTransactions(account, {
-          limit,
-          ...(flags.cursor !== undefined && { cursor: flags.cursor }),
-        });
-        return {
-          transactions: found.transactions.map((t) => ledgerTransactionView(t, account)),
-          ...(found.cursor !== undefined && { next_cursor: found.cursor }),
-        };
-      },
-    );
-    if (flags.json) {
-      process.stdout.write(JSON.stringify(page, null, 2) + '\n');
-      return;
-    }
-    if (page.transactions.length === 0) console.error('no transactions');
-    else {
-      console.log(
-        table([
-          ['TIME', 'KIND', 'ACCOUNT', 'BUCKET', 'AMOUNT', 'REASON', 'TRANSACTION'],
-          ...page.transactions.flatMap((t) =>
-            t.postings.map((p) => [
-              t.created_at.slice(0, 19).replace('T', ' '),
-              t.kind,
-              p.account,
-              p.bucket,
-              String(p.amount),
-              p.reason,
-              t.id,
-            ]),
-          ),
-        ]),
+  ).action(
+    async (
+      flags: BackendFlags & { principal?: string; as?: string; limit: string; cursor?: string; json?: boolean },
+    ) => {
+      const limit = Number(flags.limit);
+      if (!/^[0-9]+$/.test(flags.limit) || limit < 1 || limit > 500) {
+        throw new CliError('usage', `--limit must be an integer from 1 to 500, not "${flags.limit}"`);
+      }
+      const page = await onServerOrStore<LedgerTransactionPage>(
+        flags,
+        (client) =>
+          client.ledgerTransactions({
+            limit,
+            ...(flags.cursor !== undefined && { cursor: flags.cursor }),
+            ...(flags.principal !== undefined && { principal: flags.principal }),
+          }),
+        async (store) => {
+          const account = localAccount(flags.principal ?? flags.as);
+          const found = await store.read.listLedgerTransactions(account, {
+            limit,
+            ...(flags.cursor !== undefined && { cursor: flags.cursor }),
+          });
+          return {
+            transactions: found.transactions.map((t) => ledgerTransactionView(t, account)),
+            ...(found.cursor !== undefined && { next_cursor: found.cursor }),
+          };
+        },
       );
-    }
-    if (page.next_cursor !== undefined) console.error(`more: --cursor ${page.next_cursor}`);
-  });
+      if (flags.json) {
+        process.stdout.write(JSON.stringify(page, null, 2) + '\n');
+        return;
+      }
+      if (page.transactions.length === 0) console.error('no transactions');
+      else {
+        console.log(
+          table([
+            ['TIME', 'KIND', 'ACCOUNT', 'BUCKET', 'AMOUNT', 'REASON', 'TRANSACTION'],
+            ...page.transactions.flatMap((t) =>
+              t.postings.map((p) => [
+                t.created_at.slice(0, 19).replace('T', ' '),
+                t.kind,
+                p.account,
+                p.bucket,
+                String(p.amount),
+                p.reason,
+                t.id,
+              ]),
+            ),
+          ]),
+        );
+      }
+      if (page.next_cursor !== undefined) console.error(`more: --cursor ${page.next_cursor}`);
+    },
+  );
 
   for (const kind of ['credit', 'payout'] as const) {
     withBackendOptions(
@@ -159,7 +165,10 @@ function parseAmount(text: string): number {
 /** Locally there is no key to say whose account: --principal names it (a principal or a sys: account). */
 function localAccount(principal: string | undefined): string {
   if (principal === undefined) {
-    throw new CliError('usage', 'on a data directory, name the account: --principal NAME (or use --server with a key)');
+    throw new CliError(
+      'usage',
+      'on a data directory, name the account: --principal NAME or --as NAME (or use --server with a key)',
+    );
   }
   if (!isLedgerAccount(principal)) {
     throw new CliError(

@@ -44,6 +44,9 @@ describe('verity ledger on a data directory', () => {
     expect(paid.stdout).toContain('paid out 500 micro-units from alice');
     const text = await runCli(['ledger', 'balance', '--principal', 'alice'], local());
     expect(text.stdout.trim()).toBe('alice: available 2500000, held 0 (micro-units)');
+    // The operator acting for alice (as the market commands do) reads the same account.
+    const asAlice = await runCli(['ledger', 'balance', '--as', 'alice'], local());
+    expect(asAlice.stdout.trim()).toBe('alice: available 2500000, held 0 (micro-units)');
 
     const history = await runCli(['ledger', 'history', '--principal', 'alice', '--json'], local());
     const page = JSON.parse(history.stdout) as { transactions: { kind: string; postings: { account: string }[] }[] };
