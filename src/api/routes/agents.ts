@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { executionView } from '../../engine/view.js';
+import { startAndAnswer } from '../start-execution.js';
 import {
   LISTING_EXECUTE_ROUTE,
   checkInputBlobs,
@@ -53,14 +53,7 @@ export function registerAgentRoutes(app: FastifyInstance, context: ApiContext): 
           ...(request.body.verification_level !== undefined && { verificationLevel: request.body.verification_level }),
           ...(request.body.budget !== undefined && { budget: request.body.budget }),
         });
-      // A repeated Idempotency-Key answers the execution it started, which the quota counted already.
-      const replay =
-        idempotencyKey !== undefined &&
-        (await node.store.read.findExecutionByIdempotencyKey(key.principal, idempotencyKey)) !== undefined;
-      const execution = replay ? await start() : await context.quotas.admitExecution(key.principal, start);
-      context.metrics.executionStarted();
-      void reply.header('location', `/v1/executions/${execution.id}`);
-      return reply.code(202).send(executionView(execution, await node.store.read.listSteps(execution.id)));
+      return startAndAnswer(context, reply, key.principal, idempotencyKey, start);
     },
   });
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { executionView } from '../../engine/view.js';
+import { startAndAnswer } from '../start-execution.js';
 import { platformFeeBps } from '../../market/fee.js';
 import { runThroughListing } from '../../market/runs.js';
 import { checkInputBlobs } from '../access.js';
@@ -54,14 +54,7 @@ export function registerMarketRunRoutes(app: FastifyInstance, context: ApiContex
             ...(idempotencyKey !== undefined && { idempotencyKey }),
           },
         );
-      // A repeated Idempotency-Key answers the execution it started, which the quota counted already.
-      const replay =
-        idempotencyKey !== undefined &&
-        (await node.store.read.findExecutionByIdempotencyKey(key.principal, idempotencyKey)) !== undefined;
-      const execution = replay ? await start() : await context.quotas.admitExecution(key.principal, start);
-      context.metrics.executionStarted();
-      void reply.header('location', `/v1/executions/${execution.id}`);
-      return reply.code(202).send(executionView(execution, await node.store.read.listSteps(execution.id)));
+      return startAndAnswer(context, reply, key.principal, idempotencyKey, start);
     },
   });
 }
