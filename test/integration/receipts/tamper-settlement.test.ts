@@ -46,7 +46,9 @@ describe('tampering with settlement statements', () => {
     for (const r of runs) await t.node.waitFor(r.id, 50);
     await t.node.engine.retry(runs[2]!.id, 'client:bob');
     await t.node.waitFor(runs[2]!.id, 50);
-    [fixed, usage, retried] = await Promise.all(runs.map((r) => marketBundle(t, r.id)));
+    fixed = await marketBundle(t, runs[0]!.id);
+    usage = await marketBundle(t, runs[1]!.id);
+    retried = await marketBundle(t, runs[2]!.id);
     expect(retried.settlements).toHaveLength(2);
   });
   afterAll(() => t?.close());
