@@ -107,14 +107,26 @@ describe('tampering with settlement statements', () => {
     );
   });
 
-  it('another buyer named → amounts (the total still charges the real buyer)', async () => {
+  it("another buyer named → execution (not the receipt's client) and amounts (the total still charges the real one)", async () => {
     await expectOnly(
       tampered(fixed, (p) => void (p.buyer = 'mallory')),
-      ['settlement.1.amounts'],
+      ['settlement.1.execution', 'settlement.1.amounts'],
       {
+        'settlement.1.execution': /charges mallory, but the receipt's client is bob/,
         'settlement.1.amounts': /total .*bob.*recomputed .*mallory/,
       },
     );
+  });
+
+  it('another buyer named everywhere (buyer, total, postings: every amount consistent) → execution', async () => {
+    const rename = (p: SettlementPredicate) => {
+      p.buyer = 'mallory';
+      for (const list of [p.total, p.postings])
+        for (const posting of list) if (posting.account === 'bob') posting.account = 'mallory';
+    };
+    await expectOnly(tampered(fixed, rename), ['settlement.1.execution'], {
+      'settlement.1.execution': /charges mallory, but the receipt's client is bob/,
+    });
   });
 
   it('another execution price E → amounts', async () => {
