@@ -19,7 +19,8 @@ import type { SettlementPredicate } from '../../../src/attest/settlement/stateme
  * slow one they cancel; failed and cancelled runs are retried. After each sequence every transaction
  * balances, the ledger check finds nothing, no buyer's balance is negative (only publishers and the
  * system's external and platform accounts may be), all accounts sum to zero, every settled run's bundle
- * verifies with its settlement checks, and settling a revision again changes nothing.
+ * verifies with its settlement checks, every balance is the credits plus the postings the signed statements
+ * name, nothing stays held once the runs have ended, and settling a revision again changes nothing.
  *
  * npm test runs a few sequences; VERITY_MONEY_RUNS=200 runs more.
  */
@@ -69,6 +70,7 @@ for (const kind of BACKENDS) {
     let t: TestNode;
     let listings: Record<ListingName, TestListing>;
     const executions = new Set<string>();
+    const credited = new Map<string, number>();
 
     beforeAll(async () => {
       t = await startTestNode(kind, 'money-property');
@@ -106,6 +108,7 @@ for (const kind of BACKENDS) {
       switch (o.type) {
         case 'credit':
           await creditPrincipal(t.node.store, { principal: o.buyer, amount: o.amount });
+          credited.set(o.buyer, (credited.get(o.buyer) ?? 0) + o.amount);
           return;
         case 'run':
           return attempt(async () => {
@@ -152,7 +155,8 @@ for (const kind of BACKENDS) {
       let total = 0n;
       for (const b of await balances()) {
         total += BigInt(b.available) + BigInt(b.held);
-        expect(b.held, `${b.account} held`).toBeGreaterThanOrEqual(0);
+        // Every run of the sequence has ended, so nothing is still held for one.
+        expect(b.held, `${b.account} held`).toBe(0);
         if (!mayBeNegative(b.account)) expect(b.available, `${b.account} available`).toBeGreaterThanOrEqual(0);
       }
       // Every account the market can touch is listed, so their sum is the whole ledger's: zero.
@@ -165,6 +169,17 @@ for (const kind of BACKENDS) {
             tx.idempotencyKey,
           ).toBe(0n);
       }
+    }
+
+    /** Every balance is what was credited plus the postings of every settlement statement signed so far. */
+    async function expectBalancesAreSettlements(): Promise<void> {
+      const expected = new Map<string, number>(credited);
+      expected.set(EXTERNAL_ACCOUNT, -[...credited.values()].reduce((a, b) => a + b, 0));
+      for (const id of executions)
+        for (const s of await t.node.store.read.listMarketSettlements(id))
+          for (const p of decode<SettlementPredicate>(s.envelope).predicate.postings)
+            expected.set(p.account, (expected.get(p.account) ?? 0) + p.amount);
+      for (const b of await balances()) expect(b.available, b.account).toBe(expected.get(b.account) ?? 0);
     }
 
     async function expectSettledOnce(executionId: string): Promise<void> {
@@ -194,6 +209,7 @@ for (const kind of BACKENDS) {
           for (const o of ops) await step(o, started);
           for (const id of started) executions.add(id);
           await expectInvariants();
+          await expectBalancesAreSettlements();
           for (const id of new Set(started)) await expectSettledOnce(id);
         }),
         { numRuns: RUNS ?? (kind === 'sqlite' ? 20 : 15), endOnFailure: true },
