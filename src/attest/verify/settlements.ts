@@ -29,7 +29,8 @@ const describePostings = (postings: readonly { account: string; amount: number; 
 
 /**
  * The money of a version 2 bundle. Each settlement statement must be signed by a trusted coordinator key
- * and sit in the transparency log; they settle this execution, one revision each, in order; each posts
+ * and sit in the transparency log; they settle this execution, one revision each, in order, and charge the
+ * receipt's client; each posts
  * exactly its full settlement minus what the earlier ones posted; and the one for the receipt's revision
  * names the receipt and carries amounts that `recomputeSettlement` gives from the receipt's counted
  * attestations and the frozen terms. Checks are named `settlement.<revision>.<rule>`.
@@ -72,13 +73,19 @@ export async function verifySettlements(
   for (const [i, s] of statements.entries()) {
     const label = `settlement.${i + 1}`;
     const previous = statements[i - 1];
+    // The buyer is the client the receipt names: otherwise a statement could charge someone else for this
+    // run, consistently in every amount, and still recompute.
     checks.expect(
       `${label}.execution`,
-      s.executionId === predicate.executionId && (previous === undefined || s.revision > previous.revision),
-      `settles execution ${s.executionId}, revision ${s.revision}`,
+      s.executionId === predicate.executionId &&
+        s.buyer === predicate.clientId &&
+        (previous === undefined || s.revision > previous.revision),
+      `settles execution ${s.executionId} for ${s.buyer}, revision ${s.revision}`,
       s.executionId !== predicate.executionId
         ? `settles execution ${s.executionId}, not this bundle's ${predicate.executionId}`
-        : `revision ${s.revision} does not come after revision ${previous?.revision ?? 0}`,
+        : s.buyer !== predicate.clientId
+          ? `charges ${s.buyer}, but the receipt's client is ${predicate.clientId}`
+          : `revision ${s.revision} does not come after revision ${previous?.revision ?? 0}`,
     );
     // What this revision posted is its full settlement minus everything posted before.
     let expected: string | undefined;
