@@ -414,6 +414,26 @@ export class VerityClient {
     return this.request('GET', `/v1/market/listings${queryString(query)}`, listingPage);
   }
 
+  /**
+   * Buys a run of a listing: holds the most it can cost on your balance and starts the execution (the
+   * listing's pinned version, budget and level). 402 `insufficient_funds` starts nothing; the same
+   * `idempotencyKey` returns the same execution and holds once. Settlement happens when it ends: read it
+   * with `settlements(executionId)`.
+   */
+  executeListing(
+    listingId: string,
+    request: { inputs?: unknown; max_price?: number } = {},
+    options: { idempotencyKey?: string } = {},
+  ): Promise<ExecutionView> {
+    return this.typed<ExecutionView>('POST', `/v1/market/listings/${enc(listingId)}/execute`, executionView, {
+      body: {
+        inputs: request.inputs ?? {},
+        ...(request.max_price !== undefined && { max_price: request.max_price }),
+      },
+      headers: options.idempotencyKey !== undefined ? { 'idempotency-key': options.idempotencyKey } : {},
+    });
+  }
+
   /** Changes a listing (its owner, or an admin). */
   updateListing(id: string, change: UpdateListingRequest): Promise<ListingView> {
     return this.request('PATCH', `/v1/market/listings/${enc(id)}`, listingView, { body: change });
