@@ -44,6 +44,7 @@ for (const kind of BACKENDS) {
     let worker: string;
     let fixed: ListingView;
     let usage: ListingView;
+    let fixedRun: string;
 
     const as = (key: string, method: string, path: string, json?: unknown, headers: Record<string, string> = {}) =>
       call(server.url, method, path, { key, headers, ...(json !== undefined && { json }) });
@@ -85,6 +86,18 @@ for (const kind of BACKENDS) {
       worker = await server.key('wrk', 'worker');
       for (const id of ['buy-fixed', 'buy-usage', 'buy-private'])
         expect((await as(acme, 'POST', '/v1/workflows', costly(id))).status).toBe(201);
+      const slow = {
+        ...costly('buy-slow'),
+        steps: [
+          echo('a', { input_mappings: { cost: '120' } }),
+          echo('b', {
+            depends_on: ['a'],
+            model_requirements: { name: 'builtin/sleep' },
+            input_mappings: { ms: '20000' },
+          }),
+        ],
+      };
+      expect((await as(acme, 'POST', '/v1/workflows', slow)).status).toBe(201);
       fixed = await create({
         workflow_id: 'buy-fixed',
         title: 'Fixed price',
@@ -104,6 +117,7 @@ for (const kind of BACKENDS) {
       const started = await execute(bob, fixed.id, { inputs: {} });
       expect(started.status, started.text).toBe(202);
       const executionId = (started.json as { executionId: string }).executionId;
+      fixedRun = executionId;
       expect(started.headers.get('location')).toBe(`/v1/executions/${executionId}`);
       expect(await settled(bob, executionId)).toBe('completed');
 
@@ -229,6 +243,112 @@ for (const kind of BACKENDS) {
 
       expect((await execute(worker, fixed.id, { inputs: {} })).status).toBe(403);
       expect(await everything()).toEqual(before);
+    });
+    it('the buyer reads its settlements in full; a payee only what paid it; a stranger gets a 404', async () => {
+      const fee = Math.floor((PRICE * FEE_BPS) / 10_000);
+      const own = await as(bob, 'GET', `/v1/executions/${fixedRun}/settlements`);
+      expect(own.status, own.text).toBe(200);
+      const [statement] = (own.json as { settlements: Record<string, unknown>[] }).settlements;
+      expect(statement).toMatchObject({
+        execution_id: fixedRun,
+        revision: 1,
+        listing_id: fixed.id,
+        buyer: 'bob',
+        publisher: 'acme',
+        outcome: 'completed',
+        compute_cost: 200,
+        price: PRICE,
+        fee,
+        log_index: expect.any(Number) as number,
+        envelope: { payloadType: 'application/vnd.in-toto+json' },
+      });
+      expect(statement!.postings).toEqual(
+        expect.arrayContaining([
+          { account: 'bob', amount: -PRICE, why: 'price' },
+          { account: 'sys:platform', amount: fee, why: 'fee' },
+          { account: 'sys:compute', amount: 200, why: 'compute' },
+          { account: 'acme', amount: PRICE - fee - 200, why: 'proceeds' },
+        ]),
+      );
+      // The SDK reads the same.
+      expect((await server.client(bob).settlements(fixedRun))[0]).toEqual(statement);
+      // Another's execution, even the publisher's own listing's, is a 404 like a missing one.
+      for (const key of [eve, acme]) {
+        const refused = await as(key, 'GET', `/v1/executions/${fixedRun}/settlements`);
+        expect(refused.status).toBe(404);
+        expect(errorCode(refused)).toBe('not_found');
+      }
+
+      // The publisher: the statements that paid it, its own lines, C, P and F; not the buyer nor the envelope.
+      const paid = await server.client(acme).ledgerSettlements();
+      const mine = paid.settlements.find((x) => x.execution_id === fixedRun)!;
+      expect(mine).toEqual({
+        execution_id: fixedRun,
+        revision: 1,
+        listing_id: fixed.id,
+        outcome: 'completed',
+        settled_at: statement!.settled_at,
+        log_index: statement!.log_index,
+        publisher: 'acme',
+        compute_cost: 200,
+        price: PRICE,
+        fee,
+        postings: [{ account: 'acme', amount: PRICE - fee - 200, why: 'proceeds' }],
+      });
+      expect(JSON.stringify(paid)).not.toContain('"bob"');
+      // A worker key whose principal nothing paid sees none; an admin sees sys:compute's in full.
+      expect((await server.client(worker).ledgerSettlements()).settlements).toEqual([]);
+      const compute = await server.client(server.adminKey).ledgerSettlements({ principal: 'sys:compute', limit: 1 });
+      expect(compute.settlements).toHaveLength(1);
+      expect(compute.settlements[0]!.envelope).toBeDefined();
+      expect(compute.next_cursor).toBeDefined();
+      const next = await server
+        .client(server.adminKey)
+        .ledgerSettlements({ principal: 'sys:compute', limit: 1, cursor: compute.next_cursor! });
+      expect(next.settlements[0]!.execution_id).not.toBe(compute.settlements[0]!.execution_id);
+      expect((await as(eve, 'GET', '/v1/ledger/settlements?principal=acme')).status).toBe(404);
+      expect((await as(acme, 'GET', '/v1/ledger/settlements?cursor=nonsense')).status).toBe(400);
+    });
+
+    it('metrics: holds outstanding and held micro-units while a run holds, settlements by outcome once it ends', async () => {
+      const metric = async (name: string): Promise<number> => {
+        const text = (await as(server.adminKey, 'GET', '/metrics')).text;
+        const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+        return line === undefined ? 0 : Number(line.split(' ').at(-1));
+      };
+      expect(await metric('verity_holds_outstanding')).toBe(0);
+      expect(await metric('verity_held_micro_units')).toBe(0);
+      const completed = await metric('verity_settlements_total{outcome="completed"}');
+      expect(completed).toBeGreaterThanOrEqual(3);
+
+      const slow = await create({
+        workflow_id: 'buy-slow',
+        title: 'Slow',
+        execution_price: PRICE,
+        pricing: { model: 'per_execution' },
+      });
+      await credit('bob', PRICE);
+      const started = await execute(bob, slow.id, { inputs: {} });
+      expect(started.status, started.text).toBe(202);
+      const executionId = (started.json as { executionId: string }).executionId;
+      expect(await metric('verity_holds_outstanding')).toBe(1);
+      expect(await metric('verity_held_micro_units')).toBe(PRICE);
+
+      // Cancelled by the buyer once step a ran: bob pays C = 120 to the workers, the rest goes back.
+      const client = server.client(bob);
+      for (let i = 0; i < 200; i++) {
+        const view = await client.status(executionId);
+        if (view.steps.some((step) => step.id === 'a' && step.status === 'completed')) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const before = await balance('bob');
+      expect((await as(bob, 'POST', `/v1/executions/${executionId}/cancel`, {})).status).toBe(200);
+      expect(await settled(bob, executionId)).toBe('cancelled');
+      expect(await balance('bob')).toEqual({ principal: 'bob', available: before.available + PRICE - 120, held: 0 });
+      expect(await metric('verity_holds_outstanding')).toBe(0);
+      expect(await metric('verity_held_micro_units')).toBe(0);
+      expect(await metric('verity_settlements_total{outcome="cancelled"}')).toBe(1);
+      expect(await metric('verity_settlements_total{outcome="completed"}')).toBe(completed);
     });
   });
 }
