@@ -98,6 +98,14 @@ for (const kind of BACKENDS) {
         ],
       };
       expect((await as(acme, 'POST', '/v1/workflows', slow)).status).toBe(201);
+      const failing = {
+        ...costly('buy-failing'),
+        steps: [
+          echo('a', { input_mappings: { cost: '120' } }),
+          echo('b', { depends_on: ['a'], model_requirements: { name: 'builtin/fail' } }),
+        ],
+      };
+      expect((await as(acme, 'POST', '/v1/workflows', failing)).status).toBe(201);
       fixed = await create({
         workflow_id: 'buy-fixed',
         title: 'Fixed price',
@@ -349,6 +357,36 @@ for (const kind of BACKENDS) {
       expect(await metric('verity_held_micro_units')).toBe(0);
       expect(await metric('verity_settlements_total{outcome="cancelled"}')).toBe(1);
       expect(await metric('verity_settlements_total{outcome="completed"}')).toBe(completed);
+
+      // Settling the same revision again (a replayed end) posts nothing and counts nothing.
+      const { node } = server.test;
+      const record = (await node.store.read.getExecution(executionId))!;
+      const receipt = (await node.store.read.listReceipts(executionId)).at(-1)!;
+      await node.store.transaction((tx) => node.engine['hooks']!.ended(tx, record, receipt, Date.now()));
+      expect(await node.store.read.listMarketSettlements(executionId)).toHaveLength(1);
+      expect(await metric('verity_settlements_total{outcome="cancelled"}')).toBe(1);
+    });
+
+    it('a failed run costs the buyer nothing and the publisher carries C, counted as failed', async () => {
+      const failing = await create({
+        workflow_id: 'buy-failing',
+        title: 'Fails',
+        execution_price: PRICE,
+        pricing: { model: 'per_execution' },
+      });
+      await credit('bob', PRICE);
+      const [bob0, acme0, compute0] = await Promise.all(['bob', 'acme', 'sys:compute'].map(balance));
+      const started = await execute(bob, failing.id, { inputs: {} });
+      expect(started.status, started.text).toBe(202);
+      const executionId = (started.json as { executionId: string }).executionId;
+      expect(await settled(bob, executionId)).toBe('failed');
+      expect(await balance('bob')).toEqual(bob0);
+      expect((await balance('acme')).available).toBe(acme0!.available - 120);
+      expect((await balance('sys:compute')).available).toBe(compute0!.available + 120);
+      const [statement] = await server.client(bob).settlements(executionId);
+      expect(statement).toMatchObject({ outcome: 'failed', compute_cost: 120, price: 0, fee: 0 });
+      const text = (await as(server.adminKey, 'GET', '/metrics')).text;
+      expect(text).toContain('verity_settlements_total{outcome="failed"} 1');
     });
   });
 }
