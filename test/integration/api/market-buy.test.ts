@@ -3,6 +3,7 @@ import type { ListingView } from '../../../src/sdk/client.js';
 import { call, errorCode } from '../../support/api-http.js';
 import type { RawResponse } from '../../support/api-http.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
+import { HttpWorker } from '../../support/http-worker.js';
 import { echo } from '../../support/node.js';
 import { startTestServer } from '../../support/server.js';
 import type { TestServer } from '../../support/server.js';
@@ -387,6 +388,85 @@ for (const kind of BACKENDS) {
       expect(statement).toMatchObject({ outcome: 'failed', compute_cost: 120, price: 0, fee: 0 });
       const text = (await as(server.adminKey, 'GET', '/metrics')).text;
       expect(text).toContain('verity_settlements_total{outcome="failed"} 1');
+    });
+  });
+
+  describe.skipIf(!(await backendAvailable(kind)))(`a remote worker paid by a run (${kind})`, () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      // No in-process workers: the step goes to the remote worker below, whose key's principal is paid.
+      server = await startTestServer(kind, 'market-buy-worker', {
+        node: { workers: 0 },
+        server: { closeGraceMs: 200 },
+      });
+    });
+    afterAll(() => server?.close());
+
+    it("sees the statement that paid it, its own line only: not the buyer, the price nor the buyer's execution", async () => {
+      const workerKey = await server.key('rig', 'worker');
+      const rig = await new HttpWorker(server.url, workerKey).register();
+      const acme = await server.key('acme', 'publisher');
+      const bob = await server.key('bob', 'client');
+      const flow = { id: 'buy-remote', name: 'remote', version: 1, steps: [echo('a')], max_cost_budget: 1_000_000 };
+      expect((await call(server.url, 'POST', '/v1/workflows', { key: acme, json: flow })).status).toBe(201);
+      const listed = await call(server.url, 'POST', '/v1/market/listings', {
+        key: acme,
+        json: {
+          workflow_id: 'buy-remote',
+          title: 'Remote',
+          execution_price: PRICE,
+          pricing: { model: 'per_execution' },
+        },
+      });
+      expect(listed.status, listed.text).toBe(201);
+      const credited = await call(server.url, 'POST', '/v1/ledger/credit', {
+        key: server.adminKey,
+        json: { principal: 'bob', amount: PRICE },
+      });
+      expect(credited.status).toBe(201);
+      const started = await call(
+        server.url,
+        'POST',
+        `/v1/market/listings/${(listed.json as { id: string }).id}/execute`,
+        {
+          key: bob,
+          json: { inputs: {} },
+        },
+      );
+      expect(started.status, started.text).toBe(202);
+      const executionId = (started.json as { executionId: string }).executionId;
+      const job = await rig.claimJob(executionId);
+      expect((await rig.complete(job, { attestation: rig.attest(job, job.input, { cost: 30 }) })).status).toBe(200);
+      expect((await server.client(bob).waitFor(executionId)).status).toBe('completed');
+
+      const fee = Math.floor((PRICE * FEE_BPS) / 10_000);
+      expect((await call(server.url, 'GET', '/v1/ledger/balance', { key: workerKey })).json).toEqual({
+        principal: 'rig',
+        available: 30,
+        held: 0,
+      });
+      const seen = await server.client(workerKey).ledgerSettlements();
+      expect(seen.settlements).toEqual([
+        {
+          execution_id: executionId,
+          revision: 1,
+          listing_id: (listed.json as { id: string }).id,
+          outcome: 'completed',
+          settled_at: expect.any(String) as string,
+          log_index: expect.any(Number) as number,
+          postings: [{ account: 'rig', amount: 30, why: 'compute' }],
+        },
+      ]);
+      expect(JSON.stringify(seen)).not.toContain('bob');
+      // The buyer's execution itself stays out of reach of the worker's key.
+      expect(
+        (await call(server.url, 'GET', `/v1/executions/${executionId}/settlements`, { key: workerKey })).status,
+      ).toBe(403);
+      // The publisher's own view: its part P − F − C.
+      const publisher = await server.client(acme).ledgerSettlements();
+      expect(publisher.settlements[0]!.postings).toEqual([
+        { account: 'acme', amount: PRICE - fee - 30, why: 'proceeds' },
+      ]);
     });
   });
 }
