@@ -648,11 +648,9 @@ export const listingExecuteRequest = z.strictObject({
 export const settlementPostingView = z.object({
   account: z.string(),
   amount: z.int().meta({ description: 'integer micro-units: positive into the account, negative out' }),
-  why: z
-    .string()
-    .meta({
-      description: 'price, compute, fee, proceeds, failed_run, cancelled_run, unverified_receipt: which rule moved it',
-    }),
+  why: z.string().meta({
+    description: 'price, compute, fee, proceeds, failed_run, cancelled_run, unverified_receipt: which rule moved it',
+  }),
 });
 
 export const settlementView = z
