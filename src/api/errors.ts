@@ -137,6 +137,7 @@ export const ERROR_ANSWERS: ErrorAnswers = {
   listing_retired: [409, 'conflict'],
   listing_unavailable: [409, 'conflict'],
   subscription_required: [409, 'conflict'],
+  corrupt_settlement: 'internal',
   // The routes that mean these as answers catch them and throw an ApiError (a missing blob is a 404 there,
   // a registration past its cap a 429 with its quota); anywhere else they are the server's fault.
   not_found: 'internal',

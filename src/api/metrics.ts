@@ -65,6 +65,31 @@ export class Metrics {
       help: 'Executions started through this API',
       registers: [this.registry],
     });
+    const settlements = new Counter({
+      name: 'verity_settlements_total',
+      help: 'Settlements this process posted (one per settled revision of a run through a listing), by outcome',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
+    node.settlements.on('posted', ({ outcome }) => settlements.inc({ outcome }));
+    // Held money is read from the store at scrape time, so it is true for every replica at once.
+    new Gauge({
+      name: 'verity_holds_outstanding',
+      help: "Holds placed on buyers' balances that no settlement has closed yet",
+      registers: [this.registry],
+      async collect() {
+        this.set((await store.read.getHeldTotals()).holds);
+      },
+    });
+    new Gauge({
+      name: 'verity_held_micro_units',
+      help: 'The sum of every held balance, in integer micro-units',
+      registers: [this.registry],
+      async collect() {
+        // A gauge is a float: exact up to 2^53 micro-units, which is what the ledger's amounts are bound to.
+        this.set(Number((await store.read.getHeldTotals()).total));
+      },
+    });
     node.coordinator.events.on('completed', ({ durationMs }) => latency.observe(durationMs / 1000));
     node.coordinator.events.on('expired', ({ code }) => expired.inc({ reason: code }));
     node.coordinator.events.on('failed', ({ code }) => failed.inc({ code }));

@@ -641,3 +641,47 @@ export const listingExecuteRequest = z.strictObject({
       'the most you will pay, in micro-units: caps a per_usage price; a fixed price above it is refused (400)',
   }),
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Settlements: the signed statements that moved a run's money, decoded (snake_case like the ledger's views)
+
+export const settlementPostingView = z.object({
+  account: z.string(),
+  amount: z.int().meta({ description: 'integer micro-units: positive into the account, negative out' }),
+  why: z.string().meta({
+    description: 'price, compute, fee, proceeds, failed_run, cancelled_run, unverified_receipt: which rule moved it',
+  }),
+});
+
+export const settlementView = z
+  .object({
+    execution_id: z.string(),
+    revision: z.int(),
+    listing_id: z.string(),
+    outcome: z.enum(['completed', 'failed', 'cancelled', 'unverified']),
+    settled_at: z.string(),
+    log_index: z.int().meta({ description: "the statement's entry in the transparency log" }),
+    buyer: z.string().optional().meta({ description: 'buyer and admins only' }),
+    publisher: z.string().optional(),
+    verification_level: z.enum(['basic', 'full', 'zk']).optional(),
+    compute_cost: z.int().optional().meta({ description: 'C, the counted attested cost (buyer, publisher, admins)' }),
+    price: z.int().optional().meta({ description: 'what the buyer pays (buyer, publisher, admins)' }),
+    fee: z.int().optional().meta({ description: "F, the platform's fee (buyer, publisher, admins)" }),
+    postings: z.array(settlementPostingView).meta({
+      description: "what this revision posted: all of it for the buyer and admins, a payee's own lines otherwise",
+    }),
+    total: z.array(settlementPostingView).optional().meta({
+      description: 'the full settlement as of this revision (buyer and admins)',
+    }),
+    envelope: envelope.optional().meta({
+      description: 'the signed DSSE envelope, to verify offline (buyer and admins: it names every party)',
+    }),
+  })
+  .meta({ id: 'Settlement' });
+
+export const executionSettlements = z.object({ settlements: z.array(settlementView) });
+
+export const settlementPage = z.object({
+  settlements: z.array(settlementView),
+  next_cursor: z.string().optional().meta({ description: 'pass as `cursor` for the next page; absent on the last' }),
+});

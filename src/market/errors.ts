@@ -12,6 +12,7 @@ import { VerityError } from '../errors.js';
  * `listing_unavailable`: a listing that cannot run now (paused, retired, its workflow gone, a server that
  * issues no receipts, terms that give no budget).
  * `subscription_required`: a subscription listing runs only for its subscribers.
+ * `corrupt_settlement`: a stored settlement statement that does not decode: the store's fault, never the caller's.
  */
 export type MarketErrorCode =
   | 'invalid_listing'
@@ -20,7 +21,8 @@ export type MarketErrorCode =
   | 'listing_retired'
   | 'invalid_cursor'
   | 'listing_unavailable'
-  | 'subscription_required';
+  | 'subscription_required'
+  | 'corrupt_settlement';
 
 export class MarketError extends VerityError<MarketErrorCode> {}
 

@@ -32,6 +32,7 @@ import type { Bundle, ZkBundle } from '../attest/bundle.js';
 import { buildBundle, buildZkBundle } from '../receipts/bundle.js';
 import { ProcessEvaluator } from '../expressions/node/process-evaluator.js';
 import { MarketSettler } from '../market/settlement.js';
+import { SettlementEvents, announcingSettlements } from '../market/settlement-events.js';
 import { DEFAULT_EXPRESSION_LIMITS } from '../expressions/evaluator.js';
 import { readEnv } from '../env.js';
 
@@ -144,6 +145,8 @@ export function nodePrincipal(coordinatorKeyId: string): string {
  */
 export class VerityNode {
   readonly engine: Engine;
+  /** Settlements this process posted (after commit): what metrics count by outcome. */
+  readonly settlements = new SettlementEvents();
   readonly coordinator: Coordinator;
   readonly worker: Worker | undefined;
   readonly registry: ExecutorRegistry;
@@ -191,7 +194,9 @@ export class VerityNode {
       blobs: this.blobs,
       onError: options.onError,
       // Runs through listings settle from their receipt, in the transaction that issues it.
-      ...(options.attest && { hooks: new MarketSettler(coordinatorSigner, log) }),
+      ...(options.attest && {
+        hooks: announcingSettlements(new MarketSettler(coordinatorSigner, log), this.settlements),
+      }),
     });
     this.coordinator = new Coordinator(store, queue, this.engine, {
       leaseMs: options.leaseMs,

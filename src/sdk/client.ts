@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { createListingRequest, updateListingRequest } from '../api/schemas.js';
+import type { createListingRequest, updateListingRequest, settlementView } from '../api/schemas.js';
 import {
   apiKeyView,
   blobRef as blobRefSchema,
@@ -12,11 +12,13 @@ import {
   executionView,
   historyPage,
   inclusionResponse,
+  executionSettlements,
   ledgerBalance,
   ledgerTransaction,
   ledgerTransactionPage,
   listingPage,
   listingView,
+  settlementPage,
   validationResult,
   verificationReport,
   workerView,
@@ -72,6 +74,9 @@ export type LedgerTransactionPage = z.output<typeof ledgerTransactionPage>;
 /** A marketplace listing, with its derived stats (and the workflow's definition where the caller may see it). */
 export type ListingView = z.output<typeof listingView>;
 export type ListingPage = z.output<typeof listingPage>;
+/** A settlement statement, decoded (what the caller may see of it: src/market/settlement-view.ts). */
+export type SettlementView = z.output<typeof settlementView>;
+export type SettlementPage = z.output<typeof settlementPage>;
 /** What `createListing` sends: the request body of POST /v1/market/listings. */
 export type CreateListingRequest = z.input<typeof createListingRequest>;
 /** What `updateListing` sends: the fields to change. */
@@ -412,6 +417,44 @@ export class VerityClient {
       if (options[key] !== undefined) query.set(key, String(options[key]));
     }
     return this.request('GET', `/v1/market/listings${queryString(query)}`, listingPage);
+  }
+
+  /**
+   * Buys a run of a listing: holds the most it can cost on your balance and starts the execution (the
+   * listing's pinned version, budget and level). 402 `insufficient_funds` starts nothing; the same
+   * `idempotencyKey` returns the same execution and holds once. Settlement happens when it ends: read it
+   * with `settlements(executionId)`.
+   */
+  executeListing(
+    listingId: string,
+    request: { inputs?: unknown; max_price?: number } = {},
+    options: { idempotencyKey?: string } = {},
+  ): Promise<ExecutionView> {
+    return this.typed<ExecutionView>('POST', `/v1/market/listings/${enc(listingId)}/execute`, executionView, {
+      body: {
+        inputs: request.inputs ?? {},
+        ...(request.max_price !== undefined && { max_price: request.max_price }),
+      },
+      headers: options.idempotencyKey !== undefined ? { 'idempotency-key': options.idempotencyKey } : {},
+    });
+  }
+
+  /** An execution's settlement statements, decoded, with their signed envelopes (its buyer, or an admin). */
+  async settlements(executionId: string): Promise<SettlementView[]> {
+    return (await this.request('GET', `/v1/executions/${enc(executionId)}/settlements`, executionSettlements))
+      .settlements;
+  }
+
+  /**
+   * The settlement statements that posted to the caller's account, newest first: a payee's view (its own
+   * postings; the publisher also sees C, price and fee); admins may name a `principal` and see them in full.
+   */
+  ledgerSettlements(options: { principal?: string; limit?: number; cursor?: string } = {}): Promise<SettlementPage> {
+    const query = new URLSearchParams();
+    for (const key of ['principal', 'limit', 'cursor'] as const) {
+      if (options[key] !== undefined) query.set(key, String(options[key]));
+    }
+    return this.request('GET', `/v1/ledger/settlements${queryString(query)}`, settlementPage);
   }
 
   /** Changes a listing (its owner, or an admin). */

@@ -26,6 +26,8 @@ export type {
   ListingSearchOptions,
   ListingView,
   ServerEvent,
+  SettlementPage,
+  SettlementView,
   StepSummary,
   UpdateListingRequest,
   ValidationResult,

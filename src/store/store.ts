@@ -260,6 +260,19 @@ export interface StoreReads {
   getMarketRun(executionId: string): Promise<MarketRunRecord | undefined>;
   /** The settlement statements of an execution, in revision order. */
   listMarketSettlements(executionId: string): Promise<MarketSettlementRecord[]>;
+  /**
+   * The settlement statements whose ledger transaction posts to an account (a publisher's, a worker's, a
+   * buyer's), newest first; `cursor`: one this store gave out (StoreError invalid_cursor if not).
+   */
+  listSettlementsPostingTo(
+    account: string,
+    page: { limit: number; cursor?: string },
+  ): Promise<{ settlements: MarketSettlementRecord[]; cursor?: string }>;
+  /**
+   * What is held now: the runs through listings whose hold no settlement or release has closed yet, and
+   * the sum of every account's held balance (exact, as a bigint).
+   */
+  getHeldTotals(): Promise<{ holds: number; total: bigint }>;
 }
 
 export interface StoreTx extends StoreReads {

@@ -27,7 +27,7 @@ const idempotencyHeader = z.object({ 'idempotency-key': z.string().min(1).max(20
  * The account a request reads: the caller's own, or (admins only) the one `?principal=` names. Another's
  * account is a 404 for everyone else, as another's execution is: nobody learns whether it exists.
  */
-function accountOf(request: FastifyRequest, asked: string | undefined): string {
+export function accountOf(request: FastifyRequest, asked: string | undefined): string {
   const key = principalOf(request);
   if (asked === undefined || asked === key.principal) return key.principal;
   if (key.role !== 'admin') throw new ApiError('not_found', `no ledger account ${asked} that this key may read`);

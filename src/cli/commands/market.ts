@@ -12,6 +12,7 @@ import type { ListingPage, ListingView } from '../../sdk/client.js';
 import { onServerOrStore, withBackendOptions } from '../backends/open.js';
 import type { BackendFlags } from '../backends/open.js';
 import { CliError } from '../errors.js';
+import { registerMarketRun } from './market-run.js';
 import { table } from '../format.js';
 
 /**
@@ -189,8 +190,9 @@ export function registerMarket(program: Command): void {
   const market = program
     .command('market')
     .description(
-      'the marketplace: list, publish and manage listings; prices in integer micro-units (1 unit = 1000000)',
+      'the marketplace: list, publish, manage and run listings; prices in integer micro-units (1 unit = 1000000)',
     );
+  registerMarketRun(market);
 
   withMarketOptions(
     market

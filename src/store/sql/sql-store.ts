@@ -619,6 +619,47 @@ export class SqlReads implements StoreReads {
   listMarketSettlements(executionId: string): Promise<MarketSettlementRecord[]> {
     return this.many(t.marketSettlements, 'WHERE execution_id = ? ORDER BY revision', [executionId]);
   }
+
+  async listSettlementsPostingTo(
+    account: string,
+    page: { limit: number; cursor?: string },
+  ): Promise<{ settlements: MarketSettlementRecord[]; cursor?: string }> {
+    if (page.cursor !== undefined && !LEDGER_CURSOR.test(page.cursor)) {
+      throw new StoreError(
+        'invalid_cursor',
+        `settlement cursor "${page.cursor}" is not one this store gave out; start from the newest settlement`,
+      );
+    }
+    const limit = Math.max(1, Math.min(Math.trunc(page.limit), 1000));
+    // The account's postings by transaction id (its index), kept to settlement transactions, which name the
+    // execution and revision their statement was signed for; one more row than asked, to know of a next page.
+    const rows = await this.conn.all(
+      `SELECT DISTINCT p.transaction_id, l.execution_id, l.revision
+         FROM ledger_postings p JOIN ledger_transactions l ON l.id = p.transaction_id
+        WHERE p.account = ? AND l.kind = 'settlement'${page.cursor === undefined ? '' : ' AND p.transaction_id < ?'}
+        ORDER BY p.transaction_id DESC LIMIT ?`,
+      page.cursor === undefined ? [account, limit + 1] : [account, page.cursor, limit + 1],
+    );
+    const settlements: MarketSettlementRecord[] = [];
+    for (const row of rows.slice(0, limit)) {
+      const found = await this.one(t.marketSettlements, 'execution_id = ? AND revision = ?', [
+        row.execution_id as string,
+        Number(row.revision),
+      ]);
+      if (found) settlements.push(found);
+    }
+    return rows.length > limit ? { settlements, cursor: rows[limit - 1]!.transaction_id as string } : { settlements };
+  }
+
+  async getHeldTotals(): Promise<{ holds: number; total: bigint }> {
+    // A run's row keeps the hold it still has: set when it starts or is retried, zero once settled or released.
+    const open = await this.conn.all('SELECT COUNT(*) AS holds FROM market_runs WHERE hold > 0');
+    // As text: PostgreSQL's SUM of a BIGINT is a NUMERIC, and the sum need not fit 2^53.
+    const held = await this.conn.all(
+      'SELECT CAST(COALESCE(SUM(held), 0) AS TEXT) AS total FROM ledger_accounts WHERE held <> 0',
+    );
+    return { holds: Number(open[0]?.holds ?? 0), total: BigInt((held[0]?.total as string | undefined) ?? '0') };
+  }
 }
 
 export class SqlTx extends SqlReads implements StoreTx {
