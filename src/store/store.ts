@@ -16,6 +16,7 @@ import type {
   MarketRatingRecord,
   MarketRunRecord,
   MarketSettlementRecord,
+  MarketSubscriptionRecord,
   ReceiptRecord,
   ExecutionRecord,
   ExecutionStatus,
@@ -260,6 +261,19 @@ export interface StoreReads {
   getMarketRun(executionId: string): Promise<MarketRunRecord | undefined>;
   /** The settlement statements of an execution, in revision order. */
   listMarketSettlements(executionId: string): Promise<MarketSettlementRecord[]>;
+  getMarketSubscription(id: string): Promise<MarketSubscriptionRecord | undefined>;
+  /** A buyer's subscription to a listing whose period has not ended at `now`, if any (the newest). */
+  findActiveSubscription(listingId: string, buyer: string, now: number): Promise<MarketSubscriptionRecord | undefined>;
+  /** A buyer's subscriptions, newest first, at most `limit` (ended ones too). */
+  listMarketSubscriptions(buyer: string, limit: number): Promise<MarketSubscriptionRecord[]>;
+  /**
+   * A listing's ratings, newest first (ties: by buyer), `after` the last one of the page before; the
+   * publisher's own never shows (it does not count either).
+   */
+  listMarketRatings(
+    listingId: string,
+    page: { limit: number; after?: { createdAt: number; buyer: string } },
+  ): Promise<MarketRatingRecord[]>;
 }
 
 export interface StoreTx extends StoreReads {
@@ -355,10 +369,19 @@ export interface StoreTx extends StoreReads {
   /** Records how a run settled (outcome, duration, revision, time). */
   updateMarketRun(
     executionId: string,
-    patch: Patch<Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt' | 'hold'>>,
+    patch: Patch<
+      Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt' | 'hold' | 'quotaHeld'>
+    >,
   ): Promise<void>;
   /** Records a settlement statement; StoreError conflict if that revision has one. */
   insertMarketSettlement(record: MarketSettlementRecord): Promise<void>;
   /** A buyer's rating of a listing, replacing the one it gave before. */
   putMarketRating(record: MarketRatingRecord): Promise<void>;
+  insertMarketSubscription(record: MarketSubscriptionRecord): Promise<void>;
+  /** Reads a subscription and holds it for the rest of the transaction (PostgreSQL: FOR UPDATE). */
+  lockMarketSubscription(id: string): Promise<MarketSubscriptionRecord | undefined>;
+  updateMarketSubscription(
+    id: string,
+    patch: Patch<Pick<MarketSubscriptionRecord, 'usedExecutions' | 'cancelledAt'>>,
+  ): Promise<void>;
 }
