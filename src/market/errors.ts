@@ -12,6 +12,13 @@ import { VerityError } from '../errors.js';
  * `listing_unavailable`: a listing that cannot run now (paused, retired, its workflow gone, a server that
  * issues no receipts, terms that give no budget).
  * `subscription_required`: a subscription listing runs only for its subscribers.
+ * `subscription_active`: the caller's subscription to this listing is still in its period (context.periodEnd);
+ * there is no renewal or extension: subscribe again once it ends.
+ * `over_quota`: the period's included runs are used up and the listing refuses runs past them.
+ * `no_subscription`: the caller has no subscription to this listing in its period (to unsubscribe from).
+ * `run_not_found`: no run of this listing by the caller with that execution id (another's is not found either).
+ * `rating_forbidden`: the caller may see the listing but not rate it (its publisher, or a run that did not
+ * settle completed).
  */
 export type MarketErrorCode =
   | 'invalid_listing'
@@ -20,7 +27,12 @@ export type MarketErrorCode =
   | 'listing_retired'
   | 'invalid_cursor'
   | 'listing_unavailable'
-  | 'subscription_required';
+  | 'subscription_required'
+  | 'subscription_active'
+  | 'over_quota'
+  | 'no_subscription'
+  | 'run_not_found'
+  | 'rating_forbidden';
 
 export class MarketError extends VerityError<MarketErrorCode> {}
 
