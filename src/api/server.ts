@@ -23,6 +23,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerLedgerRoutes } from './routes/ledger.js';
 import { registerMarketRoutes } from './routes/market.js';
 import { registerMarketRunRoutes } from './routes/market-runs.js';
+import { registerMarketSubscriptionRoutes } from './routes/market-subscriptions.js';
 import { registerReceiptRoutes } from './routes/receipts.js';
 import { registerBlobRoutes } from './routes/blobs.js';
 import { registerWorkerProtocol } from './routes/worker-protocol.js';
@@ -251,6 +252,7 @@ export async function buildServer(
       registerLedgerRoutes(v1, context);
       registerMarketRoutes(v1, context);
       registerMarketRunRoutes(v1, context);
+      registerMarketSubscriptionRoutes(v1, context);
       done();
     },
     { prefix: '/v1' },
