@@ -1,70 +1,25 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { platformFeeBps } from '../../market/fee.js';
 import type { Actor } from '../../market/listings.js';
-import { MAX_REVIEW, listRatings, rateListing, ratingView } from '../../market/ratings.js';
+import { listRatings, rateListing, ratingView } from '../../market/ratings.js';
 import { listSubscriptions, subscribe, subscriptionView, unsubscribe } from '../../market/subscriptions.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { errorBody, listingIdParams } from '../schemas.js';
+import {
+  errorBody,
+  listingIdParams,
+  ratingPage,
+  ratingSchema,
+  rateListingRequest,
+  ratingsQuery,
+  subscriptionList,
+  subscriptionSchema,
+  subscriptionsQuery,
+} from '../schemas.js';
 import type { ApiContext } from '../server.js';
 
 const tags = ['market'];
-const iso = z.string().meta({ description: 'ISO 8601 time' });
-
-const subscriptionSchema = z
-  .object({
-    id: z.string(),
-    listing_id: z.string(),
-    buyer: z.string(),
-    publisher: z.string(),
-    price: z.int().meta({ description: 'what the period cost, in micro-units, charged at subscribe time' }),
-    period_start: iso,
-    period_end: iso,
-    included_executions: z.int(),
-    used_executions: z
-      .int()
-      .meta({ description: 'included runs taken; a run that does not complete gives its one back' }),
-    status: z.enum(['active', 'cancelled', 'ended']).meta({
-      description: 'cancelled: unsubscribed, still in its period until period_end; nothing ever renews',
-    }),
-    cancelled_at: iso.nullable(),
-    created_at: iso,
-  })
-  .meta({ id: 'Subscription' });
-
-const ratingSchema = z
-  .object({
-    listing_id: z.string(),
-    buyer: z.string(),
-    execution_id: z.string(),
-    stars: z.int().min(1).max(5),
-    review: z.string().nullable(),
-    created_at: iso,
-  })
-  .meta({ id: 'Rating' });
-
-const rateRequest = z.strictObject({
-  execution_id: z
-    .string()
-    .min(1)
-    .max(200)
-    .meta({ description: 'your execution of this listing that settled completed: what entitles the rating' }),
-  stars: z.int().min(1).max(5),
-  review: z.string().max(MAX_REVIEW).optional(),
-});
-
-const ratingsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).optional(),
-  cursor: z.string().min(1).max(500).optional(),
-});
-
-const subscriptionsQuery = z.strictObject({
-  principal: z.string().min(1).max(200).optional().meta({ description: "admins only: another principal's" }),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-});
-
 function actorOf(request: FastifyRequest): Actor {
   const key = principalOf(request);
   return { principal: key.principal, admin: key.role === 'admin' };
@@ -116,7 +71,7 @@ export function registerMarketSubscriptionRoutes(app: FastifyInstance, context: 
       summary: "The caller's subscriptions, newest first (admins: anyone's, with ?principal=)",
       querystring: subscriptionsQuery,
       response: {
-        200: z.object({ subscriptions: z.array(subscriptionSchema) }),
+        200: subscriptionList,
         400: errorBody,
         403: errorBody,
         404: errorBody,
@@ -144,7 +99,7 @@ export function registerMarketSubscriptionRoutes(app: FastifyInstance, context: 
       description:
         "Only a buyer whose execution of this listing settled completed may rate it, naming that execution (execution_id); never the listing's publisher (403). An execution that is not your run of this listing is a 404, as is a listing you may not see. One rating per buyer per listing: a new one replaces the old.",
       params: listingIdParams,
-      body: rateRequest,
+      body: rateListingRequest,
       response: { 201: ratingSchema, 400: errorBody, 403: errorBody, 404: errorBody },
     },
     handler: async (request, reply) => {
@@ -169,7 +124,7 @@ export function registerMarketSubscriptionRoutes(app: FastifyInstance, context: 
       params: listingIdParams,
       querystring: ratingsQuery,
       response: {
-        200: z.object({ ratings: z.array(ratingSchema), next_cursor: z.string().optional() }),
+        200: ratingPage,
         400: errorBody,
         403: errorBody,
         404: errorBody,
