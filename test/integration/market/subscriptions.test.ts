@@ -271,6 +271,30 @@ for (const kind of BACKENDS) {
       );
     });
 
+    it('concurrent subscribes charge once, and concurrent runs take the last included execution once', async () => {
+      const { listing, run, sub } = await subscriptionListing(t, [costly('a', 10)], {
+        included_executions: 1,
+        over_quota: 'refuse',
+      });
+      await creditPrincipal(t.node.store, { principal: 'bob', amount: 50_000 });
+      const subscribes = await Promise.allSettled([sub('bob'), sub('bob'), sub('bob')]);
+      expect(subscribes.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of subscribes) {
+        if (r.status === 'rejected') expect((r.reason as MarketError).code).toBe('subscription_active');
+      }
+      expect(await balance(t, 'bob')).toMatchObject({ available: 40_000 });
+
+      const runs = await Promise.allSettled([run('bob'), run('bob'), run('bob')]);
+      const started = runs.filter((r) => r.status === 'fulfilled');
+      expect(started).toHaveLength(1);
+      for (const r of runs) {
+        if (r.status === 'rejected') expect((r.reason as MarketError).code).toBe('over_quota');
+      }
+      expect(await used(t, 'bob', listing.id)).toBe(1);
+      await t.node.waitFor((started[0] as PromiseFulfilledResult<{ id: string }>).value.id, 50);
+      expect(await t.node.store.read.checkLedger()).toMatchObject(LEDGER_OK);
+    });
+
     it('a run that failed does not entitle a rating', async () => {
       const { listing, run, sub } = await subscriptionListing(t, [failing('a')], {
         included_executions: 5,
