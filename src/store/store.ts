@@ -262,7 +262,7 @@ export interface StoreReads {
   /** The settlement statements of an execution, in revision order. */
   listMarketSettlements(executionId: string): Promise<MarketSettlementRecord[]>;
   getMarketSubscription(id: string): Promise<MarketSubscriptionRecord | undefined>;
-  /** A buyer's subscription to a listing whose period has not ended at `now`, if any (the newest). */
+  /** A buyer's subscription to a listing whose period holds `now` (begun, not ended), if any. */
   findActiveSubscription(listingId: string, buyer: string, now: number): Promise<MarketSubscriptionRecord | undefined>;
   /** A buyer's subscriptions, newest first, at most `limit` (ended ones too). */
   listMarketSubscriptions(buyer: string, limit: number): Promise<MarketSubscriptionRecord[]>;

@@ -632,8 +632,8 @@ export class SqlReads implements StoreReads {
   ): Promise<MarketSubscriptionRecord | undefined> {
     const rows = await this.many(
       t.marketSubscriptions,
-      'WHERE buyer = ? AND listing_id = ? AND period_end > ? ORDER BY period_end DESC, id DESC LIMIT 1',
-      [buyer, listingId, now],
+      'WHERE buyer = ? AND listing_id = ? AND period_start <= ? AND period_end > ? ORDER BY period_end DESC, id DESC LIMIT 1',
+      [buyer, listingId, now, now],
     );
     return rows[0];
   }
