@@ -138,6 +138,12 @@ export const ERROR_ANSWERS: ErrorAnswers = {
   listing_unavailable: [409, 'conflict'],
   subscription_required: [409, 'conflict'],
   corrupt_settlement: 'internal',
+  // Their own codes, so that a script can tell "already subscribed" from "quota used up" without reading prose.
+  subscription_active: [409, 'subscription_active'],
+  over_quota: [409, 'over_quota'],
+  no_subscription: [404, 'not_found'],
+  run_not_found: [404, 'not_found'],
+  rating_forbidden: [403, 'forbidden'],
   // The routes that mean these as answers catch them and throw an ApiError (a missing blob is a 404 there,
   // a registration past its cap a 429 with its quota); anywhere else they are the server's fault.
   not_found: 'internal',

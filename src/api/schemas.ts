@@ -685,3 +685,61 @@ export const settlementPage = z.object({
   settlements: z.array(settlementView),
   next_cursor: z.string().optional().meta({ description: 'pass as `cursor` for the next page; absent on the last' }),
 });
+// Subscriptions and ratings (src/api/routes/market-subscriptions.ts)
+
+const isoTime = z.string().meta({ description: 'ISO 8601 time' });
+
+export const subscriptionSchema = z
+  .object({
+    id: z.string(),
+    listing_id: z.string(),
+    buyer: z.string(),
+    publisher: z.string(),
+    price: z.int().meta({ description: 'what the period cost, in micro-units, charged at subscribe time' }),
+    period_start: isoTime,
+    period_end: isoTime,
+    included_executions: z.int(),
+    used_executions: z
+      .int()
+      .meta({ description: 'included runs taken; a run that does not complete gives its one back' }),
+    status: z.enum(['active', 'cancelled', 'ended']).meta({
+      description: 'cancelled: unsubscribed, still in its period until period_end; nothing ever renews',
+    }),
+    cancelled_at: isoTime.nullable(),
+    created_at: isoTime,
+  })
+  .meta({ id: 'Subscription' });
+
+export const ratingSchema = z
+  .object({
+    listing_id: z.string(),
+    buyer: z.string(),
+    execution_id: z.string(),
+    stars: z.int().min(1).max(5),
+    review: z.string().nullable(),
+    created_at: isoTime,
+  })
+  .meta({ id: 'Rating' });
+
+export const rateListingRequest = z.strictObject({
+  execution_id: z
+    .string()
+    .min(1)
+    .max(200)
+    .meta({ description: 'your execution of this listing that settled completed: what entitles the rating' }),
+  stars: z.int().min(1).max(5),
+  review: z.string().max(2000).optional(),
+});
+
+export const ratingsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  cursor: z.string().min(1).max(500).optional(),
+});
+
+export const subscriptionsQuery = z.strictObject({
+  principal: z.string().min(1).max(200).optional().meta({ description: "admins only: another principal's" }),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+export const subscriptionList = z.object({ subscriptions: z.array(subscriptionSchema) });
+export const ratingPage = z.object({ ratings: z.array(ratingSchema), next_cursor: z.string().optional() });

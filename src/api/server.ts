@@ -24,6 +24,7 @@ import { registerLedgerRoutes } from './routes/ledger.js';
 import { registerMarketRoutes } from './routes/market.js';
 import { registerMarketRunRoutes } from './routes/market-runs.js';
 import { registerSettlementRoutes } from './routes/settlements.js';
+import { registerMarketSubscriptionRoutes } from './routes/market-subscriptions.js';
 import { registerReceiptRoutes } from './routes/receipts.js';
 import { registerBlobRoutes } from './routes/blobs.js';
 import { registerWorkerProtocol } from './routes/worker-protocol.js';
@@ -253,6 +254,7 @@ export async function buildServer(
       registerMarketRoutes(v1, context);
       registerMarketRunRoutes(v1, context);
       registerSettlementRoutes(v1, context);
+      registerMarketSubscriptionRoutes(v1, context);
       done();
     },
     { prefix: '/v1' },

@@ -102,7 +102,13 @@ function exitCodeOf(error: unknown): number {
       error.code === 'listing_not_found' ||
       error.code === 'unknown_workflow' ||
       error.code === 'listing_retired' ||
-      error.code === 'invalid_cursor')
+      error.code === 'invalid_cursor' ||
+      error.code === 'subscription_required' ||
+      error.code === 'subscription_active' ||
+      error.code === 'over_quota' ||
+      error.code === 'no_subscription' ||
+      error.code === 'run_not_found' ||
+      error.code === 'rating_forbidden')
   ) {
     return EXIT.usage;
   }

@@ -13,6 +13,13 @@ import { VerityError } from '../errors.js';
  * issues no receipts, terms that give no budget).
  * `subscription_required`: a subscription listing runs only for its subscribers.
  * `corrupt_settlement`: a stored settlement statement that does not decode: the store's fault, never the caller's.
+ * `subscription_active`: the caller's subscription to this listing is still in its period (context.periodEnd);
+ * there is no renewal or extension: subscribe again once it ends.
+ * `over_quota`: the period's included runs are used up and the listing refuses runs past them.
+ * `no_subscription`: the caller has no subscription to this listing in its period (to unsubscribe from).
+ * `run_not_found`: no run of this listing by the caller with that execution id (another's is not found either).
+ * `rating_forbidden`: the caller may see the listing but not rate it (its publisher, or a run that did not
+ * settle completed).
  */
 export type MarketErrorCode =
   | 'invalid_listing'
@@ -22,7 +29,12 @@ export type MarketErrorCode =
   | 'invalid_cursor'
   | 'listing_unavailable'
   | 'subscription_required'
-  | 'corrupt_settlement';
+  | 'corrupt_settlement'
+  | 'subscription_active'
+  | 'over_quota'
+  | 'no_subscription'
+  | 'run_not_found'
+  | 'rating_forbidden';
 
 export class MarketError extends VerityError<MarketErrorCode> {}
 

@@ -62,6 +62,7 @@ export class MarketSettler implements ExecutionHooks {
         );
         await tx.updateMarketRun(execution.id, { hold: 0 });
       }
+      await giveBackIncludedRun(tx, run);
       return;
     }
     const statement = await this.statementFor(tx, execution, run, receipt, now);
@@ -87,6 +88,9 @@ export class MarketSettler implements ExecutionHooks {
           account === run.publisher || account === EXTERNAL_ACCOUNT || account === PLATFORM_ACCOUNT,
       });
     }
+    // "A run takes one included execution, which comes back if the run does not complete": in this
+    // revision's transaction, once (quotaHeld says whether the run still holds it).
+    if (statement.outcome !== 'completed') await giveBackIncludedRun(tx, run);
     await tx.updateMarketRun(execution.id, {
       outcome: statement.outcome,
       settledRevision: receipt.revision,
@@ -136,6 +140,16 @@ export class MarketSettler implements ExecutionHooks {
       { now },
     );
     await tx.updateMarketRun(execution.id, { hold: run.hold + hold });
+    // A retried included run takes its execution again only if settling gave it back: each run holds at
+    // most one, whatever the number of revisions. It stays included (its terms are frozen) even when the
+    // quota is used up by now: the buyer was promised this run at price 0 when it started.
+    if (run.includedRun === 1 && run.quotaHeld === 0 && run.subscriptionId !== undefined) {
+      const subscription = await tx.lockMarketSubscription(run.subscriptionId);
+      if (subscription) {
+        await tx.updateMarketSubscription(subscription.id, { usedExecutions: subscription.usedExecutions + 1 });
+      }
+      await tx.updateMarketRun(execution.id, { quotaHeld: 1 });
+    }
   }
 
   /** The settlement of this receipt revision: the full settlement now, and what this revision posts. */
@@ -181,6 +195,16 @@ export class MarketSettler implements ExecutionHooks {
       settledAt: new Date(now).toISOString(),
     };
   }
+}
+
+/** Gives an included run's execution back to its subscription, if the run still holds it. */
+async function giveBackIncludedRun(tx: StoreTx, run: MarketRunRecord): Promise<void> {
+  if (run.includedRun !== 1 || run.quotaHeld !== 1 || run.subscriptionId === undefined) return;
+  const subscription = await tx.lockMarketSubscription(run.subscriptionId);
+  if (subscription && subscription.usedExecutions > 0) {
+    await tx.updateMarketSubscription(subscription.id, { usedExecutions: subscription.usedExecutions - 1 });
+  }
+  await tx.updateMarketRun(run.executionId, { quotaHeld: 0 });
 }
 
 function termsOf(run: MarketRunRecord): SettlementTerms {

@@ -19,6 +19,10 @@ import {
   listingPage,
   listingView,
   settlementPage,
+  ratingPage,
+  ratingSchema,
+  subscriptionList,
+  subscriptionSchema,
   validationResult,
   verificationReport,
   workerView,
@@ -77,6 +81,17 @@ export type ListingPage = z.output<typeof listingPage>;
 /** A settlement statement, decoded (what the caller may see of it: src/market/settlement-view.ts). */
 export type SettlementView = z.output<typeof settlementView>;
 export type SettlementPage = z.output<typeof settlementPage>;
+/** A subscription to a subscription listing: one period, charged at once, never renewed. */
+export type SubscriptionView = z.output<typeof subscriptionSchema>;
+/** A buyer's rating of a listing. */
+export type RatingView = z.output<typeof ratingSchema>;
+export type RatingPage = z.output<typeof ratingPage>;
+/** What `rateListing` sends: the run that entitles the rating, 1–5 stars, and an optional review (≤ 2,000 chars). */
+export interface RateListingRequest {
+  execution_id: string;
+  stars: number;
+  review?: string;
+}
 /** What `createListing` sends: the request body of POST /v1/market/listings. */
 export type CreateListingRequest = z.input<typeof createListingRequest>;
 /** What `updateListing` sends: the fields to change. */
@@ -473,6 +488,45 @@ export class VerityClient {
   /** Retires a listing for good. */
   retireListing(id: string): Promise<ListingView> {
     return this.request('POST', `/v1/market/listings/${enc(id)}/retire`, listingView, { body: {} });
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Subscriptions and ratings
+
+  /**
+   * Subscribes to a subscription listing for one 30-day period, charging its subscription_price now (a 402
+   * when short; a 409 subscription_active, saying when it ends, while a period runs). Nothing renews it.
+   */
+  subscribe(listingId: string): Promise<SubscriptionView> {
+    return this.request('POST', `/v1/market/listings/${enc(listingId)}/subscribe`, subscriptionSchema, { body: {} });
+  }
+
+  /** Unsubscribes: the period still runs to its end; nothing is refunded. */
+  unsubscribe(listingId: string): Promise<SubscriptionView> {
+    return this.request('POST', `/v1/market/listings/${enc(listingId)}/unsubscribe`, subscriptionSchema, {
+      body: {},
+    });
+  }
+
+  /** The caller's subscriptions, newest first (admins: another principal's). */
+  async listSubscriptions(options: { principal?: string; limit?: number } = {}): Promise<SubscriptionView[]> {
+    const query = new URLSearchParams();
+    if (options.principal !== undefined) query.set('principal', options.principal);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    return (await this.request('GET', `/v1/market/subscriptions${queryString(query)}`, subscriptionList)).subscriptions;
+  }
+
+  /** Rates a listing, naming your run of it that settled completed; replaces your earlier rating. */
+  rateListing(listingId: string, rating: RateListingRequest): Promise<RatingView> {
+    return this.request('POST', `/v1/market/listings/${enc(listingId)}/ratings`, ratingSchema, { body: rating });
+  }
+
+  /** One page of a listing's ratings, newest first; pass `next_cursor` as `cursor` for the next. */
+  listRatings(listingId: string, options: { limit?: number; cursor?: string } = {}): Promise<RatingPage> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
+    return this.request('GET', `/v1/market/listings/${enc(listingId)}/ratings${queryString(query)}`, ratingPage);
   }
 
   // -------------------------------------------------------------------------------------------------------

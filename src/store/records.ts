@@ -486,6 +486,11 @@ export interface MarketRunRecord {
   /** 1 when the run was one a subscription included. */
   includedRun: number;
   subscriptionId?: string;
+  /**
+   * 1 while an included run holds one of its subscription's executions; 0 once settling gave it back (the
+   * run did not complete). A retry takes it again only when it was given back, so each run holds at most one.
+   */
+  quotaHeld?: number;
   hold: number;
   /** A SettlementOutcome once settled. */
   outcome?: string;
@@ -503,6 +508,28 @@ export interface MarketSettlementRecord {
   /** Hex SHA-256 of the envelope's payload: the transparency log's leaf data. */
   payloadDigest: string;
   logIndex: number;
+  createdAt: number;
+}
+
+/**
+ * A buyer's subscription to a subscription listing, for one period (no automatic renewal). Its price and
+ * quota are those in force when it began, whatever the listing says later.
+ */
+export interface MarketSubscriptionRecord {
+  id: string;
+  listingId: string;
+  buyer: string;
+  publisher: string;
+  price: number;
+  /** The SettlementTerms frozen when it began: every run it includes or charges settles at them. */
+  terms: Record<string, unknown>;
+  periodStart: number;
+  periodEnd: number;
+  includedExecutions: number;
+  /** Included runs taken this period; a run that does not complete gives its one back. */
+  usedExecutions: number;
+  /** When the buyer unsubscribed: the period still runs to periodEnd, and nothing renews it (there is no renewal). */
+  cancelledAt?: number;
   createdAt: number;
 }
 

@@ -16,6 +16,7 @@ import type {
   MarketRatingRecord,
   MarketRunRecord,
   MarketSettlementRecord,
+  MarketSubscriptionRecord,
   ReceiptRecord,
   ExecutionRecord,
   ExecutionStatus,
@@ -273,6 +274,19 @@ export interface StoreReads {
    * the sum of every account's held balance (exact, as a bigint).
    */
   getHeldTotals(): Promise<{ holds: number; total: bigint }>;
+  getMarketSubscription(id: string): Promise<MarketSubscriptionRecord | undefined>;
+  /** A buyer's subscription to a listing whose period holds `now` (begun, not ended), if any. */
+  findActiveSubscription(listingId: string, buyer: string, now: number): Promise<MarketSubscriptionRecord | undefined>;
+  /** A buyer's subscriptions, newest first, at most `limit` (ended ones too). */
+  listMarketSubscriptions(buyer: string, limit: number): Promise<MarketSubscriptionRecord[]>;
+  /**
+   * A listing's ratings, newest first (ties: by buyer), `after` the last one of the page before; the
+   * publisher's own never shows (it does not count either).
+   */
+  listMarketRatings(
+    listingId: string,
+    page: { limit: number; after?: { createdAt: number; buyer: string } },
+  ): Promise<MarketRatingRecord[]>;
 }
 
 export interface StoreTx extends StoreReads {
@@ -368,10 +382,19 @@ export interface StoreTx extends StoreReads {
   /** Records how a run settled (outcome, duration, revision, time). */
   updateMarketRun(
     executionId: string,
-    patch: Patch<Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt' | 'hold'>>,
+    patch: Patch<
+      Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt' | 'hold' | 'quotaHeld'>
+    >,
   ): Promise<void>;
   /** Records a settlement statement; StoreError conflict if that revision has one. */
   insertMarketSettlement(record: MarketSettlementRecord): Promise<void>;
   /** A buyer's rating of a listing, replacing the one it gave before. */
   putMarketRating(record: MarketRatingRecord): Promise<void>;
+  insertMarketSubscription(record: MarketSubscriptionRecord): Promise<void>;
+  /** Reads a subscription and holds it for the rest of the transaction (PostgreSQL: FOR UPDATE). */
+  lockMarketSubscription(id: string): Promise<MarketSubscriptionRecord | undefined>;
+  updateMarketSubscription(
+    id: string,
+    patch: Patch<Pick<MarketSubscriptionRecord, 'usedExecutions' | 'cancelledAt'>>,
+  ): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { onServerOrStore, withBackendOptions } from '../backends/open.js';
 import type { BackendFlags } from '../backends/open.js';
 import { CliError } from '../errors.js';
 import { registerMarketRun } from './market-run.js';
+import { registerMarketSubscriptions } from './market-subscriptions.js';
 import { table } from '../format.js';
 
 /**
@@ -22,7 +23,7 @@ import { table } from '../format.js';
  * its admin anyway). Publishing needs a principal to own the listing: --as locally.
  */
 
-interface MarketFlags extends BackendFlags {
+export interface MarketFlags extends BackendFlags {
   as?: string;
   json?: boolean;
 }
@@ -49,7 +50,7 @@ interface ListingFlags {
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** The options of a command that runs on a server or, acting for a principal, on the local store. */
-function withMarketOptions(command: Command): Command {
+export function withMarketOptions(command: Command): Command {
   return withBackendOptions(command)
     .option('--as <principal>', 'locally: act as this principal (default: as an admin); ignored with --server')
     .option('--json', 'print the JSON the API answers with');
@@ -115,7 +116,7 @@ function requestOf(flags: ListingFlags): Record<string, unknown> {
   return body;
 }
 
-function integer(flag: string, text: string | undefined): number | undefined {
+export function integer(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(value)) {
@@ -133,7 +134,7 @@ function parsed<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   throw new CliError('usage', `${field}: ${issue.message}`);
 }
 
-function actorOf(flags: MarketFlags): Actor {
+export function actorOf(flags: MarketFlags): Actor {
   if (flags.as === undefined) return { principal: 'admin', admin: true };
   const problem = principalNameProblem(flags.as);
   if (problem !== undefined) throw new CliError('usage', `--as: ${problem}`);
@@ -193,6 +194,7 @@ export function registerMarket(program: Command): void {
       'the marketplace: list, publish, manage and run listings; prices in integer micro-units (1 unit = 1000000)',
     );
   registerMarketRun(market);
+  registerMarketSubscriptions(market);
 
   withMarketOptions(
     market

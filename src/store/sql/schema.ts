@@ -542,5 +542,32 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         )`,
       ],
     },
+    {
+      version: 14,
+      name: 'subscriptions: a period of included runs bought at once, and which runs hold one of them',
+      statements: [
+        // "One active subscription per (listing, buyer)" depends on the clock, so no index can say it: the
+        // subscribe transaction locks the listing row and checks, which serializes subscribes to a listing.
+        `CREATE TABLE market_subscriptions (
+          id TEXT PRIMARY KEY,
+          listing_id TEXT NOT NULL,
+          buyer TEXT NOT NULL,
+          publisher TEXT NOT NULL,
+          price ${I} NOT NULL,
+          terms TEXT NOT NULL,
+          period_start ${I} NOT NULL,
+          period_end ${I} NOT NULL,
+          included_executions ${I} NOT NULL,
+          used_executions ${I} NOT NULL,
+          cancelled_at ${I},
+          created_at ${I} NOT NULL
+        )`,
+        // A buyer's subscription to a listing, newest period first: what a run and a subscribe look up.
+        'CREATE INDEX market_subscriptions_by_buyer ON market_subscriptions (buyer, listing_id, period_end)',
+        // 1 while an included run holds one of its subscription's executions (settling a run that did not
+        // complete gives it back, and a retry takes it again), so the quota is exact across revisions.
+        'ALTER TABLE market_runs ADD COLUMN quota_held INTEGER',
+      ],
+    },
   ];
 }

@@ -35,6 +35,7 @@ import type {
   MarketRatingRecord,
   MarketRunRecord,
   MarketSettlementRecord,
+  MarketSubscriptionRecord,
   ReceiptRecord,
   EventRecord,
   ExecutionRecord,
@@ -660,6 +661,50 @@ export class SqlReads implements StoreReads {
     );
     return { holds: Number(open[0]?.holds ?? 0), total: BigInt((held[0]?.total as string | undefined) ?? '0') };
   }
+
+  getMarketSubscription(id: string): Promise<MarketSubscriptionRecord | undefined> {
+    return this.one(t.marketSubscriptions, 'id = ?', [id]);
+  }
+
+  async findActiveSubscription(
+    listingId: string,
+    buyer: string,
+    now: number,
+  ): Promise<MarketSubscriptionRecord | undefined> {
+    const rows = await this.many(
+      t.marketSubscriptions,
+      'WHERE buyer = ? AND listing_id = ? AND period_start <= ? AND period_end > ? ORDER BY period_end DESC, id DESC LIMIT 1',
+      [buyer, listingId, now, now],
+    );
+    return rows[0];
+  }
+
+  listMarketSubscriptions(buyer: string, limit: number): Promise<MarketSubscriptionRecord[]> {
+    return this.many(t.marketSubscriptions, 'WHERE buyer = ? ORDER BY created_at DESC, id DESC LIMIT ?', [
+      buyer,
+      limit,
+    ]);
+  }
+
+  listMarketRatings(
+    listingId: string,
+    page: { limit: number; after?: { createdAt: number; buyer: string } },
+  ): Promise<MarketRatingRecord[]> {
+    const params: SqlValue[] = [listingId];
+    let after = '';
+    if (page.after) {
+      after = ' AND (g.created_at < ? OR (g.created_at = ? AND g.buyer > ?))';
+      params.push(page.after.createdAt, page.after.createdAt, page.after.buyer);
+    }
+    const columns = t.marketRatings.fields.map((f) => `g.${t.marketRatings.column(f)}`).join(', ');
+    return this.conn
+      .all(
+        `SELECT ${columns} FROM market_ratings g JOIN market_listings l ON l.id = g.listing_id
+         WHERE g.listing_id = ? AND g.buyer <> l.owner${after} ORDER BY g.created_at DESC, g.buyer ASC LIMIT ?`,
+        [...params, page.limit],
+      )
+      .then((rows) => rows.map((row) => t.marketRatings.fromRow(row)));
+  }
 }
 
 export class SqlTx extends SqlReads implements StoreTx {
@@ -1027,9 +1072,30 @@ export class SqlTx extends SqlReads implements StoreTx {
 
   async updateMarketRun(
     executionId: string,
-    patch: Patch<Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt' | 'hold'>>,
+    patch: Patch<
+      Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt' | 'hold' | 'quotaHeld'>
+    >,
   ): Promise<void> {
     await this.update(t.marketRuns, patch, 'execution_id = ?', [executionId]);
+  }
+
+  async insertMarketSubscription(record: MarketSubscriptionRecord): Promise<void> {
+    await this.insert(t.marketSubscriptions, [record], t.marketSubscriptions.fields);
+  }
+
+  async lockMarketSubscription(id: string): Promise<MarketSubscriptionRecord | undefined> {
+    const rows = await this.conn.all(
+      `SELECT ${t.marketSubscriptions.columns} FROM market_subscriptions WHERE id = ?${this.dialect.forUpdate}`,
+      [id],
+    );
+    return rows[0] ? t.marketSubscriptions.fromRow(rows[0]) : undefined;
+  }
+
+  async updateMarketSubscription(
+    id: string,
+    patch: Patch<Pick<MarketSubscriptionRecord, 'usedExecutions' | 'cancelledAt'>>,
+  ): Promise<void> {
+    await this.update(t.marketSubscriptions, patch, 'id = ?', [id]);
   }
   async insertMarketSettlement(record: MarketSettlementRecord): Promise<void> {
     await this.insert(t.marketSettlements, [record], t.marketSettlements.fields);

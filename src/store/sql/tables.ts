@@ -10,6 +10,7 @@ import type {
   ListingRecord,
   LogNode,
   MarketRatingRecord,
+  MarketSubscriptionRecord,
   MarketRunRecord,
   MarketSettlementRecord,
   ReceiptRecord,
@@ -309,6 +310,7 @@ export const marketRuns = table<MarketRunRecord>('market_runs', {
   buyerMaxPrice: 'int',
   includedRun: 'int',
   subscriptionId: 'text',
+  quotaHeld: 'int',
   hold: 'int',
   outcome: 'text',
   durationMs: 'int',
@@ -332,5 +334,20 @@ export const marketSettlements = table<MarketSettlementRecord>('market_settlemen
   envelope: 'json',
   payloadDigest: 'text',
   logIndex: 'int',
+  createdAt: 'int',
+});
+
+export const marketSubscriptions = table<MarketSubscriptionRecord>('market_subscriptions', {
+  id: 'text',
+  listingId: 'text',
+  buyer: 'text',
+  publisher: 'text',
+  price: 'int',
+  terms: 'json',
+  periodStart: 'int',
+  periodEnd: 'int',
+  includedExecutions: 'int',
+  usedExecutions: 'int',
+  cancelledAt: 'int',
   createdAt: 'int',
 });

@@ -174,7 +174,7 @@ for (const kind of BACKENDS) {
     /** Every balance is what was credited plus the postings of every settlement statement signed so far. */
     async function expectBalancesAreSettlements(): Promise<void> {
       const expected = new Map<string, number>(credited);
-      expected.set(EXTERNAL_ACCOUNT, -[...credited.values()].reduce((a, b) => a + b, 0));
+      expected.set(EXTERNAL_ACCOUNT, 0 - [...credited.values()].reduce((a, b) => a + b, 0));
       for (const id of executions)
         for (const s of await t.node.store.read.listMarketSettlements(id))
           for (const p of decode<SettlementPredicate>(s.envelope).predicate.postings)
