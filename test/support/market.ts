@@ -25,7 +25,14 @@ let counter = 0;
 export async function listWorkflow(
   t: TestNode,
   steps: unknown[],
-  options: { publisher?: string; price?: number; pricing?: ListingPricing; extra?: Record<string, unknown> } = {},
+  options: {
+    publisher?: string;
+    price?: number;
+    /** For a subscription listing: the price of one period. */
+    subscriptionPrice?: number;
+    pricing?: ListingPricing;
+    extra?: Record<string, unknown>;
+  } = {},
 ): Promise<TestListing> {
   const publisher = options.publisher ?? 'acme';
   const registry = new WorkflowRegistry(t.node.store, t.node.engine);
@@ -38,6 +45,7 @@ export async function listWorkflow(
       workflow_id: workflowId,
       title: `Listed ${workflowId}`,
       execution_price: options.price ?? 1_000,
+      ...(options.subscriptionPrice !== undefined && { subscription_price: options.subscriptionPrice }),
       pricing: options.pricing ?? { model: 'per_execution' },
     },
     { feeBps: MARKET_FEE_BPS },
