@@ -28,6 +28,7 @@ import type { NewLedgerTransaction } from '../ledger/ledger.js';
 import type { ExecutionRecord, LedgerPosting, MarketRunRecord, ReceiptRecord } from '../store/records.js';
 import type { StoreTx } from '../store/store.js';
 import type { TransparencyLog } from '../tlog/log.js';
+import { MarketError } from './errors.js';
 
 /**
  * Where money follows receipts. In the transaction that ends an execution run through a listing, right
@@ -122,6 +123,18 @@ export class MarketSettler implements ExecutionHooks {
   async resumed(tx: StoreTx, execution: ExecutionRecord, now: number): Promise<void> {
     const run = await tx.getMarketRun(execution.id);
     if (!run) return;
+    // A retried included run takes its execution again only if settling gave it back (each run holds at
+    // most one, whatever the number of revisions), and only if one is left: the quota is never passed. With
+    // none left the retry is refused; a new run is charged or refused as the listing says past its quota.
+    const retake = run.includedRun === 1 && run.quotaHeld === 0 && run.subscriptionId !== undefined;
+    const subscription = retake ? await tx.lockMarketSubscription(run.subscriptionId!) : undefined;
+    if (subscription && subscription.usedExecutions >= subscription.includedExecutions) {
+      throw new MarketError(
+        'over_quota',
+        `execution ${execution.id} ran as an included run of subscription ${subscription.id}, whose ${subscription.includedExecutions} included executions are used up: start a new run instead`,
+        { context: { executionId: execution.id, subscriptionId: subscription.id } },
+      );
+    }
     const workflow = await tx.getWorkflow(execution.workflowDigest);
     const terms = termsOf(run);
     const hold = holdAmount(terms, {
@@ -140,11 +153,7 @@ export class MarketSettler implements ExecutionHooks {
       { now },
     );
     await tx.updateMarketRun(execution.id, { hold: run.hold + hold });
-    // A retried included run takes its execution again only if settling gave it back: each run holds at
-    // most one, whatever the number of revisions. It stays included (its terms are frozen) even when the
-    // quota is used up by now: the buyer was promised this run at price 0 when it started.
-    if (run.includedRun === 1 && run.quotaHeld === 0 && run.subscriptionId !== undefined) {
-      const subscription = await tx.lockMarketSubscription(run.subscriptionId);
+    if (retake) {
       if (subscription) {
         await tx.updateMarketSubscription(subscription.id, { usedExecutions: subscription.usedExecutions + 1 });
       }

@@ -129,7 +129,7 @@ for (const kind of BACKENDS) {
     /** Every subscriber principal used so far. */
     const subscribers = new Set<string>();
     let sequence = 0;
-    const stats = { subscribed: 0, included: 0, charged: 0, refused: 0, pastQuotaByRetry: 0 };
+    const stats = { subscribed: 0, included: 0, charged: 0, refused: 0 };
     const subscriber = (role: string) => {
       const principal = `${role}-${Math.floor(sequence / SUBSCRIBER_EPOCH)}`;
       subscribers.add(principal);
@@ -389,7 +389,6 @@ for (const kind of BACKENDS) {
      */
     async function expectQuotas(): Promise<void> {
       const held = new Map<string, number>();
-      const retriedHolders = new Map<string, number>();
       for (const id of executions) {
         const run = await t.node.store.read.getMarketRun(id);
         if (run?.subscriptionId === undefined) continue;
@@ -407,20 +406,13 @@ for (const kind of BACKENDS) {
         const holds = last?.outcome === 'completed' ? 1 : 0;
         expect(run.quotaHeld ?? 0, id).toBe(holds);
         held.set(run.subscriptionId, (held.get(run.subscriptionId) ?? 0) + holds);
-        if (holds === 1 && last!.revision > 1)
-          retriedHolders.set(run.subscriptionId, (retriedHolders.get(run.subscriptionId) ?? 0) + 1);
       }
       for (const buyer of subscribers)
         for (const s of await t.node.store.read.listMarketSubscriptions(buyer, 100)) {
           expect(s.usedExecutions, s.id).toBe(held.get(s.id) ?? 0);
-          // used_executions never exceeds included_executions, except by the one documented way: a retry of
-          // an included run that gave its execution back takes one again "and stays included at price 0
-          // even if the quota is used up by then" (docs/marketplace.md), so runs retried that way may take
-          // it past the quota (the `examples` sequence below does). Nothing else may.
-          const retried = retriedHolders.get(s.id) ?? 0;
-          expect(s.usedExecutions, s.id).toBeLessThanOrEqual(s.includedExecutions + retried);
-          // Counted once per check: a subscription past its quota is seen again by every later sequence.
-          if (s.usedExecutions > s.includedExecutions) stats.pastQuotaByRetry++;
+          // used_executions never exceeds included_executions: not even a retry of an included run that gave
+          // its execution back takes one past the quota (it is refused with over_quota instead).
+          expect(s.usedExecutions, s.id).toBeLessThanOrEqual(s.includedExecutions);
         }
     }
 
@@ -478,7 +470,7 @@ for (const kind of BACKENDS) {
           examples: [
             [
               // An included run cancelled (its execution comes back), two included runs use the quota up,
-              // then the cancelled one is retried: it takes an execution again, past the quota.
+              // then the cancelled one is retried: no execution is left, so the retry is refused (over_quota).
               [
                 { type: 'subscribe', subscriber: 'sub-a', listing: 'subCharge', topUp: 4_000 },
                 { type: 'sub-cancel', subscriber: 'sub-a', afterMs: 100 },

@@ -12,7 +12,7 @@ import { runThroughListing } from '../../../src/market/runs.js';
 import { SUBSCRIPTION_PERIOD_MS, subscribe, unsubscribe } from '../../../src/market/subscriptions.js';
 import { WorkflowRegistry } from '../../../src/registry/workflow-registry.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
-import { echo, useTestNode } from '../../support/node.js';
+import { echo, sleepStep, useTestNode } from '../../support/node.js';
 import type { TestNode } from '../../support/node.js';
 
 /**
@@ -200,6 +200,31 @@ for (const kind of BACKENDS) {
       expect(await balance(t, 'bob')).toMatchObject({ held: 0 });
       expect(await t.node.store.read.checkLedger()).toMatchObject(LEDGER_OK);
     });
+
+    it('refuses to retry an included run past the quota: the execution it gave back is gone', async () => {
+      // Each run waits 5 s, then fails: long enough for the retry below to find the quota taken.
+      const { listing, run, sub } = await subscriptionListing(
+        t,
+        [sleepStep('wait', 5_000), { ...failing('a'), depends_on: ['wait'] }],
+        { included_executions: 1, over_quota: 'refuse' },
+      );
+      await creditPrincipal(t.node.store, { principal: 'bob', amount: 20_000 });
+      await sub('bob');
+      const failed = await run('bob');
+      await t.node.waitFor(failed.id, 50);
+      expect(await used(t, 'bob', listing.id)).toBe(0);
+      // Another run takes the one included execution the failed run gave back…
+      const other = await run('bob');
+      expect(await used(t, 'bob', listing.id)).toBe(1);
+      // …so the first one's retry would pass the quota: refused, nothing held, nothing changed.
+      const before = await balance(t, 'bob');
+      expect(await codeOf(t.node.engine.retry(failed.id, 'client:bob'))).toBe('over_quota');
+      expect((await t.view(failed.id)).status).toBe('failed');
+      expect(await balance(t, 'bob')).toEqual(before);
+      expect(await used(t, 'bob', listing.id)).toBe(1);
+      await t.node.waitFor(other.id, 50);
+      expect(await t.node.store.read.checkLedger()).toMatchObject(LEDGER_OK);
+    }, 60_000);
 
     it('unsubscribing keeps the period: runs still go, no refund, and it does not renew', async () => {
       const { listing, run, sub } = await subscriptionListing(t, [costly('a', 10)], {
