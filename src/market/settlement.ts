@@ -29,6 +29,7 @@ import type { ExecutionRecord, LedgerPosting, MarketRunRecord, ReceiptRecord } f
 import type { StoreTx } from '../store/store.js';
 import type { TransparencyLog } from '../tlog/log.js';
 import { MarketError } from './errors.js';
+import type { SettlementEvents } from './settlement-events.js';
 
 /**
  * Where money follows receipts. In the transaction that ends an execution run through a listing, right
@@ -43,6 +44,8 @@ export class MarketSettler implements ExecutionHooks {
   constructor(
     private readonly signer: Signer,
     private readonly log: TransparencyLog,
+    /** Told of each settlement once its transaction commits (the metrics count them by outcome). */
+    private readonly events?: SettlementEvents,
   ) {}
 
   async ended(tx: StoreTx, execution: ExecutionRecord, receipt: ReceiptRecord | undefined, now: number): Promise<void> {
@@ -117,6 +120,8 @@ export class MarketSettler implements ExecutionHooks {
         },
       },
     ]);
+    const posted = { executionId: execution.id, revision: receipt.revision, outcome: statement.outcome };
+    tx.afterCommit(() => this.events?.emit('posted', posted));
   }
 
   /** A retry of a settled run: a new hold at the original terms, in the retry's transaction (402 if short). */

@@ -32,7 +32,7 @@ import type { Bundle, ZkBundle } from '../attest/bundle.js';
 import { buildBundle, buildZkBundle } from '../receipts/bundle.js';
 import { ProcessEvaluator } from '../expressions/node/process-evaluator.js';
 import { MarketSettler } from '../market/settlement.js';
-import { SettlementEvents, announcingSettlements } from '../market/settlement-events.js';
+import { SettlementEvents } from '../market/settlement-events.js';
 import { DEFAULT_EXPRESSION_LIMITS } from '../expressions/evaluator.js';
 import { readEnv } from '../env.js';
 
@@ -195,7 +195,7 @@ export class VerityNode {
       onError: options.onError,
       // Runs through listings settle from their receipt, in the transaction that issues it.
       ...(options.attest && {
-        hooks: announcingSettlements(new MarketSettler(coordinatorSigner, log), this.settlements),
+        hooks: new MarketSettler(coordinatorSigner, log, this.settlements),
       }),
     });
     this.coordinator = new Coordinator(store, queue, this.engine, {

@@ -632,23 +632,20 @@ export class SqlReads implements StoreReads {
       );
     }
     const limit = Math.max(1, Math.min(Math.trunc(page.limit), 1000));
-    // The account's postings by transaction id (its index), kept to settlement transactions, which name the
-    // execution and revision their statement was signed for; one more row than asked, to know of a next page.
+    // The account's postings by transaction id (its index), kept to settlement transactions, joined to the
+    // statement signed for that execution and revision, in one query; one more row than asked, to know of
+    // a next page. An account has at most a few postings per transaction: DISTINCT folds them.
+    const columns = t.marketSettlements.fields.map((f) => `s.${t.marketSettlements.column(f)}`).join(', ');
     const rows = await this.conn.all(
-      `SELECT DISTINCT p.transaction_id, l.execution_id, l.revision
-         FROM ledger_postings p JOIN ledger_transactions l ON l.id = p.transaction_id
+      `SELECT DISTINCT p.transaction_id, ${columns}
+         FROM ledger_postings p
+         JOIN ledger_transactions l ON l.id = p.transaction_id
+         JOIN market_settlements s ON s.execution_id = l.execution_id AND s.revision = l.revision
         WHERE p.account = ? AND l.kind = 'settlement'${page.cursor === undefined ? '' : ' AND p.transaction_id < ?'}
         ORDER BY p.transaction_id DESC LIMIT ?`,
       page.cursor === undefined ? [account, limit + 1] : [account, page.cursor, limit + 1],
     );
-    const settlements: MarketSettlementRecord[] = [];
-    for (const row of rows.slice(0, limit)) {
-      const found = await this.one(t.marketSettlements, 'execution_id = ? AND revision = ?', [
-        row.execution_id as string,
-        Number(row.revision),
-      ]);
-      if (found) settlements.push(found);
-    }
+    const settlements = rows.slice(0, limit).map((row) => t.marketSettlements.fromRow(row));
     return rows.length > limit ? { settlements, cursor: rows[limit - 1]!.transaction_id as string } : { settlements };
   }
 
