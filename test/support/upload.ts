@@ -72,6 +72,10 @@ export function streamUpload(
         hash.update(chunk);
         sent += chunk.byteLength;
         if (!req.write(chunk)) await new Promise<void>((r) => req.once('drain', r));
+        // A write the kernel takes at once drains on the next tick, never reaching the poll phase: without
+        // this the client would send its whole body before it read an answer that arrived at the start,
+        // and pass the server's lingering-close byte limit (then a reset is the right answer).
+        await new Promise<void>((r) => setImmediate(r));
       }
       if (!answered) req.end();
     })().catch(reject);

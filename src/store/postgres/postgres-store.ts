@@ -27,6 +27,8 @@ export interface PostgresOptions {
 export const EVENT_LOCK_SPACE = 7283612;
 /** The first key of the per-worker claim locks. */
 const CLAIM_LOCK_SPACE = 7283613;
+/** The first key of the per-step-attempt locks that keep a principal to one replica of an attempt. */
+const REPLICA_LOCK_SPACE = 7283614;
 
 /** The second key: a 32-bit hash of the execution id (a collision only makes two executions wait on each other). */
 export function eventLockKey(executionId: string): number {
@@ -44,7 +46,11 @@ const dialect: SqlDialect = {
     // and by nothing else, so it cannot deadlock. (SQLite's write lock already serializes every claim.)
     await conn.all('SELECT pg_advisory_xact_lock(?, ?)', [CLAIM_LOCK_SPACE, eventLockKey(request.workerId)]);
     const { sql, params } = claimStatement(request, 'FOR UPDATE SKIP LOCKED');
-    return (await conn.all(sql, params))[0];
+    const claimed = (await conn.all(sql, params))[0];
+    if (claimed !== undefined && claimed.replica !== null && claimed.replica !== undefined) {
+      await refuseSecondReplicaOfPrincipal(conn, claimed);
+    }
+    return claimed;
   },
   /**
    * seq comes from a sequence at insert, not at commit. A per-execution advisory lock, taken right before
@@ -59,6 +65,31 @@ const dialect: SqlDialect = {
     for (const key of keys) await conn.all('SELECT pg_advisory_xact_lock(?, ?)', [EVENT_LOCK_SPACE, key]);
   },
 };
+
+/**
+ * Two workers of one principal that claim replicas of one step attempt at the same moment do not see each
+ * other's uncommitted assignment, so both could win, and that party would hold two of the k replicas (its
+ * second would not count towards the quorum; it would only keep an honest party's replica waiting). The
+ * claimers of one attempt queue on one advisory lock, taken after the claim and held to commit; the later
+ * one then sees the earlier's committed assignment, and if it is its own principal's, its transaction is
+ * retried as a serialization failure, where the claim's sibling rule now skips that attempt.
+ */
+async function refuseSecondReplicaOfPrincipal(conn: SqlConnection, claimed: Row): Promise<void> {
+  const attemptKey = `${String(claimed.execution_id)}\u0000${String(claimed.step_id)}\u0000${String(claimed.attempt)}`;
+  await conn.all('SELECT pg_advisory_xact_lock(?, ?)', [REPLICA_LOCK_SPACE, eventLockKey(attemptKey)]);
+  const twins = await conn.all(
+    `SELECT 1 AS found FROM jobs WHERE execution_id = ? AND step_id = ? AND attempt = ? AND id <> ?
+       AND principal = ? LIMIT 1`,
+    [claimed.execution_id, claimed.step_id, claimed.attempt, claimed.id, claimed.principal] as SqlValue[],
+  );
+  if (twins.length > 0) {
+    throw Object.assign(new Error('another worker of this principal claimed a replica of this attempt first'), {
+      code: SERIALIZATION_FAILURE,
+    });
+  }
+}
+
+const SERIALIZATION_FAILURE = '40001';
 
 /** Retry a transaction that lost a race PostgreSQL detected: serialization failure or deadlock. */
 const RETRYABLE = new Set(['40001', '40P01']);

@@ -48,6 +48,25 @@ for (const kind of BACKENDS) {
       expect(Object.hasOwn(legacy!, 'principal')).toBe(false);
     });
 
+    it('two workers of one principal claiming at the same moment still take one replica of an attempt between them', async () => {
+      // Each round races two claims of one principal's workers for a fresh 3-replica attempt; before the
+      // per-attempt lock, PostgreSQL let both win now and then (each saw the other's assignment uncommitted).
+      const workers = ['r1', 'r2', 'r3', 'r4'];
+      await h.store.transaction(async (tx) => {
+        for (const id of workers) await tx.upsertWorker(worker({ id, kind: 'remote', principal: 'racer' }));
+      });
+      for (let round = 0; round < 25; round++) {
+        const exec = await seedOne(h.store);
+        await h.store.transaction(async (tx) => {
+          for (const replica of [0, 1, 2]) await tx.insertJob(job(exec, { stepId: 'vote', replica }));
+        });
+        const won = (await Promise.all(workers.map((id) => claim(h.store, id)))).filter((j) => j !== undefined);
+        expect(won, `round ${round}`).toHaveLength(1);
+        const held = (await h.store.read.listJobs(exec.id)).filter((j) => j.workerId !== undefined);
+        expect(held.map((j) => j.principal)).toEqual(['racer']);
+      }
+    });
+
     it('steps that run once are claimed by any worker of a principal', async () => {
       const exec = await seedOne(h.store);
       await h.store.transaction(async (tx) => {
