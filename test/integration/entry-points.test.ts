@@ -112,7 +112,7 @@ describe('the package exports', () => {
     exports: Record<string, string | { types: string; default: string }>;
   };
 
-  it('name verity/verify, verity/sdk and the expression worker, with their types', () => {
+  it('name verity/verify, verity/sdk, verity/worker and the expression worker, with their types', () => {
     expect(pkg.exports).toMatchObject({
       '.': './dist/index.js',
       './verify': { types: './dist/attest/index.d.ts', default: './dist/attest/index.js' },
@@ -121,6 +121,7 @@ describe('the package exports', () => {
         default: './dist/expressions/browser/web-worker-entry.js',
       },
       './sdk': { types: './dist/sdk/index.d.ts', default: './dist/sdk/index.js' },
+      './worker': { types: './dist/worker/sdk/index.d.ts', default: './dist/worker/sdk/index.js' },
     });
   });
 
@@ -132,10 +133,11 @@ describe('the package exports', () => {
     }
     // Node resolves a package's own name through its "exports" (self-reference), as an installed copy would.
     const script = `
-      const resolved = Object.fromEntries(['verity/verify', 'verity/sdk', 'verity/verify/expression-worker'].map((s) => [s, import.meta.resolve(s)]));
+      const resolved = Object.fromEntries(['verity/verify', 'verity/sdk', 'verity/verify/expression-worker', 'verity/worker'].map((s) => [s, import.meta.resolve(s)]));
       const verify = await import('verity/verify');
       const sdk = await import('verity/sdk');
-      console.log(JSON.stringify({ resolved, verify: typeof verify.verifyBundle, evaluator: typeof verify.WebWorkerEvaluator, sdk: typeof sdk.VerityClient }));
+      const worker = await import('verity/worker');
+      console.log(JSON.stringify({ resolved, verify: typeof verify.verifyBundle, evaluator: typeof verify.WebWorkerEvaluator, sdk: typeof sdk.VerityClient, worker: [typeof worker.defineExecutor, typeof worker.runWorker] }));
     `;
     const out = JSON.parse(
       execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' }),
@@ -146,10 +148,12 @@ describe('the package exports', () => {
         'verity/verify': url('dist/attest/index.js'),
         'verity/sdk': url('dist/sdk/index.js'),
         'verity/verify/expression-worker': url('dist/expressions/browser/web-worker-entry.js'),
+        'verity/worker': url('dist/worker/sdk/index.js'),
       },
       verify: 'function',
       evaluator: 'function',
       sdk: 'function',
+      worker: ['function', 'function'],
     });
   });
 });

@@ -15,6 +15,9 @@ import { CliError } from '../errors.js';
 import { parseNonNegativeInt } from '../inputs.js';
 import { Worker } from '../../worker/worker.js';
 import { httpWorkerClient } from '../../worker/http-client.js';
+import { checkExecutors, loadExecutorsModule } from '../../worker/sdk/load-executors.js';
+import { WorkerSdkError } from '../../worker/sdk/errors.js';
+import type { Executor } from '../../executors/executor.js';
 
 const MODELS_CONFIG = () =>
   new Option(
@@ -138,10 +141,16 @@ export function registerServe(program: Command): void {
         .default('.verity-worker'),
     )
     .addOption(MODELS_CONFIG())
+    .option(
+      '--executors <module>',
+      'a JavaScript module exporting your own executors (defineExecutor from verity/worker); repeat for more',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--debug', 'print errors as they happen')
     .action(
       async (flags: {
         server: string;
+        executors?: string[];
         key: string;
         capabilities?: string;
         concurrency: string;
@@ -155,7 +164,15 @@ export function registerServe(program: Command): void {
         const signer = loadOrCreateSigner(join(flags.dataDir, 'keys', 'worker.key'));
         // Its Baby Jubjub key (keys/worker.zk.key): it signs step leaves of executions at verification level zk.
         const zkSigner = await loadOrCreateZkSigner(zkKeyFileOf(join(flags.dataDir, 'keys', 'worker.key')));
-        const registry = new ExecutorRegistry(workerExecutors(flags.modelsConfig));
+        const executors: Executor[] = workerExecutors(flags.modelsConfig);
+        try {
+          for (const module of flags.executors ?? []) executors.push(...(await loadExecutorsModule(module)));
+          checkExecutors(executors);
+        } catch (error) {
+          if (error instanceof WorkerSdkError) throw new CliError('usage', `--executors ${error.message}`);
+          throw error;
+        }
+        const registry = new ExecutorRegistry(executors);
         const wanted = flags.capabilities
           ?.split(',')
           .map((c) => c.trim())

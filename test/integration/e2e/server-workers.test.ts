@@ -143,7 +143,8 @@ describe('a server process and two remote worker processes', () => {
       },
     };
     // llm-summary needs an OpenAI-compatible server to be configured: it runs in test/integration/executors/openai.test.ts.
-    const needsConfiguration = new Set(['llm-summary']);
+    // own-executor needs a worker that loaded its executors: it runs in test/integration/e2e/own-executor-example.test.ts.
+    const needsConfiguration = new Set(['llm-summary', 'own-executor']);
     const names = readdirSync(join(REPO, 'examples')).filter(
       (name) => readdirSync(join(REPO, 'examples', name)).includes('workflow.yaml') && !needsConfiguration.has(name),
     );
