@@ -31,6 +31,8 @@ export interface AllowedEndpoint {
 
 export type UrlCheck = { ok: true; url: URL; endpoint: AllowedEndpoint } | { ok: false; reason: string };
 
+/** Each round shortens a segment, so this only bounds the work on a hostile one. */
+const MAX_DECODING_ROUNDS = 8;
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 
 /** The port a parsed http(s) URL connects to. */
@@ -40,18 +42,19 @@ export function effectivePort(url: URL): string {
 
 /**
  * A URL's path that a server might read differently from the WHATWG parser: a segment that still means
- * `.` or `..` once percent-decoded (once or twice, as some servers and proxies do) or with a `;` parameter
+ * `.` or `..` once percent-decoded (any number of times, as chains of servers and proxies may do) or with a `;` parameter
  * cut off (`..;`, as Java servers read it), or a segment hiding a `/`, `\` or NUL in percent-encoding.
  * Returns why, or undefined when the path is plain.
  */
 export function ambiguousPath(pathname: string): string | undefined {
   for (const segment of pathname.split('/')) {
     let form = segment;
-    // Up to three rounds of decoding: enough for any double encoding a proxy chain applies in practice.
-    for (let round = 0; round < 3; round++) {
-      if (/[\\/\0]/.test(form) && round > 0) return `the path segment "${segment}" hides a "/", "\\" or NUL`;
+    // Decoded until it no longer changes, each form checked: no depth of encoding hides a dot segment.
+    for (let round = 0; ; round++) {
+      if (round > 0 && /[\\/\0]/.test(form)) return `the path segment "${segment}" hides a "/", "\\" or NUL`;
       const base = form.split(';')[0];
       if (base === '.' || base === '..') return `the path segment "${segment}" is a "." or ".." segment`;
+      if (round === MAX_DECODING_ROUNDS) return `the path segment "${segment}" is percent-encoded too many times over`;
       let decoded: string;
       try {
         decoded = decodeURIComponent(form);
