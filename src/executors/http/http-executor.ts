@@ -84,7 +84,8 @@ export class HttpExecutor implements Executor {
 }
 
 function isResolved(config: HttpConfigInput | ResolvedHttpConfig): config is ResolvedHttpConfig {
-  return config.endpoints.every((e) => 'hostname' in e);
+  // A section as written has no parsed host names; an empty list is left for the schema to refuse.
+  return config.endpoints.length > 0 && config.endpoints.every((e) => 'hostname' in e);
 }
 
 function parseInput(input: unknown): z.output<typeof inputSchema> {
