@@ -61,12 +61,18 @@ const endpointSchema = z.strictObject({
   /** One request, from sending it to the last byte of the response. Default: 30000. */
   timeout_ms: z.int({ error: 'must be an integer number of milliseconds' }).min(1).max(3_600_000).optional(),
   /** A response larger than this fails the step. Default: 10485760 (10 MiB). */
-  max_response_bytes: z.int({ error: 'must be an integer number of bytes' }).min(1).max(1024 * 1024 * 1024).optional(),
+  max_response_bytes: z
+    .int({ error: 'must be an integer number of bytes' })
+    .min(1)
+    .max(1024 * 1024 * 1024)
+    .optional(),
 });
 
 export const httpConfigSchema = z.strictObject({
   endpoints: z
-    .array(endpointSchema, { error: 'must be a list of endpoints, for example [{ "url": "https://api.acme.dev/v1/" }]' })
+    .array(endpointSchema, {
+      error: 'must be a list of endpoints, for example [{ "url": "https://api.acme.dev/v1/" }]',
+    })
     .min(1, { error: 'list at least one endpoint' })
     .max(1000),
 });

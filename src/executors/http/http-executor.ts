@@ -97,7 +97,7 @@ function parseInput(input: unknown): z.output<typeof inputSchema> {
   if (record !== null && typeof record === 'object' && 'headers' in record) {
     throw new ExecutorError(
       'invalid_input',
-      "builtin/http takes no headers from a step: the worker adds them from its configuration (http.endpoints[].headers), so secrets never live in a definition",
+      'builtin/http takes no headers from a step: the worker adds them from its configuration (http.endpoints[].headers), so secrets never live in a definition',
       { retryable: false },
     );
   }

@@ -95,10 +95,14 @@ describe('builtin/http from a --models-config file', () => {
     const unset = join(dir, 'unset.json');
     writeFileSync(
       unset,
-      JSON.stringify({ http: { endpoints: [{ url: 'https://api.acme.dev/', headers: { 'x-key': '${NOT_SET_HERE}' } }] } }),
+      JSON.stringify({
+        http: { endpoints: [{ url: 'https://api.acme.dev/', headers: { 'x-key': '${NOT_SET_HERE}' } }] },
+      }),
     );
     const missing = await runCli(['run', workflow, '--input', '{}', '--models-config', unset], env());
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('http.endpoints.0.headers.x-key: the environment variable NOT_SET_HERE is not set');
+    expect(missing.stderr).toContain(
+      'http.endpoints.0.headers.x-key: the environment variable NOT_SET_HERE is not set',
+    );
   });
 });
