@@ -16,6 +16,8 @@ export const HTTP_MODEL = 'builtin/http';
 /** How much of an error response is read for the excerpt in the step's error. */
 const MAX_ERROR_BODY = 4096;
 const EXCERPT_CHARS = 300;
+/** The longest URL an attestation records (stepPredicateSchema). */
+const MAX_URL_CHARS = 16_384;
 
 const inputSchema = z.strictObject({
   url: z.string({ error: 'must be the URL to call, as a string' }).min(1).max(8192),
@@ -73,6 +75,11 @@ export class HttpExecutor implements Executor {
       );
     }
     for (const [name, value] of Object.entries(input.query ?? {})) url.searchParams.append(name, String(value));
+    // The attestation records the URL and bounds its length: a longer one could not be attested.
+    if (url.href.length > MAX_URL_CHARS)
+      throw new ExecutorError('invalid_input', `the URL with its query is longer than ${MAX_URL_CHARS} characters`, {
+        retryable: false,
+      });
     if (method === 'GET' && input.body !== undefined)
       throw new ExecutorError('invalid_input', 'a GET request has no body: use query, or another method', {
         retryable: false,
@@ -124,7 +131,10 @@ async function call(
   else signal.addEventListener('abort', onAbort, { once: true });
   const timer = setTimeout(() => controller.abort(new RequestTimedOut()), endpoint.timeoutMs);
   const href = url.href;
-  const secrets = Object.values(endpoint.headers).filter((v) => v.length >= 4);
+  // A server may echo a whole header value or only its token (`Bearer <token>`): both are kept out of errors.
+  const secrets = [...new Set(Object.values(endpoint.headers).flatMap((v) => [v, ...v.split(/\s+/)]))].filter(
+    (v) => v.length >= 8,
+  );
   try {
     let response: Response;
     try {

@@ -116,6 +116,15 @@ describe('HttpExecutor', () => {
     expect(moved.message).toContain('https://elsewhere.example/');
     expect(moved.message).not.toContain('unit-secret-value');
 
+    // Only the token echoed, without its "Bearer ": still never shown.
+    service.route('/echo-token', (request) => ({
+      status: 401,
+      body: `bad token ${(request.headers.authorization ?? '').split(' ')[1]}`,
+    }));
+    const echoed = await failure(executor.run(job({ url: `${service.url}/echo-token`, body: {} }), context()));
+    expect(echoed).toMatchObject({ code: 'http_401', retryable: false });
+    expect(echoed.message).toContain('bad token [redacted]');
+
     for (const [status, retryable] of [
       [404, false],
       [409, false],
@@ -140,6 +149,7 @@ describe('HttpExecutor', () => {
       [{ url: `${service.url}/x`, query: { a: { nested: 1 } } }, /query/],
       [{ url: `${service.url}/x`, extra: 1 }, /extra/],
       [{ url: `${service.url}/x`, headers: { authorization: 'mine' } }, /no headers from a step/],
+      [{ url: `${service.url}/x`, query: { q: 'z'.repeat(17_000) } }, /longer than 16384/],
       ['just a string', /url/],
     ] as const) {
       const error = await failure(executor.run(job(input), context()));
