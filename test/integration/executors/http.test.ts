@@ -105,6 +105,7 @@ describe('builtin/http steps', () => {
     });
     expect(predicate.executor).toBe('http');
     expect(predicate.model).toEqual({ name: 'builtin/http', version: null, digest: null });
+    expect(report.checks.find((c) => c.name === 'http.call')).toMatchObject({ ok: true });
     expect(report.checks.find((c) => c.name === 'attestation.call')!.message).toContain(
       `called POST ${service.url}/api/echo?q=a+b&x=1 → 200`,
     );

@@ -19,6 +19,7 @@ import {
   expectRejected,
   expectVerified,
   forgeReceipt,
+  resign,
   stepOf,
   verify,
 } from './support.js';
@@ -89,6 +90,53 @@ describe('tampering with the http field of an attestation', () => {
     ['the response digest', (h) => (h.responseDigest = h.requestDigest)],
     ['the whole field removed', (_, p) => delete p.http],
   ];
+
+  /**
+   * A worker that signs a call other than the one its input asked for: its own key, a receipt that commits
+   * to what it signed. Every signature holds; level full compares the call with the step's input.
+   */
+  const lyingWorker = (change: (http: NonNullable<StepPredicate['http']>) => void) => {
+    const liar = LocalSigner.generate();
+    const index = attestationIndex(fixture, 'score');
+    const statement = attestationOf(fixture.attestations[index]!);
+    change(statement.predicate.http!);
+    statement.predicate.workerKeyId = liar.keyId;
+    const envelope = resign(fixture.attestations[index]!.payloadType, statement, liar);
+    return forgeReceipt(
+      fixture,
+      LocalSigner.generate(),
+      trusted,
+      (s, b) => {
+        b.attestations[index] = envelope;
+        b.keys.push({ keyid: liar.keyId, role: 'worker', publicKeyPem: liar.publicKeyPem });
+        Object.assign(stepOf(s, 'score'), {
+          attestationDigest: attestationDigestOf(envelope),
+          workerKeyId: liar.keyId,
+        });
+      },
+      { recomputeRoot: true },
+    );
+  };
+
+  it('level full checks the attested call against the step input: http.score', async () => {
+    const report = await verify(fixture, [trusted], 'full');
+    expect(report.checks.find((c) => c.name === 'http.score')).toMatchObject({ ok: true });
+    // At level basic there is no data to compare with.
+    expect((await verify(fixture, [trusted], 'basic')).checks.some((c) => c.name === 'http.score')).toBe(false);
+  });
+
+  for (const [what, change, pattern] of [
+    ['another body', (h: NonNullable<StepPredicate['http']>) => (h.requestDigest = h.responseDigest), /request digest/],
+    ['another url', (h: NonNullable<StepPredicate['http']>) => (h.url = `${h.url}?admin=1`), /attested url/],
+    ['another method', (h: NonNullable<StepPredicate['http']>) => (h.method = 'DELETE'), /attested method is DELETE/],
+  ] as const) {
+    it(`a worker that signs ${what} than its input asked for → http.score at level full`, async () => {
+      const { bundle, trusted: keys } = lyingWorker(change);
+      const report = await verify(bundle, keys, 'full');
+      expectRejected(report, { 'http.score': pattern });
+      expectPassed(report, ['attestations', 'attestation.score', 'lineage.score', 'data.step.score']);
+    });
+  }
 
   for (const [what, change] of tampers) {
     it(`${what} changed → attestations, attestation.score (the receipt commits to the signed bytes)`, async () => {
