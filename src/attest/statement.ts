@@ -58,6 +58,27 @@ export const stepPredicateSchema = z.strictObject({
       signature: z.strictObject({ r8x: fieldString, r8y: fieldString, s: fieldString }),
     })
     .optional(),
+  /**
+   * For a `builtin/http` step: the URL the worker called (normalized, with its query), the method, the
+   * response status, and the SHA-256 of the exact request body bytes sent and response body bytes received.
+   * Absent for every other step, and in attestations from before HTTP steps.
+   */
+  http: z
+    .strictObject({
+      // Printable only: reports show it, and a terminal must not take it for control sequences.
+      url: z
+        .string()
+        .min(1)
+        .max(16_384)
+        .refine((url) => ![...url].some((c) => c < ' ' || (c >= '\u007f' && c <= '\u009f')), {
+          error: 'must have no control characters',
+        }),
+      method: z.string().regex(/^[A-Z]{1,16}$/, 'must be an HTTP method in capitals'),
+      status: z.int().min(100).max(999),
+      requestDigest: hex64,
+      responseDigest: hex64,
+    })
+    .optional(),
 });
 
 /** A workflow has at most 10,000 steps (the definition schema's limit): no receipt lists more. */

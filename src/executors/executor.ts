@@ -30,6 +30,20 @@ export interface ExecutorResult {
    * records the model the step asked for, with the digest the worker advertised.
    */
   model?: { name: string; version?: string; digest?: string };
+  /** The HTTP exchange a `builtin/http` step made, which the attestation records as its `http` field. */
+  http?: HttpCallFacts;
+}
+
+/** One HTTP request and its response, as an attestation records them. */
+export interface HttpCallFacts {
+  /** The URL called, normalized, with its query. */
+  url: string;
+  method: string;
+  status: number;
+  /** Lowercase hex SHA-256 of the exact request body bytes sent (of no bytes, without a body). */
+  requestDigest: string;
+  /** Lowercase hex SHA-256 of the exact response body bytes received. */
+  responseDigest: string;
 }
 
 /** Blobs as an executor sees them: wherever the worker runs, it reads and writes them by digest. */

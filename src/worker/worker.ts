@@ -273,6 +273,7 @@ export class Worker {
         usage: result.usage ?? {},
         cost: result.cost ?? job.maxCost,
         ...(zk && { zk }),
+        ...(result.http && { http: result.http }),
       }),
     );
     return signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(statement), signer);

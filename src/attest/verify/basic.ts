@@ -239,7 +239,9 @@ async function checkAttestations(
     return [
       name,
       result.ok,
-      result.ok ? `signed by worker ${workerKeyId.slice(0, 12)}…, agrees with the receipt` : result.problems.join('; '),
+      result.ok
+        ? `signed by worker ${workerKeyId.slice(0, 12)}…, agrees with the receipt${httpNote(result.predicate)}`
+        : result.problems.join('; '),
     ];
   };
   // Signatures are checked in parallel; results are reported in step order.
@@ -282,6 +284,14 @@ async function checkAttestations(
     else checks.fail(name, message);
   }
   return statements;
+}
+
+/** What an HTTP step's attestation says it called, for the report: the signature covers it. */
+function httpNote(predicate: StepPredicate | undefined): string {
+  const http = predicate?.http;
+  return http
+    ? `; called ${http.method} ${http.url} → ${http.status} (request sha256 ${http.requestDigest.slice(0, 12)}…, response sha256 ${http.responseDigest.slice(0, 12)}…)`
+    : '';
 }
 
 /** A completed redundant step's result is one of its replicas' (the primary): its attestation, job, worker and output. */

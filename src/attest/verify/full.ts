@@ -15,7 +15,10 @@ import type { WorkflowDefinition } from '../../workflow/types.js';
 import type { Bundle } from '../bundle.js';
 import { jsonDigest } from '../digest.js';
 import { countAgreement, describeAgreement } from '../quorum.js';
-import type { ExecutionPredicate } from '../statement.js';
+import { envelopeDigest } from '../dsse.js';
+import { STEP_PREDICATE_TYPE, readStatement, stepPredicateSchema } from '../statement.js';
+import type { ExecutionPredicate, StepPredicate } from '../statement.js';
+import { httpCallProblems } from './http.js';
 import type { Checks } from './report.js';
 
 /** Time limits of what level full re-evaluates, per request to the evaluator. */
@@ -145,6 +148,18 @@ export async function verifyFull(
       );
     } catch (error) {
       checks.fail(`lineage.${step.stepId}`, `its input mappings fail on the upstream data: ${describeError(error)}`);
+    }
+
+    // An HTTP step: the call its worker signed is the call its (lineage-checked) input asked for.
+    const http = signedPredicate(bundle, step.stepId, step.attestationDigest, checks)?.http;
+    if (http) {
+      const problems = httpCallProblems(own.input, http);
+      checks.expect(
+        `http.${step.stepId}`,
+        problems.length === 0,
+        `the attested call (${http.method} ${http.url}, its body digest) is the one its input asks for`,
+        problems.join('; '),
+      );
     }
 
     // Deterministic steps are re-run: a JSONata transform must give the attested output again.
@@ -291,6 +306,29 @@ async function checkResult(
   } catch (error) {
     checks.fail('data.result', `the outputs mapping fails on the data: ${describeError(error)}`);
   }
+}
+
+/**
+ * The step predicate of a step's attestation, only once the basic level found it signed and agreeing with
+ * the receipt (its `attestation.<step>` check passed): nothing is read on an unsigned word.
+ */
+function signedPredicate(
+  bundle: Bundle,
+  stepId: string,
+  attestationDigest: string | null,
+  checks: Checks,
+): StepPredicate | undefined {
+  if (attestationDigest === null) return undefined;
+  if (checks.list.find((c) => c.name === `attestation.${stepId}`)?.ok !== true) return undefined;
+  for (const envelope of bundle.attestations) {
+    try {
+      if (envelopeDigest(envelope) !== attestationDigest) continue;
+      return readStatement(envelope, STEP_PREDICATE_TYPE, stepPredicateSchema).predicate;
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
 }
 
 function safeDigest(value: unknown): string | undefined {

@@ -32,7 +32,7 @@ export function registerRun(program: Command): void {
       .option('--workers <n>', 'job slots of the in-process worker (local runs)', '16')
       .option(
         '--models-config <file>',
-        'hosted models the in-process worker serves: an OpenAI-compatible server (local runs; see examples/llm-summary)',
+        'hosted models the in-process worker serves: an OpenAI-compatible server (local runs; see examples/llm-summary), and the URLs builtin/http steps may call (docs/http-steps.md)',
       )
       .option('--budget <micro-units>', "override the workflow's max_cost_budget")
       .option('--idempotency-key <key>', 'the same key returns the same execution instead of starting another')

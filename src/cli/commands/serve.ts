@@ -22,7 +22,7 @@ import type { Executor } from '../../executors/executor.js';
 const MODELS_CONFIG = () =>
   new Option(
     '--models-config <file>',
-    'hosted models this worker serves: an OpenAI-compatible server (see examples/llm-summary)',
+    'hosted models this worker serves: an OpenAI-compatible server (see examples/llm-summary), and the URLs builtin/http steps may call (docs/http-steps.md)',
   ).env('VERITY_MODELS_CONFIG');
 
 interface ServeFlags extends StoreFlags {

@@ -223,7 +223,8 @@ export function scrub(text: string, apiKey: string | undefined): string {
   return apiKey === undefined || apiKey === '' ? text : text.split(apiKey).join('[redacted]');
 }
 
-function networkDetail(error: unknown): string {
+/** The most telling part of a fetch failure: the system error code (ECONNREFUSED) where there is one. */
+export function networkDetail(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause;
   const code = (c: unknown) =>
     c !== null && typeof c === 'object' && 'code' in c && typeof c.code === 'string' ? c.code : undefined;
