@@ -8,7 +8,7 @@ import time
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .canonical import canonical_bytes
+from .canonical import canonical_bytes, utf8
 
 IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 STATEMENT_TYPE = 'https://in-toto.io/Statement/v1'
@@ -22,7 +22,7 @@ _ED25519_SPKI_PREFIX = bytes.fromhex('302a300506032b6570032100')
 def sha256_hex(data):
     """Lowercase hex SHA-256 of bytes, or of a str as UTF-8."""
     if isinstance(data, str):
-        data = data.encode('utf-8', 'surrogatepass')
+        data = utf8(data)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -123,11 +123,10 @@ def registration_message(challenge):
     return (REGISTRATION_CONTEXT + challenge).encode('utf-8')
 
 
-def iso_time(seconds=None):
-    """A time as JavaScript's toISOString writes it: UTC, milliseconds, Z."""
-    if seconds is None:
-        seconds = time.time()
-    millis = int(seconds * 1000)
+def iso_time(millis=None):
+    """A time (milliseconds since the epoch; default now) as JavaScript's toISOString writes it: UTC, ms, Z."""
+    if millis is None:
+        millis = time.time_ns() // 1_000_000
     whole, ms = divmod(millis, 1000)
     return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(whole)) + '.%03dZ' % ms
 

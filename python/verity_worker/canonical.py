@@ -6,6 +6,9 @@ of UTF-16 unit) would make every attestation of this worker fail.
 """
 
 import math
+import re
+
+_SURROGATE = re.compile('[\ud800-\udfff]')
 
 # Integers JavaScript holds exactly. A larger Python int becomes the nearest double on the other side, so
 # it is written as that double is.
@@ -22,8 +25,33 @@ def canonical_json(value):
 
 
 def canonical_bytes(value):
-    """The canonical JSON as UTF-8: what gets hashed and signed."""
-    return canonical_json(value).encode('utf-8', 'surrogatepass')
+    """The canonical JSON as UTF-8: what gets hashed and signed (lone surrogates are escaped in it)."""
+    return canonical_json(value).encode('utf-8')
+
+
+def utf8(text):
+    """UTF-8 as JavaScript's TextEncoder writes it: a surrogate pair is one character, a lone one U+FFFD."""
+    text = js_string(text)
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub('\ufffd', text)
+    return text.encode('utf-8')
+
+
+def js_string(text):
+    """The string JavaScript would hold: a high and a low surrogate next to each other are one character."""
+    if not _SURROGATE.search(text):
+        return text
+    out = []
+    i = 0
+    while i < len(text):
+        code = ord(text[i])
+        if 0xD800 <= code <= 0xDBFF and i + 1 < len(text) and 0xDC00 <= ord(text[i + 1]) <= 0xDFFF:
+            out.append(chr(0x10000 + ((code - 0xD800) << 10) + (ord(text[i + 1]) - 0xDC00)))
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return ''.join(out)
 
 
 def format_number(number):
@@ -75,7 +103,7 @@ def _shortest_digits(x):
 
 def _write_string(text, parts):
     out = ['"']
-    for ch in text:
+    for ch in js_string(text):
         code = ord(ch)
         if ch in _ESCAPES:
             out.append(_ESCAPES[ch])
@@ -90,7 +118,7 @@ def _write_string(text, parts):
 
 def _utf16_key(key):
     # RFC 8785 sorts property names by their UTF-16 code units, not by code points: they differ above U+FFFF.
-    return key.encode('utf-16-be', 'surrogatepass')
+    return js_string(key).encode('utf-16-be', 'surrogatepass')
 
 
 def _write(value, parts, path):
