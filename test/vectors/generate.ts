@@ -41,10 +41,26 @@ function doubleBits(count: number): string[] {
 }
 
 const EDGE_BITS = [
-  '0000000000000000', '8000000000000000', '0000000000000001', '8000000000000001', '7fefffffffffffff',
-  '4340000000000000', '4430000000000000', '44b52d02c7e14af5', '44b52d02c7e14af6', '444b1ae4d6e2ef4f',
-  '444b1ae4d6e2ef50', '3eb0c6f7a0b5ed8c', '3eb0c6f7a0b5ed8d', '41b3de4355555553', 'becbf647612f3696',
-  '3ff0000000000000', '3fb999999999999a', '3fd3333333333334', '4059000000000000', '3f50624dd2f1a9fc',
+  '0000000000000000',
+  '8000000000000000',
+  '0000000000000001',
+  '8000000000000001',
+  '7fefffffffffffff',
+  '4340000000000000',
+  '4430000000000000',
+  '44b52d02c7e14af5',
+  '44b52d02c7e14af6',
+  '444b1ae4d6e2ef4f',
+  '444b1ae4d6e2ef50',
+  '3eb0c6f7a0b5ed8c',
+  '3eb0c6f7a0b5ed8d',
+  '41b3de4355555553',
+  'becbf647612f3696',
+  '3ff0000000000000',
+  '3fb999999999999a',
+  '3fd3333333333334',
+  '4059000000000000',
+  '3f50624dd2f1a9fc',
 ];
 
 function numberOf(bits: string): number {
@@ -58,15 +74,32 @@ const CANONICAL_INPUTS: { name: string; value: unknown }[] = [
   { name: 'empty containers', value: { a: [], b: {}, c: '' } },
   { name: 'nested objects sorted at every level', value: { z: { y: 1, x: [{ b: 2, a: 1 }] }, a: { c: null } } },
   { name: 'integers', value: [0, -1, 1, 42, 9007199254740991, -9007199254740991, 1e21, 1e20, 123456789] },
-  { name: 'floats', value: [0.1, 0.2, 0.30000000000000004, 1.5, -2.75, 1e-7, 1e-6, 123.456, 4.5, 2e-3, 1e30, 3.141592653589793] },
+  {
+    name: 'floats',
+    value: [0.1, 0.2, 0.30000000000000004, 1.5, -2.75, 1e-7, 1e-6, 123.456, 4.5, 2e-3, 1e30, 3.141592653589793],
+  },
   { name: 'RFC 8785 numbers', value: [333333333.3333333, 1e30, 4.5, 0.002, 1e-27] },
   { name: 'escapes', value: '"\\/\b\f\n\r\t\u0000\u0001\u001f\u007f' },
   { name: 'unicode', value: { text: 'héllo wörld € 😀 \u2028\u2029 日本語', lone: '\ud800x\udfff' } },
   {
     name: 'keys sorted by UTF-16 code units',
-    value: { '\u20ac': 1, '\r': 2, '\ufb33': 3, '1': 4, '\ud83d\ude00': 5, '\u0080': 6, '\u00f6': 7, '10': 8, A: 9, a: 10 },
+    value: {
+      '\u20ac': 1,
+      '\r': 2,
+      '\ufb33': 3,
+      '1': 4,
+      '\ud83d\ude00': 5,
+      '\u0080': 6,
+      '\u00f6': 7,
+      '10': 8,
+      A: 9,
+      a: 10,
+    },
   },
-  { name: 'a step input', value: { prompt: 'Summarize: the quick brown fox', temperature: 0.7, max_tokens: 256, stop: ['\n\n'] } },
+  {
+    name: 'a step input',
+    value: { prompt: 'Summarize: the quick brown fox', temperature: 0.7, max_tokens: 256, stop: ['\n\n'] },
+  },
   { name: 'a blob reference', value: { $blob: `sha256:${'ab'.repeat(32)}`, size: 10, mediaType: 'text/plain' } },
   { name: 'deep', value: [[[[[[{ deep: [1.25, 'x'] }]]]]]] },
 ];
@@ -140,7 +173,12 @@ export function buildVectors() {
     }),
     keys: RFC8032.map(({ seed }) => {
       const signer = signerFromSeed(seed);
-      return { seed, publicKey: toHex(signer.publicKey), keyId: keyIdOf(signer.publicKey), pem: publicKeyToPem(signer.publicKey) };
+      return {
+        seed,
+        publicKey: toHex(signer.publicKey),
+        keyId: keyIdOf(signer.publicKey),
+        pem: publicKeyToPem(signer.publicKey),
+      };
     }),
     registration: {
       seed: WORKER_SEED,

@@ -38,7 +38,20 @@ interface PythonWorker {
 function startPythonWorker(url: string, key: string, dataDir: string, name: string): Promise<PythonWorker> {
   const child = spawn(
     PYTHON,
-    ['-m', 'verity_worker', '--server', url, '--key', key, '--module', EXECUTORS, '--data-dir', dataDir, '--name', name],
+    [
+      '-m',
+      'verity_worker',
+      '--server',
+      url,
+      '--key',
+      key,
+      '--module',
+      EXECUTORS,
+      '--data-dir',
+      dataDir,
+      '--name',
+      name,
+    ],
     { cwd: REPO, env: { ...process.env, PYTHONPATH: join(REPO, 'python') }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -47,7 +60,7 @@ function startPythonWorker(url: string, key: string, dataDir: string, name: stri
   );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the Python worker did not start:\n${stderr}`)), 20_000);
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
       const ready = /worker (\S+) \(key ([0-9a-f]{64})\)/.exec(stderr);
       if (ready) {
@@ -127,10 +140,30 @@ describe.skipIf(!hasPython)('the Python worker', () => {
         name: 'Python and TypeScript steps',
         version: 1,
         steps: [
-          { id: 'echo', step_type: 'inference', model_requirements: { name: 'builtin/echo' }, input_mappings: { text: 'inputs.text' } },
-          { id: 'words', step_type: 'inference', model_requirements: { name: 'test/py-words' }, input_mappings: { text: 'steps.echo.output.text' } },
-          { id: 'big', step_type: 'inference', model_requirements: { name: 'test/py-big' }, input_mappings: { text: 'inputs.text' } },
-          { id: 'read', step_type: 'inference', model_requirements: { name: 'test/py-read' }, input_mappings: { ref: 'steps.big.output.blob' } },
+          {
+            id: 'echo',
+            step_type: 'inference',
+            model_requirements: { name: 'builtin/echo' },
+            input_mappings: { text: 'inputs.text' },
+          },
+          {
+            id: 'words',
+            step_type: 'inference',
+            model_requirements: { name: 'test/py-words' },
+            input_mappings: { text: 'steps.echo.output.text' },
+          },
+          {
+            id: 'big',
+            step_type: 'inference',
+            model_requirements: { name: 'test/py-big' },
+            input_mappings: { text: 'inputs.text' },
+          },
+          {
+            id: 'read',
+            step_type: 'inference',
+            model_requirements: { name: 'test/py-read' },
+            input_mappings: { ref: 'steps.big.output.blob' },
+          },
           {
             id: 'shout',
             step_type: 'data_processing',
@@ -143,7 +176,11 @@ describe.skipIf(!hasPython)('the Python worker', () => {
       { text: 'héllo python wörld 😀' },
     );
     expect(done.status, JSON.stringify(done.error)).toBe('completed');
-    expect(done.result).toEqual({ shout: 'HÉLLO PYTHON WÖRLD 😀 4 héllo python wörld 😀', words: 4, pi: 3.141592653589793 });
+    expect(done.result).toEqual({
+      shout: 'HÉLLO PYTHON WÖRLD 😀 4 héllo python wörld 😀',
+      words: 4,
+      pi: 3.141592653589793,
+    });
     // The cost the Python executor reported, not the reservation.
     expect(done.steps.find((s) => s.id === 'words')!.cost).toBe(7);
     const bundle = await verifyFull(done.executionId);
@@ -184,7 +221,11 @@ describe.skipIf(!hasPython)('the Python worker', () => {
         },
       ],
     });
-    expect(mapped.steps[0]).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'output_mappings_unsupported' } });
+    expect(mapped.steps[0]).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'output_mappings_unsupported' },
+    });
     expect(mapped.steps[0]!.error!.message).toContain('input_mappings');
   }, 30_000);
 
@@ -194,8 +235,18 @@ describe.skipIf(!hasPython)('the Python worker', () => {
       name: 'killed mid-job',
       version: 1,
       steps: [
-        { id: 'nap', step_type: 'inference', model_requirements: { name: 'test/py-sleep' }, input_mappings: { seconds: '60' } },
-        { id: 'after', step_type: 'inference', model_requirements: { name: 'builtin/echo' }, input_mappings: { slept: 'steps.nap.output.slept' } },
+        {
+          id: 'nap',
+          step_type: 'inference',
+          model_requirements: { name: 'test/py-sleep' },
+          input_mappings: { seconds: '60' },
+        },
+        {
+          id: 'after',
+          step_type: 'inference',
+          model_requirements: { name: 'builtin/echo' },
+          input_mappings: { slept: 'steps.nap.output.slept' },
+        },
       ],
     };
     await client.publishWorkflow(definition);

@@ -13,9 +13,12 @@ const committed = JSON.parse(
 const current = buildVectors();
 
 describe('shared known-answer vectors (test/vectors/shared-vectors.json)', () => {
-  it.each(Object.keys(current).filter((k) => k !== 'about'))('the TypeScript code still produces every %s vector', (key) => {
-    expect(current[key as keyof typeof current]).toEqual(committed[key as keyof typeof committed]);
-  });
+  it.each(Object.keys(current).filter((k) => k !== 'about'))(
+    'the TypeScript code still produces every %s vector',
+    (key) => {
+      expect(current[key as keyof typeof current]).toEqual(committed[key as keyof typeof committed]);
+    },
+  );
 
   it('covers floats, unicode, a signed attestation and the RFC 8032 keys', () => {
     expect(committed.numbers.length).toBeGreaterThan(300);
