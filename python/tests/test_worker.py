@@ -21,6 +21,7 @@ from verity_worker.attest import (  # noqa: E402
     Signer,
     blob_digest,
     json_digest,
+    KeyFileError,
     load_or_create_signer,
     pae,
     registration_message,
@@ -355,6 +356,10 @@ class KeyFile(unittest.TestCase):
             with open(path, 'rb') as f:
                 self.assertTrue(f.read().startswith(b'-----BEGIN PRIVATE KEY-----\n'))
             self.assertEqual(load_or_create_signer(path).key_id, first.key_id)
+            self.assertTrue(os.path.exists(os.path.join(directory, 'keys', 'worker.pub')))
+            os.chmod(path, 0o644)
+            with self.assertRaises(KeyFileError):
+                load_or_create_signer(path)
 
 
 if __name__ == '__main__':

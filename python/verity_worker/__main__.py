@@ -8,6 +8,8 @@ import os
 import sys
 
 from .executor import registered
+from .attest import KeyFileError
+from .client import WorkerHttpError
 from .worker import run_worker
 
 
@@ -52,15 +54,20 @@ def main(argv=None):
     executors = registered[before:]
     if not executors:
         parser.error('the modules define no executors: decorate a function with @executor(name=…, version=…)')
-    run_worker(
-        server=args.server,
-        key=args.key,
-        executors=executors,
-        concurrency=args.concurrency,
-        data_dir=args.data_dir,
-        name=args.name,
-        drain_s=args.drain_ms / 1000,
-    )
+    try:
+        run_worker(
+            server=args.server,
+            key=args.key,
+            executors=executors,
+            concurrency=args.concurrency,
+            data_dir=args.data_dir,
+            name=args.name,
+            drain_s=args.drain_ms / 1000,
+        )
+    except (KeyFileError, WorkerHttpError, ValueError) as error:
+        # What the user must fix (a key file, the server's refusal), without a traceback in the way.
+        print(f'verity_worker: {error}', file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == '__main__':

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import os
+import re
 import time
 
 from cryptography.hazmat.primitives import serialization
@@ -94,11 +95,8 @@ def public_key_to_pem(public_key):
 
 def load_or_create_signer(path):
     """The key in `path` (PKCS#8 PEM), created on first use with mode 0600, as the TypeScript worker keeps its own."""
-    try:
-        with open(path, 'rb') as f:
-            return Signer.from_pem(f.read())
-    except FileNotFoundError:
-        pass
+    if os.path.exists(path):
+        return _read_signer(path)
     os.makedirs(os.path.dirname(path) or '.', mode=0o700, exist_ok=True)
     signer = Signer(Ed25519PrivateKey.generate())
     temporary = f'{path}.{os.getpid()}.tmp'
@@ -110,12 +108,24 @@ def load_or_create_signer(path):
         os.link(temporary, path)
     except FileExistsError:
         os.unlink(temporary)
-        with open(path, 'rb') as f:
-            return Signer.from_pem(f.read())
+        return _read_signer(path)
     os.unlink(temporary)
-    with open(path + '.pub', 'w') as f:
+    with open(re.sub(r'\.key$', '', path) + '.pub', 'w') as f:
         f.write(signer.public_key_pem)
     return signer
+
+
+class KeyFileError(Exception):
+    pass
+
+
+def _read_signer(path):
+    mode = os.stat(path).st_mode & 0o777
+    if mode & 0o077:
+        # A private key others can read is refused, as ssh refuses one.
+        raise KeyFileError(f'private key {path} is readable by others (mode {mode:o}); run chmod 600 {path}')
+    with open(path, 'rb') as f:
+        return Signer.from_pem(f.read())
 
 
 def registration_message(challenge):
