@@ -40,7 +40,9 @@ class FakeCoordinator:
         self.reports = []
         self.heartbeat_state = {}
         self.heartbeats = 0
-        self.unavailable = 0  # answer this many reports with 503 first
+        self.unavailable = 0  # answer this many reports with `unavailable_status` first
+        self.unavailable_status = 503
+        self.retry_after = None
         self.blobs = {}
         self.corrupt = False
         self.registered = None
@@ -106,7 +108,14 @@ class FakeCoordinator:
                 with fake.changed:
                     if fake.unavailable > 0:
                         fake.unavailable -= 1
-                        return self.send(503, {'error': {'message': 'busy'}})
+                        data = json.dumps({'error': {'message': 'busy'}}).encode()
+                        self.send_response(fake.unavailable_status)
+                        if fake.retry_after is not None:
+                            self.send_header('retry-after', fake.retry_after)
+                        self.send_header('content-length', str(len(data)))
+                        self.end_headers()
+                        self.wfile.write(data)
+                        return
                     fake.reports.append((kind, path.split('/')[1], body))
                     fake.changed.notify_all()
                 self.send(200, {'accepted': True})
@@ -304,18 +313,26 @@ class WorkerProtocol(unittest.TestCase):
         self.fake.unavailable = 2
         kind, _, _ = self.run_job(make_job('t/echo', 1))
         self.assertEqual(kind, 'complete')
+        # Rate limited: tried again after the Retry-After the server asked for.
+        self.fake.unavailable, self.fake.unavailable_status, self.fake.retry_after = 1, 429, '0.3'
+        started = time.time()
+        kind, _, _ = self.run_job(make_job('t/echo', 2))
+        self.assertEqual(kind, 'complete')
+        self.assertGreaterEqual(time.time() - started, 0.3)
 
-    def test_a_cancelled_job_stops_and_is_not_reported(self):
-        job = make_job('t/wait', {'seconds': 30})
-        self.fake.heartbeat_state[job['jobId']] = 'cancelled'
-        self.fake.queue(job)
-        deadline = time.time() + 5
-        while self.worker.active_jobs == 0 and time.time() < deadline:
-            time.sleep(0.01)
-        while self.worker.active_jobs > 0 and time.time() < deadline:
-            time.sleep(0.01)
-        self.assertEqual(self.worker.active_jobs, 0)
-        self.assertGreaterEqual(self.fake.heartbeats, 1)
+    def test_a_cancelled_or_lost_job_stops_and_is_not_reported(self):
+        for state in ('cancelled', 'lost'):
+            with self.subTest(state):
+                job = make_job('t/wait', {'seconds': 30})
+                self.fake.heartbeat_state[job['jobId']] = state
+                self.fake.queue(job)
+                deadline = time.time() + 5
+                while self.worker.active_jobs == 0 and time.time() < deadline:
+                    time.sleep(0.01)
+                while self.worker.active_jobs > 0 and time.time() < deadline:
+                    time.sleep(0.01)
+                self.assertEqual(self.worker.active_jobs, 0)
+                self.assertGreaterEqual(self.fake.heartbeats, 1)
         time.sleep(0.2)
         self.assertEqual(self.fake.reports, [])
 

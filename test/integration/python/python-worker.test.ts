@@ -52,7 +52,17 @@ function startPythonWorker(url: string, key: string, dataDir: string, name: stri
       '--name',
       name,
     ],
-    { cwd: REPO, env: { ...process.env, PYTHONPATH: join(REPO, 'python') }, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      cwd: REPO,
+      // Straight to the test server, whatever proxy the environment names.
+      env: {
+        ...process.env,
+        PYTHONPATH: join(REPO, 'python'),
+        NO_PROXY: '127.0.0.1,localhost',
+        no_proxy: '127.0.0.1,localhost',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   let stderr = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
