@@ -15,8 +15,13 @@ import type { ServerProcess } from '../../support/server.js';
  * job finishes on another, and SIGTERM deregisters. Skipped without a python3 that has `cryptography`,
  * except in CI, where that is a failure.
  */
-const PYTHON = process.env.VERITY_PYTHON ?? 'python3';
-const hasPython = spawnSync(PYTHON, ['-c', 'import cryptography'], { stdio: 'ignore' }).status === 0;
+/** The first of these with `cryptography`: the one on PATH may be a version manager's without it, beside Debian's. */
+const CANDIDATES = process.env.VERITY_PYTHON ? [process.env.VERITY_PYTHON] : ['python3', '/usr/bin/python3'];
+const FOUND = CANDIDATES.find(
+  (python) => spawnSync(python, ['-c', 'import cryptography'], { stdio: 'ignore' }).status === 0,
+);
+const hasPython = FOUND !== undefined;
+const PYTHON = FOUND ?? CANDIDATES[0]!;
 const EXECUTORS = join(REPO, 'test', 'integration', 'python', 'executors.py');
 
 if (!hasPython && process.env.CI === 'true') {
