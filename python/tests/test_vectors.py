@@ -48,6 +48,17 @@ class CanonicalJson(unittest.TestCase):
         self.assertEqual(canonical_json(2**53), '9007199254740992')
         self.assertEqual(canonical_json([True, False, None, 1.0]), '[true,false,null,1]')
 
+    def test_number_subclasses_are_written_as_their_value(self):
+        import enum
+        import fractions
+
+        class Level(enum.IntEnum):
+            HIGH = 3
+
+        self.assertEqual(canonical_json({'level': Level.HIGH, 'half': fractions.Fraction(1, 2)}), '{"half":0.5,"level":3}')
+        with self.assertRaises(ValueError):
+            canonical_json(10**400)
+
     def test_a_split_surrogate_pair_is_one_character(self):
         self.assertEqual(canonical_json('\ud83d\ude00'), '"😀"')
         self.assertEqual(canonical_bytes({'\ud800': 1}), b'{"\\ud800":1}')

@@ -6,6 +6,7 @@ of UTF-16 unit) would make every attestation of this worker fail.
 """
 
 import math
+import numbers
 import re
 
 _SURROGATE = re.compile('[\ud800-\udfff]')
@@ -58,10 +59,15 @@ def format_number(number):
     """A number as ECMAScript's Number.prototype.toString writes it (RFC 8785 section 3.2.2.3)."""
     if isinstance(number, bool):
         raise TypeError('a bool is not a number here')
-    if isinstance(number, int):
+    if isinstance(number, numbers.Integral):
+        # int() first: a subclass (an IntEnum, a numpy integer) may print itself some other way.
+        number = int(number)
         if -_MAX_SAFE_INTEGER <= number <= _MAX_SAFE_INTEGER:
             return str(number)
+    try:
         number = float(number)
+    except OverflowError:
+        raise ValueError(f'{number} is beyond the largest double') from None
     if not math.isfinite(number):
         raise ValueError(f'{number} has no JSON representation')
     if number == 0:
@@ -128,7 +134,7 @@ def _write(value, parts, path):
         parts.append('true')
     elif value is False:
         parts.append('false')
-    elif isinstance(value, (int, float)):
+    elif isinstance(value, (numbers.Integral, numbers.Real)) and not isinstance(value, (bool, complex)):
         try:
             parts.append(format_number(value))
         except ValueError:

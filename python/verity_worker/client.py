@@ -42,7 +42,7 @@ class HttpClient:
         self.signer = signer
 
     def _once(self, path, body, timeout):
-        data = json.dumps({} if body is None else body, allow_nan=False).encode('utf-8')
+        data = body if isinstance(body, bytes) else json.dumps({} if body is None else body, allow_nan=False).encode('utf-8')
         request = urllib.request.Request(
             f'{self.base}/v1{path}',
             data=data,
@@ -129,14 +129,18 @@ class HttpClient:
         _, body = self.ok(self._job(report['jobId'], 'heartbeat'), _ids(report), (200,))
         return body['state']
 
-    def complete(self, report, attestation, output=None, output_blob=None):
+    def complete(self, report, attestation, canonical_output=None, output_blob=None):
+        """A result: the output as its canonical JSON bytes (inline), or the blob that holds them."""
         body = _ids(report)
+        body['attestation'] = attestation
         if output_blob is not None:
             body['outputBlob'] = output_blob
+            data = json.dumps(body).encode('utf-8')
         else:
-            body['output'] = output
-        body['attestation'] = attestation
-        return self._outcome(self._job(report['jobId'], 'complete'), body)
+            # The very bytes whose digest the attestation signs: the server parses what was hashed, never a
+            # second serialization that could differ from it.
+            data = json.dumps(body).encode('utf-8')[:-1] + b',"output":' + canonical_output + b'}'
+        return self._outcome(self._job(report['jobId'], 'complete'), data)
 
     def fail(self, report, error, cost=None):
         body = _ids(report)

@@ -211,7 +211,7 @@ class Worker:
                 ref = self.client.blob_put(worker_id, job['jobId'], canonical, 'application/json')
                 outcome = self.client.complete(report, attestation, output_blob=ref)
             else:
-                outcome = self.client.complete(report, attestation, output=output)
+                outcome = self.client.complete(report, attestation, canonical_output=canonical)
             if not outcome['accepted']:
                 log.warning(
                     'result of job %s refused: %s %s', job['jobId'], outcome.get('reason'), outcome.get('message', '')
