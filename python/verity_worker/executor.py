@@ -1,7 +1,6 @@
 """Python functions as Verity executors: the decorator, the error type, and what a running job sees."""
 
 import inspect
-import threading
 
 from .attest import json_digest
 
