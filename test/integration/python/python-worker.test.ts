@@ -273,6 +273,12 @@ describe.skipIf(!hasPython)('the Python worker', () => {
       if (i > 100) throw new Error('the nap never started');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // Heartbeats hold the lease (1.5 s) while the nap outlasts it: still the first attempt, still running.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await client.status(started.executionId)).steps.find((s) => s.id === 'nap')).toMatchObject({
+      status: 'running',
+      attempts: 1,
+    });
     workers.push(await startPythonWorker(server.url, workerKey, join(dir, 'py-b'), 'py-b'));
     workers[0]!.child.kill('SIGKILL');
     expect((await workers[0]!.exited).signal).toBe('SIGKILL');
