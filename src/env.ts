@@ -35,7 +35,7 @@ import { VerityError } from './errors.js';
  * | `VERITY_API_KEY` | an API key | none | the key for `VERITY_SERVER` (also `--api-key`, `--key`) |
  *
  * `VERITY_SNARKJS` is no setting: the prover pool hands it to its own child processes. The tests and the
- * benchmarks read a few of their own (`VERITY_TEST_DATABASE_URL`, `VERITY_CHROMIUM`, `VERITY_BENCH_*`).
+ * benchmarks read a few of their own (`VERITY_TEST_DATABASE_URL`, `VERITY_CHROMIUM`, `VERITY_PYTHON`, `VERITY_BENCH_*`).
  */
 
 export type EnvErrorCode = 'invalid_env';
