@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import ZkLastSequencer from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -8,5 +9,6 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    sequence: { sequencer: ZkLastSequencer },
   },
 });
