@@ -16,6 +16,7 @@ import type { Bundle } from '../bundle.js';
 import { jsonDigest } from '../digest.js';
 import { countAgreement, describeAgreement } from '../quorum.js';
 import { envelopeDigest } from '../dsse.js';
+import type { Envelope } from '../dsse.js';
 import { STEP_PREDICATE_TYPE, readStatement, stepPredicateSchema } from '../statement.js';
 import type { ExecutionPredicate, StepPredicate } from '../statement.js';
 import { httpCallProblems } from './http.js';
@@ -64,6 +65,15 @@ export async function verifyFull(
     return;
   }
   const definition = data.workflow as unknown as WorkflowDefinition;
+  // Each attestation hashed once, not once per step: a bundle's checks stay linear in its size.
+  const attestationsByDigest = new Map<string, Envelope>();
+  for (const envelope of bundle.attestations) {
+    try {
+      attestationsByDigest.set(envelopeDigest(envelope), envelope);
+    } catch {
+      // Not an envelope the basic level accepted: no step's signed predicate comes from it.
+    }
+  }
   let plan: WorkflowPlan;
   try {
     plan = new WorkflowPlan(predicate.workflow.digest, definition);
@@ -151,7 +161,7 @@ export async function verifyFull(
     }
 
     // An HTTP step: the call its worker signed is the call its (lineage-checked) input asked for.
-    const http = signedPredicate(bundle, step.stepId, step.attestationDigest, checks)?.http;
+    const http = signedPredicate(attestationsByDigest, step.stepId, step.attestationDigest, checks)?.http;
     if (http) {
       const problems = httpCallProblems(own.input, http);
       checks.expect(
@@ -313,22 +323,20 @@ async function checkResult(
  * the receipt (its `attestation.<step>` check passed): nothing is read on an unsigned word.
  */
 function signedPredicate(
-  bundle: Bundle,
+  attestations: ReadonlyMap<string, Envelope>,
   stepId: string,
   attestationDigest: string | null,
   checks: Checks,
 ): StepPredicate | undefined {
   if (attestationDigest === null) return undefined;
   if (checks.list.find((c) => c.name === `attestation.${stepId}`)?.ok !== true) return undefined;
-  for (const envelope of bundle.attestations) {
-    try {
-      if (envelopeDigest(envelope) !== attestationDigest) continue;
-      return readStatement(envelope, STEP_PREDICATE_TYPE, stepPredicateSchema).predicate;
-    } catch {
-      continue;
-    }
+  const envelope = attestations.get(attestationDigest);
+  if (envelope === undefined) return undefined;
+  try {
+    return readStatement(envelope, STEP_PREDICATE_TYPE, stepPredicateSchema).predicate;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 function safeDigest(value: unknown): string | undefined {
