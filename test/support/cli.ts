@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,7 +18,20 @@ export function spawnCli(
   args: readonly string[],
   env: Record<string, string> = {},
 ): ChildProcess & { output: Promise<CliResult> } {
-  const child = spawn(process.execPath, [VERITY_BIN, ...args], {
+  return spawnCollecting(process.execPath, [VERITY_BIN, ...args], env);
+}
+
+/** Runs one of the examples' shell scripts (`examples/<name>/walkthrough.sh`) from the repository, as a user would. */
+export function runExampleScript(script: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return spawnCollecting('bash', [join(REPO, script)], env).output;
+}
+
+function spawnCollecting(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): ChildProcess & { output: Promise<CliResult> } {
+  const child = spawn(command, args, {
     cwd: REPO,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

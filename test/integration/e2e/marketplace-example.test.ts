@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { envelopePayload } from '../../../src/attest/dsse.js';
 import type { SettlementPredicate } from '../../../src/attest/settlement/statement.js';
 import { verifyBundle } from '../../../src/attest/verify/verify-bundle.js';
 import { VerityClient } from '../../../src/sdk/client.js';
-import { REPO } from '../../support/cli.js';
+import { runExampleScript } from '../../support/cli.js';
 import { startServerProcess } from '../../support/server.js';
 import type { ServerProcess } from '../../support/server.js';
 
@@ -21,22 +20,6 @@ import type { ServerProcess } from '../../support/server.js';
  */
 const PRICE = 250_000;
 const FEE = 12_500; // the default fee, 5%
-
-function runScript(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(REPO, 'examples/marketplace/walkthrough.sh')], {
-      cwd: REPO,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('examples/marketplace: the walkthrough against a real server', () => {
   const root = mkdtempSync(join(tmpdir(), 'verity-market-example-'));
@@ -52,7 +35,7 @@ describe('examples/marketplace: the walkthrough against a real server', () => {
 
   it('lists, credits, runs through the listing, verifies offline and shows the balances', async () => {
     const out = join(root, 'out');
-    const result = await runScript({
+    const result = await runExampleScript('examples/marketplace/walkthrough.sh', {
       VERITY_SERVER: server!.url,
       VERITY_ADMIN_KEY: server!.adminKey,
       VERITY_EXAMPLE_DIR: out,

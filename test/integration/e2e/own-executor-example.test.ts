@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle } from '../../../src/attest/bundle.js';
 import { verifyBundle } from '../../../src/attest/verify/verify-bundle.js';
-import { REPO, runCli } from '../../support/cli.js';
+import { runCli, runExampleScript } from '../../support/cli.js';
 import { startServerProcess } from '../../support/server.js';
 import type { ServerProcess } from '../../support/server.js';
 
@@ -16,21 +15,6 @@ import type { ServerProcess } from '../../support/server.js';
  * bundle verifies here too, and the stats step was signed by that worker with the executor's digest.
  * The script, the server and the worker run the built code (dist/): `npm run build` first.
  */
-function runScript(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(REPO, 'examples/own-executor/walkthrough.sh')], {
-      cwd: REPO,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('examples/own-executor: the walkthrough against a real server', () => {
   const root = mkdtempSync(join(tmpdir(), 'verity-own-executor-example-'));
@@ -47,7 +31,7 @@ describe('examples/own-executor: the walkthrough against a real server', () => {
 
   it('a remote worker loads the module, runs the step, and the receipt verifies at level full', async () => {
     const out = join(root, 'out');
-    const result = await runScript({
+    const result = await runExampleScript('examples/own-executor/walkthrough.sh', {
       VERITY_SERVER: server!.url,
       VERITY_ADMIN_KEY: server!.adminKey,
       VERITY_EXAMPLE_DIR: out,
