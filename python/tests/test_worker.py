@@ -256,7 +256,7 @@ class WorkerProtocol(unittest.TestCase):
         self.assertEqual(p['outputDigest'], json_digest(body['output']))
         self.assertEqual(p['inputDigest'], job['inputDigest'])
         self.assertEqual(p['model'], {'name': 't/echo', 'version': '3', 'digest': echo.digest})
-        self.assertEqual((p['executor'], p['workerId'], p['workerKeyId']), ('t/echo', 'w1', self.signer.key_id))
+        self.assertEqual((p['executor'], p['workerId'], p['workerKeyId']), ('t/echo@3', 'w1', self.signer.key_id))
         self.assertEqual((p['jobNonce'], p['usage'], p['cost']), (job['nonce'], {}, 500))
         self.assertRegex(p['startedAt'], ISO)
         self.assertRegex(p['finishedAt'], ISO)
@@ -279,7 +279,7 @@ class WorkerProtocol(unittest.TestCase):
 
     def test_refuses_what_it_cannot_do_without_retry(self):
         cases = [
-            (make_job('t/metered', {}, step_type='training'), 'unsupported_step_type'),
+            (make_job('t/echo', {}, step_type='training'), 'bad_request'),
             (make_job('t/echo', {}, outputMappings={'a': 'echo'}), 'output_mappings_unsupported'),
             (make_job('t/echo', {}, zkLeaf=True), 'zk_key_required'),
         ]
@@ -289,6 +289,15 @@ class WorkerProtocol(unittest.TestCase):
                 self.assertEqual(kind, 'fail')
                 self.assertEqual(body['error']['code'], code)
                 self.assertFalse(body['error']['retryable'])
+
+    def test_refuses_another_version_than_the_step_asks_for_retryably(self):
+        job = make_job('t/echo', {})
+        job['spec']['model']['version'] = '9'
+        kind, _, body = self.run_job(job)
+        self.assertEqual(kind, 'fail')
+        self.assertEqual(body['error']['code'], 'version_mismatch')
+        self.assertTrue(body['error']['retryable'])
+        self.assertIn('asks for t/echo 9; this worker has 3', body['error']['message'])
 
     def test_a_large_output_goes_as_a_blob(self):
         _, _, body = self.run_job(make_job('t/big', {}))

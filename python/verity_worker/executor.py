@@ -56,7 +56,7 @@ def source_digest(fn, name, version):
     return json_digest({'name': name, 'version': version, 'source': source})
 
 
-def executor(name, version='1', step_types=('inference',), digest=None):
+def executor(name, version='1', step_types=('inference', 'training', 'data_processing'), digest=None):
     """Registers a function `fn(input, ctx)` as an executor; it returns the step's output (JSON-serializable)."""
 
     def wrap(fn):

@@ -196,7 +196,8 @@ class Worker:
             facts = {
                 'outputDigest': sha256_hex(canonical),
                 'model': {'name': served.name, 'version': served.version, 'digest': served.digest},
-                'executor': served.name,
+                # As the TypeScript SDK names it: the name and the version that ran.
+                'executor': f'{served.name}@{served.version}',
                 'workerId': worker_id,
                 'workerKeyId': self.signer.key_id,
                 'startedAt': started_at,
@@ -247,9 +248,17 @@ class Worker:
             raise ExecutorError('no_executor', f'this worker has no executor for {model or job["stepType"]}', True)
         if job['stepType'] not in served.step_types:
             raise ExecutorError(
-                'unsupported_step_type',
-                f'{served.name} runs {", ".join(served.step_types)} steps, not {job["stepType"]}',
+                'bad_request',
+                f'{served.name} runs {", ".join(served.step_types)} steps; step {job["stepId"]} is a {job["stepType"]} step',
                 False,
+            )
+        asked = (spec.get('model') or {}).get('version')
+        if asked is not None and asked != served.version:
+            # Another worker may serve the version the step asks for: worth another attempt.
+            raise ExecutorError(
+                'version_mismatch',
+                f'step {job["stepId"]} asks for {served.name} {asked}; this worker has {served.version}',
+                True,
             )
         if spec.get('outputMappings'):
             raise ExecutorError(
