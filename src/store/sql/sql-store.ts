@@ -393,15 +393,21 @@ export class SqlReads implements StoreReads {
   }
 
   async recentActivity(since: number, stepCap: number): Promise<RecentActivity> {
-    // Integer division buckets by minute on both databases (the columns are integers on both).
+    // Minute buckets by integer division, in a subquery so GROUP BY names the bucket rather than repeating an
+    // expression with a placeholder (PostgreSQL numbers each placeholder apart, so two copies differ). The
+    // CAST: SQLite binds a JavaScript number as a double, which would make the division fractional.
     const started = await this.conn.all(
-      'SELECT (created_at - ?) / 60000 AS b, COUNT(*) AS n FROM executions WHERE created_at >= ? GROUP BY (created_at - ?) / 60000',
-      [since, since, since],
+      `SELECT b, COUNT(*) AS n FROM (
+        SELECT CAST(created_at - ? AS BIGINT) / 60000 AS b FROM executions WHERE created_at >= ?
+      ) recent GROUP BY b`,
+      [since, since],
     );
     const finished = await this.conn.all(
-      `SELECT (finished_at - ?) / 60000 AS b, status, COUNT(*) AS n FROM executions
-       WHERE finished_at IS NOT NULL AND finished_at >= ? GROUP BY (finished_at - ?) / 60000, status`,
-      [since, since, since],
+      `SELECT b, status, COUNT(*) AS n FROM (
+        SELECT CAST(finished_at - ? AS BIGINT) / 60000 AS b, status FROM executions
+        WHERE finished_at IS NOT NULL AND finished_at >= ?
+      ) recent GROUP BY b, status`,
+      [since, since],
     );
     const steps = await this.conn.all(
       `SELECT finished_at, started_at FROM steps
