@@ -39,6 +39,9 @@ class LiveStream {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    // Node holds the headers until the first write; a quiet stream (a list with nothing changing) would not
+    // look open to its client until the first ping.
+    reply.raw.flushHeaders();
     this.onChange = (changed) => {
       if (wants(changed)) this.wake?.();
     };
