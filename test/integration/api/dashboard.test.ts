@@ -276,6 +276,15 @@ for (const kind of BACKENDS) {
       for (const m of rowsOf(quiet).filter((q) => q.row.executionId === started))
         expect(m.row).toEqual(events.at(-1)!.row);
 
+      // The SDK's reader follows the same stream (and would resume it on its own).
+      const follow = new AbortController();
+      const viaSdk: string[] = [];
+      for await (const change of alice.executionChanges({ since: events[0]!.id, signal: follow.signal })) {
+        viaSdk.push(change.execution.status);
+        if (change.execution.executionId === started && change.execution.status === 'completed') follow.abort();
+      }
+      expect(viaSdk).toContain('completed');
+
       const bad = await call(server.url, 'GET', '/v1/executions/stream?since=garbage', { key: aliceKey });
       expect(bad.status).toBe(400);
       const worker = await call(server.url, 'GET', '/v1/executions/stream', { key: await server.key('w', 'worker') });
