@@ -221,7 +221,7 @@ for (const kind of BACKENDS) {
         '?status=completed',
         '?status=running,failed',
         '?limit=500',
-        `?before=${'Z'.repeat(26)}`,
+        `?before=${own}`,
       ]) {
         const seen = await ids(alice, query);
         for (const id of Object.values(bobs)) expect(seen, query).not.toContain(id);
@@ -230,6 +230,11 @@ for (const kind of BACKENDS) {
       expect(await ids(bob, '')).toEqual(expect.arrayContaining(Object.values(bobs)));
       expect(await ids(bob, '')).not.toContain(own);
       expect(await ids(server.adminKey, '')).toEqual(expect.arrayContaining([own, ...Object.values(bobs)]));
+      // A page continues after an execution of the caller's: another's is refused as one that does not exist.
+      const foreign = await as(alice, 'GET', `/v1/executions?before=${bobs.done}`);
+      const missing = await as(alice, 'GET', `/v1/executions?before=${'Z'.repeat(26)}`);
+      expect([foreign.status, missing.status]).toEqual([400, 400]);
+      expect(foreign.text.replaceAll(bobs.done, '<id>')).toBe(missing.text.replaceAll('Z'.repeat(26), '<id>'));
     });
 
     it('lets the owner cancel and retry after the refused attempts of another client', async () => {
