@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executionListItem, metricsSummary, stepDetail, workerView } from '../../../src/api/schemas.js';
+import { executionListItem, metricsSummary, stepDetail } from '../../../src/api/schemas.js';
+import type { WorkerView } from '../../../src/sdk/client.js';
 import type { ExecutionRecord } from '../../../src/store/records.js';
 import type { VerityClient } from '../../../src/sdk/client.js';
 import { call } from '../../support/api-http.js';
@@ -74,7 +75,7 @@ async function readList(
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const messages: Message[] = [];
-  const reader = response.body!.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
   try {
@@ -204,7 +205,7 @@ for (const kind of BACKENDS) {
     it('lists workers with the jobs they hold (admins only)', async () => {
       const slow = (await alice.execute('dash-slow', { inputs: {} })).executionId;
       const until = Date.now() + 10_000;
-      let holder: ReturnType<typeof workerView.parse> | undefined;
+      let holder: WorkerView | undefined;
       while (!holder && Date.now() < until) {
         holder = (await admin.listWorkers()).find((w) => w.jobs.some((j) => j.executionId === slow));
         if (!holder) await new Promise((r) => setTimeout(r, 50));
