@@ -174,8 +174,9 @@ export class SqlReads implements StoreReads {
       params.push(filter.clientId);
     }
     if (filter.after !== undefined) {
-      // Spelled out rather than as a row comparison: both planners turn this into a range on the index.
-      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      // The first conjunct is a range on the index on both databases (an OR alone is a filter: PostgreSQL and
+      // SQLite would walk the index from the top, page 200 costing 200 pages); the second settles the ties.
+      where.push('created_at <= ? AND (created_at < ? OR id < ?)');
       params.push(filter.after.createdAt, filter.after.createdAt, filter.after.id);
     }
     return this.summaries(where, params, 'created_at DESC, id DESC', filter.limit);
@@ -193,7 +194,8 @@ export class SqlReads implements StoreReads {
       params.push(filter.clientId);
     }
     if (filter.after !== undefined) {
-      where.push('(updated_at > ? OR (updated_at = ? AND id > ?))');
+      // As in listExecutionSummaries: a range on the index, then the ties.
+      where.push('updated_at >= ? AND (updated_at > ? OR id > ?)');
       params.push(filter.after.updatedAt, filter.after.updatedAt, filter.after.id);
     }
     return this.summaries(where, params, 'updated_at, id', filter.limit);
