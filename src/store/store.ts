@@ -263,6 +263,10 @@ export interface StoreReads {
 
   getJob(id: string): Promise<JobRecord | undefined>;
   listJobs(executionId: string, status?: readonly JobStatus[]): Promise<JobRecord[]>;
+  /** One step's jobs, by attempt then replica: its attempts as a step view lists them. */
+  listJobsOfStep(executionId: string, stepId: string): Promise<JobRecord[]>;
+  /** The input kept for a step decided to run and waiting for a slot (setReadyInput), if any. */
+  getReadyInput(executionId: string, stepId: string): Promise<{ input: unknown } | undefined>;
   /** Leased jobs whose lease or deadline has passed. */
   listExpiredJobIds(now: number, limit: number): Promise<string[]>;
   /** Jobs held by workers under a lease now (assigned or running), by worker then start. */

@@ -124,20 +124,17 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
     handler: async (request) => {
       const { id, stepId } = request.params;
       const execution = await ownExecution(request, context, id);
-      const [step, jobs, results] = await Promise.all([
+      const [step, attempts, results] = await Promise.all([
         node.store.read.getStep(execution.id, stepId),
-        node.store.read.listJobs(execution.id),
+        node.store.read.listJobsOfStep(execution.id, stepId),
         node.store.read.getStepResults(execution.id, [stepId]),
       ]);
       if (!step) throw new ApiError('not_found', `no step ${stepId} in execution ${id}`);
-      const attempts = jobs.filter((j) => j.stepId === stepId);
       const latest = attempts.at(-1);
       const result = results[0];
-      let input: unknown = latest?.input;
-      if (latest === undefined && step.status === 'ready') {
-        const ready = await node.store.read.listReadySteps(execution.id, 10_000);
-        input = ready.find((r) => r.stepId === stepId)?.input;
-      }
+      // Before its first job a step decided to run keeps its input among the ready ones.
+      const input: unknown =
+        latest !== undefined ? latest.input : (await node.store.read.getReadyInput(execution.id, stepId))?.input;
       const model = latest?.spec.model;
       return {
         executionId: execution.id,

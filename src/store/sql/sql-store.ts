@@ -376,6 +376,22 @@ export class SqlReads implements StoreReads {
     return rows.map((r) => r.id as string);
   }
 
+  listJobsOfStep(executionId: string, stepId: string): Promise<JobRecord[]> {
+    // jobs_one_per_replica (execution_id, step_id, attempt, replica) answers it without reading other steps' jobs.
+    return this.many(t.jobs, 'WHERE execution_id = ? AND step_id = ? ORDER BY attempt, COALESCE(replica, 0)', [
+      executionId,
+      stepId,
+    ]);
+  }
+
+  async getReadyInput(executionId: string, stepId: string): Promise<{ input: unknown } | undefined> {
+    const rows = await this.conn.all('SELECT input FROM ready_inputs WHERE execution_id = ? AND step_id = ?', [
+      executionId,
+      stepId,
+    ]);
+    return rows[0] ? { input: JSON.parse(rows[0].input as string) as unknown } : undefined;
+  }
+
   async listLeasedJobs(): Promise<LeasedJob[]> {
     const rows = await this.conn.all(
       `SELECT id, execution_id, step_id, attempt, status, worker_id, lease_expires_at, started_at FROM jobs

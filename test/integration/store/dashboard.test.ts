@@ -156,6 +156,23 @@ for (const kind of BACKENDS) {
       ]);
     });
 
+    it("reads one step's jobs by attempt and replica, and a ready step's input", async () => {
+      const [exec] = await seed(h.store, {});
+      const second = job(exec!, { stepId: 's', attempt: 2, replica: 1 });
+      const first = job(exec!, { stepId: 's', attempt: 1 });
+      const secondReplica0 = job(exec!, { stepId: 's', attempt: 2, replica: 0 });
+      await h.store.transaction(async (tx) => {
+        await tx.insertSteps([step(exec!.id, 's'), step(exec!.id, 'r', { status: 'ready', position: 1 })]);
+        for (const j of [second, job(exec!, { stepId: 'other' }), first, secondReplica0]) await tx.insertJob(j);
+        await tx.setReadyInput(exec!.id, 'r', { text: 'waiting ✓', n: [1, 2] });
+      });
+      const jobs = await h.store.read.listJobsOfStep(exec!.id, 's');
+      expect(jobs.map((j) => j.id)).toEqual([first.id, secondReplica0.id, second.id]);
+      expect(jobs[0]).toStrictEqual(first);
+      expect(await h.store.read.getReadyInput(exec!.id, 'r')).toEqual({ input: { text: 'waiting ✓', n: [1, 2] } });
+      expect(await h.store.read.getReadyInput(exec!.id, 's')).toBeUndefined();
+    });
+
     it('counts the recent activity in minute buckets', async () => {
       const since = T0 + 3_600_000;
       const [a, b] = await seed(
