@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionListItem, metricsSummary, stepDetail } from '../../../src/api/schemas.js';
 import type { WorkerView } from '../../../src/sdk/client.js';
+import type { BlobRef } from '../../../src/blobs/blob-ref.js';
 import type { ExecutionRecord } from '../../../src/store/records.js';
 import type { VerityClient } from '../../../src/sdk/client.js';
 import { call } from '../../support/api-http.js';
@@ -180,6 +181,16 @@ for (const kind of BACKENDS) {
       expect(step.attempts[0]).toMatchObject({ attempt: 1, status: 'completed' });
       expect(step.attempts[0]!.workerId).toBeDefined();
       expect(step.attempts[0]!.finishedAt).toBeDefined();
+
+      // An output too large for a row is a blob: the step gives its reference, which downloads the output.
+      const big = 'x'.repeat(300_000);
+      const large = await alice.waitFor((await alice.execute('dash-echo', { inputs: { text: big } })).executionId);
+      const blobbed = await alice.getStep(large.executionId, 'a');
+      expect(blobbed.outputStorage).toBe('blob');
+      const ref = blobbed.output as BlobRef;
+      expect(ref.size).toBeGreaterThan(300_000);
+      const download = await alice.downloadBlob(ref);
+      expect((JSON.parse(new TextDecoder().decode(download.bytes)) as { text: string }).text).toBe(big);
 
       // A step that waits: its resolved input is there before any output.
       const stuck = (await alice.execute('dash-stuck', { inputs: { text: 'still here' } })).executionId;
