@@ -67,7 +67,9 @@ const isPublic = (route: AppRoute) =>
   PUBLIC_PATHS.includes(route.path) || route.path === '/docs' || route.path.startsWith('/docs/');
 
 const isAdminRoute = (route: AppRoute) =>
-  (route.path.startsWith('/v1/keys') && route.path !== '/v1/keys/coordinator') || route.path.startsWith('/v1/workers');
+  (route.path.startsWith('/v1/keys') && route.path !== '/v1/keys/coordinator') ||
+  route.path.startsWith('/v1/workers') ||
+  route.path === '/v1/metrics/summary';
 
 // Ownership, listing and idempotency are store queries: both stores are checked.
 for (const kind of BACKENDS) {
@@ -281,7 +283,13 @@ for (const kind of BACKENDS) {
     it('keeps keys and workers to admins (403 for every other role)', async () => {
       const admin = routes.filter(isAdminRoute);
       expect(admin.map((r) => `${r.method} ${r.path}`)).toEqual(
-        expect.arrayContaining(['POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/:id', 'GET /v1/workers']),
+        expect.arrayContaining([
+          'POST /v1/keys',
+          'GET /v1/keys',
+          'DELETE /v1/keys/:id',
+          'GET /v1/workers',
+          'GET /v1/metrics/summary',
+        ]),
       );
       const victim = (await server.context.keys.create('victim', 'client')).record.id;
       const before = await storeCounts(server.test.node.store);
@@ -299,6 +307,7 @@ for (const kind of BACKENDS) {
       expect(await storeCounts(server.test.node.store)).toEqual(before);
       expect((await as(server.adminKey, 'GET', '/v1/keys')).status).toBe(200);
       expect((await as(server.adminKey, 'GET', '/v1/workers')).status).toBe(200);
+      expect((await as(server.adminKey, 'GET', '/v1/metrics/summary')).status).toBe(200);
       const created = await as(server.adminKey, 'POST', '/v1/keys', { json: { principal: 'carol', role: 'client' } });
       expect(created.status).toBe(201);
       // The list shows keys, never their secrets or hashes.
