@@ -104,20 +104,111 @@ export const historyPage = z.object({
   next: z.string().optional(),
 });
 
-export const executionListItem = z.object({
-  executionId: z.string(),
-  workflowId: z.string(),
-  workflowVersion: z.int(),
-  status: executionStatus,
-  createdAt: z.string(),
-  finishedAt: z.string().optional(),
-});
+export const stepCounts = z
+  .object({
+    total: z.int(),
+    completed: z.int(),
+    failed: z.int(),
+    running: z.int().meta({ description: 'steps whose job a worker has started' }),
+  })
+  .meta({ id: 'StepCounts' });
+
+export const executionListItem = z
+  .object({
+    executionId: z.string(),
+    workflowId: z.string(),
+    workflowVersion: z.int(),
+    status: executionStatus,
+    createdAt: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string().optional(),
+    updatedAt: z.string(),
+    durationMs: z.int().optional().meta({ description: 'finishedAt − startedAt, once it has ended' }),
+    spent: z.int().meta({ description: 'integer micro-units' }),
+    budget: z.int().meta({ description: 'integer micro-units; 0 = no limit' }),
+    steps: stepCounts,
+  })
+  .meta({ id: 'ExecutionListItem' });
 
 export const executionList = z.object({
   executions: z.array(executionListItem),
   /** Pass as `before` to get the next page; absent on the last page. */
   next: z.string().optional(),
 });
+
+export const executionStreamQuery = z.strictObject({
+  since: z
+    .string()
+    .max(120)
+    .optional()
+    .meta({ description: "an event's id: resume after it (as the Last-Event-ID header does)" }),
+});
+
+export const stepAttempt = z.object({
+  jobId: z.string(),
+  attempt: z.int(),
+  replica: z.int().optional(),
+  status: z.string(),
+  workerId: z.string().optional(),
+  queuedAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  leaseExpiresAt: z.string().optional(),
+  error: errorInfo.optional(),
+  cost: z.int().optional().meta({ description: 'integer micro-units' }),
+});
+
+export const stepDetail = z
+  .object({
+    executionId: z.string(),
+    stepId: z.string(),
+    status: z.enum(STEP_STATUSES),
+    stepType: z.string().optional(),
+    model: z.object({ name: z.string(), version: z.string().optional(), digest: z.string().optional() }).optional(),
+    queuedAt: z.string().optional(),
+    startedAt: z.string().optional(),
+    finishedAt: z.string().optional(),
+    cost: z.int(),
+    error: errorInfo.optional(),
+    skipReason: z.string().optional(),
+    attempts: z.array(stepAttempt),
+    input: z.unknown().optional().meta({ description: 'the resolved input, once the step was decided to run' }),
+    inputDigest: z.string().optional(),
+    output: z
+      .unknown()
+      .optional()
+      .meta({ description: "the accepted output; with outputStorage 'blob', a reference to the blob holding it" }),
+    outputDigest: z.string().optional(),
+    outputStorage: z.enum(['inline', 'blob']).optional(),
+  })
+  .meta({ id: 'StepDetail' });
+
+export const stepParams = z.strictObject({ id: z.string().min(1).max(64), stepId: z.string().min(1).max(100) });
+
+const minuteBucket = z.object({
+  start: z.string(),
+  executionsStarted: z.int(),
+  executionsCompleted: z.int(),
+  executionsFailed: z.int().meta({ description: 'ended in any status but completed' }),
+  stepsCompleted: z.int(),
+  stepLatencyP50Ms: z.int().optional(),
+  stepLatencyP95Ms: z.int().optional(),
+});
+
+export const metricsSummary = z
+  .object({
+    source: z.literal('store').meta({ description: 'counted from the store: every replica, not only this process' }),
+    from: z.string(),
+    to: z.string(),
+    bucketMs: z.int(),
+    queueDepth: z.int().meta({ description: 'jobs queued now' }),
+    totals: minuteBucket.omit({ start: true }),
+    latencySampled: z
+      .boolean()
+      .meta({ description: 'true when more steps completed than the summary reads: latencies are of the first ones' }),
+    buckets: z.array(minuteBucket),
+  })
+  .meta({ id: 'MetricsSummary' });
 
 export const executeRequest = z
   .strictObject({
@@ -143,7 +234,11 @@ export const listExecutionsQuery = z.strictObject({
     .meta({ description: `comma-separated: ${EXECUTION_STATUSES.join(', ')}` }),
   workflow_id: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  before: z.string().max(64).optional().meta({ description: 'an execution id: the page after it' }),
+  before: z
+    .string()
+    .max(64)
+    .optional()
+    .meta({ description: "the previous page's `next` (an execution id): the executions created before it" }),
 });
 
 export const retryRequest = z.strictObject({
@@ -259,18 +354,35 @@ export const createdKey = apiKeyView.extend({
   token: z.string().meta({ description: 'shown once; only its hash is kept' }),
 });
 
-export const workerView = z.object({
-  id: z.string(),
-  name: z.string(),
-  kind: z.enum(['local', 'remote']),
-  status: z.enum(['active', 'stopped', 'dead']),
-  principal: z.string().optional(),
-  keyId: z.string().optional(),
-  capabilities: z.object({ stepTypes: z.array(z.string()), models: z.array(z.string()) }),
-  concurrency: z.int(),
-  startedAt: z.string(),
-  lastSeenAt: z.string(),
+export const workerJob = z.object({
+  jobId: z.string(),
+  executionId: z.string(),
+  stepId: z.string(),
+  attempt: z.int(),
+  status: z.enum(['assigned', 'running']),
+  startedAt: z.string().optional(),
+  leaseExpiresAt: z.string().optional(),
 });
+
+export const workerView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    kind: z.enum(['local', 'remote']),
+    status: z.enum(['active', 'stopped', 'dead']),
+    principal: z.string().optional(),
+    keyId: z.string().optional(),
+    capabilities: z.object({
+      stepTypes: z.array(z.string()),
+      models: z.array(z.string()),
+      modelDigests: z.record(z.string(), z.string()).optional(),
+    }),
+    concurrency: z.int(),
+    startedAt: z.string(),
+    lastSeenAt: z.string(),
+    jobs: z.array(workerJob).meta({ description: 'the jobs it holds under a lease now' }),
+  })
+  .meta({ id: 'Worker' });
 
 export const idParam = z.strictObject({ id: z.string().min(1).max(64) });
 

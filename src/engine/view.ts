@@ -8,7 +8,41 @@ import type {
   ZkProofRecord,
   ZkProofStatus,
 } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import type { ExecutionSummary, Store, StepCounts } from '../store/store.js';
+
+/** One row of a list of executions (GET /v1/executions, its live stream, `verity list`). */
+export interface ExecutionRowView {
+  executionId: string;
+  workflowId: string;
+  workflowVersion: number;
+  status: ExecutionStatus;
+  createdAt: string;
+  startedAt: string;
+  finishedAt?: string;
+  updatedAt: string;
+  /** finishedAt − startedAt, once it has ended. */
+  durationMs?: number;
+  /** Integer micro-units. */
+  spent: number;
+  budget: number;
+  steps: StepCounts;
+}
+
+export function executionRowView(e: ExecutionSummary): ExecutionRowView {
+  return {
+    executionId: e.id,
+    workflowId: e.workflowId,
+    workflowVersion: e.workflowVersion,
+    status: e.status,
+    createdAt: iso(e.createdAt),
+    startedAt: iso(e.startedAt),
+    ...(e.finishedAt !== undefined && { finishedAt: iso(e.finishedAt), durationMs: e.finishedAt - e.startedAt }),
+    updatedAt: iso(e.updatedAt),
+    spent: e.spent,
+    budget: e.budget,
+    steps: e.steps,
+  };
+}
 
 /** An execution as clients see it: the shape of `verity status --json` and of the API. */
 export interface ExecutionView {

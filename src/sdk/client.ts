@@ -8,6 +8,7 @@ import {
   coordinatorKey,
   createdKey,
   executionList,
+  executionListItem,
   eventView,
   executionView,
   historyPage,
@@ -18,10 +19,12 @@ import {
   ledgerTransactionPage,
   listingPage,
   listingView,
+  metricsSummary,
   settlementPage,
   ratingPage,
   ratingSchema,
   subscriptionList,
+  stepDetail,
   subscriptionSchema,
   validationResult,
   verificationReport,
@@ -31,9 +34,8 @@ import {
 } from '../api/schemas.js';
 import { digestOfBytes } from '../blobs/blob-ref.js';
 import type { BlobRef } from '../blobs/blob-ref.js';
-import type { EventView, ExecutionView } from '../engine/view.js';
+import type { EventView, ExecutionRowView, ExecutionView } from '../engine/view.js';
 import { VerityError } from '../errors.js';
-import type { ExecutionStatus } from '../store/records.js';
 
 /**
  * The TypeScript client of the Verity API. Responses are checked against the same zod schemas the server
@@ -43,13 +45,12 @@ import type { ExecutionStatus } from '../store/records.js';
 export type { EventView, ExecutionView, StepSummary } from '../engine/view.js';
 
 /** One row of a list of executions. */
-export interface ExecutionSummary {
-  executionId: string;
-  workflowId: string;
-  workflowVersion: number;
-  status: ExecutionStatus;
-  createdAt: string;
-  finishedAt?: string;
+export type ExecutionSummary = ExecutionRowView;
+
+/** An event of the list stream: the row as it is now, and the id to resume after it. */
+export interface ExecutionChange {
+  id: string;
+  execution: ExecutionSummary;
 }
 
 export interface ExecutionList {
@@ -70,6 +71,9 @@ export type VerificationReport = z.output<typeof verificationReport>;
 export type ApiKeyView = z.output<typeof apiKeyView>;
 export type CreatedKey = z.output<typeof createdKey>;
 export type WorkerView = z.output<typeof workerView>;
+/** One step with its attempts, model, resolved input and output (by reference when stored as a blob). */
+export type StepDetail = z.output<typeof stepDetail>;
+export type MetricsSummary = z.output<typeof metricsSummary>;
 /** An account's balance: `available` and `held`, integer micro-units. */
 export type LedgerBalanceView = z.output<typeof ledgerBalance>;
 /** A ledger transaction, with the postings the caller may see (its own; an admin's: all). */
@@ -262,14 +266,49 @@ export class VerityClient {
     executionId: string,
     options: { after?: string; signal?: AbortSignal } = {},
   ): AsyncGenerator<ServerEvent> {
-    let cursor = options.after;
+    for await (const message of this.resumableStream(
+      `/v1/executions/${enc(executionId)}/events`,
+      options.after,
+      options.signal,
+    )) {
+      const data = eventView.safeParse(parseJson(message.data));
+      if (!data.success)
+        throw new VerityApiError('protocol', `event ${message.id} does not match the API: ${data.error.message}`);
+      yield { id: message.id, type: message.event ?? 'message', data: data.data as EventView };
+    }
+  }
+
+  /**
+   * Your executions as they are created and change (an admin's: everyone's), from `since` (an event id;
+   * default: the last moments) until `signal` aborts. A dropped connection is resumed from the last event
+   * seen; a resumed stream may repeat a row, so apply them by executionId and updatedAt.
+   */
+  async *executionChanges(options: { since?: string; signal?: AbortSignal } = {}): AsyncGenerator<ExecutionChange> {
+    for await (const message of this.resumableStream('/v1/executions/stream', options.since, options.signal)) {
+      const data = executionListItem.safeParse(parseJson(message.data));
+      if (!data.success)
+        throw new VerityApiError('protocol', `event ${message.id} does not match the API: ${data.error.message}`);
+      yield { id: message.id, execution: data.data as ExecutionSummary };
+    }
+  }
+
+  /**
+   * The messages with an id of an event stream, resuming after the last one seen when the connection drops,
+   * until the server sends `end` (or `signal` aborts). What both event streams of the API share.
+   */
+  private async *resumableStream(
+    path: string,
+    from: string | undefined,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<{ id: string; event?: string; data: string }> {
+    let cursor = from;
     for (let failures = 0; ;) {
       let ended = false;
       try {
-        const response = await this.raw('GET', `/v1/executions/${enc(executionId)}/events`, {
+        const response = await this.raw('GET', path, {
           headers: { accept: 'text/event-stream', ...(cursor !== undefined && { 'last-event-id': cursor }) },
           stream: true,
-          ...(options.signal && { signal: options.signal }),
+          ...(signal && { signal }),
         });
         for await (const message of readEventStream(response)) {
           failures = 0;
@@ -279,14 +318,11 @@ export class VerityClient {
           }
           if (message.id === undefined) continue;
           cursor = message.id;
-          const data = eventView.safeParse(parseJson(message.data));
-          if (!data.success)
-            throw new VerityApiError('protocol', `event ${message.id} does not match the API: ${data.error.message}`);
-          yield { id: message.id, type: message.event ?? 'message', data: data.data as EventView };
+          yield { ...message, id: message.id };
         }
         if (ended) return;
       } catch (error) {
-        if (options.signal?.aborted) return;
+        if (signal?.aborted) return;
         // A 4xx or a malformed event will not get better by asking again.
         if (
           error instanceof VerityApiError &&
@@ -295,9 +331,14 @@ export class VerityClient {
           throw error;
         if (++failures > 5) throw error;
       }
-      if (options.signal?.aborted) return;
+      if (signal?.aborted) return;
       await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** failures)));
     }
+  }
+
+  /** One step of an execution: its attempts, model, resolved input and (once completed) output. */
+  getStep(executionId: string, stepId: string): Promise<StepDetail> {
+    return this.request('GET', `/v1/executions/${enc(executionId)}/steps/${enc(stepId)}`, stepDetail);
   }
 
   /** Resolves with the execution once it has ended, following its event stream. */
@@ -546,6 +587,11 @@ export class VerityClient {
 
   async listWorkers(): Promise<WorkerView[]> {
     return (await this.request('GET', '/v1/workers', z.object({ workers: z.array(workerView) }))).workers;
+  }
+
+  /** The last hour in minute buckets, counted from the store. */
+  metricsSummary(): Promise<MetricsSummary> {
+    return this.request('GET', '/v1/metrics/summary', metricsSummary);
   }
 
   // -------------------------------------------------------------------------------------------------------

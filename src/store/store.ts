@@ -61,6 +61,77 @@ export interface ExecutionFilter {
   limit?: number;
 }
 
+/** How many of an execution's steps are in each state a list shows (counted from the steps table). */
+export interface StepCounts {
+  total: number;
+  completed: number;
+  failed: number;
+  /** Steps whose job a worker has started (status running; queued ones wait for a worker). */
+  running: number;
+}
+
+/** An execution as a list shows it: no inputs or result (they may be large), with its step counts. */
+export interface ExecutionSummary {
+  id: string;
+  workflowId: string;
+  workflowVersion: number;
+  clientId: string;
+  status: ExecutionStatus;
+  spent: number;
+  budget: number;
+  createdAt: number;
+  startedAt: number;
+  finishedAt?: number;
+  updatedAt: number;
+  steps: StepCounts;
+}
+
+/** Where a page of executions, newest first, continues: strictly older than this (created_at, id). */
+export interface ExecutionKey {
+  createdAt: number;
+  id: string;
+}
+
+export interface ExecutionPageFilter {
+  status?: readonly ExecutionStatus[];
+  workflowId?: string;
+  clientId?: string;
+  after?: ExecutionKey;
+  limit: number;
+}
+
+/** Where a read of changed executions continues: strictly later than this (updated_at, id). */
+export interface ExecutionChangeKey {
+  updatedAt: number;
+  id: string;
+}
+
+/** A job a worker holds under a lease: what an admin's worker view lists. */
+export interface LeasedJob {
+  id: string;
+  executionId: string;
+  stepId: string;
+  attempt: number;
+  status: JobStatus;
+  workerId: string;
+  leaseExpiresAt?: number;
+  startedAt?: number;
+}
+
+/** What the last stretch of time saw, for the metrics summary: counts per minute bucket since `since`. */
+export interface RecentActivity {
+  /** Bucket index (minutes since `since`) → executions created in it. */
+  executionsStarted: Map<number, number>;
+  /** Bucket index → executions that ended in it, by final status. */
+  executionsFinished: Map<number, Record<string, number>>;
+  /** Steps completed since `since`: when each finished and how long it ran (ms), oldest first, at most the cap. */
+  stepsCompleted: { finishedAt: number; durationMs: number }[];
+  /** Whether more steps completed than the cap let through (the latencies are then of the first ones only). */
+  stepsTruncated: boolean;
+  /** Jobs queued now. */
+  queueDepth: number;
+}
+
 export interface ClaimRequest {
   workerId: string;
   stepTypes: readonly StepType[];
@@ -152,6 +223,20 @@ export interface StoreReads {
   getExecution(id: string): Promise<ExecutionRecord | undefined>;
   findExecutionIds(prefix: string, limit: number): Promise<string[]>;
   listExecutions(filter: ExecutionFilter): Promise<ExecutionRecord[]>;
+  /**
+   * A page of executions newest first by (created_at, id), with each one's step counts: one query however
+   * long the page, keyset-paged (no OFFSET) so that page 1000 costs what page 1 does.
+   */
+  listExecutionSummaries(filter: ExecutionPageFilter): Promise<ExecutionSummary[]>;
+  /**
+   * Executions whose row changed (status, spent, steps done) after `after`, oldest change first by
+   * (updated_at, id), with their step counts: what a live list follows.
+   */
+  listExecutionChanges(filter: {
+    clientId?: string;
+    after?: ExecutionChangeKey;
+    limit: number;
+  }): Promise<ExecutionSummary[]>;
   findExecutionByIdempotencyKey(clientId: string, key: string): Promise<ExecutionRecord | undefined>;
   listExecutionIdsPastDeadline(now: number, limit: number): Promise<string[]>;
 
@@ -178,8 +263,19 @@ export interface StoreReads {
 
   getJob(id: string): Promise<JobRecord | undefined>;
   listJobs(executionId: string, status?: readonly JobStatus[]): Promise<JobRecord[]>;
+  /** One step's jobs, by attempt then replica: its attempts as a step view lists them. */
+  listJobsOfStep(executionId: string, stepId: string): Promise<JobRecord[]>;
+  /** The input kept for a step decided to run and waiting for a slot (setReadyInput), if any. */
+  getReadyInput(executionId: string, stepId: string): Promise<{ input: unknown } | undefined>;
   /** Leased jobs whose lease or deadline has passed. */
   listExpiredJobIds(now: number, limit: number): Promise<string[]>;
+  /** Jobs held by workers under a lease now (assigned or running), by worker then start. */
+  listLeasedJobs(): Promise<LeasedJob[]>;
+  /**
+   * Counts over the executions and steps tables since `since` in minute buckets (each read bounded by an
+   * index on its time column), at most `stepCap` completed steps' latencies, and the queue depth now.
+   */
+  recentActivity(since: number, stepCap: number): Promise<RecentActivity>;
   listJobIdsOfWorkers(workerIds: readonly string[], status: readonly JobStatus[]): Promise<string[]>;
   /** Whether a job is claimable now by a worker with these capabilities (a read; claiming may still lose a race). */
   hasClaimableJob(

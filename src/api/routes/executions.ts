@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { executionView } from '../../engine/view.js';
+import { executionRowView, executionView } from '../../engine/view.js';
 import { EXECUTION_STATUSES } from '../../store/records.js';
 import type { ExecutionStatus } from '../../store/records.js';
+import type { ExecutionKey } from '../../store/store.js';
 import { iso, ownExecution, ownExecutionView } from '../access.js';
-import { CLIENT_ROLES, principalOf } from '../auth.js';
+import { CLIENT_ROLES, canSee, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import {
   errorBody,
@@ -14,10 +15,13 @@ import {
   executionView as executionViewSchema,
   idParam,
   listExecutionsQuery,
+  executionStreamQuery,
   retryRequest,
+  stepDetail,
+  stepParams,
 } from '../schemas.js';
 import type { ApiContext } from '../server.js';
-import { eventView, streamExecutionEvents } from '../sse.js';
+import { eventView, parseChangeCursor, streamExecutionChanges, streamExecutionEvents } from '../sse.js';
 
 const tags = ['executions'];
 
@@ -44,24 +48,136 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
           `query.status: unknown status ${unknown.join(', ')}; use ${EXECUTION_STATUSES.join(', ')}`,
         );
       const limit = request.query.limit;
-      const rows = await node.store.read.listExecutions({
+      // `before` is the id of the last row of the page before (what `next` gave): the page continues after
+      // its (created_at, id). One it may not see is refused like one that does not exist.
+      let after: ExecutionKey | undefined;
+      if (request.query.before !== undefined) {
+        const last = await node.store.read.getExecution(request.query.before);
+        if (!last || !canSee(request, last.clientId))
+          throw new ApiError('validation', `query.before: no execution ${request.query.before}`);
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      const rows = await node.store.read.listExecutionSummaries({
         ...(statuses.length > 0 && { status: statuses as ExecutionStatus[] }),
         ...(request.query.workflow_id !== undefined && { workflowId: request.query.workflow_id }),
         ...(key.role !== 'admin' && { clientId: key.principal }),
-        ...(request.query.before !== undefined && { before: request.query.before }),
+        ...(after && { after }),
         limit: limit + 1,
       });
       const page = rows.slice(0, limit);
       return {
-        executions: page.map((e) => ({
-          executionId: e.id,
-          workflowId: e.workflowId,
-          workflowVersion: e.workflowVersion,
-          status: e.status,
-          createdAt: iso(e.createdAt)!,
-          ...(e.finishedAt !== undefined && { finishedAt: iso(e.finishedAt)! }),
-        })),
+        executions: page.map(executionRowView),
         ...(rows.length > limit && { next: page.at(-1)!.id }),
+      };
+    },
+  });
+
+  api.get('/executions/stream', {
+    config: { roles: CLIENT_ROLES },
+    schema: {
+      operationId: 'streamExecutions',
+      tags,
+      summary: 'Your executions as they change, as Server-Sent Events',
+      description:
+        'An `execution` event (data: the row as GET /v1/executions shows it) whenever one of your executions is created or its row changes: status, spend, steps done. Resume after Last-Event-ID (or ?since=); a resumed stream may repeat the rows of the last two seconds before it, so apply events by executionId and updatedAt. Without either it starts two seconds back, so a client that has just read the list misses nothing.',
+      headers: z.object({ 'last-event-id': z.string().max(120).optional() }),
+      querystring: executionStreamQuery,
+      response: {
+        200: z.string().meta({ description: 'text/event-stream' }),
+        400: errorBody,
+        429: errorBody,
+      },
+    },
+    handler: async (request, reply) => {
+      const key = principalOf(request);
+      const resumeFrom = request.headers['last-event-id'] ?? request.query.since;
+      // Parsed before answering, so a bad cursor is a 400, not a broken stream.
+      const since = resumeFrom === undefined ? undefined : parseChangeCursor(resumeFrom);
+      const release = context.quotas.openStream(key.principal);
+      reply.raw.once('close', release);
+      try {
+        await streamExecutionChanges(
+          request,
+          reply,
+          context,
+          key.role === 'admin' ? undefined : key.principal,
+          since,
+          executionRowView,
+        );
+      } finally {
+        release();
+      }
+    },
+  });
+
+  api.get('/executions/:id/steps/:stepId', {
+    config: { roles: CLIENT_ROLES },
+    schema: {
+      operationId: 'getExecutionStep',
+      tags,
+      summary: 'One step: its attempts, model, resolved input and (once completed) output',
+      description:
+        "The input is what the step's job was given (or, for a step decided to run and waiting for a slot, what it will be). An output too large for a row is stored as a blob: `output` is then a reference to it (outputStorage blob), readable with GET /v1/blobs/{digest}.",
+      params: stepParams,
+      response: { 200: stepDetail, 404: errorBody },
+    },
+    handler: async (request) => {
+      const { id, stepId } = request.params;
+      const execution = await ownExecution(request, context, id);
+      const [step, attempts, results] = await Promise.all([
+        node.store.read.getStep(execution.id, stepId),
+        node.store.read.listJobsOfStep(execution.id, stepId),
+        node.store.read.getStepResults(execution.id, [stepId]),
+      ]);
+      if (!step) throw new ApiError('not_found', `no step ${stepId} in execution ${id}`);
+      const latest = attempts.at(-1);
+      const result = results[0];
+      // Before its first job a step decided to run keeps its input among the ready ones.
+      const input: unknown =
+        latest !== undefined ? latest.input : (await node.store.read.getReadyInput(execution.id, stepId))?.input;
+      const model = latest?.spec.model;
+      return {
+        executionId: execution.id,
+        stepId,
+        status: step.status,
+        ...(latest && { stepType: latest.stepType }),
+        ...(model && {
+          model: {
+            name: model.name,
+            ...(model.version !== undefined && { version: model.version }),
+            ...((model.digest ?? latest?.modelDigest) !== undefined && {
+              digest: (model.digest ?? latest?.modelDigest)!,
+            }),
+          },
+        }),
+        ...(step.queuedAt !== undefined && { queuedAt: iso(step.queuedAt)! }),
+        ...(step.startedAt !== undefined && { startedAt: iso(step.startedAt)! }),
+        ...(step.finishedAt !== undefined && { finishedAt: iso(step.finishedAt)! }),
+        cost: step.cost,
+        ...(step.error && { error: step.error }),
+        ...(step.skipReason !== undefined && { skipReason: step.skipReason }),
+        attempts: attempts.map((j) => ({
+          jobId: j.id,
+          attempt: j.attempt,
+          ...(j.replica !== undefined && { replica: j.replica }),
+          status: j.status,
+          ...(j.workerId !== undefined && { workerId: j.workerId }),
+          queuedAt: iso(j.createdAt)!,
+          ...(j.startedAt !== undefined && { startedAt: iso(j.startedAt)! }),
+          ...(j.finishedAt !== undefined && { finishedAt: iso(j.finishedAt)! }),
+          ...(j.leaseExpiresAt !== undefined && { leaseExpiresAt: iso(j.leaseExpiresAt)! }),
+          ...(j.error && { error: j.error }),
+          ...(j.cost !== undefined && { cost: j.cost }),
+        })),
+        ...(input !== undefined && { input }),
+        ...((latest?.inputDigest ?? step.inputDigest) !== undefined && {
+          inputDigest: (latest?.inputDigest ?? step.inputDigest)!,
+        }),
+        ...(result && {
+          output: result.output,
+          outputDigest: result.outputDigest,
+          outputStorage: result.outputStorage ?? ('inline' as const),
+        }),
       };
     },
   });

@@ -1,6 +1,6 @@
 import type { BlobRef } from '../../blobs/blob-ref.js';
 import { grantBlob } from '../../blobs/grants.js';
-import { eventView, executionView, zkRecordFor } from '../../engine/view.js';
+import { eventView, executionRowView, executionView, zkRecordFor } from '../../engine/view.js';
 import type { EventView, ExecutionView } from '../../engine/view.js';
 import type { VerityNode } from '../../node/verity-node.js';
 import type { WorkflowDefinition } from '../../workflow/types.js';
@@ -77,19 +77,12 @@ export class LocalBackend implements CliBackend {
   }
 
   async list(filter: Parameters<CliBackend['list']>[0]): Promise<ExecutionSummary[]> {
-    const executions = await this.node.store.read.listExecutions({
+    const executions = await this.node.store.read.listExecutionSummaries({
       ...(filter.status !== undefined && filter.status.length > 0 && { status: filter.status }),
       ...(filter.workflowId !== undefined && { workflowId: filter.workflowId }),
       limit: filter.limit,
     });
-    return executions.map((e) => ({
-      executionId: e.id,
-      workflowId: e.workflowId,
-      workflowVersion: e.workflowVersion,
-      status: e.status,
-      createdAt: new Date(e.createdAt).toISOString(),
-      ...(e.finishedAt !== undefined && { finishedAt: new Date(e.finishedAt).toISOString() }),
-    }));
+    return executions.map(executionRowView);
   }
 
   async history(executionId: string): Promise<EventView[]> {

@@ -569,5 +569,21 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         'ALTER TABLE market_runs ADD COLUMN quota_held INTEGER',
       ],
     },
+    {
+      version: 15,
+      name: 'what the dashboard reads: executions newest first and by change, recent ends and step completions',
+      statements: [
+        // Keyset pages of executions newest first, all of them (admins), one client's, one workflow's.
+        'CREATE INDEX executions_newest ON executions (created_at, id)',
+        'CREATE INDEX executions_newest_by_client ON executions (client_id, created_at, id)',
+        'CREATE INDEX executions_newest_by_workflow ON executions (workflow_id, created_at, id)',
+        // A live list reads the rows changed since its cursor.
+        'CREATE INDEX executions_changes ON executions (updated_at, id)',
+        'CREATE INDEX executions_changes_by_client ON executions (client_id, updated_at, id)',
+        // The metrics summary counts what ended in the last hour without scanning older rows.
+        'CREATE INDEX executions_finished ON executions (finished_at) WHERE finished_at IS NOT NULL',
+        'CREATE INDEX steps_finished ON steps (finished_at) WHERE finished_at IS NOT NULL',
+      ],
+    },
   ];
 }

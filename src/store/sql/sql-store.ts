@@ -1,6 +1,11 @@
 import type {
   ClaimRequest,
+  ExecutionChangeKey,
   ExecutionFilter,
+  ExecutionPageFilter,
+  ExecutionSummary,
+  LeasedJob,
+  RecentActivity,
   ExecutionPatch,
   JobGuard,
   JobPatch,
@@ -39,6 +44,7 @@ import type {
   ReceiptRecord,
   EventRecord,
   ExecutionRecord,
+  ExecutionStatus,
   JobRecord,
   JobStatus,
   NewEvent,
@@ -150,6 +156,94 @@ export class SqlReads implements StoreReads {
     params.push(filter.limit ?? 100);
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     return this.many(t.executions, `${clause} ORDER BY id DESC LIMIT ?`, params);
+  }
+
+  listExecutionSummaries(filter: ExecutionPageFilter): Promise<ExecutionSummary[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.status && filter.status.length > 0) {
+      where.push(`status IN (${placeholders(filter.status.length)})`);
+      params.push(...filter.status);
+    }
+    if (filter.workflowId !== undefined) {
+      where.push('workflow_id = ?');
+      params.push(filter.workflowId);
+    }
+    if (filter.clientId !== undefined) {
+      where.push('client_id = ?');
+      params.push(filter.clientId);
+    }
+    if (filter.after !== undefined) {
+      // The first conjunct is a range on the index on both databases (an OR alone is a filter: PostgreSQL and
+      // SQLite would walk the index from the top, page 200 costing 200 pages); the second settles the ties.
+      where.push('created_at <= ? AND (created_at < ? OR id < ?)');
+      params.push(filter.after.createdAt, filter.after.createdAt, filter.after.id);
+    }
+    return this.summaries(where, params, 'created_at DESC, id DESC', filter.limit);
+  }
+
+  listExecutionChanges(filter: {
+    clientId?: string;
+    after?: ExecutionChangeKey;
+    limit: number;
+  }): Promise<ExecutionSummary[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.clientId !== undefined) {
+      where.push('client_id = ?');
+      params.push(filter.clientId);
+    }
+    if (filter.after !== undefined) {
+      // As in listExecutionSummaries: a range on the index, then the ties.
+      where.push('updated_at >= ? AND (updated_at > ? OR id > ?)');
+      params.push(filter.after.updatedAt, filter.after.updatedAt, filter.after.id);
+    }
+    return this.summaries(where, params, 'updated_at, id', filter.limit);
+  }
+
+  /**
+   * One page of execution rows and their step counts in one statement: the page is chosen first (a CTE, so
+   * the LIMIT applies to executions), then only its executions' steps are grouped and joined.
+   */
+  private async summaries(where: string[], params: SqlValue[], order: string, limit: number) {
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = await this.conn.all(
+      `WITH page AS (
+        SELECT id, workflow_id, workflow_version, client_id, status, spent, budget, created_at, started_at,
+          finished_at, updated_at
+        FROM executions ${clause} ORDER BY ${order} LIMIT ?
+      )
+      SELECT page.*, COALESCE(c.total, 0) AS n_total, COALESCE(c.completed, 0) AS n_completed,
+        COALESCE(c.failed, 0) AS n_failed, COALESCE(c.running, 0) AS n_running
+      FROM page LEFT JOIN (
+        SELECT execution_id, COUNT(*) AS total,
+          SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
+          SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
+          SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running
+        FROM steps WHERE execution_id IN (SELECT id FROM page) GROUP BY execution_id
+      ) c ON c.execution_id = page.id
+      ORDER BY ${order.replaceAll(/(^|, )/g, '$1page.')}`,
+      [...params, limit],
+    );
+    return rows.map((r): ExecutionSummary => ({
+      id: r.id as string,
+      workflowId: r.workflow_id as string,
+      workflowVersion: Number(r.workflow_version),
+      clientId: r.client_id as string,
+      status: r.status as ExecutionStatus,
+      spent: Number(r.spent),
+      budget: Number(r.budget),
+      createdAt: Number(r.created_at),
+      startedAt: Number(r.started_at),
+      ...(r.finished_at !== null && r.finished_at !== undefined && { finishedAt: Number(r.finished_at) }),
+      updatedAt: Number(r.updated_at),
+      steps: {
+        total: Number(r.n_total),
+        completed: Number(r.n_completed),
+        failed: Number(r.n_failed),
+        running: Number(r.n_running),
+      },
+    }));
   }
 
   findExecutionByIdempotencyKey(clientId: string, key: string): Promise<ExecutionRecord | undefined> {
@@ -280,6 +374,83 @@ export class SqlReads implements StoreReads {
       [...LEASED_JOB_STATUSES, now, now, limit],
     );
     return rows.map((r) => r.id as string);
+  }
+
+  listJobsOfStep(executionId: string, stepId: string): Promise<JobRecord[]> {
+    // jobs_one_per_replica (execution_id, step_id, attempt, replica) answers it without reading other steps' jobs.
+    return this.many(t.jobs, 'WHERE execution_id = ? AND step_id = ? ORDER BY attempt, COALESCE(replica, 0)', [
+      executionId,
+      stepId,
+    ]);
+  }
+
+  async getReadyInput(executionId: string, stepId: string): Promise<{ input: unknown } | undefined> {
+    const rows = await this.conn.all('SELECT input FROM ready_inputs WHERE execution_id = ? AND step_id = ?', [
+      executionId,
+      stepId,
+    ]);
+    return rows[0] ? { input: JSON.parse(rows[0].input as string) as unknown } : undefined;
+  }
+
+  async listLeasedJobs(): Promise<LeasedJob[]> {
+    const rows = await this.conn.all(
+      `SELECT id, execution_id, step_id, attempt, status, worker_id, lease_expires_at, started_at FROM jobs
+       WHERE status IN (${placeholders(LEASED_JOB_STATUSES.length)}) ORDER BY worker_id, assigned_at, id`,
+      [...LEASED_JOB_STATUSES],
+    );
+    return rows.map((r): LeasedJob => ({
+      id: r.id as string,
+      executionId: r.execution_id as string,
+      stepId: r.step_id as string,
+      attempt: Number(r.attempt),
+      status: r.status as JobStatus,
+      workerId: r.worker_id as string,
+      ...(r.lease_expires_at !== null && { leaseExpiresAt: Number(r.lease_expires_at) }),
+      ...(r.started_at !== null && { startedAt: Number(r.started_at) }),
+    }));
+  }
+
+  async recentActivity(since: number, stepCap: number): Promise<RecentActivity> {
+    // Minute buckets by integer division, in a subquery so GROUP BY names the bucket rather than repeating an
+    // expression with a placeholder (PostgreSQL numbers each placeholder apart, so two copies differ). The
+    // CAST: SQLite binds a JavaScript number as a double, which would make the division fractional.
+    const started = await this.conn.all(
+      `SELECT b, COUNT(*) AS n FROM (
+        SELECT CAST(created_at - ? AS BIGINT) / 60000 AS b FROM executions WHERE created_at >= ?
+      ) recent GROUP BY b`,
+      [since, since],
+    );
+    const finished = await this.conn.all(
+      `SELECT b, status, COUNT(*) AS n FROM (
+        SELECT CAST(finished_at - ? AS BIGINT) / 60000 AS b, status FROM executions
+        WHERE finished_at IS NOT NULL AND finished_at >= ?
+      ) recent GROUP BY b, status`,
+      [since, since],
+    );
+    const steps = await this.conn.all(
+      `SELECT finished_at, started_at FROM steps
+       WHERE finished_at IS NOT NULL AND finished_at >= ? AND status = 'completed' ORDER BY finished_at LIMIT ?`,
+      [since, stepCap + 1],
+    );
+    const queued = await this.conn.all("SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'", []);
+    const executionsFinished = new Map<number, Record<string, number>>();
+    for (const r of finished) {
+      const bucket = Number(r.b);
+      const counts = executionsFinished.get(bucket) ?? {};
+      counts[r.status as string] = Number(r.n);
+      executionsFinished.set(bucket, counts);
+    }
+    return {
+      executionsStarted: new Map(started.map((r) => [Number(r.b), Number(r.n)])),
+      executionsFinished,
+      stepsCompleted: steps.slice(0, stepCap).map((r) => ({
+        finishedAt: Number(r.finished_at),
+        // A step that never started (none should complete so) counts as taking no time rather than failing the summary.
+        durationMs: r.started_at === null ? 0 : Math.max(0, Number(r.finished_at) - Number(r.started_at)),
+      })),
+      stepsTruncated: steps.length > stepCap,
+      queueDepth: Number(queued[0]?.n ?? 0),
+    };
   }
 
   async listJobIdsOfWorkers(workerIds: readonly string[], status: readonly JobStatus[]): Promise<string[]> {

@@ -67,7 +67,9 @@ const isPublic = (route: AppRoute) =>
   PUBLIC_PATHS.includes(route.path) || route.path === '/docs' || route.path.startsWith('/docs/');
 
 const isAdminRoute = (route: AppRoute) =>
-  (route.path.startsWith('/v1/keys') && route.path !== '/v1/keys/coordinator') || route.path.startsWith('/v1/workers');
+  (route.path.startsWith('/v1/keys') && route.path !== '/v1/keys/coordinator') ||
+  route.path.startsWith('/v1/workers') ||
+  route.path === '/v1/metrics/summary';
 
 // Ownership, listing and idempotency are store queries: both stores are checked.
 for (const kind of BACKENDS) {
@@ -221,7 +223,7 @@ for (const kind of BACKENDS) {
         '?status=completed',
         '?status=running,failed',
         '?limit=500',
-        `?before=${'Z'.repeat(26)}`,
+        `?before=${own}`,
       ]) {
         const seen = await ids(alice, query);
         for (const id of Object.values(bobs)) expect(seen, query).not.toContain(id);
@@ -230,6 +232,11 @@ for (const kind of BACKENDS) {
       expect(await ids(bob, '')).toEqual(expect.arrayContaining(Object.values(bobs)));
       expect(await ids(bob, '')).not.toContain(own);
       expect(await ids(server.adminKey, '')).toEqual(expect.arrayContaining([own, ...Object.values(bobs)]));
+      // A page continues after an execution of the caller's: another's is refused as one that does not exist.
+      const foreign = await as(alice, 'GET', `/v1/executions?before=${bobs.done}`);
+      const missing = await as(alice, 'GET', `/v1/executions?before=${'Z'.repeat(26)}`);
+      expect([foreign.status, missing.status]).toEqual([400, 400]);
+      expect(foreign.text.replaceAll(bobs.done, '<id>')).toBe(missing.text.replaceAll('Z'.repeat(26), '<id>'));
     });
 
     it('lets the owner cancel and retry after the refused attempts of another client', async () => {
@@ -276,7 +283,13 @@ for (const kind of BACKENDS) {
     it('keeps keys and workers to admins (403 for every other role)', async () => {
       const admin = routes.filter(isAdminRoute);
       expect(admin.map((r) => `${r.method} ${r.path}`)).toEqual(
-        expect.arrayContaining(['POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/:id', 'GET /v1/workers']),
+        expect.arrayContaining([
+          'POST /v1/keys',
+          'GET /v1/keys',
+          'DELETE /v1/keys/:id',
+          'GET /v1/workers',
+          'GET /v1/metrics/summary',
+        ]),
       );
       const victim = (await server.context.keys.create('victim', 'client')).record.id;
       const before = await storeCounts(server.test.node.store);
@@ -294,6 +307,7 @@ for (const kind of BACKENDS) {
       expect(await storeCounts(server.test.node.store)).toEqual(before);
       expect((await as(server.adminKey, 'GET', '/v1/keys')).status).toBe(200);
       expect((await as(server.adminKey, 'GET', '/v1/workers')).status).toBe(200);
+      expect((await as(server.adminKey, 'GET', '/v1/metrics/summary')).status).toBe(200);
       const created = await as(server.adminKey, 'POST', '/v1/keys', { json: { principal: 'carol', role: 'client' } });
       expect(created.status).toBe(201);
       // The list shows keys, never their secrets or hashes.

@@ -115,8 +115,20 @@ describe('verity CLI', () => {
       workflowId: string;
       status: string;
       createdAt: string;
+      startedAt: string;
+      updatedAt: string;
+      durationMs: number;
+      spent: number;
+      budget: number;
+      steps: Record<string, number>;
     }[];
-    expect(rows[0]).toEqual({
+    // A row also has its step counts, spend and times (as GET /v1/executions gives them).
+    const { startedAt, updatedAt, durationMs, spent, budget, steps, ...row } = rows[0]!;
+    expect(steps).toEqual({ total: outcome.steps.length, completed: outcome.steps.length, failed: 0, running: 0 });
+    expect([spent, budget].every(Number.isSafeInteger)).toBe(true);
+    expect(Date.parse(updatedAt)).toBeGreaterThanOrEqual(Date.parse(startedAt));
+    expect(durationMs).toBe(Date.parse(outcome.finishedAt) - Date.parse(startedAt));
+    expect(row).toEqual({
       executionId: outcome.executionId,
       workflowId: 'text-report',
       workflowVersion: 1,

@@ -5,6 +5,8 @@ import pg from 'pg';
 import { v7 } from 'uuid';
 import { afterEach, beforeEach } from 'vitest';
 import { openStore } from '../../../src/store/open-store.js';
+import { placeholders } from '../../../src/store/sql/columns.js';
+import * as t from '../../../src/store/sql/tables.js';
 import type {
   ExecutionRecord,
   JobRecord,
@@ -116,7 +118,7 @@ export function useStore(kind: BackendKind, label: string): StoreHandle {
 export async function rawQuery(
   backend: BackendFixture,
   sql: string,
-  params: (string | number)[] = [],
+  params: (string | number | null)[] = [],
 ): Promise<Record<string, unknown>[]> {
   if (backend.kind === 'sqlite') {
     const db = new Database(join(backend.dataDir, 'verity.db'));
@@ -342,4 +344,23 @@ export async function seed(store: Store, ...overrides: Partial<ExecutionRecord>[
 export async function seedOne(store: Store, overrides: Partial<ExecutionRecord> = {}): Promise<ExecutionRecord> {
   const [record] = await seed(store, overrides);
   return record!;
+}
+
+/**
+ * Inserts executions with multi-row INSERTs on the test's own connection, bypassing the store: thousands
+ * of rows in a few statements (1,000 rows each stays under both databases' parameter limits).
+ */
+export async function insertExecutionsBulk(
+  backend: BackendFixture,
+  records: readonly ExecutionRecord[],
+): Promise<void> {
+  const row = `(${placeholders(t.executions.fields.length)})`;
+  for (let i = 0; i < records.length; i += 1000) {
+    const chunk = records.slice(i, i + 1000);
+    await rawQuery(
+      backend,
+      `INSERT INTO executions (${t.executions.columns}) VALUES ${chunk.map(() => row).join(', ')}`,
+      chunk.flatMap((r) => t.executions.values(r)),
+    );
+  }
 }
