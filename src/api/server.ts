@@ -33,6 +33,7 @@ import { QuotaGuard } from './quotas.js';
 import type { Quotas } from './quotas.js';
 import { serverEnv } from './server-env.js';
 import { VerifierPool } from '../sandbox/verifier-pool.js';
+import { DEFAULT_WEB_ROOT, registerDashboard } from './web.js';
 import type { VerifierPoolOptions } from '../sandbox/verifier-pool.js';
 
 export interface ServerOptions {
@@ -63,6 +64,8 @@ export interface ServerOptions {
   requestTimeoutMs: number;
   /** Per-principal quotas; each unset one is its VERITY_QUOTA_* variable, else its default (DEFAULT_QUOTAS). */
   quotas: Partial<Quotas>;
+  /** The built web dashboard served at `/` (default: dist/web), or false for none. */
+  webRoot: string | false;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -76,6 +79,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   verifier: {},
   requestTimeoutMs: 5 * 60_000,
   quotas: {},
+  webRoot: DEFAULT_WEB_ROOT,
 };
 
 /** What route handlers work with. */
@@ -259,6 +263,8 @@ export async function buildServer(
     },
     { prefix: '/v1' },
   );
+  // Last, as a catch-all for GETs no route above answers.
+  registerDashboard(app, resolved.webRoot);
   app.addHook('onClose', async () => {
     shutdown.abort();
     await verifier.close();
