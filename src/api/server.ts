@@ -20,6 +20,7 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerMeRoute } from './routes/me.js';
 import { registerLedgerRoutes } from './routes/ledger.js';
 import { registerMarketRoutes } from './routes/market.js';
 import { registerMarketRunRoutes } from './routes/market-runs.js';
@@ -252,6 +253,7 @@ export async function buildServer(
       registerExecutionRoutes(v1, context);
       registerReceiptRoutes(v1, context);
       registerAdminRoutes(v1, context);
+      registerMeRoute(v1, context);
       registerWorkerProtocol(v1, context);
       registerBlobRoutes(v1, context);
       registerLedgerRoutes(v1, context);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { createListingRequest, updateListingRequest, settlementView } from '../api/schemas.js';
 import {
   apiKeyView,
+  whoAmI,
   blobRef as blobRefSchema,
   checkpointResponse,
   consistencyResponse,
@@ -534,6 +535,11 @@ export class VerityClient {
 
   createKey(principal: string, role: 'client' | 'publisher' | 'worker' | 'admin'): Promise<CreatedKey> {
     return this.request('POST', '/v1/keys', createdKey, { body: { principal, role } });
+  }
+
+  /** The calling key's id, principal and role (client, publisher and admin keys). */
+  whoAmI(): Promise<z.output<typeof whoAmI>> {
+    return this.request('GET', '/v1/me', whoAmI);
   }
 
   async listKeys(): Promise<ApiKeyView[]> {

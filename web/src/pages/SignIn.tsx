@@ -27,9 +27,11 @@ export function SignIn({ message, onSignedIn }: { message: string | undefined; o
       setError(
         e instanceof VerityApiError && e.status === 401
           ? 'The server does not know this key (or it was revoked).'
-          : e instanceof Error
-            ? e.message
-            : String(e),
+          : e instanceof VerityApiError && e.status === 403
+            ? 'This key cannot use the dashboard (a worker key?): sign in with a client, publisher or admin key.'
+            : e instanceof Error
+              ? e.message
+              : String(e),
       );
     } finally {
       setBusy(false);
