@@ -154,6 +154,8 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
 
   it('verifies the receipt in the page at level full, and pins the coordinator key', async () => {
     await page.goto(`${server.url}/#/executions/${linearId}`);
+    await page.getByText('ended', { exact: true }).waitFor();
+    expect(await page.locator('.react-flow__node').count()).toBe(5);
     await page.getByRole('button', { name: 'Verify receipt in this page' }).click();
     const verdict = page.locator('.report .verdict');
     await verdict.waitFor({ timeout: 20_000 });
@@ -164,6 +166,11 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     expect(await page.locator('.receipt .fingerprint').textContent()).toBe(keyId);
     await page.locator('.receipt').scrollIntoViewIfNeeded();
     await shot('receipt-verified');
+    // The same page in the dark scheme.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
+    await shot('execution-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('verifies a dropped bundle with no server, and names the check a tampered one fails', async () => {
@@ -203,9 +210,8 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     await page.locator('[data-testid="bundle-file"]').setInputFiles(bad);
     await page.getByRole('button', { name: 'Verify', exact: true }).click();
     await page.locator('.report .verdict.bad').waitFor({ timeout: 20_000 });
-    expect(
-      await page.locator('.checks li.bad').evaluateAll((items) => items.map((i) => i.getAttribute('data-check'))),
-    ).toEqual([`attestation.${stepId}`]);
+    const failed = await page.locator('.checks li.bad').all();
+    expect(await Promise.all(failed.map((item) => item.getAttribute('data-check')))).toEqual([`attestation.${stepId}`]);
     await shot('verify-tampered');
     expect(apiCalls).toBe(0);
     await page.unroute('**/v1/**');

@@ -83,7 +83,7 @@ export function layoutGraph(definition: Record<string, unknown>): { nodes: LaidO
   const ids = new Set(steps.map((s) => s.id));
   const implicit = referencedSteps(definition, ids);
   const graph = new Graph();
-  graph.setGraph({ rankdir: 'TB', nodesep: 30, ranksep: 50, marginx: 10, marginy: 10 });
+  graph.setGraph({ rankdir: 'TB', nodesep: 30, ranksep: 36, marginx: 10, marginy: 10 });
   graph.setDefaultEdgeLabel(() => ({}));
   for (const step of steps) graph.setNode(step.id, { width: NODE_WIDTH, height: NODE_HEIGHT });
   const edges: GraphEdge[] = [];

@@ -45,6 +45,9 @@ export function useLoad<T>(
   }, [stableLoad, signOut]);
 
   useEffect(() => {
+    // New dependencies are a different thing to show (another execution, another page of the list): the
+    // old value goes rather than standing in for the new one. Polls and retries keep it while they run.
+    setResult({ state: 'loading' });
     run();
     if (!options.pollMs) return;
     const timer = setInterval(run, options.pollMs);

@@ -33,7 +33,7 @@ export function Execution({ id }: { id: string }) {
   }, [client, id]);
   return (
     <Loaded load={load} retry={retry}>
-      {(value) => <ExecutionDetail initial={value.view} workflow={value.workflow} />}
+      {(value) => <ExecutionDetail key={value.view.executionId} initial={value.view} workflow={value.workflow} />}
     </Loaded>
   );
 }
@@ -45,6 +45,8 @@ function ExecutionDetail({ initial, workflow }: { initial: ExecutionView; workfl
   const [live, setLive] = useState<'connecting' | 'live' | 'ended' | 'error'>('connecting');
   const [selected, setSelected] = useState<string | undefined>();
   const [actionError, setActionError] = useState<string | undefined>();
+  // A retried execution runs again after its stream ended: a new stream follows it.
+  const [stream, setStream] = useState(0);
   const id = initial.executionId;
 
   const refresh = useCallback(() => {
@@ -90,12 +92,13 @@ function ExecutionDetail({ initial, workflow }: { initial: ExecutionView; workfl
       abort.abort();
       clearTimeout(pending);
     };
-  }, [client, id, refresh, signOut]);
+  }, [client, id, refresh, signOut, stream]);
 
   const act = async (action: 'cancel' | 'retry') => {
     setActionError(undefined);
     try {
       setView(action === 'cancel' ? await client.cancel(id) : await client.retry(id));
+      if (action === 'retry') setStream((n) => n + 1);
     } catch (error) {
       setActionError(error instanceof Error ? error.message : String(error));
     }
@@ -256,6 +259,7 @@ function Dag({
         edges={edges}
         onNodeClick={click}
         fitView
+        fitViewOptions={{ maxZoom: 1.2 }}
         nodesConnectable={false}
         proOptions={{ hideAttribution: true }}
         colorMode="system"

@@ -86,7 +86,7 @@ export function Verify() {
         />
         <p className="small muted">
           {pem.trim() === '' ? (
-            'Paste the key you trust (verity keys coordinator, or the one pinned on the execution page).'
+            'Paste the key you trust (verity keys show on the server, or the one pinned on the execution page).'
           ) : keyId ? (
             <>
               fingerprint <span className="mono">{keyId}</span>

@@ -15,7 +15,11 @@ export function Workflows() {
         load={load}
         retry={retry}
         isEmpty={(list) => list.length === 0}
-        empty={<p>No workflows yet. A publisher key publishes one with verity publish or POST /v1/workflows.</p>}
+        empty={
+          <p>
+            No workflows yet. A publisher key publishes one with verity run FILE --server URL, or POST /v1/workflows.
+          </p>
+        }
       >
         {(list) => (
           <div className="table-wrap">
