@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +167,26 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     expect(await page.locator('.receipt .fingerprint').textContent()).toBe(keyId);
     await page.locator('.receipt').scrollIntoViewIfNeeded();
     await shot('receipt-verified');
+
+    // Another pinned key: the page warns loudly, verifies against the pin (which did not sign), and can re-pin.
+    const other = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await page.evaluate((pem) => {
+      (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
+        'verity.pinnedCoordinatorKey',
+        pem,
+      );
+    }, other);
+    await page.reload();
+    await page.getByRole('button', { name: 'Verify receipt in this page' }).click();
+    await page.locator('.receipt .alarm').waitFor({ timeout: 20_000 });
+    await page.locator('.report .verdict.bad').waitFor();
+    await page.locator('.receipt .alarm').scrollIntoViewIfNeeded();
+    await shot('receipt-key-mismatch');
+    await page.getByRole('button', { name: 'Pin the presented key' }).click();
+    await page.getByRole('button', { name: 'Verify receipt in this page' }).click();
+    await page.locator('.report .verdict.ok').waitFor({ timeout: 20_000 });
+    expect(await page.locator('.receipt .alarm').count()).toBe(0);
+
     // The same page in the dark scheme.
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { VerificationReport } from 'verity/verify';
 import { ReportView } from '../report';
-import { pinnedKey } from '../lib/pins';
+import { pinKey, pinnedKey, sameKey } from '../lib/pins';
 import { fingerprint, verifyHere } from '../lib/verify-run';
 import type { Level } from '../lib/verify-run';
 
@@ -40,6 +40,7 @@ export function Verify() {
     }
   };
 
+  const [pin, setPin] = useState(pinnedKey);
   const keyId = pem.trim() ? fingerprint(pem) : undefined;
   return (
     <section>
@@ -89,7 +90,24 @@ export function Verify() {
             'Paste the key you trust (verity keys show on the server, or the one pinned on the execution page).'
           ) : keyId ? (
             <>
-              fingerprint <span className="mono">{keyId}</span>
+              fingerprint <span className="mono fingerprint">{keyId}</span>
+              {pin !== undefined && sameKey(pin, pem) ? (
+                ' (the key pinned in this browser)'
+              ) : (
+                <>
+                  {' '}
+                  <button
+                    type="button"
+                    onClick={() => {
+                      // A pasted key becomes the pin the execution pages verify against.
+                      pinKey(pem);
+                      setPin(pem.trim());
+                    }}
+                  >
+                    Pin this key
+                  </button>
+                </>
+              )}
             </>
           ) : (
             <span className="error-text">This is not an Ed25519 public key in PEM form.</span>
