@@ -138,6 +138,16 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     await shot('execution-completed');
   });
 
+  it('cancels a running execution from its page', async () => {
+    const started = await publisher.execute('dash-live', { inputs: { n: 1 } });
+    await page.goto(`${server.url}/#/executions/${started.executionId}`);
+    await page.locator('[data-step="wait"][data-status="running"]').waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('.page-head .badge', { hasText: 'cancelled' }).waitFor({ timeout: 10_000 });
+    expect((await publisher.status(started.executionId)).status).toBe('cancelled');
+    await page.getByRole('button', { name: 'Retry' }).waitFor();
+  });
+
   it("opens a failed step's error", async () => {
     const started = await publisher.execute('dash-fail');
     await publisher.waitFor(started.executionId);
@@ -266,6 +276,14 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 10_000 });
     await page.getByText('Sign in again').waitFor();
     await shot('signed-out');
+
+    // A client key of a principal with nothing run yet: its role, and the list's empty state.
+    const newcomer = (await admin.createKey('newcomer', 'client')).token;
+    await page.getByLabel('API key').fill(newcomer);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('No executions yet').waitFor();
+    expect(await page.locator('.role').textContent()).toBe('client');
+    await shot('executions-empty');
     expect(consoleErrors.filter((e) => !isExpected(e))).toEqual([]);
   });
 });
