@@ -127,6 +127,9 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     await page.goto(`${server.url}/#/executions/${started.executionId}`);
     await page.locator('.react-flow__node').first().waitFor();
     expect(await page.locator('.react-flow__node').count()).toBe(3);
+    // Edges are drawn once React Flow has measured the nodes' handles (a vertical one has no width, so
+    // Playwright never calls it visible: wait for it to be there).
+    await page.locator('.react-flow__edge').nth(1).waitFor({ state: 'attached' });
     expect(await page.locator('.react-flow__edge').count()).toBe(2);
     // The sleeping step is seen running, then completed, without a reload.
     await page.locator('[data-step="wait"][data-status="running"]').waitFor({ timeout: 10_000 });
@@ -223,29 +226,35 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     const bad = join(dir, 'tampered.json');
     writeFileSync(bad, JSON.stringify(tampered));
 
-    // The page must not need the API: every call to it fails from here on.
+    await page.getByRole('link', { name: 'Verify' }).click();
+    await page.getByRole('heading', { name: 'Verify a bundle' }).waitFor();
+    // The page must not need the API: every call to it fails from here on (installed once the previous
+    // page, which polls, is gone).
     let apiCalls = 0;
     await page.route('**/v1/**', (route) => {
       apiCalls++;
       return route.abort();
     });
-    await page.getByRole('link', { name: 'Verify' }).click();
-    await page.getByRole('heading', { name: 'Verify a bundle' }).waitFor();
-    await page.getByLabel('Coordinator public key (PEM)').fill(pem);
-    await page.locator('[data-testid="bundle-file"]').setInputFiles(good);
-    await page.getByRole('button', { name: 'Verify', exact: true }).click();
-    await page.locator('.report .verdict.ok').waitFor({ timeout: 20_000 });
-    expect(await page.locator('.checks li.bad').count()).toBe(0);
-    await shot('verify-ok');
+    try {
+      await page.getByLabel('Coordinator public key (PEM)').fill(pem);
+      await page.locator('[data-testid="bundle-file"]').setInputFiles(good);
+      await page.getByRole('button', { name: 'Verify', exact: true }).click();
+      await page.locator('.report .verdict.ok').waitFor({ timeout: 20_000 });
+      expect(await page.locator('.checks li.bad').count()).toBe(0);
+      await shot('verify-ok');
 
-    await page.locator('[data-testid="bundle-file"]').setInputFiles(bad);
-    await page.getByRole('button', { name: 'Verify', exact: true }).click();
-    await page.locator('.report .verdict.bad').waitFor({ timeout: 20_000 });
-    const failed = await page.locator('.checks li.bad').all();
-    expect(await Promise.all(failed.map((item) => item.getAttribute('data-check')))).toEqual([`attestation.${stepId}`]);
-    await shot('verify-tampered');
-    expect(apiCalls).toBe(0);
-    await page.unroute('**/v1/**');
+      await page.locator('[data-testid="bundle-file"]').setInputFiles(bad);
+      await page.getByRole('button', { name: 'Verify', exact: true }).click();
+      await page.locator('.report .verdict.bad').waitFor({ timeout: 20_000 });
+      const failed = await page.locator('.checks li.bad').all();
+      expect(await Promise.all(failed.map((item) => item.getAttribute('data-check')))).toEqual([
+        `attestation.${stepId}`,
+      ]);
+      await shot('verify-tampered');
+      expect(apiCalls).toBe(0);
+    } finally {
+      await page.unroute('**/v1/**');
+    }
   });
 
   it('is usable on a phone-sized screen', async () => {

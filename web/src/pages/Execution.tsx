@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Background, Controls, ReactFlow } from '@xyflow/react';
+import { Background, Controls, ReactFlow, useNodesState } from '@xyflow/react';
 import type { Edge, Node, NodeMouseHandler } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { VerityApiError } from 'verity/sdk';
@@ -9,7 +9,7 @@ import { Loaded, StatusBadge, Time } from '../components';
 import { ReportView } from '../report';
 import { useApp } from '../lib/app-context';
 import { applyEvents, mergeEvents } from '../lib/events';
-import { layoutGraph } from '../lib/graph';
+import { NODE_HEIGHT, NODE_WIDTH, layoutGraph } from '../lib/graph';
 import { pinKey, pinnedKey, sameKey } from '../lib/pins';
 import { mayAct } from '../lib/role';
 import { isTerminal, statusColour } from '../lib/status';
@@ -237,19 +237,38 @@ function Dag({
 }) {
   const laid = useMemo(() => layoutGraph(definition), [definition]);
   const status = new Map(steps.map((s) => [s.id, s.status]));
-  const nodes: Node[] = laid.nodes.map((n) => {
-    const state = status.get(n.id) ?? 'pending';
+  const decorate = (node: Node): Node => {
+    const state = status.get(node.id) ?? 'pending';
     return {
-      id: n.id,
-      position: { x: n.x, y: n.y },
-      data: { label: `${n.id} · ${state}` },
-      className: `dag-node${selected === n.id ? ' selected' : ''}`,
+      ...node,
+      data: { label: `${node.id} · ${state}` },
+      className: `dag-node${selected === node.id ? ' selected' : ''}`,
       style: { borderColor: statusColour(state), boxShadow: `inset 6px 0 0 ${statusColour(state)}` },
-      connectable: false,
-      draggable: false,
-      ariaLabel: `step ${n.id}: ${state}`,
+      ariaLabel: `step ${node.id}: ${state}`,
     };
-  });
+  };
+  // React Flow's own node state: it writes each node's measured size back (through onNodesChange), and an
+  // update keeps it by spreading the node, so a state change never sends a node back to unmeasured (which
+  // hides the node and its edges until the browser happens to resize it).
+  const [nodes, setNodes, onNodesChange] = useNodesState<Node>(
+    laid.nodes.map((n) =>
+      decorate({
+        id: n.id,
+        position: { x: n.x, y: n.y },
+        // The size dagre placed the node with.
+        width: NODE_WIDTH,
+        height: NODE_HEIGHT,
+        data: {},
+        connectable: false,
+        draggable: false,
+      }),
+    ),
+  );
+  const look = steps.map((s) => `${s.id}=${s.status}`).join(',') + `|${selected ?? ''}`;
+  useEffect(() => {
+    setNodes((current) => current.map(decorate));
+    // `look` sums up everything decorate reads.
+  }, [look, setNodes]);
   const edges: Edge[] = laid.edges.map((e) => ({ ...e, animated: status.get(e.target) === 'running' }));
   const click: NodeMouseHandler = (_event, node) => onSelect(node.id);
   return (
@@ -257,6 +276,7 @@ function Dag({
       <ReactFlow
         nodes={nodes}
         edges={edges}
+        onNodesChange={onNodesChange}
         onNodeClick={click}
         fitView
         fitViewOptions={{ maxZoom: 1.2 }}
