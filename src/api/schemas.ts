@@ -349,6 +349,7 @@ export const apiKeyView = z.object({
   revokedAt: z.string().optional(),
   lastUsedAt: z.string().optional(),
 });
+export const whoAmI = z.object({ keyId: z.string(), principal: z.string(), role }).meta({ id: 'WhoAmI' });
 export const createKeyRequest = z.strictObject({ principal: z.string().min(1).max(64), role });
 export const createdKey = apiKeyView.extend({
   token: z.string().meta({ description: 'shown once; only its hash is kept' }),

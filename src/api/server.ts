@@ -20,6 +20,7 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerMeRoute } from './routes/me.js';
 import { registerLedgerRoutes } from './routes/ledger.js';
 import { registerMarketRoutes } from './routes/market.js';
 import { registerMarketRunRoutes } from './routes/market-runs.js';
@@ -33,6 +34,7 @@ import { QuotaGuard } from './quotas.js';
 import type { Quotas } from './quotas.js';
 import { serverEnv } from './server-env.js';
 import { VerifierPool } from '../sandbox/verifier-pool.js';
+import { DEFAULT_WEB_ROOT, registerDashboard } from './web.js';
 import type { VerifierPoolOptions } from '../sandbox/verifier-pool.js';
 
 export interface ServerOptions {
@@ -63,6 +65,8 @@ export interface ServerOptions {
   requestTimeoutMs: number;
   /** Per-principal quotas; each unset one is its VERITY_QUOTA_* variable, else its default (DEFAULT_QUOTAS). */
   quotas: Partial<Quotas>;
+  /** The built web dashboard served at `/` (default: dist/web), or false for none. */
+  webRoot: string | false;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -76,6 +80,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   verifier: {},
   requestTimeoutMs: 5 * 60_000,
   quotas: {},
+  webRoot: DEFAULT_WEB_ROOT,
 };
 
 /** What route handlers work with. */
@@ -248,6 +253,7 @@ export async function buildServer(
       registerExecutionRoutes(v1, context);
       registerReceiptRoutes(v1, context);
       registerAdminRoutes(v1, context);
+      registerMeRoute(v1, context);
       registerWorkerProtocol(v1, context);
       registerBlobRoutes(v1, context);
       registerLedgerRoutes(v1, context);
@@ -259,6 +265,8 @@ export async function buildServer(
     },
     { prefix: '/v1' },
   );
+  // Last, as a catch-all for GETs no route above answers.
+  registerDashboard(app, resolved.webRoot);
   app.addHook('onClose', async () => {
     shutdown.abort();
     await verifier.close();

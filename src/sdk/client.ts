@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { createListingRequest, updateListingRequest, settlementView } from '../api/schemas.js';
 import {
   apiKeyView,
+  whoAmI,
   blobRef as blobRefSchema,
   checkpointResponse,
   consistencyResponse,
@@ -577,6 +578,11 @@ export class VerityClient {
     return this.request('POST', '/v1/keys', createdKey, { body: { principal, role } });
   }
 
+  /** The calling key's id, principal and role (client, publisher and admin keys). */
+  whoAmI(): Promise<z.output<typeof whoAmI>> {
+    return this.request('GET', '/v1/me', whoAmI);
+  }
+
   async listKeys(): Promise<ApiKeyView[]> {
     return (await this.request('GET', '/v1/keys', z.object({ keys: z.array(apiKeyView) }))).keys;
   }
@@ -647,9 +653,11 @@ export class VerityClient {
     options: { body?: unknown; headers?: Record<string, string>; stream?: boolean; signal?: AbortSignal } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}`, ...options.headers };
-    let body: string | Uint8Array | undefined;
+    // The DOM's fetch types take only ArrayBuffer-backed bytes (the dashboard compiles this file with them);
+    // the bytes callers pass (uploadBlob's) are ordinary ones, never a view of shared memory.
+    let body: string | Uint8Array<ArrayBuffer> | undefined;
     if (options.body instanceof Uint8Array) {
-      body = options.body;
+      body = options.body as Uint8Array<ArrayBuffer>;
       headers['content-type'] ??= 'application/octet-stream';
     } else if (options.body !== undefined) {
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);

@@ -15,6 +15,14 @@ import type { ApiContext } from '../server.js';
 
 const tags = ['blobs'];
 
+/** The image types a browser decodes as pixels only, safe to show inline from this origin. */
+const RASTER_IMAGES: ReadonlySet<string> = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+/** `Image/PNG; charset=x` → `image/png`. */
+function baseType(mediaType: string): string {
+  return (mediaType.split(';')[0] ?? '').trim().toLowerCase();
+}
+
 const digestParam = z.strictObject({ digest: blobDigest });
 const workerQuery = z.strictObject({ workerId: z.string().min(1).max(100) });
 const workerUploadQuery = workerQuery.extend({ jobId: z.string().min(1).max(100) });
@@ -39,12 +47,21 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext): v
         throw new ApiError('not_found', `no blob ${digest}`);
       throw error;
     }
-    return reply
-      .code(200)
-      .header('content-type', record?.mediaType ?? 'application/octet-stream')
-      .header('content-length', blob.size)
-      .header('cache-control', 'private, max-age=31536000, immutable')
-      .send(blob.stream);
+    const mediaType = record?.mediaType ?? 'application/octet-stream';
+    return (
+      reply
+        .code(200)
+        .header('content-type', mediaType)
+        .header('content-length', blob.size)
+        // A blob is whatever its uploader sent, under the dashboard's origin: a browser must never sniff it
+        // into something else, run it or render it as a page. Raster images are shown inline (they carry
+        // no script); anything else (HTML, SVG, PDF, …) is a download, and sandboxed if opened anyway.
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .header('content-disposition', RASTER_IMAGES.has(baseType(mediaType)) ? 'inline' : 'attachment')
+        .header('cache-control', 'private, max-age=31536000, immutable')
+        .send(blob.stream)
+    );
   };
 
   // Raw bytes of any type, only in this plugin, passed through as the request's stream (receiveUpload

@@ -62,7 +62,8 @@ const isWorkerRoute = (route: AppRoute) =>
 /** Routes that name a published workflow: every one must hide another principal's. */
 const isWorkflowRoute = (route: AppRoute) =>
   /^\/v1\/workflows\/:id(\/|$)|\/:workflow_id(\/|$)/.test(route.path) && !isExecutionRoute(route);
-const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json'];
+// `/` and `/*` are the web dashboard's page and assets (the API's own paths under it stay closed).
+const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json', '/', '/*'];
 const isPublic = (route: AppRoute) =>
   PUBLIC_PATHS.includes(route.path) || route.path === '/docs' || route.path.startsWith('/docs/');
 

@@ -1,0 +1,109 @@
+import { useCallback, useMemo, useState } from 'react';
+import type { ReactNode } from 'react';
+import { VerityClient } from 'verity/sdk';
+import { App } from './lib/app-context';
+import type { AppContext } from './lib/app-context';
+import { href, useRoute } from './lib/router';
+import { SERVER, clearSession, loadSession } from './lib/session';
+import type { Session } from './lib/session';
+import { SignIn } from './pages/SignIn';
+import { Executions } from './pages/Executions';
+import { Execution } from './pages/Execution';
+import { Workflows } from './pages/Workflows';
+import { Verify } from './pages/Verify';
+
+export function Root() {
+  const [session, setSession] = useState<Session | undefined>(loadSession);
+  const [message, setMessage] = useState<string | undefined>();
+  const route = useRoute();
+
+  const signOut = useCallback((why?: string) => {
+    clearSession();
+    setSession(undefined);
+    setMessage(why);
+  }, []);
+
+  const app = useMemo<AppContext | undefined>(
+    () =>
+      session && {
+        session,
+        client: new VerityClient({ server: SERVER, apiKey: session.apiKey }),
+        signOut,
+      },
+    [session, signOut],
+  );
+
+  // Verifying a bundle needs no server and no key: that page is open without signing in.
+  if (route.page === 'verify' && !app) {
+    return (
+      <Shell>
+        <Verify />
+      </Shell>
+    );
+  }
+  if (!app) {
+    return (
+      <Shell>
+        <SignIn
+          message={message}
+          onSignedIn={(s) => {
+            setMessage(undefined);
+            setSession(s);
+          }}
+        />
+      </Shell>
+    );
+  }
+  return (
+    <App.Provider value={app}>
+      <Shell app={app} current={route.page}>
+        {route.page === 'executions' && <Executions status={route.status} workflow={route.workflow} />}
+        {route.page === 'execution' && <Execution id={route.id} />}
+        {route.page === 'workflows' && <Workflows />}
+        {route.page === 'verify' && <Verify />}
+        {route.page === 'not-found' && (
+          <div className="state empty">
+            <p>There is no page “{route.path}”.</p>
+            <a href={href({ page: 'executions' })}>Go to the executions</a>
+          </div>
+        )}
+      </Shell>
+    </App.Provider>
+  );
+}
+
+function Shell({ app, current, children }: { app?: AppContext; current?: string; children: ReactNode }) {
+  const link = (page: 'executions' | 'workflows' | 'verify', label: string) => (
+    <a
+      href={href({ page })}
+      aria-current={current === page || (page === 'executions' && current === 'execution') ? 'page' : undefined}
+    >
+      {label}
+    </a>
+  );
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <a className="brand" href="#/">
+          Verity
+        </a>
+        <nav aria-label="Main">
+          {app && link('executions', 'Executions')}
+          {app && link('workflows', 'Workflows')}
+          {link('verify', 'Verify')}
+        </nav>
+        {app && (
+          <div className="who">
+            <span title="the key's principal and role">
+              {app.session.principal} · <strong className="role">{app.session.role}</strong>
+            </span>
+            <button type="button" onClick={() => app.signOut()}>
+              Sign out
+            </button>
+          </div>
+        )}
+      </header>
+      <main>{children}</main>
+    </div>
+  );
+}

@@ -1,0 +1,56 @@
+import { useEffect, useState } from 'react';
+
+/**
+ * A hash router: the server answers index.html for every page path, but hash routes keep the whole app
+ * on one URL, so a reload never asks the server for a path it would have to guess about.
+ */
+export type Route =
+  | { page: 'executions'; status?: string; workflow?: string }
+  | { page: 'execution'; id: string }
+  | { page: 'workflows' }
+  | { page: 'verify' }
+  | { page: 'not-found'; path: string };
+
+export function parseRoute(hash: string): Route {
+  const [path = '', query = ''] = hash.replace(/^#/, '').split('?');
+  const params = new URLSearchParams(query);
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts.length === 0 || (parts[0] === 'executions' && parts.length === 1)) {
+    const status = params.get('status');
+    const workflow = params.get('workflow');
+    return { page: 'executions', ...(status && { status }), ...(workflow && { workflow }) };
+  }
+  if (parts[0] === 'executions' && parts.length === 2) return { page: 'execution', id: parts[1]! };
+  if (parts[0] === 'workflows' && parts.length === 1) return { page: 'workflows' };
+  if (parts[0] === 'verify' && parts.length === 1) return { page: 'verify' };
+  return { page: 'not-found', path };
+}
+
+export function href(route: Route): string {
+  switch (route.page) {
+    case 'executions': {
+      const params = new URLSearchParams();
+      if (route.status) params.set('status', route.status);
+      if (route.workflow) params.set('workflow', route.workflow);
+      return `#/executions${params.size > 0 ? `?${params.toString()}` : ''}`;
+    }
+    case 'execution':
+      return `#/executions/${encodeURIComponent(route.id)}`;
+    case 'workflows':
+      return '#/workflows';
+    case 'verify':
+      return '#/verify';
+    case 'not-found':
+      return `#/${route.path}`;
+  }
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const update = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', update);
+    return () => removeEventListener('hashchange', update);
+  }, []);
+  return route;
+}
