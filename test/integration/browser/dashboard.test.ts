@@ -122,6 +122,30 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     await shot('workflows');
   });
 
+  it('shows a run started after the list opened, live from the list stream, until it completes', async () => {
+    await page.goto(`${server.url}/#/executions`);
+    await page.locator('table.list tbody tr').first().waitFor();
+    await page.getByText('Live: rows change').waitFor();
+    const started = await publisher.execute('dash-live', { inputs: { n: 2 } });
+    const row = page.locator(`tr[data-execution="${started.executionId}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    await page.locator(`tr[data-execution="${started.executionId}"][data-status="completed"]`).waitFor({
+      timeout: 15_000,
+    });
+    expect(await row.locator('.steps-count').textContent()).toContain('3/3');
+    expect(await row.textContent()).toContain('dash-live');
+    // Started in local time, the exact ISO value on hover.
+    expect(await row.locator('time').first().getAttribute('title')).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    await shot('executions-live');
+
+    // The workflow filter goes to the API: only that workflow's rows.
+    await page.getByLabel('Workflow').fill('text-report');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/workflow=text-report/);
+    await page.locator(`tr[data-execution="${linearId}"]`).waitFor();
+    expect(await page.locator(`tr[data-execution="${started.executionId}"]`).count()).toBe(0);
+  });
+
   it("follows an execution live: the graph's steps turn completed as they finish", async () => {
     const started = await publisher.execute('dash-live', { inputs: { n: 20 } });
     await page.goto(`${server.url}/#/executions/${started.executionId}`);
@@ -229,7 +253,7 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     await page.getByRole('link', { name: 'Verify' }).click();
     await page.getByRole('heading', { name: 'Verify a bundle' }).waitFor();
     // The page must not need the API: every call to it fails from here on (installed once the previous
-    // page, which polls, is gone).
+    // page, which streams, is gone).
     let apiCalls = 0;
     await page.route('**/v1/**', (route) => {
       apiCalls++;

@@ -1,14 +1,56 @@
-import { useState } from 'react';
-import type { ExecutionList } from 'verity/sdk';
+import { useEffect, useState } from 'react';
+import type { ExecutionList, ExecutionSummary } from 'verity/sdk';
+import { VerityApiError } from 'verity/sdk';
 import { Loaded, StatusBadge, Time } from '../components';
 import { useApp } from '../lib/app-context';
 import { href } from '../lib/router';
+import { duration, keepNewest, mergeRows } from '../lib/rows';
+import { units } from '../lib/time';
 import { useLoad } from '../lib/use-load';
 
 const STATUSES = ['running', 'completed', 'failed', 'cancelled', 'timed_out', 'budget_exceeded'];
 const PAGE = 25;
-/** Until the API streams the list, it is polled. */
-const POLL_MS = 3000;
+/** How long to wait before reopening the list stream once the SDK has given up resuming it. */
+const REOPEN_MS = 3000;
+
+/**
+ * The rows of the list stream (GET /v1/executions/stream) as they arrive, newest of each execution. The SDK
+ * resumes a dropped connection from the last event id; should it give up, the stream is reopened from that
+ * id after a pause.
+ */
+function useExecutionChanges(): Map<string, ExecutionSummary> {
+  const { client, signOut } = useApp();
+  const [rows, setRows] = useState<Map<string, ExecutionSummary>>(() => new Map());
+  useEffect(() => {
+    const abort = new AbortController();
+    let since: string | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const open = async () => {
+      try {
+        for await (const change of client.executionChanges({
+          signal: abort.signal,
+          ...(since !== undefined && { since }),
+        })) {
+          since = change.id;
+          setRows((known) => keepNewest(known, [change.execution]));
+        }
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        if (error instanceof VerityApiError && error.status === 401) {
+          signOut('The server no longer accepts this API key (401). Sign in again.');
+          return;
+        }
+      }
+      if (!abort.signal.aborted) timer = setTimeout(() => void open(), REOPEN_MS);
+    };
+    void open();
+    return () => {
+      abort.abort();
+      clearTimeout(timer);
+    };
+  }, [client, signOut]);
+  return rows;
+}
 
 export function Executions({ status, workflow }: { status: string | undefined; workflow: string | undefined }) {
   const { client } = useApp();
@@ -24,8 +66,8 @@ export function Executions({ status, workflow }: { status: string | undefined; w
         ...(before !== undefined && { before }),
       }),
     [client, status, workflow, before],
-    { pollMs: POLL_MS },
   );
+  const streamed = useExecutionChanges();
 
   const setFilter = (next: { status?: string | undefined; workflow?: string | undefined }) => {
     setCursors([undefined]);
@@ -84,7 +126,9 @@ export function Executions({ status, workflow }: { status: string | undefined; w
       <Loaded
         load={load}
         retry={retry}
-        isEmpty={(list) => list.executions.length === 0}
+        isEmpty={(list) =>
+          mergeRows(list.executions, streamed, { status, workflow }, before === undefined).length === 0
+        }
         empty={
           <p>
             {status || workflow
@@ -95,6 +139,9 @@ export function Executions({ status, workflow }: { status: string | undefined; w
       >
         {(list) => (
           <>
+            <p className="muted live-note">
+              <span className="dot live-dot" aria-hidden="true" /> Live: rows change as executions start and end.
+            </p>
             <div className="table-wrap">
               <table className="list">
                 <thead>
@@ -103,12 +150,14 @@ export function Executions({ status, workflow }: { status: string | undefined; w
                     <th>Workflow</th>
                     <th>Status</th>
                     <th>Started</th>
-                    <th>Finished</th>
+                    <th>Duration</th>
+                    <th>Steps</th>
+                    <th>Cost</th>
                   </tr>
                 </thead>
                 <tbody>
-                  {list.executions.map((e) => (
-                    <tr key={e.executionId}>
+                  {mergeRows(list.executions, streamed, { status, workflow }, before === undefined).map((e) => (
+                    <tr key={e.executionId} data-execution={e.executionId} data-status={e.status}>
                       <td>
                         <a className="mono" href={href({ page: 'execution', id: e.executionId })}>
                           {e.executionId.slice(0, 8)}
@@ -121,10 +170,18 @@ export function Executions({ status, workflow }: { status: string | undefined; w
                         <StatusBadge status={e.status} />
                       </td>
                       <td>
-                        <Time at={e.createdAt} />
+                        <Time at={e.startedAt} />
                       </td>
-                      <td>
-                        <Time at={e.finishedAt} />
+                      <td className="num" title={e.finishedAt ? `ended ${e.finishedAt}` : 'not ended yet'}>
+                        {duration(e.durationMs)}
+                      </td>
+                      <td className="num steps-count" title={stepsTitle(e.steps)}>
+                        {e.steps.completed}/{e.steps.total}
+                        {e.steps.failed > 0 && <span className="text-bad"> · {e.steps.failed} failed</span>}
+                        {e.steps.running > 0 && <span className="muted"> · {e.steps.running} running</span>}
+                      </td>
+                      <td className="num" title="integer micro-units, shown as units">
+                        {units(e.spent)}
                       </td>
                     </tr>
                   ))}
@@ -148,4 +205,8 @@ export function Executions({ status, workflow }: { status: string | undefined; w
       </Loaded>
     </section>
   );
+}
+
+function stepsTitle(steps: ExecutionSummary['steps']): string {
+  return `${steps.completed} completed, ${steps.failed} failed, ${steps.running} running, of ${steps.total}`;
 }
