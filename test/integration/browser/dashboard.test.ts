@@ -163,6 +163,18 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     expect(await page.locator('.page-head .badge').textContent()).toContain('completed');
     await page.getByText('Result', { exact: true }).waitFor();
     await shot('execution-completed');
+
+    // A completed step's panel: its resolved input, its output and the worker that ran it (GET …/steps/{id}).
+    const detail = await publisher.getStep(started.executionId, 'wait');
+    const workerId = detail.attempts[0]!.workerId!;
+    await page.locator('button[data-step="wait"]').click();
+    const panel = page.locator('.step-panel[data-step="wait"]');
+    await panel.locator('.step-output pre').waitFor();
+    expect(await panel.locator('.step-input pre').textContent()).toContain('1500');
+    expect(JSON.parse((await panel.locator('.step-output pre').textContent())!)).toEqual(detail.output);
+    expect(await panel.locator('.attempts .worker-id').first().textContent()).toBe(workerId);
+    expect(await panel.locator('.step-model').textContent()).toContain('builtin/sleep');
+    await shot('step-panel');
   });
 
   it('cancels a running execution from its page', async () => {
@@ -184,6 +196,8 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     await panel.waitFor();
     expect(await panel.locator('.step-error').textContent()).toContain('model_unavailable');
     expect(await panel.locator('.step-error').textContent()).toContain('the model is on fire');
+    // Its attempt, from GET …/steps/{id}, carries the same error.
+    expect(await panel.locator('.attempts .attempt-error').first().textContent()).toContain('model_unavailable');
     // A failed execution of one's own may be retried, not cancelled.
     await page.getByRole('button', { name: 'Retry' }).waitFor();
     expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);

@@ -15,6 +15,7 @@ import { mayAct } from '../lib/role';
 import { isTerminal, statusColour } from '../lib/status';
 import { units } from '../lib/time';
 import { useLoad } from '../lib/use-load';
+import { StepDetails } from './StepDetails';
 import { fingerprint, verifyHere } from '../lib/verify-run';
 import type { Level } from '../lib/verify-run';
 
@@ -190,7 +191,7 @@ function ExecutionDetail({ initial, workflow }: { initial: ExecutionView; workfl
         </div>
         <aside className="card panel" aria-label="step details">
           {step ? (
-            <StepPanel step={step} events={events.filter((e) => e.stepId === step.id)} />
+            <StepPanel executionId={view.executionId} step={step} events={events.filter((e) => e.stepId === step.id)} />
           ) : (
             <p className="muted">Choose a step to see its attempts, errors and events.</p>
           )}
@@ -291,7 +292,7 @@ function Dag({
   );
 }
 
-function StepPanel({ step, events }: { step: StepSummary; events: EventView[] }) {
+function StepPanel({ executionId, step, events }: { executionId: string; step: StepSummary; events: EventView[] }) {
   // What the events carry about the step's jobs: the worker that ran it, the model, its output digest.
   const details = events.filter((e) => e.data !== undefined && Object.keys(e.data).length > 0);
   return (
@@ -329,6 +330,7 @@ function StepPanel({ step, events }: { step: StepSummary; events: EventView[] })
           <p>{step.error.message}</p>
         </div>
       )}
+      <StepDetails executionId={executionId} stepId={step.id} status={step.status} />
       {details.length > 0 && (
         <details>
           <summary>Event data ({details.length})</summary>
