@@ -11,6 +11,7 @@ import { Executions } from './pages/Executions';
 import { Execution } from './pages/Execution';
 import { Workflows } from './pages/Workflows';
 import { Verify } from './pages/Verify';
+import { Workers } from './pages/Workers';
 
 export function Root() {
   const [session, setSession] = useState<Session | undefined>(loadSession);
@@ -61,6 +62,7 @@ export function Root() {
         {route.page === 'execution' && <Execution id={route.id} />}
         {route.page === 'workflows' && <Workflows />}
         {route.page === 'verify' && <Verify />}
+        {route.page === 'workers' && <Workers />}
         {route.page === 'not-found' && (
           <div className="state empty">
             <p>There is no page “{route.path}”.</p>
@@ -73,7 +75,7 @@ export function Root() {
 }
 
 function Shell({ app, current, children }: { app?: AppContext; current?: string; children: ReactNode }) {
-  const link = (page: 'executions' | 'workflows' | 'verify', label: string) => (
+  const link = (page: 'executions' | 'workflows' | 'workers' | 'verify', label: string) => (
     <a
       href={href({ page })}
       aria-current={current === page || (page === 'executions' && current === 'execution') ? 'page' : undefined}
@@ -90,6 +92,8 @@ function Shell({ app, current, children }: { app?: AppContext; current?: string;
         <nav aria-label="Main">
           {app && link('executions', 'Executions')}
           {app && link('workflows', 'Workflows')}
+          {/* GET /v1/workers is the admin's: other keys do not see the entry. */}
+          {app?.session.role === 'admin' && link('workers', 'Workers')}
           {link('verify', 'Verify')}
         </nav>
         {app && (

@@ -315,7 +315,7 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     await phone.setViewportSize({ width: 1280, height: 800 });
   });
 
-  it('sends a revoked key back to sign-in, and logged no console error on any page', async () => {
+  it('sends a revoked key back to sign-in, shows the workers page to the admin only, and logged no console error', async () => {
     const keys = await admin.listKeys();
     const mine = keys.find((k) => k.principal === 'acme' && k.role === 'publisher')!;
     await admin.revokeKey(mine.id);
@@ -331,6 +331,40 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     await page.getByText('No executions yet').waitFor();
     expect(await page.locator('.role').textContent()).toBe('client');
     await shot('executions-empty');
+    // The workers page is the admin's: a client key has no entry for it in the nav.
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Workers' }).count()).toBe(0);
+
+    // The admin sees the in-process workers, and the job one of them holds under a lease.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').fill(server.adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Executions' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Workers' }).click();
+    await page.getByRole('heading', { name: 'Workers' }).waitFor();
+    const local = page.locator('tr[data-kind="local"]');
+    await local.first().waitFor();
+    const workers = await admin.listWorkers();
+    const inProcess = workers.find((w) => w.kind === 'local')!;
+    expect(await page.locator(`tr[data-worker="${inProcess.id}"]`).textContent()).toContain('builtin/sleep');
+    // A step that sleeps long enough for the page's next poll to see its job, then is cancelled.
+    await admin.publishWorkflow({
+      id: 'dash-nap',
+      name: 'Dashboard nap',
+      steps: [
+        {
+          id: 'nap',
+          step_type: 'inference',
+          model_requirements: { name: 'builtin/sleep' },
+          input_mappings: { ms: '8000' },
+        },
+      ],
+    });
+    const running = await admin.execute('dash-nap');
+    const job = page.locator('td.jobs li', { hasText: running.executionId.slice(0, 8) });
+    await job.filter({ hasText: 'nap' }).waitFor({ timeout: 10_000 });
+    expect(await job.first().textContent()).toContain('lease until');
+    await shot('workers');
+    await admin.cancel(running.executionId);
     expect(consoleErrors.filter((e) => !isExpected(e))).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ export type Route =
   | { page: 'executions'; status?: string; workflow?: string }
   | { page: 'execution'; id: string }
   | { page: 'workflows' }
+  | { page: 'workers' }
   | { page: 'verify' }
   | { page: 'not-found'; path: string };
 
@@ -23,6 +24,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'executions' && parts.length === 2) return { page: 'execution', id: parts[1]! };
   if (parts[0] === 'workflows' && parts.length === 1) return { page: 'workflows' };
   if (parts[0] === 'verify' && parts.length === 1) return { page: 'verify' };
+  if (parts[0] === 'workers' && parts.length === 1) return { page: 'workers' };
   return { page: 'not-found', path };
 }
 
@@ -40,6 +42,8 @@ export function href(route: Route): string {
       return '#/workflows';
     case 'verify':
       return '#/verify';
+    case 'workers':
+      return '#/workers';
     case 'not-found':
       return `#/${route.path}`;
   }
