@@ -2,18 +2,22 @@
 export function statusColour(status: string): string {
   switch (status) {
     case 'completed':
+    case 'active':
       return 'var(--ok)';
     case 'failed':
+    case 'dead':
     case 'timed_out':
     case 'budget_exceeded':
       return 'var(--bad)';
     case 'running':
+    case 'assigned':
       return 'var(--running)';
     case 'queued':
     case 'ready':
       return 'var(--queued)';
     case 'cancelled':
     case 'skipped':
+    case 'stopped':
       return 'var(--muted)';
     default:
       return 'var(--pending)';

@@ -42,51 +42,50 @@ export function StepDetails({ executionId, stepId, status }: { executionId: stri
             </dl>
           )}
           {detail.attempts.length > 0 && (
-            <div className="table-wrap">
-              <table className="list attempts">
-                <caption>Attempts</caption>
-                <thead>
-                  <tr>
-                    <th>#</th>
-                    <th>Status</th>
-                    <th>Worker</th>
-                    <th>Started</th>
-                    <th>Finished</th>
-                    <th>Cost</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {detail.attempts.map((a) => (
-                    <tr key={a.jobId} data-job={a.jobId}>
-                      <td>
-                        {a.attempt}
-                        {a.replica !== undefined && <span className="muted">.{a.replica}</span>}
-                      </td>
-                      <td>
-                        <StatusBadge status={a.status} />
-                        {a.error && (
-                          <div className="attempt-error small">
-                            <strong className="mono">{a.error.code}</strong> {a.error.message}
-                          </div>
-                        )}
-                      </td>
-                      <td className="mono worker-id">{a.workerId ?? '—'}</td>
-                      <td>
-                        <Time at={a.startedAt ?? a.queuedAt} />
-                        {a.leaseExpiresAt && !a.finishedAt && (
-                          <div className="small muted">
-                            lease until <Time at={a.leaseExpiresAt} />
-                          </div>
-                        )}
-                      </td>
-                      <td>
+            <div className="attempts">
+              <h3 className="small">Attempts</h3>
+              <ol>
+                {detail.attempts.map((a) => (
+                  <li key={a.jobId} data-job={a.jobId} className="attempt">
+                    <div>
+                      #{a.attempt}
+                      {a.replica !== undefined && <span className="muted"> replica {a.replica}</span>}{' '}
+                      <StatusBadge status={a.status} />
+                    </div>
+                    <dl className="facts">
+                      <dt>Worker</dt>
+                      <dd className="mono worker-id">{a.workerId ?? '—'}</dd>
+                      <dt>Queued</dt>
+                      <dd>
+                        <Time at={a.queuedAt} />
+                      </dd>
+                      <dt>Started</dt>
+                      <dd>
+                        <Time at={a.startedAt} />
+                      </dd>
+                      <dt>Finished</dt>
+                      <dd>
                         <Time at={a.finishedAt} />
-                      </td>
-                      <td className="num">{a.cost === undefined ? '—' : units(a.cost)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                      </dd>
+                      {a.leaseExpiresAt && !a.finishedAt && (
+                        <>
+                          <dt>Lease until</dt>
+                          <dd>
+                            <Time at={a.leaseExpiresAt} />
+                          </dd>
+                        </>
+                      )}
+                      <dt>Cost</dt>
+                      <dd>{a.cost === undefined ? '—' : units(a.cost)}</dd>
+                    </dl>
+                    {a.error && (
+                      <div className="attempt-error small">
+                        <strong className="mono">{a.error.code}</strong> {a.error.message}
+                      </div>
+                    )}
+                  </li>
+                ))}
+              </ol>
             </div>
           )}
           {detail.input !== undefined && (
