@@ -177,6 +177,43 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
     await shot('step-panel');
   });
 
+  it("draws a raster image blob of a step's input from the authenticated download", async () => {
+    // A 1×1 PNG.
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const ref = await publisher.uploadBlob(new Uint8Array(png), 'image/png');
+    await publisher.publishWorkflow({
+      id: 'dash-blob',
+      name: 'Dashboard blob',
+      steps: [
+        {
+          id: 'look',
+          step_type: 'inference',
+          model_requirements: { name: 'builtin/echo' },
+          input_mappings: { img: 'inputs.img' },
+        },
+      ],
+    });
+    const started = await publisher.execute('dash-blob', { inputs: { img: ref } });
+    await publisher.waitFor(started.executionId);
+    await page.goto(`${server.url}/#/executions/${started.executionId}`);
+    await page.locator('button[data-step="look"]').click();
+    const image = page.locator(`.step-panel .step-input .blob[data-blob="${ref.$blob}"] img`);
+    await image.waitFor();
+    const src = (await image.getAttribute('src'))!;
+    expect(src.startsWith('blob:')).toBe(true);
+    expect(src).not.toContain(publisherKey);
+    // Decoded: the bytes arrived and the page's CSP let the object URL draw.
+    await page.waitForFunction((digest) => {
+      const doc = (globalThis as unknown as { document: { querySelector(s: string): { naturalWidth: number } | null } })
+        .document;
+      return (doc.querySelector(`.step-input .blob[data-blob="${digest}"] img`)?.naturalWidth ?? 0) === 1;
+    }, ref.$blob);
+    await page.locator('.step-input .blob a', { hasText: 'Download' }).first().waitFor();
+  });
+
   it('cancels a running execution from its page', async () => {
     const started = await publisher.execute('dash-live', { inputs: { n: 1 } });
     await page.goto(`${server.url}/#/executions/${started.executionId}`);
