@@ -135,20 +135,7 @@ export class SqlReads implements StoreReads {
   }
 
   listExecutions(filter: ExecutionFilter): Promise<ExecutionRecord[]> {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    if (filter.status && filter.status.length > 0) {
-      where.push(`status IN (${placeholders(filter.status.length)})`);
-      params.push(...filter.status);
-    }
-    if (filter.workflowId !== undefined) {
-      where.push('workflow_id = ?');
-      params.push(filter.workflowId);
-    }
-    if (filter.clientId !== undefined) {
-      where.push('client_id = ?');
-      params.push(filter.clientId);
-    }
+    const { where, params } = executionConditions(filter);
     if (filter.before !== undefined) {
       where.push('id < ?');
       params.push(filter.before);
@@ -159,20 +146,7 @@ export class SqlReads implements StoreReads {
   }
 
   listExecutionSummaries(filter: ExecutionPageFilter): Promise<ExecutionSummary[]> {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    if (filter.status && filter.status.length > 0) {
-      where.push(`status IN (${placeholders(filter.status.length)})`);
-      params.push(...filter.status);
-    }
-    if (filter.workflowId !== undefined) {
-      where.push('workflow_id = ?');
-      params.push(filter.workflowId);
-    }
-    if (filter.clientId !== undefined) {
-      where.push('client_id = ?');
-      params.push(filter.clientId);
-    }
+    const { where, params } = executionConditions(filter);
     if (filter.after !== undefined) {
       // The first conjunct is a range on the index on both databases (an OR alone is a filter: PostgreSQL and
       // SQLite would walk the index from the top, page 200 costing 200 pages); the second settles the ties.
@@ -1309,4 +1283,26 @@ function safeAmount(text: unknown, what: string): number {
 
 function progressOf(row: Row): StepProgress {
   return { stepId: row.step_id as string, status: row.status as StepStatus, pendingDeps: Number(row.pending_deps) };
+}
+
+/** The conditions both execution listings share: status (any of), workflow, owner. */
+function executionConditions(filter: Pick<ExecutionFilter, 'status' | 'workflowId' | 'clientId'>): {
+  where: string[];
+  params: SqlValue[];
+} {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  if (filter.status && filter.status.length > 0) {
+    where.push(`status IN (${placeholders(filter.status.length)})`);
+    params.push(...filter.status);
+  }
+  if (filter.workflowId !== undefined) {
+    where.push('workflow_id = ?');
+    params.push(filter.workflowId);
+  }
+  if (filter.clientId !== undefined) {
+    where.push('client_id = ?');
+    params.push(filter.clientId);
+  }
+  return { where, params };
 }
