@@ -2,6 +2,8 @@ import type {
   ErrorInfo,
   EventRecord,
   ExecutionRecord,
+  JobRecord,
+  StepResultRecord,
   ExecutionStatus,
   StepRecord,
   StepStatus,
@@ -164,4 +166,61 @@ export async function loadExecutionView(store: Store, executionId: string): Prom
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/**
+ * One step as GET /v1/executions/{id}/steps/{stepId} shows it: its attempts (jobs, oldest first), the model
+ * and input of the latest (or, before any job, the input it was decided to run with), and its result.
+ */
+export function stepDetailView(
+  executionId: string,
+  step: StepRecord,
+  attempts: readonly JobRecord[],
+  result: StepResultRecord | undefined,
+  ready: { input: unknown } | undefined,
+) {
+  const latest = attempts.at(-1);
+  const input: unknown = latest !== undefined ? latest.input : ready?.input;
+  const model = latest?.spec.model;
+  const modelDigest = model?.digest ?? latest?.modelDigest;
+  const inputDigest = latest?.inputDigest ?? step.inputDigest;
+  return {
+    executionId,
+    stepId: step.stepId,
+    status: step.status,
+    ...(latest && { stepType: latest.stepType }),
+    ...(model && {
+      model: {
+        name: model.name,
+        ...(model.version !== undefined && { version: model.version }),
+        ...(modelDigest !== undefined && { digest: modelDigest }),
+      },
+    }),
+    ...(step.queuedAt !== undefined && { queuedAt: iso(step.queuedAt) }),
+    ...(step.startedAt !== undefined && { startedAt: iso(step.startedAt) }),
+    ...(step.finishedAt !== undefined && { finishedAt: iso(step.finishedAt) }),
+    cost: step.cost,
+    ...(step.error && { error: step.error }),
+    ...(step.skipReason !== undefined && { skipReason: step.skipReason }),
+    attempts: attempts.map((j) => ({
+      jobId: j.id,
+      attempt: j.attempt,
+      ...(j.replica !== undefined && { replica: j.replica }),
+      status: j.status,
+      ...(j.workerId !== undefined && { workerId: j.workerId }),
+      queuedAt: iso(j.createdAt),
+      ...(j.startedAt !== undefined && { startedAt: iso(j.startedAt) }),
+      ...(j.finishedAt !== undefined && { finishedAt: iso(j.finishedAt) }),
+      ...(j.leaseExpiresAt !== undefined && { leaseExpiresAt: iso(j.leaseExpiresAt) }),
+      ...(j.error && { error: j.error }),
+      ...(j.cost !== undefined && { cost: j.cost }),
+    })),
+    ...(input !== undefined && { input }),
+    ...(inputDigest !== undefined && { inputDigest }),
+    ...(result && {
+      output: result.output,
+      outputDigest: result.outputDigest,
+      outputStorage: result.outputStorage ?? ('inline' as const),
+    }),
+  };
 }

@@ -172,7 +172,11 @@ export function registerAdminRoutes(app: FastifyInstance, context: ApiContext): 
         context.node.store.read.listLeasedJobs(),
       ]);
       const byWorker = new Map<string, LeasedJob[]>();
-      for (const job of leased) byWorker.set(job.workerId, [...(byWorker.get(job.workerId) ?? []), job]);
+      for (const job of leased) {
+        const held = byWorker.get(job.workerId);
+        if (held) held.push(job);
+        else byWorker.set(job.workerId, [job]);
+      }
       return { workers: workers.map((w) => workerRecordView(w, byWorker.get(w.id) ?? [])) };
     },
   });

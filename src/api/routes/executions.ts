@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { executionRowView, executionView } from '../../engine/view.js';
+import { executionRowView, executionView, stepDetailView } from '../../engine/view.js';
 import { EXECUTION_STATUSES } from '../../store/records.js';
 import type { ExecutionStatus } from '../../store/records.js';
 import type { ExecutionKey } from '../../store/store.js';
-import { iso, ownExecution, ownExecutionView } from '../access.js';
+import { ownExecution, ownExecutionView } from '../access.js';
 import { CLIENT_ROLES, canSee, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import {
@@ -131,54 +131,9 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
       ]);
       if (!step) throw new ApiError('not_found', `no step ${stepId} in execution ${id}`);
       const latest = attempts.at(-1);
-      const result = results[0];
       // Before its first job a step decided to run keeps its input among the ready ones.
-      const input: unknown =
-        latest !== undefined ? latest.input : (await node.store.read.getReadyInput(execution.id, stepId))?.input;
-      const model = latest?.spec.model;
-      return {
-        executionId: execution.id,
-        stepId,
-        status: step.status,
-        ...(latest && { stepType: latest.stepType }),
-        ...(model && {
-          model: {
-            name: model.name,
-            ...(model.version !== undefined && { version: model.version }),
-            ...((model.digest ?? latest?.modelDigest) !== undefined && {
-              digest: (model.digest ?? latest?.modelDigest)!,
-            }),
-          },
-        }),
-        ...(step.queuedAt !== undefined && { queuedAt: iso(step.queuedAt)! }),
-        ...(step.startedAt !== undefined && { startedAt: iso(step.startedAt)! }),
-        ...(step.finishedAt !== undefined && { finishedAt: iso(step.finishedAt)! }),
-        cost: step.cost,
-        ...(step.error && { error: step.error }),
-        ...(step.skipReason !== undefined && { skipReason: step.skipReason }),
-        attempts: attempts.map((j) => ({
-          jobId: j.id,
-          attempt: j.attempt,
-          ...(j.replica !== undefined && { replica: j.replica }),
-          status: j.status,
-          ...(j.workerId !== undefined && { workerId: j.workerId }),
-          queuedAt: iso(j.createdAt)!,
-          ...(j.startedAt !== undefined && { startedAt: iso(j.startedAt)! }),
-          ...(j.finishedAt !== undefined && { finishedAt: iso(j.finishedAt)! }),
-          ...(j.leaseExpiresAt !== undefined && { leaseExpiresAt: iso(j.leaseExpiresAt)! }),
-          ...(j.error && { error: j.error }),
-          ...(j.cost !== undefined && { cost: j.cost }),
-        })),
-        ...(input !== undefined && { input }),
-        ...((latest?.inputDigest ?? step.inputDigest) !== undefined && {
-          inputDigest: (latest?.inputDigest ?? step.inputDigest)!,
-        }),
-        ...(result && {
-          output: result.output,
-          outputDigest: result.outputDigest,
-          outputStorage: result.outputStorage ?? ('inline' as const),
-        }),
-      };
+      const ready = latest === undefined ? await node.store.read.getReadyInput(execution.id, stepId) : undefined;
+      return stepDetailView(execution.id, step, attempts, results[0], ready);
     },
   });
 
