@@ -91,7 +91,14 @@ export function keyView(key: ApiKeyRecord) {
   };
 }
 
-function workerRecordView(worker: WorkerRecord, jobs: readonly LeasedJob[]) {
+/**
+ * Workers say they are alive every 10 s (POST /v1/worker/seen). A remote worker that is killed cannot say
+ * it stopped, and its row stays `active`; three missed pings mark it unresponsive, so an operator can tell
+ * a worker that is there from one that was. Its jobs are taken back by lease expiry, not by this flag.
+ */
+export const UNRESPONSIVE_AFTER_MS = 30_000;
+
+function workerRecordView(worker: WorkerRecord, jobs: readonly LeasedJob[], now: number) {
   return {
     id: worker.id,
     name: worker.name,
@@ -103,6 +110,7 @@ function workerRecordView(worker: WorkerRecord, jobs: readonly LeasedJob[]) {
     concurrency: worker.concurrency,
     startedAt: iso(worker.startedAt)!,
     lastSeenAt: iso(worker.lastSeenAt)!,
+    responsive: worker.status === 'active' && now - worker.lastSeenAt <= UNRESPONSIVE_AFTER_MS,
     jobs: jobs.map((j) => ({
       jobId: j.id,
       executionId: j.executionId,
@@ -177,7 +185,7 @@ export function registerAdminRoutes(app: FastifyInstance, context: ApiContext): 
         if (held) held.push(job);
         else byWorker.set(job.workerId, [job]);
       }
-      return { workers: workers.map((w) => workerRecordView(w, byWorker.get(w.id) ?? [])) };
+      return { workers: workers.map((w) => workerRecordView(w, byWorker.get(w.id) ?? [], Date.now())) };
     },
   });
 

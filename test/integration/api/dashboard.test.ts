@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionListItem, metricsSummary, stepDetail } from '../../../src/api/schemas.js';
+import { UNRESPONSIVE_AFTER_MS } from '../../../src/api/routes/admin.js';
 import type { WorkerView } from '../../../src/sdk/client.js';
 import type { BlobRef } from '../../../src/blobs/blob-ref.js';
 import type { ExecutionRecord } from '../../../src/store/records.js';
@@ -227,7 +228,17 @@ for (const kind of BACKENDS) {
       expect(['assigned', 'running']).toContain(job.status);
       expect(Date.parse(job.leaseExpiresAt!)).toBeGreaterThan(Date.now() - 60_000);
       expect(holder!.capabilities.models).toContain('builtin/sleep');
+      expect(holder!.responsive).toBe(true);
       await alice.waitFor(slow);
+
+      // A worker that stopped pinging (a remote worker killed -9 cannot say it stopped) is still `active`
+      // but unresponsive once its last sign of life is older than three pings.
+      const store = server.context.node.store;
+      await store.transaction((tx) =>
+        tx.updateWorker(holder!.id, { lastSeenAt: Date.now() - UNRESPONSIVE_AFTER_MS - 1_000 }),
+      );
+      const silent = (await admin.listWorkers()).find((w) => w.id === holder!.id)!;
+      expect(silent).toMatchObject({ status: 'active', responsive: false });
 
       for (const key of [aliceKey, bobKey]) {
         expect((await call(server.url, 'GET', '/v1/workers', { key })).status).toBe(403);
