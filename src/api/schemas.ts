@@ -382,7 +382,8 @@ export const workerView = z
     startedAt: z.string(),
     lastSeenAt: z.string(),
     responsive: z.boolean().meta({
-      description: 'active and heard from in the last 30 s (workers ping every 10 s); a killed remote worker stays active but turns unresponsive',
+      description:
+        'active and heard from in the last 30 s (workers ping every 10 s); a killed remote worker stays active but turns unresponsive',
     }),
     jobs: z.array(workerJob).meta({ description: 'the jobs it holds under a lease now' }),
   })
