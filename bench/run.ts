@@ -88,10 +88,10 @@ const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}
 const r = (name: string, backend: string) => results[name]?.[backend];
 const rows = [
   [
-    'orchestration overhead per step, 50-step chain of builtin/echo (median of 20 runs; p90); without attestations',
+    'orchestration overhead per step, 50-step chain of builtin/echo (median of 20 runs; p90); without attestations; statements sent per step (on PostgreSQL each one a round trip)',
     ...backends.map((b) => {
       const x = r('overhead-per-step', b);
-      return `${fmt(x?.median_ms_per_step, 3)} ms (p90 ${fmt(x?.p90_ms_per_step, 3)}); ${fmt(x?.median_ms_per_step_unattested, 3)} ms`;
+      return `${fmt(x?.median_ms_per_step, 3)} ms (p90 ${fmt(x?.p90_ms_per_step, 3)}); ${fmt(x?.median_ms_per_step_unattested, 3)} ms; ${fmt(x?.statements_per_step, 1)} statements and ${fmt(x?.transactions_per_step, 2)} transactions per step`;
     }),
   ],
   [

@@ -8,6 +8,7 @@ import { documentAttestation, ocrWorkers } from './models.js';
 import { serverLoad } from './server-load.js';
 import { zkProving } from './zk.js';
 import { median, percentile } from './stats.js';
+import { countStatements } from './statement-count.js';
 
 /**
  * The benchmark scenarios. Each runs in its own process (bench/child.ts) so that its peak RSS is its own,
@@ -69,8 +70,10 @@ export async function overheadPerStep(context: ScenarioContext): Promise<Scenari
     await node.start();
     return { node, workflow: await node.engine.registerWorkflow(v.definition, v.digest) };
   };
+  const counter = countStatements();
   const nodes = [await open(true, 'attest'), await open(false, 'plain')];
   const perStep: [number[], number[]] = [[], []];
+  const countedRuns = 5;
   try {
     for (let run = 0; run < 25; run++) {
       for (const [i, { node, workflow }] of nodes.entries()) {
@@ -81,6 +84,15 @@ export async function overheadPerStep(context: ScenarioContext): Promise<Scenari
         if (run >= 5) perStep[i as 0 | 1].push((performance.now() - start) / steps.length);
       }
     }
+    // Statements are counted apart, with the other node stopped, so that its idle workers' polls are not
+    // counted; what remains is the step path's (and the few status reads of waitFor).
+    await nodes[1]!.node.stop();
+    const { node, workflow } = nodes[0]!;
+    counter.on();
+    for (let run = 0; run < countedRuns; run++) {
+      await node.waitFor((await node.engine.start({ workflow, inputs: { counted: run }, clientId: 'bench' })).id);
+    }
+    counter.off();
   } finally {
     for (const { node } of nodes) await node.stop();
   }
@@ -88,6 +100,8 @@ export async function overheadPerStep(context: ScenarioContext): Promise<Scenari
     median_ms_per_step: median(perStep[0]),
     p90_ms_per_step: percentile(perStep[0], 90),
     median_ms_per_step_unattested: median(perStep[1]),
+    statements_per_step: counter.statements / (countedRuns * steps.length),
+    transactions_per_step: counter.transactions / (countedRuns * steps.length),
   };
 }
 

@@ -295,7 +295,15 @@ export class VerityNode {
     this.proving?.start();
   }
 
-  async stop(drainMs = 10_000): Promise<void> {
+  /** Stops the node once: a second call (a signal handler and a finally block, say) waits for the first. */
+  stop(drainMs = 10_000): Promise<void> {
+    this.stopping ??= this.stopOnce(drainMs);
+    return this.stopping;
+  }
+
+  private stopping: Promise<void> | undefined;
+
+  private async stopOnce(drainMs: number): Promise<void> {
     if (this.started) {
       this.started = false;
       await this.worker?.stop(drainMs);
