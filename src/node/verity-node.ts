@@ -54,7 +54,10 @@ export interface NodeOptions {
   leaseMs: number;
   /** Period of the lease and deadline sweep. Default: 250 ms. */
   sweepIntervalMs: number;
-  /** How long an idle worker slot waits before asking the store again (work from other processes). Default: 500 ms. */
+  /**
+   * How long an idle worker slot waits before asking the store again, for work queued by other processes.
+   * Default: 500 ms on SQLite; 2 s on PostgreSQL, whose NOTIFY wakes idle slots at once (this is the safety net).
+   */
   pollMs: number;
   sqliteSynchronous: 'normal' | 'full';
   /** The coordinator's signing key (receipts, log checkpoints). Default: <dataDir>/keys/coordinator.key, or VERITY_COORDINATOR_KEY_FILE. */
@@ -100,7 +103,8 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
     executors: options.executors ?? defaultExecutors(),
     leaseMs: options.leaseMs ?? env.VERITY_LEASE_MS ?? 15_000,
     sweepIntervalMs: options.sweepIntervalMs ?? 250,
-    pollMs: options.pollMs ?? 500,
+    // On PostgreSQL idle workers are woken by other replicas' NOTIFY; the poll is only the safety net.
+    pollMs: options.pollMs ?? ((options.databaseUrl ?? env.VERITY_DATABASE_URL) ? 2000 : 500),
     sqliteSynchronous: options.sqliteSynchronous ?? env.VERITY_SQLITE_SYNC ?? 'normal',
     coordinatorKeyFile:
       options.coordinatorKeyFile ?? env.VERITY_COORDINATOR_KEY_FILE ?? join(dataDir, 'keys', 'coordinator.key'),
@@ -291,9 +295,16 @@ export class VerityNode {
     await this.sweeper.sweep();
     await this.engine.recover();
     this.sweeper.start();
+    // Jobs queued by other processes on the same database wake this one's idle workers (and the remote
+    // workers long-polling it) at once, where the database can say so.
+    this.unlisten = this.store.onJobsQueued?.((availableAt) =>
+      this.coordinator.notifier.jobsQueuedAt(availableAt, Date.now()),
+    );
     await this.worker?.start();
     this.proving?.start();
   }
+
+  private unlisten: (() => void) | undefined;
 
   /** Stops the node once: a second call (a signal handler and a finally block, say) waits for the first. */
   stop(drainMs = 10_000): Promise<void> {
@@ -306,6 +317,7 @@ export class VerityNode {
   private async stopOnce(drainMs: number): Promise<void> {
     if (this.started) {
       this.started = false;
+      this.unlisten?.();
       await this.worker?.stop(drainMs);
       await this.proving?.stop();
       await this.sweeper.stop();

@@ -49,6 +49,13 @@ export interface Store {
   readonly location: string;
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   readonly read: StoreReads;
+  /**
+   * Calls `listener` with the earliest `availableAt` of jobs that another process sharing the database
+   * queued, soon after it commits, so idle workers here claim at once instead of at their next poll. Only
+   * where the database can push (PostgreSQL's LISTEN/NOTIFY); a missed call costs latency, never work,
+   * since workers still poll. Returns the unsubscribe.
+   */
+  onJobsQueued?(listener: (availableAt: number) => void): () => void;
   close(): Promise<void>;
 }
 

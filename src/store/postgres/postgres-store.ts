@@ -10,6 +10,7 @@ import { schemaMigrations } from '../sql/schema.js';
 import { SqlReads, SqlTx } from '../sql/sql-store.js';
 import type { SqlConnection, SqlDialect } from '../sql/sql-store.js';
 import { executions } from '../sql/tables.js';
+import { JOBS_QUEUED_NOTICE_DDL, JobsQueuedListener } from './postgres-notices.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:5432/db`; a `schema` query parameter puts Verity's tables in that schema. */
@@ -139,13 +140,21 @@ export class PostgresStore implements Store {
   readonly location: string;
   readonly read: SqlReads;
 
+  private readonly notices: JobsQueuedListener;
+
   private constructor(
     private readonly pool: pg.Pool,
     private readonly readPool: pg.Pool,
     location: string,
+    listenerConfig: pg.ClientConfig,
   ) {
     this.location = location;
     this.read = new SqlReads(new Connection(readPool), dialect);
+    this.notices = new JobsQueuedListener(listenerConfig, [pool, readPool]);
+  }
+
+  onJobsQueued(listener: (availableAt: number) => void): () => void {
+    return this.notices.subscribe(listener);
   }
 
   static async open(options: PostgresOptions): Promise<PostgresStore> {
@@ -166,13 +175,13 @@ export class PostgresStore implements Store {
     if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
       throw new StoreError('invalid_url', `schema "${schema}" must be a lowercase identifier`);
     }
+    const connection: pg.ClientConfig = {
+      connectionString: url.toString(),
+      types,
+      ...(schema !== undefined && { options: `-c search_path=${schema}` }),
+    };
     const poolOf = (max: number) => {
-      const pool = new pg.Pool({
-        connectionString: url.toString(),
-        max,
-        types,
-        ...(schema !== undefined && { options: `-c search_path=${schema}` }),
-      });
+      const pool = new pg.Pool({ ...connection, max });
       // An idle client that loses its connection must not crash the process; the next query reconnects.
       pool.on('error', () => undefined);
       return pool;
@@ -185,6 +194,7 @@ export class PostgresStore implements Store {
       pool,
       readPool,
       safeUrl.toString() + (schema !== undefined ? ` (schema ${schema})` : ''),
+      connection,
     );
     try {
       if (schema !== undefined) {
@@ -199,6 +209,7 @@ export class PostgresStore implements Store {
           int: 'BIGINT',
           serialKey: 'BIGSERIAL PRIMARY KEY',
           txOrderDefault: '(pg_current_xact_id()::text::bigint)',
+          jobsQueuedNotice: JOBS_QUEUED_NOTICE_DDL,
         }),
         (fn) =>
           store.withClient(async (conn, client) => {
@@ -267,6 +278,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.notices.close();
     await Promise.all([this.pool.end(), this.readPool.end()]);
   }
 }

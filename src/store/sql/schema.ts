@@ -11,6 +11,11 @@ export interface DdlTypes {
    * which the adapters keep equal to commit order within an execution (SqlDialect.serializeEvents).
    */
   txOrderDefault: string;
+  /**
+   * Statements that make committed job inserts announce themselves to other processes (PostgreSQL: a
+   * trigger that NOTIFYs; SQLite: none, other processes on the file find work by polling).
+   */
+  jobsQueuedNotice: readonly string[];
 }
 
 /**
@@ -584,6 +589,11 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         'CREATE INDEX executions_finished ON executions (finished_at) WHERE finished_at IS NOT NULL',
         'CREATE INDEX steps_finished ON steps (finished_at) WHERE finished_at IS NOT NULL',
       ],
+    },
+    {
+      version: 16,
+      name: 'committed job inserts wake idle workers in other processes',
+      statements: [...types.jobsQueuedNotice],
     },
   ];
 }

@@ -126,7 +126,12 @@ export class SqliteStore implements Store {
     }
     try {
       await migrate(
-        schemaMigrations({ int: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT', txOrderDefault: '0' }),
+        schemaMigrations({
+          int: 'INTEGER',
+          serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+          txOrderDefault: '0',
+          jobsQueuedNotice: [],
+        }),
         (fn) => store.exclusive(() => fn(store.writer)),
       );
     } catch (error) {

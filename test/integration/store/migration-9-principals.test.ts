@@ -14,7 +14,12 @@ import type { Store } from '../../../src/store/store.js';
  * a voter and no in-flight job escapes the principal rule of claims.
  */
 
-const SQLITE_TYPES = { int: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT', txOrderDefault: '0' };
+const SQLITE_TYPES = {
+  int: 'INTEGER',
+  serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+  txOrderDefault: '0',
+  jobsQueuedNotice: [],
+};
 
 describe('migration 9 (principals) over existing rows', () => {
   let dir: string | undefined;
