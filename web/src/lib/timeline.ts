@@ -86,12 +86,12 @@ export function buildTimeline(events: readonly TimelineEvent[], now: number, ord
     } else if (event.type === 'job.started') {
       job.startedAt = at;
       job.outcome = 'running';
-      job.workerId ??= workerOf(event.actor);
+      noteWorker(job, event.actor);
     } else if (ENDINGS[event.type]) {
       job.outcome = ENDINGS[event.type]!;
       job.ended = true;
       job.end = at;
-      job.workerId ??= workerOf(event.actor);
+      noteWorker(job, event.actor);
       const error = errorOf(event.data?.['error']);
       if (error) job.error = error;
     }
@@ -125,6 +125,12 @@ function placeInLanes(stepId: string, bars: AttemptBar[]): TimelineRow {
     bar.lane = lane;
   }
   return { stepId, bars, lanes: Math.max(1, laneEnds.length) };
+}
+
+/** The worker named by an event's actor, unless an earlier event of the job named it already. */
+function noteWorker(job: AttemptBar, actor: string): void {
+  const worker = workerOf(actor);
+  if (job.workerId === undefined && worker !== undefined) job.workerId = worker;
 }
 
 function workerOf(actor: string): string | undefined {
