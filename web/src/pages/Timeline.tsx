@@ -133,7 +133,7 @@ function Bar({
     <button
       type="button"
       className={`timeline-bar ${bar.outcome}`}
-      data-step={stepId}
+      data-timeline-step={stepId}
       data-attempt={bar.attempt}
       data-outcome={bar.outcome}
       aria-label={describeAttempt(stepId, bar, (ms) => localTime(new Date(ms).toISOString()))}
