@@ -20,19 +20,29 @@ export function MetricChart({
   title,
   data,
   lines,
+  span,
   value,
+  counts = false,
+  axisWidth = 48,
 }: {
   title: string;
   data: Series;
   lines: ChartLine[];
+  /** The time the x axis spans, in Unix seconds: the same hour for every chart, however few points. */
+  span: [number, number];
   /** How a y value reads on the axis and in the legend. */
   value?: (v: number) => string;
+  /** Whole numbers: the y axis ticks only at integers. */
+  counts?: boolean;
+  axisWidth?: number;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | undefined>(undefined);
   const scheme = useColourScheme();
   const dataRef = useRef(data);
   dataRef.current = data;
+  const spanRef = useRef(span);
+  spanRef.current = span;
   const shape = lines.map((l) => `${l.label}:${l.colour}:${l.bars ? 'b' : 'l'}`).join('|');
 
   useEffect(() => {
@@ -51,14 +61,27 @@ export function MetricChart({
         width: Math.max(element.clientWidth, 200),
         height: HEIGHT,
         cursor: { drag: { x: false, y: false } },
-        scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-        axes: [axis, { ...axis, size: 56, values: (_u, splits) => splits.map(format) }],
+        scales: {
+          x: { time: true, range: () => spanRef.current },
+          y: { range: (_u, _min, max) => [0, counts ? Math.max(1, Math.ceil(max * 1.1)) : Math.max(1, max * 1.1)] },
+        },
+        axes: [
+          axis,
+          {
+            ...axis,
+            size: axisWidth,
+            values: (_u, splits) => splits.map(format),
+            ...(counts && { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000] }),
+          },
+        ],
         series: [
           {},
           ...lines.map((line) => ({
             label: line.label,
             stroke: colour(line.colour),
             width: 2,
+            // A minute alone between empty ones has no line to either side: its point shows it.
+            points: { show: true, size: 5, fill: colour(line.colour) },
             value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)),
             ...(line.bars && {
               fill: `${colour(line.colour)}55`,
@@ -82,7 +105,7 @@ export function MetricChart({
       made.destroy();
       chart.current = undefined;
     };
-    // `shape` sums up `lines`; the formatter is the caller's constant.
+    // `shape` sums up `lines`; the formatter and the options are the caller's constants.
   }, [shape, scheme]);
 
   useEffect(() => {

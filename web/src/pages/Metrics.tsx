@@ -43,6 +43,10 @@ function MetricsView({ summary }: { summary: MetricsSummary }) {
     setDepth((samples) => addDepthSample(samples, { at: Date.parse(summary.to) / 1000, depth: summary.queueDepth }));
   }, [summary.to, summary.queueDepth]);
   const depthData = useMemo(() => depthSeries(depth), [depth]);
+  const hour = useMemo<[number, number]>(
+    () => [Date.parse(summary.from) / 1000, Date.parse(summary.to) / 1000],
+    [summary.from, summary.to],
+  );
   const { totals } = summary;
   const idle = totals.executionsStarted === 0 && totals.stepsCompleted === 0 && totals.executionsFailed === 0;
 
@@ -76,6 +80,8 @@ function MetricsView({ summary }: { summary: MetricsSummary }) {
             { label: 'executions completed', colour: '--ok' },
           ]}
           value={count}
+          span={hour}
+          counts
         />
         <MetricChart
           title="Step latency (started → accepted)"
@@ -85,18 +91,24 @@ function MetricsView({ summary }: { summary: MetricsSummary }) {
             { label: 'p95', colour: '--queued' },
           ]}
           value={latencyLabel}
+          span={hour}
+          axisWidth={68}
         />
         <MetricChart
           title="Queue depth (jobs queued, seen since this page opened)"
           data={depthData}
           lines={[{ label: 'queued', colour: '--queued' }]}
           value={count}
+          span={hour}
+          counts
         />
         <MetricChart
           title="Failures (executions ended not completed, per minute)"
           data={series.failures}
           lines={[{ label: 'failed', colour: '--bad', bars: true }]}
           value={count}
+          span={hour}
+          counts
         />
       </div>
     </>
