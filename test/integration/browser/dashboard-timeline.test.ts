@@ -95,6 +95,7 @@ describe.skipIf(!available)('the execution timeline and the metrics page in Chro
     const timeline = page.getByLabel('timeline of attempts');
     // Live: the first bar appears while the execution runs, before the retry.
     await timeline.locator('[data-timeline-step="warm"]').first().waitFor({ timeout: 10_000 });
+    if ((await timeline.locator('[data-timeline-step="settle"]').count()) === 0) await shot('timeline-live');
     await timeline.locator('[data-timeline-step="settle"][data-outcome="completed"]').waitFor({ timeout: 20_000 });
 
     const wobbly = timeline.locator('[data-timeline-step="wobbly"]');

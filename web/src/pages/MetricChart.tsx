@@ -8,6 +8,8 @@ export interface ChartLine {
   /** A CSS variable of the palette, e.g. '--ok': the canvas needs the colour itself, read when drawn. */
   colour: string;
   bars?: boolean;
+  /** Draw every point: for a series with gaps, where a value alone between two has no line to show it. */
+  points?: boolean;
 }
 
 const HEIGHT = 180;
@@ -80,8 +82,7 @@ export function MetricChart({
             label: line.label,
             stroke: colour(line.colour),
             width: 2,
-            // A minute alone between empty ones has no line to either side: its point shows it.
-            points: { show: true, size: 5, fill: colour(line.colour) },
+            ...(line.points && { points: { show: true, size: 5, fill: colour(line.colour) } }),
             value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)),
             ...(line.bars && {
               fill: `${colour(line.colour)}55`,

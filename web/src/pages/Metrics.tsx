@@ -87,8 +87,9 @@ function MetricsView({ summary }: { summary: MetricsSummary }) {
           title="Step latency (started → accepted)"
           data={series.latency}
           lines={[
-            { label: 'p50', colour: '--ok' },
-            { label: 'p95', colour: '--queued' },
+            // A minute without completed steps has no latency: a minute alone between two such shows as a point.
+            { label: 'p50', colour: '--ok', points: true },
+            { label: 'p95', colour: '--queued', points: true },
           ]}
           value={latencyLabel}
           span={hour}
