@@ -12,6 +12,7 @@ import { Execution } from './pages/Execution';
 import { Workflows } from './pages/Workflows';
 import { Verify } from './pages/Verify';
 import { Workers } from './pages/Workers';
+import { Metrics } from './pages/Metrics';
 
 export function Root() {
   const [session, setSession] = useState<Session | undefined>(loadSession);
@@ -63,6 +64,7 @@ export function Root() {
         {route.page === 'workflows' && <Workflows />}
         {route.page === 'verify' && <Verify />}
         {route.page === 'workers' && <Workers />}
+        {route.page === 'metrics' && <Metrics />}
         {route.page === 'not-found' && (
           <div className="state empty">
             <p>There is no page “{route.path}”.</p>
@@ -75,7 +77,7 @@ export function Root() {
 }
 
 function Shell({ app, current, children }: { app?: AppContext; current?: string; children: ReactNode }) {
-  const link = (page: 'executions' | 'workflows' | 'workers' | 'verify', label: string) => (
+  const link = (page: 'executions' | 'workflows' | 'workers' | 'metrics' | 'verify', label: string) => (
     <a
       href={href({ page })}
       aria-current={current === page || (page === 'executions' && current === 'execution') ? 'page' : undefined}
@@ -94,6 +96,8 @@ function Shell({ app, current, children }: { app?: AppContext; current?: string;
           {app && link('workflows', 'Workflows')}
           {/* GET /v1/workers is the admin's: other keys do not see the entry. */}
           {app?.session.role === 'admin' && link('workers', 'Workers')}
+          {/* GET /v1/metrics/summary is the admin's too. */}
+          {app?.session.role === 'admin' && link('metrics', 'Metrics')}
           {link('verify', 'Verify')}
         </nav>
         {app && (

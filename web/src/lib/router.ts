@@ -10,6 +10,7 @@ export type Route =
   | { page: 'workflows' }
   | { page: 'workers' }
   | { page: 'verify' }
+  | { page: 'metrics' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -25,6 +26,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'workflows' && parts.length === 1) return { page: 'workflows' };
   if (parts[0] === 'verify' && parts.length === 1) return { page: 'verify' };
   if (parts[0] === 'workers' && parts.length === 1) return { page: 'workers' };
+  if (parts[0] === 'metrics' && parts.length === 1) return { page: 'metrics' };
   return { page: 'not-found', path };
 }
 
@@ -44,6 +46,8 @@ export function href(route: Route): string {
       return '#/verify';
     case 'workers':
       return '#/workers';
+    case 'metrics':
+      return '#/metrics';
     case 'not-found':
       return `#/${route.path}`;
   }

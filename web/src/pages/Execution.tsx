@@ -1,7 +1,4 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Background, Controls, ReactFlow, useNodesState } from '@xyflow/react';
-import type { Edge, Node, NodeMouseHandler } from '@xyflow/react';
-import '@xyflow/react/dist/style.css';
 import { VerityApiError } from 'verity/sdk';
 import type { EventView, ExecutionView, StepSummary, WorkflowDetail } from 'verity/sdk';
 import type { VerificationReport } from 'verity/verify';
@@ -9,13 +6,15 @@ import { Loaded, StatusBadge, Time } from '../components';
 import { ReportView } from '../report';
 import { useApp } from '../lib/app-context';
 import { applyEvents, mergeEvents } from '../lib/events';
-import { NODE_HEIGHT, NODE_WIDTH, layoutGraph } from '../lib/graph';
 import { pinKey, pinnedKey, sameKey } from '../lib/pins';
 import { mayAct } from '../lib/role';
 import { isTerminal, statusColour } from '../lib/status';
 import { units } from '../lib/time';
 import { useLoad } from '../lib/use-load';
 import { StepDetails } from './StepDetails';
+import { ExecutionGraph } from './ExecutionGraph';
+import { Timeline } from './Timeline';
+import { ZkProving } from './ZkProving';
 import { fingerprint, verifyHere } from '../lib/verify-run';
 import type { Level } from '../lib/verify-run';
 
@@ -105,6 +104,17 @@ function ExecutionDetail({ initial, workflow }: { initial: ExecutionView; workfl
     }
   };
 
+  // Escape closes the step's panel from anywhere on the page (a control that uses the key itself stops it).
+  useEffect(() => {
+    if (selected === undefined) return;
+    const close = (event: KeyboardEvent) => {
+      if (event.key === 'Escape' && !event.defaultPrevented) setSelected(undefined);
+    };
+    addEventListener('keydown', close);
+    return () => removeEventListener('keydown', close);
+  }, [selected]);
+
+  const stepOrder = useMemo(() => view.steps.map((s) => s.id), [view.steps]);
   const step = view.steps.find((s) => s.id === selected);
   const terminal = isTerminal(view.status);
   return (
@@ -168,7 +178,12 @@ function ExecutionDetail({ initial, workflow }: { initial: ExecutionView; workfl
       <div className="split">
         <div className="graph card" aria-label="the workflow's steps">
           {workflow ? (
-            <Dag definition={workflow.definition} steps={view.steps} selected={selected} onSelect={setSelected} />
+            <ExecutionGraph
+              definition={workflow.definition}
+              steps={view.steps}
+              selected={selected}
+              onSelect={setSelected}
+            />
           ) : (
             <p className="state">The workflow definition is not readable with this key; the steps are listed.</p>
           )}
@@ -193,10 +208,21 @@ function ExecutionDetail({ initial, workflow }: { initial: ExecutionView; workfl
           {step ? (
             <StepPanel executionId={view.executionId} step={step} events={events.filter((e) => e.stepId === step.id)} />
           ) : (
-            <p className="muted">Choose a step to see its attempts, errors and events.</p>
+            <p className="muted">
+              Choose a step (click, or Enter on a focused node or bar) to see its attempts, errors and events; Escape
+              closes it.
+            </p>
           )}
         </aside>
       </div>
+      <Timeline events={events} order={stepOrder} running={!terminal} selected={selected} onSelect={setSelected} />
+      <ZkProving
+        view={view}
+        events={events}
+        asksForZk={workflow?.definition['verification_level'] === 'zk'}
+        ended={terminal}
+        refresh={refresh}
+      />
       {view.result !== null && view.result !== undefined && (
         <details className="card" open>
           <summary>Result</summary>
@@ -222,73 +248,6 @@ function ExecutionDetail({ initial, workflow }: { initial: ExecutionView; workfl
         )}
       </details>
     </section>
-  );
-}
-
-function Dag({
-  definition,
-  steps,
-  selected,
-  onSelect,
-}: {
-  definition: Record<string, unknown>;
-  steps: StepSummary[];
-  selected: string | undefined;
-  onSelect: (id: string) => void;
-}) {
-  const laid = useMemo(() => layoutGraph(definition), [definition]);
-  const status = new Map(steps.map((s) => [s.id, s.status]));
-  const decorate = (node: Node): Node => {
-    const state = status.get(node.id) ?? 'pending';
-    return {
-      ...node,
-      data: { label: `${node.id} · ${state}` },
-      className: `dag-node${selected === node.id ? ' selected' : ''}`,
-      style: { borderColor: statusColour(state), boxShadow: `inset 6px 0 0 ${statusColour(state)}` },
-      ariaLabel: `step ${node.id}: ${state}`,
-    };
-  };
-  // React Flow's own node state: it writes each node's measured size back (through onNodesChange), and an
-  // update keeps it by spreading the node, so a state change never sends a node back to unmeasured (which
-  // hides the node and its edges until the browser happens to resize it).
-  const [nodes, setNodes, onNodesChange] = useNodesState<Node>(
-    laid.nodes.map((n) =>
-      decorate({
-        id: n.id,
-        position: { x: n.x, y: n.y },
-        // The size dagre placed the node with.
-        width: NODE_WIDTH,
-        height: NODE_HEIGHT,
-        data: {},
-        connectable: false,
-        draggable: false,
-      }),
-    ),
-  );
-  const look = steps.map((s) => `${s.id}=${s.status}`).join(',') + `|${selected ?? ''}`;
-  useEffect(() => {
-    setNodes((current) => current.map(decorate));
-    // `look` sums up everything decorate reads.
-  }, [look, setNodes]);
-  const edges: Edge[] = laid.edges.map((e) => ({ ...e, animated: status.get(e.target) === 'running' }));
-  const click: NodeMouseHandler = (_event, node) => onSelect(node.id);
-  return (
-    <div className="dag">
-      <ReactFlow
-        nodes={nodes}
-        edges={edges}
-        onNodesChange={onNodesChange}
-        onNodeClick={click}
-        fitView
-        fitViewOptions={{ maxZoom: 1.2 }}
-        nodesConnectable={false}
-        proOptions={{ hideAttribution: true }}
-        colorMode="system"
-      >
-        <Background />
-        <Controls showInteractive={false} />
-      </ReactFlow>
-    </div>
   );
 }
 
