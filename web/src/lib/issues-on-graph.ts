@@ -5,8 +5,8 @@ export interface Issue {
   path: string;
   code: string;
   message: string;
-  line?: number;
-  column?: number;
+  line?: number | undefined;
+  column?: number | undefined;
 }
 
 export interface PlacedIssue extends Issue {
