@@ -204,7 +204,10 @@ export function CheckDefinition({
           {placed && placed.byStep.size > 0 && (
             <>
               <h3 className="small">On steps</h3>
-              <IssueList issues={[...placed.byStep.values()].flat()} label="issues on steps" />
+              <IssueList
+                issues={[...placed.byStep].flatMap(([step, list]) => list.map((issue) => ({ ...issue, step })))}
+                label="issues on steps"
+              />
             </>
           )}
         </div>
@@ -234,7 +237,7 @@ function Verdict({ checked, stale }: { checked: Checked; stale: boolean }) {
       )}
       {result.summary && (
         <p className="small muted">
-          Digest <span className="mono">{result.summary.digest}</span>
+          Digest <span className="mono digest-full">{result.summary.digest}</span>
         </p>
       )}
       {stale && <p className="small muted">Edited since this check: check again to update the marks.</p>}
@@ -242,13 +245,14 @@ function Verdict({ checked, stale }: { checked: Checked; stale: boolean }) {
   );
 }
 
-function IssueList({ issues, label }: { issues: PlacedIssue[]; label: string }) {
+function IssueList({ issues, label }: { issues: (PlacedIssue & { step?: string })[]; label: string }) {
   return (
     <ul className="issues" aria-label={label}>
       {issues.map((issue, index) => (
         <li key={index} className={issue.severity} data-path={issue.path}>
           <span className="mono small">
-            {issue.severity === 'error' ? '✗' : '!'} {issue.path || '(the definition)'}
+            {issue.severity === 'error' ? '✗' : '!'} {issue.step !== undefined && <strong>{issue.step} · </strong>}
+            {issue.path || '(the definition)'}
             {issue.line !== undefined && ` · line ${issue.line}${issue.column !== undefined ? `:${issue.column}` : ''}`}
           </span>
           <div>{issue.message}</div>
