@@ -1,4 +1,4 @@
-import type { StepMark } from './graph';
+import type { StepMark } from './graph.js';
 
 /** One problem the validator found (POST /v1/workflows/validate), as the SDK returns it. */
 export interface Issue {

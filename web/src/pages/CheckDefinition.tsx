@@ -143,6 +143,7 @@ export function CheckDefinition({
             disabled={loading}
             placeholder={loading ? 'Loading the definition…' : 'id: …\nsteps:\n  - id: …'}
             spellCheck={false}
+            wrap="off"
             onChange={(e) => setText(e.target.value)}
             onKeyDown={(e) => {
               if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void check();

@@ -166,6 +166,7 @@ function DefinitionYaml({ definition }: { definition: Record<string, unknown> })
           </button>
         </div>
       </div>
+      <p className="small muted">As the server keeps it: every default filled in. The digest is of this form.</p>
       <pre className="definition-yaml" tabIndex={0} aria-label="the definition as YAML">
         {yaml}
       </pre>
