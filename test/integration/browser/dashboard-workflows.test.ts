@@ -58,6 +58,30 @@ const SECOND = {
   outputs: { result: 'steps.label.output' },
 };
 
+/** Every kind of field the form draws, and one it cannot (a oneOf): the step answers the inputs it got. */
+const KINDS = {
+  id: 'form-kinds',
+  name: 'Form kinds',
+  inputs: {
+    type: 'object',
+    required: ['loud', 'options'],
+    properties: {
+      tags: { type: 'array', items: { type: 'string' }, maxItems: 3, title: 'Tags' },
+      colours: { type: 'array', items: { enum: ['red', 'green', 'blue'] }, title: 'Colours' },
+      loud: { type: 'boolean', title: 'Loud' },
+      quiet: { type: 'boolean', title: 'Quiet' },
+      options: {
+        type: 'object',
+        title: 'Options',
+        required: ['depth'],
+        properties: { depth: { type: 'integer', title: 'Depth' }, ratio: { type: 'number', title: 'Ratio' } },
+      },
+      either: { oneOf: [{ type: 'string' }, { type: 'number' }], title: 'Either' },
+    },
+  },
+  steps: [{ id: 'echo', step_type: 'data_processing', input_mappings: { all: 'inputs' }, expression: 'all' }],
+};
+
 const BROKEN = `id: broken
 steps:
   - id: start
@@ -124,6 +148,7 @@ describe.skipIf(!available)('the workflow pages of the dashboard in Chromium', (
     const publisher = new VerityClient({ server: server.url, apiKey: publisherKey });
     await publisher.publishWorkflow(FIRST);
     await publisher.publishWorkflow(SECOND);
+    await publisher.publishWorkflow(KINDS);
 
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
@@ -213,6 +238,43 @@ describe.skipIf(!available)('the workflow pages of the dashboard in Chromium', (
     await page.getByText('"label": "seven"').waitFor({ timeout: 10_000 });
     expect(await page.locator('details.card pre').first().textContent()).toContain('"value": 21');
     await shot('workflow-run-completed');
+  });
+
+  it('draws lists, choices, checkboxes, nested objects and a JSON field, and sends what they hold', async () => {
+    await page.goto(`${server.url}/#/workflows/form-kinds`);
+    const run = page.getByRole('button', { name: 'Run v1' });
+    await run.waitFor();
+    await page.getByLabel(/^Tags/).fill('alpha\nbeta gamma');
+    await page.getByLabel('green', { exact: true }).check();
+    await page.getByLabel('red', { exact: true }).check();
+    await page.getByLabel('Loud', { exact: true }).check();
+    await page.getByLabel(/^Quiet/).selectOption('false');
+    await page.getByLabel(/^Ratio/).fill('0.5');
+    await page.getByLabel(/^Either/).fill('not json');
+    await run.click();
+    // The nested required field and the bad JSON, each named; the focus on the first.
+    await page.getByText('inputs.options.depth: required; fill it in').waitFor();
+    await page.getByText(/^inputs\.either: not JSON/).waitFor();
+    const focused = await page.evaluate(
+      () =>
+        (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id,
+    );
+    expect(focused).toBe(await page.getByLabel(/^Depth/).getAttribute('id'));
+    await shot('workflow-form-kinds');
+    await page.getByLabel(/^Depth/).fill('4');
+    await page.getByLabel(/^Either/).fill('12');
+    await run.click();
+    await page.waitForURL(/#\/executions\/[^/]+$/);
+    await page.locator('.step-button[data-step="echo"][data-status="completed"]').waitFor({ timeout: 15_000 });
+    const result = await page.locator('details.card pre').first().textContent();
+    expect(JSON.parse(result ?? 'null')).toEqual({
+      tags: ['alpha', 'beta gamma'],
+      colours: ['red', 'green'],
+      loud: true,
+      quiet: false,
+      options: { depth: 4, ratio: 0.5 },
+      either: 12,
+    });
   });
 
   it('marks the step each problem is about in the checker, lists the rest, and publishes what passes', async () => {
