@@ -75,7 +75,8 @@ function Drawing({
         .join(' '),
       style: colour ? { borderColor: colour, boxShadow: `inset 6px 0 0 ${colour}` } : {},
       ariaLabel: `step ${title.replaceAll('\n', '; ')}`,
-      domAttributes: { title, ...({ 'data-step': node.id, 'data-mark': mark?.tone ?? '' } as object) },
+      // data-* attributes name the node for tests and styles; React Flow's type lists only the named ones.
+      domAttributes: { title, ...({ 'data-step': node.id, 'data-mark': mark?.tone ?? '' } as Record<string, string>) },
     };
   };
   const steps = new Map(laid.nodes.map((n) => [n.id, n.step]));
