@@ -180,6 +180,13 @@ export class VerityClient {
     return (await this.request('GET', '/v1/workflows', z.object({ workflows: z.array(workflowVersion) }))).workflows;
   }
 
+  /** Every version of one of your principal's workflows, oldest first; another principal's is a 404. */
+  async listWorkflowVersions(id: string): Promise<WorkflowSummary[]> {
+    return (
+      await this.request('GET', `/v1/workflows/${enc(id)}/versions`, z.object({ versions: z.array(workflowVersion) }))
+    ).versions;
+  }
+
   /** One of your principal's workflows; another principal's is a 404, as if it did not exist. */
   getWorkflow(id: string, version?: number): Promise<WorkflowDetail> {
     return this.request(

@@ -10,6 +10,8 @@ import { SignIn } from './pages/SignIn';
 import { Executions } from './pages/Executions';
 import { Execution } from './pages/Execution';
 import { Workflows } from './pages/Workflows';
+import { Workflow } from './pages/Workflow';
+import { CheckDefinition } from './pages/CheckDefinition';
 import { Verify } from './pages/Verify';
 import { Workers } from './pages/Workers';
 import { Metrics } from './pages/Metrics';
@@ -62,6 +64,8 @@ export function Root() {
         {route.page === 'executions' && <Executions status={route.status} workflow={route.workflow} />}
         {route.page === 'execution' && <Execution id={route.id} />}
         {route.page === 'workflows' && <Workflows />}
+        {route.page === 'workflow' && <Workflow id={route.id} version={route.version} />}
+        {route.page === 'check' && <CheckDefinition workflow={route.workflow} version={route.version} />}
         {route.page === 'verify' && <Verify />}
         {route.page === 'workers' && <Workers />}
         {route.page === 'metrics' && <Metrics />}
@@ -80,7 +84,13 @@ function Shell({ app, current, children }: { app?: AppContext; current?: string;
   const link = (page: 'executions' | 'workflows' | 'workers' | 'metrics' | 'verify', label: string) => (
     <a
       href={href({ page })}
-      aria-current={current === page || (page === 'executions' && current === 'execution') ? 'page' : undefined}
+      aria-current={
+        current === page ||
+        (page === 'executions' && current === 'execution') ||
+        (page === 'workflows' && (current === 'workflow' || current === 'check'))
+          ? 'page'
+          : undefined
+      }
     >
       {label}
     </a>

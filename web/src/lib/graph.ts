@@ -21,6 +21,18 @@ export interface GraphEdge {
   target: string;
 }
 
+/**
+ * What a drawing of a definition says about one step besides its id and type: a state, a count of
+ * problems. `colour` outlines the node; `tone` picks a colour from the palette when no colour is given.
+ */
+export interface StepMark {
+  note?: string;
+  colour?: string;
+  tone?: 'bad' | 'warn' | 'ok';
+  /** The hover text, also read out with the node. */
+  title?: string;
+}
+
 export const NODE_WIDTH = 180;
 export const NODE_HEIGHT = 56;
 

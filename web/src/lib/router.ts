@@ -8,6 +8,8 @@ export type Route =
   | { page: 'executions'; status?: string; workflow?: string }
   | { page: 'execution'; id: string }
   | { page: 'workflows' }
+  | { page: 'workflow'; id: string; version?: number }
+  | { page: 'check'; workflow?: string; version?: number }
   | { page: 'workers' }
   | { page: 'verify' }
   | { page: 'metrics' }
@@ -24,6 +26,18 @@ export function parseRoute(hash: string): Route {
   }
   if (parts[0] === 'executions' && parts.length === 2) return { page: 'execution', id: parts[1]! };
   if (parts[0] === 'workflows' && parts.length === 1) return { page: 'workflows' };
+  if (parts[0] === 'workflows' && parts.length === 2) return { page: 'workflow', id: parts[1]! };
+  if (parts[0] === 'workflows' && parts.length === 4 && parts[2] === 'versions' && /^[1-9]\d*$/.test(parts[3]!))
+    return { page: 'workflow', id: parts[1]!, version: Number(parts[3]) };
+  if (parts[0] === 'check' && parts.length === 1) {
+    const workflow = params.get('workflow');
+    const version = params.get('version');
+    return {
+      page: 'check',
+      ...(workflow && { workflow }),
+      ...(workflow && version && /^[1-9]\d*$/.test(version) && { version: Number(version) }),
+    };
+  }
   if (parts[0] === 'verify' && parts.length === 1) return { page: 'verify' };
   if (parts[0] === 'workers' && parts.length === 1) return { page: 'workers' };
   if (parts[0] === 'metrics' && parts.length === 1) return { page: 'metrics' };
@@ -42,6 +56,14 @@ export function href(route: Route): string {
       return `#/executions/${encodeURIComponent(route.id)}`;
     case 'workflows':
       return '#/workflows';
+    case 'workflow':
+      return `#/workflows/${encodeURIComponent(route.id)}${route.version === undefined ? '' : `/versions/${route.version}`}`;
+    case 'check': {
+      const params = new URLSearchParams();
+      if (route.workflow) params.set('workflow', route.workflow);
+      if (route.workflow && route.version !== undefined) params.set('version', String(route.version));
+      return `#/check${params.size > 0 ? `?${params.toString()}` : ''}`;
+    }
     case 'verify':
       return '#/verify';
     case 'workers':

@@ -10,6 +10,9 @@ export function Workflows() {
     <section>
       <div className="page-head">
         <h1>Workflows</h1>
+        <div className="actions">
+          <a href={href({ page: 'check' })}>Check a definition</a>
+        </div>
       </div>
       <Loaded
         load={load}
@@ -31,22 +34,26 @@ export function Workflows() {
                   <th>Steps</th>
                   <th>Owner</th>
                   <th>Published</th>
+                  <th>Runs</th>
                 </tr>
               </thead>
               <tbody>
                 {list.map((w) => (
-                  <tr key={w.workflowId}>
+                  <tr key={w.workflowId} data-workflow={w.workflowId}>
                     <td>
-                      <a href={href({ page: 'executions', workflow: w.workflowId })} title="its executions">
-                        {w.name || w.workflowId}
-                      </a>
+                      <a href={href({ page: 'workflow', id: w.workflowId })}>{w.name || w.workflowId}</a>
                       <div className="muted mono small">{w.workflowId}</div>
                     </td>
-                    <td>v{w.version}</td>
+                    <td>
+                      <a href={href({ page: 'workflow', id: w.workflowId, version: w.version })}>v{w.version}</a>
+                    </td>
                     <td>{w.steps}</td>
                     <td>{w.owner}</td>
                     <td>
                       <Time at={w.createdAt} />
+                    </td>
+                    <td>
+                      <a href={href({ page: 'executions', workflow: w.workflowId })}>Executions</a>
                     </td>
                   </tr>
                 ))}
