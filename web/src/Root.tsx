@@ -12,6 +12,9 @@ import { Execution } from './pages/Execution';
 import { Workflows } from './pages/Workflows';
 import { Verify } from './pages/Verify';
 import { Workers } from './pages/Workers';
+import { Market } from './pages/market/Market';
+import { Listing } from './pages/market/Listing';
+import { Account } from './pages/market/Account';
 
 export function Root() {
   const [session, setSession] = useState<Session | undefined>(loadSession);
@@ -63,6 +66,9 @@ export function Root() {
         {route.page === 'workflows' && <Workflows />}
         {route.page === 'verify' && <Verify />}
         {route.page === 'workers' && <Workers />}
+        {route.page === 'market' && <Market q={route.q} tag={route.tag} sort={route.sort} />}
+        {route.page === 'listing' && <Listing id={route.id} />}
+        {route.page === 'account' && <Account />}
         {route.page === 'not-found' && (
           <div className="state empty">
             <p>There is no page “{route.path}”.</p>
@@ -75,10 +81,16 @@ export function Root() {
 }
 
 function Shell({ app, current, children }: { app?: AppContext; current?: string; children: ReactNode }) {
-  const link = (page: 'executions' | 'workflows' | 'workers' | 'verify', label: string) => (
+  const link = (page: 'executions' | 'workflows' | 'workers' | 'verify' | 'market' | 'account', label: string) => (
     <a
       href={href({ page })}
-      aria-current={current === page || (page === 'executions' && current === 'execution') ? 'page' : undefined}
+      aria-current={
+        current === page ||
+        (page === 'executions' && current === 'execution') ||
+        (page === 'market' && current === 'listing')
+          ? 'page'
+          : undefined
+      }
     >
       {label}
     </a>
@@ -92,6 +104,8 @@ function Shell({ app, current, children }: { app?: AppContext; current?: string;
         <nav aria-label="Main">
           {app && link('executions', 'Executions')}
           {app && link('workflows', 'Workflows')}
+          {app && link('market', 'Marketplace')}
+          {app && link('account', 'Account')}
           {/* GET /v1/workers is the admin's: other keys do not see the entry. */}
           {app?.session.role === 'admin' && link('workers', 'Workers')}
           {link('verify', 'Verify')}
