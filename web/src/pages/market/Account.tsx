@@ -179,58 +179,70 @@ function Settlements() {
         isEmpty={(page) => page.settlements.length === 0 && pages.first}
         empty={<p>No settled marketplace run has touched this account yet.</p>}
       >
-        {(page) => (
-          <>
-            <div className="table-wrap">
-              <table className="list">
-                <thead>
-                  <tr>
-                    <th>Settled</th>
-                    <th>Execution</th>
-                    <th>Outcome</th>
-                    <th>Price</th>
-                    <th>Compute</th>
-                    <th>Fee</th>
-                    <th>Your postings</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.settlements.map((s) => (
-                    <tr key={`${s.execution_id}|${s.revision}`} data-execution={s.execution_id}>
-                      <td>
-                        <Time at={s.settled_at} />
-                      </td>
-                      <td>
-                        <a className="mono" href={href({ page: 'execution', id: s.execution_id })}>
-                          {s.execution_id.slice(0, 8)}
-                        </a>
-                        {s.revision > 1 && <span className="muted"> rev {s.revision}</span>}{' '}
-                        <a className="small" href={href({ page: 'listing', id: s.listing_id })}>
-                          listing
-                        </a>
-                      </td>
-                      <td>
-                        <StatusBadge status={s.outcome} />
-                      </td>
-                      <td className="num">{s.price === undefined ? '—' : credits(s.price)}</td>
-                      <td className="num">{s.compute_cost === undefined ? '—' : credits(s.compute_cost)}</td>
-                      <td className="num">{s.fee === undefined ? '—' : credits(s.fee)}</td>
-                      <td className="postings small">
-                        {s.postings.map((p, i) => (
-                          <div key={i}>
-                            <span className={`num ${sign(p.amount)}`}>{signedCredits(p.amount)}</span>{' '}
-                            <span className="muted">{p.why}</span>
-                          </div>
-                        ))}
-                      </td>
+        {(page) => {
+          // A buyer's and a worker's view has no price, compute or fee (the publisher's and an admin's has).
+          const amounts = page.settlements.some((s) => s.price !== undefined);
+          return (
+            <>
+              <div className="table-wrap">
+                <table className="list">
+                  <thead>
+                    <tr>
+                      <th>Settled</th>
+                      <th>Execution</th>
+                      <th>Outcome</th>
+                      {amounts && (
+                        <>
+                          <th>Price</th>
+                          <th>Compute</th>
+                          <th>Fee</th>
+                        </>
+                      )}
+                      <th>Your postings</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager pages={pages} next={page.next_cursor} />
-          </>
-        )}
+                  </thead>
+                  <tbody>
+                    {page.settlements.map((s) => (
+                      <tr key={`${s.execution_id}|${s.revision}`} data-execution={s.execution_id}>
+                        <td>
+                          <Time at={s.settled_at} />
+                        </td>
+                        <td>
+                          <a className="mono" href={href({ page: 'execution', id: s.execution_id })}>
+                            {s.execution_id.slice(0, 8)}
+                          </a>
+                          {s.revision > 1 && <span className="muted"> rev {s.revision}</span>}{' '}
+                          <a className="small" href={href({ page: 'listing', id: s.listing_id })}>
+                            listing
+                          </a>
+                        </td>
+                        <td>
+                          <StatusBadge status={s.outcome} />
+                        </td>
+                        {amounts && (
+                          <>
+                            <td className="num">{s.price === undefined ? '—' : credits(s.price)}</td>
+                            <td className="num">{s.compute_cost === undefined ? '—' : credits(s.compute_cost)}</td>
+                            <td className="num">{s.fee === undefined ? '—' : credits(s.fee)}</td>
+                          </>
+                        )}
+                        <td className="postings small">
+                          {s.postings.map((p, i) => (
+                            <div key={i}>
+                              <span className={`num ${sign(p.amount)}`}>{signedCredits(p.amount)}</span>{' '}
+                              <span className="muted">{p.why}</span>
+                            </div>
+                          ))}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <Pager pages={pages} next={page.next_cursor} />
+            </>
+          );
+        }}
       </Loaded>
     </div>
   );
