@@ -237,10 +237,6 @@ describe.skipIf(!available)('the dashboard marketplace in Chromium', () => {
         await shot(name);
         expect(await overflow(), name).toBeLessThanOrEqual(0);
       }
-      await page
-        .locator('.reviews')
-        .scrollIntoViewIfNeeded()
-        .catch(() => undefined);
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }

@@ -102,7 +102,7 @@ function Transactions() {
         {(page) => (
           <>
             <div className="table-wrap">
-              <table className="list">
+              <table className="list stack-on-phone">
                 <thead>
                   <tr>
                     <th>When</th>
@@ -122,10 +122,14 @@ function Transactions() {
                         <td>
                           <Time at={t.created_at} />
                         </td>
-                        <td>{t.kind}</td>
-                        <td className={`num ${sign(net.available)}`}>{signedOrDash(net.available)}</td>
-                        <td className={`num ${sign(net.held)}`}>{signedOrDash(net.held)}</td>
-                        <td className="postings small">
+                        <td data-label="Kind">{t.kind}</td>
+                        <td className={`num ${sign(net.available)}`} data-label="Available">
+                          {signedOrDash(net.available)}
+                        </td>
+                        <td className={`num ${sign(net.held)}`} data-label="Held">
+                          {signedOrDash(net.held)}
+                        </td>
+                        <td className="postings small" data-label="Postings">
                           {t.postings.map((p, i) => (
                             <div key={i}>
                               <span className={`num ${sign(p.amount)}`}>{signedCredits(p.amount)}</span>{' '}
@@ -136,7 +140,7 @@ function Transactions() {
                             </div>
                           ))}
                         </td>
-                        <td className="small">
+                        <td className="small" data-label="For">
                           {t.execution_id && (
                             <a className="mono" href={href({ page: 'execution', id: t.execution_id })}>
                               {t.execution_id.slice(0, 8)}
@@ -185,7 +189,7 @@ function Settlements() {
           return (
             <>
               <div className="table-wrap">
-                <table className="list">
+                <table className="list stack-on-phone">
                   <thead>
                     <tr>
                       <th>Settled</th>
@@ -207,7 +211,7 @@ function Settlements() {
                         <td>
                           <Time at={s.settled_at} />
                         </td>
-                        <td>
+                        <td data-label="Execution">
                           <a className="mono" href={href({ page: 'execution', id: s.execution_id })}>
                             {s.execution_id.slice(0, 8)}
                           </a>
@@ -216,17 +220,23 @@ function Settlements() {
                             listing
                           </a>
                         </td>
-                        <td>
+                        <td data-label="Outcome">
                           <StatusBadge status={s.outcome} />
                         </td>
                         {amounts && (
                           <>
-                            <td className="num">{s.price === undefined ? '—' : credits(s.price)}</td>
-                            <td className="num">{s.compute_cost === undefined ? '—' : credits(s.compute_cost)}</td>
-                            <td className="num">{s.fee === undefined ? '—' : credits(s.fee)}</td>
+                            <td className="num" data-label="Price">
+                              {s.price === undefined ? '—' : credits(s.price)}
+                            </td>
+                            <td className="num" data-label="Compute">
+                              {s.compute_cost === undefined ? '—' : credits(s.compute_cost)}
+                            </td>
+                            <td className="num" data-label="Fee">
+                              {s.fee === undefined ? '—' : credits(s.fee)}
+                            </td>
                           </>
                         )}
-                        <td className="postings small">
+                        <td className="postings small" data-label="Yours">
                           {s.postings.map((p, i) => (
                             <div key={i}>
                               <span className={`num ${sign(p.amount)}`}>{signedCredits(p.amount)}</span>{' '}

@@ -112,7 +112,7 @@ export function Market({ q, tag, sort }: { q: string | undefined; tag: string | 
         {(page) => (
           <>
             <div className="table-wrap">
-              <table className="list listings">
+              <table className="list listings stack-on-phone">
                 <thead>
                   <tr>
                     <th>Listing</th>
@@ -143,9 +143,15 @@ export function Market({ q, tag, sort }: { q: string | undefined; tag: string | 
                           </div>
                         )}
                       </td>
-                      <td>{l.owner}</td>
-                      <td className="num price">{priceHeadline(l)}</td>
-                      <td className="num rating" title={l.rating === null ? undefined : `average ${l.rating}`}>
+                      <td data-label="Publisher">{l.owner}</td>
+                      <td className="num price" data-label="Price">
+                        {priceHeadline(l)}
+                      </td>
+                      <td
+                        className="num rating"
+                        data-label="Rating"
+                        title={l.rating === null ? undefined : `average ${l.rating}`}
+                      >
                         {l.rating !== null && (
                           <span className="stars" aria-hidden="true">
                             {stars(l.rating)}{' '}
@@ -153,7 +159,9 @@ export function Market({ q, tag, sort }: { q: string | undefined; tag: string | 
                         )}
                         {ratingText(l.rating, l.rating_count)}
                       </td>
-                      <td className="num">{l.total_executions}</td>
+                      <td className="num" data-label="Completed runs">
+                        {l.total_executions}
+                      </td>
                     </tr>
                   ))}
                 </tbody>
