@@ -182,6 +182,11 @@ describe.skipIf(!available)('the dashboard marketplace in Chromium', () => {
     // Keyboard: the stars are radios in one group.
     await page.getByLabel('4 stars').focus();
     await page.keyboard.press('Space');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowLeft');
+    expect(await page.getByLabel('4 stars').isChecked()).toBe(true);
+    await page.locator('.rate-form').scrollIntoViewIfNeeded();
+    await shot('rate-keyboard');
     await page.getByLabel('Review (optional)').fill('Doubled 21 into 42, and the receipt checks out.');
     await page.getByRole('button', { name: 'Rate', exact: true }).click();
     await page.getByText('Thank you: your rating is in.').waitFor();

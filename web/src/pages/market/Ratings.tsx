@@ -5,6 +5,7 @@ import { useApp } from '../../lib/app-context';
 import { ratableRuns, ratingText, stars } from '../../lib/market';
 import type { SettledRun } from '../../lib/market';
 import { href } from '../../lib/router';
+import { localTime } from '../../lib/time';
 import { useLoad } from '../../lib/use-load';
 import { refusal } from './errors';
 
@@ -163,7 +164,7 @@ function RateForm({ listing, onRated }: { listing: ListingView; onRated: () => v
                 <select value={executionId} onChange={(e) => setRun(e.target.value)}>
                   {runs.map((r) => (
                     <option key={r.execution_id} value={r.execution_id}>
-                      {r.execution_id.slice(0, 8)} · settled {new Date(r.settled_at).toLocaleString()}
+                      {r.execution_id.slice(0, 8)} · settled {localTime(r.settled_at)}
                     </option>
                   ))}
                 </select>
