@@ -14,8 +14,8 @@ import type { ServerProcess } from '../../support/server.js';
  * The dashboard's marketplace in a real browser, against a real `verity serve` with in-process workers: an
  * admin credits a buyer, a publisher lists a workflow at a price; the buyer signs in, finds the listing by
  * searching, runs it (bad inputs refused first, here and by the server), follows the run to completed,
- * rates it and sees the review, and finds the charge on the account page; the publisher pauses and resumes
- * the listing. No console errors. Screenshots go to test-output/dashboard-market/ (1280×800 and 390×844).
+ * rates it and sees the review, and finds the charge on the account page; subscribes to a subscription
+ * listing and unsubscribes; the publisher pauses and resumes the listing. No console errors. Screenshots go to test-output/dashboard-market/ (1280×800 and 390×844).
  * Needs the built dashboard (npm run build → dist/web).
  */
 const available = chromiumAvailable();
@@ -23,6 +23,7 @@ const SHOTS = join(REPO, 'test-output', 'dashboard-market');
 
 const CREDIT = 10_000_000;
 const PRICE = 1_500_000;
+const SUBSCRIPTION = 2_000_000;
 
 const DOUBLER = {
   id: 'market-doubler',
@@ -42,6 +43,7 @@ describe.skipIf(!available)('the dashboard marketplace in Chromium', () => {
   let buyerKey: string;
   let buyer: VerityClient;
   let listingId: string;
+  let subscriptionListingId: string;
   let executionId: string;
   const consoleErrors: string[] = [];
 
@@ -98,6 +100,18 @@ describe.skipIf(!available)('the dashboard marketplace in Chromium', () => {
       tags: ['math'],
       pricing: { model: 'per_usage', markup_bps: 1000, max_price: 2_000_000 },
     });
+
+    // A subscription listing: its included runs cost the buyer nothing, so its workflow bounds their compute.
+    await publisher.publishWorkflow({ ...DOUBLER, id: 'market-doubler-sub', max_cost_budget: 500_000 });
+    subscriptionListingId = (
+      await publisher.createListing({
+        workflow_id: 'market-doubler-sub',
+        title: 'Doubling by the month',
+        execution_price: 1_000_000,
+        subscription_price: SUBSCRIPTION,
+        pricing: { model: 'subscription', included_executions: 2, over_quota: 'refuse' },
+      })
+    ).id;
 
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
@@ -227,6 +241,25 @@ describe.skipIf(!available)('the dashboard marketplace in Chromium', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot('account-dark');
     await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('subscribes to a subscription listing, charged at once, and unsubscribes', async () => {
+    await page.goto(`${server.url}/#/market/${subscriptionListingId}`);
+    await page.getByRole('heading', { name: 'Doubling by the month' }).waitFor();
+    expect(await page.locator('.price-headline').textContent()).toBe('2 / 30 days');
+    const terms = await page.locator('.terms').textContent();
+    expect(terms).toContain('2 runs included in each period.');
+    expect(terms).toContain('Past the included runs: refused until the next period.');
+    await page.getByText('Runs need a subscription: 2 credits for 30 days').waitFor();
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    await page.getByText('0 of 2 included runs used').waitFor();
+    expect(await page.locator('.subscription .badge').textContent()).toContain('active');
+    expect((await buyer.balance()).available).toBe(CREDIT - PRICE - SUBSCRIPTION);
+    await page.locator('.run-listing').scrollIntoViewIfNeeded();
+    await shot('listing-subscribed');
+    await page.getByRole('button', { name: 'Unsubscribe' }).click();
+    await page.locator('.subscription .badge', { hasText: 'cancelled' }).waitFor();
+    expect((await buyer.listSubscriptions())[0]?.status).toBe('cancelled');
   });
 
   it('fits a phone-sized screen', async () => {
