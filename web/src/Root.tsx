@@ -15,6 +15,9 @@ import { CheckDefinition } from './pages/CheckDefinition';
 import { Verify } from './pages/Verify';
 import { Workers } from './pages/Workers';
 import { Metrics } from './pages/Metrics';
+import { Market } from './pages/market/Market';
+import { Listing } from './pages/market/Listing';
+import { Account } from './pages/market/Account';
 
 export function Root() {
   const [session, setSession] = useState<Session | undefined>(loadSession);
@@ -69,6 +72,9 @@ export function Root() {
         {route.page === 'verify' && <Verify />}
         {route.page === 'workers' && <Workers />}
         {route.page === 'metrics' && <Metrics />}
+        {route.page === 'market' && <Market q={route.q} tag={route.tag} sort={route.sort} />}
+        {route.page === 'listing' && <Listing id={route.id} />}
+        {route.page === 'account' && <Account />}
         {route.page === 'not-found' && (
           <div className="state empty">
             <p>There is no page “{route.path}”.</p>
@@ -81,13 +87,17 @@ export function Root() {
 }
 
 function Shell({ app, current, children }: { app?: AppContext; current?: string; children: ReactNode }) {
-  const link = (page: 'executions' | 'workflows' | 'workers' | 'metrics' | 'verify', label: string) => (
+  const link = (
+    page: 'executions' | 'workflows' | 'workers' | 'metrics' | 'verify' | 'market' | 'account',
+    label: string,
+  ) => (
     <a
       href={href({ page })}
       aria-current={
         current === page ||
         (page === 'executions' && current === 'execution') ||
-        (page === 'workflows' && (current === 'workflow' || current === 'check'))
+        (page === 'workflows' && (current === 'workflow' || current === 'check')) ||
+        (page === 'market' && current === 'listing')
           ? 'page'
           : undefined
       }
@@ -104,6 +114,8 @@ function Shell({ app, current, children }: { app?: AppContext; current?: string;
         <nav aria-label="Main">
           {app && link('executions', 'Executions')}
           {app && link('workflows', 'Workflows')}
+          {app && link('market', 'Marketplace')}
+          {app && link('account', 'Account')}
           {/* GET /v1/workers is the admin's: other keys do not see the entry. */}
           {app?.session.role === 'admin' && link('workers', 'Workers')}
           {/* GET /v1/metrics/summary is the admin's too. */}

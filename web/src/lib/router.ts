@@ -13,6 +13,9 @@ export type Route =
   | { page: 'workers' }
   | { page: 'verify' }
   | { page: 'metrics' }
+  | { page: 'market'; q?: string; tag?: string; sort?: string }
+  | { page: 'listing'; id: string }
+  | { page: 'account' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -41,6 +44,12 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'verify' && parts.length === 1) return { page: 'verify' };
   if (parts[0] === 'workers' && parts.length === 1) return { page: 'workers' };
   if (parts[0] === 'metrics' && parts.length === 1) return { page: 'metrics' };
+  if (parts[0] === 'market' && parts.length === 1) {
+    const [q, tag, sort] = (['q', 'tag', 'sort'] as const).map((name) => params.get(name) ?? '');
+    return { page: 'market', ...(q && { q }), ...(tag && { tag }), ...(sort && { sort }) };
+  }
+  if (parts[0] === 'market' && parts.length === 2) return { page: 'listing', id: parts[1]! };
+  if (parts[0] === 'account' && parts.length === 1) return { page: 'account' };
   return { page: 'not-found', path };
 }
 
@@ -70,6 +79,17 @@ export function href(route: Route): string {
       return '#/workers';
     case 'metrics':
       return '#/metrics';
+    case 'market': {
+      const params = new URLSearchParams();
+      if (route.q) params.set('q', route.q);
+      if (route.tag) params.set('tag', route.tag);
+      if (route.sort) params.set('sort', route.sort);
+      return `#/market${params.size > 0 ? `?${params.toString()}` : ''}`;
+    }
+    case 'listing':
+      return `#/market/${encodeURIComponent(route.id)}`;
+    case 'account':
+      return '#/account';
     case 'not-found':
       return `#/${route.path}`;
   }
