@@ -158,6 +158,28 @@ export const stepAttempt = z.object({
   cost: z.int().optional().meta({ description: 'integer micro-units' }),
 });
 
+/**
+ * The shape of the workflow an execution ran: what its owner may see of the definition even when the
+ * workflow is another publisher's and its definition is not shown (a marketplace run): steps, their
+ * dependencies (explicit and read through mappings), types and models; no expressions or mappings.
+ */
+export const executionGraph = z
+  .object({
+    workflowId: z.string(),
+    workflowVersion: z.int(),
+    workflowDigest: z.string(),
+    verificationLevel: verificationLevel,
+    steps: z.array(
+      z.object({
+        id: z.string(),
+        dependsOn: z.array(z.string()),
+        stepType: z.enum(['inference', 'training', 'data_processing']),
+        model: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'ExecutionGraph' });
+
 export const stepDetail = z
   .object({
     executionId: z.string(),
@@ -719,6 +741,10 @@ export const listingView = z
     median_duration_ms: z.int().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
+    inputs_schema: z.record(z.string(), z.unknown()).optional().meta({
+      description:
+        "the JSON Schema the run's inputs must match (the workflow's `inputs`), for everyone who may see the listing; one listing's reads only, absent when the workflow declares none",
+    }),
     definition: z
       .record(z.string(), z.unknown())
       .optional()

@@ -10,7 +10,8 @@ export type ListingView = z.output<typeof listingView>;
 /**
  * Listings as the API and the CLI show them (snake_case), with their derived stats, read in one batch. The
  * authorized users are the owner's and admins' to see (they name principals); the workflow's definition is
- * shown when `withDefinition` and the listing shows it, or to the owner and admins.
+ * shown when `withDefinition` and the listing shows it, or to the owner and admins; with `withDefinition`
+ * the inputs' JSON Schema is shown to everyone who sees the listing.
  */
 export async function listingViews(
   reads: StoreReads,
@@ -24,9 +25,13 @@ export async function listingViews(
       const s = stats.get(listing.id)!;
       const privileged = canChangeListing(listing, actor);
       let definition: Record<string, unknown> | undefined;
-      if (options.withDefinition && (listing.showDefinition || privileged)) {
+      let inputsSchema: Record<string, unknown> | undefined;
+      if (options.withDefinition) {
         const workflow = await reads.getWorkflow(listing.workflowDigest);
-        if (workflow) definition = workflow.definition as unknown as Record<string, unknown>;
+        // The inputs' schema is what a buyer must send, so it is shown even when the definition is not.
+        inputsSchema = workflow?.definition.inputs;
+        if (workflow && (listing.showDefinition || privileged))
+          definition = workflow.definition as unknown as Record<string, unknown>;
       }
       return {
         id: listing.id,
@@ -58,6 +63,7 @@ export async function listingViews(
         median_duration_ms: s.medianDurationMs,
         created_at: new Date(listing.createdAt).toISOString(),
         updated_at: new Date(listing.updatedAt).toISOString(),
+        ...(inputsSchema !== undefined && { inputs_schema: inputsSchema }),
         ...(definition !== undefined && { definition }),
       };
     }),

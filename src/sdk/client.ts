@@ -26,6 +26,7 @@ import {
   ratingSchema,
   subscriptionList,
   stepDetail,
+  executionGraph,
   subscriptionSchema,
   validationResult,
   verificationReport,
@@ -75,6 +76,8 @@ export type WorkerView = z.output<typeof workerView>;
 /** One step with its attempts, model, resolved input and output (by reference when stored as a blob). */
 export type StepDetail = z.output<typeof stepDetail>;
 export type MetricsSummary = z.output<typeof metricsSummary>;
+/** An execution's workflow as a graph: steps, dependencies, types, models. */
+export type ExecutionGraph = z.output<typeof executionGraph>;
 /** An account's balance: `available` and `held`, integer micro-units. */
 export type LedgerBalanceView = z.output<typeof ledgerBalance>;
 /** A ledger transaction, with the postings the caller may see (its own; an admin's: all). */
@@ -345,6 +348,11 @@ export class VerityClient {
   }
 
   /** One step of an execution: its attempts, model, resolved input and (once completed) output. */
+  /** The steps of the execution's workflow and their dependencies (no expressions), to draw its DAG. */
+  getExecutionGraph(executionId: string): Promise<ExecutionGraph> {
+    return this.request('GET', `/v1/executions/${enc(executionId)}/graph`, executionGraph);
+  }
+
   getStep(executionId: string, stepId: string): Promise<StepDetail> {
     return this.request('GET', `/v1/executions/${enc(executionId)}/steps/${enc(stepId)}`, stepDetail);
   }

@@ -27,6 +27,7 @@ export type {
   ListingSearchOptions,
   ListingView,
   MetricsSummary,
+  ExecutionGraph,
   RateListingRequest,
   RatingPage,
   RatingView,

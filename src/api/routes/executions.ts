@@ -18,6 +18,7 @@ import {
   executionStreamQuery,
   retryRequest,
   stepDetail,
+  executionGraph,
   stepParams,
 } from '../schemas.js';
 import type { ApiContext } from '../server.js';
@@ -134,6 +135,37 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
       // Before its first job a step decided to run keeps its input among the ready ones.
       const ready = latest === undefined ? await node.store.read.getReadyInput(execution.id, stepId) : undefined;
       return stepDetailView(execution.id, step, attempts, results[0], ready);
+    },
+  });
+
+  api.get('/executions/:id/graph', {
+    config: { roles: CLIENT_ROLES },
+    schema: {
+      operationId: 'getExecutionGraph',
+      tags,
+      summary: "The steps of the execution's workflow and their dependencies, to draw its DAG",
+      description:
+        "For the execution's owner even when the workflow is another publisher's whose definition is not shown (a marketplace run): step ids, dependencies (explicit and read through mappings), step types and models, and no expressions or mappings.",
+      params: idParam,
+      response: { 200: executionGraph, 404: errorBody },
+    },
+    handler: async (request) => {
+      const execution = await ownExecution(request, context, request.params.id);
+      const workflow = await node.store.read.getWorkflow(execution.workflowDigest);
+      if (!workflow) throw new ApiError('not_found', `the workflow of execution ${execution.id} is not stored`);
+      const definition = workflow.definition;
+      return {
+        workflowId: execution.workflowId,
+        workflowVersion: execution.workflowVersion,
+        workflowDigest: execution.workflowDigest,
+        verificationLevel: definition.verification_level,
+        steps: definition.steps.map((step) => ({
+          id: step.id,
+          dependsOn: [...step.depends_on],
+          stepType: step.step_type,
+          ...(step.model_requirements?.name !== undefined && { model: step.model_requirements.name }),
+        })),
+      };
     },
   });
 

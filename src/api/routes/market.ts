@@ -85,7 +85,7 @@ export function registerMarketRoutes(app: FastifyInstance, context: ApiContext):
       operationId: 'getListing',
       tags,
       summary: 'One listing, with its derived rating and execution stats',
-      description: `The workflow's definition is included when the listing shows it (show_definition), and always for its owner and admins. ${NOT_VISIBLE}`,
+      description: `The workflow's definition is included when the listing shows it (show_definition), and always for its owner and admins; the JSON Schema of its inputs (inputs_schema) always, since a buyer needs it to run the listing. ${NOT_VISIBLE}`,
       params: listingIdParams,
       response: { 200: listingView, 403: errorBody, 404: errorBody },
     },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executionListItem, metricsSummary, stepDetail } from '../../../src/api/schemas.js';
+import { executionGraph, executionListItem, metricsSummary, stepDetail } from '../../../src/api/schemas.js';
 import { UNRESPONSIVE_AFTER_MS } from '../../../src/api/routes/admin.js';
 import type { WorkerView } from '../../../src/sdk/client.js';
 import type { BlobRef } from '../../../src/blobs/blob-ref.js';
@@ -24,6 +24,16 @@ const echoFlow = {
   version: 1,
   steps: [echo('a', { input_mappings: { text: 'inputs.text' } })],
   outputs: { text: 'steps.a.output.text' },
+};
+const graphFlow = {
+  id: 'dash-graph',
+  name: 'Dashboard graph',
+  version: 1,
+  steps: [
+    echo('a', { input_mappings: { text: 'inputs.text' } }),
+    // Depends on a only through its mapping: the graph names the dependency all the same.
+    { id: 'b', step_type: 'data_processing', input_mappings: { t: 'steps.a.output.text' }, expression: 't' },
+  ],
 };
 const slowFlow = {
   id: 'dash-slow',
@@ -127,7 +137,7 @@ for (const kind of BACKENDS) {
       bob = server.client(bobKey);
       admin = server.client(server.adminKey);
       const publisher = server.client(await server.key('alice', 'publisher'));
-      for (const flow of [echoFlow, slowFlow, stuckFlow]) await publisher.publishWorkflow(flow);
+      for (const flow of [echoFlow, slowFlow, stuckFlow, graphFlow]) await publisher.publishWorkflow(flow);
     });
     afterAll(() => server?.close());
 
@@ -212,6 +222,21 @@ for (const kind of BACKENDS) {
         key: server.adminKey,
       });
       expect(asAdmin.status).toBe(200);
+    });
+
+    it("draws an execution's graph for its owner: steps, dependencies, types and models, no expressions", async () => {
+      const done = await alice.waitFor((await alice.execute('dash-graph', { inputs: { text: 'g' } })).executionId);
+      const graph = executionGraph.parse(await alice.getExecutionGraph(done.executionId));
+      expect(graph).toMatchObject({ workflowId: 'dash-graph', workflowVersion: 1, verificationLevel: 'basic' });
+      expect(graph.steps).toEqual([
+        { id: 'a', dependsOn: [], stepType: 'inference', model: 'builtin/echo' },
+        { id: 'b', dependsOn: ['a'], stepType: 'data_processing' },
+      ]);
+      expect(JSON.stringify(graph)).not.toContain('steps.a.output');
+      // Another client's execution is not found, as if it did not exist.
+      expect((await call(server.url, 'GET', `/v1/executions/${done.executionId}/graph`, { key: bobKey })).status).toBe(
+        404,
+      );
     });
 
     it('lists workers with the jobs they hold (admins only)', async () => {

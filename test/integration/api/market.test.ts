@@ -17,6 +17,8 @@ const flow = (id: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+const TEXT_INPUTS = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] };
+
 const perExecution = (extra: Record<string, unknown> = {}) => ({
   workflow_id: 'mkt-echo',
   title: 'Echo agent',
@@ -54,7 +56,7 @@ for (const kind of BACKENDS) {
       worker = await server.key('wrk', 'worker');
       const publish = async (key: string, body: unknown) =>
         expect((await call(server.url, 'POST', '/v1/workflows', { key, json: body })).status).toBe(201);
-      await publish(pub, flow('mkt-echo'));
+      await publish(pub, flow('mkt-echo', { inputs: TEXT_INPUTS }));
       await publish(pub, flow('mkt-echo', { description: 'v2' }));
       await publish(pub, flow('mkt-unbounded', { max_cost_budget: 0 }));
       await publish(pub, flow('mkt-full', { verification_level: 'full' }));
@@ -111,6 +113,8 @@ for (const kind of BACKENDS) {
       const view = seen.json as ListingView;
       expect(view.definition).toBeUndefined();
       expect(view.authorized_users).toBeUndefined();
+      // What to send is public even when how it is done is not: the inputs' schema, to fill a run form.
+      expect(view.inputs_schema).toEqual(TEXT_INPUTS);
       expect(
         ((await as(pub, 'GET', `/v1/market/listings/${listing.id}`)).json as ListingView).definition,
       ).toMatchObject({

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   netByBucket,
-  parseInputs,
   percent,
   priceHeadline,
   priceTerms,
@@ -103,13 +102,5 @@ describe('the dashboard marketplace', () => {
         { bucket: 'available', amount: 4_000 },
       ]),
     ).toEqual({ available: 4_000, held: -5_000 });
-  });
-
-  it('checks the typed inputs before they are sent', () => {
-    expect(parseInputs('{"n": 2}')).toEqual({ inputs: { n: 2 } });
-    expect(parseInputs('  ')).toEqual({ inputs: {} });
-    expect(parseInputs('{"n": ')).toHaveProperty('error', expect.stringMatching(/^The inputs are not valid JSON: /));
-    expect(parseInputs('[1]')).toHaveProperty('error', 'The inputs must be a JSON object, such as {"text": "hello"}.');
-    expect(parseInputs('null')).toHaveProperty('error', expect.stringContaining('JSON object'));
   });
 });

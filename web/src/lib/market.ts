@@ -119,17 +119,3 @@ export function netByBucket(postings: readonly Posting[]): { available: number; 
   }
   return { available, held };
 }
-
-/** The JSON typed into the run form, or what is wrong with it; inputs are an object of named values. */
-export function parseInputs(text: string): { inputs: Record<string, unknown> } | { error: string } {
-  if (text.trim() === '') return { inputs: {} };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return { error: `The inputs are not valid JSON: ${error instanceof Error ? error.message : String(error)}` };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return { error: 'The inputs must be a JSON object, such as {"text": "hello"}.' };
-  return { inputs: value as Record<string, unknown> };
-}

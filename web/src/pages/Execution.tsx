@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { VerityApiError } from 'verity/sdk';
-import type { EventView, ExecutionView, StepSummary, WorkflowDetail } from 'verity/sdk';
+import type { EventView, ExecutionGraph as ExecutionGraphView, ExecutionView, StepSummary } from 'verity/sdk';
 import type { VerificationReport } from 'verity/verify';
 import { Loaded, StatusBadge, Time } from '../components';
 import { ReportView } from '../report';
@@ -20,25 +20,33 @@ import type { Level } from '../lib/verify-run';
 
 interface ExecutionAndWorkflow {
   view: ExecutionView;
-  workflow: WorkflowDetail | undefined;
+  /** The DAG's steps and dependencies, which the owner may read even of another publisher's workflow. */
+  definition: Record<string, unknown> | undefined;
 }
 
 export function Execution({ id }: { id: string }) {
   const { client } = useApp();
   const [load, retry] = useLoad<ExecutionAndWorkflow>(async () => {
     const view = await client.status(id);
-    // The definition draws the graph; a workflow the key may no longer read leaves a list of steps.
-    const workflow = await client.getWorkflow(view.workflowId, view.workflowVersion).catch(() => undefined);
-    return { view, workflow };
+    // The graph route gives the steps and dependencies of the execution's workflow to its owner, even of
+    // another publisher's workflow whose definition is not shown; without it the steps are listed.
+    const graph = await client.getExecutionGraph(id).catch(() => undefined);
+    return { view, definition: graph && graphDefinition(graph) };
   }, [client, id]);
   return (
     <Loaded load={load} retry={retry}>
-      {(value) => <ExecutionDetail key={value.view.executionId} initial={value.view} workflow={value.workflow} />}
+      {(value) => <ExecutionDetail key={value.view.executionId} initial={value.view} definition={value.definition} />}
     </Loaded>
   );
 }
 
-function ExecutionDetail({ initial, workflow }: { initial: ExecutionView; workflow: WorkflowDetail | undefined }) {
+function ExecutionDetail({
+  initial,
+  definition,
+}: {
+  initial: ExecutionView;
+  definition: Record<string, unknown> | undefined;
+}) {
   const { client, session, signOut } = useApp();
   const [view, setView] = useState(initial);
   const [events, setEvents] = useState<EventView[]>([]);
@@ -177,15 +185,10 @@ function ExecutionDetail({ initial, workflow }: { initial: ExecutionView; workfl
       </dl>
       <div className="split">
         <div className="graph card" aria-label="the workflow's steps">
-          {workflow ? (
-            <ExecutionGraph
-              definition={workflow.definition}
-              steps={view.steps}
-              selected={selected}
-              onSelect={setSelected}
-            />
+          {definition ? (
+            <ExecutionGraph definition={definition} steps={view.steps} selected={selected} onSelect={setSelected} />
           ) : (
-            <p className="state">The workflow definition is not readable with this key; the steps are listed.</p>
+            <p className="state">The workflow's graph could not be read; the steps are listed.</p>
           )}
           <ul className="step-list" aria-label="steps">
             {view.steps.map((s) => (
@@ -219,7 +222,7 @@ function ExecutionDetail({ initial, workflow }: { initial: ExecutionView; workfl
       <ZkProving
         view={view}
         events={events}
-        asksForZk={workflow?.definition['verification_level'] === 'zk'}
+        asksForZk={definition?.['verification_level'] === 'zk'}
         ended={terminal}
         refresh={refresh}
       />
@@ -411,4 +414,17 @@ function Receipt({ id, ended }: { id: string; ended: boolean }) {
       )}
     </div>
   );
+}
+
+/** The graph route's answer in the definition's own shape, which the layout reads. */
+function graphDefinition(graph: ExecutionGraphView): Record<string, unknown> {
+  return {
+    verification_level: graph.verificationLevel,
+    steps: graph.steps.map((step) => ({
+      id: step.id,
+      depends_on: step.dependsOn,
+      step_type: step.stepType,
+      ...(step.model !== undefined && { model_requirements: { name: step.model } }),
+    })),
+  };
 }

@@ -1,33 +1,28 @@
 import { useState } from 'react';
 import type { ListingView, SubscriptionView } from 'verity/sdk';
 import { Loaded, StatusBadge, Time } from '../../components';
+import { InputsForm } from '../../components/InputsForm';
 import { useApp } from '../../lib/app-context';
-import { parseInputs } from '../../lib/market';
 import { credits, parseCredits } from '../../lib/money';
 import { href } from '../../lib/router';
 import { useLoad } from '../../lib/use-load';
 import { refusal } from './errors';
 
 /**
- * Buying a run (POST /v1/market/listings/{id}/execute): the inputs as JSON, checked here before they are
- * sent; the server holds the most the run can cost and starts it, and the page follows it on the
- * execution's own page. A refusal (short of funds, paused, no subscription) is shown in the server's words.
+ * Buying a run (POST /v1/market/listings/{id}/execute): the inputs in a form generated from the listing's
+ * inputs schema (or as JSON without one), checked here before they are sent; the server holds the most the
+ * run can cost and starts it, and the page follows it on the execution's own page. A refusal (short of
+ * funds, paused, no subscription, inputs its schema refuses) is shown in the server's words.
  */
 export function RunListing({ listing }: { listing: ListingView }) {
   const { client, signOut } = useApp();
-  const [text, setText] = useState('{}');
   const [maxPrice, setMaxPrice] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
-  const inputsSchema = listing.definition?.inputs;
+  const inputsSchema = listing.inputs_schema;
 
-  const run = async () => {
+  const run = async (inputs: Record<string, unknown>) => {
     setError(undefined);
-    const parsed = parseInputs(text);
-    if ('error' in parsed) {
-      setError(parsed.error);
-      return;
-    }
     let max: number | undefined;
     if (listing.pricing.model === 'per_usage' && maxPrice.trim() !== '') {
       const price = parseCredits(maxPrice);
@@ -40,7 +35,7 @@ export function RunListing({ listing }: { listing: ListingView }) {
     setBusy(true);
     try {
       const started = await client.executeListing(listing.id, {
-        inputs: parsed.inputs,
+        inputs,
         ...(max !== undefined && { max_price: max }),
       });
       location.hash = href({ page: 'execution', id: started.executionId }).slice(1);
@@ -59,29 +54,7 @@ export function RunListing({ listing }: { listing: ListingView }) {
       {listing.status !== 'active' ? (
         <p className="muted">This listing is {listing.status}: it cannot be run now.</p>
       ) : (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void run();
-          }}
-        >
-          {/* TODO(inputs-form): InputsForm (web/src/components/InputsForm.tsx) from the workflow's inputs schema replaces this textarea. */}
-          <label className="block">
-            Inputs (JSON)
-            <textarea
-              name="inputs"
-              rows={6}
-              value={text}
-              spellCheck={false}
-              onChange={(e) => setText(e.target.value)}
-            />
-          </label>
-          {inputsSchema !== undefined && (
-            <details className="small">
-              <summary>The workflow's inputs</summary>
-              <pre>{JSON.stringify(inputsSchema, null, 2)}</pre>
-            </details>
-          )}
+        <>
           {listing.pricing.model === 'per_usage' && (
             <label className="block">
               Most you will pay (credits, optional)
@@ -97,15 +70,13 @@ export function RunListing({ listing }: { listing: ListingView }) {
           <p className="muted small">
             The most the run can cost is held on your balance until it settles; what it does not cost comes back.
           </p>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Starting…' : 'Run'}
-          </button>
+          <InputsForm schema={inputsSchema} busy={busy} onSubmit={(inputs) => void run(inputs)} />
           {error && (
             <p className="error-text" role="alert">
               {error}
             </p>
           )}
-        </form>
+        </>
       )}
     </div>
   );
