@@ -1,4 +1,5 @@
 import { useEffect, useMemo } from 'react';
+import type { KeyboardEvent } from 'react';
 import { Background, Controls, ReactFlow, useNodesState } from '@xyflow/react';
 import type { Edge, Node, NodeMouseHandler } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
@@ -14,7 +15,8 @@ const TONE: Record<NonNullable<StepMark['tone']>, string> = {
 
 /**
  * A workflow definition's steps as a graph, laid out by dagre (lib/graph.ts), with an optional mark per
- * step (a state, a count of problems) drawn on its node. Static: nothing is dragged or connected.
+ * step (a state, a count of problems) drawn on its node. Static: nothing is dragged or connected. A node
+ * opens its step on a click, or on Enter or Space while it has the focus (Tab reaches every node).
  */
 export function DefinitionGraph({
   definition,
@@ -104,8 +106,16 @@ function Drawing({
     // `look` sums up everything decorate reads besides the shape, which keys this component.
   }, [look, setNodes]);
   const click: NodeMouseHandler = (_event, node) => onSelect?.(node.id);
+  // React Flow selects a focused node on Enter but tells no one: the key is read here as it bubbles up.
+  const key = (event: KeyboardEvent<HTMLDivElement>) => {
+    if (!onSelect || (event.key !== 'Enter' && event.key !== ' ')) return;
+    const id = (event.target as HTMLElement).closest<HTMLElement>('.react-flow__node')?.dataset['id'];
+    if (id === undefined) return;
+    event.preventDefault();
+    onSelect(id);
+  };
   return (
-    <div className="dag" role="figure" aria-label={label}>
+    <div className="dag" role="figure" aria-label={label} onKeyDown={key}>
       <ReactFlow
         nodes={nodes}
         edges={laid.edges}
