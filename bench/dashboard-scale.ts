@@ -1,12 +1,12 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { VerityClient } from '../src/sdk/client.js';
 import { chromiumAvailable, launchChromium } from '../test/support/chromium.js';
 import { REPO } from '../test/support/cli.js';
 import { startServerProcess } from '../test/support/server.js';
 import { layoutGraph } from '../web/src/lib/graph.js';
+import { pan, timeRoute } from './dashboard-page.js';
 import { median } from './stats.js';
 
 /**
@@ -26,7 +26,6 @@ import { median } from './stats.js';
  */
 const EXECUTIONS = Number(process.env.VERITY_BENCH_EXECUTIONS ?? 10_000);
 const RUNS = Number(process.env.VERITY_BENCH_RUNS ?? 5);
-const PAN_MS = 2000;
 const KEYS = 4;
 const IN_FLIGHT = 80;
 
@@ -69,65 +68,6 @@ async function startMany(clients: VerityClient[], count: number): Promise<number
 async function allEnded(client: VerityClient): Promise<void> {
   while ((await client.listExecutions({ status: ['running'], limit: 1 })).executions.length > 0)
     await new Promise((resolve) => setTimeout(resolve, 500));
-}
-
-/** Changes the route in the page and times, in the page, until `selector` is in the DOM. */
-async function timeRoute(page: Page, hash: string, selector: string): Promise<number> {
-  await page.evaluate((h) => {
-    (window as unknown as { benchStart: number }).benchStart = performance.now();
-    location.hash = h;
-  }, hash);
-  await page.waitForSelector(selector, { timeout: 120_000 });
-  return page.evaluate(() => performance.now() - (window as unknown as { benchStart: number }).benchStart);
-}
-
-/** Drags the graph back and forth for PAN_MS, counting animation frames in the page meanwhile. */
-async function pan(page: Page): Promise<{ fps: number; worstFrameMs: number; moved: boolean }> {
-  await page.locator('.dag').scrollIntoViewIfNeeded();
-  const box = (await page.locator('.dag').boundingBox())!;
-  const before = await page.locator('.react-flow__viewport').getAttribute('style');
-  // A string, not a function: tsx would wrap a named inner function in a helper the page does not have.
-  await page.evaluate(`
-    window.benchFrames = [];
-    window.benchCounting = true;
-    const tick = (t) => {
-      window.benchFrames.push(t);
-      if (window.benchCounting) requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-  `);
-  // The drag starts on the pane between nodes, as a user's would: a press on a node selects it.
-  const start = (await page.evaluate(`(() => {
-    for (let y = ${box.y + 20}; y < ${box.y + box.height - 20}; y += 4)
-      for (let x = ${box.x + box.width / 2 - 100}; x < ${box.x + box.width / 2 + 100}; x += 4) {
-        const hit = document.elementFromPoint(x, y);
-        if (hit && hit.classList.contains('react-flow__pane')) return [x, y];
-      }
-    return null;
-  })()`)) as [number, number] | null;
-  if (!start) throw new Error('no empty spot of the graph to start a drag from');
-  const [cx, cy] = start;
-  await page.mouse.move(cx, cy);
-  await page.mouse.down();
-  const started = Date.now();
-  for (let i = 0; Date.now() - started < PAN_MS; i++) {
-    // A slow circle of 120 px: the pointer keeps moving and the viewport with it.
-    const angle = i / 10;
-    await page.mouse.move(cx + 120 * Math.cos(angle), cy + 120 * Math.sin(angle));
-  }
-  await page.mouse.up();
-  const frames = await page.evaluate(() => {
-    const w = window as unknown as { benchFrames: number[]; benchCounting: boolean };
-    w.benchCounting = false;
-    return w.benchFrames;
-  });
-  const after = await page.locator('.react-flow__viewport').getAttribute('style');
-  const gaps = frames.slice(1).map((t, i) => t - frames[i]!);
-  return {
-    fps: ((frames.length - 1) / (frames.at(-1)! - frames[0]!)) * 1000,
-    worstFrameMs: Math.max(...gaps),
-    moved: before !== after,
-  };
 }
 
 function nodeLayoutMs(definition: Record<string, unknown>): number {
