@@ -61,4 +61,3 @@ export async function pan(page: Page): Promise<{ fps: number; worstFrameMs: numb
     moved: before !== after,
   };
 }
-

@@ -117,7 +117,13 @@ try {
   page.on('pageerror', (e) => errors.push(e.message));
 
   process.stderr.write('the graph…\n');
-  const graph = { firstNode: [] as number[], layout: [] as number[], domNodes: 0, fps: [] as number[], worst: [] as number[] };
+  const graph = {
+    firstNode: [] as number[],
+    layout: [] as number[],
+    domNodes: 0,
+    fps: [] as number[],
+    worst: [] as number[],
+  };
   for (let run = 0; run < RUNS; run++) {
     await page.goto(`${server.url}/#/workflows`);
     await page.getByRole('heading', { name: 'Workflows' }).waitFor();
@@ -128,7 +134,8 @@ try {
     );
     graph.domNodes = await page.locator('.react-flow__node').count();
     const panned = await pan(page);
-    if (process.env.VERITY_BENCH_SHOTS) await page.screenshot({ path: join(process.env.VERITY_BENCH_SHOTS, 'graph.png') });
+    if (process.env.VERITY_BENCH_SHOTS)
+      await page.screenshot({ path: join(process.env.VERITY_BENCH_SHOTS, 'graph.png') });
     if (!panned.moved) throw new Error('the graph did not pan: the drag did not reach the React Flow pane');
     graph.fps.push(panned.fps);
     graph.worst.push(panned.worstFrameMs);

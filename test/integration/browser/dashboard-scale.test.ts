@@ -60,6 +60,7 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
   let browser: Browser;
   let publisherKey: string;
   let gridRun: string;
+  let failedRun: string;
   const consoleErrors: string[] = [];
 
   const open = async (apiKey: string, role: string, viewport = { width: 1280, height: 800 }, dark = false) => {
@@ -96,7 +97,8 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     await publisher.waitFor(gridRun);
     for (let i = 0; i < OK_RUNS; i += 10)
       await Promise.all(Array.from({ length: 10 }, () => publisher.execute(ONE.id, {})));
-    await Promise.all(Array.from({ length: FAILED_RUNS }, () => publisher.execute(FAILING.id, {})));
+    const failed = await Promise.all(Array.from({ length: FAILED_RUNS }, () => publisher.execute(FAILING.id, {})));
+    failedRun = failed[0]!.executionId;
     while ((await publisher.listExecutions({ status: ['running'], limit: 1 })).executions.length > 0)
       await new Promise((resolve) => setTimeout(resolve, 200));
     browser = await launchChromium();
@@ -180,7 +182,9 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     await page.goto(`${server.url}/#/workflows`);
     await page.goto(url);
     await page.waitForFunction((n) => document.querySelectorAll('table.list tbody tr').length === n, FAILED_RUNS);
-    expect(await page.getByRole('button', { name: 'completed', exact: true }).getAttribute('aria-pressed')).toBe('true');
+    expect(await page.getByRole('button', { name: 'completed', exact: true }).getAttribute('aria-pressed')).toBe(
+      'true',
+    );
     expect(await page.getByLabel('Workflow').inputValue()).toBe(FAILING.id);
     await page.goto(`${server.url}/#/executions?status=failed,exploded`);
     await page.getByText('does not know').waitFor();
@@ -196,7 +200,7 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
       it(`fits every page at ${viewport.width}×${viewport.height}, ${dark ? 'dark' : 'light'}`, async () => {
         const pages: [string, string, string][] = [
           ['executions', '#/executions', 'table.list tbody tr'],
-          ['execution', `#/executions/${gridRun}`, '.react-flow__node'],
+          ['execution', `#/executions/${failedRun}`, '.react-flow__node'],
           ['workflows', '#/workflows', 'table.list tbody tr'],
           ['workers', '#/workers', 'table.list tbody tr'],
           ['verify', '#/verify', 'h1'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { duration, keepNewest, mergeRows, parseStatuses, toggleStatus } from '../../../web/src/lib/rows.js';
+import { duration, keepNewest, mergeRows, parseStatuses, shortId, toggleStatus } from '../../../web/src/lib/rows.js';
 import type { Row } from '../../../web/src/lib/rows.js';
 
 /** How the dashboard's executions list takes in the live list stream. */
@@ -62,6 +62,12 @@ describe('the dashboard executions list', () => {
     expect(parseStatuses('failed, running,failed,,nope')).toEqual({ known: ['running', 'failed'], unknown: ['nope'] });
     expect(toggleStatus(['failed'], 'running')).toEqual(['running', 'failed']);
     expect(toggleStatus(['running', 'failed'], 'running')).toEqual(['failed']);
+  });
+
+  it('shortens an id to its end, which differs between executions started together', () => {
+    expect(shortId('01a24a74-4762-73ff-b468-f68dd6a34e86')).toBe('…d6a34e86');
+    expect(shortId('01a24a74-4762-73ff-b468-000000000001')).not.toBe(shortId('01a24a74-4762-73ff-b468-f68dd6a34e86'));
+    expect(shortId('abc')).toBe('abc');
   });
 
   it('writes durations in the units that matter', () => {

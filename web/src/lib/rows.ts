@@ -99,3 +99,11 @@ export function duration(ms: number | undefined): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
+
+/**
+ * An execution id short enough for a table: its last 8 characters. Ids are UUIDv7, whose first characters
+ * are the creation time, so executions started in the same minute would all share their first 8.
+ */
+export function shortId(id: string): string {
+  return id.length > 8 ? `…${id.slice(-8)}` : id;
+}

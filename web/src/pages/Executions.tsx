@@ -4,7 +4,7 @@ import { VerityApiError } from 'verity/sdk';
 import { Loaded, StatusBadge, Time } from '../components';
 import { useApp } from '../lib/app-context';
 import { href } from '../lib/router';
-import { EXECUTION_STATUSES, duration, keepNewest, mergeRows, parseStatuses, toggleStatus } from '../lib/rows';
+import { EXECUTION_STATUSES, duration, keepNewest, mergeRows, parseStatuses, shortId, toggleStatus } from '../lib/rows';
 import { statusColour } from '../lib/status';
 import { units } from '../lib/time';
 import { useLoad } from '../lib/use-load';
@@ -199,8 +199,8 @@ export function Executions({ status, workflow }: { status: string | undefined; w
                   {mergeRows(list.executions, streamed, filter, before === undefined).map((e) => (
                     <tr key={e.executionId} data-execution={e.executionId} data-status={e.status}>
                       <td>
-                        <a className="mono" href={href({ page: 'execution', id: e.executionId })}>
-                          {e.executionId.slice(0, 8)}
+                        <a className="mono" href={href({ page: 'execution', id: e.executionId })} title={e.executionId}>
+                          {shortId(e.executionId)}
                         </a>
                       </td>
                       <td>

@@ -2,6 +2,7 @@ import type { WorkerView } from 'verity/sdk';
 import { Loaded, StatusBadge, Time } from '../components';
 import { useApp } from '../lib/app-context';
 import { href } from '../lib/router';
+import { shortId } from '../lib/rows';
 import { useLoad } from '../lib/use-load';
 
 /** The API has no stream of workers: the page asks again this often. */
@@ -83,8 +84,12 @@ export function Workers() {
                         <ul>
                           {w.jobs.map((j) => (
                             <li key={j.jobId} data-job={j.jobId}>
-                              <a href={href({ page: 'execution', id: j.executionId })} className="mono">
-                                {j.executionId.slice(0, 8)}
+                              <a
+                                href={href({ page: 'execution', id: j.executionId })}
+                                className="mono"
+                                title={j.executionId}
+                              >
+                                {shortId(j.executionId)}
                               </a>{' '}
                               {j.stepId} <span className="muted">#{j.attempt}</span> {j.status}
                               {j.leaseExpiresAt && (
