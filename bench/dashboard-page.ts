@@ -5,12 +5,10 @@ const PAN_MS = 2000;
 
 /** Changes the route in the page and times, in the page, until `selector` is in the DOM. */
 export async function timeRoute(page: Page, hash: string, selector: string): Promise<number> {
-  await page.evaluate((h) => {
-    (window as unknown as { benchStart: number }).benchStart = performance.now();
-    location.hash = h;
-  }, hash);
+  // Strings run in the page: this project compiles without DOM types (and tsx would wrap named functions).
+  await page.evaluate(`window.benchStart = performance.now(); location.hash = ${JSON.stringify(hash)};`);
   await page.waitForSelector(selector, { timeout: 120_000 });
-  return page.evaluate(() => performance.now() - (window as unknown as { benchStart: number }).benchStart);
+  return await page.evaluate<number>('performance.now() - window.benchStart');
 }
 
 /** Drags the graph back and forth for PAN_MS, counting animation frames in the page meanwhile. */
@@ -18,7 +16,6 @@ export async function pan(page: Page): Promise<{ fps: number; worstFrameMs: numb
   await page.locator('.dag').scrollIntoViewIfNeeded();
   const box = (await page.locator('.dag').boundingBox())!;
   const before = await page.locator('.react-flow__viewport').getAttribute('style');
-  // A string, not a function: tsx would wrap a named inner function in a helper the page does not have.
   await page.evaluate(`
     window.benchFrames = [];
     window.benchCounting = true;
@@ -29,14 +26,14 @@ export async function pan(page: Page): Promise<{ fps: number; worstFrameMs: numb
     requestAnimationFrame(tick);
   `);
   // The drag starts on the pane between nodes, as a user's would: a press on a node selects it.
-  const start = (await page.evaluate(`(() => {
+  const start = await page.evaluate<[number, number] | null>(`(() => {
     for (let y = ${box.y + 20}; y < ${box.y + box.height - 20}; y += 4)
       for (let x = ${box.x + box.width / 2 - 100}; x < ${box.x + box.width / 2 + 100}; x += 4) {
         const hit = document.elementFromPoint(x, y);
         if (hit && hit.classList.contains('react-flow__pane')) return [x, y];
       }
     return null;
-  })()`)) as [number, number] | null;
+  })()`);
   if (!start) throw new Error('no empty spot of the graph to start a drag from');
   const [cx, cy] = start;
   await page.mouse.move(cx, cy);
@@ -48,11 +45,7 @@ export async function pan(page: Page): Promise<{ fps: number; worstFrameMs: numb
     await page.mouse.move(cx + 120 * Math.cos(angle), cy + 120 * Math.sin(angle));
   }
   await page.mouse.up();
-  const frames = await page.evaluate(() => {
-    const w = window as unknown as { benchFrames: number[]; benchCounting: boolean };
-    w.benchCounting = false;
-    return w.benchFrames;
-  });
+  const frames = await page.evaluate<number[]>('window.benchCounting = false; window.benchFrames');
   const after = await page.locator('.react-flow__viewport').getAttribute('style');
   const gaps = frames.slice(1).map((t, i) => t - frames[i]!);
   return {

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerityClient } from '../../../src/sdk/client.js';
 import { chromiumAvailable, launchChromium } from '../../support/chromium.js';
@@ -21,6 +21,9 @@ const SHOTS = join(REPO, 'test-output', 'dashboard-scale');
 const PAGE_ROWS = 25;
 const OK_RUNS = 50;
 const FAILED_RUNS = 4;
+/** In-page expressions (strings: this project compiles without DOM types). */
+const ROWS = `document.querySelectorAll('table.list tbody tr').length`;
+const FIRST_ROW_ID = `document.querySelector('table.list tbody tr')?.getAttribute('data-execution')`;
 
 const GRID = {
   id: 'scale-grid',
@@ -65,12 +68,10 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
 
   const open = async (apiKey: string, role: string, viewport = { width: 1280, height: 800 }, dark = false) => {
     const context = await browser.newContext({ viewport, colorScheme: dark ? 'dark' : 'light' });
+    // Strings run in the page: this project compiles without DOM types.
     await context.addInitScript(
-      ([key, r]) => {
-        sessionStorage.setItem('verity.apiKey', key!);
-        sessionStorage.setItem('verity.role', JSON.stringify({ role: r, principal: 'acme' }));
-      },
-      [apiKey, role],
+      `sessionStorage.setItem('verity.apiKey', ${JSON.stringify(apiKey)});
+       sessionStorage.setItem('verity.role', ${JSON.stringify(JSON.stringify({ role, principal: 'acme' }))});`,
     );
     const page = await context.newPage();
     page.on('console', (m) => {
@@ -80,7 +81,7 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     return { context, page };
   };
   const rowIds = (page: Page) =>
-    page.locator('table.list tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-execution')!));
+    page.evaluate<string[]>(`[...document.querySelectorAll('table.list tbody tr')].map((r) => r.dataset.execution)`);
 
   beforeAll(async () => {
     if (!existsSync(join(REPO, 'dist', 'web', 'index.html')))
@@ -133,10 +134,7 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     while (await page.getByRole('button', { name: 'Older →' }).isEnabled()) {
       const before = pages.at(-1)![0];
       await page.getByRole('button', { name: 'Older →' }).click();
-      await page.waitForFunction(
-        (id) => document.querySelector('table.list tbody tr')?.getAttribute('data-execution') !== id,
-        before,
-      );
+      await page.waitForFunction(`${FIRST_ROW_ID} !== ${JSON.stringify(before)}`);
       pages.push(await rowIds(page));
     }
     expect(pages.map((p) => p.length)).toEqual([PAGE_ROWS, PAGE_ROWS, total - 2 * PAGE_ROWS]);
@@ -144,10 +142,7 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     // Back to the newest page: the same rows in the same order as on the way forward.
     for (const expected of pages.slice(0, -1).reverse()) {
       await page.getByRole('button', { name: '← Newer' }).click();
-      await page.waitForFunction(
-        (id) => document.querySelector('table.list tbody tr')?.getAttribute('data-execution') === id,
-        expected[0],
-      );
+      await page.waitForFunction(`${FIRST_ROW_ID} === ${JSON.stringify(expected[0])}`);
       expect(await rowIds(page)).toEqual(expected);
     }
     expect(await page.getByRole('button', { name: '← Newer' }).isDisabled()).toBe(true);
@@ -159,29 +154,29 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     await page.goto(`${server.url}/#/executions`);
     await page.locator('table.list tbody tr').first().waitFor();
     await page.getByRole('button', { name: 'failed', exact: true }).click();
-    await page.waitForFunction(() => location.hash.includes('status=failed'));
+    await page.waitForFunction(`location.hash.includes('status=failed')`);
     await page.locator('table.list tbody tr[data-status="failed"]').first().waitFor();
     const statuses = () =>
-      page.locator('table.list tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
+      page.evaluate<string[]>(`[...document.querySelectorAll('table.list tbody tr')].map((r) => r.dataset.status)`);
     expect(await statuses()).toEqual(Array(FAILED_RUNS).fill('failed'));
     expect(await page.getByRole('button', { name: 'failed', exact: true }).getAttribute('aria-pressed')).toBe('true');
 
     await page.getByRole('button', { name: 'completed', exact: true }).click();
-    await page.waitForFunction(() => decodeURIComponent(location.hash).includes('status=completed,failed'));
-    await page.waitForFunction((n) => document.querySelectorAll('table.list tbody tr').length === n, PAGE_ROWS);
+    await page.waitForFunction(`decodeURIComponent(location.hash).includes('status=completed,failed')`);
+    await page.waitForFunction(`${ROWS} === ${PAGE_ROWS}`);
     expect(new Set(await statuses())).toEqual(new Set(['completed', 'failed']));
 
     await page.getByLabel('Workflow').fill(FAILING.id);
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForFunction(() => location.hash.includes('workflow=scale-fail'));
-    await page.waitForFunction((n) => document.querySelectorAll('table.list tbody tr').length === n, FAILED_RUNS);
+    await page.waitForFunction(`location.hash.includes('workflow=scale-fail')`);
+    await page.waitForFunction(`${ROWS} === ${FAILED_RUNS}`);
     await page.screenshot({ path: join(SHOTS, 'executions-filtered.png') });
 
     // A link made of the URL opens the same filtered list; a status the list does not know is said so.
     const url = page.url();
     await page.goto(`${server.url}/#/workflows`);
     await page.goto(url);
-    await page.waitForFunction((n) => document.querySelectorAll('table.list tbody tr').length === n, FAILED_RUNS);
+    await page.waitForFunction(`${ROWS} === ${FAILED_RUNS}`);
     expect(await page.getByRole('button', { name: 'completed', exact: true }).getAttribute('aria-pressed')).toBe(
       'true',
     );
@@ -217,7 +212,7 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
           await page.locator(ready).first().waitFor({ timeout: 60_000 });
           await page.screenshot({ path: join(SHOTS, `${label}-${name}-${dark ? 'dark' : 'light'}.png`) });
           // Wide tables scroll inside their wrapper; the page itself never scrolls sideways.
-          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+          const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - innerWidth');
           expect(overflow, `${label} is wider than the window`).toBeLessThanOrEqual(0);
           await context.close();
         }
@@ -232,13 +227,13 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     let focused = '';
     for (let i = 0; i < 15 && focused !== 'running'; i++) {
       await page.keyboard.press('Tab');
-      focused = await page.evaluate(() => document.activeElement?.getAttribute('data-chip') ?? '');
+      focused = await page.evaluate<string>(`document.activeElement?.getAttribute('data-chip') ?? ''`);
     }
     expect(focused).toBe('running');
-    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle');
     expect(outline).not.toBe('none');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => location.hash.includes('status=running'));
+    await page.waitForFunction(`location.hash.includes('status=running')`);
     await page.screenshot({ path: join(SHOTS, 'keyboard-focus.png') });
     await context.close();
   });
