@@ -21,9 +21,10 @@ const SHOTS = join(REPO, 'test-output', 'dashboard-scale');
 const PAGE_ROWS = 25;
 const OK_RUNS = 50;
 const FAILED_RUNS = 4;
-/** In-page expressions (strings: this project compiles without DOM types). */
-const ROWS = `document.querySelectorAll('table.list tbody tr').length`;
-const FIRST_ROW_ID = `document.querySelector('table.list tbody tr')?.getAttribute('data-execution')`;
+const rows = (page: Page) => page.locator('table.list tbody tr');
+const firstRowId = (page: Page) => rows(page).first().getAttribute('data-execution');
+/** Waits for a value in the page to come right (waitForFunction would eval a string, which the CSP forbids). */
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000 });
 
 const GRID = {
   id: 'scale-grid',
@@ -134,7 +135,7 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     while (await page.getByRole('button', { name: 'Older →' }).isEnabled()) {
       const before = pages.at(-1)![0];
       await page.getByRole('button', { name: 'Older →' }).click();
-      await page.waitForFunction(`${FIRST_ROW_ID} !== ${JSON.stringify(before)}`);
+      await poll(() => firstRowId(page)).not.toBe(before);
       pages.push(await rowIds(page));
     }
     expect(pages.map((p) => p.length)).toEqual([PAGE_ROWS, PAGE_ROWS, total - 2 * PAGE_ROWS]);
@@ -142,7 +143,7 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     // Back to the newest page: the same rows in the same order as on the way forward.
     for (const expected of pages.slice(0, -1).reverse()) {
       await page.getByRole('button', { name: '← Newer' }).click();
-      await page.waitForFunction(`${FIRST_ROW_ID} === ${JSON.stringify(expected[0])}`);
+      await poll(() => firstRowId(page)).toBe(expected[0]);
       expect(await rowIds(page)).toEqual(expected);
     }
     expect(await page.getByRole('button', { name: '← Newer' }).isDisabled()).toBe(true);
@@ -154,7 +155,7 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     await page.goto(`${server.url}/#/executions`);
     await page.locator('table.list tbody tr').first().waitFor();
     await page.getByRole('button', { name: 'failed', exact: true }).click();
-    await page.waitForFunction(`location.hash.includes('status=failed')`);
+    await poll(() => page.url()).toContain('status=failed');
     await page.locator('table.list tbody tr[data-status="failed"]').first().waitFor();
     const statuses = () =>
       page.evaluate<string[]>(`[...document.querySelectorAll('table.list tbody tr')].map((r) => r.dataset.status)`);
@@ -162,21 +163,21 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     expect(await page.getByRole('button', { name: 'failed', exact: true }).getAttribute('aria-pressed')).toBe('true');
 
     await page.getByRole('button', { name: 'completed', exact: true }).click();
-    await page.waitForFunction(`decodeURIComponent(location.hash).includes('status=completed,failed')`);
-    await page.waitForFunction(`${ROWS} === ${PAGE_ROWS}`);
+    await poll(() => decodeURIComponent(page.url())).toContain('status=completed,failed');
+    await poll(() => rows(page).count()).toBe(PAGE_ROWS);
     expect(new Set(await statuses())).toEqual(new Set(['completed', 'failed']));
 
     await page.getByLabel('Workflow').fill(FAILING.id);
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForFunction(`location.hash.includes('workflow=scale-fail')`);
-    await page.waitForFunction(`${ROWS} === ${FAILED_RUNS}`);
+    await poll(() => page.url()).toContain('workflow=scale-fail');
+    await poll(() => rows(page).count()).toBe(FAILED_RUNS);
     await page.screenshot({ path: join(SHOTS, 'executions-filtered.png') });
 
     // A link made of the URL opens the same filtered list; a status the list does not know is said so.
     const url = page.url();
     await page.goto(`${server.url}/#/workflows`);
     await page.goto(url);
-    await page.waitForFunction(`${ROWS} === ${FAILED_RUNS}`);
+    await poll(() => rows(page).count()).toBe(FAILED_RUNS);
     expect(await page.getByRole('button', { name: 'completed', exact: true }).getAttribute('aria-pressed')).toBe(
       'true',
     );
@@ -233,7 +234,7 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle');
     expect(outline).not.toBe('none');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(`location.hash.includes('status=running')`);
+    await poll(() => page.url()).toContain('status=running');
     await page.screenshot({ path: join(SHOTS, 'keyboard-focus.png') });
     await context.close();
   });
