@@ -2,7 +2,6 @@ import type { WorkerView } from 'verity/sdk';
 import { Loaded, StatusBadge, Time } from '../components';
 import { useApp } from '../lib/app-context';
 import { href } from '../lib/router';
-import { shortId } from '../lib/rows';
 import { useLoad } from '../lib/use-load';
 
 /** The API has no stream of workers: the page asks again this often. */
@@ -89,7 +88,7 @@ export function Workers() {
                                 className="mono"
                                 title={j.executionId}
                               >
-                                {shortId(j.executionId)}
+                                {j.executionId.slice(0, 8)}
                               </a>{' '}
                               {j.stepId} <span className="muted">#{j.attempt}</span> {j.status}
                               {j.leaseExpiresAt && (
