@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NODE_HEIGHT, layoutGraph, stepsOf } from '../../../web/src/lib/graph.js';
+import { DAGRE_MAX_STEPS, NODE_HEIGHT, NODE_WIDTH, layered, layoutGraph, stepsOf } from '../../../web/src/lib/graph.js';
 import { isTerminal, statusColour } from '../../../web/src/lib/status.js';
 
 /** The dashboard's DAG: steps and edges from a definition, placed by dagre; colours of states. */
@@ -48,6 +48,47 @@ describe('the dashboard graph', () => {
       expect(Number.isFinite(n.x)).toBe(true);
       expect(Number.isFinite(n.y)).toBe(true);
     }
+  });
+
+  /** A wide-and-deep DAG: `layers` ranks of `width` steps, each depending on two of the rank above. */
+  const grid = (layers: number, width: number) => ({
+    steps: Array.from({ length: layers * width }, (_, i) => {
+      const [l, j] = [Math.floor(i / width), i % width];
+      return {
+        id: `s${l}_${j}`,
+        step_type: 'data_processing',
+        expression: '1',
+        ...(l > 0 && { depends_on: [`s${l - 1}_${j}`, `s${l - 1}_${(j + 1) % width}`] }),
+      };
+    }),
+  });
+
+  it('lays out a graph too large for dagre in ranks, below every dependency, with no two steps overlapping', () => {
+    const definition = grid(20, 50);
+    expect(definition.steps.length).toBeGreaterThan(DAGRE_MAX_STEPS);
+    const { nodes, edges } = layoutGraph(definition);
+    expect(nodes).toHaveLength(1000);
+    expect(edges).toHaveLength(19 * 50 * 2);
+    const at = new Map(nodes.map((n) => [n.id, n]));
+    for (const e of edges) expect(at.get(e.target)!.y).toBeGreaterThanOrEqual(at.get(e.source)!.y + NODE_HEIGHT);
+    const byRow = new Map<number, number[]>();
+    for (const n of nodes) byRow.set(n.y, [...(byRow.get(n.y) ?? []), n.x]);
+    expect(byRow.size).toBe(20);
+    for (const xs of byRow.values()) {
+      xs.sort((a, b) => a - b);
+      for (let i = 1; i < xs.length; i++) expect(xs[i]! - xs[i - 1]!).toBeGreaterThanOrEqual(NODE_WIDTH);
+    }
+  });
+
+  it('ranks a step by its deepest dependency, and still places the steps of a cycle', () => {
+    const steps = ['a', 'b', 'c', 'x', 'y'].map((id) => ({ id, dependsOn: [], type: 'step' }));
+    const edge = (source: string, target: string) => ({ id: `${source}->${target}`, source, target });
+    const centres = layered(steps, [edge('a', 'b'), edge('b', 'c'), edge('a', 'c'), edge('x', 'y'), edge('y', 'x')]);
+    const y = (id: string) => centres.get(id)!.y;
+    expect(y('a')).toBeLessThan(y('b'));
+    expect(y('b')).toBeLessThan(y('c'));
+    expect(centres.size).toBe(5);
+    expect(y('x')).not.toBe(y('y'));
   });
 
   it('gives each state its colour, and knows which execution states are final', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { duration, keepNewest, mergeRows } from '../../../web/src/lib/rows.js';
+import { duration, keepNewest, mergeRows, parseStatuses, shortId, toggleStatus } from '../../../web/src/lib/rows.js';
 import type { Row } from '../../../web/src/lib/rows.js';
 
 /** How the dashboard's executions list takes in the live list stream. */
@@ -38,11 +38,36 @@ describe('the dashboard executions list', () => {
       ['a', 'completed'],
     ]);
     expect(mergeRows(page, streamed, { workflow: 'w' }, true).map((r) => r.executionId)).toEqual(['c', 'b', 'a']);
-    expect(mergeRows(page, streamed, { status: 'completed' }, true).map((r) => r.executionId)).toEqual(['b', 'a']);
+    expect(mergeRows(page, streamed, { status: ['completed'] }, true).map((r) => r.executionId)).toEqual(['b', 'a']);
     expect(mergeRows(page, streamed, {}, false).map((r) => r.executionId)).toEqual(['b', 'a']);
     // A streamed row older than the fetched one does not replace it.
     const stale = keepNewest(new Map<string, Row>(), [row('b', 'queued', T(10), T(9))]);
     expect(mergeRows([row('b', 'running', T(10), T(11))], stale, {}, true)[0]?.status).toBe('running');
+  });
+
+  it('filters by any of several statuses, and none means all', () => {
+    const page = [row('c', 'cancelled', T(3)), row('b', 'failed', T(2)), row('a', 'completed', T(1))];
+    const streamed = keepNewest(new Map<string, Row>(), [row('d', 'failed', T(4)), row('e', 'running', T(5))]);
+    expect(mergeRows(page, streamed, { status: ['failed', 'cancelled'] }, true).map((r) => r.executionId)).toEqual([
+      'd',
+      'c',
+      'b',
+      'a',
+    ]);
+    expect(mergeRows([], streamed, { status: [] }, true).map((r) => r.executionId)).toEqual(['e', 'd']);
+  });
+
+  it('reads the status list of the URL: known ones in chip order, once each, unknown ones apart', () => {
+    expect(parseStatuses(undefined)).toEqual({ known: [], unknown: [] });
+    expect(parseStatuses('failed, running,failed,,nope')).toEqual({ known: ['running', 'failed'], unknown: ['nope'] });
+    expect(toggleStatus(['failed'], 'running')).toEqual(['running', 'failed']);
+    expect(toggleStatus(['running', 'failed'], 'running')).toEqual(['failed']);
+  });
+
+  it('shortens an id to its end, which differs between executions started together', () => {
+    expect(shortId('01a24a74-4762-73ff-b468-f68dd6a34e86')).toBe('…d6a34e86');
+    expect(shortId('01a24a74-4762-73ff-b468-000000000001')).not.toBe(shortId('01a24a74-4762-73ff-b468-f68dd6a34e86'));
+    expect(shortId('abc')).toBe('abc');
   });
 
   it('writes durations in the units that matter', () => {

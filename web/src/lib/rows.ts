@@ -8,12 +8,44 @@ export interface Row {
 }
 
 export interface RowFilter {
-  status?: string | undefined;
+  /** Any of these; none means every status. */
+  status?: readonly string[] | undefined;
   workflow?: string | undefined;
 }
 
+/** The execution statuses the list filters by, in the order the chips show them (as the API names them). */
+export const EXECUTION_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'timed_out', 'budget_exceeded'];
+
+/**
+ * The statuses of the URL's `status=` (comma-separated, as the API's own query takes them): the known ones
+ * in chip order, each once, and the rest apart, so the page can say which of a pasted link's it ignores.
+ */
+export function parseStatuses(param: string | undefined): { known: string[]; unknown: string[] } {
+  const asked = new Set(
+    (param ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  return {
+    known: EXECUTION_STATUSES.filter((s) => asked.has(s)),
+    unknown: [...asked].filter((s) => !EXECUTION_STATUSES.includes(s)),
+  };
+}
+
+/** The chip set after one chip is pressed: that status in or out, the rest as they were. */
+export function toggleStatus(current: readonly string[], status: string): string[] {
+  const next = new Set(current);
+  if (next.has(status)) next.delete(status);
+  else next.add(status);
+  return EXECUTION_STATUSES.filter((s) => next.has(s));
+}
+
 export function matches(row: Row, filter: RowFilter): boolean {
-  return (!filter.status || row.status === filter.status) && (!filter.workflow || row.workflowId === filter.workflow);
+  return (
+    (!filter.status?.length || filter.status.includes(row.status)) &&
+    (!filter.workflow || row.workflowId === filter.workflow)
+  );
 }
 
 /**
@@ -66,4 +98,12 @@ export function duration(ms: number | undefined): string {
   const s = Math.floor(ms / 1000);
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/**
+ * An execution id short enough for a table: its last 8 characters. Ids are UUIDv7, whose first characters
+ * are the creation time, so executions started in the same minute would all share their first 8.
+ */
+export function shortId(id: string): string {
+  return id.length > 8 ? `…${id.slice(-8)}` : id;
 }

@@ -4,11 +4,11 @@ import { VerityApiError } from 'verity/sdk';
 import { Loaded, StatusBadge, Time } from '../components';
 import { useApp } from '../lib/app-context';
 import { href } from '../lib/router';
-import { duration, keepNewest, mergeRows } from '../lib/rows';
+import { EXECUTION_STATUSES, duration, keepNewest, mergeRows, parseStatuses, shortId, toggleStatus } from '../lib/rows';
+import { statusColour } from '../lib/status';
 import { units } from '../lib/time';
 import { useLoad } from '../lib/use-load';
 
-const STATUSES = ['running', 'completed', 'failed', 'cancelled', 'timed_out', 'budget_exceeded'];
 const PAGE = 25;
 /** How long to wait before reopening the list stream once the SDK has given up resuming it. */
 const REOPEN_MS = 3000;
@@ -52,8 +52,28 @@ function useExecutionChanges(): Map<string, ExecutionSummary> {
   return rows;
 }
 
+/** The workflow ids this key can read, to offer in the workflow filter; without them the field still takes any id. */
+function useWorkflowIds(): string[] {
+  const { client } = useApp();
+  const [ids, setIds] = useState<string[]>([]);
+  useEffect(() => {
+    let current = true;
+    client.listWorkflows().then(
+      (list) => current && setIds([...new Set(list.map((w) => w.workflowId))].sort()),
+      // Only a convenience: the list works without it, and a 401 is the list's own load to report.
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [client]);
+  return ids;
+}
+
 export function Executions({ status, workflow }: { status: string | undefined; workflow: string | undefined }) {
   const { client } = useApp();
+  const { known: statuses, unknown } = parseStatuses(status);
+  const statusKey = statuses.join(',');
   // The cursors of the pages before this one, so "Newer" goes back; `before` is the API's own cursor.
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const before = cursors[cursors.length - 1];
@@ -61,17 +81,20 @@ export function Executions({ status, workflow }: { status: string | undefined; w
     () =>
       client.listExecutions({
         limit: PAGE,
-        ...(status && { status: [status] }),
+        ...(statusKey && { status: statusKey.split(',') }),
         ...(workflow && { workflowId: workflow }),
         ...(before !== undefined && { before }),
       }),
-    [client, status, workflow, before],
+    [client, statusKey, workflow, before],
   );
   const streamed = useExecutionChanges();
+  const workflowIds = useWorkflowIds();
+  const filter = { status: statuses, workflow };
 
-  const setFilter = (next: { status?: string | undefined; workflow?: string | undefined }) => {
+  // The filters live in the URL, so a filtered list can be bookmarked or sent; a new filter starts at the newest page.
+  const setFilter = (next: { status?: readonly string[]; workflow?: string | undefined }) => {
     setCursors([undefined]);
-    const nextStatus = 'status' in next ? next.status : status;
+    const nextStatus = (next.status ?? statuses).join(',');
     const nextWorkflow = 'workflow' in next ? next.workflow : workflow;
     location.hash = href({
       page: 'executions',
@@ -85,26 +108,25 @@ export function Executions({ status, workflow }: { status: string | undefined; w
       <div className="page-head">
         <h1>Executions</h1>
         <div className="filters">
-          <label>
-            Status{' '}
-            <select
-              value={status ?? ''}
-              onChange={(e) => {
-                setCursors([undefined]);
-                location.hash = href({
-                  page: 'executions',
-                  ...(e.target.value && { status: e.target.value }),
-                  ...(workflow && { workflow }),
-                }).slice(1);
-              }}
-            >
-              <option value="">any</option>
-              {STATUSES.map((s) => (
-                <option key={s}>{s}</option>
-              ))}
-            </select>
-          </label>
+          <div className="chips" role="group" aria-label="Status">
+            <span className="muted small">Status</span>
+            {EXECUTION_STATUSES.map((s) => (
+              <button
+                key={s}
+                type="button"
+                className="chip"
+                data-chip={s}
+                aria-pressed={statuses.includes(s)}
+                onClick={() => setFilter({ status: toggleStatus(statuses, s) })}
+              >
+                <span className="dot" style={{ background: statusColour(s) }} aria-hidden="true" />
+                {s.replace('_', ' ')}
+              </button>
+            ))}
+          </div>
           <form
+            key={workflow ?? ''}
+            className="row"
             onSubmit={(e) => {
               e.preventDefault();
               const value = new FormData(e.currentTarget).get('workflow');
@@ -112,8 +134,21 @@ export function Executions({ status, workflow }: { status: string | undefined; w
             }}
           >
             <label>
-              Workflow <input name="workflow" defaultValue={workflow ?? ''} placeholder="id" size={14} />
-            </label>{' '}
+              Workflow{' '}
+              <input
+                name="workflow"
+                defaultValue={workflow ?? ''}
+                placeholder="any"
+                size={14}
+                list="workflow-ids"
+                autoComplete="off"
+              />
+            </label>
+            <datalist id="workflow-ids">
+              {workflowIds.map((id) => (
+                <option key={id} value={id} />
+              ))}
+            </datalist>
             <button type="submit">Filter</button>
           </form>
           {(status || workflow) && (
@@ -123,15 +158,20 @@ export function Executions({ status, workflow }: { status: string | undefined; w
           )}
         </div>
       </div>
+      {unknown.length > 0 && (
+        <p className="notice" role="status">
+          This link asks for {unknown.length === 1 ? 'a status' : 'statuses'} the list does not know (
+          <span className="mono">{unknown.join(', ')}</span>): left out. The statuses are{' '}
+          {EXECUTION_STATUSES.join(', ')}.
+        </p>
+      )}
       <Loaded
         load={load}
         retry={retry}
-        isEmpty={(list) =>
-          mergeRows(list.executions, streamed, { status, workflow }, before === undefined).length === 0
-        }
+        isEmpty={(list) => mergeRows(list.executions, streamed, filter, before === undefined).length === 0}
         empty={
           <p>
-            {status || workflow
+            {statuses.length > 0 || workflow
               ? 'No execution matches these filters.'
               : 'No executions yet. Start one with verity run --server, the SDK or POST /v1/agents/{id}/execute.'}
           </p>
@@ -156,11 +196,11 @@ export function Executions({ status, workflow }: { status: string | undefined; w
                   </tr>
                 </thead>
                 <tbody>
-                  {mergeRows(list.executions, streamed, { status, workflow }, before === undefined).map((e) => (
+                  {mergeRows(list.executions, streamed, filter, before === undefined).map((e) => (
                     <tr key={e.executionId} data-execution={e.executionId} data-status={e.status}>
                       <td>
-                        <a className="mono" href={href({ page: 'execution', id: e.executionId })}>
-                          {e.executionId.slice(0, 8)}
+                        <a className="mono" href={href({ page: 'execution', id: e.executionId })} title={e.executionId}>
+                          {shortId(e.executionId)}
                         </a>
                       </td>
                       <td>

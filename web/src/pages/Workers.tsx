@@ -83,7 +83,11 @@ export function Workers() {
                         <ul>
                           {w.jobs.map((j) => (
                             <li key={j.jobId} data-job={j.jobId}>
-                              <a href={href({ page: 'execution', id: j.executionId })} className="mono">
+                              <a
+                                href={href({ page: 'execution', id: j.executionId })}
+                                className="mono"
+                                title={j.executionId}
+                              >
                                 {j.executionId.slice(0, 8)}
                               </a>{' '}
                               {j.stepId} <span className="muted">#{j.attempt}</span> {j.status}
