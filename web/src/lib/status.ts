@@ -14,6 +14,7 @@ export function statusColour(status: string): string {
       return 'var(--running)';
     case 'queued':
     case 'ready':
+    case 'unresponsive':
       return 'var(--queued)';
     case 'cancelled':
     case 'skipped':

@@ -52,6 +52,7 @@ function ExecutionDetail({
   const [events, setEvents] = useState<EventView[]>([]);
   const [live, setLive] = useState<'connecting' | 'live' | 'ended' | 'error'>('connecting');
   const [selected, setSelected] = useState<string | undefined>();
+  const [eventsOpen, setEventsOpen] = useState(false);
   const [actionError, setActionError] = useState<string | undefined>();
   // A retried execution runs again after its stream ended: a new stream follows it.
   const [stream, setStream] = useState(0);
@@ -69,23 +70,37 @@ function ExecutionDetail({
   useEffect(() => {
     const abort = new AbortController();
     let pending: ReturnType<typeof setTimeout> | undefined;
+    // Events are applied in batches, at most every 50 ms: replaying a long history one render per event
+    // (5,000 of them for a 1,000-step run) kept the page busy for seconds.
+    let batch: EventView[] = [];
+    let flush: ReturnType<typeof setTimeout> | undefined;
+    const apply = () => {
+      const arrived = batch;
+      batch = [];
+      flush = undefined;
+      if (arrived.length === 0) return;
+      setEvents((known) => mergeEvents(known, arrived));
+      setView((current) => {
+        const statuses = applyEvents(Object.fromEntries(current.steps.map((s) => [s.id, s.status])), arrived);
+        return {
+          ...current,
+          steps: current.steps.map((s) => ({ ...s, status: statuses[s.id] as StepSummary['status'] })),
+        };
+      });
+      clearTimeout(pending);
+      pending = setTimeout(refresh, 250);
+    };
     setEvents([]);
     setLive('connecting');
     void (async () => {
       try {
         for await (const event of client.events(id, { signal: abort.signal })) {
           setLive('live');
-          setEvents((known) => mergeEvents(known, [event.data]));
-          setView((current) => {
-            const statuses = applyEvents(Object.fromEntries(current.steps.map((s) => [s.id, s.status])), [event.data]);
-            return {
-              ...current,
-              steps: current.steps.map((s) => ({ ...s, status: statuses[s.id] as StepSummary['status'] })),
-            };
-          });
-          clearTimeout(pending);
-          pending = setTimeout(refresh, 250);
+          batch.push(event.data);
+          flush ??= setTimeout(apply, 50);
         }
+        clearTimeout(flush);
+        apply();
         if (!abort.signal.aborted) {
           setLive('ended');
           refresh();
@@ -98,6 +113,7 @@ function ExecutionDetail({
     })();
     return () => {
       abort.abort();
+      clearTimeout(flush);
       clearTimeout(pending);
     };
   }, [client, id, refresh, signOut, stream]);
@@ -233,9 +249,10 @@ function ExecutionDetail({
         </details>
       )}
       <Receipt id={id} ended={terminal} />
-      <details className="card">
+      {/* The list is drawn only while open: thousands of rows nobody looks at cost every render. */}
+      <details className="card" onToggle={(e) => setEventsOpen(e.currentTarget.open)}>
         <summary>Events ({events.length})</summary>
-        {events.length === 0 ? (
+        {!eventsOpen ? null : events.length === 0 ? (
           <p className="muted">No events yet.</p>
         ) : (
           <ol className="events">

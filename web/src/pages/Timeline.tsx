@@ -137,7 +137,15 @@ function Bar({
       data-attempt={bar.attempt}
       data-outcome={bar.outcome}
       aria-label={describeAttempt(stepId, bar, (ms) => localTime(new Date(ms).toISOString()))}
-      style={{ left: `${left}%`, width: `max(${width}%, 6px)`, top: `${bar.lane * 20 + 2}px`, borderColor: colour }}
+      style={{
+        left: `${left}%`,
+        width: `max(${width}%, 6px)`,
+        top: `${bar.lane * 20 + 2}px`,
+        borderColor: colour,
+        // A short attempt drawn at its 6 px minimum can sit under the retry that follows it at once: earlier
+        // attempts lie on top, so each stays under the pointer (the later bar loses only those 6 px).
+        zIndex: Math.max(1, 1000 - bar.attempt),
+      }}
       onClick={() => onSelect(stepId)}
       onMouseEnter={() => onHover(true)}
       onMouseLeave={() => onHover(false)}

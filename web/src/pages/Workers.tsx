@@ -54,7 +54,8 @@ export function Workers() {
                       {w.principal && <div className="small muted">{w.principal}</div>}
                     </td>
                     <td>
-                      <StatusBadge status={w.status} />
+                      {/* A killed remote worker cannot say it stopped: it stays active, silent. */}
+                      <StatusBadge status={w.status === 'active' && !w.responsive ? 'unresponsive' : w.status} />
                       <div className="small muted">concurrency {w.concurrency}</div>
                     </td>
                     <td className="small">
@@ -104,6 +105,11 @@ export function Workers() {
                     </td>
                     <td>
                       <Time at={w.lastSeenAt} />
+                      {w.status === 'active' && !w.responsive && (
+                        <div className="small muted">
+                          no ping for over 30 s; its jobs return to the queue when their leases end
+                        </div>
+                      )}
                     </td>
                   </tr>
                 ))}
