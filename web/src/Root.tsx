@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useState } from 'react';
+import { Suspense, lazy, useCallback, useMemo, useState } from 'react';
 import type { ReactNode } from 'react';
 import { VerityClient } from 'verity/sdk';
 import { App } from './lib/app-context';
@@ -8,16 +8,29 @@ import { SERVER, clearSession, loadSession } from './lib/session';
 import type { Session } from './lib/session';
 import { SignIn } from './pages/SignIn';
 import { Executions } from './pages/Executions';
-import { Execution } from './pages/Execution';
-import { Workflows } from './pages/Workflows';
-import { Workflow } from './pages/Workflow';
-import { CheckDefinition } from './pages/CheckDefinition';
-import { Verify } from './pages/Verify';
-import { Workers } from './pages/Workers';
-import { Metrics } from './pages/Metrics';
-import { Market } from './pages/market/Market';
-import { Listing } from './pages/market/Listing';
-import { Account } from './pages/market/Account';
+
+/**
+ * Pages past the first are loaded when first opened: the graph library, the verifier, YAML and the charts
+ * are most of the script, and signing in or reading the executions list needs none of them.
+ */
+const page = <K extends string, P extends object>(load: () => Promise<Record<K, (props: P) => ReactNode>>, name: K) =>
+  lazy(async () => ({ default: (await load())[name] }));
+const Execution = page(() => import('./pages/Execution'), 'Execution');
+const Workflows = page(() => import('./pages/Workflows'), 'Workflows');
+const Workflow = page(() => import('./pages/Workflow'), 'Workflow');
+const CheckDefinition = page(() => import('./pages/CheckDefinition'), 'CheckDefinition');
+const Verify = page(() => import('./pages/Verify'), 'Verify');
+const Workers = page(() => import('./pages/Workers'), 'Workers');
+const Metrics = page(() => import('./pages/Metrics'), 'Metrics');
+const Market = page(() => import('./pages/market/Market'), 'Market');
+const Listing = page(() => import('./pages/market/Listing'), 'Listing');
+const Account = page(() => import('./pages/market/Account'), 'Account');
+
+const loading = (
+  <p className="state" role="status">
+    Loading…
+  </p>
+);
 
 export function Root() {
   const [session, setSession] = useState<Session | undefined>(loadSession);
@@ -44,7 +57,9 @@ export function Root() {
   if (route.page === 'verify' && !app) {
     return (
       <Shell>
-        <Verify />
+        <Suspense fallback={loading}>
+          <Verify />
+        </Suspense>
       </Shell>
     );
   }
@@ -64,23 +79,25 @@ export function Root() {
   return (
     <App.Provider value={app}>
       <Shell app={app} current={route.page}>
-        {route.page === 'executions' && <Executions status={route.status} workflow={route.workflow} />}
-        {route.page === 'execution' && <Execution id={route.id} />}
-        {route.page === 'workflows' && <Workflows />}
-        {route.page === 'workflow' && <Workflow id={route.id} version={route.version} />}
-        {route.page === 'check' && <CheckDefinition workflow={route.workflow} version={route.version} />}
-        {route.page === 'verify' && <Verify />}
-        {route.page === 'workers' && <Workers />}
-        {route.page === 'metrics' && <Metrics />}
-        {route.page === 'market' && <Market q={route.q} tag={route.tag} sort={route.sort} />}
-        {route.page === 'listing' && <Listing id={route.id} />}
-        {route.page === 'account' && <Account />}
-        {route.page === 'not-found' && (
-          <div className="state empty">
-            <p>There is no page “{route.path}”.</p>
-            <a href={href({ page: 'executions' })}>Go to the executions</a>
-          </div>
-        )}
+        <Suspense fallback={loading}>
+          {route.page === 'executions' && <Executions status={route.status} workflow={route.workflow} />}
+          {route.page === 'execution' && <Execution id={route.id} />}
+          {route.page === 'workflows' && <Workflows />}
+          {route.page === 'workflow' && <Workflow id={route.id} version={route.version} />}
+          {route.page === 'check' && <CheckDefinition workflow={route.workflow} version={route.version} />}
+          {route.page === 'verify' && <Verify />}
+          {route.page === 'workers' && <Workers />}
+          {route.page === 'metrics' && <Metrics />}
+          {route.page === 'market' && <Market q={route.q} tag={route.tag} sort={route.sort} />}
+          {route.page === 'listing' && <Listing id={route.id} />}
+          {route.page === 'account' && <Account />}
+          {route.page === 'not-found' && (
+            <div className="state empty">
+              <p>There is no page “{route.path}”.</p>
+              <a href={href({ page: 'executions' })}>Go to the executions</a>
+            </div>
+          )}
+        </Suspense>
       </Shell>
     </App.Provider>
   );
