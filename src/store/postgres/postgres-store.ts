@@ -120,16 +120,34 @@ function toNumbered(sql: string): string {
   return out;
 }
 
+/**
+ * Statements are prepared once per connection and then only bound and executed: PostgreSQL skips parsing
+ * and planning, which is most of the server's time for the step path's short statements. Texts are named by
+ * their hash; the shared SQL varies only in IN-list lengths, so the set stays small, and past PREPARED_CAP
+ * distinct texts the rest run unprepared rather than grow every connection's statement cache.
+ */
+const PREPARED_CAP = 1000;
+const statementNames = new Map<string, string>();
+function prepared(sql: string, params: readonly SqlValue[]): pg.QueryConfig<SqlValue[]> {
+  const text = toNumbered(sql);
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < PREPARED_CAP) {
+    name = `v_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return name === undefined ? { text, values: params as SqlValue[] } : { name, text, values: params as SqlValue[] };
+}
+
 class Connection implements SqlConnection {
   constructor(private readonly client: pg.Pool | PoolClient) {}
 
   async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    const result = await this.client.query<QueryResultRow>(toNumbered(sql), params as SqlValue[]);
+    const result = await this.client.query<QueryResultRow>(prepared(sql, params));
     return result.rows;
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    const result = await this.client.query(toNumbered(sql), params as SqlValue[]);
+    const result = await this.client.query(prepared(sql, params));
     return result.rowCount ?? 0;
   }
 }
