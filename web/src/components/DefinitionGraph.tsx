@@ -16,17 +16,20 @@ const TONE: Record<NonNullable<StepMark['tone']>, string> = {
 /**
  * A workflow definition's steps as a graph, laid out by dagre (lib/graph.ts), with an optional mark per
  * step (a state, a count of problems) drawn on its node. Static: nothing is dragged or connected. A node
- * opens its step on a click, or on Enter or Space while it has the focus (Tab reaches every node).
+ * opens its step on a click, or on Enter or Space while it has the focus (Tab reaches every node); edges
+ * into the `flowing` steps are animated (a running step).
  */
 export function DefinitionGraph({
   definition,
   marks,
+  flowing,
   selected,
   onSelect,
   label = "the workflow's steps",
 }: {
   definition: Record<string, unknown>;
   marks?: ReadonlyMap<string, StepMark>;
+  flowing?: ReadonlySet<string>;
   selected?: string | undefined;
   onSelect?: (id: string) => void;
   label?: string;
@@ -34,22 +37,35 @@ export function DefinitionGraph({
   const laid = useMemo(() => layoutGraph(definition), [definition]);
   // Another shape is another drawing: a fresh React Flow measures and fits it from scratch, where
   // swapping the nodes of a mounted one would leave them unmeasured (hidden) for a while.
-  const shape = JSON.stringify([laid.nodes.map((n) => [n.id, n.x, n.y, n.step.type]), laid.edges.map((e) => e.id)]);
+  const shape = useMemo(
+    () => JSON.stringify([laid.nodes.map((n) => [n.id, n.x, n.y, n.step.type]), laid.edges.map((e) => e.id)]),
+    [laid],
+  );
   if (laid.nodes.length === 0) return <p className="state">The definition has no steps to draw.</p>;
   return (
-    <Drawing key={shape} laid={laid} marks={marks} selected={selected} {...(onSelect && { onSelect })} label={label} />
+    <Drawing
+      key={shape}
+      laid={laid}
+      marks={marks}
+      flowing={flowing}
+      selected={selected}
+      {...(onSelect && { onSelect })}
+      label={label}
+    />
   );
 }
 
 function Drawing({
   laid,
   marks,
+  flowing,
   selected,
   onSelect,
   label,
 }: {
   laid: { nodes: LaidOutNode[]; edges: Edge[] };
   marks: ReadonlyMap<string, StepMark> | undefined;
+  flowing: ReadonlySet<string> | undefined;
   selected: string | undefined;
   onSelect?: (id: string) => void;
   label: string;
@@ -105,6 +121,10 @@ function Drawing({
     setNodes((current) => current.map((node) => decorate(node, steps.get(node.id)!)));
     // `look` sums up everything decorate reads besides the shape, which keys this component.
   }, [look, setNodes]);
+  const edges = useMemo(
+    () => (flowing?.size ? laid.edges.map((e) => ({ ...e, animated: flowing.has(e.target) })) : laid.edges),
+    [laid.edges, flowing],
+  );
   const click: NodeMouseHandler = (_event, node) => onSelect?.(node.id);
   // React Flow selects a focused node on Enter but tells no one: the key is read here as it bubbles up.
   const key = (event: KeyboardEvent<HTMLDivElement>) => {
@@ -118,7 +138,7 @@ function Drawing({
     <div className="dag" role="figure" aria-label={label} onKeyDown={key}>
       <ReactFlow
         nodes={nodes}
-        edges={laid.edges}
+        edges={edges}
         onNodesChange={onNodesChange}
         onNodeClick={click}
         fitView
