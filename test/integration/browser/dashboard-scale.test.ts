@@ -120,14 +120,11 @@ describe.skipIf(!available)('the dashboard at scale, in Chromium', () => {
     // Only the nodes in view are in the DOM (React Flow's onlyRenderVisibleElements), not all 1,000.
     expect(await page.locator('.react-flow__node').count()).toBeLessThan(300);
     // Of the nodes drawn, a later rank is always below an earlier one: the layout is the ranked one.
-    const drawn = await page
-      .locator('.react-flow__node')
-      .evaluateAll((nodes) =>
-        nodes.map((n) => ({
-          rank: Number(/^s(\d+)_/.exec(n.dataset['id'] ?? '')?.[1]),
-          y: n.getBoundingClientRect().y,
-        })),
-      );
+    const drawn: { rank: number; y: number }[] = [];
+    for (const node of await page.locator('.react-flow__node').all()) {
+      const rank = Number(/^s(\d+)_/.exec((await node.getAttribute('data-id')) ?? '')?.[1]);
+      drawn.push({ rank, y: (await node.boundingBox())!.y });
+    }
     const ranks = new Set(drawn.map((d) => d.rank));
     expect(ranks.size).toBeGreaterThan(1);
     for (const a of drawn) for (const b of drawn) if (a.rank < b.rank) expect(a.y).toBeLessThan(b.y);

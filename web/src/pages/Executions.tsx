@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { ExecutionList, ExecutionSummary } from 'verity/sdk';
 import { VerityApiError } from 'verity/sdk';
+import { Pager, usePages } from '../components/Pager';
 import { Loaded, StatusBadge, Time } from '../components';
 import { useApp } from '../lib/app-context';
 import { href } from '../lib/router';
@@ -74,9 +75,9 @@ export function Executions({ status, workflow }: { status: string | undefined; w
   const { client } = useApp();
   const { known: statuses, unknown } = parseStatuses(status);
   const statusKey = statuses.join(',');
-  // The cursors of the pages before this one, so "Newer" goes back; `before` is the API's own cursor.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const before = cursors[cursors.length - 1];
+  // `before` is the API's own cursor: the last execution of the page before.
+  const pages = usePages();
+  const before = pages.cursor;
   const [load, retry] = useLoad<ExecutionList>(
     () =>
       client.listExecutions({
@@ -93,7 +94,7 @@ export function Executions({ status, workflow }: { status: string | undefined; w
 
   // The filters live in the URL, so a filtered list can be bookmarked or sent; a new filter starts at the newest page.
   const setFilter = (next: { status?: readonly string[]; workflow?: string | undefined }) => {
-    setCursors([undefined]);
+    pages.reset();
     const nextStatus = (next.status ?? statuses).join(',');
     const nextWorkflow = 'workflow' in next ? next.workflow : workflow;
     location.hash = href({
@@ -152,7 +153,7 @@ export function Executions({ status, workflow }: { status: string | undefined; w
             <button type="submit">Filter</button>
           </form>
           {(status || workflow) && (
-            <a href={href({ page: 'executions' })} onClick={() => setCursors([undefined])}>
+            <a href={href({ page: 'executions' })} onClick={pages.reset}>
               Clear
             </a>
           )}
@@ -228,18 +229,7 @@ export function Executions({ status, workflow }: { status: string | undefined; w
                 </tbody>
               </table>
             </div>
-            <div className="pager">
-              <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-                ← Newer
-              </button>
-              <button
-                type="button"
-                disabled={list.next === undefined}
-                onClick={() => setCursors((c) => [...c, list.next])}
-              >
-                Older →
-              </button>
-            </div>
+            <Pager pages={pages} next={list.next} />
           </>
         )}
       </Loaded>

@@ -1,5 +1,5 @@
-import { useState } from 'react';
 import type { LedgerBalanceView, LedgerTransactionPage, SettlementPage } from 'verity/sdk';
+import { Pager, usePages } from '../../components/Pager';
 import { Loaded, StatusBadge, Time } from '../../components';
 import { useApp } from '../../lib/app-context';
 import { netByBucket } from '../../lib/market';
@@ -54,31 +54,6 @@ function Balance() {
         )}
       </Loaded>
       <p className="muted small">Credits; 1 credit = 1,000,000 micro-units. An admin credits accounts.</p>
-    </div>
-  );
-}
-
-/** A cursor stack: the API's cursors of the pages before this one. */
-function usePages() {
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  return {
-    cursor: cursors[cursors.length - 1],
-    first: cursors.length <= 1,
-    back: () => setCursors((c) => c.slice(0, -1)),
-    next: (cursor: string | undefined) => setCursors((c) => [...c, cursor]),
-  };
-}
-
-function Pager({ pages, next }: { pages: ReturnType<typeof usePages>; next: string | undefined }) {
-  if (pages.first && next === undefined) return null;
-  return (
-    <div className="pager">
-      <button type="button" disabled={pages.first} onClick={pages.back}>
-        ← Newer
-      </button>
-      <button type="button" disabled={next === undefined} onClick={() => pages.next(next)}>
-        Older →
-      </button>
     </div>
   );
 }

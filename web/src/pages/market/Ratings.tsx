@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { ListingView, RatingPage } from 'verity/sdk';
+import { Pager, usePages } from '../../components/Pager';
 import { Loaded, Time } from '../../components';
 import { useApp } from '../../lib/app-context';
 import { ratableRuns, ratingText, stars } from '../../lib/market';
@@ -16,11 +17,10 @@ const SETTLEMENTS_SCANNED = 500;
 /** The listing's reviews, newest first, page by page, and the caller's own rating form. */
 export function Ratings({ listing, mine, onRated }: { listing: ListingView; mine: boolean; onRated: () => void }) {
   const { client } = useApp();
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = usePages();
   const [load, retry] = useLoad<RatingPage>(
-    () => client.listRatings(listing.id, { limit: PAGE, ...(cursor !== undefined && { cursor }) }),
-    [client, listing.id, cursor],
+    () => client.listRatings(listing.id, { limit: PAGE, ...(pages.cursor !== undefined && { cursor: pages.cursor }) }),
+    [client, listing.id, pages.cursor],
   );
   return (
     <div className="card ratings">
@@ -33,7 +33,7 @@ export function Ratings({ listing, mine, onRated }: { listing: ListingView; mine
         <RateForm
           listing={listing}
           onRated={() => {
-            setCursors([undefined]);
+            pages.reset();
             retry();
             onRated();
           }}
@@ -42,7 +42,7 @@ export function Ratings({ listing, mine, onRated }: { listing: ListingView; mine
       <Loaded
         load={load}
         retry={retry}
-        isEmpty={(page) => page.ratings.length === 0 && cursors.length === 1}
+        isEmpty={(page) => page.ratings.length === 0 && pages.first}
         empty={<p>No reviews yet.</p>}
       >
         {(page) => (
@@ -60,20 +60,7 @@ export function Ratings({ listing, mine, onRated }: { listing: ListingView; mine
                 </li>
               ))}
             </ol>
-            {(cursors.length > 1 || page.next_cursor !== undefined) && (
-              <div className="pager">
-                <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-                  ← Newer
-                </button>
-                <button
-                  type="button"
-                  disabled={page.next_cursor === undefined}
-                  onClick={() => setCursors((c) => [...c, page.next_cursor])}
-                >
-                  Older →
-                </button>
-              </div>
-            )}
+            <Pager pages={pages} next={page.next_cursor} />
           </>
         )}
       </Loaded>
