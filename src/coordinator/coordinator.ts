@@ -169,10 +169,12 @@ export class Coordinator {
         now,
         leaseMs: this.options.leaseMs,
         nonce,
+        ...(options.start === true && { start: true }),
       });
       if (!claimed) return undefined;
       tx.appendEvents([this.jobEvent(claimed, 'job.assigned', now, workerId)]);
-      if (options.start) await this.startLocked(tx, claimed, now);
+      // Claimed straight to RUNNING: what starting records besides the job's status.
+      if (options.start) await this.recordStart(tx, claimed, now);
       return claimed;
     });
     if (!job) return undefined;
@@ -211,9 +213,13 @@ export class Coordinator {
       { status: ['assigned'], workerId: job.workerId!, nonce: job.nonce! },
     );
     if (!done) return false;
+    await this.recordStart(tx, job, now);
+    return true;
+  }
+
+  private async recordStart(tx: StoreTx, job: JobRecord, now: number): Promise<void> {
     tx.appendEvents([this.jobEvent(job, 'job.started', now, job.workerId!)]);
     await this.outcomes.jobStarted(tx, job, now);
-    return true;
   }
 
   /** Extends the lease. 'cancelled' and 'lost' tell the worker to stop the job. */

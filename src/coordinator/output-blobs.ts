@@ -22,11 +22,13 @@ export async function checkOutputBlobs(
   blobs: { size(digest: string): Promise<number | undefined> } | undefined,
   output: unknown,
   container: BlobRef | undefined,
-  namer: BlobNamer,
+  namerOf: () => Promise<BlobNamer>,
 ): Promise<{ ok: true; records: (now: number) => BlobRecord[] } | { ok: false; error: ErrorInfo }> {
   const refs = [...blobRefsIn(output), ...(container ? [container] : [])];
+  // Most outputs name no blob: then who the owner is need not be read.
+  const namer = refs.length > 0 ? await namerOf() : undefined;
   for (const ref of refs) {
-    if (!(await jobMayName(store, namer, ref.$blob))) return { ok: false, error: notGranted(ref.$blob) };
+    if (!(await jobMayName(store, namer!, ref.$blob))) return { ok: false, error: notGranted(ref.$blob) };
   }
   if (blobs) {
     for (const ref of refs) {

@@ -14,6 +14,7 @@ import { verifyZkSignature } from '../zk/babyjub.js';
 import { stepLeaf } from '../attest/zk/chain.js';
 import { loadPoseidon } from '../zk/poseidon.js';
 import { checkOutputBlobs, notGranted } from './output-blobs.js';
+import type { BlobNamer } from './output-blobs.js';
 import type { CompletionReport } from './protocol.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
@@ -49,14 +50,17 @@ export class ResultChecker {
 
   /** The output a job reports: a failure here fails the job (not a refusal: the worker ran it and it is wrong). */
   async checkOutput(job: JobRecord, report: CompletionReport): Promise<CheckedOutput> {
-    const namer = { jobId: job.id, ownerId: (await this.store.read.getExecution(job.executionId))?.clientId ?? '' };
+    // The execution's owner is read only for an output that names blobs (a read less per step otherwise).
+    let namer: BlobNamer | undefined;
+    const namerOf = async (): Promise<BlobNamer> =>
+      (namer ??= { jobId: job.id, ownerId: (await this.store.read.getExecution(job.executionId))?.clientId ?? '' });
     let outputDigest: string;
     // The value the output is: inline, or (too large for a row) the canonical JSON in a blob.
     let value: unknown = report.output;
     if (report.outputBlob !== undefined) {
       // Whether the job may name the blob comes before anything that reads it: what a read would say
       // (there is no such blob, it is not JSON) must not tell about another client's blob.
-      if (!(await jobMayName(this.store, namer, report.outputBlob.$blob)))
+      if (!(await jobMayName(this.store, await namerOf(), report.outputBlob.$blob)))
         return { ok: false, error: notGranted(report.outputBlob.$blob) };
       const read = await this.readOutputBlob(report.outputBlob);
       if (!read.ok) return { ok: false, error: { code: 'invalid_output', message: read.problem, retryable: true } };
@@ -78,7 +82,7 @@ export class ResultChecker {
         };
       }
     }
-    const blobs = await checkOutputBlobs(this.store, this.options.blobs, value, report.outputBlob, namer);
+    const blobs = await checkOutputBlobs(this.store, this.options.blobs, value, report.outputBlob, namerOf);
     if (!blobs.ok) return blobs;
     return { ok: true, outputDigest, grants: blobs.records };
   }

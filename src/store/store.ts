@@ -148,6 +148,8 @@ export interface ClaimRequest {
   now: number;
   leaseMs: number;
   nonce: string;
+  /** The worker begins at once (an in-process one): the job goes straight to RUNNING, started now. */
+  start?: boolean;
 }
 
 /**

@@ -11,13 +11,16 @@ import { jobs } from './tables.js';
  */
 export function claimStatement(request: ClaimRequest, lock: string): { sql: string; params: SqlValue[] } {
   const { canServe, matchParams } = servable(request);
-  const sql = `UPDATE jobs SET status = 'assigned', worker_id = ?, nonce = ?, assigned_at = ?,
+  // A worker that starts at once gets the job RUNNING in the same statement, not in a second one.
+  const status = request.start === true ? `'running', started_at = ?` : `'assigned'`;
+  const sql = `UPDATE jobs SET status = ${status}, worker_id = ?, nonce = ?, assigned_at = ?,
       lease_expires_at = ?, deadline_at = ? + timeout_ms, principal = ${PRINCIPAL_OF_WORKER}
     WHERE status = 'queued' AND id = (
       SELECT id FROM jobs WHERE status = 'queued' AND available_at <= ? AND (${canServe}) AND ${NOT_A_SIBLING}
       ORDER BY available_at, id LIMIT 1 ${lock})
     RETURNING ${jobs.columns}`;
   const params: SqlValue[] = [
+    ...(request.start === true ? [request.now] : []),
     request.workerId,
     request.nonce,
     request.now,
