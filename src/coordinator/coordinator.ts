@@ -142,11 +142,13 @@ export class Coordinator {
       models: readonly string[];
       modelDigests?: Readonly<Record<string, string>> | undefined;
     },
-    options: { start?: boolean } = {},
+    options: { start?: boolean; probe?: boolean } = {},
   ): Promise<Assignment | undefined> {
     const now = this.options.now();
-    // Most claims by an idle worker find nothing; a read says so without taking the write lock.
+    // Most claims by an idle worker find nothing; a read says so without taking the write lock. A claimer
+    // told that a job was left for it (`probe: false`) skips the read.
     if (
+      options.probe !== false &&
       !(await this.store.read.hasClaimableJob({
         workerId,
         stepTypes: can.stepTypes,

@@ -12,10 +12,14 @@ export class JobNotifier {
   /** Slots that are about to claim anyway (they just reported a result): their share of wake-ups is skipped. */
   private claimersComing = 0;
 
+  /** Jobs left for slots that were about to claim anyway: their claims may skip the look that finds nothing. */
+  private handoffs = 0;
+
   /** Wakes up to `count` waiting slots (each will try one claim). */
   jobsQueued(count = 1): void {
     const covered = Math.min(this.claimersComing, count);
     this.claimersComing -= covered;
+    this.handoffs += covered;
     for (let i = covered; i < count && this.waiters.length > 0; i++) this.waiters.shift()!();
   }
 
@@ -32,6 +36,16 @@ export class JobNotifier {
       released = true;
       if (this.claimersComing > 0) this.claimersComing--;
     };
+  }
+
+  /**
+   * Whether a job was just left for a claimer (a report queued the next step): its claim may go straight to
+   * the write, since a read asking whether there is work would only say yes. Each hand-off is taken once.
+   */
+  takeHandoff(): boolean {
+    if (this.handoffs === 0) return false;
+    this.handoffs--;
+    return true;
   }
 
   /** Schedules a wake-up for a job that becomes claimable at `at` (ms since epoch). */

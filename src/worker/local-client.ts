@@ -34,8 +34,10 @@ export function localWorkerClient(
       return { workerId: record.id, leaseMs: coordinator.options.leaseMs };
     },
     async claim(workerId, capabilities, waitMs, signal) {
-      // In-process jobs start the moment they are claimed, so claim and start are one transaction.
-      const job = await coordinator.claim(workerId, capabilities, { start: true });
+      // In-process jobs start the moment they are claimed, so claim and start are one transaction; a job
+      // just left for a reporting slot is claimed without first asking whether there is one.
+      const probe = !coordinator.notifier.takeHandoff();
+      const job = await coordinator.claim(workerId, capabilities, { start: true, probe });
       if (job || signal.aborted) return job;
       await coordinator.notifier.wait(waitMs, signal);
       return signal.aborted ? undefined : coordinator.claim(workerId, capabilities, { start: true });
