@@ -145,6 +145,7 @@ export class Coordinator {
     options: { start?: boolean; probe?: boolean } = {},
   ): Promise<Assignment | undefined> {
     const now = this.options.now();
+    const own = this.workers.isOwnActive(workerId);
     // Most claims by an idle worker find nothing; a read says so without taking the write lock. A claimer
     // told that a job was left for it (`probe: false`) skips the read.
     if (
@@ -157,12 +158,12 @@ export class Coordinator {
         now,
       }))
     ) {
-      checkWorkerActive(await this.store.read.getWorker(workerId), workerId);
+      if (!own) checkWorkerActive(await this.store.read.getWorker(workerId), workerId);
       return undefined;
     }
     const nonce = randomBytes(16).toString('hex');
     const job = await this.store.transaction(async (tx) => {
-      checkWorkerActive(await tx.getWorker(workerId), workerId);
+      if (!own) checkWorkerActive(await tx.getWorker(workerId), workerId);
       const claimed = await tx.claimJob({
         workerId,
         stepTypes: can.stepTypes,

@@ -143,6 +143,14 @@ export class WorkerRegistry {
     return dead.map((w) => w.id);
   }
 
+  /**
+   * A worker this coordinator registered itself and has not stopped: active for as long as this process
+   * runs (another process marks it dead only once this one is gone), so its claims need no read of its row.
+   */
+  isOwnActive(workerId: string): boolean {
+    return this.localWorkerKeys.has(workerId);
+  }
+
   /** The id of the Ed25519 key the worker registered, from memory for this coordinator's own workers. */
   async keyIdOf(workerId: string): Promise<string | undefined> {
     return this.localWorkerKeys.get(workerId) ?? (await this.store.read.getWorker(workerId))?.keyId;
