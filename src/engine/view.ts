@@ -11,6 +11,7 @@ import type {
   ZkProofStatus,
 } from '../store/records.js';
 import type { ExecutionSummary, Store, StepCounts } from '../store/store.js';
+import type { WorkflowDefinition } from '../workflow/types.js';
 
 /** One row of a list of executions (GET /v1/executions, its live stream, `verity list`). */
 export interface ExecutionRowView {
@@ -222,5 +223,25 @@ export function stepDetailView(
       outputDigest: result.outputDigest,
       outputStorage: result.outputStorage ?? ('inline' as const),
     }),
+  };
+}
+
+/**
+ * The shape of the workflow an execution ran (GET /v1/executions/{id}/graph): steps, their dependencies
+ * (the normalized definition's depends_on, which holds the steps its mappings read too), types and models;
+ * no expressions or mappings, so the owner of a marketplace run sees no more of a hidden definition.
+ */
+export function executionGraphView(execution: ExecutionRecord, definition: WorkflowDefinition) {
+  return {
+    workflowId: execution.workflowId,
+    workflowVersion: execution.workflowVersion,
+    workflowDigest: execution.workflowDigest,
+    verificationLevel: definition.verification_level,
+    steps: definition.steps.map((step) => ({
+      id: step.id,
+      dependsOn: [...step.depends_on],
+      stepType: step.step_type,
+      ...(step.model_requirements?.name !== undefined && { model: step.model_requirements.name }),
+    })),
   };
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { executionRowView, executionView, stepDetailView } from '../../engine/view.js';
+import { executionGraphView, executionRowView, executionView, stepDetailView } from '../../engine/view.js';
 import { EXECUTION_STATUSES } from '../../store/records.js';
 import type { ExecutionStatus } from '../../store/records.js';
 import type { ExecutionKey } from '../../store/store.js';
@@ -153,19 +153,7 @@ export function registerExecutionRoutes(app: FastifyInstance, context: ApiContex
       const execution = await ownExecution(request, context, request.params.id);
       const workflow = await node.store.read.getWorkflow(execution.workflowDigest);
       if (!workflow) throw new ApiError('not_found', `the workflow of execution ${execution.id} is not stored`);
-      const definition = workflow.definition;
-      return {
-        workflowId: execution.workflowId,
-        workflowVersion: execution.workflowVersion,
-        workflowDigest: execution.workflowDigest,
-        verificationLevel: definition.verification_level,
-        steps: definition.steps.map((step) => ({
-          id: step.id,
-          dependsOn: [...step.depends_on],
-          stepType: step.step_type,
-          ...(step.model_requirements?.name !== undefined && { model: step.model_requirements.name }),
-        })),
-      };
+      return executionGraphView(execution, workflow.definition);
     },
   });
 

@@ -131,7 +131,8 @@ const statementNames = new Map<string, string>();
 function prepared(sql: string, params: readonly SqlValue[]): pg.QueryConfig<SqlValue[]> {
   const text = toNumbered(sql);
   let name = statementNames.get(text);
-  if (name === undefined && statementNames.size < PREPARED_CAP) {
+  // Statements without parameters (the migrations' DDL, run once) are not worth a name.
+  if (name === undefined && params.length > 0 && statementNames.size < PREPARED_CAP) {
     name = `v_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
     statementNames.set(text, name);
   }
