@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { ErrorInfo, ExecutionRecord, JobRecord, WorkerRecord } from '../store/records.js';
+import type { ErrorInfo, ExecutionRecord, JobRecord, StepRecord, WorkerRecord } from '../store/records.js';
 import { ACTIVE_JOB_STATUSES, LEASED_JOB_STATUSES } from '../store/records.js';
 import type { Store, StoreTx } from '../store/store.js';
 import type { StepType } from '../workflow/types.js';
 import type { AcceptedResult, JobOutcomeHandler } from './job-outcomes.js';
+import { assignmentOf } from './hand-off.js';
 import type { JobQueue } from './job-queue.js';
 import type { JobNotifier } from './notifier.js';
 import type {
@@ -59,6 +60,17 @@ export interface JobEvents {
   refused: [{ reason: RefusalReason; jobId: string; workerId: string }];
 }
 
+const IN_PROCESS_JOBS_CAP = 10_000;
+
+/**
+ * A slot of this process reporting a result and about to claim again: the first job its report queues may be
+ * handed to it directly (HandOff). `taken` runs inside the transaction, `deliver` after commit.
+ */
+export interface NextJob {
+  taken(): void;
+  deliver(assignment: Assignment): void;
+}
+
 /**
  * The coordinator drives the job protocol: claims under leases, heartbeats, results, failures and
  * expiries. It checks every report against the job it names (worker, attempt, nonce, deadline) before the
@@ -76,6 +88,9 @@ export class Coordinator {
   readonly notifier: JobNotifier;
   private readonly workers: WorkerRegistry;
   private readonly results: ResultChecker;
+  private readonly queue: JobQueue;
+  /** Jobs assigned to this process's own workers, as assigned, until they report (see peek). */
+  private readonly inProcessJobs = new Map<string, JobRecord>();
 
   constructor(
     private readonly store: Store,
@@ -86,6 +101,7 @@ export class Coordinator {
   ) {
     this.options = { ...DEFAULT_COORDINATOR_OPTIONS, ...options };
     this.notifier = queue.notifier;
+    this.queue = queue;
     this.workers = new WorkerRegistry(store, this.options);
     this.results = new ResultChecker(store, this.workers, this.options);
   }
@@ -181,22 +197,8 @@ export class Coordinator {
       return claimed;
     });
     if (!job) return undefined;
-    return {
-      jobId: job.id,
-      executionId: job.executionId,
-      stepId: job.stepId,
-      attempt: job.attempt,
-      nonce,
-      stepType: job.stepType,
-      spec: job.spec,
-      input: job.input,
-      inputDigest: job.inputDigest,
-      maxCost: job.reserved,
-      assignedAt: now,
-      deadlineAt: job.deadlineAt!,
-      leaseMs: this.options.leaseMs,
-      started: options.start === true,
-    };
+    if (this.workers.inProcessWorker(workerId)) this.rememberInProcess(job);
+    return assignmentOf(job, this.options.leaseMs, options.start === true);
   }
 
   /** ASSIGNED → RUNNING. False when the job is no longer this worker's to run. */
@@ -247,18 +249,18 @@ export class Coordinator {
    * (worker, attempt, nonce, deadline), and the result accepted. A refused report changes nothing; only
    * the worker holding the job leaves a record of its refusal in the history (refuseIfInvalid).
    */
-  async complete(report: CompletionReport): Promise<ReportOutcome> {
-    const assigned = await this.store.read.getJob(report.jobId);
+  async complete(report: CompletionReport, next?: NextJob): Promise<ReportOutcome> {
+    const assigned = await this.peek(report);
     if (!assigned) return this.unknownJob(report);
     const early = this.refuseForeign(assigned, report);
     if (early) return early;
     const output = await this.results.checkOutput(assigned, report);
-    if (!output.ok) return this.failJob(assigned, { ...report, error: output.error });
+    if (!output.ok) return this.failJob(assigned, { ...report, error: output.error }, next);
     const { outputDigest } = output;
     const attested = await this.results.checkAttestation(assigned, report, outputDigest);
     return this.underLock(
       assigned,
-      async (tx, execution, job, now) => {
+      async (tx, execution, job, now, step) => {
         const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
         if (refused) return refused;
         if (!attested.ok) {
@@ -274,6 +276,7 @@ export class Coordinator {
             message: `the attestation does not match the job: ${attested.problems.join('; ')}`,
           };
         }
+        this.offerNext(tx, report.workerId, next);
         const cost = attested.predicate?.cost ?? job.reserved;
         await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost }, { status: LEASED_JOB_STATUSES });
         // The execution's owner may read the blobs its steps produced.
@@ -298,7 +301,7 @@ export class Coordinator {
               workerKeyId: attested.predicate.workerKeyId,
             }),
         };
-        await this.outcomes.jobSucceeded(tx, execution, job, result, now);
+        await this.outcomes.jobSucceeded(tx, execution, job, result, now, step);
         tx.afterCommit(() =>
           this.events.emit('completed', {
             stepId: job.stepId,
@@ -311,19 +314,59 @@ export class Coordinator {
     );
   }
 
-  async fail(report: FailureReport): Promise<ReportOutcome> {
-    const assigned = await this.store.read.getJob(report.jobId);
+  async fail(report: FailureReport, next?: NextJob): Promise<ReportOutcome> {
+    const assigned = await this.peek(report);
     if (!assigned) return this.unknownJob(report);
-    return this.failJob(assigned, report);
+    return this.failJob(assigned, report, next);
+  }
+
+  /**
+   * The job a report names, as it was before the report's transaction: what says which execution to lock
+   * and what the output is checked against before the lock (the state that counts is read under it). For a
+   * job this process assigned to one of its own workers it is the record as assigned, with no read.
+   */
+  private async peek(report: ResultReport): Promise<JobRecord | undefined> {
+    const known = this.inProcessJobs.get(report.jobId);
+    if (known) {
+      this.inProcessJobs.delete(report.jobId);
+      if (known.workerId === report.workerId) return known;
+    }
+    return this.store.read.getJob(report.jobId);
+  }
+
+  private rememberInProcess(job: JobRecord): void {
+    // Jobs whose worker stopped without reporting are never taken out; a bound keeps them from piling up.
+    if (this.inProcessJobs.size >= IN_PROCESS_JOBS_CAP) this.inProcessJobs.clear();
+    this.inProcessJobs.set(job.id, job);
+  }
+
+  /**
+   * Offers the first job this report's transaction queues to the reporting slot, when it is one of this
+   * process's own workers about to claim again (HandOff): a remote worker claims over HTTP as before.
+   */
+  private offerNext(tx: StoreTx, workerId: string, next: NextJob | undefined): void {
+    const worker = next && this.workers.inProcessWorker(workerId);
+    if (!next || !worker) return;
+    this.queue.offer(tx, {
+      workerId,
+      principal: worker.principal,
+      capabilities: worker.capabilities,
+      leaseMs: this.options.leaseMs,
+      taken: () => next.taken(),
+      deliver: (assignment, job) => {
+        this.rememberInProcess(job);
+        next.deliver(assignment);
+      },
+    });
   }
 
   /** Fails a job already read outside the transaction (by fail, or by complete for an output it refuses). */
-  private async failJob(assigned: JobRecord, report: FailureReport): Promise<ReportOutcome> {
+  private async failJob(assigned: JobRecord, report: FailureReport, next?: NextJob): Promise<ReportOutcome> {
     const early = this.refuseForeign(assigned, report);
     if (early) return early;
     return this.underLock(
       assigned,
-      async (tx, execution, job, now) => {
+      async (tx, execution, job, now, step) => {
         const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
         if (refused) return refused;
         await tx.updateJob(
@@ -333,7 +376,8 @@ export class Coordinator {
         );
         tx.appendEvents([{ ...this.jobEvent(job, 'job.failed', now, report.workerId), data: { error: report.error } }]);
         tx.afterCommit(() => this.events.emit('failed', { stepId: job.stepId, code: report.error.code }));
-        await this.outcomes.jobFailed(tx, execution, job, { error: report.error, cost: report.cost }, now);
+        this.offerNext(tx, report.workerId, next);
+        await this.outcomes.jobFailed(tx, execution, job, { error: report.error, cost: report.cost }, now, step);
         return { accepted: true };
       },
       unknownJob(report.jobId),
@@ -506,14 +550,13 @@ export class Coordinator {
    */
   private async underLock<T>(
     peek: JobRecord,
-    fn: (tx: StoreTx, execution: ExecutionRecord, job: JobRecord, now: number) => Promise<T>,
+    fn: (tx: StoreTx, execution: ExecutionRecord, job: JobRecord, now: number, step?: StepRecord) => Promise<T>,
     missing: T,
   ): Promise<T> {
     return this.store.transaction(async (tx) => {
-      const execution = await tx.lockExecution(peek.executionId);
-      const job = await tx.getJob(peek.id);
-      if (!execution || !job) return missing;
-      return fn(tx, execution, job, this.options.now());
+      const locked = await tx.lockExecutionWithJob(peek.executionId, peek.id);
+      if (!locked?.job) return missing;
+      return fn(tx, locked.execution, locked.job, this.options.now(), locked.step);
     });
   }
 }

@@ -1,5 +1,5 @@
 import type { Envelope } from '../attest/dsse.js';
-import type { ErrorInfo, ExecutionRecord, JobRecord } from '../store/records.js';
+import type { ErrorInfo, ExecutionRecord, JobRecord, StepRecord } from '../store/records.js';
 import type { StoreTx } from '../store/store.js';
 
 /**
@@ -10,14 +10,23 @@ import type { StoreTx } from '../store/store.js';
 export interface JobOutcomeHandler {
   /** Called without the execution lock: only a guarded update of the job's own step is allowed. */
   jobStarted(tx: StoreTx, job: JobRecord, now: number): Promise<void>;
+  /** `step`: the job's step row, when the coordinator read it with the lock (it saves the handler a read). */
   jobSucceeded(
     tx: StoreTx,
     execution: ExecutionRecord,
     job: JobRecord,
     result: AcceptedResult,
     now: number,
+    step?: StepRecord,
   ): Promise<void>;
-  jobFailed(tx: StoreTx, execution: ExecutionRecord, job: JobRecord, failure: JobFailure, now: number): Promise<void>;
+  jobFailed(
+    tx: StoreTx,
+    execution: ExecutionRecord,
+    job: JobRecord,
+    failure: JobFailure,
+    now: number,
+    step?: StepRecord,
+  ): Promise<void>;
 }
 
 export interface AcceptedResult {

@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { ACTIVE_JOB_STATUSES } from '../store/records.js';
 import type { JobRecord, JobSpec } from '../store/records.js';
 import type { StoreTx } from '../store/store.js';
 import type { StepType } from '../workflow/types.js';
+import { assignmentOf, serves } from './hand-off.js';
+import type { HandOff } from './hand-off.js';
 import { JobNotifier } from './notifier.js';
 
 export interface NewJob {
@@ -28,12 +31,23 @@ export interface NewJob {
  */
 export class JobQueue {
   readonly notifier = new JobNotifier();
+  /** Slots offered the first job a transaction queues (HandOff); at most one per transaction. */
+  private readonly handOffs = new WeakMap<StoreTx, HandOff>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Queues a job; idle local slots wake when the transaction commits. */
+  /** Offers the first job this transaction queues that the slot can serve to that slot (see HandOff). */
+  offer(tx: StoreTx, handOff: HandOff): void {
+    this.handOffs.set(tx, handOff);
+  }
+
+  /**
+   * Queues a job; idle local slots wake when the transaction commits. A job a slot was offered (`offer`)
+   * is returned RUNNING instead, already that slot's.
+   */
   async enqueue(tx: StoreTx, job: NewJob, actor: string): Promise<JobRecord> {
     const now = this.now();
+    const handOff = job.replica === undefined && job.availableAt <= now ? this.handOffs.get(tx) : undefined;
     const record: JobRecord = {
       id: uuidv7(),
       executionId: job.executionId,
@@ -52,6 +66,7 @@ export class JobQueue {
       createdAt: now,
       ...(job.replica !== undefined && { replica: job.replica }),
     };
+    if (handOff && serves(handOff.capabilities, record)) return this.handOver(tx, record, handOff, actor);
     await tx.insertJob(record);
     tx.appendEvents([
       {
@@ -66,6 +81,40 @@ export class JobQueue {
       },
     ]);
     tx.afterCommit(() => this.notifier.jobsQueuedAt(job.availableAt, this.now()));
+    return record;
+  }
+
+  /** Inserts the job assigned and started, as a claim with `start: true` would leave it, and hands it over. */
+  private async handOver(tx: StoreTx, queued: JobRecord, handOff: HandOff, actor: string): Promise<JobRecord> {
+    this.handOffs.delete(tx);
+    handOff.taken();
+    const now = queued.createdAt;
+    const record: JobRecord = {
+      ...queued,
+      status: 'running',
+      workerId: handOff.workerId,
+      nonce: randomBytes(16).toString('hex'),
+      assignedAt: now,
+      startedAt: now,
+      leaseExpiresAt: now + handOff.leaseMs,
+      deadlineAt: now + queued.timeoutMs,
+      ...(handOff.principal !== undefined && { principal: handOff.principal }),
+    };
+    await tx.insertJob(record);
+    const worker = `worker:${handOff.workerId}`;
+    const fields = {
+      executionId: record.executionId,
+      at: now,
+      stepId: record.stepId,
+      jobId: record.id,
+      attempt: record.attempt,
+    };
+    tx.appendEvents([
+      { ...fields, type: 'job.queued', actor },
+      { ...fields, type: 'job.assigned', actor: worker },
+      { ...fields, type: 'job.started', actor: worker },
+    ]);
+    tx.afterCommit(() => handOff.deliver(assignmentOf(record, handOff.leaseMs, true), record));
     return record;
   }
 

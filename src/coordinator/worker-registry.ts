@@ -30,6 +30,8 @@ export class WorkerRegistry {
   /** A worker id is registered once, with one key, so these never go stale while the worker is active. */
   private readonly localWorkerKeys = new Map<string, string>();
   private readonly zkWorkerKeys = new Map<string, ZkPublicKey>();
+  /** This process's in-process workers, as registered: what a job handed to one of them must fit. */
+  private readonly inProcess = new Map<string, Pick<WorkerRecord, 'capabilities' | 'principal'>>();
 
   constructor(
     private readonly store: Store,
@@ -108,6 +110,12 @@ export class WorkerRegistry {
     });
     if (keyId !== undefined && registration.id === undefined) this.localWorkerKeys.set(record.id, keyId);
     if (zkPublicKey) this.zkWorkerKeys.set(record.id, zkPublicKey);
+    if (registration.kind === 'local' && registration.id === undefined) {
+      this.inProcess.set(record.id, {
+        capabilities: record.capabilities,
+        ...(principal !== undefined && { principal }),
+      });
+    }
     return record;
   }
 
@@ -120,6 +128,7 @@ export class WorkerRegistry {
     const now = this.options.now();
     this.localWorkerKeys.delete(workerId);
     this.zkWorkerKeys.delete(workerId);
+    this.inProcess.delete(workerId);
     await this.store.transaction(async (tx) => {
       await tx.updateWorker(workerId, { status, lastSeenAt: now });
       tx.appendEvents([{ at: now, type: `worker.${status}`, actor: `worker:${workerId}` }]);
@@ -149,6 +158,11 @@ export class WorkerRegistry {
    */
   isOwnActive(workerId: string): boolean {
     return this.localWorkerKeys.has(workerId);
+  }
+
+  /** One of this process's own in-process workers, while active: its capabilities and principal. */
+  inProcessWorker(workerId: string): Pick<WorkerRecord, 'capabilities' | 'principal'> | undefined {
+    return this.inProcess.get(workerId);
   }
 
   /** The id of the Ed25519 key the worker registered, from memory for this coordinator's own workers. */

@@ -1,6 +1,6 @@
 import { jsonDigest } from '../attest/digest.js';
 import { BlobError } from '../blobs/errors.js';
-import type { ErrorInfo, JobSpec } from '../store/records.js';
+import type { ErrorInfo, JobRecord, JobSpec } from '../store/records.js';
 import { evaluationContext } from '../workflow/context.js';
 import type { StepView } from '../workflow/context.js';
 import { loadViews } from './step-views.js';
@@ -137,6 +137,7 @@ async function release(t: Transition, done: readonly string[]): Promise<string[]
     for (const dependent of t.plan.step(id).dependents) counts.set(dependent, (counts.get(dependent) ?? 0) + 1);
   if (counts.size === 0) return [];
   const progress = await t.tx.releaseDependents(t.id, counts);
+  t.remember(progress);
   const position = (id: string) => t.plan.step(id).position;
   return progress
     .filter((p) => p.pendingDeps === 0 && p.status === 'pending')
@@ -159,7 +160,7 @@ export async function dispatchStep(t: Transition, stepId: string, input: unknown
   const attempt = step.attempts + 1;
   // A redundant step runs as k jobs of the same attempt (replicas), which the claim sends to k distinct workers.
   const replicas = definition.redundancy?.replicas;
-  let first: string | undefined;
+  let first: JobRecord | undefined;
   for (let replica = 0; replica < (replicas ?? 1); replica++) {
     const job = await t.jobs.enqueue(
       t.tx,
@@ -178,14 +179,17 @@ export async function dispatchStep(t: Transition, stepId: string, input: unknown
       },
       t.actor,
     );
-    first ??= job.id;
+    first ??= job;
   }
+  // The queue may have handed the job straight to a worker slot (HandOff): the step is then running.
+  const started = first!.status === 'running';
   await t.updateStep(stepId, {
-    status: 'queued',
+    status: started ? 'running' : 'queued',
     attempts: attempt,
-    currentJobId: first!,
+    currentJobId: first!.id,
     inputDigest,
     queuedAt: t.now,
+    ...(started && step.startedAt === undefined && { startedAt: t.now }),
   });
   t.setExecution({ reserved: t.execution.reserved + stepReservation(definition) });
 }

@@ -537,8 +537,10 @@ export class Engine implements JobOutcomeHandler {
     job: JobRecord,
     result: AcceptedResult,
     now: number,
+    step?: StepRecord,
   ): Promise<void> {
     const t = await this.transition(tx, execution, now, `worker:${result.workerId}`);
+    if (step) t.remember([step]);
     await onJobSucceeded(t, job, result);
     await this.commit(t);
   }
@@ -549,8 +551,10 @@ export class Engine implements JobOutcomeHandler {
     job: JobRecord,
     failure: JobFailure,
     now: number,
+    step?: StepRecord,
   ): Promise<void> {
     const t = await this.transition(tx, execution, now, job.workerId ? `worker:${job.workerId}` : 'engine');
+    if (step) t.remember([step]);
     await onJobFailed(t, job, failure);
     await this.commit(t);
   }

@@ -1,5 +1,5 @@
 import type { AcceptedResult, JobFailure } from '../coordinator/job-outcomes.js';
-import type { JobRecord } from '../store/records.js';
+import type { JobRecord, StepResultRecord } from '../store/records.js';
 import { ACTIVE_JOB_STATUSES } from '../store/records.js';
 import { advance, dispatchStep, failStep } from './advance.js';
 import { describeVotes, tally } from './redundancy.js';
@@ -26,7 +26,7 @@ async function acceptStepResult(
   cost: number,
   data: Record<string, unknown> = {},
 ): Promise<void> {
-  const inserted = await t.tx.insertStepResult({
+  const record: StepResultRecord = {
     executionId: t.id,
     stepId: job.stepId,
     jobId: job.id,
@@ -40,7 +40,8 @@ async function acceptStepResult(
     ...(result.attestation && { attestation: result.attestation }),
     ...(result.attestationDigest !== undefined && { attestationDigest: result.attestationDigest }),
     ...(result.workerKeyId !== undefined && { workerKeyId: result.workerKeyId }),
-  });
+  };
+  const inserted = await t.tx.insertStepResult(record);
   if (!inserted) {
     // Jobs are at-least-once; a step's result is written once. A second result is kept out and noted.
     t.event('result.duplicate', {
@@ -51,6 +52,7 @@ async function acceptStepResult(
     });
     return;
   }
+  t.results.set(job.stepId, record);
   await t.updateStep(job.stepId, { status: 'completed', finishedAt: t.now, error: undefined });
   t.event('step.completed', {
     stepId: job.stepId,

@@ -8,7 +8,12 @@ export async function loadViews(t: Transition, ids: readonly string[], views: Ma
   if (missing.length === 0) return;
   const statuses = await t.statusesOf(missing);
   const completed = missing.filter((id) => statuses.get(id) === 'completed');
-  const results = completed.length > 0 ? await t.tx.getStepResults(t.id, completed) : [];
+  // Results this transaction wrote are known; only the others are read.
+  const unread = completed.filter((id) => !t.results.has(id));
+  const results = [
+    ...completed.flatMap((id) => (t.results.has(id) ? [t.results.get(id)!] : [])),
+    ...(unread.length > 0 ? await t.tx.getStepResults(t.id, unread) : []),
+  ];
   const outputs = new Map(
     await Promise.all(results.map(async (r) => [r.stepId, await readStepOutput(t.blobs, r)] as const)),
   );

@@ -1,5 +1,12 @@
 import type { BlobReader } from '../blobs/step-output.js';
-import type { ExecutionRecord, ExecutionStatus, NewEvent, StepRecord, StepStatus } from '../store/records.js';
+import type {
+  ExecutionRecord,
+  ExecutionStatus,
+  NewEvent,
+  StepRecord,
+  StepResultRecord,
+  StepStatus,
+} from '../store/records.js';
 import { ACTIVE_STEP_STATUSES, DONE_STEP_STATUSES } from '../store/records.js';
 import type { ExecutionPatch, StepPatch, StoreTx } from '../store/store.js';
 import type { WorkflowPlan } from '../workflow/plan.js';
@@ -28,6 +35,8 @@ export class Transition {
   private allKnown = false;
   /** Whole step rows, read one at a time as needed. */
   private readonly rows = new Map<string, StepRecord>();
+  /** Step results this transaction wrote: what a dependent decided in the same transaction reads. */
+  readonly results = new Map<string, StepResultRecord>();
   /** Steps whose decision needs an expression evaluated outside the transaction (the engine runs them after commit). */
   readonly deferred = new Set<string>();
   /** The result needs the outputs expressions evaluated outside the transaction. */
@@ -88,6 +97,14 @@ export class Transition {
       this.rows.set(stepId, step);
     }
     return step;
+  }
+
+  /** Keeps step rows a write returned (they include this transaction's own writes, so they are current). */
+  remember(steps: readonly StepRecord[]): void {
+    for (const step of steps) {
+      this.known.set(step.stepId, step.status);
+      this.rows.set(step.stepId, step);
+    }
   }
 
   /** Changes a step; a status change moves the execution's counters with it. */

@@ -167,6 +167,13 @@ export interface StepProgress {
 /** A change to a record: fields to set; a field set to `undefined` is cleared. */
 export type Patch<T> = { [K in keyof T]?: T[K] | undefined };
 export type ExecutionPatch = Patch<Omit<ExecutionRecord, 'id' | 'workflowDigest' | 'createdAt'>>;
+/** An execution locked with one of its jobs and the job's step (lockExecutionWithJob). */
+export interface LockedJob {
+  execution: ExecutionRecord;
+  job?: JobRecord;
+  step?: StepRecord;
+}
+
 export type StepPatch = Patch<Omit<StepRecord, 'executionId' | 'stepId' | 'position'>>;
 export type JobPatch = Patch<Omit<JobRecord, 'id' | 'executionId' | 'stepId' | 'attempt'>>;
 export type WorkerPatch = Patch<Omit<WorkerRecord, 'id'>>;
@@ -403,6 +410,11 @@ export interface StoreTx extends StoreReads {
   insertExecution(record: ExecutionRecord): Promise<void>;
   /** Locks the execution for the rest of the transaction (PostgreSQL: FOR UPDATE; SQLite: the write lock). */
   lockExecution(id: string): Promise<ExecutionRecord | undefined>;
+  /**
+   * lockExecution, reading in the same statement one of its jobs and that job's step (a report's
+   * transaction needs all three): `job` and `step` are absent when the execution has no such job.
+   */
+  lockExecutionWithJob(executionId: string, jobId: string): Promise<LockedJob | undefined>;
   updateExecution(id: string, patch: ExecutionPatch): Promise<void>;
 
   insertSteps(records: readonly StepRecord[]): Promise<void>;
@@ -411,7 +423,7 @@ export interface StoreTx extends StoreReads {
    * One more dependency of each step is done (`counts`: how many of its dependencies, by step); returns
    * the steps as they are after the change.
    */
-  releaseDependents(executionId: string, counts: ReadonlyMap<string, number>): Promise<StepProgress[]>;
+  releaseDependents(executionId: string, counts: ReadonlyMap<string, number>): Promise<StepRecord[]>;
   /** Keeps the input of a step decided to run (`undefined` removes it, once it is dispatched or the execution ends). */
   setReadyInput(executionId: string, stepId: string, input: unknown): Promise<void>;
   /**

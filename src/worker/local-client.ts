@@ -1,6 +1,7 @@
 import { jobBlobs } from '../blobs/job-blobs.js';
 import type { FileBlobStore } from '../blobs/file-blob-store.js';
-import type { Coordinator } from '../coordinator/coordinator.js';
+import type { Coordinator, NextJob } from '../coordinator/coordinator.js';
+import type { Assignment } from '../coordinator/protocol.js';
 import type { Store } from '../store/store.js';
 import type { WorkerClient } from './client.js';
 
@@ -15,11 +16,14 @@ export function localWorkerClient(
   store: Store,
   options: { principal?: string } = {},
 ): WorkerClient {
-  // The slot that reports goes straight back to claiming (Worker.slot), so it takes the next job itself.
-  const reportThenClaim = async <T>(report: () => Promise<T>): Promise<T> => {
+  // The slot that reports goes straight back to claiming (Worker.slot), so it takes the next job itself:
+  // the first job its report queues is handed to it in the report's own transaction (HandOff), and the
+  // claim that follows returns it without a transaction of its own.
+  const handedOver: Assignment[] = [];
+  const reportThenClaim = async <T>(report: (next: NextJob) => Promise<T>): Promise<T> => {
     const done = coordinator.notifier.claimerComing();
     try {
-      return await report();
+      return await report({ taken: done, deliver: (assignment) => handedOver.push(assignment) });
     } finally {
       done();
     }
@@ -34,6 +38,8 @@ export function localWorkerClient(
       return { workerId: record.id, leaseMs: coordinator.options.leaseMs };
     },
     async claim(workerId, capabilities, waitMs, signal) {
+      const handed = handedOver.shift();
+      if (handed) return handed;
       // In-process jobs start the moment they are claimed, so claim and start are one transaction; a job
       // just left for a reporting slot is claimed without first asking whether there is one.
       const probe = !coordinator.notifier.takeHandoff();
@@ -44,8 +50,8 @@ export function localWorkerClient(
     },
     start: (report) => coordinator.start(report),
     heartbeat: (report) => coordinator.heartbeat(report),
-    complete: (report) => reportThenClaim(() => coordinator.complete(report)),
-    fail: (report) => reportThenClaim(() => coordinator.fail(report)),
+    complete: (report) => reportThenClaim((next) => coordinator.complete(report, next)),
+    fail: (report) => reportThenClaim((next) => coordinator.fail(report, next)),
     seen: (workerId) => coordinator.workerSeen(workerId),
     deregister: (workerId) => coordinator.stopWorker(workerId),
     onCancelled: (listener) => coordinator.notifier.onCancelled(listener),

@@ -1,7 +1,7 @@
 import type { Envelope } from '../../src/attest/dsse.js';
 import type { StepPredicate } from '../../src/attest/statement.js';
 import { attestJob } from './attestation.js';
-import type { Coordinator } from '../../src/coordinator/coordinator.js';
+import type { Coordinator, NextJob } from '../../src/coordinator/coordinator.js';
 import type { Assignment, ReportOutcome } from '../../src/coordinator/protocol.js';
 import { LocalSigner } from '../../src/keys/local-signer.js';
 import type { Capabilities } from '../../src/store/records.js';
@@ -19,12 +19,14 @@ export class ManualWorker {
     private readonly coordinator: Coordinator,
     readonly capabilities: Capabilities,
     private readonly name = 'manual',
+    /** 'local': registered as one of the coordinator's own in-process workers (what a job may be handed to). */
+    private readonly kind: 'local' | 'remote' = 'remote',
   ) {}
 
   async register(): Promise<this> {
     const record = await this.coordinator.registerWorker({
       name: this.name,
-      kind: 'remote',
+      kind: this.kind,
       capabilities: this.capabilities,
       concurrency: 1,
       publicKeyPem: this.signer.publicKeyPem,
@@ -53,14 +55,19 @@ export class ManualWorker {
     job: Assignment,
     output: unknown,
     options: { workerId?: string; attempt?: number; nonce?: string; jobId?: string; attestation?: Envelope } = {},
+    /** As an in-process slot that claims again after reporting (the coordinator may hand it the next job). */
+    next?: NextJob,
   ): Promise<ReportOutcome> {
-    return this.coordinator.complete({
-      jobId: options.jobId ?? job.jobId,
-      workerId: options.workerId ?? this.id,
-      attempt: options.attempt ?? job.attempt,
-      nonce: options.nonce ?? job.nonce,
-      output,
-      attestation: options.attestation ?? this.attest(job, output),
-    });
+    return this.coordinator.complete(
+      {
+        jobId: options.jobId ?? job.jobId,
+        workerId: options.workerId ?? this.id,
+        attempt: options.attempt ?? job.attempt,
+        nonce: options.nonce ?? job.nonce,
+        output,
+        attestation: options.attestation ?? this.attest(job, output),
+      },
+      next,
+    );
   }
 }

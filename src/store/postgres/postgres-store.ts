@@ -41,6 +41,7 @@ const dialect: SqlDialect = {
   lockLedgerAccountSql:
     'SELECT CAST(available AS TEXT) AS available, CAST(held AS TEXT) AS held FROM ledger_accounts WHERE account = ? FOR UPDATE',
   forUpdate: ' FOR UPDATE',
+  forUpdateOf: (alias) => ` FOR UPDATE OF ${alias}`,
   async claimJob(conn, request) {
     // One claim at a time per worker: a worker's concurrent claims would not see each other's uncommitted
     // assignments, so two could take two replicas of one redundant step. Taken first in the transaction,
@@ -65,6 +66,16 @@ const dialect: SqlDialect = {
     const keys = [...new Set(executionIds.map(eventLockKey))].sort((a, b) => a - b);
     for (const key of keys) await conn.all('SELECT pg_advisory_xact_lock(?, ?)', [EVENT_LOCK_SPACE, key]);
   },
+  /**
+   * Taken a little earlier than serializeEvents would (with the execution's row, which the transaction
+   * already holds), and still held to commit, so seq order stays commit order. A transaction that writes
+   * events of several executions may then take their locks out of key order; the deadlock that could follow
+   * is PostgreSQL's to detect, and the transaction is retried (40P01).
+   */
+  eventLockExpression: (executionId) => ({
+    sql: 'pg_advisory_xact_lock(?, ?)',
+    params: [EVENT_LOCK_SPACE, eventLockKey(executionId)],
+  }),
 };
 
 /**

@@ -58,3 +58,27 @@ export function placeholders(count: number): string {
   if (count === 0) return 'NULL';
   return Array.from({ length: count }, () => '?').join(', ');
 }
+
+/**
+ * One table of a join that reads several records in one statement: its columns under a table alias,
+ * renamed `<alias>_<column>`, and the record taken back out of such a row (undefined when the join found
+ * no row for it: its first column, the key, is NULL).
+ */
+export interface Aliased<R> {
+  readonly select: string;
+  read(row: Row): R | undefined;
+}
+
+export function aliased<R>(table: Table<R>, alias: string): Aliased<R> {
+  const pairs = table.columns.split(', ').map((column) => [`${alias}_${column}`, column] as const);
+  return {
+    select: pairs.map(([as, column]) => `${alias}.${column} AS ${as}`).join(', '),
+    read(row) {
+      const key = row[pairs[0]![0]];
+      if (key === null || key === undefined) return undefined;
+      const out: Row = {};
+      for (const [as, column] of pairs) out[column] = row[as];
+      return table.fromRow(out);
+    },
+  };
+}

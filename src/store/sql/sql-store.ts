@@ -11,6 +11,7 @@ import type {
   JobPatch,
   LedgerAmounts,
   LedgerPage,
+  LockedJob,
   Patch,
   ListingSearch,
   ListingSearchPage,
@@ -60,7 +61,7 @@ import { LEASED_JOB_STATUSES } from '../records.js';
 import { StoreError } from '../errors.js';
 import { peekStatement } from './claim.js';
 import { listPriceOf, listingOf, listingStats, searchListings, searchTextOf } from './market-sql.js';
-import { placeholders } from './columns.js';
+import { aliased, placeholders } from './columns.js';
 import type { Row, SqlValue, Table } from './columns.js';
 import * as t from './tables.js';
 
@@ -81,6 +82,8 @@ export interface SqlDialect {
   readonly lockLedgerAccountSql: string;
   /** What makes a SELECT hold the rows it reads until commit: ` FOR UPDATE`, or nothing where the write lock does. */
   readonly forUpdate: string;
+  /** The same for the rows of one table of a join, by its alias (` FOR UPDATE OF e`). */
+  forUpdateOf(alias: string): string;
   claimJob(conn: SqlConnection, request: ClaimRequest): Promise<Row | undefined>;
   /**
    * Called right before a transaction inserts its events, and holding until it commits: after this, no other
@@ -89,6 +92,12 @@ export interface SqlDialect {
    * transaction commits later. SQLite needs nothing (its writes are serialized already).
    */
   serializeEvents?(conn: SqlConnection, executionIds: readonly string[]): Promise<void>;
+  /**
+   * The same lock as serializeEvents for one execution, as an expression a statement that touches the
+   * execution's row once can RETURN: the update of the execution row then takes it, and the events insert
+   * needs no statement of its own for it.
+   */
+  eventLockExpression?(executionId: string): { sql: string; params: SqlValue[] };
 }
 
 const CHUNK = 200;
@@ -853,6 +862,8 @@ export class SqlTx extends SqlReads implements StoreTx {
   readonly committed: (() => void)[] = [];
   /** Events are written together just before commit, in the order they were appended. */
   private readonly pendingEvents: NewEvent[] = [];
+  /** Executions whose event lock this transaction already holds (taken with their row's update). */
+  private readonly eventsLocked = new Set<string>();
 
   constructor(
     conn: SqlConnection,
@@ -890,12 +901,21 @@ export class SqlTx extends SqlReads implements StoreTx {
     patch: { [K in keyof R]?: R[K] | undefined },
     where: string,
     params: SqlValue[],
+    returning?: { returning: string; params: SqlValue[] },
   ): Promise<number> {
     const fields = (Object.keys(patch) as (keyof R & string)[]).filter((f) => table.fields.includes(f));
     if (fields.length === 0) return 0;
     const set = fields.map((f) => `${table.column(f)} = ?`).join(', ');
     // An explicit `undefined` in a patch clears the column (NULL), which is how optional fields are unset.
-    return this.conn.run(`UPDATE ${table.name} SET ${set} WHERE ${where}`, [...table.values(patch, fields), ...params]);
+    const values = [...table.values(patch, fields), ...params];
+    if (returning) {
+      const rows = await this.conn.all(
+        `UPDATE ${table.name} SET ${set} WHERE ${where} RETURNING ${returning.returning}`,
+        [...values, ...returning.params],
+      );
+      return rows.length;
+    }
+    return this.conn.run(`UPDATE ${table.name} SET ${set} WHERE ${where}`, values);
   }
 
   async putWorkflow(record: WorkflowRecord): Promise<void> {
@@ -911,8 +931,26 @@ export class SqlTx extends SqlReads implements StoreTx {
     return rows[0] ? t.executions.fromRow(rows[0]) : undefined;
   }
 
+  async lockExecutionWithJob(executionId: string, jobId: string): Promise<LockedJob | undefined> {
+    const row = (await this.conn.all(lockWithJobSql(this.dialect), [jobId, executionId]))[0];
+    if (!row) return undefined;
+    const job = withJob.job.read(row);
+    const step = withJob.step.read(row);
+    return { execution: withJob.execution.read(row)!, ...(job && { job }), ...(step && { step }) };
+  }
+
   async updateExecution(id: string, patch: ExecutionPatch): Promise<void> {
-    await this.update(t.executions, patch, 'id = ?', [id]);
+    const lock = this.eventsLocked.has(id) ? undefined : this.dialect.eventLockExpression?.(id);
+    if (!lock) {
+      await this.update(t.executions, patch, 'id = ?', [id]);
+      return;
+    }
+    // The update of an execution's row is nearly always followed by its events: it takes their lock too.
+    const changed = await this.update(t.executions, patch, 'id = ?', [id], {
+      returning: `${lock.sql} AS locked`,
+      params: lock.params,
+    });
+    if (changed > 0) this.eventsLocked.add(id);
   }
 
   async insertSteps(records: readonly StepRecord[]): Promise<void> {
@@ -934,19 +972,20 @@ export class SqlTx extends SqlReads implements StoreTx {
     return (await this.update(t.steps, patch, where, params)) > 0;
   }
 
-  async releaseDependents(executionId: string, counts: ReadonlyMap<string, number>): Promise<StepProgress[]> {
-    // Grouped by how many dependencies each step had done at once: almost always one statement.
+  async releaseDependents(executionId: string, counts: ReadonlyMap<string, number>): Promise<StepRecord[]> {
+    // Grouped by how many dependencies each step had done at once: almost always one statement. Whole rows
+    // come back, since a step released is usually dispatched next and would be read again.
     const byCount = new Map<number, string[]>();
     for (const [stepId, count] of counts) byCount.set(count, [...(byCount.get(count) ?? []), stepId]);
-    const out: StepProgress[] = [];
+    const out: StepRecord[] = [];
     for (const [count, ids] of byCount) {
       for (let i = 0; i < ids.length; i += CHUNK) {
         const chunk = ids.slice(i, i + CHUNK);
         const rows = await this.conn.all(
-          `UPDATE steps SET pending_deps = pending_deps - ? WHERE execution_id = ? AND step_id IN (${placeholders(chunk.length)}) RETURNING step_id, status, pending_deps`,
+          `UPDATE steps SET pending_deps = pending_deps - ? WHERE execution_id = ? AND step_id IN (${placeholders(chunk.length)}) RETURNING ${t.steps.columns}`,
           [count, executionId, ...chunk],
         );
-        out.push(...rows.map(progressOf));
+        out.push(...rows.map((row) => t.steps.fromRow(row)));
       }
     }
     return out;
@@ -1258,10 +1297,31 @@ export class SqlTx extends SqlReads implements StoreTx {
     const executionIds = [
       ...new Set(this.pendingEvents.flatMap((e) => (e.executionId === undefined ? [] : [e.executionId]))),
     ];
-    if (executionIds.length > 0) await this.dialect.serializeEvents?.(this.conn, executionIds);
+    const unlocked = executionIds.filter((id) => !this.eventsLocked.has(id));
+    if (unlocked.length > 0) await this.dialect.serializeEvents?.(this.conn, unlocked);
     const fields = t.events.fields.filter((f) => f !== 'seq');
     await this.insert(t.events, this.pendingEvents.splice(0), fields);
   }
+}
+
+/** lockExecutionWithJob's join: the execution, one of its jobs, and that job's step. */
+const withJob = {
+  execution: aliased(t.executions, 'e'),
+  job: aliased(t.jobs, 'j'),
+  step: aliased(t.steps, 's'),
+};
+const lockWithJobSqls = new WeakMap<SqlDialect, string>();
+function lockWithJobSql(dialect: SqlDialect): string {
+  let sql = lockWithJobSqls.get(dialect);
+  if (sql === undefined) {
+    sql = `SELECT ${withJob.execution.select}, ${withJob.job.select}, ${withJob.step.select}
+      FROM executions e
+      LEFT JOIN jobs j ON j.id = ? AND j.execution_id = e.id
+      LEFT JOIN steps s ON s.execution_id = e.id AND s.step_id = j.step_id
+      WHERE e.id = ?${dialect.forUpdateOf('e')}`;
+    lockWithJobSqls.set(dialect, sql);
+  }
+  return sql;
 }
 
 /** A listing's row: the record, and what searches match and order by, derived from it at every write. */

@@ -29,6 +29,7 @@ const dialect: SqlDialect = {
   lockLedgerAccountSql:
     'SELECT CAST(available AS TEXT) AS available, CAST(held AS TEXT) AS held FROM ledger_accounts WHERE account = ?',
   forUpdate: '',
+  forUpdateOf: () => '',
   async claimJob(conn, request) {
     const { sql, params } = claimStatement(request, '');
     return (await conn.all(sql, params))[0];
