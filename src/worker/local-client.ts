@@ -1,5 +1,5 @@
 import { jobBlobs } from '../blobs/job-blobs.js';
-import type { FileBlobStore } from '../blobs/file-blob-store.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import type { Store } from '../store/store.js';
 import type { WorkerClient } from './client.js';
@@ -11,7 +11,7 @@ import type { WorkerClient } from './client.js';
  */
 export function localWorkerClient(
   coordinator: Coordinator,
-  blobStore: FileBlobStore,
+  blobStore: BlobStore,
   store: Store,
   options: { principal?: string } = {},
 ): WorkerClient {
