@@ -223,9 +223,20 @@ function isMissing(error: unknown): boolean {
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }
 
-/** The S3 error's name and message (an SDK error's message alone is often just "UnknownError"). */
+/**
+ * The S3 error's name, status and message. An answer to HEAD has no body, so the SDK can only say
+ * "UnknownError": then the status says what happened.
+ */
 function describeS3Error(error: unknown): string {
   const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
-  return `${e.name ?? 'Error'}${status !== undefined ? ` (HTTP ${status})` : ''}: ${e.message ?? String(error)}`;
+  const message = e.message && e.message !== 'UnknownError' ? e.message : (STATUS_MEANING[status ?? 0] ?? 'no details');
+  return `${e.name ?? 'Error'}${status !== undefined ? ` (HTTP ${status})` : ''}: ${message}`;
 }
+
+const STATUS_MEANING: Record<number, string> = {
+  301: 'the bucket is in another region (set VERITY_S3_REGION)',
+  400: 'the request was refused (check the region and the endpoint)',
+  403: 'access denied (check the credentials and the bucket policy)',
+  404: 'it does not exist',
+};
