@@ -5,7 +5,7 @@ import { BlobError } from './errors.js';
 import { FileBlobStore } from './file/file-blob-store.js';
 import { PostgresBlobStore } from './postgres/postgres-blob-store.js';
 import type { S3Credentials } from './s3/s3-blob-store.js';
-import { S3BlobStore, normalizePrefix } from './s3/s3-blob-store.js';
+import { normalizePrefix } from './s3/s3-prefix.js';
 
 /** An S3-compatible bucket, as configured: what is left out takes its default (resolveBlobConfig). */
 export interface S3BlobSetting {
@@ -138,7 +138,10 @@ export async function openBlobStore(
         );
       }
       return new PostgresBlobStore({ url: context.databaseUrl, stagingDir });
-    case 's3':
+    case 's3': {
+      // Loaded only when used: the AWS SDK takes most of a second to import, which no other command should pay.
+      const { S3BlobStore } = await import('./s3/s3-blob-store.js');
       return S3BlobStore.open({ ...config, stagingDir });
+    }
   }
 }

@@ -10,6 +10,7 @@ import { DEFAULT_MAX_BLOB_BYTES } from '../blob-store.js';
 import { DigestCheck, checkPutSize, checkedBytes, refOf } from '../digest-check.js';
 import { BlobError } from '../errors.js';
 import { removeStaleFiles, stageToFile } from '../staging.js';
+import { normalizePrefix } from './s3-prefix.js';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -146,8 +147,20 @@ export class S3BlobStore implements BlobStore {
       const answer = await this.client.send(
         new GetObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(digest) }),
       );
-      return { digest, size: answer.ContentLength ?? 0, body: answer.Body as Readable };
+      const body = answer.Body as Readable;
+      const size = answer.ContentLength ?? 0;
+      // Larger than any blob this store writes: another writer of the bucket put it there. Refused before a
+      // byte of it is read, so a planted object cannot make a reader hold or hash gigabytes.
+      if (size > this.maxBytes) {
+        body.destroy();
+        throw new BlobError(
+          'corrupt',
+          `blob ${digest} in ${this.location} is ${size} bytes, over the ${this.maxBytes} this store ever writes; it was changed, so it is not served`,
+        );
+      }
+      return { digest, size, body };
     } catch (error) {
+      if (error instanceof BlobError) throw error;
       if (isMissing(error)) throw new BlobError('not_found', `no blob ${digest}`);
       throw new BlobError(
         'unavailable',
@@ -169,9 +182,22 @@ export class S3BlobStore implements BlobStore {
   async get(ref: BlobRef | string): Promise<Buffer> {
     const { digest, body } = await this.object(ref);
     const chunks: Buffer[] = [];
+    let received = 0;
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        received += chunk.byteLength;
+        // An answer longer than its declared length is not this store's blob either.
+        if (received > this.maxBytes) {
+          body.destroy();
+          throw new BlobError(
+            'corrupt',
+            `blob ${digest} in ${this.location} is longer than any blob this store writes`,
+          );
+        }
+        chunks.push(chunk);
+      }
     } catch (error) {
+      if (error instanceof BlobError) throw error;
       throw new BlobError(
         'unavailable',
         `cannot read blob ${digest} from ${this.location}: ${describeS3Error(error)}`,
@@ -210,12 +236,6 @@ export class S3BlobStore implements BlobStore {
     this.client.destroy();
     return Promise.resolve();
   }
-}
-
-/** `a/b` → `a/b/`; '' and '/' → ''. */
-export function normalizePrefix(prefix: string): string {
-  const trimmed = prefix.replace(/^\/+/, '').replace(/\/+$/, '');
-  return trimmed === '' ? '' : `${trimmed}/`;
 }
 
 function isMissing(error: unknown): boolean {

@@ -249,6 +249,9 @@ for (const [kind, open] of Object.entries(ADAPTERS)) {
       const { received, error } = await drainUntilError(stream);
       expect(codeOf(error)).toBe('corrupt');
       expect(received).toBeLessThan(bytes.byteLength);
+      // Replaced by something larger than any blob the store writes: refused too, never held whole.
+      await fx.tamper(ref.$blob, randomBytes(MAX_BYTES + 10));
+      expect(codeOf(await fx.store.get(ref).catch((e: unknown) => e))).toBe('corrupt');
     });
 
     it('stores one blob once when many write it at once, by put and by upload', async (t) => {
