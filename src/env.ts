@@ -11,7 +11,11 @@ import { VerityError } from './errors.js';
  * | `VERITY_DATA_DIR` | a directory | `.verity` | where local state lives: the SQLite database, keys, blobs, zk artifacts (also `--data-dir`) |
  * | `VERITY_DATABASE_URL` | `postgres://…` | none (SQLite in the data directory) | PostgreSQL instead of SQLite (also `--database-url`) |
  * | `VERITY_COORDINATOR_KEY_FILE` | a file | `<data dir>/keys/coordinator.key` | the key that signs receipts; several replicas point at one |
- * | `VERITY_BLOB_DIR` | a directory | `<data dir>/blobs` | where blobs are stored |
+ * | `VERITY_BLOBS` | `file`, `postgres` or `s3://<bucket>/<prefix>` | `file` | which blob store keeps blob bytes: a directory, the PostgreSQL database, or an S3-compatible bucket (also `verity serve --blobs`) |
+ * | `VERITY_BLOB_DIR` | a directory | `<data dir>/blobs` | where the `file` blob store keeps blobs |
+ * | `VERITY_S3_ENDPOINT` | an `http(s)://` URL | none (AWS) | the S3-compatible server of an `s3://` blob store (also `--s3-endpoint`) |
+ * | `VERITY_S3_REGION` | a region | `AWS_REGION`, else `us-east-1` | the region of an `s3://` blob store (also `--s3-region`) |
+ * | `VERITY_S3_FORCE_PATH_STYLE` | `true` or `false` | `true` with an endpoint, else `false` | the bucket in the URL's path rather than its host (also `--s3-force-path-style`) |
  * | `VERITY_LOG_ORIGIN` | a name | a random name | the transparency log's origin, fixed the first time a node starts on a store |
  * | `VERITY_SQLITE_SYNC` | `normal` or `full` | `normal` | SQLite's `synchronous` (`full` survives a power cut, at a cost) |
  * | `VERITY_LEASE_MS` | an integer ≥ 1000 | 15000 | a job's lease: how long a worker that stops heartbeating keeps it (also `verity serve --lease-ms`) |
@@ -81,12 +85,31 @@ function oneOf<T extends string>(...values: T[]): Kind<T> {
   return { expected: `one of ${values.join(', ')}`, parse: (value) => values.find((v) => v === value.trim()) };
 }
 
+const blobStoreSetting: Kind<string> = {
+  expected: 'file, postgres or s3://<bucket>/<prefix>',
+  parse: (value) => {
+    const trimmed = value.trim();
+    return trimmed === 'file' || trimmed === 'postgres' || /^s3:\/\/[^/\s]+(\/\S*)?$/.test(trimmed)
+      ? trimmed
+      : undefined;
+  },
+};
+
+const httpUrl: Kind<string> = {
+  expected: 'an http:// or https:// URL',
+  parse: (value) => (/^https?:\/\/\S+$/.test(value.trim()) ? value.trim() : undefined),
+};
+
 /** The variables and what each takes; the table above says what they set. */
 export const VERITY_ENV = {
   VERITY_DATA_DIR: text,
   VERITY_DATABASE_URL: text,
   VERITY_COORDINATOR_KEY_FILE: text,
+  VERITY_BLOBS: blobStoreSetting,
   VERITY_BLOB_DIR: text,
+  VERITY_S3_ENDPOINT: httpUrl,
+  VERITY_S3_REGION: text,
+  VERITY_S3_FORCE_PATH_STYLE: oneOf('true', 'false'),
   VERITY_LOG_ORIGIN: text,
   VERITY_SQLITE_SYNC: oneOf('normal', 'full'),
   VERITY_LEASE_MS: integer(

@@ -2,7 +2,7 @@ import type { ExecutorBlobs } from '../executors/executor.js';
 import type { Store } from '../store/store.js';
 import { blobDigestOf, blobDigestsIn } from './blob-ref.js';
 import { BlobError } from './errors.js';
-import type { FileBlobStore } from './file-blob-store.js';
+import type { BlobStore } from './blob-store.js';
 import { executionOwnerMayRead, grantToJob } from './grants.js';
 
 /**
@@ -12,7 +12,7 @@ import { executionOwnerMayRead, grantToJob } from './grants.js';
  * worker's upload is, so its output may hand it on to the owner.
  */
 export function jobBlobs(
-  blobStore: FileBlobStore,
+  blobStore: BlobStore,
   store: Store,
   job: { jobId: string; executionId: string; input: unknown },
 ): ExecutorBlobs {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readEnv } from '../env.js';
 import { VerityNode, resolveNodeOptions } from '../node/verity-node.js';
-import type { NodeOptions } from '../node/verity-node.js';
+import type { NodeOptions, NodeOptionsInput } from '../node/verity-node.js';
 import { Option } from 'commander';
 import { workerExecutors } from './models-config.js';
 
@@ -39,7 +39,7 @@ export async function openNode(
   flags: StoreFlags,
   workers: number,
   log: (line: string) => void,
-  extra: Partial<NodeOptions> = {},
+  extra: NodeOptionsInput = {},
 ): Promise<VerityNode> {
   return VerityNode.open({
     ...(workers > 0 && { executors: workerExecutors(flags.modelsConfig ?? readEnv().VERITY_MODELS_CONFIG) }),

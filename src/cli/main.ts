@@ -83,7 +83,11 @@ function exitCodeOf(error: unknown): number {
       error.status !== 403
       ? EXIT.usage
       : EXIT.failed;
-  if (error instanceof BlobError && (error.code === 'not_found' || error.code === 'invalid_ref')) return EXIT.usage;
+  if (
+    error instanceof BlobError &&
+    (error.code === 'not_found' || error.code === 'invalid_ref' || error.code === 'invalid_config')
+  )
+    return EXIT.usage;
   // A VERITY_* variable set to what it does not take: as bad usage as a bad flag.
   if (error instanceof EnvError) return EXIT.usage;
   if (

@@ -14,7 +14,9 @@ import { Worker } from '../worker/worker.js';
 import { join } from 'node:path';
 import type { LocalSigner } from '../keys/local-signer.js';
 import { loadOrCreateSigner } from '../keys/local-signer.js';
-import { FileBlobStore } from '../blobs/file-blob-store.js';
+import type { BlobConfig, BlobSetting } from '../blobs/blob-config.js';
+import { openBlobStore, resolveBlobConfig } from '../blobs/blob-config.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import { installNodeCrypto } from '../keys/node-crypto.js';
 import { ReceiptIssuer } from '../receipts/issuer.js';
 import { TransparencyLog } from '../tlog/log.js';
@@ -40,10 +42,16 @@ export interface NodeOptions {
   /** Local state: the SQLite database (unless databaseUrl is set). Default: ./.verity */
   dataDir: string;
   /**
-   * Where blobs (images, trained models, large outputs) are kept. Default: VERITY_BLOB_DIR, else
-   * <dataDir>/blobs. Replicas on one PostgreSQL database must share it (a shared volume).
+   * Where the `file` blob store keeps blobs (images, trained models, large outputs). Default:
+   * VERITY_BLOB_DIR, else <dataDir>/blobs. Replicas with the file store must share it (a shared volume).
    */
   blobDir: string;
+  /**
+   * Which blob store keeps blob bytes (docs/blobs.md): `file` (blobDir), `postgres` (the store's PostgreSQL
+   * database) or `s3://<bucket>/<prefix>` (an S3-compatible bucket), or the same as an object with the S3
+   * details. Given as a setting; resolved, every default filled in. Default: VERITY_BLOBS, else file.
+   */
+  blobs: BlobConfig;
   /** `postgres://…` to share state with other nodes. Default: VERITY_DATABASE_URL, else SQLite. */
   databaseUrl: string | undefined;
   /** Job slots of the in-process worker; 0 runs no worker here. Default: 16. */
@@ -93,9 +101,13 @@ export interface NodeOptions {
   expressionMemoryMb: number;
 }
 
-export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOptions {
+/** What NodeOptions.blobs takes before it is resolved: a setting (`'s3://bucket/prefix'`) or a resolved config. */
+export type NodeOptionsInput = Omit<Partial<NodeOptions>, 'blobs'> & { blobs?: BlobSetting | BlobConfig };
+
+export function resolveNodeOptions(options: NodeOptionsInput = {}): NodeOptions {
   const env = readEnv();
   const dataDir = options.dataDir ?? env.VERITY_DATA_DIR ?? '.verity';
+  const blobDir = options.blobDir ?? env.VERITY_BLOB_DIR ?? join(dataDir, 'blobs');
   return {
     dataDir,
     databaseUrl: options.databaseUrl ?? env.VERITY_DATABASE_URL,
@@ -110,7 +122,8 @@ export function resolveNodeOptions(options: Partial<NodeOptions> = {}): NodeOpti
       options.coordinatorKeyFile ?? env.VERITY_COORDINATOR_KEY_FILE ?? join(dataDir, 'keys', 'coordinator.key'),
     workerKeyFile: options.workerKeyFile ?? join(dataDir, 'keys', 'worker.key'),
     inputFileDir: options.inputFileDir,
-    blobDir: options.blobDir ?? env.VERITY_BLOB_DIR ?? join(dataDir, 'blobs'),
+    blobDir,
+    blobs: resolveBlobConfig(options.blobs, { env, blobDir }),
     logOrigin: options.logOrigin ?? env.VERITY_LOG_ORIGIN,
     onError: options.onError ?? (() => undefined),
     attest: options.attest ?? true,
@@ -154,7 +167,7 @@ export class VerityNode {
   readonly coordinator: Coordinator;
   readonly worker: Worker | undefined;
   readonly registry: ExecutorRegistry;
-  readonly blobs: FileBlobStore;
+  readonly blobs: BlobStore;
   /** The sandboxes of this node's expressions: the engine's (decisions, results) and the in-process worker's (steps). */
   readonly expressions: ProcessEvaluator;
   private readonly workerExpressions: ProcessEvaluator;
@@ -173,8 +186,9 @@ export class VerityNode {
     workerZkSigner: ZkSigner | undefined,
     /** The zk level's issuer, or why this node has none. */
     readonly zk: ZkIssuer | { unavailable: string },
+    blobs: BlobStore,
   ) {
-    this.blobs = new FileBlobStore({ dir: options.blobDir });
+    this.blobs = blobs;
     const zkIssuer = zk instanceof ZkIssuer ? zk : undefined;
     // Two sandboxes, so that a publisher's slow step transform never delays another execution's decisions.
     this.expressions = new ProcessEvaluator({
@@ -238,7 +252,7 @@ export class VerityNode {
         : undefined;
   }
 
-  static async open(options: Partial<NodeOptions> = {}): Promise<VerityNode> {
+  static async open(options: NodeOptionsInput = {}): Promise<VerityNode> {
     installNodeCrypto();
     const resolved = resolveNodeOptions(options);
     const coordinatorSigner = loadOrCreateSigner(resolved.coordinatorKeyFile);
@@ -250,7 +264,13 @@ export class VerityNode {
       databaseUrl: resolved.databaseUrl,
       sqliteSynchronous: resolved.sqliteSynchronous,
     });
+    let blobs: BlobStore | undefined;
     try {
+      blobs = await openBlobStore(resolved.blobs, {
+        store,
+        databaseUrl: resolved.databaseUrl,
+        dataDir: resolved.dataDir,
+      });
       await store.transaction((tx) =>
         tx.putKey({
           keyId: coordinatorSigner.keyId,
@@ -261,8 +281,9 @@ export class VerityNode {
       );
       const log = await TransparencyLog.open(store, coordinatorSigner, resolved.logOrigin);
       const zk = await openZk(coordinatorSigner, resolved);
-      return new VerityNode(store, resolved, coordinatorSigner, log, workerSigner, workerZkSigner, zk);
+      return new VerityNode(store, resolved, coordinatorSigner, log, workerSigner, workerZkSigner, zk, blobs);
     } catch (error) {
+      await blobs?.close();
       await store.close();
       throw error;
     }
@@ -326,6 +347,7 @@ export class VerityNode {
     }
     await this.expressions.close();
     await this.workerExpressions.close();
+    await this.blobs.close();
     await this.store.close();
   }
 

@@ -1,5 +1,5 @@
 import { jobBlobs } from '../blobs/job-blobs.js';
-import type { FileBlobStore } from '../blobs/file-blob-store.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { Coordinator, NextJob } from '../coordinator/coordinator.js';
 import type { Assignment } from '../coordinator/protocol.js';
 import type { Store } from '../store/store.js';
@@ -12,7 +12,7 @@ import type { WorkerClient } from './client.js';
  */
 export function localWorkerClient(
   coordinator: Coordinator,
-  blobStore: FileBlobStore,
+  blobStore: BlobStore,
   store: Store,
   options: { principal?: string } = {},
 ): WorkerClient {

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { buildServer } from '../../api/server.js';
+import { parseBlobSetting } from '../../blobs/blob-config.js';
+import type { BlobSetting } from '../../blobs/blob-config.js';
 import { readEnv } from '../../env.js';
 import { ExecutorRegistry } from '../../executors/registry.js';
 import { loadOrCreateZkSigner, zkKeyFileOf } from '../../keys/zk-key-file.js';
@@ -26,6 +28,10 @@ const MODELS_CONFIG = () =>
   ).env('VERITY_MODELS_CONFIG');
 
 interface ServeFlags extends StoreFlags {
+  blobs?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3ForcePathStyle?: 'true' | 'false';
   port: string;
   host: string;
   workers?: string;
@@ -33,6 +39,21 @@ interface ServeFlags extends StoreFlags {
   drainMs: string;
   leaseMs?: string;
   modelsConfig?: string;
+}
+
+/**
+ * The blob store the flags name. Credentials are not flags (a command line is visible to every user of the
+ * machine): the AWS SDK reads them from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role.
+ */
+function blobSettingOf(blobs: string, flags: ServeFlags): BlobSetting {
+  const setting = parseBlobSetting(blobs);
+  if (typeof setting === 'string' || setting.kind !== 's3') return setting;
+  return {
+    ...setting,
+    ...(flags.s3Endpoint !== undefined && { endpoint: flags.s3Endpoint }),
+    ...(flags.s3Region !== undefined && { region: flags.s3Region }),
+    ...(flags.s3ForcePathStyle !== undefined && { forcePathStyle: flags.s3ForcePathStyle === 'true' }),
+  };
 }
 
 export function registerServe(program: Command): void {
@@ -55,7 +76,32 @@ export function registerServe(program: Command): void {
           "a job's lease: how long a worker that stops heartbeating keeps it (default 15000)",
         ).env('VERITY_LEASE_MS'),
       )
-      .addOption(MODELS_CONFIG()),
+      .addOption(MODELS_CONFIG())
+      .addOption(
+        new Option(
+          '--blobs <store>',
+          'where blob bytes live: file (a directory, the default), postgres (the database) or s3://<bucket>/<prefix>; replicas need postgres or s3 unless they share a volume (docs/blobs.md)',
+        ).env('VERITY_BLOBS'),
+      )
+      .addOption(
+        new Option('--s3-endpoint <url>', 'the S3-compatible server of an s3:// blob store (default: AWS)').env(
+          'VERITY_S3_ENDPOINT',
+        ),
+      )
+      .addOption(
+        new Option(
+          '--s3-region <region>',
+          'the region of an s3:// blob store (default: AWS_REGION, else us-east-1)',
+        ).env('VERITY_S3_REGION'),
+      )
+      .addOption(
+        new Option(
+          '--s3-force-path-style <bool>',
+          "the bucket in the URL's path, not its host name (default: true with --s3-endpoint)",
+        )
+          .choices(['true', 'false'])
+          .env('VERITY_S3_FORCE_PATH_STYLE'),
+      ),
   ).action(async (flags: ServeFlags) => {
     // Every VERITY_* variable is checked before anything starts, and a bad one is named as itself (not as
     // the flag it stands in for): the server refuses to start rather than run on a default unnoticed.
@@ -67,12 +113,10 @@ export function registerServe(program: Command): void {
     const leaseMs = flags.leaseMs === undefined ? undefined : parseNonNegativeInt('--lease-ms', flags.leaseMs);
     if (leaseMs !== undefined && leaseMs < 1000)
       throw new CliError('usage', '--lease-ms must be at least 1000: a worker heartbeats every third of it');
-    const node = await openNode(
-      flags,
-      workers,
-      (line) => console.error(line),
-      leaseMs === undefined ? {} : { leaseMs },
-    );
+    const node = await openNode(flags, workers, (line) => console.error(line), {
+      ...(leaseMs !== undefined && { leaseMs }),
+      ...(flags.blobs !== undefined && { blobs: blobSettingOf(flags.blobs, flags) }),
+    });
     await node.start();
     const { app, context, shutdown } = await buildServer(node, {
       logger: flags.logLevel === 'silent' ? false : { level: flags.logLevel },
@@ -95,7 +139,7 @@ export function registerServe(program: Command): void {
     const url =
       typeof address === 'object' && address ? `http://${flags.host}:${address.port}` : `http://${flags.host}:${port}`;
     console.error(
-      `verity is serving on ${url} (API docs: ${url}/docs; store: ${node.store.location}; ${workers} worker slots)`,
+      `verity is serving on ${url} (API docs: ${url}/docs; store: ${node.store.location}; blobs: ${node.blobs.kind} ${node.blobs.location}; ${workers} worker slots)`,
     );
     console.error(
       'unavailable' in node.zk

@@ -11,6 +11,7 @@ import { SqlReads, SqlTx } from '../sql/sql-store.js';
 import type { SqlConnection, SqlDialect } from '../sql/sql-store.js';
 import { executions } from '../sql/tables.js';
 import { JOBS_QUEUED_NOTICE_DDL, JobsQueuedListener } from './postgres-notices.js';
+import { BLOB_CONTENTS_DDL } from '../../blobs/postgres/postgres-blob-schema.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:5432/db`; a `schema` query parameter puts Verity's tables in that schema. */
@@ -240,6 +241,7 @@ export class PostgresStore implements Store {
           serialKey: 'BIGSERIAL PRIMARY KEY',
           txOrderDefault: '(pg_current_xact_id()::text::bigint)',
           jobsQueuedNotice: JOBS_QUEUED_NOTICE_DDL,
+          blobContents: BLOB_CONTENTS_DDL,
         }),
         (fn) =>
           store.withClient(async (conn, client) => {

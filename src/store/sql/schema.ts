@@ -16,6 +16,8 @@ export interface DdlTypes {
    * trigger that NOTIFYs; SQLite: none, other processes on the file find work by polling).
    */
   jobsQueuedNotice: readonly string[];
+  /** The tables of the blob store that keeps bytes in the database (PostgreSQL: blobs/postgres; SQLite: none). */
+  blobContents: readonly string[];
 }
 
 /**
@@ -594,6 +596,11 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
       version: 16,
       name: 'committed job inserts wake idle workers in other processes',
       statements: [...types.jobsQueuedNotice],
+    },
+    {
+      version: 17,
+      name: 'blob bytes in the database, for replicas that share no disk (VERITY_BLOBS=postgres)',
+      statements: [...types.blobContents],
     },
   ];
 }

@@ -132,6 +132,7 @@ export class SqliteStore implements Store {
           serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
           txOrderDefault: '0',
           jobsQueuedNotice: [],
+          blobContents: [],
         }),
         (fn) => store.exclusive(() => fn(store.writer)),
       );

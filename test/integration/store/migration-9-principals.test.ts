@@ -19,6 +19,7 @@ const SQLITE_TYPES = {
   serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
   txOrderDefault: '0',
   jobsQueuedNotice: [],
+  blobContents: [],
 };
 
 describe('migration 9 (principals) over existing rows', () => {

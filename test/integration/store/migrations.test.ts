@@ -19,6 +19,7 @@ const VERSIONS = schemaMigrations({
   serialKey: 'BIGSERIAL PRIMARY KEY',
   txOrderDefault: '0',
   jobsQueuedNotice: [],
+  blobContents: [],
 }).map((m) => m.version);
 
 /** The versions recorded in schema_migrations, in order. */
