@@ -1,5 +1,5 @@
 import { DBOS } from '@dbos-inc/dbos-sdk';
-import { STEPS, childMain, measureChain } from '../chain.js';
+import { STEPS, childMain, inputFor, measureChain } from '../chain.js';
 import type { ChainInput } from '../chain.js';
 
 /**
@@ -22,6 +22,11 @@ childMain(async (options) => {
   try {
     // Called directly, a workflow runs in this process and returns once its result is recorded.
     const perStep = await measureChain(options, (input) => chain(input));
+    // That the steps were recorded, not only run: one more run under a known id, and its steps as DBOS lists them.
+    const id = 'chain-check';
+    await DBOS.withNextWorkflowID(id, () => chain(inputFor(-1)));
+    const recorded = (await DBOS.listWorkflowSteps(id))?.length ?? 0;
+    if (recorded !== STEPS) throw new Error(`DBOS recorded ${recorded} steps of the workflow, not ${STEPS}`);
     return { per_step_ms: perStep, settings: 'system database on PostgreSQL, defaults' };
   } finally {
     await DBOS.shutdown();

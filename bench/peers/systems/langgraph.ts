@@ -28,6 +28,11 @@ childMain(async (options) => {
     );
     return final.value;
   });
+  // That the checkpoints were written, not only the result returned: one per step and a few around them.
+  const written = checkpointer.db
+    .prepare('SELECT count(*) AS n FROM checkpoints WHERE thread_id = ?')
+    .get(`run-${thread - 1}`) as { n: number };
+  if (written.n < STEPS) throw new Error(`LangGraph wrote ${written.n} checkpoints for a run, fewer than ${STEPS}`);
   const level = checkpointer.db.pragma('synchronous', { simple: true }) as number;
   const synchronous = ['OFF', 'NORMAL', 'FULL', 'EXTRA'][level] ?? String(level);
   return { per_step_ms: perStep, settings: `SqliteSaver (WAL, synchronous ${synchronous}), durability "sync"` };
