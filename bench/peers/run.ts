@@ -270,7 +270,8 @@ for (const v of verities) {
 
 const commit = (() => {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    // The last commit that changed Verity's code, which is what its figures are of (not the bench's own).
+    return execFileSync('git', ['log', '-1', '--format=%h', '--', 'src'], { encoding: 'utf8' }).trim();
   } catch {
     return 'unknown';
   }
@@ -282,7 +283,7 @@ const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
 const lines = [
   `Peers, side by side: a ${STEPS}-step chain of no-op steps (each step gets the previous step's output), time from the start of the workflow to its result, per step.`,
   `${settings.rounds} rounds; in each, every system in its own fresh process and database: ${settings.warmup} warm-up runs, then ${settings.runs} measured.`,
-  `Machine: ${machine}; ${load}. Verity at commit ${commit}. ${date}`,
+  `Machine: ${machine}; ${load}. Verity's src/ as of commit ${commit}. ${date}`,
   '',
   row(['system', 'settings', 'per step: median (p90) of all runs', 'median of each round']),
   row(['---', '---', '---', '---']),
