@@ -292,7 +292,7 @@ const lines = [
     return row([
       o.label,
       o.settings ?? '',
-      o.error ? `failed: ${o.error.split('\n')[0]}` : `**${fmt(o.median_ms)} ms** (${fmt(o.p90_ms)})`,
+      o.error ? 'failed (its error is printed above)' : `**${fmt(o.median_ms)} ms** (${fmt(o.p90_ms)})`,
       o.rounds.map((r) => fmt(r.median_ms)).join(', '),
     ]);
   }),
