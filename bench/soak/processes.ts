@@ -84,6 +84,8 @@ export interface ServerSpec {
   /** 0 at the first start; the port it got after. */
   port: number;
   leaseMs: number;
+  /** The coordinator's key: replicas on one database share one file (VERITY_COORDINATOR_KEY_FILE). */
+  coordinatorKeyFile?: string | undefined;
 }
 
 export async function startServer(spec: ServerSpec): Promise<{ child: Child; url: string; adminKey: string }> {
@@ -100,14 +102,18 @@ export async function startServer(spec: ServerSpec): Promise<{ child: Child; url
     '--lease-ms',
     String(spec.leaseMs),
   ];
-  const env: Record<string, string> = spec.databaseUrl ? { VERITY_DATABASE_URL: spec.databaseUrl } : {};
+  const env: Record<string, string> = {
+    ...(spec.databaseUrl && { VERITY_DATABASE_URL: spec.databaseUrl }),
+    ...(spec.coordinatorKeyFile && { VERITY_COORDINATOR_KEY_FILE: spec.coordinatorKeyFile }),
+  };
   const { child, match } = await spawnVerity(args, env, /verity is serving on (http:\/\/\S+?) /);
   return { child, url: match[1]!, adminKey: readFileSync(join(spec.dataDir, 'admin.key'), 'utf8').trim() };
 }
 
 export interface WorkerSpec {
   name: string;
-  url: string;
+  /** The server, or every replica of it: the worker fails over from one to the next. */
+  url: string | readonly string[];
   apiKey: string;
   dataDir: string;
   concurrency: number;
@@ -119,7 +125,7 @@ export async function startWorker(spec: WorkerSpec): Promise<{ child: Child; wor
   const args = [
     'worker',
     '--server',
-    spec.url,
+    typeof spec.url === 'string' ? spec.url : spec.url.join(','),
     '--key',
     spec.apiKey,
     '--data-dir',
