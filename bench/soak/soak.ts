@@ -592,7 +592,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
 export function formatReport(report: SoakReport): string {
   const mb = (n: number) => `${Math.round(n / 2 ** 20)} MB`;
   const lines = [
-    `soak: ${report.options.executions} executions, seed ${report.options.seed}, ${report.options.backend}, ${report.options.workers} workers, ${Math.round(report.durationMs / 1000)} s`,
+    `soak: ${report.options.executions} executions, seed ${report.options.seed}, ${report.options.backend}, ${report.options.replicas > 1 ? `${report.options.replicas} replicas, ` : ''}${report.options.workers} workers, ${Math.round(report.durationMs / 1000)} s`,
     '',
     '| count | value |',
     '| --- | --- |',
@@ -600,11 +600,11 @@ export function formatReport(report: SoakReport): string {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, value]) => `| ${name} | ${value} |`),
     '',
-    '| server life | pid | started at | RSS first | RSS max | RSS last | samples |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| server life | replica | pid | started at | RSS first | RSS max | RSS last | samples |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.lives.map(
       (l, i) =>
-        `| ${i + 1} | ${l.pid} | ${(l.startedAt / 1000).toFixed(1)} s | ${mb(l.firstRss)} | ${mb(l.maxRss)} | ${mb(l.lastRss)} | ${l.samples} |`,
+        `| ${i + 1} | ${l.replica} | ${l.pid} | ${(l.startedAt / 1000).toFixed(1)} s | ${mb(l.firstRss)} | ${mb(l.maxRss)} | ${mb(l.lastRss)} | ${l.samples} |`,
     ),
     '',
     report.violations.length === 0
