@@ -10,7 +10,7 @@ import { httpWorkerClient, parseServerList } from '../../../src/worker/http-clie
  * (5xx) or cut off mid-answer, the client moves on to the next one at once, stays there, and a result the
  * first did not acknowledge is delivered to the second.
  */
-type Answer = { status: number; body?: unknown } | 'hang-up';
+type Answer = { status: number; body?: unknown; raw?: string } | 'hang-up' | 'cut-mid-body' | 'silence';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -27,8 +27,16 @@ async function replica(answers: Answer[]): Promise<{ url: string; requests: stri
       const answer = answers.shift() ?? { status: 500, body: { error: { message: 'no more answers' } } };
       // A replica killed while it answers: the connection ends with no response.
       if (answer === 'hang-up') return void request.socket.destroy();
-      response.writeHead(answer.status, { 'content-type': 'application/json' });
-      response.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+      // Cut off by the network: the request went in, nothing ever comes back.
+      if (answer === 'silence') return;
+      if (answer === 'cut-mid-body') {
+        // Killed after the head and part of the body: the status looked fine, the body never ends.
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        response.write('{"accepted":');
+        return void setTimeout(() => request.socket.destroy(), 20);
+      }
+      response.writeHead(answer.status, { 'content-type': answer.raw ? 'text/html' : 'application/json' });
+      response.end(answer.raw ?? (answer.body === undefined ? '' : JSON.stringify(answer.body)));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -113,6 +121,35 @@ describe('the remote worker client with several replicas', () => {
 
     const none = httpWorkerClient([await deadUrl(), await deadUrl()], 'key', LocalSigner.generate());
     await expect(none.heartbeat(report)).rejects.toMatchObject({ code: 'unreachable' });
+  }, 20_000);
+
+  // Regression: the body was read outside the error handling, so a replica killed mid-answer threw past the
+  // retries and the result was dropped; and a proxy's HTML error page was a JSON syntax error, not a 502.
+  it('takes an answer cut off mid-body as no answer, and sends the result again (one server too)', async () => {
+    const flaky = await replica(['cut-mid-body', accepted]);
+    const client = httpWorkerClient(flaky.url, 'key', LocalSigner.generate());
+    expect(await client.complete(report)).toEqual({ accepted: true });
+    expect(flaky.requests).toHaveLength(2);
+  });
+
+  it("takes a load balancer's HTML 502 page as a failing replica and moves on", async () => {
+    const proxy = await replica([{ status: 502, raw: '<html><body>502 Bad Gateway</body></html>' }]);
+    const live = await replica([accepted]);
+    const client = httpWorkerClient([proxy.url, live.url], 'key', LocalSigner.generate());
+    expect(await client.complete(report)).toEqual({ accepted: true });
+    expect(live.requests).toHaveLength(1);
+  });
+
+  // Regression: a heartbeat waited 30 s for a silent replica, twice a default lease, so the job was lost
+  // before the worker looked elsewhere.
+  it('leaves a replica that does not answer a heartbeat well within a lease', async () => {
+    const silent = await replica(['silence']);
+    const live = await replica([{ status: 200, body: { state: 'ok' } }]);
+    const client = httpWorkerClient([silent.url, live.url], 'key', LocalSigner.generate());
+    const started = Date.now();
+    expect(await client.heartbeat(report)).toBe('ok');
+    expect(Date.now() - started).toBeLessThan(15_000 / 2);
+    expect(silent.requests).toHaveLength(1);
   }, 20_000);
 
   it('checks the list it is given and names the field', () => {
