@@ -190,12 +190,14 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
   const workers = new Map<string, { key: string; dataDir: string; child?: Child | undefined }>();
   const startWorkerLife = async (name: string) => {
     const w = workers.get(name)!;
+    // Each worker starts on another replica (the list turned by its number), so a kill hits some of them.
+    const turn = [...workers.keys()].indexOf(name) % urls.length;
     for (let attempt = 1; ; attempt++) {
       try {
         w.child = (
           await startWorker({
             name,
-            url: urls,
+            url: [...urls.slice(turn), ...urls.slice(0, turn)],
             apiKey: w.key,
             dataDir: w.dataDir,
             concurrency: o.workerConcurrency,
