@@ -25,8 +25,11 @@ export async function spawnVerity(
   env: Record<string, string>,
   ready: RegExp,
   timeoutMs = 60_000,
+  /** A command that runs `node verity …` for us (for instance `ip netns exec NAME`). */
+  wrap: readonly string[] = [],
 ): Promise<{ child: Child; match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, [VERITY_BIN, ...args], {
+  const [command, ...prefix] = [...wrap, process.execPath];
+  const proc = spawn(command, [...prefix, VERITY_BIN, ...args], {
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -84,6 +87,10 @@ export interface ServerSpec {
   /** 0 at the first start; the port it got after. */
   port: number;
   leaseMs: number;
+  /** The coordinator's key: replicas on one database share one file (VERITY_COORDINATOR_KEY_FILE). */
+  coordinatorKeyFile?: string | undefined;
+  /** The address to listen on. Default: 127.0.0.1. */
+  host?: string;
 }
 
 export async function startServer(spec: ServerSpec): Promise<{ child: Child; url: string; adminKey: string }> {
@@ -99,27 +106,36 @@ export async function startServer(spec: ServerSpec): Promise<{ child: Child; url
     'error',
     '--lease-ms',
     String(spec.leaseMs),
+    ...(spec.host !== undefined ? ['--host', spec.host] : []),
   ];
-  const env: Record<string, string> = spec.databaseUrl ? { VERITY_DATABASE_URL: spec.databaseUrl } : {};
+  const env: Record<string, string> = {
+    ...(spec.databaseUrl && { VERITY_DATABASE_URL: spec.databaseUrl }),
+    ...(spec.coordinatorKeyFile && { VERITY_COORDINATOR_KEY_FILE: spec.coordinatorKeyFile }),
+  };
   const { child, match } = await spawnVerity(args, env, /verity is serving on (http:\/\/\S+?) /);
   return { child, url: match[1]!, adminKey: readFileSync(join(spec.dataDir, 'admin.key'), 'utf8').trim() };
 }
 
 export interface WorkerSpec {
   name: string;
-  url: string;
+  /** The server, or every replica of it: the worker fails over from one to the next. */
+  url: string | readonly string[];
   apiKey: string;
   dataDir: string;
   concurrency: number;
   /** What it serves (`--capabilities`); a worker prepares only these executors before it registers. */
   capabilities?: readonly string[];
+  /** Print the errors it recovers from (`--debug`). */
+  debug?: boolean;
+  /** A command that runs it (for instance `ip netns exec NAME`, to run it in a network namespace). */
+  wrap?: readonly string[];
 }
 
 export async function startWorker(spec: WorkerSpec): Promise<{ child: Child; workerId: string }> {
   const args = [
     'worker',
     '--server',
-    spec.url,
+    typeof spec.url === 'string' ? spec.url : spec.url.join(','),
     '--key',
     spec.apiKey,
     '--data-dir',
@@ -130,7 +146,8 @@ export async function startWorker(spec: WorkerSpec): Promise<{ child: Child; wor
     spec.name,
   ];
   if (spec.capabilities) args.push('--capabilities', spec.capabilities.join(','));
-  const { child, match } = await spawnVerity(args, {}, /worker (\S+) \(key/);
+  if (spec.debug) args.push('--debug');
+  const { child, match } = await spawnVerity(args, {}, /worker (\S+) \(key/, 60_000, spec.wrap);
   return { child, workerId: match[1]! };
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -12,7 +12,7 @@ import { ProcessEvaluator } from '../../src/expressions/node/process-evaluator.j
 import { VerityApiError, VerityClient } from '../../src/sdk/client.js';
 import type { ExecutionView, HistoryPage } from '../../src/sdk/client.js';
 import { liveChildren, rssOf, startServer, startWorker } from './processes.js';
-import type { Child } from './processes.js';
+import type { Child, ServerSpec } from './processes.js';
 import { CAPABILITIES, WORKFLOWS, plan, prng } from './workflows.js';
 import type { Planned } from './workflows.js';
 
@@ -21,11 +21,19 @@ import type { Planned } from './workflows.js';
  * worker` processes (each under its own worker API key, so redundant steps find a quorum of principals),
  * while a chaos loop kill -9s the server and random workers and starts them again on the same data. At the
  * end it checks every execution, its history, its receipt and the transparency log, and reports counts.
+ *
+ * With `replicas` > 1 (PostgreSQL only) it is the chaos run of a scaled-out deployment: that many `verity
+ * serve` replicas on one schema with one coordinator key, every worker given every replica's URL (it fails
+ * over between them), executions started, watched and checked through all of them, the log's checkpoints
+ * taken from each in turn and proven consistent by another, and the database itself asked whether any
+ * step result was written twice.
  */
 export interface SoakOptions {
   executions: number;
   seed: number;
   backend: 'sqlite' | 'postgres';
+  /** `verity serve` replicas on the one database (more than 1 needs PostgreSQL); the chaos loop kills one at a time. */
+  replicas: number;
   /** PostgreSQL to use (a fresh schema in it): default VERITY_TEST_DATABASE_URL, else postgres://root@127.0.0.1:5432/test. */
   postgresUrl: string;
   /** Remote worker processes, each with its own worker API key (principal). */
@@ -53,6 +61,7 @@ export const DEFAULT_SOAK: SoakOptions = {
   executions: 1000,
   seed: 1,
   backend: 'sqlite',
+  replicas: 1,
   postgresUrl: process.env.VERITY_TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test',
   workers: 4,
   workerConcurrency: 4,
@@ -68,6 +77,8 @@ export const DEFAULT_SOAK: SoakOptions = {
 };
 
 export interface ServerLife {
+  /** Which replica (0 with a single server). */
+  replica: number;
   pid: number;
   startedAt: number;
   samples: number;
@@ -101,13 +112,15 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     count('violations');
   };
 
+  if (o.replicas > 1 && o.backend !== 'postgres')
+    throw new Error(`${o.replicas} replicas share one PostgreSQL database: use backend postgres`);
   const root = mkdtempSync(join(tmpdir(), 'verity-soak-'));
-  const serverDir = join(root, 'server');
-  mkdirSync(serverDir);
   let databaseUrl: string | undefined;
+  let schemaName: string | undefined;
   let dropSchema = async () => {};
   if (o.backend === 'postgres') {
     const schema = `soak_${o.seed}_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+    schemaName = schema;
     const url = new URL(o.postgresUrl);
     url.searchParams.set('schema', schema);
     databaseUrl = url.toString();
@@ -119,31 +132,44 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     };
   }
 
-  // ----- the server and the workers ---------------------------------------------------------------------
+  // ----- the servers and the workers --------------------------------------------------------------------
   // Should this process end without its cleanup (a test runner's time-out), its children go with it.
   const killChildren = () => {
     for (const child of liveChildren) child.kill('SIGKILL');
   };
   process.on('exit', killChildren);
-  const serverSpec = { dataDir: serverDir, databaseUrl, port: 0, leaseMs: o.leaseMs };
+  // Replicas share one coordinator key, as a deployment must (docs/operations.md).
+  const coordinatorKeyFile = o.replicas > 1 ? join(root, 'coordinator.key') : undefined;
+  const replicas: { index: number; spec: ServerSpec; server?: { child: Child; url: string; adminKey: string } }[] =
+    Array.from({ length: o.replicas }, (_, index) => {
+      const dataDir = join(root, o.replicas === 1 ? 'server' : `replica-${index}`);
+      mkdirSync(dataDir);
+      return { index, spec: { dataDir, databaseUrl, port: 0, leaseMs: o.leaseMs, coordinatorKeyFile } };
+    });
   const lives: ServerLife[] = [];
-  let server: { child: Child; url: string; adminKey: string } | undefined;
-  const startServerLife = async () => {
+  const startServerLife = async (replica: (typeof replicas)[number]) => {
+    // Only the first start on a database makes the admin key; the other replicas are handed its file.
+    const adminKeyFile = join(replica.spec.dataDir, 'admin.key');
+    if (replica.index > 0 && !existsSync(adminKeyFile))
+      copyFileSync(join(replicas[0]!.spec.dataDir, 'admin.key'), adminKeyFile);
+    let server: { child: Child; url: string; adminKey: string };
     for (let attempt = 1; ; attempt++) {
       try {
-        server = await startServer(serverSpec);
+        server = await startServer(replica.spec);
         break;
       } catch (error) {
         // The port of the process just killed can take a moment to be free again.
         if (attempt >= 20) throw error;
         count('server start retries');
-        log(`the server did not start (attempt ${attempt}): ${firstLines(error)}`);
+        log(`replica ${replica.index} did not start (attempt ${attempt}): ${firstLines(error)}`);
         await sleep(250 * attempt);
       }
     }
-    serverSpec.port = Number(new URL(server.url).port);
+    replica.server = server;
+    replica.spec.port = Number(new URL(server.url).port);
     const rss = rssOf(server.child.pid) ?? 0;
     lives.push({
+      replica: replica.index,
       pid: server.child.pid,
       startedAt: Date.now() - started,
       samples: 1,
@@ -152,24 +178,26 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       lastRss: rss,
     });
   };
-  await startServerLife();
-  const url = server!.url;
-  const admin = new VerityClient({ server: url, apiKey: server!.adminKey });
-  const client = new VerityClient({
-    server: url,
-    apiKey: (await admin.createKey('soak-client', 'publisher')).token,
-    timeoutMs: 15_000,
-  });
+  // One after the other: the first migrates the schema and makes the keys.
+  for (const replica of replicas) await startServerLife(replica);
+  // A replica restarts on its port, so these stay right for the whole run.
+  const urls = replicas.map((r) => r.server!.url);
+  const admin = new VerityClient({ server: urls[0]!, apiKey: replicas[0]!.server!.adminKey });
+  const clientKey = (await admin.createKey('soak-client', 'publisher')).token;
+  const clients = urls.map((url) => new VerityClient({ server: url, apiKey: clientKey, timeoutMs: 15_000 }));
+  const client = clients[0]!;
 
   const workers = new Map<string, { key: string; dataDir: string; child?: Child | undefined }>();
   const startWorkerLife = async (name: string) => {
     const w = workers.get(name)!;
+    // Each worker starts on another replica (the list turned by its number), so a kill hits some of them.
+    const turn = [...workers.keys()].indexOf(name) % urls.length;
     for (let attempt = 1; ; attempt++) {
       try {
         w.child = (
           await startWorker({
             name,
-            url,
+            url: [...urls.slice(turn), ...urls.slice(0, turn)],
             apiKey: w.key,
             dataDir: w.dataDir,
             concurrency: o.workerConcurrency,
@@ -191,11 +219,16 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     workers.set(name, { key: (await admin.createKey(name, 'worker')).token, dataDir: join(root, name) });
   }
   await Promise.all([...workers.keys()].map(startWorkerLife));
-  log(`soak: the server and ${o.workers} workers are up (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  log(
+    `soak: ${o.replicas === 1 ? 'the server' : `${o.replicas} replicas`} and ${o.workers} workers are up (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
 
   const evaluator = new ProcessEvaluator({ name: 'soak verifier evaluator' });
   const cleanup = async () => {
-    await Promise.all([server?.child.kill9(), ...[...workers.values()].map((w) => w.child?.kill9())]);
+    await Promise.all([
+      ...replicas.map((r) => r.server?.child.kill9()),
+      ...[...workers.values()].map((w) => w.child?.kill9()),
+    ]);
     process.off('exit', killChildren);
     await evaluator.close();
     if (!o.keep) {
@@ -211,12 +244,16 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     const coordinatorKey = publicKeyFromPem(publicKeyPem);
     for (const definition of Object.values(WORKFLOWS)) await client.publishWorkflow(definition);
 
-    /** Calls the server, riding out its restarts: unreachable, 5xx and 429 are retried (and counted). */
-    const retrying = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    /**
+     * Calls the server, riding out its restarts: unreachable, 5xx and 429 are retried (and counted), each
+     * time on the next replica (the first one picked at random: the load is spread over all of them).
+     */
+    const retrying = async <T>(what: string, call: (client: VerityClient) => Promise<T>): Promise<T> => {
       const deadline = Date.now() + 120_000;
+      let turn = Math.floor(Math.random() * clients.length);
       for (;;) {
         try {
-          return await call();
+          return await call(clients[turn++ % clients.length]!);
         } catch (error) {
           if (!(error instanceof VerityApiError) || Date.now() > deadline) throw error;
           if (error.code === 'unreachable') count('client calls retried: server unreachable');
@@ -237,19 +274,22 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       const action = chaosQueue.then(async () => {
         const names = [...workers.keys()];
         const victim = names[Math.floor(random() * names.length)]!;
+        // With one server, no draw: a run with one server kills the same things for a seed as it always did.
+        const replica = replicas[replicas.length === 1 ? 0 : Math.floor(random() * replicas.length)]!;
         const killServer = kind !== 'worker';
         const killWorker = kind !== 'server';
         const at = Date.now();
         await Promise.all([
-          killServer ? server!.child.kill9() : undefined,
+          killServer ? replica.server!.child.kill9() : undefined,
           killWorker ? workers.get(victim)!.child!.kill9() : undefined,
         ]);
         if (killServer) count('kills: server');
         if (killWorker) count('kills: worker');
         await sleep(Math.floor(random() * 800));
-        if (killServer) await startServerLife();
+        if (killServer) await startServerLife(replica);
         if (killWorker) await startWorkerLife(victim);
-        const what = [killServer && 'the server', killWorker && victim].filter(Boolean).join(' and ');
+        const server = replicas.length === 1 ? 'the server' : `replica ${replica.index}`;
+        const what = [killServer && server, killWorker && victim].filter(Boolean).join(' and ');
         log(
           `chaos: kill -9 ${what} at ${((at - started) / 1000).toFixed(1)} s, back in ${((Date.now() - at) / 1000).toFixed(1)} s`,
         );
@@ -270,17 +310,22 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
 
     // ----- samplers: the server's RSS, and checkpoints of the log -----------------------------------------
     const rssTimer = setInterval(() => {
-      const life = lives.at(-1);
-      if (!life || server?.child.pid !== life.pid) return;
-      const rss = rssOf(life.pid);
-      if (rss === undefined) return;
-      life.samples++;
-      life.lastRss = rss;
-      life.maxRss = Math.max(life.maxRss, rss);
+      for (const replica of replicas) {
+        const life = lives.findLast((l) => l.replica === replica.index);
+        if (!life || replica.server?.child.pid !== life.pid) continue;
+        const rss = rssOf(life.pid);
+        if (rss === undefined) continue;
+        life.samples++;
+        life.lastRss = rss;
+        life.maxRss = Math.max(life.maxRss, rss);
+      }
     }, 500);
-    const checkpoints: { size: number; root: Uint8Array; at: number }[] = [];
+    /** Checkpoints, each from the next replica in turn: one log whichever replica signs it. */
+    const checkpoints: { size: number; root: Uint8Array; at: number; replica: number }[] = [];
+    let checkpointTurn = 0;
     const takeCheckpoint = async () => {
-      const taken = await client.checkpoint();
+      const replica = checkpointTurn++ % clients.length;
+      const taken = await clients[replica]!.checkpoint();
       // The note is signed by the coordinator's key, and says what the response says.
       const { body } = await verifyNote(taken.checkpoint, [{ name: taken.origin, publicKey: coordinatorKey }]);
       const parsed = parseCheckpoint(body);
@@ -290,7 +335,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       ) {
         violation(`checkpoint of size ${taken.size}: the signed note says size ${parsed.size} with another root`);
       }
-      checkpoints.push({ size: parsed.size, root: parsed.rootHash, at: Date.now() - started });
+      checkpoints.push({ size: parsed.size, root: parsed.rootHash, at: Date.now() - started, replica });
     };
     let checkpointing = false;
     const checkpointTimer = setInterval(() => {
@@ -314,7 +359,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     let next = 0;
     let done = 0;
     const runOne = async (p: Planned) => {
-      const startedView = await retrying('execute', () =>
+      const startedView = await retrying('execute', (client) =>
         client.execute(p.workflowId, { inputs: p.inputs, idempotencyKey: `soak-${o.seed}-${p.index}` }),
       );
       const executionId = startedView.executionId;
@@ -322,7 +367,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       if (forced) await chaos(forced);
       const deadline = Date.now() + o.executionTimeoutMs;
       for (;;) {
-        const view = await retrying('status', () => client.status(executionId));
+        const view = await retrying('status', (client) => client.status(executionId));
         if (TERMINAL.has(view.status)) {
           finals.set(p.index, { executionId, view });
           break;
@@ -353,7 +398,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     log(`all executions ended in ${Math.round(runMs / 1000)} s; checking…`);
 
     // ----- checks -----------------------------------------------------------------------------------------
-    await takeCheckpoint();
+    await retrying('checkpoint', () => takeCheckpoint());
     const last = checkpoints.at(-1)!;
     for (let i = 1; i < checkpoints.length; i++) {
       if (checkpoints[i]!.size < checkpoints[i - 1]!.size)
@@ -369,14 +414,18 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       }
       proven.set(cp.size, cp.root);
       if (cp.size === 0 || cp.size > last.size) continue;
-      const proof = await client.consistencyProof(cp.size, last.size);
+      // Proven by another replica than the one that signed the checkpoint, when there are several.
+      const prover = (cp.replica + 1) % clients.length;
+      const proof = await clients[prover]!.consistencyProof(cp.size, last.size);
       if (proof.from !== cp.size || proof.to !== last.size)
         violation(`asked for a consistency proof ${cp.size} → ${last.size}, got ${proof.from} → ${proof.to}`);
-      if (verifyConsistency(cp.size, last.size, proof.proof.map(fromHex), cp.root, last.root))
+      if (verifyConsistency(cp.size, last.size, proof.proof.map(fromHex), cp.root, last.root)) {
         count('tlog: consistency proofs verified');
-      else violation(`the checkpoint of size ${cp.size} is not consistent with the last one (size ${last.size})`);
+        if (cp.replica !== last.replica) count('tlog: consistency proofs verified between checkpoints of two replicas');
+      } else violation(`the checkpoint of size ${cp.size} is not consistent with the last one (size ${last.size})`);
     }
     count('tlog: checkpoints taken', checkpoints.length);
+    if (clients.length > 1) for (const cp of checkpoints) count(`tlog: checkpoints taken from replica ${cp.replica}`);
     count('tlog: distinct sizes', proven.size);
     count('tlog: final size', last.size);
 
@@ -386,6 +435,8 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       if (!final) return;
       const { executionId } = final;
       executionIds.add(executionId);
+      // Read back through the replicas in turn: any of them answers for any execution.
+      const client = clients[p.index % clients.length]!;
       const view = await client.status(executionId);
       count(`executions: ${view.status}`);
       count(`family ${p.family}: ${view.status}`);
@@ -494,6 +545,33 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     if (listed !== o.executions) violation(`the server lists ${listed} executions for ${o.executions} started`);
     if (last.size !== executionIds.size) violation(`the log has ${last.size} leaves for ${executionIds.size} receipts`);
 
+    // The database itself (PostgreSQL): no step result written twice, and as many as the plan says.
+    if (schemaName !== undefined) {
+      const db = new pg.Client({ connectionString: o.postgresUrl });
+      await db.connect();
+      try {
+        await db.query(`SET search_path TO ${schemaName}`);
+        const twice = await db.query<{ execution_id: string; step_id: string; n: string }>(
+          `SELECT execution_id, step_id, count(*) AS n FROM events WHERE type = 'step.completed'
+            GROUP BY execution_id, step_id HAVING count(*) > 1`,
+        );
+        for (const row of twice.rows)
+          violation(`database: step ${row.step_id} of ${row.execution_id} has ${row.n} step.completed events`);
+        const stored = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM step_results')).rows[0]!.n);
+        const expected = planned
+          .filter((p) => finals.has(p.index))
+          .reduce((sum, p) => sum + Object.values(p.expected.steps).filter((s) => s === 'completed').length, 0);
+        count('db: step results stored', stored);
+        if (stored !== expected) violation(`database: ${stored} step results stored, ${expected} planned`);
+        const receipts = await db.query<{ execution_id: string; n: string }>(
+          `SELECT execution_id, count(*) AS n FROM receipts GROUP BY execution_id HAVING count(*) > 1`,
+        );
+        for (const row of receipts.rows) violation(`database: ${row.n} receipts for ${row.execution_id}`);
+      } finally {
+        await db.end();
+      }
+    }
+
     for (const life of lives) {
       if (life.maxRss > o.rssLimitMb * 2 ** 20)
         violation(
@@ -516,7 +594,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
 export function formatReport(report: SoakReport): string {
   const mb = (n: number) => `${Math.round(n / 2 ** 20)} MB`;
   const lines = [
-    `soak: ${report.options.executions} executions, seed ${report.options.seed}, ${report.options.backend}, ${report.options.workers} workers, ${Math.round(report.durationMs / 1000)} s`,
+    `soak: ${report.options.executions} executions, seed ${report.options.seed}, ${report.options.backend}, ${report.options.replicas > 1 ? `${report.options.replicas} replicas, ` : ''}${report.options.workers} workers, ${Math.round(report.durationMs / 1000)} s`,
     '',
     '| count | value |',
     '| --- | --- |',
@@ -524,11 +602,11 @@ export function formatReport(report: SoakReport): string {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, value]) => `| ${name} | ${value} |`),
     '',
-    '| server life | pid | started at | RSS first | RSS max | RSS last | samples |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| server life | replica | pid | started at | RSS first | RSS max | RSS last | samples |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.lives.map(
       (l, i) =>
-        `| ${i + 1} | ${l.pid} | ${(l.startedAt / 1000).toFixed(1)} s | ${mb(l.firstRss)} | ${mb(l.maxRss)} | ${mb(l.lastRss)} | ${l.samples} |`,
+        `| ${i + 1} | ${l.replica} | ${l.pid} | ${(l.startedAt / 1000).toFixed(1)} s | ${mb(l.firstRss)} | ${mb(l.maxRss)} | ${mb(l.lastRss)} | ${l.samples} |`,
     ),
     '',
     report.violations.length === 0

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Assignment, ResultReport } from '../coordinator/protocol.js';
+import type { Assignment, ReportOutcome, ResultReport } from '../coordinator/protocol.js';
 import { describeError } from '../errors.js';
 import type { ExecutorResult } from '../executors/executor.js';
 import { ExecutorError } from '../executors/executor.js';
@@ -209,13 +209,15 @@ export class Worker {
           result.cost,
         );
       }
+      let outcome: ReportOutcome;
       if (canonical.byteLength > this.options.outputBlobBytes) {
         // The blob's digest is the output's digest (SHA-256 of its canonical JSON): the attestation holds.
         const outputBlob = await this.client.blobs(workerId, job).put(canonical, 'application/json');
-        await this.client.complete({ ...report, outputBlob, attestation });
+        outcome = await this.client.complete({ ...report, outputBlob, attestation });
       } else {
-        await this.client.complete({ ...report, output, attestation });
+        outcome = await this.client.complete({ ...report, output, attestation });
       }
+      this.refused(outcome, job, 'complete');
     } catch (error) {
       const stopped = controller.signal.aborted ? (controller.signal.reason as JobStopped) : undefined;
       if (stopped?.reason === 'cancelled' || stopped?.reason === 'lost' || stopped?.reason === 'shutdown') {
@@ -230,12 +232,34 @@ export class Worker {
               retryable: true,
             }
           : errorInfo(error);
-      await this.client.fail({ ...report, error: info, cost: error instanceof MeteredError ? error.cost : undefined });
+      this.refused(
+        await this.client.fail({
+          ...report,
+          error: info,
+          cost: error instanceof MeteredError ? error.cost : undefined,
+        }),
+        job,
+        'fail',
+      );
     } finally {
       clearInterval(heartbeat);
       clearTimeout(deadline);
       this.running.delete(job.jobId);
     }
+  }
+
+  /**
+   * A report the coordinator did not take (the job expired while this worker was cut off, was cancelled,
+   * or its result was already in): nothing to do but say so, since the job is no longer this worker's.
+   */
+  private refused(outcome: ReportOutcome, job: Assignment, during: 'complete' | 'fail'): void {
+    if (outcome.accepted) return;
+    this.options.onError(new Error(`the server refused the report: ${outcome.reason}: ${outcome.message}`), {
+      jobId: job.jobId,
+      stepId: job.stepId,
+      attempt: job.attempt,
+      during,
+    });
   }
 
   /**

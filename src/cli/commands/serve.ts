@@ -16,7 +16,7 @@ import type { StoreFlags } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseNonNegativeInt } from '../inputs.js';
 import { Worker } from '../../worker/worker.js';
-import { httpWorkerClient } from '../../worker/http-client.js';
+import { httpWorkerClient, parseServerList } from '../../worker/http-client.js';
 import { checkExecutors, loadExecutorsModule } from '../../worker/sdk/load-executors.js';
 import { WorkerSdkError } from '../../worker/sdk/errors.js';
 import type { Executor } from '../../executors/executor.js';
@@ -169,7 +169,14 @@ export function registerServe(program: Command): void {
   program
     .command('worker')
     .description('run a remote worker: claim jobs from a server over HTTP, run them, attest their results')
-    .addOption(new Option('--server <url>', 'the Verity server').env('VERITY_SERVER').makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--server <urls>',
+        'the Verity server, or its replicas comma-separated (URL1,URL2): the worker moves on to the next when one stops answering',
+      )
+        .env('VERITY_SERVER')
+        .makeOptionMandatory(),
+    )
     .addOption(
       new Option('--key <api-key>', 'an API key with the worker role').env('VERITY_API_KEY').makeOptionMandatory(),
     )
@@ -205,6 +212,12 @@ export function registerServe(program: Command): void {
       }) => {
         const concurrency = parseNonNegativeInt('--concurrency', flags.concurrency);
         if (concurrency < 1) throw new CliError('usage', '--concurrency must be at least 1');
+        let servers: string[];
+        try {
+          servers = parseServerList(flags.server, '--server');
+        } catch (error) {
+          throw new CliError('usage', (error as Error).message);
+        }
         const signer = loadOrCreateSigner(join(flags.dataDir, 'keys', 'worker.key'));
         // Its Baby Jubjub key (keys/worker.zk.key): it signs step leaves of executions at verification level zk.
         const zkSigner = await loadOrCreateZkSigner(zkKeyFileOf(join(flags.dataDir, 'keys', 'worker.key')));
@@ -231,7 +244,11 @@ export function registerServe(program: Command): void {
             );
         }
         const worker = new Worker(
-          httpWorkerClient(flags.server, flags.key, signer),
+          httpWorkerClient(servers, flags.key, signer, {
+            // Rare and worth knowing: a replica stopped answering this worker.
+            onFailover: (from, to, reason) =>
+              console.error(`worker: ${from} did not answer (${reason}); now using ${to}`),
+          }),
           wanted ? registry.restrictedTo(wanted) : registry,
           {
             signer,
@@ -246,7 +263,7 @@ export function registerServe(program: Command): void {
         );
         const workerId = await worker.start();
         console.error(
-          `worker ${workerId} (key ${signer.keyId.slice(0, 16)}…) serving ${flags.server} with ${concurrency} slots`,
+          `worker ${workerId} (key ${signer.keyId.slice(0, 16)}…) serving ${servers.join(', ')} with ${concurrency} slots`,
         );
         await new Promise<void>((resolve) => {
           const stop = () => {

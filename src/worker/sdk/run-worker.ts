@@ -5,14 +5,17 @@ import type { Executor } from '../../executors/executor.js';
 import { ExecutorRegistry } from '../../executors/registry.js';
 import { loadOrCreateSigner } from '../../keys/local-signer.js';
 import { loadOrCreateZkSigner, zkKeyFileOf } from '../../keys/zk-key-file.js';
-import { httpWorkerClient } from '../http-client.js';
+import { httpWorkerClient, parseServerList } from '../http-client.js';
 import { Worker } from '../worker.js';
 import { WorkerSdkError } from './errors.js';
 import { checkExecutors } from './load-executors.js';
 
 export interface RunWorkerOptions {
-  /** The Verity server. Default: the VERITY_SERVER environment variable. */
-  server?: string;
+  /**
+   * The Verity server, or several replicas of it (an array, or URLs comma-separated): the worker uses one
+   * and moves on to the next the moment it stops answering. Default: the VERITY_SERVER environment variable.
+   */
+  server?: string | readonly string[];
   /** An API key with the worker role. Default: the VERITY_API_KEY environment variable. */
   key?: string;
   /** The executors this worker runs: `defineExecutor(...)`s (any `Executor` works). */
@@ -56,8 +59,16 @@ export interface WorkerHandle {
  */
 export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle> {
   const server = options.server ?? process.env.VERITY_SERVER;
+  let servers: string[] | undefined;
+  if (server !== undefined && server !== '') {
+    try {
+      servers = parseServerList(server, 'runWorker: server');
+    } catch (error) {
+      throw new WorkerSdkError('usage', (error as Error).message);
+    }
+  }
   const key = options.key ?? process.env.VERITY_API_KEY;
-  if (!server)
+  if (!servers)
     throw new WorkerSdkError('usage', 'runWorker: pass server (or set VERITY_SERVER): the Verity server URL');
   if (!key)
     throw new WorkerSdkError('usage', 'runWorker: pass key (or set VERITY_API_KEY): an API key with the worker role');
@@ -74,7 +85,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   const keyFile = join(options.dataDir ?? '.verity-worker', 'keys', 'worker.key');
   const signer = loadOrCreateSigner(keyFile);
   const zkSigner = await loadOrCreateZkSigner(zkKeyFileOf(keyFile));
-  const worker = new Worker(httpWorkerClient(server, key, signer), new ExecutorRegistry(executors), {
+  const worker = new Worker(httpWorkerClient(servers, key, signer), new ExecutorRegistry(executors), {
     signer,
     zkSigner,
     concurrency,
