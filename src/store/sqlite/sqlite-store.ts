@@ -8,6 +8,7 @@ import type { Row, SqlValue } from '../sql/columns.js';
 import { migrate } from '../sql/migrate.js';
 import { schemaMigrations } from '../sql/schema.js';
 import { SqlReads, SqlTx } from '../sql/sql-store.js';
+import { BACKSTOP_PAGES, SqliteCheckpointer } from './sqlite-checkpointer.js';
 import type { SqlConnection, SqlDialect } from '../sql/sql-store.js';
 import { executions } from '../sql/tables.js';
 import { preparePrivateDatabaseFile } from './private-files.js';
@@ -76,6 +77,9 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 
 const fileQueues = new Map<string, { tail: Promise<unknown> }>();
 
+/** Short-lived processes (a CLI command) never start a checkpointer thread; a server does within seconds. */
+const CHECKPOINTER_AFTER_COMMITS = 200;
+
 /**
  * The embedded default. One writer connection, used by one transaction at a time (an in-process queue
  * orders them; `BEGIN IMMEDIATE` takes the database's write lock, so other processes on the same file
@@ -91,6 +95,9 @@ export class SqliteStore implements Store {
   private readonly commit: Statement;
   private readonly rollback: Statement;
   private readonly queue: { tail: Promise<unknown> };
+  /** Commits so far: a process that commits this much is long-lived enough for a checkpointer thread. */
+  private commits = 0;
+  private checkpointer: SqliteCheckpointer | undefined;
 
   private constructor(file: string, options: SqliteOptions) {
     this.location = file;
@@ -171,6 +178,7 @@ export class SqliteStore implements Store {
       try {
         const result = await fn();
         this.commit.run();
+        if (++this.commits === CHECKPOINTER_AFTER_COMMITS) this.startCheckpointer();
         return result;
       } catch (error) {
         if (db.inTransaction) this.rollback.run();
@@ -192,9 +200,25 @@ export class SqliteStore implements Store {
     return next;
   }
 
+  /** The thread that checkpoints the WAL, once this store has committed enough to start it (diagnostics). */
+  get checkpointThread(): SqliteCheckpointer | undefined {
+    return this.checkpointer;
+  }
+
+  /** Checkpoints move to a thread (SqliteCheckpointer); the writer keeps its own only as a backstop. */
+  private startCheckpointer(): void {
+    const writer = this.writer.db;
+    this.checkpointer = new SqliteCheckpointer(this.location, () => {
+      this.checkpointer = undefined;
+      if (writer.open) writer.pragma('wal_autocheckpoint = 1000');
+    });
+    writer.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+  }
+
   close(): Promise<void> {
     // Wait for queued transactions, then close; WAL is checkpointed by SQLite on the last close.
-    return this.queue.tail.then(() => {
+    return this.queue.tail.then(async () => {
+      await this.checkpointer?.close();
       this.reader.db.close();
       this.writer.db.close();
     });
