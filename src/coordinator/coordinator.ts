@@ -15,10 +15,12 @@ import type {
   ReportOutcome,
   ResultReport,
   WorkerRegistration,
+  ZkLeafReport,
 } from './protocol.js';
 import { DEFAULT_REGISTRATION_CAPS } from './registration-caps.js';
 import type { RegistrationCaps } from './registration-caps.js';
 import { ResultChecker } from './result-check.js';
+import { ZkLeaves } from '../zk/zk-leaves.js';
 import { WorkerRegistry, checkWorkerActive } from './worker-registry.js';
 
 export interface CoordinatorOptions {
@@ -76,6 +78,8 @@ export class Coordinator {
   readonly notifier: JobNotifier;
   private readonly workers: WorkerRegistry;
   private readonly results: ResultChecker;
+  /** At level zk: the workers' leaf signatures, which come after their results and are checked off the step path. */
+  readonly zkLeaves: ZkLeaves;
 
   constructor(
     private readonly store: Store,
@@ -88,6 +92,7 @@ export class Coordinator {
     this.notifier = queue.notifier;
     this.workers = new WorkerRegistry(store, this.options);
     this.results = new ResultChecker(store, this.workers, this.options);
+    this.zkLeaves = new ZkLeaves(store, { zkKeyOf: (id) => this.workers.zkKeyOf(id), now: () => this.options.now() });
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -309,6 +314,11 @@ export class Coordinator {
       },
       unknownJob(report.jobId),
     );
+  }
+
+  /** At level zk, after an accepted result: the worker's Baby Jubjub signature of the step leaf. */
+  reportZkLeaf(report: ZkLeafReport): Promise<ReportOutcome> {
+    return this.zkLeaves.report(report);
   }
 
   async fail(report: FailureReport): Promise<ReportOutcome> {

@@ -189,6 +189,14 @@ export function httpWorkerClient(server: string, apiKey: string, signer: Signer)
         ...(report.outputBlob !== undefined ? { outputBlob: report.outputBlob } : { output: report.output }),
         attestation: report.attestation,
       }),
+    reportZkLeaf: (report) =>
+      outcome(`/worker/jobs/${encodeURIComponent(report.jobId)}/zk-leaf`, {
+        workerId: report.workerId,
+        attempt: report.attempt,
+        nonce: report.nonce,
+        publicKey: report.publicKey,
+        signature: report.signature,
+      }),
     fail: (report) =>
       outcome(`/worker/jobs/${encodeURIComponent(report.jobId)}/fail`, {
         workerId: report.workerId,

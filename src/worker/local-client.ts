@@ -46,6 +46,7 @@ export function localWorkerClient(
     heartbeat: (report) => coordinator.heartbeat(report),
     complete: (report) => reportThenClaim(() => coordinator.complete(report)),
     fail: (report) => reportThenClaim(() => coordinator.fail(report)),
+    reportZkLeaf: (report) => coordinator.reportZkLeaf(report),
     seen: (workerId) => coordinator.workerSeen(workerId),
     deregister: (workerId) => coordinator.stopWorker(workerId),
     onCancelled: (listener) => coordinator.notifier.onCancelled(listener),

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Assignment, ResultReport } from '../coordinator/protocol.js';
+import type { Assignment, ReportOutcome, ResultReport } from '../coordinator/protocol.js';
 import { describeError } from '../errors.js';
 import type { ExecutorResult } from '../executors/executor.js';
 import { ExecutorError } from '../executors/executor.js';
@@ -20,7 +20,7 @@ import { publicKeyToPem } from '../attest/keys.js';
 import type { Signer } from '../attest/keys.js';
 import { statementBytes, stepStatement } from '../attest/statement.js';
 import type { WorkerClient } from './client.js';
-import type { ZkPublicKey, ZkSignature, ZkSigner } from '../zk/babyjub.js';
+import type { ZkSigner } from '../zk/babyjub.js';
 import { stepLeaf } from '../attest/zk/chain.js';
 import { loadPoseidon } from '../zk/poseidon.js';
 
@@ -79,6 +79,8 @@ export class Worker {
   private stopping = new AbortController();
   private slots: Promise<void>[] = [];
   private readonly running = new Map<string, AbortController>();
+  /** Leaf signatures (level zk) being made or sent, after their results were accepted. */
+  private readonly leafSends = new Set<Promise<void>>();
   private seenTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly expressions: ExpressionEvaluator;
@@ -145,6 +147,8 @@ export class Worker {
       for (const controller of this.running.values()) controller.abort(new JobStopped('shutdown'));
       await drained;
     }
+    // Leaf signatures of accepted results still on their way: the proofs need them.
+    await Promise.all(this.leafSends);
     clearInterval(this.seenTimer);
     this.unsubscribe?.();
     await this.client.deregister(this.workerId);
@@ -198,7 +202,7 @@ export class Worker {
       const output = await this.mapOutput(job, result);
       // Canonical once: its digest is what the attestation signs, and a large output is stored as these bytes.
       const canonical = utf8(canonicalJson(output));
-      const attestation = await this.attest(workerId, job, executor, result, sha256Hex(canonical), startedAt);
+      const attestation = this.attest(workerId, job, executor, result, sha256Hex(canonical), startedAt);
       if (!attestation && job.spec.requiresProof) {
         throw new MeteredError(
           new ExecutorError(
@@ -209,13 +213,15 @@ export class Worker {
           result.cost,
         );
       }
+      let outcome: ReportOutcome;
       if (canonical.byteLength > this.options.outputBlobBytes) {
         // The blob's digest is the output's digest (SHA-256 of its canonical JSON): the attestation holds.
         const outputBlob = await this.client.blobs(workerId, job).put(canonical, 'application/json');
-        await this.client.complete({ ...report, outputBlob, attestation });
+        outcome = await this.client.complete({ ...report, outputBlob, attestation });
       } else {
-        await this.client.complete({ ...report, output, attestation });
+        outcome = await this.client.complete({ ...report, output, attestation });
       }
+      if (outcome.accepted && job.spec.zkLeaf) this.sendZkLeaf(report, job, sha256Hex(canonical));
     } catch (error) {
       const stopped = controller.signal.aborted ? (controller.signal.reason as JobStopped) : undefined;
       if (stopped?.reason === 'cancelled' || stopped?.reason === 'lost' || stopped?.reason === 'shutdown') {
@@ -243,17 +249,17 @@ export class Worker {
    * was given and what it produced (by digest), with what, by whom, when, at what cost. An executor that
    * meters nothing is charged the estimate the coordinator reserved for the job.
    */
-  private async attest(
+  private attest(
     workerId: string,
     job: Assignment,
     executor: string,
     result: ExecutorResult,
     outputDigest: string,
     startedAt: Date,
-  ): Promise<Envelope | undefined> {
+  ): Envelope | undefined {
     const signer = this.options.signer;
     if (!signer) return undefined;
-    const zk = job.spec.zkLeaf ? await this.zkLeafSignature(job, outputDigest, result) : undefined;
+    if (job.spec.zkLeaf) this.requireZkSigner(result);
     // What ran, as the executor reports it; else the model the step named, with the digest this worker
     // serves it at. Never the version the step asked for: only an executor can say which version ran.
     const asked = job.spec.model;
@@ -272,19 +278,14 @@ export class Worker {
         finishedAt: new Date().toISOString(),
         usage: result.usage ?? {},
         cost: result.cost ?? job.maxCost,
-        ...(zk && { zk }),
         ...(result.http && { http: result.http }),
       }),
     );
     return signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(statement), signer);
   }
 
-  /** At level zk: the Baby Jubjub signature of the step leaf, which the proof checks in the circuit. */
-  private async zkLeafSignature(
-    job: Assignment,
-    outputDigest: string,
-    result: ExecutorResult,
-  ): Promise<{ publicKey: ZkPublicKey; signature: ZkSignature }> {
+  /** At level zk a worker needs a Baby Jubjub key: without one it cannot sign the step leaf, so it fails the job. */
+  private requireZkSigner(result: ExecutorResult): ZkSigner {
     const zkSigner = this.options.zkSigner;
     if (!zkSigner) {
       throw new MeteredError(
@@ -296,14 +297,41 @@ export class Worker {
         result.cost,
       );
     }
-    const h = await loadPoseidon();
-    const leaf = stepLeaf(h, {
-      executionId: job.executionId,
-      workflowDigest: job.spec.workflowDigest,
-      stepId: job.stepId,
-      outputDigest,
-    });
-    return { publicKey: zkSigner.publicKey, signature: await zkSigner.sign(leaf) };
+    return zkSigner;
+  }
+
+  /**
+   * At level zk, once the result is accepted: the Baby Jubjub signature of the step leaf, which the proof
+   * checks in the circuit. It is made on a thread and sent on its own, so the next step does not wait for
+   * it (a signature is ~22 ms of CPU); only the proof does. A send that fails is tried again a few times.
+   */
+  private sendZkLeaf(report: ResultReport, job: Assignment, outputDigest: string): void {
+    const zkSigner = this.options.zkSigner!;
+    const sending = (async () => {
+      const h = await loadPoseidon();
+      const leaf = stepLeaf(h, {
+        executionId: job.executionId,
+        workflowDigest: job.spec.workflowDigest,
+        stepId: job.stepId,
+        outputDigest,
+      });
+      const signature = await zkSigner.signOffThread(leaf);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const outcome = await this.client.reportZkLeaf({ ...report, publicKey: zkSigner.publicKey, signature });
+          if (!outcome.accepted) throw new Error(`the leaf signature was refused: ${outcome.message}`);
+          return;
+        } catch (error) {
+          if (attempt >= 5) throw error;
+          await sleep(200 * 2 ** attempt);
+        }
+      }
+    })()
+      .catch((error: unknown) =>
+        this.options.onError(error, { jobId: job.jobId, stepId: job.stepId, during: 'zk leaf signature' }),
+      )
+      .finally(() => this.leafSends.delete(sending));
+    this.leafSends.add(sending);
   }
 
   /** Runs the executor, but stops waiting for it the moment the job is stopped, even if it ignores the signal. */
