@@ -24,6 +24,11 @@ import type { ZkSigner } from '../zk/babyjub.js';
 import { stepLeaf } from '../attest/zk/chain.js';
 import { loadPoseidon } from '../zk/poseidon.js';
 
+/** A worker that had no job start or end for this long is idle: its leaf signatures (level zk) go then. */
+const LEAF_IDLE_MS = 25;
+/** Leaf signatures wait for an idle moment no longer than this, so a busy worker still sends them. */
+const LEAF_MAX_DEFER_MS = 2000;
+
 export interface WorkerOptions {
   name: string;
   /** The worker's identity: it signs the attestation of every result with this key. */
@@ -81,6 +86,11 @@ export class Worker {
   private readonly running = new Map<string, AbortController>();
   /** Leaf signatures (level zk) being made or sent, after their results were accepted. */
   private readonly leafSends = new Set<Promise<void>>();
+  /** Leaf signatures waiting for the worker to be idle: each starts its own when called. */
+  private readonly leafQueue: (() => void)[] = [];
+  private leafQueuedSince: number | undefined;
+  private leafTimer: NodeJS.Timeout | undefined;
+  private lastJobActivity = 0;
   private seenTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly expressions: ExpressionEvaluator;
@@ -148,6 +158,7 @@ export class Worker {
       await drained;
     }
     // Leaf signatures of accepted results still on their way: the proofs need them.
+    this.flushLeaves();
     await Promise.all(this.leafSends);
     clearInterval(this.seenTimer);
     this.unsubscribe?.();
@@ -181,6 +192,7 @@ export class Worker {
     if (!job.started && !(await this.client.start(report))) return;
     const controller = new AbortController();
     this.running.set(job.jobId, controller);
+    this.lastJobActivity = Date.now();
     const heartbeat = setInterval(
       () => {
         this.client
@@ -241,6 +253,7 @@ export class Worker {
       clearInterval(heartbeat);
       clearTimeout(deadline);
       this.running.delete(job.jobId);
+      this.lastJobActivity = Date.now();
     }
   }
 
@@ -303,11 +316,20 @@ export class Worker {
   /**
    * At level zk, once the result is accepted: the Baby Jubjub signature of the step leaf, which the proof
    * checks in the circuit. It is made on a thread and sent on its own, so the next step does not wait for
-   * it (a signature is ~22 ms of CPU); only the proof does. A send that fails is tried again a few times.
+   * it (a signature is ~22 ms of CPU); only the proof does. It is background work: it waits until this
+   * worker has had no job start or end for LEAF_IDLE_MS (on two cores the signing thread would otherwise
+   * take CPU from the steps still running), but never longer than LEAF_MAX_DEFER_MS. A send that fails
+   * is tried again a few times.
    */
   private sendZkLeaf(report: ResultReport, job: Assignment, outputDigest: string): void {
+    let start!: () => void;
+    const go = new Promise<void>((resolve) => (start = resolve));
+    this.leafQueue.push(start);
+    this.leafQueuedSince ??= Date.now();
+    this.scheduleLeaves();
     const zkSigner = this.options.zkSigner!;
     const sending = (async () => {
+      await go;
       const h = await loadPoseidon();
       const leaf = stepLeaf(h, {
         executionId: job.executionId,
@@ -332,6 +354,27 @@ export class Worker {
       )
       .finally(() => this.leafSends.delete(sending));
     this.leafSends.add(sending);
+  }
+
+  /** Starts the queued leaf signatures once the worker is idle (or they waited long enough, or it stops). */
+  private scheduleLeaves(): void {
+    if (this.leafTimer || this.leafQueue.length === 0) return;
+    this.leafTimer = setTimeout(() => {
+      this.leafTimer = undefined;
+      const now = Date.now();
+      const busy = now - this.lastJobActivity < LEAF_IDLE_MS;
+      if (busy && now - (this.leafQueuedSince ?? now) < LEAF_MAX_DEFER_MS && !this.stopping.signal.aborted) {
+        this.scheduleLeaves();
+        return;
+      }
+      this.flushLeaves();
+    }, LEAF_IDLE_MS);
+    this.leafTimer.unref();
+  }
+
+  private flushLeaves(): void {
+    this.leafQueuedSince = undefined;
+    for (const start of this.leafQueue.splice(0)) start();
   }
 
   /** Runs the executor, but stops waiting for it the moment the job is stopped, even if it ignores the signal. */
