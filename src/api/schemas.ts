@@ -504,6 +504,15 @@ export const completeRequest = jobReport
     path: ['output'],
   });
 
+const decimalField = z.string().regex(/^[0-9]{1,78}$/);
+
+export const zkLeafRequest = jobReport.extend({
+  publicKey: z.strictObject({ x: decimalField, y: decimalField }),
+  signature: z.strictObject({ r8x: decimalField, r8y: decimalField, s: decimalField }).meta({
+    description: "the EdDSA-Poseidon signature of the step leaf (decimal), with the worker's registered key",
+  }),
+});
+
 export const failRequest = jobReport.extend({
   error: z.strictObject({
     code: z.string().min(1).max(100),

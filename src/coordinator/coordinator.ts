@@ -16,10 +16,12 @@ import type {
   ReportOutcome,
   ResultReport,
   WorkerRegistration,
+  ZkLeafReport,
 } from './protocol.js';
 import { DEFAULT_REGISTRATION_CAPS } from './registration-caps.js';
 import type { RegistrationCaps } from './registration-caps.js';
 import { ResultChecker } from './result-check.js';
+import { ZkLeaves } from '../zk/zk-leaves.js';
 import { WorkerRegistry, checkWorkerActive } from './worker-registry.js';
 
 export interface CoordinatorOptions {
@@ -91,6 +93,8 @@ export class Coordinator {
   private readonly queue: JobQueue;
   /** Jobs assigned to this process's own workers, as assigned, until they report (see peek). */
   private readonly inProcessJobs = new Map<string, JobRecord>();
+  /** At level zk: the workers' leaf signatures, which come after their results and are checked off the step path. */
+  readonly zkLeaves: ZkLeaves;
 
   constructor(
     private readonly store: Store,
@@ -104,6 +108,7 @@ export class Coordinator {
     this.queue = queue;
     this.workers = new WorkerRegistry(store, this.options);
     this.results = new ResultChecker(store, this.workers, this.options);
+    this.zkLeaves = new ZkLeaves(store, { zkKeyOf: (id) => this.workers.zkKeyOf(id), now: () => this.options.now() });
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -312,6 +317,11 @@ export class Coordinator {
       },
       unknownJob(report.jobId),
     );
+  }
+
+  /** At level zk, after an accepted result: the worker's Baby Jubjub signature of the step leaf. */
+  reportZkLeaf(report: ZkLeafReport): Promise<ReportOutcome> {
+    return this.zkLeaves.report(report);
   }
 
   async fail(report: FailureReport, next?: NextJob): Promise<ReportOutcome> {

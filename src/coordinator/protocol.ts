@@ -2,7 +2,7 @@ import type { Envelope } from '../attest/dsse.js';
 import type { BlobRef } from '../blobs/blob-ref.js';
 import type { ErrorInfo, JobSpec, WorkerRecord } from '../store/records.js';
 import type { StepType } from '../workflow/types.js';
-import type { ZkPublicKey } from '../zk/babyjub.js';
+import type { ZkPublicKey, ZkSignature } from '../zk/babyjub.js';
 
 /*
  * The worker protocol's messages, as a worker and its coordinator exchange them: in-process (the local
@@ -45,6 +45,12 @@ export type CompletionReport = ResultReport & {
   outputBlob?: BlobRef | undefined;
   attestation?: Envelope | undefined;
 };
+
+/**
+ * At level zk, after the result was accepted: the worker's Baby Jubjub signature of the step leaf. It is
+ * sent apart from the result so that making and checking it (tens of ms each) never delays the next step.
+ */
+export type ZkLeafReport = ResultReport & { publicKey: ZkPublicKey; signature: ZkSignature };
 
 export type FailureReport = ResultReport & { error: ErrorInfo; cost?: number | undefined };
 

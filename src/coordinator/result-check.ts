@@ -10,9 +10,6 @@ import type { BlobRecord, ErrorInfo, JobRecord, JobSpec } from '../store/records
 import type { Store } from '../store/store.js';
 import { exceedsDepth } from '../workflow/json-depth.js';
 import { LIMITS } from '../workflow/limits.js';
-import { verifyZkSignature } from '../zk/babyjub.js';
-import { stepLeaf } from '../attest/zk/chain.js';
-import { loadPoseidon } from '../zk/poseidon.js';
 import { checkOutputBlobs, notGranted } from './output-blobs.js';
 import type { BlobNamer } from './output-blobs.js';
 import type { CompletionReport } from './protocol.js';
@@ -35,7 +32,7 @@ export type CheckedAttestation =
 /**
  * Everything about a reported result that can be checked without the execution's lock: the output (its
  * depth, its digest, the blobs it names) and the worker's attestation of it (key, statement, model pinning,
- * the zk leaf signature). The coordinator runs these before its transaction, since they are the slow part,
+ * that a zk-level worker has a leaf key). The coordinator runs these before its transaction, since they are the slow part,
  * and decides with their answers under the lock.
  */
 export class ResultChecker {
@@ -143,40 +140,24 @@ export class ResultChecker {
     const modelProblems = modelMismatches(job.spec.model, check.predicate.model);
     if (modelProblems.length > 0) return { ok: false, problems: modelProblems };
     if (job.spec.zkLeaf) {
-      const zkProblems = await this.zkLeafProblems(job, report.workerId, check.predicate, outputDigest);
+      const zkProblems = await this.zkLeafProblems(report.workerId, check.predicate);
       if (zkProblems.length > 0) return { ok: false, problems: zkProblems };
     }
     return { ok: true, predicate: check.predicate, digest: check.digest };
   }
 
   /**
-   * At level zk the attestation carries the worker's Baby Jubjub signature of the step leaf. It is checked
-   * here, against the key the worker registered, so a proof never has to fail later on a bad signature.
+   * At level zk the worker must have a Baby Jubjub key to sign the step leaf with. The leaf signature
+   * itself comes after the result and is checked off the step path (src/zk/zk-leaves.ts): only the proof
+   * waits for it, so a result is accepted on its Ed25519 attestation and the next step starts at once.
    */
-  private async zkLeafProblems(
-    job: JobRecord,
-    workerId: string,
-    predicate: StepPredicate,
-    outputDigest: string,
-  ): Promise<string[]> {
-    if (!predicate.zk)
-      return [
-        'the execution runs at verification level zk; the attestation carries no Baby Jubjub signature of the step leaf',
-      ];
+  private async zkLeafProblems(workerId: string, predicate: StepPredicate): Promise<string[]> {
     const registered = await this.workers.zkKeyOf(workerId);
     if (!registered) return [`worker ${workerId} registered no Baby Jubjub key; it cannot take part in a zk execution`];
-    if (registered.x !== predicate.zk.publicKey.x || registered.y !== predicate.zk.publicKey.y)
+    // An attestation from a worker that still signs the leaf into it must at least name its own key.
+    if (predicate.zk && (registered.x !== predicate.zk.publicKey.x || registered.y !== predicate.zk.publicKey.y))
       return ['the attestation names a Baby Jubjub key other than the one the worker registered'];
-    const h = await loadPoseidon();
-    const leaf = stepLeaf(h, {
-      executionId: job.executionId,
-      workflowDigest: job.spec.workflowDigest,
-      stepId: job.stepId,
-      outputDigest,
-    });
-    return (await verifyZkSignature(registered, leaf, predicate.zk.signature))
-      ? []
-      : ['the Baby Jubjub signature does not verify over the step leaf'];
+    return [];
   }
 
   private async publicKey(keyId: string): Promise<Uint8Array | undefined> {

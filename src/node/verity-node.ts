@@ -225,12 +225,15 @@ export class VerityNode {
       caps: registrationCapsFromEnv(),
     });
     if (zkIssuer && options.provers > 0) {
-      this.proving = new ProvingService(store, zkIssuer, new ProverPool(options.provers), {
+      this.proving = new ProvingService(store, zkIssuer, new ProverPool(options.provers), this.coordinator.zkLeaves, {
         nodeId: `${hostname()}:${process.pid}`,
         onError: (error, context) => options.onError(error, context),
       });
       zkIssuer.onPending = () => this.proving?.poke();
+      // A checked leaf signature may be the last one a proof waits for.
+      this.coordinator.zkLeaves.onChecked = () => this.proving?.poke();
     }
+    this.coordinator.zkLeaves.onError = (error, context) => options.onError(error, context);
     this.engine.events.setMaxListeners(0);
     this.sweeper = new Sweeper(store, this.engine, this.coordinator, {
       intervalMs: options.sweepIntervalMs,

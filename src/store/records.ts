@@ -286,6 +286,30 @@ export interface ZkRegistryRecord {
   registeredAt: number;
 }
 
+/**
+ * A worker's Baby Jubjub signature of the leaf of a step result it ran (level zk). It comes after the result,
+ * which is accepted on its Ed25519 attestation, and is checked off the step path: only the proof waits for
+ * it. 'unchecked' until checked against the key the worker registered (after a restart too: the prover
+ * checks what it finds unchecked).
+ */
+export interface ZkLeafRecord {
+  /** The job whose accepted result the leaf is of. */
+  jobId: string;
+  executionId: string;
+  stepId: string;
+  workerId: string;
+  keyX: string;
+  keyY: string;
+  r8x: string;
+  r8y: string;
+  s: string;
+  status: 'unchecked' | 'valid' | 'invalid';
+  /** Why an invalid signature is invalid. */
+  problem?: string;
+  createdAt: number;
+  checkedAt?: number;
+}
+
 export type ZkProofStatus = 'pending' | 'proving' | 'completed' | 'failed';
 
 /**

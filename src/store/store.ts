@@ -29,6 +29,7 @@ import type {
   StepStatus,
   WorkerRecord,
   WorkflowRecord,
+  ZkLeafRecord,
   ZkProofRecord,
   ZkProofStatus,
   ZkRegistryRecord,
@@ -348,6 +349,8 @@ export interface StoreReads {
   getZkProof(executionId: string, revision?: number): Promise<ZkProofRecord | undefined>;
   /** Receipt revisions waiting for proofs: pending, or being proven under a lease that ran out. */
   listZkProofsToProve(now: number, limit: number): Promise<{ executionId: string; revision: number }[]>;
+  /** The Baby Jubjub leaf signatures workers sent for an execution's accepted results. */
+  listZkLeaves(executionId: string): Promise<ZkLeafRecord[]>;
 
   /** The ledger transaction posted under an idempotency key, with its postings. */
   findLedgerTransaction(idempotencyKey: string): Promise<LedgerTransactionRecord | undefined>;
@@ -476,6 +479,10 @@ export interface StoreTx extends StoreReads {
   registerZkKey(keyX: string, keyY: string, workerId: string, now: number): Promise<number>;
   insertZkProof(record: ZkProofRecord): Promise<void>;
   updateZkProof(executionId: string, revision: number, patch: ZkProofPatch, guard?: ZkProofGuard): Promise<boolean>;
+  /** Records a leaf signature unless the job has one already (the first one sent stays); true if recorded. */
+  insertZkLeaf(record: ZkLeafRecord): Promise<boolean>;
+  /** Records the check of an unchecked leaf signature; false if it was checked already. */
+  checkedZkLeaf(jobId: string, status: 'valid' | 'invalid', problem: string | undefined, now: number): Promise<boolean>;
 
   /**
    * Locks ledger accounts for the rest of the transaction, creating those that do not exist (with zero

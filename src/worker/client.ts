@@ -5,6 +5,7 @@ import type {
   ReportOutcome,
   ResultReport,
   WorkerRegistration,
+  ZkLeafReport,
 } from '../coordinator/protocol.js';
 import type { ExecutorBlobs } from '../executors/executor.js';
 import type { Capabilities } from '../store/records.js';
@@ -31,6 +32,8 @@ export interface WorkerClient {
   /** `outputBlob` instead of `output` when the output was too large to send inline (its canonical JSON, stored first). */
   complete(report: CompletionReport): Promise<ReportOutcome>;
   fail(report: FailureReport): Promise<ReportOutcome>;
+  /** At level zk, after an accepted result: the Baby Jubjub signature of the step leaf. */
+  reportZkLeaf(report: ZkLeafReport): Promise<ReportOutcome>;
   seen(workerId: string): Promise<void>;
   deregister(workerId: string): Promise<void>;
   /** The blobs a job may read (those its input names) and where its executor stores new ones. */

@@ -292,6 +292,14 @@ export function httpWorkerClient(
         ...(report.outputBlob !== undefined ? { outputBlob: report.outputBlob } : { output: report.output }),
         attestation: report.attestation,
       }),
+    reportZkLeaf: (report) =>
+      outcome(`/worker/jobs/${encodeURIComponent(report.jobId)}/zk-leaf`, {
+        workerId: report.workerId,
+        attempt: report.attempt,
+        nonce: report.nonce,
+        publicKey: report.publicKey,
+        signature: report.signature,
+      }),
     fail: (report) =>
       outcome(`/worker/jobs/${encodeURIComponent(report.jobId)}/fail`, {
         workerId: report.workerId,

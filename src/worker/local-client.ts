@@ -52,6 +52,7 @@ export function localWorkerClient(
     heartbeat: (report) => coordinator.heartbeat(report),
     complete: (report) => reportThenClaim((next) => coordinator.complete(report, next)),
     fail: (report) => reportThenClaim((next) => coordinator.fail(report, next)),
+    reportZkLeaf: (report) => coordinator.reportZkLeaf(report),
     seen: (workerId) => coordinator.workerSeen(workerId),
     deregister: (workerId) => coordinator.stopWorker(workerId),
     onCancelled: (listener) => coordinator.notifier.onCancelled(listener),

@@ -20,9 +20,14 @@ import { publicKeyToPem } from '../attest/keys.js';
 import type { Signer } from '../attest/keys.js';
 import { statementBytes, stepStatement } from '../attest/statement.js';
 import type { WorkerClient } from './client.js';
-import type { ZkPublicKey, ZkSignature, ZkSigner } from '../zk/babyjub.js';
+import type { ZkSigner } from '../zk/babyjub.js';
 import { stepLeaf } from '../attest/zk/chain.js';
 import { loadPoseidon } from '../zk/poseidon.js';
+
+/** A worker that had no job start or end for this long is idle: its leaf signatures (level zk) go then. */
+const LEAF_IDLE_MS = 25;
+/** Leaf signatures wait for an idle moment no longer than this, so a busy worker still sends them. */
+const LEAF_MAX_DEFER_MS = 2000;
 
 export interface WorkerOptions {
   name: string;
@@ -79,6 +84,13 @@ export class Worker {
   private stopping = new AbortController();
   private slots: Promise<void>[] = [];
   private readonly running = new Map<string, AbortController>();
+  /** Leaf signatures (level zk) being made or sent, after their results were accepted. */
+  private readonly leafSends = new Set<Promise<void>>();
+  /** Leaf signatures waiting for the worker to be idle: each starts its own when called. */
+  private readonly leafQueue: (() => void)[] = [];
+  private leafQueuedSince: number | undefined;
+  private leafTimer: NodeJS.Timeout | undefined;
+  private lastJobActivity = 0;
   private seenTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly expressions: ExpressionEvaluator;
@@ -145,6 +157,9 @@ export class Worker {
       for (const controller of this.running.values()) controller.abort(new JobStopped('shutdown'));
       await drained;
     }
+    // Leaf signatures of accepted results still on their way: the proofs need them.
+    this.flushLeaves();
+    await Promise.all(this.leafSends);
     clearInterval(this.seenTimer);
     this.unsubscribe?.();
     await this.client.deregister(this.workerId);
@@ -177,6 +192,7 @@ export class Worker {
     if (!job.started && !(await this.client.start(report))) return;
     const controller = new AbortController();
     this.running.set(job.jobId, controller);
+    this.lastJobActivity = Date.now();
     const heartbeat = setInterval(
       () => {
         this.client
@@ -198,7 +214,7 @@ export class Worker {
       const output = await this.mapOutput(job, result);
       // Canonical once: its digest is what the attestation signs, and a large output is stored as these bytes.
       const canonical = utf8(canonicalJson(output));
-      const attestation = await this.attest(workerId, job, executor, result, sha256Hex(canonical), startedAt);
+      const attestation = this.attest(workerId, job, executor, result, sha256Hex(canonical), startedAt);
       if (!attestation && job.spec.requiresProof) {
         throw new MeteredError(
           new ExecutorError(
@@ -218,6 +234,7 @@ export class Worker {
         outcome = await this.client.complete({ ...report, output, attestation });
       }
       this.refused(outcome, job, 'complete');
+      if (outcome.accepted && job.spec.zkLeaf) this.sendZkLeaf(report, job, sha256Hex(canonical));
     } catch (error) {
       const stopped = controller.signal.aborted ? (controller.signal.reason as JobStopped) : undefined;
       if (stopped?.reason === 'cancelled' || stopped?.reason === 'lost' || stopped?.reason === 'shutdown') {
@@ -245,6 +262,7 @@ export class Worker {
       clearInterval(heartbeat);
       clearTimeout(deadline);
       this.running.delete(job.jobId);
+      this.lastJobActivity = Date.now();
     }
   }
 
@@ -267,17 +285,17 @@ export class Worker {
    * was given and what it produced (by digest), with what, by whom, when, at what cost. An executor that
    * meters nothing is charged the estimate the coordinator reserved for the job.
    */
-  private async attest(
+  private attest(
     workerId: string,
     job: Assignment,
     executor: string,
     result: ExecutorResult,
     outputDigest: string,
     startedAt: Date,
-  ): Promise<Envelope | undefined> {
+  ): Envelope | undefined {
     const signer = this.options.signer;
     if (!signer) return undefined;
-    const zk = job.spec.zkLeaf ? await this.zkLeafSignature(job, outputDigest, result) : undefined;
+    if (job.spec.zkLeaf) this.requireZkSigner(result);
     // What ran, as the executor reports it; else the model the step named, with the digest this worker
     // serves it at. Never the version the step asked for: only an executor can say which version ran.
     const asked = job.spec.model;
@@ -296,19 +314,14 @@ export class Worker {
         finishedAt: new Date().toISOString(),
         usage: result.usage ?? {},
         cost: result.cost ?? job.maxCost,
-        ...(zk && { zk }),
         ...(result.http && { http: result.http }),
       }),
     );
     return signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(statement), signer);
   }
 
-  /** At level zk: the Baby Jubjub signature of the step leaf, which the proof checks in the circuit. */
-  private async zkLeafSignature(
-    job: Assignment,
-    outputDigest: string,
-    result: ExecutorResult,
-  ): Promise<{ publicKey: ZkPublicKey; signature: ZkSignature }> {
+  /** At level zk a worker needs a Baby Jubjub key: without one it cannot sign the step leaf, so it fails the job. */
+  private requireZkSigner(result: ExecutorResult): ZkSigner {
     const zkSigner = this.options.zkSigner;
     if (!zkSigner) {
       throw new MeteredError(
@@ -320,14 +333,71 @@ export class Worker {
         result.cost,
       );
     }
-    const h = await loadPoseidon();
-    const leaf = stepLeaf(h, {
-      executionId: job.executionId,
-      workflowDigest: job.spec.workflowDigest,
-      stepId: job.stepId,
-      outputDigest,
-    });
-    return { publicKey: zkSigner.publicKey, signature: await zkSigner.sign(leaf) };
+    return zkSigner;
+  }
+
+  /**
+   * At level zk, once the result is accepted: the Baby Jubjub signature of the step leaf, which the proof
+   * checks in the circuit. It is made on a thread and sent on its own, so the next step does not wait for
+   * it (a signature is ~22 ms of CPU); only the proof does. It is background work: it waits until this
+   * worker has had no job start or end for LEAF_IDLE_MS (on two cores the signing thread would otherwise
+   * take CPU from the steps still running), but never longer than LEAF_MAX_DEFER_MS. A send that fails
+   * is tried again a few times.
+   */
+  private sendZkLeaf(report: ResultReport, job: Assignment, outputDigest: string): void {
+    let start!: () => void;
+    const go = new Promise<void>((resolve) => (start = resolve));
+    this.leafQueue.push(start);
+    this.leafQueuedSince ??= Date.now();
+    this.scheduleLeaves();
+    const zkSigner = this.options.zkSigner!;
+    const sending = (async () => {
+      await go;
+      const h = await loadPoseidon();
+      const leaf = stepLeaf(h, {
+        executionId: job.executionId,
+        workflowDigest: job.spec.workflowDigest,
+        stepId: job.stepId,
+        outputDigest,
+      });
+      const signature = await zkSigner.signOffThread(leaf);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const outcome = await this.client.reportZkLeaf({ ...report, publicKey: zkSigner.publicKey, signature });
+          if (!outcome.accepted) throw new Error(`the leaf signature was refused: ${outcome.message}`);
+          return;
+        } catch (error) {
+          if (attempt >= 5) throw error;
+          await sleep(200 * 2 ** attempt);
+        }
+      }
+    })()
+      .catch((error: unknown) =>
+        this.options.onError(error, { jobId: job.jobId, stepId: job.stepId, during: 'zk leaf signature' }),
+      )
+      .finally(() => this.leafSends.delete(sending));
+    this.leafSends.add(sending);
+  }
+
+  /** Starts the queued leaf signatures once the worker is idle (or they waited long enough, or it stops). */
+  private scheduleLeaves(): void {
+    if (this.leafTimer || this.leafQueue.length === 0) return;
+    this.leafTimer = setTimeout(() => {
+      this.leafTimer = undefined;
+      const now = Date.now();
+      const busy = now - this.lastJobActivity < LEAF_IDLE_MS;
+      if (busy && now - (this.leafQueuedSince ?? now) < LEAF_MAX_DEFER_MS && !this.stopping.signal.aborted) {
+        this.scheduleLeaves();
+        return;
+      }
+      this.flushLeaves();
+    }, LEAF_IDLE_MS);
+    this.leafTimer.unref();
+  }
+
+  private flushLeaves(): void {
+    this.leafQueuedSince = undefined;
+    for (const start of this.leafQueue.splice(0)) start();
   }
 
   /** Runs the executor, but stops waiting for it the moment the job is stopped, even if it ignores the signal. */

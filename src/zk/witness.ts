@@ -17,6 +17,8 @@ export interface ProvenStep {
   signature: ZkSignature;
   /** The signer's leaf in the registry tree. */
   registryIndex: number;
+  /** The signature was checked already (src/zk/zk-leaves.ts, off the main thread): not again here. */
+  verified?: boolean;
 }
 
 export interface ExecutionWitness {
@@ -67,7 +69,7 @@ export async function batchInputs(h: PoseidonHash, witness: ExecutionWitness): P
       );
     }
     const message = leafMessage(h, context, step.stepId, step.outputDigest);
-    if (!(await verifyZkSignature(step.publicKey, message, step.signature))) {
+    if (!step.verified && !(await verifyZkSignature(step.publicKey, message, step.signature))) {
       throw new ZkError(
         'invalid_signature',
         `step ${step.stepId}: the Baby Jubjub signature does not verify over its leaf`,

@@ -21,6 +21,7 @@ import {
   registerResponse,
   reportOutcome,
   workerRef,
+  zkLeafRequest,
 } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 import { checkRegistration, issueChallenge } from '../worker-challenge.js';
@@ -224,6 +225,35 @@ export function registerWorkerProtocol(app: FastifyInstance, context: ApiContext
           output,
           ...(outputBlob && { outputBlob }),
           attestation,
+        }),
+      );
+    },
+  });
+
+  api.post('/worker/jobs/:jobId/zk-leaf', {
+    config: { roles },
+    schema: {
+      operationId: 'reportZkLeaf',
+      tags,
+      summary: "At verification level zk: the worker's Baby Jubjub signature of an accepted result's step leaf",
+      description:
+        'Sent after the result was accepted (its Ed25519 attestation is enough for that), by the worker that ran the job, with its nonce and the Baby Jubjub key it registered. It is recorded and checked off the step path; only the proof waits for it, and an invalid one fails the proof with its reason.',
+      params: jobParam,
+      body: zkLeafRequest,
+      response: { 200: reportOutcome, 400: refusal, 403: refusal, 404: refusal, 409: refusal },
+    },
+    handler: async (request, reply) => {
+      await ownWorker(request, request.body.workerId);
+      const { workerId, attempt, nonce, publicKey, signature } = request.body;
+      return answer(
+        reply,
+        await node.coordinator.reportZkLeaf({
+          jobId: request.params.jobId,
+          workerId,
+          attempt,
+          nonce,
+          publicKey,
+          signature,
         }),
       );
     },

@@ -602,5 +602,28 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
       name: 'blob bytes in the database, for replicas that share no disk (VERITY_BLOBS=postgres)',
       statements: [...types.blobContents],
     },
+    {
+      version: 18,
+      name: 'zk leaf signatures arrive after the result they sign, and are checked off the step path',
+      statements: [
+        `CREATE TABLE zk_leaves (
+          job_id TEXT PRIMARY KEY,
+          execution_id TEXT NOT NULL,
+          step_id TEXT NOT NULL,
+          worker_id TEXT NOT NULL,
+          key_x TEXT NOT NULL,
+          key_y TEXT NOT NULL,
+          r8x TEXT NOT NULL,
+          r8y TEXT NOT NULL,
+          s TEXT NOT NULL,
+          status TEXT NOT NULL,
+          problem TEXT,
+          created_at ${I} NOT NULL,
+          checked_at ${I}
+        )`,
+        // The prover reads an execution's leaves at once.
+        'CREATE INDEX zk_leaves_by_execution ON zk_leaves (execution_id)',
+      ],
+    },
   ];
 }

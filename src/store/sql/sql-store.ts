@@ -54,6 +54,7 @@ import type {
   StepStatus,
   WorkerRecord,
   WorkflowRecord,
+  ZkLeafRecord,
   ZkProofRecord,
   ZkRegistryRecord,
 } from '../records.js';
@@ -599,6 +600,10 @@ export class SqlReads implements StoreReads {
       : this.one(t.zkProofs, 'execution_id = ? AND revision = ?', [executionId, revision]);
   }
 
+  listZkLeaves(executionId: string): Promise<ZkLeafRecord[]> {
+    return this.many(t.zkLeaves, 'WHERE execution_id = ?', [executionId]);
+  }
+
   async listZkProofsToProve(now: number, limit: number): Promise<{ executionId: string; revision: number }[]> {
     const rows = await this.conn.all(
       "SELECT execution_id, revision FROM zk_proofs WHERE status = 'pending' OR (status = 'proving' AND lease_expires_at < ?) ORDER BY created_at LIMIT ?",
@@ -1139,6 +1144,20 @@ export class SqlTx extends SqlReads implements StoreTx {
     );
     if (inserted === 1) return leafIndex;
     return (await this.findZkRegistryKey(keyX, keyY))!.leafIndex;
+  }
+
+  async insertZkLeaf(record: ZkLeafRecord): Promise<boolean> {
+    return (await this.insert(t.zkLeaves, [record], t.zkLeaves.fields, 'ON CONFLICT DO NOTHING')) === 1;
+  }
+
+  async checkedZkLeaf(
+    jobId: string,
+    status: 'valid' | 'invalid',
+    problem: string | undefined,
+    now: number,
+  ): Promise<boolean> {
+    const patch = { status, problem, checkedAt: now };
+    return (await this.update(t.zkLeaves, patch, "job_id = ? AND status = 'unchecked'", [jobId])) > 0;
   }
 
   async insertZkProof(record: ZkProofRecord): Promise<void> {

@@ -20,6 +20,7 @@ import type {
   StepResultRecord,
   WorkerRecord,
   WorkflowRecord,
+  ZkLeafRecord,
   ZkProofRecord,
   ZkRegistryRecord,
 } from '../records.js';
@@ -245,6 +246,22 @@ export const zkProofs = table<ZkProofRecord>('zk_proofs', {
   leaseExpiresAt: 'int',
   createdAt: 'int',
   updatedAt: 'int',
+});
+
+export const zkLeaves = table<ZkLeafRecord>('zk_leaves', {
+  jobId: 'text',
+  executionId: 'text',
+  stepId: 'text',
+  workerId: 'text',
+  keyX: 'text',
+  keyY: 'text',
+  r8x: 'text',
+  r8y: 'text',
+  s: 'text',
+  status: 'text',
+  problem: 'text',
+  createdAt: 'int',
+  checkedAt: 'int',
 });
 
 /** A ledger transaction's row: the record without its postings, which are rows of their own. */

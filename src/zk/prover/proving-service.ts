@@ -1,12 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../../errors.js';
-import {
-  EXECUTION_PREDICATE_TYPE,
-  STEP_PREDICATE_TYPE,
-  executionPredicateSchema,
-  readStatement,
-  stepPredicateSchema,
-} from '../../attest/statement.js';
+import { EXECUTION_PREDICATE_TYPE, executionPredicateSchema, readStatement } from '../../attest/statement.js';
 import type { ErrorInfo, ZkProofRecord } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { ZkError } from '../../attest/zk/errors.js';
@@ -18,6 +12,10 @@ import { batchInputs } from '../witness.js';
 import type { ProvenStep } from '../witness.js';
 import type { ZkIssuer } from '../zk-issuer.js';
 import type { ProverPool } from './prover-pool.js';
+import type { ZkLeaves } from '../zk-leaves.js';
+
+/** An unchecked leaf signature younger than this is being checked by the node it came to. */
+const CHECK_IN_FLIGHT_MS = 10_000;
 
 export interface ProvingOptions {
   /** Who holds a claim: this node's name, unique among the replicas. */
@@ -26,6 +24,11 @@ export interface ProvingOptions {
   leaseMs: number;
   /** How often to look for receipts waiting for proofs made by other nodes. Default: 1 s. */
   pollMs: number;
+  /**
+   * How long after its receipt a proof waits for leaf signatures that have not come (workers send them
+   * after their results); then it fails, naming the steps. Default: 5 min.
+   */
+  leafWaitMs: number;
   now: () => number;
   onError: (error: unknown, context: Record<string, unknown>) => void;
 }
@@ -46,9 +49,17 @@ export class ProvingService {
     private readonly store: Store,
     private readonly issuer: ZkIssuer,
     private readonly pool: ProverPool,
+    private readonly leaves: ZkLeaves,
     options: Partial<ProvingOptions> & Pick<ProvingOptions, 'nodeId'>,
   ) {
-    this.options = { leaseMs: 10 * 60_000, pollMs: 1000, now: Date.now, onError: () => undefined, ...options };
+    this.options = {
+      leaseMs: 10 * 60_000,
+      pollMs: 1000,
+      leafWaitMs: 5 * 60_000,
+      now: Date.now,
+      onError: () => undefined,
+      ...options,
+    };
   }
 
   start(): void {
@@ -79,8 +90,11 @@ export class ProvingService {
     while (!this.stopping.signal.aborted) {
       let worked = false;
       try {
-        const [next] = await this.store.read.listZkProofsToProve(this.options.now(), 1);
-        if (next) worked = await this.prove(h, next.executionId, next.revision);
+        // Several: the oldest may be waiting for leaf signatures while a younger one has them all.
+        for (const next of await this.store.read.listZkProofsToProve(this.options.now(), 20)) {
+          worked = await this.prove(h, next.executionId, next.revision);
+          if (worked) break;
+        }
       } catch (error) {
         this.options.onError(error, { during: 'zk proving' });
       }
@@ -94,10 +108,14 @@ export class ProvingService {
     }
   }
 
-  /** Proves one receipt revision; false when another node claimed it first. */
+  /**
+   * Proves one receipt revision; false when another node claimed it first, or when leaf signatures it
+   * needs have not come yet (nor has the time to wait for them run out).
+   */
   async prove(h: PoseidonHash, executionId: string, revision: number): Promise<boolean> {
     const { nodeId, leaseMs } = this.options;
     const now = this.options.now();
+    if (!(await this.leavesReady(executionId, revision, now))) return false;
     const claimed = await this.store.transaction(async (tx) => {
       const ok = await tx.updateZkProof(
         executionId,
@@ -176,6 +194,35 @@ export class ProvingService {
     return true;
   }
 
+  /**
+   * Whether every step the receipt commits to has its leaf signature, and none is being checked now (a
+   * fresh unchecked one: its check is on its way). An unchecked one older than that lost its check to a
+   * crash, and the proof checks it. Past the wait, it is ready to fail.
+   */
+  private async leavesReady(executionId: string, revision: number, now: number): Promise<boolean> {
+    const record = await this.store.read.getZkProof(executionId, revision);
+    if (!record || now >= record.createdAt + this.options.leafWaitMs) return true;
+    const receipt = (await this.store.read.listReceipts(executionId)).find((r) => r.revision === revision);
+    // Without its receipt the proof cannot be made: proving says so.
+    if (!receipt) return true;
+    const steps = new Set(
+      readStatement(receipt.envelope, EXECUTION_PREDICATE_TYPE, executionPredicateSchema)
+        .predicate.steps.filter((s) => s.status === 'completed')
+        .map((s) => s.stepId),
+    );
+    const [results, leaves] = await Promise.all([
+      this.store.read.getStepResults(executionId),
+      this.store.read.listZkLeaves(executionId),
+    ]);
+    const byJob = new Map(leaves.map((l) => [l.jobId, l]));
+    return results
+      .filter((r) => steps.has(r.stepId))
+      .every((r) => {
+        const leaf = byJob.get(r.jobId);
+        return leaf !== undefined && (leaf.status !== 'unchecked' || now - leaf.createdAt > CHECK_IN_FLIGHT_MS);
+      });
+  }
+
   /** The proofs of every batch, and how long each one proven now took (witness and proof, in its process). */
   private async proveBatches(
     h: PoseidonHash,
@@ -198,13 +245,25 @@ export class ProvingService {
     if (decimal(registry.root) !== record.registryRoot)
       throw new ZkError('not_provable', 'the registry no longer has the root the receipt signed');
     const results = new Map((await this.store.read.getStepResults(executionId)).map((r) => [r.stepId, r]));
+    const leaves = new Map((await this.store.read.listZkLeaves(executionId)).map((l) => [l.jobId, l]));
+    const completed = predicate.steps.filter((s) => s.status === 'completed');
+    const missing = completed.filter((s) => !leaves.has(results.get(s.stepId)?.jobId ?? '')).map((s) => s.stepId);
+    if (missing.length > 0)
+      throw new ZkError(
+        'not_provable',
+        `no Baby Jubjub leaf signature came for step ${missing.join(', ')} within ${Math.round(this.options.leafWaitMs / 1000)} s of the receipt: the workers that ran them did not send one`,
+      );
+    // Leaf signatures are checked when they arrive; one a crash left unchecked is checked now, in the pool.
+    const checked = await Promise.all(
+      completed.map((s) => this.leaves.check(leaves.get(results.get(s.stepId)!.jobId)!)),
+    );
+    const invalid = checked.find((l) => l.status === 'invalid');
+    if (invalid)
+      throw new ZkError('invalid_signature', invalid.problem ?? `step ${invalid.stepId}: invalid leaf signature`);
     const steps: ProvenStep[] = [];
-    for (const step of predicate.steps.filter((s) => s.status === 'completed')) {
-      const result = results.get(step.stepId);
-      if (!result?.attestation) throw new ZkError('not_provable', `step ${step.stepId} has no stored attestation`);
-      const zk = readStatement(result.attestation, STEP_PREDICATE_TYPE, stepPredicateSchema).predicate.zk;
-      if (!zk) throw new ZkError('not_provable', `step ${step.stepId}'s attestation carries no Baby Jubjub signature`);
-      const entry = await this.store.read.findZkRegistryKey(zk.publicKey.x, zk.publicKey.y);
+    for (const [i, step] of completed.entries()) {
+      const leaf = checked[i]!;
+      const entry = await this.store.read.findZkRegistryKey(leaf.keyX, leaf.keyY);
       if (!entry || entry.leafIndex >= record.registrySize)
         throw new ZkError(
           'unregistered_key',
@@ -213,9 +272,10 @@ export class ProvingService {
       steps.push({
         stepId: step.stepId,
         outputDigest: step.outputDigest!,
-        publicKey: zk.publicKey,
-        signature: zk.signature,
+        publicKey: { x: leaf.keyX, y: leaf.keyY },
+        signature: { r8x: leaf.r8x, r8y: leaf.r8y, s: leaf.s },
         registryIndex: entry.leafIndex,
+        verified: true,
       });
     }
     const inputs = await batchInputs(h, {

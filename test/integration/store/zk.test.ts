@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ZkProofRecord } from '../../../src/store/records.js';
+import type { ZkLeafRecord, ZkProofRecord } from '../../../src/store/records.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
 import { T0, seedOne, useStore } from './fixtures.js';
 
@@ -112,6 +112,32 @@ for (const kind of BACKENDS) {
       expect(done?.leaseExpiresAt).toBeUndefined();
       // A completed record is never claimable, however old its lease.
       expect(await claim('c', T0 + 10_000_000)).toBe(false);
+    });
+
+    it('keeps the first leaf signature of a job, and records its check once', async () => {
+      const leaf = (jobId: string, s: string): ZkLeafRecord => ({
+        jobId,
+        executionId: 'e1',
+        stepId: `step-${jobId}`,
+        workerId: 'w1',
+        keyX: '1',
+        keyY: '2',
+        r8x: '3',
+        r8y: '4',
+        s,
+        status: 'unchecked',
+        createdAt: T0,
+      });
+      expect(await h.store.transaction((tx) => tx.insertZkLeaf(leaf('j1', '5')))).toBe(true);
+      expect(await h.store.transaction((tx) => tx.insertZkLeaf(leaf('j1', '6')))).toBe(false);
+      expect(await h.store.transaction((tx) => tx.insertZkLeaf(leaf('j2', '7')))).toBe(true);
+      expect(await h.store.transaction((tx) => tx.checkedZkLeaf('j1', 'valid', undefined, T0 + 1))).toBe(true);
+      expect(await h.store.transaction((tx) => tx.checkedZkLeaf('j1', 'invalid', 'late', T0 + 2))).toBe(false);
+      expect(await h.store.transaction((tx) => tx.checkedZkLeaf('j2', 'invalid', 'bad', T0 + 3))).toBe(true);
+      const byJob = new Map((await h.store.read.listZkLeaves('e1')).map((l) => [l.jobId, l]));
+      expect(byJob.get('j1')).toEqual({ ...leaf('j1', '5'), status: 'valid', checkedAt: T0 + 1 });
+      expect(byJob.get('j2')).toEqual({ ...leaf('j2', '7'), status: 'invalid', problem: 'bad', checkedAt: T0 + 3 });
+      expect(await h.store.read.listZkLeaves('e2')).toEqual([]);
     });
   });
 }

@@ -1,6 +1,4 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as snarkjs from 'snarkjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,52 +7,35 @@ import { circuitId } from '../../../src/attest/zk/circuit.js';
 import { ZkError } from '../../../src/attest/zk/errors.js';
 import { checkArtifacts, readArtifacts } from '../../../src/zk/setup/artifacts.js';
 import { readR1csHeader } from '../../../src/zk/setup/binfile.js';
-import { setupCircuit } from '../../../src/zk/setup/ceremony.js';
-import { contribute } from '../../../src/zk/setup/contribute.js';
 import { releaseCurveWorkers } from '../../../src/zk/setup/curve.js';
 import { sha256File } from '../../../src/zk/setup/files.js';
 import { DEVELOPMENT_CAVEAT } from '../../../src/zk/setup/transcript.js';
 import type { CeremonyTranscript } from '../../../src/zk/setup/transcript.js';
-import { verifyCeremony } from '../../../src/zk/setup/verify.js';
 import { REPO } from '../../support/cli.js';
 import { ensureTestZkArtifacts } from '../../support/zk-artifacts.js';
 import type { TestZkArtifacts } from '../../support/zk-artifacts.js';
+import { MINUTES, Scratch, setupLogged as logged } from './setup-support.js';
 
 /**
  * The development ceremony, for real, on the test circuit (13k constraints, 2^14): the first run of the
  * suite pays about 5 minutes in ensureTestZkArtifacts, later runs reuse `.zk/test`. Everything that
- * changes a setup works on a copy, so the shared cache stays as other test files expect it.
+ * changes a setup works on a copy, so the shared cache stays as other test files expect it. Resuming and
+ * contributing are in setup-resume.test.ts and setup-contribute.test.ts (see setup-support.ts).
  */
-const MINUTES = 60_000;
 let cache: TestZkArtifacts;
-const scratch: string[] = [];
+const scratch = new Scratch();
+const tempDir = (prefix: string) => scratch.dir(prefix);
+const copyOfCache = () => scratch.copyOf(cache);
+const setupLogged = (zkDir: string, extra: { ptau?: string } = {}) => logged(cache, zkDir, extra);
 
 beforeAll(async () => {
   cache = await ensureTestZkArtifacts();
 }, 20 * MINUTES);
 
 afterAll(async () => {
-  await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
+  await scratch.cleanup();
   await releaseCurveWorkers();
 });
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  scratch.push(dir);
-  return dir;
-}
-
-async function copyOfCache(): Promise<string> {
-  const dir = await tempDir('verity-zk-copy-');
-  await cp(cache.zkDir, dir, { recursive: true });
-  return dir;
-}
-
-async function setupLogged(zkDir: string, extra: { ptau?: string } = {}) {
-  const lines: string[] = [];
-  const result = await setupCircuit({ zkDir, config: cache.config, ...extra, log: (line) => lines.push(line) });
-  return { ...result, lines };
-}
 
 describe('zk setup (development ceremony)', () => {
   it('records the ceremony: contributions, beacons, versions, and the digests of the files', async () => {
@@ -105,86 +86,6 @@ describe('zk setup (development ceremony)', () => {
       expect(t.timings[stage], stage).toBeTypeOf('number');
     }
   });
-
-  it(
-    'resumes: a finished setup does nothing, and only the missing stages run again',
-    async () => {
-      const zkDir = await copyOfCache();
-      const before = JSON.parse(
-        await readFile(join(zkDir, circuitId(cache.config), 'transcript.json'), 'utf8'),
-      ) as CeremonyTranscript;
-
-      const again = await setupLogged(zkDir);
-      expect(again.ran).toEqual([]);
-      expect(again.transcript).toEqual(before);
-      expect(again.lines.filter((l) => /^\[\d+\/10\] /.test(l)).every((l) => l.includes('skipped'))).toBe(true);
-
-      // The verification key alone: exported again from the same zkey, so the same key.
-      await rm(again.paths.verificationKey);
-      const vkeyOnly = await setupLogged(zkDir);
-      expect(vkeyOnly.ran).toEqual(['verification-key', 'transcript']);
-      expect(vkeyOnly.transcript.verificationKeyDigest).toBe(before.verificationKeyDigest);
-
-      // The final stages' outputs: phase 2 runs again (fresh randomness), compile and phase 1 do not.
-      await Promise.all([again.paths.zkey, again.paths.verificationKey, again.paths.transcript].map((f) => rm(f)));
-      const resumed = await setupLogged(zkDir);
-      expect(resumed.ran).toEqual(['zkey-new', 'zkey-contribute', 'zkey-beacon', 'verification-key', 'transcript']);
-      expect(resumed.skipped).toEqual(['compile', 'ptau-new', 'ptau-contribute', 'ptau-beacon', 'ptau-prepare']);
-      expect(resumed.lines).toContainEqual(expect.stringMatching(/^\[1\/10\] compiling .*: skipped/));
-      expect(resumed.lines).toContainEqual(
-        expect.stringMatching(
-          /^\[5\/10\] preparing phase 2 of powers of tau 2\^14 .*: skipped \(pot14_final\.ptau exists\)$/,
-        ),
-      );
-      expect(resumed.lines).toContainEqual(expect.stringMatching(/^\[6\/10\] starting phase 2 \(zkey\)/));
-      expect(resumed.lines).toContainEqual(expect.stringMatching(/^\[10\/10\] done in /));
-
-      const t = resumed.transcript;
-      expect(t.contributions.slice(0, 2)).toEqual(before.contributions.slice(0, 2));
-      expect(t.contributions[2]?.hash).not.toBe(before.contributions[2]?.hash);
-      expect(t.verificationKeyDigest).not.toBe(before.verificationKeyDigest);
-      for (const check of await checkArtifacts(zkDir, t)) expect(check, check.name).toMatchObject({ ok: true });
-    },
-    10 * MINUTES,
-  );
-
-  it(
-    'contribute appends a phase-2 contribution, changes the verification key, and setup keeps it',
-    async () => {
-      const zkDir = await copyOfCache();
-      const before = (await readArtifacts(zkDir, cache.config)).transcript;
-      const lines: string[] = [];
-      const result = await contribute({
-        zkDir,
-        config: cache.config,
-        name: 'alice',
-        entropy: 'alice types at random',
-        log: (l) => lines.push(l),
-      });
-
-      expect(result.contribution).toMatchObject({
-        phase: 2,
-        type: 'random',
-        name: 'alice',
-        hash: expect.stringMatching(/^[0-9a-f]{128}$/) as unknown,
-      });
-      expect(result.previousVerificationKeyDigest).toBe(before.verificationKeyDigest);
-      expect(result.verificationKeyDigest).not.toBe(before.verificationKeyDigest);
-      const after = await readArtifacts(zkDir, cache.config);
-      expect(after.transcript.contributions).toEqual([...before.contributions, result.contribution]);
-      expect(after.transcript.verificationKeyDigest).toBe(jsonDigest(after.verificationKey));
-      for (const check of await checkArtifacts(zkDir, after.transcript))
-        expect(check, check.name).toMatchObject({ ok: true });
-
-      // The chain still checks out from the circuit and phase 1, through all five contributions.
-      expect(await verifyCeremony({ zkDir, config: cache.config })).toEqual({ zkey: true });
-
-      const again = await setupLogged(zkDir);
-      expect(again.ran).toEqual([]);
-      expect(again.transcript.contributions).toHaveLength(5);
-    },
-    10 * MINUTES,
-  );
 
   it(
     'refuses an imported ptau file that is too small, not prepared, or not a ptau file',
