@@ -1,38 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonDigest } from '../../../src/attest/digest.js';
 import { checkArtifacts, readArtifacts } from '../../../src/zk/setup/artifacts.js';
 import { contribute } from '../../../src/zk/setup/contribute.js';
-import { releaseCurveWorkers } from '../../../src/zk/setup/curve.js';
 import { verifyCeremony } from '../../../src/zk/setup/verify.js';
-import { ensureTestZkArtifacts } from '../../support/zk-artifacts.js';
-import type { TestZkArtifacts } from '../../support/zk-artifacts.js';
-import { MINUTES, Scratch, setupLogged as logged } from './setup-support.js';
+import { MINUTES, useCachedCeremony } from './setup-support.js';
 
 /** A phase-2 contribution after the ceremony, and the check of the whole chain from the circuit and phase 1. */
-let cache: TestZkArtifacts;
-const scratch = new Scratch();
-const copyOfCache = () => scratch.copyOf(cache);
-const setupLogged = (zkDir: string) => logged(cache, zkDir);
-
-beforeAll(async () => {
-  cache = await ensureTestZkArtifacts();
-}, 20 * MINUTES);
-
-afterAll(async () => {
-  await scratch.cleanup();
-  await releaseCurveWorkers();
-});
+const { cache, copyOfCache, setupLogged } = useCachedCeremony();
 
 describe('zk setup (development ceremony)', () => {
   it(
     'contribute appends a phase-2 contribution, changes the verification key, and setup keeps it',
     async () => {
       const zkDir = await copyOfCache();
-      const before = (await readArtifacts(zkDir, cache.config)).transcript;
+      const before = (await readArtifacts(zkDir, cache().config)).transcript;
       const lines: string[] = [];
       const result = await contribute({
         zkDir,
-        config: cache.config,
+        config: cache().config,
         name: 'alice',
         entropy: 'alice types at random',
         log: (l) => lines.push(l),
@@ -46,14 +31,14 @@ describe('zk setup (development ceremony)', () => {
       });
       expect(result.previousVerificationKeyDigest).toBe(before.verificationKeyDigest);
       expect(result.verificationKeyDigest).not.toBe(before.verificationKeyDigest);
-      const after = await readArtifacts(zkDir, cache.config);
+      const after = await readArtifacts(zkDir, cache().config);
       expect(after.transcript.contributions).toEqual([...before.contributions, result.contribution]);
       expect(after.transcript.verificationKeyDigest).toBe(jsonDigest(after.verificationKey));
       for (const check of await checkArtifacts(zkDir, after.transcript))
         expect(check, check.name).toMatchObject({ ok: true });
 
       // The chain still checks out from the circuit and phase 1, through all five contributions.
-      expect(await verifyCeremony({ zkDir, config: cache.config })).toEqual({ zkey: true });
+      expect(await verifyCeremony({ zkDir, config: cache().config })).toEqual({ zkey: true });
 
       const again = await setupLogged(zkDir);
       expect(again.ran).toEqual([]);

@@ -1,28 +1,13 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { circuitId } from '../../../src/attest/zk/circuit.js';
 import { checkArtifacts } from '../../../src/zk/setup/artifacts.js';
-import { releaseCurveWorkers } from '../../../src/zk/setup/curve.js';
 import type { CeremonyTranscript } from '../../../src/zk/setup/transcript.js';
-import { ensureTestZkArtifacts } from '../../support/zk-artifacts.js';
-import type { TestZkArtifacts } from '../../support/zk-artifacts.js';
-import { MINUTES, Scratch, setupLogged as logged } from './setup-support.js';
+import { MINUTES, useCachedCeremony } from './setup-support.js';
 
 /** Resuming the development ceremony: a finished setup is left alone, an interrupted one redoes only what is missing. */
-let cache: TestZkArtifacts;
-const scratch = new Scratch();
-const copyOfCache = () => scratch.copyOf(cache);
-const setupLogged = (zkDir: string) => logged(cache, zkDir);
-
-beforeAll(async () => {
-  cache = await ensureTestZkArtifacts();
-}, 20 * MINUTES);
-
-afterAll(async () => {
-  await scratch.cleanup();
-  await releaseCurveWorkers();
-});
+const { cache, copyOfCache, setupLogged } = useCachedCeremony();
 
 describe('zk setup (development ceremony)', () => {
   it(
@@ -30,7 +15,7 @@ describe('zk setup (development ceremony)', () => {
     async () => {
       const zkDir = await copyOfCache();
       const before = JSON.parse(
-        await readFile(join(zkDir, circuitId(cache.config), 'transcript.json'), 'utf8'),
+        await readFile(join(zkDir, circuitId(cache().config), 'transcript.json'), 'utf8'),
       ) as CeremonyTranscript;
 
       const again = await setupLogged(zkDir);

@@ -1,7 +1,10 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { setupCircuit } from '../../../src/zk/setup/ceremony.js';
+import { releaseCurveWorkers } from '../../../src/zk/setup/curve.js';
+import { ensureTestZkArtifacts } from '../../support/zk-artifacts.js';
 import type { TestZkArtifacts } from '../../support/zk-artifacts.js';
 
 /**
@@ -37,4 +40,30 @@ export async function setupLogged(cache: TestZkArtifacts, zkDir: string, extra: 
   const lines: string[] = [];
   const result = await setupCircuit({ zkDir, config: cache.config, ...extra, log: (line) => lines.push(line) });
   return { ...result, lines };
+}
+
+/**
+ * The hooks every setup test file needs: the cached ceremony made (or found) before its tests, the scratch
+ * copies removed and the curve workers released after. Use `cache` only inside tests.
+ */
+export function useCachedCeremony() {
+  let artifacts: TestZkArtifacts | undefined;
+  const scratch = new Scratch();
+  beforeAll(async () => {
+    artifacts = await ensureTestZkArtifacts();
+  }, 20 * MINUTES);
+  afterAll(async () => {
+    await scratch.cleanup();
+    await releaseCurveWorkers();
+  });
+  const cache = (): TestZkArtifacts => {
+    if (!artifacts) throw new Error('the cached ceremony is ready only inside tests');
+    return artifacts;
+  };
+  return {
+    cache,
+    scratch,
+    copyOfCache: () => scratch.copyOf(cache()),
+    setupLogged: (zkDir: string, extra: { ptau?: string } = {}) => setupLogged(cache(), zkDir, extra),
+  };
 }

@@ -1,20 +1,17 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import * as snarkjs from 'snarkjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonDigest } from '../../../src/attest/digest.js';
 import { circuitId } from '../../../src/attest/zk/circuit.js';
 import { ZkError } from '../../../src/attest/zk/errors.js';
 import { checkArtifacts, readArtifacts } from '../../../src/zk/setup/artifacts.js';
 import { readR1csHeader } from '../../../src/zk/setup/binfile.js';
-import { releaseCurveWorkers } from '../../../src/zk/setup/curve.js';
 import { sha256File } from '../../../src/zk/setup/files.js';
 import { DEVELOPMENT_CAVEAT } from '../../../src/zk/setup/transcript.js';
 import type { CeremonyTranscript } from '../../../src/zk/setup/transcript.js';
 import { REPO } from '../../support/cli.js';
-import { ensureTestZkArtifacts } from '../../support/zk-artifacts.js';
-import type { TestZkArtifacts } from '../../support/zk-artifacts.js';
-import { MINUTES, Scratch, setupLogged as logged } from './setup-support.js';
+import { MINUTES, useCachedCeremony } from './setup-support.js';
 
 /**
  * The development ceremony, for real, on the test circuit (13k constraints, 2^14): the first run of the
@@ -22,28 +19,16 @@ import { MINUTES, Scratch, setupLogged as logged } from './setup-support.js';
  * changes a setup works on a copy, so the shared cache stays as other test files expect it. Resuming and
  * contributing are in setup-resume.test.ts and setup-contribute.test.ts (see setup-support.ts).
  */
-let cache: TestZkArtifacts;
-const scratch = new Scratch();
+const { cache, scratch, copyOfCache, setupLogged } = useCachedCeremony();
 const tempDir = (prefix: string) => scratch.dir(prefix);
-const copyOfCache = () => scratch.copyOf(cache);
-const setupLogged = (zkDir: string, extra: { ptau?: string } = {}) => logged(cache, zkDir, extra);
-
-beforeAll(async () => {
-  cache = await ensureTestZkArtifacts();
-}, 20 * MINUTES);
-
-afterAll(async () => {
-  await scratch.cleanup();
-  await releaseCurveWorkers();
-});
 
 describe('zk setup (development ceremony)', () => {
   it('records the ceremony: contributions, beacons, versions, and the digests of the files', async () => {
-    const { transcript: t, verificationKey, paths } = await readArtifacts(cache.zkDir, cache.config);
+    const { transcript: t, verificationKey, paths } = await readArtifacts(cache().zkDir, cache().config);
     expect(t.ceremony).toBe('development');
     expect(t.caveat).toBe(DEVELOPMENT_CAVEAT);
-    expect(t.circuitId).toBe(circuitId(cache.config));
-    expect(t.config).toEqual(cache.config);
+    expect(t.circuitId).toBe(circuitId(cache().config));
+    expect(t.config).toEqual(cache().config);
     expect(t.constraints).toBe((await readR1csHeader(paths.r1cs)).nConstraints);
     expect(t.constraints).toBeGreaterThan(8192);
     expect(t.power).toBe(14);
@@ -63,7 +48,7 @@ describe('zk setup (development ceremony)', () => {
         expect(c.beacon).toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown, iterationsExp: 10 });
     }
 
-    for (const check of await checkArtifacts(cache.zkDir, t)) expect(check, check.name).toMatchObject({ ok: true });
+    for (const check of await checkArtifacts(cache().zkDir, t)) expect(check, check.name).toMatchObject({ ok: true });
     expect(t.artifacts.zkey.sha256).toBe(await sha256File(paths.zkey));
     expect(t.artifacts.ptau.sha256).toBe(t.phase1.sha256);
     expect(t.verificationKeyDigest).toBe(jsonDigest(verificationKey));
@@ -112,17 +97,17 @@ describe('zk setup (development ceremony)', () => {
         /holds powers of tau up to 2\^10, but this circuit has \d+ constraints and needs 2\^14/,
       );
       expect((await refusal(unprepared)).message).toContain('is not prepared for phase 2');
-      expect((await refusal(cache.paths.r1cs)).message).toContain('is not a .ptau file');
+      expect((await refusal(cache().paths.r1cs)).message).toContain('is not a .ptau file');
 
       // Nothing was changed by the refusals.
-      for (const check of await checkArtifacts(zkDir, (await readArtifacts(zkDir, cache.config)).transcript))
+      for (const check of await checkArtifacts(zkDir, (await readArtifacts(zkDir, cache().config)).transcript))
         expect(check, check.name).toMatchObject({ ok: true });
     },
     5 * MINUTES,
   );
 
   it('says what to run when a configuration is not set up', async () => {
-    const error = await readArtifacts(cache.zkDir, { batchSize: 3, registryDepth: 4 }).catch((e: unknown) => e);
+    const error = await readArtifacts(cache().zkDir, { batchSize: 3, registryDepth: 4 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ZkError);
     expect((error as ZkError).code).toBe('not_set_up');
     expect((error as ZkError).message).toContain('no zk artifacts for verity-batch-v1-b3-d4 in');
@@ -152,17 +137,17 @@ function verity(args: readonly string[]): Promise<{ code: number | null; stdout:
 describe('verity zk (CLI)', () => {
   const flags = () => [
     '--zk-dir',
-    cache.zkDir,
+    cache().zkDir,
     '--batch-size',
-    String(cache.config.batchSize),
+    String(cache().config.batchSize),
     '--registry-depth',
-    String(cache.config.registryDepth),
+    String(cache().config.registryDepth),
   ];
 
   it(
     'info shows the artifacts, the contributions, the caveat and the verification key digest',
     async () => {
-      const { transcript } = await readArtifacts(cache.zkDir, cache.config);
+      const { transcript } = await readArtifacts(cache().zkDir, cache().config);
       const text = await verity(['zk', 'info', ...flags()]);
       expect(text.code, text.stderr).toBe(0);
       expect(text.stdout).toContain('development ceremony');
@@ -183,7 +168,7 @@ describe('verity zk (CLI)', () => {
   it(
     'export-verification-key prints the key; a missing setup and a bad flag are explained',
     async () => {
-      const { verificationKey } = await readArtifacts(cache.zkDir, cache.config);
+      const { verificationKey } = await readArtifacts(cache().zkDir, cache().config);
       const key = await verity(['zk', 'export-verification-key', ...flags()]);
       expect(key.code, key.stderr).toBe(0);
       expect(JSON.parse(key.stdout)).toEqual(verificationKey);
@@ -192,7 +177,7 @@ describe('verity zk (CLI)', () => {
         'zk',
         'info',
         '--zk-dir',
-        cache.zkDir,
+        cache().zkDir,
         '--batch-size',
         '3',
         '--registry-depth',
@@ -201,7 +186,7 @@ describe('verity zk (CLI)', () => {
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain('run `verity zk setup --batch-size 3 --registry-depth 4`');
 
-      const bad = await verity(['zk', 'info', '--zk-dir', cache.zkDir, '--batch-size', 'eight']);
+      const bad = await verity(['zk', 'info', '--zk-dir', cache().zkDir, '--batch-size', 'eight']);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('--batch-size must be an integer from 1 to 32, not "eight"');
     },
