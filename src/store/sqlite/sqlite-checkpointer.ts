@@ -58,6 +58,9 @@ export class SqliteCheckpointer {
 
   /** Stops the thread after its current checkpoint, and waits for it to close its connection. */
   async close(): Promise<void> {
+    // Held while it closes: an unreferenced thread would let a process with nothing else to do exit before
+    // the thread has closed its connection (and before close() returns).
+    this.worker.ref();
     this.worker.postMessage('stop');
     await this.exited;
   }

@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
@@ -75,5 +77,18 @@ describe('the SQLite checkpointer thread', () => {
     await store.transaction((tx) => tx.putWorkflow(workflow()));
     expect(store.checkpointThread).toBeUndefined();
     await store.close();
+  });
+
+  it('close() waits for the thread in a process with nothing else to do (it does not exit halfway)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verity-checkpointer-'));
+    dirs.push(dir);
+    const child = fileURLToPath(new URL('./sqlite-checkpointer.child.ts', import.meta.url));
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const out = execFileSync(process.execPath, ['--import', 'tsx', child, join(dir, 'verity.db')], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(out).toBe('closed\n');
   });
 });
