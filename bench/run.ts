@@ -7,25 +7,13 @@ import type { ScenarioName, ScenarioResult } from './scenarios.js';
 import { DEFAULT_ZK_CONFIG } from '../src/attest/zk/circuit.js';
 import { artifactPaths } from '../src/zk/config.js';
 import { BENCH_ZK_DIR } from './zk.js';
+import { POSTGRES, postgresUp } from './postgres.js';
 
 /**
  * `npm run bench`: every scenario on SQLite and (when it answers) PostgreSQL, side by side in one run, each
  * in a fresh process and a fresh database. Prints a Markdown table for the README and writes the raw
  * numbers to bench/results/latest.json.
  */
-const POSTGRES = process.env.VERITY_BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
-
-async function postgresUp(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 async function dropSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: POSTGRES });

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { median, percentile } from '../stats.js';
 import { STEPS } from './chain.js';
 import type { ChildOptions, ChildResult } from './chain.js';
+import { POSTGRES, postgresUp } from '../postgres.js';
 
 /**
  * `npm run bench:peers`: the same 50-step no-op chain on BullMQ, LangGraph.js, DBOS Transact and Verity (on
@@ -24,7 +25,6 @@ import type { ChildOptions, ChildResult } from './chain.js';
  * installed there (`npm ci`) on the first run.
  */
 const PEERS_DIR = 'bench/peers';
-const POSTGRES = process.env.VERITY_BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const REDIS_PORT = Number(process.env.VERITY_BENCH_REDIS_PORT ?? 6379);
 const DBOS_DATABASE = 'verity_bench_dbos';
 
@@ -112,18 +112,6 @@ function ensurePeersInstalled(): void {
   if (stale.length === 0) return;
   process.stderr.write(`installing the peers into ${PEERS_DIR}/node_modules (npm ci, once; a few minutes)…\n`);
   execFileSync('npm', ['ci', '--prefix', PEERS_DIR, '--no-audit', '--no-fund'], { stdio: 'inherit' });
-}
-
-async function postgresUp(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 function redisUp(): Promise<boolean> {

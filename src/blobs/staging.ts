@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import type { StagedBlob } from './blob-store.js';
 import { BlobError } from './errors.js';
 
 /** An upload received into a local temporary file, with the digest and size of what arrived. */
@@ -9,6 +10,30 @@ export interface StagedFile {
   path: string;
   digest: string;
   size: number;
+}
+
+/**
+ * `receive` for a store that keeps bytes elsewhere than in files (a table, a bucket): the upload is staged
+ * into a local file (stageToFile), and committing stores it with `store` unless `has` says the digest is
+ * there already; the staged file goes either way.
+ */
+export async function receiveStaged(
+  source: Readable,
+  dir: string,
+  maxBytes: number,
+  target: { has(digest: string): Promise<boolean>; store(staged: StagedFile): Promise<void> },
+): Promise<StagedBlob> {
+  const staged = await stageToFile(source, dir, maxBytes);
+  const discard = () => rm(staged.path, { force: true });
+  return {
+    digest: staged.digest,
+    size: staged.size,
+    commit: async () => {
+      if (!(await target.has(staged.digest))) await target.store(staged);
+      await discard();
+    },
+    discard,
+  };
 }
 
 /**

@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import pg from 'pg';
 import type { BlobRef } from '../blob-ref.js';
@@ -8,7 +7,7 @@ import type { BlobStore, StagedBlob } from '../blob-store.js';
 import { DEFAULT_MAX_BLOB_BYTES } from '../blob-store.js';
 import { DigestCheck, checkPutSize, checkedBytes, refOf } from '../digest-check.js';
 import { BlobError } from '../errors.js';
-import { removeStaleFiles, stageToFile } from '../staging.js';
+import { receiveStaged, removeStaleFiles } from '../staging.js';
 
 export interface PostgresBlobStoreOptions {
   /** The store's database URL (`postgres://…`, with its `schema` parameter if any): the tables are there. */
@@ -100,22 +99,13 @@ export class PostgresBlobStore implements BlobStore {
   }
 
   async receive(source: Readable, options: { maxBytes?: number } = {}): Promise<StagedBlob> {
-    const maxBytes = Math.min(options.maxBytes ?? this.maxBytes, this.maxBytes);
-    const staged = await stageToFile(source, this.options.stagingDir, maxBytes);
-    const discard = () => rm(staged.path, { force: true });
-    return {
-      digest: staged.digest,
-      size: staged.size,
-      commit: async () => {
-        if (!(await this.has(staged.digest))) {
-          await this.write(staged.digest, staged.size, (chunkBytes) =>
-            createReadStream(staged.path, { highWaterMark: chunkBytes }),
-          );
-        }
-        await discard();
-      },
-      discard,
-    };
+    return receiveStaged(source, this.options.stagingDir, Math.min(options.maxBytes ?? this.maxBytes, this.maxBytes), {
+      has: (digest) => this.has(digest),
+      store: (staged) =>
+        this.write(staged.digest, staged.size, (chunkBytes) =>
+          createReadStream(staged.path, { highWaterMark: chunkBytes }),
+        ),
+    });
   }
 
   removeStaleUploads(olderThanMs = 60 * 60_000, now = Date.now()): Promise<number> {

@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -9,7 +8,7 @@ import type { BlobStore, StagedBlob } from '../blob-store.js';
 import { DEFAULT_MAX_BLOB_BYTES } from '../blob-store.js';
 import { DigestCheck, checkPutSize, checkedBytes, refOf } from '../digest-check.js';
 import { BlobError } from '../errors.js';
-import { removeStaleFiles, stageToFile } from '../staging.js';
+import { receiveStaged, removeStaleFiles } from '../staging.js';
 import { normalizePrefix } from './s3-prefix.js';
 
 export interface S3Credentials {
@@ -122,19 +121,10 @@ export class S3BlobStore implements BlobStore {
   }
 
   async receive(source: Readable, options: { maxBytes?: number } = {}): Promise<StagedBlob> {
-    const maxBytes = Math.min(options.maxBytes ?? this.maxBytes, this.maxBytes);
-    const staged = await stageToFile(source, this.options.stagingDir, maxBytes);
-    const discard = () => rm(staged.path, { force: true });
-    return {
-      digest: staged.digest,
-      size: staged.size,
-      commit: async () => {
-        if (!(await this.has(staged.digest)))
-          await this.write(staged.digest, staged.size, createReadStream(staged.path));
-        await discard();
-      },
-      discard,
-    };
+    return receiveStaged(source, this.options.stagingDir, Math.min(options.maxBytes ?? this.maxBytes, this.maxBytes), {
+      has: (digest) => this.has(digest),
+      store: (staged) => this.write(staged.digest, staged.size, createReadStream(staged.path)),
+    });
   }
 
   removeStaleUploads(olderThanMs = 60 * 60_000, now = Date.now()): Promise<number> {

@@ -70,7 +70,9 @@ export interface Aliased<R> {
 }
 
 export function aliased<R>(table: Table<R>, alias: string): Aliased<R> {
-  const pairs = table.columns.split(', ').map((column) => [`${alias}_${column}`, column] as const);
+  const pairs = table.fields
+    .map((field) => table.column(field))
+    .map((column) => [`${alias}_${column}`, column] as const);
   return {
     select: pairs.map(([as, column]) => `${alias}.${column} AS ${as}`).join(', '),
     read(row) {
