@@ -102,6 +102,9 @@ export async function overheadPerStep(context: ScenarioContext): Promise<Scenari
     median_ms_per_step_unattested: median(perStep[1]),
     statements_per_step: counter.statements / (countedRuns * steps.length),
     transactions_per_step: counter.transactions / (countedRuns * steps.length),
+    ...(context.databaseUrl !== undefined && {
+      round_trips_per_step: counter.roundTrips / (countedRuns * steps.length),
+    }),
   };
 }
 

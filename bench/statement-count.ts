@@ -2,21 +2,27 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 
 /**
- * Counts the statements the store sends while `counting` is on: on PostgreSQL every query is a round trip
- * (node-postgres does not pipeline), so this is the step path's round-trip count; on SQLite it is the
- * number of statement executions. BEGIN counts as a transaction.
+ * Counts the statements the store sends while `counting` is on (on SQLite, statement executions), and on
+ * PostgreSQL the round trips: statements written while others on the same connection are still unanswered
+ * ride in one round trip (the transaction connections pipeline), so a round trip starts only when a
+ * statement leaves a connection with nothing in flight. BEGIN counts as a transaction. With
+ * VERITY_TRACE_STATEMENTS=1 each counted PostgreSQL statement is printed to stderr, `+` marking the start
+ * of a round trip.
  */
 export interface StatementCounter {
   on(): void;
   off(): void;
   readonly statements: number;
   readonly transactions: number;
+  readonly roundTrips: number;
 }
 
 export function countStatements(): StatementCounter {
   let counting = false;
   let statements = 0;
   let transactions = 0;
+  let roundTrips = 0;
+  const trace = process.env.VERITY_TRACE_STATEMENTS === '1';
   const seen = (text: unknown) => {
     if (!counting || typeof text !== 'string') return;
     statements++;
@@ -25,10 +31,29 @@ export function countStatements(): StatementCounter {
 
   const client = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const query = client.query;
-  client.query = function (this: unknown, ...args: unknown[]) {
+  const inFlight = new WeakMap<object, number>();
+  client.query = function (this: object, ...args: unknown[]) {
     const first = args[0];
-    seen(typeof first === 'string' ? first : (first as { text?: unknown } | undefined)?.text);
-    return query.apply(this, args);
+    const text = typeof first === 'string' ? first : (first as { text?: unknown } | undefined)?.text;
+    seen(text);
+    const pending = inFlight.get(this) ?? 0;
+    if (counting) {
+      if (pending === 0) roundTrips++;
+      if (trace)
+        process.stderr.write(`${pending === 0 ? '+' : ' '} ${String(text).replace(/\s+/g, ' ').slice(0, 160)}\n`);
+    }
+    inFlight.set(this, pending + 1);
+    const settle = () => void inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
+    const last = args.at(-1);
+    if (typeof last === 'function') {
+      args[args.length - 1] = (...answer: unknown[]) => {
+        settle();
+        return (last as (...a: unknown[]) => unknown)(...answer);
+      };
+    }
+    const result = query.apply(this, args);
+    if (result instanceof Promise) result.then(settle, settle);
+    return result;
   };
 
   // better-sqlite3's Statement class is not exported; one statement's prototype is every statement's.
@@ -58,6 +83,9 @@ export function countStatements(): StatementCounter {
     },
     get transactions() {
       return transactions;
+    },
+    get roundTrips() {
+      return roundTrips;
     },
   };
 }

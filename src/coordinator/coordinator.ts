@@ -283,7 +283,8 @@ export class Coordinator {
         }
         this.offerNext(tx, report.workerId, next);
         const cost = attested.predicate?.cost ?? job.reserved;
-        await tx.updateJob(job.id, { status: 'completed', finishedAt: now, cost }, { status: LEASED_JOB_STATUSES });
+        // refuseIfInvalid has seen the job leased to this worker, under the execution's lock.
+        await tx.writeJob(job.id, { status: 'completed', finishedAt: now, cost }, { status: LEASED_JOB_STATUSES });
         // The execution's owner may read the blobs its steps produced.
         await tx.grantBlobs(output.grants(now), execution.clientId, now);
         tx.appendEvents([
@@ -379,7 +380,7 @@ export class Coordinator {
       async (tx, execution, job, now, step) => {
         const refused = await this.refuseIfInvalid(tx, execution, job, report, now);
         if (refused) return refused;
-        await tx.updateJob(
+        await tx.writeJob(
           job.id,
           { status: 'failed', finishedAt: now, cost: report.cost, error: report.error },
           { status: LEASED_JOB_STATUSES },

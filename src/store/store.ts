@@ -404,6 +404,12 @@ export interface StoreReads {
   ): Promise<MarketRatingRecord[]>;
 }
 
+/**
+ * A transaction. Its writes that return nothing (`Promise<void>`, and `updateStep` without `expect`) may go
+ * out without waiting for their answer (PostgreSQL pipelines them behind each other): a write that fails
+ * then fails the transaction at its next read or at commit, never silently. Reads and writes that return
+ * what they changed wait, and see every write sent before them.
+ */
 export interface StoreTx extends StoreReads {
   /** Runs after the transaction commits (never if it rolls back): wake-ups, notifications. */
   afterCommit(fn: () => void): void;
@@ -421,6 +427,10 @@ export interface StoreTx extends StoreReads {
   updateExecution(id: string, patch: ExecutionPatch): Promise<void>;
 
   insertSteps(records: readonly StepRecord[]): Promise<void>;
+  /**
+   * Whether the step was updated: with `expect`, only a step in one of those states is. Without it, the
+   * update is a write sent without waiting (the step exists under its execution's lock), and it is true.
+   */
   updateStep(executionId: string, stepId: string, patch: StepPatch, expect?: readonly StepStatus[]): Promise<boolean>;
   /**
    * One more dependency of each step is done (`counts`: how many of its dependencies, by step); returns
@@ -443,6 +453,11 @@ export interface StoreTx extends StoreReads {
   /** Atomically assigns the oldest claimable queued job that the worker can serve; two workers never get one job. */
   claimJob(request: ClaimRequest): Promise<JobRecord | undefined>;
   updateJob(id: string, patch: JobPatch, guard?: JobGuard): Promise<boolean>;
+  /**
+   * updateJob sent without waiting to learn whether the guard held: for a job whose state the transaction
+   * has already read under its execution's lock, where the guard is only a backstop.
+   */
+  writeJob(id: string, patch: JobPatch, guard?: JobGuard): Promise<void>;
 
   upsertWorker(record: WorkerRecord): Promise<void>;
   updateWorker(id: string, patch: WorkerPatch): Promise<void>;

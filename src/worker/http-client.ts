@@ -46,6 +46,8 @@ const TRANSIENT = new Set([502, 503, 504]);
 export interface HttpWorkerClientOptions {
   /** Told each time the client leaves a replica for the next one, and why. Default: ignored. */
   onFailover?: (from: string, to: string, reason: string) => void;
+  /** Told each time no replica could answer and the client pauses before asking them all again. Default: ignored. */
+  onPause?: (ms: number, reason: string) => void;
 }
 
 /** The server URLs a worker was given (`--server URL1,URL2`): each an http(s) URL, no repeats, at least one. */
@@ -169,10 +171,13 @@ export function httpWorkerClient(
       }
       if (failure instanceof WorkerHttpError) {
         if (last) throw failure;
+        clientOptions.onPause?.(backoffMs, failure.message);
         await sleep(backoffMs);
       } else if (failure !== undefined) {
         if (last || (failure.status !== 429 && !TRANSIENT.has(failure.status))) return failure;
-        await sleep(Math.min(failure.retryAfterMs ?? backoffMs, 30_000));
+        const pauseMs = Math.min(failure.retryAfterMs ?? backoffMs, 30_000);
+        clientOptions.onPause?.(pauseMs, `${path}: ${failure.status}`);
+        await sleep(pauseMs);
       }
     }
   };

@@ -248,6 +248,8 @@ export function registerServe(program: Command): void {
             // Rare and worth knowing: a replica stopped answering this worker.
             onFailover: (from, to, reason) =>
               console.error(`worker: ${from} did not answer (${reason}); now using ${to}`),
+            onPause: (ms, reason) =>
+              console.error(`worker: no server answered (${reason}); asking them all again in ${ms} ms`),
           }),
           wanted ? registry.restrictedTo(wanted) : registry,
           {

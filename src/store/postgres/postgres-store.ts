@@ -63,9 +63,9 @@ const dialect: SqlDialect = {
    * a reader paging by seq misses nothing, without depending on any other transaction in the database.
    * Locks are taken in key order so that two transactions writing for the same executions cannot deadlock.
    */
-  async serializeEvents(conn, executionIds) {
+  serializeEvents(conn, executionIds) {
     const keys = [...new Set(executionIds.map(eventLockKey))].sort((a, b) => a - b);
-    for (const key of keys) await conn.all('SELECT pg_advisory_xact_lock(?, ?)', [EVENT_LOCK_SPACE, key]);
+    for (const key of keys) conn.send('SELECT pg_advisory_xact_lock(?, ?)', [EVENT_LOCK_SPACE, key]);
   },
   /**
    * Taken a little earlier than serializeEvents would (with the execution's row, which the transaction
@@ -151,17 +151,46 @@ function prepared(sql: string, params: readonly SqlValue[]): pg.QueryConfig<SqlV
   return name === undefined ? { text, values: params as SqlValue[] } : { name, text, values: params as SqlValue[] };
 }
 
+/**
+ * One pool's connection (reads outside transactions) or one transaction's client. A transaction's client
+ * pipelines (`pipeline: true`): a statement sent without waiting goes out at once behind the ones before
+ * it, so a transaction's writes share round trips with the next read or the COMMIT. PostgreSQL answers in
+ * order, so the first failure is known before any later answer is: it is kept, and thrown by the next
+ * statement waited for (which, in the aborted transaction, failed only because of it).
+ */
 class Connection implements SqlConnection {
+  private failure: Error | undefined;
+
   constructor(private readonly client: pg.Pool | PoolClient) {}
 
   async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    const result = await this.client.query<QueryResultRow>(prepared(sql, params));
-    return result.rows;
+    return (await this.query(sql, params)).rows;
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    const result = await this.client.query(prepared(sql, params));
-    return result.rowCount ?? 0;
+    return (await this.query(sql, params)).rowCount ?? 0;
+  }
+
+  send(sql: string, params: readonly SqlValue[] = []): void {
+    this.client.query(prepared(sql, params), (error: Error | undefined) => {
+      if (error !== undefined && error !== null) this.failure ??= error;
+    });
+  }
+
+  /** Throws the failure of a statement sent earlier, if one failed. */
+  check(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private async query(sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult<QueryResultRow>> {
+    let result: pg.QueryResult<QueryResultRow>;
+    try {
+      result = await this.client.query<QueryResultRow>(prepared(sql, params));
+    } catch (error) {
+      throw this.failure ?? error;
+    }
+    this.check();
+    return result;
   }
 }
 
@@ -211,14 +240,14 @@ export class PostgresStore implements Store {
       types,
       ...(schema !== undefined && { options: `-c search_path=${schema}` }),
     };
-    const poolOf = (max: number) => {
-      const pool = new pg.Pool({ ...connection, max });
+    const poolOf = (max: number, pipeline: boolean) => {
+      const pool = new pg.Pool({ ...connection, max, pipeline });
       // An idle client that loses its connection must not crash the process; the next query reconnects.
       pool.on('error', () => undefined);
       return pool;
     };
-    const pool = poolOf(options.poolSize ?? 10);
-    const readPool = poolOf(options.readPoolSize ?? 4);
+    const pool = poolOf(options.poolSize ?? 10, true);
+    const readPool = poolOf(options.readPoolSize ?? 4, false);
     const safeUrl = new URL(url);
     safeUrl.password = '';
     const store = new PostgresStore(
@@ -293,9 +322,14 @@ export class PostgresStore implements Store {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
-      const result = await fn(new Connection(client), client);
+      const conn = new Connection(client);
+      // BEGIN rides with the transaction's first statement.
+      conn.send('BEGIN');
+      const result = await fn(conn, client);
+      // A COMMIT in a transaction that a sent statement failed rolls back (and says so without an error):
+      // that failure is the transaction's.
       await client.query('COMMIT');
+      conn.check();
       return result;
     } catch (error) {
       try {

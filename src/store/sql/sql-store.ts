@@ -74,6 +74,12 @@ import * as t from './tables.js';
 export interface SqlConnection {
   all(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  /**
+   * A statement whose answer nobody reads (a write, or a lock taken for its effect), sent without waiting
+   * for it: it runs after the statements before it and before those after it. If it fails, the
+   * transaction's next `all`/`run`, or its commit, throws that failure. (SQLite runs it at once.)
+   */
+  send(sql: string, params?: readonly SqlValue[]): void;
 }
 
 export interface SqlDialect {
@@ -92,7 +98,7 @@ export interface SqlDialect {
    * execution's seq order its commit order, so that a reader paging by seq never passes an event whose
    * transaction commits later. SQLite needs nothing (its writes are serialized already).
    */
-  serializeEvents?(conn: SqlConnection, executionIds: readonly string[]): Promise<void>;
+  serializeEvents?(conn: SqlConnection, executionIds: readonly string[]): void;
   /**
    * The same lock as serializeEvents for one execution, as an expression a statement that touches the
    * execution's row once can RETURN: the update of the execution row then takes it, and the events insert
@@ -863,6 +869,10 @@ export class SqlReads implements StoreReads {
   }
 }
 
+/* eslint-disable @typescript-eslint/require-await --
+ * A write is sent without waiting for its answer (SqlConnection.send), so many of these methods await
+ * nothing; they stay async so that SQLite's failure, thrown at once, still reaches the caller as a
+ * rejection, like every other store call. */
 export class SqlTx extends SqlReads implements StoreTx {
   readonly committed: (() => void)[] = [];
   /** Events are written together just before commit, in the order they were appended. */
@@ -881,54 +891,92 @@ export class SqlTx extends SqlReads implements StoreTx {
     this.committed.push(fn);
   }
 
-  private async insert<R>(
+  /** The INSERT statements of `records`, CHUNK rows each. */
+  private *inserts<R>(
+    table: Table<R>,
+    records: readonly Partial<R>[],
+    fields: readonly (keyof R & string)[],
+    suffix: string,
+  ): Generator<[string, SqlValue[]]> {
+    const columns = fields.map((f) => table.column(f)).join(', ');
+    const rowSql = `(${placeholders(fields.length)})`;
+    for (let i = 0; i < records.length; i += CHUNK) {
+      const chunk = records.slice(i, i + CHUNK);
+      const sql = `INSERT INTO ${table.name} (${columns}) VALUES ${chunk.map(() => rowSql).join(', ')} ${suffix}`;
+      yield [sql, chunk.flatMap((r) => table.values(r, fields))];
+    }
+  }
+
+  /** Inserts and waits for the count of rows inserted (for `ON CONFLICT DO NOTHING`'s answer). */
+  private async insertCounted<R>(
     table: Table<R>,
     records: readonly Partial<R>[],
     fields: readonly (keyof R & string)[],
     suffix = '',
   ): Promise<number> {
     let changed = 0;
-    const columns = fields.map((f) => table.column(f)).join(', ');
-    for (let i = 0; i < records.length; i += CHUNK) {
-      const chunk = records.slice(i, i + CHUNK);
-      const rowSql = `(${placeholders(fields.length)})`;
-      const sql = `INSERT INTO ${table.name} (${columns}) VALUES ${chunk.map(() => rowSql).join(', ')} ${suffix}`;
-      changed += await this.conn.run(
-        sql,
-        chunk.flatMap((r) => table.values(r, fields)),
-      );
-    }
+    for (const [sql, params] of this.inserts(table, records, fields, suffix))
+      changed += await this.conn.run(sql, params);
     return changed;
   }
 
-  private async update<R>(
+  /** Inserts without waiting (see SqlConnection.send). */
+  private insert<R>(
+    table: Table<R>,
+    records: readonly Partial<R>[],
+    fields: readonly (keyof R & string)[],
+    suffix = '',
+  ): void {
+    for (const [sql, params] of this.inserts(table, records, fields, suffix)) this.conn.send(sql, params);
+  }
+
+  /** The UPDATE statement of `patch`, or nothing when the patch names no column of the table. */
+  private updateOf<R>(
+    table: Table<R>,
+    patch: { [K in keyof R]?: R[K] | undefined },
+    where: string,
+    params: SqlValue[],
+  ): [string, SqlValue[]] | undefined {
+    const fields = (Object.keys(patch) as (keyof R & string)[]).filter((f) => table.fields.includes(f));
+    if (fields.length === 0) return undefined;
+    const set = fields.map((f) => `${table.column(f)} = ?`).join(', ');
+    // An explicit `undefined` in a patch clears the column (NULL), which is how optional fields are unset.
+    return [`UPDATE ${table.name} SET ${set} WHERE ${where}`, [...table.values(patch, fields), ...params]];
+  }
+
+  /** Updates and waits for the count of rows changed (for a guarded update's answer). */
+  private async updateCounted<R>(
+    table: Table<R>,
+    patch: { [K in keyof R]?: R[K] | undefined },
+    where: string,
+    params: SqlValue[],
+  ): Promise<number> {
+    const statement = this.updateOf(table, patch, where, params);
+    return statement === undefined ? 0 : this.conn.run(...statement);
+  }
+
+  /** Updates without waiting (see SqlConnection.send); false when the patch had nothing to write. */
+  private update<R>(
     table: Table<R>,
     patch: { [K in keyof R]?: R[K] | undefined },
     where: string,
     params: SqlValue[],
     returning?: { returning: string; params: SqlValue[] },
-  ): Promise<number> {
-    const fields = (Object.keys(patch) as (keyof R & string)[]).filter((f) => table.fields.includes(f));
-    if (fields.length === 0) return 0;
-    const set = fields.map((f) => `${table.column(f)} = ?`).join(', ');
-    // An explicit `undefined` in a patch clears the column (NULL), which is how optional fields are unset.
-    const values = [...table.values(patch, fields), ...params];
-    if (returning) {
-      const rows = await this.conn.all(
-        `UPDATE ${table.name} SET ${set} WHERE ${where} RETURNING ${returning.returning}`,
-        [...values, ...returning.params],
-      );
-      return rows.length;
-    }
-    return this.conn.run(`UPDATE ${table.name} SET ${set} WHERE ${where}`, values);
+  ): boolean {
+    const statement = this.updateOf(table, patch, where, params);
+    if (statement === undefined) return false;
+    const [sql, values] = statement;
+    if (returning) this.conn.send(`${sql} RETURNING ${returning.returning}`, [...values, ...returning.params]);
+    else this.conn.send(sql, values);
+    return true;
   }
 
   async putWorkflow(record: WorkflowRecord): Promise<void> {
-    await this.insert(t.workflows, [record], t.workflows.fields, 'ON CONFLICT (digest) DO NOTHING');
+    this.insert(t.workflows, [record], t.workflows.fields, 'ON CONFLICT (digest) DO NOTHING');
   }
 
   async insertExecution(record: ExecutionRecord): Promise<void> {
-    await this.insert(t.executions, [record], t.executions.fields);
+    this.insert(t.executions, [record], t.executions.fields);
   }
 
   async lockExecution(id: string): Promise<ExecutionRecord | undefined> {
@@ -947,19 +995,21 @@ export class SqlTx extends SqlReads implements StoreTx {
   async updateExecution(id: string, patch: ExecutionPatch): Promise<void> {
     const lock = this.eventsLocked.has(id) ? undefined : this.dialect.eventLockExpression?.(id);
     if (!lock) {
-      await this.update(t.executions, patch, 'id = ?', [id]);
+      this.update(t.executions, patch, 'id = ?', [id]);
       return;
     }
     // The update of an execution's row is nearly always followed by its events: it takes their lock too.
-    const changed = await this.update(t.executions, patch, 'id = ?', [id], {
+    // The row is there (the transaction holds it, or the update fails the transaction), so the lock is
+    // taken as soon as the statement has been sent.
+    const sent = this.update(t.executions, patch, 'id = ?', [id], {
       returning: `${lock.sql} AS locked`,
       params: lock.params,
     });
-    if (changed > 0) this.eventsLocked.add(id);
+    if (sent) this.eventsLocked.add(id);
   }
 
   async insertSteps(records: readonly StepRecord[]): Promise<void> {
-    await this.insert(t.steps, records, t.steps.fields);
+    this.insert(t.steps, records, t.steps.fields);
   }
 
   async updateStep(
@@ -970,11 +1020,13 @@ export class SqlTx extends SqlReads implements StoreTx {
   ): Promise<boolean> {
     let where = 'execution_id = ? AND step_id = ?';
     const params: SqlValue[] = [executionId, stepId];
-    if (expect) {
-      where += ` AND status IN (${placeholders(expect.length)})`;
-      params.push(...expect);
+    if (!expect) {
+      this.update(t.steps, patch, where, params);
+      return true;
     }
-    return (await this.update(t.steps, patch, where, params)) > 0;
+    where += ` AND status IN (${placeholders(expect.length)})`;
+    params.push(...expect);
+    return (await this.updateCounted(t.steps, patch, where, params)) > 0;
   }
 
   async releaseDependents(executionId: string, counts: ReadonlyMap<string, number>): Promise<StepRecord[]> {
@@ -998,9 +1050,9 @@ export class SqlTx extends SqlReads implements StoreTx {
 
   async setReadyInput(executionId: string, stepId: string, input: unknown): Promise<void> {
     if (input === undefined) {
-      await this.conn.run('DELETE FROM ready_inputs WHERE execution_id = ? AND step_id = ?', [executionId, stepId]);
+      this.conn.send('DELETE FROM ready_inputs WHERE execution_id = ? AND step_id = ?', [executionId, stepId]);
     } else {
-      await this.conn.run(
+      this.conn.send(
         'INSERT INTO ready_inputs (execution_id, step_id, input) VALUES (?, ?, ?) ON CONFLICT (execution_id, step_id) DO UPDATE SET input = excluded.input',
         [executionId, stepId, JSON.stringify(input)],
       );
@@ -1017,7 +1069,7 @@ export class SqlTx extends SqlReads implements StoreTx {
   }
 
   async insertReplicaResult(record: ReplicaResultRecord): Promise<boolean> {
-    const changed = await this.insert(
+    const changed = await this.insertCounted(
       t.replicaResults,
       [record],
       t.replicaResults.fields,
@@ -1027,7 +1079,7 @@ export class SqlTx extends SqlReads implements StoreTx {
   }
 
   async insertStepResult(record: StepResultRecord): Promise<boolean> {
-    const changed = await this.insert(
+    const changed = await this.insertCounted(
       t.stepResults,
       [record],
       t.stepResults.fields,
@@ -1037,7 +1089,7 @@ export class SqlTx extends SqlReads implements StoreTx {
   }
 
   async insertJob(record: JobRecord): Promise<void> {
-    await this.insert(t.jobs, [record], t.jobs.fields);
+    this.insert(t.jobs, [record], t.jobs.fields);
   }
 
   async claimJob(request: ClaimRequest): Promise<JobRecord | undefined> {
@@ -1046,25 +1098,11 @@ export class SqlTx extends SqlReads implements StoreTx {
   }
 
   async updateJob(id: string, patch: JobPatch, guard: JobGuard = {}): Promise<boolean> {
-    let where = 'id = ?';
-    const params: SqlValue[] = [id];
-    if (guard.status) {
-      where += ` AND status IN (${placeholders(guard.status.length)})`;
-      params.push(...guard.status);
-    }
-    if (guard.workerId !== undefined) {
-      where += ' AND worker_id = ?';
-      params.push(guard.workerId);
-    }
-    if (guard.nonce !== undefined) {
-      where += ' AND nonce = ?';
-      params.push(guard.nonce);
-    }
-    if (guard.expiredAt !== undefined) {
-      where += ' AND (lease_expires_at <= ? OR deadline_at <= ?)';
-      params.push(guard.expiredAt, guard.expiredAt);
-    }
-    return (await this.update(t.jobs, patch, where, params)) > 0;
+    return (await this.updateCounted(t.jobs, patch, ...jobWhere(id, guard))) > 0;
+  }
+
+  async writeJob(id: string, patch: JobPatch, guard: JobGuard = {}): Promise<void> {
+    this.update(t.jobs, patch, ...jobWhere(id, guard));
   }
 
   async upsertWorker(record: WorkerRecord): Promise<void> {
@@ -1072,11 +1110,11 @@ export class SqlTx extends SqlReads implements StoreTx {
       .filter((f) => f !== 'id')
       .map((f) => `${t.workers.column(f)} = excluded.${t.workers.column(f)}`)
       .join(', ');
-    await this.insert(t.workers, [record], t.workers.fields, `ON CONFLICT (id) DO UPDATE SET ${updates}`);
+    this.insert(t.workers, [record], t.workers.fields, `ON CONFLICT (id) DO UPDATE SET ${updates}`);
   }
 
   async updateWorker(id: string, patch: WorkerPatch): Promise<void> {
-    await this.update(t.workers, patch, 'id = ?', [id]);
+    this.update(t.workers, patch, 'id = ?', [id]);
   }
 
   appendEvents(events: readonly NewEvent[]): void {
@@ -1084,14 +1122,14 @@ export class SqlTx extends SqlReads implements StoreTx {
   }
 
   async insertApiKey(record: ApiKeyRecord): Promise<void> {
-    await this.insert(t.apiKeys, [record], t.apiKeys.fields);
+    this.insert(t.apiKeys, [record], t.apiKeys.fields);
   }
 
   async grantBlobs(blobs: readonly BlobRecord[], principal: string, now: number): Promise<void> {
     if (blobs.length === 0) return;
-    await this.insert(t.blobs, blobs, t.blobs.fields, 'ON CONFLICT (digest) DO NOTHING');
+    this.insert(t.blobs, blobs, t.blobs.fields, 'ON CONFLICT (digest) DO NOTHING');
     for (const blob of blobs) {
-      await this.conn.run(
+      this.conn.send(
         'INSERT INTO blob_grants (digest, principal, created_at) VALUES (?, ?, ?) ON CONFLICT (digest, principal) DO NOTHING',
         [blob.digest, principal, now],
       );
@@ -1110,19 +1148,19 @@ export class SqlTx extends SqlReads implements StoreTx {
     id: string,
     patch: { [K in keyof Omit<ApiKeyRecord, 'id'>]?: ApiKeyRecord[K] | undefined },
   ): Promise<void> {
-    await this.update(t.apiKeys, patch, 'id = ?', [id]);
+    this.update(t.apiKeys, patch, 'id = ?', [id]);
   }
 
   async insertWorkflowVersion(record: WorkflowVersionRecord): Promise<void> {
-    await this.insert(t.workflowVersions, [record], t.workflowVersions.fields);
+    this.insert(t.workflowVersions, [record], t.workflowVersions.fields);
   }
 
   async putKey(record: KeyRecord): Promise<void> {
-    await this.insert(t.keys, [record], t.keys.fields, 'ON CONFLICT (key_id) DO NOTHING');
+    this.insert(t.keys, [record], t.keys.fields, 'ON CONFLICT (key_id) DO NOTHING');
   }
 
   async insertReceipt(record: ReceiptRecord): Promise<void> {
-    await this.insert(t.receipts, [record], t.receipts.fields);
+    this.insert(t.receipts, [record], t.receipts.fields);
   }
 
   async reserveLogIndex(): Promise<number> {
@@ -1136,7 +1174,7 @@ export class SqlTx extends SqlReads implements StoreTx {
     const rows = await this.conn.all('UPDATE zk_registry_head SET size = size + 1 WHERE id = 1 RETURNING size', []);
     const leafIndex = Number(rows[0]!.size) - 1;
     // A concurrent registration of the same key wins the unique index; this index then stays empty (a zero leaf).
-    const inserted = await this.insert(
+    const inserted = await this.insertCounted(
       t.zkRegistry,
       [{ leafIndex, keyX, keyY, workerId, registeredAt: now }],
       t.zkRegistry.fields,
@@ -1147,7 +1185,7 @@ export class SqlTx extends SqlReads implements StoreTx {
   }
 
   async insertZkLeaf(record: ZkLeafRecord): Promise<boolean> {
-    return (await this.insert(t.zkLeaves, [record], t.zkLeaves.fields, 'ON CONFLICT DO NOTHING')) === 1;
+    return (await this.insertCounted(t.zkLeaves, [record], t.zkLeaves.fields, 'ON CONFLICT DO NOTHING')) === 1;
   }
 
   async checkedZkLeaf(
@@ -1157,11 +1195,11 @@ export class SqlTx extends SqlReads implements StoreTx {
     now: number,
   ): Promise<boolean> {
     const patch = { status, problem, checkedAt: now };
-    return (await this.update(t.zkLeaves, patch, "job_id = ? AND status = 'unchecked'", [jobId])) > 0;
+    return (await this.updateCounted(t.zkLeaves, patch, "job_id = ? AND status = 'unchecked'", [jobId])) > 0;
   }
 
   async insertZkProof(record: ZkProofRecord): Promise<void> {
-    await this.insert(t.zkProofs, [record], t.zkProofs.fields);
+    this.insert(t.zkProofs, [record], t.zkProofs.fields);
   }
 
   async updateZkProof(
@@ -1184,15 +1222,15 @@ export class SqlTx extends SqlReads implements StoreTx {
       where += ' AND lease_owner = ?';
       params.push(guard.leaseOwner);
     }
-    return (await this.update(t.zkProofs, patch, where, params)) > 0;
+    return (await this.updateCounted(t.zkProofs, patch, where, params)) > 0;
   }
 
   async putLogNodes(nodes: readonly LogNode[]): Promise<void> {
-    await this.insert(t.logNodes, nodes, t.logNodes.fields);
+    this.insert(t.logNodes, nodes, t.logNodes.fields);
   }
 
   async initLogOrigin(origin: string): Promise<string> {
-    await this.conn.run('UPDATE tlog_head SET origin = ? WHERE id = 1 AND origin IS NULL', [origin]);
+    this.conn.send('UPDATE tlog_head SET origin = ? WHERE id = 1 AND origin IS NULL', [origin]);
     return (await this.getLogOrigin())!;
   }
 
@@ -1201,7 +1239,7 @@ export class SqlTx extends SqlReads implements StoreTx {
     // Name order, so that two transactions touching the same accounts take them in the same order (no
     // deadlock); each row is made first if missing (on PostgreSQL a concurrent maker's insert is waited for).
     for (const account of [...new Set(accounts)].sort()) {
-      await this.conn.run(
+      this.conn.send(
         'INSERT INTO ledger_accounts (account, available, held, created_at, updated_at) VALUES (?, 0, 0, ?, ?) ON CONFLICT (account) DO NOTHING',
         [account, now, now],
       );
@@ -1213,8 +1251,8 @@ export class SqlTx extends SqlReads implements StoreTx {
 
   async insertLedgerTransaction(record: LedgerTransactionRecord): Promise<void> {
     const { postings, ...row } = record;
-    await this.insert(t.ledgerTransactions, [row], t.ledgerTransactions.fields);
-    await this.insert(
+    this.insert(t.ledgerTransactions, [row], t.ledgerTransactions.fields);
+    this.insert(
       t.ledgerPostings,
       postings.map((p, position) => ({ ...p, transactionId: record.id, position })),
       t.ledgerPostings.fields,
@@ -1223,7 +1261,7 @@ export class SqlTx extends SqlReads implements StoreTx {
 
   async setLedgerBalances(balances: ReadonlyMap<string, LedgerAmounts>, now: number): Promise<void> {
     for (const [account, { available, held }] of balances) {
-      await this.conn.run('UPDATE ledger_accounts SET available = ?, held = ?, updated_at = ? WHERE account = ?', [
+      this.conn.send('UPDATE ledger_accounts SET available = ?, held = ?, updated_at = ? WHERE account = ?', [
         safeAmount(String(available), `the available balance of ${account}`),
         safeAmount(String(held), `the held balance of ${account}`),
         now,
@@ -1233,7 +1271,7 @@ export class SqlTx extends SqlReads implements StoreTx {
   }
 
   async insertListing(record: ListingRecord): Promise<void> {
-    await this.insert(t.listings, [listingRow(record)], t.listings.fields);
+    this.insert(t.listings, [listingRow(record)], t.listings.fields);
     await this.writeListingChildren(record);
   }
 
@@ -1248,26 +1286,23 @@ export class SqlTx extends SqlReads implements StoreTx {
   async updateListing(record: ListingRecord): Promise<void> {
     const fields = t.listings.fields.filter((f) => f !== 'id' && f !== 'owner' && f !== 'createdAt');
     const row = listingRow(record);
-    await this.update(t.listings, Object.fromEntries(fields.map((f) => [f, row[f]])), 'id = ?', [record.id]);
-    await this.conn.run('DELETE FROM market_listing_tags WHERE listing_id = ?', [record.id]);
-    await this.conn.run('DELETE FROM market_listing_users WHERE listing_id = ?', [record.id]);
+    this.update(t.listings, Object.fromEntries(fields.map((f) => [f, row[f]])), 'id = ?', [record.id]);
+    this.conn.send('DELETE FROM market_listing_tags WHERE listing_id = ?', [record.id]);
+    this.conn.send('DELETE FROM market_listing_users WHERE listing_id = ?', [record.id]);
     await this.writeListingChildren(record);
   }
 
   private async writeListingChildren(record: ListingRecord): Promise<void> {
     for (const tag of new Set(record.tags)) {
-      await this.conn.run('INSERT INTO market_listing_tags (listing_id, tag) VALUES (?, ?)', [record.id, tag]);
+      this.conn.send('INSERT INTO market_listing_tags (listing_id, tag) VALUES (?, ?)', [record.id, tag]);
     }
     for (const principal of new Set(record.authorizedUsers)) {
-      await this.conn.run('INSERT INTO market_listing_users (listing_id, principal) VALUES (?, ?)', [
-        record.id,
-        principal,
-      ]);
+      this.conn.send('INSERT INTO market_listing_users (listing_id, principal) VALUES (?, ?)', [record.id, principal]);
     }
   }
 
   async insertMarketRun(record: MarketRunRecord): Promise<void> {
-    await this.insert(t.marketRuns, [record], t.marketRuns.fields);
+    this.insert(t.marketRuns, [record], t.marketRuns.fields);
   }
 
   async updateMarketRun(
@@ -1276,11 +1311,11 @@ export class SqlTx extends SqlReads implements StoreTx {
       Pick<MarketRunRecord, 'outcome' | 'durationMs' | 'settledRevision' | 'settledAt' | 'hold' | 'quotaHeld'>
     >,
   ): Promise<void> {
-    await this.update(t.marketRuns, patch, 'execution_id = ?', [executionId]);
+    this.update(t.marketRuns, patch, 'execution_id = ?', [executionId]);
   }
 
   async insertMarketSubscription(record: MarketSubscriptionRecord): Promise<void> {
-    await this.insert(t.marketSubscriptions, [record], t.marketSubscriptions.fields);
+    this.insert(t.marketSubscriptions, [record], t.marketSubscriptions.fields);
   }
 
   async lockMarketSubscription(id: string): Promise<MarketSubscriptionRecord | undefined> {
@@ -1295,14 +1330,14 @@ export class SqlTx extends SqlReads implements StoreTx {
     id: string,
     patch: Patch<Pick<MarketSubscriptionRecord, 'usedExecutions' | 'cancelledAt'>>,
   ): Promise<void> {
-    await this.update(t.marketSubscriptions, patch, 'id = ?', [id]);
+    this.update(t.marketSubscriptions, patch, 'id = ?', [id]);
   }
   async insertMarketSettlement(record: MarketSettlementRecord): Promise<void> {
-    await this.insert(t.marketSettlements, [record], t.marketSettlements.fields);
+    this.insert(t.marketSettlements, [record], t.marketSettlements.fields);
   }
 
   async putMarketRating(record: MarketRatingRecord): Promise<void> {
-    await this.insert(
+    this.insert(
       t.marketRatings,
       [record],
       t.marketRatings.fields,
@@ -1317,10 +1352,35 @@ export class SqlTx extends SqlReads implements StoreTx {
       ...new Set(this.pendingEvents.flatMap((e) => (e.executionId === undefined ? [] : [e.executionId]))),
     ];
     const unlocked = executionIds.filter((id) => !this.eventsLocked.has(id));
-    if (unlocked.length > 0) await this.dialect.serializeEvents?.(this.conn, unlocked);
+    if (unlocked.length > 0) this.dialect.serializeEvents?.(this.conn, unlocked);
     const fields = t.events.fields.filter((f) => f !== 'seq');
-    await this.insert(t.events, this.pendingEvents.splice(0), fields);
+    this.insert(t.events, this.pendingEvents.splice(0), fields);
   }
+}
+
+/* eslint-enable @typescript-eslint/require-await */
+
+/** A job update's WHERE clause: the job, and its guard. */
+function jobWhere(id: string, guard: JobGuard): [string, SqlValue[]] {
+  let where = 'id = ?';
+  const params: SqlValue[] = [id];
+  if (guard.status) {
+    where += ` AND status IN (${placeholders(guard.status.length)})`;
+    params.push(...guard.status);
+  }
+  if (guard.workerId !== undefined) {
+    where += ' AND worker_id = ?';
+    params.push(guard.workerId);
+  }
+  if (guard.nonce !== undefined) {
+    where += ' AND nonce = ?';
+    params.push(guard.nonce);
+  }
+  if (guard.expiredAt !== undefined) {
+    where += ' AND (lease_expires_at <= ? OR deadline_at <= ?)';
+    params.push(guard.expiredAt, guard.expiredAt);
+  }
+  return [where, params];
 }
 
 /** lockExecutionWithJob's join: the execution, one of its jobs, and that job's step. */

@@ -62,9 +62,18 @@ class Connection implements SqlConnection {
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return Promise.resolve(this.execute(sql, params));
+  }
+
+  /** Runs at once (SQLite answers in-process): a failure throws right here. */
+  send(sql: string, params: readonly SqlValue[] = []): void {
+    this.execute(sql, params);
+  }
+
+  private execute(sql: string, params: readonly SqlValue[]): number {
     const statement = this.prepare(sql);
-    if (statement.reader) return Promise.resolve(statement.all(params).length);
-    return Promise.resolve(statement.run(params).changes);
+    if (statement.reader) return statement.all(params).length;
+    return statement.run(params).changes;
   }
 }
 

@@ -39,6 +39,7 @@ describe('migration 9 (principals) over existing rows', () => {
       all: (sql: string, params: readonly unknown[] = []) =>
         Promise.resolve(db.prepare(sql).all(...params) as Record<string, unknown>[]),
       run: (sql: string, params: readonly unknown[] = []) => Promise.resolve(db.prepare(sql).run(...params).changes),
+      send: (sql: string, params: readonly unknown[] = []) => void db.prepare(sql).run(...params),
     };
     await migrate(
       schemaMigrations(SQLITE_TYPES).filter((m) => m.version <= 8),
