@@ -442,8 +442,9 @@ export interface StoreTx extends StoreReads {
   /**
    * Marks a queued step running for the job that started, without the execution lock: one guarded
    * statement (the step must still be queued for that very job), so it cannot race an engine decision.
+   * Sent without waiting: a step no longer queued for that job is simply left as it is.
    */
-  markStepRunning(executionId: string, stepId: string, jobId: string, now: number): Promise<boolean>;
+  markStepRunning(executionId: string, stepId: string, jobId: string, now: number): Promise<void>;
   /** Inserts the one result of a step; false when the step already has one (the new one is not written). */
   insertStepResult(record: StepResultRecord): Promise<boolean>;
   /** Keeps one replica's result; false when that replica's result is already in. */

@@ -47,7 +47,7 @@ const dialect: SqlDialect = {
     // One claim at a time per worker: a worker's concurrent claims would not see each other's uncommitted
     // assignments, so two could take two replicas of one redundant step. Taken first in the transaction,
     // and by nothing else, so it cannot deadlock. (SQLite's write lock already serializes every claim.)
-    await conn.all('SELECT pg_advisory_xact_lock(?, ?)', [CLAIM_LOCK_SPACE, eventLockKey(request.workerId)]);
+    conn.send('SELECT pg_advisory_xact_lock(?, ?)', [CLAIM_LOCK_SPACE, eventLockKey(request.workerId)]);
     const { sql, params } = claimStatement(request, 'FOR UPDATE SKIP LOCKED');
     const claimed = (await conn.all(sql, params))[0];
     if (claimed !== undefined && claimed.replica !== null && claimed.replica !== undefined) {
@@ -89,7 +89,8 @@ const dialect: SqlDialect = {
  */
 async function refuseSecondReplicaOfPrincipal(conn: SqlConnection, claimed: Row): Promise<void> {
   const attemptKey = `${String(claimed.execution_id)}\u0000${String(claimed.step_id)}\u0000${String(claimed.attempt)}`;
-  await conn.all('SELECT pg_advisory_xact_lock(?, ?)', [REPLICA_LOCK_SPACE, eventLockKey(attemptKey)]);
+  // Sent ahead of the read: PostgreSQL runs them in order, so the read still waits for the lock.
+  conn.send('SELECT pg_advisory_xact_lock(?, ?)', [REPLICA_LOCK_SPACE, eventLockKey(attemptKey)]);
   const twins = await conn.all(
     `SELECT 1 AS found FROM jobs WHERE execution_id = ? AND step_id = ? AND attempt = ? AND id <> ?
        AND principal = ? LIMIT 1`,

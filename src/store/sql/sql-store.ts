@@ -1059,13 +1059,12 @@ export class SqlTx extends SqlReads implements StoreTx {
     }
   }
 
-  async markStepRunning(executionId: string, stepId: string, jobId: string, now: number): Promise<boolean> {
-    const changed = await this.conn.run(
+  async markStepRunning(executionId: string, stepId: string, jobId: string, now: number): Promise<void> {
+    this.conn.send(
       `UPDATE steps SET status = 'running', started_at = COALESCE(started_at, ?)
         WHERE execution_id = ? AND step_id = ? AND current_job_id = ? AND status = 'queued'`,
       [now, executionId, stepId, jobId],
     );
-    return changed > 0;
   }
 
   async insertReplicaResult(record: ReplicaResultRecord): Promise<boolean> {
