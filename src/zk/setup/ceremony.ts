@@ -36,6 +36,12 @@ export interface SetupOptions {
   log?: LogLine;
   /** Checked between stages: a stage, once started, runs to the end (snarkjs cannot be stopped midway). */
   signal?: AbortSignal;
+  /**
+   * The directory holding verity_batch.circom and the templates it includes. Default: the package's
+   * circuits/. Another one (a changed circuit, or a small stand-in that runs the ceremony in seconds) must
+   * define VerityBatch(B, depth) with the same public inputs; its sources' digest decides recompiling.
+   */
+  circuitsDir?: string;
 }
 
 export interface SetupResult {
@@ -75,7 +81,8 @@ export async function setupCircuit(options: SetupOptions): Promise<SetupResult> 
   log(`development ceremony for ${id} in ${paths.dir}`);
 
   // Compile. The sources' digest is part of the record, so editing a circuit recompiles it.
-  const sources = await sourcesDigest(config);
+  const circuitsDir = options.circuitsDir ?? toolchain().circuitsDir;
+  const sources = await sourcesDigest(config, circuitsDir);
   const compiled =
     state.stages.compile?.inputs?.sources === sources && (await exists(paths.r1cs)) && (await exists(paths.wasm));
   if (compiled) {
@@ -86,7 +93,10 @@ export async function setupCircuit(options: SetupOptions): Promise<SetupResult> 
       'compile',
       `compiling ${id} (circom, batch size ${config.batchSize}, registry depth ${config.registryDepth})`,
       async () => {
-        circom = await compileCircuit({ config, main: paths.main, r1cs: paths.r1cs, wasm: paths.wasm }, options.signal);
+        circom = await compileCircuit(
+          { config, main: paths.main, r1cs: paths.r1cs, wasm: paths.wasm, circuitsDir },
+          options.signal,
+        );
         return { inputs: { sources } };
       },
     );
@@ -225,8 +235,8 @@ function checkBeacon(beacon: string): string {
 }
 
 /** SHA-256 over the circuit sources and the generated main component: what the r1cs is compiled from. */
-async function sourcesDigest(config: ZkConfig): Promise<string> {
-  const { circuitsDir, circom2Version } = toolchain();
+async function sourcesDigest(config: ZkConfig, circuitsDir: string): Promise<string> {
+  const { circom2Version } = toolchain();
   const names = (await readdir(circuitsDir)).filter((n) => n.endsWith('.circom')).sort();
   const parts = [`circom2 ${circom2Version}`, mainComponent(config)];
   for (const name of names) parts.push(name, await readFile(join(circuitsDir, name), 'utf8'));

@@ -26,6 +26,8 @@ export interface CompileTarget {
   main: string;
   r1cs: string;
   wasm: string;
+  /** The directory holding verity_batch.circom and the templates it includes. Default: the package's circuits/. */
+  circuitsDir?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function compileCircuit(target: CompileTarget, signal?: AbortSignal
   const out = tempPathFor(join(dir, 'compile'));
   await mkdir(out);
   try {
-    await runCircom([target.main, '--r1cs', '--wasm', '-o', out], [out], signal);
+    await runCircom([target.main, '--r1cs', '--wasm', '-o', out], [out], signal, target.circuitsDir);
     await rm(join(dir, 'circuit_js'), { recursive: true, force: true });
     await rename(join(out, 'circuit_js'), dirname(target.wasm));
     await rename(join(out, 'circuit.r1cs'), target.r1cs);
@@ -61,13 +63,18 @@ export async function circomVersion(): Promise<string> {
  * ancestors, given as relative paths: so the working directory is the deepest directory above every file
  * the compiler touches, and every path is passed relative to it.
  */
-async function runCircom(args: readonly string[], outputs: readonly string[], signal?: AbortSignal): Promise<string> {
+async function runCircom(
+  args: readonly string[],
+  outputs: readonly string[],
+  signal?: AbortSignal,
+  circuitsDir = toolchain().circuitsDir,
+): Promise<string> {
   const tools = toolchain();
   const paths = args.filter((a) => !a.startsWith('-'));
-  const cwd = commonAncestor([...paths, ...outputs, tools.circuitsDir, tools.includeDir].map((p) => resolve(p)));
+  const cwd = commonAncestor([...paths, ...outputs, circuitsDir, tools.includeDir].map((p) => resolve(p)));
   const rel = (p: string) => relative(cwd, resolve(p)) || '.';
   const argv = args.map((a) => (a.startsWith('-') ? a : rel(a)));
-  if (paths.length > 0) argv.push('-l', rel(tools.circuitsDir), '-l', rel(tools.includeDir));
+  if (paths.length > 0) argv.push('-l', rel(circuitsDir), '-l', rel(tools.includeDir));
 
   const child = spawn(process.execPath, [tools.circomCli, ...argv], {
     cwd,

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import * as snarkjs from 'snarkjs';
 import { describe, expect, it } from 'vitest';
 import { jsonDigest } from '../../../src/attest/digest.js';
 import { circuitId } from '../../../src/attest/zk/circuit.js';
@@ -15,12 +14,11 @@ import { MINUTES, useCachedCeremony } from './setup-support.js';
 
 /**
  * The development ceremony, for real, on the test circuit (13k constraints, 2^14): the first run of the
- * suite pays about 5 minutes in ensureTestZkArtifacts, later runs reuse `.zk/test`. Everything that
- * changes a setup works on a copy, so the shared cache stays as other test files expect it. Resuming and
- * contributing are in setup-resume.test.ts and setup-contribute.test.ts (see setup-support.ts).
+ * suite pays about 5 minutes in ensureTestZkArtifacts, later runs reuse `.zk/test`. Nothing here changes
+ * it. The ceremony's mechanics (an imported phase 1, resuming, contributing) are in
+ * setup-mechanics.test.ts, on a stand-in circuit (see setup-support.ts).
  */
-const { cache, scratch, copyOfCache, setupLogged } = useCachedCeremony();
-const tempDir = (prefix: string) => scratch.dir(prefix);
+const { cache } = useCachedCeremony();
 
 describe('zk setup (development ceremony)', () => {
   it('records the ceremony: contributions, beacons, versions, and the digests of the files', async () => {
@@ -71,40 +69,6 @@ describe('zk setup (development ceremony)', () => {
       expect(t.timings[stage], stage).toBeTypeOf('number');
     }
   });
-
-  it(
-    'refuses an imported ptau file that is too small, not prepared, or not a ptau file',
-    async () => {
-      const zkDir = await copyOfCache();
-      const dir = await tempDir('verity-zk-ptau-');
-      const curve = await snarkjs.curves.getCurveFromName('bn128');
-      const small = join(dir, 'pot10.ptau');
-      await snarkjs.powersOfTau.newAccumulator(curve, 10, small);
-      const unprepared = join(dir, 'pot14.ptau');
-      await snarkjs.powersOfTau.newAccumulator(curve, 14, unprepared);
-
-      const refusal = async (ptau: string): Promise<ZkError> => {
-        const error = await setupLogged(zkDir, { ptau }).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(error).toBeInstanceOf(ZkError);
-        return error as ZkError;
-      };
-      const tooSmall = await refusal(small);
-      expect(tooSmall.code).toBe('setup_failed');
-      expect(tooSmall.message).toMatch(
-        /holds powers of tau up to 2\^10, but this circuit has \d+ constraints and needs 2\^14/,
-      );
-      expect((await refusal(unprepared)).message).toContain('is not prepared for phase 2');
-      expect((await refusal(cache().paths.r1cs)).message).toContain('is not a .ptau file');
-
-      // Nothing was changed by the refusals.
-      for (const check of await checkArtifacts(zkDir, (await readArtifacts(zkDir, cache().config)).transcript))
-        expect(check, check.name).toMatchObject({ ok: true });
-    },
-    5 * MINUTES,
-  );
 
   it('says what to run when a configuration is not set up', async () => {
     const error = await readArtifacts(cache().zkDir, { batchSize: 3, registryDepth: 4 }).catch((e: unknown) => e);
