@@ -20,6 +20,7 @@ import { VerityError } from './errors.js';
  * | `VERITY_SQLITE_SYNC` | `normal` or `full` | `normal` | SQLite's `synchronous` (`full` survives a power cut, at a cost) |
  * | `VERITY_LEASE_MS` | an integer ≥ 1000 | 15000 | a job's lease: how long a worker that stops heartbeating keeps it (also `verity serve --lease-ms`) |
  * | `VERITY_ZK_DIR` | a directory | `<data dir>/zk` | where `verity zk setup` put the circuit artifacts |
+ * | `VERITY_ZK_ARTIFACTS` | `sha256:<hex>` | none (the artifacts in `VERITY_ZK_DIR`) | take the zk artifacts from the blob store: the manifest `verity zk publish` printed; they are fetched into `VERITY_ZK_DIR` and checked (also `verity serve --zk-artifacts`) |
  * | `VERITY_ZK_BATCH_SIZE` | a positive integer | 8 | which circuit proves zk executions: its batch size |
  * | `VERITY_ZK_REGISTRY_DEPTH` | a positive integer | 10 | which circuit proves zk executions: its worker registry depth |
  * | `VERITY_PROVERS` | an integer ≥ 0 | min(2, cores) | prover processes on this node; 0 proves nothing here |
@@ -95,6 +96,11 @@ const blobStoreSetting: Kind<string> = {
   },
 };
 
+const sha256Digest: Kind<string> = {
+  expected: 'sha256:<64 hex digits> (the manifest digest `verity zk publish` printed)',
+  parse: (value) => (/^sha256:[0-9a-f]{64}$/.test(value.trim()) ? value.trim() : undefined),
+};
+
 const httpUrl: Kind<string> = {
   expected: 'an http:// or https:// URL',
   parse: (value) => (/^https?:\/\/\S+$/.test(value.trim()) ? value.trim() : undefined),
@@ -117,6 +123,7 @@ export const VERITY_ENV = {
     'a whole number of milliseconds of at least 1000 (a worker heartbeats every third of it)',
   ),
   VERITY_ZK_DIR: text,
+  VERITY_ZK_ARTIFACTS: sha256Digest,
   VERITY_ZK_BATCH_SIZE: positive,
   VERITY_ZK_REGISTRY_DEPTH: positive,
   VERITY_PROVERS: nonNegative,

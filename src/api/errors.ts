@@ -172,6 +172,7 @@ export const ERROR_ANSWERS: ErrorAnswers = {
   invalid_config: 'internal',
   invalid_env: 'internal',
   not_set_up: 'internal',
+  artifacts_refused: 'internal',
   setup_failed: 'internal',
   compile_failed: 'internal',
   invalid_signature: 'internal',

@@ -30,6 +30,8 @@ import { ProverPool } from '../zk/prover/prover-pool.js';
 import { ProvingService } from '../zk/prover/proving-service.js';
 import { readArtifacts } from '../zk/setup/artifacts.js';
 import { ZkIssuer } from '../zk/zk-issuer.js';
+import { fetchZkArtifacts } from '../zk/bucket/fetch.js';
+import { checkManifestDigest } from '../zk/bucket/manifest.js';
 import type { Bundle, ZkBundle } from '../attest/bundle.js';
 import { buildBundle, buildZkBundle } from '../receipts/bundle.js';
 import { ProcessEvaluator } from '../expressions/node/process-evaluator.js';
@@ -86,8 +88,17 @@ export interface NodeOptions {
    * workers then sign nothing, results are taken on trust and executions get no receipt.
    */
   attest: boolean;
-  /** Where `verity zk setup` put the circuit artifacts. Default: VERITY_ZK_DIR, else <dataDir>/zk. */
+  /**
+   * Where `verity zk setup` put the circuit artifacts; with zkArtifacts, where the ones fetched from the
+   * blob store are kept. Default: VERITY_ZK_DIR, else <dataDir>/zk.
+   */
   zkDir: string;
+  /**
+   * Take the zk artifacts from the blob store: the digest of the manifest `verity zk publish` printed
+   * (`sha256:<hex>`). When the node opens, what zkDir lacks or holds differently is fetched and checked
+   * against the manifest; a changed artifact stops it. Default: VERITY_ZK_ARTIFACTS, else none (zkDir only).
+   */
+  zkArtifacts: string | undefined;
   /** Which circuit proves zk executions. Default: VERITY_ZK_BATCH_SIZE and VERITY_ZK_REGISTRY_DEPTH, else 8 and 10. */
   zkConfig: ZkConfig;
   /** Prover processes on this node (each one batch at a time); 0 proves nothing here. Default: VERITY_PROVERS, else min(2, cores). */
@@ -128,6 +139,7 @@ export function resolveNodeOptions(options: NodeOptionsInput = {}): NodeOptions 
     onError: options.onError ?? (() => undefined),
     attest: options.attest ?? true,
     zkDir: options.zkDir ?? env.VERITY_ZK_DIR ?? join(dataDir, 'zk'),
+    zkArtifacts: checkManifestSetting(options.zkArtifacts ?? env.VERITY_ZK_ARTIFACTS),
     zkConfig: options.zkConfig ?? {
       batchSize: env.VERITY_ZK_BATCH_SIZE ?? DEFAULT_ZK_CONFIG.batchSize,
       registryDepth: env.VERITY_ZK_REGISTRY_DEPTH ?? DEFAULT_ZK_CONFIG.registryDepth,
@@ -140,8 +152,22 @@ export function resolveNodeOptions(options: NodeOptionsInput = {}): NodeOptions 
   };
 }
 
-/** The zk artifacts, when `verity zk setup` made them for the configured circuit; else why there are none. */
-async function openZk(signer: LocalSigner, options: NodeOptions): Promise<ZkIssuer | { unavailable: string }> {
+function checkManifestSetting(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : checkManifestDigest(value);
+}
+
+/**
+ * The zk artifacts, when `verity zk setup` made them for the configured circuit (or they were fetched from
+ * the blob store); else why there are none. Artifacts the settings say to fetch and that cannot be had, or
+ * are refused, stop the node: the operator asked for the zk level there.
+ */
+async function openZk(
+  signer: LocalSigner,
+  options: NodeOptions,
+  blobs: BlobStore,
+): Promise<ZkIssuer | { unavailable: string }> {
+  if (options.zkArtifacts !== undefined)
+    await fetchZkArtifacts(blobs, options.zkArtifacts, options.zkDir, checkZkConfig(options.zkConfig));
   try {
     return new ZkIssuer(signer, await readArtifacts(options.zkDir, checkZkConfig(options.zkConfig)));
   } catch (error) {
@@ -283,7 +309,7 @@ export class VerityNode {
         }),
       );
       const log = await TransparencyLog.open(store, coordinatorSigner, resolved.logOrigin);
-      const zk = await openZk(coordinatorSigner, resolved);
+      const zk = await openZk(coordinatorSigner, resolved, blobs);
       return new VerityNode(store, resolved, coordinatorSigner, log, workerSigner, workerZkSigner, zk, blobs);
     } catch (error) {
       await blobs?.close();

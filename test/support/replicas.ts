@@ -1,8 +1,8 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { liveChildren, startServer } from '../../bench/soak/processes.js';
+import { liveChildren, spawnVerity, startServer } from '../../bench/soak/processes.js';
 import type { Child } from '../../bench/soak/processes.js';
 import { freshSchema, POSTGRES_URL } from './postgres.js';
 
@@ -14,6 +14,18 @@ export interface Replica {
   child: Child | undefined;
   url: string;
   adminKey: string;
+}
+
+/** How ReplicaSet.startCustom starts a replica; what is left out is as ReplicaSet.start does it. */
+export interface CustomReplicaSpec {
+  /** A command that runs it (`ip netns exec NAME`: in a network namespace). */
+  wrap?: readonly string[];
+  /** The address it listens on. Default: 127.0.0.1. */
+  host?: string;
+  /** The database URL it is given. Default: the set's schema, directly. */
+  databaseUrl?: string;
+  /** In-process worker slots. Default: 0. */
+  workers?: number;
 }
 
 /**
@@ -68,6 +80,44 @@ export class ReplicaSet {
         await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
       }
     }
+  }
+
+  /**
+   * One more replica on the same schema and key, started as `spec` says: in a network namespace (`wrap`),
+   * listening on `host`, reaching the database at another URL (through a proxy), with in-process worker
+   * slots. `--debug`, so that what its workers recover from (a refused report) is on its stderr.
+   */
+  async startCustom(spec: CustomReplicaSpec): Promise<Replica> {
+    const index = this.replicas.length;
+    const dataDir = join(this.root, `replica-${index}`);
+    mkdirSync(dataDir);
+    if (index > 0) copyFileSync(join(this.replicas[0]!.dataDir, 'admin.key'), join(dataDir, 'admin.key'));
+    const args = ['serve', '--data-dir', dataDir, '--port', '0', '--workers', String(spec.workers ?? 0)];
+    args.push(
+      '--log-level',
+      'error',
+      '--lease-ms',
+      String(this.leaseMs),
+      '--host',
+      spec.host ?? '127.0.0.1',
+      '--debug',
+    );
+    const env = {
+      VERITY_DATABASE_URL: spec.databaseUrl ?? this.schema.url,
+      VERITY_COORDINATOR_KEY_FILE: this.coordinatorKeyFile,
+    };
+    const { child, match } = await spawnVerity(args, env, /verity is serving on (http:\/\/\S+?) /, 60_000, spec.wrap);
+    const url = match[1]!;
+    const replica: Replica = {
+      index,
+      dataDir,
+      port: Number(new URL(url).port),
+      child,
+      url,
+      adminKey: readFileSync(join(dataDir, 'admin.key'), 'utf8').trim(),
+    };
+    this.replicas.push(replica);
+    return replica;
   }
 
   get urls(): string[] {

@@ -56,6 +56,9 @@ describe('the VERITY_* variables', () => {
     expect(refusal({ VERITY_LEASE_MS: '500' }).message).toContain(
       'VERITY_LEASE_MS must be a whole number of milliseconds of at least 1000',
     );
+    expect(refusal({ VERITY_ZK_ARTIFACTS: 'abc' }).message).toContain(
+      "VERITY_ZK_ARTIFACTS must be sha256:<64 hex digits> (the manifest digest `verity zk publish` printed), got 'abc'",
+    );
     expect(refusal({ VERITY_PROVERS: '-1' }).message).toContain(
       "VERITY_PROVERS must be a whole number of at least 0, got '-1'",
     );

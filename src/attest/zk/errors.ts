@@ -3,6 +3,7 @@ import { VerityError } from '../../errors.js';
 export type ZkErrorCode =
   | 'invalid_config'
   | 'not_set_up'
+  | 'artifacts_refused'
   | 'setup_failed'
   | 'compile_failed'
   | 'invalid_key'

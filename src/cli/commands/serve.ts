@@ -39,6 +39,7 @@ interface ServeFlags extends StoreFlags {
   drainMs: string;
   leaseMs?: string;
   modelsConfig?: string;
+  zkArtifacts?: string;
 }
 
 /**
@@ -101,6 +102,12 @@ export function registerServe(program: Command): void {
         )
           .choices(['true', 'false'])
           .env('VERITY_S3_FORCE_PATH_STYLE'),
+      )
+      .addOption(
+        new Option(
+          '--zk-artifacts <manifest>',
+          'take the zk artifacts from the blob store: the manifest digest `verity zk publish` printed (sha256:…); fetched into the zk directory and checked (docs/zk.md)',
+        ).env('VERITY_ZK_ARTIFACTS'),
       ),
   ).action(async (flags: ServeFlags) => {
     // Every VERITY_* variable is checked before anything starts, and a bad one is named as itself (not as
@@ -116,6 +123,7 @@ export function registerServe(program: Command): void {
     const node = await openNode(flags, workers, (line) => console.error(line), {
       ...(leaseMs !== undefined && { leaseMs }),
       ...(flags.blobs !== undefined && { blobs: blobSettingOf(flags.blobs, flags) }),
+      ...(flags.zkArtifacts !== undefined && { zkArtifacts: flags.zkArtifacts }),
     });
     await node.start();
     const { app, context, shutdown } = await buildServer(node, {
@@ -144,7 +152,7 @@ export function registerServe(program: Command): void {
     console.error(
       'unavailable' in node.zk
         ? `verification level zk: off (${node.zk.unavailable})`
-        : `verification level zk: circuit ${node.zk.artifacts.circuitId} (development ceremony), ${node.options.provers} prover processes`,
+        : `verification level zk: circuit ${node.zk.artifacts.circuitId} (development ceremony), ${node.options.provers} prover processes${node.options.zkArtifacts ? `; artifacts from the blob store (manifest ${node.options.zkArtifacts}) in ${node.options.zkDir}` : ''}`,
     );
     await new Promise<void>((resolve) => {
       let stopping = false;

@@ -18,6 +18,7 @@ import { DEVELOPMENT_CAVEAT } from '../../zk/setup/transcript.js';
 import type { Contribution } from '../../zk/setup/transcript.js';
 import { CliError, EXIT } from '../errors.js';
 import { colorize, table } from '../format.js';
+import { registerZkPublish } from './zk-publish.js';
 
 /** The flags every `verity zk` command takes: where the artifacts live and which circuit configuration. */
 export interface ZkFlags {
@@ -254,6 +255,7 @@ export function registerZk(program: Command): void {
       `wrote ${flags.contract} for ${artifacts.circuitId} to ${flags.out}: verifyProof(pA, pB, pC, pubSignals[13]) with the public signals in the order of docs/receipts.md (the key of a development ceremony: see \`verity zk info\`)`,
     );
   });
+  registerZkPublish(zk);
 }
 
 /**

@@ -322,6 +322,12 @@ export class PostgresStore implements Store {
   private async withClient<T>(fn: (conn: SqlConnection, client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
+    // A server that ends the session between two queries (idle_in_transaction_session_timeout, after a
+    // network cut) makes the client emit 'error': without a listener, that would end the process.
+    const lost = () => {
+      broken = true;
+    };
+    client.on('error', lost);
     try {
       const conn = new Connection(client);
       // BEGIN rides with the transaction's first statement.
@@ -340,6 +346,7 @@ export class PostgresStore implements Store {
       }
       throw error;
     } finally {
+      client.off('error', lost);
       client.release(broken);
     }
   }
