@@ -6,6 +6,7 @@ import { verifyBundle } from '../src/attest/verify/verify-bundle.js';
 import { buildBundle } from '../src/receipts/bundle.js';
 import { documentAttestation, ocrWorkers } from './models.js';
 import { serverLoad } from './server-load.js';
+import { manyExecutions } from './many-executions.js';
 import { zkProving } from './zk.js';
 import { median, percentile } from './stats.js';
 import { countStatements } from './statement-count.js';
@@ -21,6 +22,8 @@ export interface ScenarioResult {
 export interface ScenarioContext {
   dataDir: string;
   databaseUrl: string | undefined;
+  /** The options after the database URL on bench/child.ts's command line, for the scenarios that take any. */
+  args?: readonly string[];
 }
 
 const echoStep = (id: string, deps: string[] = []) => ({
@@ -317,6 +320,7 @@ export const SCENARIOS = {
   'concurrent-200x10': concurrentExecutions,
   'validate-1000': validate1000,
   'server-1000x10': serverLoad,
+  'many-executions': manyExecutions,
   'ocr-workers': ocrWorkers,
   'document-attestation': documentAttestation,
   'zk-proving': zkProving,

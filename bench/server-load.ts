@@ -61,22 +61,50 @@ const profile = process.env.VERITY_BENCH_PROFILE_DIR
   ? ['--cpu-prof', '--cpu-prof-dir', process.env.VERITY_BENCH_PROFILE_DIR]
   : [];
 
-export async function serverLoad(context: {
-  dataDir: string;
-  databaseUrl: string | undefined;
-}): Promise<Record<string, number>> {
+/** A `verity serve` process (and its remote workers) as the load scenarios run it. */
+export interface Served {
+  url: string;
+  /** The client of the admin key `verity serve` created. */
+  admin: VerityClient;
+  /** The server process's id, to read its memory from /proc. */
+  serverPid: number;
+  /** Stops the workers, then the server (SIGTERM, as an operator would). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `verity serve` on a fresh data directory with `inProcessSlots` slots of in-process workers (0 for
+ * none) and `remoteWorkers` `verity worker` processes of `remoteSlots` slots each, which reach it over HTTP.
+ */
+export async function serve(
+  context: { dataDir: string; databaseUrl: string | undefined },
+  options: { inProcessSlots: number; remoteWorkers: number; remoteSlots: number },
+): Promise<Served> {
   const serverDir = join(context.dataDir, 'server');
   const { child: server, match } = await start(
-    ['serve', '--data-dir', serverDir, '--port', '0', '--workers', '0', '--log-level', 'warn'],
+    [
+      'serve',
+      '--data-dir',
+      serverDir,
+      '--port',
+      '0',
+      '--workers',
+      String(options.inProcessSlots),
+      '--log-level',
+      'warn',
+    ],
     { VERITY_DATABASE_URL: context.databaseUrl },
     /verity is serving on (http:\/\/\S+?) /,
     profile,
   );
   const url = match[1]!;
   const children: Child[] = [server];
+  const stopAll = async () => {
+    for (const child of children.reverse()) await stop(child);
+  };
   try {
     const admin = new VerityClient({ server: url, apiKey: readFileSync(join(serverDir, 'admin.key'), 'utf8').trim() });
-    for (const n of [1, 2]) {
+    for (let n = 1; n <= options.remoteWorkers; n++) {
       const key = await admin.createKey(`bench-worker-${n}`, 'worker');
       const { child } = await start(
         [
@@ -88,7 +116,7 @@ export async function serverLoad(context: {
           '--data-dir',
           join(context.dataDir, `worker-${n}`),
           '--concurrency',
-          String(WORKER_SLOTS),
+          String(options.remoteSlots),
         ],
         {},
         /worker \S+ \(key/,
@@ -96,29 +124,57 @@ export async function serverLoad(context: {
       );
       children.push(child);
     }
-    const steps = Array.from({ length: 10 }, (_, i) => ({
-      id: `s${i}`,
-      step_type: 'inference',
-      model_requirements: { name: 'builtin/echo' },
-      ...(i > 0 && { depends_on: [`s${i - 1}`] }),
-    }));
+    return { url, admin, serverPid: server.process.pid!, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
 
-    // Each client has its own key, as separate users would, and runs its own copy of the chain: the plan's
-    // execute route runs only the caller's own workflows (published here with a publisher key of its principal).
-    const clients = await Promise.all(
-      Array.from({ length: CLIENTS }, async (_, i) => {
-        const publisher = new VerityClient({
-          server: url,
-          apiKey: (await admin.createKey(`client-${i}`, 'publisher')).token,
-        });
-        await publisher.publishWorkflow({ id: `bench-chain-10-${i}`, version: 1, steps });
-        const client = new VerityClient({
-          server: url,
-          apiKey: (await admin.createKey(`client-${i}`, 'client')).token,
-        });
-        return { client, workflowId: `bench-chain-10-${i}` };
-      }),
-    );
+/** A chain of `length` builtin/echo steps: with no mappings, each echoes the one before, so the result is the inputs. */
+export function echoChain(length: number): Record<string, unknown>[] {
+  return Array.from({ length }, (_, i) => ({
+    id: `s${i}`,
+    step_type: 'inference',
+    model_requirements: { name: 'builtin/echo' },
+    ...(i > 0 && { depends_on: [`s${i - 1}`] }),
+  }));
+}
+
+/**
+ * `count` clients, each with its own key, as separate users would, and its own copy of the workflow `steps`
+ * (`<prefix>-<i>`): the plan's execute route runs only the caller's own workflows (published here with a
+ * publisher key of its principal).
+ */
+export function createClients(
+  served: Served,
+  count: number,
+  prefix: string,
+  steps: Record<string, unknown>[],
+): Promise<{ client: VerityClient; workflowId: string }[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const publisher = new VerityClient({
+        server: served.url,
+        apiKey: (await served.admin.createKey(`client-${i}`, 'publisher')).token,
+      });
+      await publisher.publishWorkflow({ id: `${prefix}-${i}`, version: 1, steps });
+      const client = new VerityClient({
+        server: served.url,
+        apiKey: (await served.admin.createKey(`client-${i}`, 'client')).token,
+      });
+      return { client, workflowId: `${prefix}-${i}` };
+    }),
+  );
+}
+
+export async function serverLoad(context: {
+  dataDir: string;
+  databaseUrl: string | undefined;
+}): Promise<Record<string, number>> {
+  const served = await serve(context, { inProcessSlots: 0, remoteWorkers: 2, remoteSlots: WORKER_SLOTS });
+  try {
+    const clients = await createClients(served, CLIENTS, 'bench-chain-10', echoChain(10));
     const statusMs: number[] = [];
     let submitted = 0;
     let failed = 0;
@@ -153,6 +209,6 @@ export async function serverLoad(context: {
       status_max_ms: Math.max(...statusMs),
     };
   } finally {
-    for (const child of children.reverse()) await stop(child);
+    await served.stop();
   }
 }

@@ -57,11 +57,14 @@ const PRINCIPAL_OF_WORKER = '(SELECT w.principal FROM workers w WHERE w.id = ?)'
  * job of a step attempt that it, or another worker of its principal, already holds (or held). One party's
  * second replica would not count towards the quorum, so it would only take the place of someone else's.
  * (Two claims racing may still both win; the quorum counts principals, so that gains nothing.) Steps that
- * run once have no such siblings.
+ * run once have no such siblings (a retry is a new attempt), and say so first: with the anti-join on every
+ * queued job, PostgreSQL planned a hash anti-join over the whole jobs table, then a sort of the queue,
+ * once the statistics showed most jobs done by one worker (100 ms a claim with 7,000 queued among 22,000);
+ * with `replica IS NULL` first it walks jobs_claimable in order and stops at the first (0.1 ms).
  */
-const NOT_A_SIBLING = `NOT EXISTS (SELECT 1 FROM jobs sibling WHERE sibling.execution_id = jobs.execution_id
-  AND sibling.step_id = jobs.step_id AND sibling.attempt = jobs.attempt
-  AND (sibling.worker_id = ? OR sibling.principal = ${PRINCIPAL_OF_WORKER}))`;
+const NOT_A_SIBLING = `(jobs.replica IS NULL OR NOT EXISTS (SELECT 1 FROM jobs sibling
+  WHERE sibling.execution_id = jobs.execution_id AND sibling.step_id = jobs.step_id AND sibling.attempt = jobs.attempt
+  AND (sibling.worker_id = ? OR sibling.principal = ${PRINCIPAL_OF_WORKER})))`;
 
 function servable(request: Pick<ClaimRequest, 'stepTypes' | 'models' | 'modelDigests'>): {
   canServe: string;
