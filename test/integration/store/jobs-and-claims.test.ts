@@ -3,6 +3,7 @@ import type { JobRecord } from '../../../src/store/records.js';
 import type { ClaimRequest, JobGuard, Store } from '../../../src/store/store.js';
 import { claimStatement, peekStatement } from '../../../src/store/sql/claim.js';
 import { jobs as jobsTable } from '../../../src/store/sql/tables.js';
+import { EXPIRED_JOBS_SQL } from '../../../src/store/sql/sql-store.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
 import { T0, hex, job, modelJob, newId, rawQuery, seedOne, useStore } from './fixtures.js';
 
@@ -199,6 +200,19 @@ for (const kind of BACKENDS) {
           expect(plan).not.toMatch(/Seq Scan on jobs(?! sibling)|Anti Join|Sort/);
         }
         expect((await claim(h.store, { now: T0 + 100_000 }))?.id).toBe(template.id);
+      },
+    );
+
+    // Regression (found by bench many-executions): with the statuses bound as parameters, SQLite could not
+    // use the partial indexes of leased jobs, and the sweeper scanned every job ever run, 4 times a second.
+    it.skipIf(kind !== 'sqlite')(
+      "the sweeper's query reads the leased jobs' partial indexes, not every job",
+      async () => {
+        const plan = (await rawQuery(h.backend, `EXPLAIN QUERY PLAN ${EXPIRED_JOBS_SQL}`, [T0, T0, 100]))
+          .map((row) => String(row.detail))
+          .join('\n');
+        expect(plan).toMatch(/jobs_leased/);
+        expect(plan).not.toMatch(/SCAN jobs(?! USING)/);
       },
     );
 
