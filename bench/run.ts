@@ -2,25 +2,17 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { ScenarioName, ScenarioResult } from './scenarios.js';
 import { DEFAULT_ZK_CONFIG } from '../src/attest/zk/circuit.js';
 import { artifactPaths } from '../src/zk/config.js';
 import { BENCH_ZK_DIR } from './zk.js';
-import { POSTGRES, postgresUp } from './postgres.js';
+import { POSTGRES, dropBenchSchemas, postgresUp } from './postgres.js';
 
 /**
  * `npm run bench`: every scenario on SQLite and (when it answers) PostgreSQL, side by side in one run, each
  * in a fresh process and a fresh database. Prints a Markdown table for the README and writes the raw
  * numbers to bench/results/latest.json.
  */
-
-async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await client.end();
-}
 
 async function runScenario(
   name: ScenarioName,
@@ -38,7 +30,7 @@ async function runScenario(
     return JSON.parse(out.trim().split('\n').at(-1)!) as ScenarioResult;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
-    if (backend === 'postgres') await dropSchema(schema);
+    if (backend === 'postgres') await dropBenchSchemas(schema);
   }
 }
 

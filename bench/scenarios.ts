@@ -10,6 +10,7 @@ import { manyExecutions } from './many-executions.js';
 import { zkProving } from './zk.js';
 import { median, percentile } from './stats.js';
 import { countStatements } from './statement-count.js';
+import { schemaVariant } from './postgres.js';
 
 /**
  * The benchmark scenarios. Each runs in its own process (bench/child.ts) so that its peak RSS is its own,
@@ -66,7 +67,9 @@ export async function overheadPerStep(context: ScenarioContext): Promise<Scenari
   const open = async (attest: boolean, dir: string) => {
     const node = await VerityNode.open({
       dataDir: `${context.dataDir}/${dir}`,
-      databaseUrl: context.databaseUrl,
+      // Each node its own tables: on one PostgreSQL schema each would claim the other's jobs, and an
+      // execution finished by the other node is only seen by the waiting one's poll.
+      databaseUrl: context.databaseUrl === undefined ? undefined : schemaVariant(context.databaseUrl, dir),
       workers: 16,
       attest,
     });
@@ -276,7 +279,9 @@ export async function attestationOverhead(context: ScenarioContext): Promise<Sce
   const open = async (attest: boolean, dir: string) => {
     const node = await VerityNode.open({
       dataDir: `${context.dataDir}/${dir}`,
-      databaseUrl: context.databaseUrl,
+      // Each node its own tables: on one PostgreSQL schema each would claim the other's jobs, and an
+      // execution finished by the other node is only seen by the waiting one's poll.
+      databaseUrl: context.databaseUrl === undefined ? undefined : schemaVariant(context.databaseUrl, dir),
       workers: 16,
       attest,
     });

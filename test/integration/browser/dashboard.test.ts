@@ -243,8 +243,10 @@ describe.skipIf(!available)('the web dashboard in Chromium', () => {
 
   it('verifies the receipt in the page at level full, and pins the coordinator key', async () => {
     await page.goto(`${server.url}/#/executions/${linearId}`);
+    // Only the hash changes: for a moment the page still shows the execution before (2 steps, ended too),
+    // so wait for this one's graph before anything else.
+    await expect.poll(() => page.locator('.react-flow__node').count(), { timeout: 10_000 }).toBe(5);
     await page.getByText('ended', { exact: true }).waitFor();
-    expect(await page.locator('.react-flow__node').count()).toBe(5);
     await page.getByRole('button', { name: 'Verify receipt in this page' }).click();
     const verdict = page.locator('.report .verdict');
     await verdict.waitFor({ timeout: 20_000 });

@@ -9,6 +9,7 @@ import { openStore } from '../../../src/store/open-store.js';
 import type { Store } from '../../../src/store/store.js';
 import { createNetnsLink, netnsUnavailable } from '../../support/netns.js';
 import type { NetnsLink } from '../../support/netns.js';
+import { until } from '../../support/chaos.js';
 
 /**
  * A real network cut: a `verity worker` in a network namespace reaches `verity serve` over a veth pair (the
@@ -18,17 +19,6 @@ import type { NetnsLink } from '../../support/netns.js';
  * changes nothing. Needs root for `ip netns`; skipped, with the reason, where that is not permitted.
  */
 const unavailable = netnsUnavailable();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe.skipIf(unavailable !== undefined)(
   `network cut between a worker and its server${unavailable ? ` (skipped: ${unavailable})` : ''}`,

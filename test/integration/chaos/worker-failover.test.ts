@@ -9,6 +9,7 @@ import type { ExecutionView } from '../../../src/sdk/client.js';
 import { HttpWorker } from '../../support/http-worker.js';
 import { postgresAvailable } from '../../support/postgres.js';
 import { killAllChildren, ReplicaSet } from '../../support/replicas.js';
+import { expectedAcc as accOf, TERMINAL, until } from '../../support/chaos.js';
 
 /**
  * A remote worker given two replicas (`verity worker --server URL1,URL2`), two `verity serve` processes on
@@ -27,21 +28,7 @@ const workflow = {
   })),
   outputs: { acc: `steps.s${STEPS - 1}.output.acc` },
 };
-const expectedAcc = (seed: number) =>
-  Array.from({ length: STEPS - 1 }, (_, i) => i + 1).reduce((a, i) => a * 3 + i, seed);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timed_out', 'budget_exceeded']);
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const expectedAcc = (seed: number) => accOf(seed, STEPS);
 
 describe.skipIf(!(await postgresAvailable()))('a remote worker fails over between replicas', () => {
   let replicas: ReplicaSet | undefined;
