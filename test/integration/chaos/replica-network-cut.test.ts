@@ -150,8 +150,10 @@ describe.skipIf(unavailable !== undefined)(
       link.down();
       const cutAt = Date.now();
       phase('link down');
-      // What its slots held as the link went down: on a loaded machine those seen above may have finished in
-      // between, but a slot is handed its next job in the very report that ends one, so it holds another.
+      // What its slots hold once the link is down: those seen above may have finished in between (a COMMIT
+      // already past the relay still lands), but a slot is handed its next job in the very report that ends
+      // one. A second on, nothing of the cut replica's can land any more: what is running then is stranded.
+      await sleep(1000);
       heldAtCut.push(...(await localRunning()).filter((j) => !heldAtCut.some((h) => h.id === j.id)));
       // Everything finishes without the cut replica: its leases run out, the host replica queues the jobs
       // again (and makes the decisions the cut replica had left to make), and the workers on the host run them.
