@@ -61,21 +61,31 @@ async function withNode<T>(
  * node that attests (the default: workers sign, the coordinator checks, a receipt is issued) and on one
  * that does not, alternating runs, so the cost of the attestations is visible on its own.
  */
+/**
+ * One of the two nodes a scenario runs side by side (attested and not), started, with `v` registered. Each
+ * has its own tables: on one PostgreSQL schema each would claim the other's jobs, and an execution finished
+ * by the other node is only seen by the waiting one's poll.
+ */
+async function openSideBySide(
+  context: ScenarioContext,
+  v: ReturnType<typeof definitionOf>,
+  attest: boolean,
+  dir: 'attest' | 'plain',
+): Promise<{ node: VerityNode; workflow: WorkflowRecord }> {
+  const node = await VerityNode.open({
+    dataDir: `${context.dataDir}/${dir}`,
+    databaseUrl: context.databaseUrl === undefined ? undefined : schemaVariant(context.databaseUrl, dir),
+    workers: 16,
+    attest,
+  });
+  await node.start();
+  return { node, workflow: await node.engine.registerWorkflow(v.definition, v.digest) };
+}
+
 export async function overheadPerStep(context: ScenarioContext): Promise<ScenarioResult> {
   const steps = Array.from({ length: 50 }, (_, i) => echoStep(`s${i}`, i === 0 ? [] : [`s${i - 1}`]));
   const v = definitionOf({ id: 'chain-50', steps });
-  const open = async (attest: boolean, dir: string) => {
-    const node = await VerityNode.open({
-      dataDir: `${context.dataDir}/${dir}`,
-      // Each node its own tables: on one PostgreSQL schema each would claim the other's jobs, and an
-      // execution finished by the other node is only seen by the waiting one's poll.
-      databaseUrl: context.databaseUrl === undefined ? undefined : schemaVariant(context.databaseUrl, dir),
-      workers: 16,
-      attest,
-    });
-    await node.start();
-    return { node, workflow: await node.engine.registerWorkflow(v.definition, v.digest) };
-  };
+  const open = (attest: boolean, dir: 'attest' | 'plain') => openSideBySide(context, v, attest, dir);
   const counter = countStatements();
   const nodes = [await open(true, 'attest'), await open(false, 'plain')];
   const perStep: [number[], number[]] = [[], []];
@@ -276,18 +286,7 @@ export async function attestationOverhead(context: ScenarioContext): Promise<Sce
     ...(i > 0 && { depends_on: [`s${i - 1}`] }),
   }));
   const v = definitionOf({ id: 'sleep-50', steps });
-  const open = async (attest: boolean, dir: string) => {
-    const node = await VerityNode.open({
-      dataDir: `${context.dataDir}/${dir}`,
-      // Each node its own tables: on one PostgreSQL schema each would claim the other's jobs, and an
-      // execution finished by the other node is only seen by the waiting one's poll.
-      databaseUrl: context.databaseUrl === undefined ? undefined : schemaVariant(context.databaseUrl, dir),
-      workers: 16,
-      attest,
-    });
-    await node.start();
-    return { node, workflow: await node.engine.registerWorkflow(v.definition, v.digest) };
-  };
+  const open = (attest: boolean, dir: 'attest' | 'plain') => openSideBySide(context, v, attest, dir);
   const withAttest = await open(true, 'attest');
   const without = await open(false, 'plain');
   const run = async ({ node, workflow }: { node: VerityNode; workflow: WorkflowRecord }) => {
