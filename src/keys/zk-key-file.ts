@@ -6,13 +6,13 @@ import { createPrivateFile, readPrivateFile } from './local-signer.js';
 
 /**
  * A worker's Baby Jubjub key in `file` (64 hex characters, mode 0600), created on first use like its
- * Ed25519 key, with its public key next to it (`.pub`, JSON): a worker starts and registers without
- * circomlibjs, which loads only when a zk job needs a signature. By convention: worker.zk.key, worker.zk.pub.
+ * Ed25519 key, with its public key next to it (`.pub`, JSON). Creating or reading one needs no circomlibjs
+ * (src/zk/babyjub-public-key.ts): it loads only when a zk job needs a signature. By convention: worker.zk.key, worker.zk.pub.
  */
-export async function loadOrCreateZkSigner(file: string): Promise<ZkSigner> {
+export function loadOrCreateZkSigner(file: string): ZkSigner {
   const pub = file.replace(/\.key$/, '') + '.pub';
   if (!existsSync(file)) {
-    const signer = await ZkSigner.generate();
+    const signer = ZkSigner.generate();
     if (createPrivateFile(file, `${signer.privateKeyHex()}\n`)) {
       writeFileSync(pub, `${JSON.stringify(signer.publicKey)}\n`, { mode: 0o644 });
       return signer;
@@ -29,7 +29,7 @@ export async function loadOrCreateZkSigner(file: string): Promise<ZkSigner> {
       // Unreadable or not a key: derive it again below and rewrite it.
     }
   }
-  const signer = await ZkSigner.fromPrivateKey(privateKey);
+  const signer = ZkSigner.fromPrivateKey(privateKey);
   writeFileSync(pub, `${JSON.stringify(signer.publicKey)}\n`, { mode: 0o644 });
   return signer;
 }

@@ -286,8 +286,7 @@ export class VerityNode {
     const resolved = resolveNodeOptions(options);
     const coordinatorSigner = loadOrCreateSigner(resolved.coordinatorKeyFile);
     const workerSigner = resolved.workers > 0 ? loadOrCreateSigner(resolved.workerKeyFile) : undefined;
-    const workerZkSigner =
-      resolved.workers > 0 ? await loadOrCreateZkSigner(zkKeyFileOf(resolved.workerKeyFile)) : undefined;
+    const workerZkSigner = resolved.workers > 0 ? loadOrCreateZkSigner(zkKeyFileOf(resolved.workerKeyFile)) : undefined;
     const store = await openStore({
       dataDir: resolved.dataDir,
       databaseUrl: resolved.databaseUrl,

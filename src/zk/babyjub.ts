@@ -3,6 +3,7 @@ import type { Eddsa } from 'circomlibjs';
 import { ZkError } from '../attest/zk/errors.js';
 import { FIELD_MODULUS, decimal, parseField } from '../attest/zk/fields.js';
 import { babyJubPool } from './babyjub-pool.js';
+import { deriveZkPublicKey } from './babyjub-public-key.js';
 import { importCircomlibjs } from './poseidon.js';
 
 /** A Baby Jubjub public key, coordinates as decimal strings. */
@@ -44,15 +45,14 @@ export class ZkSigner {
     return new ZkSigner(privateKey, publicKey);
   }
 
-  static async fromPrivateKey(privateKey: Uint8Array): Promise<ZkSigner> {
+  /** Derives the public key in plain bigint arithmetic: a new worker starts without circomlibjs. */
+  static fromPrivateKey(privateKey: Uint8Array): ZkSigner {
     if (privateKey.byteLength !== 32)
       throw new ZkError('invalid_key', `a Baby Jubjub private key is 32 bytes, not ${privateKey.byteLength}`);
-    const eddsa = await loadEddsa();
-    const [x, y] = eddsa.prv2pub(privateKey);
-    return new ZkSigner(privateKey, { x: decimal(eddsa.F.toObject(x)), y: decimal(eddsa.F.toObject(y)) });
+    return new ZkSigner(privateKey, deriveZkPublicKey(privateKey));
   }
 
-  static generate(): Promise<ZkSigner> {
+  static generate(): ZkSigner {
     return ZkSigner.fromPrivateKey(new Uint8Array(randomBytes(32)));
   }
 

@@ -77,7 +77,7 @@ export async function batchInputs(h: PoseidonHash, witness: ExecutionWitness): P
     }
     leaves.set(step, message);
   }
-  const padding = await ZkSigner.fromPrivateKey(PADDING_KEY);
+  const padding = ZkSigner.fromPrivateKey(PADDING_KEY);
   const padMessage = leafMessage(h, context, '', '0'.repeat(64));
   const padSignature = await padding.sign(padMessage);
 

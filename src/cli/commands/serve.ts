@@ -228,7 +228,7 @@ export function registerServe(program: Command): void {
         }
         const signer = loadOrCreateSigner(join(flags.dataDir, 'keys', 'worker.key'));
         // Its Baby Jubjub key (keys/worker.zk.key): it signs step leaves of executions at verification level zk.
-        const zkSigner = await loadOrCreateZkSigner(zkKeyFileOf(join(flags.dataDir, 'keys', 'worker.key')));
+        const zkSigner = loadOrCreateZkSigner(zkKeyFileOf(join(flags.dataDir, 'keys', 'worker.key')));
         const executors: Executor[] = workerExecutors(flags.modelsConfig);
         try {
           for (const module of flags.executors ?? []) executors.push(...(await loadExecutorsModule(module)));

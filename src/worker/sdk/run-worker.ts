@@ -84,7 +84,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
 
   const keyFile = join(options.dataDir ?? '.verity-worker', 'keys', 'worker.key');
   const signer = loadOrCreateSigner(keyFile);
-  const zkSigner = await loadOrCreateZkSigner(zkKeyFileOf(keyFile));
+  const zkSigner = loadOrCreateZkSigner(zkKeyFileOf(keyFile));
   const worker = new Worker(httpWorkerClient(servers, key, signer), new ExecutorRegistry(executors), {
     signer,
     zkSigner,

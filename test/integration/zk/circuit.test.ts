@@ -38,7 +38,7 @@ beforeAll(async () => {
   artifacts = await ensureTestZkArtifacts();
   vkey = JSON.parse(readFileSync(artifacts.paths.verificationKey, 'utf8')) as Groth16VerificationKey;
   h = await loadPoseidon();
-  keys = await Promise.all([1, 2, 3].map(() => ZkSigner.generate()));
+  keys = [1, 2, 3].map(() => ZkSigner.generate());
   registry = new RegistryTree(
     h,
     artifacts.config.registryDepth,
