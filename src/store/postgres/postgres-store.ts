@@ -161,28 +161,8 @@ function prepared(sql: string, params: readonly SqlValue[]): pg.QueryConfig<SqlV
  */
 class Connection implements SqlConnection {
   private failure: Error | undefined;
-  private readonly socket: Corkable | undefined;
-  private corked = false;
 
-  constructor(private readonly client: pg.Pool | PoolClient) {
-    this.socket = socketOf(client);
-  }
-
-  /**
-   * node-postgres writes each statement to the socket on its own (one syscall, and one wake-up of the
-   * backend, per statement). A transaction issues its statements in bursts (the writes it sends, then the
-   * read that waits for them), so the socket stays corked until the current tick ends and a burst leaves in
-   * one write. Nothing waits longer for it: the tick ends at the transaction's next await.
-   */
-  private batch(): void {
-    if (this.socket === undefined || this.corked) return;
-    this.corked = true;
-    this.socket.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      this.socket!.uncork();
-    });
-  }
+  constructor(private readonly client: pg.Pool | PoolClient) {}
 
   async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
     return (await this.query(sql, params)).rows;
@@ -193,7 +173,6 @@ class Connection implements SqlConnection {
   }
 
   send(sql: string, params: readonly SqlValue[] = []): void {
-    this.batch();
     this.client.query(prepared(sql, params), (error: Error | undefined) => {
       if (error !== undefined && error !== null) this.failure ??= error;
     });
@@ -206,7 +185,6 @@ class Connection implements SqlConnection {
 
   private async query(sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult<QueryResultRow>> {
     let result: pg.QueryResult<QueryResultRow>;
-    this.batch();
     try {
       result = await this.client.query<QueryResultRow>(prepared(sql, params));
     } catch (error) {
@@ -215,18 +193,6 @@ class Connection implements SqlConnection {
     this.check();
     return result;
   }
-}
-
-interface Corkable {
-  cork(): void;
-  uncork(): void;
-}
-
-/** A pipelining transaction client's socket (node-postgres keeps it at `connection.stream`); pools have none. */
-function socketOf(client: pg.Pool | PoolClient): Corkable | undefined {
-  if (client instanceof pg.Pool) return undefined;
-  const stream = (client as unknown as { connection?: { stream?: Partial<Corkable> } }).connection?.stream;
-  return typeof stream?.cork === 'function' && typeof stream.uncork === 'function' ? (stream as Corkable) : undefined;
 }
 
 /** PostgreSQL, for many nodes: replicas coordinate through row locks and SKIP LOCKED, never through memory. */

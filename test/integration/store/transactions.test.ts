@@ -1,4 +1,3 @@
-import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
 import { execution, newId, seedOne, sleep, step, useStore, workflow } from './fixtures.js';
@@ -112,27 +111,6 @@ for (const kind of BACKENDS) {
         );
         expect([...spent].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
       });
-
-      // PostgreSQL: a burst of statements (the writes sent, then the read that waits for them) leaves in one
-      // socket write, not one write (and one wake-up of the backend) per statement.
-      it.runIf(kind === 'postgres')('a burst of statements goes to the socket in one write', async () => {
-        const exec = await seedOne(h.store, { spent: 0 });
-        const flushes = countSocketFlushes();
-        try {
-          await h.store.transaction(async (tx) => {
-            await tx.insertSteps([step(exec.id, 'a'), step(exec.id, 'b')]);
-            await tx.updateExecution(exec.id, { spent: 3 });
-            await tx.updateStep(exec.id, 'a', { cost: 5 });
-            await tx.updateStep(exec.id, 'b', { cost: 6 });
-            expect((await tx.getStep(exec.id, 'b'))?.cost).toBe(6);
-          });
-        } finally {
-          flushes.stop();
-        }
-        // BEGIN, four writes and the read in one; the COMMIT in another.
-        expect(flushes.count()).toBe(2);
-        expect((await h.store.read.getExecution(exec.id))?.spent).toBe(3);
-      });
     });
 
     it('a transaction returns what its function returns, and a failed one leaves the store usable', async () => {
@@ -141,22 +119,4 @@ for (const kind of BACKENDS) {
       expect(await h.store.transaction(async (tx) => (await tx.getExecution(exec.id))?.id)).toBe(exec.id);
     });
   });
-}
-
-/** Counts the writes that reach any socket's handle (one per flush, however many chunks it carries). */
-function countSocketFlushes(): { count(): number; stop(): void } {
-  type Flush = (this: Socket, ...args: unknown[]) => unknown;
-  const proto = Socket.prototype as unknown as { _write: Flush; _writev: Flush };
-  const original = { _write: proto._write, _writev: proto._writev };
-  let n = 0;
-  for (const method of ['_write', '_writev'] as const) {
-    proto[method] = function (this: Socket, ...args: unknown[]) {
-      n++;
-      return original[method].apply(this, args);
-    };
-  }
-  return {
-    count: () => n,
-    stop: () => Object.assign(proto, original),
-  };
 }
