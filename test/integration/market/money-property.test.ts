@@ -139,6 +139,34 @@ for (const kind of BACKENDS) {
       await creditPrincipal(t.node.store, { principal, amount });
       credited.set(principal, (credited.get(principal) ?? 0) + amount);
     };
+    /**
+     * Waits for a run to end. One that has not ended within a minute fails the sequence with its state
+     * (every run here takes well under a second), rather than hanging until the test's own timeout.
+     */
+    const settled = async (id: string) => {
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          Promise.all([
+            t.node.store.read.getExecution(id),
+            t.node.store.read.listSteps(id),
+            t.node.store.read.listJobs(id),
+          ]).then(([execution, steps, jobs]) => {
+            const state = {
+              status: execution?.status,
+              steps: steps.map((s) => `${s.stepId}:${s.status}`),
+              jobs: jobs.map((j) => `${j.stepId}#${j.attempt}:${j.status}`),
+            };
+            reject(new Error(`execution ${id} has not ended after 60 s: ${JSON.stringify(state)}`));
+          }, reject);
+        }, 60_000);
+      });
+      try {
+        await Promise.race([t.node.waitFor(id, 20), stuck]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     const activeSubscription = (listing: ListingName, buyer: string) =>
       t.node.store.read.findActiveSubscription(listings[listing].id, buyer, Date.now());
 
@@ -254,7 +282,7 @@ for (const kind of BACKENDS) {
             await attempt(async () => {
               const run = await subscriberRun(o.listing, subscriber(o.subscriber));
               started.push(run.id);
-              await t.node.waitFor(run.id, 20);
+              await settled(run.id);
             });
           return;
         case 'sub-cancel': {
@@ -264,7 +292,7 @@ for (const kind of BACKENDS) {
             started.push(run.id);
             await new Promise((resolve) => setTimeout(resolve, o.afterMs));
             await t.node.engine.cancel(run.id, `client:${buyer}`).catch(expectRefusal);
-            await t.node.waitFor(run.id, 20);
+            await settled(run.id);
           });
         }
         case 'run':
@@ -274,7 +302,7 @@ for (const kind of BACKENDS) {
               o.maxPrice === undefined ? {} : { maxPrice: o.maxPrice },
             );
             started.push(run.id);
-            await t.node.waitFor(run.id, 20);
+            await settled(run.id);
           });
         case 'cancel':
           return attempt(async () => {
@@ -282,7 +310,7 @@ for (const kind of BACKENDS) {
             started.push(run.id);
             await new Promise((resolve) => setTimeout(resolve, o.afterMs));
             await t.node.engine.cancel(run.id, `client:${o.buyer}`).catch(expectRefusal);
-            await t.node.waitFor(run.id, 20);
+            await settled(run.id);
           });
         case 'retry': {
           if (started.length === 0) return;
@@ -290,7 +318,7 @@ for (const kind of BACKENDS) {
           const execution = (await t.node.store.read.getExecution(id))!;
           return attempt(async () => {
             await t.node.engine.retry(id, execution.clientId);
-            await t.node.waitFor(id, 20);
+            await settled(id);
           });
         }
       }
