@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 
 /**
  * `npm test`: build (the integration tests start the built `verity`), then the test suite, with lint and
- * typecheck beside it. Those two are a minute and a half of one core each and wait for nothing, while the
- * suite's first minutes are mostly waiting (processes starting, leases expiring), so they run alongside
- * rather than before; their output is held back and printed after the suite's, so the two do not mix.
+ * typecheck beside it. Those two (about 75 s of one core together) need nothing the suite makes, so they
+ * run alongside rather than before it; their output is held back and printed after the suite's, so the
+ * two do not mix.
  * Any of them failing fails the command. `npm run lint` and `npm run typecheck` still run each alone.
  */
 

@@ -20,9 +20,11 @@ export function deriveZkPublicKey(privateKey: Uint8Array): { x: string; y: strin
 }
 
 const p = FIELD_MODULUS;
-// The twisted Edwards form a·x² + y² = 1 + d·x²·y² over the BN254 scalar field.
-const A = 168700n;
-const D = 168696n;
+/** Baby Jubjub as a twisted Edwards curve over the BN254 scalar field: a·x² + y² = 1 + d·x²·y². */
+export const BABYJUB_A = 168700n;
+export const BABYJUB_D = 168696n;
+const A = BABYJUB_A;
+const D = BABYJUB_D;
 const BASE8: Projective = [
   5299619240641551281634865583518297030282874472190772894086521144482721001553n,
   16950150798460657717958625567821834550301663161624707787222815936182638968203n,

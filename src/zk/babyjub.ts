@@ -3,7 +3,7 @@ import type { Eddsa } from 'circomlibjs';
 import { ZkError } from '../attest/zk/errors.js';
 import { FIELD_MODULUS, decimal, parseField } from '../attest/zk/fields.js';
 import { babyJubPool } from './babyjub-pool.js';
-import { deriveZkPublicKey } from './babyjub-public-key.js';
+import { BABYJUB_A as A, BABYJUB_D as D, deriveZkPublicKey } from './babyjub-public-key.js';
 import { importCircomlibjs } from './poseidon.js';
 
 /** A Baby Jubjub public key, coordinates as decimal strings. */
@@ -99,10 +99,6 @@ export async function verifyZkSignature(
     throw error;
   }
 }
-
-// Baby Jubjub as a twisted Edwards curve over the BN254 scalar field: a·x² + y² = 1 + d·x²·y².
-const A = 168700n;
-const D = 168696n;
 
 /**
  * Parses a public key from untrusted input (a registration, a stored row), naming what is wrong. The
