@@ -65,6 +65,12 @@ export interface NodeOptions {
   /** Period of the lease and deadline sweep. Default: 250 ms. */
   sweepIntervalMs: number;
   /**
+   * How often the sweeper looks for decisions no process is making (one that stopped between a commit and
+   * its decision) and makes them; a decision that fails three looks in a row fails its execution with
+   * `advance_failed`. Default: 5 s.
+   */
+  decisionSweepMs: number;
+  /**
    * How long an idle worker slot waits before asking the store again, for work queued by other processes.
    * Default: 500 ms on SQLite; 2 s on PostgreSQL, whose NOTIFY wakes idle slots at once (this is the safety net).
    */
@@ -126,6 +132,7 @@ export function resolveNodeOptions(options: NodeOptionsInput = {}): NodeOptions 
     executors: options.executors ?? defaultExecutors(),
     leaseMs: options.leaseMs ?? env.VERITY_LEASE_MS ?? 15_000,
     sweepIntervalMs: options.sweepIntervalMs ?? 250,
+    decisionSweepMs: options.decisionSweepMs ?? 5_000,
     // On PostgreSQL idle workers are woken by other replicas' NOTIFY; the poll is only the safety net.
     pollMs: options.pollMs ?? ((options.databaseUrl ?? env.VERITY_DATABASE_URL) ? 2000 : 500),
     sqliteSynchronous: options.sqliteSynchronous ?? env.VERITY_SQLITE_SYNC ?? 'normal',
@@ -263,6 +270,7 @@ export class VerityNode {
     this.engine.events.setMaxListeners(0);
     this.sweeper = new Sweeper(store, this.engine, this.coordinator, {
       intervalMs: options.sweepIntervalMs,
+      decisionsEveryMs: options.decisionSweepMs,
       now: Date.now,
       onError: (error) => options.onError(error, { during: 'sweep' }),
     });

@@ -10,10 +10,10 @@ export interface ZkConfig {
   registryDepth: number;
 }
 
-/** Production default: 8 steps per proof and a registry of up to 1,024 worker keys (about 128k constraints, 2^17 powers of tau). */
+/** Production default: 8 steps per proof and a registry of up to 1,024 worker keys (62,211 constraints, 2^16 powers of tau). */
 export const DEFAULT_ZK_CONFIG: ZkConfig = { batchSize: 8, registryDepth: 10 };
 
-/** The smallest configuration that still exercises every constraint: what CI sets up (about 13k constraints, 2^14). */
+/** The smallest configuration that still exercises every constraint: what CI sets up (6,334 constraints, 2^13). */
 export const TEST_ZK_CONFIG: ZkConfig = { batchSize: 1, registryDepth: 2 };
 
 export const MAX_BATCH_SIZE = 32;

@@ -8,7 +8,7 @@ import type { ZkConfig } from '../../attest/zk/circuit.js';
 import { artifactPaths } from '../config.js';
 import { ZkError } from '../../attest/zk/errors.js';
 import { readR1csHeader, requiredPower } from './binfile.js';
-import { circomVersion, compileCircuit, mainComponent } from './compile.js';
+import { CIRCOM_FLAGS, circomVersion, compileCircuit, mainComponent } from './compile.js';
 import { exists, randomHex, sha256File, writeAtomically, writeJsonAtomically } from './files.js';
 import { BEACON_ITERATIONS_EXP, check, generatePhase1, hex, importPhase1, ptauDirOf } from './phase1.js';
 import type { Phase1Result } from './phase1.js';
@@ -238,7 +238,7 @@ function checkBeacon(beacon: string): string {
 async function sourcesDigest(config: ZkConfig, circuitsDir: string): Promise<string> {
   const { circom2Version } = toolchain();
   const names = (await readdir(circuitsDir)).filter((n) => n.endsWith('.circom')).sort();
-  const parts = [`circom2 ${circom2Version}`, mainComponent(config)];
+  const parts = [`circom2 ${circom2Version} ${CIRCOM_FLAGS.join(' ')}`, mainComponent(config)];
   for (const name of names) parts.push(name, await readFile(join(circuitsDir, name), 'utf8'));
   return createHash('sha256').update(parts.join('\0')).digest('hex');
 }

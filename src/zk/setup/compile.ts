@@ -20,6 +20,15 @@ export function mainComponent(config: ZkConfig): string {
   ].join('\n');
 }
 
+/**
+ * Full constraint simplification: circom's default (--O1) keeps every linear constraint, --O2 substitutes
+ * them away. The constraint system is equivalent, and about half the size (the test circuit 13,050 → 6,334,
+ * the production one 127,578 → 62,211): one power of tau smaller (each power costs the ceremony about
+ * ×2.4), and a proof's work, which grows with the constraints, about halved. Part of the sources' digest,
+ * so a setup compiled with other flags is redone.
+ */
+export const CIRCOM_FLAGS = ['--O2'] as const;
+
 export interface CompileTarget {
   config: ZkConfig;
   /** The generated circuit.circom. */
@@ -42,7 +51,7 @@ export async function compileCircuit(target: CompileTarget, signal?: AbortSignal
   const out = tempPathFor(join(dir, 'compile'));
   await mkdir(out);
   try {
-    await runCircom([target.main, '--r1cs', '--wasm', '-o', out], [out], signal, target.circuitsDir);
+    await runCircom([target.main, '--r1cs', '--wasm', ...CIRCOM_FLAGS, '-o', out], [out], signal, target.circuitsDir);
     await rm(join(dir, 'circuit_js'), { recursive: true, force: true });
     await rename(join(out, 'circuit_js'), dirname(target.wasm));
     await rename(join(out, 'circuit.r1cs'), target.r1cs);

@@ -107,7 +107,7 @@ export async function generatePhase1(runner: StageRunner, options: GenerateOptio
       },
       {
         name: 'ptau-prepare',
-        title: `preparing phase 2 of powers of tau 2^${power} (this is the slow part: about ${prepareEstimate(power)} on 2 cores; 4 min at 2^14, 50 min at 2^17)`,
+        title: `preparing phase 2 of powers of tau 2^${power} (this is the slow part: about ${prepareEstimate(power)} on 2 cores)`,
         output: file('final'),
         run: async () => {
           await writeAtomically(file('final'), (temp) =>

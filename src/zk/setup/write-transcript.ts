@@ -5,6 +5,7 @@ import { jsonDigest } from '../../attest/digest.js';
 import { circuitId } from '../../attest/zk/circuit.js';
 import type { ZkConfig } from '../../attest/zk/circuit.js';
 import type { R1csHeader } from './binfile.js';
+import { CIRCOM_FLAGS } from './compile.js';
 import { sha256File } from './files.js';
 import type { CircuitState } from './state.js';
 import { toolchain } from './toolchain.js';
@@ -62,7 +63,7 @@ export async function buildTranscript(context: TranscriptContext, state: Circuit
     verificationKeyDigest: jsonDigest(context.verificationKey),
     versions: {
       snarkjs: tools.snarkjsVersion,
-      circom: `${context.circom} (circom2 ${tools.circom2Version})`,
+      circom: `${context.circom} (circom2 ${tools.circom2Version}, ${CIRCOM_FLAGS.join(' ')})`,
       node: process.version,
     },
     timings,

@@ -103,7 +103,11 @@ for (const kind of BACKENDS) {
         ...costly('buy-failing'),
         steps: [
           echo('a', { input_mappings: { cost: '120' } }),
-          echo('b', { depends_on: ['a'], model_requirements: { name: 'builtin/fail' } }),
+          echo('b', {
+            depends_on: ['a'],
+            model_requirements: { name: 'builtin/fail' },
+            retry_policy: { max_attempts: 1 },
+          }),
         ],
       };
       expect((await as(acme, 'POST', '/v1/workflows', failing)).status).toBe(201);

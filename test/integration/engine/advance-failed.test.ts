@@ -13,7 +13,8 @@ import { echo, sleepStep, transform, useTestNode } from '../../support/node.js';
  */
 for (const kind of BACKENDS) {
   describe.skipIf(!(await backendAvailable(kind)))(`an advance that keeps failing (${kind})`, () => {
-    const t = useTestNode(kind, 'advance-failed');
+    // The sweeper looks again every 300 ms rather than 5 s: three failed looks take a second, not fifteen.
+    const t = useTestNode(kind, 'advance-failed', { decisionSweepMs: 300 });
 
     it('fails the execution with advance_failed once its decision has failed a few times in a row', async () => {
       const execution = await t.start({
@@ -22,7 +23,7 @@ for (const kind of BACKENDS) {
           // Over 256 KiB of output: the worker stores it as a blob and the result names the blob.
           transform('big', "{ 'text': $pad('', 400000, 'y') }"),
           // Long enough that big's blob is gone before reader, which waits for gate too, is decided.
-          sleepStep('gate', 5_000),
+          sleepStep('gate', 2_000),
           // An expression (not a plain path) reads big's output, so deciding it reads the blob.
           echo('reader', { depends_on: ['big', 'gate'], input_mappings: { n: '$length(big.output.text)' } }),
         ],

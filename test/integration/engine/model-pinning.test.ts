@@ -47,7 +47,12 @@ for (const kind of BACKENDS) {
     let t: TestNode;
     const model = new DigestedModel();
     beforeAll(async () => {
-      t = await startTestNode(kind, 'model-pinning', { executors: [...defaultExecutors(), model], workers: 2 });
+      // A refused result leaves its job leased until the lease runs out: 3 s, not 15, before the step fails.
+      t = await startTestNode(kind, 'model-pinning', {
+        executors: [...defaultExecutors(), model],
+        workers: 2,
+        leaseMs: 3_000,
+      });
     });
     afterAll(() => t?.close());
 

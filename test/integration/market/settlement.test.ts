@@ -182,7 +182,11 @@ for (const kind of BACKENDS) {
     it('a failed run costs the buyer nothing, the publisher carries the compute; a retry settles only the difference', async () => {
       const { run } = await market(t, [
         costly('a', 100),
-        echo('b', { depends_on: ['a'], model_requirements: { name: 'builtin/fail' } }),
+        echo('b', {
+          depends_on: ['a'],
+          model_requirements: { name: 'builtin/fail' },
+          retry_policy: { max_attempts: 1 },
+        }),
       ]);
       await creditPrincipal(t.node.store, { principal: 'bob', amount: 5_000 });
       const execution = await run('bob');

@@ -28,7 +28,9 @@ const LEDGER_OK = { ok: true };
 
 const costly = (id: string, cost: number, extra: Record<string, unknown> = {}) =>
   echo(id, { input_mappings: { cost: String(cost) }, ...extra });
-const failing = (id: string) => echo(id, { model_requirements: { name: 'builtin/fail' } });
+// One attempt: the runs here fail for good, and the default retries would only add their backoff (3 s).
+const failing = (id: string) =>
+  echo(id, { model_requirements: { name: 'builtin/fail' }, retry_policy: { max_attempts: 1 } });
 
 async function subscriptionListing(
   t: TestNode,
@@ -202,10 +204,10 @@ for (const kind of BACKENDS) {
     });
 
     it('refuses to retry an included run past the quota: the execution it gave back is gone', async () => {
-      // Each run waits 5 s, then fails: long enough for the retry below to find the quota taken.
+      // Each run waits 2 s, then fails: long enough for the retry below to find the quota taken.
       const { listing, run, sub } = await subscriptionListing(
         t,
-        [sleepStep('wait', 5_000), { ...failing('a'), depends_on: ['wait'] }],
+        [sleepStep('wait', 2_000), { ...failing('a'), depends_on: ['wait'] }],
         { included_executions: 1, over_quota: 'refuse' },
       );
       await creditPrincipal(t.node.store, { principal: 'bob', amount: 20_000 });

@@ -40,7 +40,7 @@ describe('tampering with settlement statements', () => {
     });
     const failing = await listWorkflow(t, [
       cost('a', 100),
-      echo('b', { depends_on: ['a'], model_requirements: { name: 'builtin/fail' } }),
+      echo('b', { depends_on: ['a'], model_requirements: { name: 'builtin/fail' }, retry_policy: { max_attempts: 1 } }),
     ]);
     const runs = [await perExecution.run('bob'), await perUsage.run('bob'), await failing.run('bob')];
     for (const r of runs) await t.node.waitFor(r.id, 50);

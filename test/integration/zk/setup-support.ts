@@ -10,10 +10,10 @@ import { ensureTestZkArtifacts } from '../../support/zk-artifacts.js';
 import type { TestZkArtifacts } from '../../support/zk-artifacts.js';
 
 /**
- * What the setup test files share. The real test circuit's ceremony (2^14, minutes) is made once and
+ * What the setup test files share. The real test circuit's ceremony (2^13, minutes) is made once and
  * cached (useCachedCeremony); setup.test.ts checks what it produced. The ceremony's mechanics (an imported
  * phase 1, resuming, contributing, checking the chain) do not depend on the circuit, and each change to a
- * setup at 2^14 is minutes of CPU: they run on a stand-in circuit of 2^9 (tiny-circuit/, useTinyCeremony)
+ * setup at 2^13 is minutes of CPU: they run on a stand-in circuit of 2^9 (tiny-circuit/, useTinyCeremony)
  * through the same setupCircuit, in seconds, and need not wait for the cached ceremony.
  */
 export const MINUTES = 60_000;

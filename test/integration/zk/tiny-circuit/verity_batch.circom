@@ -2,7 +2,7 @@ pragma circom 2.1.0;
 
 // A stand-in for circuits/verity_batch.circom with the same template name and public inputs, for the
 // tests of the ceremony's mechanics (resume, contribute, imported phase 1): about 300 constraints, so a
-// domain of 2^9 and a whole ceremony in seconds, where the real test circuit needs 2^14 and minutes.
+// domain of 2^9 and a whole ceremony in seconds, where the real test circuit needs 2^13 and minutes.
 // It proves nothing about a batch: the real circuit's own ceremony is tested in setup.test.ts.
 template VerityBatch(B, depth) {
     signal input first;
