@@ -7,6 +7,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /**
  * @title VeritySettlement
@@ -26,8 +27,9 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
  * already paid reverts (`PayoutBelowPaid`): the chain never charges the buyer more than the latest signed
  * settlement says.
  *
- * An order funds one execution (the first one settled on it): the buyer's `maxAmount` bounds everything that
- * execution is ever paid, retries included, and a stolen attestor key cannot spread one order over many runs.
+ * An order funds one execution and an execution draws on one order (both bound by the first settlement): the
+ * buyer's `maxAmount` bounds everything that execution is ever paid, retries included, a stolen attestor key
+ * cannot spread one order over many runs, and an execution's revisions cannot be replayed against another order.
  */
 contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     using SafeERC20 for IERC20;
@@ -80,21 +82,22 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         Payout[] payouts;
     }
 
+    /// @dev One order's money and its execution's progress. The amounts and the revision share one slot (a
+    /// settlement updates them together); 112 bits hold 5·10^33 micro-units, far beyond any token's supply.
     struct Escrow {
-        uint256 deposited;
-        uint256 spent;
+        uint112 deposited;
+        /// What its settlements paid out (or, after `reclaim`, everything: nothing is left to spend).
+        uint112 spent;
+        /// The last settled revision of the execution this order funds.
+        uint32 lastRevision;
         /// The execution this order funds, set by its first settlement.
         bytes32 executionId;
-        bool reclaimed;
-    }
-
-    struct ExecutionState {
-        uint256 lastRevision;
-        uint256 paid;
     }
 
     mapping(bytes32 orderDigest => Escrow) public escrows;
-    mapping(bytes32 executionId => ExecutionState) public executions;
+    /// The order an execution draws on, set by its first settlement: one order per execution, one execution per order.
+    mapping(bytes32 executionId => bytes32 orderDigest) public executionOrder;
+    /// What each payee has been paid for an execution, over all its revisions.
     mapping(bytes32 executionId => mapping(address payee => uint256)) public paidTo;
 
     event Deposited(bytes32 indexed orderDigest, address indexed payer, uint256 amount);
@@ -112,6 +115,7 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     error InvalidOrderSignature(address signer, address payer);
     error SettlementNotForOrder();
     error OrderFundsOtherExecution(bytes32 executionId);
+    error ExecutionDrawsOnOtherOrder(bytes32 orderDigest);
     error OrderExpired(uint256 deadline);
     error OrderNotExpired(uint256 deadline);
     error RevisionAlreadySettled(uint256 revision, uint256 lastRevision);
@@ -120,7 +124,7 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     error OverMaxAmount(uint256 total, uint256 maxAmount);
     error InsufficientDeposit(uint256 needed, uint256 available);
     error NotPayer(address sender);
-    error AlreadyReclaimed();
+    error NothingToReclaim();
 
     constructor(address admin) EIP712("VeritySettlement", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -136,19 +140,18 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         if (block.timestamp > order.deadline) revert OrderExpired(order.deadline);
         bytes32 digest = hashOrder(order);
         Escrow storage escrow = escrows[digest];
-        if (escrow.reclaimed) revert AlreadyReclaimed();
         IERC20 token = IERC20(order.token);
         uint256 before = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 received = token.balanceOf(address(this)) - before;
-        escrow.deposited += received;
+        escrow.deposited = SafeCast.toUint112(escrow.deposited + received);
         emit Deposited(digest, order.payer, received);
     }
 
     /**
      * @notice Pays what a settlement still owes. Checks, in order: the attestor's role, the payer's signature,
      * that the settlement is for this order, the deadline, the replay rule, the order's binding to one
-     * execution, the payouts' order, the buyer's cap and the deposit.
+     * execution (and of the execution to one order), the payouts' order, the buyer's cap and the deposit.
      */
     function settle(
         Order calldata order,
@@ -170,9 +173,9 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         if (block.timestamp <= order.deadline) revert OrderNotExpired(order.deadline);
         bytes32 digest = hashOrder(order);
         Escrow storage escrow = escrows[digest];
-        if (escrow.reclaimed) revert AlreadyReclaimed();
-        escrow.reclaimed = true;
         uint256 rest = escrow.deposited - escrow.spent;
+        if (rest == 0) revert NothingToReclaim();
+        // Marked spent, not deleted: the execution binding and the revision stay, so nothing can replay.
         escrow.spent = escrow.deposited;
         IERC20(order.token).safeTransfer(order.payer, rest);
         emit Reclaimed(digest, order.payer, rest);
@@ -240,27 +243,32 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         if (block.timestamp > order.deadline) revert OrderExpired(order.deadline);
     }
 
-    /// The replay rule, the order's execution, the cap and the deposit; records the payments and returns what each payee is owed now.
+    /// The replay rule, the order and execution binding, the cap and the deposit; records the payments and returns what each payee is owed now.
     function _account(Order calldata order, bytes32 orderDigest, Settlement calldata s)
         private
         returns (uint256[] memory owed)
     {
-        ExecutionState storage execution = executions[s.executionId];
-        if (s.revision <= execution.lastRevision) revert RevisionAlreadySettled(s.revision, execution.lastRevision);
         Escrow storage escrow = escrows[orderDigest];
-        if (escrow.executionId == bytes32(0)) escrow.executionId = s.executionId;
-        else if (escrow.executionId != s.executionId) revert OrderFundsOtherExecution(escrow.executionId);
+        if (escrow.executionId == bytes32(0)) {
+            bytes32 bound = executionOrder[s.executionId];
+            if (bound != bytes32(0)) revert ExecutionDrawsOnOtherOrder(bound);
+            escrow.executionId = s.executionId;
+            executionOrder[s.executionId] = orderDigest;
+        } else if (escrow.executionId != s.executionId) {
+            revert OrderFundsOtherExecution(escrow.executionId);
+        }
+        if (s.revision <= escrow.lastRevision) revert RevisionAlreadySettled(s.revision, escrow.lastRevision);
 
         uint256 paidNow;
         (owed, paidNow) = _recordOwed(s);
-        uint256 total = execution.paid + paidNow;
+        // One order funds one execution, so what the order spent is what the execution was paid.
+        uint256 total = escrow.spent + paidNow;
         if (total > order.maxAmount) revert OverMaxAmount(total, order.maxAmount);
         uint256 available = escrow.deposited - escrow.spent;
         if (paidNow > available) revert InsufficientDeposit(paidNow, available);
 
-        escrow.spent += paidNow;
-        execution.paid = total;
-        execution.lastRevision = s.revision;
+        escrow.spent = uint112(total); // total <= deposited, a uint112
+        escrow.lastRevision = SafeCast.toUint32(s.revision);
         emit Settled(s.executionId, s.revision, s.receiptDigest, order.payer, total, paidNow);
     }
 

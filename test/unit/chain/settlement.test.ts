@@ -250,6 +250,31 @@ describe('VeritySettlement', () => {
     expect(await refusal(settlementFor({ executionId: 'exec-2' }))).toBe('OrderFundsOtherExecution');
   });
 
+  it("draws an execution's revisions on one order only (ExecutionDrawsOnOtherOrder)", async () => {
+    await settle(settlementFor());
+    // The same buyer's second order: revision 2 of exec-1 must not start afresh on it.
+    const second = orderMessage({
+      listingId: 'listing-ocr',
+      workflowDigest: WORKFLOW,
+      payer: f.accounts.payer.address,
+      token: f.usd.address,
+      maxAmount: MAX_AMOUNT,
+      deadline: order.deadline,
+      nonce: 2,
+    });
+    await f.chain.send(f.settlement, 'deposit', [second, DEPOSIT], f.accounts.payer.address);
+    const secondSig = await f.accounts.payer.signTypedData(orderTypedData(domain, second));
+    const onSecond = settlementMessage({
+      executionId: 'exec-1',
+      revision: 2,
+      receiptDigest: RECEIPT_2,
+      order: second,
+      orderDigest: hashTypedData(orderTypedData(domain, second)),
+      payouts: [{ payee: f.accounts.publisher.address, amount: 900_000n }],
+    });
+    expect(await refusal(onSecond, undefined, second, secondSig)).toBe('ExecutionDrawsOnOtherOrder');
+  });
+
   it('refuses unsorted or repeated payees (PayoutsNotSorted) and a lowered cumulative payout (PayoutBelowPaid)', async () => {
     const s = settlementFor();
     expect(await refusal({ ...s, payouts: [...s.payouts].reverse() })).toBe('PayoutsNotSorted');
@@ -274,7 +299,7 @@ describe('VeritySettlement', () => {
     expect(await balanceOf(f, f.usd, f.accounts.payer.address)).toBe(PAYER_FUNDS - 1_000_000n);
     expect(await balanceOf(f, f.usd, f.settlement.address)).toBe(0n);
     const again = await f.chain.call(f.settlement, 'reclaim', [order], f.accounts.stranger.address);
-    expect(again.reverted && again.errorName).toBe('AlreadyReclaimed');
+    expect(again.reverted && again.errorName).toBe('NothingToReclaim');
   });
 
   it('takes deposits only from the payer, before the deadline (NotPayer, OrderExpired)', async () => {
