@@ -68,7 +68,7 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     struct Settlement {
         /// keccak256 of the execution id's UTF-8.
         bytes32 executionId;
-        /// The receipt revision this settles; must exceed the last settled revision of the execution.
+        /// The receipt revision this settles; must exceed the last settled revision of the execution (and fit 32 bits).
         uint256 revision;
         /// The receipt's leaf in the transparency log (SHA-256 of its DSSE payload).
         bytes32 receiptDigest;
@@ -114,6 +114,7 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     error UnauthorizedAttestor(address signer);
     error InvalidOrderSignature(address signer, address payer);
     error SettlementNotForOrder();
+    error ZeroExecutionId();
     error OrderFundsOtherExecution(bytes32 executionId);
     error ExecutionDrawsOnOtherOrder(bytes32 orderDigest);
     error OrderExpired(uint256 deadline);
@@ -248,6 +249,8 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         private
         returns (uint256[] memory owed)
     {
+        // Zero marks an unbound order below, so it cannot be an execution's id (keccak256 of an id never is).
+        if (s.executionId == bytes32(0)) revert ZeroExecutionId();
         Escrow storage escrow = escrows[orderDigest];
         if (escrow.executionId == bytes32(0)) {
             bytes32 bound = executionOrder[s.executionId];

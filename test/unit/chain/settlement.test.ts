@@ -164,10 +164,17 @@ describe('VeritySettlement', () => {
     expect(await refusal(s, await attest(s, f.accounts.attestor, otherContract))).toBe('UnauthorizedAttestor');
   });
 
-  it('refuses an order signed for another chain id (InvalidOrderSignature)', async () => {
+  it('refuses an order signed for another chain id or another contract (InvalidOrderSignature)', async () => {
     const otherChain = verityDomain(SETTLEMENT_DOMAIN_NAME, f.chain.chainId + 1n, f.settlement.address);
     const foreignSig = await f.accounts.payer.signTypedData(orderTypedData(otherChain, order));
     expect(await refusal(settlementFor(), undefined, order, foreignSig)).toBe('InvalidOrderSignature');
+    const otherContract = verityDomain(SETTLEMENT_DOMAIN_NAME, f.chain.chainId, f.token.address);
+    const misdirectedSig = await f.accounts.payer.signTypedData(orderTypedData(otherContract, order));
+    expect(await refusal(settlementFor(), undefined, order, misdirectedSig)).toBe('InvalidOrderSignature');
+  });
+
+  it('refuses a zero execution id (ZeroExecutionId): zero marks an order no execution has drawn on', async () => {
+    expect(await refusal({ ...settlementFor(), executionId: `0x${'0'.repeat(64)}` })).toBe('ZeroExecutionId');
   });
 
   it('refuses a settlement signer without ATTESTOR_ROLE (UnauthorizedAttestor)', async () => {
