@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { encodeFunctionData, hashTypedData } from 'viem';
+import type { Hex } from 'viem';
+import {
+  SETTLEMENT_DOMAIN_NAME,
+  TOKEN_DOMAIN_NAME,
+  orderMessage,
+  orderTypedData,
+  receiptMintMessage,
+  receiptMintTypedData,
+  settlementMessage,
+  settlementTypedData,
+  verityDomain,
+} from '../../../src/chain/typed-data.js';
+import { chainFixture, testAccount } from '../../support/chain-fixture.js';
+
+/** Base and calldata gas of a transaction carrying `data` (EIP-2028 pricing, before EIP-7623's floor). */
+function intrinsicGas(data: Hex): bigint {
+  let gas = 21_000n;
+  for (let i = 2; i < data.length; i += 2) gas += data.slice(i, i + 2) === '00' ? 4n : 16n;
+  return gas;
+}
+
+// The figures this prints are the ones the report and docs/chain.md quote; the bounds catch a regression
+// (an extra storage slot per payout is 22,100 gas) without pinning the exact compiler output.
+describe('gas of settle and mintWithReceipt (in-process EVM, execution gas)', () => {
+  it('measures first and repeated calls', async () => {
+    const f = await chainFixture();
+    const rows: [string, bigint, bigint][] = [];
+
+    const tokenDomain = verityDomain(TOKEN_DOMAIN_NAME, f.chain.chainId, f.token.address);
+    for (const [label, receipt] of [
+      ['mintWithReceipt, new holder', 'a'.repeat(64)],
+      ['mintWithReceipt, holder with a balance', 'b'.repeat(64)],
+    ] as const) {
+      const m = receiptMintMessage({
+        receiptDigest: receipt,
+        executionId: 'exec-gas',
+        payee: f.accounts.worker.address,
+        amount: 1_000n,
+        deadline: f.chain.now + 60n,
+      });
+      const args = [m, await f.accounts.attestor.signTypedData(receiptMintTypedData(tokenDomain, m))] as const;
+      const { gasUsed } = await f.chain.send(f.token, 'mintWithReceipt', args, f.accounts.stranger.address);
+      rows.push([
+        label,
+        gasUsed,
+        intrinsicGas(encodeFunctionData({ abi: f.token.abi, functionName: 'mintWithReceipt', args })),
+      ]);
+    }
+
+    const domain = verityDomain(SETTLEMENT_DOMAIN_NAME, f.chain.chainId, f.settlement.address);
+    for (const [label, nonce, count] of [
+      ['settle, 1 payout', 1, 1],
+      ['settle, 3 payouts', 2, 3],
+    ] as const) {
+      const order = orderMessage({
+        listingId: 'listing-gas',
+        workflowDigest: 'f'.repeat(64),
+        payer: f.accounts.payer.address,
+        token: f.usd.address,
+        maxAmount: 10_000_000n,
+        deadline: f.chain.now + 3600n,
+        nonce,
+      });
+      await f.chain.send(f.settlement, 'deposit', [order, 10_000_000n], f.accounts.payer.address);
+      // Payees that hold no token yet, so revision 1 pays for their first balance as a real first payout would.
+      const payees = Array.from({ length: count }, (_, i) => testAccount(`gas payee ${nonce}.${i}`).address);
+      const orderSig = await f.accounts.payer.signTypedData(orderTypedData(domain, order));
+      const orderDigest = hashTypedData(orderTypedData(domain, order));
+      for (const revision of [1, 2]) {
+        const s = settlementMessage({
+          executionId: `exec-gas-${nonce}`,
+          revision,
+          receiptDigest: String(revision).repeat(64),
+          order,
+          orderDigest,
+          // Each revision raises every payee's cumulative amount, so each pays every payee again.
+          payouts: payees.map((payee) => ({ payee, amount: 100_000n * BigInt(revision) })),
+        });
+        const args = [order, orderSig, s, await f.accounts.attestor.signTypedData(settlementTypedData(domain, s))];
+        const { gasUsed } = await f.chain.send(f.settlement, 'settle', args, f.accounts.stranger.address);
+        const data = encodeFunctionData({ abi: f.settlement.abi, functionName: 'settle', args });
+        rows.push([
+          `${label}, revision ${revision}${revision === 1 ? ' (new payees)' : ''}`,
+          gasUsed,
+          intrinsicGas(data),
+        ]);
+      }
+    }
+
+    for (const [label, execution, intrinsic] of rows) {
+      console.log(`gas: ${label.padEnd(44)} execution ${execution}  + base and calldata ${intrinsic}`);
+    }
+    const gas = new Map(rows.map(([label, execution]) => [label, execution]));
+    expect(gas.get('mintWithReceipt, new holder')).toBeLessThan(130_000n);
+    expect(gas.get('settle, 1 payout, revision 1 (new payees)')).toBeLessThan(160_000n);
+    expect(gas.get('settle, 3 payouts, revision 1 (new payees)')).toBeLessThan(260_000n);
+  });
+});
