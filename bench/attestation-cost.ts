@@ -66,12 +66,18 @@ const pieces: [string, () => unknown][] = [
   ['worker: input and output digests', () => [jsonDigest(output), jsonDigest(output)]],
   ['worker: the statement, canonical JSON', () => statementBytes(stepStatement(predicate))],
   ['worker: Ed25519 signature', () => signer.sign(bytes)],
-  ['worker: all of it (envelope)', () => signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(stepStatement(predicate)), signer)],
+  [
+    'worker: all of it (envelope)',
+    () => signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(stepStatement(predicate)), signer),
+  ],
   ['coordinator: parse the envelope', () => received()],
   ['coordinator: Ed25519 verification', () => nodeVerifyEd25519(signer.publicKey, bytes, signature)],
   ['coordinator: payload and its digest', () => envelopeDigest(received())],
   ['coordinator: read the statement', () => readStatement(received(), STEP_PREDICATE_TYPE, stepPredicateSchema)],
-  ['coordinator: all of it (check)', () => checkStepAttestation(received(), signer.publicKey, expected, nodeVerifyEd25519)],
+  [
+    'coordinator: all of it (check)',
+    () => checkStepAttestation(received(), signer.publicKey, expected, nodeVerifyEd25519),
+  ],
 ];
 
 const ROUNDS = 7;
