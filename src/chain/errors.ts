@@ -7,6 +7,8 @@ export type ChainErrorCode =
   | 'not_payable'
   | 'order_mismatch'
   | 'invalid_key'
+  /** A settlement statement the coordinator's key did not sign, or that is no settlement statement. */
+  | 'untrusted_statement'
   /** A node refused or reverted a transaction or call; `context.errorName` is the contract's custom error. */
   | 'reverted'
   /** The node could not be reached or answered something that is not JSON-RPC. */

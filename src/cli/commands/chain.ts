@@ -10,6 +10,7 @@ import type { ChainAddresses, ChainStatus } from '../../chain/chain-client.js';
 import { ChainError } from '../../chain/errors.js';
 import { resolveNodeOptions } from '../../node/verity-node.js';
 import { CliError } from '../errors.js';
+import { publicKeyFile } from '../../keys/local-signer.js';
 import { parseSettleFile, parseUnits } from './chain-input.js';
 import { orderTypedData, receiptMintMessage, SETTLEMENT_DOMAIN_NAME, verityDomain } from '../../chain/typed-data.js';
 
@@ -104,15 +105,20 @@ export function registerChain(program: Command): void {
       chain
         .command('settle')
         .description("sign a settlement with the attestor key and submit it with the payer's signed order")
-        .requiredOption('--file <file>', 'JSON: { order, orderSignature, settlement } (see docs/chain.md)'),
+        .requiredOption(
+          '--file <file>',
+          'JSON: { order, orderSignature, settlement | statement + addresses } (docs/chain.md)',
+        ),
     ),
   ).action(async (flags: SenderFlags & { file: string }) => {
     const sender = senderAccount(flags);
     const attestor = loadOrCreateAttestorKey(attestorKeyFile(flags));
     const client = await ChainClient.connect(rpcUrl(flags));
     const { settlement } = deployment(flags, client.chainId);
-    const input = parseSettleFile(readInput(flags.file, '--file'), (order) =>
-      hashTypedData(orderTypedData(verityDomain(SETTLEMENT_DOMAIN_NAME, client.chainId, settlement), order)),
+    const input = await parseSettleFile(
+      readInput(flags.file, '--file'),
+      (order) => hashTypedData(orderTypedData(verityDomain(SETTLEMENT_DOMAIN_NAME, client.chainId, settlement), order)),
+      () => coordinatorPublicKey(flags),
     );
     const attestorSignature = await client.signSettlement(attestor, settlement, input.settlement);
     const result = await client.settle(
@@ -213,6 +219,15 @@ function senderAccount(flags: SenderFlags) {
   if (!flags.keyFile)
     throw new CliError('usage', '--key-file (or VERITY_CHAIN_KEY_FILE) must name the key of the account that sends');
   return loadPrivateKeyAccount(flags.keyFile);
+}
+
+/** The PEM beside the coordinator's key (VERITY_COORDINATOR_KEY_FILE, else in the data directory). */
+function coordinatorPublicKey(flags: ChainFlags): string {
+  const options = resolveNodeOptions({ ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }), executors: [] });
+  const file = publicKeyFile(options.coordinatorKeyFile);
+  if (!existsSync(file))
+    throw new CliError('usage', `--file: a statement needs the coordinator's public key, and ${file} does not exist`);
+  return readFileSync(file, 'utf8');
 }
 
 /** A status only reads: it does not create an attestor key where there is none. */

@@ -29,9 +29,14 @@ import {
   verityDomain,
 } from '../../../src/chain/typed-data.js';
 import type { OrderMessage } from '../../../src/chain/typed-data.js';
-import { startAnvil } from '../../support/anvil.js';
+import { freePort, startAnvil } from '../../support/anvil.js';
 import type { LocalNode } from '../../support/anvil.js';
 import { REPO } from '../../support/cli.js';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../../src/attest/dsse.js';
+import { settlementStatement } from '../../../src/attest/settlement/statement.js';
+import type { SettlementPredicate } from '../../../src/attest/settlement/statement.js';
+import { statementBytes } from '../../../src/attest/statement.js';
+import { loadOrCreateSigner } from '../../../src/keys/local-signer.js';
 
 /**
  * Verity's contracts on a real local node (anvil, a child process on 127.0.0.1) through JSON-RPC: the CLI
@@ -276,6 +281,58 @@ describe('verity chain over JSON-RPC (anvil)', () => {
     ]);
   }, 60_000);
 
+  it("settles the next revision from the coordinator's signed settlement statement", async () => {
+    const coordinator = loadOrCreateSigner(join(dataDir, 'keys', 'coordinator.key'));
+    const predicate: SettlementPredicate = {
+      executionId: 'exe_rpc',
+      revision: 2,
+      receiptDigest: 'e'.repeat(64),
+      listingId: 'lst_rpc',
+      buyer: 'alice',
+      publisher: 'acme',
+      verificationLevel: 'basic',
+      outcome: 'completed',
+      terms: {
+        model: 'per_execution',
+        executionPrice: 950_000,
+        subscriptionPrice: 0,
+        markupBps: 0,
+        maxPrice: null,
+        includedExecutions: 0,
+        overQuota: 'charge',
+        feeBps: 0,
+      },
+      buyerMaxPrice: null,
+      includedRun: false,
+      computeCost: 650_000,
+      price: 950_000,
+      fee: 0,
+      total: [
+        { account: 'alice', amount: -950_000, why: 'price' },
+        { account: 'worker:w1', amount: 650_000, why: 'compute' },
+        { account: 'acme', amount: 300_000, why: 'proceeds' },
+      ],
+      postings: [],
+      settledAt: '2026-12-06T00:00:00.000Z',
+    };
+    const { settlement: _, ...rest } = JSON.parse(readFileSync(settleFile, 'utf8')) as Record<string, unknown>;
+    const statementFile = join(dir, 'statement.json');
+    writeFileSync(
+      statementFile,
+      JSON.stringify({
+        ...rest,
+        statement: signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(settlementStatement(predicate)), coordinator),
+        addresses: { 'worker:w1': worker, acme: publisher },
+      }),
+    );
+    const run = await verity(['chain', 'settle', ...rpc(), '--file', statementFile, '--key-file', keyFiles.sender]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('settled revision 2: paid 50000 now, 950000 in all');
+    expect(await balance(usd, worker)).toBe(650_000n);
+    expect(await balance(usd, publisher)).toBe(300_000n);
+  }, 60_000);
+
   it("mint pays a receipt's reward once; the second is refused with ReceiptAlreadyMinted", async () => {
     const args = [
       'chain',
@@ -358,6 +415,34 @@ describe('verity chain over JSON-RPC (anvil)', () => {
     ]);
     expect(badAmount.code).toBe(2);
     expect(badAmount.stderr).toContain('--amount');
+  }, 60_000);
+});
+
+describe('verity chain without a node', () => {
+  it('a node that does not answer is a failure (exit 1) naming the URL, not a usage error', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const run = await verity(['chain', 'status', '--rpc', url, '--data-dir', dataDir, '--attestor', worker]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`the node at ${url} failed`);
+  }, 60_000);
+
+  it('addresses that hold no contract are refused as not deployed', async () => {
+    const run = await verity([
+      'chain',
+      'status',
+      '--rpc',
+      node.url,
+      '--data-dir',
+      dataDir,
+      '--attestor',
+      worker,
+      '--token',
+      worker,
+      '--settlement',
+      publisher,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`no contract at ${worker} on chain 1337`);
   }, 60_000);
 });
 
