@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { checkEnvelopeSignature } from '../attest/dsse.js';
-import type { Envelope } from '../attest/dsse.js';
 import { keyIdOf, publicKeyFromPem } from '../attest/keys.js';
 import { SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema } from '../attest/settlement/statement.js';
 import type { SettlementPredicate } from '../attest/settlement/statement.js';
@@ -27,7 +26,7 @@ export async function readSettlementEnvelope(
   if (!parsed.success) throw new ChainError('untrusted_statement', 'the statement is not a DSSE envelope');
   const publicKey = publicKeyFromPem(coordinatorPublicKeyPem);
   const keyId = keyIdOf(publicKey);
-  const signature = await checkEnvelopeSignature(parsed.data as Envelope, keyId, publicKey);
+  const signature = await checkEnvelopeSignature(parsed.data, keyId, publicKey);
   if (!signature.ok) {
     throw new ChainError(
       'untrusted_statement',
@@ -36,7 +35,7 @@ export async function readSettlementEnvelope(
     );
   }
   try {
-    return readStatement(parsed.data as Envelope, SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema).predicate;
+    return readStatement(parsed.data, SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema).predicate;
   } catch (error) {
     throw new ChainError(
       'untrusted_statement',
