@@ -23,16 +23,18 @@ const signature = z.string().refine((v) => isHex(v) && v.length === 132, 'must b
  * hashed), its signature, and what to pay: either a settlement (cumulative payouts per payee, as the escrow
  * expects), or the coordinator's signed settlement statement with the address of each account it pays.
  */
+const orderSchema = z.strictObject({
+  listingId: z.string().min(1),
+  workflowDigest: z.string(),
+  payer: z.string(),
+  token: z.string(),
+  maxAmount: units,
+  deadline: units,
+  nonce: units,
+});
+
 const SettleFile = z.strictObject({
-  order: z.strictObject({
-    listingId: z.string().min(1),
-    workflowDigest: z.string(),
-    payer: z.string(),
-    token: z.string(),
-    maxAmount: units,
-    deadline: units,
-    nonce: units,
-  }),
+  order: orderSchema,
   orderSignature: signature,
   settlement: z
     .strictObject({
@@ -47,6 +49,24 @@ const SettleFile = z.strictObject({
   /** The address each account the statement pays is paid at (principals have no addresses of their own yet). */
   addresses: z.record(z.string(), z.string()).optional(),
 });
+
+/** `sign-order` and `deposit --file`: the order of a settle file (or of any object with an `order`). */
+export function parseOrderFile(json: unknown): OrderMessage {
+  const parsed = z.object({ order: orderSchema }).safeParse(json);
+  if (!parsed.success) throw usageOf(parsed.error);
+  try {
+    return orderMessage(parsed.data.order);
+  } catch (error) {
+    if (error instanceof ChainError && error.code === 'invalid_value')
+      throw new CliError('usage', `--file: ${error.message}`);
+    throw error;
+  }
+}
+
+function usageOf(error: z.ZodError): CliError {
+  const issue = error.issues[0];
+  return new CliError('usage', `--file: ${issue?.path.join('.') || 'the file'}: ${issue?.message ?? 'invalid'}`);
+}
 
 export interface SettleInput {
   order: OrderMessage;
@@ -64,10 +84,7 @@ export async function parseSettleFile(
   coordinatorKey: () => string,
 ): Promise<SettleInput> {
   const parsed = SettleFile.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new CliError('usage', `--file: ${issue?.path.join('.') || 'the file'}: ${issue?.message ?? 'invalid'}`);
-  }
+  if (!parsed.success) throw usageOf(parsed.error);
   const { order: o, orderSignature, settlement: s, statement, addresses } = parsed.data;
   if ((s === undefined) === (statement === undefined))
     throw new CliError('usage', '--file: give either settlement or statement (with addresses), not both or neither');

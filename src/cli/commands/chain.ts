@@ -1,30 +1,34 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Option } from 'commander';
 import type { Command } from 'commander';
-import { getAddress, hashTypedData, isAddress, isHex } from 'viem';
-import type { Address, Hex } from 'viem';
-import { ATTESTOR_KEY_FILE, loadOrCreateAttestorKey, loadPrivateKeyAccount } from '../../chain/attestor-key.js';
+import type { Address } from 'viem';
+import { loadOrCreateAttestorKey } from '../../chain/attestor-key.js';
 import { ChainClient } from '../../chain/chain-client.js';
-import type { ChainAddresses, ChainStatus } from '../../chain/chain-client.js';
-import { ChainError } from '../../chain/errors.js';
+import type { ChainStatus } from '../../chain/chain-client.js';
+import { receiptMintMessage } from '../../chain/typed-data.js';
+import { publicKeyFile } from '../../keys/local-signer.js';
 import { resolveNodeOptions } from '../../node/verity-node.js';
 import { CliError } from '../errors.js';
-import { publicKeyFile } from '../../keys/local-signer.js';
-import { parseSettleFile, parseUnits } from './chain-input.js';
-import { orderTypedData, receiptMintMessage, SETTLEMENT_DOMAIN_NAME, verityDomain } from '../../chain/typed-data.js';
-
-interface ChainFlags {
-  rpc: string;
-  dataDir?: string;
-  json?: boolean;
-  token?: string;
-  settlement?: string;
-}
-
-interface SenderFlags extends ChainFlags {
-  keyFile?: string;
-}
+import {
+  address,
+  attestorKeyFile,
+  bigintsAsStrings,
+  bytes32,
+  dataDir,
+  deployment,
+  deploymentFile,
+  orderDigestOn,
+  readInput,
+  rpcUrl,
+  senderAccount,
+  units,
+  usage,
+  withChainOptions,
+  withSender,
+} from './chain-flags.js';
+import type { ChainFlags, SenderFlags } from './chain-flags.js';
+import { parseSettleFile } from './chain-input.js';
+import { registerChainPayer } from './chain-payer.js';
 
 /**
  * `verity chain`: Verity's contracts on an EVM chain over JSON-RPC. The coordinator's attestor key (secp256k1)
@@ -117,7 +121,7 @@ export function registerChain(program: Command): void {
     const { settlement } = deployment(flags, client.chainId);
     const input = await parseSettleFile(
       readInput(flags.file, '--file'),
-      (order) => hashTypedData(orderTypedData(verityDomain(SETTLEMENT_DOMAIN_NAME, client.chainId, settlement), order)),
+      (order) => orderDigestOn(client.chainId, settlement, order),
       () => coordinatorPublicKey(flags),
     );
     const attestorSignature = await client.signSettlement(attestor, settlement, input.settlement);
@@ -178,47 +182,8 @@ export function registerChain(program: Command): void {
       else console.log(`minted ${message.amount} to ${message.payee} (${transactionHash})`);
     },
   );
-}
 
-function withChainOptions(command: Command): Command {
-  return command
-    .requiredOption('--rpc <url>', "the chain's JSON-RPC endpoint (http:// or https://)")
-    .addOption(new Option('--data-dir <dir>', 'where local state lives').env('VERITY_DATA_DIR').default('.verity'))
-    .option('--token <address>', 'VerityToken (default: what `verity chain deploy` recorded for this chain)')
-    .option('--settlement <address>', 'VeritySettlement (default: what `verity chain deploy` recorded for this chain)')
-    .option('--json', 'print JSON');
-}
-
-function withSender(command: Command): Command {
-  return command.addOption(
-    new Option('--key-file <file>', 'the account that sends the transactions: 0x and 64 hex, mode 0600').env(
-      'VERITY_CHAIN_KEY_FILE',
-    ),
-  );
-}
-
-function rpcUrl(flags: ChainFlags): string {
-  if (!/^https?:\/\/\S+$/.test(flags.rpc)) throw new CliError('usage', `--rpc must be an http:// or https:// URL`);
-  return flags.rpc;
-}
-
-function dataDir(flags: ChainFlags): string {
-  return resolveNodeOptions({ ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }), executors: [] }).dataDir;
-}
-
-function attestorKeyFile(flags: ChainFlags): string {
-  return join(dataDir(flags), 'keys', ATTESTOR_KEY_FILE);
-}
-
-function deploymentFile(flags: ChainFlags, chainId: number): string {
-  return join(dataDir(flags), 'chain', `${chainId}.json`);
-}
-
-function senderAccount(flags: SenderFlags) {
-  // An empty VERITY_CHAIN_KEY_FILE is unset, as for every VERITY_* variable.
-  if (!flags.keyFile)
-    throw new CliError('usage', '--key-file (or VERITY_CHAIN_KEY_FILE) must name the key of the account that sends');
-  return loadPrivateKeyAccount(flags.keyFile);
+  registerChainPayer(chain);
 }
 
 /** The PEM beside the coordinator's key (VERITY_COORDINATOR_KEY_FILE, else in the data directory). */
@@ -236,58 +201,6 @@ function existingAttestor(flags: ChainFlags): Address {
   if (!existsSync(file))
     throw new CliError('usage', `no attestor key at ${file}: pass --attestor or run verity chain deploy first`);
   return loadOrCreateAttestorKey(file).address;
-}
-
-/** The addresses from the flags, else from this chain's deployment record. */
-function deployment(flags: ChainFlags, chainId: number): ChainAddresses {
-  let recorded: Partial<ChainAddresses> = {};
-  const file = deploymentFile(flags, chainId);
-  if (existsSync(file)) recorded = JSON.parse(readFileSync(file, 'utf8')) as ChainAddresses;
-  const token = flags.token ?? recorded.token;
-  const settlement = flags.settlement ?? recorded.settlement;
-  if (token === undefined || settlement === undefined)
-    throw new CliError(
-      'usage',
-      `nothing deployed on chain ${chainId} is recorded in ${file}: pass --token and --settlement`,
-    );
-  return { token: address(token, '--token'), settlement: address(settlement, '--settlement') };
-}
-
-function address(value: string, flag: string): Address {
-  if (!isAddress(value, { strict: false })) throw new CliError('usage', `${flag} must be an address, not "${value}"`);
-  return getAddress(value);
-}
-
-function bytes32(value: string, flag: string): Hex {
-  if (!isHex(value) || value.length !== 66) throw new CliError('usage', `${flag} must be 0x and 64 hex digits`);
-  return value;
-}
-
-function units(value: string, flag: string): bigint {
-  return usage(flag, () => parseUnits(value));
-}
-
-/** A ChainError about a value the user gave becomes a usage error naming where it came from. */
-function usage<T>(flag: string, run: () => T): T {
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof ChainError && error.code === 'invalid_value')
-      throw new CliError('usage', `${flag}: ${error.message}`);
-    throw error;
-  }
-}
-
-function readInput(file: string, flag: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new CliError('usage', `${flag}: cannot read JSON from ${file}: ${(error as Error).message}`);
-  }
-}
-
-function bigintsAsStrings(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 function printStatus(status: ChainStatus): void {

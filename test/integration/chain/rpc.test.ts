@@ -194,22 +194,58 @@ describe('verity chain over JSON-RPC (anvil)', () => {
     );
   }, 60_000);
 
-  it('a payer deposits and the CLI settles: the payees are paid and Settled is emitted', async () => {
-    await client.deposit(payer, deployed.settlement, order, 1_000_000n);
+  it('the payer signs and funds its order through the CLI with its own key', async () => {
+    const orderFile = join(dir, 'order.json');
+    const orderJson = {
+      listingId: 'lst_rpc',
+      workflowDigest: 'a'.repeat(64),
+      payer: payer.address,
+      token: usd,
+      maxAmount: '1000000',
+      deadline: Number(order.deadline),
+      nonce: 1,
+    };
+    writeFileSync(orderFile, JSON.stringify({ order: orderJson }));
+    const signed = await verity([
+      'chain',
+      'sign-order',
+      ...rpc(),
+      '--file',
+      orderFile,
+      '--key-file',
+      keyFiles.payer,
+      '--json',
+    ]);
+    expect(signed.stderr).toBe('');
+    expect(signed.code).toBe(0);
+    const { orderDigest: digest, orderSignature } = JSON.parse(signed.stdout) as {
+      orderDigest: Hex;
+      orderSignature: Hex;
+    };
+    expect(digest).toBe(orderDigest);
+    expect(orderSignature).toBe(await client.signOrder(payer, deployed.settlement, order));
+    expect(signed.stdout).not.toContain(keys.payer.slice(2));
+    const deposit = await verity([
+      'chain',
+      'deposit',
+      ...rpc(),
+      '--file',
+      orderFile,
+      '--amount',
+      '1000000',
+      '--key-file',
+      keyFiles.payer,
+    ]);
+    expect(deposit.stderr).toBe('');
+    expect(deposit.code).toBe(0);
+    expect(deposit.stdout).toContain(`deposited 1000000 for order ${orderDigest}`);
+    expect(await balance(usd, deployed.settlement)).toBe(1_000_000n);
     settleFile = join(dir, 'settle.json');
     writeFileSync(
       settleFile,
       JSON.stringify({
-        order: {
-          listingId: 'lst_rpc',
-          workflowDigest: 'a'.repeat(64),
-          payer: payer.address,
-          token: usd,
-          maxAmount: '1000000',
-          deadline: Number(order.deadline),
-          nonce: 1,
-        },
-        orderSignature: await client.signOrder(payer, deployed.settlement, order),
+        order: orderJson,
+        orderSignature,
         settlement: {
           executionId: 'exe_rpc',
           revision: 1,
@@ -221,6 +257,9 @@ describe('verity chain over JSON-RPC (anvil)', () => {
         },
       }),
     );
+  }, 60_000);
+
+  it('the CLI settles with the attestor key: the payees are paid and Settled is emitted', async () => {
     const run = await verity([
       'chain',
       'settle',
