@@ -16,7 +16,8 @@ const envelopeSchema = z.strictObject({
  * The predicate of a signed settlement statement (the `envelope` of a settlement as `verity market run --json`
  * or the API shows it to the buyer), once the coordinator's key is checked to have signed it. The attestor
  * signs on-chain payouts only for statements its own coordinator issued: without this check whoever hands
- * the CLI a file would choose who the escrow pays. Throws ChainError('untrusted_statement').
+ * the CLI a file would choose which accounts the escrow pays and how much (the accounts' addresses are still
+ * the caller's word until principals bind addresses). Throws ChainError('untrusted_statement').
  */
 export async function readSettlementEnvelope(
   envelope: unknown,
