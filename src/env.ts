@@ -38,6 +38,7 @@ import { VerityError } from './errors.js';
  * | `VERITY_MODELS_CONFIG` | a file | none | the hosted models an in-process worker serves (also `--models-config`) |
  * | `VERITY_SERVER` | a URL | none | the server a CLI command works against (also `--server`) |
  * | `VERITY_API_KEY` | an API key | none | the key for `VERITY_SERVER` (also `--api-key`, `--key`) |
+ * | `VERITY_CHAIN_KEY_FILE` | a file | none | the secp256k1 key (0x-hex, mode 0600) that sends `verity chain` transactions (also `--key-file`) |
  *
  * `VERITY_SNARKJS` is no setting: the prover pool hands it to its own child processes. The tests and the
  * benchmarks read a few of their own (`VERITY_TEST_DATABASE_URL`, `VERITY_CHROMIUM`, `VERITY_PYTHON`, `VERITY_BENCH_*`).
@@ -141,6 +142,7 @@ export const VERITY_ENV = {
   VERITY_MODELS_CONFIG: text,
   VERITY_SERVER: text,
   VERITY_API_KEY: text,
+  VERITY_CHAIN_KEY_FILE: text,
 } as const satisfies Record<`VERITY_${string}`, Kind<unknown>>;
 
 export type EnvName = keyof typeof VERITY_ENV;

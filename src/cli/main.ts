@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { VerityError, describeError } from '../errors.js';
 import { WorkflowError } from '../workflow/errors.js';
 import { registerBlobs } from './commands/blobs.js';
+import { registerChain } from './commands/chain.js';
 import { registerControl } from './commands/control.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerKeys } from './commands/keys.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerBlobs(program);
   registerServe(program);
   registerZk(program);
+  registerChain(program);
   return program;
 }
 

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { checkEnvelopeSignature } from '../attest/dsse.js';
+import { keyIdOf, publicKeyFromPem } from '../attest/keys.js';
+import { SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema } from '../attest/settlement/statement.js';
+import type { SettlementPredicate } from '../attest/settlement/statement.js';
+import { readStatement } from '../attest/statement.js';
+import { ChainError } from './errors.js';
+
+const envelopeSchema = z.strictObject({
+  payloadType: z.string(),
+  payload: z.string(),
+  signatures: z.array(z.strictObject({ keyid: z.string(), sig: z.string() })),
+});
+
+/**
+ * The predicate of a signed settlement statement (the `envelope` of a settlement as `verity market run --json`
+ * or the API shows it to the buyer), once the coordinator's key is checked to have signed it. The attestor
+ * signs on-chain payouts only for statements its own coordinator issued: without this check whoever hands
+ * the CLI a file would choose which accounts the escrow pays and how much (the accounts' addresses are still
+ * the caller's word until principals bind addresses). Throws ChainError('untrusted_statement').
+ */
+export async function readSettlementEnvelope(
+  envelope: unknown,
+  coordinatorPublicKeyPem: string,
+): Promise<SettlementPredicate> {
+  const parsed = envelopeSchema.safeParse(envelope);
+  if (!parsed.success) throw new ChainError('untrusted_statement', 'the statement is not a DSSE envelope');
+  const publicKey = publicKeyFromPem(coordinatorPublicKeyPem);
+  const keyId = keyIdOf(publicKey);
+  const signature = await checkEnvelopeSignature(parsed.data, keyId, publicKey);
+  if (!signature.ok) {
+    throw new ChainError(
+      'untrusted_statement',
+      `the statement is not signed by this coordinator's key ${keyId}: ${signature.reason}`,
+      { context: { keyId } },
+    );
+  }
+  try {
+    return readStatement(parsed.data, SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema).predicate;
+  } catch (error) {
+    throw new ChainError(
+      'untrusted_statement',
+      `the envelope is not a settlement statement: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

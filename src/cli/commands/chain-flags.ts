@@ -1,0 +1,126 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { getAddress, hashTypedData, isAddress, isHex } from 'viem';
+import type { Address, Hex } from 'viem';
+import { ATTESTOR_KEY_FILE, loadPrivateKeyAccount } from '../../chain/attestor-key.js';
+import type { ChainAddresses } from '../../chain/chain-client.js';
+import { ChainError } from '../../chain/errors.js';
+import { orderTypedData, SETTLEMENT_DOMAIN_NAME, verityDomain } from '../../chain/typed-data.js';
+import type { OrderMessage } from '../../chain/typed-data.js';
+import { resolveNodeOptions } from '../../node/verity-node.js';
+import { CliError } from '../errors.js';
+import { parseUnits } from './chain-input.js';
+
+/** The flags and checks every `verity chain` command shares. */
+
+export interface ChainFlags {
+  rpc: string;
+  dataDir?: string;
+  json?: boolean;
+  token?: string;
+  settlement?: string;
+}
+
+export interface SenderFlags extends ChainFlags {
+  keyFile?: string;
+}
+
+export function withChainOptions(command: Command): Command {
+  return command
+    .requiredOption('--rpc <url>', "the chain's JSON-RPC endpoint (http:// or https://)")
+    .addOption(new Option('--data-dir <dir>', 'where local state lives').env('VERITY_DATA_DIR').default('.verity'))
+    .option('--token <address>', 'VerityToken (default: what `verity chain deploy` recorded for this chain)')
+    .option('--settlement <address>', 'VeritySettlement (default: what `verity chain deploy` recorded for this chain)')
+    .option('--json', 'print JSON');
+}
+
+export function withSender(command: Command): Command {
+  return command.addOption(
+    new Option('--key-file <file>', 'the account that sends the transactions: 0x and 64 hex, mode 0600').env(
+      'VERITY_CHAIN_KEY_FILE',
+    ),
+  );
+}
+
+export function rpcUrl(flags: ChainFlags): string {
+  if (!/^https?:\/\/\S+$/.test(flags.rpc)) throw new CliError('usage', `--rpc must be an http:// or https:// URL`);
+  return flags.rpc;
+}
+
+export function dataDir(flags: ChainFlags): string {
+  return resolveNodeOptions({ ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }), executors: [] }).dataDir;
+}
+
+export function attestorKeyFile(flags: ChainFlags): string {
+  return join(dataDir(flags), 'keys', ATTESTOR_KEY_FILE);
+}
+
+export function deploymentFile(flags: ChainFlags, chainId: number): string {
+  return join(dataDir(flags), 'chain', `${chainId}.json`);
+}
+
+export function senderAccount(flags: SenderFlags) {
+  // An empty VERITY_CHAIN_KEY_FILE is unset, as for every VERITY_* variable.
+  if (!flags.keyFile)
+    throw new CliError('usage', '--key-file (or VERITY_CHAIN_KEY_FILE) must name the key of the account that sends');
+  return loadPrivateKeyAccount(flags.keyFile);
+}
+
+/** The addresses from the flags, else from this chain's deployment record. */
+export function deployment(flags: ChainFlags, chainId: number): ChainAddresses {
+  let recorded: Partial<ChainAddresses> = {};
+  const file = deploymentFile(flags, chainId);
+  if (existsSync(file)) recorded = JSON.parse(readFileSync(file, 'utf8')) as ChainAddresses;
+  const token = flags.token ?? recorded.token;
+  const settlement = flags.settlement ?? recorded.settlement;
+  if (token === undefined || settlement === undefined)
+    throw new CliError(
+      'usage',
+      `nothing deployed on chain ${chainId} is recorded in ${file}: pass --token and --settlement`,
+    );
+  return { token: address(token, '--token'), settlement: address(settlement, '--settlement') };
+}
+
+export function address(value: string, flag: string): Address {
+  if (!isAddress(value, { strict: false })) throw new CliError('usage', `${flag} must be an address, not "${value}"`);
+  return getAddress(value);
+}
+
+export function bytes32(value: string, flag: string): Hex {
+  if (!isHex(value) || value.length !== 66) throw new CliError('usage', `${flag} must be 0x and 64 hex digits`);
+  return value;
+}
+
+export function units(value: string, flag: string): bigint {
+  return usage(flag, () => parseUnits(value));
+}
+
+/** A ChainError about a value the user gave becomes a usage error naming where it came from. */
+export function usage<T>(flag: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof ChainError && error.code === 'invalid_value')
+      throw new CliError('usage', `${flag}: ${error.message}`);
+    throw error;
+  }
+}
+
+export function readInput(file: string, flag: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new CliError('usage', `${flag}: cannot read JSON from ${file}: ${(error as Error).message}`);
+  }
+}
+
+export function bigintsAsStrings(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/** An order's EIP-712 digest for the escrow at `settlement` on chain `chainId`: what the payer signs. */
+export function orderDigestOn(chainId: number, settlement: Address, order: OrderMessage): Hex {
+  return hashTypedData(orderTypedData(verityDomain(SETTLEMENT_DOMAIN_NAME, chainId, settlement), order));
+}

@@ -1,0 +1,509 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPublicClient,
+  createWalletClient,
+  erc20Abi,
+  getAddress,
+  hashTypedData,
+  http,
+  keccak256,
+  parseEventLogs,
+  stringToBytes,
+} from 'viem';
+import type { Address, Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { PrivateKeyAccount } from 'viem/accounts';
+import { ChainClient, settlementAbi } from '../../../src/chain/chain-client.js';
+import { compileContracts } from '../../../src/chain/compile.js';
+import { ChainError } from '../../../src/chain/errors.js';
+import {
+  orderMessage,
+  orderTypedData,
+  settlementMessage,
+  settlementTypedData,
+  SETTLEMENT_DOMAIN_NAME,
+  verityDomain,
+} from '../../../src/chain/typed-data.js';
+import type { OrderMessage } from '../../../src/chain/typed-data.js';
+import { freePort, startAnvil } from '../../support/anvil.js';
+import type { LocalNode } from '../../support/anvil.js';
+import { REPO } from '../../support/cli.js';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../../src/attest/dsse.js';
+import { settlementStatement } from '../../../src/attest/settlement/statement.js';
+import type { SettlementPredicate } from '../../../src/attest/settlement/statement.js';
+import { statementBytes } from '../../../src/attest/statement.js';
+import { loadOrCreateSigner } from '../../../src/keys/local-signer.js';
+
+/**
+ * Verity's contracts on a real local node (anvil, a child process on 127.0.0.1) through JSON-RPC: the CLI
+ * deploys, reports and settles, and the client deposits, as a coordinator and a payer would on a real chain.
+ */
+
+const ENTRY = join(REPO, 'test', 'support', 'verity-tsx.ts');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI from source through tsx (this part needs no `dist/`). */
+function verity(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+    cwd: REPO,
+    env: { ...withoutChainKey(process.env), NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The tests name the sender's key with --key-file: one in the developer's environment must not stand in. */
+function withoutChainKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { VERITY_CHAIN_KEY_FILE: _, ...rest } = env;
+  return rest;
+}
+
+function key(label: string): Hex {
+  return keccak256(stringToBytes(`verity rpc test ${label}`));
+}
+
+const keys = {
+  deployer: key('deployer'),
+  sender: key('sender'),
+  payer: key('payer'),
+};
+const worker = privateKeyToAccount(key('worker')).address;
+const publisher = privateKeyToAccount(key('publisher')).address;
+
+let node: LocalNode;
+let dir: string;
+let dataDir: string;
+let keyFiles: Record<keyof typeof keys, string>;
+let payer: PrivateKeyAccount;
+let client: ChainClient;
+
+beforeAll(async () => {
+  node = await startAnvil();
+  dir = mkdtempSync(join(tmpdir(), 'verity-chain-rpc-'));
+  dataDir = join(dir, 'data');
+  keyFiles = {} as typeof keyFiles;
+  for (const [name, value] of Object.entries(keys) as [keyof typeof keys, Hex][]) {
+    keyFiles[name] = join(dir, `${name}.key`);
+    writeFileSync(keyFiles[name], `${value}\n`, { mode: 0o600 });
+    await node.fund(privateKeyToAccount(value).address, 10n ** 20n);
+  }
+  payer = privateKeyToAccount(keys.payer);
+  client = await ChainClient.connect(node.url);
+}, 60_000);
+
+afterAll(async () => {
+  await node?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const rpc = () => ['--rpc', node.url, '--data-dir', dataDir];
+
+describe('verity chain over JSON-RPC (anvil)', () => {
+  let deployed: { chainId: number; token: Address; settlement: Address; attestor: Address; admin: Address };
+  let usd: Address;
+  let order: OrderMessage;
+  let orderDigest: Hex;
+  let settleFile: string;
+
+  it('deploy puts both contracts on chain, appoints a new attestor key and never prints a key', async () => {
+    const run = await verity([
+      'chain',
+      'deploy',
+      ...rpc(),
+      '--key-file',
+      keyFiles.deployer,
+      '--reward-cap',
+      '1000000',
+      '--mint-budget',
+      '5000000',
+      '--json',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    deployed = JSON.parse(run.stdout) as typeof deployed;
+    expect(deployed.chainId).toBe(1337);
+    expect(deployed.admin).toBe(privateKeyToAccount(keys.deployer).address);
+    const attestorKeyFile = join(dataDir, 'keys', 'attestor.key');
+    expect(statSync(attestorKeyFile).mode & 0o777).toBe(0o600);
+    const attestorKey = readFileSync(attestorKeyFile, 'utf8').trim() as Hex;
+    expect(deployed.attestor).toBe(privateKeyToAccount(attestorKey).address);
+    for (const secret of [attestorKey, keys.deployer]) expect(run.stdout).not.toContain(secret.slice(2));
+    expect(JSON.parse(readFileSync(join(dataDir, 'chain', '1337.json'), 'utf8'))).toEqual(deployed);
+  }, 60_000);
+
+  it('status prints the recorded addresses and that the attestor holds ATTESTOR_ROLE on both', async () => {
+    const json = await verity(['chain', 'status', ...rpc(), '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      chainId: 1337,
+      addresses: { token: deployed.token, settlement: deployed.settlement },
+      attestor: { address: deployed.attestor, onToken: true, onSettlement: true },
+    });
+    const text = await verity(['chain', 'status', ...rpc()]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(deployed.settlement);
+    expect(text.stdout).toContain('ATTESTOR_ROLE   token: yes, settlement: yes');
+    // Someone else's address does not hold it.
+    const other = await verity(['chain', 'status', ...rpc(), '--attestor', worker, '--json']);
+    expect(JSON.parse(other.stdout)).toMatchObject({ attestor: { onToken: false, onSettlement: false } });
+  }, 60_000);
+
+  it("the contract's hashOrder and hashSettlement over RPC equal viem's EIP-712 digests", async () => {
+    usd = await deployTestToken();
+    order = orderMessage({
+      listingId: 'lst_rpc',
+      workflowDigest: 'a'.repeat(64),
+      payer: payer.address,
+      token: usd,
+      maxAmount: 1_000_000,
+      deadline: Math.floor(Date.now() / 1000) + 3600,
+      nonce: 1,
+    });
+    const domain = verityDomain(SETTLEMENT_DOMAIN_NAME, 1337, deployed.settlement);
+    orderDigest = hashTypedData(orderTypedData(domain, order));
+    expect(await client.hashOrder(deployed.settlement, order)).toBe(orderDigest);
+    const message = settlementMessage({
+      executionId: 'exe_rpc',
+      revision: 1,
+      receiptDigest: 'b'.repeat(64),
+      order,
+      orderDigest,
+      payouts: [
+        { payee: worker, amount: 600_000 },
+        { payee: publisher, amount: 300_000 },
+      ],
+    });
+    expect(await client.hashSettlement(deployed.settlement, message)).toBe(
+      hashTypedData(settlementTypedData(domain, message)),
+    );
+  }, 60_000);
+
+  it('the payer signs and funds its order through the CLI with its own key', async () => {
+    const orderFile = join(dir, 'order.json');
+    const orderJson = {
+      listingId: 'lst_rpc',
+      workflowDigest: 'a'.repeat(64),
+      payer: payer.address,
+      token: usd,
+      maxAmount: '1000000',
+      deadline: Number(order.deadline),
+      nonce: 1,
+    };
+    writeFileSync(orderFile, JSON.stringify({ order: orderJson }));
+    const signed = await verity([
+      'chain',
+      'sign-order',
+      ...rpc(),
+      '--file',
+      orderFile,
+      '--key-file',
+      keyFiles.payer,
+      '--json',
+    ]);
+    expect(signed.stderr).toBe('');
+    expect(signed.code).toBe(0);
+    const { orderDigest: digest, orderSignature } = JSON.parse(signed.stdout) as {
+      orderDigest: Hex;
+      orderSignature: Hex;
+    };
+    expect(digest).toBe(orderDigest);
+    expect(orderSignature).toBe(await client.signOrder(payer, deployed.settlement, order));
+    expect(signed.stdout).not.toContain(keys.payer.slice(2));
+    const deposit = await verity([
+      'chain',
+      'deposit',
+      ...rpc(),
+      '--file',
+      orderFile,
+      '--amount',
+      '1000000',
+      '--key-file',
+      keyFiles.payer,
+    ]);
+    expect(deposit.stderr).toBe('');
+    expect(deposit.code).toBe(0);
+    expect(deposit.stdout).toContain(`deposited 1000000 for order ${orderDigest}`);
+    expect(await balance(usd, deployed.settlement)).toBe(1_000_000n);
+    settleFile = join(dir, 'settle.json');
+    writeFileSync(
+      settleFile,
+      JSON.stringify({
+        order: orderJson,
+        orderSignature,
+        settlement: {
+          executionId: 'exe_rpc',
+          revision: 1,
+          receiptDigest: 'b'.repeat(64),
+          payouts: [
+            { payee: worker, amount: 600_000 },
+            { payee: publisher, amount: '300000' },
+          ],
+        },
+      }),
+    );
+  }, 60_000);
+
+  it('the CLI settles with the attestor key: the payees are paid and Settled is emitted', async () => {
+    const run = await verity([
+      'chain',
+      'settle',
+      ...rpc(),
+      '--file',
+      settleFile,
+      '--key-file',
+      keyFiles.sender,
+      '--json',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { transactionHash: Hex; settled: Record<string, string> };
+    expect(result.settled).toMatchObject({ revision: '1', total: '900000', paidNow: '900000' });
+    expect(await balance(usd, worker)).toBe(600_000n);
+    expect(await balance(usd, publisher)).toBe(300_000n);
+    expect(await balance(usd, deployed.settlement)).toBe(100_000n);
+    // The event as the node's own receipt has it, not as the CLI decoded it.
+    const reader = createPublicClient({ transport: http(node.url) });
+    const receipt = await reader.getTransactionReceipt({ hash: result.transactionHash });
+    const [settled] = parseEventLogs({ abi: settlementAbi(), logs: receipt.logs, eventName: 'Settled' });
+    expect(settled?.args).toMatchObject({
+      executionId: keccak256(stringToBytes('exe_rpc')),
+      revision: 1n,
+      receiptDigest: `0x${'b'.repeat(64)}`,
+      payer: payer.address,
+      total: 900_000n,
+      paidNow: 900_000n,
+    });
+  }, 60_000);
+
+  it('a replayed revision is refused with RevisionAlreadySettled (exit 1) and pays nothing', async () => {
+    const run = await verity(['chain', 'settle', ...rpc(), '--file', settleFile, '--key-file', keyFiles.sender]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('RevisionAlreadySettled(1, 1)');
+    expect(await balance(usd, worker)).toBe(600_000n);
+  }, 60_000);
+
+  it("status shows the order's escrow and the balances", async () => {
+    const run = await verity([
+      'chain',
+      'status',
+      ...rpc(),
+      '--order-digest',
+      orderDigest,
+      '--account',
+      worker,
+      '--erc20',
+      usd,
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    const status = JSON.parse(run.stdout) as { escrow: unknown; balances: unknown[] };
+    expect(status.escrow).toMatchObject({ deposited: '1000000', spent: '900000', lastRevision: 1 });
+    expect(status.balances).toEqual([
+      { account: worker, token: deployed.token, balance: '0' },
+      { account: worker, token: usd, balance: '600000' },
+    ]);
+  }, 60_000);
+
+  it("settles the next revision from the coordinator's signed settlement statement", async () => {
+    const coordinator = loadOrCreateSigner(join(dataDir, 'keys', 'coordinator.key'));
+    const predicate: SettlementPredicate = {
+      executionId: 'exe_rpc',
+      revision: 2,
+      receiptDigest: 'e'.repeat(64),
+      listingId: 'lst_rpc',
+      buyer: 'alice',
+      publisher: 'acme',
+      verificationLevel: 'basic',
+      outcome: 'completed',
+      terms: {
+        model: 'per_execution',
+        executionPrice: 950_000,
+        subscriptionPrice: 0,
+        markupBps: 0,
+        maxPrice: null,
+        includedExecutions: 0,
+        overQuota: 'charge',
+        feeBps: 0,
+      },
+      buyerMaxPrice: null,
+      includedRun: false,
+      computeCost: 650_000,
+      price: 950_000,
+      fee: 0,
+      total: [
+        { account: 'alice', amount: -950_000, why: 'price' },
+        { account: 'worker:w1', amount: 650_000, why: 'compute' },
+        { account: 'acme', amount: 300_000, why: 'proceeds' },
+      ],
+      postings: [],
+      settledAt: '2026-12-06T00:00:00.000Z',
+    };
+    const { settlement: _, ...rest } = JSON.parse(readFileSync(settleFile, 'utf8')) as Record<string, unknown>;
+    const statementFile = join(dir, 'statement.json');
+    writeFileSync(
+      statementFile,
+      JSON.stringify({
+        ...rest,
+        statement: signEnvelope(IN_TOTO_PAYLOAD_TYPE, statementBytes(settlementStatement(predicate)), coordinator),
+        addresses: { 'worker:w1': worker, acme: publisher },
+      }),
+    );
+    const run = await verity(['chain', 'settle', ...rpc(), '--file', statementFile, '--key-file', keyFiles.sender]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('settled revision 2: paid 50000 now, 950000 in all');
+    expect(await balance(usd, worker)).toBe(650_000n);
+    expect(await balance(usd, publisher)).toBe(300_000n);
+  }, 60_000);
+
+  it("mint pays a receipt's reward once; the second is refused with ReceiptAlreadyMinted", async () => {
+    const args = [
+      'chain',
+      'mint',
+      ...rpc(),
+      '--receipt-digest',
+      'c'.repeat(64),
+      '--execution',
+      'exe_rpc',
+      '--payee',
+      worker,
+      '--amount',
+      '250000',
+    ];
+    // The sender's key from the environment the first time, from the flag the second.
+    const first = await verity(args, { VERITY_CHAIN_KEY_FILE: keyFiles.sender });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(await balance(deployed.token, worker)).toBe(250_000n);
+    const again = await verity([...args, '--key-file', keyFiles.sender]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('ReceiptAlreadyMinted');
+    expect(await balance(deployed.token, worker)).toBe(250_000n);
+  }, 60_000);
+
+  it('a settlement signed by a key without ATTESTOR_ROLE comes back as ChainError naming UnauthorizedAttestor', async () => {
+    const message = settlementMessage({
+      executionId: 'exe_rpc',
+      revision: 2,
+      receiptDigest: 'd'.repeat(64),
+      order,
+      orderDigest,
+      payouts: [{ payee: worker, amount: 700_000 }],
+    });
+    const stranger = privateKeyToAccount(key('stranger'));
+    const error = await client
+      .settle(
+        privateKeyToAccount(keys.sender),
+        deployed.settlement,
+        order,
+        await client.signOrder(payer, deployed.settlement, order),
+        message,
+        await client.signSettlement(stranger, deployed.settlement, message),
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChainError);
+    expect((error as ChainError).code).toBe('reverted');
+    expect((error as ChainError).context).toMatchObject({
+      errorName: 'UnauthorizedAttestor',
+      errorArgs: [stranger.address],
+    });
+  }, 60_000);
+
+  it('usage errors exit 2 and name the flag', async () => {
+    const noRpc = await verity(['chain', 'status', '--data-dir', dataDir]);
+    expect(noRpc.code).toBe(2);
+    expect(noRpc.stderr).toContain('--rpc');
+    const noKey = await verity(['chain', 'deploy', ...rpc()], { VERITY_CHAIN_KEY_FILE: '' });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('--key-file');
+    const badFile = join(dir, 'bad.json');
+    writeFileSync(badFile, JSON.stringify({ order: {}, orderSignature: '0x', settlement: {} }));
+    const bad = await verity(['chain', 'settle', ...rpc(), '--file', badFile, '--key-file', keyFiles.sender]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--file: order.listingId');
+    const badAmount = await verity([
+      'chain',
+      'mint',
+      ...rpc(),
+      '--key-file',
+      keyFiles.sender,
+      '--receipt-digest',
+      'c'.repeat(64),
+      '--execution',
+      'x',
+      '--payee',
+      worker,
+      '--amount',
+      '-1',
+    ]);
+    expect(badAmount.code).toBe(2);
+    expect(badAmount.stderr).toContain('--amount');
+  }, 60_000);
+});
+
+describe('verity chain without a node', () => {
+  it('a node that does not answer is a failure (exit 1) naming the URL, not a usage error', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const run = await verity(['chain', 'status', '--rpc', url, '--data-dir', dataDir, '--attestor', worker]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`the node at ${url} failed`);
+  }, 60_000);
+
+  it('addresses that hold no contract are refused as not deployed', async () => {
+    const run = await verity([
+      'chain',
+      'status',
+      '--rpc',
+      node.url,
+      '--data-dir',
+      dataDir,
+      '--attestor',
+      worker,
+      '--token',
+      worker,
+      '--settlement',
+      publisher,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`no contract at ${worker} on chain 1337`);
+  }, 60_000);
+});
+
+async function deployTestToken(): Promise<Address> {
+  const testToken = compileContracts(join(REPO, 'test', 'support', 'contracts')).get('TestToken');
+  if (!testToken) throw new Error('no TestToken');
+  const account = privateKeyToAccount(keys.deployer);
+  const wallet = createWalletClient({ account, chain: client.chain, transport: http(node.url) });
+  const reader = createPublicClient({ chain: client.chain, transport: http(node.url) });
+  const hash = await wallet.deployContract({ abi: testToken.abi, bytecode: testToken.bytecode });
+  const address = (await reader.waitForTransactionReceipt({ hash })).contractAddress;
+  if (!address) throw new Error('TestToken was not deployed');
+  const mint = await wallet.writeContract({
+    address,
+    abi: testToken.abi,
+    functionName: 'mint',
+    args: [payer.address, 5_000_000n],
+  });
+  await reader.waitForTransactionReceipt({ hash: mint });
+  return getAddress(address);
+}
+
+function balance(token: Address, who: Address): Promise<bigint> {
+  return client.read<bigint>(token, erc20Abi, 'balanceOf', [who]);
+}
