@@ -1,9 +1,9 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Abi, Hex } from 'viem';
-import solc from 'solc';
 import { ChainError } from './errors.js';
 
 /** The contracts' sources: `contracts/` at the repository root (src/chain/ and dist/chain/ are both two levels down). */
@@ -38,11 +38,15 @@ function findImport(path: string): { contents: string } | { error: string } {
   }
 }
 
-/** Compiles every `*.sol` in `dir` in one solc run; throws ChainError('compile_failed') with solc's messages. */
-export function compileContracts(dir: string = CONTRACTS_DIR): Map<string, CompiledContract> {
-  const files = readdirSync(dir)
+function solidityFiles(dir: string): string[] {
+  return readdirSync(dir)
     .filter((name) => name.endsWith('.sol'))
     .sort();
+}
+
+/** Compiles every `*.sol` in `dir` in one solc run; throws ChainError('compile_failed') with solc's messages. */
+export function compileContracts(dir: string = CONTRACTS_DIR): Map<string, CompiledContract> {
+  const files = solidityFiles(dir);
   const sources = Object.fromEntries(files.map((name) => [name, { content: readFileSync(join(dir, name), 'utf8') }]));
   const input = {
     language: 'Solidity',
@@ -53,8 +57,8 @@ export function compileContracts(dir: string = CONTRACTS_DIR): Map<string, Compi
       outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
     },
   };
-  const compile = solc.compile as (input: string, callbacks: { import: typeof findImport }) => string;
-  const output = JSON.parse(compile(JSON.stringify(input), { import: findImport })) as SolcOutput;
+  const solc = require('solc') as Solc;
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport })) as SolcOutput;
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
   if (errors.length > 0) {
     throw new ChainError(
@@ -75,11 +79,66 @@ export function compileContracts(dir: string = CONTRACTS_DIR): Map<string, Compi
   return contracts;
 }
 
+/** What `npm run build` writes (scripts/build-contracts.ts): the contracts compiled, and what from. */
+export interface ContractArtifacts {
+  /** SHA-256 over the names and texts of `contracts/*.sol`: artifacts of other sources are not used. */
+  sourcesDigest: string;
+  solcVersion: string;
+  contracts: Record<string, CompiledContract>;
+}
+
+/** Where the build puts them: dist/contracts/, beside dist/chain/ where this module is built. */
+export const ARTIFACTS_FILE = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'contracts',
+  'verity-contracts.json',
+);
+
+export function sourcesDigest(dir: string = CONTRACTS_DIR): string {
+  const hash = createHash('sha256').update(`solc ${solcVersion()}\0${EVM_VERSION}\0${OPTIMIZER_RUNS}`);
+  for (const name of solidityFiles(dir)) hash.update(`\0${name}\0`).update(readFileSync(join(dir, name)));
+  return hash.digest('hex');
+}
+
+/** The installed solc-js's version, from its package (loading solc itself takes ~0.4 s, so it is loaded only to compile). */
+export function solcVersion(): string {
+  return (require('solc/package.json') as { version: string }).version;
+}
+
+interface Solc {
+  compile(input: string, callbacks: { import: typeof findImport }): string;
+}
+
+export function contractArtifacts(dir: string = CONTRACTS_DIR): ContractArtifacts {
+  return {
+    sourcesDigest: sourcesDigest(dir),
+    solcVersion: solcVersion(),
+    contracts: Object.fromEntries(compileContracts(dir)),
+  };
+}
+
+/**
+ * The build's artifacts, if they were made from the sources here now: a `verity chain` command then starts
+ * in a fraction of a second instead of compiling for seconds. Anything else (run from source, sources
+ * edited since the build, a file that does not parse) compiles.
+ */
+function builtContracts(): Map<string, CompiledContract> | undefined {
+  let artifacts: ContractArtifacts;
+  try {
+    artifacts = JSON.parse(readFileSync(ARTIFACTS_FILE, 'utf8')) as ContractArtifacts;
+  } catch {
+    return undefined;
+  }
+  if (artifacts.sourcesDigest !== sourcesDigest()) return undefined;
+  return new Map(Object.entries(artifacts.contracts));
+}
+
 let cached: Map<string, CompiledContract> | undefined;
 
-/** A contract of `contracts/`, compiled once per process (solc-js takes seconds). */
+/** A contract of `contracts/`: the build's artifacts, else compiled once per process (solc-js takes seconds). */
 export function verityContract(name: 'VerityToken' | 'VeritySettlement'): CompiledContract {
-  cached ??= compileContracts();
+  cached ??= builtContracts() ?? compileContracts();
   const contract = cached.get(name);
   if (!contract)
     throw new ChainError('unknown_contract', `contracts/ has no contract named ${name}`, { context: { name } });

@@ -31,7 +31,7 @@ import {
 import type { OrderMessage } from '../../../src/chain/typed-data.js';
 import { freePort, startAnvil } from '../../support/anvil.js';
 import type { LocalNode } from '../../support/anvil.js';
-import { REPO } from '../../support/cli.js';
+import { REPO, VERITY_BIN } from '../../support/cli.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../../src/attest/dsse.js';
 import { settlementStatement } from '../../../src/attest/settlement/statement.js';
 import type { SettlementPredicate } from '../../../src/attest/settlement/statement.js';
@@ -43,17 +43,15 @@ import { loadOrCreateSigner } from '../../../src/keys/local-signer.js';
  * deploys, reports and settles, and the client deposits, as a coordinator and a payer would on a real chain.
  */
 
-const ENTRY = join(REPO, 'test', 'support', 'verity-tsx.ts');
-
 interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** The CLI from source through tsx (this part needs no `dist/`). */
+/** The built CLI (`npm test` builds first), which reads the contracts the build compiled. */
 function verity(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+  const child = spawn(process.execPath, [VERITY_BIN, ...args], {
     cwd: REPO,
     env: { ...withoutChainKey(process.env), NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getAddress, keccak256, stringToBytes } from 'viem';
-import { compileContracts } from '../../../src/chain/compile.js';
+import { compileContracts, sourcesDigest } from '../../../src/chain/compile.js';
 import { ChainError } from '../../../src/chain/errors.js';
 import {
   idToBytes32,
@@ -92,6 +92,26 @@ describe('compileContracts', () => {
         'pragma solidity ^0.8.24; import "@nobody/missing/Thing.sol"; contract Broken {}',
       );
       expect(() => compileContracts(dir)).toThrow(/@nobody\/missing\/Thing\.sol/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('names the built artifacts by their sources: a changed, added or renamed file is another digest', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verity-chain-'));
+    try {
+      writeFileSync(join(dir, 'A.sol'), 'pragma solidity ^0.8.24; contract A {}');
+      const first = sourcesDigest(dir);
+      expect(sourcesDigest(dir)).toBe(first);
+      writeFileSync(join(dir, 'A.sol'), 'pragma solidity ^0.8.24; contract A { }');
+      const edited = sourcesDigest(dir);
+      expect(edited).not.toBe(first);
+      writeFileSync(join(dir, 'B.sol'), 'pragma solidity ^0.8.24; contract B {}');
+      expect(sourcesDigest(dir)).not.toBe(edited);
+      rmSync(join(dir, 'B.sol'));
+      expect(sourcesDigest(dir)).toBe(edited);
+      writeFileSync(join(dir, 'C.sol'), readFileSync(join(dir, 'A.sol')));
+      rmSync(join(dir, 'A.sol'));
+      expect(sourcesDigest(dir)).not.toBe(edited);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
