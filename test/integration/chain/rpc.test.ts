@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +30,8 @@ import {
 import type { OrderMessage } from '../../../src/chain/typed-data.js';
 import { freePort, startAnvil } from '../../support/anvil.js';
 import type { LocalNode } from '../../support/anvil.js';
-import { REPO, VERITY_BIN } from '../../support/cli.js';
+import { REPO, runCli } from '../../support/cli.js';
+import type { CliResult } from '../../support/cli.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../../src/attest/dsse.js';
 import { settlementStatement } from '../../../src/attest/settlement/statement.js';
 import type { SettlementPredicate } from '../../../src/attest/settlement/statement.js';
@@ -43,33 +43,12 @@ import { loadOrCreateSigner } from '../../../src/keys/local-signer.js';
  * deploys, reports and settles, and the client deposits, as a coordinator and a payer would on a real chain.
  */
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The built CLI (`npm test` builds first), which reads the contracts the build compiled. */
-function verity(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, [VERITY_BIN, ...args], {
-    cwd: REPO,
-    env: { ...withoutChainKey(process.env), NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** The tests name the sender's key with --key-file: one in the developer's environment must not stand in. */
-function withoutChainKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { VERITY_CHAIN_KEY_FILE: _, ...rest } = env;
-  return rest;
+/**
+ * The built CLI (`npm test` builds first), which reads the contracts the build compiled. The tests name the
+ * sender's key with --key-file: one in the developer's environment must not stand in (empty is unset).
+ */
+function verity(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(args, { VERITY_CHAIN_KEY_FILE: '', ...env });
 }
 
 function key(label: string): Hex {
