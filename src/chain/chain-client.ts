@@ -165,6 +165,21 @@ export class ChainClient {
     return { transactionHash: receipt.transactionHash, settled: event.args as unknown as SettledEvent };
   }
 
+  /**
+   * After the order's deadline, sends what its settlements did not spend back to the payer (from any
+   * account: the escrow pays only the payer). Returns the amount the Reclaimed event says went back.
+   */
+  async reclaim(
+    sender: LocalAccount,
+    settlement: Address,
+    order: OrderMessage,
+  ): Promise<{ transactionHash: Hex; amount: bigint }> {
+    const receipt = await this.write(sender, settlement, settlementAbi(), 'reclaim', [order]);
+    const [event] = parseEventLogs({ abi: settlementAbi(), logs: receipt.logs, eventName: 'Reclaimed' });
+    if (!event) throw new ChainError('rpc_failed', `transaction ${receipt.transactionHash} emitted no Reclaimed event`);
+    return { transactionHash: receipt.transactionHash, amount: (event.args as unknown as { amount: bigint }).amount };
+  }
+
   /** Submits a receipt's mint (from any account: the attestor's signature authorises it). */
   async mint(sender: LocalAccount, token: Address, message: ReceiptMintMessage, attestorSignature: Hex): Promise<Hex> {
     return (await this.write(sender, token, tokenAbi(), 'mintWithReceipt', [message, attestorSignature]))

@@ -14,6 +14,8 @@ export interface LocalNode {
   url: string;
   /** Gives `address` `wei` of ether (anvil_setBalance), so that tests use keys of their own. */
   fund(address: Address, wei: bigint): Promise<void>;
+  /** Moves the chain's clock `seconds` ahead and mines a block there (evm_increaseTime, evm_mine). */
+  advanceTime(seconds: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -75,6 +77,10 @@ export async function startAnvil(): Promise<LocalNode> {
     url,
     async fund(address, wei) {
       await rpc(url, 'anvil_setBalance', [address, `0x${wei.toString(16)}`]);
+    },
+    async advanceTime(seconds) {
+      await rpc(url, 'evm_increaseTime', [seconds]);
+      await rpc(url, 'evm_mine', []);
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

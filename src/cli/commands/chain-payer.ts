@@ -15,7 +15,7 @@ import type { SenderFlags } from './chain-flags.js';
 import { parseOrderFile } from './chain-input.js';
 
 /**
- * The payer's side of `verity chain`: signing an order and funding it. The key is the payer's own
+ * The payer's side of `verity chain`: signing an order, funding it, and taking back what was not spent. The key is the payer's own
  * (`--key-file`), not the data directory's: the escrow pays out only what the payer signed and deposited.
  */
 export function registerChainPayer(chain: Command): void {
@@ -58,5 +58,26 @@ export function registerChainPayer(chain: Command): void {
     if (flags.json)
       process.stdout.write(JSON.stringify({ orderDigest, amount, transactionHash }, bigintsAsStrings, 2) + '\n');
     else console.log(`deposited ${amount} for order ${orderDigest} (${transactionHash})`);
+  });
+
+  withSender(
+    withChainOptions(
+      chain
+        .command('reclaim')
+        .description(
+          "after an order's deadline, send what its settlements did not spend back to the payer (any sender)",
+        )
+        .requiredOption('--file <file>', 'JSON with an `order` (as in a settle file; other fields are ignored)'),
+    ),
+  ).action(async (flags: SenderFlags & { file: string }) => {
+    const sender = senderAccount(flags);
+    const order = parseOrderFile(readInput(flags.file, '--file'));
+    const client = await ChainClient.connect(rpcUrl(flags));
+    const { settlement } = deployment(flags, client.chainId);
+    const { transactionHash, amount } = await client.reclaim(sender, settlement, order);
+    const orderDigest = orderDigestOn(client.chainId, settlement, order);
+    if (flags.json)
+      process.stdout.write(JSON.stringify({ orderDigest, amount, transactionHash }, bigintsAsStrings, 2) + '\n');
+    else console.log(`reclaimed ${amount} of order ${orderDigest} for ${order.payer} (${transactionHash})`);
   });
 }

@@ -432,6 +432,27 @@ describe('verity chain over JSON-RPC (anvil)', () => {
     expect(badAmount.code).toBe(2);
     expect(badAmount.stderr).toContain('--amount');
   }, 60_000);
+
+  // Last: it moves the chain's clock past the order's deadline, after which nothing settles against it.
+  it('reclaim returns the unspent rest to the payer only after the deadline, and once', async () => {
+    const orderFile = join(dir, 'order.json');
+    const reclaim = () => verity(['chain', 'reclaim', ...rpc(), '--file', orderFile, '--key-file', keyFiles.sender]);
+    const early = await reclaim();
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain('OrderNotExpired');
+    const before = await balance(usd, payer.address);
+    await node.advanceTime(3_700);
+    const late = await reclaim();
+    expect(late.stderr).toBe('');
+    expect(late.code).toBe(0);
+    // 1,000,000 deposited, 950,000 paid out by revisions 1 and 2.
+    expect(late.stdout).toContain(`reclaimed 50000 of order ${orderDigest} for ${payer.address}`);
+    expect(await balance(usd, payer.address)).toBe(before + 50_000n);
+    expect(await balance(usd, deployed.settlement)).toBe(0n);
+    const again = await reclaim();
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('NothingToReclaim');
+  }, 60_000);
 });
 
 describe('verity chain without a node', () => {
