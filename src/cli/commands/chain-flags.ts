@@ -72,7 +72,17 @@ export function senderAccount(flags: SenderFlags) {
 export function deployment(flags: ChainFlags, chainId: number): ChainAddresses {
   let recorded: Partial<ChainAddresses> = {};
   const file = deploymentFile(flags, chainId);
-  if (existsSync(file)) recorded = JSON.parse(readFileSync(file, 'utf8')) as ChainAddresses;
+  // Both given: the record is not needed (nor read, so a broken one does not stand in the way).
+  if ((flags.token === undefined || flags.settlement === undefined) && existsSync(file)) {
+    try {
+      recorded = JSON.parse(readFileSync(file, 'utf8')) as Partial<ChainAddresses>;
+    } catch (error) {
+      throw new CliError(
+        'failed',
+        `the deployment record ${file} is not JSON (${(error as Error).message}): pass --token and --settlement, or deploy again`,
+      );
+    }
+  }
   const token = flags.token ?? recorded.token;
   const settlement = flags.settlement ?? recorded.settlement;
   if (token === undefined || settlement === undefined)

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -431,6 +431,23 @@ describe('verity chain over JSON-RPC (anvil)', () => {
     ]);
     expect(badAmount.code).toBe(2);
     expect(badAmount.stderr).toContain('--amount');
+  }, 60_000);
+
+  it('a deployment record that is not JSON is a failure naming the file, and the flags still stand in for it', async () => {
+    const broken = mkdtempSync(join(tmpdir(), 'verity-chain-broken-'));
+    try {
+      mkdirSync(join(broken, 'chain'));
+      writeFileSync(join(broken, 'chain', '1337.json'), '{');
+      const args = ['chain', 'status', '--rpc', node.url, '--data-dir', broken, '--attestor', worker];
+      const run = await verity(args);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`the deployment record ${join(broken, 'chain', '1337.json')} is not JSON`);
+      const given = await verity([...args, '--token', deployed.token, '--settlement', deployed.settlement]);
+      expect(given.stderr).toBe('');
+      expect(given.code).toBe(0);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
   }, 60_000);
 
   // Last: it moves the chain's clock past the order's deadline, after which nothing settles against it.
