@@ -16,7 +16,8 @@ export const BUNDLE_V2_MEDIA_TYPE = 'application/vnd.verity.bundle.v2+json';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
 
-const envelopeSchema = z.strictObject({
+/** A DSSE envelope's shape (its signatures are checked apart). */
+export const envelopeSchema = z.strictObject({
   payloadType: z.string(),
   payload: z.string(),
   signatures: z.array(z.strictObject({ keyid: z.string(), sig: z.string() })),

@@ -6,8 +6,11 @@ import {
   defineChain,
   erc20Abi,
   getAddress,
+  hashTypedData,
   http,
+  keccak256,
   parseEventLogs,
+  stringToHex,
 } from 'viem';
 import type { Abi, Address, Chain, Hex, LocalAccount, PublicClient, TransactionReceipt } from 'viem';
 import { verityContract } from './compile.js';
@@ -21,6 +24,11 @@ import {
   verityDomain,
 } from './typed-data.js';
 import type { OrderMessage, ReceiptMintMessage, SettlementMessage } from './typed-data.js';
+
+/** An AccessControl role's id, as both contracts define it (`keccak256("NAME")`): no call needed to learn it. */
+const roleId = (name: 'COORDINATOR_ROLE' | 'ATTESTOR_ROLE'): Hex => keccak256(stringToHex(name));
+const COORDINATOR_ROLE = roleId('COORDINATOR_ROLE');
+const ATTESTOR_ROLE = roleId('ATTESTOR_ROLE');
 
 /** Where Verity's two contracts live on one chain. */
 export interface ChainAddresses {
@@ -100,10 +108,8 @@ export class ChainClient {
     const settlement = await this.deploy(admin, 'VeritySettlement');
     for (const address of [token, settlement]) {
       const abi = settlementAbi(); // both share AccessControl's roles
-      const coordinatorRole = await this.read<Hex>(address, abi, 'COORDINATOR_ROLE');
-      const attestorRole = await this.read<Hex>(address, abi, 'ATTESTOR_ROLE');
-      await this.write(admin, address, abi, 'grantRole', [coordinatorRole, admin.address]);
-      await this.write(admin, address, abi, 'grantRole', [attestorRole, attestor]);
+      await this.write(admin, address, abi, 'grantRole', [COORDINATOR_ROLE, admin.address]);
+      await this.write(admin, address, abi, 'grantRole', [ATTESTOR_ROLE, attestor]);
     }
     if (options.rewardPolicy) {
       const { maxPerReceipt, budget } = options.rewardPolicy;
@@ -114,9 +120,7 @@ export class ChainClient {
 
   /** The attestor's EIP-712 signature of a settlement, for the escrow at `settlement` on this chain. */
   signSettlement(attestor: LocalAccount, settlement: Address, message: SettlementMessage): Promise<Hex> {
-    return attestor.signTypedData(
-      settlementTypedData(verityDomain(SETTLEMENT_DOMAIN_NAME, this.chainId, settlement), message),
-    );
+    return attestor.signTypedData(settlementTypedData(this.settlementDomain(settlement), message));
   }
 
   /** The attestor's EIP-712 signature of a receipt's mint, for the token at `token` on this chain. */
@@ -126,7 +130,16 @@ export class ChainClient {
 
   /** A payer's EIP-712 signature of its order (the payer signs its own; the CLI never holds a payer's key for this). */
   signOrder(payer: LocalAccount, settlement: Address, order: OrderMessage): Promise<Hex> {
-    return payer.signTypedData(orderTypedData(verityDomain(SETTLEMENT_DOMAIN_NAME, this.chainId, settlement), order));
+    return payer.signTypedData(orderTypedData(this.settlementDomain(settlement), order));
+  }
+
+  /** An order's EIP-712 digest for the escrow at `settlement` on this chain: what the payer signs, and what names its escrow. */
+  orderDigest(settlement: Address, order: OrderMessage): Hex {
+    return hashTypedData(orderTypedData(this.settlementDomain(settlement), order));
+  }
+
+  private settlementDomain(settlement: Address) {
+    return verityDomain(SETTLEMENT_DOMAIN_NAME, this.chainId, settlement);
   }
 
   /** The contract's own digests, to check an off-chain signer agrees with it. */
@@ -201,8 +214,7 @@ export class ChainClient {
       }
     }
     const abi = settlementAbi();
-    const attestorRole = await this.read<Hex>(addresses.settlement, abi, 'ATTESTOR_ROLE');
-    const holds = (address: Address) => this.read<boolean>(address, abi, 'hasRole', [attestorRole, attestor]);
+    const holds = (address: Address) => this.read<boolean>(address, abi, 'hasRole', [ATTESTOR_ROLE, attestor]);
     const status: ChainStatus = {
       chainId: this.chainId,
       addresses,
@@ -236,12 +248,7 @@ export class ChainClient {
 
   private async deploy(admin: LocalAccount, name: 'VerityToken' | 'VeritySettlement'): Promise<Address> {
     const { abi, bytecode } = verityContract(name);
-    const wallet = createWalletClient({
-      account: admin,
-      chain: this.chain,
-      transport: http(this.url, { retryCount: 0 }),
-    });
-    const hash = await rpc(this.url, () => wallet.deployContract({ abi, bytecode, args: [admin.address] }));
+    const hash = await rpc(this.url, () => this.wallet(admin).deployContract({ abi, bytecode, args: [admin.address] }));
     const receipt = await this.mined(hash);
     if (!receipt.contractAddress) throw new ChainError('rpc_failed', `deploying ${name} created no contract`);
     return getAddress(receipt.contractAddress);
@@ -262,8 +269,7 @@ export class ChainClient {
     const { request } = await call(this.url, () =>
       this.reader.simulateContract({ account, address, abi, functionName, args }),
     );
-    const wallet = createWalletClient({ account, chain: this.chain, transport: http(this.url, { retryCount: 0 }) });
-    const hash = await call(this.url, () => wallet.writeContract(request));
+    const hash = await call(this.url, () => this.wallet(account).writeContract(request));
     const receipt = await this.mined(hash);
     if (receipt.status !== 'success') {
       // Passed simulation but failed when mined (the state moved in between): the node keeps no reason.
@@ -272,6 +278,10 @@ export class ChainClient {
       });
     }
     return receipt;
+  }
+
+  private wallet(account: LocalAccount) {
+    return createWalletClient({ account, chain: this.chain, transport: http(this.url, { retryCount: 0 }) });
   }
 
   private mined(hash: Hex): Promise<TransactionReceipt> {

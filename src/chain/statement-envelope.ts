@@ -1,16 +1,10 @@
-import { z } from 'zod';
+import { envelopeSchema } from '../attest/bundle.js';
 import { checkEnvelopeSignature } from '../attest/dsse.js';
 import { keyIdOf, publicKeyFromPem } from '../attest/keys.js';
 import { SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema } from '../attest/settlement/statement.js';
 import type { SettlementPredicate } from '../attest/settlement/statement.js';
 import { readStatement } from '../attest/statement.js';
 import { ChainError } from './errors.js';
-
-const envelopeSchema = z.strictObject({
-  payloadType: z.string(),
-  payload: z.string(),
-  signatures: z.array(z.strictObject({ keyid: z.string(), sig: z.string() })),
-});
 
 /**
  * The predicate of a signed settlement statement (the `envelope` of a settlement as `verity market run --json`

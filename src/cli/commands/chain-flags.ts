@@ -2,16 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { getAddress, hashTypedData, isAddress, isHex } from 'viem';
+import { getAddress, isAddress, isHex } from 'viem';
 import type { Address, Hex } from 'viem';
 import { ATTESTOR_KEY_FILE, loadPrivateKeyAccount } from '../../chain/attestor-key.js';
 import type { ChainAddresses } from '../../chain/chain-client.js';
-import { ChainError } from '../../chain/errors.js';
-import { orderTypedData, SETTLEMENT_DOMAIN_NAME, verityDomain } from '../../chain/typed-data.js';
-import type { OrderMessage } from '../../chain/typed-data.js';
 import { resolveNodeOptions } from '../../node/verity-node.js';
 import { CliError } from '../errors.js';
-import { parseUnits } from './chain-input.js';
+import { parseUnits, usage } from './chain-input.js';
 
 /** The flags and checks every `verity chain` command shares. */
 
@@ -107,17 +104,6 @@ export function units(value: string, flag: string): bigint {
   return usage(flag, () => parseUnits(value));
 }
 
-/** A ChainError about a value the user gave becomes a usage error naming where it came from. */
-export function usage<T>(flag: string, run: () => T): T {
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof ChainError && error.code === 'invalid_value')
-      throw new CliError('usage', `${flag}: ${error.message}`);
-    throw error;
-  }
-}
-
 export function readInput(file: string, flag: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -128,9 +114,4 @@ export function readInput(file: string, flag: string): unknown {
 
 export function bigintsAsStrings(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
-}
-
-/** An order's EIP-712 digest for the escrow at `settlement` on chain `chainId`: what the payer signs. */
-export function orderDigestOn(chainId: number, settlement: Address, order: OrderMessage): Hex {
-  return hashTypedData(orderTypedData(verityDomain(SETTLEMENT_DOMAIN_NAME, chainId, settlement), order));
 }

@@ -54,11 +54,16 @@ const SettleFile = z.strictObject({
 export function parseOrderFile(json: unknown): OrderMessage {
   const parsed = z.object({ order: orderSchema }).safeParse(json);
   if (!parsed.success) throw usageOf(parsed.error);
+  return usage('--file', () => orderMessage(parsed.data.order));
+}
+
+/** A ChainError about a value the user gave becomes a usage error naming where it came from. */
+export function usage<T>(flag: string, run: () => T): T {
   try {
-    return orderMessage(parsed.data.order);
+    return run();
   } catch (error) {
     if (error instanceof ChainError && error.code === 'invalid_value')
-      throw new CliError('usage', `--file: ${error.message}`);
+      throw new CliError('usage', `${flag}: ${error.message}`);
     throw error;
   }
 }

@@ -3,7 +3,6 @@ import { ChainClient } from '../../chain/chain-client.js';
 import {
   bigintsAsStrings,
   deployment,
-  orderDigestOn,
   readInput,
   rpcUrl,
   senderAccount,
@@ -33,7 +32,7 @@ export function registerChainPayer(chain: Command): void {
     const order = parseOrderFile(readInput(flags.file, '--file'));
     const client = await ChainClient.connect(rpcUrl(flags));
     const { settlement } = deployment(flags, client.chainId);
-    const orderDigest = orderDigestOn(client.chainId, settlement, order);
+    const orderDigest = client.orderDigest(settlement, order);
     const orderSignature = await client.signOrder(payer, settlement, order);
     if (flags.json) process.stdout.write(JSON.stringify({ orderDigest, orderSignature }, null, 2) + '\n');
     else console.log(`orderDigest     ${orderDigest}\norderSignature  ${orderSignature}`);
@@ -54,7 +53,7 @@ export function registerChainPayer(chain: Command): void {
     const client = await ChainClient.connect(rpcUrl(flags));
     const { settlement } = deployment(flags, client.chainId);
     const transactionHash = await client.deposit(payer, settlement, order, amount);
-    const orderDigest = orderDigestOn(client.chainId, settlement, order);
+    const orderDigest = client.orderDigest(settlement, order);
     if (flags.json)
       process.stdout.write(JSON.stringify({ orderDigest, amount, transactionHash }, bigintsAsStrings, 2) + '\n');
     else console.log(`deposited ${amount} for order ${orderDigest} (${transactionHash})`);
@@ -75,7 +74,7 @@ export function registerChainPayer(chain: Command): void {
     const client = await ChainClient.connect(rpcUrl(flags));
     const { settlement } = deployment(flags, client.chainId);
     const { transactionHash, amount } = await client.reclaim(sender, settlement, order);
-    const orderDigest = orderDigestOn(client.chainId, settlement, order);
+    const orderDigest = client.orderDigest(settlement, order);
     if (flags.json)
       process.stdout.write(JSON.stringify({ orderDigest, amount, transactionHash }, bigintsAsStrings, 2) + '\n');
     else console.log(`reclaimed ${amount} of order ${orderDigest} for ${order.payer} (${transactionHash})`);

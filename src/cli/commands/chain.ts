@@ -17,17 +17,15 @@ import {
   dataDir,
   deployment,
   deploymentFile,
-  orderDigestOn,
   readInput,
   rpcUrl,
   senderAccount,
   units,
-  usage,
   withChainOptions,
   withSender,
 } from './chain-flags.js';
 import type { ChainFlags, SenderFlags } from './chain-flags.js';
-import { parseSettleFile } from './chain-input.js';
+import { parseSettleFile, usage } from './chain-input.js';
 import { registerChainPayer } from './chain-payer.js';
 
 /**
@@ -121,7 +119,7 @@ export function registerChain(program: Command): void {
     const { settlement } = deployment(flags, client.chainId);
     const input = await parseSettleFile(
       readInput(flags.file, '--file'),
-      (order) => orderDigestOn(client.chainId, settlement, order),
+      (order) => client.orderDigest(settlement, order),
       () => coordinatorPublicKey(flags),
     );
     const attestorSignature = await client.signSettlement(attestor, settlement, input.settlement);
