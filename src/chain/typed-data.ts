@@ -48,6 +48,23 @@ export const SETTLEMENT_TYPES = {
   ],
 } as const;
 
+/**
+ * What an account's key signs to bind its address to a Verity principal, in the escrow's domain (one chain,
+ * one contract): the principal is keccak256 of its ledger account name (`idToBytes32`). The coordinator records
+ * it and logs it; the escrow pays only addresses whose binding its coordinator registered.
+ */
+export const ADDRESS_BINDING_TYPES = {
+  AddressBinding: [
+    { name: 'principal', type: 'bytes32' },
+    { name: 'account', type: 'address' },
+  ],
+} as const;
+
+export interface AddressBindingMessage {
+  principal: Hex;
+  account: Address;
+}
+
 export interface ReceiptMintMessage {
   receiptDigest: Hex;
   executionId: Hex;
@@ -226,6 +243,11 @@ export function receiptMintMessage(input: ReceiptMintInput): ReceiptMintMessage 
   };
 }
 
+/** The binding of `account` to the ledger account (principal name or `sys:platform`) `principal`. */
+export function addressBindingMessage(principal: string, account: string): AddressBindingMessage {
+  return { principal: idToBytes32(principal), account: checkedAddress(account) };
+}
+
 /** Everything viem's `signTypedData` and `hashTypedData` take, for each message. */
 export function receiptMintTypedData(domain: TypedDataDomain, message: ReceiptMintMessage) {
   return { domain, types: RECEIPT_MINT_TYPES, primaryType: 'ReceiptMint', message } as const;
@@ -237,4 +259,8 @@ export function orderTypedData(domain: TypedDataDomain, message: OrderMessage) {
 
 export function settlementTypedData(domain: TypedDataDomain, message: SettlementMessage) {
   return { domain, types: SETTLEMENT_TYPES, primaryType: 'Settlement', message } as const;
+}
+
+export function addressBindingTypedData(domain: TypedDataDomain, message: AddressBindingMessage) {
+  return { domain, types: ADDRESS_BINDING_TYPES, primaryType: 'AddressBinding', message } as const;
 }
