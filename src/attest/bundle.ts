@@ -23,7 +23,8 @@ export const envelopeSchema = z.strictObject({
   signatures: z.array(z.strictObject({ keyid: z.string(), sig: z.string() })),
 });
 
-const tlogSchema = z.strictObject({
+/** Where a signed statement sits in the transparency log, under a signed checkpoint. */
+export const tlogSchema = z.strictObject({
   origin: z.string().min(1),
   logIndex: z.int().min(0),
   treeSize: z.int().min(1),
@@ -41,8 +42,8 @@ const zkPartSchema = z.strictObject({
   proofs: z.array(batchProofSchema),
 });
 
-/** A settlement statement the coordinator signed, and its own place in the transparency log. */
-const settlementPartSchema = z.strictObject({
+/** A statement the coordinator signed (a settlement, a binding), and its own place in the transparency log. */
+export const loggedStatementSchema = z.strictObject({
   statement: envelopeSchema,
   tlog: tlogSchema,
 });
@@ -65,14 +66,14 @@ export const bundleSchema = z
       })
       .optional(),
     /** Version 2: every settlement statement of the execution, in revision order. */
-    settlements: z.array(settlementPartSchema).min(1).max(1_000).optional(),
+    settlements: z.array(loggedStatementSchema).min(1).max(1_000).optional(),
   })
   .refine((b) => (b.mediaType === BUNDLE_V2_MEDIA_TYPE) === (b.settlements !== undefined), {
     message: `settlements come with media type ${BUNDLE_V2_MEDIA_TYPE}, and only with it`,
     path: ['settlements'],
   });
 
-export type BundleSettlement = z.output<typeof settlementPartSchema> & { statement: Envelope };
+export type BundleSettlement = z.output<typeof loggedStatementSchema> & { statement: Envelope };
 export type Bundle = z.output<typeof bundleSchema> & {
   receipt: Envelope;
   attestations: Envelope[];

@@ -98,7 +98,7 @@ export async function buildBundle(
 }
 
 /** Where a signed statement sits in the transparency log, under a checkpoint (signed now). */
-async function logEntry(
+export async function logEntry(
   log: TransparencyLog,
   logIndex: number,
   checkpoint?: Awaited<ReturnType<TransparencyLog['checkpoint']>>,

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ProcessEvaluator } from '../../expressions/node/process-evaluator.js';
 import { verifyBundle } from '../../attest/verify/verify-bundle.js';
+import type { VerificationReport } from '../../attest/verify/report.js';
+import { CHAIN_SETTLEMENT_MEDIA_TYPE } from '../../chain/media-type.js';
 import { releaseCurveWorkers } from '../../zk/setup/curve.js';
 import { openBackend, withBackendOptions } from '../backends/open.js';
 import type { BackendFlags } from '../backends/open.js';
@@ -122,6 +124,12 @@ export function registerReceipts(program: Command): void {
           throw new CliError('usage', `the bundle is not JSON: ${(error as Error).message}`);
         }
       }
+      // An on-chain settlement document has its own checks (EIP-712 signatures, bindings), apart from a bundle's levels.
+      if (isChainSettlementDocument(bundle)) {
+        const { verifyChainSettlement } = await import('../../chain/verify-settlement-document.js');
+        printReport(await verifyChainSettlement(bundle, trustedKeys), flags.json === true);
+        return;
+      }
       // Level full runs the bundle's own expressions: in a sandbox, since a bundle is whoever made it's code.
       const evaluator =
         flags.level === 'full'
@@ -140,27 +148,7 @@ export function registerReceipts(program: Command): void {
       }
       // snarkjs's curve keeps worker threads that would hold the process open.
       if (flags.level === 'zk') await releaseCurveWorkers();
-      if (flags.json) {
-        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-      } else if (report.unusable) {
-        console.error(`error: ${report.unusable}`);
-      } else {
-        const c = colorize(process.stdout);
-        for (const check of report.checks) {
-          const mark = !check.ok ? c.red('✗') : check.skipped ? c.dim('-') : c.green('✓');
-          console.log(`${mark} ${check.name}: ${check.message}`);
-        }
-        const failed = report.checks.filter((x) => !x.ok).length;
-        const what = report.executionId
-          ? `execution ${report.executionId} (${report.workflow?.id} v${report.workflow?.version}, ${report.status})`
-          : 'the bundle';
-        console.log(
-          report.ok
-            ? c.green(`verified at level ${report.level}: ${what}`)
-            : c.red(`NOT verified: ${failed} check${failed === 1 ? '' : 's'} failed for ${what}`),
-        );
-      }
-      process.exitCode = report.unusable ? EXIT.usage : report.ok ? EXIT.completed : EXIT.failed;
+      printReport(report, flags.json === true);
     });
 
   const log = program.command('log').description('the transparency log of receipts');
@@ -202,4 +190,38 @@ function readText(path: string, what: string): string {
   } catch (error) {
     throw new CliError('usage', `cannot read ${what} ${path}: ${(error as Error).message}`);
   }
+}
+
+/** Prints a verification report (as JSON, or one line a check) and sets the exit code from it. */
+function printReport(report: VerificationReport, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  } else if (report.unusable) {
+    console.error(`error: ${report.unusable}`);
+  } else {
+    const c = colorize(process.stdout);
+    for (const check of report.checks) {
+      const mark = !check.ok ? c.red('✗') : check.skipped ? c.dim('-') : c.green('✓');
+      console.log(`${mark} ${check.name}: ${check.message}`);
+    }
+    const failed = report.checks.filter((x) => !x.ok).length;
+    const what = report.executionId
+      ? `execution ${report.executionId} (${report.workflow?.id} v${report.workflow?.version}, ${report.status})`
+      : 'the bundle';
+    console.log(
+      report.ok
+        ? c.green(`verified at level ${report.level}: ${what}`)
+        : c.red(`NOT verified: ${failed} check${failed === 1 ? '' : 's'} failed for ${what}`),
+    );
+  }
+  process.exitCode = report.unusable ? EXIT.usage : report.ok ? EXIT.completed : EXIT.failed;
+}
+
+/** `verify` takes an on-chain settlement document as well as a bundle; it says which by its media type. */
+function isChainSettlementDocument(input: unknown): boolean {
+  return (
+    typeof input === 'object' &&
+    input !== null &&
+    (input as { mediaType?: unknown }).mediaType === CHAIN_SETTLEMENT_MEDIA_TYPE
+  );
 }
