@@ -518,6 +518,25 @@ export class VerityClient {
   }
 
   /**
+   * The attestor's signed EIP-712 settlement of an execution's latest settlement statement, drawing on the
+   * buyer's signed order (its buyer, or an admin): a chain settlement document that anyone may submit and
+   * `verity verify` checks (docs/chain.md). `order` is the EIP-712 Order message, amounts as decimal strings.
+   */
+  chainSettlement(
+    executionId: string,
+    request: { chain_id: number; order: Record<string, string>; order_signature: string },
+  ): Promise<Record<string, unknown>> {
+    return this.request(
+      'POST',
+      `/v1/executions/${enc(executionId)}/chain-settlement`,
+      z.record(z.string(), z.unknown()),
+      {
+        body: request,
+      },
+    );
+  }
+
+  /**
    * The settlement statements that posted to the caller's account, newest first: a payee's view (its own
    * postings; the publisher also sees C, price and fee); admins may name a `principal` and see them in full.
    */

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Address, Hex } from 'viem';
 import { z } from 'zod';
@@ -8,7 +7,7 @@ import type { BundleSettlement } from '../../attest/bundle.js';
 import { SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema } from '../../attest/settlement/statement.js';
 import { readStatement } from '../../attest/statement.js';
 import { ATTESTOR_KEY_FILE, loadPrivateKeyAccount } from '../../chain/attestor-key.js';
-import { readDeploymentRecord } from '../../chain/deployment-record.js';
+import { ensureAttestorBinding, knownDeployment } from '../../chain/bindings.js';
 import { ChainError } from '../../chain/errors.js';
 import { orderFromJson, orderJsonSchema } from '../../chain/settlement-document.js';
 import { signSettlementDocument } from '../../chain/sign-settlement-document.js';
@@ -18,7 +17,6 @@ import { CLIENT_ROLES } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { errorBody, idParam } from '../schemas.js';
 import type { ApiContext } from '../server.js';
-import { ensureDeploymentAttestorBinding } from './chain.js';
 
 const chainSettlementRequest = z.strictObject({
   chain_id: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
@@ -58,17 +56,14 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
     handler: async (request) => {
       const execution = await ownExecution(request, context, request.params.id);
       const chainId = request.body.chain_id;
-      const deployment = readDeploymentRecord(node.options.dataDir, chainId);
-      if (!deployment) throw new ApiError('not_found', `no deployment on chain ${chainId}: run verity chain deploy`);
-      const keyFile = join(node.options.dataDir, 'keys', ATTESTOR_KEY_FILE);
-      const attestor = existsSync(keyFile) ? loadPrivateKeyAccount(keyFile) : undefined;
-      if (!attestor || attestor.address !== deployment.attestor) {
-        throw new ApiError(
-          'conflict',
-          `this coordinator's attestor key is not the attestor of the deployment on chain ${chainId}`,
-        );
-      }
-      const binding = await ensureDeploymentAttestorBinding(context, deployment);
+      const dataDir = node.options.dataDir;
+      // Only a deployment whose attestor is this data directory's key (else BindingError 'unknown_chain', a 404).
+      const deployment = knownDeployment(dataDir, chainId);
+      const attestor = loadPrivateKeyAccount(join(dataDir, 'keys', ATTESTOR_KEY_FILE));
+      const binding = await ensureAttestorBinding(
+        { store: node.store, log: node.log, signer: node.coordinatorSigner, dataDir },
+        deployment,
+      );
 
       const records = await node.store.read.listMarketSettlements(execution.id);
       const latest = records.at(-1);
