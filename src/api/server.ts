@@ -25,6 +25,7 @@ import { registerLedgerRoutes } from './routes/ledger.js';
 import { registerMarketRoutes } from './routes/market.js';
 import { registerMarketRunRoutes } from './routes/market-runs.js';
 import { registerSettlementRoutes } from './routes/settlements.js';
+import { registerChainSettlementRoutes } from './routes/chain-settlement.js';
 import { registerMarketSubscriptionRoutes } from './routes/market-subscriptions.js';
 import { registerReceiptRoutes } from './routes/receipts.js';
 import { registerBlobRoutes } from './routes/blobs.js';
@@ -260,6 +261,7 @@ export async function buildServer(
       registerMarketRoutes(v1, context);
       registerMarketRunRoutes(v1, context);
       registerSettlementRoutes(v1, context);
+      registerChainSettlementRoutes(v1, context);
       registerMarketSubscriptionRoutes(v1, context);
       done();
     },
