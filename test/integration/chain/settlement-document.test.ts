@@ -1,0 +1,247 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keccak256, stringToBytes } from 'viem';
+import type { Address, Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { PrivateKeyAccount } from 'viem/accounts';
+import { envelopePayload, IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../../src/attest/dsse.js';
+import { ChainClient } from '../../../src/chain/chain-client.js';
+import type { ChainSettlementDocumentJson } from '../../../src/chain/settlement-document.js';
+import { orderJson } from '../../../src/chain/settlement-document.js';
+import {
+  addressBindingMessage,
+  addressBindingTypedData,
+  orderMessage,
+  SETTLEMENT_DOMAIN_NAME,
+  verityDomain,
+} from '../../../src/chain/typed-data.js';
+import type { OrderMessage } from '../../../src/chain/typed-data.js';
+import { verifyChainSettlement } from '../../../src/chain/verify-settlement-document.js';
+import { creditPrincipal } from '../../../src/ledger/operations.js';
+import { startAnvil } from '../../support/anvil.js';
+import type { LocalNode } from '../../support/anvil.js';
+import { deployTestToken, tokenBalance } from '../../support/chain-rpc.js';
+import { runCli } from '../../support/cli.js';
+import { listWorkflow } from '../../support/market.js';
+import { echo } from '../../support/node.js';
+import { startTestServer } from '../../support/server.js';
+import type { TestServer } from '../../support/server.js';
+
+/**
+ * An execution run through a listing, settled on a real local chain from the server's signed settlement
+ * document: principals bind addresses through the API, the operator registers the bindings on chain, the
+ * buyer signs and funds an order, the server's attestor signs the execution's statement as the escrow's
+ * Settlement, the payer checks the document offline (and every tampered copy fails by name), and anyone
+ * submits it with `verity chain settle --document`.
+ */
+
+const key = (label: string): Hex => keccak256(stringToBytes(`verity settlement document ${label}`));
+const keys = {
+  deployer: key('deployer'),
+  sender: key('sender'),
+  bob: key('bob'),
+  acme: key('acme'),
+  platform: key('platform'),
+};
+const PRICE = 1_000;
+
+let anvil: LocalNode;
+let server: TestServer;
+let dir: string;
+let dataDir: string;
+let chain: ChainClient;
+let keyFiles: Record<keyof typeof keys, string>;
+let accounts: Record<keyof typeof keys, PrivateKeyAccount>;
+let deployed: { chainId: number; token: Address; settlement: Address; attestor: Address };
+let usd: Address;
+let coordinatorPem: string;
+
+const verity = (args: readonly string[]) => runCli(args, { VERITY_CHAIN_KEY_FILE: '' });
+const rpc = () => ['--rpc', anvil.url, '--data-dir', dataDir];
+
+beforeAll(async () => {
+  anvil = await startAnvil();
+  server = await startTestServer('sqlite', 'chain-document');
+  dataDir = server.test.node.options.dataDir;
+  coordinatorPem = server.test.node.coordinatorSigner.publicKeyPem;
+  dir = mkdtempSync(join(tmpdir(), 'verity-chain-document-'));
+  keyFiles = {} as typeof keyFiles;
+  accounts = {} as typeof accounts;
+  for (const [name, value] of Object.entries(keys) as [keyof typeof keys, Hex][]) {
+    keyFiles[name] = join(dir, `${name}.key`);
+    writeFileSync(keyFiles[name], `${value}\n`, { mode: 0o600 });
+    accounts[name] = privateKeyToAccount(value);
+    await anvil.fund(accounts[name].address, 10n ** 20n);
+  }
+  chain = await ChainClient.connect(anvil.url);
+  const deploy = await verity(['chain', 'deploy', ...rpc(), '--key-file', keyFiles.deployer, '--json']);
+  expect(deploy.code, deploy.stderr).toBe(0);
+  deployed = JSON.parse(deploy.stdout) as typeof deployed;
+  usd = await deployTestToken(anvil, chain, keys.deployer, [[accounts.bob.address, 5_000_000n]]);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  await anvil?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The principal binds the address of its key to its ledger account, through the API. */
+async function bind(principal: string, apiKey: string, account: PrivateKeyAccount, asPrincipal?: string) {
+  const domain = verityDomain(SETTLEMENT_DOMAIN_NAME, deployed.chainId, deployed.settlement);
+  const signature = await account.signTypedData(
+    addressBindingTypedData(domain, addressBindingMessage(asPrincipal ?? principal, account.address)),
+  );
+  const response = await fetch(`${server.url}/v1/chain/bindings`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      chain_id: deployed.chainId,
+      address: account.address,
+      signature,
+      ...(asPrincipal !== undefined && { principal: asPrincipal }),
+    }),
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+}
+
+async function requestDocument(
+  executionId: string,
+  apiKey: string,
+  order: OrderMessage,
+  orderSignature: Hex,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${server.url}/v1/executions/${executionId}/chain-settlement`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ chain_id: deployed.chainId, order: orderJson(order), order_signature: orderSignature }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const failedChecks = (report: Awaited<ReturnType<typeof verifyChainSettlement>>) =>
+  report.checks.filter((c) => !c.ok).map((c) => c.name);
+
+describe('the chain settlement document (server, payer, anvil)', () => {
+  let document: ChainSettlementDocumentJson;
+  let executionId: string;
+  let bobKey: string;
+  let order: OrderMessage;
+  let orderSignature: Hex;
+
+  it('the buyer gets a signed settlement of its run for its order, paying the bound accounts', async () => {
+    bobKey = await server.key('bob', 'client');
+    await bind('bob', bobKey, accounts.bob);
+    await bind('acme', await server.key('acme', 'publisher'), accounts.acme);
+    await bind('admin', server.adminKey, accounts.platform, 'sys:platform');
+
+    const listing = await listWorkflow(server.test, [echo('a', { input_mappings: { cost: '120' } })], { price: PRICE });
+    await creditPrincipal(server.test.node.store, { principal: 'bob', amount: 5_000 });
+    executionId = (await listing.run('bob')).id;
+    await server.test.node.waitFor(executionId, 50);
+    const workflow = await server.test.node.store.read.getExecution(executionId);
+
+    order = orderMessage({
+      listingId: listing.id,
+      workflowDigest: workflow!.workflowDigest,
+      payer: accounts.bob.address,
+      token: usd,
+      maxAmount: 2_000,
+      deadline: Math.floor(Date.now() / 1000) + 3600,
+      nonce: 1,
+    });
+    orderSignature = await chain.signOrder(accounts.bob, deployed.settlement, order);
+    const answer = await requestDocument(executionId, bobKey, order, orderSignature);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    document = answer.body as unknown as ChainSettlementDocumentJson;
+    // P = 1000: the platform's fee (5%), the publisher's rest; the in-process worker's compute goes to sys:compute, unbound.
+    expect(document.settlement.message.payouts).toEqual(
+      expect.arrayContaining([
+        { payee: accounts.platform.address, amount: '50' },
+        { payee: accounts.acme.address, amount: '830' },
+      ]),
+    );
+    expect(document.unbound).toEqual([{ account: 'sys:compute', amount: 120 }]);
+
+    const report = await verifyChainSettlement(document, [coordinatorPem]);
+    expect(failedChecks(report)).toEqual([]);
+    expect(report.ok).toBe(true);
+  }, 120_000);
+
+  it('every tampered copy fails its named check', async () => {
+    const tamper = (change: (d: ChainSettlementDocumentJson) => void) => {
+      const copy = structuredClone(document);
+      change(copy);
+      return copy;
+    };
+    const cases: [string, ChainSettlementDocumentJson, string][] = [
+      ['a payout raised', tamper((d) => void (d.settlement.message.payouts[0]!.amount = '51')), 'settlement.signature'],
+      [
+        'a payee swapped',
+        tamper((d) => void (d.settlement.message.payouts[0]!.payee = accounts.sender.address)),
+        'settlement.signature',
+      ],
+      ['the order raised', tamper((d) => void (d.order.message.maxAmount = '9000')), 'order.signature'],
+      ['a binding dropped', tamper((d) => void d.payees.pop()), 'settlement.payouts'],
+      ['unbound hidden', tamper((d) => void (d.unbound = [])), 'settlement.unbound'],
+      [
+        'the attestor binding re-signed by another key',
+        tamper((d) => {
+          const other = server.test.node.workerSigner ?? undefined;
+          d.attestor.statement = signEnvelope(
+            IN_TOTO_PAYLOAD_TYPE,
+            envelopePayload(d.attestor.statement as never),
+            other as never,
+          );
+        }),
+        'attestor.signature',
+      ],
+    ];
+    for (const [what, copy, check] of cases) {
+      const report = await verifyChainSettlement(copy, [coordinatorPem]);
+      expect(report.ok, what).toBe(false);
+      expect(failedChecks(report), what).toContain(check);
+    }
+    const untrusted = await verifyChainSettlement(document, [server.test.node.workerSigner.publicKeyPem]);
+    expect(untrusted.ok).toBe(false);
+  });
+
+  it('refuses an order its payer did not sign, and one whose payer is not the buyer’s bound address', async () => {
+    const forged = await chain.signOrder(accounts.acme, deployed.settlement, order);
+    const bad = await requestDocument(executionId, bobKey, order, forged);
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/order_signature/);
+    const acmeOrder = { ...order, payer: accounts.acme.address };
+    const notBuyer = await requestDocument(
+      executionId,
+      bobKey,
+      acmeOrder,
+      await chain.signOrder(accounts.acme, deployed.settlement, acmeOrder),
+    );
+    expect(notBuyer.status).toBe(409);
+    expect(JSON.stringify(notBuyer.body)).toMatch(/order\.payer/);
+    // Another client's execution is not there at all.
+    const eve = await requestDocument(executionId, await server.key('eve', 'client'), order, orderSignature);
+    expect(eve.status).toBe(404);
+  });
+
+  it('anyone submits it on chain once the operator registered the bindings: the bound payees are paid', async () => {
+    const bindings = await fetch(`${server.url}/v1/admin/chain-bindings?chain_id=${deployed.chainId}`, {
+      headers: { authorization: `Bearer ${server.adminKey}` },
+    });
+    const bindingsFile = join(dir, 'bindings.json');
+    writeFileSync(bindingsFile, await bindings.text());
+    const bound = await verity(['chain', 'bind', ...rpc(), '--file', bindingsFile, '--key-file', keyFiles.deployer]);
+    expect(bound.code, bound.stderr).toBe(0);
+
+    await chain.deposit(accounts.bob, deployed.settlement, order, 2_000n);
+    const documentFile = join(dir, 'document.json');
+    writeFileSync(documentFile, JSON.stringify(document));
+    const run = await verity(['chain', 'settle', ...rpc(), '--document', documentFile, '--key-file', keyFiles.sender]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await tokenBalance(chain, usd, accounts.platform.address)).toBe(50n);
+    expect(await tokenBalance(chain, usd, accounts.acme.address)).toBe(830n);
+  }, 120_000);
+});
