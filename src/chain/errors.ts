@@ -14,7 +14,9 @@ export type ChainErrorCode =
   /** The node could not be reached or answered something that is not JSON-RPC. */
   | 'rpc_failed'
   /** Addresses that hold no Verity contract (a deploy on another chain, a typo). */
-  | 'not_deployed';
+  | 'not_deployed'
+  /** A transaction whose logs are not one escrow settlement paid in one token (src/chain/payment-logs.ts). */
+  | 'payment_mismatch';
 
 /**
  * On-chain settlement: a contract that does not compile or is asked for by a wrong name, a value with no

@@ -382,8 +382,11 @@ export interface BlobRecord {
 /** What each account holds: money it may spend, and money set aside by holds until a settlement or a release. */
 export type LedgerBucket = 'available' | 'held';
 export const LEDGER_BUCKETS: readonly LedgerBucket[] = ['available', 'held'];
-/** Why money moved: a top-up, a withdrawal, a hold and its release, a settled execution, a subscription. */
-export type LedgerKind = 'credit' | 'payout' | 'hold' | 'release' | 'settlement' | 'subscription';
+/**
+ * Why money moved: a top-up, a withdrawal, a hold and its release, a settled execution, a subscription, and a
+ * settlement the escrow paid on chain (src/chain/payment-ledger.ts).
+ */
+export type LedgerKind = 'credit' | 'payout' | 'hold' | 'release' | 'settlement' | 'subscription' | 'chain_payment';
 export const LEDGER_KINDS: readonly LedgerKind[] = [
   'credit',
   'payout',
@@ -391,6 +394,7 @@ export const LEDGER_KINDS: readonly LedgerKind[] = [
   'release',
   'settlement',
   'subscription',
+  'chain_payment',
 ];
 
 /** One line of a transaction: a signed amount of micro-units into (positive) or out of one account's bucket. */
