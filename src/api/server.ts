@@ -25,7 +25,7 @@ import { registerLedgerRoutes } from './routes/ledger.js';
 import { registerMarketRoutes } from './routes/market.js';
 import { registerMarketRunRoutes } from './routes/market-runs.js';
 import { registerSettlementRoutes } from './routes/settlements.js';
-import { registerChainSettlementRoutes } from './routes/chain-settlement.js';
+import { registerChainSettlementRoutes } from './routes/chain-settlements.js';
 import { registerMarketSubscriptionRoutes } from './routes/market-subscriptions.js';
 import { registerReceiptRoutes } from './routes/receipts.js';
 import { registerBlobRoutes } from './routes/blobs.js';

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { join } from 'node:path';
+import { createPublicClient, http, TransactionReceiptNotFoundError } from 'viem';
 import type { Address, Hex } from 'viem';
 import { z } from 'zod';
 import type { BundleSettlement } from '../../attest/bundle.js';
@@ -8,6 +9,10 @@ import { SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema } from '../../atte
 import { readStatement } from '../../attest/statement.js';
 import { ATTESTOR_KEY_FILE, loadPrivateKeyAccount } from '../../chain/attestor-key.js';
 import { ensureAttestorBinding, knownDeployment } from '../../chain/bindings.js';
+import type { DeploymentRecord } from '../../chain/deployment-record.js';
+import { recordChainPayment } from '../../chain/payment-ledger.js';
+import { readPayments } from '../../chain/payment-logs.js';
+import { idToBytes32 } from '../../chain/typed-data.js';
 import { ChainError } from '../../chain/errors.js';
 import { orderFromJson, orderJsonSchema } from '../../chain/settlement-document.js';
 import { signSettlementDocument } from '../../chain/sign-settlement-document.js';
@@ -123,4 +128,118 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
       }
     },
   });
+
+  api.post('/executions/:id/chain-payments', {
+    config: { roles: CLIENT_ROLES },
+    schema: {
+      operationId: 'recordChainPayment',
+      tags: ['executions', 'chain'],
+      summary: 'Record in the ledger what the escrow paid for an execution in a transaction (its buyer, or an admin)',
+      description:
+        "Reads the transaction's receipt from the deployment's JSON-RPC node and records each of the escrow's `Settled` events for this execution: the amount the escrow transferred to each payee moves, in the ledger, from that payee back to the buyer, who paid it in tokens (kind `chain_payment`). So the buyer is charged once and each payee paid once. Idempotent per (chain, transaction, event): reporting it again changes nothing. 409 when the transaction failed, holds no settlement of this execution, pays in a token the deployment does not take, or pays an address no credited account is bound to.",
+      params: idParam,
+      body: chainPaymentRequest,
+      response: { 200: chainPaymentResponse, 400: errorBody, 404: errorBody, 409: errorBody, 503: errorBody },
+    },
+    handler: async (request) => {
+      const execution = await ownExecution(request, context, request.params.id);
+      const chainId = request.body.chain_id;
+      const deployment = knownDeployment(node.options.dataDir, chainId);
+      const hash = request.body.transaction_hash as Hex;
+      const receipt = await transactionReceipt(deployment, hash);
+      if (receipt.status !== 'success') throw new ApiError('conflict', `transaction ${hash} reverted: it paid nothing`);
+      const payments = chainCall(() => readPayments(receipt.logs, deployment.settlement)).filter(
+        (p) => p.executionId === idToBytes32(execution.id),
+      );
+      if (payments.length === 0) {
+        throw new ApiError(
+          'conflict',
+          `transaction ${hash} settles no revision of execution ${execution.id} on escrow ${deployment.settlement}`,
+        );
+      }
+      const recorded = [];
+      for (const payment of payments) {
+        const posted = await chainCallAsync(() =>
+          recordChainPayment(node.store, {
+            chainId,
+            transactionHash: hash,
+            executionId: execution.id,
+            payment,
+            paymentTokens: deployment.paymentTokens ?? [deployment.token],
+            addressOf: async (account) =>
+              (await node.store.read.chainAddressOf(chainId, account))?.address as Address | undefined,
+          }),
+        );
+        recorded.push({
+          revision: Number(payment.revision),
+          log_index: payment.logIndex,
+          paid_now: Number(payment.paidNow),
+          token: payment.token!,
+          ledger_transaction_id: posted.transaction.id,
+          replayed: posted.replayed,
+        });
+      }
+      return { transaction_hash: hash, payments: recorded };
+    },
+  });
+}
+
+const chainPaymentRequest = z.strictObject({
+  chain_id: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+  transaction_hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a transaction hash: 0x and 64 hex digits'),
+});
+
+const chainPaymentResponse = z.object({
+  transaction_hash: z.string(),
+  payments: z.array(
+    z.object({
+      revision: z.int(),
+      log_index: z.int(),
+      paid_now: z.int(),
+      token: z.string(),
+      ledger_transaction_id: z.string(),
+      replayed: z.boolean(),
+    }),
+  ),
+});
+
+/** The transaction's receipt from the deployment's node: the operator's, never a URL a client gives. */
+async function transactionReceipt(deployment: DeploymentRecord, hash: Hex) {
+  if (!deployment.rpc) {
+    throw new ApiError(
+      'conflict',
+      `the deployment on chain ${deployment.chainId} records no JSON-RPC node: deploy with verity chain deploy --rpc, which records it`,
+    );
+  }
+  const client = createPublicClient({ transport: http(deployment.rpc, { timeout: 10_000, retryCount: 0 }) });
+  try {
+    return await client.getTransactionReceipt({ hash });
+  } catch (error) {
+    if (error instanceof TransactionReceiptNotFoundError) {
+      throw new ApiError(
+        'conflict',
+        `chain ${deployment.chainId} has no mined transaction ${hash}: report it once mined`,
+      );
+    }
+    throw new ApiError('unavailable', `the JSON-RPC node of chain ${deployment.chainId} did not answer; retry later`);
+  }
+}
+
+/** A ChainError about the transaction is the client's to see, as a 409. */
+function chainCall<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof ChainError) throw new ApiError('conflict', error.message);
+    throw error;
+  }
+}
+
+async function chainCallAsync<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof ChainError) throw new ApiError('conflict', error.message);
+    throw error;
+  }
 }
