@@ -91,6 +91,13 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
         tlog: await logEntry(node.log, logIndex, checkpoint),
       });
       const order = orderFromJson(request.body.order);
+      const paymentTokens = deployment.paymentTokens ?? [deployment.token];
+      if (!paymentTokens.includes(order.token)) {
+        throw new ApiError(
+          'validation',
+          `order.token ${order.token} is not money on this deployment: pay in ${paymentTokens.join(' or ')}`,
+        );
+      }
       const buyer = await node.store.read.chainAddressOf(chainId, predicate.buyer);
       if (buyer?.address !== order.payer) {
         throw new ApiError(
@@ -102,6 +109,14 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
       for (const account of new Set(predicate.total.filter((p) => p.amount > 0).map((p) => p.account))) {
         const bound = await node.store.read.chainAddressOf(chainId, account);
         if (bound?.settlement === deployment.settlement) {
+          // The ledger tells payees apart by address when the escrow has paid (chain-payments below).
+          const shared = [...bindings].find(([, b]) => b.address === bound.address);
+          if (shared) {
+            throw new ApiError(
+              'conflict',
+              `${shared[0]} and ${account} are bound to the same address ${bound.address}: one of them must bind another`,
+            );
+          }
           bindings.set(account, {
             address: bound.address as Address,
             part: await logged(bound.envelope, bound.logIndex),
