@@ -895,3 +895,23 @@ export const subscriptionsQuery = z.strictObject({
 
 export const subscriptionList = z.object({ subscriptions: z.array(subscriptionSchema) });
 export const ratingPage = z.object({ ratings: z.array(ratingSchema), next_cursor: z.string().optional() });
+
+/** `POST /v1/executions/{id}/chain-payments`: a mined transaction of the escrow to record in the ledger. */
+export const chainPaymentsRequest = z.strictObject({
+  chain_id: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+  transaction_hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a transaction hash: 0x and 64 hex digits'),
+});
+
+export const chainPaymentsResponse = z.object({
+  transaction_hash: z.string(),
+  payments: z.array(
+    z.object({
+      revision: z.int(),
+      log_index: z.int(),
+      paid_now: z.int(),
+      token: z.string(),
+      ledger_transaction_id: z.string(),
+      replayed: z.boolean(),
+    }),
+  ),
+});

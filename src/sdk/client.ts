@@ -15,6 +15,7 @@ import {
   historyPage,
   inclusionResponse,
   executionSettlements,
+  chainPaymentsResponse,
   ledgerBalance,
   ledgerTransaction,
   ledgerTransactionPage,
@@ -534,6 +535,29 @@ export class VerityClient {
         body: request,
       },
     );
+  }
+
+  /**
+   * Records in the ledger what the escrow paid for an execution in a mined transaction (its buyer, or an
+   * admin): each payee's on-chain amount moves from the payee back to the buyer, once per settlement event.
+   */
+  chainPayments(
+    executionId: string,
+    request: { chain_id: number; transaction_hash: string },
+  ): Promise<{
+    transaction_hash: string;
+    payments: {
+      revision: number;
+      log_index: number;
+      paid_now: number;
+      token: string;
+      ledger_transaction_id: string;
+      replayed: boolean;
+    }[];
+  }> {
+    return this.request('POST', `/v1/executions/${enc(executionId)}/chain-payments`, chainPaymentsResponse, {
+      body: request,
+    });
   }
 
   /**

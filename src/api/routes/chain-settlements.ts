@@ -20,7 +20,7 @@ import { logEntry } from '../../receipts/bundle.js';
 import { ownExecution } from '../access.js';
 import { CLIENT_ROLES } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { errorBody, idParam } from '../schemas.js';
+import { chainPaymentsRequest, chainPaymentsResponse, errorBody, idParam } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 
 const chainSettlementRequest = z.strictObject({
@@ -153,8 +153,8 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
       description:
         "Reads the transaction's receipt from the deployment's JSON-RPC node and records each of the escrow's `Settled` events for this execution: the amount the escrow transferred to each payee moves, in the ledger, from that payee back to the buyer, who paid it in tokens (kind `chain_payment`). So the buyer is charged once and each payee paid once. Idempotent per (chain, transaction, event): reporting it again changes nothing. 409 when the transaction failed, holds no settlement of this execution, pays in a token the deployment does not take, or pays an address no credited account is bound to.",
       params: idParam,
-      body: chainPaymentRequest,
-      response: { 200: chainPaymentResponse, 400: errorBody, 404: errorBody, 409: errorBody, 503: errorBody },
+      body: chainPaymentsRequest,
+      response: { 200: chainPaymentsResponse, 400: errorBody, 404: errorBody, 409: errorBody, 503: errorBody },
     },
     handler: async (request) => {
       const execution = await ownExecution(request, context, request.params.id);
@@ -198,25 +198,6 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
     },
   });
 }
-
-const chainPaymentRequest = z.strictObject({
-  chain_id: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
-  transaction_hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a transaction hash: 0x and 64 hex digits'),
-});
-
-const chainPaymentResponse = z.object({
-  transaction_hash: z.string(),
-  payments: z.array(
-    z.object({
-      revision: z.int(),
-      log_index: z.int(),
-      paid_now: z.int(),
-      token: z.string(),
-      ledger_transaction_id: z.string(),
-      replayed: z.boolean(),
-    }),
-  ),
-});
 
 /** The transaction's receipt from the deployment's node: the operator's, never a URL a client gives. */
 async function transactionReceipt(deployment: DeploymentRecord, hash: Hex) {

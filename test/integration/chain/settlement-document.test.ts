@@ -130,6 +130,7 @@ describe('the chain settlement document (server, payer, anvil)', () => {
   let bobKey: string;
   let order: OrderMessage;
   let orderSignature: Hex;
+  let transactionHash: Hex;
 
   it('the buyer gets a signed settlement of its run for its order, paying the bound accounts', async () => {
     bobKey = await server.key('bob', 'client');
@@ -239,9 +240,51 @@ describe('the chain settlement document (server, payer, anvil)', () => {
     await chain.deposit(accounts.bob, deployed.settlement, order, 2_000n);
     const documentFile = join(dir, 'document.json');
     writeFileSync(documentFile, JSON.stringify(document));
-    const run = await verity(['chain', 'settle', ...rpc(), '--document', documentFile, '--key-file', keyFiles.sender]);
+    const run = await verity([
+      'chain',
+      'settle',
+      ...rpc(),
+      '--document',
+      documentFile,
+      '--key-file',
+      keyFiles.sender,
+      '--json',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(await tokenBalance(chain, usd, accounts.platform.address)).toBe(50n);
     expect(await tokenBalance(chain, usd, accounts.acme.address)).toBe(830n);
+    transactionHash = (JSON.parse(run.stdout) as { transactionHash: Hex }).transactionHash;
+  }, 120_000);
+
+  it('the buyer reports the transaction: the ledger moves what the chain paid back to it, once', async () => {
+    const balance = async (account: string) => (await server.test.node.store.read.getLedgerBalance(account)).available;
+    const before = { bob: await balance('bob'), acme: await balance('acme'), platform: await balance('sys:platform') };
+    const bob = server.client(bobKey);
+    const first = await bob.chainPayments(executionId, {
+      chain_id: deployed.chainId,
+      transaction_hash: transactionHash,
+    });
+    expect(first.payments).toEqual([
+      expect.objectContaining({ revision: 1, paid_now: 880, token: usd, replayed: false }),
+    ]);
+    // Tokens paid the publisher and the platform; the buyer's ledger charge for them comes back. sys:compute
+    // (unbound) keeps its ledger credit, which the buyer still pays in the ledger.
+    expect(await balance('bob')).toBe(before.bob + 880);
+    expect(await balance('acme')).toBe(before.acme - 830);
+    expect(await balance('sys:platform')).toBe(before.platform - 50);
+    const again = await bob.chainPayments(executionId, {
+      chain_id: deployed.chainId,
+      transaction_hash: transactionHash,
+    });
+    expect(again.payments[0]).toMatchObject({
+      replayed: true,
+      ledger_transaction_id: first.payments[0]!.ledger_transaction_id,
+    });
+    expect(await balance('bob')).toBe(before.bob + 880);
+    expect(await server.test.node.store.read.checkLedger()).toMatchObject({ ok: true });
+    // A transaction that is not a settlement of this execution records nothing.
+    await expect(
+      bob.chainPayments(executionId, { chain_id: deployed.chainId, transaction_hash: `0x${'00'.repeat(32)}` }),
+    ).rejects.toMatchObject({ status: 409 });
   }, 120_000);
 });
