@@ -56,7 +56,7 @@ export async function verifyBindingStatement<S extends z.ZodType>(
       checks.fail(`${label}.signature`, `${options.what} is not a DSSE envelope`);
       return { ok: false, checks: checks.list };
     }
-    const signed = parsed.data as Envelope;
+    const signed = parsed.data;
     const statement = await checkCoordinatorStatement(
       signed,
       trusted,

@@ -79,7 +79,7 @@ export function parseDeploymentRecord(text: string, file: string, chainId?: numb
       { context: { file } },
     );
   }
-  return parsed.data as DeploymentRecord;
+  return parsed.data;
 }
 
 /** Every record of the data directory, by chain id; files not named `<chainId>.json` are not records. */
