@@ -4,7 +4,6 @@ import { envelopeSchema } from '../attest/bundle.js';
 import type { BundleTlog } from '../attest/bundle.js';
 import { sha256 } from '../attest/digest.js';
 import { envelopePayload } from '../attest/dsse.js';
-import type { Envelope } from '../attest/dsse.js';
 import type { Statement } from '../attest/statement.js';
 import { checkLog } from '../attest/verify/basic.js';
 import { checkCoordinatorStatement } from '../attest/verify/coordinator-statement.js';
