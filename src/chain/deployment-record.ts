@@ -82,17 +82,31 @@ export function parseDeploymentRecord(text: string, file: string, chainId?: numb
   return parsed.data;
 }
 
-/** Every record of the data directory, by chain id; files not named `<chainId>.json` are not records. */
-export function listDeploymentRecords(dataDir: string): DeploymentRecord[] {
+/**
+ * Every record of the data directory, by chain id; files not named `<chainId>.json` are not records. A broken
+ * record throws, unless `onInvalid` takes it (a server lists the others and logs it: one bad file must not
+ * hide every deployment).
+ */
+export function listDeploymentRecords(dataDir: string, onInvalid?: (error: BindingError) => void): DeploymentRecord[] {
   const dir = deploymentDir(dataDir);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+  const chainIds = readdirSync(dir)
     .map((name) => /^([1-9][0-9]{0,15})\.json$/.exec(name))
     .filter((match): match is RegExpExecArray => match !== null)
     .map((match) => Number(match[1]))
     .filter((chainId) => Number.isSafeInteger(chainId))
-    .sort((a, b) => a - b)
-    .map((chainId) => readDeploymentRecord(dataDir, chainId)!);
+    .sort((a, b) => a - b);
+  const records: DeploymentRecord[] = [];
+  for (const chainId of chainIds) {
+    try {
+      const record = readDeploymentRecord(dataDir, chainId);
+      if (record) records.push(record);
+    } catch (error) {
+      if (!(error instanceof BindingError) || !onInvalid) throw error;
+      onInvalid(error);
+    }
+  }
+  return records;
 }
 
 function readText(file: string): string {
