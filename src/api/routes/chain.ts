@@ -7,7 +7,7 @@ import type { BindingContext } from '../../chain/bindings.js';
 import { PLATFORM_ACCOUNT } from '../../ledger/accounts.js';
 import type { ChainAddressBindingRecord } from '../../store/records.js';
 import { ROLES } from '../../store/records.js';
-import { principalOf } from '../auth.js';
+import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { errorBody } from '../schemas.js';
 import type { ApiContext } from '../server.js';
@@ -92,7 +92,9 @@ export function registerChainRoutes(app: FastifyInstance, context: ApiContext): 
   });
 
   api.post('/chain/bindings', {
-    config: { roles: ROLES, rateLimit: { max: BINDS_PER_MINUTE, timeWindow: 60_000 } },
+    // Not worker keys: a worker key sits on a machine that runs others' jobs, and must not be able to redirect
+    // its principal's payouts; the principal binds with a client key of the same name.
+    config: { roles: CLIENT_ROLES, rateLimit: { max: BINDS_PER_MINUTE, timeWindow: 60_000 } },
     schema: {
       operationId: 'bindChainAddress',
       tags,
@@ -118,7 +120,7 @@ export function registerChainRoutes(app: FastifyInstance, context: ApiContext): 
   });
 
   api.get('/chain/bindings', {
-    config: { roles: ROLES },
+    config: { roles: CLIENT_ROLES },
     schema: {
       operationId: 'listChainBindings',
       tags,
