@@ -18,6 +18,7 @@ import { clientError } from './errors.js';
 import { Metrics } from './metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAgentRoutes } from './routes/agents.js';
+import { registerChainRoutes } from './routes/chain.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMeRoute } from './routes/me.js';
@@ -263,6 +264,7 @@ export async function buildServer(
       registerSettlementRoutes(v1, context);
       registerChainSettlementRoutes(v1, context);
       registerMarketSubscriptionRoutes(v1, context);
+      registerChainRoutes(v1, context);
       done();
     },
     { prefix: '/v1' },

@@ -540,6 +540,42 @@ export interface MarketSettlementRecord {
 }
 
 /**
+ * The coordinator's statement that a deployment's attestor speaks for it: one per (chain, attestor, token,
+ * escrow), whatever replicas and restarts do (its key is the row's primary key).
+ */
+export interface ChainAttestorBindingRecord {
+  chainId: number;
+  /** Checksummed (EIP-55), as the statement says. */
+  attestor: string;
+  token: string;
+  settlement: string;
+  envelope: Envelope;
+  /** Hex SHA-256 of the envelope's payload: the transparency log's leaf data. */
+  payloadDigest: string;
+  logIndex: number;
+  createdAt: number;
+}
+
+/**
+ * The address a ledger account (a principal, or `sys:platform`) is paid at on one chain: the current one only
+ * (a rebind replaces it; every earlier binding stays in the transparency log).
+ */
+export interface ChainAddressBindingRecord {
+  chainId: number;
+  account: string;
+  /** Checksummed (EIP-55). */
+  address: string;
+  /** The escrow whose EIP-712 domain the account signed in. */
+  settlement: string;
+  /** The account key's EIP-712 signature of AddressBinding(keccak256(account), address), 0x and 130 hex. */
+  signature: string;
+  envelope: Envelope;
+  payloadDigest: string;
+  logIndex: number;
+  createdAt: number;
+}
+
+/**
  * A buyer's subscription to a subscription listing, for one period (no automatic renewal). Its price and
  * quota are those in force when it began, whatever the listing says later.
  */

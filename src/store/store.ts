@@ -1,5 +1,7 @@
 import type {
   ApiKeyRecord,
+  ChainAddressBindingRecord,
+  ChainAttestorBindingRecord,
   BlobRecord,
   ReplicaResultRecord,
   EventAt,
@@ -402,7 +404,20 @@ export interface StoreReads {
     listingId: string,
     page: { limit: number; after?: { createdAt: number; buyer: string } },
   ): Promise<MarketRatingRecord[]>;
+
+  /** The attestor-binding statement of one deployment, if the coordinator made it. */
+  getChainAttestorBinding(key: ChainAttestorBindingKey): Promise<ChainAttestorBindingRecord | undefined>;
+  /** The address a ledger account is bound to on a chain now, if any: how settlements find whom to pay. */
+  chainAddressOf(chainId: number, account: string): Promise<ChainAddressBindingRecord | undefined>;
+  /** The current bindings on a chain (of one account, if given), by account; at most `limit`. */
+  listChainAddressBindings(
+    chainId: number,
+    filter: { account?: string; limit: number },
+  ): Promise<ChainAddressBindingRecord[]>;
 }
+
+/** What makes an attestor binding the same one: the deployment it is about. */
+export type ChainAttestorBindingKey = Pick<ChainAttestorBindingRecord, 'chainId' | 'attestor' | 'token' | 'settlement'>;
 
 /**
  * A transaction. Its writes that return nothing (`Promise<void>`, and `updateStep` without `expect`) may go
@@ -537,4 +552,12 @@ export interface StoreTx extends StoreReads {
     id: string,
     patch: Patch<Pick<MarketSubscriptionRecord, 'usedExecutions' | 'cancelledAt'>>,
   ): Promise<void>;
+
+  /** Records an attestor binding unless its deployment has one (then false: the other one stays). */
+  insertChainAttestorBinding(record: ChainAttestorBindingRecord): Promise<boolean>;
+  /**
+   * Makes `record` the account's binding on its chain, only if the current one is still `replacing` (its log
+   * index; undefined: there is none). False when another writer got there first: nothing was written.
+   */
+  replaceChainAddressBinding(record: ChainAddressBindingRecord, replacing: number | undefined): Promise<boolean>;
 }

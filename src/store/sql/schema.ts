@@ -625,5 +625,37 @@ export function schemaMigrations(types: DdlTypes): Migration[] {
         'CREATE INDEX zk_leaves_by_execution ON zk_leaves (execution_id)',
       ],
     },
+    {
+      version: 19,
+      name: 'chain bindings: the attestor of each deployment, and the address each ledger account is paid at',
+      statements: [
+        // The primary key is what makes the statement once per deployment across replicas: the loser of a
+        // race inserts nothing and reads the winner's row.
+        `CREATE TABLE chain_attestor_bindings (
+          chain_id ${I} NOT NULL,
+          attestor TEXT NOT NULL,
+          token TEXT NOT NULL,
+          settlement TEXT NOT NULL,
+          envelope TEXT NOT NULL,
+          payload_digest TEXT NOT NULL,
+          log_index ${I} NOT NULL,
+          created_at ${I} NOT NULL,
+          PRIMARY KEY (chain_id, attestor, token, settlement)
+        )`,
+        // One current address per account and chain; earlier ones are in the log.
+        `CREATE TABLE chain_address_bindings (
+          chain_id ${I} NOT NULL,
+          account TEXT NOT NULL,
+          address TEXT NOT NULL,
+          settlement TEXT NOT NULL,
+          signature TEXT NOT NULL,
+          envelope TEXT NOT NULL,
+          payload_digest TEXT NOT NULL,
+          log_index ${I} NOT NULL,
+          created_at ${I} NOT NULL,
+          PRIMARY KEY (chain_id, account)
+        )`,
+      ],
+    },
   ];
 }

@@ -1,4 +1,5 @@
 import type {
+  ChainAttestorBindingKey,
   ClaimRequest,
   ExecutionChangeKey,
   ExecutionFilter,
@@ -27,6 +28,8 @@ import type {
 import type {
   ApiKeyRecord,
   BlobRecord,
+  ChainAddressBindingRecord,
+  ChainAttestorBindingRecord,
   ReplicaResultRecord,
   EventAt,
   WorkflowVersionRecord,
@@ -781,6 +784,31 @@ export class SqlReads implements StoreReads {
     return this.one(t.marketRuns, 'execution_id = ?', [executionId]);
   }
 
+  getChainAttestorBinding(key: ChainAttestorBindingKey): Promise<ChainAttestorBindingRecord | undefined> {
+    return this.one(t.chainAttestorBindings, 'chain_id = ? AND attestor = ? AND token = ? AND settlement = ?', [
+      key.chainId,
+      key.attestor,
+      key.token,
+      key.settlement,
+    ]);
+  }
+
+  chainAddressOf(chainId: number, account: string): Promise<ChainAddressBindingRecord | undefined> {
+    return this.one(t.chainAddressBindings, 'chain_id = ? AND account = ?', [chainId, account]);
+  }
+
+  listChainAddressBindings(
+    chainId: number,
+    filter: { account?: string; limit: number },
+  ): Promise<ChainAddressBindingRecord[]> {
+    const byAccount = filter.account !== undefined ? ' AND account = ?' : '';
+    return this.many(t.chainAddressBindings, `WHERE chain_id = ?${byAccount} ORDER BY account LIMIT ?`, [
+      chainId,
+      ...(filter.account !== undefined ? [filter.account] : []),
+      filter.limit,
+    ]);
+  }
+
   listMarketSettlements(executionId: string): Promise<MarketSettlementRecord[]> {
     return this.many(t.marketSettlements, 'WHERE execution_id = ? ORDER BY revision', [executionId]);
   }
@@ -1330,6 +1358,35 @@ export class SqlTx extends SqlReads implements StoreTx {
   ): Promise<void> {
     this.update(t.marketSubscriptions, patch, 'id = ?', [id]);
   }
+  async insertChainAttestorBinding(record: ChainAttestorBindingRecord): Promise<boolean> {
+    const inserted = await this.insertCounted(
+      t.chainAttestorBindings,
+      [record],
+      t.chainAttestorBindings.fields,
+      'ON CONFLICT (chain_id, attestor, token, settlement) DO NOTHING',
+    );
+    return inserted === 1;
+  }
+
+  async replaceChainAddressBinding(record: ChainAddressBindingRecord, replacing: number | undefined): Promise<boolean> {
+    const table = t.chainAddressBindings;
+    if (replacing === undefined) {
+      return (
+        (await this.insertCounted(table, [record], table.fields, 'ON CONFLICT (chain_id, account) DO NOTHING')) === 1
+      );
+    }
+    // Compare-and-set on the log index, unique per binding: a concurrent rebind that committed first makes
+    // this one write nothing (PostgreSQL re-checks the WHERE on the row it waited for).
+    const { chainId, account, ...rest } = record;
+    return (
+      (await this.updateCounted(table, rest, 'chain_id = ? AND account = ? AND log_index = ?', [
+        chainId,
+        account,
+        replacing,
+      ])) === 1
+    );
+  }
+
   async insertMarketSettlement(record: MarketSettlementRecord): Promise<void> {
     this.insert(t.marketSettlements, [record], t.marketSettlements.fields);
   }

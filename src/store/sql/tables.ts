@@ -13,6 +13,8 @@ import type {
   MarketSubscriptionRecord,
   MarketRunRecord,
   MarketSettlementRecord,
+  ChainAddressBindingRecord,
+  ChainAttestorBindingRecord,
   ReceiptRecord,
   ExecutionRecord,
   JobRecord,
@@ -366,5 +368,28 @@ export const marketSubscriptions = table<MarketSubscriptionRecord>('market_subsc
   includedExecutions: 'int',
   usedExecutions: 'int',
   cancelledAt: 'int',
+  createdAt: 'int',
+});
+
+export const chainAttestorBindings = table<ChainAttestorBindingRecord>('chain_attestor_bindings', {
+  chainId: 'int',
+  attestor: 'text',
+  token: 'text',
+  settlement: 'text',
+  envelope: 'json',
+  payloadDigest: 'text',
+  logIndex: 'int',
+  createdAt: 'int',
+});
+
+export const chainAddressBindings = table<ChainAddressBindingRecord>('chain_address_bindings', {
+  chainId: 'int',
+  account: 'text',
+  address: 'text',
+  settlement: 'text',
+  signature: 'text',
+  envelope: 'json',
+  payloadDigest: 'text',
+  logIndex: 'int',
   createdAt: 'int',
 });

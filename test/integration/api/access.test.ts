@@ -58,7 +58,9 @@ const isWorkerRoute = (route: AppRoute) =>
   route.path === '/v1/keys/coordinator' ||
   route.path.startsWith('/v1/log/') ||
   // A worker reads its own balance and transactions (what it was paid); it moves no money.
-  (route.method === 'GET' && route.path.startsWith('/v1/ledger/'));
+  (route.method === 'GET' && route.path.startsWith('/v1/ledger/')) ||
+  // The deployments this coordinator speaks for, and its signed attestor binding: public facts to any key.
+  (route.method === 'GET' && route.path === '/v1/chain/deployments');
 /** Routes that name a published workflow: every one must hide another principal's. */
 const isWorkflowRoute = (route: AppRoute) =>
   /^\/v1\/workflows\/:id(\/|$)|\/:workflow_id(\/|$)/.test(route.path) && !isExecutionRoute(route);
@@ -70,7 +72,8 @@ const isPublic = (route: AppRoute) =>
 const isAdminRoute = (route: AppRoute) =>
   (route.path.startsWith('/v1/keys') && route.path !== '/v1/keys/coordinator') ||
   route.path.startsWith('/v1/workers') ||
-  route.path === '/v1/metrics/summary';
+  route.path === '/v1/metrics/summary' ||
+  route.path.startsWith('/v1/admin/');
 
 // Ownership, listing and idempotency are store queries: both stores are checked.
 for (const kind of BACKENDS) {
