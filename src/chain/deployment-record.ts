@@ -23,6 +23,14 @@ export const deploymentRecordSchema = z.object({
   settlement: address,
   attestor: address,
   admin: address,
+  /** The JSON-RPC node the operator deployed through: where the server reads the escrow's payments. */
+  rpc: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL')
+    .max(2048)
+    .optional(),
+  /** The ERC-20 tokens the escrow's orders may pay in, counted as micro-units (default: the deployment's token). */
+  paymentTokens: z.array(address).min(1).max(16).optional(),
 });
 
 export interface DeploymentRecord {
@@ -31,6 +39,8 @@ export interface DeploymentRecord {
   settlement: Address;
   attestor: Address;
   admin: Address;
+  rpc?: string | undefined;
+  paymentTokens?: Address[] | undefined;
 }
 
 /** `<dataDir>/chain`: one record per chain id. */

@@ -12,8 +12,9 @@ import { checkLog } from '../attest/verify/basic.js';
 import { checkCoordinatorStatement } from '../attest/verify/coordinator-statement.js';
 import { Checks } from '../attest/verify/report.js';
 import type { VerificationReport } from '../attest/verify/report.js';
-import { ADDRESS_BINDING_PREDICATE_TYPE, addressBindingPredicateSchema } from './address-binding-statement.js';
-import { ATTESTOR_BINDING_PREDICATE_TYPE, attestorBindingPredicateSchema } from './attestor-binding-statement.js';
+import { verifyAddressBinding } from './address-binding-statement.js';
+import { verifyAttestorBinding } from './attestor-binding-statement.js';
+import type { BindingVerification } from './binding-checks.js';
 import {
   chainSettlementDocumentSchema,
   orderFromJson,
@@ -130,13 +131,10 @@ async function signedFacts(doc: ChainSettlementDocument, trusted: ReadonlyMap<st
     trusted,
     checks,
   );
-  const attestor = await logged(
-    doc.attestor,
+  const attestor = adopt(
+    await verifyAttestorBinding(doc.attestor.statement, trusted, {}, doc.attestor.tlog),
+    'attestor-binding',
     'attestor',
-    "the attestor key's binding",
-    ATTESTOR_BINDING_PREDICATE_TYPE,
-    attestorBindingPredicateSchema,
-    trusted,
     checks,
   );
   if (!receipt || !statement || !attestor) return undefined;
@@ -149,25 +147,19 @@ async function signedFacts(doc: ChainSettlementDocument, trusted: ReadonlyMap<st
   );
   const addresses = new Map<string, Address>();
   for (const [i, part] of doc.payees.entries()) {
-    const label = `payee.${i + 1}`;
-    const binding = await logged(
-      part,
-      label,
-      `address binding ${i + 1}`,
-      ADDRESS_BINDING_PREDICATE_TYPE,
-      addressBindingPredicateSchema,
-      trusted,
+    // Each binding is for the attestor's chain and escrow, and carries the bound account's own signature.
+    const binding = adopt(
+      await verifyAddressBinding(
+        part.statement,
+        trusted,
+        { chainId: attestor.chainId, settlement: attestor.settlement },
+        part.tlog,
+      ),
+      'address-binding',
+      `payee.${i + 1}`,
       checks,
     );
     if (!binding) return undefined;
-    const here = binding.chainId === attestor.chainId && sameAddress(binding.settlement, attestor.settlement);
-    checks.expect(
-      `${label}.contract`,
-      here,
-      `${binding.principal} is bound to ${binding.address} for this chain and escrow`,
-      `the binding of ${binding.principal} is for chain ${binding.chainId}, escrow ${binding.settlement}: not this settlement's`,
-    );
-    if (!here) return undefined;
     addresses.set(binding.principal, binding.address as Address);
   }
   return { receipt, statement, attestor, addresses };
@@ -239,4 +231,10 @@ async function recovered(run: () => Promise<Address>): Promise<Address | undefin
 
 function sameAddress(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
+}
+
+/** A binding's own checks, renamed into this document's (`attestor.…`, `payee.<n>.…`); its predicate when all hold. */
+function adopt<P>(result: BindingVerification<P>, from: string, to: string, checks: Checks): P | undefined {
+  for (const check of result.checks) checks.list.push({ ...check, name: to + check.name.slice(from.length) });
+  return result.ok ? result.predicate : undefined;
 }

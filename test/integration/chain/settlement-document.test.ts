@@ -19,6 +19,7 @@ import {
 } from '../../../src/chain/typed-data.js';
 import type { OrderMessage } from '../../../src/chain/typed-data.js';
 import { verifyChainSettlement } from '../../../src/chain/verify-settlement-document.js';
+import { loadOrCreateSigner } from '../../../src/keys/local-signer.js';
 import { creditPrincipal } from '../../../src/ledger/operations.js';
 import { startAnvil } from '../../support/anvil.js';
 import type { LocalNode } from '../../support/anvil.js';
@@ -172,6 +173,7 @@ describe('the chain settlement document (server, payer, anvil)', () => {
   }, 120_000);
 
   it('every tampered copy fails its named check', async () => {
+    const stranger = loadOrCreateSigner(join(dir, 'stranger.key'));
     const tamper = (change: (d: ChainSettlementDocumentJson) => void) => {
       const copy = structuredClone(document);
       change(copy);
@@ -190,11 +192,10 @@ describe('the chain settlement document (server, payer, anvil)', () => {
       [
         'the attestor binding re-signed by another key',
         tamper((d) => {
-          const other = server.test.node.workerSigner ?? undefined;
           d.attestor.statement = signEnvelope(
             IN_TOTO_PAYLOAD_TYPE,
             envelopePayload(d.attestor.statement as never),
-            other as never,
+            stranger,
           );
         }),
         'attestor.signature',
@@ -205,7 +206,7 @@ describe('the chain settlement document (server, payer, anvil)', () => {
       expect(report.ok, what).toBe(false);
       expect(failedChecks(report), what).toContain(check);
     }
-    const untrusted = await verifyChainSettlement(document, [server.test.node.workerSigner.publicKeyPem]);
+    const untrusted = await verifyChainSettlement(document, [stranger.publicKeyPem]);
     expect(untrusted.ok).toBe(false);
   });
 
