@@ -1,6 +1,7 @@
 import type { AttestErrorCode } from '../attest/errors.js';
 import type { AuthErrorCode } from '../auth/errors.js';
 import type { BlobErrorCode } from '../blobs/errors.js';
+import type { BindingErrorCode } from '../chain/binding-errors.js';
 import type { CoordinatorErrorCode } from '../coordinator/errors.js';
 import type { EngineErrorCode } from '../engine/errors.js';
 import type { EnvErrorCode } from '../env.js';
@@ -82,6 +83,7 @@ export class QuotaError extends ApiError {
 export type ServerErrorCode =
   | AttestErrorCode
   | AuthErrorCode
+  | BindingErrorCode
   | BlobErrorCode
   | CoordinatorErrorCode
   | EngineErrorCode
@@ -138,6 +140,12 @@ export const ERROR_ANSWERS: ErrorAnswers = {
   listing_unavailable: [409, 'conflict'],
   subscription_required: [409, 'conflict'],
   corrupt_settlement: 'internal',
+  // The chain routes catch these and answer naming the field (routes/chain.ts); these are the backstop.
+  unknown_chain: [404, 'not_found'],
+  bad_signature: [400, 'validation'],
+  contended: [409, 'conflict'],
+  // A deployment record in the server's own data directory that cannot be read: the operator's to fix.
+  invalid_record: 'internal',
   // Their own codes, so that a script can tell "already subscribed" from "quota used up" without reading prose.
   subscription_active: [409, 'subscription_active'],
   over_quota: [409, 'over_quota'],

@@ -7,8 +7,6 @@ export type BindingErrorCode =
   | 'unknown_chain'
   /** An account signature that does not recover to the address it claims to bind. */
   | 'bad_signature'
-  /** An address binding asked for an account the caller may not bind. */
-  | 'not_your_account'
   /** Concurrent writers kept replacing the binding: the caller may retry. */
   | 'contended';
 

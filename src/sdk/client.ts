@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import type { createListingRequest, updateListingRequest, settlementView } from '../api/schemas.js';
 import {
+  addressBindingList,
+  addressBindingView,
+  adminAddressBindingList,
+  chainDeploymentList,
+} from '../api/schemas.js';
+import type { addressBindingRequest } from '../api/schemas.js';
+import {
   apiKeyView,
   whoAmI,
   blobRef as blobRefSchema,
@@ -81,6 +88,13 @@ export type MetricsSummary = z.output<typeof metricsSummary>;
 export type ExecutionGraph = z.output<typeof executionGraph>;
 /** An account's balance: `available` and `held`, integer micro-units. */
 export type LedgerBalanceView = z.output<typeof ledgerBalance>;
+/** A deployment the server's coordinator speaks for, with its signed attestor-binding statement and log entry. */
+export type ChainDeploymentView = z.output<typeof chainDeploymentList>['deployments'][number];
+/** An address bound to a ledger account on one chain, with the coordinator's signed statement of it. */
+export type ChainAddressBindingView = z.output<typeof addressBindingView>;
+export type ChainAddressBindingRequest = z.input<typeof addressBindingRequest>;
+/** Every current binding on a chain, as an admin reads them (what `verity chain bind --file` takes). */
+export type ChainBindingsFile = z.output<typeof adminAddressBindingList>;
 /** A ledger transaction, with the postings the caller may see (its own; an admin's: all). */
 export type LedgerTransactionView = z.output<typeof ledgerTransaction>;
 export type LedgerTransactionPage = z.output<typeof ledgerTransactionPage>;
@@ -443,6 +457,29 @@ export class VerityClient {
   // The ledger (amounts in integer micro-units)
 
   /** The caller's balance; an admin may name another account. */
+  // -------------------------------------------------------------------------------------------------------
+  // Chain bindings
+
+  /** The deployments this server's coordinator speaks for, each with its attestor-binding statement. */
+  async chainDeployments(): Promise<ChainDeploymentView[]> {
+    return (await this.request('GET', '/v1/chain/deployments', chainDeploymentList)).deployments;
+  }
+
+  /** Binds an address to your ledger account on a chain (an admin: also `principal: 'sys:platform'`). */
+  bindChainAddress(request: ChainAddressBindingRequest): Promise<ChainAddressBindingView> {
+    return this.request('POST', '/v1/chain/bindings', addressBindingView, { body: request });
+  }
+
+  /** Your own current binding on a chain (none or one). */
+  async chainBindings(chainId: number): Promise<ChainAddressBindingView[]> {
+    return (await this.request('GET', `/v1/chain/bindings?chain_id=${chainId}`, addressBindingList)).bindings;
+  }
+
+  /** Every current binding on a chain (admin). */
+  allChainBindings(chainId: number): Promise<ChainBindingsFile> {
+    return this.request('GET', `/v1/admin/chain-bindings?chain_id=${chainId}`, adminAddressBindingList);
+  }
+
   balance(options: { principal?: string } = {}): Promise<LedgerBalanceView> {
     const query = new URLSearchParams();
     if (options.principal !== undefined) query.set('principal', options.principal);

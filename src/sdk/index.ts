@@ -10,6 +10,10 @@
 export { VerityApiError, VerityClient } from './client.js';
 export type {
   ApiKeyView,
+  ChainAddressBindingRequest,
+  ChainAddressBindingView,
+  ChainBindingsFile,
+  ChainDeploymentView,
   ClientErrorCode,
   CreateListingRequest,
   CreatedKey,

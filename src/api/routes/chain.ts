@@ -9,7 +9,6 @@ import type { ChainAddressBindingRecord } from '../../store/records.js';
 import { ROLES } from '../../store/records.js';
 import { CLIENT_ROLES, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { errorBody } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 import {
   addressBindingList,
@@ -18,7 +17,8 @@ import {
   adminAddressBindingList,
   chainDeploymentList,
   chainIdQuery,
-} from './chain-schemas.js';
+  errorBody,
+} from '../schemas.js';
 
 const tags = ['chain'];
 

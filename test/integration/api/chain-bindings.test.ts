@@ -11,6 +11,8 @@ import { call, errorCode } from '../../support/api-http.js';
 import { BACKENDS, backendAvailable } from '../../support/backends.js';
 import { recordDeployment, signedBinding } from '../../support/chain-deployment.js';
 import { startTestServer } from '../../support/server.js';
+import { startTestNode } from '../../support/node.js';
+import { buildServer } from '../../../src/api/server.js';
 import type { TestServer } from '../../support/server.js';
 
 interface Deployments {
@@ -181,6 +183,27 @@ for (const kind of BACKENDS) {
       }
       for (const key of [alice, bob, worker]) {
         expect((await get(key, `/v1/admin/chain-bindings?chain_id=${chainId}`)).status).toBe(403);
+      }
+    });
+
+    it('makes the attestor-binding statement at start for the records present, before any request', async () => {
+      const test = await startTestNode(kind, 'chain-start', { workers: 0 });
+      try {
+        const record = recordDeployment(test.backend.dataDir, 5);
+        const before = await test.node.store.read.getLogSize();
+        const { app } = await buildServer(test.node, { logger: false });
+        await app.ready();
+        const binding = await test.node.store.read.getChainAttestorBinding(record);
+        expect(binding?.logIndex).toBe(before);
+        const verified = await verifyAttestorBinding(
+          binding!.envelope,
+          new Map([[test.node.coordinatorSigner.keyId, test.node.coordinatorSigner.publicKey]]),
+          record,
+        );
+        expect(verified.ok).toBe(true);
+        await app.close();
+      } finally {
+        await test.close();
       }
     });
 

@@ -105,7 +105,7 @@ async function bind(principal: string, apiKey: string, account: PrivateKeyAccoun
       ...(asPrincipal !== undefined && { principal: asPrincipal }),
     }),
   });
-  expect(response.status, await response.clone().text()).toBe(200);
+  expect(response.status, await response.clone().text()).toBe(201);
 }
 
 async function requestDocument(
