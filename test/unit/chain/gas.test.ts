@@ -12,7 +12,7 @@ import {
   settlementTypedData,
   verityDomain,
 } from '../../../src/chain/typed-data.js';
-import { chainFixture, testAccount } from '../../support/chain-fixture.js';
+import { bindPayee, chainFixture, testAccount } from '../../support/chain-fixture.js';
 
 /** Base and calldata gas of a transaction carrying `data` (EIP-2028 pricing, before EIP-7623's floor). */
 function intrinsicGas(data: Hex): bigint {
@@ -65,7 +65,9 @@ describe('gas of settle and mintWithReceipt (in-process EVM, execution gas)', ()
       });
       await f.chain.send(f.settlement, 'deposit', [order, 10_000_000n], f.accounts.payer.address);
       // Payees that hold no token yet, so revision 1 pays for their first balance as a real first payout would.
-      const payees = Array.from({ length: count }, (_, i) => testAccount(`gas payee ${nonce}.${i}`).address);
+      const payeeAccounts = Array.from({ length: count }, (_, i) => testAccount(`gas payee ${nonce}.${i}`));
+      for (const [i, account] of payeeAccounts.entries()) await bindPayee(f, account, `worker:gas-${nonce}.${i}`);
+      const payees = payeeAccounts.map((account) => account.address);
       const orderSig = await f.accounts.payer.signTypedData(orderTypedData(domain, order));
       const orderDigest = hashTypedData(orderTypedData(domain, order));
       for (const revision of [1, 2]) {
