@@ -342,7 +342,7 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     }
 
     /// Each batch in its place, chained to the previous one, about this execution, workflow and result, under an
-    /// accepted registry root, and a valid proof. Cheap checks first: the pairing costs ~200k gas per batch.
+    /// accepted registry root, and a valid proof. Cheap checks first: the verifier costs ~280k gas per batch.
     function _checkProofs(
         IGroth16Verifier verifier,
         Settlement calldata s,
