@@ -9,6 +9,14 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
+/// @notice The Groth16 verifier `verity zk export-solidity` writes (snarkjs's template) for the batch circuit.
+interface IGroth16Verifier {
+    function verifyProof(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[13] calldata signals)
+        external
+        view
+        returns (bool);
+}
+
 /**
  * @title VeritySettlement
  * @notice An escrow for any ERC-20 that pays out exactly the settlements Verity's marketplace signs.
@@ -30,6 +38,19 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
  * An order funds one execution and an execution draws on one order (both bound by the first settlement): the
  * buyer's `maxAmount` bounds everything that execution is ever paid, retries included, a stolen attestor key
  * cannot spread one order over many runs, and an execution's revisions cannot be replayed against another order.
+ *
+ * Payees are bound: the escrow pays only accounts whose holder signed an `AddressBinding` to a Verity
+ * principal and whose binding the coordinator (`COORDINATOR_ROLE`, a cold key) registered with `bindPayee`. A
+ * stolen attestor key (a hot key) can then pay only addresses the coordinator registered, each with its
+ * holder's own signature, never an address of its own.
+ *
+ * An order may pin a Groth16 verifier (`zkVerifier`, the buyer's choice, like `--zk-key` off chain): it then
+ * settles only through `settleWithProofs`, with the execution's zero-knowledge batch proofs that every step was
+ * signed by a registered worker key and that the steps chain from the workflow to the result. The proofs'
+ * registry root must be one the coordinator accepted (`acceptRegistryRoot`): otherwise a stolen attestor key
+ * could prove runs with Baby Jubjub keys of its own under a registry of its own; with it, a stolen attestor key
+ * cannot settle a zk order at all. The step-id commitment (the last batch's `sNext`) is not checked here: the
+ * contract does not know which steps the workflow has; `verity verify --level zk` checks it off chain.
  */
 contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     using SafeERC20 for IERC20;
@@ -38,11 +59,12 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     bytes32 public constant ATTESTOR_ROLE = keccak256("ATTESTOR_ROLE");
 
     bytes32 public constant ORDER_TYPEHASH = keccak256(
-        "Order(bytes32 listingId,bytes32 workflowDigest,address payer,address token,uint256 maxAmount,uint256 deadline,uint256 nonce)"
+        "Order(bytes32 listingId,bytes32 workflowDigest,address payer,address token,address zkVerifier,uint256 maxAmount,uint256 deadline,uint256 nonce)"
     );
+    bytes32 public constant ADDRESS_BINDING_TYPEHASH = keccak256("AddressBinding(bytes32 principal,address account)");
     bytes32 public constant PAYOUT_TYPEHASH = keccak256("Payout(address payee,uint256 amount)");
     bytes32 public constant SETTLEMENT_TYPEHASH = keccak256(
-        "Settlement(bytes32 executionId,uint256 revision,bytes32 receiptDigest,bytes32 listingId,bytes32 workflowDigest,address payer,address token,bytes32 orderDigest,Payout[] payouts)Payout(address payee,uint256 amount)"
+        "Settlement(bytes32 executionId,uint256 revision,bytes32 receiptDigest,bytes32 resultDigest,bytes32 listingId,bytes32 workflowDigest,address payer,address token,bytes32 orderDigest,Payout[] payouts)Payout(address payee,uint256 amount)"
     );
 
     /// @notice What a buyer signs: the most it pays for one run of a listing's workflow, in one token.
@@ -51,6 +73,8 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         bytes32 workflowDigest;
         address payer;
         address token;
+        /// The Groth16 verifier of the batch circuit the payer trusts; zero: no proof required.
+        address zkVerifier;
         uint256 maxAmount;
         /// Last block timestamp at which the order can be settled; after it the payer reclaims the rest.
         uint256 deadline;
@@ -72,6 +96,8 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         uint256 revision;
         /// The receipt's leaf in the transparency log (SHA-256 of its DSSE payload).
         bytes32 receiptDigest;
+        /// The receipt's result digest (SHA-256): what a zk order's proofs must end in.
+        bytes32 resultDigest;
         bytes32 listingId;
         bytes32 workflowDigest;
         address payer;
@@ -80,6 +106,16 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         bytes32 orderDigest;
         /// Sorted by payee, strictly ascending (one entry per payee).
         Payout[] payouts;
+    }
+
+    /// @notice One batch's Groth16 proof, in the argument form of the verifier's `verifyProof`, with its public
+    /// signals in the circuit's order: first, final, cPrev, cNext, sPrev, sNext, execHi, execLo, wfHi, wfLo,
+    /// registryRoot, resultHi, resultLo.
+    struct ZkBatch {
+        uint256[2] a;
+        uint256[2][2] b;
+        uint256[2] c;
+        uint256[13] signals;
     }
 
     /// @dev One order's money and its execution's progress. The amounts and the revision share one slot (a
@@ -99,6 +135,10 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     mapping(bytes32 executionId => bytes32 orderDigest) public executionOrder;
     /// What each payee has been paid for an execution, over all its revisions.
     mapping(bytes32 executionId => mapping(address payee => uint256)) public paidTo;
+    /// The Verity principal (keccak256 of its ledger account name) each payable account is bound to; zero: unbound.
+    mapping(address account => bytes32 principal) public payeePrincipal;
+    /// Registry roots of worker keys the coordinator vouches for: a zk proof must be under one of them.
+    mapping(uint256 root => bool) public acceptedRegistryRoot;
 
     event Deposited(bytes32 indexed orderDigest, address indexed payer, uint256 amount);
     event Settled(
@@ -110,6 +150,8 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         uint256 paidNow
     );
     event Reclaimed(bytes32 indexed orderDigest, address indexed payer, uint256 amount);
+    event PayeeBound(bytes32 indexed principal, address indexed account);
+    event RegistryRootAccepted(uint256 root);
 
     error UnauthorizedAttestor(address signer);
     error InvalidOrderSignature(address signer, address payer);
@@ -126,6 +168,20 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     error InsufficientDeposit(uint256 needed, uint256 available);
     error NotPayer(address sender);
     error NothingToReclaim();
+    error UnboundPayee(address payee);
+    error ZeroPrincipal();
+    error InvalidBindingSignature(address signer, address account);
+    error ZkProofRequired(address verifier);
+    error NoZkVerifier();
+    error ExecutionIdMismatch();
+    error NoZkBatches();
+    error ZkBatchOutOfPlace(uint256 batch);
+    error ZkBatchesNotChained(uint256 batch);
+    error ZkProofForOtherExecution(uint256 batch);
+    error ZkProofForOtherWorkflow(uint256 batch);
+    error ZkProofForOtherResult(uint256 batch);
+    error UnknownRegistryRoot(uint256 root);
+    error ZkProofInvalid(uint256 batch);
 
     constructor(address admin) EIP712("VeritySettlement", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -150,9 +206,10 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
     }
 
     /**
-     * @notice Pays what a settlement still owes. Checks, in order: the attestor's role, the payer's signature,
-     * that the settlement is for this order, the deadline, the replay rule, the order's binding to one
-     * execution (and of the execution to one order), the payouts' order, the buyer's cap and the deposit.
+     * @notice Pays what a settlement still owes, for an order that pins no zk verifier. Checks, in order: the
+     * attestor's role, the payer's signature, that the settlement is for this order, the deadline, the replay
+     * rule, the order's binding to one execution (and of the execution to one order), the payouts' order and
+     * bindings, the buyer's cap and the deposit.
      */
     function settle(
         Order calldata order,
@@ -160,13 +217,55 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         Settlement calldata s,
         bytes calldata attestorSig
     ) external nonReentrant {
+        if (order.zkVerifier != address(0)) revert ZkProofRequired(order.zkVerifier);
+        _pay(order, _authorize(order, orderSig, s, attestorSig), s);
+    }
+
+    /**
+     * @notice `settle` for an order that pins a zk verifier: the execution's batch proofs, in batch order, must
+     * verify under it, chain from the first batch to the final one, and name this execution (`executionId`,
+     * its text, whose keccak256 the settlement carries and whose SHA-256 the circuit takes), the order's
+     * workflow, the settlement's result and a registry root the coordinator accepted.
+     */
+    function settleWithProofs(
+        Order calldata order,
+        bytes calldata orderSig,
+        Settlement calldata s,
+        bytes calldata attestorSig,
+        string calldata executionId,
+        ZkBatch[] calldata batches
+    ) external nonReentrant {
+        if (order.zkVerifier == address(0)) revert NoZkVerifier();
         bytes32 orderDigest = _authorize(order, orderSig, s, attestorSig);
-        uint256[] memory owed = _account(order, orderDigest, s);
-        // Transfers last (checks, effects, interactions): a token calling back sees the settlement done.
-        IERC20 token = IERC20(order.token);
-        for (uint256 i = 0; i < owed.length; i++) {
-            if (owed[i] > 0) token.safeTransfer(s.payouts[i].payee, owed[i]);
-        }
+        if (keccak256(bytes(executionId)) != s.executionId) revert ExecutionIdMismatch();
+        _checkProofs(IGroth16Verifier(order.zkVerifier), s, executionId, batches);
+        _pay(order, orderDigest, s);
+    }
+
+    /**
+     * @notice Binds `account` to the Verity principal `principal` so that settlements may pay it. Only the
+     * coordinator, and only with the account holder's EIP-712 `AddressBinding` signature: neither the
+     * coordinator nor a stolen attestor key can make the escrow pay an address nobody bound. Binding an
+     * account again to another principal replaces the binding (the event records each one).
+     */
+    function bindPayee(bytes32 principal, address account, bytes calldata accountSig)
+        external
+        onlyRole(COORDINATOR_ROLE)
+    {
+        if (principal == bytes32(0)) revert ZeroPrincipal();
+        address signer = ECDSA.recover(hashAddressBinding(principal, account), accountSig);
+        if (signer != account) revert InvalidBindingSignature(signer, account);
+        payeePrincipal[account] = principal;
+        emit PayeeBound(principal, account);
+    }
+
+    /**
+     * @notice Accepts a registry root of worker keys for zk proofs. Only the coordinator (the operator's cold
+     * key), not the attestor (a hot key): a stolen attestor key cannot vouch for keys of its own.
+     */
+    function acceptRegistryRoot(uint256 root) external onlyRole(COORDINATOR_ROLE) {
+        acceptedRegistryRoot[root] = true;
+        emit RegistryRootAccepted(root);
     }
 
     /// @notice After the deadline, returns what the order's settlements did not spend to the payer (anyone may call).
@@ -182,6 +281,11 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
         emit Reclaimed(digest, order.payer, rest);
     }
 
+    /// @notice The EIP-712 digest an account's holder signs to bind it to `principal`.
+    function hashAddressBinding(bytes32 principal, address account) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(ADDRESS_BINDING_TYPEHASH, principal, account)));
+    }
+
     /// @notice The EIP-712 digest a payer signs for `order`.
     function hashOrder(Order calldata order) public view returns (bytes32) {
         return _hashTypedDataV4(
@@ -192,6 +296,7 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
                     order.workflowDigest,
                     order.payer,
                     order.token,
+                    order.zkVerifier,
                     order.maxAmount,
                     order.deadline,
                     order.nonce
@@ -214,6 +319,7 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
                     s.executionId,
                     s.revision,
                     s.receiptDigest,
+                    s.resultDigest,
                     s.listingId,
                     s.workflowDigest,
                     s.payer,
@@ -223,6 +329,51 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
                 )
             )
         );
+    }
+
+    /// What `settle` and `settleWithProofs` share once the settlement is authorised (and proven): the accounting and the transfers.
+    function _pay(Order calldata order, bytes32 orderDigest, Settlement calldata s) private {
+        uint256[] memory owed = _account(order, orderDigest, s);
+        // Transfers last (checks, effects, interactions): a token calling back sees the settlement done.
+        IERC20 token = IERC20(order.token);
+        for (uint256 i = 0; i < owed.length; i++) {
+            if (owed[i] > 0) token.safeTransfer(s.payouts[i].payee, owed[i]);
+        }
+    }
+
+    /// Each batch in its place, chained to the previous one, about this execution, workflow and result, under an
+    /// accepted registry root, and a valid proof. Cheap checks first: the verifier costs ~280k gas per batch.
+    function _checkProofs(
+        IGroth16Verifier verifier,
+        Settlement calldata s,
+        string calldata executionId,
+        ZkBatch[] calldata batches
+    ) private view {
+        if (batches.length == 0) revert NoZkBatches();
+        (uint256 execHi, uint256 execLo) = _halves(sha256(bytes(executionId)));
+        (uint256 wfHi, uint256 wfLo) = _halves(s.workflowDigest);
+        (uint256 resultHi, uint256 resultLo) = _halves(s.resultDigest);
+        uint256 last = batches.length - 1;
+        for (uint256 i = 0; i <= last; i++) {
+            uint256[13] calldata p = batches[i].signals;
+            if (p[0] != (i == 0 ? 1 : 0) || p[1] != (i == last ? 1 : 0)) revert ZkBatchOutOfPlace(i);
+            // cPrev/sPrev continue the previous batch's cNext/sNext; the step-id chain starts at 0 (the circuit
+            // forces batch 0's cPrev to the salted start itself).
+            if (i == 0 ? p[4] != 0 : (p[2] != batches[i - 1].signals[3] || p[4] != batches[i - 1].signals[5])) {
+                revert ZkBatchesNotChained(i);
+            }
+            if (p[6] != execHi || p[7] != execLo) revert ZkProofForOtherExecution(i);
+            if (p[8] != wfHi || p[9] != wfLo) revert ZkProofForOtherWorkflow(i);
+            if (p[11] != resultHi || p[12] != resultLo) revert ZkProofForOtherResult(i);
+            if (!acceptedRegistryRoot[p[10]]) revert UnknownRegistryRoot(p[10]);
+            if (!verifier.verifyProof(batches[i].a, batches[i].b, batches[i].c, p)) revert ZkProofInvalid(i);
+        }
+    }
+
+    /// A SHA-256 digest as the circuit takes it: the high and low 128 bits.
+    function _halves(bytes32 digest) private pure returns (uint256 hi, uint256 lo) {
+        hi = uint256(digest) >> 128;
+        lo = uint256(digest) & type(uint128).max;
     }
 
     /// The signatures and the settlement's match with the order; returns the order's digest.
@@ -284,6 +435,7 @@ contract VeritySettlement is AccessControl, EIP712, ReentrancyGuard {
             // Strictly ascending, so no payee appears twice (and the zero address, the lowest, never).
             if (payout.payee <= previous) revert PayoutsNotSorted();
             previous = payout.payee;
+            if (payeePrincipal[payout.payee] == bytes32(0)) revert UnboundPayee(payout.payee);
             uint256 paid = paidTo[s.executionId][payout.payee];
             if (payout.amount < paid) revert PayoutBelowPaid(payout.payee, paid, payout.amount);
             owed[i] = payout.amount - paid;

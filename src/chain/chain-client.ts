@@ -13,9 +13,10 @@ import {
   stringToHex,
 } from 'viem';
 import type { Abi, Address, Chain, Hex, LocalAccount, PublicClient, TransactionReceipt } from 'viem';
-import { verityContract } from './compile.js';
+import { compileSource, verityContract } from './compile.js';
 import { ChainError } from './errors.js';
 import {
+  addressBindingTypedData,
   orderTypedData,
   receiptMintTypedData,
   settlementTypedData,
@@ -23,7 +24,8 @@ import {
   TOKEN_DOMAIN_NAME,
   verityDomain,
 } from './typed-data.js';
-import type { OrderMessage, ReceiptMintMessage, SettlementMessage } from './typed-data.js';
+import type { AddressBindingMessage, OrderMessage, ReceiptMintMessage, SettlementMessage } from './typed-data.js';
+import type { ZkBatchArgument } from './zk-batches.js';
 
 /** An AccessControl role's id, as both contracts define it (`keccak256("NAME")`): no call needed to learn it. */
 const roleId = (name: 'COORDINATOR_ROLE' | 'ATTESTOR_ROLE'): Hex => keccak256(stringToHex(name));
@@ -48,6 +50,12 @@ export interface SettledEvent {
   payer: Address;
   total: bigint;
   paidNow: bigint;
+}
+
+/** What `settleWithProofs` needs beyond a settlement: the execution id's text and its batches, in order. */
+export interface ZkSettlementProofs {
+  executionId: string;
+  batches: readonly ZkBatchArgument[];
 }
 
 export interface EscrowState {
@@ -133,6 +141,11 @@ export class ChainClient {
     return payer.signTypedData(orderTypedData(this.settlementDomain(settlement), order));
   }
 
+  /** An account holder's EIP-712 signature binding its address to a principal, for the escrow at `settlement`. */
+  signAddressBinding(account: LocalAccount, settlement: Address, message: AddressBindingMessage): Promise<Hex> {
+    return account.signTypedData(addressBindingTypedData(this.settlementDomain(settlement), message));
+  }
+
   /** An order's EIP-712 digest for the escrow at `settlement` on this chain: what the payer signs, and what names its escrow. */
   orderDigest(settlement: Address, order: OrderMessage): Hex {
     return hashTypedData(orderTypedData(this.settlementDomain(settlement), order));
@@ -158,7 +171,10 @@ export class ChainClient {
     return (await this.write(payer, settlement, settlementAbi(), 'deposit', [order, amount])).transactionHash;
   }
 
-  /** Submits a settlement (from any account: the signatures authorise it) and returns its Settled event. */
+  /**
+   * Submits a settlement (from any account: the signatures authorise it) and returns its Settled event. With
+   * `zk` it goes to `settleWithProofs`, which an order that pins a zk verifier requires.
+   */
   async settle(
     sender: LocalAccount,
     settlement: Address,
@@ -166,13 +182,12 @@ export class ChainClient {
     orderSignature: Hex,
     message: SettlementMessage,
     attestorSignature: Hex,
+    zk?: ZkSettlementProofs,
   ): Promise<{ transactionHash: Hex; settled: SettledEvent }> {
-    const receipt = await this.write(sender, settlement, settlementAbi(), 'settle', [
-      order,
-      orderSignature,
-      message,
-      attestorSignature,
-    ]);
+    const args = [order, orderSignature, message, attestorSignature];
+    const receipt = zk
+      ? await this.write(sender, settlement, settlementAbi(), 'settleWithProofs', [...args, zk.executionId, zk.batches])
+      : await this.write(sender, settlement, settlementAbi(), 'settle', args);
     const [event] = parseEventLogs({ abi: settlementAbi(), logs: receipt.logs, eventName: 'Settled' });
     if (!event) throw new ChainError('rpc_failed', `transaction ${receipt.transactionHash} emitted no Settled event`);
     return { transactionHash: receipt.transactionHash, settled: event.args as unknown as SettledEvent };
@@ -191,6 +206,35 @@ export class ChainClient {
     const [event] = parseEventLogs({ abi: settlementAbi(), logs: receipt.logs, eventName: 'Reclaimed' });
     if (!event) throw new ChainError('rpc_failed', `transaction ${receipt.transactionHash} emitted no Reclaimed event`);
     return { transactionHash: receipt.transactionHash, amount: (event.args as unknown as { amount: bigint }).amount };
+  }
+
+  /** The coordinator binds `account` to a principal with the account holder's signature (COORDINATOR_ROLE only). */
+  async bindPayee(coordinator: LocalAccount, settlement: Address, binding: AddressBindingMessage, signature: Hex) {
+    const args = [binding.principal, binding.account, signature];
+    return (await this.write(coordinator, settlement, settlementAbi(), 'bindPayee', args)).transactionHash;
+  }
+
+  /** The principal `account` is bound to, or zero when the escrow would refuse to pay it. */
+  payeePrincipal(settlement: Address, account: Address): Promise<Hex> {
+    return this.read<Hex>(settlement, settlementAbi(), 'payeePrincipal', [account]);
+  }
+
+  /** The coordinator accepts a registry root of worker keys for zk proofs (COORDINATOR_ROLE only). */
+  async acceptRegistryRoot(coordinator: LocalAccount, settlement: Address, root: bigint): Promise<Hex> {
+    return (await this.write(coordinator, settlement, settlementAbi(), 'acceptRegistryRoot', [root])).transactionHash;
+  }
+
+  acceptedRegistryRoot(settlement: Address, root: bigint): Promise<boolean> {
+    return this.read<boolean>(settlement, settlementAbi(), 'acceptedRegistryRoot', [root]);
+  }
+
+  /**
+   * Compiles and deploys a Groth16 verifier's source (`exportSolidityVerifier`, contract `name`): the address
+   * a buyer pins as an order's `zkVerifier`. Its constructor takes nothing.
+   */
+  async deployVerifier(sender: LocalAccount, source: string, name = 'Groth16Verifier'): Promise<Address> {
+    const { abi, bytecode } = compileSource(source, name);
+    return this.deployBytecode(sender, name, abi, bytecode, []);
   }
 
   /** Submits a receipt's mint (from any account: the attestor's signature authorises it). */
@@ -248,7 +292,17 @@ export class ChainClient {
 
   private async deploy(admin: LocalAccount, name: 'VerityToken' | 'VeritySettlement'): Promise<Address> {
     const { abi, bytecode } = verityContract(name);
-    const hash = await rpc(this.url, () => this.wallet(admin).deployContract({ abi, bytecode, args: [admin.address] }));
+    return this.deployBytecode(admin, name, abi, bytecode, [admin.address]);
+  }
+
+  private async deployBytecode(
+    sender: LocalAccount,
+    name: string,
+    abi: Abi,
+    bytecode: Hex,
+    args: readonly unknown[],
+  ): Promise<Address> {
+    const hash = await rpc(this.url, () => this.wallet(sender).deployContract({ abi, bytecode, args }));
     const receipt = await this.mined(hash);
     if (!receipt.contractAddress) throw new ChainError('rpc_failed', `deploying ${name} created no contract`);
     return getAddress(receipt.contractAddress);

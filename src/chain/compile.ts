@@ -47,7 +47,24 @@ function solidityFiles(dir: string): string[] {
 /** Compiles every `*.sol` in `dir` in one solc run; throws ChainError('compile_failed') with solc's messages. */
 export function compileContracts(dir: string = CONTRACTS_DIR): Map<string, CompiledContract> {
   const files = solidityFiles(dir);
-  const sources = Object.fromEntries(files.map((name) => [name, { content: readFileSync(join(dir, name), 'utf8') }]));
+  const sources = Object.fromEntries(files.map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+  return compileSources(sources, dir);
+}
+
+/**
+ * Compiles one generated source, such as the Groth16 verifier `exportSolidityVerifier` writes, with the
+ * settings of Verity's own contracts; returns its contract `name`.
+ */
+export function compileSource(source: string, name: string): CompiledContract {
+  const contract = compileSources({ [`${name}.sol`]: source }, `${name}.sol`).get(name);
+  if (!contract)
+    throw new ChainError('unknown_contract', `the source has no contract named ${name}`, { context: { name } });
+  return contract;
+}
+
+/** One solc run over `sources` (file name to text); only the files' own contracts come back. */
+function compileSources(files: Record<string, string>, what: string): Map<string, CompiledContract> {
+  const sources = Object.fromEntries(Object.entries(files).map(([name, content]) => [name, { content }]));
   const input = {
     language: 'Solidity',
     sources,
@@ -63,15 +80,15 @@ export function compileContracts(dir: string = CONTRACTS_DIR): Map<string, Compi
   if (errors.length > 0) {
     throw new ChainError(
       'compile_failed',
-      `solc could not compile ${dir}:\n${errors.map((e) => e.formattedMessage).join('\n')}`,
+      `solc could not compile ${what}:\n${errors.map((e) => e.formattedMessage).join('\n')}`,
       {
-        context: { dir },
+        context: { what },
       },
     );
   }
   const contracts = new Map<string, CompiledContract>();
   // Only the contracts of our own files: the imported OpenZeppelin ones are compiled into them.
-  for (const file of files) {
+  for (const file of Object.keys(files)) {
     for (const [name, contract] of Object.entries(output.contracts?.[file] ?? {})) {
       contracts.set(name, { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` });
     }

@@ -31,6 +31,8 @@ export function settlementFromStatement(
   order: OrderMessage,
   orderDigest: Hex,
   addressOf: (account: string) => Address | undefined,
+  /** The receipt's result digest (from its zk statement, for an order that pins a zk verifier); absent: zero. */
+  resultDigest?: string,
 ): OnChainSettlement {
   const context = { executionId: predicate.executionId, revision: predicate.revision };
   if (predicate.outcome !== 'completed' && predicate.outcome !== 'cancelled') {
@@ -67,6 +69,7 @@ export function settlementFromStatement(
       executionId: predicate.executionId,
       revision: predicate.revision,
       receiptDigest: predicate.receiptDigest,
+      resultDigest,
       order,
       orderDigest,
       payouts,

@@ -1,4 +1,4 @@
-import { getAddress, isAddress, keccak256, stringToBytes } from 'viem';
+import { getAddress, isAddress, keccak256, stringToBytes, zeroAddress, zeroHash } from 'viem';
 import type { Address, Hex, TypedDataDomain } from 'viem';
 import { ChainError } from './errors.js';
 
@@ -24,6 +24,7 @@ export const ORDER_TYPES = {
     { name: 'workflowDigest', type: 'bytes32' },
     { name: 'payer', type: 'address' },
     { name: 'token', type: 'address' },
+    { name: 'zkVerifier', type: 'address' },
     { name: 'maxAmount', type: 'uint256' },
     { name: 'deadline', type: 'uint256' },
     { name: 'nonce', type: 'uint256' },
@@ -35,6 +36,7 @@ export const SETTLEMENT_TYPES = {
     { name: 'executionId', type: 'bytes32' },
     { name: 'revision', type: 'uint256' },
     { name: 'receiptDigest', type: 'bytes32' },
+    { name: 'resultDigest', type: 'bytes32' },
     { name: 'listingId', type: 'bytes32' },
     { name: 'workflowDigest', type: 'bytes32' },
     { name: 'payer', type: 'address' },
@@ -78,6 +80,8 @@ export interface OrderMessage {
   workflowDigest: Hex;
   payer: Address;
   token: Address;
+  /** The Groth16 verifier the payer pins: the order then settles only with zk proofs. Zero: none. */
+  zkVerifier: Address;
   maxAmount: bigint;
   deadline: bigint;
   nonce: bigint;
@@ -93,6 +97,8 @@ export interface SettlementMessage {
   executionId: Hex;
   revision: bigint;
   receiptDigest: Hex;
+  /** The receipt's result digest; zero for a run with no result (a cancelled one). */
+  resultDigest: Hex;
   listingId: Hex;
   workflowDigest: Hex;
   payer: Address;
@@ -175,6 +181,8 @@ export interface SettlementInput {
   revision: number;
   /** The receipt's log leaf, 64 hex. */
   receiptDigest: string;
+  /** The receipt's result digest, 64 hex: what a zk order's proofs must end in. Absent: zero (no result). */
+  resultDigest?: string | undefined;
   /** The order it draws on: its listing, workflow, payer and token are copied, its digest is named. */
   order: OrderMessage;
   orderDigest: Hex;
@@ -191,6 +199,7 @@ export function settlementMessage(input: SettlementInput): SettlementMessage {
     executionId: idToBytes32(input.executionId),
     revision: BigInt(input.revision),
     receiptDigest: sha256ToBytes32(input.receiptDigest),
+    resultDigest: input.resultDigest === undefined ? zeroHash : sha256ToBytes32(input.resultDigest),
     listingId: input.order.listingId,
     workflowDigest: input.order.workflowDigest,
     payer: input.order.payer,
@@ -205,6 +214,8 @@ export interface OrderInput {
   workflowDigest: string;
   payer: string;
   token: string;
+  /** The Groth16 verifier of the batch circuit the payer trusts (`verity chain deploy-verifier`); absent: no proof required. */
+  zkVerifier?: string | undefined;
   maxAmount: number | bigint;
   /** Unix seconds. */
   deadline: number | bigint;
@@ -218,6 +229,7 @@ export function orderMessage(input: OrderInput): OrderMessage {
     workflowDigest: sha256ToBytes32(input.workflowDigest),
     payer: checkedAddress(input.payer),
     token: checkedAddress(input.token),
+    zkVerifier: input.zkVerifier === undefined ? zeroAddress : checkedAddress(input.zkVerifier),
     maxAmount: microUnits(input.maxAmount),
     deadline: BigInt(input.deadline),
     nonce: BigInt(input.nonce),

@@ -4,6 +4,12 @@ import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { compileContracts, verityContract } from '../../src/chain/compile.js';
+import {
+  SETTLEMENT_DOMAIN_NAME,
+  addressBindingMessage,
+  addressBindingTypedData,
+  verityDomain,
+} from '../../src/chain/typed-data.js';
 import type { CompiledContract } from '../../src/chain/compile.js';
 import { InProcessChain } from './evm-chain.js';
 import type { Contract } from './evm-chain.js';
@@ -68,7 +74,25 @@ export async function chainFixture(): Promise<ChainFixture> {
   await chain.send(token, 'setRewardPolicy', [REWARD_CAP_PER_RECEIPT, MINT_BUDGET], admin);
   await chain.send(usd, 'mint', [accounts.payer.address, PAYER_FUNDS], admin);
   await chain.send(usd, 'approve', [settlement.address, maxUint256], accounts.payer.address);
-  return { chain, accounts, token, settlement, usd };
+  const fixture = { chain, accounts, token, settlement, usd };
+  // The escrow pays only bound accounts: the three that completed runs pay.
+  await bindPayee(fixture, accounts.worker, 'worker:w1');
+  await bindPayee(fixture, accounts.platform, 'sys:platform');
+  await bindPayee(fixture, accounts.publisher, 'acme');
+  return fixture;
+}
+
+/** The account's holder signs its AddressBinding to `principal` and the coordinator registers it with the escrow. */
+export async function bindPayee(fixture: ChainFixture, account: PrivateKeyAccount, principal: string): Promise<void> {
+  const message = addressBindingMessage(principal, account.address);
+  const domain = verityDomain(SETTLEMENT_DOMAIN_NAME, fixture.chain.chainId, fixture.settlement.address);
+  const signature = await account.signTypedData(addressBindingTypedData(domain, message));
+  await fixture.chain.send(
+    fixture.settlement,
+    'bindPayee',
+    [message.principal, message.account, signature],
+    fixture.accounts.coordinator.address,
+  );
 }
 
 export async function balanceOf(fixture: ChainFixture, token: Contract, who: Address): Promise<bigint> {

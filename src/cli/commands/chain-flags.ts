@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
@@ -63,6 +63,22 @@ export function senderAccount(flags: SenderFlags) {
   if (!flags.keyFile)
     throw new CliError('usage', '--key-file (or VERITY_CHAIN_KEY_FILE) must name the key of the account that sends');
   return loadPrivateKeyAccount(flags.keyFile);
+}
+
+/** Adds `fields` to this chain's deployment record (the zk verifier beside the contracts), creating it if missing. */
+export function recordDeployment(flags: ChainFlags, chainId: number, fields: Record<string, unknown>): string {
+  const file = deploymentFile(flags, chainId);
+  let record: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      record = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new CliError('failed', `the deployment record ${file} is not JSON (${(error as Error).message})`);
+    }
+  }
+  mkdirSync(join(dataDir(flags), 'chain'), { recursive: true, mode: 0o700 });
+  writeFileSync(file, JSON.stringify({ chainId, ...record, ...fields }, null, 2) + '\n');
+  return file;
 }
 
 /** The addresses from the flags, else from this chain's deployment record. */

@@ -1,11 +1,14 @@
-import { isHex } from 'viem';
+import { isHex, zeroAddress, zeroHash } from 'viem';
 import type { Address, Hex } from 'viem';
 import { z } from 'zod';
 import { ChainError } from '../../chain/errors.js';
 import { settlementFromStatement } from '../../chain/statement.js';
 import { readSettlementEnvelope } from '../../chain/statement-envelope.js';
-import { orderMessage, settlementMessage } from '../../chain/typed-data.js';
+import { idToBytes32, orderMessage, settlementMessage, sha256ToBytes32 } from '../../chain/typed-data.js';
 import type { OrderMessage, SettlementMessage } from '../../chain/typed-data.js';
+import type { ZkSettlementProofs } from '../../chain/chain-client.js';
+import { readZkBundle } from '../../chain/zk-bundle.js';
+import type { ZkBundleProofs } from '../../chain/zk-bundle.js';
 import { CliError } from '../errors.js';
 
 /** A non-negative integer as a JSON number or a decimal string (token amounts outgrow a double). */
@@ -28,6 +31,8 @@ const orderSchema = z.strictObject({
   workflowDigest: z.string(),
   payer: z.string(),
   token: z.string(),
+  /** The Groth16 verifier the payer pins (`verity chain deploy-verifier`): the order then settles only with proofs. */
+  zkVerifier: z.string().optional(),
   maxAmount: units,
   deadline: units,
   nonce: units,
@@ -41,6 +46,8 @@ const SettleFile = z.strictObject({
       executionId: z.string().min(1),
       revision: z.number().int().positive(),
       receiptDigest: z.string(),
+      /** The receipt's result digest (64 hex); with --zk-bundle it comes from the bundle's zk statement. */
+      resultDigest: z.string().optional(),
       payouts: z.array(z.strictObject({ payee: z.string(), amount: units })),
     })
     .optional(),
@@ -55,6 +62,36 @@ export function parseOrderFile(json: unknown): OrderMessage {
   const parsed = z.object({ order: orderSchema }).safeParse(json);
   if (!parsed.success) throw usageOf(parsed.error);
   return usage('--file', () => orderMessage(parsed.data.order));
+}
+
+/**
+ * A settle file's input with a bundle's zk proofs, for an order that pins a zk verifier: the bundle must be of
+ * the settled execution, receipt and the order's workflow (checked here, before any gas is spent), and its
+ * zk statement's result digest becomes the settlement's (the coordinator signed it; the proofs end in it).
+ */
+export function withZkProofs(
+  input: SettleInput,
+  zk: ZkBundleProofs,
+): { settlement: SettlementMessage; proofs: ZkSettlementProofs } {
+  const { order, settlement } = input;
+  if (order.zkVerifier === zeroAddress)
+    throw new CliError('usage', '--zk-bundle: the order pins no zkVerifier, so it settles without proofs');
+  if (idToBytes32(zk.executionId) !== settlement.executionId)
+    throw new CliError('usage', `--zk-bundle: its proofs are of execution ${zk.executionId}, not the settled one`);
+  if (sha256ToBytes32(zk.receiptDigest) !== settlement.receiptDigest)
+    throw new CliError(
+      'usage',
+      `--zk-bundle: its zk statement is about receipt ${zk.receiptDigest}, not the settled receipt ${settlement.receiptDigest.slice(2)}`,
+    );
+  if (sha256ToBytes32(zk.workflowDigest) !== order.workflowDigest)
+    throw new CliError('usage', `--zk-bundle: its workflow ${zk.workflowDigest} is not the order's`);
+  const resultDigest = sha256ToBytes32(zk.resultDigest);
+  if (settlement.resultDigest !== zeroHash && settlement.resultDigest !== resultDigest)
+    throw new CliError('usage', `--zk-bundle: its result ${zk.resultDigest} is not the file's settlement.resultDigest`);
+  return {
+    settlement: { ...settlement, resultDigest },
+    proofs: { executionId: zk.executionId, batches: zk.batches },
+  };
 }
 
 /** A ChainError about a value the user gave becomes a usage error naming where it came from. */
@@ -103,6 +140,17 @@ export async function parseSettleFile(
   } catch (error) {
     if (error instanceof ChainError && FILE_PROBLEMS.has(error.code))
       throw new CliError('usage', `--file: ${error.message}`);
+    throw error;
+  }
+}
+
+/** `settle --zk-bundle`: the bundle's proofs; what is wrong with it is a usage error naming the flag. */
+export async function parseZkBundleFile(json: unknown, coordinatorKey: () => string): Promise<ZkBundleProofs> {
+  try {
+    return await readZkBundle(json, coordinatorKey());
+  } catch (error) {
+    if (error instanceof ChainError && FILE_PROBLEMS.has(error.code))
+      throw new CliError('usage', `--zk-bundle: ${error.message}`);
     throw error;
   }
 }

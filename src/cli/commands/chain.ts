@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { zeroAddress } from 'viem';
 import type { Address } from 'viem';
 import { loadOrCreateAttestorKey } from '../../chain/attestor-key.js';
 import { ChainClient } from '../../chain/chain-client.js';
@@ -25,8 +26,10 @@ import {
   withSender,
 } from './chain-flags.js';
 import type { ChainFlags, SenderFlags } from './chain-flags.js';
-import { parseSettleFile, usage } from './chain-input.js';
+import { parseSettleFile, parseZkBundleFile, usage, withZkProofs } from './chain-input.js';
+import { registerChainBind } from './chain-bind.js';
 import { registerChainPayer } from './chain-payer.js';
+import { registerChainZk } from './chain-zk.js';
 
 /**
  * `verity chain`: Verity's contracts on an EVM chain over JSON-RPC. The coordinator's attestor key (secp256k1)
@@ -110,9 +113,13 @@ export function registerChain(program: Command): void {
         .requiredOption(
           '--file <file>',
           'JSON: { order, orderSignature, settlement | statement + addresses } (docs/chain.md)',
+        )
+        .option(
+          '--zk-bundle <file>',
+          "for an order that pins a zkVerifier: the execution's zk-only bundle (verity receipt --zk-only) or full bundle with its zk part",
         ),
     ),
-  ).action(async (flags: SenderFlags & { file: string }) => {
+  ).action(async (flags: SenderFlags & { file: string; zkBundle?: string }) => {
     const sender = senderAccount(flags);
     const attestor = loadOrCreateAttestorKey(attestorKeyFile(flags));
     const client = await ChainClient.connect(rpcUrl(flags));
@@ -120,16 +127,29 @@ export function registerChain(program: Command): void {
     const input = await parseSettleFile(
       readInput(flags.file, '--file'),
       (order) => client.orderDigest(settlement, order),
-      () => coordinatorPublicKey(flags),
+      () => coordinatorPublicKey(flags, '--file'),
     );
-    const attestorSignature = await client.signSettlement(attestor, settlement, input.settlement);
+    const zk =
+      flags.zkBundle === undefined
+        ? undefined
+        : withZkProofs(
+            input,
+            await parseZkBundleFile(readInput(flags.zkBundle, '--zk-bundle'), () =>
+              coordinatorPublicKey(flags, '--zk-bundle'),
+            ),
+          );
+    if (!zk && input.order.zkVerifier !== zeroAddress)
+      throw new CliError('usage', `the order pins zk verifier ${input.order.zkVerifier}: pass --zk-bundle`);
+    const message = zk?.settlement ?? input.settlement;
+    const attestorSignature = await client.signSettlement(attestor, settlement, message);
     const result = await client.settle(
       sender,
       settlement,
       input.order,
       input.orderSignature,
-      input.settlement,
+      message,
       attestorSignature,
+      zk?.proofs,
     );
     if (flags.json) {
       process.stdout.write(JSON.stringify(result, bigintsAsStrings, 2) + '\n');
@@ -182,14 +202,16 @@ export function registerChain(program: Command): void {
   );
 
   registerChainPayer(chain);
+  registerChainZk(chain);
+  registerChainBind(chain);
 }
 
 /** The PEM beside the coordinator's key (VERITY_COORDINATOR_KEY_FILE, else in the data directory). */
-function coordinatorPublicKey(flags: ChainFlags): string {
+function coordinatorPublicKey(flags: ChainFlags, flag: string): string {
   const options = resolveNodeOptions({ ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }), executors: [] });
   const file = publicKeyFile(options.coordinatorKeyFile);
   if (!existsSync(file))
-    throw new CliError('usage', `--file: a statement needs the coordinator's public key, and ${file} does not exist`);
+    throw new CliError('usage', `${flag}: a statement needs the coordinator's public key, and ${file} does not exist`);
   return readFileSync(file, 'utf8');
 }
 

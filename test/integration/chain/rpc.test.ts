@@ -20,6 +20,7 @@ import { ChainClient, settlementAbi } from '../../../src/chain/chain-client.js';
 import { compileContracts } from '../../../src/chain/compile.js';
 import { ChainError } from '../../../src/chain/errors.js';
 import {
+  addressBindingMessage,
   orderMessage,
   orderTypedData,
   settlementMessage,
@@ -37,6 +38,12 @@ import { settlementStatement } from '../../../src/attest/settlement/statement.js
 import type { SettlementPredicate } from '../../../src/attest/settlement/statement.js';
 import { statementBytes } from '../../../src/attest/statement.js';
 import { loadOrCreateSigner } from '../../../src/keys/local-signer.js';
+import { ZK_BUNDLE_MEDIA_TYPE } from '../../../src/attest/bundle.js';
+import { TEST_ZK_CONFIG, circuitId } from '../../../src/attest/zk/circuit.js';
+import { zkStatement } from '../../../src/attest/zk/statement.js';
+import { testProver } from '../../support/zk-proofs.js';
+import type { ProvenExecution } from '../../support/zk-proofs.js';
+import { TEST_ZK_DIR } from '../../support/zk-artifacts.js';
 
 /**
  * Verity's contracts on a real local node (anvil, a child process on 127.0.0.1) through JSON-RPC: the CLI
@@ -60,8 +67,10 @@ const keys = {
   sender: key('sender'),
   payer: key('payer'),
 };
-const worker = privateKeyToAccount(key('worker')).address;
-const publisher = privateKeyToAccount(key('publisher')).address;
+const workerAccount = privateKeyToAccount(key('worker'));
+const publisherAccount = privateKeyToAccount(key('publisher'));
+const worker = workerAccount.address;
+const publisher = publisherAccount.address;
 
 let node: LocalNode;
 let dir: string;
@@ -236,6 +245,43 @@ describe('verity chain over JSON-RPC (anvil)', () => {
     );
   }, 60_000);
 
+  it("paying accounts nobody bound is refused (UnboundPayee); bind registers the holders' signed bindings once", async () => {
+    const unbound = await verity(['chain', 'settle', ...rpc(), '--file', settleFile, '--key-file', keyFiles.sender]);
+    expect(unbound.code).toBe(1);
+    expect(unbound.stderr).toContain('UnboundPayee');
+    // What GET /v1/admin/chain-bindings returns: each holder's AddressBinding signature in the escrow's domain.
+    const bindingsFile = join(dir, 'bindings.json');
+    const bindings = [];
+    for (const [principal, account] of [
+      ['worker:w1', workerAccount],
+      ['acme', publisherAccount],
+    ] as const) {
+      const message = addressBindingMessage(principal, account.address);
+      const signature = await client.signAddressBinding(account, deployed.settlement, message);
+      bindings.push({ principal, address: account.address, signature });
+    }
+    writeFileSync(bindingsFile, JSON.stringify({ bindings }));
+    // The chain key that deployed holds COORDINATOR_ROLE; another key is refused by the contract.
+    const bySender = await verity(['chain', 'bind', ...rpc(), '--file', bindingsFile, '--key-file', keyFiles.sender]);
+    expect(bySender.code).toBe(1);
+    expect(bySender.stderr).toContain('AccessControlUnauthorizedAccount');
+    const bind = () => verity(['chain', 'bind', ...rpc(), '--file', bindingsFile, '--key-file', keyFiles.deployer]);
+    const first = await bind();
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`bound   ${worker} → worker:w1`);
+    expect(first.stdout).toContain(`bound   ${publisher} → acme`);
+    const again = await bind();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`skipped ${worker} → worker:w1: already bound on chain`);
+    expect(again.stdout).toContain(`skipped ${publisher} → acme: already bound on chain`);
+    expect(await client.payeePrincipal(deployed.settlement, worker)).toBe(keccak256(stringToBytes('worker:w1')));
+    writeFileSync(bindingsFile, JSON.stringify({ bindings: [{ ...bindings[0], address: 'nope' }] }));
+    const bad = await bind();
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--file: bindings.0');
+  }, 60_000);
+
   it('the CLI settles with the attestor key: the payees are paid and Settled is emitted', async () => {
     const run = await verity([
       'chain',
@@ -402,6 +448,167 @@ describe('verity chain over JSON-RPC (anvil)', () => {
     });
   }, 60_000);
 
+  it("a zk order settles through the CLI with the run's zk bundle, under a verifier and root the chain key set up", async () => {
+    const prover = await testProver();
+    let proven: ProvenExecution;
+    try {
+      proven = await prover.prove('exe_rpc_zk', 1);
+    } finally {
+      await prover.close();
+    }
+    const zkFlags = ['--zk-dir', TEST_ZK_DIR, '--batch-size', '1', '--registry-depth', '2'];
+    const deployedVerifier = await verity([
+      'chain',
+      'deploy-verifier',
+      ...rpc(),
+      ...zkFlags,
+      '--key-file',
+      keyFiles.sender,
+      '--json',
+    ]);
+    expect(deployedVerifier.code).toBe(0);
+    const { zkVerifier } = JSON.parse(deployedVerifier.stdout) as { zkVerifier: Address };
+    expect(JSON.parse(readFileSync(join(dataDir, 'chain', '1337.json'), 'utf8'))).toMatchObject({
+      ...deployed,
+      zkVerifier,
+    });
+    const root = String(proven.registryRoot);
+    const notCoordinator = await verity(['chain', 'registry-root', root, ...rpc(), '--key-file', keyFiles.sender]);
+    expect(notCoordinator.code).toBe(1);
+    expect(notCoordinator.stderr).toContain('AccessControlUnauthorizedAccount');
+    const accepted = await verity(['chain', 'registry-root', root, ...rpc(), '--key-file', keyFiles.deployer]);
+    expect(accepted.stderr).toBe('');
+    expect(accepted.code).toBe(0);
+    expect(await client.acceptedRegistryRoot(deployed.settlement, proven.registryRoot)).toBe(true);
+
+    // The payer pins the verifier when it signs; the settle file's order names it too.
+    const orderJson = {
+      listingId: 'lst_rpc_zk',
+      workflowDigest: proven.workflowDigest,
+      payer: payer.address,
+      token: usd,
+      maxAmount: '500000',
+      deadline: Number(order.deadline),
+      nonce: 2,
+    };
+    const orderFile = join(dir, 'zk-order.json');
+    writeFileSync(orderFile, JSON.stringify({ order: orderJson }));
+    const signed = await verity([
+      'chain',
+      'sign-order',
+      ...rpc(),
+      '--file',
+      orderFile,
+      '--zk-verifier',
+      zkVerifier,
+      '--key-file',
+      keyFiles.payer,
+      '--json',
+    ]);
+    expect(signed.code).toBe(0);
+    const { orderSignature } = JSON.parse(signed.stdout) as { orderSignature: Hex };
+    const zkOrder = { ...orderJson, zkVerifier };
+    writeFileSync(orderFile, JSON.stringify({ order: zkOrder }));
+    const deposit = await verity([
+      'chain',
+      'deposit',
+      ...rpc(),
+      '--file',
+      orderFile,
+      '--amount',
+      '500000',
+      '--key-file',
+      keyFiles.payer,
+    ]);
+    expect(deposit.code).toBe(0);
+
+    const receiptDigest = '9'.repeat(64);
+    const zkSettleFile = join(dir, 'zk-settle.json');
+    writeFileSync(
+      zkSettleFile,
+      JSON.stringify({
+        order: zkOrder,
+        orderSignature,
+        settlement: {
+          executionId: 'exe_rpc_zk',
+          revision: 1,
+          receiptDigest,
+          payouts: [{ payee: worker, amount: 400_000 }],
+        },
+      }),
+    );
+    /** A zk-only bundle's zk part (the statement signed by the data directory's coordinator key). */
+    const coordinator = loadOrCreateSigner(join(dataDir, 'keys', 'coordinator.key'));
+    const last = proven.proofs[proven.proofs.length - 1]!.publicSignals;
+    const bundleOf = (executionId: string) => ({
+      mediaType: ZK_BUNDLE_MEDIA_TYPE,
+      zk: {
+        statement: signEnvelope(
+          IN_TOTO_PAYLOAD_TYPE,
+          statementBytes(
+            zkStatement({
+              executionId,
+              revision: 1,
+              workflow: { id: 'wf', version: 1, digest: proven.workflowDigest },
+              receiptDigest,
+              resultDigest: proven.resultDigest,
+              completedAt: '2026-12-07T00:00:00.000Z',
+              steps: proven.proofs.map((_, i) => `step-${i}`),
+              zk: {
+                circuit: circuitId(TEST_ZK_CONFIG),
+                verificationKeyDigest: '0'.repeat(64),
+                batchSize: 1,
+                registryDepth: 2,
+                registryRoot: root,
+                registrySize: 1,
+                commitment: last[3]!,
+                stepIdsCommitment: last[5]!,
+              },
+            }),
+          ),
+          coordinator,
+        ),
+        verificationKey: {},
+        proofs: proven.proofs,
+      },
+    });
+    const bundleFile = join(dir, 'zk-bundle.json');
+    const settle = () =>
+      verity([
+        'chain',
+        'settle',
+        ...rpc(),
+        '--file',
+        zkSettleFile,
+        '--zk-bundle',
+        bundleFile,
+        '--key-file',
+        keyFiles.sender,
+      ]);
+    const withoutBundle = await verity([
+      'chain',
+      'settle',
+      ...rpc(),
+      '--file',
+      zkSettleFile,
+      '--key-file',
+      keyFiles.sender,
+    ]);
+    expect(withoutBundle.code).toBe(2);
+    expect(withoutBundle.stderr).toContain(`the order pins zk verifier ${zkVerifier}: pass --zk-bundle`);
+    writeFileSync(bundleFile, JSON.stringify(bundleOf('exe_other')));
+    const otherExecution = await settle();
+    expect(otherExecution.code).toBe(2);
+    expect(otherExecution.stderr).toContain('--zk-bundle: its proofs are of execution exe_other, not the settled one');
+    writeFileSync(bundleFile, JSON.stringify(bundleOf('exe_rpc_zk')));
+    const before = await balance(usd, worker);
+    const run = await settle();
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('settled revision 1: paid 400000 now, 400000 in all');
+    expect(await balance(usd, worker)).toBe(before + 400_000n);
+  }, 600_000);
+
   it('usage errors exit 2 and name the flag', async () => {
     const noRpc = await verity(['chain', 'status', '--data-dir', dataDir]);
     expect(noRpc.code).toBe(2);
@@ -465,7 +672,8 @@ describe('verity chain over JSON-RPC (anvil)', () => {
     // 1,000,000 deposited, 950,000 paid out by revisions 1 and 2.
     expect(late.stdout).toContain(`reclaimed 50000 of order ${orderDigest} for ${payer.address}`);
     expect(await balance(usd, payer.address)).toBe(before + 50_000n);
-    expect(await balance(usd, deployed.settlement)).toBe(0n);
+    // What stays is the zk order's unspent 100,000 (500,000 deposited, 400,000 settled), not reclaimed here.
+    expect(await balance(usd, deployed.settlement)).toBe(100_000n);
     const again = await reclaim();
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('NothingToReclaim');

@@ -151,12 +151,12 @@ describe('parseSettleFile with a settlement statement', () => {
       await usageMessage(() =>
         parseSettleFile(statementFile({ statement: envelope(predicate, stranger) }), () => digest, key),
       ),
-    ).toMatch(/^--file: the statement is not signed by this coordinator's key/);
+    ).toMatch(/^--file: the settlement statement is not signed by this coordinator's key/);
     const tampered = envelope(predicate);
     tampered.payload = envelope({ ...predicate, fee: 0 }).payload;
     expect(
       await usageMessage(() => parseSettleFile(statementFile({ statement: tampered }), () => digest, key)),
-    ).toMatch(/^--file: the statement is not signed/);
+    ).toMatch(/^--file: the settlement statement is not signed/);
   });
 
   it('refuses a statement that pays an account with no address, and a failed run', async () => {

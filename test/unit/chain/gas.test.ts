@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFunctionData, hashTypedData } from 'viem';
 import type { Hex } from 'viem';
+import { compileSource } from '../../../src/chain/compile.js';
+import { zkBatches } from '../../../src/chain/zk-batches.js';
 import {
   SETTLEMENT_DOMAIN_NAME,
+  addressBindingMessage,
+  addressBindingTypedData,
   TOKEN_DOMAIN_NAME,
   orderMessage,
   orderTypedData,
@@ -12,7 +16,9 @@ import {
   settlementTypedData,
   verityDomain,
 } from '../../../src/chain/typed-data.js';
-import { chainFixture, testAccount } from '../../support/chain-fixture.js';
+import { bindPayee, chainFixture, testAccount } from '../../support/chain-fixture.js';
+import { testProver } from '../../support/zk-proofs.js';
+import type { ProvenExecution, TestProver } from '../../support/zk-proofs.js';
 
 /** Base and calldata gas of a transaction carrying `data` (EIP-2028 pricing, before EIP-7623's floor). */
 function intrinsicGas(data: Hex): bigint {
@@ -21,9 +27,21 @@ function intrinsicGas(data: Hex): bigint {
   return gas;
 }
 
+let prover: TestProver;
+let proven: ProvenExecution;
+
+beforeAll(async () => {
+  prover = await testProver();
+  proven = await prover.prove('exec-gas-zk', 1);
+}, 30 * 60_000);
+
+afterAll(async () => {
+  await prover.close();
+});
+
 // The figures this prints are the ones the report and docs/chain.md quote; the bounds catch a regression
 // (an extra storage slot per payout is 22,100 gas) without pinning the exact compiler output.
-describe('gas of settle and mintWithReceipt (in-process EVM, execution gas)', () => {
+describe('gas of settle, settleWithProofs, bindPayee and mintWithReceipt (in-process EVM, execution gas)', () => {
   it('measures first and repeated calls', async () => {
     const f = await chainFixture();
     const rows: [string, bigint, bigint][] = [];
@@ -65,7 +83,9 @@ describe('gas of settle and mintWithReceipt (in-process EVM, execution gas)', ()
       });
       await f.chain.send(f.settlement, 'deposit', [order, 10_000_000n], f.accounts.payer.address);
       // Payees that hold no token yet, so revision 1 pays for their first balance as a real first payout would.
-      const payees = Array.from({ length: count }, (_, i) => testAccount(`gas payee ${nonce}.${i}`).address);
+      const payeeAccounts = Array.from({ length: count }, (_, i) => testAccount(`gas payee ${nonce}.${i}`));
+      for (const [i, account] of payeeAccounts.entries()) await bindPayee(f, account, `worker:gas-${nonce}.${i}`);
+      const payees = payeeAccounts.map((account) => account.address);
       const orderSig = await f.accounts.payer.signTypedData(orderTypedData(domain, order));
       const orderDigest = hashTypedData(orderTypedData(domain, order));
       for (const revision of [1, 2]) {
@@ -89,12 +109,74 @@ describe('gas of settle and mintWithReceipt (in-process EVM, execution gas)', ()
       }
     }
 
+    // A payee's binding: the holder's signature checked, one new storage slot.
+    const bound = testAccount('gas bound payee');
+    const binding = addressBindingMessage('worker:gas-bound', bound.address);
+    const bindArgs = [
+      binding.principal,
+      binding.account,
+      await bound.signTypedData(addressBindingTypedData(domain, binding)),
+    ] as const;
+    const bindGas = await f.chain.send(f.settlement, 'bindPayee', bindArgs, f.accounts.coordinator.address);
+    rows.push([
+      'bindPayee, new binding',
+      bindGas.gasUsed,
+      intrinsicGas(encodeFunctionData({ abi: f.settlement.abi, functionName: 'bindPayee', args: bindArgs })),
+    ]);
+
+    // A zk order: one batch proof (the test circuit proves one step per batch), one payout to a new payee.
+    const verifier = await f.chain.deploy(
+      compileSource(prover.verifierSource, 'Groth16Verifier'),
+      [],
+      f.accounts.admin.address,
+    );
+    await f.chain.send(f.settlement, 'acceptRegistryRoot', [proven.registryRoot], f.accounts.coordinator.address);
+    const zkOrder = orderMessage({
+      listingId: 'listing-gas',
+      workflowDigest: proven.workflowDigest,
+      payer: f.accounts.payer.address,
+      token: f.usd.address,
+      zkVerifier: verifier.address,
+      maxAmount: 10_000_000n,
+      deadline: f.chain.now + 3600n,
+      nonce: 3,
+    });
+    await f.chain.send(f.settlement, 'deposit', [zkOrder, 10_000_000n], f.accounts.payer.address);
+    const zkPayee = testAccount('gas zk payee');
+    await bindPayee(f, zkPayee, 'worker:gas-zk');
+    const zkSettlement = settlementMessage({
+      executionId: proven.executionId,
+      revision: 1,
+      receiptDigest: '1'.repeat(64),
+      resultDigest: proven.resultDigest,
+      order: zkOrder,
+      orderDigest: hashTypedData(orderTypedData(domain, zkOrder)),
+      payouts: [{ payee: zkPayee.address, amount: 100_000n }],
+    });
+    const zkArgs = [
+      zkOrder,
+      await f.accounts.payer.signTypedData(orderTypedData(domain, zkOrder)),
+      zkSettlement,
+      await f.accounts.attestor.signTypedData(settlementTypedData(domain, zkSettlement)),
+      proven.executionId,
+      zkBatches(proven.proofs),
+    ] as const;
+    const zkGas = await f.chain.send(f.settlement, 'settleWithProofs', zkArgs, f.accounts.stranger.address);
+    rows.push([
+      'settleWithProofs, 1 batch, 1 payout (new payee)',
+      zkGas.gasUsed,
+      intrinsicGas(encodeFunctionData({ abi: f.settlement.abi, functionName: 'settleWithProofs', args: zkArgs })),
+    ]);
+
     for (const [label, execution, intrinsic] of rows) {
-      console.log(`gas: ${label.padEnd(44)} execution ${execution}  + base and calldata ${intrinsic}`);
+      console.log(`gas: ${label.padEnd(48)} execution ${execution}  + base and calldata ${intrinsic}`);
     }
     const gas = new Map(rows.map(([label, execution]) => [label, execution]));
     expect(gas.get('mintWithReceipt, new holder')).toBeLessThan(130_000n);
     expect(gas.get('settle, 1 payout, revision 1 (new payees)')).toBeLessThan(160_000n);
     expect(gas.get('settle, 3 payouts, revision 1 (new payees)')).toBeLessThan(260_000n);
+    expect(gas.get('bindPayee, new binding')).toBeLessThan(60_000n);
+    // The pairing check dominates: ~180k for four pairings plus ~6k per public signal's scalar multiplication.
+    expect(gas.get('settleWithProofs, 1 batch, 1 payout (new payee)')).toBeLessThan(500_000n);
   });
 });

@@ -9,9 +9,10 @@ import {
   settlementTypedData,
   verityDomain,
 } from '../../../src/chain/typed-data.js';
-import { balanceOf, chainFixture, testAccount } from '../../support/chain-fixture.js';
+import { balanceOf, bindPayee, chainFixture, testAccount } from '../../support/chain-fixture.js';
 
-const PAYEES = [0, 1, 2].map((i) => testAccount(`property payee ${i}`).address);
+const PAYEE_ACCOUNTS = [0, 1, 2].map((i) => testAccount(`property payee ${i}`));
+const PAYEES = PAYEE_ACCOUNTS.map((account) => account.address);
 // Four revisions of at most 250,000 per payee each stay within it.
 const MAX_AMOUNT = 3_000_000n;
 
@@ -32,6 +33,7 @@ describe('VeritySettlement: cumulative payouts over revisions (property)', () =>
     await fc.assert(
       fc.asyncProperty(revisions, fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), async (revs, submitted) => {
         const f = await chainFixture();
+        for (const [i, account] of PAYEE_ACCOUNTS.entries()) await bindPayee(f, account, `worker:property-${i}`);
         const domain = verityDomain(SETTLEMENT_DOMAIN_NAME, f.chain.chainId, f.settlement.address);
         const order = orderMessage({
           listingId: 'listing-property',

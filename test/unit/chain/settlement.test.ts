@@ -102,6 +102,15 @@ describe('VeritySettlement', () => {
     expect(await f.chain.read(f.settlement, 'hashSettlement', [empty])).toBe(
       hashTypedData(settlementTypedData(domain, empty)),
     );
+    // A result digest and a pinned zk verifier are in the digests too.
+    const withResult: SettlementMessage = { ...s, resultDigest: `0x${'ab'.repeat(32)}` };
+    expect(await f.chain.read(f.settlement, 'hashSettlement', [withResult])).toBe(
+      hashTypedData(settlementTypedData(domain, withResult)),
+    );
+    const zkOrder: OrderMessage = { ...order, zkVerifier: f.token.address };
+    expect(await f.chain.read(f.settlement, 'hashOrder', [zkOrder])).toBe(
+      hashTypedData(orderTypedData(domain, zkOrder)),
+    );
   });
 
   it("pays the payees from the payer's deposit and emits Settled with the receipt digest", async () => {

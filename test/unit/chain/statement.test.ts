@@ -14,7 +14,7 @@ import {
   verityDomain,
 } from '../../../src/chain/typed-data.js';
 import type { OrderMessage } from '../../../src/chain/typed-data.js';
-import { balanceOf, chainFixture, testAccount } from '../../support/chain-fixture.js';
+import { balanceOf, bindPayee, chainFixture, testAccount } from '../../support/chain-fixture.js';
 import type { ChainFixture } from '../../support/chain-fixture.js';
 
 const TERMS = {
@@ -66,6 +66,7 @@ describe('a settlement statement on chain', () => {
   beforeAll(async () => {
     f = await chainFixture();
     domain = verityDomain(SETTLEMENT_DOMAIN_NAME, f.chain.chainId, f.settlement.address);
+    for (const account of addresses.keys()) await bindPayee(f, testAccount(`statement ${account}`), account);
   });
 
   async function fundedOrder(): Promise<{ order: OrderMessage; orderSig: Hex; orderDigest: Hex }> {
