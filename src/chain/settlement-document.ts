@@ -30,6 +30,8 @@ export const orderJsonSchema = z.strictObject({
   workflowDigest: hex32,
   payer: address,
   token: address,
+  /** The Groth16 verifier the buyer pins; the zero address: no proof required. */
+  zkVerifier: address,
   maxAmount: uint,
   deadline: uint,
   nonce: uint,
@@ -39,6 +41,7 @@ export const settlementJsonSchema = z.strictObject({
   executionId: hex32,
   revision: uint,
   receiptDigest: hex32,
+  resultDigest: hex32,
   listingId: hex32,
   workflowDigest: hex32,
   payer: address,
@@ -65,6 +68,11 @@ export const chainSettlementDocumentSchema = z.strictObject({
   /** The address-binding statement of every account the message pays. */
   payees: z.array(loggedStatementSchema).max(MAX_PAYOUTS),
   order: z.strictObject({ message: orderJsonSchema, signature }),
+  /**
+   * For an order that pins a zk verifier: the execution's zk-only bundle, whose batch proofs
+   * `settleWithProofs` checks on chain (and `verity verify --level zk` offline).
+   */
+  zk: z.record(z.string(), z.unknown()).optional(),
   settlement: z.strictObject({ message: settlementJsonSchema, signature }),
   /** What the statement credits to accounts with no bound address: not paid on chain, kept in the ledger. */
   unbound: z.array(z.strictObject({ account: z.string().max(200), amount: z.int().positive() })).max(MAX_PAYOUTS),
@@ -105,6 +113,7 @@ export function orderFromJson(json: z.output<typeof orderJsonSchema>): OrderMess
     workflowDigest: json.workflowDigest as Hex,
     payer: json.payer as Address,
     token: json.token as Address,
+    zkVerifier: json.zkVerifier as Address,
   };
 }
 
@@ -113,6 +122,7 @@ export function settlementFromJson(json: z.output<typeof settlementJsonSchema>):
     ...json,
     executionId: json.executionId as Hex,
     receiptDigest: json.receiptDigest as Hex,
+    resultDigest: json.resultDigest as Hex,
     listingId: json.listingId as Hex,
     workflowDigest: json.workflowDigest as Hex,
     payer: json.payer as Address,

@@ -25,6 +25,10 @@ export interface SettlementDocumentInput {
   order: OrderMessage;
   orderSignature: Hex;
   attestor: PrivateKeyAccount;
+  /** The receipt's result digest (64 hex): the escrow checks zk proofs against it. */
+  resultDigest: string;
+  /** The execution's zk-only bundle, for an order that pins a zk verifier. */
+  zk?: Record<string, unknown>;
 }
 
 /**
@@ -52,6 +56,7 @@ export async function signSettlementDocument(input: SettlementDocumentInput): Pr
     input.order,
     hashTypedData(orderData),
     (account) => input.bindings.get(account)?.address,
+    input.resultDigest,
   );
   const signature = await input.attestor.signTypedData(settlementTypedData(domain, message));
   const paid = new Set(message.payouts.map((p) => p.payee.toLowerCase()));
@@ -63,6 +68,7 @@ export async function signSettlementDocument(input: SettlementDocumentInput): Pr
     attestor: input.attestorBinding,
     payees,
     order: { message: orderJson(input.order), signature: input.orderSignature },
+    ...(input.zk && { zk: input.zk }),
     settlement: { message: settlementJson(message), signature },
     unbound: unbound.map((p) => ({ account: p.account, amount: p.amount })),
   };

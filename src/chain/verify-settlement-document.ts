@@ -2,6 +2,7 @@ import { hashTypedData, recoverTypedDataAddress } from 'viem';
 import type { Address } from 'viem';
 import type { z } from 'zod';
 import type { BundleSettlement } from '../attest/bundle.js';
+import { canonicalJson } from '../attest/canonical.js';
 import { sha256, sha256Hex } from '../attest/digest.js';
 import { envelopePayload } from '../attest/dsse.js';
 import type { Envelope } from '../attest/dsse.js';
@@ -198,22 +199,23 @@ async function checkMessages(doc: ChainSettlementDocument, facts: Facts, checks:
       order,
       hashTypedData(orderTypedData(domain, order)),
       (account) => facts.addresses.get(account),
+      facts.receipt.resultDigest,
     );
   } catch (error) {
     checks.fail('settlement.payouts', (error as Error).message);
     return;
   }
-  const same = JSON.stringify(settlementJson(expected.message)) === JSON.stringify(settlementJson(message));
+  const same = canonicalJson(settlementJson(expected.message)) === canonicalJson(settlementJson(message));
   checks.expect(
     'settlement.payouts',
     same,
     `pays ${message.payouts.length} bound payee(s) exactly the statement's cumulative credits for revision ${facts.statement.revision}`,
-    `the message is not the statement's: expected ${JSON.stringify(settlementJson(expected.message))}`,
+    `the message is not the statement's: expected ${canonicalJson(settlementJson(expected.message))}`,
   );
   const unbound = expected.unbound.map((p) => ({ account: p.account, amount: p.amount }));
   checks.expect(
     'settlement.unbound',
-    JSON.stringify(unbound) === JSON.stringify(doc.unbound),
+    canonicalJson(unbound) === canonicalJson(doc.unbound),
     unbound.length === 0
       ? 'every credited account is paid on chain'
       : `not paid on chain (no bound address; kept in the ledger): ${unbound.map((u) => `${u.account} ${u.amount}`).join(', ')}`,

@@ -37,3 +37,12 @@ export function parseNonNegativeInt(name: string, value: string): number {
   }
   return Number(value);
 }
+
+/** A file's text, or a usage error naming the flag (or what it is) and the file. */
+export function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CliError('usage', `cannot read ${what} ${path}: ${(error as Error).message}`);
+  }
+}

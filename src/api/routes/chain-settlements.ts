@@ -1,15 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { join } from 'node:path';
-import { createPublicClient, http, TransactionReceiptNotFoundError } from 'viem';
+import { createPublicClient, http, TransactionReceiptNotFoundError, zeroAddress } from 'viem';
 import type { Address, Hex } from 'viem';
 import { z } from 'zod';
 import type { BundleSettlement } from '../../attest/bundle.js';
 import { SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema } from '../../attest/settlement/statement.js';
-import { readStatement } from '../../attest/statement.js';
+import type { SettlementPredicate } from '../../attest/settlement/statement.js';
+import { EXECUTION_PREDICATE_TYPE, executionPredicateSchema, readStatement } from '../../attest/statement.js';
 import { ATTESTOR_KEY_FILE, loadPrivateKeyAccount } from '../../chain/attestor-key.js';
 import { ensureAttestorBinding, knownDeployment } from '../../chain/bindings.js';
 import type { DeploymentRecord } from '../../chain/deployment-record.js';
+import type { OrderMessage } from '../../chain/typed-data.js';
+import type { ChainAddressBindingRecord } from '../../store/records.js';
 import { recordChainPayment } from '../../chain/payment-ledger.js';
 import { readPayments } from '../../chain/payment-logs.js';
 import { idToBytes32 } from '../../chain/typed-data.js';
@@ -17,6 +20,7 @@ import { ChainError } from '../../chain/errors.js';
 import { orderFromJson, orderJsonSchema } from '../../chain/settlement-document.js';
 import { signSettlementDocument } from '../../chain/sign-settlement-document.js';
 import { logEntry } from '../../receipts/bundle.js';
+import { ReceiptError } from '../../receipts/errors.js';
 import { ownExecution } from '../access.js';
 import { CLIENT_ROLES } from '../auth.js';
 import { ApiError } from '../errors.js';
@@ -69,59 +73,22 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
         { store: node.store, log: node.log, signer: node.coordinatorSigner, dataDir },
         deployment,
       );
-
-      const records = await node.store.read.listMarketSettlements(execution.id);
-      const latest = records.at(-1);
-      if (!latest) {
-        throw new ApiError(
-          'conflict',
-          `execution ${execution.id} has no settlement: it did not run through a listing, or has not ended`,
-        );
-      }
-      const predicate = readStatement(latest.envelope, SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema).predicate;
-      const receipt = (await node.store.read.listReceipts(execution.id)).find(
-        (r) => r.payloadDigest === predicate.receiptDigest,
-      );
-      if (!receipt)
-        throw new ApiError('conflict', `the receipt that settlement ${latest.revision} names is not in the store`);
-
+      const { latest, predicate, receipt, resultDigest } = await latestSettlement(context, execution.id);
+      const order = orderFromJson(request.body.order);
+      await checkOrder(context, deployment, order, predicate.buyer);
+      // An order that pins a zk verifier is paid only with the proofs: the document carries them for submission.
+      const zk = order.zkVerifier === zeroAddress ? undefined : await zkBundleOf(context, execution.id);
       const checkpoint = await node.log.checkpoint();
       const logged = async (envelope: BundleSettlement['statement'], logIndex: number): Promise<BundleSettlement> => ({
         statement: envelope,
         tlog: await logEntry(node.log, logIndex, checkpoint),
       });
-      const order = orderFromJson(request.body.order);
-      const paymentTokens = deployment.paymentTokens ?? [deployment.token];
-      if (!paymentTokens.includes(order.token)) {
-        throw new ApiError(
-          'validation',
-          `order.token ${order.token} is not money on this deployment: pay in ${paymentTokens.join(' or ')}`,
-        );
-      }
-      const buyer = await node.store.read.chainAddressOf(chainId, predicate.buyer);
-      if (buyer?.address !== order.payer) {
-        throw new ApiError(
-          'conflict',
-          `order.payer ${order.payer} is not the address ${predicate.buyer} bound on chain ${chainId}${buyer ? ` (${buyer.address})` : ' (none)'}: bind it with verity chain register-address`,
-        );
-      }
       const bindings = new Map<string, { address: Address; part: BundleSettlement }>();
-      for (const account of new Set(predicate.total.filter((p) => p.amount > 0).map((p) => p.account))) {
-        const bound = await node.store.read.chainAddressOf(chainId, account);
-        if (bound?.settlement === deployment.settlement) {
-          // The ledger tells payees apart by address when the escrow has paid (chain-payments below).
-          const shared = [...bindings].find(([, b]) => b.address === bound.address);
-          if (shared) {
-            throw new ApiError(
-              'conflict',
-              `${shared[0]} and ${account} are bound to the same address ${bound.address}: one of them must bind another`,
-            );
-          }
-          bindings.set(account, {
-            address: bound.address as Address,
-            part: await logged(bound.envelope, bound.logIndex),
-          });
-        }
+      for (const [account, bound] of await payeeBindings(context, deployment, predicate)) {
+        bindings.set(account, {
+          address: bound.address as Address,
+          part: await logged(bound.envelope, bound.logIndex),
+        });
       }
       try {
         return await signSettlementDocument({
@@ -134,6 +101,8 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
           order,
           orderSignature: request.body.order_signature as Hex,
           attestor,
+          resultDigest,
+          ...(zk && { zk }),
         });
       } catch (error) {
         if (error instanceof ChainError && error.code === 'invalid_value')
@@ -238,4 +207,82 @@ async function chainCallAsync<T>(run: () => Promise<T>): Promise<T> {
     if (error instanceof ChainError) throw new ApiError('conflict', error.message);
     throw error;
   }
+}
+
+/** The zk-only bundle of an execution, or a 409 saying why there is none (not at level zk, proofs not done). */
+async function zkBundleOf(context: ApiContext, executionId: string): Promise<Record<string, unknown>> {
+  try {
+    return (await context.node.bundle(executionId, { zkOnly: true })) as unknown as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof ReceiptError) {
+      throw new ApiError('conflict', `the order pins a zk verifier, and ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** The execution's latest settlement statement and the receipt it names, or a 409 saying why there is none. */
+async function latestSettlement(context: ApiContext, executionId: string) {
+  const { store } = context.node;
+  const latest = (await store.read.listMarketSettlements(executionId)).at(-1);
+  if (!latest) {
+    throw new ApiError(
+      'conflict',
+      `execution ${executionId} has no settlement: it did not run through a listing, or has not ended`,
+    );
+  }
+  const predicate = readStatement(latest.envelope, SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema).predicate;
+  const receipt = (await store.read.listReceipts(executionId)).find((r) => r.payloadDigest === predicate.receiptDigest);
+  if (!receipt)
+    throw new ApiError('conflict', `the receipt that settlement ${latest.revision} names is not in the store`);
+  const { resultDigest } = readStatement(
+    receipt.envelope,
+    EXECUTION_PREDICATE_TYPE,
+    executionPredicateSchema,
+  ).predicate;
+  return { latest, predicate, receipt, resultDigest };
+}
+
+/** The order pays in a token the deployment takes as money, from the address the buyer bound. */
+async function checkOrder(
+  context: ApiContext,
+  deployment: DeploymentRecord,
+  order: OrderMessage,
+  buyer: string,
+): Promise<void> {
+  const paymentTokens = deployment.paymentTokens ?? [deployment.token];
+  if (!paymentTokens.includes(order.token)) {
+    throw new ApiError(
+      'validation',
+      `order.token ${order.token} is not money on this deployment: pay in ${paymentTokens.join(' or ')}`,
+    );
+  }
+  const bound = await context.node.store.read.chainAddressOf(deployment.chainId, buyer);
+  if (bound?.address !== order.payer) {
+    throw new ApiError(
+      'conflict',
+      `order.payer ${order.payer} is not the address ${buyer} bound on chain ${deployment.chainId}${bound ? ` (${bound.address})` : ' (none)'}: bind it with verity chain register-address`,
+    );
+  }
+}
+
+/**
+ * The current binding, for this escrow, of each account the statement credits. Two accounts at one address
+ * are refused: the ledger tells payees apart by address when it records what the escrow paid.
+ */
+async function payeeBindings(context: ApiContext, deployment: DeploymentRecord, predicate: SettlementPredicate) {
+  const bindings = new Map<string, ChainAddressBindingRecord>();
+  for (const account of new Set(predicate.total.filter((p) => p.amount > 0).map((p) => p.account))) {
+    const bound = await context.node.store.read.chainAddressOf(deployment.chainId, account);
+    if (bound?.settlement !== deployment.settlement) continue;
+    const shared = [...bindings].find(([, b]) => b.address === bound.address);
+    if (shared) {
+      throw new ApiError(
+        'conflict',
+        `${shared[0]} and ${account} are bound to the same address ${bound.address}: one of them must bind another`,
+      );
+    }
+    bindings.set(account, bound);
+  }
+  return bindings;
 }

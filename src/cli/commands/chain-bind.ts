@@ -20,6 +20,8 @@ const BindingsFile = z.object({
       principal: z.string().min(1),
       address: z.string(),
       signature: z.string().refine((v) => isHex(v) && v.length === 132, 'must be a 65-byte signature, 0x and 130 hex'),
+      /** Where the server logged the binding: the route gives it; the chain does not need it. */
+      log_index: z.int().min(0).optional(),
     }),
   ),
 });

@@ -15,6 +15,8 @@ export interface DocumentSettleInput {
   orderSignature: Hex;
   settlement: SettlementMessage;
   attestorSignature: Hex;
+  /** The execution's zk-only bundle, for an order that pins a zk verifier. */
+  zk?: Record<string, unknown> | undefined;
 }
 
 /**
@@ -53,5 +55,6 @@ export async function documentSettleInput(
     orderSignature: doc.order.signature as Hex,
     settlement: settlementFromJson(doc.settlement.message),
     attestorSignature: doc.settlement.signature as Hex,
+    zk: doc.zk,
   };
 }

@@ -2,14 +2,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { zeroAddress } from 'viem';
-import type { Address } from 'viem';
+import type { Address, Hex } from 'viem';
 import { loadOrCreateAttestorKey } from '../../chain/attestor-key.js';
 import { ChainClient } from '../../chain/chain-client.js';
-import type { ChainStatus } from '../../chain/chain-client.js';
+import type { ChainStatus, ZkSettlementProofs } from '../../chain/chain-client.js';
 import { receiptMintMessage } from '../../chain/typed-data.js';
+import type { OrderMessage, SettlementMessage } from '../../chain/typed-data.js';
 import { publicKeyFile } from '../../keys/local-signer.js';
 import { resolveNodeOptions } from '../../node/verity-node.js';
 import { CliError } from '../errors.js';
+import { readText } from '../inputs.js';
 import {
   address,
   attestorKeyFile,
@@ -28,6 +30,7 @@ import {
 import type { ChainFlags, SenderFlags } from './chain-flags.js';
 import { parseSettleFile, parseZkBundleFile, usage, withZkProofs } from './chain-input.js';
 import { registerChainBind } from './chain-bind.js';
+import { documentSettleInput } from './chain-document.js';
 import { registerChainPayer } from './chain-payer.js';
 import { registerChainZk } from './chain-zk.js';
 
@@ -51,9 +54,14 @@ export function registerChain(program: Command): void {
           '--reward-cap <units>',
           "the token's reward cap per receipt, in micro-units (minting stays off without it)",
         )
-        .option('--mint-budget <units>', "the token's total mint budget, in micro-units (with --reward-cap)"),
+        .option('--mint-budget <units>', "the token's total mint budget, in micro-units (with --reward-cap)")
+        .option(
+          '--payment-token <address...>',
+          "the ERC-20 tokens (6 decimals) the escrow's orders may pay in, counted as micro-units (default: VerityToken)",
+        ),
     ),
-  ).action(async (flags: SenderFlags & { rewardCap?: string; mintBudget?: string }) => {
+  ).action(async (flags: SenderFlags & { rewardCap?: string; mintBudget?: string; paymentToken?: string[] }) => {
+    const paymentTokens = flags.paymentToken?.map((t) => address(t, '--payment-token'));
     if ((flags.rewardCap === undefined) !== (flags.mintBudget === undefined))
       throw new CliError('usage', '--reward-cap and --mint-budget go together');
     const rewardPolicy =
@@ -66,7 +74,15 @@ export function registerChain(program: Command): void {
     const addresses = await client.deployContracts(deployer, attestor.address, {
       ...(rewardPolicy && { rewardPolicy }),
     });
-    const record = { chainId: client.chainId, ...addresses, attestor: attestor.address, admin: deployer.address };
+    // The RPC node is recorded so that the server can read the escrow's payments (POST …/chain-payments).
+    const record = {
+      chainId: client.chainId,
+      ...addresses,
+      attestor: attestor.address,
+      admin: deployer.address,
+      rpc: flags.rpc,
+      paymentTokens: paymentTokens ?? [addresses.token],
+    };
     const file = deploymentFile(flags, client.chainId);
     mkdirSync(join(dataDir(flags), 'chain'), { recursive: true, mode: 0o700 });
     writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
@@ -109,47 +125,41 @@ export function registerChain(program: Command): void {
     withChainOptions(
       chain
         .command('settle')
-        .description("sign a settlement with the attestor key and submit it with the payer's signed order")
-        .requiredOption(
-          '--file <file>',
-          'JSON: { order, orderSignature, settlement | statement + addresses } (docs/chain.md)',
+        .description(
+          "submit a settlement: the server's signed document (--document), or one the attestor key signs here (--file)",
         )
         .option(
+          '--document <file>',
+          'a chain settlement document (POST /v1/executions/{id}/chain-settlement): verified, then submitted as signed',
+        )
+        .option(
+          '--trust <key.pem>',
+          "with --document: the coordinator public key to verify it with (default: this data directory's)",
+        )
+        .option('--file <file>', 'JSON: { order, orderSignature, settlement | statement + addresses } (docs/chain.md)')
+        .option(
           '--zk-bundle <file>',
-          "for an order that pins a zkVerifier: the execution's zk-only bundle (verity receipt --zk-only) or full bundle with its zk part",
+          "with --file, for an order that pins a zkVerifier: the execution's zk-only bundle (verity receipt --zk-only) or full bundle with its zk part",
         ),
     ),
-  ).action(async (flags: SenderFlags & { file: string; zkBundle?: string }) => {
+  ).action(async (flags: SenderFlags & { file?: string; document?: string; trust?: string; zkBundle?: string }) => {
+    if ((flags.file === undefined) === (flags.document === undefined))
+      throw new CliError('usage', 'give either --document (signed by the server) or --file, not both or neither');
     const sender = senderAccount(flags);
-    const attestor = loadOrCreateAttestorKey(attestorKeyFile(flags));
     const client = await ChainClient.connect(rpcUrl(flags));
     const { settlement } = deployment(flags, client.chainId);
-    const input = await parseSettleFile(
-      readInput(flags.file, '--file'),
-      (order) => client.orderDigest(settlement, order),
-      () => coordinatorPublicKey(flags, '--file'),
-    );
-    const zk =
-      flags.zkBundle === undefined
-        ? undefined
-        : withZkProofs(
-            input,
-            await parseZkBundleFile(readInput(flags.zkBundle, '--zk-bundle'), () =>
-              coordinatorPublicKey(flags, '--zk-bundle'),
-            ),
-          );
-    if (!zk && input.order.zkVerifier !== zeroAddress)
-      throw new CliError('usage', `the order pins zk verifier ${input.order.zkVerifier}: pass --zk-bundle`);
-    const message = zk?.settlement ?? input.settlement;
-    const attestorSignature = await client.signSettlement(attestor, settlement, message);
+    const signed =
+      flags.document !== undefined
+        ? await fromDocument(flags, flags.document, client.chainId, settlement)
+        : await signedHere(flags, flags.file!, client, settlement);
     const result = await client.settle(
       sender,
       settlement,
-      input.order,
-      input.orderSignature,
-      message,
-      attestorSignature,
-      zk?.proofs,
+      signed.order,
+      signed.orderSignature,
+      signed.settlement,
+      signed.attestorSignature,
+      signed.proofs,
     );
     if (flags.json) {
       process.stdout.write(JSON.stringify(result, bigintsAsStrings, 2) + '\n');
@@ -237,4 +247,67 @@ function printStatus(status: ChainStatus): void {
     console.log(`escrow            deposited ${e.deposited}, spent ${e.spent}, last revision ${e.lastRevision}`);
   }
   for (const b of status.balances) console.log(`balance           ${b.account} ${b.balance} of ${b.token}`);
+}
+
+interface SignedSettlement {
+  order: OrderMessage;
+  orderSignature: Hex;
+  settlement: SettlementMessage;
+  attestorSignature: Hex;
+  proofs?: ZkSettlementProofs | undefined;
+}
+
+/** `settle --document`: checked offline with the coordinator key before anything is sent. */
+async function fromDocument(
+  flags: ChainFlags & { trust?: string },
+  file: string,
+  chainId: number,
+  settlement: Address,
+): Promise<SignedSettlement> {
+  const trusted =
+    flags.trust !== undefined ? readText(flags.trust, '--trust') : coordinatorPublicKey(flags, '--document');
+  const input = await documentSettleInput(readInput(file, '--document'), [trusted], { chainId, settlement });
+  if (input.order.zkVerifier === zeroAddress) return input;
+  if (!input.zk) {
+    throw new CliError(
+      'usage',
+      `--document: the order pins zk verifier ${input.order.zkVerifier}, and the document carries no zk bundle`,
+    );
+  }
+  const zk = withZkProofs(input, await parseZkBundleFile(input.zk, () => trusted));
+  return { ...input, proofs: zk.proofs };
+}
+
+/** `settle --file`: the attestor key in this data directory signs. */
+async function signedHere(
+  flags: SenderFlags & { zkBundle?: string },
+  file: string,
+  client: ChainClient,
+  settlement: Address,
+): Promise<SignedSettlement> {
+  const attestor = loadOrCreateAttestorKey(attestorKeyFile(flags));
+  const input = await parseSettleFile(
+    readInput(file, '--file'),
+    (order) => client.orderDigest(settlement, order),
+    () => coordinatorPublicKey(flags, '--file'),
+  );
+  const zk =
+    flags.zkBundle === undefined
+      ? undefined
+      : withZkProofs(
+          input,
+          await parseZkBundleFile(readInput(flags.zkBundle, '--zk-bundle'), () =>
+            coordinatorPublicKey(flags, '--zk-bundle'),
+          ),
+        );
+  if (!zk && input.order.zkVerifier !== zeroAddress)
+    throw new CliError('usage', `the order pins zk verifier ${input.order.zkVerifier}: pass --zk-bundle`);
+  const message = zk?.settlement ?? input.settlement;
+  return {
+    order: input.order,
+    orderSignature: input.orderSignature,
+    settlement: message,
+    attestorSignature: await client.signSettlement(attestor, settlement, message),
+    proofs: zk?.proofs,
+  };
 }

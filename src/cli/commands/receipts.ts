@@ -12,6 +12,7 @@ import { openNode, withStoreOptions } from '../context.js';
 import type { StoreFlags } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { colorize } from '../format.js';
+import { readText } from '../inputs.js';
 
 interface VerifyFlags extends BackendFlags {
   trust: string[];
@@ -182,14 +183,6 @@ export function registerReceipts(program: Command): void {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new CliError('usage', `cannot read ${what} ${path}: ${(error as Error).message}`);
-  }
 }
 
 /** Prints a verification report (as JSON, or one line a check) and sets the exit code from it. */

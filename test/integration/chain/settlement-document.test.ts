@@ -77,10 +77,20 @@ beforeAll(async () => {
     await anvil.fund(accounts[name].address, 10n ** 20n);
   }
   chain = await ChainClient.connect(anvil.url);
-  const deploy = await verity(['chain', 'deploy', ...rpc(), '--key-file', keyFiles.deployer, '--json']);
+  // The escrow's money is a plain 6-decimal ERC-20 the deployment takes as payment.
+  usd = await deployTestToken(anvil, chain, keys.deployer, [[accounts.bob.address, 5_000_000n]]);
+  const deploy = await verity([
+    'chain',
+    'deploy',
+    ...rpc(),
+    '--key-file',
+    keyFiles.deployer,
+    '--payment-token',
+    usd,
+    '--json',
+  ]);
   expect(deploy.code, deploy.stderr).toBe(0);
   deployed = JSON.parse(deploy.stdout) as typeof deployed;
-  usd = await deployTestToken(anvil, chain, keys.deployer, [[accounts.bob.address, 5_000_000n]]);
 }, 120_000);
 
 afterAll(async () => {
