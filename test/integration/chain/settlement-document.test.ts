@@ -220,6 +220,26 @@ describe('the chain settlement document (server, payer, anvil)', () => {
     expect(untrusted.ok).toBe(false);
   });
 
+  it('`verity verify` checks the document with the coordinator key, and `settle --document` sends nothing it cannot verify', async () => {
+    const trust = join(dir, 'coordinator.pem');
+    writeFileSync(trust, coordinatorPem);
+    const good = join(dir, 'good-document.json');
+    writeFileSync(good, JSON.stringify(document));
+    const verified = await verity(['verify', good, '--trust', trust]);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout).toContain('✓ settlement.payouts');
+    const forged = structuredClone(document);
+    forged.settlement.message.payouts[0]!.amount = '51';
+    const bad = join(dir, 'forged-document.json');
+    writeFileSync(bad, JSON.stringify(forged));
+    const refused = await verity(['verify', bad, '--trust', trust]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('✗ settlement.signature');
+    const notSent = await verity(['chain', 'settle', ...rpc(), '--document', bad, '--key-file', keyFiles.sender]);
+    expect(notSent.code).toBe(1);
+    expect(notSent.stderr).toMatch(/does not verify .*settlement\.signature.*nothing was sent/);
+  }, 60_000);
+
   it('refuses an order its payer did not sign, and one whose payer is not the buyer’s bound address', async () => {
     const forged = await chain.signOrder(accounts.acme, deployed.settlement, order);
     const bad = await requestDocument(executionId, bobKey, order, forged);
