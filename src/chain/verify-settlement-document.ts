@@ -1,6 +1,7 @@
 import { hashTypedData, recoverTypedDataAddress } from 'viem';
 import type { Address } from 'viem';
 import type { z } from 'zod';
+import { envelopeSchema } from '../attest/bundle.js';
 import type { BundleSettlement } from '../attest/bundle.js';
 import { canonicalJson } from '../attest/canonical.js';
 import { sha256, sha256Hex } from '../attest/digest.js';
@@ -8,11 +9,13 @@ import { envelopePayload } from '../attest/dsse.js';
 import type { Envelope } from '../attest/dsse.js';
 import { keyIdOf, publicKeyFromPem } from '../attest/keys.js';
 import { SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema } from '../attest/settlement/statement.js';
-import { EXECUTION_PREDICATE_TYPE, executionPredicateSchema } from '../attest/statement.js';
+import { EXECUTION_PREDICATE_TYPE, executionPredicateSchema, readStatement } from '../attest/statement.js';
+import { ZK_PREDICATE_TYPE, zkPredicateSchema } from '../attest/zk/statement.js';
 import { checkLog } from '../attest/verify/basic.js';
 import { checkCoordinatorStatement } from '../attest/verify/coordinator-statement.js';
 import { Checks } from '../attest/verify/report.js';
 import type { VerificationReport } from '../attest/verify/report.js';
+import { verifyBundle } from '../attest/verify/verify-bundle.js';
 import { verifyAddressBinding } from './address-binding-statement.js';
 import { verifyAttestorBinding } from './attestor-binding-statement.js';
 import type { BindingVerification } from './binding-checks.js';
@@ -70,6 +73,7 @@ export async function verifyChainSettlement(
   const checks = new Checks();
   const facts = await signedFacts(doc, trusted, checks);
   if (facts) await checkMessages(doc, facts, checks);
+  if (facts && doc.zk) await checkProofs(doc.zk, facts, trusted, checks);
   return {
     ok: checks.ok && facts !== undefined,
     level,
@@ -163,7 +167,7 @@ async function signedFacts(doc: ChainSettlementDocument, trusted: ReadonlyMap<st
     if (!binding) return undefined;
     addresses.set(binding.principal, binding.address as Address);
   }
-  return { receipt, statement, attestor, addresses };
+  return { receipt, receiptDigest, statement, attestor, addresses };
 }
 
 /** The EIP-712 side: who signed what, and that the message is the statement's payouts. */
@@ -239,4 +243,35 @@ function sameAddress(a: string, b: string): boolean {
 function adopt<P>(result: BindingVerification<P>, from: string, to: string, checks: Checks): P | undefined {
   for (const check of result.checks) checks.list.push({ ...check, name: to + check.name.slice(from.length) });
   return result.ok ? result.predicate : undefined;
+}
+
+/**
+ * The zk-only bundle a zk order's document carries: the proofs verify at level zk (as `verity verify --level
+ * zk` checks them), and they are of this receipt. The escrow checks the same proofs on chain.
+ */
+async function checkProofs(
+  zk: Record<string, unknown>,
+  facts: Facts,
+  trusted: ReadonlyMap<string, Uint8Array>,
+  checks: Checks,
+): Promise<void> {
+  const report = await verifyBundle(zk, { trustedKeys: [...trusted.values()], level: 'zk' });
+  if (report.unusable) {
+    checks.fail('proofs', report.unusable);
+    return;
+  }
+  for (const check of report.checks) checks.list.push({ ...check, name: `proofs.${check.name}` });
+  let about: { executionId: string; receiptDigest: string } | undefined;
+  try {
+    const part = (zk as { zk?: { statement?: unknown } }).zk?.statement;
+    about = readStatement(envelopeSchema.parse(part), ZK_PREDICATE_TYPE, zkPredicateSchema).predicate;
+  } catch {
+    about = undefined;
+  }
+  checks.expect(
+    'proofs.receipt',
+    about?.executionId === facts.receipt.executionId && about.receiptDigest === facts.receiptDigest,
+    `the proofs are of this receipt of execution ${facts.receipt.executionId}`,
+    `the proofs are of receipt ${about?.receiptDigest ?? '(unknown)'} of execution ${about?.executionId ?? '(unknown)'}, not this one`,
+  );
 }
