@@ -3,7 +3,6 @@ import { VerityError, describeError } from '../errors.js';
 import { WorkflowError } from '../workflow/errors.js';
 import { registerBlobs } from './commands/blobs.js';
 import { registerChain } from './commands/chain.js';
-import { registerChainRegister } from './commands/chain-register.js';
 import { registerControl } from './commands/control.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerKeys } from './commands/keys.js';
@@ -40,8 +39,6 @@ export function buildProgram(): Command {
   registerServe(program);
   registerZk(program);
   registerChain(program);
-  // Under `verity chain`, from here so that chain.ts stays as it is.
-  registerChainRegister(program.commands.find((command) => command.name() === 'chain')!);
   return program;
 }
 

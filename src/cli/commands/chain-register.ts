@@ -67,7 +67,8 @@ export function registerChainRegister(chain: Command): void {
   });
 }
 
-function clientOf(flags: RegisterFlags): VerityClient {
+/** The API client of a command that talks to the server: --server and --api-key (or their environment variables). */
+export function clientOf(flags: { server?: string | undefined; apiKey?: string | undefined }): VerityClient {
   if (!flags.server) throw new CliError('usage', '--server (or VERITY_SERVER) must name the Verity server');
   let url: URL;
   try {

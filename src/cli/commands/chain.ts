@@ -32,6 +32,8 @@ import { parseSettleFile, parseZkBundleFile, usage, withZkProofs } from './chain
 import { registerChainBind } from './chain-bind.js';
 import { documentSettleInput } from './chain-document.js';
 import { registerChainPayer } from './chain-payer.js';
+import { registerChainRecordPayment } from './chain-record-payment.js';
+import { registerChainRegister } from './chain-register.js';
 import { registerChainZk } from './chain-zk.js';
 
 /**
@@ -212,6 +214,8 @@ export function registerChain(program: Command): void {
   );
 
   registerChainPayer(chain);
+  registerChainRegister(chain);
+  registerChainRecordPayment(chain);
   registerChainZk(chain);
   registerChainBind(chain);
 }

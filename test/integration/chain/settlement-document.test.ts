@@ -291,10 +291,21 @@ describe('the chain settlement document (server, payer, anvil)', () => {
     const balance = async (account: string) => (await server.test.node.store.read.getLedgerBalance(account)).available;
     const before = { bob: await balance('bob'), acme: await balance('acme'), platform: await balance('sys:platform') };
     const bob = server.client(bobKey);
-    const first = await bob.chainPayments(executionId, {
-      chain_id: deployed.chainId,
-      transaction_hash: transactionHash,
-    });
+    const recorded = await runCli(
+      [
+        'chain',
+        'record-payment',
+        executionId,
+        '--chain-id',
+        String(deployed.chainId),
+        '--tx',
+        transactionHash,
+        '--json',
+      ],
+      { VERITY_SERVER: server.url, VERITY_API_KEY: bobKey },
+    );
+    expect(recorded.code, recorded.stderr).toBe(0);
+    const first = JSON.parse(recorded.stdout) as Awaited<ReturnType<typeof bob.chainPayments>>;
     expect(first.payments).toEqual([
       expect.objectContaining({ revision: 1, paid_now: 880, token: usd, replayed: false }),
     ]);
