@@ -4,9 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createPublicClient,
-  createWalletClient,
-  erc20Abi,
-  getAddress,
   hashTypedData,
   http,
   keccak256,
@@ -17,7 +14,6 @@ import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { ChainClient, settlementAbi } from '../../../src/chain/chain-client.js';
-import { compileContracts } from '../../../src/chain/compile.js';
 import { ChainError } from '../../../src/chain/errors.js';
 import {
   addressBindingMessage,
@@ -30,8 +26,9 @@ import {
 } from '../../../src/chain/typed-data.js';
 import type { OrderMessage } from '../../../src/chain/typed-data.js';
 import { freePort, startAnvil } from '../../support/anvil.js';
+import { deployTestToken as deployToken, tokenBalance } from '../../support/chain-rpc.js';
 import type { LocalNode } from '../../support/anvil.js';
-import { REPO, runCli } from '../../support/cli.js';
+import { runCli } from '../../support/cli.js';
 import type { CliResult } from '../../support/cli.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../../src/attest/dsse.js';
 import { settlementStatement } from '../../../src/attest/settlement/statement.js';
@@ -708,25 +705,11 @@ describe('verity chain without a node', () => {
   }, 60_000);
 });
 
-async function deployTestToken(): Promise<Address> {
-  const testToken = compileContracts(join(REPO, 'test', 'support', 'contracts')).get('TestToken');
-  if (!testToken) throw new Error('no TestToken');
-  const account = privateKeyToAccount(keys.deployer);
-  const wallet = createWalletClient({ account, chain: client.chain, transport: http(node.url) });
-  const reader = createPublicClient({ chain: client.chain, transport: http(node.url) });
-  const hash = await wallet.deployContract({ abi: testToken.abi, bytecode: testToken.bytecode });
-  const address = (await reader.waitForTransactionReceipt({ hash })).contractAddress;
-  if (!address) throw new Error('TestToken was not deployed');
-  const mint = await wallet.writeContract({
-    address,
-    abi: testToken.abi,
-    functionName: 'mint',
-    args: [payer.address, 5_000_000n],
-  });
-  await reader.waitForTransactionReceipt({ hash: mint });
-  return getAddress(address);
+/** The escrow's money: a 6-decimal test token the payer holds. */
+function deployTestToken(): Promise<Address> {
+  return deployToken(node, client, keys.deployer, [[payer.address, 5_000_000n]]);
 }
 
 function balance(token: Address, who: Address): Promise<bigint> {
-  return client.read<bigint>(token, erc20Abi, 'balanceOf', [who]);
+  return tokenBalance(client, token, who);
 }

@@ -1,34 +1,21 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keccak256, stringToBytes } from 'viem';
-import type { Address, Hex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import type { PrivateKeyAccount } from 'viem/accounts';
+import type { Hex } from 'viem';
 import { envelopePayload, IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../../src/attest/dsse.js';
-import { ChainClient } from '../../../src/chain/chain-client.js';
 import type { ChainSettlementDocumentJson } from '../../../src/chain/settlement-document.js';
 import { orderJson } from '../../../src/chain/settlement-document.js';
-import {
-  addressBindingMessage,
-  addressBindingTypedData,
-  orderMessage,
-  SETTLEMENT_DOMAIN_NAME,
-  verityDomain,
-} from '../../../src/chain/typed-data.js';
+import { orderMessage } from '../../../src/chain/typed-data.js';
 import type { OrderMessage } from '../../../src/chain/typed-data.js';
 import { verifyChainSettlement } from '../../../src/chain/verify-settlement-document.js';
 import { loadOrCreateSigner } from '../../../src/keys/local-signer.js';
 import { creditPrincipal } from '../../../src/ledger/operations.js';
-import { startAnvil } from '../../support/anvil.js';
-import type { LocalNode } from '../../support/anvil.js';
-import { deployTestToken, tokenBalance } from '../../support/chain-rpc.js';
+import { tokenBalance } from '../../support/chain-rpc.js';
 import { runCli } from '../../support/cli.js';
 import { listWorkflow } from '../../support/market.js';
+import { startMarketChain } from '../../support/market-chain.js';
+import type { MarketChain } from '../../support/market-chain.js';
 import { echo } from '../../support/node.js';
-import { startTestServer } from '../../support/server.js';
-import type { TestServer } from '../../support/server.js';
 
 /**
  * An execution run through a listing, settled on a real local chain from the server's signed settlement
@@ -38,85 +25,19 @@ import type { TestServer } from '../../support/server.js';
  * submits it with `verity chain settle --document`.
  */
 
-const key = (label: string): Hex => keccak256(stringToBytes(`verity settlement document ${label}`));
-const keys = {
-  deployer: key('deployer'),
-  sender: key('sender'),
-  bob: key('bob'),
-  acme: key('acme'),
-  platform: key('platform'),
-};
 const PRICE = 1_000;
 
-let anvil: LocalNode;
-let server: TestServer;
-let dir: string;
-let dataDir: string;
-let chain: ChainClient;
-let keyFiles: Record<keyof typeof keys, string>;
-let accounts: Record<keyof typeof keys, PrivateKeyAccount>;
-let deployed: { chainId: number; token: Address; settlement: Address; attestor: Address };
-let usd: Address;
+let m: MarketChain;
 let coordinatorPem: string;
 
-const verity = (args: readonly string[]) => runCli(args, { VERITY_CHAIN_KEY_FILE: '' });
-const rpc = () => ['--rpc', anvil.url, '--data-dir', dataDir];
-
 beforeAll(async () => {
-  anvil = await startAnvil();
-  server = await startTestServer('sqlite', 'chain-document');
-  dataDir = server.test.node.options.dataDir;
-  coordinatorPem = server.test.node.coordinatorSigner.publicKeyPem;
-  dir = mkdtempSync(join(tmpdir(), 'verity-chain-document-'));
-  keyFiles = {} as typeof keyFiles;
-  accounts = {} as typeof accounts;
-  for (const [name, value] of Object.entries(keys) as [keyof typeof keys, Hex][]) {
-    keyFiles[name] = join(dir, `${name}.key`);
-    writeFileSync(keyFiles[name], `${value}\n`, { mode: 0o600 });
-    accounts[name] = privateKeyToAccount(value);
-    await anvil.fund(accounts[name].address, 10n ** 20n);
-  }
-  chain = await ChainClient.connect(anvil.url);
-  // The escrow's money is a plain 6-decimal ERC-20 the deployment takes as payment.
-  usd = await deployTestToken(anvil, chain, keys.deployer, [[accounts.bob.address, 5_000_000n]]);
-  const deploy = await verity([
-    'chain',
-    'deploy',
-    ...rpc(),
-    '--key-file',
-    keyFiles.deployer,
-    '--payment-token',
-    usd,
-    '--json',
-  ]);
-  expect(deploy.code, deploy.stderr).toBe(0);
-  deployed = JSON.parse(deploy.stdout) as typeof deployed;
+  m = await startMarketChain('chain-document');
+  coordinatorPem = m.server.test.node.coordinatorSigner.publicKeyPem;
 }, 120_000);
 
 afterAll(async () => {
-  await server?.close();
-  await anvil?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await m?.close();
 });
-
-/** The principal binds the address of its key to its ledger account, through the API. */
-async function bind(principal: string, apiKey: string, account: PrivateKeyAccount, asPrincipal?: string) {
-  const domain = verityDomain(SETTLEMENT_DOMAIN_NAME, deployed.chainId, deployed.settlement);
-  const signature = await account.signTypedData(
-    addressBindingTypedData(domain, addressBindingMessage(asPrincipal ?? principal, account.address)),
-  );
-  const response = await fetch(`${server.url}/v1/chain/bindings`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      chain_id: deployed.chainId,
-      address: account.address,
-      signature,
-      ...(asPrincipal !== undefined && { principal: asPrincipal }),
-    }),
-  });
-  expect(response.status, await response.clone().text()).toBe(201);
-}
 
 async function requestDocument(
   executionId: string,
@@ -124,10 +45,10 @@ async function requestDocument(
   order: OrderMessage,
   orderSignature: Hex,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${server.url}/v1/executions/${executionId}/chain-settlement`, {
+  const response = await fetch(`${m.server.url}/v1/executions/${executionId}/chain-settlement`, {
     method: 'POST',
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ chain_id: deployed.chainId, order: orderJson(order), order_signature: orderSignature }),
+    body: JSON.stringify({ chain_id: m.deployed.chainId, order: orderJson(order), order_signature: orderSignature }),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
@@ -144,35 +65,37 @@ describe('the chain settlement document (server, payer, anvil)', () => {
   let transactionHash: Hex;
 
   it('the buyer gets a signed settlement of its run for its order, paying the bound accounts', async () => {
-    bobKey = await server.key('bob', 'client');
-    await bind('bob', bobKey, accounts.bob);
-    await bind('acme', await server.key('acme', 'publisher'), accounts.acme);
-    await bind('admin', server.adminKey, accounts.platform, 'sys:platform');
+    bobKey = await m.server.key('bob', 'client');
+    await m.bind(bobKey, m.accounts.bob, 'bob');
+    await m.bind(await m.server.key('acme', 'publisher'), m.accounts.acme, 'acme');
+    await m.bind(m.server.adminKey, m.accounts.platform, 'sys:platform', true);
 
-    const listing = await listWorkflow(server.test, [echo('a', { input_mappings: { cost: '120' } })], { price: PRICE });
-    await creditPrincipal(server.test.node.store, { principal: 'bob', amount: 5_000 });
+    const listing = await listWorkflow(m.server.test, [echo('a', { input_mappings: { cost: '120' } })], {
+      price: PRICE,
+    });
+    await creditPrincipal(m.server.test.node.store, { principal: 'bob', amount: 5_000 });
     executionId = (await listing.run('bob')).id;
-    await server.test.node.waitFor(executionId, 50);
-    const workflow = await server.test.node.store.read.getExecution(executionId);
+    await m.server.test.node.waitFor(executionId, 50);
+    const workflow = await m.server.test.node.store.read.getExecution(executionId);
 
     order = orderMessage({
       listingId: listing.id,
       workflowDigest: workflow!.workflowDigest,
-      payer: accounts.bob.address,
-      token: usd,
+      payer: m.accounts.bob.address,
+      token: m.usd,
       maxAmount: 2_000,
       deadline: Math.floor(Date.now() / 1000) + 3600,
       nonce: 1,
     });
-    orderSignature = await chain.signOrder(accounts.bob, deployed.settlement, order);
+    orderSignature = await m.chain.signOrder(m.accounts.bob, m.deployed.settlement, order);
     const answer = await requestDocument(executionId, bobKey, order, orderSignature);
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     document = answer.body as unknown as ChainSettlementDocumentJson;
     // P = 1000: the platform's fee (5%), the publisher's rest; the in-process worker's compute goes to sys:compute, unbound.
     expect(document.settlement.message.payouts).toEqual(
       expect.arrayContaining([
-        { payee: accounts.platform.address, amount: '50' },
-        { payee: accounts.acme.address, amount: '830' },
+        { payee: m.accounts.platform.address, amount: '50' },
+        { payee: m.accounts.acme.address, amount: '830' },
       ]),
     );
     expect(document.unbound).toEqual([{ account: 'sys:compute', amount: 120 }]);
@@ -183,7 +106,7 @@ describe('the chain settlement document (server, payer, anvil)', () => {
   }, 120_000);
 
   it('every tampered copy fails its named check', async () => {
-    const stranger = loadOrCreateSigner(join(dir, 'stranger.key'));
+    const stranger = loadOrCreateSigner(join(m.dir, 'stranger.key'));
     const tamper = (change: (d: ChainSettlementDocumentJson) => void) => {
       const copy = structuredClone(document);
       change(copy);
@@ -193,7 +116,7 @@ describe('the chain settlement document (server, payer, anvil)', () => {
       ['a payout raised', tamper((d) => void (d.settlement.message.payouts[0]!.amount = '51')), 'settlement.signature'],
       [
         'a payee swapped',
-        tamper((d) => void (d.settlement.message.payouts[0]!.payee = accounts.sender.address)),
+        tamper((d) => void (d.settlement.message.payouts[0]!.payee = m.accounts.sender.address)),
         'settlement.signature',
       ],
       ['the order raised', tamper((d) => void (d.order.message.maxAmount = '9000')), 'order.signature'],
@@ -204,7 +127,7 @@ describe('the chain settlement document (server, payer, anvil)', () => {
         tamper((d) => {
           d.attestor.statement = signEnvelope(
             IN_TOTO_PAYLOAD_TYPE,
-            envelopePayload(d.attestor.statement as never),
+            envelopePayload(d.attestor.statement),
             stranger,
           );
         }),
@@ -221,93 +144,102 @@ describe('the chain settlement document (server, payer, anvil)', () => {
   });
 
   it('`verity verify` checks the document with the coordinator key, and `settle --document` sends nothing it cannot verify', async () => {
-    const trust = join(dir, 'coordinator.pem');
+    const trust = join(m.dir, 'coordinator.pem');
     writeFileSync(trust, coordinatorPem);
-    const good = join(dir, 'good-document.json');
+    const good = join(m.dir, 'good-document.json');
     writeFileSync(good, JSON.stringify(document));
-    const verified = await verity(['verify', good, '--trust', trust]);
+    const verified = await m.verity(['verify', good, '--trust', trust]);
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
     expect(verified.stdout).toContain('✓ settlement.payouts');
     const forged = structuredClone(document);
     forged.settlement.message.payouts[0]!.amount = '51';
-    const bad = join(dir, 'forged-document.json');
+    const bad = join(m.dir, 'forged-document.json');
     writeFileSync(bad, JSON.stringify(forged));
-    const refused = await verity(['verify', bad, '--trust', trust]);
+    const refused = await m.verity(['verify', bad, '--trust', trust]);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('✗ settlement.signature');
-    const notSent = await verity(['chain', 'settle', ...rpc(), '--document', bad, '--key-file', keyFiles.sender]);
+    const notSent = await m.verity(['chain', 'settle', ...m.rpc(), '--document', bad, '--key-file', m.keyFiles.sender]);
     expect(notSent.code).toBe(1);
     expect(notSent.stderr).toMatch(/does not verify .*settlement\.signature.*nothing was sent/);
   }, 60_000);
 
   it('refuses an order its payer did not sign, and one whose payer is not the buyer’s bound address', async () => {
-    const forged = await chain.signOrder(accounts.acme, deployed.settlement, order);
+    const forged = await m.chain.signOrder(m.accounts.acme, m.deployed.settlement, order);
     const bad = await requestDocument(executionId, bobKey, order, forged);
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toMatch(/order_signature/);
-    const acmeOrder = { ...order, payer: accounts.acme.address };
+    const acmeOrder = { ...order, payer: m.accounts.acme.address };
     const notBuyer = await requestDocument(
       executionId,
       bobKey,
       acmeOrder,
-      await chain.signOrder(accounts.acme, deployed.settlement, acmeOrder),
+      await m.chain.signOrder(m.accounts.acme, m.deployed.settlement, acmeOrder),
     );
     expect(notBuyer.status).toBe(409);
     expect(JSON.stringify(notBuyer.body)).toMatch(/order\.payer/);
     // Another client's execution is not there at all.
-    const eve = await requestDocument(executionId, await server.key('eve', 'client'), order, orderSignature);
+    const eve = await requestDocument(executionId, await m.server.key('eve', 'client'), order, orderSignature);
     expect(eve.status).toBe(404);
   });
 
   it('anyone submits it on chain once the operator registered the bindings: the bound payees are paid', async () => {
-    const bindings = await fetch(`${server.url}/v1/admin/chain-bindings?chain_id=${deployed.chainId}`, {
-      headers: { authorization: `Bearer ${server.adminKey}` },
+    const bindings = await fetch(`${m.server.url}/v1/admin/chain-bindings?chain_id=${m.deployed.chainId}`, {
+      headers: { authorization: `Bearer ${m.server.adminKey}` },
     });
-    const bindingsFile = join(dir, 'bindings.json');
+    const bindingsFile = join(m.dir, 'bindings.json');
     writeFileSync(bindingsFile, await bindings.text());
-    const bound = await verity(['chain', 'bind', ...rpc(), '--file', bindingsFile, '--key-file', keyFiles.deployer]);
+    const bound = await m.verity([
+      'chain',
+      'bind',
+      ...m.rpc(),
+      '--file',
+      bindingsFile,
+      '--key-file',
+      m.keyFiles.deployer,
+    ]);
     expect(bound.code, bound.stderr).toBe(0);
 
-    await chain.deposit(accounts.bob, deployed.settlement, order, 2_000n);
-    const documentFile = join(dir, 'document.json');
+    await m.chain.deposit(m.accounts.bob, m.deployed.settlement, order, 2_000n);
+    const documentFile = join(m.dir, 'document.json');
     writeFileSync(documentFile, JSON.stringify(document));
-    const run = await verity([
+    const run = await m.verity([
       'chain',
       'settle',
-      ...rpc(),
+      ...m.rpc(),
       '--document',
       documentFile,
       '--key-file',
-      keyFiles.sender,
+      m.keyFiles.sender,
       '--json',
     ]);
     expect(run.code, run.stderr).toBe(0);
-    expect(await tokenBalance(chain, usd, accounts.platform.address)).toBe(50n);
-    expect(await tokenBalance(chain, usd, accounts.acme.address)).toBe(830n);
+    expect(await tokenBalance(m.chain, m.usd, m.accounts.platform.address)).toBe(50n);
+    expect(await tokenBalance(m.chain, m.usd, m.accounts.acme.address)).toBe(830n);
     transactionHash = (JSON.parse(run.stdout) as { transactionHash: Hex }).transactionHash;
   }, 120_000);
 
   it('the buyer reports the transaction: the ledger moves what the chain paid back to it, once', async () => {
-    const balance = async (account: string) => (await server.test.node.store.read.getLedgerBalance(account)).available;
+    const balance = async (account: string) =>
+      (await m.server.test.node.store.read.getLedgerBalance(account)).available;
     const before = { bob: await balance('bob'), acme: await balance('acme'), platform: await balance('sys:platform') };
-    const bob = server.client(bobKey);
+    const bob = m.server.client(bobKey);
     const recorded = await runCli(
       [
         'chain',
         'record-payment',
         executionId,
         '--chain-id',
-        String(deployed.chainId),
+        String(m.deployed.chainId),
         '--tx',
         transactionHash,
         '--json',
       ],
-      { VERITY_SERVER: server.url, VERITY_API_KEY: bobKey },
+      { VERITY_SERVER: m.server.url, VERITY_API_KEY: bobKey },
     );
     expect(recorded.code, recorded.stderr).toBe(0);
     const first = JSON.parse(recorded.stdout) as Awaited<ReturnType<typeof bob.chainPayments>>;
     expect(first.payments).toEqual([
-      expect.objectContaining({ revision: 1, paid_now: 880, token: usd, replayed: false }),
+      expect.objectContaining({ revision: 1, paid_now: 880, token: m.usd, replayed: false }),
     ]);
     // Tokens paid the publisher and the platform; the buyer's ledger charge for them comes back. sys:compute
     // (unbound) keeps its ledger credit, which the buyer still pays in the ledger.
@@ -315,7 +247,7 @@ describe('the chain settlement document (server, payer, anvil)', () => {
     expect(await balance('acme')).toBe(before.acme - 830);
     expect(await balance('sys:platform')).toBe(before.platform - 50);
     const again = await bob.chainPayments(executionId, {
-      chain_id: deployed.chainId,
+      chain_id: m.deployed.chainId,
       transaction_hash: transactionHash,
     });
     expect(again.payments[0]).toMatchObject({
@@ -323,10 +255,10 @@ describe('the chain settlement document (server, payer, anvil)', () => {
       ledger_transaction_id: first.payments[0]!.ledger_transaction_id,
     });
     expect(await balance('bob')).toBe(before.bob + 880);
-    expect(await server.test.node.store.read.checkLedger()).toMatchObject({ ok: true });
+    expect(await m.server.test.node.store.read.checkLedger()).toMatchObject({ ok: true });
     // A transaction that is not a settlement of this execution records nothing.
     await expect(
-      bob.chainPayments(executionId, { chain_id: deployed.chainId, transaction_hash: `0x${'00'.repeat(32)}` }),
+      bob.chainPayments(executionId, { chain_id: m.deployed.chainId, transaction_hash: `0x${'00'.repeat(32)}` }),
     ).rejects.toMatchObject({ status: 409 });
   }, 120_000);
 });
