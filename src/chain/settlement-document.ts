@@ -1,5 +1,5 @@
 import { getAddress, isAddress } from 'viem';
-import type { Address, Hex } from 'viem';
+import type { Hex } from 'viem';
 import { z } from 'zod';
 import { envelopeSchema, loggedStatementSchema } from '../attest/bundle.js';
 import type { BundleSettlement } from '../attest/bundle.js';
@@ -11,7 +11,10 @@ export { CHAIN_SETTLEMENT_MEDIA_TYPE };
 /** Upper bounds on what a document may hold, so a stranger's file costs its reader bounded work. */
 const MAX_PAYOUTS = 256;
 
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex characters');
+const hex32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex characters')
+  .transform((v) => v as Hex);
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte signature, 0x and 130 hex');
 const address = z
   .string()
@@ -103,31 +106,5 @@ export function settlementJson(message: SettlementMessage): z.input<typeof settl
     ...message,
     revision: message.revision.toString(10),
     payouts: message.payouts.map((p) => ({ payee: p.payee, amount: p.amount.toString(10) })),
-  };
-}
-
-export function orderFromJson(json: z.output<typeof orderJsonSchema>): OrderMessage {
-  return {
-    ...json,
-    listingId: json.listingId as Hex,
-    workflowDigest: json.workflowDigest as Hex,
-    payer: json.payer as Address,
-    token: json.token as Address,
-    zkVerifier: json.zkVerifier as Address,
-  };
-}
-
-export function settlementFromJson(json: z.output<typeof settlementJsonSchema>): SettlementMessage {
-  return {
-    ...json,
-    executionId: json.executionId as Hex,
-    receiptDigest: json.receiptDigest as Hex,
-    resultDigest: json.resultDigest as Hex,
-    listingId: json.listingId as Hex,
-    workflowDigest: json.workflowDigest as Hex,
-    payer: json.payer as Address,
-    token: json.token as Address,
-    orderDigest: json.orderDigest as Hex,
-    payouts: json.payouts.map((p) => ({ payee: p.payee as Address, amount: p.amount })),
   };
 }

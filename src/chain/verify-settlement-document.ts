@@ -19,15 +19,11 @@ import { verifyBundle } from '../attest/verify/verify-bundle.js';
 import { verifyAddressBinding } from './address-binding-statement.js';
 import { verifyAttestorBinding } from './attestor-binding-statement.js';
 import type { BindingVerification } from './binding-checks.js';
-import {
-  chainSettlementDocumentSchema,
-  orderFromJson,
-  settlementFromJson,
-  settlementJson,
-} from './settlement-document.js';
+import { chainSettlementDocumentSchema, settlementJson } from './settlement-document.js';
 import type { ChainSettlementDocument } from './settlement-document.js';
 import { settlementFromStatement } from './statement.js';
 import { SETTLEMENT_DOMAIN_NAME, orderTypedData, settlementTypedData, verityDomain } from './typed-data.js';
+import type { OrderMessage, SettlementMessage } from './typed-data.js';
 
 /**
  * Checks an on-chain settlement document offline, with the coordinator's public key alone: every statement it
@@ -173,8 +169,8 @@ async function signedFacts(doc: ChainSettlementDocument, trusted: ReadonlyMap<st
 /** The EIP-712 side: who signed what, and that the message is the statement's payouts. */
 async function checkMessages(doc: ChainSettlementDocument, facts: Facts, checks: Checks): Promise<void> {
   const domain = verityDomain(SETTLEMENT_DOMAIN_NAME, facts.attestor.chainId, facts.attestor.settlement as Address);
-  const order = orderFromJson(doc.order.message);
-  const message = settlementFromJson(doc.settlement.message);
+  const order: OrderMessage = doc.order.message;
+  const message: SettlementMessage = doc.settlement.message;
   const payer = await recovered(() =>
     recoverTypedDataAddress({ ...orderTypedData(domain, order), signature: doc.order.signature as `0x${string}` }),
   );

@@ -17,7 +17,7 @@ import { recordChainPayment } from '../../chain/payment-ledger.js';
 import { readPayments } from '../../chain/payment-logs.js';
 import { idToBytes32 } from '../../chain/typed-data.js';
 import { ChainError } from '../../chain/errors.js';
-import { orderFromJson, orderJsonSchema } from '../../chain/settlement-document.js';
+import { orderJsonSchema } from '../../chain/settlement-document.js';
 import { signSettlementDocument } from '../../chain/sign-settlement-document.js';
 import { logEntry } from '../../receipts/bundle.js';
 import { ReceiptError } from '../../receipts/errors.js';
@@ -74,7 +74,7 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
         deployment,
       );
       const { latest, predicate, receipt, resultDigest } = await latestSettlement(context, execution.id);
-      const order = orderFromJson(request.body.order);
+      const order: OrderMessage = request.body.order;
       await checkOrder(context, deployment, order, predicate.buyer);
       // An order that pins a zk verifier is paid only with the proofs: the document carries them for submission.
       const zk = order.zkVerifier === zeroAddress ? undefined : await zkBundleOf(context, execution.id);
@@ -212,7 +212,7 @@ async function chainCallAsync<T>(run: () => Promise<T>): Promise<T> {
 /** The zk-only bundle of an execution, or a 409 saying why there is none (not at level zk, proofs not done). */
 async function zkBundleOf(context: ApiContext, executionId: string): Promise<Record<string, unknown>> {
   try {
-    return (await context.node.bundle(executionId, { zkOnly: true })) as unknown as Record<string, unknown>;
+    return await context.node.bundle(executionId, { zkOnly: true });
   } catch (error) {
     if (error instanceof ReceiptError) {
       throw new ApiError('conflict', `the order pins a zk verifier, and ${error.message}`);

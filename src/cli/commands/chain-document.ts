@@ -4,7 +4,7 @@ import {
   ATTESTOR_BINDING_PREDICATE_TYPE,
   attestorBindingPredicateSchema,
 } from '../../chain/attestor-binding-statement.js';
-import { chainSettlementDocumentSchema, orderFromJson, settlementFromJson } from '../../chain/settlement-document.js';
+import { chainSettlementDocumentSchema } from '../../chain/settlement-document.js';
 import type { ChainSettlementDocument } from '../../chain/settlement-document.js';
 import type { OrderMessage, SettlementMessage } from '../../chain/typed-data.js';
 import { verifyChainSettlement } from '../../chain/verify-settlement-document.js';
@@ -51,9 +51,9 @@ export async function documentSettleInput(
     );
   }
   return {
-    order: orderFromJson(doc.order.message),
+    order: doc.order.message,
     orderSignature: doc.order.signature as Hex,
-    settlement: settlementFromJson(doc.settlement.message),
+    settlement: doc.settlement.message,
     attestorSignature: doc.settlement.signature as Hex,
     zk: doc.zk,
   };

@@ -2,14 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createPublicClient,
-  hashTypedData,
-  http,
-  keccak256,
-  parseEventLogs,
-  stringToBytes,
-} from 'viem';
+import { createPublicClient, hashTypedData, http, keccak256, parseEventLogs, stringToBytes } from 'viem';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { PrivateKeyAccount } from 'viem/accounts';

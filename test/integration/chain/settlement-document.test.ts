@@ -125,11 +125,7 @@ describe('the chain settlement document (server, payer, anvil)', () => {
       [
         'the attestor binding re-signed by another key',
         tamper((d) => {
-          d.attestor.statement = signEnvelope(
-            IN_TOTO_PAYLOAD_TYPE,
-            envelopePayload(d.attestor.statement),
-            stranger,
-          );
+          d.attestor.statement = signEnvelope(IN_TOTO_PAYLOAD_TYPE, envelopePayload(d.attestor.statement), stranger);
         }),
         'attestor.signature',
       ],
