@@ -1,5 +1,6 @@
 import { decodeEventLog, getAddress, parseAbi } from 'viem';
 import type { Address, Hex } from 'viem';
+import type { SettledEvent } from './chain-client.js';
 import { ChainError } from './errors.js';
 
 /**
@@ -21,15 +22,9 @@ export interface PaymentLog {
   logIndex: number;
 }
 
-export interface ChainPayment {
+export interface ChainPayment extends SettledEvent {
   /** The `Settled` event's index in the block: with the transaction hash, it names the payment forever. */
   logIndex: number;
-  executionId: Hex;
-  revision: bigint;
-  receiptDigest: Hex;
-  payer: Address;
-  total: bigint;
-  paidNow: bigint;
   token: Address | undefined;
   /** Per payee, what the escrow transferred to it in this settlement. */
   transfers: { to: Address; amount: bigint }[];

@@ -7,13 +7,13 @@ import { canonicalJson } from '../attest/canonical.js';
 import { sha256, sha256Hex } from '../attest/digest.js';
 import { envelopePayload } from '../attest/dsse.js';
 import type { Envelope } from '../attest/dsse.js';
-import { keyIdOf, publicKeyFromPem } from '../attest/keys.js';
 import { SETTLEMENT_PREDICATE_TYPE, settlementPredicateSchema } from '../attest/settlement/statement.js';
 import { EXECUTION_PREDICATE_TYPE, executionPredicateSchema, readStatement } from '../attest/statement.js';
 import { ZK_PREDICATE_TYPE, zkPredicateSchema } from '../attest/zk/statement.js';
 import { checkLog } from '../attest/verify/basic.js';
 import { checkCoordinatorStatement } from '../attest/verify/coordinator-statement.js';
 import { Checks } from '../attest/verify/report.js';
+import { trustedKeyMap } from '../attest/verify/trusted-keys.js';
 import type { VerificationReport } from '../attest/verify/report.js';
 import { verifyBundle } from '../attest/verify/verify-bundle.js';
 import { verifyAddressBinding } from './address-binding-statement.js';
@@ -38,23 +38,9 @@ export async function verifyChainSettlement(
   trustedKeys: readonly (string | Uint8Array)[],
 ): Promise<VerificationReport> {
   const level = 'basic' as const;
-  const trusted = new Map<string, Uint8Array>();
-  try {
-    for (const key of trustedKeys) {
-      const raw = typeof key === 'string' ? publicKeyFromPem(key) : key;
-      trusted.set(keyIdOf(raw), raw);
-    }
-  } catch (error) {
-    return { ok: false, level, unusable: `a trusted key is unusable: ${(error as Error).message}`, checks: [] };
-  }
-  if (trusted.size === 0) {
-    return {
-      ok: false,
-      level,
-      unusable: 'no trusted key: pass the coordinator public key (--trust KEY.pem)',
-      checks: [],
-    };
-  }
+  const keys = trustedKeyMap(trustedKeys);
+  if ('unusable' in keys) return { ok: false, level, unusable: keys.unusable, checks: [] };
+  const { trusted } = keys;
   const parsed = chainSettlementDocumentSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

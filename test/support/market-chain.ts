@@ -46,6 +46,8 @@ export interface MarketChain {
   rpc(): string[];
   /** A principal binds its key's address to its ledger account (or, as admin, `sys:platform`'s) through the API. */
   bind(apiKey: string, account: PrivateKeyAccount, principal: string, asAdmin?: boolean): Promise<void>;
+  /** The operator registers every binding the server recorded on chain: the admin route, then `verity chain bind`. */
+  registerBindingsOnChain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,15 @@ export async function startMarketChain(label: string, node: Partial<NodeOptions>
         signature,
         ...(asAdmin && { principal }),
       });
+    },
+    async registerBindingsOnChain() {
+      const bindings = await fetch(`${server.url}/v1/admin/chain-bindings?chain_id=${deployed.chainId}`, {
+        headers: { authorization: `Bearer ${server.adminKey}` },
+      });
+      const file = join(dir, 'bindings.json');
+      writeFileSync(file, await bindings.text());
+      const bound = await verity(['chain', 'bind', ...rpc(), '--file', file, '--key-file', keyFiles.deployer]);
+      if (bound.code !== 0) throw new Error(`verity chain bind failed: ${bound.stderr}`);
     },
     async close() {
       await server.close();

@@ -4,7 +4,6 @@ import type { Bundle, ZkBundle } from '../bundle.js';
 import { fromHex } from '../bytes.js';
 import { sha256Hex } from '../digest.js';
 import { envelopePayload } from '../dsse.js';
-import { keyIdOf, publicKeyFromPem } from '../keys.js';
 import { checkLog, verifyBasic } from './basic.js';
 import { verifySettlements } from './settlements.js';
 import { paidAttestations } from '../counted.js';
@@ -13,6 +12,7 @@ import { verifyFull } from './full.js';
 import type { FullLimits } from './full.js';
 import type { ExpressionEvaluator } from '../../expressions/evaluator.js';
 import { Checks } from './report.js';
+import { trustedKeyMap } from './trusted-keys.js';
 import type { VerificationLevel, VerificationReport } from './report.js';
 
 export interface VerifyOptions {
@@ -39,24 +39,9 @@ export interface VerifyOptions {
  */
 export async function verifyBundle(input: unknown, options: VerifyOptions): Promise<VerificationReport> {
   const level = options.level ?? 'basic';
-  const trusted = new Map<string, Uint8Array>();
-  for (const key of options.trustedKeys) {
-    try {
-      const raw = typeof key === 'string' ? publicKeyFromPem(key) : key;
-      trusted.set(keyIdOf(raw), raw);
-    } catch (error) {
-      return { ok: false, level, unusable: `a trusted key is unusable: ${(error as Error).message}`, checks: [] };
-    }
-  }
-  if (trusted.size === 0) {
-    return {
-      ok: false,
-      level,
-      unusable:
-        'no trusted key: pass the coordinator public key (--trust KEY.pem); keys inside a bundle are never trusted on their own word',
-      checks: [],
-    };
-  }
+  const keys = trustedKeyMap(options.trustedKeys);
+  if ('unusable' in keys) return { ok: false, level, unusable: keys.unusable, checks: [] };
+  const { trusted } = keys;
   if (level === 'full' && !options.evaluator) {
     return {
       ok: false,

@@ -26,22 +26,32 @@ export function withBackendOptions(command: Command): Command {
 /** The server the flags name, or the local store with `workers` in-process job slots. */
 export async function openBackend(flags: BackendFlags, workers: number): Promise<CliBackend> {
   if (flags.server) {
-    let url: URL;
-    try {
-      url = new URL(flags.server);
-    } catch {
-      throw new CliError('usage', `--server must be a URL such as http://127.0.0.1:8080, not "${flags.server}"`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new CliError('usage', `--server must be an http:// or https:// URL, not "${flags.server}"`);
-    if (!flags.apiKey)
-      throw new CliError(
-        'usage',
-        'give an API key for the server: --api-key KEY or VERITY_API_KEY (an admin creates one with `verity keys create`)',
-      );
-    return new RemoteBackend(url.origin + url.pathname.replace(/\/+$/, ''), flags.apiKey);
+    const { server, apiKey } = serverOf(flags);
+    return new RemoteBackend(server, apiKey);
   }
   return LocalBackend.open(flags, workers);
+}
+
+/** The server the flags name, as a base URL, and the API key for it; a usage error says which is missing or wrong. */
+export function serverOf(flags: { server?: string | undefined; apiKey?: string | undefined }): {
+  server: string;
+  apiKey: string;
+} {
+  if (!flags.server) throw new CliError('usage', '--server (or VERITY_SERVER) must name the Verity server');
+  let url: URL;
+  try {
+    url = new URL(flags.server);
+  } catch {
+    throw new CliError('usage', `--server must be a URL such as http://127.0.0.1:8080, not "${flags.server}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new CliError('usage', `--server must be an http:// or https:// URL, not "${flags.server}"`);
+  if (!flags.apiKey)
+    throw new CliError(
+      'usage',
+      'give an API key for the server: --api-key KEY or VERITY_API_KEY (an admin creates one with `verity keys create`)',
+    );
+  return { server: url.origin + url.pathname.replace(/\/+$/, ''), apiKey: flags.apiKey };
 }
 
 /**

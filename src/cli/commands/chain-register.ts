@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { addressBindingToSign } from '../../chain/address-binding-statement.js';
 import { VerityClient } from '../../sdk/client.js';
+import { serverOf } from '../backends/open.js';
 import { CliError } from '../errors.js';
 import { senderAccount, withSender } from './chain-flags.js';
 
@@ -69,15 +70,5 @@ export function registerChainRegister(chain: Command): void {
 
 /** The API client of a command that talks to the server: --server and --api-key (or their environment variables). */
 export function clientOf(flags: { server?: string | undefined; apiKey?: string | undefined }): VerityClient {
-  if (!flags.server) throw new CliError('usage', '--server (or VERITY_SERVER) must name the Verity server');
-  let url: URL;
-  try {
-    url = new URL(flags.server);
-  } catch {
-    throw new CliError('usage', `--server must be a URL such as http://127.0.0.1:8080, not "${flags.server}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new CliError('usage', `--server must be an http:// or https:// URL, not "${flags.server}"`);
-  if (!flags.apiKey) throw new CliError('usage', 'give your API key: --api-key KEY or VERITY_API_KEY');
-  return new VerityClient({ server: url.origin + url.pathname.replace(/\/+$/, ''), apiKey: flags.apiKey });
+  return new VerityClient(serverOf(flags));
 }

@@ -84,21 +84,7 @@ describe('a zk order settled from the server’s document (anvil)', () => {
         m.keyFiles.deployer,
       ]);
       expect(accepted.code, accepted.stderr).toBe(0);
-      const bindings = await fetch(`${m.server.url}/v1/admin/chain-bindings?chain_id=${m.deployed.chainId}`, {
-        headers: { authorization: `Bearer ${m.server.adminKey}` },
-      });
-      const bindingsFile = join(m.dir, 'bindings.json');
-      writeFileSync(bindingsFile, await bindings.text());
-      const bound = await m.verity([
-        'chain',
-        'bind',
-        ...m.rpc(),
-        '--file',
-        bindingsFile,
-        '--key-file',
-        m.keyFiles.deployer,
-      ]);
-      expect(bound.code, bound.stderr).toBe(0);
+      await m.registerBindingsOnChain();
 
       const execution = await m.server.test.node.store.read.getExecution(executionId);
       const order = orderMessage({

@@ -179,21 +179,7 @@ describe('the chain settlement document (server, payer, anvil)', () => {
   });
 
   it('anyone submits it on chain once the operator registered the bindings: the bound payees are paid', async () => {
-    const bindings = await fetch(`${m.server.url}/v1/admin/chain-bindings?chain_id=${m.deployed.chainId}`, {
-      headers: { authorization: `Bearer ${m.server.adminKey}` },
-    });
-    const bindingsFile = join(m.dir, 'bindings.json');
-    writeFileSync(bindingsFile, await bindings.text());
-    const bound = await m.verity([
-      'chain',
-      'bind',
-      ...m.rpc(),
-      '--file',
-      bindingsFile,
-      '--key-file',
-      m.keyFiles.deployer,
-    ]);
-    expect(bound.code, bound.stderr).toBe(0);
+    await m.registerBindingsOnChain();
 
     await m.chain.deposit(m.accounts.bob, m.deployed.settlement, order, 2_000n);
     const documentFile = join(m.dir, 'document.json');
