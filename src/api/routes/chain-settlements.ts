@@ -27,6 +27,10 @@ import { ApiError } from '../errors.js';
 import { chainPaymentsRequest, chainPaymentsResponse, errorBody, idParam } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 
+/** Per API key: what one buyer may ask of the attestor and of the chain's node in a minute. */
+const SIGNATURES_PER_MINUTE = 60;
+const REPORTS_PER_MINUTE = 30;
+
 const chainSettlementRequest = z.strictObject({
   chain_id: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
   /** The buyer's order as EIP-712 signs it: ids and digests as bytes32, amounts in decimal strings. */
@@ -45,7 +49,8 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
   const { node } = context;
 
   api.post('/executions/:id/chain-settlement', {
-    config: { roles: CLIENT_ROLES },
+    // Each document is an ECDSA signature and a signed checkpoint.
+    config: { roles: CLIENT_ROLES, rateLimit: { max: SIGNATURES_PER_MINUTE, timeWindow: 60_000 } },
     schema: {
       operationId: 'signChainSettlement',
       tags: ['executions', 'chain'],
@@ -114,7 +119,8 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
   });
 
   api.post('/executions/:id/chain-payments', {
-    config: { roles: CLIENT_ROLES },
+    // Each report costs a call to the chain's node: a client cannot make the server hammer it.
+    config: { roles: CLIENT_ROLES, rateLimit: { max: REPORTS_PER_MINUTE, timeWindow: 60_000 } },
     schema: {
       operationId: 'recordChainPayment',
       tags: ['executions', 'chain'],
