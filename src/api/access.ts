@@ -18,6 +18,17 @@ export async function ownExecution(request: FastifyRequest, context: ApiContext,
 }
 
 /**
+ * A route's `preValidation` hook for `/executions/:id/…` routes with a body: another's execution is a 404
+ * before the body is validated, so a malformed body (a 400) never tells an execution that exists from one that
+ * does not, and the caller learns nothing from what it sends.
+ */
+export function ownExecutionFirst(context: ApiContext) {
+  return async (request: FastifyRequest): Promise<void> => {
+    await ownExecution(request, context, (request.params as { id: string }).id);
+  };
+}
+
+/**
  * The view of an execution the caller may see (status routes). The execution and its steps are read at
  * once rather than one after the other: on PostgreSQL that is one round trip instead of two, and the steps
  * of an execution the caller may not see are read and dropped, never shown.

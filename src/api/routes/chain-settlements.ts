@@ -21,7 +21,7 @@ import { orderJsonSchema } from '../../chain/settlement-document.js';
 import { signSettlementDocument } from '../../chain/sign-settlement-document.js';
 import { logEntry } from '../../receipts/bundle.js';
 import { ReceiptError } from '../../receipts/errors.js';
-import { ownExecution } from '../access.js';
+import { ownExecution, ownExecutionFirst } from '../access.js';
 import { CLIENT_ROLES } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { chainPaymentsRequest, chainPaymentsResponse, errorBody, idParam } from '../schemas.js';
@@ -51,6 +51,7 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
   api.post('/executions/:id/chain-settlement', {
     // Each document is an ECDSA signature and a signed checkpoint.
     config: { roles: CLIENT_ROLES, rateLimit: { max: SIGNATURES_PER_MINUTE, timeWindow: 60_000 } },
+    preValidation: ownExecutionFirst(context),
     schema: {
       operationId: 'signChainSettlement',
       tags: ['executions', 'chain'],
@@ -121,6 +122,7 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
   api.post('/executions/:id/chain-payments', {
     // Each report costs a call to the chain's node: a client cannot make the server hammer it.
     config: { roles: CLIENT_ROLES, rateLimit: { max: REPORTS_PER_MINUTE, timeWindow: 60_000 } },
+    preValidation: ownExecutionFirst(context),
     schema: {
       operationId: 'recordChainPayment',
       tags: ['executions', 'chain'],
