@@ -23,9 +23,11 @@ export default class ZkLastSequencer extends BaseSequencer {
   }
 }
 
+/** A file that waits for the ceremony: directly, or through the proving helper (test/support/zk-proofs.ts). */
 function waitsForCeremony(path: string): boolean {
   try {
-    return readFileSync(path, 'utf8').includes('ensureTestZkArtifacts');
+    const source = readFileSync(path, 'utf8');
+    return source.includes('ensureTestZkArtifacts') || source.includes('support/zk-proofs.js');
   } catch {
     return false;
   }
