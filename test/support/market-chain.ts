@@ -46,6 +46,8 @@ export interface MarketChain {
   rpc(): string[];
   /** A principal binds its key's address to its ledger account (or, as admin, `sys:platform`'s) through the API. */
   bind(apiKey: string, account: PrivateKeyAccount, principal: string, asAdmin?: boolean): Promise<void>;
+  /** Anyone submits a settlement document with `verity chain settle --document` (from the sender's key). */
+  submitDocument(document: unknown, extra?: readonly string[]): Promise<CliResult>;
   /** The operator registers every binding the server recorded on chain: the admin route, then `verity chain bind`. */
   registerBindingsOnChain(): Promise<void>;
   close(): Promise<void>;
@@ -104,6 +106,11 @@ export async function startMarketChain(label: string, node: Partial<NodeOptions>
         signature,
         ...(asAdmin && { principal }),
       });
+    },
+    submitDocument(document, extra = []) {
+      const file = join(dir, `document-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+      writeFileSync(file, JSON.stringify(document));
+      return verity(['chain', 'settle', ...rpc(), '--document', file, '--key-file', keyFiles.sender, ...extra]);
     },
     async registerBindingsOnChain() {
       const bindings = await fetch(`${server.url}/v1/admin/chain-bindings?chain_id=${deployed.chainId}`, {

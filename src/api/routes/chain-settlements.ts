@@ -22,6 +22,7 @@ import { signSettlementDocument } from '../../chain/sign-settlement-document.js'
 import { logEntry } from '../../receipts/bundle.js';
 import { ReceiptError } from '../../receipts/errors.js';
 import { ownExecution, ownExecutionFirst } from '../access.js';
+import { bindingContext } from './chain.js';
 import { CLIENT_ROLES } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { chainPaymentsRequest, chainPaymentsResponse, errorBody, idParam } from '../schemas.js';
@@ -75,10 +76,7 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
       // Only a deployment whose attestor is this data directory's key (else BindingError 'unknown_chain', a 404).
       const deployment = knownDeployment(dataDir, chainId);
       const attestor = loadPrivateKeyAccount(join(dataDir, 'keys', ATTESTOR_KEY_FILE));
-      const binding = await ensureAttestorBinding(
-        { store: node.store, log: node.log, signer: node.coordinatorSigner, dataDir },
-        deployment,
-      );
+      const binding = await ensureAttestorBinding(bindingContext(context), deployment);
       const { latest, predicate, receipt, resultDigest } = await latestSettlement(context, execution.id);
       const order: OrderMessage = request.body.order;
       await checkOrder(context, deployment, order, predicate.buyer);
@@ -96,26 +94,24 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
           part: await logged(bound.envelope, bound.logIndex),
         });
       }
-      try {
-        return await signSettlementDocument({
+      const parts = {
+        receipt: { envelope: receipt.envelope, tlog: await logEntry(node.log, receipt.logIndex, checkpoint) },
+        statement: { predicate, part: await logged(latest.envelope, latest.logIndex) },
+        attestorBinding: await logged(binding.envelope, binding.logIndex),
+      };
+      return answeringChain(() =>
+        signSettlementDocument({
           chainId,
           escrow: deployment.settlement,
-          receipt: { envelope: receipt.envelope, tlog: await logEntry(node.log, receipt.logIndex, checkpoint) },
-          statement: { predicate, part: await logged(latest.envelope, latest.logIndex) },
-          attestorBinding: await logged(binding.envelope, binding.logIndex),
+          ...parts,
           bindings,
           order,
           orderSignature: request.body.order_signature as Hex,
           attestor,
           resultDigest,
           ...(zk && { zk }),
-        });
-      } catch (error) {
-        if (error instanceof ChainError && error.code === 'invalid_value')
-          throw new ApiError('validation', error.message);
-        if (error instanceof ChainError) throw new ApiError('conflict', error.message);
-        throw error;
-      }
+        }),
+      );
     },
   });
 
@@ -140,9 +136,9 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
       const hash = request.body.transaction_hash as Hex;
       const receipt = await transactionReceipt(deployment, hash);
       if (receipt.status !== 'success') throw new ApiError('conflict', `transaction ${hash} reverted: it paid nothing`);
-      const payments = chainCall(() => readPayments(receipt.logs, deployment.settlement)).filter(
-        (p) => p.executionId === idToBytes32(execution.id),
-      );
+      const payments = (
+        await answeringChain(() => Promise.resolve(readPayments(receipt.logs, deployment.settlement)))
+      ).filter((p) => p.executionId === idToBytes32(execution.id));
       if (payments.length === 0) {
         throw new ApiError(
           'conflict',
@@ -151,7 +147,7 @@ export function registerChainSettlementRoutes(app: FastifyInstance, context: Api
       }
       const recorded = [];
       for (const payment of payments) {
-        const posted = await chainCallAsync(() =>
+        const posted = await answeringChain(() =>
           recordChainPayment(node.store, {
             chainId,
             transactionHash: hash,
@@ -198,21 +194,13 @@ async function transactionReceipt(deployment: DeploymentRecord, hash: Hex) {
   }
 }
 
-/** A ChainError about the transaction is the client's to see, as a 409. */
-function chainCall<T>(run: () => T): T {
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof ChainError) throw new ApiError('conflict', error.message);
-    throw error;
-  }
-}
-
-async function chainCallAsync<T>(run: () => Promise<T>): Promise<T> {
+/** A ChainError is the client's to see: a value it gave (400), or what the chain or the run do not allow (409). */
+async function answeringChain<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (error instanceof ChainError) throw new ApiError('conflict', error.message);
+    if (error instanceof ChainError)
+      throw new ApiError(error.code === 'invalid_value' ? 'validation' : 'conflict', error.message);
     throw error;
   }
 }

@@ -35,12 +35,7 @@ const MAX_BINDINGS = 10_000;
 export function registerChainRoutes(app: FastifyInstance, context: ApiContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const { node } = context;
-  const bindings: BindingContext = {
-    store: node.store,
-    log: node.log,
-    signer: node.coordinatorSigner,
-    dataDir: node.options.dataDir,
-  };
+  const bindings = bindingContext(context);
   const logInvalid = (error: BindingError) => app.log.warn({ err: error }, 'a deployment record is unusable');
 
   // At start, for the records present; the routes ensure it again for records written since.
@@ -213,4 +208,9 @@ function bindingView(record: ChainAddressBindingRecord): z.output<typeof address
     log_index: record.logIndex,
     bound_at: new Date(record.createdAt).toISOString(),
   };
+}
+
+/** What the binding statements need of the node: its store, its log, the coordinator's key, its data directory. */
+export function bindingContext({ node }: ApiContext): BindingContext {
+  return { store: node.store, log: node.log, signer: node.coordinatorSigner, dataDir: node.options.dataDir };
 }

@@ -133,17 +133,7 @@ describe('a zk order settled from the server’s document (anvil)', () => {
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain('carries no zk bundle');
 
-      const documentFile = join(m.dir, 'document.json');
-      writeFileSync(documentFile, JSON.stringify(document));
-      const settled = await m.verity([
-        'chain',
-        'settle',
-        ...m.rpc(),
-        '--document',
-        documentFile,
-        '--key-file',
-        m.keyFiles.sender,
-      ]);
+      const settled = await m.submitDocument(document);
       expect(settled.code, settled.stderr).toBe(0);
       expect(await tokenBalance(m.chain, m.usd, m.accounts.acme.address)).toBe(830n);
       expect(await tokenBalance(m.chain, m.usd, m.accounts.platform.address)).toBe(50n);

@@ -182,18 +182,7 @@ describe('the chain settlement document (server, payer, anvil)', () => {
     await m.registerBindingsOnChain();
 
     await m.chain.deposit(m.accounts.bob, m.deployed.settlement, order, 2_000n);
-    const documentFile = join(m.dir, 'document.json');
-    writeFileSync(documentFile, JSON.stringify(document));
-    const run = await m.verity([
-      'chain',
-      'settle',
-      ...m.rpc(),
-      '--document',
-      documentFile,
-      '--key-file',
-      m.keyFiles.sender,
-      '--json',
-    ]);
+    const run = await m.submitDocument(document, ['--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(await tokenBalance(m.chain, m.usd, m.accounts.platform.address)).toBe(50n);
     expect(await tokenBalance(m.chain, m.usd, m.accounts.acme.address)).toBe(830n);
